@@ -1,0 +1,227 @@
+//! The descriptor registry: one `DescriptorPool` built from link-time registered descriptor
+//! sets, `.proto` files and folders compiled at run time, and descriptor-set files.
+//!
+//! Schemas the user names on the command line win over registered ones: a registered file
+//! whose name or types collide with the user's is left out, so a VMM's own schema folder
+//! replaces the built-in samples of the same packages.
+#![allow(unsafe_code)] // linkme's distributed slice statics are the one use of `unsafe` here.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use prost::Message as _;
+use prost_reflect::DescriptorPool;
+use prost_reflect::prost_types::{FileDescriptorProto, FileDescriptorSet};
+
+/// One descriptor set compiled into a binary: a `FileDescriptorSet` in protobuf encoding.
+#[derive(Debug, Clone, Copy)]
+pub struct RegisteredDescriptors {
+    /// Where the set comes from, for diagnostics (e.g. `statescope samples`).
+    pub name: &'static str,
+    /// The encoded `google.protobuf.FileDescriptorSet`.
+    pub bytes: &'static [u8],
+}
+
+/// Every descriptor set linked into this binary. Add to it with [`register_descriptors!`].
+#[linkme::distributed_slice]
+pub static DESCRIPTOR_SETS: [RegisteredDescriptors];
+
+/// Registers an encoded `FileDescriptorSet` so that every statescope pool includes it.
+///
+/// ```ignore
+/// statescope::register_descriptors!(MY_VMM, "my-vmm", include_bytes!("my_vmm.binpb"));
+/// ```
+/// A binary that links the crate holding this call must reference that crate
+/// (`use my_crate as _;`), or the linker drops the registration.
+#[macro_export]
+macro_rules! register_descriptors {
+    ($static_name:ident, $name:expr, $bytes:expr) => {
+        #[$crate::__linkme::distributed_slice($crate::decode::registry::DESCRIPTOR_SETS)]
+        #[linkme(crate = $crate::__linkme)]
+        static $static_name: $crate::decode::registry::RegisteredDescriptors =
+            $crate::decode::registry::RegisteredDescriptors {
+                name: $name,
+                bytes: $bytes,
+            };
+    };
+}
+
+register_descriptors!(
+    WELL_KNOWN_TYPES,
+    "google well-known types",
+    include_bytes!("well_known_types.binpb")
+);
+register_descriptors!(
+    SAMPLE_SCHEMAS,
+    "statescope samples",
+    include_bytes!("../../samples/schema.binpb")
+);
+
+/// Schema sources named by the user, in addition to the registered ones.
+#[derive(Debug, Clone, Default)]
+pub struct SchemaSources {
+    /// Single `.proto` files; each one's folder becomes an include path.
+    pub proto_files: Vec<PathBuf>,
+    /// Flat folders of `<package>.proto` files that import each other by bare name.
+    pub proto_dirs: Vec<PathBuf>,
+    /// Encoded `FileDescriptorSet` files (`protoc -o`, `buf build`).
+    pub descriptor_sets: Vec<PathBuf>,
+}
+
+/// Why a schema could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum SchemaError {
+    /// A `.proto` file or folder that protox rejected.
+    #[error("{0}")]
+    Compile(String),
+    /// A descriptor-set file that could not be read or decoded.
+    #[error("{path}: {reason}")]
+    DescriptorSet {
+        /// The file.
+        path: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+    /// Schemas that contradict each other.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+/// Builds the pool: user schemas first, then every registered set that does not collide.
+pub fn build_pool(sources: &SchemaSources) -> Result<DescriptorPool, SchemaError> {
+    let mut pool = DescriptorPool::new();
+    for path in &sources.descriptor_sets {
+        let bytes = std::fs::read(path).map_err(|e| SchemaError::DescriptorSet {
+            path: path.clone(),
+            reason: format!("cannot read: {e}"),
+        })?;
+        let set = FileDescriptorSet::decode(bytes.as_slice()).map_err(|e| {
+            SchemaError::DescriptorSet {
+                path: path.clone(),
+                reason: format!("not a FileDescriptorSet ({e}); make one with `protoc -o FILE` or `buf build -o FILE`"),
+            }
+        })?;
+        add_user_files(&mut pool, set.file, &path.display().to_string())?;
+    }
+    if !sources.proto_files.is_empty() || !sources.proto_dirs.is_empty() {
+        let set = compile_protos(sources)?;
+        add_user_files(&mut pool, set.file, "the --proto/--proto-dir schemas")?;
+    }
+    for registered in DESCRIPTOR_SETS.iter() {
+        if let Ok(set) = FileDescriptorSet::decode(registered.bytes) {
+            add_registered_files(&mut pool, set.file);
+        }
+    }
+    Ok(pool)
+}
+
+fn add_user_files(
+    pool: &mut DescriptorPool,
+    files: Vec<FileDescriptorProto>,
+    origin: &str,
+) -> Result<(), SchemaError> {
+    let fresh: Vec<_> = files
+        .into_iter()
+        .filter(|f| pool.get_file_by_name(f.name()).is_none())
+        .collect();
+    pool.add_file_descriptor_protos(fresh)
+        .map_err(|e| SchemaError::Conflict(format!("{origin}: {e}")))
+}
+
+/// Adds registered files one at a time, in the set's dependency order, skipping any that
+/// collide with a file or type already in the pool (and any that depend on a skipped one).
+fn add_registered_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>) {
+    let fresh: Vec<_> = files
+        .into_iter()
+        .filter(|f| pool.get_file_by_name(f.name()).is_none())
+        .collect();
+    if pool
+        .clone()
+        .add_file_descriptor_protos(fresh.clone())
+        .is_ok()
+    {
+        pool.add_file_descriptor_protos(fresh)
+            .expect("checked on a clone just above");
+        return;
+    }
+    for file in fresh {
+        let mut trial = pool.clone();
+        if trial.add_file_descriptor_protos([file]).is_ok() {
+            *pool = trial;
+        }
+    }
+}
+
+/// Compiles `.proto` files and flat folders with protox, keeping comments (they mark
+/// packed-only fixed arrays) and every import, google's well-known types included.
+fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaError> {
+    let mut includes: Vec<PathBuf> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for dir in &sources.proto_dirs {
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            SchemaError::Compile(format!("{}: cannot read schema folder: {e}", dir.display()))
+        })?;
+        let mut found: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".proto"))
+            .collect();
+        if found.is_empty() {
+            return Err(SchemaError::Compile(format!(
+                "{}: no .proto files in this folder",
+                dir.display()
+            )));
+        }
+        found.sort();
+        includes.push(dir.clone());
+        names.extend(found.into_iter().filter(|n| seen.insert(n.clone())));
+    }
+    for file in &sources.proto_files {
+        let dir = file
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let name = file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .ok_or_else(|| SchemaError::Compile(format!("{}: not a file name", file.display())))?;
+        includes.push(dir.to_path_buf());
+        if seen.insert(name.clone()) {
+            names.push(name);
+        }
+    }
+    let mut compiler =
+        protox::Compiler::new(&includes).map_err(|e| SchemaError::Compile(e.to_string()))?;
+    compiler.include_source_info(true).include_imports(true);
+    compiler
+        .open_files(&names)
+        .map_err(|e| SchemaError::Compile(describe_protox_error(&e)))?;
+    Ok(compiler.file_descriptor_set())
+}
+
+/// Renders a protox error as `file:line:column: message`.
+fn describe_protox_error(error: &protox::Error) -> String {
+    use miette::Diagnostic;
+    let message = error.to_string();
+    let location = error
+        .source_code()
+        .zip(error.labels().and_then(|mut l| l.next()))
+        .and_then(|(source, label)| {
+            let contents = source.read_span(label.inner(), 0, 0).ok()?;
+            let name = contents
+                .name()
+                .map(str::to_owned)
+                .or_else(|| error.file().map(str::to_owned))?;
+            Some(format!(
+                "{name}:{}:{}",
+                contents.line() + 1,
+                contents.column() + 1
+            ))
+        });
+    match (location, error.file()) {
+        (Some(location), _) => format!("{location}: {message}"),
+        (None, Some(file)) if !message.contains(file) => format!("{file}: {message}"),
+        _ => message,
+    }
+}

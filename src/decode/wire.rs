@@ -1,0 +1,506 @@
+//! Protobuf wire primitives: varints, tags and one-field-at-a-time scanning with exact spans.
+//!
+//! Every function here is total: malformed input yields a [`WireError`] with the byte offset
+//! where it was found, never a panic, and nothing is allocated from a length read in the input.
+
+use std::fmt;
+
+/// Longest legal varint, in bytes.
+pub const MAX_VARINT_LEN: usize = 10;
+/// Largest field number protobuf allows.
+pub const MAX_FIELD_NUMBER: u64 = (1 << 29) - 1;
+
+/// The six wire types that protobuf defines (6 and 7 are invalid and reported as errors).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u8)]
+pub enum WireType {
+    /// 0: a base-128 varint.
+    Varint = 0,
+    /// 1: eight little-endian bytes.
+    Fixed64 = 1,
+    /// 2: a varint length, then that many bytes.
+    Len = 2,
+    /// 3: start of a group, ended by a matching `EndGroup` tag.
+    StartGroup = 3,
+    /// 4: end of a group.
+    EndGroup = 4,
+    /// 5: four little-endian bytes.
+    Fixed32 = 5,
+}
+
+impl WireType {
+    /// The wire type for a tag's low three bits, if it is one protobuf defines.
+    pub fn from_bits(bits: u8) -> Option<Self> {
+        Some(match bits {
+            0 => Self::Varint,
+            1 => Self::Fixed64,
+            2 => Self::Len,
+            3 => Self::StartGroup,
+            4 => Self::EndGroup,
+            5 => Self::Fixed32,
+            _ => return None,
+        })
+    }
+
+    /// The short name used in diagnostics (`varint`, `i64`, `len`, `sgroup`, `egroup`, `i32`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Varint => "varint",
+            Self::Fixed64 => "i64",
+            Self::Len => "len",
+            Self::StartGroup => "sgroup",
+            Self::EndGroup => "egroup",
+            Self::Fixed32 => "i32",
+        }
+    }
+}
+
+impl fmt::Display for WireType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Why a run of bytes is not valid protobuf wire format, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WireError {
+    /// Absolute byte offset of the offending byte.
+    pub offset: usize,
+    /// What is wrong there.
+    pub reason: WireErrorKind,
+}
+
+/// The ways wire bytes can be malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireErrorKind {
+    /// A varint whose continuation bit runs past the end of its span.
+    #[error("varint is truncated: the input ends before its last byte")]
+    TruncatedVarint,
+    /// A varint longer than ten bytes, or whose tenth byte overflows 64 bits.
+    #[error("varint is longer than 10 bytes or overflows 64 bits")]
+    OverlongVarint,
+    /// A tag with field number 0.
+    #[error("field number 0 is not allowed")]
+    FieldNumberZero,
+    /// A tag whose field number exceeds 2^29-1.
+    #[error("field number {0} is larger than the maximum 536870911")]
+    FieldNumberTooLarge(u64),
+    /// Wire type 6 or 7.
+    #[error("wire type {0} does not exist (only 0-5 are defined)")]
+    InvalidWireType(u8),
+    /// A fixed-width value cut short.
+    #[error("{wire} value needs {need} bytes but only {have} remain")]
+    TruncatedFixed {
+        /// `i32` or `i64`.
+        wire: WireType,
+        /// Bytes the value needs.
+        need: usize,
+        /// Bytes left in the enclosing span.
+        have: usize,
+    },
+    /// A length prefix that points past the end of the enclosing span.
+    #[error("length {len} runs past the end: only {have} bytes remain")]
+    LengthPastEnd {
+        /// The length the prefix declares.
+        len: u64,
+        /// Bytes left in the enclosing span.
+        have: usize,
+    },
+    /// A start-group tag with no matching end-group tag.
+    #[error("group for field {0} is never closed")]
+    UnterminatedGroup(u32),
+    /// An end-group tag with no open group, or closing a different field's group.
+    #[error("end-group tag for field {0} has no matching start-group")]
+    UnmatchedEndGroup(u32),
+}
+
+/// One field's tag, as read from the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag {
+    /// Field number, 1..=2^29-1.
+    pub field_number: u32,
+    /// Wire type from the tag's low bits.
+    pub wire_type: WireType,
+}
+
+/// Reads a varint at `pos`, not reading at or beyond `end`. Returns the value and its length.
+pub fn read_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
+    let end = end.min(buf.len());
+    let mut value: u64 = 0;
+    for i in 0..MAX_VARINT_LEN {
+        let at = pos + i;
+        if at >= end {
+            return Err(WireError {
+                offset: pos,
+                reason: WireErrorKind::TruncatedVarint,
+            });
+        }
+        let byte = buf[at];
+        if i == MAX_VARINT_LEN - 1 && byte > 1 {
+            return Err(WireError {
+                offset: pos,
+                reason: WireErrorKind::OverlongVarint,
+            });
+        }
+        value |= u64::from(byte & 0x7f) << (7 * i);
+        if byte & 0x80 == 0 {
+            return Ok((value, i + 1));
+        }
+    }
+    Err(WireError {
+        offset: pos,
+        reason: WireErrorKind::OverlongVarint,
+    })
+}
+
+/// Appends `value` as a minimal varint.
+pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// Bytes `value` takes as a minimal varint.
+pub fn varint_len(value: u64) -> usize {
+    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+}
+
+/// Reads a tag at `pos`. Returns the tag and its encoded length.
+pub fn read_tag(buf: &[u8], pos: usize, end: usize) -> Result<(Tag, usize), WireError> {
+    let (raw, len) = read_varint(buf, pos, end)?;
+    let number = raw >> 3;
+    let bits = (raw & 7) as u8;
+    if number == 0 {
+        return Err(WireError {
+            offset: pos,
+            reason: WireErrorKind::FieldNumberZero,
+        });
+    }
+    if number > MAX_FIELD_NUMBER {
+        return Err(WireError {
+            offset: pos,
+            reason: WireErrorKind::FieldNumberTooLarge(number),
+        });
+    }
+    let wire_type = WireType::from_bits(bits).ok_or(WireError {
+        offset: pos,
+        reason: WireErrorKind::InvalidWireType(bits),
+    })?;
+    Ok((
+        Tag {
+            field_number: number as u32,
+            wire_type,
+        },
+        len,
+    ))
+}
+
+/// One field as laid out on the wire, with every span absolute in the buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawField {
+    /// The field's tag.
+    pub tag: Tag,
+    /// Offset of the first tag byte.
+    pub start: usize,
+    /// Bytes in the tag.
+    pub tag_len: u8,
+    /// Bytes in the length prefix (0 unless the wire type is `len`).
+    pub len_len: u8,
+    /// Offset of the first value byte (for groups: the first byte inside the group).
+    pub value_start: usize,
+    /// Offset just past the value (for groups: the first byte of the end-group tag).
+    pub value_end: usize,
+    /// Offset just past the whole field (for groups: past the end-group tag).
+    pub end: usize,
+    /// The varint or fixed value, for those wire types (0 otherwise).
+    pub scalar: u64,
+}
+
+/// Reads the field that starts at `pos`, within `[pos, end)`.
+///
+/// A `len` field whose length runs past `end` is an error; callers that want to show the
+/// truncated remainder use [`WireErrorKind::LengthPastEnd`] to decide.
+pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireError> {
+    let end = end.min(buf.len());
+    let (tag, tag_len) = read_tag(buf, pos, end)?;
+    let value_start = pos + tag_len;
+    let mut field = RawField {
+        tag,
+        start: pos,
+        tag_len: tag_len as u8,
+        len_len: 0,
+        value_start,
+        value_end: value_start,
+        end: value_start,
+        scalar: 0,
+    };
+    match tag.wire_type {
+        WireType::Varint => {
+            let (value, len) = read_varint(buf, value_start, end)?;
+            field.scalar = value;
+            field.value_end = value_start + len;
+        }
+        WireType::Fixed64 | WireType::Fixed32 => {
+            let need = if tag.wire_type == WireType::Fixed64 {
+                8
+            } else {
+                4
+            };
+            let have = end - value_start;
+            if have < need {
+                return Err(WireError {
+                    offset: value_start,
+                    reason: WireErrorKind::TruncatedFixed {
+                        wire: tag.wire_type,
+                        need,
+                        have,
+                    },
+                });
+            }
+            let mut raw = [0u8; 8];
+            raw[..need].copy_from_slice(&buf[value_start..value_start + need]);
+            field.scalar = u64::from_le_bytes(raw);
+            field.value_end = value_start + need;
+        }
+        WireType::Len => {
+            let (len, len_len) = read_varint(buf, value_start, end)?;
+            let data_start = value_start + len_len;
+            let have = end - data_start;
+            if len > have as u64 {
+                return Err(WireError {
+                    offset: value_start,
+                    reason: WireErrorKind::LengthPastEnd { len, have },
+                });
+            }
+            field.len_len = len_len as u8;
+            field.value_start = data_start;
+            field.value_end = data_start + len as usize;
+        }
+        WireType::StartGroup => {
+            let close = find_group_end(buf, value_start, end, tag.field_number)?;
+            field.value_end = close.0;
+            field.end = close.1;
+            return Ok(field);
+        }
+        WireType::EndGroup => {
+            return Err(WireError {
+                offset: pos,
+                reason: WireErrorKind::UnmatchedEndGroup(tag.field_number),
+            });
+        }
+    }
+    field.end = field.value_end;
+    Ok(field)
+}
+
+/// Finds the end-group tag closing group `field_number` whose contents start at `pos`.
+/// Returns the offset of that tag and the offset just past it. Iterative: nested groups
+/// are tracked with a counter-free stack of field numbers bounded by the input size.
+fn find_group_end(
+    buf: &[u8],
+    mut pos: usize,
+    end: usize,
+    field_number: u32,
+) -> Result<(usize, usize), WireError> {
+    let mut open: Vec<u32> = vec![field_number];
+    while pos < end {
+        let (tag, tag_len) = read_tag(buf, pos, end)?;
+        match tag.wire_type {
+            WireType::StartGroup => {
+                open.push(tag.field_number);
+                pos += tag_len;
+            }
+            WireType::EndGroup => {
+                if open.last() != Some(&tag.field_number) {
+                    return Err(WireError {
+                        offset: pos,
+                        reason: WireErrorKind::UnmatchedEndGroup(tag.field_number),
+                    });
+                }
+                open.pop();
+                if open.is_empty() {
+                    return Ok((pos, pos + tag_len));
+                }
+                pos += tag_len;
+            }
+            _ => pos = read_field(buf, pos, end)?.end,
+        }
+    }
+    Err(WireError {
+        offset: pos.min(end),
+        reason: WireErrorKind::UnterminatedGroup(field_number),
+    })
+}
+
+/// Checks that `[start, end)` is a well-formed sequence of fields, without descending into
+/// length-delimited values. Returns the first problem found.
+pub fn validate_fields(buf: &[u8], start: usize, end: usize) -> Result<usize, WireError> {
+    let mut pos = start;
+    let mut count = 0;
+    while pos < end {
+        pos = read_field(buf, pos, end)?.end;
+        count += 1;
+    }
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(bytes: &[u8]) -> Result<RawField, WireError> {
+        read_field(bytes, 0, bytes.len())
+    }
+
+    #[test]
+    fn varint_roundtrip_and_length() {
+        for v in [0u64, 1, 127, 128, 300, u32::MAX as u64, u64::MAX] {
+            let mut out = Vec::new();
+            write_varint(&mut out, v);
+            assert_eq!(out.len(), varint_len(v));
+            assert_eq!(read_varint(&out, 0, out.len()).unwrap(), (v, out.len()));
+        }
+    }
+
+    #[test]
+    fn overlong_but_legal_varint_keeps_its_length() {
+        // 1 written in 3 bytes: non-canonical, still valid.
+        assert_eq!(read_varint(&[0x81, 0x80, 0x00], 0, 3).unwrap(), (1, 3));
+    }
+
+    #[test]
+    fn varint_errors() {
+        assert_eq!(
+            read_varint(&[0x80, 0x80], 0, 2).unwrap_err().reason,
+            WireErrorKind::TruncatedVarint
+        );
+        assert_eq!(
+            read_varint(&[0xff; 11], 0, 11).unwrap_err().reason,
+            WireErrorKind::OverlongVarint
+        );
+        let mut ten = [0xffu8; 10];
+        ten[9] = 0x02;
+        assert_eq!(
+            read_varint(&ten, 0, 10).unwrap_err().reason,
+            WireErrorKind::OverlongVarint
+        );
+        ten[9] = 0x01;
+        assert_eq!(read_varint(&ten, 0, 10).unwrap().0, u64::MAX);
+    }
+
+    #[test]
+    fn tag_errors() {
+        assert_eq!(
+            field(&[0x00, 0x01]).unwrap_err().reason,
+            WireErrorKind::FieldNumberZero
+        );
+        assert_eq!(
+            field(&[0x0e, 0x01]).unwrap_err().reason,
+            WireErrorKind::InvalidWireType(6)
+        );
+        assert_eq!(
+            field(&[0x0f, 0x01]).unwrap_err().reason,
+            WireErrorKind::InvalidWireType(7)
+        );
+        let big = [0xf8, 0xff, 0xff, 0xff, 0x7f, 0x00];
+        assert!(matches!(
+            field(&big).unwrap_err().reason,
+            WireErrorKind::FieldNumberTooLarge(_)
+        ));
+    }
+
+    #[test]
+    fn every_wire_type_spans() {
+        let f = field(&[0x08, 0x96, 0x01]).unwrap();
+        assert_eq!(
+            (f.tag.field_number, f.scalar, f.value_start, f.end),
+            (1, 150, 1, 3)
+        );
+        let f = field(&[0x0d, 1, 0, 0, 0]).unwrap();
+        assert_eq!(
+            (f.tag.wire_type, f.scalar, f.end),
+            (WireType::Fixed32, 1, 5)
+        );
+        let f = field(&[0x09, 2, 0, 0, 0, 0, 0, 0, 0]).unwrap();
+        assert_eq!(
+            (f.tag.wire_type, f.scalar, f.end),
+            (WireType::Fixed64, 2, 9)
+        );
+        let f = field(&[0x12, 0x02, b'h', b'i']).unwrap();
+        assert_eq!((f.len_len, f.value_start, f.value_end), (1, 2, 4));
+        // group 1 { field 2 = 1 } end-group 1
+        let f = field(&[0x0b, 0x10, 0x01, 0x0c]).unwrap();
+        assert_eq!((f.value_start, f.value_end, f.end), (1, 3, 4));
+    }
+
+    #[test]
+    fn truncation_and_lies() {
+        assert!(matches!(
+            field(&[0x0d, 1, 0]).unwrap_err().reason,
+            WireErrorKind::TruncatedFixed {
+                need: 4,
+                have: 2,
+                ..
+            }
+        ));
+        assert!(matches!(
+            field(&[0x09, 1]).unwrap_err().reason,
+            WireErrorKind::TruncatedFixed {
+                need: 8,
+                have: 1,
+                ..
+            }
+        ));
+        let e = field(&[0x12, 0x05, b'h']).unwrap_err();
+        assert_eq!(
+            (e.offset, e.reason.clone()),
+            (1, WireErrorKind::LengthPastEnd { len: 5, have: 1 })
+        );
+        assert_eq!(
+            field(&[0x12]).unwrap_err().reason,
+            WireErrorKind::TruncatedVarint
+        );
+        assert_eq!(
+            field(&[0x08]).unwrap_err().reason,
+            WireErrorKind::TruncatedVarint
+        );
+        // A length of 2^63 must not be trusted.
+        let huge = [0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
+        assert!(matches!(
+            field(&huge).unwrap_err().reason,
+            WireErrorKind::LengthPastEnd { .. }
+        ));
+    }
+
+    #[test]
+    fn unbalanced_groups() {
+        assert_eq!(
+            field(&[0x0b, 0x10, 0x01]).unwrap_err().reason,
+            WireErrorKind::UnterminatedGroup(1)
+        );
+        assert_eq!(
+            field(&[0x0c]).unwrap_err().reason,
+            WireErrorKind::UnmatchedEndGroup(1)
+        );
+        // group 1 closed by end-group 2
+        assert_eq!(
+            field(&[0x0b, 0x14]).unwrap_err().reason,
+            WireErrorKind::UnmatchedEndGroup(2)
+        );
+        // nested groups: 1 { 2 { } }
+        assert_eq!(field(&[0x0b, 0x13, 0x14, 0x0c]).unwrap().end, 4);
+    }
+
+    #[test]
+    fn validate_reports_first_error() {
+        assert_eq!(validate_fields(&[0x08, 0x01, 0x10, 0x02], 0, 4), Ok(2));
+        assert_eq!(
+            validate_fields(&[0x08, 0x01, 0x00], 0, 3)
+                .unwrap_err()
+                .offset,
+            2
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! statescope: open, browse and patch VM saved-state blobs (protobuf with nested
+//! `google.protobuf.Any` payloads), resolving every Any against registered descriptors.
+#![deny(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod decode;
+pub mod model;
+pub mod samples;
+
+#[doc(hidden)]
+pub use linkme as __linkme;

@@ -1,0 +1,168 @@
+//! The document: the input bytes, the decoded node arena over them, and the schema overlay
+//! that names each node. The bytes are the source of truth; everything else is derived.
+
+use std::sync::Arc;
+
+use prost_reflect::{FieldDescriptor, MessageDescriptor};
+
+use crate::decode::overlay::{self, Limits};
+use crate::decode::schema::{Schema, TypeInfo};
+use crate::model::node::{NONE, Node, NodeId, NodeKind};
+use crate::model::problem::Problem;
+use crate::model::source::Source;
+
+/// A decoded saved-state blob.
+#[derive(Debug)]
+pub struct Document {
+    source: Source,
+    /// Nodes in pre-order; node 0 is the root.
+    pub nodes: Vec<Node>,
+    types: Vec<TypeInfo>,
+    /// Every problem, sorted by node.
+    pub problems: Vec<Problem>,
+    schema: Arc<Schema>,
+    root_type: Option<MessageDescriptor>,
+    limits: Limits,
+}
+
+impl Document {
+    /// Decodes `source` as `root_type` (schema-less when `None`). Never fails.
+    pub fn decode(
+        source: Source,
+        schema: Arc<Schema>,
+        root_type: Option<MessageDescriptor>,
+        limits: Limits,
+    ) -> Self {
+        let decoded = overlay::decode(&source, &schema, root_type.as_ref(), limits);
+        Document {
+            source,
+            nodes: decoded.nodes,
+            types: decoded.types.types,
+            problems: decoded.problems,
+            schema,
+            root_type,
+            limits,
+        }
+    }
+
+    /// Decodes new bytes with the same schema, root type and limits.
+    pub fn redecode(&self, bytes: Vec<u8>) -> Self {
+        Self::decode(
+            Source::Owned(bytes),
+            self.schema.clone(),
+            self.root_type.clone(),
+            self.limits,
+        )
+    }
+
+    /// The input bytes.
+    pub fn bytes(&self) -> &[u8] {
+        &self.source
+    }
+
+    /// The schema the document was decoded with.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// The root message type, if one was given or detected.
+    pub fn root_type(&self) -> Option<&MessageDescriptor> {
+        self.root_type.as_ref()
+    }
+
+    /// The decoding limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// The node with this id.
+    pub fn node(&self, id: NodeId) -> &Node {
+        &self.nodes[id as usize]
+    }
+
+    /// The bytes of a node's value (inside tag and length prefix).
+    pub fn value_bytes(&self, id: NodeId) -> &[u8] {
+        let n = self.node(id);
+        &self.bytes()[n.value_start as usize..n.value_end as usize]
+    }
+
+    /// The message type a container node decodes its children with.
+    pub fn message_type(&self, id: NodeId) -> Option<&MessageDescriptor> {
+        self.type_info(self.node(id).ty).map(|t| &t.desc)
+    }
+
+    fn type_info(&self, ty: u32) -> Option<&TypeInfo> {
+        (ty != NONE).then(|| &self.types[ty as usize])
+    }
+
+    /// The schema field a node is an occurrence of (for elements: the packed field).
+    pub fn field(&self, id: NodeId) -> Option<FieldDescriptor> {
+        let node = self.node(id);
+        let parent = match node.kind {
+            NodeKind::Root | NodeKind::Error => return None,
+            NodeKind::Element => self.node(node.parent).parent,
+            _ => node.parent,
+        };
+        self.message_type(parent)?.get_field(node.field_number)
+    }
+
+    /// The direct children of a node, in wire order.
+    pub fn children(&self, id: NodeId) -> Children<'_> {
+        let node = self.node(id);
+        Children {
+            doc: self,
+            next: id + 1,
+            end: node.next,
+        }
+    }
+
+    /// The problems attached to a node.
+    pub fn problems_of(&self, id: NodeId) -> &[Problem] {
+        if !self.node(id).has_problem {
+            return &[];
+        }
+        let from = self.problems.partition_point(|p| p.node < id);
+        let to = self.problems.partition_point(|p| p.node <= id);
+        &self.problems[from..to]
+    }
+
+    /// Whether `ancestor` is `id` or one of its ancestors.
+    pub fn contains(&self, ancestor: NodeId, id: NodeId) -> bool {
+        id >= ancestor && id < self.node(ancestor).next
+    }
+
+    /// The Any type URL a resolved payload node was decoded by.
+    pub fn any_type_url(&self, any: NodeId) -> Option<String> {
+        self.children(any)
+            .filter(|&c| self.node(c).field_number == 1 && self.node(c).kind == NodeKind::String)
+            .last()
+            .map(|c| String::from_utf8_lossy(self.value_bytes(c)).into_owned())
+    }
+
+    /// The payload node of an Any node, when its URL resolved and its value decoded.
+    pub fn any_payload(&self, any: NodeId) -> Option<NodeId> {
+        self.children(any)
+            .filter(|&c| self.node(c).kind == NodeKind::AnyPayload)
+            .last()
+    }
+}
+
+/// Iterator over a node's direct children.
+#[derive(Debug, Clone)]
+pub struct Children<'a> {
+    doc: &'a Document,
+    next: NodeId,
+    end: NodeId,
+}
+
+impl Iterator for Children<'_> {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        if self.next >= self.end {
+            return None;
+        }
+        let id = self.next;
+        self.next = self.doc.node(id).next;
+        Some(id)
+    }
+}

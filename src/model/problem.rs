@@ -1,0 +1,180 @@
+//! Problems found while decoding: what is wrong, at which node and byte offset, worded like
+//! the VMM's own restore errors so that a reader can match them to a failed restore.
+
+use crate::decode::wire::{WireErrorKind, WireType};
+use crate::model::node::NodeId;
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    /// Legal protobuf that a reader may still handle (e.g. a field the schema lacks).
+    Warning,
+    /// The restore would fail on this.
+    Error,
+}
+
+/// One problem, attached to the node it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    /// The node the problem is shown on.
+    pub node: NodeId,
+    /// Absolute byte offset of the defect.
+    pub offset: u64,
+    /// What is wrong.
+    pub kind: ProblemKind,
+}
+
+/// The kinds of problem the decoder reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProblemKind {
+    /// The bytes are not valid wire format here (shown as an error node to the span's end).
+    Wire {
+        /// The message type being decoded, if known.
+        in_type: Option<String>,
+        /// What the scanner found.
+        reason: WireErrorKind,
+    },
+    /// A length prefix runs past the end of its enclosing span; the remainder is shown.
+    Truncated {
+        /// Declared length.
+        len: u64,
+        /// Bytes actually there.
+        have: u64,
+        /// The message type being decoded, if known.
+        in_type: Option<String>,
+    },
+    /// A length-delimited field declared as a message (or packed run) whose bytes do not
+    /// parse as one; shown raw.
+    NotParsedAs {
+        /// What the schema says it is.
+        expected: String,
+        /// Why it does not parse.
+        reason: WireErrorKind,
+    },
+    /// The tag's wire type contradicts the declared field type; shown raw.
+    WireTypeMismatch {
+        /// The declared protobuf type.
+        declared: String,
+        /// The wire type found.
+        found: WireType,
+    },
+    /// A field number the schema does not declare.
+    UnknownField {
+        /// The message type that lacks it.
+        in_type: String,
+    },
+    /// An Any whose type URL names no registered message.
+    UnknownTypeUrl {
+        /// The URL as written.
+        url: String,
+    },
+    /// An Any with a payload but no type URL.
+    MissingTypeUrl,
+    /// A string field that is not UTF-8.
+    InvalidUtf8,
+    /// A field the reader requires (a fixed array) is absent.
+    MissingRequiredField {
+        /// The field's name.
+        field: String,
+        /// The message type that requires it.
+        in_type: String,
+    },
+    /// A Rust-enum message (a `oneof variant`) with no variant set, or absent entirely.
+    MissingEnumVariant {
+        /// The enum message type.
+        enum_type: String,
+        /// The field that holds it, when the whole field is absent.
+        field: Option<String>,
+    },
+    /// A packed-only fixed array written unpacked; the reader refuses it.
+    UnpackedFixedArray,
+    /// Nesting deeper than the depth limit; the rest is shown raw.
+    DepthLimit {
+        /// The limit in force.
+        limit: u32,
+    },
+    /// Any inside Any deeper than the Any depth limit; the payload is shown raw.
+    AnyDepthLimit {
+        /// The limit in force.
+        limit: u32,
+    },
+}
+
+impl ProblemKind {
+    /// Whether the restore would fail on this, or it is only worth a look.
+    pub fn severity(&self) -> Severity {
+        match self {
+            Self::UnknownField { .. } => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// The problem in the words of the VMM's restore errors, with advice where there is one.
+    pub fn describe(&self) -> String {
+        fn in_type(t: &Option<String>) -> String {
+            t.as_deref()
+                .map_or_else(|| "raw bytes".to_owned(), str::to_owned)
+        }
+        match self {
+            Self::Wire { in_type: t, reason } => {
+                format!(
+                    "failed to decode protobuf: decoding failed in {}: {reason}",
+                    in_type(t)
+                )
+            }
+            Self::Truncated {
+                len,
+                have,
+                in_type: t,
+            } => format!(
+                "failed to decode protobuf: decoding failed in {}: length {len} runs past the end \
+                 ({have} bytes remain); the blob looks truncated, the rest is shown as far as it goes",
+                in_type(t)
+            ),
+            Self::NotParsedAs { expected, reason } => format!(
+                "failed to decode protobuf: decoding failed in {expected}: {reason}; shown as raw bytes"
+            ),
+            Self::WireTypeMismatch { declared, found } => format!(
+                "failed to decode protobuf: field is declared {declared} but written with wire type \
+                 {found}; shown raw"
+            ),
+            Self::UnknownField { in_type } => format!(
+                "field not in {in_type}: written by a newer or different schema? (load it with --proto-dir)"
+            ),
+            Self::UnknownTypeUrl { url } => format!(
+                "unknown saved state type `{url}`: no registered schema declares it; \
+                 load the VMM's schema folder with --proto-dir"
+            ),
+            Self::MissingTypeUrl => {
+                "saved state is invalid: Any has a value but no type URL".to_owned()
+            }
+            Self::InvalidUtf8 => {
+                "failed to decode protobuf: string is not valid UTF-8; shown as bytes".to_owned()
+            }
+            Self::MissingRequiredField { field, in_type } => {
+                format!("missing required field `{field}` in {in_type}")
+            }
+            Self::MissingEnumVariant {
+                enum_type,
+                field: Some(field),
+            } => {
+                format!("missing enum variant: field `{field}` ({enum_type}) is absent")
+            }
+            Self::MissingEnumVariant {
+                enum_type,
+                field: None,
+            } => {
+                format!("missing enum variant: {enum_type} has no variant set")
+            }
+            Self::UnpackedFixedArray => {
+                "saved state is invalid: packed-only fixed array written unpacked".to_owned()
+            }
+            Self::DepthLimit { limit } => format!(
+                "nesting deeper than {limit} levels; shown raw (raise --max-depth to decode further)"
+            ),
+            Self::AnyDepthLimit { limit } => format!(
+                "Any nested deeper than {limit} levels; payload shown raw (raise --max-any-depth)"
+            ),
+        }
+    }
+}
