@@ -3,9 +3,12 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod cli;
 pub mod decode;
 pub mod model;
+pub mod render;
 pub mod samples;
+pub mod ui;
 
 #[doc(hidden)]
 pub use linkme as __linkme;

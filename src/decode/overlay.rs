@@ -8,7 +8,7 @@
 
 use prost_reflect::{FieldDescriptor, Kind, MessageDescriptor};
 
-use crate::decode::schema::{Requirement, Schema, TypeTable};
+use crate::decode::schema::{Schema, TypeTable};
 use crate::decode::wire::{self, RawField, WireError, WireErrorKind, WireType};
 use crate::model::node::{NONE, Node, NodeId, NodeKind};
 use crate::model::problem::{Problem, ProblemKind};
@@ -202,11 +202,15 @@ impl<'a> Walker<'a> {
             let node = self.out.nodes.len() as NodeId;
             let child = self.field(parent, &raw, index, true);
             let in_type = self.type_name(parent.ty);
-            self.problem(
-                node,
-                raw.start as u64 + u64::from(raw.tag_len),
-                ProblemKind::Truncated { len, have, in_type },
-            );
+            let input_ends = end == self.buf.len();
+            self.drop_enclosing_truncation();
+            let kind = ProblemKind::Truncated {
+                len,
+                have,
+                in_type,
+                input_ends,
+            };
+            self.problem(node, raw.start as u64 + u64::from(raw.tag_len), kind);
             return child;
         }
         self.field(parent, &raw, index, false)
@@ -588,29 +592,19 @@ impl<'a> Walker<'a> {
         let mut found = Vec::new();
         if info.enum_like && frame.counts.is_empty() {
             let enum_type = info.desc.full_name().to_owned();
-            found.push(ProblemKind::MissingEnumVariant {
-                enum_type,
-                field: None,
-            });
+            found.push(ProblemKind::MissingEnumVariant { enum_type });
         }
-        for &(number, requirement) in &info.required {
-            if frame.seen(number) {
-                continue;
-            }
-            let field = info
-                .desc
-                .get_field(number)
-                .expect("required fields come from the descriptor");
-            found.push(match requirement {
-                Requirement::FixedArray => ProblemKind::MissingRequiredField {
+        for &number in &info.packed_only {
+            if !frame.seen(number) {
+                let field = info
+                    .desc
+                    .get_field(number)
+                    .expect("packed-only fields come from the descriptor");
+                found.push(ProblemKind::MissingRequiredField {
                     field: field.name().to_owned(),
                     in_type: info.desc.full_name().to_owned(),
-                },
-                Requirement::EnumVariant => ProblemKind::MissingEnumVariant {
-                    enum_type: declared_type(&field),
-                    field: Some(field.name().to_owned()),
-                },
-            });
+                });
+            }
         }
         for kind in found {
             self.problem(frame.node, offset, kind);
@@ -685,6 +679,25 @@ impl<'a> Walker<'a> {
         let offset = offset.try_into().unwrap_or(u64::MAX);
         self.out.nodes[node as usize].has_problem = true;
         self.out.problems.push(Problem { node, offset, kind });
+    }
+
+    /// A truncation inside a truncated field is the same defect seen deeper: only the
+    /// innermost one is reported, where the bytes actually run out.
+    fn drop_enclosing_truncation(&mut self) {
+        let Some(i) = self
+            .out
+            .problems
+            .iter()
+            .rposition(|p| matches!(p.kind, ProblemKind::Truncated { .. }))
+        else {
+            return;
+        };
+        let node = self.out.problems[i].node;
+        if self.out.nodes[node as usize].next == NONE {
+            self.out.problems.remove(i);
+            let still = self.out.problems.iter().any(|p| p.node == node);
+            self.out.nodes[node as usize].has_problem = still;
+        }
     }
 
     fn type_name(&self, ty: u32) -> Option<String> {

@@ -107,11 +107,12 @@ pub fn build_pool(sources: &SchemaSources) -> Result<DescriptorPool, SchemaError
         let set = compile_protos(sources)?;
         add_user_files(&mut pool, set.file, "the --proto/--proto-dir schemas")?;
     }
-    for registered in DESCRIPTOR_SETS.iter() {
-        if let Ok(set) = FileDescriptorSet::decode(registered.bytes) {
-            add_registered_files(&mut pool, set.file);
-        }
-    }
+    let registered: Vec<FileDescriptorProto> = DESCRIPTOR_SETS
+        .iter()
+        .filter_map(|r| FileDescriptorSet::decode(r.bytes).ok())
+        .flat_map(|set| set.file)
+        .collect();
+    add_registered_files(&mut pool, registered);
     Ok(pool)
 }
 
@@ -128,27 +129,38 @@ fn add_user_files(
         .map_err(|e| SchemaError::Conflict(format!("{origin}: {e}")))
 }
 
-/// Adds registered files one at a time, in the set's dependency order, skipping any that
-/// collide with a file or type already in the pool (and any that depend on a skipped one).
+/// Adds registered files (from sets linked in any order) once their imports are present,
+/// skipping any that collide with a file or type already in the pool and any that depend
+/// on a skipped one.
 fn add_registered_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>) {
-    let fresh: Vec<_> = files
+    let mut pending: Vec<_> = files
         .into_iter()
         .filter(|f| pool.get_file_by_name(f.name()).is_none())
         .collect();
-    if pool
-        .clone()
-        .add_file_descriptor_protos(fresh.clone())
-        .is_ok()
-    {
-        pool.add_file_descriptor_protos(fresh)
-            .expect("checked on a clone just above");
-        return;
-    }
-    for file in fresh {
-        let mut trial = pool.clone();
-        if trial.add_file_descriptor_protos([file]).is_ok() {
-            *pool = trial;
+    loop {
+        let before = pending.len();
+        let mut waiting = Vec::new();
+        for file in pending {
+            if pool.get_file_by_name(file.name()).is_some() {
+                continue;
+            }
+            if !file
+                .dependency
+                .iter()
+                .all(|d| pool.get_file_by_name(d).is_some())
+            {
+                waiting.push(file);
+                continue;
+            }
+            let mut trial = pool.clone();
+            if trial.add_file_descriptor_protos([file]).is_ok() {
+                *pool = trial;
+            }
         }
+        if waiting.len() == before || waiting.is_empty() {
+            return;
+        }
+        pending = waiting;
     }
 }
 

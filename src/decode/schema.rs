@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use prost_reflect::{Cardinality, DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
+use prost_reflect::{DescriptorPool, MessageDescriptor};
 
 /// The full name of `google.protobuf.Any`.
 pub const ANY_TYPE: &str = "google.protobuf.Any";
@@ -21,15 +21,6 @@ pub struct Schema {
     packed_only: HashSet<String>,
 }
 
-/// Why the reader insists on a field.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Requirement {
-    /// A fixed array: absent means "missing required field".
-    FixedArray,
-    /// A Rust enum: absent means "missing enum variant".
-    EnumVariant,
-}
-
 /// One message type as the overlay uses it, interned per document.
 #[derive(Debug, Clone)]
 pub struct TypeInfo {
@@ -39,9 +30,8 @@ pub struct TypeInfo {
     pub is_any: bool,
     /// Whether this is a Rust enum: all fields in one oneof, so exactly one must be set.
     pub enum_like: bool,
-    /// Fields the reader requires, by number.
-    pub required: Vec<(u32, Requirement)>,
-    /// Fields that are fixed arrays of scalars, written packed only.
+    /// Fields that are fixed arrays of scalars, written packed only. The reader requires
+    /// them: absent means "missing required field".
     pub packed_only: Vec<u32>,
 }
 
@@ -84,21 +74,15 @@ impl Schema {
 
     /// Builds the overlay's facts about one message type.
     pub fn type_info(&self, desc: MessageDescriptor) -> TypeInfo {
-        let mut required = Vec::new();
-        let mut packed_only = Vec::new();
-        for field in desc.fields() {
-            if self.packed_only.contains(field.full_name()) {
-                packed_only.push(field.number());
-                required.push((field.number(), Requirement::FixedArray));
-            } else if is_required_enum(&field) {
-                required.push((field.number(), Requirement::EnumVariant));
-            }
-        }
+        let packed_only = desc
+            .fields()
+            .filter(|f| self.packed_only.contains(f.full_name()))
+            .map(|f| f.number())
+            .collect();
         TypeInfo {
             is_any: desc.full_name() == ANY_TYPE,
             enum_like: is_enum_like(&desc),
             desc,
-            required,
             packed_only,
         }
     }
@@ -115,7 +99,8 @@ fn all_nested(message: &MessageDescriptor) -> Vec<MessageDescriptor> {
     out
 }
 
-/// A Rust enum as mesh writes it: one `oneof variant` holding every field.
+/// A Rust enum as mesh writes it: one `oneof variant` holding every field. A field of such
+/// a type may be absent (an `Option`), but when present exactly one variant must be set.
 pub fn is_enum_like(desc: &MessageDescriptor) -> bool {
     let mut oneofs = desc.oneofs();
     let (Some(oneof), None) = (oneofs.next(), oneofs.next()) else {
@@ -125,20 +110,6 @@ pub fn is_enum_like(desc: &MessageDescriptor) -> bool {
         && !oneof.is_synthetic()
         && desc.fields().len() > 0
         && desc.fields().all(|f| f.containing_oneof().is_some())
-}
-
-fn is_required_enum(field: &FieldDescriptor) -> bool {
-    let Kind::Message(inner) = field.kind() else {
-        return false;
-    };
-    field.cardinality() != Cardinality::Repeated
-        && !has_explicit_presence(field)
-        && is_enum_like(&inner)
-}
-
-/// `optional` in proto3 and members of a real oneof mark an `Option` on the writer's side.
-fn has_explicit_presence(field: &FieldDescriptor) -> bool {
-    field.field_descriptor_proto().proto3_optional() || field.containing_oneof().is_some()
 }
 
 /// Interns message types for one document: each distinct type is analysed once.

@@ -42,6 +42,9 @@ pub enum ProblemKind {
         have: u64,
         /// The message type being decoded, if known.
         in_type: Option<String>,
+        /// Whether the enclosing span is the whole input (the file ends early) rather than
+        /// an enclosing field (a length prefix that lies).
+        input_ends: bool,
     },
     /// A length-delimited field declared as a message (or packed run) whose bytes do not
     /// parse as one; shown raw.
@@ -79,12 +82,10 @@ pub enum ProblemKind {
         /// The message type that requires it.
         in_type: String,
     },
-    /// A Rust-enum message (a `oneof variant`) with no variant set, or absent entirely.
+    /// A Rust-enum message (a `oneof variant`) present with no variant set.
     MissingEnumVariant {
         /// The enum message type.
         enum_type: String,
-        /// The field that holds it, when the whole field is absent.
-        field: Option<String>,
     },
     /// A packed-only fixed array written unpacked; the reader refuses it.
     UnpackedFixedArray,
@@ -126,9 +127,20 @@ impl ProblemKind {
                 len,
                 have,
                 in_type: t,
+                input_ends: true,
             } => format!(
-                "failed to decode protobuf: decoding failed in {}: length {len} runs past the end \
-                 ({have} bytes remain); the blob looks truncated, the rest is shown as far as it goes",
+                "failed to decode protobuf: decoding failed in {}: length {len} runs past the end of \
+                 the input ({have} bytes remain): the blob is truncated; what remains is shown",
+                in_type(t)
+            ),
+            Self::Truncated {
+                len,
+                have,
+                in_type: t,
+                input_ends: false,
+            } => format!(
+                "failed to decode protobuf: decoding failed in {}: length {len} runs past the end of \
+                 the enclosing field ({have} bytes remain): a length prefix is wrong",
                 in_type(t)
             ),
             Self::NotParsedAs { expected, reason } => format!(
@@ -154,17 +166,8 @@ impl ProblemKind {
             Self::MissingRequiredField { field, in_type } => {
                 format!("missing required field `{field}` in {in_type}")
             }
-            Self::MissingEnumVariant {
-                enum_type,
-                field: Some(field),
-            } => {
-                format!("missing enum variant: field `{field}` ({enum_type}) is absent")
-            }
-            Self::MissingEnumVariant {
-                enum_type,
-                field: None,
-            } => {
-                format!("missing enum variant: {enum_type} has no variant set")
+            Self::MissingEnumVariant { enum_type } => {
+                format!("missing enum variant: {enum_type} is present but has no variant set")
             }
             Self::UnpackedFixedArray => {
                 "saved state is invalid: packed-only fixed array written unpacked".to_owned()

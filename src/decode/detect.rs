@@ -1,0 +1,135 @@
+//! Root type detection: when no `--type` is given, picks the registered message type the
+//! bytes fit best, by scoring a bounded prefix of the top levels against each candidate.
+
+use prost_reflect::{Kind, MessageDescriptor};
+
+use crate::decode::overlay::scalar_wire;
+use crate::decode::schema::{ANY_TYPE, Schema};
+use crate::decode::wire::{self, WireType};
+
+/// Fields read per candidate, at most: detection stays cheap on any input size.
+const FIELD_BUDGET: usize = 4096;
+/// Levels scored below the root.
+const SCORE_DEPTH: u32 = 3;
+
+/// The chosen root type and its score.
+#[derive(Debug, Clone)]
+pub struct Detection {
+    /// The type chosen.
+    pub message: MessageDescriptor,
+    /// Its fit score (higher is better).
+    pub score: i64,
+    /// The runner-up, if any scored above zero.
+    pub runner_up: Option<(String, i64)>,
+}
+
+/// Picks the best-fitting type for `buf`, or `None` when nothing fits at all.
+pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
+    let mut scored: Vec<(i64, MessageDescriptor)> = schema
+        .pool
+        .all_messages()
+        .filter(|m| !m.is_map_entry())
+        .map(|m| {
+            let mut budget = FIELD_BUDGET;
+            (
+                score(buf, 0, buf.len(), &m, schema, SCORE_DEPTH, &mut budget),
+                m,
+            )
+        })
+        .filter(|(s, _)| *s > 0)
+        .collect();
+    // Highest score first; among equals prefer types outside google.*, then top-level
+    // types named like a saved-state root, then the shorter name.
+    scored.sort_by_key(|(s, m)| {
+        (
+            -s,
+            m.full_name().starts_with("google."),
+            m.parent_message().is_some(),
+            !m.name().ends_with("SavedState"),
+            m.full_name().len(),
+        )
+    });
+    let mut iter = scored.into_iter();
+    let (score, message) = iter.next()?;
+    let runner_up = iter.next().map(|(s, m)| (m.full_name().to_owned(), s));
+    Some(Detection {
+        message,
+        score,
+        runner_up,
+    })
+}
+
+fn score(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    desc: &MessageDescriptor,
+    schema: &Schema,
+    depth: u32,
+    budget: &mut usize,
+) -> i64 {
+    let mut total = 0i64;
+    let mut pos = start;
+    while pos < end && *budget > 0 {
+        *budget -= 1;
+        let Ok(f) = wire::read_field(buf, pos, end) else {
+            return total - 20;
+        };
+        pos = f.end;
+        let Some(field) = desc.get_field(f.tag.field_number) else {
+            total -= 4;
+            continue;
+        };
+        let (content_start, content_end) = (f.value_start, f.value_end);
+        total += match (field.kind(), f.tag.wire_type) {
+            (Kind::Message(m), WireType::Len) => {
+                if wire::validate_fields(buf, content_start, content_end).is_err() {
+                    -4
+                } else if m.full_name() == ANY_TYPE {
+                    3 + any_score(buf, content_start, content_end, schema)
+                } else if depth > 0 {
+                    2 + score(
+                        buf,
+                        content_start,
+                        content_end,
+                        &m,
+                        schema,
+                        depth - 1,
+                        budget,
+                    )
+                } else {
+                    2
+                }
+            }
+            (Kind::String, WireType::Len) => {
+                if std::str::from_utf8(&buf[content_start..content_end]).is_ok() {
+                    2
+                } else {
+                    -4
+                }
+            }
+            (Kind::Bytes, WireType::Len) => 1,
+            (kind, WireType::Len) if field.is_list() && scalar_wire(&kind).is_some() => 1,
+            (kind, wire) if scalar_wire(&kind) == Some(wire) => 2,
+            _ => -4,
+        };
+    }
+    total
+}
+
+/// An Any whose type URL names a registered type is strong evidence.
+fn any_score(buf: &[u8], start: usize, end: usize, schema: &Schema) -> i64 {
+    let mut pos = start;
+    while let Ok(f) = wire::read_field(buf, pos, end) {
+        if f.tag.field_number == 1 && f.tag.wire_type == WireType::Len {
+            let url = String::from_utf8_lossy(&buf[f.value_start..f.value_end]);
+            return if schema.resolve_type_url(&url).is_some() {
+                4
+            } else {
+                0
+            };
+        }
+        pos = f.end;
+    }
+    0
+}

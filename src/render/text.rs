@@ -1,0 +1,183 @@
+//! Protobuf text format, as `protoc --decode` prints it and `protoc --encode` reads it:
+//! fields in field-number order, unknown fields last, Any optionally expanded as
+//! `[type.googleapis.com/T] { … }`. Parts that do not decode become `#` comments.
+
+use std::io::{self, Write};
+
+use crate::model::Document;
+use crate::model::node::{NodeId, NodeKind};
+use crate::model::value::{self, c_escape, raw_scalar};
+
+/// Options for [`write_text`].
+#[derive(Debug, Clone, Copy)]
+pub struct TextOptions {
+    /// Print resolved Any payloads expanded (`[url] { … }`) rather than as bytes.
+    pub expand_any: bool,
+}
+
+/// Writes `top` (a message, Any or the root) in text format; returns how many fields were
+/// left out as comments because they do not decode.
+pub fn write_text(
+    doc: &Document,
+    top: NodeId,
+    options: TextOptions,
+    out: &mut impl Write,
+) -> io::Result<usize> {
+    let mut w = TextWriter {
+        doc,
+        options,
+        out,
+        omitted: 0,
+    };
+    let node = doc.node(top);
+    if node.is_container() {
+        w.body(top, 0)?;
+    } else {
+        w.field(top, 0)?;
+    }
+    Ok(w.omitted)
+}
+
+struct TextWriter<'a, W> {
+    doc: &'a Document,
+    options: TextOptions,
+    out: &'a mut W,
+    omitted: usize,
+}
+
+impl<W: Write> TextWriter<'_, W> {
+    fn indent(&mut self, depth: usize) -> io::Result<()> {
+        for _ in 0..depth {
+            self.out.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    /// The fields of a container: known ones by field number, then unknown ones.
+    fn body(&mut self, id: NodeId, depth: usize) -> io::Result<()> {
+        let doc = self.doc;
+        if doc.node(id).kind == NodeKind::Any && self.options.expand_any {
+            if let (Some(payload), Some(url)) = (doc.any_payload(id), doc.any_type_url(id)) {
+                if doc.problems_of(id).is_empty() {
+                    self.indent(depth)?;
+                    writeln!(self.out, "[{url}] {{")?;
+                    self.body(payload, depth + 1)?;
+                    self.indent(depth)?;
+                    return self.out.write_all(b"}\n");
+                }
+            }
+        }
+        let mut known: Vec<NodeId> = Vec::new();
+        let mut unknown: Vec<NodeId> = Vec::new();
+        for child in doc.children(id) {
+            if doc.field(child).is_some() || doc.node(child).kind == NodeKind::AnyPayload {
+                known.push(child);
+            } else {
+                unknown.push(child);
+            }
+        }
+        known.sort_by_key(|&c| doc.node(c).field_number);
+        for child in known.into_iter().chain(unknown) {
+            self.field(child, depth)?;
+        }
+        Ok(())
+    }
+
+    fn field(&mut self, id: NodeId, depth: usize) -> io::Result<()> {
+        let doc = self.doc;
+        let node = *doc.node(id);
+        let field = doc.field(id);
+        let problems = doc.problems_of(id);
+        let decodes = problems.iter().all(|p| {
+            matches!(
+                p.kind,
+                crate::model::problem::ProblemKind::UnknownField { .. }
+            )
+        });
+        if node.kind == NodeKind::Error || (!decodes && !node.is_container()) {
+            self.omitted += 1;
+            self.indent(depth)?;
+            let what = problems
+                .first()
+                .map_or_else(|| "unreadable bytes".to_owned(), |p| p.kind.describe());
+            return writeln!(
+                self.out,
+                "# statescope: omitted field at byte {}: {what}",
+                node.start
+            );
+        }
+        let name = field
+            .as_ref()
+            .map_or_else(|| node.field_number.to_string(), |f| f.name().to_owned());
+        let implicit = field
+            .as_ref()
+            .is_some_and(|f| !f.supports_presence() && !f.is_list());
+        match node.kind {
+            NodeKind::Scalar => {
+                let text = match (&field, value::scalar(doc, id)) {
+                    (Some(_), Some(v)) if implicit && is_zero(&v) => return Ok(()),
+                    (Some(_), Some(v)) => value::scalar_text(&v),
+                    (None, _) => unknown_scalar(doc, id),
+                    (Some(_), None) => return Ok(()),
+                };
+                self.indent(depth)?;
+                writeln!(self.out, "{name}: {text}")
+            }
+            NodeKind::Packed => {
+                for element in doc.children(id) {
+                    let text = value::scalar(doc, element)
+                        .map(|v| value::scalar_text(&v))
+                        .unwrap_or_default();
+                    self.indent(depth)?;
+                    writeln!(self.out, "{name}: {text}")?;
+                }
+                Ok(())
+            }
+            NodeKind::String | NodeKind::Bytes => {
+                let bytes = doc.value_bytes(id);
+                if implicit && bytes.is_empty() {
+                    return Ok(());
+                }
+                let mut escaped = String::with_capacity(bytes.len() + 2);
+                c_escape(bytes, &mut escaped);
+                self.indent(depth)?;
+                writeln!(self.out, "{name}: \"{escaped}\"")
+            }
+            NodeKind::AnyPayload => {
+                // An unexpanded Any's value: the payload's bytes.
+                let mut escaped = String::new();
+                c_escape(doc.value_bytes(id), &mut escaped);
+                self.indent(depth)?;
+                writeln!(self.out, "{name}: \"{escaped}\"")
+            }
+            _ => {
+                self.indent(depth)?;
+                writeln!(self.out, "{name} {{")?;
+                self.body(id, depth + 1)?;
+                self.indent(depth)?;
+                self.out.write_all(b"}\n")
+            }
+        }
+    }
+}
+
+fn is_zero(v: &value::Scalar) -> bool {
+    match v {
+        value::Scalar::Signed(n) => *n == 0,
+        value::Scalar::Unsigned(n) => *n == 0,
+        value::Scalar::Float(f) => *f == 0.0 && f.is_sign_positive(),
+        value::Scalar::Bool(b) => !b,
+        value::Scalar::Enum(n, _) => *n == 0,
+    }
+}
+
+/// Unknown scalars as protoc prints them: varints in decimal, fixed values in hex.
+fn unknown_scalar(doc: &Document, id: NodeId) -> String {
+    use crate::decode::wire::WireType;
+    let raw = raw_scalar(doc, id).unwrap_or(0);
+    match doc.node(id).wire {
+        Some(WireType::Fixed32) => format!("0x{raw:08x}"),
+        Some(WireType::Fixed64) => format!("0x{raw:016x}"),
+        _ => raw.to_string(),
+    }
+}
