@@ -100,6 +100,9 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Tree)]
     pub format: Format,
+    /// With `--format text`: print Any payloads as bytes, exactly as `protoc --decode` does.
+    #[arg(long)]
+    pub raw_any: bool,
 }
 
 /// Output formats of `show`.
@@ -135,38 +138,32 @@ impl SchemaArgs {
 
     /// Decoding limits from the flags.
     pub fn limits(&self) -> Limits {
-        Limits {
-            max_depth: self.max_depth,
-            max_any_depth: self.max_any_depth,
-        }
+        Limits { max_depth: self.max_depth, max_any_depth: self.max_any_depth }
     }
 
     /// Decodes `source`, with `--type` or a detected root type. Returns a note to show the
     /// user when the type was detected rather than given.
     pub fn open(&self, schema: &Arc<Schema>, source: Source) -> Result<(Document, Option<String>)> {
-        let (root, note) = match &self.root_type {
+        let (root, note) = self.root_type(schema, &source)?;
+        Ok((Document::decode(source, schema.clone(), root, self.limits()), note))
+    }
+
+    /// The root type: `--type`, or the best fit for the bytes (with a note saying so).
+    pub fn root_type(
+        &self,
+        schema: &Schema,
+        bytes: &[u8],
+    ) -> Result<(Option<prost_reflect::MessageDescriptor>, Option<String>)> {
+        Ok(match &self.root_type {
             Some(name) => (Some(find_type(schema, name)?), None),
-            None => match detect::detect(&source, schema) {
+            None => match detect::detect(bytes, schema) {
                 Some(d) => {
                     let name = d.message.full_name().to_owned();
-                    (
-                        Some(d.message),
-                        Some(format!("no --type given; decoding as {name} (best fit)")),
-                    )
+                    (Some(d.message), Some(format!("no --type given; decoding as {name} (best fit)")))
                 }
-                None => (
-                    None,
-                    Some(
-                        "no --type given and no registered type fits; showing raw wire fields"
-                            .to_owned(),
-                    ),
-                ),
+                None => (None, Some("no --type given and no registered type fits; showing raw wire fields".to_owned())),
             },
-        };
-        Ok((
-            Document::decode(source, schema.clone(), root, self.limits()),
-            note,
-        ))
+        })
     }
 }
 
@@ -185,14 +182,9 @@ fn find_type(schema: &Schema, name: &str) -> Result<prost_reflect::MessageDescri
         .take(8)
         .collect();
     if near.is_empty() {
-        bail!(
-            "no message type `{name}` is registered; `statescope types` lists them, --proto-dir adds more"
-        )
+        bail!("no message type `{name}` is registered; `statescope types` lists them, --proto-dir adds more")
     }
-    bail!(
-        "no message type `{name}` is registered; did you mean: {}?",
-        near.join(", ")
-    )
+    bail!("no message type `{name}` is registered; did you mean: {}?", near.join(", "))
 }
 
 /// Opens a file (or `-`) with a message that names it.
@@ -202,11 +194,7 @@ pub fn read_source(path: &Path) -> Result<Source> {
 
 /// The name used for a file in messages (`standard input` for `-`).
 pub fn display_name(path: &Path) -> String {
-    if path == Path::new("-") {
-        "standard input".to_owned()
-    } else {
-        path.display().to_string()
-    }
+    if path == Path::new("-") { "standard input".to_owned() } else { path.display().to_string() }
 }
 
 /// Runs a parsed command line (the TUI commands are run by the caller).
@@ -225,25 +213,25 @@ pub fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
 
 fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let (doc, note) = schema_args.open(&schema, read_source(&args.file)?)?;
+    let source = read_source(&args.file)?;
+    let (root, note) = schema_args.root_type(&schema, &source)?;
     if let Some(note) = note {
         eprintln!("statescope: {note}");
     }
+    if args.format == Format::Tree && args.path.is_none() {
+        let options = tree::TreeOptions { offsets: args.offsets };
+        tree::write_tree_streaming(source, schema, root, schema_args.limits(), options, out)?;
+        return Ok(Outcome::Success);
+    }
+    let doc = Document::decode(source, schema, root, schema_args.limits());
     let top = match &args.path {
         Some(p) => path::resolve(&doc, p)?,
         None => 0,
     };
     match args.format {
-        Format::Tree => tree::write_tree(
-            &doc,
-            top,
-            tree::TreeOptions {
-                offsets: args.offsets,
-            },
-            out,
-        )?,
+        Format::Tree => tree::write_tree(&doc, top, tree::TreeOptions { offsets: args.offsets }, out)?,
         Format::Text => {
-            let omitted = text::write_text(&doc, top, text::TextOptions { expand_any: true }, out)?;
+            let omitted = text::write_text(&doc, top, text::TextOptions { expand_any: !args.raw_any }, out)?;
             if omitted > 0 {
                 eprintln!(
                     "statescope: {omitted} field(s) do not decode and appear only as # comments; `statescope check` says why"
@@ -255,36 +243,25 @@ fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> Resu
     Ok(Outcome::Success)
 }
 
-fn check_files(
-    schema_args: &SchemaArgs,
-    files: &[PathBuf],
-    out: &mut impl Write,
-) -> Result<Outcome> {
+fn check_files(schema_args: &SchemaArgs, files: &[PathBuf], out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
     let mut found = false;
     for file in files {
-        let (doc, note) = schema_args.open(&schema, read_source(file)?)?;
+        let source = read_source(file)?;
         let label = display_name(file);
+        let (root, note) = schema_args.root_type(&schema, &source)?;
         if let Some(note) = note {
             eprintln!("statescope: {label}: {note}");
         }
-        let summary = check::write_check(&doc, &label, out)?;
+        let summary = check::check_streaming(source, schema.clone(), root, schema_args.limits(), &label, out)?;
         found |= summary.errors + summary.warnings > 0;
     }
-    Ok(if found {
-        Outcome::ProblemsFound
-    } else {
-        Outcome::Success
-    })
+    Ok(if found { Outcome::ProblemsFound } else { Outcome::Success })
 }
 
 fn types(schema_args: &SchemaArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let mut names: Vec<String> = schema
-        .pool
-        .all_messages()
-        .map(|m| m.full_name().to_owned())
-        .collect();
+    let mut names: Vec<String> = schema.pool.all_messages().map(|m| m.full_name().to_owned()).collect();
     names.sort();
     for name in names {
         writeln!(out, "{name}")?;

@@ -9,9 +9,7 @@ use statescope::cli::{self, Cli, Command, Outcome};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(command @ (Command::Show(_) | Command::Check { .. } | Command::Types)) => {
-            cli::run(&cli, command)
-        }
+        Some(command @ (Command::Show(_) | Command::Check { .. } | Command::Types)) => cli::run(&cli, command),
         Some(Command::View { file }) => statescope::ui::run(&cli.schema, file.as_deref()),
         None => statescope::ui::run(&cli.schema, cli.file.as_deref()),
     };
@@ -28,17 +26,12 @@ fn main() -> ExitCode {
 
 /// A reader that closed the pipe early (`| head`) is not an error.
 fn is_broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
+    error
+        .chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 /// The error and its causes on one line.
 fn one_line(error: &anyhow::Error) -> String {
-    error
-        .chain()
-        .map(|e| e.to_string())
-        .collect::<Vec<_>>()
-        .join(": ")
+    error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }

@@ -43,11 +43,7 @@ pub struct GeneratedFile {
 /// Generates every sample artifact from the schema folder under `repo_root`.
 pub fn generate(repo_root: &Path) -> anyhow::Result<Vec<GeneratedFile>> {
     let schema_dir = repo_root.join("samples/schema");
-    let well_known = compile(
-        &[],
-        WELL_KNOWN_FILES.iter().map(|s| s.to_string()).collect(),
-        false,
-    )?;
+    let well_known = compile(&[], WELL_KNOWN_FILES.iter().map(|s| s.to_string()).collect(), false)?;
     let mut names: Vec<String> = std::fs::read_dir(&schema_dir)?
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().to_string_lossy().into_owned())
@@ -70,28 +66,20 @@ pub fn generate(repo_root: &Path) -> anyhow::Result<Vec<GeneratedFile>> {
 }
 
 fn file(path: &str, bytes: Vec<u8>) -> GeneratedFile {
-    GeneratedFile {
-        path: PathBuf::from(path),
-        bytes,
-    }
+    GeneratedFile { path: PathBuf::from(path), bytes }
 }
 
 fn compile(includes: &[PathBuf], files: Vec<String>, source_info: bool) -> anyhow::Result<Vec<u8>> {
     let mut compiler = protox::Compiler::new(includes)?;
-    compiler
-        .include_source_info(source_info)
-        .include_imports(false);
+    compiler.include_source_info(source_info).include_imports(false);
     compiler.open_files(files)?;
     let mut set = compiler.file_descriptor_set();
-    set.file
-        .retain(|f| includes.is_empty() || !f.name().starts_with("google/protobuf/"));
+    set.file.retain(|f| includes.is_empty() || !f.name().starts_with("google/protobuf/"));
     Ok(set.encode_to_vec())
 }
 
 fn encode_text(pool: &DescriptorPool, text: &str) -> anyhow::Result<Vec<u8>> {
-    let root = pool
-        .get_message_by_name(ROOT_TYPE)
-        .ok_or_else(|| anyhow::anyhow!("{ROOT_TYPE} missing"))?;
+    let root = pool.get_message_by_name(ROOT_TYPE).ok_or_else(|| anyhow::anyhow!("{ROOT_TYPE} missing"))?;
     Ok(DynamicMessage::parse_text_format(root, text)?.encode_to_vec())
 }
 
@@ -104,22 +92,16 @@ fn unit(name: &str, ty: &str, body: &str) -> String {
 fn raw_unit(name: &str, ty: &str, payload: &[u8]) -> String {
     let mut value = String::new();
     c_escape(payload, &mut value);
-    format!(
-        "units {{ name: \"{name}\" state {{ type_url: \"type.googleapis.com/{ty}\" value: \"{value}\" }} }}\n"
-    )
+    format!("units {{ name: \"{name}\" state {{ type_url: \"type.googleapis.com/{ty}\" value: \"{value}\" }} }}\n")
 }
 
 fn timer(cr: u32, state: &str, out: bool) -> String {
-    format!(
-        "field1 {{ ce: {cr} cr: {cr} ol: 0 state {{ {state} {{}} }} control: 52 out: {out} gate: true }}"
-    )
+    format!("field1 {{ ce: {cr} cr: {cr} ol: 0 state {{ {state} {{}} }} control: 52 out: {out} gate: true }}")
 }
 
 fn cmos_text() -> String {
     let mut cmos = [0u8; 256];
-    cmos[..0x0e].copy_from_slice(&[
-        0x30, 0, 0x15, 0, 0x09, 0, 0x06, 0x28, 0x11, 0x26, 0x26, 0x02, 0x50, 0x80,
-    ]);
+    cmos[..0x0e].copy_from_slice(&[0x30, 0, 0x15, 0, 0x09, 0, 0x06, 0x28, 0x11, 0x26, 0x26, 0x02, 0x50, 0x80]);
     cmos[0x40..0x50].copy_from_slice(b"STATESCOPE-DEMO!");
     let mut out = String::new();
     c_escape(&cmos, &mut out);
@@ -142,9 +124,7 @@ fn vp(index: u32, rip: u64, mp_state: &str) -> String {
         segment(0, 0xffff_ffff, 0x18, 0xc093),
         segment(0, 0x67, 0x20, 0x8b),
     );
-    let apic: String = (0..16)
-        .map(|r| format!(" registers: {}", if r == 2 { index << 24 } else { r * 16 }))
-        .collect();
+    let apic: String = (0..16).map(|r| format!(" registers: {}", if r == 2 { index << 24 } else { r * 16 })).collect();
     format!(
         "vps {{ vp_index: {index} data {{ [type.googleapis.com/virt.x86.VpSavedState] {{ \
          registers {{ {registers} }} mp_state {{ {mp_state} {{}} }} \
@@ -157,34 +137,12 @@ fn vp(index: u32, rip: u64, mp_state: &str) -> String {
 /// The healthy sample VM in text format.
 fn healthy_vm_text() -> String {
     let mut t = String::new();
-    t += &unit(
-        "vmtime",
-        "vmtime.SavedState",
-        "vmtime: 98765432101 offset_from_host: -42",
-    );
-    let timers = [
-        timer(11932, "counting", false),
-        timer(0, "inactive", true),
-        timer(18, "waiting_for_gate", false),
-    ];
-    t += &unit(
-        "pit",
-        "chipset.pit.SavedState",
-        &format!("timers {{ {} }} last: 12345678901234", timers.join(" ")),
-    );
-    let redirection: String = (0..24)
-        .map(|i| format!(" redirection_entries: {}", 0x10000 + i))
-        .collect();
-    t += &unit(
-        "ioapic",
-        "chipset.ioapic.SavedState",
-        &format!("id: 0 index: 16{redirection}"),
-    );
-    t += &unit(
-        "rtc",
-        "chipset.cmos_rtc.SavedState",
-        &format!("addr: 12 cmos: \"{}\"", cmos_text()),
-    );
+    t += &unit("vmtime", "vmtime.SavedState", "vmtime: 98765432101 offset_from_host: -42");
+    let timers = [timer(11932, "counting", false), timer(0, "inactive", true), timer(18, "waiting_for_gate", false)];
+    t += &unit("pit", "chipset.pit.SavedState", &format!("timers {{ {} }} last: 12345678901234", timers.join(" ")));
+    let redirection: String = (0..24).map(|i| format!(" redirection_entries: {}", 0x10000 + i)).collect();
+    t += &unit("ioapic", "chipset.ioapic.SavedState", &format!("id: 0 index: 16{redirection}"));
+    t += &unit("rtc", "chipset.cmos_rtc.SavedState", &format!("addr: 12 cmos: \"{}\"", cmos_text()));
     t += &unit(
         "com1",
         "serial.uart16550.SavedState",
@@ -213,7 +171,7 @@ fn healthy_vm_text() -> String {
         "vmbus.SimpleSavedState",
         "channel { [type.googleapis.com/storage.storvsp.SavedState] { \
          protocol_state { ready { version: 1538 } } \
-         drives { path { path: 0 target: 0 lun: 0 } state { disk { field1 { sector_count: 134217728 sector_size: 512 } } } } \
+         drives { path { path: 0 target: 0 lun: 2 } state { disk { field1 { sector_count: 134217728 sector_size: 512 } } } } \
          drives { path { path: 0 target: 0 lun: 1 } state { dvd_no_media {} } } \
          max_transfer_length: 1048576 } }",
     );
@@ -232,10 +190,7 @@ fn varint_field(out: &mut Vec<u8>, number: u32, value: u64) {
     write_varint(out, value);
 }
 
-fn broken_samples(
-    pool: &DescriptorPool,
-    vm: &[u8],
-) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
+fn broken_samples(pool: &DescriptorPool, vm: &[u8]) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
     let base = healthy_vm_text();
     let with = |extra: &str| encode_text(pool, &format!("{base}{extra}"));
     // The partition unit cut in half: a snapshot written by a crashed process.
@@ -259,11 +214,7 @@ fn broken_samples(
     varint_field(&mut uart, 3, 11);
     let wrong_wire = with(&raw_unit("com2", "serial.uart16550.SavedState", &uart))?;
     // An I/O APIC without its fixed array of redirection entries.
-    let missing_array = with(&unit(
-        "ioapic2",
-        "chipset.ioapic.SavedState",
-        "id: 1 index: 3",
-    ))?;
+    let missing_array = with(&unit("ioapic2", "chipset.ioapic.SavedState", "id: 1 index: 3"))?;
     let mut bad_name = vm.to_vec();
     let at = find(&bad_name, b"com1").ok_or_else(|| anyhow::anyhow!("com1 unit missing"))?;
     bad_name[at + 1] = 0xff;
@@ -285,19 +236,10 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 pub fn large_vm(target: usize) -> Vec<u8> {
     let mut one = String::new();
     for i in 0..64 {
-        let _ = write!(
-            one,
-            "{} ",
-            vp(i, 0xffff_ffff_8100_0000 + u64::from(i), "running")
-        );
+        let _ = write!(one, "{} ", vp(i, 0xffff_ffff_8100_0000 + u64::from(i), "running"));
     }
-    let units = format!(
-        "{}{}",
-        healthy_vm_text(),
-        unit("partition-large", "partition.Partition", &one)
-    );
-    let pool =
-        crate::decode::registry::build_pool(&Default::default()).expect("registered schemas load");
+    let units = format!("{}{}", healthy_vm_text(), unit("partition-large", "partition.Partition", &one));
+    let pool = crate::decode::registry::build_pool(&Default::default()).expect("registered schemas load");
     let block = encode_text(&pool, &units).expect("sample text encodes");
     let mut out = Vec::with_capacity(target + block.len());
     while out.len() < target {

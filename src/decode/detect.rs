@@ -31,10 +31,7 @@ pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
         .filter(|m| !m.is_map_entry())
         .map(|m| {
             let mut budget = FIELD_BUDGET;
-            (
-                score(buf, 0, buf.len(), &m, schema, SCORE_DEPTH, &mut budget),
-                m,
-            )
+            (score(buf, 0, buf.len(), &m, schema, SCORE_DEPTH, &mut budget), m)
         })
         .filter(|(s, _)| *s > 0)
         .collect();
@@ -52,11 +49,7 @@ pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
     let mut iter = scored.into_iter();
     let (score, message) = iter.next()?;
     let runner_up = iter.next().map(|(s, m)| (m.full_name().to_owned(), s));
-    Some(Detection {
-        message,
-        score,
-        runner_up,
-    })
+    Some(Detection { message, score, runner_up })
 }
 
 fn score(
@@ -88,26 +81,12 @@ fn score(
                 } else if m.full_name() == ANY_TYPE {
                     3 + any_score(buf, content_start, content_end, schema)
                 } else if depth > 0 {
-                    2 + score(
-                        buf,
-                        content_start,
-                        content_end,
-                        &m,
-                        schema,
-                        depth - 1,
-                        budget,
-                    )
+                    2 + score(buf, content_start, content_end, &m, schema, depth - 1, budget)
                 } else {
                     2
                 }
             }
-            (Kind::String, WireType::Len) => {
-                if std::str::from_utf8(&buf[content_start..content_end]).is_ok() {
-                    2
-                } else {
-                    -4
-                }
-            }
+            (Kind::String, WireType::Len) if std::str::from_utf8(&buf[content_start..content_end]).is_ok() => 2,
             (Kind::Bytes, WireType::Len) => 1,
             (kind, WireType::Len) if field.is_list() && scalar_wire(&kind).is_some() => 1,
             (kind, wire) if scalar_wire(&kind) == Some(wire) => 2,
@@ -123,11 +102,7 @@ fn any_score(buf: &[u8], start: usize, end: usize, schema: &Schema) -> i64 {
     while let Ok(f) = wire::read_field(buf, pos, end) {
         if f.tag.field_number == 1 && f.tag.wire_type == WireType::Len {
             let url = String::from_utf8_lossy(&buf[f.value_start..f.value_end]);
-            return if schema.resolve_type_url(&url).is_some() {
-                4
-            } else {
-                0
-            };
+            return if schema.resolve_type_url(&url).is_some() { 4 } else { 0 };
         }
         pos = f.end;
     }

@@ -39,23 +39,12 @@ macro_rules! register_descriptors {
         #[$crate::__linkme::distributed_slice($crate::decode::registry::DESCRIPTOR_SETS)]
         #[linkme(crate = $crate::__linkme)]
         static $static_name: $crate::decode::registry::RegisteredDescriptors =
-            $crate::decode::registry::RegisteredDescriptors {
-                name: $name,
-                bytes: $bytes,
-            };
+            $crate::decode::registry::RegisteredDescriptors { name: $name, bytes: $bytes };
     };
 }
 
-register_descriptors!(
-    WELL_KNOWN_TYPES,
-    "google well-known types",
-    include_bytes!("well_known_types.binpb")
-);
-register_descriptors!(
-    SAMPLE_SCHEMAS,
-    "statescope samples",
-    include_bytes!("../../samples/schema.binpb")
-);
+register_descriptors!(WELL_KNOWN_TYPES, "google well-known types", include_bytes!("well_known_types.binpb"));
+register_descriptors!(SAMPLE_SCHEMAS, "statescope samples", include_bytes!("../../samples/schema.binpb"));
 
 /// Schema sources named by the user, in addition to the registered ones.
 #[derive(Debug, Clone, Default)]
@@ -91,15 +80,11 @@ pub enum SchemaError {
 pub fn build_pool(sources: &SchemaSources) -> Result<DescriptorPool, SchemaError> {
     let mut pool = DescriptorPool::new();
     for path in &sources.descriptor_sets {
-        let bytes = std::fs::read(path).map_err(|e| SchemaError::DescriptorSet {
+        let bytes = std::fs::read(path)
+            .map_err(|e| SchemaError::DescriptorSet { path: path.clone(), reason: format!("cannot read: {e}") })?;
+        let set = FileDescriptorSet::decode(bytes.as_slice()).map_err(|e| SchemaError::DescriptorSet {
             path: path.clone(),
-            reason: format!("cannot read: {e}"),
-        })?;
-        let set = FileDescriptorSet::decode(bytes.as_slice()).map_err(|e| {
-            SchemaError::DescriptorSet {
-                path: path.clone(),
-                reason: format!("not a FileDescriptorSet ({e}); make one with `protoc -o FILE` or `buf build -o FILE`"),
-            }
+            reason: format!("not a FileDescriptorSet ({e}); make one with `protoc -o FILE` or `buf build -o FILE`"),
         })?;
         add_user_files(&mut pool, set.file, &path.display().to_string())?;
     }
@@ -116,27 +101,16 @@ pub fn build_pool(sources: &SchemaSources) -> Result<DescriptorPool, SchemaError
     Ok(pool)
 }
 
-fn add_user_files(
-    pool: &mut DescriptorPool,
-    files: Vec<FileDescriptorProto>,
-    origin: &str,
-) -> Result<(), SchemaError> {
-    let fresh: Vec<_> = files
-        .into_iter()
-        .filter(|f| pool.get_file_by_name(f.name()).is_none())
-        .collect();
-    pool.add_file_descriptor_protos(fresh)
-        .map_err(|e| SchemaError::Conflict(format!("{origin}: {e}")))
+fn add_user_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>, origin: &str) -> Result<(), SchemaError> {
+    let fresh: Vec<_> = files.into_iter().filter(|f| pool.get_file_by_name(f.name()).is_none()).collect();
+    pool.add_file_descriptor_protos(fresh).map_err(|e| SchemaError::Conflict(format!("{origin}: {e}")))
 }
 
 /// Adds registered files (from sets linked in any order) once their imports are present,
 /// skipping any that collide with a file or type already in the pool and any that depend
 /// on a skipped one.
 fn add_registered_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>) {
-    let mut pending: Vec<_> = files
-        .into_iter()
-        .filter(|f| pool.get_file_by_name(f.name()).is_none())
-        .collect();
+    let mut pending: Vec<_> = files.into_iter().filter(|f| pool.get_file_by_name(f.name()).is_none()).collect();
     loop {
         let before = pending.len();
         let mut waiting = Vec::new();
@@ -144,11 +118,7 @@ fn add_registered_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProt
             if pool.get_file_by_name(file.name()).is_some() {
                 continue;
             }
-            if !file
-                .dependency
-                .iter()
-                .all(|d| pool.get_file_by_name(d).is_some())
-            {
+            if !file.dependency.iter().all(|d| pool.get_file_by_name(d).is_some()) {
                 waiting.push(file);
                 continue;
             }
@@ -171,29 +141,22 @@ fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaEr
     let mut names: Vec<String> = Vec::new();
     let mut seen = HashSet::new();
     for dir in &sources.proto_dirs {
-        let entries = std::fs::read_dir(dir).map_err(|e| {
-            SchemaError::Compile(format!("{}: cannot read schema folder: {e}", dir.display()))
-        })?;
+        let entries = std::fs::read_dir(dir)
+            .map_err(|e| SchemaError::Compile(format!("{}: cannot read schema folder: {e}", dir.display())))?;
         let mut found: Vec<String> = entries
             .filter_map(|e| e.ok())
             .map(|e| e.file_name().to_string_lossy().into_owned())
             .filter(|n| n.ends_with(".proto"))
             .collect();
         if found.is_empty() {
-            return Err(SchemaError::Compile(format!(
-                "{}: no .proto files in this folder",
-                dir.display()
-            )));
+            return Err(SchemaError::Compile(format!("{}: no .proto files in this folder", dir.display())));
         }
         found.sort();
         includes.push(dir.clone());
         names.extend(found.into_iter().filter(|n| seen.insert(n.clone())));
     }
     for file in &sources.proto_files {
-        let dir = file
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
+        let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let name = file
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -203,12 +166,9 @@ fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaEr
             names.push(name);
         }
     }
-    let mut compiler =
-        protox::Compiler::new(&includes).map_err(|e| SchemaError::Compile(e.to_string()))?;
+    let mut compiler = protox::Compiler::new(&includes).map_err(|e| SchemaError::Compile(e.to_string()))?;
     compiler.include_source_info(true).include_imports(true);
-    compiler
-        .open_files(&names)
-        .map_err(|e| SchemaError::Compile(describe_protox_error(&e)))?;
+    compiler.open_files(&names).map_err(|e| SchemaError::Compile(describe_protox_error(&e)))?;
     Ok(compiler.file_descriptor_set())
 }
 
@@ -216,21 +176,11 @@ fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaEr
 fn describe_protox_error(error: &protox::Error) -> String {
     use miette::Diagnostic;
     let message = error.to_string();
-    let location = error
-        .source_code()
-        .zip(error.labels().and_then(|mut l| l.next()))
-        .and_then(|(source, label)| {
-            let contents = source.read_span(label.inner(), 0, 0).ok()?;
-            let name = contents
-                .name()
-                .map(str::to_owned)
-                .or_else(|| error.file().map(str::to_owned))?;
-            Some(format!(
-                "{name}:{}:{}",
-                contents.line() + 1,
-                contents.column() + 1
-            ))
-        });
+    let location = error.source_code().zip(error.labels().and_then(|mut l| l.next())).and_then(|(source, label)| {
+        let contents = source.read_span(label.inner(), 0, 0).ok()?;
+        let name = contents.name().map(str::to_owned).or_else(|| error.file().map(str::to_owned))?;
+        Some(format!("{name}:{}:{}", contents.line() + 1, contents.column() + 1))
+    });
     match (location, error.file()) {
         (Some(location), _) => format!("{location}: {message}"),
         (None, Some(file)) if !message.contains(file) => format!("{file}: {message}"),

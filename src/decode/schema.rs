@@ -3,7 +3,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use prost_reflect::{DescriptorPool, MessageDescriptor};
+use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
+
+use crate::decode::wire::WireType;
+
+/// Marks a field whose message type is not interned yet.
+const NO_TYPE: u32 = u32::MAX;
 
 /// The full name of `google.protobuf.Any`.
 pub const ANY_TYPE: &str = "google.protobuf.Any";
@@ -21,6 +26,47 @@ pub struct Schema {
     packed_only: HashSet<String>,
 }
 
+/// How a declared field is read from the wire.
+#[derive(Debug, Clone)]
+pub enum FieldClass {
+    /// A nested message (or group) of this type.
+    Message(MessageDescriptor),
+    /// A UTF-8 string.
+    String,
+    /// Bytes.
+    Bytes,
+    /// A scalar written with this wire type (packable when repeated).
+    Scalar(WireType),
+}
+
+/// One declared field, precomputed so the hot decoding and rendering paths do not go
+/// through descriptor lookups.
+#[derive(Debug, Clone)]
+pub struct FieldInfo {
+    /// The descriptor, for everything else.
+    pub desc: FieldDescriptor,
+    /// The field number.
+    pub number: u32,
+    /// The field name.
+    pub name: String,
+    /// The declared type as a `.proto` names it (`uint32`, `chipset.pit.SavedState`, …).
+    pub type_name: String,
+    /// How it is read.
+    pub class: FieldClass,
+    /// The declared kind (for enum names and scalar interpretation).
+    pub kind: Kind,
+    /// Whether it is `repeated` (maps included).
+    pub is_list: bool,
+    /// Whether it is a proto2 group.
+    pub is_group: bool,
+    /// Whether it is a packed-only fixed array.
+    pub packed_only: bool,
+    /// Whether zero values are omitted (proto3 implicit presence).
+    pub implicit: bool,
+    /// Interned type of a message field, filled in on first use.
+    pub child_ty: u32,
+}
+
 /// One message type as the overlay uses it, interned per document.
 #[derive(Debug, Clone)]
 pub struct TypeInfo {
@@ -30,9 +76,23 @@ pub struct TypeInfo {
     pub is_any: bool,
     /// Whether this is a Rust enum: all fields in one oneof, so exactly one must be set.
     pub enum_like: bool,
+    /// Declared fields, sorted by number.
+    pub fields: Vec<FieldInfo>,
     /// Fields that are fixed arrays of scalars, written packed only. The reader requires
     /// them: absent means "missing required field".
     pub packed_only: Vec<u32>,
+}
+
+impl TypeInfo {
+    /// The position in `fields` of field `number`.
+    pub fn field_index(&self, number: u32) -> Option<usize> {
+        self.fields.binary_search_by_key(&number, |f| f.number).ok()
+    }
+
+    /// The declared field with this number.
+    pub fn field(&self, number: u32) -> Option<&FieldInfo> {
+        self.field_index(number).map(|i| &self.fields[i])
+    }
 }
 
 impl Schema {
@@ -74,16 +134,32 @@ impl Schema {
 
     /// Builds the overlay's facts about one message type.
     pub fn type_info(&self, desc: MessageDescriptor) -> TypeInfo {
-        let packed_only = desc
-            .fields()
-            .filter(|f| self.packed_only.contains(f.full_name()))
-            .map(|f| f.number())
-            .collect();
-        TypeInfo {
-            is_any: desc.full_name() == ANY_TYPE,
-            enum_like: is_enum_like(&desc),
+        let mut fields: Vec<FieldInfo> = desc.fields().map(|f| self.field_info(f)).collect();
+        fields.sort_by_key(|f| f.number);
+        let packed_only = fields.iter().filter(|f| f.packed_only).map(|f| f.number).collect();
+        TypeInfo { is_any: desc.full_name() == ANY_TYPE, enum_like: is_enum_like(&desc), desc, fields, packed_only }
+    }
+
+    fn field_info(&self, desc: FieldDescriptor) -> FieldInfo {
+        let kind = desc.kind();
+        let class = match &kind {
+            Kind::Message(m) => FieldClass::Message(m.clone()),
+            Kind::String => FieldClass::String,
+            Kind::Bytes => FieldClass::Bytes,
+            other => FieldClass::Scalar(scalar_wire(other).expect("every other kind is a scalar")),
+        };
+        FieldInfo {
+            number: desc.number(),
+            name: desc.name().to_owned(),
+            type_name: kind_name(&kind),
+            class,
+            kind,
+            is_list: desc.is_list() || desc.is_map(),
+            is_group: desc.is_group(),
+            packed_only: self.packed_only.contains(desc.full_name()),
+            implicit: !desc.supports_presence() && !desc.is_list() && !desc.is_map(),
+            child_ty: NO_TYPE,
             desc,
-            packed_only,
         }
     }
 }
@@ -131,4 +207,39 @@ impl TypeTable {
         self.by_name.insert(desc.full_name().to_owned(), i);
         i
     }
+}
+
+/// The wire type a scalar kind is written with, or `None` for strings, bytes and messages.
+pub fn scalar_wire(kind: &Kind) -> Option<WireType> {
+    Some(match kind {
+        Kind::Int32 | Kind::Int64 | Kind::Uint32 | Kind::Uint64 | Kind::Sint32 | Kind::Sint64 => WireType::Varint,
+        Kind::Bool | Kind::Enum(_) => WireType::Varint,
+        Kind::Fixed32 | Kind::Sfixed32 | Kind::Float => WireType::Fixed32,
+        Kind::Fixed64 | Kind::Sfixed64 | Kind::Double => WireType::Fixed64,
+        Kind::String | Kind::Bytes | Kind::Message(_) => return None,
+    })
+}
+
+/// The protobuf name of a field kind (`uint32`, `string`, a message's full name, …).
+pub fn kind_name(kind: &Kind) -> String {
+    let name = match kind {
+        Kind::Double => "double",
+        Kind::Float => "float",
+        Kind::Int32 => "int32",
+        Kind::Int64 => "int64",
+        Kind::Uint32 => "uint32",
+        Kind::Uint64 => "uint64",
+        Kind::Sint32 => "sint32",
+        Kind::Sint64 => "sint64",
+        Kind::Fixed32 => "fixed32",
+        Kind::Fixed64 => "fixed64",
+        Kind::Sfixed32 => "sfixed32",
+        Kind::Sfixed64 => "sfixed64",
+        Kind::Bool => "bool",
+        Kind::String => "string",
+        Kind::Bytes => "bytes",
+        Kind::Message(m) => return m.full_name().to_owned(),
+        Kind::Enum(e) => return e.full_name().to_owned(),
+    };
+    name.to_owned()
 }

@@ -130,27 +130,18 @@ pub fn read_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), W
     for i in 0..MAX_VARINT_LEN {
         let at = pos + i;
         if at >= end {
-            return Err(WireError {
-                offset: pos,
-                reason: WireErrorKind::TruncatedVarint,
-            });
+            return Err(WireError { offset: pos, reason: WireErrorKind::TruncatedVarint });
         }
         let byte = buf[at];
         if i == MAX_VARINT_LEN - 1 && byte > 1 {
-            return Err(WireError {
-                offset: pos,
-                reason: WireErrorKind::OverlongVarint,
-            });
+            return Err(WireError { offset: pos, reason: WireErrorKind::OverlongVarint });
         }
         value |= u64::from(byte & 0x7f) << (7 * i);
         if byte & 0x80 == 0 {
             return Ok((value, i + 1));
         }
     }
-    Err(WireError {
-        offset: pos,
-        reason: WireErrorKind::OverlongVarint,
-    })
+    Err(WireError { offset: pos, reason: WireErrorKind::OverlongVarint })
 }
 
 /// Appends `value` as a minimal varint.
@@ -164,7 +155,7 @@ pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
 
 /// Bytes `value` takes as a minimal varint.
 pub fn varint_len(value: u64) -> usize {
-    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Reads a tag at `pos`. Returns the tag and its encoded length.
@@ -173,28 +164,14 @@ pub fn read_tag(buf: &[u8], pos: usize, end: usize) -> Result<(Tag, usize), Wire
     let number = raw >> 3;
     let bits = (raw & 7) as u8;
     if number == 0 {
-        return Err(WireError {
-            offset: pos,
-            reason: WireErrorKind::FieldNumberZero,
-        });
+        return Err(WireError { offset: pos, reason: WireErrorKind::FieldNumberZero });
     }
     if number > MAX_FIELD_NUMBER {
-        return Err(WireError {
-            offset: pos,
-            reason: WireErrorKind::FieldNumberTooLarge(number),
-        });
+        return Err(WireError { offset: pos, reason: WireErrorKind::FieldNumberTooLarge(number) });
     }
-    let wire_type = WireType::from_bits(bits).ok_or(WireError {
-        offset: pos,
-        reason: WireErrorKind::InvalidWireType(bits),
-    })?;
-    Ok((
-        Tag {
-            field_number: number as u32,
-            wire_type,
-        },
-        len,
-    ))
+    let wire_type =
+        WireType::from_bits(bits).ok_or(WireError { offset: pos, reason: WireErrorKind::InvalidWireType(bits) })?;
+    Ok((Tag { field_number: number as u32, wire_type }, len))
 }
 
 /// One field as laid out on the wire, with every span absolute in the buffer.
@@ -243,20 +220,12 @@ pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireEr
             field.value_end = value_start + len;
         }
         WireType::Fixed64 | WireType::Fixed32 => {
-            let need = if tag.wire_type == WireType::Fixed64 {
-                8
-            } else {
-                4
-            };
+            let need = if tag.wire_type == WireType::Fixed64 { 8 } else { 4 };
             let have = end - value_start;
             if have < need {
                 return Err(WireError {
                     offset: value_start,
-                    reason: WireErrorKind::TruncatedFixed {
-                        wire: tag.wire_type,
-                        need,
-                        have,
-                    },
+                    reason: WireErrorKind::TruncatedFixed { wire: tag.wire_type, need, have },
                 });
             }
             let mut raw = [0u8; 8];
@@ -269,10 +238,7 @@ pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireEr
             let data_start = value_start + len_len;
             let have = end - data_start;
             if len > have as u64 {
-                return Err(WireError {
-                    offset: value_start,
-                    reason: WireErrorKind::LengthPastEnd { len, have },
-                });
+                return Err(WireError { offset: value_start, reason: WireErrorKind::LengthPastEnd { len, have } });
             }
             field.len_len = len_len as u8;
             field.value_start = data_start;
@@ -285,10 +251,7 @@ pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireEr
             return Ok(field);
         }
         WireType::EndGroup => {
-            return Err(WireError {
-                offset: pos,
-                reason: WireErrorKind::UnmatchedEndGroup(tag.field_number),
-            });
+            return Err(WireError { offset: pos, reason: WireErrorKind::UnmatchedEndGroup(tag.field_number) });
         }
     }
     field.end = field.value_end;
@@ -298,12 +261,7 @@ pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireEr
 /// Finds the end-group tag closing group `field_number` whose contents start at `pos`.
 /// Returns the offset of that tag and the offset just past it. Iterative: nested groups
 /// are tracked with a counter-free stack of field numbers bounded by the input size.
-fn find_group_end(
-    buf: &[u8],
-    mut pos: usize,
-    end: usize,
-    field_number: u32,
-) -> Result<(usize, usize), WireError> {
+fn find_group_end(buf: &[u8], mut pos: usize, end: usize, field_number: u32) -> Result<(usize, usize), WireError> {
     let mut open: Vec<u32> = vec![field_number];
     while pos < end {
         let (tag, tag_len) = read_tag(buf, pos, end)?;
@@ -314,10 +272,7 @@ fn find_group_end(
             }
             WireType::EndGroup => {
                 if open.last() != Some(&tag.field_number) {
-                    return Err(WireError {
-                        offset: pos,
-                        reason: WireErrorKind::UnmatchedEndGroup(tag.field_number),
-                    });
+                    return Err(WireError { offset: pos, reason: WireErrorKind::UnmatchedEndGroup(tag.field_number) });
                 }
                 open.pop();
                 if open.is_empty() {
@@ -328,10 +283,7 @@ fn find_group_end(
             _ => pos = read_field(buf, pos, end)?.end,
         }
     }
-    Err(WireError {
-        offset: pos.min(end),
-        reason: WireErrorKind::UnterminatedGroup(field_number),
-    })
+    Err(WireError { offset: pos.min(end), reason: WireErrorKind::UnterminatedGroup(field_number) })
 }
 
 /// Checks that `[start, end)` is a well-formed sequence of fields, without descending into
@@ -372,62 +324,32 @@ mod tests {
 
     #[test]
     fn varint_errors() {
-        assert_eq!(
-            read_varint(&[0x80, 0x80], 0, 2).unwrap_err().reason,
-            WireErrorKind::TruncatedVarint
-        );
-        assert_eq!(
-            read_varint(&[0xff; 11], 0, 11).unwrap_err().reason,
-            WireErrorKind::OverlongVarint
-        );
+        assert_eq!(read_varint(&[0x80, 0x80], 0, 2).unwrap_err().reason, WireErrorKind::TruncatedVarint);
+        assert_eq!(read_varint(&[0xff; 11], 0, 11).unwrap_err().reason, WireErrorKind::OverlongVarint);
         let mut ten = [0xffu8; 10];
         ten[9] = 0x02;
-        assert_eq!(
-            read_varint(&ten, 0, 10).unwrap_err().reason,
-            WireErrorKind::OverlongVarint
-        );
+        assert_eq!(read_varint(&ten, 0, 10).unwrap_err().reason, WireErrorKind::OverlongVarint);
         ten[9] = 0x01;
         assert_eq!(read_varint(&ten, 0, 10).unwrap().0, u64::MAX);
     }
 
     #[test]
     fn tag_errors() {
-        assert_eq!(
-            field(&[0x00, 0x01]).unwrap_err().reason,
-            WireErrorKind::FieldNumberZero
-        );
-        assert_eq!(
-            field(&[0x0e, 0x01]).unwrap_err().reason,
-            WireErrorKind::InvalidWireType(6)
-        );
-        assert_eq!(
-            field(&[0x0f, 0x01]).unwrap_err().reason,
-            WireErrorKind::InvalidWireType(7)
-        );
+        assert_eq!(field(&[0x00, 0x01]).unwrap_err().reason, WireErrorKind::FieldNumberZero);
+        assert_eq!(field(&[0x0e, 0x01]).unwrap_err().reason, WireErrorKind::InvalidWireType(6));
+        assert_eq!(field(&[0x0f, 0x01]).unwrap_err().reason, WireErrorKind::InvalidWireType(7));
         let big = [0xf8, 0xff, 0xff, 0xff, 0x7f, 0x00];
-        assert!(matches!(
-            field(&big).unwrap_err().reason,
-            WireErrorKind::FieldNumberTooLarge(_)
-        ));
+        assert!(matches!(field(&big).unwrap_err().reason, WireErrorKind::FieldNumberTooLarge(_)));
     }
 
     #[test]
     fn every_wire_type_spans() {
         let f = field(&[0x08, 0x96, 0x01]).unwrap();
-        assert_eq!(
-            (f.tag.field_number, f.scalar, f.value_start, f.end),
-            (1, 150, 1, 3)
-        );
+        assert_eq!((f.tag.field_number, f.scalar, f.value_start, f.end), (1, 150, 1, 3));
         let f = field(&[0x0d, 1, 0, 0, 0]).unwrap();
-        assert_eq!(
-            (f.tag.wire_type, f.scalar, f.end),
-            (WireType::Fixed32, 1, 5)
-        );
+        assert_eq!((f.tag.wire_type, f.scalar, f.end), (WireType::Fixed32, 1, 5));
         let f = field(&[0x09, 2, 0, 0, 0, 0, 0, 0, 0]).unwrap();
-        assert_eq!(
-            (f.tag.wire_type, f.scalar, f.end),
-            (WireType::Fixed64, 2, 9)
-        );
+        assert_eq!((f.tag.wire_type, f.scalar, f.end), (WireType::Fixed64, 2, 9));
         let f = field(&[0x12, 0x02, b'h', b'i']).unwrap();
         assert_eq!((f.len_len, f.value_start, f.value_end), (1, 2, 4));
         // group 1 { field 2 = 1 } end-group 1
@@ -439,56 +361,27 @@ mod tests {
     fn truncation_and_lies() {
         assert!(matches!(
             field(&[0x0d, 1, 0]).unwrap_err().reason,
-            WireErrorKind::TruncatedFixed {
-                need: 4,
-                have: 2,
-                ..
-            }
+            WireErrorKind::TruncatedFixed { need: 4, have: 2, .. }
         ));
         assert!(matches!(
             field(&[0x09, 1]).unwrap_err().reason,
-            WireErrorKind::TruncatedFixed {
-                need: 8,
-                have: 1,
-                ..
-            }
+            WireErrorKind::TruncatedFixed { need: 8, have: 1, .. }
         ));
         let e = field(&[0x12, 0x05, b'h']).unwrap_err();
-        assert_eq!(
-            (e.offset, e.reason.clone()),
-            (1, WireErrorKind::LengthPastEnd { len: 5, have: 1 })
-        );
-        assert_eq!(
-            field(&[0x12]).unwrap_err().reason,
-            WireErrorKind::TruncatedVarint
-        );
-        assert_eq!(
-            field(&[0x08]).unwrap_err().reason,
-            WireErrorKind::TruncatedVarint
-        );
+        assert_eq!((e.offset, e.reason.clone()), (1, WireErrorKind::LengthPastEnd { len: 5, have: 1 }));
+        assert_eq!(field(&[0x12]).unwrap_err().reason, WireErrorKind::TruncatedVarint);
+        assert_eq!(field(&[0x08]).unwrap_err().reason, WireErrorKind::TruncatedVarint);
         // A length of 2^63 must not be trusted.
         let huge = [0x12, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f];
-        assert!(matches!(
-            field(&huge).unwrap_err().reason,
-            WireErrorKind::LengthPastEnd { .. }
-        ));
+        assert!(matches!(field(&huge).unwrap_err().reason, WireErrorKind::LengthPastEnd { .. }));
     }
 
     #[test]
     fn unbalanced_groups() {
-        assert_eq!(
-            field(&[0x0b, 0x10, 0x01]).unwrap_err().reason,
-            WireErrorKind::UnterminatedGroup(1)
-        );
-        assert_eq!(
-            field(&[0x0c]).unwrap_err().reason,
-            WireErrorKind::UnmatchedEndGroup(1)
-        );
+        assert_eq!(field(&[0x0b, 0x10, 0x01]).unwrap_err().reason, WireErrorKind::UnterminatedGroup(1));
+        assert_eq!(field(&[0x0c]).unwrap_err().reason, WireErrorKind::UnmatchedEndGroup(1));
         // group 1 closed by end-group 2
-        assert_eq!(
-            field(&[0x0b, 0x14]).unwrap_err().reason,
-            WireErrorKind::UnmatchedEndGroup(2)
-        );
+        assert_eq!(field(&[0x0b, 0x14]).unwrap_err().reason, WireErrorKind::UnmatchedEndGroup(2));
         // nested groups: 1 { 2 { } }
         assert_eq!(field(&[0x0b, 0x13, 0x14, 0x0c]).unwrap().end, 4);
     }
@@ -496,11 +389,6 @@ mod tests {
     #[test]
     fn validate_reports_first_error() {
         assert_eq!(validate_fields(&[0x08, 0x01, 0x10, 0x02], 0, 4), Ok(2));
-        assert_eq!(
-            validate_fields(&[0x08, 0x01, 0x00], 0, 3)
-                .unwrap_err()
-                .offset,
-            2
-        );
+        assert_eq!(validate_fields(&[0x08, 0x01, 0x00], 0, 3).unwrap_err().offset, 2);
     }
 }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use prost_reflect::{FieldDescriptor, MessageDescriptor};
 
 use crate::decode::overlay::{self, Limits};
-use crate::decode::schema::{Schema, TypeInfo};
-use crate::model::node::{NONE, Node, NodeId, NodeKind};
+use crate::decode::schema::{FieldInfo, Schema, TypeInfo, TypeTable};
+use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::Problem;
 use crate::model::source::Source;
 
@@ -17,7 +17,7 @@ pub struct Document {
     source: Source,
     /// Nodes in pre-order; node 0 is the root.
     pub nodes: Vec<Node>,
-    types: Vec<TypeInfo>,
+    pub(crate) types: TypeTable,
     /// Every problem, sorted by node.
     pub problems: Vec<Problem>,
     schema: Arc<Schema>,
@@ -27,18 +27,33 @@ pub struct Document {
 
 impl Document {
     /// Decodes `source` as `root_type` (schema-less when `None`). Never fails.
-    pub fn decode(
+    pub fn decode(source: Source, schema: Arc<Schema>, root_type: Option<MessageDescriptor>, limits: Limits) -> Self {
+        let mut doc = Self::empty(source, schema, root_type, limits);
+        overlay::decode_into(&mut doc, None).expect("without a hook decoding cannot fail");
+        doc
+    }
+
+    /// Decodes while handing each top-level field's complete subtree to `hook`, then
+    /// dropping it: memory stays bounded by the largest top-level field. The returned
+    /// document keeps only the root and the root's own problems.
+    pub fn decode_streaming(
         source: Source,
         schema: Arc<Schema>,
         root_type: Option<MessageDescriptor>,
         limits: Limits,
-    ) -> Self {
-        let decoded = overlay::decode(&source, &schema, root_type.as_ref(), limits);
+        hook: &mut dyn FnMut(&Document, NodeId) -> std::io::Result<()>,
+    ) -> std::io::Result<Self> {
+        let mut doc = Self::empty(source, schema, root_type, limits);
+        overlay::decode_into(&mut doc, Some(hook))?;
+        Ok(doc)
+    }
+
+    fn empty(source: Source, schema: Arc<Schema>, root_type: Option<MessageDescriptor>, limits: Limits) -> Self {
         Document {
             source,
-            nodes: decoded.nodes,
-            types: decoded.types.types,
-            problems: decoded.problems,
+            nodes: Vec::new(),
+            types: TypeTable::default(),
+            problems: Vec::new(),
             schema,
             root_type,
             limits,
@@ -47,12 +62,7 @@ impl Document {
 
     /// Decodes new bytes with the same schema, root type and limits.
     pub fn redecode(&self, bytes: Vec<u8>) -> Self {
-        Self::decode(
-            Source::Owned(bytes),
-            self.schema.clone(),
-            self.root_type.clone(),
-            self.limits,
-        )
+        Self::decode(Source::Owned(bytes), self.schema.clone(), self.root_type.clone(), self.limits)
     }
 
     /// The input bytes.
@@ -92,28 +102,30 @@ impl Document {
     }
 
     fn type_info(&self, ty: u32) -> Option<&TypeInfo> {
-        (ty != NONE).then(|| &self.types[ty as usize])
+        self.types.types.get(ty as usize)
     }
 
     /// The schema field a node is an occurrence of (for elements: the packed field).
     pub fn field(&self, id: NodeId) -> Option<FieldDescriptor> {
+        self.field_info(id).map(|f| f.desc.clone())
+    }
+
+    /// The precomputed schema facts of the field a node is an occurrence of. `None` for
+    /// unknown fields, the root, error nodes and an Any's own payload field.
+    pub fn field_info(&self, id: NodeId) -> Option<&FieldInfo> {
         let node = self.node(id);
         let parent = match node.kind {
-            NodeKind::Root | NodeKind::Error => return None,
+            NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload => return None,
             NodeKind::Element => self.node(node.parent).parent,
             _ => node.parent,
         };
-        self.message_type(parent)?.get_field(node.field_number)
+        self.type_info(self.node(parent).ty)?.field(node.field_number)
     }
 
     /// The direct children of a node, in wire order.
     pub fn children(&self, id: NodeId) -> Children<'_> {
         let node = self.node(id);
-        Children {
-            doc: self,
-            next: id + 1,
-            end: node.next,
-        }
+        Children { doc: self, next: id + 1, end: node.next }
     }
 
     /// The problems attached to a node.
@@ -141,9 +153,7 @@ impl Document {
 
     /// The payload node of an Any node, when its URL resolved and its value decoded.
     pub fn any_payload(&self, any: NodeId) -> Option<NodeId> {
-        self.children(any)
-            .filter(|&c| self.node(c).kind == NodeKind::AnyPayload)
-            .last()
+        self.children(any).filter(|&c| self.node(c).kind == NodeKind::AnyPayload).last()
     }
 }
 

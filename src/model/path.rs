@@ -43,10 +43,7 @@ pub struct Segment {
 
 /// Splits a path into segments. The empty path (or `.`) names the root.
 pub fn parse(path: &str) -> Result<Vec<Segment>, PathError> {
-    let syntax = |reason: &str| PathError::Syntax {
-        path: path.to_owned(),
-        reason: reason.to_owned(),
-    };
+    let syntax = |reason: &str| PathError::Syntax { path: path.to_owned(), reason: reason.to_owned() };
     let trimmed = path.trim();
     if trimmed.is_empty() || trimmed == "." {
         return Ok(Vec::new());
@@ -57,62 +54,64 @@ pub fn parse(path: &str) -> Result<Vec<Segment>, PathError> {
         if name.is_empty() {
             return Err(syntax("empty field name"));
         }
-        if !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | '@'))
-        {
-            return Err(syntax(&format!(
-                "`{name}` has a character no field name has"
-            )));
+        if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | '@')) {
+            return Err(syntax(&format!("`{name}` has a character no field name has")));
         }
         let mut indices = Vec::new();
         while let Some(after) = rest.strip_prefix('[') {
             let close = after.find(']').ok_or_else(|| syntax("`[` without `]`"))?;
-            let index = after[..close]
-                .parse()
-                .map_err(|_| syntax(&format!("`{}` is not an index", &after[..close])))?;
+            let index =
+                after[..close].parse().map_err(|_| syntax(&format!("`{}` is not an index", &after[..close])))?;
             indices.push(index);
             rest = &after[close + 1..];
         }
         if !rest.is_empty() {
             return Err(syntax(&format!("unexpected `{rest}`")));
         }
-        out.push(Segment {
-            name: name.to_owned(),
-            indices,
-        });
+        out.push(Segment { name: name.to_owned(), indices });
     }
     Ok(out)
 }
 
 /// The name a node's own step shows (no indices), or `None` for transparent nodes.
 pub fn segment_name(doc: &Document, id: NodeId) -> Option<String> {
-    let node = doc.node(id);
-    match node.kind {
-        NodeKind::Root => Some(String::new()),
-        NodeKind::AnyPayload | NodeKind::Element => None,
-        NodeKind::Error => Some("#error".to_owned()),
-        _ if node.parent != NONE && doc.node(node.parent).kind == NodeKind::Any => {
-            match node.field_number {
-                1 => Some("@type".to_owned()),
-                2 => Some("@value".to_owned()),
-                n => Some(format!("#{n}")),
-            }
-        }
-        _ => Some(doc.field(id).map_or_else(
-            || format!("#{}", node.field_number),
-            |f| f.name().to_owned(),
-        )),
-    }
+    let mut out = String::new();
+    push_segment_name(doc, id, &mut out).then_some(out)
 }
 
-/// The `[i]` a node's step carries: always for repeated fields, otherwise only past the first.
-fn shows_index(doc: &Document, id: NodeId) -> bool {
+/// Appends a node's step name to `out`; returns false for transparent nodes (Any
+/// payloads and packed elements), which have none.
+pub fn push_segment_name(doc: &Document, id: NodeId, out: &mut String) -> bool {
+    let node = doc.node(id);
+    match node.kind {
+        NodeKind::Root => {}
+        NodeKind::AnyPayload | NodeKind::Element => return false,
+        NodeKind::Error => out.push_str("#error"),
+        _ if node.parent != NONE && doc.node(node.parent).kind == NodeKind::Any => match node.field_number {
+            1 => out.push_str("@type"),
+            2 => out.push_str("@value"),
+            n => {
+                let _ = write!(out, "#{n}");
+            }
+        },
+        _ => match doc.field_info(id) {
+            Some(f) => out.push_str(&f.name),
+            None => {
+                let _ = write!(out, "#{}", node.field_number);
+            }
+        },
+    }
+    true
+}
+
+/// Whether a node's step carries `[i]`: always for repeated fields and elements, otherwise
+/// only past the first occurrence.
+pub fn shows_index(doc: &Document, id: NodeId) -> bool {
     let node = doc.node(id);
     match node.kind {
         NodeKind::Element => true,
         NodeKind::Packed => node.index > 0,
-        _ => node.index > 0 || doc.field(id).is_some_and(|f| f.is_list() || f.is_map()),
+        _ => node.index > 0 || doc.field_info(id).is_some_and(|f| f.is_list),
     }
 }
 
@@ -166,20 +165,14 @@ pub fn resolve(doc: &Document, path: &str) -> Result<NodeId, PathError> {
             .copied()
             .filter(|&c| segment_name(doc, c).as_deref() == Some(segment.name.as_str()))
             .collect();
-        let (occurrence, element) = match (
-            named.first().map(|&c| doc.node(c).kind),
-            segment.indices.as_slice(),
-        ) {
+        let (occurrence, element) = match (named.first().map(|&c| doc.node(c).kind), segment.indices.as_slice()) {
             (Some(NodeKind::Packed), [e]) => (0, Some(*e)),
             (Some(NodeKind::Packed), [o, e]) => (*o, Some(*e)),
             (_, []) => (0, None),
             (_, [o]) => (*o, None),
             _ => (u32::MAX, None),
         };
-        let found = named
-            .iter()
-            .copied()
-            .find(|&c| doc.node(c).index == occurrence);
+        let found = named.iter().copied().find(|&c| doc.node(c).index == occurrence);
         let found = match (found, element) {
             (Some(packed), Some(e)) => doc.children(packed).find(|&c| doc.node(c).index == e),
             (found, None) => found,
@@ -190,27 +183,14 @@ pub fn resolve(doc: &Document, path: &str) -> Result<NodeId, PathError> {
     Ok(cur)
 }
 
-fn not_found(
-    doc: &Document,
-    path: &str,
-    parent: NodeId,
-    segment: &Segment,
-    candidates: &[NodeId],
-) -> PathError {
+fn not_found(doc: &Document, path: &str, parent: NodeId, segment: &Segment, candidates: &[NodeId]) -> PathError {
     let mut names: Vec<String> = Vec::new();
     for &c in candidates {
         let Some(name) = segment_name(doc, c) else {
             continue;
         };
-        let count = candidates
-            .iter()
-            .filter(|&&o| segment_name(doc, o).as_ref() == Some(&name))
-            .count();
-        let shown = if count > 1 || shows_index(doc, c) {
-            format!("{name}[0..{count}]")
-        } else {
-            name
-        };
+        let count = candidates.iter().filter(|&&o| segment_name(doc, o).as_ref() == Some(&name)).count();
+        let shown = if count > 1 || shows_index(doc, c) { format!("{name}[0..{count}]") } else { name };
         if !names.contains(&shown) {
             names.push(shown);
         }
@@ -223,16 +203,8 @@ fn not_found(
     PathError::NotFound {
         path: path.to_owned(),
         segment: seg,
-        parent: if parent_path.is_empty() {
-            "the root".to_owned()
-        } else {
-            parent_path
-        },
-        available: if names.is_empty() {
-            "nothing".to_owned()
-        } else {
-            names.join(", ")
-        },
+        parent: if parent_path.is_empty() { "the root".to_owned() } else { parent_path },
+        available: if names.is_empty() { "nothing".to_owned() } else { names.join(", ") },
     }
 }
 
@@ -244,20 +216,8 @@ mod tests {
     fn parses_segments() {
         let p = parse("units[3].state.#7[1].@type.regs[0][2]").unwrap();
         assert_eq!(p.len(), 5);
-        assert_eq!(
-            p[0],
-            Segment {
-                name: "units".into(),
-                indices: vec![3]
-            }
-        );
-        assert_eq!(
-            p[2],
-            Segment {
-                name: "#7".into(),
-                indices: vec![1]
-            }
-        );
+        assert_eq!(p[0], Segment { name: "units".into(), indices: vec![3] });
+        assert_eq!(p[2], Segment { name: "#7".into(), indices: vec![1] });
         assert_eq!(p[4].indices, vec![0, 2]);
         assert!(parse("").unwrap().is_empty());
         assert!(parse("a..b").is_err());

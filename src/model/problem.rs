@@ -113,71 +113,51 @@ impl ProblemKind {
     /// The problem in the words of the VMM's restore errors, with advice where there is one.
     pub fn describe(&self) -> String {
         fn in_type(t: &Option<String>) -> String {
-            t.as_deref()
-                .map_or_else(|| "raw bytes".to_owned(), str::to_owned)
+            t.as_deref().map_or_else(|| "raw bytes".to_owned(), str::to_owned)
         }
         match self {
             Self::Wire { in_type: t, reason } => {
-                format!(
-                    "failed to decode protobuf: decoding failed in {}: {reason}",
-                    in_type(t)
-                )
+                format!("failed to decode protobuf: decoding failed in {}: {reason}", in_type(t))
             }
-            Self::Truncated {
-                len,
-                have,
-                in_type: t,
-                input_ends: true,
-            } => format!(
+            Self::Truncated { len, have, in_type: t, input_ends: true } => format!(
                 "failed to decode protobuf: decoding failed in {}: length {len} runs past the end of \
                  the input ({have} bytes remain): the blob is truncated; what remains is shown",
                 in_type(t)
             ),
-            Self::Truncated {
-                len,
-                have,
-                in_type: t,
-                input_ends: false,
-            } => format!(
+            Self::Truncated { len, have, in_type: t, input_ends: false } => format!(
                 "failed to decode protobuf: decoding failed in {}: length {len} runs past the end of \
                  the enclosing field ({have} bytes remain): a length prefix is wrong",
                 in_type(t)
             ),
-            Self::NotParsedAs { expected, reason } => format!(
-                "failed to decode protobuf: decoding failed in {expected}: {reason}; shown as raw bytes"
-            ),
+            Self::NotParsedAs { expected, reason } => {
+                format!("failed to decode protobuf: decoding failed in {expected}: {reason}; shown as raw bytes")
+            }
             Self::WireTypeMismatch { declared, found } => format!(
                 "failed to decode protobuf: field is declared {declared} but written with wire type \
                  {found}; shown raw"
             ),
-            Self::UnknownField { in_type } => format!(
-                "field not in {in_type}: written by a newer or different schema? (load it with --proto-dir)"
-            ),
+            Self::UnknownField { in_type } => {
+                format!("field not in {in_type}: written by a newer or different schema? (load it with --proto-dir)")
+            }
             Self::UnknownTypeUrl { url } => format!(
                 "unknown saved state type `{url}`: no registered schema declares it; \
                  load the VMM's schema folder with --proto-dir"
             ),
-            Self::MissingTypeUrl => {
-                "saved state is invalid: Any has a value but no type URL".to_owned()
-            }
-            Self::InvalidUtf8 => {
-                "failed to decode protobuf: string is not valid UTF-8; shown as bytes".to_owned()
-            }
+            Self::MissingTypeUrl => "saved state is invalid: Any has a value but no type URL".to_owned(),
+            Self::InvalidUtf8 => "failed to decode protobuf: string is not valid UTF-8; shown as bytes".to_owned(),
             Self::MissingRequiredField { field, in_type } => {
                 format!("missing required field `{field}` in {in_type}")
             }
             Self::MissingEnumVariant { enum_type } => {
                 format!("missing enum variant: {enum_type} is present but has no variant set")
             }
-            Self::UnpackedFixedArray => {
-                "saved state is invalid: packed-only fixed array written unpacked".to_owned()
+            Self::UnpackedFixedArray => "saved state is invalid: packed-only fixed array written unpacked".to_owned(),
+            Self::DepthLimit { limit } => {
+                format!("nesting deeper than {limit} levels; shown raw (raise --max-depth to decode further)")
             }
-            Self::DepthLimit { limit } => format!(
-                "nesting deeper than {limit} levels; shown raw (raise --max-depth to decode further)"
-            ),
-            Self::AnyDepthLimit { limit } => format!(
-                "Any nested deeper than {limit} levels; payload shown raw (raise --max-any-depth)"
-            ),
+            Self::AnyDepthLimit { limit } => {
+                format!("Any nested deeper than {limit} levels; payload shown raw (raise --max-any-depth)")
+            }
         }
     }
 }

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use prost_reflect::Kind;
 
+use crate::decode::schema::{FieldClass, FieldInfo};
 use crate::decode::wire::{self, WireType};
 use crate::model::document::Document;
 use crate::model::node::{NodeId, NodeKind};
@@ -26,34 +27,28 @@ pub enum Scalar {
 
 /// The raw varint or little-endian fixed value of a scalar node or packed element.
 pub fn raw_scalar(doc: &Document, id: NodeId) -> Option<u64> {
+    raw_with(doc, id, doc.field_info(id))
+}
+
+/// Reads the raw value; packed elements take their width from the declared field.
+fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<u64> {
     let node = doc.node(id);
-    let bytes = doc.bytes();
-    let start = node.value_start as usize;
-    let end = node.value_end as usize;
-    let wire = match node.kind {
-        NodeKind::Scalar => node.wire?,
-        NodeKind::Element => match end - start {
-            4 if element_is_fixed(doc, id) => WireType::Fixed32,
-            8 if element_is_fixed(doc, id) => WireType::Fixed64,
-            _ => WireType::Varint,
-        },
+    let bytes = &doc.bytes()[node.value_start as usize..node.value_end as usize];
+    let wire = match (node.kind, field.map(|f| &f.class)) {
+        (NodeKind::Scalar, _) => node.wire?,
+        (NodeKind::Element, Some(FieldClass::Scalar(w))) => *w,
+        (NodeKind::Element, _) => WireType::Varint,
         _ => return None,
     };
     match wire {
-        WireType::Varint => wire::read_varint(bytes, start, end).ok().map(|v| v.0),
-        WireType::Fixed32 | WireType::Fixed64 => {
+        WireType::Varint => wire::read_varint(bytes, 0, bytes.len()).ok().map(|v| v.0),
+        WireType::Fixed32 | WireType::Fixed64 if bytes.len() <= 8 => {
             let mut raw = [0u8; 8];
-            raw[..end - start].copy_from_slice(&bytes[start..end]);
+            raw[..bytes.len()].copy_from_slice(bytes);
             Some(u64::from_le_bytes(raw))
         }
         _ => None,
     }
-}
-
-fn element_is_fixed(doc: &Document, id: NodeId) -> bool {
-    doc.field(id)
-        .and_then(|f| crate::decode::overlay::scalar_wire(&f.kind()))
-        .is_some_and(|w| w != WireType::Varint)
 }
 
 /// Interprets a raw wire value as a declared kind.
@@ -74,21 +69,21 @@ pub fn interpret(kind: &Kind, raw: u64) -> Scalar {
             let n = raw as u32 as i32;
             Scalar::Enum(n, e.get_value(n).map(|v| v.name().to_owned()))
         }
-        Kind::Uint64 | Kind::Fixed64 | Kind::String | Kind::Bytes | Kind::Message(_) => {
-            Scalar::Unsigned(raw)
-        }
+        Kind::Uint64 | Kind::Fixed64 | Kind::String | Kind::Bytes | Kind::Message(_) => Scalar::Unsigned(raw),
     }
 }
 
 /// The scalar value of a node, interpreted by its field's kind when the schema knows it.
 pub fn scalar(doc: &Document, id: NodeId) -> Option<Scalar> {
-    let raw = raw_scalar(doc, id)?;
-    let kind = doc
-        .field(id)
-        .map(|f| f.kind())
-        .filter(|k| crate::decode::overlay::scalar_wire(k).is_some() && !doc.node(id).has_problem);
-    Some(match kind {
-        Some(kind) => interpret(&kind, raw),
+    scalar_with(doc, id, doc.field_info(id))
+}
+
+/// [`scalar`], given the node's field (as [`Document::field_info`] finds it).
+pub fn scalar_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<Scalar> {
+    let raw = raw_with(doc, id, field)?;
+    let declared = field.filter(|f| matches!(f.class, FieldClass::Scalar(_)) && !doc.node(id).has_problem);
+    Some(match declared {
+        Some(field) => interpret(&field.kind, raw),
         None => Scalar::Unsigned(raw),
     })
 }
@@ -109,24 +104,9 @@ fn float_text(f: f64) -> String {
     if f.is_nan() {
         "nan".to_owned()
     } else if f.is_infinite() {
-        if f > 0.0 {
-            "inf".to_owned()
-        } else {
-            "-inf".to_owned()
-        }
+        if f > 0.0 { "inf".to_owned() } else { "-inf".to_owned() }
     } else {
         format!("{f}")
-    }
-}
-
-/// Renders a scalar for people: decimal with hex alongside for integers of 10 and up.
-pub fn scalar_display(value: &Scalar) -> String {
-    match value {
-        Scalar::Unsigned(v) if *v >= 10 => format!("{v} (0x{v:x})"),
-        Scalar::Signed(v) if *v >= 10 => format!("{v} (0x{v:x})"),
-        Scalar::Enum(n, None) => format!("{n} (not a declared value)"),
-        Scalar::Enum(n, Some(name)) => format!("{name} ({n})"),
-        other => scalar_text(other),
     }
 }
 
@@ -151,40 +131,80 @@ pub fn c_escape(bytes: &[u8], out: &mut String) {
 /// Renders bytes as lowercase hex, at most `limit` bytes, with a count of the rest.
 pub fn hex_preview(bytes: &[u8], limit: usize) -> String {
     let mut out = String::with_capacity(bytes.len().min(limit) * 2 + 16);
+    push_hex(bytes, limit, &mut out);
+    out
+}
+
+/// A short, one-line rendering of a node's value for the tree views.
+pub fn preview(doc: &Document, id: NodeId, limit: usize) -> String {
+    let mut out = String::new();
+    push_preview(doc, id, limit, &mut out);
+    out
+}
+
+/// Appends [`preview`] to `out` (empty for containers).
+pub fn push_preview(doc: &Document, id: NodeId, limit: usize, out: &mut String) {
+    push_preview_with(doc, id, doc.field_info(id), limit, out)
+}
+
+/// [`push_preview`], given the node's field.
+pub fn push_preview_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>, limit: usize, out: &mut String) {
+    let node = doc.node(id);
+    match node.kind {
+        NodeKind::Scalar | NodeKind::Element => {
+            if let Some(v) = scalar_with(doc, id, field) {
+                push_scalar_display(&v, out);
+            }
+        }
+        NodeKind::String => push_quoted(doc.value_bytes(id), limit, out),
+        NodeKind::Bytes => {
+            let bytes = doc.value_bytes(id);
+            let _ = write!(out, "[{} bytes] ", bytes.len());
+            if !bytes.is_empty() && bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b"\n\r\t".contains(&b)) {
+                push_quoted(bytes, limit, out);
+            } else {
+                push_hex(bytes, limit / 2, out);
+            }
+        }
+        NodeKind::Error => {
+            let _ = write!(out, "[{} bytes unreadable]", node.value_end - node.value_start);
+        }
+        NodeKind::Packed => {
+            let _ = write!(out, "[{} elements]", doc.children(id).count());
+        }
+        _ => {}
+    }
+}
+
+fn push_quoted(bytes: &[u8], limit: usize, out: &mut String) {
+    out.push('"');
+    c_escape(&bytes[..bytes.len().min(limit)], out);
+    out.push('"');
+    if bytes.len() > limit {
+        let _ = write!(out, "… (+{} bytes)", bytes.len() - limit);
+    }
+}
+
+fn push_hex(bytes: &[u8], limit: usize, out: &mut String) {
     for b in bytes.iter().take(limit) {
         let _ = write!(out, "{b:02x}");
     }
     if bytes.len() > limit {
         let _ = write!(out, "… (+{} bytes)", bytes.len() - limit);
     }
-    out
 }
 
-/// A short, one-line rendering of a node's value for the tree views.
-pub fn preview(doc: &Document, id: NodeId, limit: usize) -> String {
-    let node = doc.node(id);
-    match node.kind {
-        NodeKind::Scalar | NodeKind::Element => scalar(doc, id)
-            .map(|v| scalar_display(&v))
-            .unwrap_or_default(),
-        NodeKind::String => {
-            let bytes = doc.value_bytes(id);
-            let mut out = String::from("\"");
-            c_escape(&bytes[..bytes.len().min(limit)], &mut out);
-            out.push('"');
-            if bytes.len() > limit {
-                let _ = write!(out, "… (+{} bytes)", bytes.len() - limit);
-            }
-            out
-        }
-        NodeKind::Bytes => {
-            let bytes = doc.value_bytes(id);
-            format!("[{} bytes] {}", bytes.len(), hex_preview(bytes, limit / 2))
-        }
-        NodeKind::Error => format!("[{} bytes unreadable]", node.value_end - node.value_start),
-        NodeKind::Packed => format!("[{} elements]", doc.children(id).count()),
-        _ => String::new(),
-    }
+/// Appends a scalar for people: decimal, with hex alongside for integers of 10 and up.
+pub fn push_scalar_display(value: &Scalar, out: &mut String) {
+    let _ = match value {
+        Scalar::Unsigned(v) if *v >= 10 => write!(out, "{v} (0x{v:x})"),
+        Scalar::Signed(v) if *v >= 10 => write!(out, "{v} (0x{v:x})"),
+        Scalar::Unsigned(v) => write!(out, "{v}"),
+        Scalar::Signed(v) => write!(out, "{v}"),
+        Scalar::Enum(n, None) => write!(out, "{n} (not a declared value)"),
+        Scalar::Enum(n, Some(name)) => write!(out, "{name} ({n})"),
+        other => write!(out, "{}", scalar_text(other)),
+    };
 }
 
 #[cfg(test)]

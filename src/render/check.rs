@@ -1,12 +1,13 @@
 //! The problem report of `statescope check`: one line per problem with its path, byte
-//! offset and what is wrong, in the words of the VMM's restore errors.
+//! offset and what is wrong, in the words of the VMM's restore errors. It runs on the
+//! streaming decoder, so memory stays bounded by the largest top-level field.
 
 use std::io::{self, Write};
 
 use crate::model::Document;
-use crate::model::node::NodeKind;
+use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::path_of;
-use crate::model::problem::Severity;
+use crate::model::problem::{Problem, Severity};
 
 /// Counts of what a check found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -15,24 +16,48 @@ pub struct CheckSummary {
     pub errors: usize,
     /// Problems worth a look.
     pub warnings: usize,
+    /// Fields decoded.
+    pub fields: usize,
 }
 
-/// Writes one line per problem, prefixed with `label` (the file name), and a summary line.
-pub fn write_check(doc: &Document, label: &str, out: &mut impl Write) -> io::Result<CheckSummary> {
+/// Decodes `doc`'s source and writes one line per problem, prefixed with `label` (the
+/// file name), then a summary line.
+pub fn check_streaming(
+    source: crate::model::source::Source,
+    schema: std::sync::Arc<crate::decode::schema::Schema>,
+    root: Option<prost_reflect::MessageDescriptor>,
+    limits: crate::decode::overlay::Limits,
+    label: &str,
+    out: &mut impl Write,
+) -> io::Result<CheckSummary> {
     let mut summary = CheckSummary::default();
-    for problem in &doc.problems {
+    let mut hook = |doc: &Document, top: NodeId| {
+        summary.fields += (doc.node(top).next - top) as usize;
+        let from = doc.problems.partition_point(|p| p.node < top);
+        write_problems(doc, &doc.problems[from..], label, &mut summary, out)
+    };
+    let doc = Document::decode_streaming(source, schema, root, limits, &mut hook)?;
+    let root_problems: Vec<Problem> = doc.problems.clone();
+    write_problems(&doc, &root_problems, label, &mut summary, out)?;
+    match (summary.errors, summary.warnings) {
+        (0, 0) => writeln!(out, "{label}: ok ({} bytes, {} fields)", doc.bytes().len(), summary.fields)?,
+        (e, w) => writeln!(out, "{label}: {e} error(s), {w} warning(s)")?,
+    }
+    Ok(summary)
+}
+
+fn write_problems(
+    doc: &Document,
+    problems: &[Problem],
+    label: &str,
+    summary: &mut CheckSummary,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    for problem in problems {
         let node = doc.node(problem.node);
-        let at = if node.kind == NodeKind::Error {
-            node.parent
-        } else {
-            problem.node
-        };
+        let at = if node.kind == NodeKind::Error { node.parent } else { problem.node };
         let path = path_of(doc, at);
-        let path = if path.is_empty() {
-            "(root)".to_owned()
-        } else {
-            path
-        };
+        let path = if path.is_empty() { "(root)".to_owned() } else { path };
         let severity = match problem.kind.severity() {
             Severity::Error => {
                 summary.errors += 1;
@@ -43,21 +68,7 @@ pub fn write_check(doc: &Document, label: &str, out: &mut impl Write) -> io::Res
                 "warning"
             }
         };
-        writeln!(
-            out,
-            "{label}: {path}: byte {}: {severity}: {}",
-            problem.offset,
-            problem.kind.describe()
-        )?;
+        writeln!(out, "{label}: {path}: byte {}: {severity}: {}", problem.offset, problem.kind.describe())?;
     }
-    match (summary.errors, summary.warnings) {
-        (0, 0) => writeln!(
-            out,
-            "{label}: ok ({} bytes, {} fields)",
-            doc.bytes().len(),
-            doc.nodes.len() - 1
-        )?,
-        (e, w) => writeln!(out, "{label}: {e} error(s), {w} warning(s)")?,
-    }
-    Ok(summary)
+    Ok(())
 }

@@ -21,9 +21,7 @@ pub enum JsonError {
     #[error("no schema for this message; give --type or load the schema")]
     NoSchema,
     /// The document has problems JSON cannot represent.
-    #[error(
-        "the blob has {0} problem(s) JSON cannot show; run `statescope check` or use --format tree"
-    )]
+    #[error("the blob has {0} problem(s) JSON cannot show; run `statescope check` or use --format tree")]
     Problems(usize),
     /// Nesting too deep for the serializer.
     #[error("nested more than {MAX_JSON_DEPTH} levels deep; use --format tree")]
@@ -43,19 +41,15 @@ pub fn write_json(doc: &Document, top: NodeId, out: &mut impl Write) -> Result<(
             JsonError::NotAMessage(crate::model::path::path_of(doc, top))
         }
     })?;
-    let problems = doc
-        .problems
-        .iter()
-        .filter(|p| doc.contains(top, p.node))
-        .count();
+    let problems = doc.problems.iter().filter(|p| doc.contains(top, p.node)).count();
     if problems > 0 {
         return Err(JsonError::Problems(problems));
     }
     if max_depth(doc, top) > MAX_JSON_DEPTH {
         return Err(JsonError::TooDeep);
     }
-    let message = DynamicMessage::decode(desc.clone(), doc.value_bytes(top))
-        .map_err(|e| JsonError::Other(e.to_string()))?;
+    let message =
+        DynamicMessage::decode(desc.clone(), doc.value_bytes(top)).map_err(|e| JsonError::Other(e.to_string()))?;
     let mut serializer = serde_json::Serializer::pretty(&mut *out);
     message
         .serialize_with_options(&mut serializer, &SerializeOptions::new())

@@ -17,18 +17,8 @@ pub struct TextOptions {
 
 /// Writes `top` (a message, Any or the root) in text format; returns how many fields were
 /// left out as comments because they do not decode.
-pub fn write_text(
-    doc: &Document,
-    top: NodeId,
-    options: TextOptions,
-    out: &mut impl Write,
-) -> io::Result<usize> {
-    let mut w = TextWriter {
-        doc,
-        options,
-        out,
-        omitted: 0,
-    };
+pub fn write_text(doc: &Document, top: NodeId, options: TextOptions, out: &mut impl Write) -> io::Result<usize> {
+    let mut w = TextWriter { doc, options, out, omitted: 0 };
     let node = doc.node(top);
     if node.is_container() {
         w.body(top, 0)?;
@@ -56,21 +46,21 @@ impl<W: Write> TextWriter<'_, W> {
     /// The fields of a container: known ones by field number, then unknown ones.
     fn body(&mut self, id: NodeId, depth: usize) -> io::Result<()> {
         let doc = self.doc;
-        if doc.node(id).kind == NodeKind::Any && self.options.expand_any {
-            if let (Some(payload), Some(url)) = (doc.any_payload(id), doc.any_type_url(id)) {
-                if doc.problems_of(id).is_empty() {
-                    self.indent(depth)?;
-                    writeln!(self.out, "[{url}] {{")?;
-                    self.body(payload, depth + 1)?;
-                    self.indent(depth)?;
-                    return self.out.write_all(b"}\n");
-                }
-            }
+        if doc.node(id).kind == NodeKind::Any
+            && self.options.expand_any
+            && let (Some(payload), Some(url)) = (doc.any_payload(id), doc.any_type_url(id))
+            && doc.problems_of(id).is_empty()
+        {
+            self.indent(depth)?;
+            writeln!(self.out, "[{url}] {{")?;
+            self.body(payload, depth + 1)?;
+            self.indent(depth)?;
+            return self.out.write_all(b"}\n");
         }
         let mut known: Vec<NodeId> = Vec::new();
         let mut unknown: Vec<NodeId> = Vec::new();
         for child in doc.children(id) {
-            if doc.field(child).is_some() || doc.node(child).kind == NodeKind::AnyPayload {
+            if doc.field_info(child).is_some() || doc.node(child).kind == NodeKind::AnyPayload {
                 known.push(child);
             } else {
                 unknown.push(child);
@@ -86,32 +76,26 @@ impl<W: Write> TextWriter<'_, W> {
     fn field(&mut self, id: NodeId, depth: usize) -> io::Result<()> {
         let doc = self.doc;
         let node = *doc.node(id);
-        let field = doc.field(id);
+        let field = doc.field_info(id);
         let problems = doc.problems_of(id);
-        let decodes = problems.iter().all(|p| {
-            matches!(
-                p.kind,
-                crate::model::problem::ProblemKind::UnknownField { .. }
-            )
-        });
+        let decodes =
+            problems.iter().all(|p| matches!(p.kind, crate::model::problem::ProblemKind::UnknownField { .. }));
         if node.kind == NodeKind::Error || (!decodes && !node.is_container()) {
             self.omitted += 1;
             self.indent(depth)?;
-            let what = problems
-                .first()
-                .map_or_else(|| "unreadable bytes".to_owned(), |p| p.kind.describe());
-            return writeln!(
-                self.out,
-                "# statescope: omitted field at byte {}: {what}",
-                node.start
-            );
+            let what = problems.first().map_or_else(|| "unreadable bytes".to_owned(), |p| p.kind.describe());
+            return writeln!(self.out, "# statescope: omitted field at byte {}: {what}", node.start);
         }
-        let name = field
-            .as_ref()
-            .map_or_else(|| node.field_number.to_string(), |f| f.name().to_owned());
-        let implicit = field
-            .as_ref()
-            .is_some_and(|f| !f.supports_presence() && !f.is_list());
+        let number;
+        let name: &str = match (field, node.kind) {
+            (Some(f), _) => &f.name,
+            (None, NodeKind::AnyPayload) => "value",
+            (None, _) => {
+                number = node.field_number.to_string();
+                &number
+            }
+        };
+        let implicit = field.is_some_and(|f| f.implicit);
         match node.kind {
             NodeKind::Scalar => {
                 let text = match (&field, value::scalar(doc, id)) {
@@ -125,9 +109,7 @@ impl<W: Write> TextWriter<'_, W> {
             }
             NodeKind::Packed => {
                 for element in doc.children(id) {
-                    let text = value::scalar(doc, element)
-                        .map(|v| value::scalar_text(&v))
-                        .unwrap_or_default();
+                    let text = value::scalar(doc, element).map(|v| value::scalar_text(&v)).unwrap_or_default();
                     self.indent(depth)?;
                     writeln!(self.out, "{name}: {text}")?;
                 }

@@ -3,8 +3,9 @@
 
 use std::io::{self, Write};
 
+use crate::decode::schema::FieldInfo;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::path::{path_of, segment_name};
+use crate::model::path::{push_segment_name, shows_index};
 use crate::model::problem::Severity;
 use crate::model::{Document, value};
 
@@ -19,31 +20,53 @@ pub struct TreeOptions {
 const PREVIEW_LIMIT: usize = 96;
 
 /// Writes the subtree under `top` (0 for the whole document).
-pub fn write_tree(
+pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut impl Write) -> io::Result<()> {
+    write_subtree(doc, top, 0, options, out)
+}
+
+/// Decodes `source` and writes the whole tree as each top-level field completes, so
+/// memory stays bounded by the largest top-level field rather than the file.
+pub fn write_tree_streaming(
+    source: crate::model::source::Source,
+    schema: std::sync::Arc<crate::decode::schema::Schema>,
+    root: Option<prost_reflect::MessageDescriptor>,
+    limits: crate::decode::overlay::Limits,
+    options: TreeOptions,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let mut line = String::new();
+    let name = root.as_ref().map_or("(no schema)", |m| m.full_name()).to_owned();
+    if options.offsets {
+        line.push_str(&format!("{:>9}+{:<7}", 0, source.len()));
+    }
+    writeln!(out, "{line}{name} ({} bytes)", source.len())?;
+    let mut hook = |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, out);
+    let doc = Document::decode_streaming(source, schema, root, limits, &mut hook)?;
+    write_problems(&doc, 0, 0, options, out)
+}
+
+/// Writes the subtree under `top`, indented as if `top` were at `base_depth`.
+fn write_subtree(
     doc: &Document,
     top: NodeId,
+    base_depth: usize,
     options: TreeOptions,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut depth_of = Vec::new();
-    let base = top;
     let end = doc.node(top).next;
     let mut line = String::new();
     for id in top..end {
         let node = doc.node(id);
-        let depth = if id == base {
-            0
+        let depth = if id == top {
+            base_depth
         } else {
             let parent = node.parent;
-            let parent_depth = depth_of[(parent - base) as usize];
-            if doc.node(parent).kind == NodeKind::AnyPayload {
-                parent_depth
-            } else {
-                parent_depth + 1
-            }
+            let parent_depth = depth_of[(parent - top) as usize];
+            if doc.node(parent).kind == NodeKind::AnyPayload { parent_depth } else { parent_depth + 1 }
         };
         depth_of.push(depth);
-        if node.kind == NodeKind::AnyPayload && id != base {
+        if node.kind == NodeKind::AnyPayload && id != top {
             write_problems(doc, id, depth, options, out)?;
             continue;
         }
@@ -76,13 +99,7 @@ fn write_problems(
             Severity::Error => "!! error",
             Severity::Warning => "?? warning",
         };
-        writeln!(
-            out,
-            "{:pad$}{mark} at byte {}: {}",
-            "",
-            problem.offset,
-            problem.kind.describe()
-        )?;
+        writeln!(out, "{:pad$}{mark} at byte {}: {}", "", problem.offset, problem.kind.describe())?;
     }
     Ok(())
 }
@@ -96,63 +113,49 @@ pub fn label(doc: &Document, id: NodeId, line: &mut String) {
         let _ = write!(line, "{name} ({} bytes)", node.value_end);
         return;
     }
-    match segment_name(doc, id) {
-        Some(name) => line.push_str(&name),
-        None if node.kind == NodeKind::Element => {}
-        None => line.push_str(&path_of(doc, id)),
-    }
-    if node.kind == NodeKind::Element
-        || (node.index > 0 || doc.field(id).is_some_and(|f| f.is_list()))
-            && node.kind != NodeKind::Packed
-    {
+    let field = doc.field_info(id);
+    push_segment_name(doc, id, line);
+    if shows_index(doc, id) && node.kind != NodeKind::Packed {
         let _ = write!(line, "[{}]", node.index);
     }
     line.push_str(": ");
-    type_name(doc, id, line);
-    let preview = value::preview(doc, id, PREVIEW_LIMIT);
-    if !preview.is_empty() {
-        line.push_str(" = ");
-        line.push_str(&preview);
+    type_name(doc, id, field, line);
+    let before = line.len();
+    line.push_str(" = ");
+    let at = line.len();
+    value::push_preview_with(doc, id, field, PREVIEW_LIMIT, line);
+    if line.len() == at {
+        line.truncate(before);
     }
 }
 
 /// The type column: declared type, `Any → T`, or the wire type of an unknown field.
-pub fn type_name(doc: &Document, id: NodeId, line: &mut String) {
+pub fn type_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, line: &mut String) {
     let node = doc.node(id);
     match node.kind {
         NodeKind::Any | NodeKind::AnyPayload => {
             line.push_str("Any → ");
             match doc.any_payload(id).and_then(|p| doc.message_type(p)) {
                 Some(m) => line.push_str(m.full_name()),
-                None => line.push_str(
-                    doc.any_type_url(id)
-                        .as_deref()
-                        .map_or("(empty)", |u| u.rsplit('/').next().unwrap_or(u)),
-                ),
+                None => {
+                    let url = doc.any_type_url(id);
+                    line.push_str(url.as_deref().map_or("(empty)", |u| u.rsplit('/').next().unwrap_or(u)));
+                }
             }
-            return;
         }
-        NodeKind::Error => {
-            line.push_str("unreadable");
-            return;
-        }
-        _ => {}
-    }
-    if let Some(m) = (node.kind == NodeKind::Message)
-        .then(|| doc.message_type(id))
-        .flatten()
-    {
-        line.push_str(m.full_name());
-        return;
-    }
-    match doc.field(id) {
-        Some(f) if !node.has_problem || node.kind == NodeKind::String => {
-            let kind = crate::decode::overlay::kind_name(&f.kind());
-            if node.kind == NodeKind::Packed {
-                line.push_str("packed ");
+        NodeKind::Error => line.push_str("unreadable"),
+        NodeKind::Message => match doc.message_type(id) {
+            Some(m) => line.push_str(m.full_name()),
+            None => line.push_str("message"),
+        },
+        _ => match field {
+            Some(f) if !node.has_problem || node.kind == NodeKind::String => {
+                if node.kind == NodeKind::Packed {
+                    line.push_str("packed ");
+                }
+                line.push_str(&f.type_name);
             }
-            line.push_str(&kind);
-        }
-        _ => line.push_str(node.wire.map_or("element", |w| w.name())),
+            _ => line.push_str(node.wire.map_or("element", |w| w.name())),
+        },
     }
 }

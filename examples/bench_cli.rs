@@ -1,0 +1,151 @@
+//! Benchmark: `statescope show` and `check` against `protoc --decode` on the same generated
+//! blob (100 MB by default), in the same run, reporting ratios, wall times and peak memory.
+//!
+//! `cargo build --release && cargo run --release --example bench_cli [-- SIZE_MB]`
+//! Needs protoc and GNU time (`apt-get install protobuf-compiler time`).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+struct Run {
+    seconds: f64,
+    peak_rss_mb: f64,
+}
+
+fn measure(label: &str, program: &Path, args: &[&str], stdin: Option<&Path>) -> Run {
+    let mut best: Option<Run> = None;
+    for _ in 0..3 {
+        let mut cmd = Command::new("/usr/bin/time");
+        cmd.arg("-f").arg("%M").arg(program).args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+        if let Some(input) = stdin {
+            cmd.stdin(std::fs::File::open(input).expect("blob opens"));
+        }
+        let start = Instant::now();
+        let out = cmd.output().expect("command runs");
+        let seconds = start.elapsed().as_secs_f64();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let kb: f64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(f64::NAN);
+        let run = Run { seconds, peak_rss_mb: kb / 1024.0 };
+        if best.as_ref().is_none_or(|b| run.seconds < b.seconds) {
+            best = Some(run);
+        }
+    }
+    let best = best.expect("three runs");
+    println!("{label:<44} {:>8.3} s {:>9.1} MB peak RSS", best.seconds, best.peak_rss_mb);
+    best
+}
+
+/// One benchmark input: a blob, the schema flags for statescope and protoc, the root type.
+struct Case {
+    title: &'static str,
+    blob: PathBuf,
+    statescope_schema: Vec<String>,
+    protoc_schema: String,
+}
+
+fn run_case(case: &Case, exe: &Path) {
+    let size = std::fs::metadata(&case.blob).expect("blob exists").len();
+    let blob = case.blob.to_str().expect("UTF-8 temp path");
+    println!("== {}: {} ({:.1} MB); best of 3 runs each", case.title, case.blob.display(), size as f64 / 1048576.0);
+    let ty = "openvmm.SavedState";
+    let with = |args: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        v.extend(case.statescope_schema.iter().cloned());
+        v.extend(["--type".to_owned(), ty.to_owned(), blob.to_owned()]);
+        v
+    };
+    let run = |label: &str, args: Vec<String>| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        measure(label, exe, &args, None)
+    };
+    let protoc = measure(
+        "protoc --decode (Any left as bytes)",
+        Path::new("protoc"),
+        &[&format!("--decode={ty}"), &case.protoc_schema],
+        Some(&case.blob),
+    );
+    let raw = measure("protoc --decode_raw", Path::new("protoc"), &["--decode_raw"], Some(&case.blob));
+    let show = run("statescope show (every Any expanded)", with(&["show"]));
+    let text = run("statescope show --format text", with(&["show", "--format", "text"]));
+    let check = run("statescope check", with(&["check"]));
+    println!(
+        "show  is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw",
+        protoc.seconds / show.seconds,
+        raw.seconds / show.seconds
+    );
+    println!("text  is {:>5.1}x faster than protoc --decode", protoc.seconds / text.seconds);
+    println!(
+        "check is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw",
+        protoc.seconds / check.seconds,
+        raw.seconds / check.seconds
+    );
+    let per_size = |r: &Run| r.peak_rss_mb * 1048576.0 / size as f64;
+    println!(
+        "peak RSS / file size: show {:.2}, check {:.2}, protoc --decode {:.2}\n",
+        per_size(&show),
+        per_size(&check),
+        per_size(&protoc)
+    );
+}
+
+fn main() -> anyhow::Result<()> {
+    let mb: usize = std::env::args().nth(1).map_or(Ok(100), |a| a.parse())?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let exe = root.join("target/release/statescope");
+    anyhow::ensure!(exe.exists(), "build first: cargo build --release");
+    let dir = std::env::temp_dir().join("statescope-bench");
+    std::fs::create_dir_all(&dir)?;
+
+    // The real OpenVMM state repeated: the composition of real saved state.
+    let openvmm = root.join("../shared/openvmm");
+    let real = std::fs::read(openvmm.join("state.bin"))?;
+    let real_blob = dir.join(format!("openvmm-{mb}mb.bin"));
+    if !real_blob.exists() {
+        let mut bytes = Vec::with_capacity((mb << 20) + real.len());
+        while bytes.len() < mb << 20 {
+            bytes.extend_from_slice(&real);
+        }
+        std::fs::write(&real_blob, bytes)?;
+    }
+    let set = dir.join("openvmm.binpb");
+    let protos = openvmm.join("protos");
+    let mut protoc_args =
+        vec![format!("-I{}", protos.display()), format!("-o{}", set.display()), "--include_imports".to_owned()];
+    for entry in std::fs::read_dir(&protos)? {
+        protoc_args.push(entry?.path().display().to_string());
+    }
+    anyhow::ensure!(
+        Command::new("protoc").args(&protoc_args).status()?.success(),
+        "protoc compiles the OpenVMM schema"
+    );
+    run_case(
+        &Case {
+            title: "real OpenVMM state, repeated",
+            blob: real_blob,
+            statescope_schema: vec!["--descriptor-set".to_owned(), set.display().to_string()],
+            protoc_schema: format!("--descriptor_set_in={}", set.display()),
+        },
+        &exe,
+    );
+
+    // The sample VM with many VPs: small fields, the densest realistic shape.
+    let dense = dir.join(format!("dense-{mb}mb.bin"));
+    if !dense.exists() {
+        std::fs::write(&dense, statescope::samples::large_vm(mb << 20))?;
+    }
+    run_case(
+        &Case {
+            title: "dense synthetic VM (many VPs, small fields)",
+            blob: dense,
+            statescope_schema: Vec::new(),
+            protoc_schema: format!(
+                "--descriptor_set_in={}:{}",
+                root.join("src/decode/well_known_types.binpb").display(),
+                root.join("samples/schema.binpb").display()
+            ),
+        },
+        &exe,
+    );
+    Ok(())
+}
