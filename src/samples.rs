@@ -54,9 +54,11 @@ pub fn generate(repo_root: &Path) -> anyhow::Result<Vec<GeneratedFile>> {
     let mut pool = DescriptorPool::decode(well_known.as_slice())?;
     pool.decode_file_descriptor_set(schema.as_slice())?;
     let vm = encode_text(&pool, &healthy_vm_text())?;
+    let example = compile(&[repo_root.join("examples/schema")], vec!["mydev.hpet.proto".to_owned()], true)?;
     let mut files = vec![
         file("src/decode/well_known_types.binpb", well_known),
         file("samples/schema.binpb", schema),
+        file("examples/schema/mydev.hpet.binpb", example),
         file("samples/vm.state.bin", vm.clone()),
     ];
     for (name, bytes) in broken_samples(&pool, &vm)? {

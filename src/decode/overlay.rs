@@ -179,6 +179,7 @@ impl Walker<'_, '_> {
                 };
                 let node = self.push(frame.node, NodeKind::Error, &raw, 0, NONE);
                 self.doc.nodes[node as usize].wire = None;
+                self.doc.nodes[node as usize].next = node + 1;
                 let in_type = self.type_name(frame.ty);
                 self.problem(node, error.offset, ProblemKind::Wire { in_type, reason: error.reason });
                 return Step::Continue;

@@ -143,6 +143,19 @@ impl Document {
         id >= ancestor && id < self.node(ancestor).next
     }
 
+    /// Whether a node's children are an Any's `type_url` and `value`: an Any field, a
+    /// root of type Any, or a payload that is itself an Any.
+    pub fn is_any(&self, id: NodeId) -> bool {
+        self.type_info(self.node(id).ty).is_some_and(|t| t.is_any)
+    }
+
+    /// Whether paths and tree views pass through this node as if its children belonged
+    /// to its parent: a resolved Any payload, unless the payload is itself an Any (which
+    /// would make two `@type` fields meet at one level; it shows as `@value`).
+    pub fn is_transparent(&self, id: NodeId) -> bool {
+        self.node(id).kind == NodeKind::AnyPayload && !self.is_any(id)
+    }
+
     /// The Any type URL a resolved payload node was decoded by.
     pub fn any_type_url(&self, any: NodeId) -> Option<String> {
         self.children(any)

@@ -85,9 +85,10 @@ pub fn push_segment_name(doc: &Document, id: NodeId, out: &mut String) -> bool {
     let node = doc.node(id);
     match node.kind {
         NodeKind::Root => {}
-        NodeKind::AnyPayload | NodeKind::Element => return false,
+        _ if doc.is_transparent(id) => return false,
+        NodeKind::Element => return false,
         NodeKind::Error => out.push_str("#error"),
-        _ if node.parent != NONE && doc.node(node.parent).kind == NodeKind::Any => match node.field_number {
+        _ if node.parent != NONE && doc.is_any(node.parent) => match node.field_number {
             1 => out.push_str("@type"),
             2 => out.push_str("@value"),
             n => {
@@ -146,7 +147,7 @@ pub fn path_of(doc: &Document, id: NodeId) -> String {
 pub fn visible_children(doc: &Document, id: NodeId) -> Vec<NodeId> {
     let mut out = Vec::new();
     for child in doc.children(id) {
-        if doc.node(child).kind == NodeKind::AnyPayload {
+        if doc.is_transparent(child) {
             out.extend(visible_children(doc, child));
         } else {
             out.push(child);

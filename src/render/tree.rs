@@ -63,10 +63,10 @@ fn write_subtree(
         } else {
             let parent = node.parent;
             let parent_depth = depth_of[(parent - top) as usize];
-            if doc.node(parent).kind == NodeKind::AnyPayload { parent_depth } else { parent_depth + 1 }
+            if doc.is_transparent(parent) { parent_depth } else { parent_depth + 1 }
         };
         depth_of.push(depth);
-        if node.kind == NodeKind::AnyPayload && id != top {
+        if doc.is_transparent(id) && id != top {
             write_problems(doc, id, depth, options, out)?;
             continue;
         }

@@ -1,0 +1,173 @@
+//! Untrusted input: no byte string panics, overflows the stack or escapes the spans
+//! invariant (a container's children tile its value exactly; the root covers the input).
+
+mod common;
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use statescope::decode::overlay::Limits;
+use statescope::decode::registry::{SchemaSources, build_pool};
+use statescope::decode::schema::Schema;
+use statescope::decode::wire::write_varint;
+use statescope::model::node::NodeKind;
+use statescope::model::source::Source;
+use statescope::model::{Document, path};
+
+fn schema() -> Arc<Schema> {
+    static SCHEMA: std::sync::OnceLock<Arc<Schema>> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| Arc::new(Schema::new(build_pool(&SchemaSources::default()).expect("registered schemas load")))).clone()
+}
+
+fn decode(bytes: &[u8], schema: &Arc<Schema>, root: Option<&str>, limits: Limits) -> Document {
+    let root = root.map(|r| schema.pool.get_message_by_name(r).expect("type exists"));
+    Document::decode(Source::Owned(bytes.to_vec()), schema.clone(), root, limits)
+}
+
+/// Every container's children tile its value; every node lies inside its parent; every
+/// problem points at a node; every path resolves back to its node.
+fn assert_well_formed(doc: &Document) {
+    let root = doc.node(0);
+    assert_eq!((root.start, root.end()), (0, doc.bytes().len() as u64));
+    assert_eq!(root.next as usize, doc.nodes.len());
+    for id in 0..doc.nodes.len() as u32 {
+        let node = doc.node(id);
+        assert!(node.start <= node.value_start && node.value_start <= node.value_end);
+        assert!(node.next > id && node.next as usize <= doc.nodes.len());
+        if node.is_container() {
+            let mut pos = node.value_start;
+            for child in doc.children(id) {
+                let c = doc.node(child);
+                assert_eq!(c.parent, id);
+                assert_eq!(c.start, pos, "children tile their parent (node {id}, child {child})");
+                pos = c.end();
+            }
+            if doc.children(id).next().is_some() || node.kind != NodeKind::Packed {
+                assert_eq!(pos, node.value_end, "children cover their parent (node {id})");
+            }
+        }
+    }
+    for p in &doc.problems {
+        assert!((p.node as usize) < doc.nodes.len());
+    }
+    let step = (doc.nodes.len() / 200).max(1);
+    for id in (0..doc.nodes.len() as u32).step_by(step).take(if doc.nodes.len() > 1000 { 20 } else { 200 }) {
+        if matches!(doc.node(id).kind, NodeKind::Error | NodeKind::AnyPayload) {
+            continue;
+        }
+        let p = path::path_of(doc, id);
+        assert_eq!(path::resolve(doc, &p), Ok(id), "path `{p}` names its node");
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn arbitrary_bytes_decode_schema_less(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let s = schema();
+        assert_well_formed(&decode(&bytes, &s, None, Limits::default()));
+    }
+
+    #[test]
+    fn arbitrary_bytes_decode_as_saved_state(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
+        let s = schema();
+        assert_well_formed(&decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default()));
+    }
+
+    #[test]
+    fn mutated_sample_decodes(
+        edits in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>(), 0u8..4), 1..6),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        let mut bytes = statescope::samples::VM_STATE.to_vec();
+        for (at, value, op) in edits {
+            let i = at.index(bytes.len());
+            match op {
+                0 => bytes[i] = value,
+                1 => bytes[i] ^= 1 << (value % 8),
+                2 => bytes.insert(i, value),
+                _ => { bytes.remove(i); }
+            }
+        }
+        let s = schema();
+        let doc = decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default());
+        assert_well_formed(&doc);
+        bytes.truncate(cut.index(bytes.len() + 1));
+        assert_well_formed(&decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default()));
+    }
+}
+
+/// `depth` levels of field `number` each wrapping the next, innermost `inner`. Built
+/// outside-in from precomputed sizes, so it costs linear time.
+fn nested(depth: usize, number: u32, inner: &[u8]) -> Vec<u8> {
+    let varint = |v: u64| {
+        let mut out = Vec::new();
+        write_varint(&mut out, v);
+        out
+    };
+    let tag = varint(u64::from(number) << 3 | 2);
+    let mut sizes = vec![inner.len() as u64];
+    for _ in 0..depth {
+        let content = *sizes.last().unwrap();
+        sizes.push(tag.len() as u64 + varint(content).len() as u64 + content);
+    }
+    let mut bytes = Vec::with_capacity(*sizes.last().unwrap() as usize);
+    for level in (0..depth).rev() {
+        bytes.extend_from_slice(&tag);
+        bytes.extend_from_slice(&varint(sizes[level]));
+    }
+    bytes.extend_from_slice(inner);
+    bytes
+}
+
+#[test]
+fn deep_nesting_stops_at_the_limit_without_overflowing() {
+    let s = schema();
+    // DescriptorProto.nested_type (field 3) is recursive: 20,000 levels of it.
+    let bytes = nested(20_000, 3, &[]);
+    let doc = decode(&bytes, &s, Some("google.protobuf.DescriptorProto"), Limits::default());
+    assert_well_formed(&doc);
+    assert!(doc.problems.iter().any(|p| matches!(p.kind, statescope::model::problem::ProblemKind::DepthLimit { limit: 100 })));
+    // Schema-less, the same bytes are one opaque field: nothing to overflow either.
+    assert_well_formed(&decode(&bytes, &s, None, Limits::default()));
+    // A huge limit is still walked iteratively.
+    let deep = Limits { max_depth: 10_000, max_any_depth: 32 };
+    assert_well_formed(&decode(&bytes, &s, Some("google.protobuf.DescriptorProto"), deep));
+}
+
+#[test]
+fn deep_any_chain_stops_at_the_any_limit() {
+    let s = schema();
+    let url = b"type.googleapis.com/google.protobuf.Any";
+    let mut bytes = Vec::new();
+    for _ in 0..5_000 {
+        let mut any = Vec::new();
+        any.push(0x0a);
+        write_varint(&mut any, url.len() as u64);
+        any.extend_from_slice(url);
+        any.push(0x12);
+        write_varint(&mut any, bytes.len() as u64);
+        any.extend_from_slice(&bytes);
+        bytes = any;
+    }
+    let doc = decode(&bytes, &s, Some("google.protobuf.Any"), Limits::default());
+    assert_well_formed(&doc);
+    assert!(doc.problems.iter().any(|p| matches!(
+        p.kind,
+        statescope::model::problem::ProblemKind::AnyDepthLimit { .. } | statescope::model::problem::ProblemKind::DepthLimit { .. }
+    )));
+    // Text output of such a document is bounded too.
+    let mut out = Vec::new();
+    statescope::render::text::write_text(&doc, 0, statescope::render::text::TextOptions { expand_any: true }, &mut out).unwrap();
+}
+
+#[test]
+fn a_length_prefix_of_2_pow_63_is_reported_not_trusted() {
+    let s = schema();
+    let bytes = [0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x01];
+    let doc = decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default());
+    assert_well_formed(&doc);
+    let truncated = doc.problems.iter().find(|p| matches!(p.kind, statescope::model::problem::ProblemKind::Truncated { .. }));
+    assert_eq!(truncated.map(|p| (p.node, p.offset)), Some((1, 1)), "{:?}", doc.problems);
+}
