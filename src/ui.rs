@@ -1,12 +1,122 @@
-//! The terminal UI (ratatui + crossterm) over the document model.
+//! The terminal browser (ratatui + crossterm) over the document model: events become
+//! actions, `App::update` applies them, `view::draw` renders the result.
 
+pub mod app;
+pub mod clipboard;
+pub mod keymap;
+pub mod layout;
+pub mod rows;
+pub mod terminal;
+pub mod view;
+
+use std::io::IsTerminal;
 use std::path::Path;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, anyhow};
+use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, MouseEventKind};
+use ratatui::widgets::Paragraph;
 
-use crate::cli::{Outcome, SchemaArgs};
+use crate::cli::{Outcome, SchemaArgs, display_name, read_source};
+use crate::model::Document;
+use crate::model::source::Source;
+use crate::render::tree;
+use crate::ui::app::{Action, App};
+use crate::ui::terminal::TerminalGuard;
+use crate::ui::view::Theme;
 
-/// Opens `file` (or the built-in sample) in the terminal browser.
-pub fn run(_schema: &SchemaArgs, _file: Option<&Path>) -> Result<Outcome> {
-    anyhow::bail!("the terminal UI is not built yet")
+/// Opens `file` (or the built-in sample) in the terminal browser. Without a terminal on
+/// standard output it prints the tree instead, so `statescope FILE | less` works.
+pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
+    let schema = schema_args.load_schema()?;
+    let (source, label) = match file {
+        Some(path) => (read_source(path)?, display_name(path)),
+        None => (Source::Owned(crate::samples::VM_STATE.to_vec()), "built-in sample (samples/vm.state.bin)".to_owned()),
+    };
+    let (root, note) = schema_args.root_type(&schema, &source)?;
+    if !std::io::stdout().is_terminal() {
+        if let Some(note) = &note {
+            eprintln!("statescope: {note}");
+        }
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        tree::write_tree_streaming(source, schema, root, schema_args.limits(), tree::TreeOptions::default(), &mut out)?;
+        std::io::Write::flush(&mut out)?;
+        return Ok(Outcome::Success);
+    }
+    let size = source.len();
+    let limits = schema_args.limits();
+    let decoding = std::thread::spawn(move || Document::decode(source, schema, root, limits));
+
+    let mut guard = TerminalGuard::enter()?;
+    let theme = Theme::from_env();
+    if !wait_for(&mut guard, &decoding, &label, size)? {
+        return Ok(Outcome::Success);
+    }
+    let doc = decoding.join().map_err(|_| anyhow!("decoding failed unexpectedly"))?;
+    let area = guard.terminal.size()?;
+    let mut app = App::new(doc, label, (area.width, area.height));
+    if let Some(note) = note {
+        app.message = note;
+    }
+    while !app.quit {
+        guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
+        for text in app.pending_clipboard.drain(..) {
+            guard.write_raw(&clipboard::osc52(&text))?;
+        }
+        if let Some(action) = next_action(&app)? {
+            app.update(action);
+        }
+    }
+    drop(guard);
+    for text in &app.copied {
+        println!("{text}");
+    }
+    Ok(Outcome::Success)
+}
+
+/// Shows progress while the document decodes; false if the user quit first.
+fn wait_for(
+    guard: &mut TerminalGuard,
+    decoding: &std::thread::JoinHandle<Document>,
+    label: &str,
+    size: usize,
+) -> Result<bool> {
+    let mut ticks = 0usize;
+    while !decoding.is_finished() {
+        let spinner = ['|', '/', '-', '\\'][ticks % 4];
+        let text = format!("{spinner} decoding {label} ({:.1} MB)… q quits", size as f64 / 1048576.0);
+        guard.terminal.draw(|frame| frame.render_widget(Paragraph::new(text), frame.area()))?;
+        ticks += 1;
+        if event::poll(Duration::from_millis(100))?
+            && let Event::Key(key) = event::read()?
+            && (key.code == KeyCode::Char('q') || keymap::action_for(key) == Some(Action::Quit))
+        {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// Waits for the next event and turns it into an action (prompts take typed text).
+fn next_action(app: &App) -> Result<Option<Action>> {
+    Ok(match event::read()? {
+        Event::Key(key) if key.kind == KeyEventKind::Release => None,
+        Event::Key(key) if app.prompt.is_some() => match key.code {
+            KeyCode::Enter => Some(Action::PromptSubmit),
+            KeyCode::Esc => Some(Action::PromptCancel),
+            KeyCode::Backspace => Some(Action::PromptBackspace),
+            KeyCode::Char('c') if key.modifiers.contains(event::KeyModifiers::CONTROL) => Some(Action::PromptCancel),
+            KeyCode::Char(c) => Some(Action::PromptChar(c)),
+            _ => None,
+        },
+        Event::Key(key) => keymap::action_for(key),
+        Event::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
+            MouseEventKind::ScrollUp => Some(Action::Scroll(-3)),
+            MouseEventKind::Down(_) => Some(Action::Click(mouse.column, mouse.row)),
+            _ => None,
+        },
+        Event::Resize(w, h) => Some(Action::Resize(w, h)),
+        _ => None,
+    })
 }

@@ -63,7 +63,9 @@ fn garbage_never_crashes() {
         x ^= x << 5;
         bytes.push(x as u8);
     }
-    for args in [&["show", "-"][..], &["check", "-"], &["show", "--format", "text", "-"], &["show", "--format", "json", "-"]] {
+    for args in
+        [&["show", "-"][..], &["check", "-"], &["show", "--format", "text", "-"], &["show", "--format", "json", "-"]]
+    {
         let out = statescope(args, Some(&bytes));
         let err = stderr(&out);
         assert!(!err.contains("panicked"), "{args:?}: {err}");
@@ -95,7 +97,8 @@ fn a_flat_vmm_schema_folder_loads() {
 fn a_broken_schema_names_file_and_line() {
     let dir = std::env::temp_dir().join(format!("statescope-badproto-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("bad.proto"), "syntax = \"proto3\";\npackage bad;\nmessage A {\n  uint32 x = 1\n}\n").unwrap();
+    std::fs::write(dir.join("bad.proto"), "syntax = \"proto3\";\npackage bad;\nmessage A {\n  uint32 x = 1\n}\n")
+        .unwrap();
     let out = statescope(&["types", "--proto-dir", dir.to_str().unwrap()], None);
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);

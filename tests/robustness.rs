@@ -16,7 +16,9 @@ use statescope::model::{Document, path};
 
 fn schema() -> Arc<Schema> {
     static SCHEMA: std::sync::OnceLock<Arc<Schema>> = std::sync::OnceLock::new();
-    SCHEMA.get_or_init(|| Arc::new(Schema::new(build_pool(&SchemaSources::default()).expect("registered schemas load")))).clone()
+    SCHEMA
+        .get_or_init(|| Arc::new(Schema::new(build_pool(&SchemaSources::default()).expect("registered schemas load"))))
+        .clone()
 }
 
 fn decode(bytes: &[u8], schema: &Arc<Schema>, root: Option<&str>, limits: Limits) -> Document {
@@ -128,7 +130,11 @@ fn deep_nesting_stops_at_the_limit_without_overflowing() {
     let bytes = nested(20_000, 3, &[]);
     let doc = decode(&bytes, &s, Some("google.protobuf.DescriptorProto"), Limits::default());
     assert_well_formed(&doc);
-    assert!(doc.problems.iter().any(|p| matches!(p.kind, statescope::model::problem::ProblemKind::DepthLimit { limit: 100 })));
+    assert!(
+        doc.problems
+            .iter()
+            .any(|p| matches!(p.kind, statescope::model::problem::ProblemKind::DepthLimit { limit: 100 }))
+    );
     // Schema-less, the same bytes are one opaque field: nothing to overflow either.
     assert_well_formed(&decode(&bytes, &s, None, Limits::default()));
     // A huge limit is still walked iteratively.
@@ -155,11 +161,13 @@ fn deep_any_chain_stops_at_the_any_limit() {
     assert_well_formed(&doc);
     assert!(doc.problems.iter().any(|p| matches!(
         p.kind,
-        statescope::model::problem::ProblemKind::AnyDepthLimit { .. } | statescope::model::problem::ProblemKind::DepthLimit { .. }
+        statescope::model::problem::ProblemKind::AnyDepthLimit { .. }
+            | statescope::model::problem::ProblemKind::DepthLimit { .. }
     )));
     // Text output of such a document is bounded too.
     let mut out = Vec::new();
-    statescope::render::text::write_text(&doc, 0, statescope::render::text::TextOptions { expand_any: true }, &mut out).unwrap();
+    statescope::render::text::write_text(&doc, 0, statescope::render::text::TextOptions { expand_any: true }, &mut out)
+        .unwrap();
 }
 
 #[test]
@@ -168,6 +176,7 @@ fn a_length_prefix_of_2_pow_63_is_reported_not_trusted() {
     let bytes = [0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x01];
     let doc = decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default());
     assert_well_formed(&doc);
-    let truncated = doc.problems.iter().find(|p| matches!(p.kind, statescope::model::problem::ProblemKind::Truncated { .. }));
+    let truncated =
+        doc.problems.iter().find(|p| matches!(p.kind, statescope::model::problem::ProblemKind::Truncated { .. }));
     assert_eq!(truncated.map(|p| (p.node, p.offset)), Some((1, 1)), "{:?}", doc.problems);
 }

@@ -176,6 +176,39 @@ pub fn push_preview_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>, 
     }
 }
 
+/// A one-line digest of a container's first few fields (`name="vmtime" state=vmtime.SavedState`),
+/// for collapsed rows; at most `limit` characters.
+pub fn summary(doc: &Document, id: NodeId, limit: usize) -> String {
+    let mut out = String::new();
+    let children = crate::model::path::visible_children(doc, id);
+    let is_url = |c: &NodeId| doc.is_any(id) && doc.node(*c).field_number == 1 && doc.node(*c).parent == id;
+    for child in children.into_iter().filter(|c| !is_url(c)).take(4) {
+        let node = doc.node(child);
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        if node.kind != NodeKind::Element {
+            crate::model::path::push_segment_name(doc, child, &mut out);
+            out.push('=');
+        }
+        match node.kind {
+            NodeKind::Any => {
+                let ty = doc.any_payload(child).and_then(|p| doc.message_type(p)).map(|m| m.full_name().to_owned());
+                out.push_str(ty.as_deref().unwrap_or("?"));
+            }
+            NodeKind::Message | NodeKind::Group | NodeKind::Packed => out.push('…'),
+            _ => push_preview(doc, child, 24, &mut out),
+        }
+        if out.chars().count() >= limit {
+            break;
+        }
+    }
+    if out.chars().count() > limit {
+        out = out.chars().take(limit.saturating_sub(1)).collect::<String>() + "…";
+    }
+    out
+}
+
 fn push_quoted(bytes: &[u8], limit: usize, out: &mut String) {
     out.push('"');
     c_escape(&bytes[..bytes.len().min(limit)], out);

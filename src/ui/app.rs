@@ -1,0 +1,488 @@
+//! The browser's state and its one way in for changes: every key, mouse event and resize
+//! becomes an [`Action`], and [`App::update`] applies it. Rendering only reads the state.
+
+use ratatui::layout::Rect;
+
+use crate::model::node::{NodeId, NodeKind};
+use crate::model::{Document, path, value};
+use crate::render::tree;
+use crate::ui::layout::{Panes, panes};
+use crate::ui::rows::{NodeSet, Rows};
+
+/// Everything a user can ask the browser to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Select the next row.
+    Down,
+    /// Select the previous row.
+    Up,
+    /// Expand the row, or select its first child when already expanded.
+    ExpandOrEnter,
+    /// Collapse the row, or select its parent when already collapsed.
+    CollapseOrLeave,
+    /// Expand or collapse the row.
+    Toggle,
+    /// Move a page down.
+    PageDown,
+    /// Move a page up.
+    PageUp,
+    /// Move half a page down.
+    HalfPageDown,
+    /// Move half a page up.
+    HalfPageUp,
+    /// Select the first row.
+    First,
+    /// Select the last row.
+    Last,
+    /// Select the parent.
+    Parent,
+    /// Select the next sibling.
+    NextSibling,
+    /// Select the previous sibling.
+    PrevSibling,
+    /// Expand the row and everything below it.
+    ExpandSubtree,
+    /// Collapse the row and everything below it.
+    CollapseSubtree,
+    /// Expand every row.
+    ExpandAll,
+    /// Collapse every row but the root.
+    CollapseAll,
+    /// Show this many levels below the root, collapsing the rest.
+    CollapseToDepth(u8),
+    /// Select the next node with a problem.
+    NextProblem,
+    /// Select the previous node with a problem.
+    PrevProblem,
+    /// Open the search prompt.
+    StartSearch,
+    /// Open the go-to-path prompt.
+    StartGoto,
+    /// Select the next search match.
+    SearchNext,
+    /// Select the previous search match.
+    SearchPrev,
+    /// Copy the selected path.
+    CopyPath,
+    /// Copy the selected value.
+    CopyValue,
+    /// Show or hide the detail pane.
+    ToggleDetail,
+    /// Show or hide the hex pane.
+    ToggleHex,
+    /// Show or hide the help screen.
+    ToggleHelp,
+    /// Leave.
+    Quit,
+    /// Type a character into the prompt.
+    PromptChar(char),
+    /// Delete the prompt's last character.
+    PromptBackspace,
+    /// Run the prompt.
+    PromptSubmit,
+    /// Close the prompt.
+    PromptCancel,
+    /// Scroll the tree by rows (mouse wheel): negative is up.
+    Scroll(i8),
+    /// A click at a screen cell.
+    Click(u16, u16),
+    /// The terminal's new size.
+    Resize(u16, u16),
+}
+
+/// What an open prompt is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PromptKind {
+    /// `/`: search names and values.
+    Search,
+    /// `:`: go to a path.
+    Goto,
+}
+
+/// An open prompt and what has been typed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Prompt {
+    /// What it is for.
+    pub kind: PromptKind,
+    /// The text so far.
+    pub input: String,
+}
+
+/// The browser's state.
+#[derive(Debug)]
+pub struct App {
+    /// The document shown.
+    pub doc: Document,
+    /// The file's name as shown in the status bar.
+    pub file_label: String,
+    /// Which rows are expanded.
+    pub folds: NodeSet,
+    /// The selected row.
+    pub selected: NodeId,
+    /// The first row on screen.
+    pub top: NodeId,
+    /// The terminal size.
+    pub size: (u16, u16),
+    /// Whether the detail pane is shown.
+    pub show_detail: bool,
+    /// Whether the hex pane is shown.
+    pub show_hex: bool,
+    /// Whether the help screen is shown.
+    pub show_help: bool,
+    /// The open prompt, if any.
+    pub prompt: Option<Prompt>,
+    /// The last search.
+    pub last_search: Option<String>,
+    /// A message for the status bar.
+    pub message: String,
+    /// Everything copied, printed on exit for terminals without OSC 52.
+    pub copied: Vec<String>,
+    /// Copies waiting to be sent to the terminal as OSC 52.
+    pub pending_clipboard: Vec<String>,
+    /// Whether the user asked to leave.
+    pub quit: bool,
+    /// Nodes with a problem somewhere below them, for marking collapsed rows.
+    problem_ancestors: NodeSet,
+}
+
+impl App {
+    /// A browser over `doc`, with the root's children shown.
+    pub fn new(doc: Document, file_label: String, size: (u16, u16)) -> Self {
+        let folds = NodeSet::new(doc.nodes.len());
+        let problems = doc.problems.len();
+        let mut app = App {
+            doc,
+            file_label,
+            folds,
+            selected: 0,
+            top: 0,
+            size,
+            show_detail: true,
+            show_hex: true,
+            show_help: false,
+            prompt: None,
+            last_search: None,
+            message: String::new(),
+            copied: Vec::new(),
+            pending_clipboard: Vec::new(),
+            quit: false,
+            problem_ancestors: NodeSet::default(),
+        };
+        app.problem_ancestors = problem_ancestors(&app.doc);
+        app.message = match problems {
+            0 => "? for help".to_owned(),
+            n => format!("{n} problem(s): ] and [ jump between them; ? for help"),
+        };
+        app
+    }
+
+    /// The row navigator for the current folds.
+    pub fn rows(&self) -> Rows<'_> {
+        Rows { doc: &self.doc, folds: &self.folds }
+    }
+
+    /// The screen areas for the current size and panes.
+    pub fn panes(&self) -> Panes {
+        panes(Rect::new(0, 0, self.size.0, self.size.1), self.show_detail, self.show_hex)
+    }
+
+    fn page(&self) -> usize {
+        usize::from(self.panes().tree.height.max(1))
+    }
+
+    /// Applies one action.
+    pub fn update(&mut self, action: Action) {
+        if self.show_help && !matches!(action, Action::Resize(..) | Action::Quit) {
+            // Any key closes the help screen, and does only that.
+            self.show_help = false;
+            return;
+        }
+        match action {
+            Action::Down => self.step(1),
+            Action::Up => self.step(-1),
+            Action::PageDown => self.step(self.page() as isize),
+            Action::PageUp => self.step(-(self.page() as isize)),
+            Action::HalfPageDown => self.step((self.page() / 2).max(1) as isize),
+            Action::HalfPageUp => self.step(-((self.page() / 2).max(1) as isize)),
+            Action::Scroll(n) => self.step(isize::from(n)),
+            Action::First => self.select(0),
+            Action::Last => self.select(self.rows().last()),
+            Action::Parent => {
+                if let Some(p) = self.rows().parent(self.selected) {
+                    self.select(p);
+                }
+            }
+            Action::NextSibling => {
+                if let Some(s) = self.rows().next_sibling(self.selected) {
+                    self.select(s);
+                }
+            }
+            Action::PrevSibling => {
+                if let Some(s) = self.rows().prev_sibling(self.selected) {
+                    self.select(s);
+                }
+            }
+            Action::ExpandOrEnter => self.expand_or_enter(),
+            Action::CollapseOrLeave => self.collapse_or_leave(),
+            Action::Toggle => {
+                let id = self.selected;
+                if self.rows().has_children(id) {
+                    self.folds.set(id, !self.folds.contains(id));
+                }
+            }
+            Action::ExpandSubtree => {
+                let end = self.doc.node(self.selected).next;
+                self.folds.set_range(self.selected..end, true);
+            }
+            Action::CollapseSubtree => {
+                let end = self.doc.node(self.selected).next;
+                self.folds.set_range(self.selected..end, false);
+            }
+            Action::ExpandAll => self.folds.set_range(0..self.doc.nodes.len() as NodeId, true),
+            Action::CollapseAll => {
+                self.folds = NodeSet::new(self.doc.nodes.len());
+                self.select(0);
+            }
+            Action::CollapseToDepth(depth) => self.collapse_to_depth(usize::from(depth)),
+            Action::NextProblem => self.jump_to_problem(true),
+            Action::PrevProblem => self.jump_to_problem(false),
+            Action::StartSearch => self.prompt = Some(Prompt { kind: PromptKind::Search, input: String::new() }),
+            Action::StartGoto => {
+                let input = path::path_of(&self.doc, self.selected);
+                self.prompt = Some(Prompt { kind: PromptKind::Goto, input });
+            }
+            Action::SearchNext => self.search_again(true),
+            Action::SearchPrev => self.search_again(false),
+            Action::CopyPath => {
+                let p = path::path_of(&self.doc, self.selected);
+                self.copy(if p.is_empty() { "(root)".to_owned() } else { p });
+            }
+            Action::CopyValue => self.copy(value::preview(&self.doc, self.selected, usize::MAX)),
+            Action::ToggleDetail => self.show_detail = !self.show_detail,
+            Action::ToggleHex => self.show_hex = !self.show_hex,
+            Action::ToggleHelp => self.show_help = true,
+            Action::Quit => self.quit = true,
+            Action::PromptChar(c) => {
+                if let Some(p) = &mut self.prompt {
+                    p.input.push(c);
+                }
+            }
+            Action::PromptBackspace => {
+                if let Some(p) = &mut self.prompt {
+                    p.input.pop();
+                }
+            }
+            Action::PromptCancel => self.prompt = None,
+            Action::PromptSubmit => self.submit_prompt(),
+            Action::Click(x, y) => self.click(x, y),
+            Action::Resize(w, h) => self.size = (w, h),
+        }
+        self.keep_selection_on_screen();
+    }
+
+    /// Selects `id`, revealing it if a fold hides it.
+    pub fn select(&mut self, id: NodeId) {
+        let id = if self.doc.is_transparent(id) { self.rows().parent(id).unwrap_or(0) } else { id };
+        Rows::reveal(&self.doc, &mut self.folds, id);
+        self.selected = id;
+    }
+
+    fn step(&mut self, by: isize) {
+        let rows = self.rows();
+        let mut id = self.selected;
+        for _ in 0..by.unsigned_abs() {
+            let next = if by > 0 { rows.next(id) } else { rows.prev(id) };
+            match next {
+                Some(n) => id = n,
+                None => break,
+            }
+        }
+        self.selected = id;
+    }
+
+    fn expand_or_enter(&mut self) {
+        let id = self.selected;
+        if !self.rows().has_children(id) {
+            return;
+        }
+        if self.folds.contains(id) {
+            if let Some(child) = self.rows().first_child(id) {
+                self.selected = child;
+            }
+        } else {
+            self.folds.set(id, true);
+        }
+    }
+
+    fn collapse_or_leave(&mut self) {
+        let id = self.selected;
+        if self.rows().has_children(id) && self.folds.contains(id) {
+            self.folds.set(id, false);
+        } else if let Some(p) = self.rows().parent(id) {
+            self.selected = p;
+        }
+    }
+
+    fn collapse_to_depth(&mut self, depth: usize) {
+        let mut folds = NodeSet::new(self.doc.nodes.len());
+        let rows = Rows { doc: &self.doc, folds: &self.folds };
+        for id in 0..self.doc.nodes.len() as NodeId {
+            if rows.depth(id) < depth {
+                folds.set(id, true);
+            }
+        }
+        self.folds = folds;
+        let mut sel = self.selected;
+        while self.rows().depth(sel) > depth {
+            sel = self.rows().parent(sel).unwrap_or(0);
+        }
+        self.select(sel);
+        self.message = format!("showing {depth} level(s)");
+    }
+
+    fn jump_to_problem(&mut self, forward: bool) {
+        let problems = &self.doc.problems;
+        if problems.is_empty() {
+            self.message = "no problems in this file".to_owned();
+            return;
+        }
+        let sel = self.selected;
+        let target = if forward {
+            problems.iter().find(|p| p.node > sel).or(problems.first())
+        } else {
+            problems.iter().rev().find(|p| p.node < sel).or(problems.last())
+        };
+        if let Some(p) = target {
+            let (node, text) = (p.node, p.kind.describe());
+            let offset = p.offset;
+            self.select(node);
+            self.message = format!("byte {offset}: {text}");
+        }
+    }
+
+    fn submit_prompt(&mut self) {
+        let Some(prompt) = self.prompt.take() else { return };
+        match prompt.kind {
+            PromptKind::Search if prompt.input.is_empty() => {}
+            PromptKind::Search => {
+                self.last_search = Some(prompt.input);
+                self.search_again(true);
+            }
+            PromptKind::Goto => match path::resolve(&self.doc, &prompt.input) {
+                Ok(id) => {
+                    self.select(id);
+                    self.message = format!("at {}", prompt.input.trim());
+                }
+                Err(e) => self.message = e.to_string(),
+            },
+        }
+    }
+
+    fn search_again(&mut self, forward: bool) {
+        let Some(query) = self.last_search.clone() else {
+            self.message = "no search yet: / starts one".to_owned();
+            return;
+        };
+        let needle = query.to_lowercase();
+        let len = self.doc.nodes.len() as NodeId;
+        let mut line = String::new();
+        for step in 1..=len {
+            let id = if forward { (self.selected + step) % len } else { (self.selected + len - step) % len };
+            if self.doc.is_transparent(id) {
+                continue;
+            }
+            line.clear();
+            tree::label(&self.doc, id, &mut line);
+            if line.to_lowercase().contains(&needle) {
+                self.select(id);
+                self.message = format!("/{query}");
+                return;
+            }
+        }
+        self.message = format!("/{query}: not found");
+    }
+
+    fn copy(&mut self, text: String) {
+        self.message = format!("copied: {}", text.chars().take(60).collect::<String>());
+        self.pending_clipboard.push(text.clone());
+        self.copied.push(text);
+    }
+
+    fn click(&mut self, x: u16, y: u16) {
+        let tree = self.panes().tree;
+        if !tree.contains(ratatui::layout::Position { x, y }) {
+            return;
+        }
+        let mut id = self.top;
+        for _ in 0..(y - tree.y) {
+            match self.rows().next(id) {
+                Some(n) => id = n,
+                None => return,
+            }
+        }
+        if id == self.selected && self.rows().has_children(id) {
+            self.folds.set(id, !self.folds.contains(id));
+        }
+        self.selected = id;
+    }
+
+    /// Moves `top` so that the selected row is on screen.
+    fn keep_selection_on_screen(&mut self) {
+        if self.doc.is_transparent(self.top) || self.selected < self.top {
+            self.top = self.selected;
+        }
+        let page = self.page();
+        let rows = self.rows();
+        let mut id = self.top;
+        for _ in 1..page {
+            if id == self.selected {
+                return;
+            }
+            match rows.next(id) {
+                Some(n) => id = n,
+                None => break,
+            }
+        }
+        if id == self.selected {
+            return;
+        }
+        // Selected is below the page: put it on the last line.
+        let mut top = self.selected;
+        for _ in 1..page {
+            match rows.prev(top) {
+                Some(p) => top = p,
+                None => break,
+            }
+        }
+        self.top = top;
+    }
+
+    /// Whether a problem lies somewhere below `id`.
+    pub fn problem_below(&self, id: NodeId) -> bool {
+        self.problem_ancestors.contains(id)
+    }
+
+    /// Whether a node is shown with an error or warning mark.
+    pub fn mark(&self, id: NodeId) -> Option<crate::model::problem::Severity> {
+        let own = self.doc.problems_of(id).iter().map(|p| p.kind.severity()).max();
+        if own.is_some() || self.doc.node(id).kind != NodeKind::Any {
+            return own;
+        }
+        // An Any's payload problems belong to the Any row too (the payload has no row).
+        self.doc.any_payload(id).and_then(|p| self.doc.problems_of(p).iter().map(|p| p.kind.severity()).max())
+    }
+}
+
+/// Marks every ancestor of every problem's node.
+fn problem_ancestors(doc: &Document) -> NodeSet {
+    let mut marks = NodeSet::new(doc.nodes.len());
+    marks.set(0, false);
+    for problem in &doc.problems {
+        let mut p = doc.node(problem.node).parent;
+        while p != crate::model::node::NONE && !marks.contains(p) {
+            marks.set(p, true);
+            p = doc.node(p).parent;
+        }
+    }
+    marks
+}

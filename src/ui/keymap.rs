@@ -1,0 +1,152 @@
+//! The key map: one table that both handles keys and generates the help screen, so the
+//! help can never disagree with what the keys do.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+use crate::ui::app::Action;
+
+/// A key as the table names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Key {
+    /// A printable character (shifted letters are upper case).
+    Char(char),
+    /// Control plus a letter.
+    Ctrl(char),
+    /// A named key.
+    Code(KeyCode),
+}
+
+/// One line of the key map.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding {
+    /// The keys that do it.
+    pub keys: &'static [Key],
+    /// What they do.
+    pub action: Action,
+    /// What the help screen says.
+    pub help: &'static str,
+}
+
+use Key::{Char, Code, Ctrl};
+
+/// Every binding of the browser, in the order the help screen lists them.
+pub const BINDINGS: &[Binding] = &[
+    Binding { keys: &[Char('j'), Code(KeyCode::Down)], action: Action::Down, help: "next row" },
+    Binding { keys: &[Char('k'), Code(KeyCode::Up)], action: Action::Up, help: "previous row" },
+    Binding {
+        keys: &[Char('l'), Code(KeyCode::Right)],
+        action: Action::ExpandOrEnter,
+        help: "expand, or go to first child",
+    },
+    Binding {
+        keys: &[Char('h'), Code(KeyCode::Left)],
+        action: Action::CollapseOrLeave,
+        help: "collapse, or go to parent",
+    },
+    Binding { keys: &[Char(' '), Code(KeyCode::Enter)], action: Action::Toggle, help: "expand or collapse" },
+    Binding { keys: &[Code(KeyCode::PageDown), Ctrl('f')], action: Action::PageDown, help: "page down" },
+    Binding { keys: &[Code(KeyCode::PageUp), Ctrl('b')], action: Action::PageUp, help: "page up" },
+    Binding { keys: &[Ctrl('d')], action: Action::HalfPageDown, help: "half a page down" },
+    Binding { keys: &[Ctrl('u')], action: Action::HalfPageUp, help: "half a page up" },
+    Binding { keys: &[Char('g'), Code(KeyCode::Home)], action: Action::First, help: "first row" },
+    Binding { keys: &[Char('G'), Code(KeyCode::End)], action: Action::Last, help: "last row" },
+    Binding { keys: &[Char('p')], action: Action::Parent, help: "go to parent" },
+    Binding { keys: &[Char('J')], action: Action::NextSibling, help: "next sibling" },
+    Binding { keys: &[Char('K')], action: Action::PrevSibling, help: "previous sibling" },
+    Binding { keys: &[Char('O')], action: Action::ExpandSubtree, help: "expand everything below" },
+    Binding { keys: &[Char('C')], action: Action::CollapseSubtree, help: "collapse everything below" },
+    Binding { keys: &[Char('*')], action: Action::ExpandAll, help: "expand everything" },
+    Binding { keys: &[Char('0')], action: Action::CollapseAll, help: "collapse everything" },
+    Binding { keys: &[Char('1')], action: Action::CollapseToDepth(1), help: "show N levels (1-9)" },
+    Binding { keys: &[Char('2')], action: Action::CollapseToDepth(2), help: "show N levels (1-9)" },
+    Binding { keys: &[Char('3')], action: Action::CollapseToDepth(3), help: "show N levels (1-9)" },
+    Binding { keys: &[Char('4')], action: Action::CollapseToDepth(4), help: "show N levels (1-9)" },
+    Binding { keys: &[Char('5')], action: Action::CollapseToDepth(5), help: "show N levels (1-9)" },
+    Binding { keys: &[Char('6')], action: Action::CollapseToDepth(6), help: "show N levels (1-9)" },
+    Binding { keys: &[Char('7')], action: Action::CollapseToDepth(7), help: "show N levels (1-9)" },
+    Binding { keys: &[Char('8')], action: Action::CollapseToDepth(8), help: "show N levels (1-9)" },
+    Binding { keys: &[Char('9')], action: Action::CollapseToDepth(9), help: "show N levels (1-9)" },
+    Binding { keys: &[Char(']')], action: Action::NextProblem, help: "next problem" },
+    Binding { keys: &[Char('[')], action: Action::PrevProblem, help: "previous problem" },
+    Binding { keys: &[Char('/')], action: Action::StartSearch, help: "search names and values" },
+    Binding { keys: &[Char('n')], action: Action::SearchNext, help: "next match" },
+    Binding { keys: &[Char('N')], action: Action::SearchPrev, help: "previous match" },
+    Binding { keys: &[Char(':')], action: Action::StartGoto, help: "go to a path (units[2].state.lun)" },
+    Binding { keys: &[Char('y')], action: Action::CopyPath, help: "copy the path to the clipboard" },
+    Binding { keys: &[Char('Y')], action: Action::CopyValue, help: "copy the value to the clipboard" },
+    Binding { keys: &[Char('t')], action: Action::ToggleDetail, help: "show or hide the detail pane" },
+    Binding { keys: &[Char('x')], action: Action::ToggleHex, help: "show or hide the hex pane" },
+    Binding { keys: &[Char('?')], action: Action::ToggleHelp, help: "this help" },
+    Binding { keys: &[Char('q'), Ctrl('c')], action: Action::Quit, help: "quit" },
+];
+
+/// Keys inside a prompt (search, go to path), listed on the help screen.
+pub const PROMPT_HELP: &[(&str, &str)] =
+    &[("Enter", "run the search or go to the path"), ("Esc", "cancel"), ("Backspace", "delete a character")];
+
+/// The action a key press asks for, outside prompts.
+pub fn action_for(event: KeyEvent) -> Option<Action> {
+    let key = match event.code {
+        KeyCode::Char(c) if event.modifiers.contains(KeyModifiers::CONTROL) => Ctrl(c.to_ascii_lowercase()),
+        KeyCode::Char(c) => Char(c),
+        code => Code(code),
+    };
+    BINDINGS.iter().find(|b| b.keys.contains(&key)).map(|b| b.action)
+}
+
+/// How a key is written on the help screen.
+pub fn key_name(key: Key) -> String {
+    match key {
+        Char(' ') => "Space".to_owned(),
+        Char(c) => c.to_string(),
+        Ctrl(c) => format!("Ctrl-{c}"),
+        Code(KeyCode::Down) => "↓".to_owned(),
+        Code(KeyCode::Up) => "↑".to_owned(),
+        Code(KeyCode::Left) => "←".to_owned(),
+        Code(KeyCode::Right) => "→".to_owned(),
+        Code(KeyCode::PageDown) => "PgDn".to_owned(),
+        Code(KeyCode::PageUp) => "PgUp".to_owned(),
+        Code(code) => code.to_string(),
+    }
+}
+
+/// The help screen's lines: keys and what they do, bindings with the same text merged.
+pub fn help_lines() -> Vec<(String, &'static str)> {
+    let mut lines: Vec<(String, &'static str)> = Vec::new();
+    for binding in BINDINGS {
+        let keys: Vec<String> = binding.keys.iter().map(|&k| key_name(k)).collect();
+        match lines.last_mut() {
+            Some((existing, help)) if *help == binding.help => {
+                existing.push(' ');
+                existing.push_str(&keys.join(" "));
+            }
+            _ => lines.push((keys.join(" "), binding.help)),
+        }
+    }
+    lines.extend(PROMPT_HELP.iter().map(|(k, h)| (format!("(prompt) {k}"), *h)));
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_key_is_bound_twice() {
+        let mut seen = Vec::new();
+        for b in BINDINGS {
+            for k in b.keys {
+                assert!(!seen.contains(k), "{k:?} bound twice");
+                seen.push(*k);
+            }
+        }
+    }
+
+    #[test]
+    fn help_covers_every_binding() {
+        let help = help_lines();
+        for b in BINDINGS {
+            assert!(help.iter().any(|(keys, text)| *text == b.help && keys.contains(&key_name(b.keys[0]))));
+        }
+    }
+}

@@ -1,0 +1,181 @@
+//! Which nodes are rows of the tree pane, and moving between them, computed on demand from
+//! the pre-order arena and the set of expanded nodes: nothing is built per frame beyond
+//! the rows actually drawn, so the cost of a frame does not grow with the document.
+
+use crate::model::Document;
+use crate::model::node::{NONE, NodeId};
+
+/// A set of nodes, one bit each: which rows are expanded, which contain problems.
+#[derive(Debug, Clone, Default)]
+pub struct NodeSet {
+    bits: Vec<u64>,
+}
+
+impl NodeSet {
+    /// The set holding only the root (the folds of a freshly opened document), for a
+    /// document of `len` nodes.
+    pub fn new(len: usize) -> Self {
+        let mut set = NodeSet { bits: vec![0; len.div_ceil(64)] };
+        set.set(0, true);
+        set
+    }
+
+    /// Whether node `id` is in the set.
+    pub fn contains(&self, id: NodeId) -> bool {
+        self.bits.get(id as usize / 64).is_some_and(|w| w & (1 << (id % 64)) != 0)
+    }
+
+    /// Adds (`true`) or removes node `id`.
+    pub fn set(&mut self, id: NodeId, member: bool) {
+        if let Some(word) = self.bits.get_mut(id as usize / 64) {
+            if member {
+                *word |= 1 << (id % 64);
+            } else {
+                *word &= !(1 << (id % 64));
+            }
+        }
+    }
+
+    /// Adds or removes every node in `range`.
+    pub fn set_range(&mut self, range: std::ops::Range<NodeId>, member: bool) {
+        for id in range {
+            self.set(id, member);
+        }
+    }
+}
+
+/// Navigation over the rows of a document under given folds.
+#[derive(Clone, Copy)]
+pub struct Rows<'a> {
+    /// The document.
+    pub doc: &'a Document,
+    /// The expanded rows.
+    pub folds: &'a NodeSet,
+}
+
+impl Rows<'_> {
+    /// Whether a node has children to show.
+    pub fn has_children(&self, id: NodeId) -> bool {
+        self.doc.node(id).next > id + 1
+    }
+
+    /// Whether the node's children are shown (transparent nodes always pass through).
+    fn opens(&self, id: NodeId) -> bool {
+        self.doc.is_transparent(id) || self.folds.contains(id)
+    }
+
+    /// The row after `id`, if any.
+    pub fn next(&self, id: NodeId) -> Option<NodeId> {
+        let len = self.doc.nodes.len() as NodeId;
+        let mut n = if self.opens(id) { id + 1 } else { self.doc.node(id).next };
+        while n < len && self.doc.is_transparent(n) {
+            n += 1;
+        }
+        (n < len).then_some(n)
+    }
+
+    /// The row before `id`, if any.
+    pub fn prev(&self, id: NodeId) -> Option<NodeId> {
+        let mut x = id.checked_sub(1)?;
+        loop {
+            x = self.outermost_hidden_ancestor(x).unwrap_or(x);
+            if !self.doc.is_transparent(x) {
+                return Some(x);
+            }
+            x = x.checked_sub(1)?;
+        }
+    }
+
+    /// The outermost collapsed ancestor hiding `id`, if one does.
+    fn outermost_hidden_ancestor(&self, id: NodeId) -> Option<NodeId> {
+        let mut hidden = None;
+        let mut p = self.doc.node(id).parent;
+        while p != NONE {
+            if !self.opens(p) {
+                hidden = Some(p);
+            }
+            p = self.doc.node(p).parent;
+        }
+        hidden
+    }
+
+    /// The nearest ancestor that is a row (transparent ones are skipped).
+    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+        let mut p = self.doc.node(id).parent;
+        while p != NONE && self.doc.is_transparent(p) {
+            p = self.doc.node(p).parent;
+        }
+        (p != NONE).then_some(p)
+    }
+
+    /// Indentation level: rows between the root and this one.
+    pub fn depth(&self, id: NodeId) -> usize {
+        let mut depth = 0;
+        let mut p = self.parent(id);
+        while let Some(x) = p {
+            depth += 1;
+            p = self.parent(x);
+        }
+        depth
+    }
+
+    /// The last row of the document.
+    pub fn last(&self) -> NodeId {
+        let mut x = self.doc.nodes.len() as NodeId - 1;
+        loop {
+            x = self.outermost_hidden_ancestor(x).unwrap_or(x);
+            if !self.doc.is_transparent(x) {
+                return x;
+            }
+            x -= 1;
+        }
+    }
+
+    /// Makes `id` a row by expanding every ancestor.
+    pub fn reveal(doc: &Document, folds: &mut NodeSet, id: NodeId) {
+        let mut p = doc.node(id).parent;
+        while p != NONE {
+            folds.set(p, true);
+            p = doc.node(p).parent;
+        }
+    }
+
+    /// The next row that is a sibling of `id` (same row parent), if any.
+    pub fn next_sibling(&self, id: NodeId) -> Option<NodeId> {
+        let parent = self.parent(id);
+        let mut x = self.doc.node(id).next;
+        let len = self.doc.nodes.len() as NodeId;
+        while x < len {
+            if self.doc.is_transparent(x) {
+                x += 1;
+                continue;
+            }
+            return (self.parent(x) == parent).then_some(x);
+        }
+        None
+    }
+
+    /// The previous row that is a sibling of `id`, if any.
+    pub fn prev_sibling(&self, id: NodeId) -> Option<NodeId> {
+        let parent = self.parent(id)?;
+        let mut candidate = None;
+        let mut x = self.first_child(parent)?;
+        while x != id {
+            candidate = Some(x);
+            x = self.next_sibling(x)?;
+        }
+        candidate
+    }
+
+    /// The first child row of `id`, whether or not `id` is expanded.
+    pub fn first_child(&self, id: NodeId) -> Option<NodeId> {
+        let mut x = id + 1;
+        while x < self.doc.node(id).next {
+            if !self.doc.is_transparent(x) {
+                return Some(x);
+            }
+            x += 1;
+        }
+        None
+    }
+}

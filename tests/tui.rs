@@ -1,0 +1,170 @@
+//! The browser driven through its action/update layer, rendered into ratatui's TestBackend
+//! and compared with snapshots: navigation, folding, search, go-to, Any rows, error rows
+//! and help.
+
+use std::sync::Arc;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use statescope::decode::overlay::Limits;
+use statescope::decode::registry::{SchemaSources, build_pool};
+use statescope::decode::schema::Schema;
+use statescope::model::Document;
+use statescope::model::source::Source;
+use statescope::ui::app::{Action, App};
+use statescope::ui::keymap;
+use statescope::ui::view::{self, Theme};
+
+const SIZE: (u16, u16) = (110, 32);
+
+fn open(file: &str) -> App {
+    let schema = Arc::new(Schema::new(build_pool(&SchemaSources::default()).unwrap()));
+    let root = schema.pool.get_message_by_name("openvmm.SavedState");
+    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+    let doc = Document::decode(Source::Owned(bytes), schema, root, Limits::default());
+    App::new(doc, file.to_owned(), SIZE)
+}
+
+/// Presses keys as typed: each character is a key; `<Enter>`, `<Esc>` and friends are named.
+fn press(app: &mut App, keys: &str) {
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let (code, len) = match rest {
+            s if s.starts_with("<Enter>") => (KeyCode::Enter, 7),
+            s if s.starts_with("<Esc>") => (KeyCode::Esc, 5),
+            s if s.starts_with("<Down>") => (KeyCode::Down, 6),
+            s if s.starts_with("<Right>") => (KeyCode::Right, 7),
+            s if s.starts_with("<PgDn>") => (KeyCode::PageDown, 6),
+            s => {
+                let c = s.chars().next().unwrap();
+                (KeyCode::Char(c), c.len_utf8())
+            }
+        };
+        rest = &rest[len..];
+        let action = if app.prompt.is_some() {
+            match code {
+                KeyCode::Enter => Some(Action::PromptSubmit),
+                KeyCode::Esc => Some(Action::PromptCancel),
+                KeyCode::Char(c) => Some(Action::PromptChar(c)),
+                _ => None,
+            }
+        } else {
+            keymap::action_for(KeyEvent::new(code, KeyModifiers::NONE))
+        };
+        app.update(action.unwrap_or_else(|| panic!("{code:?} is bound")));
+    }
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
+    terminal.draw(|frame| view::draw(frame, app, Theme::from_env())).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn opens_on_the_units() {
+    let app = open("samples/vm.state.bin");
+    insta::assert_snapshot!("open", screen(&app));
+}
+
+#[test]
+fn navigates_and_folds() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "jjl<Right>l");
+    insta::assert_snapshot!("expand-pit", screen(&app));
+    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[1].name");
+    press(&mut app, "hh");
+    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[1]");
+    assert!(!app.folds.contains(app.selected), "the second h collapses");
+    press(&mut app, "JJ");
+    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[3]");
+    press(&mut app, "K");
+    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[2]");
+    press(&mut app, "G");
+    insta::assert_snapshot!("last-row", screen(&app));
+    press(&mut app, "g3");
+    insta::assert_snapshot!("three-levels", screen(&app));
+    press(&mut app, "0");
+    assert_eq!(app.selected, 0);
+}
+
+#[test]
+fn any_rows_open_through_both_layers() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":");
+    assert!(app.prompt.is_some());
+    press(&mut app, "units[7].state.channel.drives[0].path.lun<Enter>");
+    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[7].state.channel.drives[0].path.lun");
+    insta::assert_snapshot!("storvsp-lun", screen(&app));
+}
+
+#[test]
+fn searches_names_and_values() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "/12345678901234<Enter>");
+    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[1].state.last");
+    press(&mut app, "/lun<Enter>");
+    let first = app.selected;
+    press(&mut app, "n");
+    assert_ne!(app.selected, first, "n finds the next match");
+    press(&mut app, "N");
+    assert_eq!(app.selected, first, "N goes back");
+    insta::assert_snapshot!("search-lun", screen(&app));
+    press(&mut app, "/no such thing<Enter>");
+    assert!(app.message.contains("not found"));
+}
+
+#[test]
+fn error_rows_are_marked_and_reachable() {
+    let mut app = open("samples/broken/truncated.bin");
+    insta::assert_snapshot!("truncated-open", screen(&app));
+    press(&mut app, "]");
+    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[6].state.vps[1].data.@type");
+    insta::assert_snapshot!("truncated-problem", screen(&app));
+}
+
+#[test]
+fn help_lists_every_key_and_closes() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "?");
+    let text = screen(&app);
+    for (keys, help) in keymap::help_lines() {
+        assert!(text.contains(help), "help shows `{help}` ({keys})");
+    }
+    insta::assert_snapshot!("help", text);
+    press(&mut app, "j");
+    assert!(!app.show_help);
+    assert_eq!(app.selected, 0, "the key that closes help does nothing else");
+}
+
+#[test]
+fn panes_toggle_and_copy_goes_to_the_clipboard() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "tx");
+    assert!(!app.show_detail && !app.show_hex);
+    press(&mut app, "jy");
+    assert_eq!(app.pending_clipboard, vec!["units[0]".to_owned()]);
+    insta::assert_snapshot!("no-side-panes", screen(&app));
+}
+
+#[test]
+fn mouse_and_resize() {
+    let mut app = open("samples/vm.state.bin");
+    app.update(Action::Click(5, 4));
+    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[2]");
+    app.update(Action::Click(5, 4));
+    assert!(app.folds.contains(app.selected), "a second click expands");
+    app.update(Action::Scroll(3));
+    app.update(Action::Resize(60, 12));
+    press(&mut app, "<PgDn><PgDn>");
+    let text = screen(&app);
+    assert!(text.contains("▸") || text.contains("▾"));
+}
