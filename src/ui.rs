@@ -45,23 +45,45 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
     }
     let size = source.len();
     let limits = schema_args.limits();
+    let preview = preview_prefix(&source, root.as_ref())
+        .map(|end| Document::decode(Source::Owned(source[..end].to_vec()), schema.clone(), root.clone(), limits));
     let decoding = std::thread::spawn(move || Document::decode(source, schema, root, limits));
 
     let mut guard = TerminalGuard::enter()?;
     let theme = Theme::from_env();
-    if !wait_for(&mut guard, &decoding, &label, size)? {
-        return Ok(Outcome::Success);
-    }
-    let doc = decoding.join().map_err(|_| anyhow!("decoding failed unexpectedly"))?;
     let area = guard.terminal.size()?;
-    let mut app = App::new(doc, label, (area.width, area.height));
-    if let Some(note) = note {
-        app.message = note;
-    }
+    let mut pending = Some(decoding);
+    let mut app = match preview {
+        Some(doc) => {
+            let mut app = App::new(doc, label, (area.width, area.height));
+            app.message = format!("showing the first {} MB while the rest decodes…", PREVIEW_BYTES >> 20);
+            app
+        }
+        None => {
+            let decoding = pending.take().expect("just set");
+            if !wait_for(&mut guard, &decoding, &label, size)? {
+                return Ok(Outcome::Success);
+            }
+            let doc = decoding.join().map_err(|_| anyhow!("decoding failed unexpectedly"))?;
+            let mut app = App::new(doc, label, (area.width, area.height));
+            if let Some(note) = note {
+                app.message = note;
+            }
+            app
+        }
+    };
     while !app.quit {
         guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
         for text in app.pending_clipboard.drain(..) {
             guard.write_raw(&clipboard::osc52(&text))?;
+        }
+        if pending.as_ref().is_some_and(|d| d.is_finished()) {
+            let doc = pending.take().expect("checked").join().map_err(|_| anyhow!("decoding failed unexpectedly"))?;
+            app.replace_document(doc);
+            continue;
+        }
+        if pending.is_some() && !event::poll(Duration::from_millis(100))? {
+            continue;
         }
         if let Some(action) = next_action(&app)? {
             app.update(action);
@@ -72,6 +94,26 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
         println!("{text}");
     }
     Ok(Outcome::Success)
+}
+
+/// How much of a large file the preview decodes.
+const PREVIEW_BYTES: usize = 4 << 20;
+
+/// For a file much larger than the preview, the end of the last whole top-level field
+/// within the first [`PREVIEW_BYTES`]: decoding that prefix gives exactly the first nodes
+/// of the whole document, so it can be shown while the rest decodes.
+pub fn preview_prefix(bytes: &[u8], root: Option<&prost_reflect::MessageDescriptor>) -> Option<usize> {
+    if bytes.len() < 4 * PREVIEW_BYTES || root.is_some_and(|r| r.full_name() == crate::decode::schema::ANY_TYPE) {
+        return None;
+    }
+    let mut end = 0;
+    while let Ok(field) = crate::decode::wire::read_field(bytes, end, bytes.len()) {
+        if field.end > PREVIEW_BYTES {
+            break;
+        }
+        end = field.end;
+    }
+    (end > 0).then_some(end)
 }
 
 /// Shows progress while the document decodes; false if the user quit first.

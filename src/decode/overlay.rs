@@ -396,6 +396,10 @@ impl Walker<'_, '_> {
             pos += len;
         }
         self.doc.nodes[packed as usize].next = self.doc.nodes.len() as NodeId;
+        // The run holds `element` values: later occurrences of the field count on from them.
+        if element > 1 {
+            self.bump_by(parent.counts_at, raw.tag.field_number, element - 1);
+        }
     }
 
     fn check_varints(&self, mut pos: usize, end: usize) -> Result<(), WireError> {
@@ -517,17 +521,22 @@ impl Walker<'_, '_> {
         found
     }
 
-    /// Counts one more occurrence of `field_number` in the frame whose counts start at
-    /// `from`; returns its index among earlier ones.
+    /// Counts one more value of `field_number` in the frame whose counts start at `from`;
+    /// returns how many came before it.
     fn bump(&mut self, from: usize, field_number: u32) -> u32 {
+        self.bump_by(from, field_number, 1)
+    }
+
+    /// Counts `values` more values of `field_number`; returns how many came before them.
+    fn bump_by(&mut self, from: usize, field_number: u32, values: u32) -> u32 {
         let segment = &mut self.counts[from..];
         match segment.iter_mut().rev().find(|e| e.0 == field_number) {
             Some(entry) => {
-                entry.1 += 1;
-                entry.1 - 1
+                entry.1 += values;
+                entry.1 - values
             }
             None => {
-                self.counts.push((field_number, 1));
+                self.counts.push((field_number, values));
                 0
             }
         }

@@ -53,7 +53,9 @@ pub struct Node {
     pub next: NodeId,
     /// Field number from the tag (0 for the root and error nodes).
     pub field_number: u32,
-    /// Position among earlier siblings with the same field number (the `[i]` of a path).
+    /// How many values of the same field came before this one in its message (the `[i]`
+    /// of a path; a packed run counts one per element). For packed elements: the place in
+    /// their run.
     pub index: u32,
     /// Interned message type decoding this node's children ([`NONE`] if none is known).
     pub ty: u32,

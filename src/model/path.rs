@@ -32,7 +32,7 @@ pub enum PathError {
     },
 }
 
-/// One `name[i][j]` step of a path.
+/// One `name[i]` step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
     /// Field name, `#N`, `@type` or `@value`.
@@ -106,14 +106,24 @@ pub fn push_segment_name(doc: &Document, id: NodeId, out: &mut String) -> bool {
 }
 
 /// Whether a node's step carries `[i]`: always for repeated fields and elements, otherwise
-/// only past the first occurrence.
+/// only past the first occurrence. A packed run never does: its values are indexed.
 pub fn shows_index(doc: &Document, id: NodeId) -> bool {
     let node = doc.node(id);
     match node.kind {
         NodeKind::Element => true,
-        NodeKind::Packed => node.index > 0,
+        NodeKind::Packed => false,
+        _ if doc.is_transparent(id) => false,
         _ => node.index > 0 || doc.field_info(id).is_some_and(|f| f.is_list),
     }
+}
+
+/// The `[i]` of a node: its position among the values of its field in its message, where
+/// a packed run contributes one value per element (protobuf merges all occurrences of a
+/// repeated field, packed or not, into one list). The decoder stores each occurrence's
+/// first value index; an element adds its place in its run.
+pub fn value_index(doc: &Document, id: NodeId) -> u32 {
+    let node = doc.node(id);
+    if node.kind == NodeKind::Element { doc.node(node.parent).index + node.index } else { node.index }
 }
 
 /// The full path of a node (`""` for the root).
@@ -137,47 +147,52 @@ pub fn path_of(doc: &Document, id: NodeId) -> String {
             out.push_str(&name);
         }
         if shows_index(doc, step) {
-            let _ = write!(out, "[{}]", node.index);
+            let _ = write!(out, "[{}]", value_index(doc, step));
         }
     }
     out
 }
 
 /// The children a path step sees under `id`: Any payloads are flattened into their Any.
-pub fn visible_children(doc: &Document, id: NodeId) -> Vec<NodeId> {
-    let mut out = Vec::new();
-    for child in doc.children(id) {
-        if doc.is_transparent(child) {
-            out.extend(visible_children(doc, child));
-        } else {
-            out.push(child);
+pub fn visible_children(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+    // Transparent nodes come with their subtree right after them in pre-order: stepping
+    // into one is moving to the next id, and leaving it is its `next`.
+    let end = doc.node(id).next;
+    let mut at = id + 1;
+    std::iter::from_fn(move || {
+        while at < end {
+            let here = at;
+            if doc.is_transparent(here) {
+                at += 1;
+                continue;
+            }
+            at = doc.node(here).next;
+            return Some(here);
         }
-    }
-    out
+        None
+    })
 }
 
 /// Finds the node a path names.
 pub fn resolve(doc: &Document, path: &str) -> Result<NodeId, PathError> {
     let mut cur: NodeId = 0;
     for segment in parse(path)? {
-        let candidates = visible_children(doc, cur);
+        let candidates: Vec<NodeId> = visible_children(doc, cur).collect();
         let named: Vec<NodeId> = candidates
             .iter()
             .copied()
             .filter(|&c| segment_name(doc, c).as_deref() == Some(segment.name.as_str()))
             .collect();
-        let (occurrence, element) = match (named.first().map(|&c| doc.node(c).kind), segment.indices.as_slice()) {
-            (Some(NodeKind::Packed), [e]) => (0, Some(*e)),
-            (Some(NodeKind::Packed), [o, e]) => (*o, Some(*e)),
-            (_, []) => (0, None),
-            (_, [o]) => (*o, None),
-            _ => (u32::MAX, None),
-        };
-        let found = named.iter().copied().find(|&c| doc.node(c).index == occurrence);
-        let found = match (found, element) {
-            (Some(packed), Some(e)) => doc.children(packed).find(|&c| doc.node(c).index == e),
-            (found, None) => found,
-            (None, Some(_)) => None,
+        let found = match segment.indices.as_slice() {
+            [] => named.first().copied(),
+            &[i] => named.iter().find_map(|&c| {
+                let n = doc.node(c);
+                match n.kind {
+                    NodeKind::Packed => (n.index..n.index + (n.next - c - 1)).contains(&i).then(|| c + 1 + i - n.index),
+                    _ => (n.index == i).then_some(c),
+                }
+            }),
+            _ => None,
         };
         cur = found.ok_or_else(|| not_found(doc, path, cur, &segment, &candidates))?;
     }

@@ -182,7 +182,7 @@ pub fn summary(doc: &Document, id: NodeId, limit: usize) -> String {
     let mut out = String::new();
     let children = crate::model::path::visible_children(doc, id);
     let is_url = |c: &NodeId| doc.is_any(id) && doc.node(*c).field_number == 1 && doc.node(*c).parent == id;
-    for child in children.into_iter().filter(|c| !is_url(c)).take(4) {
+    for child in children.filter(|c| !is_url(c)).take(4) {
         let node = doc.node(child);
         if !out.is_empty() {
             out.push(' ');

@@ -116,7 +116,7 @@ pub fn label(doc: &Document, id: NodeId, line: &mut String) {
     let field = doc.field_info(id);
     push_segment_name(doc, id, line);
     if shows_index(doc, id) && node.kind != NodeKind::Packed {
-        let _ = write!(line, "[{}]", node.index);
+        let _ = write!(line, "[{}]", crate::model::path::value_index(doc, id));
     }
     line.push_str(": ");
     type_name(doc, id, field, line);

@@ -176,6 +176,19 @@ impl App {
         app
     }
 
+    /// Replaces a preview (a prefix of the file's top-level fields) with the whole document.
+    /// The preview decoded the same bytes the same way, so its nodes keep their ids and
+    /// the selection, scroll position and folds carry over unchanged.
+    pub fn replace_document(&mut self, doc: Document) {
+        self.doc = doc;
+        self.folds.grow(self.doc.nodes.len());
+        self.problem_ancestors = problem_ancestors(&self.doc);
+        self.message = match self.doc.problems.len() {
+            0 => format!("decoded all {} nodes", self.doc.nodes.len()),
+            n => format!("decoded all {} nodes; {n} problem(s): ] and [ jump between them", self.doc.nodes.len()),
+        };
+    }
+
     /// The row navigator for the current folds.
     pub fn rows(&self) -> Rows<'_> {
         Rows { doc: &self.doc, folds: &self.folds }

@@ -36,11 +36,25 @@ impl NodeSet {
         }
     }
 
-    /// Adds or removes every node in `range`.
+    /// Adds or removes every node in `range`, a word at a time where it can.
     pub fn set_range(&mut self, range: std::ops::Range<NodeId>, member: bool) {
-        for id in range {
-            self.set(id, member);
+        let mut id = range.start;
+        while id < range.end {
+            if id % 64 == 0 && range.end - id >= 64 {
+                if let Some(word) = self.bits.get_mut(id as usize / 64) {
+                    *word = if member { u64::MAX } else { 0 };
+                }
+                id += 64;
+            } else {
+                self.set(id, member);
+                id += 1;
+            }
         }
+    }
+
+    /// Grows the set to hold `len` nodes, keeping its members.
+    pub fn grow(&mut self, len: usize) {
+        self.bits.resize(len.div_ceil(64).max(self.bits.len()), 0);
     }
 }
 

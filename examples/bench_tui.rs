@@ -1,0 +1,111 @@
+//! Benchmark for the browser: open time (map + decode) and frame time on a large blob made
+//! of the real OpenVMM state repeated, with peak memory. Frames are drawn into ratatui's
+//! TestBackend, so this measures statescope's work, not the terminal's.
+//!
+//! `cargo run --release --example bench_tui [-- SIZE_MB]` (default 1024)
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use statescope::decode::registry::{SchemaSources, build_pool};
+use statescope::decode::schema::Schema;
+use statescope::model::Document;
+use statescope::model::source::Source;
+use statescope::ui::app::{Action, App};
+use statescope::ui::view::{self, Theme};
+
+fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() -> anyhow::Result<()> {
+    let mb: usize = std::env::args().nth(1).map_or(Ok(1024), |a| a.parse())?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let openvmm = root.join("../shared/openvmm");
+    let blob = std::env::temp_dir().join(format!("statescope-bench/openvmm-{mb}mb.bin"));
+    if !blob.exists() {
+        std::fs::create_dir_all(blob.parent().unwrap())?;
+        let real = std::fs::read(openvmm.join("state.bin"))?;
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&blob)?);
+        let mut written = 0;
+        while written < mb << 20 {
+            std::io::Write::write_all(&mut out, &real)?;
+            written += real.len();
+        }
+    }
+    let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
+    let schema = Arc::new(Schema::new(build_pool(&sources)?));
+    let root_type = schema.pool.get_message_by_name("openvmm.SavedState");
+
+    let start = Instant::now();
+    let source = Source::open(&blob)?;
+    let size = source.len();
+    // What the browser shows first: the top-level fields in the first few MB.
+    let prefix = statescope::ui::preview_prefix(&source, root_type.as_ref()).unwrap_or(source.len());
+    let preview = Document::decode(
+        Source::Owned(source[..prefix].to_vec()),
+        schema.clone(),
+        root_type.clone(),
+        Default::default(),
+    );
+    let preview_app = App::new(preview, "preview".to_owned(), (200, 50));
+    let mut terminal = Terminal::new(TestBackend::new(200, 50))?;
+    terminal.draw(|f| view::draw(f, &preview_app, Theme::from_env()))?;
+    let preview_screen = start.elapsed();
+    let doc = Document::decode(source, schema, root_type, Default::default());
+    let open = start.elapsed();
+    let nodes = doc.nodes.len();
+    let mut app = App::new(doc, "bench".to_owned(), (200, 50));
+    let first_screen = start.elapsed();
+
+    let mut frame_times = Vec::new();
+    let mut frame = |app: &App| -> anyhow::Result<()> {
+        let t = Instant::now();
+        terminal.draw(|f| view::draw(f, app, Theme::from_env()))?;
+        frame_times.push(t.elapsed().as_secs_f64() * 1e3);
+        Ok(())
+    };
+    frame(&app)?;
+    for action in [Action::ExpandAll, Action::Last, Action::PageUp, Action::First] {
+        app.update(action);
+        frame(&app)?;
+    }
+    for i in 0..200 {
+        app.update(if i % 3 == 0 { Action::PageDown } else { Action::Down });
+        frame(&app)?;
+    }
+    let search = Instant::now();
+    app.update(Action::StartSearch);
+    for c in "nonexistent-needle".chars() {
+        app.update(Action::PromptChar(c));
+    }
+    app.update(Action::PromptSubmit);
+    let search = search.elapsed();
+
+    frame_times.sort_by(f64::total_cmp);
+    let median = frame_times[frame_times.len() / 2];
+    let worst = frame_times[frame_times.len() - 1];
+    println!("blob: {} ({:.0} MB, {} nodes)", blob.display(), size as f64 / 1048576.0, nodes);
+    println!("first screen (preview):   {:>8.3} s", preview_screen.as_secs_f64());
+    println!(
+        "whole document decoded:   {:>8.3} s (in the background while the preview is browsed)",
+        open.as_secs_f64()
+    );
+    println!("browser over all of it:   {:>8.3} s", first_screen.as_secs_f64());
+    println!("frame time, median:       {:>8.3} ms over {} frames (worst {:.3} ms)", median, frame_times.len(), worst);
+    println!("search miss over all nodes:{:>7.3} s", search.as_secs_f64());
+    println!(
+        "peak RSS:                 {:>8.0} MB ({:.2}x the file)",
+        peak_rss_mb(),
+        peak_rss_mb() * 1048576.0 / size as f64
+    );
+    Ok(())
+}
