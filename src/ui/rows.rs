@@ -40,7 +40,7 @@ impl NodeSet {
     pub fn set_range(&mut self, range: std::ops::Range<NodeId>, member: bool) {
         let mut id = range.start;
         while id < range.end {
-            if id % 64 == 0 && range.end - id >= 64 {
+            if id.is_multiple_of(64) && range.end - id >= 64 {
                 if let Some(word) = self.bits.get_mut(id as usize / 64) {
                     *word = if member { u64::MAX } else { 0 };
                 }
