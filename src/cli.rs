@@ -84,6 +84,72 @@ pub enum Command {
     },
     /// List the registered message types.
     Types,
+    /// Print one value (scalars as text, strings as they are, bytes as hex, messages as text format).
+    Get {
+        /// The file (`-` for standard input).
+        file: PathBuf,
+        /// The path, e.g. `units[7].state.channel.drives[0].path.lun`.
+        path: String,
+    },
+    /// Set values by path and write the result; nothing else in the file changes.
+    Set {
+        /// The file (`-` for standard input).
+        file: PathBuf,
+        /// `PATH=VALUE` pairs, applied in order.
+        #[arg(required = true, value_name = "PATH=VALUE")]
+        assignments: Vec<String>,
+        /// Where to write (`-` for standard output).
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Replay an edit script (one edit per line) and write the result.
+    Patch {
+        /// The file (`-` for standard input).
+        file: PathBuf,
+        /// The edit script (as the browser writes beside what it saves).
+        #[arg(long, value_name = "SCRIPT")]
+        script: PathBuf,
+        /// Where to write (`-` for standard output).
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Build a blob from protobuf text format or JSON (`--type` names the message).
+    Encode {
+        /// The text or JSON (`-` for standard input).
+        input: PathBuf,
+        /// Where to write (`-` for standard output).
+        #[command(flatten)]
+        output: OutputArgs,
+    },
+    /// Write N fuzz seeds, each one structured mutation of FILE, with a manifest.
+    Mutate(MutateArgs),
+}
+
+/// Where an edited file goes.
+#[derive(Debug, Args)]
+pub struct OutputArgs {
+    /// The output file (`-` for standard output); written atomically.
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: PathBuf,
+    /// Allow the output to be the input file itself.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Options of `mutate`.
+#[derive(Debug, Args)]
+pub struct MutateArgs {
+    /// The file to mutate.
+    pub file: PathBuf,
+    /// How many variants.
+    #[arg(short = 'n', long = "count", default_value_t = 32)]
+    pub count: usize,
+    /// The seed: the same seed always gives the same files.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The folder to write into (created if missing).
+    #[arg(short = 'o', long = "output", value_name = "DIR")]
+    pub output: PathBuf,
 }
 
 /// Options of `show`.
@@ -205,6 +271,23 @@ pub fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
         Command::Show(args) => show(&cli.schema, args, &mut out)?,
         Command::Check { files } => check_files(&cli.schema, files, &mut out)?,
         Command::Types => types(&cli.schema, &mut out)?,
+        Command::Get { file, path } => get(&cli.schema, file, path, &mut out)?,
+        Command::Set { file, assignments, output } => {
+            let script: Vec<String> = assignments
+                .iter()
+                .map(|a| match a.split_once('=') {
+                    Some((path, value)) => Ok(format!("set {path} {value}")),
+                    None => Err(anyhow!("`{a}` is not PATH=VALUE")),
+                })
+                .collect::<Result<_>>()?;
+            edit_and_write(&cli.schema, file, &script.join("\n"), output)?
+        }
+        Command::Patch { file, script, output } => {
+            let text = std::fs::read_to_string(script).with_context(|| format!("cannot read {}", script.display()))?;
+            edit_and_write(&cli.schema, file, &text, output)?
+        }
+        Command::Encode { input, output } => encode(&cli.schema, input, output)?,
+        Command::Mutate(args) => crate::mutate::run(&cli.schema, args)?,
         Command::View { .. } => return Err(anyhow!("`view` is handled by the terminal UI")),
     };
     out.flush()?;
@@ -266,5 +349,76 @@ fn types(schema_args: &SchemaArgs, out: &mut impl Write) -> Result<Outcome> {
     for name in names {
         writeln!(out, "{name}")?;
     }
+    Ok(Outcome::Success)
+}
+
+fn get(schema_args: &SchemaArgs, file: &Path, p: &str, out: &mut impl Write) -> Result<Outcome> {
+    let schema = schema_args.load_schema()?;
+    let (doc, _) = schema_args.open(&schema, read_source(file)?)?;
+    let id = path::resolve(&doc, p)?;
+    let node = doc.node(id);
+    match node.kind {
+        crate::model::NodeKind::Scalar | crate::model::NodeKind::Element => {
+            let v = crate::model::value::scalar(&doc, id).ok_or_else(|| anyhow!("{p}: the value is unreadable"))?;
+            writeln!(out, "{}", crate::model::value::scalar_text(&v))?;
+        }
+        crate::model::NodeKind::String if !node.has_problem => {
+            writeln!(out, "{}", String::from_utf8_lossy(doc.value_bytes(id)))?;
+        }
+        crate::model::NodeKind::String | crate::model::NodeKind::Bytes | crate::model::NodeKind::Error => {
+            writeln!(out, "{}", crate::model::value::hex_preview(doc.value_bytes(id), usize::MAX))?;
+        }
+        _ => {
+            text::write_text(&doc, id, text::TextOptions { expand_any: true }, out)?;
+        }
+    }
+    Ok(Outcome::Success)
+}
+
+/// Applies an edit script to FILE and writes the result where `output` says.
+fn edit_and_write(schema_args: &SchemaArgs, file: &Path, script: &str, output: &OutputArgs) -> Result<Outcome> {
+    let schema = schema_args.load_schema()?;
+    let (doc, _) = schema_args.open(&schema, read_source(file)?)?;
+    let mut editor = crate::edit::Editor::new(doc);
+    let count = editor.apply_script(script).map_err(|(line, e)| anyhow!("edit {line}: {e}; nothing was written"))?;
+    write_output(editor.into_doc().bytes(), file, output)?;
+    eprintln!("statescope: {count} edit(s) applied; wrote {}", display_name(&output.output));
+    Ok(Outcome::Success)
+}
+
+/// Writes bytes to `-o` (standard output for `-`, refused when that is a terminal).
+fn write_output(bytes: &[u8], input: &Path, output: &OutputArgs) -> Result<()> {
+    if output.output == Path::new("-") {
+        use std::io::IsTerminal;
+        if std::io::stdout().is_terminal() {
+            bail!("refusing to write binary to a terminal; redirect it or give -o FILE");
+        }
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(bytes)?;
+        stdout.flush()?;
+        return Ok(());
+    }
+    crate::files::write_atomic(&output.output, bytes, Some(input), output.force)?;
+    Ok(())
+}
+
+fn encode(schema_args: &SchemaArgs, input: &Path, output: &OutputArgs) -> Result<Outcome> {
+    use prost::Message as _;
+    let schema = schema_args.load_schema()?;
+    let name =
+        schema_args.root_type.as_deref().ok_or_else(|| anyhow!("encode needs --type NAME (the message to build)"))?;
+    let desc = find_type(&schema, name)?;
+    let source = read_source(input)?;
+    let text = std::str::from_utf8(&source).context("the input is not UTF-8 text")?;
+    let message = if text.trim_start().starts_with('{') {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let m = prost_reflect::DynamicMessage::deserialize(desc, &mut de)
+            .context("not valid protobuf JSON for this type")?;
+        de.end().context("trailing characters after the JSON")?;
+        m
+    } else {
+        prost_reflect::DynamicMessage::parse_text_format(desc, text).context("not valid text format for this type")?
+    };
+    write_output(&message.encode_to_vec(), input, output)?;
     Ok(Outcome::Success)
 }

@@ -5,7 +5,10 @@
 
 pub mod cli;
 pub mod decode;
+pub mod edit;
+pub mod files;
 pub mod model;
+pub mod mutate;
 pub mod render;
 pub mod samples;
 pub mod ui;

@@ -9,8 +9,8 @@ use statescope::cli::{self, Cli, Command, Outcome};
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Some(command @ (Command::Show(_) | Command::Check { .. } | Command::Types)) => cli::run(&cli, command),
         Some(Command::View { file }) => statescope::ui::run(&cli.schema, file.as_deref()),
+        Some(command) => cli::run(&cli, command),
         None => statescope::ui::run(&cli.schema, cli.file.as_deref()),
     };
     match result {

@@ -57,6 +57,7 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
         Some(doc) => {
             let mut app = App::new(doc, label, (area.width, area.height));
             app.message = format!("showing the first {} MB while the rest decodes…", PREVIEW_BYTES >> 20);
+            app.preview = true;
             app
         }
         None => {
@@ -72,6 +73,7 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
             app
         }
     };
+    app.file = file.filter(|f| *f != Path::new("-")).map(Path::to_path_buf);
     while !app.quit {
         guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
         for text in app.pending_clipboard.drain(..) {

@@ -80,14 +80,14 @@ fn navigates_and_folds() {
     let mut app = open("samples/vm.state.bin");
     press(&mut app, "jjl<Right>l");
     insta::assert_snapshot!("expand-pit", screen(&app));
-    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[1].name");
+    assert_eq!(statescope::model::path::path_of(app.editor.doc(), app.selected), "units[1].name");
     press(&mut app, "hh");
-    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[1]");
+    assert_eq!(statescope::model::path::path_of(app.editor.doc(), app.selected), "units[1]");
     assert!(!app.folds.contains(app.selected), "the second h collapses");
     press(&mut app, "JJ");
-    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[3]");
+    assert_eq!(statescope::model::path::path_of(app.editor.doc(), app.selected), "units[3]");
     press(&mut app, "K");
-    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[2]");
+    assert_eq!(statescope::model::path::path_of(app.editor.doc(), app.selected), "units[2]");
     press(&mut app, "G");
     insta::assert_snapshot!("last-row", screen(&app));
     press(&mut app, "g3");
@@ -102,7 +102,10 @@ fn any_rows_open_through_both_layers() {
     press(&mut app, ":");
     assert!(app.prompt.is_some());
     press(&mut app, "units[7].state.channel.drives[0].path.lun<Enter>");
-    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[7].state.channel.drives[0].path.lun");
+    assert_eq!(
+        statescope::model::path::path_of(app.editor.doc(), app.selected),
+        "units[7].state.channel.drives[0].path.lun"
+    );
     insta::assert_snapshot!("storvsp-lun", screen(&app));
 }
 
@@ -110,7 +113,7 @@ fn any_rows_open_through_both_layers() {
 fn searches_names_and_values() {
     let mut app = open("samples/vm.state.bin");
     press(&mut app, "/12345678901234<Enter>");
-    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[1].state.last");
+    assert_eq!(statescope::model::path::path_of(app.editor.doc(), app.selected), "units[1].state.last");
     press(&mut app, "/lun<Enter>");
     let first = app.selected;
     press(&mut app, "n");
@@ -127,7 +130,7 @@ fn error_rows_are_marked_and_reachable() {
     let mut app = open("samples/broken/truncated.bin");
     insta::assert_snapshot!("truncated-open", screen(&app));
     press(&mut app, "]");
-    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[6].state.vps[1].data.@type");
+    assert_eq!(statescope::model::path::path_of(app.editor.doc(), app.selected), "units[6].state.vps[1].data.@type");
     insta::assert_snapshot!("truncated-problem", screen(&app));
 }
 
@@ -159,7 +162,7 @@ fn panes_toggle_and_copy_goes_to_the_clipboard() {
 fn mouse_and_resize() {
     let mut app = open("samples/vm.state.bin");
     app.update(Action::Click(5, 4));
-    assert_eq!(statescope::model::path::path_of(&app.doc, app.selected), "units[2]");
+    assert_eq!(statescope::model::path::path_of(app.editor.doc(), app.selected), "units[2]");
     app.update(Action::Click(5, 4));
     assert!(app.folds.contains(app.selected), "a second click expands");
     app.update(Action::Scroll(3));

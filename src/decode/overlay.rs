@@ -12,7 +12,7 @@
 
 use prost_reflect::MessageDescriptor;
 
-use crate::decode::schema::{FieldClass, Schema};
+use crate::decode::schema::{FieldClass, Schema, VarintRange};
 use crate::decode::wire::{self, RawField, WireError, WireErrorKind, WireType};
 use crate::model::Document;
 use crate::model::node::{NONE, Node, NodeId, NodeKind};
@@ -259,10 +259,12 @@ impl Walker<'_, '_> {
                 Step::Continue
             }
             (FieldClass::Scalar(w), found) if *w == found => {
+                let range = self.doc.types.types[parent.ty as usize].fields[field_index].range;
                 let node = self.leaf(parent, raw, index, NodeKind::Scalar);
                 if packed_only {
                     self.problem(node, raw.start, ProblemKind::UnpackedFixedArray);
                 }
+                self.check_range(node, range, raw.scalar, raw.value_start);
                 Step::Continue
             }
             _ => {
@@ -375,11 +377,15 @@ impl Walker<'_, '_> {
             self.problem(node, e.offset, ProblemKind::NotParsedAs { expected, reason: e.reason });
             return;
         }
+        let range = self.doc.types.types[parent.ty as usize].fields[field_index].range;
         let packed = self.push(parent.node, NodeKind::Packed, raw, index, NONE);
         let mut pos = start;
         let mut element = 0;
         while pos < end {
-            let len = width.unwrap_or_else(|| wire::read_varint(self.buf(), pos, end).map_or(end - pos, |v| v.1));
+            let (value, len) = match width {
+                Some(w) => (0, w),
+                None => wire::read_varint(self.buf(), pos, end).unwrap_or((0, end - pos)),
+            };
             let element_raw = RawField {
                 tag: raw.tag,
                 start: pos,
@@ -392,6 +398,7 @@ impl Walker<'_, '_> {
             };
             let id = self.push(packed, NodeKind::Element, &element_raw, element, NONE);
             self.doc.nodes[id as usize].next = id + 1;
+            self.check_range(id, range, value, pos);
             element += 1;
             pos += len;
         }
@@ -470,6 +477,20 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Flags a varint too large for its declared 32-bit or bool type.
+    fn check_range(&mut self, node: NodeId, range: Option<VarintRange>, value: u64, offset: usize) {
+        let Some(range) = range else { return };
+        let fits = match range {
+            VarintRange::Unsigned32 => value <= u64::from(u32::MAX),
+            VarintRange::Signed32 => value <= i32::MAX as u64 || value >= i32::MIN as i64 as u64,
+            VarintRange::Bool => value <= 1,
+        };
+        if !fits {
+            let type_name = range.type_name().to_owned();
+            self.problem(node, offset, ProblemKind::OutOfRange { value, type_name });
+        }
+    }
+
     /// Undoes a nested message whose bytes turned out not to be one: its subtree and
     /// problems go, and the field is shown as raw bytes with the reason.
     fn rollback(&mut self, frame: Frame, error: WireError) {
@@ -506,7 +527,7 @@ impl Walker<'_, '_> {
         }
         let info = &self.doc.types.types[frame.ty as usize];
         let mut found = Vec::new();
-        if info.enum_like && counts.is_empty() {
+        if info.enum_like && !counts.iter().any(|c| info.field(c.0).is_some()) {
             found.push(ProblemKind::MissingEnumVariant { enum_type: info.desc.full_name().to_owned() });
         }
         for &number in &info.packed_only {

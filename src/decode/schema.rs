@@ -65,6 +65,30 @@ pub struct FieldInfo {
     pub implicit: bool,
     /// Interned type of a message field, filled in on first use.
     pub child_ty: u32,
+    /// For varint fields narrower than 64 bits, the values that fit.
+    pub range: Option<VarintRange>,
+}
+
+/// The values a narrow varint field can hold; a wider varint is an invalid saved state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VarintRange {
+    /// `uint32`, `sint32` (zigzag): at most 2^32-1.
+    Unsigned32,
+    /// `int32` and enums: a 32-bit value, negative ones sign-extended to 64 bits.
+    Signed32,
+    /// `bool`: 0 or 1.
+    Bool,
+}
+
+impl VarintRange {
+    /// The declared type, for messages.
+    pub fn type_name(self) -> &'static str {
+        match self {
+            VarintRange::Unsigned32 => "a 32-bit unsigned field",
+            VarintRange::Signed32 => "a 32-bit signed field",
+            VarintRange::Bool => "a bool",
+        }
+    }
 }
 
 /// One message type as the overlay uses it, interned per document.
@@ -142,6 +166,12 @@ impl Schema {
 
     fn field_info(&self, desc: FieldDescriptor) -> FieldInfo {
         let kind = desc.kind();
+        let range = match kind {
+            Kind::Uint32 | Kind::Sint32 => Some(VarintRange::Unsigned32),
+            Kind::Int32 | Kind::Enum(_) => Some(VarintRange::Signed32),
+            Kind::Bool => Some(VarintRange::Bool),
+            _ => None,
+        };
         let class = match &kind {
             Kind::Message(m) => FieldClass::Message(m.clone()),
             Kind::String => FieldClass::String,
@@ -159,6 +189,7 @@ impl Schema {
             packed_only: self.packed_only.contains(desc.full_name()),
             implicit: !desc.supports_presence() && !desc.is_list() && !desc.is_map(),
             child_ty: NO_TYPE,
+            range,
             desc,
         }
     }

@@ -60,9 +60,16 @@ impl Document {
         }
     }
 
-    /// Decodes new bytes with the same schema, root type and limits.
-    pub fn redecode(&self, bytes: Vec<u8>) -> Self {
-        Self::decode(Source::Owned(bytes), self.schema.clone(), self.root_type.clone(), self.limits)
+    /// Gives the bytes back and decodes what `edit` makes of them, with the same schema,
+    /// root type and limits. The bytes are moved, not copied (a mapped file is copied once).
+    pub fn rewrite<T>(self, edit: impl FnOnce(&mut Vec<u8>) -> T) -> (Self, T) {
+        let Document { source, schema, root_type, limits, .. } = self;
+        let mut bytes = match source {
+            Source::Owned(bytes) => bytes,
+            Source::Mapped(map) => map.to_vec(),
+        };
+        let result = edit(&mut bytes);
+        (Self::decode(Source::Owned(bytes), schema, root_type, limits), result)
     }
 
     /// The input bytes.
@@ -99,6 +106,11 @@ impl Document {
     /// The message type a container node decodes its children with.
     pub fn message_type(&self, id: NodeId) -> Option<&MessageDescriptor> {
         self.type_info(self.node(id).ty).map(|t| &t.desc)
+    }
+
+    /// The schema facts of the message type a container node decodes its children with.
+    pub fn type_info_of(&self, id: NodeId) -> Option<&TypeInfo> {
+        self.type_info(self.node(id).ty)
     }
 
     fn type_info(&self, ty: u32) -> Option<&TypeInfo> {

@@ -89,6 +89,13 @@ pub enum ProblemKind {
     },
     /// A packed-only fixed array written unpacked; the reader refuses it.
     UnpackedFixedArray,
+    /// A varint wider than its declared type.
+    OutOfRange {
+        /// The value on the wire.
+        value: u64,
+        /// What the field is.
+        type_name: String,
+    },
     /// Nesting deeper than the depth limit; the rest is shown raw.
     DepthLimit {
         /// The limit in force.
@@ -152,6 +159,9 @@ impl ProblemKind {
                 format!("missing enum variant: {enum_type} is present but has no variant set")
             }
             Self::UnpackedFixedArray => "saved state is invalid: packed-only fixed array written unpacked".to_owned(),
+            Self::OutOfRange { value, type_name } => {
+                format!("saved state is invalid: {value} does not fit {type_name}")
+            }
             Self::DepthLimit { limit } => {
                 format!("nesting deeper than {limit} levels; shown raw (raise --max-depth to decode further)")
             }

@@ -3,6 +3,10 @@
 
 use ratatui::layout::Rect;
 
+use std::path::{Path, PathBuf};
+
+use crate::edit::Editor;
+use crate::edit::op::EditOp;
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::{Document, path, value};
 use crate::render::tree;
@@ -72,8 +76,20 @@ pub enum Action {
     ToggleHex,
     /// Show or hide the help screen.
     ToggleHelp,
-    /// Leave.
+    /// Leave (asking first when there are unsaved edits).
     Quit,
+    /// Edit the selected value (or expand/collapse a message).
+    EditValue,
+    /// Delete the selected field or element.
+    Delete,
+    /// Append a copy of the selected repeated element, or add a field to a message.
+    Append,
+    /// Undo the last edit.
+    Undo,
+    /// Redo the last undone edit.
+    Redo,
+    /// Save to a new file (with the edit script beside it).
+    Save,
     /// Type a character into the prompt.
     PromptChar(char),
     /// Delete the prompt's last character.
@@ -90,6 +106,15 @@ pub enum Action {
     Resize(u16, u16),
 }
 
+/// The view's place, kept across a rewrite of the document.
+#[derive(Debug)]
+struct Anchor {
+    selected: String,
+    top: String,
+    folds: NodeSet,
+    nodes: Vec<crate::model::node::Node>,
+}
+
 /// What an open prompt is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PromptKind {
@@ -97,6 +122,14 @@ pub enum PromptKind {
     Search,
     /// `:`: go to a path.
     Goto,
+    /// `e`: a new value for the selected field.
+    Edit,
+    /// `a` on a message: the name of a field to add.
+    AddField,
+    /// `w`: the file to save to.
+    Save,
+    /// Saving over the input file: `y` to confirm.
+    ConfirmOverwrite,
 }
 
 /// An open prompt and what has been typed.
@@ -111,8 +144,14 @@ pub struct Prompt {
 /// The browser's state.
 #[derive(Debug)]
 pub struct App {
-    /// The document shown.
-    pub doc: Document,
+    /// The document shown, with its edits.
+    pub editor: Editor,
+    /// The file it came from, if any (the built-in sample has none).
+    pub file: Option<PathBuf>,
+    /// Whether only a preview is decoded yet (edits wait for the whole file).
+    pub preview: bool,
+    /// Whether the user was told of unsaved edits and may now quit without saving.
+    pub quit_confirmed: bool,
     /// The file's name as shown in the status bar.
     pub file_label: String,
     /// Which rows are expanded.
@@ -151,7 +190,10 @@ impl App {
         let folds = NodeSet::new(doc.nodes.len());
         let problems = doc.problems.len();
         let mut app = App {
-            doc,
+            editor: Editor::new(doc),
+            file: None,
+            preview: false,
+            quit_confirmed: false,
             file_label,
             folds,
             selected: 0,
@@ -168,7 +210,7 @@ impl App {
             quit: false,
             problem_ancestors: NodeSet::default(),
         };
-        app.problem_ancestors = problem_ancestors(&app.doc);
+        app.problem_ancestors = problem_ancestors(app.editor.doc());
         app.message = match problems {
             0 => "? for help".to_owned(),
             n => format!("{n} problem(s): ] and [ jump between them; ? for help"),
@@ -180,18 +222,22 @@ impl App {
     /// The preview decoded the same bytes the same way, so its nodes keep their ids and
     /// the selection, scroll position and folds carry over unchanged.
     pub fn replace_document(&mut self, doc: Document) {
-        self.doc = doc;
-        self.folds.grow(self.doc.nodes.len());
-        self.problem_ancestors = problem_ancestors(&self.doc);
-        self.message = match self.doc.problems.len() {
-            0 => format!("decoded all {} nodes", self.doc.nodes.len()),
-            n => format!("decoded all {} nodes; {n} problem(s): ] and [ jump between them", self.doc.nodes.len()),
+        self.editor = Editor::new(doc);
+        self.preview = false;
+        self.folds.grow(self.editor.doc().nodes.len());
+        self.problem_ancestors = problem_ancestors(self.editor.doc());
+        self.message = match self.editor.doc().problems.len() {
+            0 => format!("decoded all {} nodes", self.editor.doc().nodes.len()),
+            n => format!(
+                "decoded all {} nodes; {n} problem(s): ] and [ jump between them",
+                self.editor.doc().nodes.len()
+            ),
         };
     }
 
     /// The row navigator for the current folds.
     pub fn rows(&self) -> Rows<'_> {
-        Rows { doc: &self.doc, folds: &self.folds }
+        Rows { doc: self.editor.doc(), folds: &self.folds }
     }
 
     /// The screen areas for the current size and panes.
@@ -244,16 +290,16 @@ impl App {
                 }
             }
             Action::ExpandSubtree => {
-                let end = self.doc.node(self.selected).next;
+                let end = self.editor.doc().node(self.selected).next;
                 self.folds.set_range(self.selected..end, true);
             }
             Action::CollapseSubtree => {
-                let end = self.doc.node(self.selected).next;
+                let end = self.editor.doc().node(self.selected).next;
                 self.folds.set_range(self.selected..end, false);
             }
-            Action::ExpandAll => self.folds.set_range(0..self.doc.nodes.len() as NodeId, true),
+            Action::ExpandAll => self.folds.set_range(0..self.editor.doc().nodes.len() as NodeId, true),
             Action::CollapseAll => {
-                self.folds = NodeSet::new(self.doc.nodes.len());
+                self.folds = NodeSet::new(self.editor.doc().nodes.len());
                 self.select(0);
             }
             Action::CollapseToDepth(depth) => self.collapse_to_depth(usize::from(depth)),
@@ -261,20 +307,32 @@ impl App {
             Action::PrevProblem => self.jump_to_problem(false),
             Action::StartSearch => self.prompt = Some(Prompt { kind: PromptKind::Search, input: String::new() }),
             Action::StartGoto => {
-                let input = path::path_of(&self.doc, self.selected);
+                let input = path::path_of(self.editor.doc(), self.selected);
                 self.prompt = Some(Prompt { kind: PromptKind::Goto, input });
             }
             Action::SearchNext => self.search_again(true),
             Action::SearchPrev => self.search_again(false),
             Action::CopyPath => {
-                let p = path::path_of(&self.doc, self.selected);
+                let p = path::path_of(self.editor.doc(), self.selected);
                 self.copy(if p.is_empty() { "(root)".to_owned() } else { p });
             }
-            Action::CopyValue => self.copy(value::preview(&self.doc, self.selected, usize::MAX)),
+            Action::CopyValue => self.copy(value::preview(self.editor.doc(), self.selected, usize::MAX)),
             Action::ToggleDetail => self.show_detail = !self.show_detail,
             Action::ToggleHex => self.show_hex = !self.show_hex,
             Action::ToggleHelp => self.show_help = true,
-            Action::Quit => self.quit = true,
+            Action::Quit => self.quit(),
+            Action::EditValue => self.start_edit(),
+            Action::Delete => {
+                let p = path::path_of(self.editor.doc(), self.selected);
+                self.edit(EditOp::Delete { path: p });
+            }
+            Action::Append => self.append(),
+            Action::Undo => self.undo_redo(true),
+            Action::Redo => self.undo_redo(false),
+            Action::Save => {
+                let input = default_save_path(self.file.as_deref());
+                self.prompt = Some(Prompt { kind: PromptKind::Save, input });
+            }
             Action::PromptChar(c) => {
                 if let Some(p) = &mut self.prompt {
                     p.input.push(c);
@@ -295,8 +353,8 @@ impl App {
 
     /// Selects `id`, revealing it if a fold hides it.
     pub fn select(&mut self, id: NodeId) {
-        let id = if self.doc.is_transparent(id) { self.rows().parent(id).unwrap_or(0) } else { id };
-        Rows::reveal(&self.doc, &mut self.folds, id);
+        let id = if self.editor.doc().is_transparent(id) { self.rows().parent(id).unwrap_or(0) } else { id };
+        Rows::reveal(self.editor.doc(), &mut self.folds, id);
         self.selected = id;
     }
 
@@ -337,9 +395,9 @@ impl App {
     }
 
     fn collapse_to_depth(&mut self, depth: usize) {
-        let mut folds = NodeSet::new(self.doc.nodes.len());
-        let rows = Rows { doc: &self.doc, folds: &self.folds };
-        for id in 0..self.doc.nodes.len() as NodeId {
+        let mut folds = NodeSet::new(self.editor.doc().nodes.len());
+        let rows = Rows { doc: self.editor.doc(), folds: &self.folds };
+        for id in 0..self.editor.doc().nodes.len() as NodeId {
             if rows.depth(id) < depth {
                 folds.set(id, true);
             }
@@ -354,7 +412,7 @@ impl App {
     }
 
     fn jump_to_problem(&mut self, forward: bool) {
-        let problems = &self.doc.problems;
+        let problems = &self.editor.doc().problems;
         if problems.is_empty() {
             self.message = "no problems in this file".to_owned();
             return;
@@ -381,14 +439,182 @@ impl App {
                 self.last_search = Some(prompt.input);
                 self.search_again(true);
             }
-            PromptKind::Goto => match path::resolve(&self.doc, &prompt.input) {
+            PromptKind::Goto => match path::resolve(self.editor.doc(), &prompt.input) {
                 Ok(id) => {
                     self.select(id);
                     self.message = format!("at {}", prompt.input.trim());
                 }
                 Err(e) => self.message = e.to_string(),
             },
+            PromptKind::Edit => {
+                let p = path::path_of(self.editor.doc(), self.selected);
+                if !self.edit(EditOp::Set { path: p, value: prompt.input.clone() }) {
+                    // Keep what was typed, so a mistake can be corrected.
+                    self.prompt = Some(prompt);
+                }
+            }
+            PromptKind::AddField => {
+                let base = path::path_of(self.editor.doc(), self.selected);
+                let p = if base.is_empty() {
+                    prompt.input.trim().to_owned()
+                } else {
+                    format!("{base}.{}", prompt.input.trim())
+                };
+                self.edit(EditOp::Add { path: p });
+            }
+            PromptKind::Save => self.save(PathBuf::from(prompt.input.trim()), false),
+            PromptKind::ConfirmOverwrite => {
+                if prompt.input.trim().eq_ignore_ascii_case("y") {
+                    self.save(self.file.clone().unwrap_or_default(), true);
+                } else {
+                    self.message = "not saved".to_owned();
+                }
+            }
         }
+    }
+
+    fn quit(&mut self) {
+        if self.editor.is_dirty() && !self.quit_confirmed {
+            self.quit_confirmed = true;
+            self.message = "unsaved edits: w saves them, q again quits without saving".to_owned();
+            return;
+        }
+        self.quit = true;
+    }
+
+    fn start_edit(&mut self) {
+        let doc = self.editor.doc();
+        let id = self.selected;
+        let node = doc.node(id);
+        if self.rows().has_children(id) && node.kind != NodeKind::AnyPayload {
+            self.folds.set(id, !self.folds.contains(id));
+            return;
+        }
+        let input = match node.kind {
+            NodeKind::Scalar | NodeKind::Element => {
+                value::scalar(doc, id).map(|v| value::scalar_text(&v)).unwrap_or_default()
+            }
+            NodeKind::String if !node.has_problem => String::from_utf8_lossy(doc.value_bytes(id)).into_owned(),
+            NodeKind::String | NodeKind::Bytes => value::hex_preview(doc.value_bytes(id), usize::MAX),
+            _ => {
+                self.message = "this row holds no value to edit".to_owned();
+                return;
+            }
+        };
+        self.prompt = Some(Prompt { kind: PromptKind::Edit, input });
+    }
+
+    fn append(&mut self) {
+        let doc = self.editor.doc();
+        let id = self.selected;
+        let node = doc.node(id);
+        let repeated = doc.field_info(id).is_some_and(|f| f.is_list);
+        if repeated && node.kind != NodeKind::Packed {
+            let own = path::path_of(doc, id);
+            let field = own.rsplit_once('[').map_or(own.as_str(), |(f, _)| f).to_owned();
+            let from = (node.kind != NodeKind::Element).then_some(own);
+            self.edit(EditOp::Append { path: field, from });
+        } else if node.is_container() && node.kind != NodeKind::Packed {
+            self.prompt = Some(Prompt { kind: PromptKind::AddField, input: String::new() });
+        } else {
+            self.message = "a appends to a repeated field, or adds a field to a message".to_owned();
+        }
+    }
+
+    /// Applies an edit, keeping the view where it was; false (with the reason shown) if
+    /// the edit was refused.
+    fn edit(&mut self, op: EditOp) -> bool {
+        if self.preview {
+            self.message = "still decoding the whole file; edits wait for it".to_owned();
+            return false;
+        }
+        let anchor = self.anchor();
+        let text = op.to_string();
+        match self.editor.apply(op) {
+            Ok(()) => {
+                self.after_rewrite(anchor);
+                self.message = format!("edited: {text} (u undoes)");
+                true
+            }
+            Err(e) => {
+                self.message = e.to_string();
+                false
+            }
+        }
+    }
+
+    fn undo_redo(&mut self, undo: bool) {
+        let anchor = self.anchor();
+        let done = if undo { self.editor.undo() } else { self.editor.redo() };
+        if done {
+            self.after_rewrite(anchor);
+            self.message = if undo { "undone" } else { "redone" }.to_owned();
+        } else {
+            self.message = if undo { "nothing to undo" } else { "nothing to redo" }.to_owned();
+        }
+    }
+
+    /// What to keep in view across a rewrite: the paths of the selection and the top row,
+    /// and the folds with the nodes they belong to.
+    fn anchor(&self) -> Anchor {
+        let doc = self.editor.doc();
+        Anchor {
+            selected: path::path_of(doc, self.selected),
+            top: path::path_of(doc, self.top),
+            folds: self.folds.clone(),
+            nodes: doc.nodes.clone(),
+        }
+    }
+
+    fn after_rewrite(&mut self, anchor: Anchor) {
+        let doc = self.editor.doc();
+        self.folds = anchor.folds.remap(&anchor.nodes, &doc.nodes);
+        self.problem_ancestors = problem_ancestors(doc);
+        self.quit_confirmed = false;
+        let nearest = |p: &str| -> NodeId {
+            let mut p = p.to_owned();
+            loop {
+                if let Ok(id) = path::resolve(doc, &p) {
+                    return id;
+                }
+                match p.rfind(['.', '[']) {
+                    Some(i) => p.truncate(i),
+                    None => return 0,
+                }
+            }
+        };
+        let (sel, top) = (nearest(&anchor.selected), nearest(&anchor.top));
+        self.top = top;
+        self.select(sel);
+    }
+
+    fn save(&mut self, target: PathBuf, confirmed: bool) {
+        if target.as_os_str().is_empty() {
+            self.message = "not saved: no file name".to_owned();
+            return;
+        }
+        if !confirmed && self.file.as_deref().is_some_and(|i| crate::files::same_file(i, &target)) {
+            self.prompt = Some(Prompt { kind: PromptKind::ConfirmOverwrite, input: String::new() });
+            self.message = format!("{} is the file you opened: overwrite it? y to confirm", target.display());
+            return;
+        }
+        let bytes = self.editor.doc().bytes();
+        let script = crate::files::script_path(&target);
+        let result = crate::files::write_atomic(&target, bytes, None, true)
+            .and_then(|()| crate::files::write_atomic(&script, self.editor.script().as_bytes(), None, true));
+        self.message = match result {
+            Ok(()) => {
+                let saved = format!(
+                    "saved {} ({} bytes) and the edit script {}",
+                    target.display(),
+                    bytes.len(),
+                    script.display()
+                );
+                self.editor.mark_saved();
+                saved
+            }
+            Err(e) => format!("not saved: {e}"),
+        };
     }
 
     fn search_again(&mut self, forward: bool) {
@@ -397,15 +623,15 @@ impl App {
             return;
         };
         let needle = query.to_lowercase();
-        let len = self.doc.nodes.len() as NodeId;
+        let len = self.editor.doc().nodes.len() as NodeId;
         let mut line = String::new();
         for step in 1..=len {
             let id = if forward { (self.selected + step) % len } else { (self.selected + len - step) % len };
-            if self.doc.is_transparent(id) {
+            if self.editor.doc().is_transparent(id) {
                 continue;
             }
             line.clear();
-            tree::label(&self.doc, id, &mut line);
+            tree::label(self.editor.doc(), id, &mut line);
             if line.to_lowercase().contains(&needle) {
                 self.select(id);
                 self.message = format!("/{query}");
@@ -441,7 +667,7 @@ impl App {
 
     /// Moves `top` so that the selected row is on screen.
     fn keep_selection_on_screen(&mut self) {
-        if self.doc.is_transparent(self.top) || self.selected < self.top {
+        if self.editor.doc().is_transparent(self.top) || self.selected < self.top {
             self.top = self.selected;
         }
         let page = self.page();
@@ -477,12 +703,15 @@ impl App {
 
     /// Whether a node is shown with an error or warning mark.
     pub fn mark(&self, id: NodeId) -> Option<crate::model::problem::Severity> {
-        let own = self.doc.problems_of(id).iter().map(|p| p.kind.severity()).max();
-        if own.is_some() || self.doc.node(id).kind != NodeKind::Any {
+        let own = self.editor.doc().problems_of(id).iter().map(|p| p.kind.severity()).max();
+        if own.is_some() || self.editor.doc().node(id).kind != NodeKind::Any {
             return own;
         }
         // An Any's payload problems belong to the Any row too (the payload has no row).
-        self.doc.any_payload(id).and_then(|p| self.doc.problems_of(p).iter().map(|p| p.kind.severity()).max())
+        self.editor
+            .doc()
+            .any_payload(id)
+            .and_then(|p| self.editor.doc().problems_of(p).iter().map(|p| p.kind.severity()).max())
     }
 }
 
@@ -498,4 +727,11 @@ fn problem_ancestors(doc: &Document) -> NodeSet {
         }
     }
     marks
+}
+
+/// Where `w` offers to save: beside the input, `NAME.edited.bin`.
+fn default_save_path(input: Option<&Path>) -> String {
+    let input = input.unwrap_or(Path::new("vm.state.bin"));
+    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "state".to_owned());
+    input.with_file_name(format!("{stem}.edited.bin")).display().to_string()
 }

@@ -43,7 +43,17 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::CollapseOrLeave,
         help: "collapse, or go to parent",
     },
-    Binding { keys: &[Char(' '), Code(KeyCode::Enter)], action: Action::Toggle, help: "expand or collapse" },
+    Binding { keys: &[Char(' ')], action: Action::Toggle, help: "expand or collapse" },
+    Binding {
+        keys: &[Char('e'), Code(KeyCode::Enter)],
+        action: Action::EditValue,
+        help: "edit value (on a message: fold)",
+    },
+    Binding { keys: &[Char('d')], action: Action::Delete, help: "delete the field or element" },
+    Binding { keys: &[Char('a')], action: Action::Append, help: "append copy / add a field" },
+    Binding { keys: &[Char('u')], action: Action::Undo, help: "undo" },
+    Binding { keys: &[Ctrl('r')], action: Action::Redo, help: "redo" },
+    Binding { keys: &[Char('w')], action: Action::Save, help: "save as (with the edit script)" },
     Binding { keys: &[Code(KeyCode::PageDown), Ctrl('f')], action: Action::PageDown, help: "page down" },
     Binding { keys: &[Code(KeyCode::PageUp), Ctrl('b')], action: Action::PageUp, help: "page up" },
     Binding { keys: &[Ctrl('d')], action: Action::HalfPageDown, help: "half a page down" },
@@ -82,7 +92,7 @@ pub const BINDINGS: &[Binding] = &[
 
 /// Keys inside a prompt (search, go to path), listed on the help screen.
 pub const PROMPT_HELP: &[(&str, &str)] =
-    &[("Enter", "run the search or go to the path"), ("Esc", "cancel"), ("Backspace", "delete a character")];
+    &[("Enter", "search, go, edit or save"), ("Esc", "cancel"), ("Backspace", "delete a character")];
 
 /// The action a key press asks for, outside prompts.
 pub fn action_for(event: KeyEvent) -> Option<Action> {

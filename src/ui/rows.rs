@@ -3,7 +3,7 @@
 //! the rows actually drawn, so the cost of a frame does not grow with the document.
 
 use crate::model::Document;
-use crate::model::node::{NONE, NodeId};
+use crate::model::node::{NONE, Node, NodeId};
 
 /// A set of nodes, one bit each: which rows are expanded, which contain problems.
 #[derive(Debug, Clone, Default)]
@@ -50,6 +50,31 @@ impl NodeSet {
                 id += 1;
             }
         }
+    }
+
+    /// Carries the set over a rewrite from `old` nodes to `new` ones: nodes before the
+    /// first difference keep their ids, nodes after the last keep their place counted from
+    /// the end, and the changed middle starts collapsed.
+    pub fn remap(&self, old: &[Node], new: &[Node]) -> NodeSet {
+        let same = |a: &Node, b: &Node| a.kind == b.kind && a.field_number == b.field_number;
+        let prefix = old.iter().zip(new).take_while(|(a, b)| same(a, b) && a.start == b.start).count();
+        let shift = new.last().map_or(0, |n| n.end() as i64) - old.last().map_or(0, |n| n.end() as i64);
+        let suffix = old
+            .iter()
+            .rev()
+            .zip(new.iter().rev())
+            .take_while(|(a, b)| same(a, b) && a.start as i64 + shift == b.start as i64)
+            .count()
+            .min(old.len() - prefix)
+            .min(new.len() - prefix);
+        let mut out = NodeSet::new(new.len());
+        for id in 0..prefix {
+            out.set(id as NodeId, self.contains(id as NodeId));
+        }
+        for k in 1..=suffix {
+            out.set((new.len() - k) as NodeId, self.contains((old.len() - k) as NodeId));
+        }
+        out
     }
 
     /// Grows the set to hold `len` nodes, keeping its members.

@@ -46,13 +46,13 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     let panes = app.panes();
     draw_tree(frame, app, theme, panes.tree_box);
     if let Some(area) = panes.detail {
-        let lines = detail_lines(&app.doc, app.selected, theme);
+        let lines = detail_lines(app.editor.doc(), app.selected, theme);
         let block = Block::bordered().title(" detail ");
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
     }
     if let Some(area) = panes.hex {
         let inner = (area.width.saturating_sub(2) as usize, area.height.saturating_sub(2) as usize);
-        let lines = hex_lines(&app.doc, app.selected, inner.0 + 2, inner.1, theme);
+        let lines = hex_lines(app.editor.doc(), app.selected, inner.0 + 2, inner.1, theme);
         frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" hex ")), area);
     }
     draw_status(frame, app, theme, panes.status);
@@ -79,16 +79,26 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             (true, true) => "▾ ",
             (true, false) => "▸ ",
         });
+        let node = app.editor.doc().node(row);
+        let (start, end) = (node.start as usize, node.end() as usize);
+        let edited = app
+            .editor
+            .edited_spans()
+            .iter()
+            .any(|e| if e.is_empty() { start <= e.start && e.start < end } else { e.start < end && start < e.end });
+        if edited {
+            text.push_str("* ");
+        }
         let mark = app.mark(row);
         text.push_str(match mark {
             Some(Severity::Error) => "✗ ",
             Some(Severity::Warning) => "! ",
             None => "",
         });
-        tree::label(&app.doc, row, &mut text);
+        tree::label(app.editor.doc(), row, &mut text);
         let collapsed = rows.has_children(row) && !app.folds.contains(row);
         if collapsed {
-            let digest = value::summary(&app.doc, row, 60);
+            let digest = value::summary(app.editor.doc(), row, 60);
             if !digest.is_empty() {
                 text.push_str("  {");
                 text.push_str(&digest);
@@ -103,6 +113,9 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Some(Severity::Warning) => theme.warning(),
             None => Style::new(),
         };
+        if edited {
+            style = style.add_modifier(Modifier::BOLD).patch(theme.fg(Color::Green));
+        }
         if row == app.selected {
             style = style.add_modifier(Modifier::REVERSED);
         }
@@ -241,14 +254,29 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         let lead = match prompt.kind {
             PromptKind::Search => "/",
             PromptKind::Goto => ":",
+            PromptKind::Edit => "new value: ",
+            PromptKind::AddField => "add field: ",
+            PromptKind::Save => "save as: ",
+            PromptKind::ConfirmOverwrite => "overwrite the input? (y/n): ",
         };
-        frame.render_widget(Paragraph::new(format!("{lead}{}", prompt.input)), area);
-        frame.set_cursor_position((area.x + 1 + prompt.input.chars().count() as u16, area.y));
+        let mut spans = vec![Span::raw(lead), Span::raw(prompt.input.clone())];
+        if !app.message.is_empty() && matches!(prompt.kind, PromptKind::Edit | PromptKind::ConfirmOverwrite) {
+            spans.push(Span::styled(format!("   {}", app.message), theme.fg(Color::Yellow)));
+        }
+        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        let cursor = (lead.chars().count() + prompt.input.chars().count()) as u16;
+        frame.set_cursor_position((area.x + cursor.min(area.width.saturating_sub(1)), area.y));
         return;
     }
-    let right = format!(" {} · {} bytes · {} nodes ", app.file_label, app.doc.bytes().len(), app.doc.nodes.len());
+    let doc = app.editor.doc();
+    let edits = match (app.editor.edit_count(), app.editor.is_dirty()) {
+        (0, _) => String::new(),
+        (n, true) => format!("{n} edit(s), unsaved · "),
+        (n, false) => format!("{n} edit(s), saved · "),
+    };
+    let right = format!(" {edits}{} · {} bytes · {} nodes ", app.file_label, doc.bytes().len(), doc.nodes.len());
     let left = if app.message.is_empty() {
-        let p = path::path_of(&app.doc, app.selected);
+        let p = path::path_of(app.editor.doc(), app.selected);
         if p.is_empty() { "(root)".to_owned() } else { p }
     } else {
         app.message.clone()
@@ -277,7 +305,8 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         for column in 0..columns {
             if let Some((keys, help)) = entries.get(column * per_column + row) {
                 spans.push(Span::styled(format!("{keys:<20}"), Style::new().add_modifier(Modifier::BOLD)));
-                spans.push(Span::raw(format!("{help:<w$}", w = column_width.saturating_sub(20))));
+                let w = column_width.saturating_sub(20);
+                spans.push(Span::raw(format!("{help:<w$.w$}")));
             }
         }
         lines.push(Line::from(spans));

@@ -1,0 +1,131 @@
+//! Editing: operations addressed by path, planned as splices on the bytes, applied with
+//! the enclosing length prefixes fixed up, recorded as a replayable script, undoable.
+//!
+//! Invariants: every byte outside the edited span and its ancestors' length prefixes is
+//! copied verbatim; with no edit the bytes are exactly the input; undo restores the exact
+//! bytes; the history keeps only the splices, never a copy of the document.
+
+pub mod op;
+pub mod splice;
+pub mod value;
+
+use crate::edit::op::{EditError, EditOp};
+use crate::edit::splice::Change;
+use crate::model::Document;
+
+/// One applied edit: its script line and how to undo and redo it.
+#[derive(Debug, Clone)]
+struct Applied {
+    op: EditOp,
+    forward: Change,
+    inverse: Change,
+}
+
+/// A document being edited, with its history.
+#[derive(Debug)]
+pub struct Editor {
+    doc: Option<Document>,
+    done: Vec<Applied>,
+    undone: Vec<Applied>,
+    /// Byte spans (in the current bytes) written by edits, for marking edited rows.
+    edited: Vec<std::ops::Range<usize>>,
+    /// How many edits were applied when the document was last saved.
+    saved_at: usize,
+}
+
+impl Editor {
+    /// Starts editing `doc`.
+    pub fn new(doc: Document) -> Self {
+        Editor { doc: Some(doc), done: Vec::new(), undone: Vec::new(), edited: Vec::new(), saved_at: 0 }
+    }
+
+    /// The document as edited so far.
+    pub fn doc(&self) -> &Document {
+        self.doc.as_ref().expect("the document is only taken out while it is rewritten")
+    }
+
+    /// Gives the document back.
+    pub fn into_doc(mut self) -> Document {
+        self.doc.take().expect("present")
+    }
+
+    /// Plans and applies `op`; on error nothing changes.
+    pub fn apply(&mut self, op: EditOp) -> Result<(), EditError> {
+        let change = op.plan(self.doc())?;
+        let inverse = self.rewrite(change.clone());
+        self.done.push(Applied { op, forward: change, inverse });
+        self.undone.clear();
+        Ok(())
+    }
+
+    /// Applies every line of an edit script (comments and blank lines skipped), stopping at
+    /// the first that fails; the error names its line number.
+    pub fn apply_script(&mut self, script: &str) -> Result<usize, (usize, EditError)> {
+        let mut count = 0;
+        for (n, line) in script.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            EditOp::parse(line).and_then(|op| self.apply(op)).map_err(|e| (n + 1, e))?;
+            count += 1;
+        }
+        Ok(count)
+    }
+
+    /// Undoes the last edit; false if there is none.
+    pub fn undo(&mut self) -> bool {
+        let Some(applied) = self.done.pop() else { return false };
+        self.rewrite(applied.inverse.clone());
+        self.undone.push(applied);
+        true
+    }
+
+    /// Redoes the last undone edit; false if there is none.
+    pub fn redo(&mut self) -> bool {
+        let Some(applied) = self.undone.pop() else { return false };
+        self.rewrite(applied.forward.clone());
+        self.done.push(applied);
+        true
+    }
+
+    /// Whether there are edits not yet saved.
+    pub fn is_dirty(&self) -> bool {
+        self.done.len() != self.saved_at
+    }
+
+    /// Records that the current state was saved.
+    pub fn mark_saved(&mut self) {
+        self.saved_at = self.done.len();
+    }
+
+    /// How many edits are applied.
+    pub fn edit_count(&self) -> usize {
+        self.done.len()
+    }
+
+    /// The applied edits as a script, one line each, replayable with `statescope patch`.
+    pub fn script(&self) -> String {
+        let mut out =
+            String::from("# statescope edit script: replay with `statescope patch FILE --script THIS -o OUT`\n");
+        for applied in &self.done {
+            out.push_str(&applied.op.to_string());
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Spans of the current bytes that edits wrote.
+    pub fn edited_spans(&self) -> &[std::ops::Range<usize>] {
+        &self.edited
+    }
+
+    /// Applies a change to the bytes and re-decodes; returns the inverse.
+    fn rewrite(&mut self, change: Change) -> Change {
+        let doc = self.doc.take().expect("present");
+        let (doc, inverse) = doc.rewrite(|bytes| change.apply(bytes));
+        self.doc = Some(doc);
+        self.edited = inverse.splices.iter().map(|s| s.offset..s.offset + s.removed.len()).collect();
+        inverse
+    }
+}
