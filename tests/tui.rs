@@ -36,6 +36,8 @@ fn press(app: &mut App, keys: &str) {
             s if s.starts_with("<Down>") => (KeyCode::Down, 6),
             s if s.starts_with("<Right>") => (KeyCode::Right, 7),
             s if s.starts_with("<PgDn>") => (KeyCode::PageDown, 6),
+            s if s.starts_with("<BS>") => (KeyCode::Backspace, 4),
+            s if s.starts_with("<C-r>") => (KeyCode::Null, 5),
             s => {
                 let c = s.chars().next().unwrap();
                 (KeyCode::Char(c), c.len_utf8())
@@ -46,9 +48,12 @@ fn press(app: &mut App, keys: &str) {
             match code {
                 KeyCode::Enter => Some(Action::PromptSubmit),
                 KeyCode::Esc => Some(Action::PromptCancel),
+                KeyCode::Backspace => Some(Action::PromptBackspace),
                 KeyCode::Char(c) => Some(Action::PromptChar(c)),
                 _ => None,
             }
+        } else if code == KeyCode::Null {
+            keymap::action_for(KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL))
         } else {
             keymap::action_for(KeyEvent::new(code, KeyModifiers::NONE))
         };
@@ -170,4 +175,112 @@ fn mouse_and_resize() {
     press(&mut app, "<PgDn><PgDn>");
     let text = screen(&app);
     assert!(text.contains("▸") || text.contains("▾"));
+}
+
+fn selected_path(app: &App) -> String {
+    statescope::model::path::path_of(app.editor.doc(), app.selected)
+}
+
+fn clear_prompt(app: &mut App) {
+    let n = app.prompt.as_ref().map_or(0, |p| p.input.chars().count());
+    for _ in 0..n {
+        app.update(Action::PromptBackspace);
+    }
+}
+
+#[test]
+fn edit_a_lun_then_undo_and_redo() {
+    let mut app = open("samples/vm.state.bin");
+    let original = app.editor.doc().bytes().to_vec();
+    press(&mut app, ":units[7].state.channel.drives[0].path.lun<Enter>e");
+    assert_eq!(app.prompt.as_ref().map(|p| p.input.as_str()), Some("2"), "the prompt starts from the value");
+    clear_prompt(&mut app);
+    press(&mut app, "7<Enter>");
+    assert!(app.prompt.is_none());
+    assert_eq!(selected_path(&app), "units[7].state.channel.drives[0].path.lun", "the selection stays");
+    insta::assert_snapshot!("edited-lun", screen(&app));
+    let edited = app.editor.doc().bytes().to_vec();
+    let changed: Vec<usize> = (0..original.len()).filter(|&i| original[i] != edited[i]).collect();
+    assert_eq!(changed.len(), 1);
+    press(&mut app, "u");
+    assert_eq!(app.editor.doc().bytes(), &original[..]);
+    press(&mut app, "<C-r>");
+    assert_eq!(app.editor.doc().bytes(), &edited[..]);
+}
+
+#[test]
+fn an_invalid_value_keeps_the_prompt_and_says_why() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[1].state.timers.field1[0].gate<Enter>e");
+    clear_prompt(&mut app);
+    press(&mut app, "maybe<Enter>");
+    assert_eq!(app.prompt.as_ref().map(|p| p.input.as_str()), Some("maybe"), "what was typed stays");
+    assert!(app.message.contains("true, false"), "{}", app.message);
+    assert!(!app.editor.is_dirty());
+    insta::assert_snapshot!("invalid-value", screen(&app));
+    press(&mut app, "<Esc>");
+    assert!(app.prompt.is_none());
+}
+
+#[test]
+fn delete_append_and_structure() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "jjj");
+    assert_eq!(selected_path(&app), "units[2]");
+    press(&mut app, "d");
+    assert_eq!(app.editor.doc().problems.len(), 0);
+    let names: Vec<String> = (0..7)
+        .map(|i| {
+            let doc = app.editor.doc();
+            statescope::model::value::preview(
+                doc,
+                statescope::model::path::resolve(doc, &format!("units[{i}].name")).unwrap(),
+                40,
+            )
+        })
+        .collect();
+    assert_eq!(names[2], "\"rtc\"", "units after the deleted one move up");
+    press(&mut app, "gja");
+    let doc = app.editor.doc();
+    let last = statescope::model::path::resolve(doc, "units[7].name").unwrap();
+    assert_eq!(statescope::model::value::preview(doc, last, 40), "\"vmtime\"", "a appends a copy of units[0]");
+    insta::assert_snapshot!("after-delete-append", screen(&app));
+    press(&mut app, "uu");
+    assert!(!app.editor.is_dirty());
+}
+
+#[test]
+fn save_writes_atomically_beside_a_script_and_guards_the_input() {
+    let dir = std::env::temp_dir().join(format!("statescope-tui-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("vm.bin");
+    std::fs::write(&input, statescope::samples::VM_STATE).unwrap();
+    let mut app = open("samples/vm.state.bin");
+    app.file = Some(input.clone());
+    press(&mut app, ":units[6].state.vps[0].data.registers.rip<Enter>e");
+    clear_prompt(&mut app);
+    press(&mut app, "0xffffffff81000040<Enter>");
+    press(&mut app, "q");
+    assert!(!app.quit, "unsaved edits stop the first q");
+    assert!(app.message.contains("unsaved"));
+    press(&mut app, "w");
+    assert_eq!(app.prompt.as_ref().map(|p| p.input.clone()), Some(dir.join("vm.edited.bin").display().to_string()));
+    press(&mut app, "<Enter>");
+    let saved = std::fs::read(dir.join("vm.edited.bin")).unwrap();
+    assert_eq!(saved, app.editor.doc().bytes());
+    let script = std::fs::read_to_string(dir.join("vm.edited.bin.edits")).unwrap();
+    assert!(script.contains("set units[6].state.vps[0].data.registers.rip 0xffffffff81000040"), "{script}");
+    assert!(!app.editor.is_dirty());
+    // Saving over the opened file asks first, and n keeps it.
+    press(&mut app, "w");
+    clear_prompt(&mut app);
+    for c in input.display().to_string().chars() {
+        app.update(Action::PromptChar(c));
+    }
+    press(&mut app, "<Enter>");
+    assert!(app.message.contains("overwrite"), "{}", app.message);
+    press(&mut app, "n<Enter>");
+    assert_eq!(std::fs::read(&input).unwrap(), statescope::samples::VM_STATE, "the input is untouched");
+    press(&mut app, "q");
+    assert!(app.quit, "nothing unsaved: q quits");
 }

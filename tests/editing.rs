@@ -1,0 +1,274 @@
+//! Editing invariants: no edit means identical bytes; a schema-aware edit changes its value
+//! and nothing else; undo restores the exact bytes; scripts replay; mutate is
+//! deterministic, replayable, and check flags what it breaks.
+
+mod common;
+
+use std::sync::{Arc, OnceLock};
+
+use proptest::prelude::*;
+use statescope::decode::overlay::Limits;
+use statescope::decode::registry::{SchemaSources, build_pool};
+use statescope::decode::schema::{FieldClass, Schema};
+use statescope::edit::Editor;
+use statescope::edit::op::EditOp;
+use statescope::model::node::NodeKind;
+use statescope::model::source::Source;
+use statescope::model::{Document, path, value};
+
+fn schema() -> Arc<Schema> {
+    static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
+    SCHEMA.get_or_init(|| Arc::new(Schema::new(build_pool(&SchemaSources::default()).unwrap()))).clone()
+}
+
+fn open(bytes: &[u8]) -> Document {
+    let s = schema();
+    let root = s.pool.get_message_by_name("openvmm.SavedState");
+    Document::decode(Source::Owned(bytes.to_vec()), s, root, Limits::default())
+}
+
+/// Every node's path with its value, except containers.
+fn leaves(doc: &Document) -> Vec<(String, String)> {
+    (1..doc.nodes.len() as u32)
+        .filter(|&id| !doc.node(id).is_container() && !doc.is_transparent(id))
+        .map(|id| (path::path_of(doc, id), value::preview(doc, id, usize::MAX)))
+        .collect()
+}
+
+/// A value of the right type for a scalar field, drawn from `seed`.
+fn value_for(kind: &prost_reflect::Kind, seed: u64) -> Option<String> {
+    use prost_reflect::Kind;
+    Some(match kind {
+        Kind::Uint32 | Kind::Fixed32 => (seed as u32).to_string(),
+        Kind::Uint64 | Kind::Fixed64 => seed.to_string(),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => (seed as i32).to_string(),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => (seed as i64).to_string(),
+        Kind::Bool => (seed % 2 == 1).to_string(),
+        _ => return None,
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn no_edit_means_identical_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+        let mut editor = Editor::new(open(&bytes));
+        editor.apply_script("# nothing\n\n").unwrap();
+        prop_assert_eq!(editor.doc().bytes(), &bytes[..]);
+        prop_assert!(!editor.is_dirty());
+    }
+
+    #[test]
+    fn a_schema_aware_edit_changes_its_value_and_nothing_else(pick in any::<prop::sample::Index>(), seed in any::<u64>()) {
+        let doc = open(statescope::samples::VM_STATE);
+        let scalars: Vec<u32> = (1..doc.nodes.len() as u32)
+            .filter(|&id| matches!(doc.node(id).kind, NodeKind::Scalar | NodeKind::Element))
+            .filter(|&id| doc.field_info(id).is_some_and(|f| matches!(f.class, FieldClass::Scalar(_))))
+            .collect();
+        let id = scalars[pick.index(scalars.len())];
+        let Some(new_value) = value_for(&doc.field_info(id).unwrap().kind, seed) else { return Ok(()) };
+        let target = path::path_of(&doc, id);
+        let before = leaves(&doc);
+        let mut editor = Editor::new(doc);
+        editor.apply(EditOp::Set { path: target.clone(), value: new_value.clone() }).unwrap();
+        let after = editor.doc();
+        prop_assert!(after.problems.is_empty(), "{:?}", after.problems);
+        let edited = path::resolve(after, &target).unwrap();
+        let shown = value::scalar(after, edited).map(|v| value::scalar_text(&v)).unwrap();
+        prop_assert_eq!(&shown, &new_value);
+        let expected: Vec<_> = before.iter().filter(|(p, _)| *p != target).cloned().collect();
+        let actual: Vec<_> = leaves(after).into_iter().filter(|(p, _)| *p != target).collect();
+        prop_assert_eq!(actual, expected, "every other field is unchanged");
+    }
+
+    #[test]
+    fn undo_restores_the_exact_bytes(seed in any::<u64>(), steps in 1usize..12) {
+        let original = statescope::samples::VM_STATE.to_vec();
+        let mut editor = Editor::new(open(&original));
+        let mut rng = statescope::mutate::Rng::new(seed);
+        let mut snapshots = vec![original.clone()];
+        for i in 0..steps {
+            let Some(m) = statescope::mutate::plan(editor.doc(), &mut rng, (seed as usize).wrapping_add(i)) else { break };
+            if editor.apply(m.op).is_ok() {
+                snapshots.push(editor.doc().bytes().to_vec());
+            }
+        }
+        let done = snapshots.len() - 1;
+        for expected in snapshots.iter().rev().skip(1) {
+            prop_assert!(editor.undo());
+            prop_assert_eq!(editor.doc().bytes(), &expected[..]);
+        }
+        prop_assert!(!editor.undo());
+        for expected in snapshots.iter().skip(1) {
+            prop_assert!(editor.redo());
+            prop_assert_eq!(editor.doc().bytes(), &expected[..]);
+        }
+        prop_assert_eq!(editor.script().lines().filter(|l| !l.starts_with('#')).count(), done);
+    }
+}
+
+#[test]
+fn editing_a_lun_and_a_register_changes_only_those_bytes() {
+    let original = statescope::samples::VM_STATE;
+    let mut editor = Editor::new(open(original));
+    editor
+        .apply_script(
+            "set units[7].state.channel.drives[0].path.lun 3\nset units[6].state.vps[0].data.registers.rip 0xffffffff81000010\n",
+        )
+        .unwrap();
+    let edited = editor.doc().bytes();
+    assert_eq!(edited.len(), original.len());
+    let changed: Vec<usize> = (0..original.len()).filter(|&i| original[i] != edited[i]).collect();
+    assert_eq!(changed.len(), 2, "one byte of the LUN, one of the rip varint: {changed:?}");
+    // A value that needs a longer varint grows its field and every enclosing length prefix.
+    editor
+        .apply(EditOp::Set { path: "units[7].state.channel.drives[0].path.lun".into(), value: "300".into() })
+        .unwrap();
+    let grown = editor.doc().bytes();
+    assert_eq!(grown.len(), original.len() + 1);
+    assert!(editor.doc().problems.is_empty());
+    assert_eq!(
+        statescope::model::value::raw_scalar(
+            editor.doc(),
+            path::resolve(editor.doc(), "units[7].state.channel.drives[0].path.lun").unwrap()
+        ),
+        Some(300)
+    );
+}
+
+#[test]
+fn schema_aware_edits_refuse_and_explain() {
+    let mut editor = Editor::new(open(statescope::samples::VM_STATE));
+    let refuse = |editor: &mut Editor, line: &str| {
+        let err = editor.apply(EditOp::parse(line).unwrap()).unwrap_err().to_string();
+        assert!(!editor.is_dirty(), "{line} changed nothing");
+        err
+    };
+    assert!(refuse(&mut editor, "set units[7].state.channel.drives[0].path.lun -1").contains("from 0 to 4294967295"));
+    assert!(refuse(&mut editor, "set units[1].state.timers.field1[0].gate maybe").contains("true, false"));
+    assert!(refuse(&mut editor, "set units[3].state.cmos zz").contains("hex"));
+    assert!(refuse(&mut editor, "set units[1].state.timers 1").contains("edit its fields"));
+    assert!(refuse(&mut editor, "set units[0].state.nosuch 1").contains("no field `nosuch`"));
+    assert!(refuse(&mut editor, "append units[0].name").contains("not repeated"));
+    assert!(EditOp::parse("frobnicate x").unwrap_err().to_string().contains("edits are set, delete"));
+}
+
+#[test]
+fn script_lines_read_back_as_the_same_edits() {
+    let lines = [
+        "set units[0].name hello world",
+        "delete units[2]",
+        "duplicate units[1]",
+        "insert units[1] from units[0]",
+        "append units from units[3]",
+        "add units[2].state.id",
+        "replace-raw @10+2 ffee",
+        "replace-raw units[0].name 0a0161",
+        "set-raw units[0].name ff",
+        "truncate 100",
+        "flip 12 7",
+        "set-length units[0].state 9999",
+        "set-wire units[0].name 5",
+        "overlong units[1].state.last",
+        "insert-raw units[1].state f8ffff0101",
+    ];
+    for line in lines {
+        assert_eq!(EditOp::parse(line).unwrap().to_string(), line);
+    }
+}
+
+#[test]
+fn structural_and_raw_edits_apply_and_undo() {
+    let original = statescope::samples::VM_STATE.to_vec();
+    let script = "\
+duplicate units[1]
+append units from units[0]
+insert units[0] from units[7]
+delete units[3].state.timers.field1[1]
+add units[4].state.id
+set units[4].state.redirection_entries[24] 77
+set units[1].state.@type type.googleapis.com/vmtime.SavedState
+set units[2].state.@value 08011002
+set-length units[5].state 9999
+";
+    let mut editor = Editor::new(open(&original));
+    assert_eq!(editor.apply_script(script), Ok(9));
+    let doc = editor.doc();
+    assert_eq!(path::resolve(doc, "units[10]").map(|id| doc.node(id).kind), Ok(NodeKind::Message), "three units added");
+    assert_eq!(
+        value::preview(doc, path::resolve(doc, "units[0].name").unwrap(), 100),
+        "\"partition\"",
+        "after a duplicate, units[7] is the partition"
+    );
+    assert_eq!(
+        value::preview(doc, path::resolve(doc, "units[4].state.redirection_entries[24]").unwrap(), 100),
+        "77 (0x4d)"
+    );
+    let lie = doc
+        .problems
+        .iter()
+        .find(|p| p.kind.describe().contains("length 9999 runs past the end"))
+        .expect("the length lie shows");
+    assert_eq!(path::path_of(doc, lie.node), "units[5]", "on the unit that holds it");
+    while editor.undo() {}
+    assert_eq!(editor.doc().bytes(), &original[..]);
+}
+
+#[test]
+fn mutate_is_deterministic_replayable_and_flagged() {
+    let dir = std::env::temp_dir().join(format!("statescope-mutate-{}", std::process::id()));
+    let run = |out: &std::path::Path| {
+        let out = common::statescope(
+            &["mutate", "samples/vm.state.bin", "-n", "40", "--seed", "7", "-o", out.to_str().unwrap()],
+            None,
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    run(&a);
+    run(&b);
+    let manifest = std::fs::read_to_string(a.join("manifest.tsv")).unwrap();
+    assert_eq!(manifest, std::fs::read_to_string(b.join("manifest.tsv")).unwrap());
+    let rows: Vec<Vec<&str>> = manifest.lines().skip(1).map(|l| l.split('\t').collect()).collect();
+    assert_eq!(rows.len(), 40);
+    let kinds: std::collections::HashSet<&str> = rows.iter().map(|r| r[1]).collect();
+    assert!(kinds.len() >= 12, "many kinds of mutation: {kinds:?}");
+    let script = dir.join("one.edits");
+    for row in &rows {
+        let (file, kind, edit) = (row[0], row[1], row[3]);
+        let bytes = std::fs::read(a.join(file)).unwrap();
+        assert_eq!(bytes, std::fs::read(b.join(file)).unwrap(), "same seed, same {file}");
+        // The manifest's edit line replays to the same bytes.
+        std::fs::write(&script, format!("{edit}\n")).unwrap();
+        let replayed = dir.join("replayed.bin");
+        let out = common::statescope(
+            &["patch", "samples/vm.state.bin", "--script", script.to_str().unwrap(), "-o", replayed.to_str().unwrap()],
+            None,
+        );
+        assert!(out.status.success(), "{edit}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(std::fs::read(&replayed).unwrap(), bytes, "{edit}");
+        // Mutations that break the state are flagged by check.
+        let breaking = [
+            "value-out-of-range",
+            "enum-unknown-variant",
+            "enum-no-variant",
+            "delete-required",
+            "unknown-type-url",
+            "truncate",
+            "length-lie",
+            "wrong-wire-type",
+            "unknown-field",
+            "invalid-utf8",
+        ];
+        if breaking.contains(&kind) {
+            let check = common::statescope(&["check", a.join(file).to_str().unwrap()], None);
+            assert_eq!(
+                check.status.code(),
+                Some(1),
+                "check flags {file} ({edit}):\n{}",
+                String::from_utf8_lossy(&check.stdout)
+            );
+        }
+    }
+}
