@@ -52,6 +52,20 @@ pub fn decode_into(doc: &mut Document, hook: Option<TopLevelHook<'_>>) -> std::i
     Ok(())
 }
 
+/// How deep a frame is: in messages, and in Any payloads.
+#[derive(Debug, Clone, Copy, Default)]
+struct Level {
+    depth: u32,
+    any_depth: u32,
+}
+
+impl Level {
+    /// One message deeper; also one Any deeper for an Any payload.
+    fn nested(self, any_payload: bool) -> Level {
+        Level { depth: self.depth + 1, any_depth: self.any_depth + u32::from(any_payload) }
+    }
+}
+
 /// What the `value` field of an Any frame decodes as.
 #[derive(Debug, Clone)]
 enum AnyTarget {
@@ -65,8 +79,7 @@ struct Frame {
     ty: u32,
     pos: usize,
     end: usize,
-    depth: u32,
-    any_depth: u32,
+    level: Level,
     any: AnyTarget,
     /// Whether a wire error here makes the whole field raw (rolled back) rather than an
     /// error node: true for nested messages, false for the root and truncated fields.
@@ -108,7 +121,7 @@ impl Walker<'_, '_> {
         };
         let root = self.push(NONE, NodeKind::Root, &raw, 0, ty);
         self.doc.nodes[0].wire = None;
-        let mut stack = vec![self.frame(root, ty, 0, end, 0, 0, false)];
+        let mut stack = vec![self.frame(root, ty, 0..end, Level::default(), false)];
         // Where the top-level field being decoded starts, in nodes and problems.
         let mut top_level = (0, 0);
         while let Some(frame) = stack.last() {
@@ -308,13 +321,13 @@ impl Walker<'_, '_> {
             return Step::Continue;
         }
         self.doc.nodes[node as usize].ty = ty;
-        if parent.depth + 1 > self.limits.max_depth {
+        if parent.level.depth + 1 > self.limits.max_depth {
             let limit = self.limits.max_depth;
             self.problem(node, raw.start, ProblemKind::DepthLimit { limit });
             self.doc.nodes[node as usize].next = node + 1;
             return Step::Continue;
         }
-        let frame = self.frame(node, ty, raw.value_start, raw.value_end, parent.depth + 1, parent.any_depth, false);
+        let frame = self.frame(node, ty, raw.value_start..raw.value_end, parent.level.nested(false), false);
         Step::Descend(Frame { any: AnyTarget::NotAny, ..frame })
     }
 
@@ -327,7 +340,7 @@ impl Walker<'_, '_> {
         truncated: bool,
         kind: NodeKind,
     ) -> Step {
-        if parent.depth + 1 > self.limits.max_depth {
+        if parent.level.depth + 1 > self.limits.max_depth {
             let node = self.leaf(parent, raw, index, NodeKind::Bytes);
             let limit = self.limits.max_depth;
             self.problem(node, raw.value_start, ProblemKind::DepthLimit { limit });
@@ -336,8 +349,8 @@ impl Walker<'_, '_> {
         let kind =
             if kind == NodeKind::Message && self.doc.types.types[ty as usize].is_any { NodeKind::Any } else { kind };
         let node = self.push(parent.node, kind, raw, index, ty);
-        let any_depth = parent.any_depth + u32::from(kind == NodeKind::AnyPayload);
-        Step::Descend(self.frame(node, ty, raw.value_start, raw.value_end, parent.depth + 1, any_depth, !truncated))
+        let level = parent.level.nested(kind == NodeKind::AnyPayload);
+        Step::Descend(self.frame(node, ty, raw.value_start..raw.value_end, level, !truncated))
     }
 
     fn any_payload(&mut self, parent: &Frame, raw: &RawField, index: u32, truncated: bool) -> Step {
@@ -345,7 +358,7 @@ impl Walker<'_, '_> {
             self.leaf(parent, raw, index, NodeKind::Bytes);
             return Step::Continue;
         };
-        if parent.any_depth + 1 > self.limits.max_any_depth {
+        if parent.level.any_depth + 1 > self.limits.max_any_depth {
             let node = self.leaf(parent, raw, index, NodeKind::Bytes);
             let limit = self.limits.max_any_depth;
             self.problem(node, raw.value_start, ProblemKind::AnyDepthLimit { limit });
@@ -416,30 +429,19 @@ impl Walker<'_, '_> {
         Ok(())
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn frame(
-        &mut self,
-        node: NodeId,
-        ty: u32,
-        pos: usize,
-        end: usize,
-        depth: u32,
-        any_depth: u32,
-        speculative: bool,
-    ) -> Frame {
+    fn frame(&mut self, node: NodeId, ty: u32, span: std::ops::Range<usize>, level: Level, speculative: bool) -> Frame {
         let problems_at = self.doc.problems.len();
         let any = if ty != NONE && self.doc.types.types[ty as usize].is_any {
-            self.resolve_any(node, pos, end)
+            self.resolve_any(node, span.start, span.end)
         } else {
             AnyTarget::NotAny
         };
         Frame {
             node,
             ty,
-            pos,
-            end,
-            depth,
-            any_depth,
+            pos: span.start,
+            end: span.end,
+            level,
             any,
             speculative,
             damaged: false,

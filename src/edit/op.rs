@@ -206,6 +206,9 @@ impl EditOp {
         };
         let hex_arg = |text: &str, usage: &str| value::parse_hex(text).ok_or_else(|| syntax(usage));
         let number = |text: &str, usage: &str| value::parse_int(text).ok_or_else(|| syntax(usage));
+        let bits = |text: &str, usage: &str| -> Result<u8, EditError> {
+            number(text, usage)?.try_into().ok().filter(|b: &u8| *b < 8).ok_or_else(|| syntax(usage))
+        };
         let with_from = |usage: &str| -> Result<(String, Option<String>), EditError> {
             let words: Vec<&str> = rest.split_whitespace().collect();
             match words.as_slice() {
@@ -255,11 +258,10 @@ impl EditOp {
             "flip" => {
                 let usage = "flip OFFSET BIT (0-7)";
                 let (offset, bit) = two(usage)?;
-                let bit = number(&bit, usage)?;
-                if !(0..8).contains(&bit) {
-                    return Err(syntax(usage));
+                EditOp::Flip {
+                    offset: number(&offset, usage)?.try_into().map_err(|_| syntax(usage))?,
+                    bit: bits(&bit, usage)?,
                 }
-                EditOp::Flip { offset: number(&offset, usage)?.try_into().map_err(|_| syntax(usage))?, bit: bit as u8 }
             }
             "set-length" => {
                 let usage = "set-length PATH N";
@@ -269,11 +271,7 @@ impl EditOp {
             "set-wire" => {
                 let usage = "set-wire PATH W (0-7)";
                 let (path, w) = two(usage)?;
-                let w = number(&w, usage)?;
-                if !(0..8).contains(&w) {
-                    return Err(syntax(usage));
-                }
-                EditOp::SetWire { path, wire: w as u8 }
+                EditOp::SetWire { path, wire: bits(&w, usage)? }
             }
             "overlong" => EditOp::Overlong { path: one("overlong PATH")? },
             "insert-raw" => {
