@@ -80,7 +80,7 @@ const KINDS: &[&str] = &[
 /// Plans mutation number `index` for `doc`, drawing choices from `rng`.
 pub fn plan(doc: &Document, rng: &mut Rng, index: usize) -> Option<Mutation> {
     for attempt in 0..KINDS.len() {
-        let kind = KINDS[(index + attempt) % KINDS.len()];
+        let kind = KINDS[(index % KINDS.len() + attempt) % KINDS.len()];
         if let Some(op) = plan_kind(doc, rng, kind) {
             return Some(Mutation { kind, op });
         }

@@ -272,3 +272,11 @@ fn mutate_is_deterministic_replayable_and_flagged() {
         }
     }
 }
+
+#[test]
+fn any_mutation_index_plans_without_overflow() {
+    // Found by the edit fuzz target: a huge index overflowed when picking the kind.
+    let doc = open(statescope::samples::VM_STATE);
+    let mut rng = statescope::mutate::Rng::new(1);
+    assert!(statescope::mutate::plan(&doc, &mut rng, usize::MAX).is_some());
+}
