@@ -124,8 +124,31 @@ pub struct Tag {
 }
 
 /// Reads a varint at `pos`, not reading at or beyond `end`. Returns the value and its length.
+#[inline]
 pub fn read_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
     let end = end.min(buf.len());
+    // Fast paths: one byte (most tags and small values), or ten bytes surely in bounds.
+    if pos < end && buf[pos] < 0x80 {
+        return Ok((u64::from(buf[pos]), 1));
+    }
+    if let Some(window) = buf.get(pos..pos + MAX_VARINT_LEN).filter(|_| pos + MAX_VARINT_LEN <= end) {
+        let mut value: u64 = 0;
+        for (i, &byte) in window.iter().enumerate() {
+            value |= u64::from(byte & 0x7f) << (7 * i);
+            if byte < 0x80 {
+                if i == MAX_VARINT_LEN - 1 && byte > 1 {
+                    break;
+                }
+                return Ok((value, i + 1));
+            }
+        }
+        return Err(WireError { offset: pos, reason: WireErrorKind::OverlongVarint });
+    }
+    read_varint_near_end(buf, pos, end)
+}
+
+/// [`read_varint`] for a varint that may run into `end`, checking each byte.
+fn read_varint_near_end(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
     let mut value: u64 = 0;
     for i in 0..MAX_VARINT_LEN {
         let at = pos + i;
