@@ -176,6 +176,18 @@ fn script_lines_read_back_as_the_same_edits() {
     for line in lines {
         assert_eq!(EditOp::parse(line).unwrap().to_string(), line);
     }
+    // Values that would not survive as one line are written quoted, and read back the same.
+    // Either way, replaying the line sets the same string.
+    let unquote = |v: &str| statescope::edit::value::unquote(v).unwrap();
+    for value in
+        ["two\nlines", " padded ", "\"quoted\"", "\"quoted\nnewline\"", "", "tab\there", "caf\u{e9}\r", "plain"]
+    {
+        let op = EditOp::Set { path: "units[0].name".into(), value: value.into() };
+        let line = op.to_string();
+        assert_eq!(line.lines().count(), 1, "{line}");
+        let EditOp::Set { value: back, .. } = EditOp::parse(&line).unwrap() else { panic!("{line}") };
+        assert_eq!(unquote(&back), unquote(value), "{line}");
+    }
 }
 
 #[test]
@@ -279,4 +291,23 @@ fn any_mutation_index_plans_without_overflow() {
     let doc = open(statescope::samples::VM_STATE);
     let mut rng = statescope::mutate::Rng::new(1);
     assert!(statescope::mutate::plan(&doc, &mut rng, usize::MAX).is_some());
+}
+
+#[test]
+fn load_and_save_with_no_edit_is_byte_identical_for_every_sample() {
+    let dir = std::env::temp_dir().join(format!("statescope-roundtrip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.edits");
+    std::fs::write(&empty, "# no edits\n").unwrap();
+    let mut blobs = common::sample_blobs();
+    blobs.push(("openvmm".to_owned(), common::openvmm().join("state.bin")));
+    for (name, blob) in blobs {
+        let out = dir.join(format!("{name}.out"));
+        let run = common::statescope(
+            &["patch", blob.to_str().unwrap(), "--script", empty.to_str().unwrap(), "-o", out.to_str().unwrap()],
+            None,
+        );
+        assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
+        assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&blob).unwrap(), "{name} round-trips byte for byte");
+    }
 }

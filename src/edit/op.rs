@@ -161,6 +161,12 @@ fn not_applicable(path: &str, reason: impl Into<String>) -> EditError {
     EditError::NotApplicable { path: path.to_owned(), reason: reason.into() }
 }
 
+/// Whether a `set` value cannot be written as it is on one script line: empty, with
+/// control characters, or with leading or trailing space (which reading trims).
+fn needs_quoting(value: &str) -> bool {
+    value.is_empty() || value.trim() != value || value.chars().any(|c| c.is_control())
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
@@ -169,6 +175,13 @@ impl fmt::Display for EditOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let from = |from: &Option<String>| from.as_ref().map(|s| format!(" from {s}")).unwrap_or_default();
         match self {
+            EditOp::Set { path, value } if needs_quoting(value) => {
+                // Written as the quoted form of what it sets, which reads back to the same.
+                let content = value::unquote(value).unwrap_or_else(|_| value.clone());
+                let mut quoted = String::new();
+                crate::model::value::c_escape(content.as_bytes(), &mut quoted);
+                write!(f, "set {path} \"{quoted}\"")
+            }
             EditOp::Set { path, value } => write!(f, "set {path} {value}"),
             EditOp::Delete { path } => write!(f, "delete {path}"),
             EditOp::Duplicate { path } => write!(f, "duplicate {path}"),
