@@ -6,6 +6,7 @@
 //! bytes; the history keeps only the splices, never a copy of the document.
 
 pub mod op;
+pub mod plan;
 pub mod splice;
 pub mod value;
 

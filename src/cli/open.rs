@@ -1,0 +1,87 @@
+//! Opening inputs the way every command does: building the schema from the flags,
+//! reading a file or standard input, and choosing the root type (given or detected).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+
+use crate::cli::SchemaArgs;
+use crate::decode::detect;
+use crate::decode::overlay::Limits;
+use crate::decode::registry::{SchemaSources, build_pool};
+use crate::decode::schema::Schema;
+use crate::model::Document;
+use crate::model::source::Source;
+
+impl SchemaArgs {
+    /// Builds the schema from registered sets plus the files named here.
+    pub fn load_schema(&self) -> Result<Arc<Schema>> {
+        let sources = SchemaSources {
+            proto_files: self.proto.clone(),
+            proto_dirs: self.proto_dir.clone(),
+            descriptor_sets: self.descriptor_set.clone(),
+        };
+        Ok(Arc::new(Schema::new(build_pool(&sources)?)))
+    }
+
+    /// Decoding limits from the flags.
+    pub fn limits(&self) -> Limits {
+        Limits { max_depth: self.max_depth, max_any_depth: self.max_any_depth }
+    }
+
+    /// Decodes `source`, with `--type` or a detected root type. Returns a note to show the
+    /// user when the type was detected rather than given.
+    pub fn open(&self, schema: &Arc<Schema>, source: Source) -> Result<(Document, Option<String>)> {
+        let (root, note) = self.root_type(schema, &source)?;
+        Ok((Document::decode(source, schema.clone(), root, self.limits()), note))
+    }
+
+    /// The root type: `--type`, or the best fit for the bytes (with a note saying so).
+    pub fn root_type(
+        &self,
+        schema: &Schema,
+        bytes: &[u8],
+    ) -> Result<(Option<prost_reflect::MessageDescriptor>, Option<String>)> {
+        Ok(match &self.root_type {
+            Some(name) => (Some(find_type(schema, name)?), None),
+            None => match detect::detect(bytes, schema) {
+                Some(d) => {
+                    let name = d.message.full_name().to_owned();
+                    (Some(d.message), Some(format!("no --type given; decoding as {name} (best fit)")))
+                }
+                None => (None, Some("no --type given and no registered type fits; showing raw wire fields".to_owned())),
+            },
+        })
+    }
+}
+
+/// Finds a message type by full name, suggesting near names when it is absent.
+pub fn find_type(schema: &Schema, name: &str) -> Result<prost_reflect::MessageDescriptor> {
+    let name = name.trim_start_matches('.');
+    if let Some(m) = schema.resolve_type_url(name) {
+        return Ok(m);
+    }
+    let needle = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+    let near: Vec<String> = schema
+        .pool
+        .all_messages()
+        .map(|m| m.full_name().to_owned())
+        .filter(|n| n.to_ascii_lowercase().contains(&needle))
+        .take(8)
+        .collect();
+    if near.is_empty() {
+        bail!("no message type `{name}` is registered; `statescope types` lists them, --proto-dir adds more")
+    }
+    bail!("no message type `{name}` is registered; did you mean: {}?", near.join(", "))
+}
+
+/// Opens a file (or `-`) with a message that names it.
+pub fn read_source(path: &Path) -> Result<Source> {
+    Source::open(path).with_context(|| format!("cannot read {}", display_name(path)))
+}
+
+/// The name used for a file in messages (`standard input` for `-`).
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new("-") { "standard input".to_owned() } else { path.display().to_string() }
+}

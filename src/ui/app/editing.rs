@@ -1,0 +1,173 @@
+//! The browser's editing actions: editing a value in a prompt, deleting, appending, undo
+//! and redo, saving (atomically, never over the input unless confirmed), and the guard
+//! against quitting with unsaved edits. The view keeps its place across each rewrite.
+
+use std::path::{Path, PathBuf};
+
+use super::{App, Prompt, PromptKind, problem_ancestors};
+use crate::edit::op::EditOp;
+use crate::model::node::{NodeId, NodeKind};
+use crate::model::{path, value};
+use crate::ui::rows::NodeSet;
+
+/// The view's place, kept across a rewrite of the document.
+#[derive(Debug)]
+struct Anchor {
+    selected: String,
+    top: String,
+    folds: NodeSet,
+    nodes: Vec<crate::model::node::Node>,
+}
+
+impl App {
+    pub(super) fn quit(&mut self) {
+        if self.editor.is_dirty() && !self.quit_confirmed {
+            self.quit_confirmed = true;
+            self.message = "unsaved edits: w saves them, q again quits without saving".to_owned();
+            return;
+        }
+        self.quit = true;
+    }
+
+    pub(super) fn start_edit(&mut self) {
+        let doc = self.editor.doc();
+        let id = self.selected;
+        let node = doc.node(id);
+        if self.rows().has_children(id) && node.kind != NodeKind::AnyPayload {
+            self.folds.set(id, !self.folds.contains(id));
+            return;
+        }
+        let input = match node.kind {
+            NodeKind::Scalar | NodeKind::Element => {
+                value::scalar(doc, id).map(|v| value::scalar_text(&v)).unwrap_or_default()
+            }
+            NodeKind::String if !node.has_problem => String::from_utf8_lossy(doc.value_bytes(id)).into_owned(),
+            NodeKind::String | NodeKind::Bytes => value::hex_preview(doc.value_bytes(id), usize::MAX),
+            _ => {
+                self.message = "this row holds no value to edit".to_owned();
+                return;
+            }
+        };
+        self.prompt = Some(Prompt { kind: PromptKind::Edit, input });
+    }
+
+    pub(super) fn append(&mut self) {
+        let doc = self.editor.doc();
+        let id = self.selected;
+        let node = doc.node(id);
+        let repeated = doc.field_info(id).is_some_and(|f| f.is_list);
+        if repeated && node.kind != NodeKind::Packed {
+            let own = path::path_of(doc, id);
+            let field = own.rsplit_once('[').map_or(own.as_str(), |(f, _)| f).to_owned();
+            let from = (node.kind != NodeKind::Element).then_some(own);
+            self.edit(EditOp::Append { path: field, from });
+        } else if node.is_container() && node.kind != NodeKind::Packed {
+            self.prompt = Some(Prompt { kind: PromptKind::AddField, input: String::new() });
+        } else {
+            self.message = "a appends to a repeated field, or adds a field to a message".to_owned();
+        }
+    }
+
+    /// Applies an edit, keeping the view where it was; false (with the reason shown) if
+    /// the edit was refused.
+    pub(super) fn edit(&mut self, op: EditOp) -> bool {
+        if self.preview {
+            self.message = "still decoding the whole file; edits wait for it".to_owned();
+            return false;
+        }
+        let anchor = self.anchor();
+        let text = op.to_string();
+        match self.editor.apply(op) {
+            Ok(()) => {
+                self.after_rewrite(anchor);
+                self.message = format!("edited: {text} (u undoes)");
+                true
+            }
+            Err(e) => {
+                self.message = e.to_string();
+                false
+            }
+        }
+    }
+
+    pub(super) fn undo_redo(&mut self, undo: bool) {
+        let anchor = self.anchor();
+        let done = if undo { self.editor.undo() } else { self.editor.redo() };
+        if done {
+            self.after_rewrite(anchor);
+            self.message = if undo { "undone" } else { "redone" }.to_owned();
+        } else {
+            self.message = if undo { "nothing to undo" } else { "nothing to redo" }.to_owned();
+        }
+    }
+
+    /// What to keep in view across a rewrite: the paths of the selection and the top row,
+    /// and the folds with the nodes they belong to.
+    fn anchor(&self) -> Anchor {
+        let doc = self.editor.doc();
+        Anchor {
+            selected: path::path_of(doc, self.selected),
+            top: path::path_of(doc, self.top),
+            folds: self.folds.clone(),
+            nodes: doc.nodes.clone(),
+        }
+    }
+
+    fn after_rewrite(&mut self, anchor: Anchor) {
+        let doc = self.editor.doc();
+        self.folds = anchor.folds.remap(&anchor.nodes, &doc.nodes);
+        self.problem_ancestors = problem_ancestors(doc);
+        self.quit_confirmed = false;
+        let nearest = |p: &str| -> NodeId {
+            let mut p = p.to_owned();
+            loop {
+                if let Ok(id) = path::resolve(doc, &p) {
+                    return id;
+                }
+                match p.rfind(['.', '[']) {
+                    Some(i) => p.truncate(i),
+                    None => return 0,
+                }
+            }
+        };
+        let (sel, top) = (nearest(&anchor.selected), nearest(&anchor.top));
+        self.top = top;
+        self.select(sel);
+    }
+
+    pub(super) fn save(&mut self, target: PathBuf, confirmed: bool) {
+        if target.as_os_str().is_empty() {
+            self.message = "not saved: no file name".to_owned();
+            return;
+        }
+        if !confirmed && self.file.as_deref().is_some_and(|i| crate::files::same_file(i, &target)) {
+            self.prompt = Some(Prompt { kind: PromptKind::ConfirmOverwrite, input: String::new() });
+            self.message = format!("{} is the file you opened: overwrite it? y to confirm", target.display());
+            return;
+        }
+        let bytes = self.editor.doc().bytes();
+        let script = crate::files::script_path(&target);
+        let result = crate::files::write_atomic(&target, bytes, None, true)
+            .and_then(|()| crate::files::write_atomic(&script, self.editor.script().as_bytes(), None, true));
+        self.message = match result {
+            Ok(()) => {
+                let saved = format!(
+                    "saved {} ({} bytes) and the edit script {}",
+                    target.display(),
+                    bytes.len(),
+                    script.display()
+                );
+                self.editor.mark_saved();
+                saved
+            }
+            Err(e) => format!("not saved: {e}"),
+        };
+    }
+}
+
+/// Where `w` offers to save: beside the input, `NAME.edited.bin`.
+pub(super) fn default_save_path(input: Option<&Path>) -> String {
+    let input = input.unwrap_or(Path::new("vm.state.bin"));
+    let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "state".to_owned());
+    input.with_file_name(format!("{stem}.edited.bin")).display().to_string()
+}
