@@ -99,7 +99,7 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
 }
 
 /// How much of a large file the preview decodes.
-const PREVIEW_BYTES: usize = 4 << 20;
+pub const PREVIEW_BYTES: usize = 4 << 20;
 
 /// For a file much larger than the preview, the end of the last whole top-level field
 /// within the first [`PREVIEW_BYTES`]: decoding that prefix gives exactly the first nodes

@@ -22,7 +22,7 @@ pub struct RegisteredDescriptors {
     pub bytes: &'static [u8],
 }
 
-/// Every descriptor set linked into this binary. Add to it with [`register_descriptors!`].
+/// Every descriptor set linked into this binary. Add to it with [`crate::register_descriptors!`].
 #[linkme::distributed_slice]
 pub static DESCRIPTOR_SETS: [RegisteredDescriptors];
 
