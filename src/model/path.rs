@@ -4,6 +4,7 @@
 
 use std::fmt::Write as _;
 
+use crate::decode::schema::FieldInfo;
 use crate::model::document::Document;
 use crate::model::node::{NONE, NodeId, NodeKind};
 
@@ -76,12 +77,23 @@ pub fn parse(path: &str) -> Result<Vec<Segment>, PathError> {
 /// The name a node's own step shows (no indices), or `None` for transparent nodes.
 pub fn segment_name(doc: &Document, id: NodeId) -> Option<String> {
     let mut out = String::new();
-    push_segment_name(doc, id, &mut out).then_some(out)
+    push_name(doc, id, doc.field_info(id), &mut out).then_some(out)
 }
 
-/// Appends a node's step name to `out`; returns false for transparent nodes (Any
-/// payloads and packed elements), which have none.
-pub fn push_segment_name(doc: &Document, id: NodeId, out: &mut String) -> bool {
+/// Appends a node's step: `name`, `name[i]`, or `[i]` for a packed value; nothing for an
+/// Any payload passed through. `field` is the node's [`Document::field_info`], which the
+/// caller usually has at hand. Returns whether a name was written.
+pub fn push_step(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut String) -> bool {
+    let named = push_name(doc, id, field, out);
+    if shows_index(doc, id, field) {
+        let _ = write!(out, "[{}]", value_index(doc, id));
+    }
+    named
+}
+
+/// Appends a node's step name; false for nodes without one (Any payloads passed through
+/// and packed values).
+fn push_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut String) -> bool {
     let node = doc.node(id);
     match node.kind {
         NodeKind::Root => {}
@@ -95,7 +107,7 @@ pub fn push_segment_name(doc: &Document, id: NodeId, out: &mut String) -> bool {
                 let _ = write!(out, "#{n}");
             }
         },
-        _ => match doc.field_info(id) {
+        _ => match field {
             Some(f) => out.push_str(&f.name),
             None => {
                 let _ = write!(out, "#{}", node.field_number);
@@ -107,13 +119,13 @@ pub fn push_segment_name(doc: &Document, id: NodeId, out: &mut String) -> bool {
 
 /// Whether a node's step carries `[i]`: always for repeated fields and elements, otherwise
 /// only past the first occurrence. A packed run never does: its values are indexed.
-pub fn shows_index(doc: &Document, id: NodeId) -> bool {
+fn shows_index(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> bool {
     let node = doc.node(id);
     match node.kind {
         NodeKind::Element => true,
         NodeKind::Packed => false,
         _ if doc.is_transparent(id) => false,
-        _ => node.index > 0 || doc.field_info(id).is_some_and(|f| f.is_list),
+        _ => node.index > 0 || field.is_some_and(|f| f.is_list),
     }
 }
 
@@ -135,20 +147,16 @@ pub fn path_of(doc: &Document, id: NodeId) -> String {
         cur = doc.node(cur).parent;
     }
     let mut out = String::new();
+    let mut step_text = String::new();
     for &step in chain.iter().rev() {
-        let node = doc.node(step);
-        if node.kind == NodeKind::Root {
+        if doc.node(step).kind == NodeKind::Root {
             continue;
         }
-        if let Some(name) = segment_name(doc, step) {
-            if !out.is_empty() {
-                out.push('.');
-            }
-            out.push_str(&name);
+        step_text.clear();
+        if push_step(doc, step, doc.field_info(step), &mut step_text) && !out.is_empty() {
+            out.push('.');
         }
-        if shows_index(doc, step) {
-            let _ = write!(out, "[{}]", value_index(doc, step));
-        }
+        out.push_str(&step_text);
     }
     out
 }
@@ -206,7 +214,7 @@ fn not_found(doc: &Document, path: &str, parent: NodeId, segment: &Segment, cand
             continue;
         };
         let count = candidates.iter().filter(|&&o| segment_name(doc, o).as_ref() == Some(&name)).count();
-        let shown = if count > 1 || shows_index(doc, c) { format!("{name}[0..{count}]") } else { name };
+        let shown = if count > 1 || shows_index(doc, c, doc.field_info(c)) { format!("{name}[0..{count}]") } else { name };
         if !names.contains(&shown) {
             names.push(shown);
         }

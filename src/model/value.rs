@@ -188,7 +188,7 @@ pub fn summary(doc: &Document, id: NodeId, limit: usize) -> String {
             out.push(' ');
         }
         if node.kind != NodeKind::Element {
-            crate::model::path::push_segment_name(doc, child, &mut out);
+            out.push_str(&crate::model::path::segment_name(doc, child).unwrap_or_default());
             out.push('=');
         }
         match node.kind {

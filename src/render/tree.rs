@@ -5,7 +5,7 @@ use std::io::{self, Write};
 
 use crate::decode::schema::FieldInfo;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::path::{push_segment_name, shows_index};
+use crate::model::path::push_step;
 use crate::model::problem::Severity;
 use crate::model::{Document, value};
 
@@ -114,10 +114,7 @@ pub fn label(doc: &Document, id: NodeId, line: &mut String) {
         return;
     }
     let field = doc.field_info(id);
-    push_segment_name(doc, id, line);
-    if shows_index(doc, id) && node.kind != NodeKind::Packed {
-        let _ = write!(line, "[{}]", crate::model::path::value_index(doc, id));
-    }
+    push_step(doc, id, field, line);
     line.push_str(": ");
     type_name(doc, id, field, line);
     let before = line.len();
