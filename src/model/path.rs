@@ -214,7 +214,8 @@ fn not_found(doc: &Document, path: &str, parent: NodeId, segment: &Segment, cand
             continue;
         };
         let count = candidates.iter().filter(|&&o| segment_name(doc, o).as_ref() == Some(&name)).count();
-        let shown = if count > 1 || shows_index(doc, c, doc.field_info(c)) { format!("{name}[0..{count}]") } else { name };
+        let shown =
+            if count > 1 || shows_index(doc, c, doc.field_info(c)) { format!("{name}[0..{count}]") } else { name };
         if !names.contains(&shown) {
             names.push(shown);
         }

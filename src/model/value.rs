@@ -122,7 +122,10 @@ pub fn c_escape(bytes: &[u8], out: &mut String) {
             b'\\' => out.push_str("\\\\"),
             0x20..=0x7e => out.push(b as char),
             _ => {
-                let _ = write!(out, "\\{b:03o}");
+                out.push('\\');
+                for shift in [6, 3, 0] {
+                    out.push(char::from(b'0' + ((b >> shift) & 7)));
+                }
             }
         }
     }
@@ -219,8 +222,10 @@ fn push_quoted(bytes: &[u8], limit: usize, out: &mut String) {
 }
 
 fn push_hex(bytes: &[u8], limit: usize, out: &mut String) {
-    for b in bytes.iter().take(limit) {
-        let _ = write!(out, "{b:02x}");
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for &b in bytes.iter().take(limit) {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
     }
     if bytes.len() > limit {
         let _ = write!(out, "… (+{} bytes)", bytes.len() - limit);
