@@ -87,6 +87,10 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
         if pending.is_some() && !event::poll(Duration::from_millis(100))? {
             continue;
         }
+        if app.search.is_some() && !event::poll(Duration::ZERO)? {
+            app.update(Action::Tick);
+            continue;
+        }
         if let Some(action) = next_action(&app)? {
             app.update(action);
         }

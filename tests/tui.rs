@@ -284,3 +284,23 @@ fn save_writes_atomically_beside_a_script_and_guards_the_input() {
     press(&mut app, "q");
     assert!(app.quit, "nothing unsaved: q quits");
 }
+
+#[test]
+fn a_long_search_runs_in_slices_and_esc_stops_it() {
+    let schema = Arc::new(Schema::new(build_pool(&SchemaSources::default()).unwrap()));
+    let root = schema.pool.get_message_by_name("openvmm.SavedState");
+    let doc = Document::decode(Source::Owned(statescope::samples::large_vm(2 << 20)), schema, root, Limits::default());
+    assert!(doc.nodes.len() > 400_000, "large enough to need several slices");
+    let mut app = App::new(doc, "large".to_owned(), SIZE);
+    press(&mut app, "/no such value<Enter>");
+    assert!(app.search.is_some(), "the search yields to the keyboard");
+    assert!(app.message.contains("searching"), "{}", app.message);
+    press(&mut app, "<Esc>");
+    assert!(app.search.is_none());
+    assert_eq!(app.message, "search stopped");
+    press(&mut app, "n");
+    while app.search.is_some() {
+        app.update(Action::Tick);
+    }
+    assert!(app.message.ends_with("not found"), "{}", app.message);
+}

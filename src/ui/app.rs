@@ -108,6 +108,10 @@ pub enum Action {
     Click(u16, u16),
     /// The terminal's new size.
     Resize(u16, u16),
+    /// Time passes with no input: a running search continues.
+    Tick,
+    /// Stop a running search.
+    Cancel,
 }
 
 /// What an open prompt is for.
@@ -177,7 +181,23 @@ pub struct App {
     pub quit: bool,
     /// Nodes with a problem somewhere below them, for marking collapsed rows.
     problem_ancestors: NodeSet,
+    /// A search in progress, continued a slice at a time so keys stay responsive.
+    pub search: Option<Search>,
 }
+
+/// A search that has not reached its match (or the start again) yet.
+#[derive(Debug, Clone)]
+pub struct Search {
+    query: String,
+    needle: String,
+    forward: bool,
+    /// Where it started, and how many nodes it has looked at.
+    from: NodeId,
+    looked: NodeId,
+}
+
+/// Nodes a search looks at between two looks at the keyboard.
+const SEARCH_SLICE: NodeId = 200_000;
 
 impl App {
     /// A browser over `doc`, with the root's children shown.
@@ -204,6 +224,7 @@ impl App {
             pending_clipboard: Vec::new(),
             quit: false,
             problem_ancestors: NodeSet::default(),
+            search: None,
         };
         app.problem_ancestors = problem_ancestors(app.editor.doc());
         app.message = match problems {
@@ -342,6 +363,12 @@ impl App {
             Action::PromptSubmit => self.submit_prompt(),
             Action::Click(x, y) => self.click(x, y),
             Action::Resize(w, h) => self.size = (w, h),
+            Action::Tick => self.continue_search(),
+            Action::Cancel => {
+                if self.search.take().is_some() {
+                    self.message = "search stopped".to_owned();
+                }
+            }
         }
         self.keep_selection_on_screen();
     }
@@ -473,23 +500,42 @@ impl App {
             self.message = "no search yet: / starts one".to_owned();
             return;
         };
-        let needle = query.to_lowercase();
-        let len = self.editor.doc().nodes.len() as NodeId;
+        // Case-insensitive for ASCII, lowering the reused label buffer in place.
+        let needle = query.to_ascii_lowercase();
+        self.search = Some(Search { query, needle, forward, from: self.selected, looked: 0 });
+        self.continue_search();
+    }
+
+    /// Looks at the next slice of nodes for the running search.
+    fn continue_search(&mut self) {
+        let Some(mut search) = self.search.take() else { return };
+        let doc = self.editor.doc();
+        let len = doc.nodes.len() as NodeId;
         let mut line = String::new();
-        for step in 1..=len {
-            let id = if forward { (self.selected + step) % len } else { (self.selected + len - step) % len };
-            if self.editor.doc().is_transparent(id) {
+        let stop = (search.looked + SEARCH_SLICE).min(len);
+        while search.looked < stop {
+            search.looked += 1;
+            let step = search.looked;
+            let id = if search.forward { (search.from + step) % len } else { (search.from + len - step % len) % len };
+            if doc.is_transparent(id) {
                 continue;
             }
             line.clear();
-            tree::label(self.editor.doc(), id, &mut line);
-            if line.to_lowercase().contains(&needle) {
+            tree::label(doc, id, &mut line);
+            line.make_ascii_lowercase();
+            if line.contains(&search.needle) {
                 self.select(id);
-                self.message = format!("/{query}");
+                self.message = format!("/{}", search.query);
                 return;
             }
         }
-        self.message = format!("/{query}: not found");
+        if search.looked >= len {
+            self.message = format!("/{}: not found", search.query);
+            return;
+        }
+        self.message =
+            format!("/{}: searching… {}% (Esc stops)", search.query, u64::from(search.looked) * 100 / u64::from(len));
+        self.search = Some(search);
     }
 
     fn copy(&mut self, text: String) {

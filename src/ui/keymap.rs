@@ -81,6 +81,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: &[Char('/')], action: Action::StartSearch, help: "search names and values" },
     Binding { keys: &[Char('n')], action: Action::SearchNext, help: "next match" },
     Binding { keys: &[Char('N')], action: Action::SearchPrev, help: "previous match" },
+    Binding { keys: &[Code(KeyCode::Esc)], action: Action::Cancel, help: "stop a running search" },
     Binding { keys: &[Char(':')], action: Action::StartGoto, help: "go to a path (units[2].state.lun)" },
     Binding { keys: &[Char('y')], action: Action::CopyPath, help: "copy the path to the clipboard" },
     Binding { keys: &[Char('Y')], action: Action::CopyValue, help: "copy the value to the clipboard" },
