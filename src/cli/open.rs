@@ -48,7 +48,11 @@ impl SchemaArgs {
             None => match detect::detect(bytes, schema) {
                 Some(d) => {
                     let name = d.message.full_name().to_owned();
-                    (Some(d.message), Some(format!("no --type given; decoding as {name} (best fit)")))
+                    let close = d.runner_up.filter(|(_, score)| *score * 10 >= d.score * 9);
+                    let also = close
+                        .map(|(other, _)| format!("; {other} fits almost as well: --type chooses"))
+                        .unwrap_or_default();
+                    (Some(d.message), Some(format!("no --type given; decoding as {name} (best fit){also}")))
                 }
                 None => (None, Some("no --type given and no registered type fits; showing raw wire fields".to_owned())),
             },

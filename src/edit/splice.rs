@@ -49,11 +49,6 @@ impl Change {
         }
         Change { splices: inverse }
     }
-
-    /// Total change in size, in bytes.
-    pub fn delta(&self) -> isize {
-        self.splices.iter().map(|s| s.inserted.len() as isize - s.removed.len() as isize).sum()
-    }
 }
 
 /// A varint for `value` in at least `width` bytes (padded with continuation bytes, which

@@ -77,11 +77,6 @@ impl Node {
         self.value_end + u64::from(self.end_tag_len)
     }
 
-    /// The whole node's byte range.
-    pub fn span(&self) -> std::ops::Range<u64> {
-        self.start..self.end()
-    }
-
     /// The byte range of the length prefix (empty unless length-delimited).
     pub fn len_prefix(&self) -> std::ops::Range<u64> {
         self.start + u64::from(self.tag_len)..self.value_start
