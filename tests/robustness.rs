@@ -184,3 +184,28 @@ fn a_length_prefix_of_2_pow_63_is_reported_not_trusted() {
         doc.problems.iter().find(|p| matches!(p.kind, statescope::model::problem::ProblemKind::Truncated { .. }));
     assert_eq!(truncated.map(|p| (p.node, p.offset)), Some((1, 1)), "{:?}", doc.problems);
 }
+
+#[test]
+fn the_optional_fixed_array_quirk_is_shown_raw_with_a_warning() {
+    // The VMM's .proto declares a wrapper message for an optional fixed array of scalars,
+    // but writes the packed scalars directly. A tool that trusts the schema dies here.
+    let dir = std::env::temp_dir().join(format!("statescope-quirk-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let proto = dir.join("q.proto");
+    std::fs::write(
+        &proto,
+        "syntax = \"proto3\";\npackage q;\nmessage State {\n  message Regs { repeated uint64 field1 = 1; }\n  Regs regs = 1;\n  uint32 after = 2;\n}\n",
+    )
+    .unwrap();
+    // regs: the packed values 0, 5, 300 (bytes 00 05 ac 02); then after = 7.
+    let blob = [0x0a, 0x04, 0x00, 0x05, 0xac, 0x02, 0x10, 0x07];
+    let out = common::statescope(&["show", "--proto", proto.to_str().unwrap(), "--type", "q.State", "-"], Some(&blob));
+    assert!(out.status.success());
+    let text = common::stdout(&out);
+    assert!(text.contains("regs: len = [4 bytes] 0005ac02"), "{text}");
+    assert!(
+        text.contains("decoding failed in q.State.Regs: field number 0 is not allowed; shown as raw bytes"),
+        "{text}"
+    );
+    assert!(text.contains("after: uint32 = 7"), "the rest is still decoded:\n{text}");
+}
