@@ -109,18 +109,7 @@ impl Walker<'_, '_> {
     fn run(&mut self, root: Option<&MessageDescriptor>) -> std::io::Result<()> {
         let ty = root.map_or(NONE, |m| self.doc.types.intern(self.schema, m));
         let end = self.buf().len();
-        let raw = RawField {
-            tag: wire::Tag { field_number: 0, wire_type: WireType::Len },
-            start: 0,
-            tag_len: 0,
-            len_len: 0,
-            value_start: 0,
-            value_end: end,
-            end,
-            scalar: 0,
-        };
-        let root = self.push(NONE, NodeKind::Root, &raw, 0, ty);
-        self.doc.nodes[0].wire = None;
+        let root = self.push_untagged(NONE, NodeKind::Root, 0..end, 0, ty);
         let mut stack = vec![self.frame(root, ty, 0..end, Level::default(), false)];
         // Where the top-level field being decoded starts, in nodes and problems.
         let mut top_level = (0, 0);
@@ -180,18 +169,7 @@ impl Walker<'_, '_> {
             Err(error) => {
                 frame.pos = end;
                 frame.damaged = true;
-                let raw = RawField {
-                    tag: wire::Tag { field_number: 0, wire_type: WireType::Len },
-                    start: pos,
-                    tag_len: 0,
-                    len_len: 0,
-                    value_start: pos,
-                    value_end: end,
-                    end,
-                    scalar: 0,
-                };
-                let node = self.push(frame.node, NodeKind::Error, &raw, 0, NONE);
-                self.doc.nodes[node as usize].wire = None;
+                let node = self.push_untagged(frame.node, NodeKind::Error, pos..end, 0, NONE);
                 self.doc.nodes[node as usize].next = node + 1;
                 let in_type = self.type_name(frame.ty);
                 self.problem(node, error.offset, ProblemKind::Wire { in_type, reason: error.reason });
@@ -399,17 +377,8 @@ impl Walker<'_, '_> {
                 Some(w) => (0, w),
                 None => wire::read_varint(self.buf(), pos, end).unwrap_or((0, end - pos)),
             };
-            let element_raw = RawField {
-                tag: raw.tag,
-                start: pos,
-                tag_len: 0,
-                len_len: 0,
-                value_start: pos,
-                value_end: pos + len,
-                end: pos + len,
-                scalar: 0,
-            };
-            let id = self.push(packed, NodeKind::Element, &element_raw, element, NONE);
+            let id = self.push_untagged(packed, NodeKind::Element, pos..pos + len, element, NONE);
+            self.doc.nodes[id as usize].field_number = raw.tag.field_number;
             self.doc.nodes[id as usize].next = id + 1;
             self.check_range(id, range, value, pos);
             element += 1;
@@ -568,6 +537,30 @@ impl Walker<'_, '_> {
     fn leaf(&mut self, parent: &Frame, raw: &RawField, index: u32, kind: NodeKind) -> NodeId {
         let id = self.push(parent.node, kind, raw, index, NONE);
         self.doc.nodes[id as usize].next = id + 1;
+        id
+    }
+
+    /// Pushes a node with no tag of its own (the root, an error span, a packed value).
+    fn push_untagged(
+        &mut self,
+        parent: NodeId,
+        kind: NodeKind,
+        span: std::ops::Range<usize>,
+        index: u32,
+        ty: u32,
+    ) -> NodeId {
+        let raw = RawField {
+            tag: wire::Tag { field_number: 0, wire_type: WireType::Len },
+            start: span.start,
+            tag_len: 0,
+            len_len: 0,
+            value_start: span.start,
+            value_end: span.end,
+            end: span.end,
+            scalar: 0,
+        };
+        let id = self.push(parent, kind, &raw, index, ty);
+        self.doc.nodes[id as usize].wire = None;
         id
     }
 
