@@ -32,12 +32,21 @@ pub struct Editor {
     edited: Vec<std::ops::Range<usize>>,
     /// How many edits were applied when the document was last saved.
     saved_at: usize,
+    /// The span of the bytes the last rewrite changed (old offsets) and the size change.
+    last_rewrite: Option<(std::ops::Range<usize>, isize)>,
 }
 
 impl Editor {
     /// Starts editing `doc`.
     pub fn new(doc: Document) -> Self {
-        Editor { doc: Some(doc), done: Vec::new(), undone: Vec::new(), edited: Vec::new(), saved_at: 0 }
+        Editor {
+            doc: Some(doc),
+            done: Vec::new(),
+            undone: Vec::new(),
+            edited: Vec::new(),
+            saved_at: 0,
+            last_rewrite: None,
+        }
     }
 
     /// The document as edited so far.
@@ -121,8 +130,18 @@ impl Editor {
         &self.edited
     }
 
+    /// The span of the bytes the last edit, undo or redo changed (in the offsets before
+    /// it), and how much it grew or shrank them.
+    pub fn last_rewrite(&self) -> Option<(std::ops::Range<usize>, isize)> {
+        self.last_rewrite.clone()
+    }
+
     /// Applies a change to the bytes and re-decodes; returns the inverse.
     fn rewrite(&mut self, change: Change) -> Change {
+        let start = change.splices.iter().map(|s| s.offset).min().unwrap_or(0);
+        let end = change.splices.iter().map(|s| s.offset + s.removed.len()).max().unwrap_or(0);
+        let delta = change.splices.iter().map(|s| s.inserted.len() as isize - s.removed.len() as isize).sum();
+        self.last_rewrite = Some((start..end, delta));
         let doc = self.doc.take().expect("present");
         let (doc, inverse) = doc.rewrite(|bytes| change.apply(bytes));
         self.doc = Some(doc);

@@ -304,3 +304,34 @@ fn a_long_search_runs_in_slices_and_esc_stops_it() {
     }
     assert!(app.message.ends_with("not found"), "{}", app.message);
 }
+
+#[test]
+fn folds_before_and_after_an_edit_survive_it() {
+    let mut app = open("samples/vm.state.bin");
+    let goto = |app: &mut App, p: &str| {
+        press(app, ":");
+        clear_prompt(app);
+        press(app, &format!("{p}<Enter>"));
+        assert_eq!(selected_path(app), p);
+    };
+    goto(&mut app, "units[1]");
+    press(&mut app, "l");
+    goto(&mut app, "units[6]");
+    press(&mut app, "l");
+    goto(&mut app, "units[3]");
+    press(&mut app, "l");
+    // Deleting a field inside units[3] changes the node count between the two open units.
+    goto(&mut app, "units[3].state.addr");
+    press(&mut app, "d");
+    assert!(app.editor.is_dirty());
+    let doc = app.editor.doc();
+    let one = statescope::model::path::resolve(doc, "units[1]").unwrap();
+    let six = statescope::model::path::resolve(doc, "units[6]").unwrap();
+    let three = statescope::model::path::resolve(doc, "units[3]").unwrap();
+    assert!(app.folds.contains(one), "a unit before the edit stays open");
+    assert!(app.folds.contains(six), "a unit after the edit stays open, at its new id");
+    assert!(app.folds.contains(three), "the edited unit stays open: its ancestors keep their ids");
+    press(&mut app, "u");
+    let doc = app.editor.doc();
+    assert!(app.folds.contains(statescope::model::path::resolve(doc, "units[6]").unwrap()), "and across the undo");
+}

@@ -52,27 +52,22 @@ impl NodeSet {
         }
     }
 
-    /// Carries the set over a rewrite from `old` nodes to `new` ones: nodes before the
-    /// first difference keep their ids, nodes after the last keep their place counted from
-    /// the end, and the changed middle starts collapsed.
-    pub fn remap(&self, old: &[Node], new: &[Node]) -> NodeSet {
-        let same = |a: &Node, b: &Node| a.kind == b.kind && a.field_number == b.field_number;
-        let prefix = old.iter().zip(new).take_while(|(a, b)| same(a, b) && a.start == b.start).count();
-        let shift = new.last().map_or(0, |n| n.end() as i64) - old.last().map_or(0, |n| n.end() as i64);
-        let suffix = old
-            .iter()
-            .rev()
-            .zip(new.iter().rev())
-            .take_while(|(a, b)| same(a, b) && a.start as i64 + shift == b.start as i64)
-            .count()
-            .min(old.len() - prefix)
-            .min(new.len() - prefix);
+    /// Carries the set over a rewrite of the bytes from a document of `old_len` nodes to
+    /// `new` nodes. The rewrite changed the bytes `[span.start, span.end)` (old offsets) and
+    /// shifted what follows by `delta`: nodes starting before the span keep their ids, nodes
+    /// starting after it keep their place counted from the end, and the changed middle
+    /// starts collapsed. Only offsets are compared, so no copy of the old nodes is needed.
+    pub fn remap(&self, old_len: usize, new: &[Node], span: std::ops::Range<usize>, delta: isize) -> NodeSet {
+        let prefix = new.partition_point(|n| (n.start as usize) < span.start).min(old_len);
+        let after = (span.end as isize + delta).max(0) as u64;
+        let suffix =
+            (new.len() - new.partition_point(|n| n.start < after)).min(old_len - prefix).min(new.len() - prefix);
         let mut out = NodeSet::new(new.len());
         for id in 0..prefix {
             out.set(id as NodeId, self.contains(id as NodeId));
         }
         for k in 1..=suffix {
-            out.set((new.len() - k) as NodeId, self.contains((old.len() - k) as NodeId));
+            out.set((new.len() - k) as NodeId, self.contains((old_len - k) as NodeId));
         }
         out
     }

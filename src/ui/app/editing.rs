@@ -16,7 +16,7 @@ struct Anchor {
     selected: String,
     top: String,
     folds: NodeSet,
-    nodes: Vec<crate::model::node::Node>,
+    old_len: usize,
 }
 
 impl App {
@@ -102,20 +102,22 @@ impl App {
     }
 
     /// What to keep in view across a rewrite: the paths of the selection and the top row,
-    /// and the folds with the nodes they belong to.
+    /// and the folds with the size of the document they belong to.
     fn anchor(&self) -> Anchor {
         let doc = self.editor.doc();
         Anchor {
             selected: path::path_of(doc, self.selected),
             top: path::path_of(doc, self.top),
             folds: self.folds.clone(),
-            nodes: doc.nodes.clone(),
+            old_len: doc.nodes.len(),
         }
     }
 
     fn after_rewrite(&mut self, anchor: Anchor) {
         let doc = self.editor.doc();
-        self.folds = anchor.folds.remap(&anchor.nodes, &doc.nodes);
+        if let Some((span, delta)) = self.editor.last_rewrite() {
+            self.folds = anchor.folds.remap(anchor.old_len, &doc.nodes, span, delta);
+        }
         self.problem_ancestors = problem_ancestors(doc);
         self.quit_confirmed = false;
         let nearest = |p: &str| -> NodeId {
