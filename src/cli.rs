@@ -18,14 +18,14 @@ pub use crate::cli::open::{display_name, read_source};
 #[derive(Debug, Parser)]
 #[command(name = "statescope", version, after_help = EXAMPLES)]
 pub struct Cli {
-    /// Schema and decoding options (valid before or after the command).
-    #[command(flatten)]
-    pub schema: SchemaArgs,
+    /// The saved-state file to browse (`-` for standard input).
+    pub file: Option<PathBuf>,
     /// What to do; without one, the file (or the built-in sample) opens in the browser.
     #[command(subcommand)]
     pub command: Option<Command>,
-    /// The saved-state file to browse (`-` for standard input).
-    pub file: Option<PathBuf>,
+    /// Schema and decoding options (valid before or after the command).
+    #[command(flatten)]
+    pub schema: SchemaArgs,
 }
 
 const EXAMPLES: &str = "\
@@ -42,6 +42,7 @@ expanded, an Any's own URL is @type, unknown fields are #N.";
 
 /// Options that say how to read bytes: schemas, root type and limits.
 #[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Schema options (before or after the command)")]
 pub struct SchemaArgs {
     /// Compile this .proto file at run time (repeatable).
     #[arg(long = "proto", value_name = "FILE", global = true)]
