@@ -209,3 +209,17 @@ fn the_optional_fixed_array_quirk_is_shown_raw_with_a_warning() {
     );
     assert!(text.contains("after: uint32 = 7"), "the rest is still decoded:\n{text}");
 }
+
+#[test]
+fn a_malformed_packed_run_is_shown_raw_with_the_reason() {
+    // chipset.ioapic.SavedState { id: 1, redirection_entries (packed): 5, then a cut varint }
+    let s = schema();
+    let bytes = [0x08, 0x01, 0x1a, 0x03, 0x05, 0x80, 0x80];
+    let doc = decode(&bytes, &s, Some("chipset.ioapic.SavedState"), Limits::default());
+    assert_well_formed(&doc);
+    let run = path::resolve(&doc, "redirection_entries").unwrap();
+    assert_eq!(doc.node(run).kind, NodeKind::Bytes, "no elements are left behind");
+    assert_eq!(doc.problems.len(), 1, "{:?}", doc.problems);
+    assert!(doc.problems[0].kind.describe().contains("packed repeated uint64"));
+    assert_eq!(doc.problems[0].offset, 5, "where the bad varint starts");
+}

@@ -346,6 +346,8 @@ impl Walker<'_, '_> {
         self.message(parent, raw, index, ty, truncated, NodeKind::AnyPayload)
     }
 
+    /// A packed run of scalars, read once: its elements are pushed as they are read, and if
+    /// a value is malformed they are taken back and the run is shown raw with the reason.
     fn packed(&mut self, parent: &Frame, raw: &RawField, index: u32, wire_type: WireType, field_index: usize) {
         let (start, end) = (raw.value_start, raw.value_end);
         let width = match wire_type {
@@ -353,29 +355,28 @@ impl Walker<'_, '_> {
             WireType::Fixed64 => Some(8),
             _ => None,
         };
-        let check = match width {
-            Some(w) if (end - start) % w != 0 => Err(WireError {
-                offset: end - (end - start) % w,
-                reason: WireErrorKind::TruncatedFixed { wire: wire_type, need: w, have: (end - start) % w },
-            }),
-            Some(_) => Ok(()),
-            None => self.check_varints(start, end),
-        };
-        if let Err(e) = check {
-            let node = self.leaf(parent, raw, index, NodeKind::Bytes);
-            let type_name = &self.doc.types.types[parent.ty as usize].fields[field_index].type_name;
-            let expected = format!("packed repeated {type_name}");
-            self.problem(node, e.offset, ProblemKind::NotParsedAs { expected, reason: e.reason });
-            return;
-        }
         let range = self.doc.types.types[parent.ty as usize].fields[field_index].range;
+        let problems_at = self.doc.problems.len();
         let packed = self.push(parent.node, NodeKind::Packed, raw, index, NONE);
         let mut pos = start;
         let mut element = 0;
-        while pos < end {
+        let mut failure = match width {
+            Some(w) if (end - start) % w != 0 => Some(WireError {
+                offset: end - (end - start) % w,
+                reason: WireErrorKind::TruncatedFixed { wire: wire_type, need: w, have: (end - start) % w },
+            }),
+            _ => None,
+        };
+        while pos < end && failure.is_none() {
             let (value, len) = match width {
                 Some(w) => (0, w),
-                None => wire::read_varint(self.buf(), pos, end).unwrap_or((0, end - pos)),
+                None => match wire::read_varint(self.buf(), pos, end) {
+                    Ok(read) => read,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                },
             };
             let id = self.push_untagged(packed, NodeKind::Element, pos..pos + len, element, NONE);
             self.doc.nodes[id as usize].field_number = raw.tag.field_number;
@@ -384,18 +385,20 @@ impl Walker<'_, '_> {
             element += 1;
             pos += len;
         }
+        if let Some(e) = failure {
+            self.doc.nodes.truncate(packed as usize);
+            self.doc.problems.truncate(problems_at);
+            let node = self.leaf(parent, raw, index, NodeKind::Bytes);
+            let type_name = &self.doc.types.types[parent.ty as usize].fields[field_index].type_name;
+            let expected = format!("packed repeated {type_name}");
+            self.problem(node, e.offset, ProblemKind::NotParsedAs { expected, reason: e.reason });
+            return;
+        }
         self.doc.nodes[packed as usize].next = self.doc.nodes.len() as NodeId;
         // The run holds `element` values: later occurrences of the field count on from them.
         if element > 1 {
             self.bump_by(parent.counts_at, raw.tag.field_number, element - 1);
         }
-    }
-
-    fn check_varints(&self, mut pos: usize, end: usize) -> Result<(), WireError> {
-        while pos < end {
-            pos += wire::read_varint(self.buf(), pos, end)?.1;
-        }
-        Ok(())
     }
 
     fn frame(&mut self, node: NodeId, ty: u32, span: std::ops::Range<usize>, level: Level, speculative: bool) -> Frame {
