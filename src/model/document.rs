@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use prost_reflect::{FieldDescriptor, MessageDescriptor};
+use prost_reflect::MessageDescriptor;
 
 use crate::decode::overlay::{self, Limits};
 use crate::decode::schema::{FieldInfo, Schema, TypeInfo, TypeTable};
@@ -117,11 +117,6 @@ impl Document {
         self.types.types.get(ty as usize)
     }
 
-    /// The schema field a node is an occurrence of (for elements: the packed field).
-    pub fn field(&self, id: NodeId) -> Option<FieldDescriptor> {
-        self.field_info(id).map(|f| f.desc.clone())
-    }
-
     /// The precomputed schema facts of the field a node is an occurrence of. `None` for
     /// unknown fields, the root, error nodes and an Any's own payload field.
     pub fn field_info(&self, id: NodeId) -> Option<&FieldInfo> {
@@ -148,6 +143,13 @@ impl Document {
         let from = self.problems.partition_point(|p| p.node < id);
         let to = self.problems.partition_point(|p| p.node <= id);
         &self.problems[from..to]
+    }
+
+    /// The problems shown on a node's row: its own, and for an Any those of its payload,
+    /// which has no row of its own.
+    pub fn row_problems(&self, id: NodeId) -> impl Iterator<Item = &Problem> {
+        let payload = self.any_payload(id).filter(|_| self.node(id).kind == NodeKind::Any);
+        self.problems_of(id).iter().chain(payload.map_or(&[][..], |p| self.problems_of(p)))
     }
 
     /// Whether `ancestor` is `id` or one of its ancestors.

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use crate::edit::Editor;
 use crate::edit::op::EditOp;
-use crate::model::node::{NodeId, NodeKind};
+use crate::model::node::NodeId;
 use crate::model::{Document, path, value};
 use crate::render::tree;
 use crate::ui::layout::{Panes, panes};
@@ -598,17 +598,9 @@ impl App {
         self.problem_ancestors.contains(id)
     }
 
-    /// Whether a node is shown with an error or warning mark.
+    /// Whether a node is shown with an error or warning mark, and which.
     pub fn mark(&self, id: NodeId) -> Option<crate::model::problem::Severity> {
-        let own = self.editor.doc().problems_of(id).iter().map(|p| p.kind.severity()).max();
-        if own.is_some() || self.editor.doc().node(id).kind != NodeKind::Any {
-            return own;
-        }
-        // An Any's payload problems belong to the Any row too (the payload has no row).
-        self.editor
-            .doc()
-            .any_payload(id)
-            .and_then(|p| self.editor.doc().problems_of(p).iter().map(|p| p.kind.severity()).max())
+        self.editor.doc().row_problems(id).map(|p| p.kind.severity()).max()
     }
 }
 

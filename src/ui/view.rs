@@ -172,11 +172,7 @@ pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'stati
     if !full.is_empty() {
         field("value", full);
     }
-    let mut problems: Vec<_> = doc.problems_of(id).to_vec();
-    if let (NodeKind::Any, Some(payload)) = (node.kind, doc.any_payload(id)) {
-        problems.extend_from_slice(doc.problems_of(payload));
-    }
-    for problem in problems {
+    for problem in doc.row_problems(id) {
         let style = match problem.kind.severity() {
             Severity::Error => theme.error(),
             Severity::Warning => theme.warning(),
