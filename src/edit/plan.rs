@@ -37,8 +37,7 @@ impl EditOp {
             EditOp::Append { path, from } => plan_append(doc, path, from.as_deref()),
             EditOp::Add { path } => {
                 let (container, field) = absent_field(doc, path)?;
-                let mut bytes = tag(field.number, wire_of(field));
-                bytes.extend(default_value(field));
+                let bytes = default_field(field);
                 let end = doc.node(container).value_end as usize;
                 Ok(replace_within(doc, container, end..end, bytes))
             }
@@ -228,9 +227,9 @@ fn absent_field<'d>(doc: &'d Document, p: &str) -> Result<(NodeId, &'d FieldInfo
 fn plan_add_value(doc: &Document, p: &str, text: &str) -> Result<Change, EditError> {
     let (container, field) = absent_field(doc, p)?;
     let last = path::parse(p)?.pop().expect("absent_field checked there is a last segment");
-    let existing = path::visible_children(doc, container).filter(|&c| doc.node(c).field_number == field.number);
-    let values: u32 =
-        existing.map(|c| if doc.node(c).kind == NodeKind::Packed { doc.node(c).next - c - 1 } else { 1 }).sum();
+    let values: u32 = occurrences(doc, container, field.number)
+        .map(|c| if doc.node(c).kind == NodeKind::Packed { doc.node(c).next - c - 1 } else { 1 })
+        .sum();
     match (field.is_list, last.indices.as_slice()) {
         (false, []) if values == 0 => {}
         (true, [i]) if *i == values => {}
@@ -240,13 +239,8 @@ fn plan_add_value(doc: &Document, p: &str, text: &str) -> Result<Change, EditErr
         _ => return Err(not_applicable(p, "no such element")),
     }
     let encoded = value::parse(field, text).map_err(|source| EditError::Value { path: p.to_owned(), source })?;
-    // A new value of a packed field joins the field's last packed run.
-    if let Some(run) =
-        path::visible_children(doc, container).filter(|&c| doc.node(c).field_number == field.number).last()
-        && doc.node(run).kind == NodeKind::Packed
-    {
-        let end = doc.node(run).value_end as usize;
-        return Ok(replace_within(doc, run, end..end, encoded.bytes()));
+    if let Some(change) = append_to_packed_run(doc, container, field, encoded.bytes()) {
+        return Ok(change);
     }
     let bytes = field_bytes(field, &encoded);
     let end = doc.node(container).value_end as usize;
@@ -258,26 +252,34 @@ fn plan_append(doc: &Document, p: &str, from: Option<&str>) -> Result<Change, Ed
     if !field.is_list {
         return Err(not_applicable(p, format!("`{}` is not repeated; use set or add", field.name)));
     }
-    let last = path::visible_children(doc, container).filter(|&c| doc.node(c).field_number == field.number).last();
-    if let (Some(run), None) = (last, from)
-        && doc.node(run).kind == NodeKind::Packed
+    if from.is_none()
+        && let Some(change) = append_to_packed_run(doc, container, field, zero_element(field))
     {
-        let end = doc.node(run).value_end as usize;
-        return Ok(replace_within(doc, run, end..end, zero_element(field)));
+        return Ok(change);
     }
+    let last = occurrences(doc, container, field.number).last();
     let bytes = match from {
         Some(src) => copy_of(doc, src, field.number)?,
-        None => {
-            let mut bytes = tag(field.number, wire_of(field));
-            bytes.extend(default_value(field));
-            bytes
-        }
+        None => default_field(field),
     };
     let (at, parent) = match last {
         Some(l) => (doc.node(l).end() as usize, doc.node(l).parent),
         None => (doc.node(container).value_end as usize, container),
     };
     Ok(replace_within(doc, parent, at..at, bytes))
+}
+
+/// The occurrences of field `number` among a container's fields (through an Any payload).
+fn occurrences(doc: &Document, container: NodeId, number: u32) -> impl Iterator<Item = NodeId> + '_ {
+    path::visible_children(doc, container).filter(move |&c| doc.node(c).field_number == number)
+}
+
+/// A new value of a packed field joins the field's last occurrence when that is a packed
+/// run; `None` when it is not.
+fn append_to_packed_run(doc: &Document, container: NodeId, field: &FieldInfo, value: Vec<u8>) -> Option<Change> {
+    let run = occurrences(doc, container, field.number).last().filter(|&r| doc.node(r).kind == NodeKind::Packed)?;
+    let end = doc.node(run).value_end as usize;
+    Some(replace_within(doc, run, end..end, value))
 }
 
 /// The bytes of a new element for `path`'s field: a copy of `from`, or the default.
@@ -290,9 +292,7 @@ fn element_bytes(doc: &Document, p: &str, id: NodeId, from: Option<&str>) -> Res
     if node.kind == NodeKind::Element {
         return Ok(zero_element(field));
     }
-    let mut bytes = tag(field.number, wire_of(field));
-    bytes.extend(default_value(field));
-    Ok(bytes)
+    Ok(default_field(field))
 }
 
 fn copy_of(doc: &Document, src: &str, field_number: u32) -> Result<Vec<u8>, EditError> {
@@ -312,14 +312,15 @@ fn wire_of(field: &FieldInfo) -> WireType {
     }
 }
 
-/// The default value's bytes after the tag: zero, or an empty length-delimited value.
-fn default_value(field: &FieldInfo) -> Vec<u8> {
+/// A whole field holding its default: tag, then zero or an empty length-delimited value.
+fn default_field(field: &FieldInfo) -> Vec<u8> {
+    let mut bytes = tag(field.number, wire_of(field));
     match wire_of(field) {
-        WireType::Varint => vec![0],
-        WireType::Fixed32 => vec![0; 4],
-        WireType::Fixed64 => vec![0; 8],
-        _ => vec![0],
+        WireType::Fixed32 => bytes.extend([0; 4]),
+        WireType::Fixed64 => bytes.extend([0; 8]),
+        _ => bytes.push(0),
     }
+    bytes
 }
 
 /// A whole field: tag, (length,) value. Repeated scalars are written as a packed run of one.
