@@ -111,6 +111,13 @@ fn add_user_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>, or
 /// on a skipped one.
 fn add_registered_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>) {
     let mut pending: Vec<_> = files.into_iter().filter(|f| pool.get_file_by_name(f.name()).is_none()).collect();
+    // Usually nothing collides: add them all at once (the pool orders them itself). Only
+    // when that fails are they tried one by one, each on a copy of the pool.
+    let mut all = pool.clone();
+    if all.add_file_descriptor_protos(pending.clone()).is_ok() {
+        *pool = all;
+        return;
+    }
     loop {
         let before = pending.len();
         let mut waiting = Vec::new();
