@@ -37,8 +37,7 @@ pub fn check_streaming(
         write_problems(doc, &doc.problems[from..], label, &mut summary, out)
     };
     let doc = Document::decode_streaming(source, schema, root, limits, &mut hook)?;
-    let root_problems: Vec<Problem> = doc.problems.clone();
-    write_problems(&doc, &root_problems, label, &mut summary, out)?;
+    write_problems(&doc, &doc.problems, label, &mut summary, out)?;
     match (summary.errors, summary.warnings) {
         (0, 0) => writeln!(out, "{label}: ok ({} bytes, {} fields)", doc.bytes().len(), summary.fields)?,
         (e, w) => writeln!(out, "{label}: {e} error(s), {w} warning(s)")?,
