@@ -53,26 +53,25 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
     let theme = Theme::from_env();
     let area = guard.terminal.size()?;
     let mut pending = Some(decoding);
-    let mut app = match preview {
-        Some(doc) => {
-            let mut app = App::new(doc, label, (area.width, area.height));
-            app.message = format!("showing the first {} MB while the rest decodes…", PREVIEW_BYTES >> 20);
-            app.preview = true;
-            app
-        }
+    // A large file opens on its preview; anything else waits for the whole document.
+    let (doc, preview) = match preview {
+        Some(doc) => (doc, true),
         None => {
             let decoding = pending.take().expect("just set");
             if !wait_for(&mut guard, &decoding, &label, size)? {
                 return Ok(Outcome::Success);
             }
-            let doc = decoding.join().map_err(|_| anyhow!("decoding failed unexpectedly"))?;
-            let mut app = App::new(doc, label, (area.width, area.height));
-            if let Some(note) = note {
-                app.message = note;
-            }
-            app
+            (join(decoding)?, false)
         }
     };
+    let mut app = App::new(doc, label, (area.width, area.height));
+    app.preview = preview;
+    let while_decoding =
+        preview.then(|| format!("showing the first {} MB while the rest decodes…", PREVIEW_BYTES >> 20));
+    let notes: Vec<String> = while_decoding.into_iter().chain(note).collect();
+    if !notes.is_empty() {
+        app.message = notes.join("; ");
+    }
     app.file = file.filter(|f| *f != Path::new("-")).map(Path::to_path_buf);
     while !app.quit {
         guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
@@ -80,8 +79,7 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
             guard.write_raw(&clipboard::osc52(&text))?;
         }
         if pending.as_ref().is_some_and(|d| d.is_finished()) {
-            let doc = pending.take().expect("checked").join().map_err(|_| anyhow!("decoding failed unexpectedly"))?;
-            app.replace_document(doc);
+            app.replace_document(join(pending.take().expect("checked"))?);
             continue;
         }
         if pending.is_some() && !event::poll(Duration::from_millis(100))? {
@@ -100,6 +98,11 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
         println!("{text}");
     }
     Ok(Outcome::Success)
+}
+
+/// The document a background decode made.
+fn join(decoding: std::thread::JoinHandle<Document>) -> Result<Document> {
+    decoding.join().map_err(|_| anyhow!("decoding failed unexpectedly"))
 }
 
 /// How much of a large file the preview decodes.
