@@ -2,7 +2,8 @@
 //! blob (100 MB by default), in the same run, reporting ratios, wall times and peak memory.
 //!
 //! `cargo build --release && cargo run --release --example bench_cli [-- SIZE_MB]`
-//! Needs protoc and GNU time (`apt-get install protobuf-compiler time`).
+//! protoc comes from the `protoc-bin-vendored` crate; peak memory needs GNU time
+//! (`/usr/bin/time`).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -40,6 +41,7 @@ fn measure(label: &str, program: &Path, args: &[&str], stdin: Option<&Path>) -> 
 struct Case {
     title: &'static str,
     blob: PathBuf,
+    root_type: &'static str,
     statescope_schema: Vec<String>,
     protoc_schema: String,
 }
@@ -48,7 +50,7 @@ fn run_case(case: &Case, exe: &Path) {
     let size = std::fs::metadata(&case.blob).expect("blob exists").len();
     let blob = case.blob.to_str().expect("UTF-8 temp path");
     println!("== {}: {} ({:.1} MB); best of 3 runs each", case.title, case.blob.display(), size as f64 / 1048576.0);
-    let ty = "openvmm.SavedState";
+    let ty = case.root_type;
     let with = |args: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         v.extend(case.statescope_schema.iter().cloned());
@@ -59,13 +61,14 @@ fn run_case(case: &Case, exe: &Path) {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         measure(label, exe, &args, None)
     };
+    let protoc_bin = protoc_bin_vendored::protoc_bin_path().expect("protoc-bin-vendored has a protoc for this machine");
     let protoc = measure(
         "protoc --decode (Any left as bytes)",
-        Path::new("protoc"),
+        &protoc_bin,
         &[&format!("--decode={ty}"), &case.protoc_schema],
         Some(&case.blob),
     );
-    let raw = measure("protoc --decode_raw", Path::new("protoc"), &["--decode_raw"], Some(&case.blob));
+    let raw = measure("protoc --decode_raw", &protoc_bin, &["--decode_raw"], Some(&case.blob));
     let show = run("statescope show (every Any expanded)", with(&["show"]));
     let text = run("statescope show --format text", with(&["show", "--format", "text"]));
     let check = run("statescope check", with(&["check"]));
@@ -110,19 +113,24 @@ fn main() -> anyhow::Result<()> {
     }
     let set = dir.join("openvmm.binpb");
     let protos = openvmm.join("protos");
-    let mut protoc_args =
-        vec![format!("-I{}", protos.display()), format!("-o{}", set.display()), "--include_imports".to_owned()];
+    let mut protoc_args = vec![
+        format!("-I{}", protos.display()),
+        format!("-I{}", protoc_bin_vendored::include_path()?.display()),
+        format!("-o{}", set.display()),
+        "--include_imports".to_owned(),
+    ];
     for entry in std::fs::read_dir(&protos)? {
         protoc_args.push(entry?.path().display().to_string());
     }
     anyhow::ensure!(
-        Command::new("protoc").args(&protoc_args).status()?.success(),
+        Command::new(protoc_bin_vendored::protoc_bin_path()?).args(&protoc_args).status()?.success(),
         "protoc compiles the OpenVMM schema"
     );
     run_case(
         &Case {
             title: "real OpenVMM state, repeated",
             blob: real_blob,
+            root_type: "openvmm.SavedState",
             statescope_schema: vec!["--descriptor-set".to_owned(), set.display().to_string()],
             protoc_schema: format!("--descriptor_set_in={}", set.display()),
         },
@@ -138,6 +146,7 @@ fn main() -> anyhow::Result<()> {
         &Case {
             title: "dense synthetic VM (many VPs, small fields)",
             blob: dense,
+            root_type: statescope::samples::ROOT_TYPE,
             statescope_schema: Vec::new(),
             protoc_schema: format!(
                 "--descriptor_set_in={}:{}",

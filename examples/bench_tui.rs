@@ -10,12 +10,8 @@ use std::time::Instant;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use statescope::decode::registry::{SchemaSources, build_pool};
-use statescope::decode::schema::Schema;
-use statescope::model::Document;
-use statescope::model::source::Source;
-use statescope::ui::app::{Action, App};
-use statescope::ui::view::{self, Theme};
+use statescope::browser::{self, Action, App, Theme};
+use statescope::{Decoder, Schema, SchemaSources, Source};
 
 fn peak_rss_mb() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -42,34 +38,30 @@ fn main() -> anyhow::Result<()> {
         }
     }
     let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
-    let schema = Arc::new(Schema::new(build_pool(&sources)?));
+    let schema = Arc::new(Schema::load(&sources)?);
     let root_type = schema.pool.get_message_by_name("openvmm.SavedState");
+    let decoder = Decoder::new(schema, root_type.clone());
 
     let start = Instant::now();
     let source = Source::open(&blob)?;
     let size = source.len();
     // What the browser shows first: the top-level fields in the first few MB.
-    let prefix = statescope::ui::preview_prefix(&source, root_type.as_ref()).unwrap_or(source.len());
-    let preview = Document::decode(
-        Source::Owned(source[..prefix].to_vec()),
-        schema.clone(),
-        root_type.clone(),
-        Default::default(),
-    );
+    let prefix = browser::preview_prefix(&source, root_type.as_ref()).unwrap_or(source.len());
+    let preview = decoder.decode(Source::Owned(source[..prefix].to_vec()));
     let preview_app = App::new(preview, "preview".to_owned(), (200, 50));
     let mut terminal = Terminal::new(TestBackend::new(200, 50))?;
-    terminal.draw(|f| view::draw(f, &preview_app, Theme::from_env()))?;
+    terminal.draw(|f| browser::draw(f, &preview_app, Theme::from_env()))?;
     let preview_screen = start.elapsed();
-    let doc = Document::decode(source, schema, root_type, Default::default());
+    let doc = decoder.decode(source);
     let open = start.elapsed();
-    let nodes = doc.nodes.len();
+    let nodes = doc.nodes().len();
     let mut app = App::new(doc, "bench".to_owned(), (200, 50));
     let first_screen = start.elapsed();
 
     let mut frame_times = Vec::new();
     let mut frame = |app: &App| -> anyhow::Result<()> {
         let t = Instant::now();
-        terminal.draw(|f| view::draw(f, app, Theme::from_env()))?;
+        terminal.draw(|f| browser::draw(f, app, Theme::from_env()))?;
         frame_times.push(t.elapsed().as_secs_f64() * 1e3);
         Ok(())
     };
@@ -91,7 +83,7 @@ fn main() -> anyhow::Result<()> {
     app.update(Action::PromptSubmit);
     // The browser runs a long search a slice at a time between keystrokes.
     let mut slices = 1;
-    while app.search.is_some() {
+    while app.is_searching() {
         app.update(Action::Tick);
         slices += 1;
     }

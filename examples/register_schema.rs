@@ -6,22 +6,17 @@
 
 use std::sync::Arc;
 
-use statescope::decode::overlay::Limits;
-use statescope::decode::registry::{SchemaSources, build_pool};
-use statescope::decode::schema::Schema;
-use statescope::model::Document;
-use statescope::model::source::Source;
-use statescope::render::tree::{TreeOptions, write_tree};
+use statescope::{Decoder, NodeId, Schema, SchemaSources, Source, TreeOptions, write_tree};
 
 // Made with `protoc -o` or protox from `examples/schema/mydev.hpet.proto`.
 statescope::register_descriptors!(MYDEV_HPET, "mydev example", include_bytes!("schema/mydev.hpet.binpb"));
 
 fn main() -> anyhow::Result<()> {
-    let schema = Arc::new(Schema::new(build_pool(&SchemaSources::default())?));
+    let schema = Arc::new(Schema::load(&SchemaSources::default())?);
     let root = schema.pool.get_message_by_name("mydev.hpet.SavedState").expect("registered above");
     // config = 1, main_counter = 123456, one timer { comparator = 99 }
     let bytes = vec![0x08, 0x01, 0x10, 0xc0, 0xc4, 0x07, 0x1a, 0x02, 0x10, 0x63];
-    let doc = Document::decode(Source::Owned(bytes), schema, Some(root), Limits::default());
-    write_tree(&doc, 0, TreeOptions::default(), &mut std::io::stdout().lock())?;
+    let doc = Decoder::new(schema, Some(root)).decode(Source::Owned(bytes));
+    write_tree(&doc, NodeId::ROOT, TreeOptions::default(), &mut std::io::stdout().lock())?;
     Ok(())
 }

@@ -2,16 +2,16 @@
 //! the TUI uses. Exit codes: 0 success (or a clean check), 1 problems found, 2 usage or I/O.
 
 mod commands;
-pub mod open;
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cli::commands::{check_files, edit_and_write, encode, get, show, types};
-pub use crate::cli::open::{display_name, read_source};
+use crate::cli::commands::{check_files, edit_and_write, encode, get, mutate, show, types};
+use crate::open::SchemaArgs;
 
 /// Open, browse and patch VM saved-state blobs: protobuf with nested google.protobuf.Any
 /// payloads, every Any resolved against registered descriptors.
@@ -39,30 +39,6 @@ Examples:
 
 Paths look like units[3].state.drives[0].path.lun: Any payloads are addressed as if
 expanded, an Any's own URL is @type, unknown fields are #N.";
-
-/// Options that say how to read bytes: schemas, root type and limits.
-#[derive(Debug, Clone, Args, Default)]
-#[command(next_help_heading = "Schema options (before or after the command)")]
-pub struct SchemaArgs {
-    /// Compile this .proto file at run time (repeatable).
-    #[arg(long = "proto", value_name = "FILE", global = true)]
-    pub proto: Vec<PathBuf>,
-    /// Compile every .proto in this flat folder, as a VMM writes them (repeatable).
-    #[arg(long = "proto-dir", value_name = "DIR", global = true)]
-    pub proto_dir: Vec<PathBuf>,
-    /// Load a descriptor set made by `protoc -o` or `buf build` (repeatable).
-    #[arg(long = "descriptor-set", value_name = "FILE", global = true)]
-    pub descriptor_set: Vec<PathBuf>,
-    /// The root message type (full name); detected from the bytes when absent.
-    #[arg(long = "type", value_name = "NAME", global = true)]
-    pub root_type: Option<String>,
-    /// Deepest message nesting to decode (deeper is shown raw).
-    #[arg(long, value_name = "N", default_value_t = 100, global = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    pub max_depth: u32,
-    /// Deepest chain of Any inside Any to decode.
-    #[arg(long, value_name = "N", default_value_t = 32, global = true, value_parser = clap::value_parser!(u32).range(0..=1_000))]
-    pub max_any_depth: u32,
-}
 
 /// The commands.
 #[derive(Debug, Subcommand)]
@@ -189,8 +165,38 @@ pub enum Outcome {
     ProblemsFound,
 }
 
-/// Runs a parsed command line (the TUI commands are run by the caller).
-pub fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
+/// Parses the command line, runs the command or the browser, and turns every error into
+/// one line on stderr with a meaningful exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Some(Command::View { file }) => crate::ui::run(&cli.schema, file.as_deref()).map(|()| Outcome::Success),
+        Some(command) => run(&cli, command),
+        None => crate::ui::run(&cli.schema, cli.file.as_deref()).map(|()| Outcome::Success),
+    };
+    match result {
+        Ok(Outcome::Success) => ExitCode::SUCCESS,
+        Ok(Outcome::ProblemsFound) => ExitCode::from(1),
+        Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("statescope: error: {}", one_line(&error));
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// A reader that closed the pipe early (`| head`) is not an error.
+fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| e.downcast_ref::<io::Error>().is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe))
+}
+
+/// The error and its causes on one line.
+fn one_line(error: &anyhow::Error) -> String {
+    error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
+}
+
+/// Runs a parsed command (the browser is run by [`main`]).
+fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let outcome = match command {
@@ -213,7 +219,7 @@ pub fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
             edit_and_write(&cli.schema, file, &text, output)?
         }
         Command::Encode { input, output } => encode(&cli.schema, input, output)?,
-        Command::Mutate(args) => crate::mutate::run(&cli.schema, args)?,
+        Command::Mutate(args) => mutate(&cli.schema, args)?,
         Command::View { .. } => return Err(anyhow!("`view` is handled by the terminal UI")),
     };
     out.flush()?;

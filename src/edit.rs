@@ -11,7 +11,7 @@ pub mod splice;
 pub mod value;
 
 use crate::edit::op::{EditError, EditOp};
-use crate::edit::splice::Change;
+pub use crate::edit::splice::Change;
 use crate::model::Document;
 
 /// One applied edit: its script line and how to undo and redo it.

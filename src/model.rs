@@ -1,12 +1,18 @@
 //! The document model: the bytes, the pre-order node arena over them with byte spans,
-//! problems, stable paths and value rendering.
+//! problems, stable paths and value rendering. The model builds itself: the overlay reads
+//! the bytes with the schema's facts (from `decode`) and fills a document through the
+//! model's own builder; everyone else only reads documents.
 
+mod builder;
+pub mod decoder;
 pub mod document;
 pub mod node;
+mod overlay;
 pub mod path;
 pub mod problem;
 pub mod source;
 pub mod value;
 
+pub use decoder::{Decoder, Limits, TopLevelHook};
 pub use document::Document;
 pub use node::{NodeId, NodeKind};

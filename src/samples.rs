@@ -14,8 +14,9 @@ use crate::model::value::c_escape;
 
 /// The embedded healthy sample, opened when no file is given.
 pub const VM_STATE: &[u8] = include_bytes!("../samples/vm.state.bin");
-/// The root type of every sample blob.
-pub const ROOT_TYPE: &str = "openvmm.SavedState";
+/// The root type of every sample blob. The samples live in their own `sample.` package
+/// namespace, so they never stand in for a real VMM's schema of the same package.
+pub const ROOT_TYPE: &str = "sample.openvmm.SavedState";
 /// The files of google's well-known types the registry embeds.
 const WELL_KNOWN_FILES: &[&str] = &[
     "google/protobuf/any.proto",
@@ -85,16 +86,19 @@ fn encode_text(pool: &DescriptorPool, text: &str) -> anyhow::Result<Vec<u8>> {
     Ok(DynamicMessage::parse_text_format(root, text)?.encode_to_vec())
 }
 
-/// A unit in text format, its payload expanded as `[type.googleapis.com/T] { … }`.
+/// A unit in text format, its payload (a `sample.` type) expanded as
+/// `[type.googleapis.com/sample.T] { … }`.
 fn unit(name: &str, ty: &str, body: &str) -> String {
-    format!("units {{ name: \"{name}\" state {{ [type.googleapis.com/{ty}] {{ {body} }} }} }}\n")
+    format!("units {{ name: \"{name}\" state {{ [type.googleapis.com/sample.{ty}] {{ {body} }} }} }}\n")
 }
 
 /// A unit whose payload is given as raw bytes (for deliberately broken payloads).
 fn raw_unit(name: &str, ty: &str, payload: &[u8]) -> String {
     let mut value = String::new();
     c_escape(payload, &mut value);
-    format!("units {{ name: \"{name}\" state {{ type_url: \"type.googleapis.com/{ty}\" value: \"{value}\" }} }}\n")
+    format!(
+        "units {{ name: \"{name}\" state {{ type_url: \"type.googleapis.com/sample.{ty}\" value: \"{value}\" }} }}\n"
+    )
 }
 
 fn timer(cr: u32, state: &str, out: bool) -> String {
@@ -128,7 +132,7 @@ fn vp(index: u32, rip: u64, mp_state: &str) -> String {
     );
     let apic: String = (0..16).map(|r| format!(" registers: {}", if r == 2 { index << 24 } else { r * 16 })).collect();
     format!(
-        "vps {{ vp_index: {index} data {{ [type.googleapis.com/virt.x86.VpSavedState] {{ \
+        "vps {{ vp_index: {index} data {{ [type.googleapis.com/sample.virt.x86.VpSavedState] {{ \
          registers {{ {registers} }} mp_state {{ {mp_state} {{}} }} \
          msrs {{ entries {{ index: 27 value: 4276092928 }} entries {{ index: 3221225601 value: 2305843009213693952 }} }} \
          apic {{ apic_base: 4276094208{apic} }} tsc_offset: -{} pending_event_delta: -3 }} }} }}",
@@ -156,14 +160,14 @@ fn healthy_vm_text() -> String {
         "pci.cfg_space_emu.SavedState",
         "command: 1031 base_addresses: 4273995776 base_addresses: 0 base_addresses: 0 base_addresses: 0 \
          base_addresses: 0 base_addresses: 0 interrupt_line: 11 \
-         capabilities { field1: \"msi\" field2 { [type.googleapis.com/pci.caps.msi.SavedState] { \
+         capabilities { field1: \"msi\" field2 { [type.googleapis.com/sample.pci.caps.msi.SavedState] { \
          enabled: true multiple_message_enable: 0 address: 4276092928 data: 16433 } } }",
     );
     t += &unit(
         "partition",
         "partition.Partition",
         &format!(
-            "partition {{ [type.googleapis.com/virt.x86.VmSavedState] {{ hypercall_page: 4096 reference_tsc_page: 8192 }} }} {} {}",
+            "partition {{ [type.googleapis.com/sample.virt.x86.VmSavedState] {{ hypercall_page: 4096 reference_tsc_page: 8192 }} }} {} {}",
             vp(0, 0xffff_ffff_8100_0000, "running"),
             vp(1, 0xffff_ffff_8100_1234, "halted"),
         ),
@@ -171,7 +175,7 @@ fn healthy_vm_text() -> String {
     t += &unit(
         "storvsp:ba6163d9-04a1-4d29-b605-72e2ffb1dc7f",
         "vmbus.SimpleSavedState",
-        "channel { [type.googleapis.com/storage.storvsp.SavedState] { \
+        "channel { [type.googleapis.com/sample.storage.storvsp.SavedState] { \
          protocol_state { ready { version: 1538 } } \
          drives { path { path: 0 target: 0 lun: 2 } state { disk { field1 { sector_count: 134217728 sector_size: 512 } } } } \
          drives { path { path: 0 target: 0 lun: 1 } state { dvd_no_media {} } } \
@@ -202,7 +206,7 @@ fn broken_samples(pool: &DescriptorPool, vm: &[u8]) -> anyhow::Result<Vec<(&'sta
     let mut hpet = Vec::new();
     varint_field(&mut hpet, 1, 0x8086_a201);
     let mut any = Vec::new();
-    len_field(&mut any, 1, b"type.googleapis.com/chipset.hpet.SavedState");
+    len_field(&mut any, 1, b"type.googleapis.com/sample.chipset.hpet.SavedState");
     len_field(&mut any, 2, &hpet);
     let mut hpet_unit = Vec::new();
     len_field(&mut hpet_unit, 1, b"hpet");
@@ -241,8 +245,8 @@ pub fn large_vm(target: usize) -> Vec<u8> {
         let _ = write!(one, "{} ", vp(i, 0xffff_ffff_8100_0000 + u64::from(i), "running"));
     }
     let units = format!("{}{}", healthy_vm_text(), unit("partition-large", "partition.Partition", &one));
-    let pool = crate::decode::registry::build_pool(&Default::default()).expect("registered schemas load");
-    let block = encode_text(&pool, &units).expect("sample text encodes");
+    let schema = crate::decode::schema::Schema::load(&Default::default()).expect("registered schemas load");
+    let block = encode_text(&schema.pool, &units).expect("sample text encodes");
     let mut out = Vec::with_capacity(target + block.len());
     while out.len() < target {
         out.extend_from_slice(&block);

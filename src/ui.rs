@@ -9,45 +9,48 @@ pub mod rows;
 pub mod terminal;
 pub mod view;
 
+#[cfg(test)]
+mod tests;
+
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, anyhow};
-use ratatui::crossterm::event::{self, Event, KeyCode, KeyEventKind, MouseEventKind};
+use ratatui::crossterm::event::{self, Event, KeyCode};
 use ratatui::widgets::Paragraph;
 
-use crate::cli::{Outcome, SchemaArgs, display_name, read_source};
 use crate::model::Document;
 use crate::model::source::Source;
+use crate::open::{SchemaArgs, display_name, read_source};
 use crate::render::tree;
-use crate::ui::app::{Action, App};
+use crate::ui::app::{Action, App, Effect};
 use crate::ui::terminal::TerminalGuard;
 use crate::ui::view::Theme;
 
 /// Opens `file` (or the built-in sample) in the terminal browser. Without a terminal on
 /// standard output it prints the tree instead, so `statescope FILE | less` works.
-pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
+pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     let schema = schema_args.load_schema()?;
     let (source, label) = match file {
         Some(path) => (read_source(path)?, display_name(path)),
         None => (Source::Owned(crate::samples::VM_STATE.to_vec()), "built-in sample (samples/vm.state.bin)".to_owned()),
     };
-    let (root, note) = schema_args.root_type(&schema, &source)?;
+    let (decoder, note) = schema_args.decoder(&schema, &source)?;
     if !std::io::stdout().is_terminal() {
         if let Some(note) = &note {
             eprintln!("statescope: {note}");
         }
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        tree::write_tree_streaming(source, schema, root, schema_args.limits(), tree::TreeOptions::default(), &mut out)?;
+        tree::write_tree_streaming(&decoder, source, tree::TreeOptions::default(), &mut out)?;
         std::io::Write::flush(&mut out)?;
-        return Ok(Outcome::Success);
+        return Ok(());
     }
     let size = source.len();
-    let limits = schema_args.limits();
-    let preview = preview_prefix(&source, root.as_ref())
-        .map(|end| Document::decode(Source::Owned(source[..end].to_vec()), schema.clone(), root.clone(), limits));
-    let decoding = std::thread::spawn(move || Document::decode(source, schema, root, limits));
+    let preview =
+        preview_prefix(&source, decoder.root_type()).map(|end| decoder.decode(Source::Owned(source[..end].to_vec())));
+    let background = decoder.clone();
+    let decoding = std::thread::spawn(move || background.decode(source));
 
     let mut guard = TerminalGuard::enter()?;
     let theme = Theme::from_env();
@@ -59,25 +62,27 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
         None => {
             let decoding = pending.take().expect("just set");
             if !wait_for(&mut guard, &decoding, &label, size)? {
-                return Ok(Outcome::Success);
+                return Ok(());
             }
             (join(decoding)?, false)
         }
     };
     let mut app = App::new(doc, label, (area.width, area.height));
-    app.preview = preview;
+    if preview {
+        app = app.with_preview();
+    }
+    if let Some(file) = file.filter(|f| *f != Path::new("-")) {
+        app = app.with_file(file.to_path_buf());
+    }
     let while_decoding =
         preview.then(|| format!("showing the first {} MB while the rest decodes…", PREVIEW_BYTES >> 20));
     let notes: Vec<String> = while_decoding.into_iter().chain(note).collect();
     if !notes.is_empty() {
-        app.message = notes.join("; ");
+        app.notify(notes.join("; "));
     }
-    app.file = file.filter(|f| *f != Path::new("-")).map(Path::to_path_buf);
-    while !app.quit {
+    let mut copied = Vec::new();
+    loop {
         guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
-        for text in app.pending_clipboard.drain(..) {
-            guard.write_raw(&clipboard::osc52(&text))?;
-        }
         if pending.as_ref().is_some_and(|d| d.is_finished()) {
             app.replace_document(join(pending.take().expect("checked"))?);
             continue;
@@ -85,19 +90,31 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Outcome> {
         if pending.is_some() && !event::poll(Duration::from_millis(100))? {
             continue;
         }
-        if app.search.is_some() && !event::poll(Duration::ZERO)? {
-            app.update(Action::Tick);
-            continue;
+        let action = if app.is_searching() && !event::poll(Duration::ZERO)? {
+            Some(Action::Tick)
+        } else {
+            keymap::action_for_event(&event::read()?, app.prompt().is_some())
+        };
+        let Some(action) = action else { continue };
+        let mut quit = false;
+        for effect in app.update(action) {
+            match effect {
+                Effect::Copy(text) => {
+                    guard.write_raw(&clipboard::osc52(&text))?;
+                    copied.push(text);
+                }
+                Effect::Quit => quit = true,
+            }
         }
-        if let Some(action) = next_action(&app)? {
-            app.update(action);
+        if quit {
+            break;
         }
     }
     drop(guard);
-    for text in &app.copied {
+    for text in &copied {
         println!("{text}");
     }
-    Ok(Outcome::Success)
+    Ok(())
 }
 
 /// The document a background decode made.
@@ -109,7 +126,7 @@ fn join(decoding: std::thread::JoinHandle<Document>) -> Result<Document> {
 pub const PREVIEW_BYTES: usize = 4 << 20;
 
 /// For a file much larger than the preview, the end of the last whole top-level field
-/// within the first [`PREVIEW_BYTES`]: decoding that prefix gives exactly the first nodes
+/// within the first `PREVIEW_BYTES`: decoding that prefix gives exactly the first nodes
 /// of the whole document, so it can be shown while the rest decodes.
 pub fn preview_prefix(bytes: &[u8], root: Option<&prost_reflect::MessageDescriptor>) -> Option<usize> {
     if bytes.len() < 4 * PREVIEW_BYTES || root.is_some_and(|r| r.full_name() == crate::decode::schema::ANY_TYPE) {
@@ -146,28 +163,4 @@ fn wait_for(
         }
     }
     Ok(true)
-}
-
-/// Waits for the next event and turns it into an action (prompts take typed text).
-fn next_action(app: &App) -> Result<Option<Action>> {
-    Ok(match event::read()? {
-        Event::Key(key) if key.kind == KeyEventKind::Release => None,
-        Event::Key(key) if app.prompt.is_some() => match key.code {
-            KeyCode::Enter => Some(Action::PromptSubmit),
-            KeyCode::Esc => Some(Action::PromptCancel),
-            KeyCode::Backspace => Some(Action::PromptBackspace),
-            KeyCode::Char('c') if key.modifiers.contains(event::KeyModifiers::CONTROL) => Some(Action::PromptCancel),
-            KeyCode::Char(c) => Some(Action::PromptChar(c)),
-            _ => None,
-        },
-        Event::Key(key) => keymap::action_for(key),
-        Event::Mouse(mouse) => match mouse.kind {
-            MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
-            MouseEventKind::ScrollUp => Some(Action::Scroll(-3)),
-            MouseEventKind::Down(_) => Some(Action::Click(mouse.column, mouse.row)),
-            _ => None,
-        },
-        Event::Resize(w, h) => Some(Action::Resize(w, h)),
-        _ => None,
-    })
 }

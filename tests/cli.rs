@@ -35,8 +35,8 @@ fn check_exit_codes() {
 
 #[test]
 fn global_options_go_before_or_after_the_command() {
-    let before = statescope(&["--type", "openvmm.SavedState", "show", "samples/vm.state.bin"], None);
-    let after = statescope(&["show", "samples/vm.state.bin", "--type", "openvmm.SavedState"], None);
+    let before = statescope(&["--type", "sample.openvmm.SavedState", "show", "samples/vm.state.bin"], None);
+    let after = statescope(&["show", "samples/vm.state.bin", "--type", "sample.openvmm.SavedState"], None);
     assert!(before.status.success() && after.status.success());
     assert_eq!(stdout(&before), stdout(&after));
     assert!(stderr(&before).is_empty(), "no detection note when --type is given");
@@ -77,17 +77,23 @@ fn garbage_never_crashes() {
 fn a_protoc_descriptor_set_decodes_with_no_schema_flags() {
     let dir = std::env::temp_dir().join(format!("statescope-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let set = common::openvmm_descriptor_set(&dir);
+    let set = dir.join("samples.binpb");
+    let protos = common::root().join("samples/schema");
+    let mut args = vec![format!("-I{}", protos.display()), format!("-I{}", common::protoc_include().display())];
+    args.extend([format!("-o{}", set.display()), "--include_imports".to_owned()]);
+    args.push(protos.join("sample.openvmm.proto").display().to_string());
+    common::protoc(&args.iter().map(String::as_str).collect::<Vec<_>>(), b"");
     let out = statescope(&["show", "--type", "google.protobuf.FileDescriptorSet", set.to_str().unwrap()], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = stdout(&out);
-    assert!(text.contains("name: string = \"chipset.pit.proto\""), "{}", &text[..text.len().min(2000)]);
-    assert!(text.contains("package: string = \"chipset.pit\""));
+    assert!(text.contains("name: string = \"sample.state_unit.proto\""), "{}", &text[..text.len().min(2000)]);
+    assert!(text.contains("package: string = \"sample.openvmm\""));
 }
 
 #[test]
 fn a_flat_vmm_schema_folder_loads() {
-    let out = statescope(&["types", "--proto-dir", "../shared/openvmm/protos"], None);
+    let Some(openvmm) = common::openvmm() else { return };
+    let out = statescope(&["types", "--proto-dir", openvmm.join("protos").to_str().unwrap()], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let types = stdout(&out);
     assert!(types.contains("storage.storvsp.SavedState\n") && types.contains("virt.x86.VpSavedState\n"));
@@ -119,7 +125,7 @@ fn json_is_canonical_with_type_urls() {
     let out = statescope(&["show", "--format", "json", "samples/vm.state.bin"], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("valid JSON");
-    assert_eq!(json["units"][1]["state"]["@type"], "type.googleapis.com/chipset.pit.SavedState");
+    assert_eq!(json["units"][1]["state"]["@type"], "type.googleapis.com/sample.chipset.pit.SavedState");
     assert_eq!(json["units"][1]["state"]["last"], "12345678901234", "64-bit integers are strings");
     let out = statescope(&["show", "--format", "json", "samples/broken/truncated.bin"], None);
     assert_eq!(out.status.code(), Some(2));

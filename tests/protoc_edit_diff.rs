@@ -6,8 +6,7 @@
 mod common;
 
 use common::{protoc, statescope, stdout};
-use statescope::edit::value::unescape;
-use statescope::model::value::c_escape;
+use statescope::{c_escape, unescape};
 
 /// Finds the line of `segments` (`name` or `name[i]`) in protoc's text output, within
 /// lines `[start, end)` at `depth`. Returns the line index and, for a block, its end.
@@ -76,15 +75,23 @@ fn protoc_set(bytes: &[u8], type_name: &str, chain: &[(Vec<String>, String)], va
     )
 }
 
-fn check_edit(blob: &std::path::Path, schema_args: &[&str], sets: &str, path: &str, value: &str, protoc_value: &str) {
+/// The blob an edit is made to: its file, root type, and schema for statescope and protoc.
+struct Subject<'a> {
+    blob: &'a std::path::Path,
+    root: &'a str,
+    schema_args: &'a [&'a str],
+    sets: &'a str,
+}
+
+fn check_edit(subject: &Subject, path: &str, value: &str, protoc_value: &str) {
+    let Subject { blob, root, schema_args, sets } = *subject;
     static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let dir = std::env::temp_dir().join(format!("statescope-editdiff-{}-{call}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let ours = dir.join("ours.bin");
     let assignment = format!("{path}={value}");
-    let mut args =
-        vec!["set", "--type", "openvmm.SavedState", blob.to_str().unwrap(), &assignment, "-o", ours.to_str().unwrap()];
+    let mut args = vec!["set", "--type", root, blob.to_str().unwrap(), &assignment, "-o", ours.to_str().unwrap()];
     args.extend_from_slice(schema_args);
     let out = statescope(&args, None);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -96,7 +103,7 @@ fn check_edit(blob: &std::path::Path, schema_args: &[&str], sets: &str, path: &s
     for (i, segment) in segments.iter().enumerate() {
         part.push(segment.clone());
         let prefix = segments[..=i].join(".");
-        let mut type_args = vec!["get", "--type", "openvmm.SavedState", blob.to_str().unwrap()];
+        let mut type_args = vec!["get", "--type", root, blob.to_str().unwrap()];
         let url_path = format!("{prefix}.@type");
         type_args.push(&url_path);
         type_args.extend_from_slice(schema_args);
@@ -109,9 +116,9 @@ fn check_edit(blob: &std::path::Path, schema_args: &[&str], sets: &str, path: &s
     }
     chain.push((part, String::new()));
     let original = std::fs::read(blob).unwrap();
-    let theirs = protoc_set(&original, "openvmm.SavedState", &chain, protoc_value, sets);
+    let theirs = protoc_set(&original, root, &chain, protoc_value, sets);
 
-    let decode = |bytes: &[u8]| protoc(&["--decode=openvmm.SavedState", &format!("--descriptor_set_in={sets}")], bytes);
+    let decode = |bytes: &[u8]| protoc(&[&format!("--decode={root}"), &format!("--descriptor_set_in={sets}")], bytes);
     let ours_bytes = std::fs::read(&ours).unwrap();
     let (a, b) = (String::from_utf8(decode(&ours_bytes)).unwrap(), String::from_utf8(decode(&theirs)).unwrap());
     if a != b {
@@ -129,6 +136,7 @@ fn check_edit(blob: &std::path::Path, schema_args: &[&str], sets: &str, path: &s
 fn sample_edits_match_protoc() {
     let blob = common::root().join("samples/vm.state.bin");
     let sets = common::sample_descriptor_sets();
+    let subject = Subject { blob: &blob, root: statescope::samples::ROOT_TYPE, schema_args: &[], sets: &sets };
     for (path, value, protoc_value) in [
         ("units[7].state.channel.drives[0].path.lun", "9", "9"),
         ("units[6].state.vps[0].data.registers.rip", "0xffffffff81000010", "18446744071578845200"),
@@ -138,22 +146,25 @@ fn sample_edits_match_protoc() {
         ("units[0].name", "hello world", "\"hello world\""),
         ("units[5].state.capabilities[0].field2.address", "0xfee01000", "4276097024"),
     ] {
-        check_edit(&blob, &[], &sets, path, value, protoc_value);
+        check_edit(&subject, path, value, protoc_value);
     }
 }
 
 #[test]
 fn real_openvmm_edits_match_protoc() {
+    let Some(openvmm) = common::openvmm() else { return };
     let dir = std::env::temp_dir().join(format!("statescope-editdiff-set-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let set = common::openvmm_descriptor_set(&dir);
+    let set = common::openvmm_descriptor_set(&openvmm, &dir);
     let set = set.to_str().unwrap();
-    let blob = common::openvmm().join("state.bin");
+    let blob = openvmm.join("state.bin");
+    let subject =
+        Subject { blob: &blob, root: "openvmm.SavedState", schema_args: &["--descriptor-set", set], sets: set };
     for (path, value, protoc_value) in [
         ("units[2].state.last", "99", "99"),
         ("units[8].state.vps[0].data.registers.rip", "0xffffffff81000010", "18446744071578845200"),
         ("units[4].state.cmos", "00", "\"\\000\""),
     ] {
-        check_edit(&blob, &["--descriptor-set", set], set, path, value, protoc_value);
+        check_edit(&subject, path, value, protoc_value);
     }
 }

@@ -6,41 +6,36 @@ mod common;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use statescope::decode::overlay::Limits;
-use statescope::decode::registry::{SchemaSources, build_pool};
-use statescope::decode::schema::Schema;
-use statescope::decode::wire::write_varint;
-use statescope::model::node::NodeKind;
-use statescope::model::source::Source;
-use statescope::model::{Document, path};
+use statescope::{
+    Decoder, Document, Limits, NodeId, NodeKind, ProblemKind, Schema, SchemaSources, Source, TextOptions, write_text,
+    write_varint,
+};
 
 fn schema() -> Arc<Schema> {
     static SCHEMA: std::sync::OnceLock<Arc<Schema>> = std::sync::OnceLock::new();
-    SCHEMA
-        .get_or_init(|| Arc::new(Schema::new(build_pool(&SchemaSources::default()).expect("registered schemas load"))))
-        .clone()
+    SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).expect("registered schemas load"))).clone()
 }
 
 fn decode(bytes: &[u8], schema: &Arc<Schema>, root: Option<&str>, limits: Limits) -> Document {
     let root = root.map(|r| schema.pool.get_message_by_name(r).expect("type exists"));
-    Document::decode(Source::Owned(bytes.to_vec()), schema.clone(), root, limits)
+    Decoder::new(schema.clone(), root).with_limits(limits).decode(Source::Owned(bytes.to_vec()))
 }
 
 /// Every container's children tile its value; every node lies inside its parent; every
 /// problem points at a node; every path resolves back to its node.
 fn assert_well_formed(doc: &Document) {
-    let root = doc.node(0);
+    let root = doc.node(NodeId::ROOT);
     assert_eq!((root.start, root.end()), (0, doc.bytes().len() as u64));
-    assert_eq!(root.next as usize, doc.nodes.len());
-    for id in 0..doc.nodes.len() as u32 {
+    assert_eq!(root.next, doc.end());
+    for id in NodeId::ROOT.up_to(doc.end()) {
         let node = doc.node(id);
         assert!(node.start <= node.value_start && node.value_start <= node.value_end);
-        assert!(node.next > id && node.next as usize <= doc.nodes.len());
+        assert!(node.next > id && node.next <= doc.end());
         if node.is_container() {
             let mut pos = node.value_start;
             for child in doc.children(id) {
                 let c = doc.node(child);
-                assert_eq!(c.parent, id);
+                assert_eq!(c.parent, Some(id));
                 assert_eq!(c.start, pos, "children tile their parent (node {id}, child {child})");
                 pos = c.end();
             }
@@ -49,11 +44,11 @@ fn assert_well_formed(doc: &Document) {
             }
         }
     }
-    for p in &doc.problems {
-        assert!((p.node as usize) < doc.nodes.len());
+    for p in doc.problems() {
+        assert!(p.node < doc.end());
     }
-    let step = (doc.nodes.len() / 200).max(1);
-    for id in (0..doc.nodes.len() as u32).step_by(step).take(if doc.nodes.len() > 1000 { 20 } else { 200 }) {
+    let len = doc.nodes().len();
+    for id in NodeId::ROOT.up_to(doc.end()).step_by((len / 200).max(1)).take(if len > 1000 { 20 } else { 200 }) {
         // Error spans and Any payloads have no step of their own; a packed run other than
         // a field's first occurrence is addressed through its values.
         let node = doc.node(id);
@@ -61,8 +56,8 @@ fn assert_well_formed(doc: &Document) {
         if matches!(node.kind, NodeKind::Error | NodeKind::AnyPayload) || later_run {
             continue;
         }
-        let p = path::path_of(doc, id);
-        assert_eq!(path::resolve(doc, &p), Ok(id), "path `{p}` names its node");
+        let p = doc.path_of(id);
+        assert_eq!(doc.resolve(&p.to_string()), Ok(id), "path `{p}` names its node");
     }
 }
 
@@ -78,7 +73,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_decode_as_saved_state(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let s = schema();
-        assert_well_formed(&decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default()));
+        assert_well_formed(&decode(&bytes, &s, Some(statescope::samples::ROOT_TYPE), Limits::default()));
     }
 
     #[test]
@@ -97,10 +92,10 @@ proptest! {
             }
         }
         let s = schema();
-        let doc = decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default());
+        let doc = decode(&bytes, &s, Some(statescope::samples::ROOT_TYPE), Limits::default());
         assert_well_formed(&doc);
         bytes.truncate(cut.index(bytes.len() + 1));
-        assert_well_formed(&decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default()));
+        assert_well_formed(&decode(&bytes, &s, Some(statescope::samples::ROOT_TYPE), Limits::default()));
     }
 }
 
@@ -134,11 +129,7 @@ fn deep_nesting_stops_at_the_limit_without_overflowing() {
     let bytes = nested(20_000, 3, &[]);
     let doc = decode(&bytes, &s, Some("google.protobuf.DescriptorProto"), Limits::default());
     assert_well_formed(&doc);
-    assert!(
-        doc.problems
-            .iter()
-            .any(|p| matches!(p.kind, statescope::model::problem::ProblemKind::DepthLimit { limit: 100 }))
-    );
+    assert!(doc.problems().iter().any(|p| matches!(p.kind, ProblemKind::DepthLimit { limit: 100 })));
     // Schema-less, the same bytes are one opaque field: nothing to overflow either.
     assert_well_formed(&decode(&bytes, &s, None, Limits::default()));
     // A huge limit is still walked iteratively.
@@ -163,26 +154,24 @@ fn deep_any_chain_stops_at_the_any_limit() {
     }
     let doc = decode(&bytes, &s, Some("google.protobuf.Any"), Limits::default());
     assert_well_formed(&doc);
-    assert!(doc.problems.iter().any(|p| matches!(
-        p.kind,
-        statescope::model::problem::ProblemKind::AnyDepthLimit { .. }
-            | statescope::model::problem::ProblemKind::DepthLimit { .. }
-    )));
+    assert!(
+        doc.problems()
+            .iter()
+            .any(|p| matches!(p.kind, ProblemKind::AnyDepthLimit { .. } | ProblemKind::DepthLimit { .. }))
+    );
     // Text output of such a document is bounded too.
     let mut out = Vec::new();
-    statescope::render::text::write_text(&doc, 0, statescope::render::text::TextOptions { expand_any: true }, &mut out)
-        .unwrap();
+    write_text(&doc, NodeId::ROOT, TextOptions { expand_any: true }, &mut out).unwrap();
 }
 
 #[test]
 fn a_length_prefix_of_2_pow_63_is_reported_not_trusted() {
     let s = schema();
     let bytes = [0x0a, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0x01];
-    let doc = decode(&bytes, &s, Some("openvmm.SavedState"), Limits::default());
+    let doc = decode(&bytes, &s, Some(statescope::samples::ROOT_TYPE), Limits::default());
     assert_well_formed(&doc);
-    let truncated =
-        doc.problems.iter().find(|p| matches!(p.kind, statescope::model::problem::ProblemKind::Truncated { .. }));
-    assert_eq!(truncated.map(|p| (p.node, p.offset)), Some((1, 1)), "{:?}", doc.problems);
+    let truncated = doc.problems().iter().find(|p| matches!(p.kind, ProblemKind::Truncated { .. }));
+    assert_eq!(truncated.map(|p| (p.node, p.offset)), Some((NodeId::ROOT + 1, 1)), "{:?}", doc.problems());
 }
 
 #[test]
@@ -212,14 +201,14 @@ fn the_optional_fixed_array_quirk_is_shown_raw_with_a_warning() {
 
 #[test]
 fn a_malformed_packed_run_is_shown_raw_with_the_reason() {
-    // chipset.ioapic.SavedState { id: 1, redirection_entries (packed): 5, then a cut varint }
+    // sample.chipset.ioapic.SavedState { id: 1, redirection_entries (packed): 5, then a cut varint }
     let s = schema();
     let bytes = [0x08, 0x01, 0x1a, 0x03, 0x05, 0x80, 0x80];
-    let doc = decode(&bytes, &s, Some("chipset.ioapic.SavedState"), Limits::default());
+    let doc = decode(&bytes, &s, Some("sample.chipset.ioapic.SavedState"), Limits::default());
     assert_well_formed(&doc);
-    let run = path::resolve(&doc, "redirection_entries").unwrap();
+    let run = doc.resolve("redirection_entries").unwrap();
     assert_eq!(doc.node(run).kind, NodeKind::Bytes, "no elements are left behind");
-    assert_eq!(doc.problems.len(), 1, "{:?}", doc.problems);
-    assert!(doc.problems[0].kind.describe().contains("packed repeated uint64"));
-    assert_eq!(doc.problems[0].offset, 5, "where the bad varint starts");
+    assert_eq!(doc.problems().len(), 1, "{:?}", doc.problems());
+    assert!(doc.problems()[0].kind.describe().contains("packed repeated uint64"));
+    assert_eq!(doc.problems()[0].offset, 5, "where the bad varint starts");
 }

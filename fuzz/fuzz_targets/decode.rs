@@ -5,29 +5,23 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use statescope::decode::overlay::Limits;
-use statescope::decode::registry::{SchemaSources, build_pool};
-use statescope::decode::schema::Schema;
-use statescope::model::Document;
-use statescope::model::source::Source;
-use statescope::render::{text, tree};
+use statescope::{Decoder, NodeId, Schema, SchemaSources, Source, TextOptions, TreeOptions, write_text, write_tree};
 
 fn schema() -> Arc<Schema> {
     static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
-    SCHEMA.get_or_init(|| Arc::new(Schema::new(build_pool(&SchemaSources::default()).unwrap()))).clone()
+    SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap())).clone()
 }
 
 fuzz_target!(|data: &[u8]| {
     let schema = schema();
-    let root = schema.pool.get_message_by_name("openvmm.SavedState");
+    let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
     for root in [None, root] {
-        let doc = Document::decode(Source::Owned(data.to_vec()), schema.clone(), root, Limits::default());
+        let doc = Decoder::new(schema.clone(), root).decode(Source::Owned(data.to_vec()));
         let mut sink = std::io::sink();
-        tree::write_tree(&doc, 0, tree::TreeOptions { offsets: true }, &mut sink).unwrap();
-        text::write_text(&doc, 0, text::TextOptions { expand_any: true }, &mut sink).unwrap();
-        for id in 0..doc.nodes.len() as u32 {
-            let path = statescope::model::path::path_of(&doc, id);
-            let _ = statescope::model::path::resolve(&doc, &path);
+        write_tree(&doc, NodeId::ROOT, TreeOptions { offsets: true }, &mut sink).unwrap();
+        write_text(&doc, NodeId::ROOT, TextOptions { expand_any: true }, &mut sink).unwrap();
+        for id in NodeId::ROOT.up_to(doc.end()) {
+            let _ = doc.resolve_path(&doc.path_of(id));
         }
     }
 });

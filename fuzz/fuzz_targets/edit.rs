@@ -6,17 +6,11 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use statescope::decode::overlay::Limits;
-use statescope::decode::registry::{SchemaSources, build_pool};
-use statescope::decode::schema::Schema;
-use statescope::edit::Editor;
-use statescope::model::Document;
-use statescope::model::source::Source;
-use statescope::mutate::{Rng, plan};
+use statescope::{Decoder, Editor, Rng, Schema, SchemaSources, Source, plan_mutation};
 
 fn schema() -> Arc<Schema> {
     static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
-    SCHEMA.get_or_init(|| Arc::new(Schema::new(build_pool(&SchemaSources::default()).unwrap()))).clone()
+    SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap())).clone()
 }
 
 fuzz_target!(|data: &[u8]| {
@@ -26,11 +20,11 @@ fuzz_target!(|data: &[u8]| {
         None => return,
     };
     let schema = schema();
-    let root = schema.pool.get_message_by_name("openvmm.SavedState");
-    let mut editor = Editor::new(Document::decode(Source::Owned(blob.clone()), schema, root, Limits::default()));
+    let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
+    let mut editor = Editor::new(Decoder::new(schema, root).decode(Source::Owned(blob.clone())));
     let mut rng = Rng::new(seed);
     for i in 0..8 {
-        let Some(mutation) = plan(editor.doc(), &mut rng, (seed as usize).wrapping_add(i)) else { break };
+        let Some(mutation) = plan_mutation(editor.doc(), &mut rng, (seed as usize).wrapping_add(i)) else { break };
         let _ = editor.apply(mutation.op);
     }
     while editor.undo() {}

@@ -1,31 +1,35 @@
-//! The commands that print or write: show, check, types, get, set, patch and encode.
+//! The commands that print or write: show, check, types, get, set, patch, encode and
+//! mutate.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::cli::open::{display_name, find_type, read_source};
-use crate::cli::{Format, Outcome, OutputArgs, SchemaArgs, ShowArgs};
-use crate::model::{Document, path};
+use crate::cli::{Format, MutateArgs, Outcome, OutputArgs, ShowArgs};
+use crate::edit::Editor;
+use crate::model::{NodeId, NodeKind, path, value};
+use crate::mutate::{Rng, plan};
+use crate::open::{SchemaArgs, display_name, find_type, read_source};
 use crate::render::{check, json, text, tree};
 
 pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
     let source = read_source(&args.file)?;
-    let (root, note) = schema_args.root_type(&schema, &source)?;
+    let (decoder, note) = schema_args.decoder(&schema, &source)?;
     if let Some(note) = note {
         eprintln!("statescope: {note}");
     }
     if args.format == Format::Tree && args.path.is_none() {
         let options = tree::TreeOptions { offsets: args.offsets };
-        tree::write_tree_streaming(source, schema, root, schema_args.limits(), options, out)?;
+        tree::write_tree_streaming(&decoder, source, options, out)?;
         return Ok(Outcome::Success);
     }
-    let doc = Document::decode(source, schema, root, schema_args.limits());
+    let doc = decoder.decode(source);
     let top = match &args.path {
         Some(p) => path::resolve(&doc, p)?,
-        None => 0,
+        None => NodeId::ROOT,
     };
     match args.format {
         Format::Tree => tree::write_tree(&doc, top, tree::TreeOptions { offsets: args.offsets }, out)?,
@@ -48,11 +52,11 @@ pub fn check_files(schema_args: &SchemaArgs, files: &[PathBuf], out: &mut impl W
     for file in files {
         let source = read_source(file)?;
         let label = display_name(file);
-        let (root, note) = schema_args.root_type(&schema, &source)?;
+        let (decoder, note) = schema_args.decoder(&schema, &source)?;
         if let Some(note) = note {
             eprintln!("statescope: {label}: {note}");
         }
-        let summary = check::check_streaming(source, schema.clone(), root, schema_args.limits(), &label, out)?;
+        let summary = check::check_streaming(&decoder, source, &label, out)?;
         found |= summary.errors + summary.warnings > 0;
     }
     Ok(if found { Outcome::ProblemsFound } else { Outcome::Success })
@@ -74,15 +78,15 @@ pub fn get(schema_args: &SchemaArgs, file: &Path, p: &str, out: &mut impl Write)
     let id = path::resolve(&doc, p)?;
     let node = doc.node(id);
     match node.kind {
-        crate::model::NodeKind::Scalar | crate::model::NodeKind::Element => {
-            let v = crate::model::value::scalar(&doc, id).ok_or_else(|| anyhow!("{p}: the value is unreadable"))?;
-            writeln!(out, "{}", crate::model::value::scalar_text(&v))?;
+        NodeKind::Scalar | NodeKind::Element => {
+            let v = value::scalar(&doc, id).ok_or_else(|| anyhow!("{p}: the value is unreadable"))?;
+            writeln!(out, "{v}")?;
         }
-        crate::model::NodeKind::String if !node.has_problem => {
+        NodeKind::String if !node.has_problem => {
             writeln!(out, "{}", String::from_utf8_lossy(doc.value_bytes(id)))?;
         }
-        crate::model::NodeKind::String | crate::model::NodeKind::Bytes | crate::model::NodeKind::Error => {
-            writeln!(out, "{}", crate::model::value::hex_preview(doc.value_bytes(id), usize::MAX))?;
+        NodeKind::String | NodeKind::Bytes | NodeKind::Error => {
+            writeln!(out, "{}", value::hex_preview(doc.value_bytes(id), usize::MAX))?;
         }
         _ => {
             text::write_text(&doc, id, text::TextOptions { expand_any: true }, out)?;
@@ -95,7 +99,7 @@ pub fn get(schema_args: &SchemaArgs, file: &Path, p: &str, out: &mut impl Write)
 pub fn edit_and_write(schema_args: &SchemaArgs, file: &Path, script: &str, output: &OutputArgs) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
     let (doc, _) = schema_args.open(&schema, read_source(file)?)?;
-    let mut editor = crate::edit::Editor::new(doc);
+    let mut editor = Editor::new(doc);
     let count = editor.apply_script(script).map_err(|(line, e)| anyhow!("edit {line}: {e}; nothing was written"))?;
     write_output(editor.into_doc().bytes(), file, output)?;
     eprintln!("statescope: {count} edit(s) applied; wrote {}", display_name(&output.output));
@@ -137,4 +141,36 @@ pub fn encode(schema_args: &SchemaArgs, input: &Path, output: &OutputArgs) -> Re
     };
     write_output(&message.encode_to_vec(), input, output)?;
     Ok(Outcome::Success)
+}
+
+/// `statescope mutate`: writes the variants and `manifest.tsv` into the output folder.
+pub fn mutate(schema_args: &SchemaArgs, args: &MutateArgs) -> Result<Outcome> {
+    let schema = schema_args.load_schema()?;
+    let (original, _) = schema_args.open(&schema, read_source(&args.file)?)?;
+    std::fs::create_dir_all(&args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
+    let mut rng = Rng::new(args.seed);
+    let mut manifest = String::from("file\tkind\tcheck\tedit\n");
+    let mut editor = Editor::new(original);
+    let mut written = 0;
+    for index in 0..args.count {
+        let Some(mutation) = plan(editor.doc(), &mut rng, index) else { break };
+        if let Err(e) = editor.apply(mutation.op.clone()) {
+            bail!("mutation {index} ({}) did not apply: {e}", mutation.op);
+        }
+        let name = format!("seed-{index:04}-{}.bin", mutation.kind);
+        write_seed(&args.output.join(&name), editor.doc().bytes())?;
+        let problems = editor.doc().problems().len();
+        let check = if problems == 0 { "clean".to_owned() } else { format!("{problems} problem(s)") };
+        let _ = writeln!(manifest, "{name}\t{}\t{check}\t{}", mutation.kind, mutation.op);
+        editor.undo();
+        written += 1;
+    }
+    write_seed(&args.output.join("manifest.tsv"), manifest.as_bytes())?;
+    eprintln!("statescope: wrote {written} seed(s) and manifest.tsv to {}", args.output.display());
+    Ok(Outcome::Success)
+}
+
+fn write_seed(path: &Path, bytes: &[u8]) -> Result<()> {
+    crate::files::write_atomic(path, bytes, None, true)?;
+    Ok(())
 }

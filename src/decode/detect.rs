@@ -3,7 +3,7 @@
 
 use prost_reflect::{Kind, MessageDescriptor};
 
-use crate::decode::overlay::scalar_wire;
+use crate::decode::schema::scalar_wire;
 use crate::decode::schema::{ANY_TYPE, Schema};
 use crate::decode::wire::{self, WireType};
 
@@ -28,7 +28,7 @@ pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
     let mut scored: Vec<(i64, MessageDescriptor)> = schema
         .pool
         .all_messages()
-        .filter(|m| !m.is_map_entry())
+        .filter(|m| !m.is_map_entry() && schema.is_root_candidate(m))
         .map(|m| {
             let mut budget = FIELD_BUDGET;
             (score(buf, 0, buf.len(), &m, schema, SCORE_DEPTH, &mut budget), m)

@@ -2,8 +2,9 @@
 //! sets, `.proto` files and folders compiled at run time, and descriptor-set files.
 //!
 //! Schemas the user names on the command line win over registered ones: a registered file
-//! whose name or types collide with the user's is left out, so a VMM's own schema folder
-//! replaces the built-in samples of the same packages.
+//! whose name collides with the user's is left out. Between registered sets, another
+//! crate's wins over statescope's built-in ones, and every registered file left out is
+//! reported as a [`Collision`], never dropped silently.
 #![allow(unsafe_code)] // linkme's distributed slice statics are the one use of `unsafe` here.
 
 use std::collections::HashSet;
@@ -36,10 +37,10 @@ pub static DESCRIPTOR_SETS: [RegisteredDescriptors];
 #[macro_export]
 macro_rules! register_descriptors {
     ($static_name:ident, $name:expr, $bytes:expr) => {
-        #[$crate::__linkme::distributed_slice($crate::decode::registry::DESCRIPTOR_SETS)]
+        #[$crate::__linkme::distributed_slice($crate::DESCRIPTOR_SETS)]
         #[linkme(crate = $crate::__linkme)]
-        static $static_name: $crate::decode::registry::RegisteredDescriptors =
-            $crate::decode::registry::RegisteredDescriptors { name: $name, bytes: $bytes };
+        static $static_name: $crate::RegisteredDescriptors =
+            $crate::RegisteredDescriptors { name: $name, bytes: $bytes };
     };
 }
 
@@ -76,8 +77,42 @@ pub enum SchemaError {
     Conflict(String),
 }
 
+/// A registered file that was left out of the pool, so its types are not the ones used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Collision {
+    /// The file name inside the descriptor sets (`sample.chipset.pit.proto`).
+    pub file: String,
+    /// The registered set that brought the file that was left out.
+    pub left_out_from: &'static str,
+    /// Why: which set's file of that name was kept, or what the pool refused.
+    pub reason: String,
+}
+
+impl std::fmt::Display for Collision {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "registered descriptor set `{}`: `{}` left out: {}", self.left_out_from, self.file, self.reason)
+    }
+}
+
+/// The names of the sets statescope itself registers; every other set comes from a crate
+/// that links statescope, and wins over these when the two define the same file.
+const BUILT_IN_SETS: [&str; 2] = ["google well-known types", "statescope samples"];
+
+/// What [`build_pool`] built.
+#[derive(Debug, Clone)]
+pub struct BuiltPool {
+    /// Every descriptor.
+    pub pool: DescriptorPool,
+    /// Registered files left out, each worth a warning.
+    pub collisions: Vec<Collision>,
+    /// The names of the files the user's own schemas brought (imports included).
+    pub user_files: HashSet<String>,
+}
+
 /// Builds the pool: user schemas first, then every registered set that does not collide.
-pub fn build_pool(sources: &SchemaSources) -> Result<DescriptorPool, SchemaError> {
+/// Registered files left out because they contradict another registered file are returned
+/// beside the pool, so that no collision goes unsaid.
+pub fn build_pool(sources: &SchemaSources) -> Result<BuiltPool, SchemaError> {
     let mut pool = DescriptorPool::new();
     for path in &sources.descriptor_sets {
         let bytes = std::fs::read(path)
@@ -92,13 +127,16 @@ pub fn build_pool(sources: &SchemaSources) -> Result<DescriptorPool, SchemaError
         let set = compile_protos(sources)?;
         add_user_files(&mut pool, set.file, "the --proto/--proto-dir schemas")?;
     }
-    let registered: Vec<FileDescriptorProto> = DESCRIPTOR_SETS
+    let mut registered: Vec<(&'static str, Vec<FileDescriptorProto>)> = DESCRIPTOR_SETS
         .iter()
-        .filter_map(|r| FileDescriptorSet::decode(r.bytes).ok())
-        .flat_map(|set| set.file)
+        .filter_map(|r| FileDescriptorSet::decode(r.bytes).ok().map(|set| (r.name, set.file)))
         .collect();
-    add_registered_files(&mut pool, registered);
-    Ok(pool)
+    // Other crates' sets first, so that theirs win over the built-in ones; link order
+    // decides nothing.
+    registered.sort_by_key(|(name, _)| BUILT_IN_SETS.contains(name));
+    let user_files = pool.files().map(|f| f.name().to_owned()).collect();
+    let collisions = add_registered_files(&mut pool, registered);
+    Ok(BuiltPool { pool, collisions, user_files })
 }
 
 fn add_user_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>, origin: &str) -> Result<(), SchemaError> {
@@ -106,36 +144,70 @@ fn add_user_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>, or
     pool.add_file_descriptor_protos(fresh).map_err(|e| SchemaError::Conflict(format!("{origin}: {e}")))
 }
 
-/// Adds registered files (from sets linked in any order) once their imports are present,
-/// skipping any that collide with a file or type already in the pool and any that depend
-/// on a skipped one.
-fn add_registered_files(pool: &mut DescriptorPool, files: Vec<FileDescriptorProto>) {
-    let mut pending: Vec<_> = files.into_iter().filter(|f| pool.get_file_by_name(f.name()).is_none()).collect();
+/// Whether two files of the same name declare the same things (comments aside).
+fn same_declarations(a: &FileDescriptorProto, b: &FileDescriptorProto) -> bool {
+    let strip = |f: &FileDescriptorProto| FileDescriptorProto { source_code_info: None, ..f.clone() };
+    strip(a) == strip(b)
+}
+
+/// Adds registered files (from sets linked in any order) once their imports are present.
+/// A file the user's schemas already hold is skipped (the user's wins, as documented); a
+/// file that another registered set defines differently, or that the pool refuses, is
+/// left out and returned as a [`Collision`], as is any file that depends on one left out.
+fn add_registered_files(
+    pool: &mut DescriptorPool,
+    sets: Vec<(&'static str, Vec<FileDescriptorProto>)>,
+) -> Vec<Collision> {
+    let mut collisions = Vec::new();
+    let mut pending: Vec<(&'static str, FileDescriptorProto)> = Vec::new();
+    let mut by_name: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for (origin, files) in sets {
+        for file in files {
+            if pool.get_file_by_name(file.name()).is_some() {
+                continue;
+            }
+            match by_name.get(file.name()) {
+                Some(&kept) if !same_declarations(&pending[kept].1, &file) => collisions.push(Collision {
+                    file: file.name().to_owned(),
+                    left_out_from: origin,
+                    reason: format!("`{}` defines a different file of that name, and was kept", pending[kept].0),
+                }),
+                Some(_) => {}
+                None => {
+                    by_name.insert(file.name().to_owned(), pending.len());
+                    pending.push((origin, file));
+                }
+            }
+        }
+    }
     // Usually nothing collides: add them all at once (the pool orders them itself). Only
     // when that fails are they tried one by one, each on a copy of the pool.
     let mut all = pool.clone();
-    if all.add_file_descriptor_protos(pending.clone()).is_ok() {
+    if all.add_file_descriptor_protos(pending.iter().map(|(_, f)| f.clone())).is_ok() {
         *pool = all;
-        return;
+        return collisions;
     }
     loop {
         let before = pending.len();
         let mut waiting = Vec::new();
-        for file in pending {
-            if pool.get_file_by_name(file.name()).is_some() {
-                continue;
-            }
+        for (origin, file) in pending {
             if !file.dependency.iter().all(|d| pool.get_file_by_name(d).is_some()) {
-                waiting.push(file);
+                waiting.push((origin, file));
                 continue;
             }
             let mut trial = pool.clone();
-            if trial.add_file_descriptor_protos([file]).is_ok() {
-                *pool = trial;
+            let name = file.name().to_owned();
+            match trial.add_file_descriptor_protos([file]) {
+                Ok(()) => *pool = trial,
+                Err(e) => collisions.push(Collision { file: name, left_out_from: origin, reason: e.to_string() }),
             }
         }
         if waiting.len() == before || waiting.is_empty() {
-            return;
+            for (origin, file) in waiting {
+                let reason = format!("it imports {} and an import was left out", file.dependency.join(", "));
+                collisions.push(Collision { file: file.name().to_owned(), left_out_from: origin, reason });
+            }
+            return collisions;
         }
         pending = waiting;
     }

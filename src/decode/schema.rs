@@ -2,18 +2,31 @@
 //! which types are Any, which are Rust-style enums, and which fields the reader requires.
 
 use std::collections::{HashMap, HashSet};
+use std::num::NonZeroU32;
 
 use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 
+use crate::decode::registry::{Collision, SchemaError, SchemaSources, build_pool};
 use crate::decode::wire::WireType;
 
-/// Marks a field whose message type is not interned yet.
-const NO_TYPE: u32 = u32::MAX;
+/// A message type's place in a document's [`TypeTable`]. Stored as the index plus one, so
+/// that an `Option<TypeIndex>` takes no more room than the index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct TypeIndex(NonZeroU32);
+
+impl TypeIndex {
+    fn from_index(index: usize) -> TypeIndex {
+        let stored = u32::try_from(index).ok().and_then(|i| i.checked_add(1)).and_then(NonZeroU32::new);
+        TypeIndex(stored.expect("type indices fit in 32 bits"))
+    }
+
+    fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+}
 
 /// The full name of `google.protobuf.Any`.
 pub const ANY_TYPE: &str = "google.protobuf.Any";
-/// The prefix every type URL this tool writes carries.
-pub const TYPE_URL_PREFIX: &str = "type.googleapis.com/";
 /// The marker the VMM's schema writer puts after a fixed array of scalars.
 const PACKED_ONLY_MARKER: &str = "packed repr only";
 
@@ -24,6 +37,10 @@ pub struct Schema {
     pub pool: DescriptorPool,
     /// Full names of fields marked `// packed repr only` (fixed arrays of scalars).
     packed_only: HashSet<String>,
+    /// Registered files left out of the pool because they collide with another.
+    collisions: Vec<Collision>,
+    /// Files the user named (with their imports); empty when only registered sets are in.
+    user_files: HashSet<String>,
 }
 
 /// How a declared field is read from the wire.
@@ -64,7 +81,7 @@ pub struct FieldInfo {
     /// Whether zero values are omitted (proto3 implicit presence).
     pub implicit: bool,
     /// Interned type of a message field, filled in on first use.
-    pub child_ty: u32,
+    pub child_ty: Option<TypeIndex>,
     /// For varint fields narrower than 64 bits, the values that fit.
     pub range: Option<VarintRange>,
 }
@@ -120,6 +137,25 @@ impl TypeInfo {
 }
 
 impl Schema {
+    /// Loads the registered descriptor sets plus the user's `sources`
+    /// (from files, folders and descriptor sets), keeping the collisions met on the way.
+    pub fn load(sources: &SchemaSources) -> Result<Self, SchemaError> {
+        let built = build_pool(sources)?;
+        Ok(Schema { collisions: built.collisions, user_files: built.user_files, ..Schema::new(built.pool) })
+    }
+
+    /// Registered files left out of the pool, each a warning worth showing.
+    pub fn collisions(&self) -> &[Collision] {
+        &self.collisions
+    }
+
+    /// Whether a root type for the user's blob should come from this message's file: any
+    /// file when the user named no schema, else only the files the user named, so that
+    /// the built-in samples never stand in for the user's own schema.
+    pub fn is_root_candidate(&self, desc: &MessageDescriptor) -> bool {
+        self.user_files.is_empty() || self.user_files.contains(desc.parent_file().name())
+    }
+
     /// Wraps a pool, reading the packed-only markers from its source comments.
     pub fn new(pool: DescriptorPool) -> Self {
         let mut packed_only = HashSet::new();
@@ -147,7 +183,7 @@ impl Schema {
                 }
             }
         }
-        Schema { pool, packed_only }
+        Schema { pool, packed_only, collisions: Vec::new(), user_files: HashSet::new() }
     }
 
     /// Looks up the message a type URL names (`…/package.Name`, or a bare full name).
@@ -188,7 +224,7 @@ impl Schema {
             is_group: desc.is_group(),
             packed_only: self.packed_only.contains(desc.full_name()),
             implicit: !desc.supports_presence() && !desc.is_list() && !desc.is_map(),
-            child_ty: NO_TYPE,
+            child_ty: None,
             range,
             desc,
         }
@@ -222,21 +258,30 @@ pub fn is_enum_like(desc: &MessageDescriptor) -> bool {
 /// Interns message types for one document: each distinct type is analysed once.
 #[derive(Debug, Default)]
 pub struct TypeTable {
-    /// The interned types, indexed by the `ty` of nodes.
-    pub types: Vec<TypeInfo>,
-    by_name: HashMap<String, u32>,
+    types: Vec<TypeInfo>,
+    by_name: HashMap<String, TypeIndex>,
 }
 
 impl TypeTable {
     /// The index of `desc`, analysing it the first time.
-    pub fn intern(&mut self, schema: &Schema, desc: &MessageDescriptor) -> u32 {
+    pub fn intern(&mut self, schema: &Schema, desc: &MessageDescriptor) -> TypeIndex {
         if let Some(&i) = self.by_name.get(desc.full_name()) {
             return i;
         }
-        let i = self.types.len() as u32;
+        let i = TypeIndex::from_index(self.types.len());
         self.types.push(schema.type_info(desc.clone()));
         self.by_name.insert(desc.full_name().to_owned(), i);
         i
+    }
+
+    /// The facts of an interned type.
+    pub fn get(&self, ty: TypeIndex) -> &TypeInfo {
+        &self.types[ty.index()]
+    }
+
+    /// The facts of an interned type, to cache what is learned about its fields.
+    pub fn get_mut(&mut self, ty: TypeIndex) -> &mut TypeInfo {
+        &mut self.types[ty.index()]
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt;
 
 use crate::edit::value;
-use crate::model::path::PathError;
+use crate::model::path::{FieldPath, PathError};
 
 /// One edit. Its `Display` is its line in an edit script; [`EditOp::parse`] reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -13,39 +13,39 @@ pub enum EditOp {
     /// (or appends the next element of a repeated field) when it is absent.
     Set {
         /// Where.
-        path: String,
+        path: FieldPath,
         /// The value as typed.
         value: String,
     },
     /// `delete PATH`: removes a field, a repeated element or a packed value.
     Delete {
         /// What.
-        path: String,
+        path: FieldPath,
     },
     /// `duplicate PATH`: inserts a copy of the field right after it.
     Duplicate {
         /// What.
-        path: String,
+        path: FieldPath,
     },
     /// `insert PATH[i] [from SRC]`: a new element before element `i`, a copy of `SRC` or
     /// the default value.
     Insert {
         /// Where.
-        path: String,
+        path: FieldPath,
         /// What to copy.
-        from: Option<String>,
+        from: Option<FieldPath>,
     },
     /// `append PATH [from SRC]`: a new element after the last one of a repeated field.
     Append {
         /// The repeated field (no index).
-        path: String,
+        path: FieldPath,
         /// What to copy.
-        from: Option<String>,
+        from: Option<FieldPath>,
     },
     /// `add PATH`: a field the schema knows, with its default value.
     Add {
         /// The field.
-        path: String,
+        path: FieldPath,
     },
     /// `replace-raw PATH HEX` or `replace-raw @OFFSET+LEN HEX`: replaces a node's bytes (tag
     /// included) or a span; enclosing length prefixes follow.
@@ -58,7 +58,7 @@ pub enum EditOp {
     /// `set-raw PATH HEX`: sets a length-delimited value's bytes unchecked (invalid UTF-8…).
     SetRaw {
         /// Where.
-        path: String,
+        path: FieldPath,
         /// The new value bytes.
         bytes: Vec<u8>,
     },
@@ -77,26 +77,26 @@ pub enum EditOp {
     /// `set-length PATH N`: writes a (possibly false) length prefix, content unchanged.
     SetLength {
         /// The length-delimited field.
-        path: String,
+        path: FieldPath,
         /// The length to claim.
         length: u64,
     },
     /// `set-wire PATH W`: rewrites the tag's wire type (0 to 7).
     SetWire {
         /// The field.
-        path: String,
+        path: FieldPath,
         /// The new wire type bits.
         wire: u8,
     },
     /// `overlong PATH`: rewrites a varint value (or a length prefix) in 10 bytes.
     Overlong {
         /// The field.
-        path: String,
+        path: FieldPath,
     },
     /// `insert-raw PATH HEX`: appends raw bytes inside a message (an unknown field…).
     InsertRaw {
         /// The message.
-        path: String,
+        path: FieldPath,
         /// The bytes.
         bytes: Vec<u8>,
     },
@@ -106,7 +106,7 @@ pub enum EditOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
     /// A node's whole bytes.
-    Path(String),
+    Path(FieldPath),
     /// A byte span.
     Span {
         /// First byte.
@@ -151,8 +151,8 @@ pub enum EditError {
     },
 }
 
-pub(crate) fn not_applicable(path: &str, reason: impl Into<String>) -> EditError {
-    EditError::NotApplicable { path: path.to_owned(), reason: reason.into() }
+pub(crate) fn not_applicable(path: &FieldPath, reason: impl Into<String>) -> EditError {
+    EditError::NotApplicable { path: path.to_string(), reason: reason.into() }
 }
 
 /// Whether a `set` value cannot be written as it is on one script line: empty, with
@@ -167,7 +167,7 @@ fn hex(bytes: &[u8]) -> String {
 
 impl fmt::Display for EditOp {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let from = |from: &Option<String>| from.as_ref().map(|s| format!(" from {s}")).unwrap_or_default();
+        let from = |from: &Option<FieldPath>| from.as_ref().map(|s| format!(" from {s}")).unwrap_or_default();
         match self {
             EditOp::Set { path, value } if needs_quoting(value) => {
                 // Written as the quoted form of what it sets, which reads back to the same.
@@ -197,100 +197,223 @@ impl fmt::Display for EditOp {
     }
 }
 
+/// One edit verb of the script language: its name, how it is written, and how the rest of
+/// its line is read. [`VERBS`] lists them all; parsing, the error for an unknown verb and
+/// the usage texts all come from that one table.
+#[derive(Debug, Clone, Copy)]
+pub struct Verb {
+    /// The word that starts the line.
+    pub name: &'static str,
+    /// How a line of it is written.
+    pub usage: &'static str,
+    /// Reads the words after the verb.
+    parse: fn(&mut Args<'_>) -> Result<EditOp, EditError>,
+}
+
+/// Every edit verb, in the order `--help` and errors list them.
+pub const VERBS: &[Verb] = &[
+    Verb { name: "set", usage: "set PATH VALUE", parse: |a| Ok(EditOp::Set { path: a.path()?, value: a.rest()? }) },
+    Verb { name: "delete", usage: "delete PATH", parse: |a| Ok(EditOp::Delete { path: a.last_path()? }) },
+    Verb { name: "duplicate", usage: "duplicate PATH", parse: |a| Ok(EditOp::Duplicate { path: a.last_path()? }) },
+    Verb {
+        name: "insert",
+        usage: "insert PATH[i] [from SRC]",
+        parse: |a| Ok(EditOp::Insert { path: a.path()?, from: a.from()? }),
+    },
+    Verb {
+        name: "append",
+        usage: "append PATH [from SRC]",
+        parse: |a| Ok(EditOp::Append { path: a.path()?, from: a.from()? }),
+    },
+    Verb { name: "add", usage: "add PATH", parse: |a| Ok(EditOp::Add { path: a.last_path()? }) },
+    Verb {
+        name: "replace-raw",
+        usage: "replace-raw PATH HEX` or `replace-raw @OFFSET+LEN HEX",
+        parse: |a| Ok(EditOp::ReplaceRaw { target: a.target()?, bytes: a.hex()? }),
+    },
+    Verb {
+        name: "set-raw",
+        usage: "set-raw PATH HEX",
+        parse: |a| Ok(EditOp::SetRaw { path: a.path()?, bytes: a.hex()? }),
+    },
+    Verb { name: "truncate", usage: "truncate OFFSET", parse: |a| Ok(EditOp::Truncate { offset: a.last_number()? }) },
+    Verb {
+        name: "flip",
+        usage: "flip OFFSET BIT (0-7)",
+        parse: |a| Ok(EditOp::Flip { offset: a.number()?, bit: a.bits()? }),
+    },
+    Verb {
+        name: "set-length",
+        usage: "set-length PATH N",
+        parse: |a| Ok(EditOp::SetLength { path: a.path()?, length: a.last_number()? }),
+    },
+    Verb {
+        name: "set-wire",
+        usage: "set-wire PATH W (0-7)",
+        parse: |a| Ok(EditOp::SetWire { path: a.path()?, wire: a.bits()? }),
+    },
+    Verb { name: "overlong", usage: "overlong PATH", parse: |a| Ok(EditOp::Overlong { path: a.last_path()? }) },
+    Verb {
+        name: "insert-raw",
+        usage: "insert-raw PATH HEX",
+        parse: |a| Ok(EditOp::InsertRaw { path: a.path()?, bytes: a.hex()? }),
+    },
+];
+
+/// Older spellings still read: (old, current).
+const ALIASES: &[(&str, &str)] = &[("clear", "delete")];
+
+/// The words of a script line after its verb, read one at a time.
+pub struct Args<'l> {
+    line: &'l str,
+    usage: &'static str,
+    rest: &'l str,
+}
+
+impl Args<'_> {
+    fn syntax(&self) -> EditError {
+        EditError::Syntax(format!("`{}`: expected `{}`", self.line, self.usage))
+    }
+
+    /// The next word.
+    fn word(&mut self) -> Result<&str, EditError> {
+        let rest = self.rest.trim_start();
+        if rest.is_empty() {
+            return Err(self.syntax());
+        }
+        let (word, after) = rest.split_at(rest.find(char::is_whitespace).unwrap_or(rest.len()));
+        self.rest = after;
+        Ok(word)
+    }
+
+    /// Fails unless every word was read.
+    fn end(&self) -> Result<(), EditError> {
+        if self.rest.trim().is_empty() { Ok(()) } else { Err(self.syntax()) }
+    }
+
+    /// Everything left on the line, trimmed (a value may hold spaces).
+    fn rest(&mut self) -> Result<String, EditError> {
+        let rest = std::mem::take(&mut self.rest).trim();
+        if rest.is_empty() { Err(self.syntax()) } else { Ok(rest.to_owned()) }
+    }
+
+    fn path(&mut self) -> Result<FieldPath, EditError> {
+        Ok(FieldPath::parse(self.word()?)?)
+    }
+
+    /// A path that is the last word.
+    fn last_path(&mut self) -> Result<FieldPath, EditError> {
+        let path = self.path()?;
+        self.end().map(|()| path)
+    }
+
+    /// An optional `from SRC` that ends the line.
+    fn from(&mut self) -> Result<Option<FieldPath>, EditError> {
+        if self.rest.trim().is_empty() {
+            return Ok(None);
+        }
+        if self.word()? != "from" {
+            return Err(self.syntax());
+        }
+        self.last_path().map(Some)
+    }
+
+    /// Hex bytes that end the line.
+    fn hex(&mut self) -> Result<Vec<u8>, EditError> {
+        let text = self.rest()?;
+        value::parse_hex(&text).ok_or_else(|| self.syntax())
+    }
+
+    fn number<T: TryFrom<i128>>(&mut self) -> Result<T, EditError> {
+        let word = self.word()?;
+        value::parse_int(word).and_then(|n| T::try_from(n).ok()).ok_or_else(|| self.syntax())
+    }
+
+    /// A number that is the last word.
+    fn last_number<T: TryFrom<i128>>(&mut self) -> Result<T, EditError> {
+        let n = self.number()?;
+        self.end().map(|()| n)
+    }
+
+    /// A bit number or wire type, 0 to 7, that is the last word.
+    fn bits(&mut self) -> Result<u8, EditError> {
+        let n: u8 = self.last_number()?;
+        if n < 8 { Ok(n) } else { Err(self.syntax()) }
+    }
+
+    /// A path, or `@OFFSET+LEN`.
+    fn target(&mut self) -> Result<Target, EditError> {
+        let word = self.word()?;
+        let Some(span) = word.strip_prefix('@') else { return Ok(Target::Path(FieldPath::parse(word)?)) };
+        let number = |text: &str| value::parse_int(text).and_then(|n| usize::try_from(n).ok());
+        let parsed = span.split_once('+').and_then(|(offset, len)| Some((number(offset)?, number(len)?)));
+        let (offset, len) = parsed.ok_or_else(|| self.syntax())?;
+        Ok(Target::Span { offset, len })
+    }
+}
+
 impl EditOp {
     /// Reads one script line (not a comment or blank line).
     pub fn parse(line: &str) -> Result<EditOp, EditError> {
         let line = line.trim();
-        let (verb, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
-        let rest = rest.trim();
-        let syntax = |usage: &str| EditError::Syntax(format!("`{line}`: expected `{usage}`"));
-        let one = |usage: &str| -> Result<String, EditError> {
-            if rest.is_empty() || rest.contains(char::is_whitespace) { Err(syntax(usage)) } else { Ok(rest.to_owned()) }
+        let (word, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        let name = ALIASES.iter().find(|(old, _)| *old == word).map_or(word, |(_, current)| current);
+        let Some(verb) = VERBS.iter().find(|v| v.name == name) else {
+            let names: Vec<&str> = VERBS.iter().map(|v| v.name).collect();
+            return Err(EditError::Syntax(format!("`{word}` is not an edit; edits are {}", names.join(", "))));
         };
-        let two = |usage: &str| -> Result<(String, String), EditError> {
-            let (a, b) = rest.split_once(char::is_whitespace).ok_or_else(|| syntax(usage))?;
-            Ok((a.to_owned(), b.trim().to_owned()))
-        };
-        let hex_arg = |text: &str, usage: &str| value::parse_hex(text).ok_or_else(|| syntax(usage));
-        let number = |text: &str, usage: &str| value::parse_int(text).ok_or_else(|| syntax(usage));
-        let bits = |text: &str, usage: &str| -> Result<u8, EditError> {
-            number(text, usage)?.try_into().ok().filter(|b: &u8| *b < 8).ok_or_else(|| syntax(usage))
-        };
-        let with_from = |usage: &str| -> Result<(String, Option<String>), EditError> {
-            let words: Vec<&str> = rest.split_whitespace().collect();
-            match words.as_slice() {
-                [path] => Ok((path.to_string(), None)),
-                [path, "from", src] => Ok((path.to_string(), Some(src.to_string()))),
-                _ => Err(syntax(usage)),
-            }
-        };
-        Ok(match verb {
-            "set" => {
-                let (path, value) = two("set PATH VALUE")?;
-                EditOp::Set { path, value }
-            }
-            "delete" | "clear" => EditOp::Delete { path: one("delete PATH")? },
-            "duplicate" => EditOp::Duplicate { path: one("duplicate PATH")? },
-            "insert" => {
-                let (path, from) = with_from("insert PATH[i] [from SRC]")?;
-                EditOp::Insert { path, from }
-            }
-            "append" => {
-                let (path, from) = with_from("append PATH [from SRC]")?;
-                EditOp::Append { path, from }
-            }
-            "add" => EditOp::Add { path: one("add PATH")? },
-            "replace-raw" => {
-                let usage = "replace-raw PATH HEX` or `replace-raw @OFFSET+LEN HEX";
-                let (target, bytes) = two(usage)?;
-                let target = match target.strip_prefix('@') {
-                    Some(span) => {
-                        let (offset, len) = span.split_once('+').ok_or_else(|| syntax(usage))?;
-                        let offset = number(offset, usage)?.try_into().map_err(|_| syntax(usage))?;
-                        let len = number(len, usage)?.try_into().map_err(|_| syntax(usage))?;
-                        Target::Span { offset, len }
-                    }
-                    None => Target::Path(target),
-                };
-                EditOp::ReplaceRaw { target, bytes: hex_arg(&bytes, usage)? }
-            }
-            "set-raw" => {
-                let (path, bytes) = two("set-raw PATH HEX")?;
-                EditOp::SetRaw { path, bytes: hex_arg(&bytes, "set-raw PATH HEX")? }
-            }
-            "truncate" => {
-                let usage = "truncate OFFSET";
-                EditOp::Truncate { offset: number(&one(usage)?, usage)?.try_into().map_err(|_| syntax(usage))? }
-            }
-            "flip" => {
-                let usage = "flip OFFSET BIT (0-7)";
-                let (offset, bit) = two(usage)?;
-                EditOp::Flip {
-                    offset: number(&offset, usage)?.try_into().map_err(|_| syntax(usage))?,
-                    bit: bits(&bit, usage)?,
-                }
-            }
-            "set-length" => {
-                let usage = "set-length PATH N";
-                let (path, n) = two(usage)?;
-                EditOp::SetLength { path, length: number(&n, usage)?.try_into().map_err(|_| syntax(usage))? }
-            }
-            "set-wire" => {
-                let usage = "set-wire PATH W (0-7)";
-                let (path, w) = two(usage)?;
-                EditOp::SetWire { path, wire: bits(&w, usage)? }
-            }
-            "overlong" => EditOp::Overlong { path: one("overlong PATH")? },
-            "insert-raw" => {
-                let (path, bytes) = two("insert-raw PATH HEX")?;
-                EditOp::InsertRaw { path, bytes: hex_arg(&bytes, "insert-raw PATH HEX")? }
-            }
-            _ => {
-                return Err(EditError::Syntax(format!(
-                    "`{verb}` is not an edit; edits are set, delete, duplicate, insert, append, add, \
-                     replace-raw, set-raw, truncate, flip, set-length, set-wire, overlong, insert-raw"
-                )));
-            }
-        })
+        (verb.parse)(&mut Args { line, usage: verb.usage, rest })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_verb_reads_back_what_it_writes() {
+        let lines = [
+            "set units[1].state.last 99",
+            "set units[0].name \"two words\"",
+            "delete units[3]",
+            "duplicate units[2].state.timers.field1[0]",
+            "insert units[1] from units[4]",
+            "append units",
+            "add units[2].state.last",
+            "replace-raw @502+1 12",
+            "replace-raw units[4].state.cmos 0a00",
+            "set-raw units[0].name ff",
+            "truncate 40",
+            "flip 7 3",
+            "set-length units[8] 300",
+            "set-wire units[4].state.cmos 0",
+            "overlong units[2].state.last",
+            "insert-raw units[1].state 0801",
+        ];
+        for line in lines {
+            let op = EditOp::parse(line).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(op.to_string(), line);
+        }
+        let verbs: std::collections::HashSet<&str> = lines.iter().map(|l| l.split(' ').next().unwrap()).collect();
+        assert_eq!(verbs.len(), VERBS.len(), "every verb is tried");
+    }
+
+    #[test]
+    fn malformed_lines_say_what_was_expected() {
+        for (line, expected) in [
+            ("delete", "expected `delete PATH`"),
+            ("delete a b", "expected `delete PATH`"),
+            ("flip 3 8", "expected `flip OFFSET BIT (0-7)`"),
+            ("insert a to b", "expected `insert PATH[i] [from SRC]`"),
+            ("replace-raw @1+x 00", "replace-raw @OFFSET+LEN HEX"),
+            ("set-raw a zz", "expected `set-raw PATH HEX`"),
+            ("truncate -1", "expected `truncate OFFSET`"),
+            ("frob a", "`frob` is not an edit; edits are set, delete"),
+            ("delete a..b", "is not a path"),
+        ] {
+            let error = EditOp::parse(line).unwrap_err().to_string();
+            assert!(error.contains(expected), "{line}: {error}");
+        }
+        assert_eq!(EditOp::parse("clear units[1]").unwrap(), EditOp::parse("delete units[1]").unwrap());
     }
 }

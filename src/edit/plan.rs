@@ -9,148 +9,168 @@ use crate::edit::op::{EditError, EditOp, Target, not_applicable};
 use crate::edit::splice::{Change, Splice, has_length_prefix, kept_width, replace_within, varint_at_least};
 use crate::edit::value::{self, Encoded};
 use crate::model::Document;
-use crate::model::node::{NONE, NodeId, NodeKind};
-use crate::model::path::{self, PathError};
+use crate::model::node::{NodeId, NodeKind};
+use crate::model::path::{self, FieldPath, PathError};
 
 impl EditOp {
     /// The change this edit makes to `doc`'s bytes.
     pub fn plan(&self, doc: &Document) -> Result<Change, EditError> {
         match self {
             EditOp::Set { path, value } => plan_set(doc, path, value),
-            EditOp::Delete { path } => {
-                let id = resolve_node(doc, path)?;
-                let node = doc.node(id);
-                Ok(replace_within(doc, node.parent, node.start as usize..node.end() as usize, Vec::new()))
-            }
-            EditOp::Duplicate { path } => {
-                let id = resolve_node(doc, path)?;
-                let node = doc.node(id);
-                let copy = doc.bytes()[node.start as usize..node.end() as usize].to_vec();
-                Ok(replace_within(doc, node.parent, node.end() as usize..node.end() as usize, copy))
-            }
-            EditOp::Insert { path, from } => {
-                let id = resolve_node(doc, path)?;
-                let node = doc.node(id);
-                let bytes = element_bytes(doc, path, id, from.as_deref())?;
-                Ok(replace_within(doc, node.parent, node.start as usize..node.start as usize, bytes))
-            }
-            EditOp::Append { path, from } => plan_append(doc, path, from.as_deref()),
-            EditOp::Add { path } => {
-                let (container, field) = absent_field(doc, path)?;
-                let bytes = default_field(field);
-                let end = doc.node(container).value_end as usize;
-                Ok(replace_within(doc, container, end..end, bytes))
-            }
-            EditOp::ReplaceRaw { target, bytes } => {
-                let (span, container) = match target {
-                    Target::Path(p) => {
-                        let id = resolve_node(doc, p)?;
-                        let node = doc.node(id);
-                        (node.start as usize..node.end() as usize, node.parent)
-                    }
-                    Target::Span { offset, len } => {
-                        let end = offset.checked_add(*len).filter(|&e| e <= doc.bytes().len());
-                        let end = end.ok_or(EditError::Offset { offset: offset + len, len: doc.bytes().len() })?;
-                        (*offset..end, innermost_container(doc, *offset, end))
-                    }
-                };
-                Ok(replace_within(doc, container, span, bytes.clone()))
-            }
-            EditOp::SetRaw { path, bytes } => {
-                let id = resolve_node(doc, path)?;
-                let node = doc.node(id);
-                if node.wire != Some(WireType::Len) || node.kind == NodeKind::Root {
-                    return Err(not_applicable(path, "set-raw takes a length-delimited field; use replace-raw"));
-                }
-                Ok(set_len_value(doc, id, bytes.clone()))
-            }
-            EditOp::Truncate { offset } => {
-                let len = doc.bytes().len();
-                if *offset > len {
-                    return Err(EditError::Offset { offset: *offset, len });
-                }
-                Ok(Change::one(Splice {
-                    offset: *offset,
-                    removed: doc.bytes()[*offset..].to_vec(),
-                    inserted: Vec::new(),
-                }))
-            }
-            EditOp::Flip { offset, bit } => {
-                let byte =
-                    *doc.bytes().get(*offset).ok_or(EditError::Offset { offset: *offset, len: doc.bytes().len() })?;
-                Ok(Change::one(Splice { offset: *offset, removed: vec![byte], inserted: vec![byte ^ (1 << bit)] }))
-            }
-            EditOp::SetLength { path, length } => {
-                let id = resolve_node(doc, path)?;
-                if !has_length_prefix(doc, id) {
-                    return Err(not_applicable(path, "has no length prefix"));
-                }
-                let prefix = doc.node(id).len_prefix();
-                let old = &doc.bytes()[prefix.start as usize..prefix.end as usize];
-                let encoded = varint_at_least(*length, kept_width(old, *length));
-                Ok(replace_within(doc, doc.node(id).parent, prefix.start as usize..prefix.end as usize, encoded))
-            }
-            EditOp::SetWire { path, wire } => {
-                let id = resolve_node(doc, path)?;
-                let node = doc.node(id);
-                if node.tag_len == 0 {
-                    return Err(not_applicable(path, "has no tag of its own (a packed value or the root)"));
-                }
-                let raw = (u64::from(node.field_number) << 3) | u64::from(*wire);
-                let old = &doc.bytes()[node.start as usize..node.start as usize + node.tag_len as usize];
-                let encoded = varint_at_least(raw, old.len());
-                Ok(replace_within(doc, node.parent, node.start as usize..node.start as usize + old.len(), encoded))
-            }
-            EditOp::Overlong { path } => {
-                let id = resolve_node(doc, path)?;
-                let node = doc.node(id);
-                let (span, container) = if has_length_prefix(doc, id) {
-                    let p = node.len_prefix();
-                    (p.start as usize..p.end as usize, node.parent)
-                } else if node.wire == Some(WireType::Varint) || (node.kind == NodeKind::Element && node.wire.is_none())
-                {
-                    (
-                        node.value_start as usize..node.value_end as usize,
-                        if node.kind == NodeKind::Element { node.parent } else { id },
-                    )
-                } else {
-                    return Err(not_applicable(
-                        path,
-                        "holds no varint (only varint values and length prefixes can be over-long)",
-                    ));
-                };
-                let old = &doc.bytes()[span.clone()];
-                let value = wire::read_varint(old, 0, old.len())
-                    .map_err(|_| not_applicable(path, "its varint is malformed"))?
-                    .0;
-                Ok(replace_within(doc, container, span, varint_at_least(value, wire::MAX_VARINT_LEN)))
-            }
-            EditOp::InsertRaw { path, bytes } => {
-                let id = container_of(doc, resolve_node(doc, path)?, path)?;
-                let end = doc.node(id).value_end as usize;
-                Ok(replace_within(doc, id, end..end, bytes.clone()))
-            }
+            EditOp::Delete { path } => plan_delete(doc, path),
+            EditOp::Duplicate { path } => plan_duplicate(doc, path),
+            EditOp::Insert { path, from } => plan_insert(doc, path, from.as_ref()),
+            EditOp::Append { path, from } => plan_append(doc, path, from.as_ref()),
+            EditOp::Add { path } => plan_add(doc, path),
+            EditOp::ReplaceRaw { target, bytes } => plan_replace_raw(doc, target, bytes),
+            EditOp::SetRaw { path, bytes } => plan_set_raw(doc, path, bytes),
+            EditOp::Truncate { offset } => plan_truncate(doc, *offset),
+            EditOp::Flip { offset, bit } => plan_flip(doc, *offset, *bit),
+            EditOp::SetLength { path, length } => plan_set_length(doc, path, *length),
+            EditOp::SetWire { path, wire } => plan_set_wire(doc, path, *wire),
+            EditOp::Overlong { path } => plan_overlong(doc, path),
+            EditOp::InsertRaw { path, bytes } => plan_insert_raw(doc, path, bytes),
         }
     }
 }
 
+/// The byte range of a node, tag (and closing group tag) included.
+fn whole(doc: &Document, id: NodeId) -> std::ops::Range<usize> {
+    let node = doc.node(id);
+    node.start as usize..node.end() as usize
+}
+
+/// The node whose value holds `id`: its parent (every node but the root has one).
+fn holder(doc: &Document, id: NodeId) -> NodeId {
+    doc.parent(id).unwrap_or(NodeId::ROOT)
+}
+
+fn plan_delete(doc: &Document, p: &FieldPath) -> Result<Change, EditError> {
+    let id = resolve_node(doc, p)?;
+    Ok(replace_within(doc, holder(doc, id), whole(doc, id), Vec::new()))
+}
+
+fn plan_duplicate(doc: &Document, p: &FieldPath) -> Result<Change, EditError> {
+    let id = resolve_node(doc, p)?;
+    let span = whole(doc, id);
+    let copy = doc.bytes()[span.clone()].to_vec();
+    Ok(replace_within(doc, holder(doc, id), span.end..span.end, copy))
+}
+
+fn plan_insert(doc: &Document, p: &FieldPath, from: Option<&FieldPath>) -> Result<Change, EditError> {
+    let id = resolve_node(doc, p)?;
+    let at = doc.node(id).start as usize;
+    let bytes = element_bytes(doc, p, id, from)?;
+    Ok(replace_within(doc, holder(doc, id), at..at, bytes))
+}
+
+fn plan_add(doc: &Document, p: &FieldPath) -> Result<Change, EditError> {
+    let (container, field) = absent_field(doc, p)?;
+    let end = doc.node(container).value_end as usize;
+    Ok(replace_within(doc, container, end..end, default_field(field)))
+}
+
+fn plan_replace_raw(doc: &Document, target: &Target, bytes: &[u8]) -> Result<Change, EditError> {
+    let (span, container) = match target {
+        Target::Path(p) => {
+            let id = resolve_node(doc, p)?;
+            (whole(doc, id), holder(doc, id))
+        }
+        Target::Span { offset, len } => {
+            let end = offset.checked_add(*len).filter(|&e| e <= doc.bytes().len());
+            let end = end.ok_or(EditError::Offset { offset: offset.saturating_add(*len), len: doc.bytes().len() })?;
+            (*offset..end, innermost_container(doc, *offset, end))
+        }
+    };
+    Ok(replace_within(doc, container, span, bytes.to_vec()))
+}
+
+fn plan_set_raw(doc: &Document, p: &FieldPath, bytes: &[u8]) -> Result<Change, EditError> {
+    let id = resolve_node(doc, p)?;
+    let node = doc.node(id);
+    if node.wire != Some(WireType::Len) || node.kind == NodeKind::Root {
+        return Err(not_applicable(p, "set-raw takes a length-delimited field; use replace-raw"));
+    }
+    Ok(set_len_value(doc, id, bytes.to_vec()))
+}
+
+fn plan_truncate(doc: &Document, offset: usize) -> Result<Change, EditError> {
+    let len = doc.bytes().len();
+    if offset > len {
+        return Err(EditError::Offset { offset, len });
+    }
+    Ok(Change::one(Splice { offset, removed: doc.bytes()[offset..].to_vec(), inserted: Vec::new() }))
+}
+
+fn plan_flip(doc: &Document, offset: usize, bit: u8) -> Result<Change, EditError> {
+    let byte = *doc.bytes().get(offset).ok_or(EditError::Offset { offset, len: doc.bytes().len() })?;
+    Ok(Change::one(Splice { offset, removed: vec![byte], inserted: vec![byte ^ (1 << bit)] }))
+}
+
+fn plan_set_length(doc: &Document, p: &FieldPath, length: u64) -> Result<Change, EditError> {
+    let id = resolve_node(doc, p)?;
+    if !has_length_prefix(doc, id) {
+        return Err(not_applicable(p, "has no length prefix"));
+    }
+    let prefix = doc.node(id).len_prefix();
+    let prefix = prefix.start as usize..prefix.end as usize;
+    let encoded = varint_at_least(length, kept_width(&doc.bytes()[prefix.clone()], length));
+    Ok(replace_within(doc, holder(doc, id), prefix, encoded))
+}
+
+fn plan_set_wire(doc: &Document, p: &FieldPath, wire: u8) -> Result<Change, EditError> {
+    let id = resolve_node(doc, p)?;
+    let node = doc.node(id);
+    if node.tag_len == 0 {
+        return Err(not_applicable(p, "has no tag of its own (a packed value or the root)"));
+    }
+    let raw = (u64::from(node.field_number) << 3) | u64::from(wire);
+    let tag = node.start as usize..node.start as usize + usize::from(node.tag_len);
+    let encoded = varint_at_least(raw, tag.len());
+    Ok(replace_within(doc, holder(doc, id), tag, encoded))
+}
+
+fn plan_overlong(doc: &Document, p: &FieldPath) -> Result<Change, EditError> {
+    let id = resolve_node(doc, p)?;
+    let node = doc.node(id);
+    let is_element = node.kind == NodeKind::Element && node.wire.is_none();
+    let (span, container) = if has_length_prefix(doc, id) {
+        let prefix = node.len_prefix();
+        (prefix.start as usize..prefix.end as usize, holder(doc, id))
+    } else if node.wire == Some(WireType::Varint) || is_element {
+        let container = if is_element { holder(doc, id) } else { id };
+        (node.value_start as usize..node.value_end as usize, container)
+    } else {
+        return Err(not_applicable(p, "holds no varint (only varint values and length prefixes can be over-long)"));
+    };
+    let old = &doc.bytes()[span.clone()];
+    let value = wire::read_varint(old, 0, old.len()).map_err(|_| not_applicable(p, "its varint is malformed"))?.0;
+    Ok(replace_within(doc, container, span, varint_at_least(value, wire::MAX_VARINT_LEN)))
+}
+
+fn plan_insert_raw(doc: &Document, p: &FieldPath, bytes: &[u8]) -> Result<Change, EditError> {
+    let id = container_of(doc, resolve_node(doc, p)?, p)?;
+    let end = doc.node(id).value_end as usize;
+    Ok(replace_within(doc, id, end..end, bytes.to_vec()))
+}
+
 /// Resolves a path, also accepting `@value` for a resolved Any payload.
-fn resolve_node(doc: &Document, p: &str) -> Result<NodeId, EditError> {
-    if let Some(any) = p.strip_suffix(".@value") {
-        let id = path::resolve(doc, any)?;
+fn resolve_node(doc: &Document, p: &FieldPath) -> Result<NodeId, EditError> {
+    if let Some(any) = p.parent().filter(|_| p.segments().last().is_some_and(|s| s.name == "@value")) {
+        let id = path::resolve_path(doc, &any)?;
         if let Some(payload) = doc.any_payload(id) {
             return Ok(payload);
         }
     }
-    let id = path::resolve(doc, p)?;
-    if id == 0 {
+    let id = path::resolve_path(doc, p)?;
+    if id == NodeId::ROOT {
         return Err(not_applicable(p, "is the whole document"));
     }
     Ok(id)
 }
 
 /// The node whose children a new field goes among: an Any's payload for a resolved Any.
-fn container_of(doc: &Document, id: NodeId, p: &str) -> Result<NodeId, EditError> {
+fn container_of(doc: &Document, id: NodeId, p: &FieldPath) -> Result<NodeId, EditError> {
     let id = doc.any_payload(id).filter(|_| doc.node(id).kind == NodeKind::Any).unwrap_or(id);
     if !doc.node(id).is_container() || doc.node(id).kind == NodeKind::Packed {
         return Err(not_applicable(p, "is not a message"));
@@ -158,14 +178,15 @@ fn container_of(doc: &Document, id: NodeId, p: &str) -> Result<NodeId, EditError
     Ok(id)
 }
 
-fn plan_set(doc: &Document, p: &str, text: &str) -> Result<Change, EditError> {
+fn plan_set(doc: &Document, p: &FieldPath, text: &str) -> Result<Change, EditError> {
     let id = match resolve_node(doc, p) {
         Ok(id) => id,
         Err(EditError::Path(PathError::NotFound { .. })) => return plan_add_value(doc, p, text),
         Err(e) => return Err(e),
     };
     let node = *doc.node(id);
-    let is_any_value = node.kind == NodeKind::AnyPayload || (node.field_number == 2 && doc.is_any(node.parent));
+    let in_any = node.parent.is_some_and(|parent| doc.is_any(parent));
+    let is_any_value = node.kind == NodeKind::AnyPayload || (node.field_number == 2 && in_any);
     if is_any_value {
         let bytes = value::parse_hex(text).ok_or_else(|| not_applicable(p, "an Any's @value is set as hex bytes"))?;
         return Ok(set_len_value(doc, id, bytes));
@@ -176,18 +197,18 @@ fn plan_set(doc: &Document, p: &str, text: &str) -> Result<Change, EditError> {
     if node.has_problem && node.kind != NodeKind::String {
         return Err(not_applicable(p, "its bytes do not match its declared type; use set-raw or replace-raw"));
     }
-    let encoded = value::parse(field, text).map_err(|source| EditError::Value { path: p.to_owned(), source })?;
+    let encoded = value::parse(field, text).map_err(|source| EditError::Value { path: p.to_string(), source })?;
+    let value_span = node.value_start as usize..node.value_end as usize;
+    // A packed value's bytes lie in its run's value; a scalar's in its own field.
+    let container = if node.kind == NodeKind::Element { holder(doc, id) } else { id };
     Ok(match (node.kind, encoded) {
         (NodeKind::String | NodeKind::Bytes, Encoded::Len(bytes)) => set_len_value(doc, id, bytes),
         (NodeKind::Scalar | NodeKind::Element, encoded @ (Encoded::Fixed32(_) | Encoded::Fixed64(_))) => {
-            let container = if node.kind == NodeKind::Element { node.parent } else { id };
-            replace_within(doc, container, node.value_start as usize..node.value_end as usize, encoded.bytes())
+            replace_within(doc, container, value_span, encoded.bytes())
         }
         (NodeKind::Scalar | NodeKind::Element, Encoded::Varint(v)) => {
-            let old = &doc.bytes()[node.value_start as usize..node.value_end as usize];
-            let container = if node.kind == NodeKind::Element { node.parent } else { id };
-            let encoded = varint_at_least(v, kept_width(old, v));
-            replace_within(doc, container, node.value_start as usize..node.value_end as usize, encoded)
+            let encoded = varint_at_least(v, kept_width(&doc.bytes()[value_span.clone()], v));
+            replace_within(doc, container, value_span, encoded)
         }
         _ => return Err(not_applicable(p, "is not a value; set its fields")),
     })
@@ -200,16 +221,15 @@ fn set_len_value(doc: &Document, id: NodeId, content: Vec<u8>) -> Change {
     let old = &doc.bytes()[prefix.start as usize..prefix.end as usize];
     let mut bytes = varint_at_least(content.len() as u64, kept_width(old, content.len() as u64));
     bytes.extend(content);
-    replace_within(doc, node.parent, prefix.start as usize..node.value_end as usize, bytes)
+    replace_within(doc, holder(doc, id), prefix.start as usize..node.value_end as usize, bytes)
 }
 
 /// For a path that names a declared but absent field (or the next element of a repeated
 /// one), the container it goes into and the field.
-fn absent_field<'d>(doc: &'d Document, p: &str) -> Result<(NodeId, &'d FieldInfo), EditError> {
-    let segments = path::parse(p)?;
-    let last = segments.last().ok_or_else(|| not_applicable(p, "is the whole document"))?;
-    let parent_path = p.rsplit_once('.').map_or("", |(a, _)| a);
-    let container = container_of(doc, path::resolve(doc, parent_path)?, parent_path)?;
+fn absent_field<'d>(doc: &'d Document, p: &FieldPath) -> Result<(NodeId, &'d FieldInfo), EditError> {
+    let last = p.segments().last().ok_or_else(|| not_applicable(p, "is the whole document"))?;
+    let parent_path = p.parent().unwrap_or_default();
+    let container = container_of(doc, path::resolve_path(doc, &parent_path)?, &parent_path)?;
     let info = doc
         .message_type(container)
         .and_then(|m| m.get_field_by_name(&last.name))
@@ -224,9 +244,9 @@ fn absent_field<'d>(doc: &'d Document, p: &str) -> Result<(NodeId, &'d FieldInfo
     Ok((container, info))
 }
 
-fn plan_add_value(doc: &Document, p: &str, text: &str) -> Result<Change, EditError> {
+fn plan_add_value(doc: &Document, p: &FieldPath, text: &str) -> Result<Change, EditError> {
     let (container, field) = absent_field(doc, p)?;
-    let last = path::parse(p)?.pop().expect("absent_field checked there is a last segment");
+    let last = p.segments().last().expect("absent_field checked there is a last segment");
     let values: u32 = occurrences(doc, container, field.number)
         .map(|c| if doc.node(c).kind == NodeKind::Packed { doc.node(c).next - c - 1 } else { 1 })
         .sum();
@@ -238,7 +258,7 @@ fn plan_add_value(doc: &Document, p: &str, text: &str) -> Result<Change, EditErr
         }
         _ => return Err(not_applicable(p, "no such element")),
     }
-    let encoded = value::parse(field, text).map_err(|source| EditError::Value { path: p.to_owned(), source })?;
+    let encoded = value::parse(field, text).map_err(|source| EditError::Value { path: p.to_string(), source })?;
     if let Some(change) = append_to_packed_run(doc, container, field, encoded.bytes()) {
         return Ok(change);
     }
@@ -247,7 +267,7 @@ fn plan_add_value(doc: &Document, p: &str, text: &str) -> Result<Change, EditErr
     Ok(replace_within(doc, container, end..end, bytes))
 }
 
-fn plan_append(doc: &Document, p: &str, from: Option<&str>) -> Result<Change, EditError> {
+fn plan_append(doc: &Document, p: &FieldPath, from: Option<&FieldPath>) -> Result<Change, EditError> {
     let (container, field) = absent_field(doc, p)?;
     if !field.is_list {
         return Err(not_applicable(p, format!("`{}` is not repeated; use set or add", field.name)));
@@ -263,7 +283,7 @@ fn plan_append(doc: &Document, p: &str, from: Option<&str>) -> Result<Change, Ed
         None => default_field(field),
     };
     let (at, parent) = match last {
-        Some(l) => (doc.node(l).end() as usize, doc.node(l).parent),
+        Some(l) => (doc.node(l).end() as usize, holder(doc, l)),
         None => (doc.node(container).value_end as usize, container),
     };
     Ok(replace_within(doc, parent, at..at, bytes))
@@ -283,7 +303,7 @@ fn append_to_packed_run(doc: &Document, container: NodeId, field: &FieldInfo, va
 }
 
 /// The bytes of a new element for `path`'s field: a copy of `from`, or the default.
-fn element_bytes(doc: &Document, p: &str, id: NodeId, from: Option<&str>) -> Result<Vec<u8>, EditError> {
+fn element_bytes(doc: &Document, p: &FieldPath, id: NodeId, from: Option<&FieldPath>) -> Result<Vec<u8>, EditError> {
     let node = doc.node(id);
     if let Some(src) = from {
         return copy_of(doc, src, node.field_number);
@@ -295,13 +315,13 @@ fn element_bytes(doc: &Document, p: &str, id: NodeId, from: Option<&str>) -> Res
     Ok(default_field(field))
 }
 
-fn copy_of(doc: &Document, src: &str, field_number: u32) -> Result<Vec<u8>, EditError> {
+fn copy_of(doc: &Document, src: &FieldPath, field_number: u32) -> Result<Vec<u8>, EditError> {
     let id = resolve_node(doc, src)?;
     let node = doc.node(id);
     if node.field_number != field_number || node.kind == NodeKind::Element {
         return Err(not_applicable(src, "copies must come from another element of the same field"));
     }
-    Ok(doc.bytes()[node.start as usize..node.end() as usize].to_vec())
+    Ok(doc.bytes()[whole(doc, id)].to_vec())
 }
 
 /// The wire type a field is written with (packable scalars one at a time).
@@ -351,16 +371,15 @@ fn zero_element(field: &FieldInfo) -> Vec<u8> {
 
 /// The innermost node whose value contains the whole span (the root if none).
 fn innermost_container(doc: &Document, start: usize, end: usize) -> NodeId {
-    let mut best = 0;
-    let mut id: NodeId = 1;
-    let len = doc.nodes.len() as NodeId;
-    while id < len {
+    let mut best = NodeId::ROOT;
+    let mut id = NodeId::ROOT + 1;
+    while id < doc.end() {
         let node = doc.node(id);
         if node.value_start as usize <= start && end <= node.value_end as usize && node.is_container() {
             best = id;
-            id += 1;
+            id = id + 1;
         } else {
-            id = if node.next == NONE { id + 1 } else { node.next };
+            id = node.next;
         }
     }
     best

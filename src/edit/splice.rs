@@ -4,7 +4,7 @@
 
 use crate::decode::wire::{self, write_varint};
 use crate::model::Document;
-use crate::model::node::{NONE, NodeId, NodeKind};
+use crate::model::node::{NodeId, NodeKind};
 
 /// Replace `removed.len()` bytes at `offset` with `inserted`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,10 +80,10 @@ pub fn replace_within(doc: &Document, container: NodeId, span: std::ops::Range<u
     let bytes = doc.bytes();
     let mut delta = inserted.len() as isize - span.len() as isize;
     let mut splices = vec![Splice { offset: span.start, removed: bytes[span.clone()].to_vec(), inserted }];
-    let mut at = container;
-    while at != NONE && delta != 0 {
-        let node = doc.node(at);
-        if has_length_prefix(doc, at) {
+    let mut at = Some(container);
+    while let Some(id) = at.filter(|_| delta != 0) {
+        let node = doc.node(id);
+        if has_length_prefix(doc, id) {
             let prefix = node.len_prefix();
             let old = &bytes[prefix.start as usize..prefix.end as usize];
             let new_len = ((node.value_end - node.value_start) as isize + delta) as u64;

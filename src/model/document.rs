@@ -5,71 +5,56 @@ use std::sync::Arc;
 
 use prost_reflect::MessageDescriptor;
 
-use crate::decode::overlay::{self, Limits};
-use crate::decode::schema::{FieldInfo, Schema, TypeInfo, TypeTable};
+use crate::decode::schema::{FieldInfo, Schema, TypeIndex, TypeInfo, TypeTable};
+use crate::model::decoder::{Decoder, Limits};
 use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::path::{FieldPath, PathError};
 use crate::model::problem::Problem;
 use crate::model::source::Source;
 
-/// A decoded saved-state blob.
+/// A decoded saved-state blob: read-only once built (edits make a new one).
 #[derive(Debug)]
 pub struct Document {
     source: Source,
     /// Nodes in pre-order; node 0 is the root.
-    pub nodes: Vec<Node>,
-    pub(crate) types: TypeTable,
+    pub(in crate::model) nodes: Vec<Node>,
+    pub(in crate::model) types: TypeTable,
     /// Every problem, sorted by node.
-    pub problems: Vec<Problem>,
-    schema: Arc<Schema>,
-    root_type: Option<MessageDescriptor>,
-    limits: Limits,
+    pub(in crate::model) problems: Vec<Problem>,
+    decoder: Decoder,
 }
 
 impl Document {
-    /// Decodes `source` as `root_type` (schema-less when `None`). Never fails.
-    pub fn decode(source: Source, schema: Arc<Schema>, root_type: Option<MessageDescriptor>, limits: Limits) -> Self {
-        let mut doc = Self::empty(source, schema, root_type, limits);
-        overlay::decode_into(&mut doc, None).expect("without a hook decoding cannot fail");
-        doc
+    /// An empty document over `source`, for the builder to fill in.
+    pub(in crate::model) fn empty(source: Source, decoder: Decoder) -> Self {
+        Document { source, nodes: Vec::new(), types: TypeTable::default(), problems: Vec::new(), decoder }
     }
 
-    /// Decodes while handing each top-level field's complete subtree to `hook`, then
-    /// dropping it: memory stays bounded by the largest top-level field. The returned
-    /// document keeps only the root and the root's own problems.
-    pub fn decode_streaming(
-        source: Source,
-        schema: Arc<Schema>,
-        root_type: Option<MessageDescriptor>,
-        limits: Limits,
-        hook: &mut dyn FnMut(&Document, NodeId) -> std::io::Result<()>,
-    ) -> std::io::Result<Self> {
-        let mut doc = Self::empty(source, schema, root_type, limits);
-        overlay::decode_into(&mut doc, Some(hook))?;
-        Ok(doc)
-    }
-
-    fn empty(source: Source, schema: Arc<Schema>, root_type: Option<MessageDescriptor>, limits: Limits) -> Self {
-        Document {
-            source,
-            nodes: Vec::new(),
-            types: TypeTable::default(),
-            problems: Vec::new(),
-            schema,
-            root_type,
-            limits,
-        }
-    }
-
-    /// Gives the bytes back and decodes what `edit` makes of them, with the same schema,
-    /// root type and limits. The bytes are moved, not copied (a mapped file is copied once).
+    /// Gives the bytes back and decodes what `edit` makes of them, with the same decoder.
+    /// The bytes are moved, not copied (a mapped file is copied once).
     pub fn rewrite<T>(self, edit: impl FnOnce(&mut Vec<u8>) -> T) -> (Self, T) {
-        let Document { source, schema, root_type, limits, .. } = self;
+        let Document { source, decoder, .. } = self;
         let mut bytes = match source {
             Source::Owned(bytes) => bytes,
             Source::Mapped(map) => map.to_vec(),
         };
         let result = edit(&mut bytes);
-        (Self::decode(Source::Owned(bytes), schema, root_type, limits), result)
+        (decoder.decode(Source::Owned(bytes)), result)
+    }
+
+    /// The decoder this document was decoded with.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// Every node, in pre-order: the root first, each node's subtree right after it.
+    pub fn nodes(&self) -> &[Node] {
+        &self.nodes
+    }
+
+    /// Every problem, sorted by node.
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
     }
 
     /// The input bytes.
@@ -79,22 +64,58 @@ impl Document {
 
     /// The schema the document was decoded with.
     pub fn schema(&self) -> &Arc<Schema> {
-        &self.schema
+        self.decoder.schema()
     }
 
     /// The root message type, if one was given or detected.
     pub fn root_type(&self) -> Option<&MessageDescriptor> {
-        self.root_type.as_ref()
+        self.decoder.root_type()
     }
 
     /// The decoding limits in force.
     pub fn limits(&self) -> Limits {
-        self.limits
+        self.decoder.limits()
+    }
+
+    /// The node a path (`units[7].state.lun`) names.
+    pub fn resolve(&self, path: &str) -> Result<NodeId, PathError> {
+        crate::model::path::resolve(self, path)
+    }
+
+    /// The node a parsed path names.
+    pub fn resolve_path(&self, path: &FieldPath) -> Result<NodeId, PathError> {
+        crate::model::path::resolve_path(self, path)
+    }
+
+    /// The path of a node.
+    pub fn path_of(&self, id: NodeId) -> FieldPath {
+        crate::model::path::path_of(self, id)
+    }
+
+    /// A node's value as the tree shows it: a number (with its enum name or hex form), a
+    /// quoted string, hex bytes, or a message's type.
+    pub fn preview(&self, id: NodeId) -> String {
+        crate::model::value::preview(self, id, usize::MAX)
+    }
+
+    /// The scalar value of a scalar node or packed value, read as its declared type.
+    pub fn scalar(&self, id: NodeId) -> Option<crate::model::value::Scalar> {
+        crate::model::value::scalar(self, id)
     }
 
     /// The node with this id.
     pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id as usize]
+        &self.nodes[id.index()]
+    }
+
+    /// The parent of a node; `None` for the root.
+    pub fn parent(&self, id: NodeId) -> Option<NodeId> {
+        self.node(id).parent
+    }
+
+    /// One past the last node id: the `next` of the root.
+    pub fn end(&self) -> NodeId {
+        NodeId::from_index(self.nodes.len())
     }
 
     /// The bytes of a node's value (inside tag and length prefix).
@@ -113,8 +134,8 @@ impl Document {
         self.type_info(self.node(id).ty)
     }
 
-    fn type_info(&self, ty: u32) -> Option<&TypeInfo> {
-        self.types.types.get(ty as usize)
+    fn type_info(&self, ty: Option<TypeIndex>) -> Option<&TypeInfo> {
+        ty.map(|ty| self.types.get(ty))
     }
 
     /// The precomputed schema facts of the field a node is an occurrence of. `None` for
@@ -123,8 +144,8 @@ impl Document {
         let node = self.node(id);
         let parent = match node.kind {
             NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload => return None,
-            NodeKind::Element => self.node(node.parent).parent,
-            _ => node.parent,
+            NodeKind::Element => self.parent(node.parent?)?,
+            _ => node.parent?,
         };
         self.type_info(self.node(parent).ty)?.field(node.field_number)
     }

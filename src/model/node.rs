@@ -1,12 +1,69 @@
 //! One node of the document tree: a field (or packed element, or error span) with its byte
 //! spans and its place in the pre-order arena.
 
+use std::fmt;
+use std::num::NonZeroU32;
+
+use crate::decode::schema::TypeIndex;
 use crate::decode::wire::WireType;
 
-/// Index of a node in [`crate::model::Document::nodes`].
-pub type NodeId = u32;
-/// Marks "no node" / "no type" in the compact fields below.
-pub const NONE: u32 = u32::MAX;
+/// A node's place in a document's pre-order arena: the root is [`NodeId::ROOT`], and a
+/// node's subtree is the ids from it up to its `next`. Stored as the index plus one, so
+/// that an `Option<NodeId>` takes no more room than the id.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct NodeId(NonZeroU32);
+
+impl NodeId {
+    /// The root node, the whole input.
+    pub const ROOT: NodeId = NodeId(NonZeroU32::MIN);
+
+    /// The node at arena position `index`.
+    ///
+    /// # Panics
+    /// When `index` does not fit 32 bits: no document holds four billion nodes.
+    pub fn from_index(index: usize) -> NodeId {
+        let stored = u32::try_from(index).ok().and_then(|i| i.checked_add(1)).and_then(NonZeroU32::new);
+        NodeId(stored.expect("node ids fit in 32 bits"))
+    }
+
+    /// The node's arena position.
+    pub fn index(self) -> usize {
+        (self.0.get() - 1) as usize
+    }
+
+    /// Every id from `self` up to, not including, `end`: a subtree when `end` is its `next`.
+    pub fn up_to(self, end: NodeId) -> impl DoubleEndedIterator<Item = NodeId> {
+        (self.index()..end.index()).map(NodeId::from_index)
+    }
+}
+
+impl std::ops::Add<u32> for NodeId {
+    type Output = NodeId;
+    /// The id `n` places further on in pre-order.
+    fn add(self, n: u32) -> NodeId {
+        NodeId(self.0.checked_add(n).expect("node ids fit in 32 bits"))
+    }
+}
+
+impl std::ops::Sub for NodeId {
+    type Output = u32;
+    /// How many places `other` comes before `self` (`self` must not come first).
+    fn sub(self, other: NodeId) -> u32 {
+        self.0.get() - other.0.get()
+    }
+}
+
+impl fmt::Debug for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.index())
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.index())
+    }
+}
 
 /// What a node holds, as decided by the wire format and the schema overlay together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,8 +94,8 @@ pub enum NodeKind {
     Error,
 }
 
-/// A node: field number, spans and tree links. 48 bytes; values are read from the bytes on
-/// demand rather than stored.
+/// A node: field number, spans and tree links, in 56 bytes; values are read from the bytes
+/// on demand rather than stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Node {
     /// First byte of the tag (of the value, for elements, errors and the root).
@@ -47,9 +104,10 @@ pub struct Node {
     pub value_start: u64,
     /// One past the last byte of the value (for groups, the start of the end-group tag).
     pub value_end: u64,
-    /// Parent node, or [`NONE`] for the root.
-    pub parent: NodeId,
-    /// One past the last node of this node's subtree: the next sibling, if any.
+    /// Parent node; `None` for the root.
+    pub parent: Option<NodeId>,
+    /// One past the last node of this node's subtree: the next sibling, if any. While the
+    /// document is being built, a container that is still open has its own id here.
     pub next: NodeId,
     /// Field number from the tag (0 for the root and error nodes).
     pub field_number: u32,
@@ -57,8 +115,8 @@ pub struct Node {
     /// of a path; a packed run counts one per element). For packed elements: the place in
     /// their run.
     pub index: u32,
-    /// Interned message type decoding this node's children ([`NONE`] if none is known).
-    pub ty: u32,
+    /// Interned message type decoding this node's children, if one is known.
+    pub ty: Option<TypeIndex>,
     /// What the node is.
     pub kind: NodeKind,
     /// Wire type from the tag, if the node has one.
@@ -98,8 +156,21 @@ impl Node {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn node_stays_compact() {
-        assert!(std::mem::size_of::<super::Node>() <= 56);
+        assert!(std::mem::size_of::<Node>() <= 56);
+        assert_eq!(std::mem::size_of::<Option<NodeId>>(), 4);
+    }
+
+    #[test]
+    fn ids_count_from_the_root() {
+        let id = NodeId::from_index(7);
+        assert_eq!((NodeId::ROOT.index(), id.index()), (0, 7));
+        assert_eq!(id + 3, NodeId::from_index(10));
+        assert_eq!(NodeId::from_index(10) - id, 3);
+        assert_eq!(NodeId::ROOT.up_to(NodeId::from_index(3)).map(NodeId::index).collect::<Vec<_>>(), [0, 1, 2]);
+        assert_eq!(format!("{id} {id:?}"), "7 #7");
     }
 }

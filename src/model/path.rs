@@ -2,11 +2,11 @@
 //! finding the node a path names. Any payloads are passed through as if expanded; an Any's
 //! own fields are `@type` and (when unresolved) `@value`; unknown fields are `#N`.
 
-use std::fmt::Write as _;
+use std::fmt::{self, Write as _};
 
 use crate::decode::schema::FieldInfo;
 use crate::model::document::Document;
-use crate::model::node::{NONE, NodeId, NodeKind};
+use crate::model::node::{NodeId, NodeKind};
 
 /// A path that names no node, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -42,36 +42,130 @@ pub struct Segment {
     pub indices: Vec<u32>,
 }
 
-/// Splits a path into segments. The empty path (or `.`) names the root.
-pub fn parse(path: &str) -> Result<Vec<Segment>, PathError> {
-    let syntax = |reason: &str| PathError::Syntax { path: path.to_owned(), reason: reason.to_owned() };
-    let trimmed = path.trim();
-    if trimmed.is_empty() || trimmed == "." {
-        return Ok(Vec::new());
+impl Segment {
+    /// A step with no index.
+    pub fn named(name: impl Into<String>) -> Segment {
+        Segment { name: name.into(), indices: Vec::new() }
     }
-    let mut out = Vec::new();
-    for part in trimmed.split('.') {
-        let (name, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
-        if name.is_empty() {
-            return Err(syntax("empty field name"));
-        }
-        if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | '@')) {
-            return Err(syntax(&format!("`{name}` has a character no field name has")));
-        }
-        let mut indices = Vec::new();
-        while let Some(after) = rest.strip_prefix('[') {
-            let close = after.find(']').ok_or_else(|| syntax("`[` without `]`"))?;
-            let index =
-                after[..close].parse().map_err(|_| syntax(&format!("`{}` is not an index", &after[..close])))?;
-            indices.push(index);
-            rest = &after[close + 1..];
-        }
-        if !rest.is_empty() {
-            return Err(syntax(&format!("unexpected `{rest}`")));
-        }
-        out.push(Segment { name: name.to_owned(), indices });
+}
+
+impl fmt::Display for Segment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)?;
+        self.indices.iter().try_for_each(|i| write!(f, "[{i}]"))
     }
-    Ok(out)
+}
+
+/// A field path such as `units[3].state.lun`: the steps from the root to a node. The root
+/// itself is the empty path, shown as [`ROOT_LABEL`] where a person reads it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldPath {
+    segments: Vec<Segment>,
+}
+
+/// How the root's (empty) path is shown to a person.
+pub const ROOT_LABEL: &str = "(root)";
+
+impl FieldPath {
+    /// The root's path.
+    pub fn root() -> FieldPath {
+        FieldPath::default()
+    }
+
+    /// Parses a path. The empty path (or `.`) names the root.
+    pub fn parse(text: &str) -> Result<FieldPath, PathError> {
+        let syntax = |reason: &str| PathError::Syntax { path: text.to_owned(), reason: reason.to_owned() };
+        let trimmed = text.trim();
+        if trimmed.is_empty() || trimmed == "." || trimmed == ROOT_LABEL {
+            return Ok(FieldPath::root());
+        }
+        let mut segments = Vec::new();
+        for part in trimmed.split('.') {
+            let (name, mut rest) = part.split_at(part.find('[').unwrap_or(part.len()));
+            if name.is_empty() {
+                return Err(syntax("empty field name"));
+            }
+            if !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | '@')) {
+                return Err(syntax(&format!("`{name}` has a character no field name has")));
+            }
+            let mut indices = Vec::new();
+            while let Some(after) = rest.strip_prefix('[') {
+                let close = after.find(']').ok_or_else(|| syntax("`[` without `]`"))?;
+                let index =
+                    after[..close].parse().map_err(|_| syntax(&format!("`{}` is not an index", &after[..close])))?;
+                indices.push(index);
+                rest = &after[close + 1..];
+            }
+            if !rest.is_empty() {
+                return Err(syntax(&format!("unexpected `{rest}`")));
+            }
+            segments.push(Segment { name: name.to_owned(), indices });
+        }
+        Ok(FieldPath { segments })
+    }
+
+    /// The steps from the root.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// Whether this is the root's path.
+    pub fn is_root(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// The path one step further down.
+    pub fn push(&mut self, segment: Segment) {
+        self.segments.push(segment);
+    }
+
+    /// This path with one more step.
+    pub fn child(&self, segment: Segment) -> FieldPath {
+        let mut path = self.clone();
+        path.push(segment);
+        path
+    }
+
+    /// The path one step up; `None` for the root.
+    pub fn parent(&self) -> Option<FieldPath> {
+        let (_, up) = self.segments.split_last()?;
+        Some(FieldPath { segments: up.to_vec() })
+    }
+
+    /// The repeated field an element belongs to: the path without its last index
+    /// (`units[3]` → `units`). Unchanged when the last step has no index.
+    pub fn field(&self) -> FieldPath {
+        let mut path = self.clone();
+        if let Some(last) = path.segments.last_mut() {
+            last.indices.pop();
+        }
+        path
+    }
+
+    /// The path as a person reads it: [`ROOT_LABEL`] for the root, else the path.
+    pub fn label(&self) -> String {
+        if self.is_root() { ROOT_LABEL.to_owned() } else { self.to_string() }
+    }
+}
+
+impl fmt::Display for FieldPath {
+    /// `units[3].state.lun`; nothing for the root.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, segment) in self.segments.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            write!(f, "{segment}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::str::FromStr for FieldPath {
+    type Err = PathError;
+    fn from_str(text: &str) -> Result<FieldPath, PathError> {
+        FieldPath::parse(text)
+    }
 }
 
 /// The name a node's own step shows (no indices), or `None` for transparent nodes.
@@ -100,7 +194,7 @@ fn push_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut St
         _ if doc.is_transparent(id) => return false,
         NodeKind::Element => return false,
         NodeKind::Error => out.push_str("#error"),
-        _ if node.parent != NONE && doc.is_any(node.parent) => match node.field_number {
+        _ if node.parent.is_some_and(|p| doc.is_any(p)) => match node.field_number {
             1 => out.push_str("@type"),
             2 => out.push_str("@value"),
             n => {
@@ -135,30 +229,38 @@ fn shows_index(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> bool {
 /// first value index; an element adds its place in its run.
 pub fn value_index(doc: &Document, id: NodeId) -> u32 {
     let node = doc.node(id);
-    if node.kind == NodeKind::Element { doc.node(node.parent).index + node.index } else { node.index }
+    match node.parent {
+        Some(run) if node.kind == NodeKind::Element => doc.node(run).index + node.index,
+        _ => node.index,
+    }
 }
 
-/// The full path of a node (`""` for the root).
-pub fn path_of(doc: &Document, id: NodeId) -> String {
+/// The full path of a node (empty for the root).
+pub fn path_of(doc: &Document, id: NodeId) -> FieldPath {
     let mut chain = Vec::new();
-    let mut cur = id;
-    while cur != NONE {
-        chain.push(cur);
-        cur = doc.node(cur).parent;
+    let mut cur = Some(id);
+    while let Some(step) = cur {
+        chain.push(step);
+        cur = doc.parent(step);
     }
-    let mut out = String::new();
-    let mut step_text = String::new();
+    let mut path = FieldPath::root();
     for &step in chain.iter().rev() {
-        if doc.node(step).kind == NodeKind::Root {
+        let node = doc.node(step);
+        if node.kind == NodeKind::Root {
             continue;
         }
-        step_text.clear();
-        if push_step(doc, step, doc.field_info(step), &mut step_text) && !out.is_empty() {
-            out.push('.');
+        let field = doc.field_info(step);
+        let mut name = String::new();
+        let named = push_name(doc, step, field, &mut name);
+        let index = shows_index(doc, step, field).then(|| value_index(doc, step));
+        match (named, path.segments.last_mut()) {
+            // A packed value's `[i]` belongs to its run's step.
+            (false, Some(last)) if node.kind == NodeKind::Element => last.indices.extend(index),
+            (false, _) => {}
+            (true, _) => path.push(Segment { name, indices: index.into_iter().collect() }),
         }
-        out.push_str(&step_text);
     }
-    out
+    path
 }
 
 /// The children a path step sees under `id`: Any payloads are flattened into their Any.
@@ -171,7 +273,7 @@ pub fn visible_children(doc: &Document, id: NodeId) -> impl Iterator<Item = Node
         while at < end {
             let here = at;
             if doc.is_transparent(here) {
-                at += 1;
+                at = at + 1;
                 continue;
             }
             at = doc.node(here).next;
@@ -181,10 +283,15 @@ pub fn visible_children(doc: &Document, id: NodeId) -> impl Iterator<Item = Node
     })
 }
 
-/// Finds the node a path names.
+/// Finds the node a path, given as text, names.
 pub fn resolve(doc: &Document, path: &str) -> Result<NodeId, PathError> {
-    let mut cur: NodeId = 0;
-    for segment in parse(path)? {
+    resolve_path(doc, &FieldPath::parse(path)?)
+}
+
+/// Finds the node a path names.
+pub fn resolve_path(doc: &Document, path: &FieldPath) -> Result<NodeId, PathError> {
+    let mut cur = NodeId::ROOT;
+    for segment in path.segments() {
         let candidates: Vec<NodeId> = visible_children(doc, cur).collect();
         let named: Vec<NodeId> = candidates
             .iter()
@@ -196,18 +303,20 @@ pub fn resolve(doc: &Document, path: &str) -> Result<NodeId, PathError> {
             &[i] => named.iter().find_map(|&c| {
                 let n = doc.node(c);
                 match n.kind {
-                    NodeKind::Packed => (n.index..n.index + (n.next - c - 1)).contains(&i).then(|| c + 1 + i - n.index),
+                    NodeKind::Packed => {
+                        (n.index..n.index + (n.next - c - 1)).contains(&i).then(|| c + (1 + i - n.index))
+                    }
                     _ => (n.index == i).then_some(c),
                 }
             }),
             _ => None,
         };
-        cur = found.ok_or_else(|| not_found(doc, path, cur, &segment, &candidates))?;
+        cur = found.ok_or_else(|| not_found(doc, path, cur, segment, &candidates))?;
     }
     Ok(cur)
 }
 
-fn not_found(doc: &Document, path: &str, parent: NodeId, segment: &Segment, candidates: &[NodeId]) -> PathError {
+fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment, candidates: &[NodeId]) -> PathError {
     let mut names: Vec<String> = Vec::new();
     for &c in candidates {
         let Some(name) = segment_name(doc, c) else {
@@ -220,15 +329,11 @@ fn not_found(doc: &Document, path: &str, parent: NodeId, segment: &Segment, cand
             names.push(shown);
         }
     }
-    let mut seg = segment.name.clone();
-    for i in &segment.indices {
-        let _ = write!(seg, "[{i}]");
-    }
     let parent_path = path_of(doc, parent);
     PathError::NotFound {
-        path: path.to_owned(),
-        segment: seg,
-        parent: if parent_path.is_empty() { "the root".to_owned() } else { parent_path },
+        path: path.to_string(),
+        segment: segment.to_string(),
+        parent: if parent_path.is_root() { "the root".to_owned() } else { parent_path.to_string() },
         available: if names.is_empty() { "nothing".to_owned() } else { names.join(", ") },
     }
 }
@@ -239,15 +344,28 @@ mod tests {
 
     #[test]
     fn parses_segments() {
-        let p = parse("units[3].state.#7[1].@type.regs[0][2]").unwrap();
+        let path = FieldPath::parse("units[3].state.#7[1].@type.regs[0][2]").unwrap();
+        let p = path.segments();
         assert_eq!(p.len(), 5);
         assert_eq!(p[0], Segment { name: "units".into(), indices: vec![3] });
         assert_eq!(p[2], Segment { name: "#7".into(), indices: vec![1] });
         assert_eq!(p[4].indices, vec![0, 2]);
-        assert!(parse("").unwrap().is_empty());
-        assert!(parse("a..b").is_err());
-        assert!(parse("a[x]").is_err());
-        assert!(parse("a[1").is_err());
-        assert!(parse("a[1]b").is_err());
+        assert!(FieldPath::parse("").unwrap().is_root());
+        assert!(FieldPath::parse(ROOT_LABEL).unwrap().is_root());
+        for bad in ["a..b", "a[x]", "a[1", "a[1]b", "a-b"] {
+            assert!(FieldPath::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn prints_as_it_parses_and_moves_up_and_down() {
+        let path = FieldPath::parse("units[3].state.regs[0][2]").unwrap();
+        assert_eq!(path.to_string(), "units[3].state.regs[0][2]");
+        assert_eq!(path.parent().unwrap().to_string(), "units[3].state");
+        assert_eq!(path.field().to_string(), "units[3].state.regs[0]");
+        assert_eq!(path.parent().unwrap().child(Segment::named("lun")).to_string(), "units[3].state.lun");
+        assert_eq!(FieldPath::parse("units[3]").unwrap().field().to_string(), "units");
+        assert_eq!((FieldPath::root().label(), FieldPath::root().to_string()), (ROOT_LABEL.to_owned(), String::new()));
+        assert_eq!(FieldPath::root().parent(), None);
     }
 }

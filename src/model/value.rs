@@ -88,15 +88,17 @@ pub fn scalar_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Opt
     })
 }
 
-/// Renders a scalar as protobuf text format does (`-3`, `true`, `NAME`, `1.5`).
-pub fn scalar_text(value: &Scalar) -> String {
-    match value {
-        Scalar::Signed(v) => v.to_string(),
-        Scalar::Unsigned(v) => v.to_string(),
-        Scalar::Bool(b) => b.to_string(),
-        Scalar::Float(f) => float_text(*f),
-        Scalar::Enum(_, Some(name)) => name.clone(),
-        Scalar::Enum(n, None) => n.to_string(),
+impl std::fmt::Display for Scalar {
+    /// The value as protobuf text format (and `set`) writes it: `-3`, `true`, `NAME`, `1.5`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Scalar::Signed(v) => write!(f, "{v}"),
+            Scalar::Unsigned(v) => write!(f, "{v}"),
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Float(x) => f.write_str(&float_text(*x)),
+            Scalar::Enum(_, Some(name)) => f.write_str(name),
+            Scalar::Enum(n, None) => write!(f, "{n}"),
+        }
     }
 }
 
@@ -184,7 +186,7 @@ pub fn push_preview_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>, 
 pub fn summary(doc: &Document, id: NodeId, limit: usize) -> String {
     let mut out = String::new();
     let children = crate::model::path::visible_children(doc, id);
-    let is_url = |c: &NodeId| doc.is_any(id) && doc.node(*c).field_number == 1 && doc.node(*c).parent == id;
+    let is_url = |c: &NodeId| doc.is_any(id) && doc.node(*c).field_number == 1 && doc.node(*c).parent == Some(id);
     for child in children.filter(|c| !is_url(c)).take(4) {
         let node = doc.node(child);
         if !out.is_empty() {
@@ -241,7 +243,7 @@ pub fn push_scalar_display(value: &Scalar, out: &mut String) {
         Scalar::Signed(v) => write!(out, "{v}"),
         Scalar::Enum(n, None) => write!(out, "{n} (not a declared value)"),
         Scalar::Enum(n, Some(name)) => write!(out, "{name} ({n})"),
-        other => write!(out, "{}", scalar_text(other)),
+        other => write!(out, "{other}"),
     };
 }
 

@@ -4,10 +4,11 @@
 
 use std::io::{self, Write};
 
-use crate::model::Document;
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::path_of;
 use crate::model::problem::{Problem, Severity};
+use crate::model::source::Source;
+use crate::model::{Decoder, Document};
 
 /// Counts of what a check found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -23,21 +24,19 @@ pub struct CheckSummary {
 /// Decodes `doc`'s source and writes one line per problem, prefixed with `label` (the
 /// file name), then a summary line.
 pub fn check_streaming(
-    source: crate::model::source::Source,
-    schema: std::sync::Arc<crate::decode::schema::Schema>,
-    root: Option<prost_reflect::MessageDescriptor>,
-    limits: crate::decode::overlay::Limits,
+    decoder: &Decoder,
+    source: Source,
     label: &str,
     out: &mut impl Write,
 ) -> io::Result<CheckSummary> {
     let mut summary = CheckSummary::default();
     let mut hook = |doc: &Document, top: NodeId| {
         summary.fields += (doc.node(top).next - top) as usize;
-        let from = doc.problems.partition_point(|p| p.node < top);
-        write_problems(doc, &doc.problems[from..], label, &mut summary, out)
+        let from = doc.problems().partition_point(|p| p.node < top);
+        write_problems(doc, &doc.problems()[from..], label, &mut summary, out)
     };
-    let doc = Document::decode_streaming(source, schema, root, limits, &mut hook)?;
-    write_problems(&doc, &doc.problems, label, &mut summary, out)?;
+    let doc = decoder.decode_streaming(source, &mut hook)?;
+    write_problems(&doc, doc.problems(), label, &mut summary, out)?;
     match (summary.errors, summary.warnings) {
         (0, 0) => writeln!(out, "{label}: ok ({} bytes, {} fields)", doc.bytes().len(), summary.fields)?,
         (e, w) => writeln!(out, "{label}: {e} error(s), {w} warning(s)")?,
@@ -54,9 +53,9 @@ fn write_problems(
 ) -> io::Result<()> {
     for problem in problems {
         let node = doc.node(problem.node);
-        let at = if node.kind == NodeKind::Error { node.parent } else { problem.node };
-        let path = path_of(doc, at);
-        let path = if path.is_empty() { "(root)".to_owned() } else { path };
+        // An unscannable span has no path of its own: it is reported where it lies.
+        let at = node.parent.filter(|_| node.kind == NodeKind::Error).unwrap_or(problem.node);
+        let path = path_of(doc, at).label();
         let severity = match problem.kind.severity() {
             Severity::Error => {
                 summary.errors += 1;

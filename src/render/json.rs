@@ -38,10 +38,10 @@ pub fn write_json(doc: &Document, top: NodeId, out: &mut impl Write) -> Result<(
         if node.is_container() {
             JsonError::NoSchema
         } else {
-            JsonError::NotAMessage(crate::model::path::path_of(doc, top))
+            JsonError::NotAMessage(crate::model::path::path_of(doc, top).to_string())
         }
     })?;
-    let problems = doc.problems.iter().filter(|p| doc.contains(top, p.node)).count();
+    let problems = doc.problems().iter().filter(|p| doc.contains(top, p.node)).count();
     if problems > 0 {
         return Err(JsonError::Problems(problems));
     }
@@ -60,8 +60,9 @@ pub fn write_json(doc: &Document, top: NodeId, out: &mut impl Write) -> Result<(
 fn max_depth(doc: &Document, top: NodeId) -> usize {
     let mut depth = vec![0usize; (doc.node(top).next - top) as usize];
     let mut deepest = 0;
-    for id in top + 1..doc.node(top).next {
-        let d = depth[(doc.node(id).parent - top) as usize] + 1;
+    for id in (top + 1).up_to(doc.node(top).next) {
+        let parent = doc.parent(id).expect("only the root has no parent");
+        let d = depth[(parent - top) as usize] + 1;
         depth[(id - top) as usize] = d;
         deepest = deepest.max(d);
     }

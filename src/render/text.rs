@@ -100,7 +100,7 @@ impl<W: Write> TextWriter<'_, W> {
             NodeKind::Scalar => {
                 let text = match (&field, value::scalar(doc, id)) {
                     (Some(_), Some(v)) if implicit && is_zero(&v) => return Ok(()),
-                    (Some(_), Some(v)) => value::scalar_text(&v),
+                    (Some(_), Some(v)) => v.to_string(),
                     (None, _) => unknown_scalar(doc, id),
                     (Some(_), None) => return Ok(()),
                 };
@@ -109,7 +109,7 @@ impl<W: Write> TextWriter<'_, W> {
             }
             NodeKind::Packed => {
                 for element in doc.children(id) {
-                    let text = value::scalar(doc, element).map(|v| value::scalar_text(&v)).unwrap_or_default();
+                    let text = value::scalar(doc, element).map(|v| v.to_string()).unwrap_or_default();
                     self.indent(depth)?;
                     writeln!(self.out, "{name}: {text}")?;
                 }

@@ -7,7 +7,8 @@ use crate::decode::schema::FieldInfo;
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::push_step;
 use crate::model::problem::Severity;
-use crate::model::{Document, value};
+use crate::model::source::Source;
+use crate::model::{Decoder, Document, value};
 
 /// Options for [`write_tree`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -19,7 +20,7 @@ pub struct TreeOptions {
 /// Longest string or bytes preview on one line.
 const PREVIEW_LIMIT: usize = 96;
 
-/// Writes the subtree under `top` (0 for the whole document).
+/// Writes the subtree under `top` ([`NodeId::ROOT`] for the whole document).
 pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut impl Write) -> io::Result<()> {
     write_subtree(doc, top, 0, options, out)
 }
@@ -27,22 +28,20 @@ pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut i
 /// Decodes `source` and writes the whole tree as each top-level field completes, so
 /// memory stays bounded by the largest top-level field rather than the file.
 pub fn write_tree_streaming(
-    source: crate::model::source::Source,
-    schema: std::sync::Arc<crate::decode::schema::Schema>,
-    root: Option<prost_reflect::MessageDescriptor>,
-    limits: crate::decode::overlay::Limits,
+    decoder: &Decoder,
+    source: Source,
     options: TreeOptions,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut line = String::new();
-    let name = root.as_ref().map_or("(no schema)", |m| m.full_name()).to_owned();
+    let name = decoder.root_type().map_or("(no schema)", |m| m.full_name()).to_owned();
     if options.offsets {
         line.push_str(&format!("{:>9}+{:<7}", 0, source.len()));
     }
     writeln!(out, "{line}{name} ({} bytes)", source.len())?;
     let mut hook = |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, out);
-    let doc = Document::decode_streaming(source, schema, root, limits, &mut hook)?;
-    write_problems(&doc, 0, 0, options, out)
+    let doc = decoder.decode_streaming(source, &mut hook)?;
+    write_problems(&doc, NodeId::ROOT, 0, options, out)
 }
 
 /// Writes the subtree under `top`, indented as if `top` were at `base_depth`.
@@ -56,14 +55,14 @@ fn write_subtree(
     let mut depth_of = Vec::new();
     let end = doc.node(top).next;
     let mut line = String::new();
-    for id in top..end {
+    for id in top.up_to(end) {
         let node = doc.node(id);
-        let depth = if id == top {
-            base_depth
-        } else {
-            let parent = node.parent;
-            let parent_depth = depth_of[(parent - top) as usize];
-            if doc.is_transparent(parent) { parent_depth } else { parent_depth + 1 }
+        let depth = match node.parent.filter(|_| id != top) {
+            None => base_depth,
+            Some(parent) => {
+                let parent_depth = depth_of[(parent - top) as usize];
+                if doc.is_transparent(parent) { parent_depth } else { parent_depth + 1 }
+            }
         };
         depth_of.push(depth);
         if doc.is_transparent(id) && id != top {

@@ -1,13 +1,15 @@
 //! The browser's state and its one way in for changes: every key, mouse event and resize
 //! becomes an [`Action`], and [`App::update`] applies it. Rendering only reads the state.
 
-use ratatui::layout::Rect;
-
 use std::path::PathBuf;
+
+use ratatui::layout::Rect;
 
 use crate::edit::Editor;
 use crate::edit::op::EditOp;
 use crate::model::node::NodeId;
+use crate::model::path::{FieldPath, Segment};
+use crate::model::problem::Severity;
 use crate::model::{Document, path, value};
 use crate::render::tree;
 use crate::ui::layout::{Panes, panes};
@@ -131,6 +133,16 @@ pub enum PromptKind {
     ConfirmOverwrite,
 }
 
+/// What an action asks of the world outside the app; the event loop carries it out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Put this text on the clipboard (OSC 52), and print it on exit for terminals that
+    /// have no clipboard.
+    Copy(String),
+    /// Leave the browser.
+    Quit,
+}
+
 /// An open prompt and what has been typed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Prompt {
@@ -140,49 +152,46 @@ pub struct Prompt {
     pub input: String,
 }
 
-/// The browser's state.
+/// The browser's state. Only [`App::update`] changes it; the view reads it through the
+/// accessors.
 #[derive(Debug)]
 pub struct App {
     /// The document shown, with its edits.
-    pub editor: Editor,
+    editor: Editor,
     /// The file it came from, if any (the built-in sample has none).
-    pub file: Option<PathBuf>,
+    file: Option<PathBuf>,
     /// Whether only a preview is decoded yet (edits wait for the whole file).
-    pub preview: bool,
+    preview: bool,
     /// Whether the user was told of unsaved edits and may now quit without saving.
-    pub quit_confirmed: bool,
+    quit_confirmed: bool,
     /// The file's name as shown in the status bar.
-    pub file_label: String,
+    file_label: String,
     /// Which rows are expanded.
-    pub folds: NodeSet,
+    folds: NodeSet,
     /// The selected row.
-    pub selected: NodeId,
+    selected: NodeId,
     /// The first row on screen.
-    pub top: NodeId,
+    top: NodeId,
     /// The terminal size.
-    pub size: (u16, u16),
+    size: (u16, u16),
     /// Whether the detail pane is shown.
-    pub show_detail: bool,
+    show_detail: bool,
     /// Whether the hex pane is shown.
-    pub show_hex: bool,
+    show_hex: bool,
     /// Whether the help screen is shown.
-    pub show_help: bool,
+    show_help: bool,
     /// The open prompt, if any.
-    pub prompt: Option<Prompt>,
+    prompt: Option<Prompt>,
     /// The last search.
-    pub last_search: Option<String>,
+    last_search: Option<String>,
     /// A message for the status bar.
-    pub message: String,
-    /// Everything copied, printed on exit for terminals without OSC 52.
-    pub copied: Vec<String>,
-    /// Copies waiting to be sent to the terminal as OSC 52.
-    pub pending_clipboard: Vec<String>,
-    /// Whether the user asked to leave.
-    pub quit: bool,
+    message: String,
+    /// What the action being applied asks of the event loop.
+    effects: Vec<Effect>,
     /// Nodes with a problem somewhere below them, for marking collapsed rows.
     problem_ancestors: NodeSet,
     /// A search in progress, continued a slice at a time so keys stay responsive.
-    pub search: Option<Search>,
+    search: Option<Search>,
 }
 
 /// A search that has not reached its match (or the start again) yet.
@@ -193,17 +202,17 @@ pub struct Search {
     forward: bool,
     /// Where it started, and how many nodes it has looked at.
     from: NodeId,
-    looked: NodeId,
+    looked: u32,
 }
 
 /// Nodes a search looks at between two looks at the keyboard.
-const SEARCH_SLICE: NodeId = 200_000;
+const SEARCH_SLICE: u32 = 200_000;
 
 impl App {
     /// A browser over `doc`, with the root's children shown.
     pub fn new(doc: Document, file_label: String, size: (u16, u16)) -> Self {
-        let folds = NodeSet::new(doc.nodes.len());
-        let problems = doc.problems.len();
+        let folds = NodeSet::new(doc.nodes().len());
+        let problems = doc.problems().len();
         let mut app = App {
             editor: Editor::new(doc),
             file: None,
@@ -211,8 +220,8 @@ impl App {
             quit_confirmed: false,
             file_label,
             folds,
-            selected: 0,
-            top: 0,
+            selected: NodeId::ROOT,
+            top: NodeId::ROOT,
             size,
             show_detail: true,
             show_hex: true,
@@ -220,9 +229,7 @@ impl App {
             prompt: None,
             last_search: None,
             message: String::new(),
-            copied: Vec::new(),
-            pending_clipboard: Vec::new(),
-            quit: false,
+            effects: Vec::new(),
             problem_ancestors: NodeSet::default(),
             search: None,
         };
@@ -234,20 +241,84 @@ impl App {
         app
     }
 
+    /// The same browser over a file on disk: saving offers a name beside it, and never
+    /// writes over it without asking.
+    pub fn with_file(self, file: PathBuf) -> Self {
+        App { file: Some(file), ..self }
+    }
+
+    /// The same browser showing only a preview of a large file: edits wait for the whole.
+    pub fn with_preview(self) -> Self {
+        App { preview: true, ..self }
+    }
+
+    /// Shows `text` in the status line.
+    pub fn notify(&mut self, text: String) {
+        self.message = text;
+    }
+
+    /// The document shown, with its edits.
+    pub fn editor(&self) -> &Editor {
+        &self.editor
+    }
+
+    /// The document shown, as edited so far.
+    pub fn doc(&self) -> &Document {
+        self.editor.doc()
+    }
+
+    /// The selected row.
+    pub fn selected(&self) -> NodeId {
+        self.selected
+    }
+
+    /// The first row on screen.
+    pub fn top(&self) -> NodeId {
+        self.top
+    }
+
+    /// Which rows are expanded.
+    pub fn folds(&self) -> &NodeSet {
+        &self.folds
+    }
+
+    /// The open prompt, if any.
+    pub fn prompt(&self) -> Option<&Prompt> {
+        self.prompt.as_ref()
+    }
+
+    /// The status line's message.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The file's name as the status bar shows it.
+    pub fn file_label(&self) -> &str {
+        &self.file_label
+    }
+
+    /// Whether the help screen is shown.
+    pub fn showing_help(&self) -> bool {
+        self.show_help
+    }
+
+    /// Whether a search is still looking (it goes on with [`Action::Tick`]).
+    pub fn is_searching(&self) -> bool {
+        self.search.is_some()
+    }
+
     /// Replaces a preview (a prefix of the file's top-level fields) with the whole document.
     /// The preview decoded the same bytes the same way, so its nodes keep their ids and
     /// the selection, scroll position and folds carry over unchanged.
     pub fn replace_document(&mut self, doc: Document) {
         self.editor = Editor::new(doc);
         self.preview = false;
-        self.folds.grow(self.editor.doc().nodes.len());
-        self.problem_ancestors = problem_ancestors(self.editor.doc());
-        self.message = match self.editor.doc().problems.len() {
-            0 => format!("decoded all {} nodes", self.editor.doc().nodes.len()),
-            n => format!(
-                "decoded all {} nodes; {n} problem(s): ] and [ jump between them",
-                self.editor.doc().nodes.len()
-            ),
+        self.folds.grow(self.doc().nodes().len());
+        self.problem_ancestors = problem_ancestors(self.doc());
+        let nodes = self.doc().nodes().len();
+        self.message = match self.doc().problems().len() {
+            0 => format!("decoded all {nodes} nodes"),
+            n => format!("decoded all {nodes} nodes; {n} problem(s): ] and [ jump between them"),
         };
     }
 
@@ -265,13 +336,20 @@ impl App {
         usize::from(self.panes().tree.height.max(1))
     }
 
-    /// Applies one action.
-    pub fn update(&mut self, action: Action) {
+    /// Applies one action, and returns what it asks of the world outside (copies to the
+    /// clipboard, leaving).
+    pub fn update(&mut self, action: Action) -> Vec<Effect> {
         if self.show_help && !matches!(action, Action::Resize(..) | Action::Quit) {
             // Any key closes the help screen, and does only that.
             self.show_help = false;
-            return;
+        } else {
+            self.apply(action);
+            self.keep_selection_on_screen();
         }
+        std::mem::take(&mut self.effects)
+    }
+
+    fn apply(&mut self, action: Action) {
         match action {
             Action::Down => self.step(1),
             Action::Up => self.step(-1),
@@ -280,7 +358,7 @@ impl App {
             Action::HalfPageDown => self.step((self.page() / 2).max(1) as isize),
             Action::HalfPageUp => self.step(-((self.page() / 2).max(1) as isize)),
             Action::Scroll(n) => self.step(isize::from(n)),
-            Action::First => self.select(0),
+            Action::First => self.select(NodeId::ROOT),
             Action::Last => self.select(self.rows().last()),
             Action::Parent => {
                 if let Some(p) = self.rows().parent(self.selected) {
@@ -313,25 +391,22 @@ impl App {
                 let end = self.editor.doc().node(self.selected).next;
                 self.folds.set_range(self.selected..end, false);
             }
-            Action::ExpandAll => self.folds.set_range(0..self.editor.doc().nodes.len() as NodeId, true),
+            Action::ExpandAll => self.folds.set_range(NodeId::ROOT..self.doc().end(), true),
             Action::CollapseAll => {
-                self.folds = NodeSet::new(self.editor.doc().nodes.len());
-                self.select(0);
+                self.folds = NodeSet::new(self.doc().nodes().len());
+                self.select(NodeId::ROOT);
             }
             Action::CollapseToDepth(depth) => self.collapse_to_depth(usize::from(depth)),
             Action::NextProblem => self.jump_to_problem(true),
             Action::PrevProblem => self.jump_to_problem(false),
             Action::StartSearch => self.prompt = Some(Prompt { kind: PromptKind::Search, input: String::new() }),
             Action::StartGoto => {
-                let input = path::path_of(self.editor.doc(), self.selected);
+                let input = path::path_of(self.doc(), self.selected).to_string();
                 self.prompt = Some(Prompt { kind: PromptKind::Goto, input });
             }
             Action::SearchNext => self.search_again(true),
             Action::SearchPrev => self.search_again(false),
-            Action::CopyPath => {
-                let p = path::path_of(self.editor.doc(), self.selected);
-                self.copy(if p.is_empty() { "(root)".to_owned() } else { p });
-            }
+            Action::CopyPath => self.copy(path::path_of(self.doc(), self.selected).label()),
             Action::CopyValue => self.copy(value::preview(self.editor.doc(), self.selected, usize::MAX)),
             Action::ToggleDetail => self.show_detail = !self.show_detail,
             Action::ToggleHex => self.show_hex = !self.show_hex,
@@ -339,8 +414,8 @@ impl App {
             Action::Quit => self.quit(),
             Action::EditValue => self.start_edit(),
             Action::Delete => {
-                let p = path::path_of(self.editor.doc(), self.selected);
-                self.edit(EditOp::Delete { path: p });
+                let path = self.selected_path();
+                self.edit(EditOp::Delete { path });
             }
             Action::Append => self.append(),
             Action::Undo => self.undo_redo(true),
@@ -370,12 +445,16 @@ impl App {
                 }
             }
         }
-        self.keep_selection_on_screen();
+    }
+
+    /// The path of the selected row.
+    fn selected_path(&self) -> FieldPath {
+        path::path_of(self.doc(), self.selected)
     }
 
     /// Selects `id`, revealing it if a fold hides it.
     pub fn select(&mut self, id: NodeId) {
-        let id = if self.editor.doc().is_transparent(id) { self.rows().parent(id).unwrap_or(0) } else { id };
+        let id = if self.doc().is_transparent(id) { self.rows().parent(id).unwrap_or(NodeId::ROOT) } else { id };
         Rows::reveal(self.editor.doc(), &mut self.folds, id);
         self.selected = id;
     }
@@ -417,9 +496,9 @@ impl App {
     }
 
     fn collapse_to_depth(&mut self, depth: usize) {
-        let mut folds = NodeSet::new(self.editor.doc().nodes.len());
-        let rows = Rows { doc: self.editor.doc(), folds: &self.folds };
-        for id in 0..self.editor.doc().nodes.len() as NodeId {
+        let mut folds = NodeSet::new(self.doc().nodes().len());
+        let rows = self.rows();
+        for id in NodeId::ROOT.up_to(self.doc().end()) {
             if rows.depth(id) < depth {
                 folds.set(id, true);
             }
@@ -427,14 +506,14 @@ impl App {
         self.folds = folds;
         let mut sel = self.selected;
         while self.rows().depth(sel) > depth {
-            sel = self.rows().parent(sel).unwrap_or(0);
+            sel = self.rows().parent(sel).unwrap_or(NodeId::ROOT);
         }
         self.select(sel);
         self.message = format!("showing {depth} level(s)");
     }
 
     fn jump_to_problem(&mut self, forward: bool) {
-        let problems = &self.editor.doc().problems;
+        let problems = self.editor.doc().problems();
         if problems.is_empty() {
             self.message = "no problems in this file".to_owned();
             return;
@@ -469,20 +548,15 @@ impl App {
                 Err(e) => self.message = e.to_string(),
             },
             PromptKind::Edit => {
-                let p = path::path_of(self.editor.doc(), self.selected);
-                if !self.edit(EditOp::Set { path: p, value: prompt.input.clone() }) {
+                let path = self.selected_path();
+                if !self.edit(EditOp::Set { path, value: prompt.input.clone() }) {
                     // Keep what was typed, so a mistake can be corrected.
                     self.prompt = Some(prompt);
                 }
             }
             PromptKind::AddField => {
-                let base = path::path_of(self.editor.doc(), self.selected);
-                let p = if base.is_empty() {
-                    prompt.input.trim().to_owned()
-                } else {
-                    format!("{base}.{}", prompt.input.trim())
-                };
-                self.edit(EditOp::Add { path: p });
+                let path = self.selected_path().child(Segment::named(prompt.input.trim()));
+                self.edit(EditOp::Add { path });
             }
             PromptKind::Save => self.save(PathBuf::from(prompt.input.trim()), false),
             PromptKind::ConfirmOverwrite => {
@@ -510,13 +584,15 @@ impl App {
     fn continue_search(&mut self) {
         let Some(mut search) = self.search.take() else { return };
         let doc = self.editor.doc();
-        let len = doc.nodes.len() as NodeId;
+        let len = doc.nodes().len() as u32;
+        let from = search.from.index() as u32;
         let mut line = String::new();
         let stop = (search.looked + SEARCH_SLICE).min(len);
         while search.looked < stop {
             search.looked += 1;
             let step = search.looked;
-            let id = if search.forward { (search.from + step) % len } else { (search.from + len - step % len) % len };
+            let at = if search.forward { (from + step) % len } else { (from + len - step % len) % len };
+            let id = NodeId::from_index(at as usize);
             if doc.is_transparent(id) {
                 continue;
             }
@@ -540,8 +616,7 @@ impl App {
 
     fn copy(&mut self, text: String) {
         self.message = format!("copied: {}", text.chars().take(60).collect::<String>());
-        self.pending_clipboard.push(text.clone());
-        self.copied.push(text);
+        self.effects.push(Effect::Copy(text));
     }
 
     fn click(&mut self, x: u16, y: u16) {
@@ -564,7 +639,7 @@ impl App {
 
     /// Moves `top` so that the selected row is on screen.
     fn keep_selection_on_screen(&mut self) {
-        if self.editor.doc().is_transparent(self.top) || self.selected < self.top {
+        if self.doc().is_transparent(self.top) || self.selected < self.top {
             self.top = self.selected;
         }
         let page = self.page();
@@ -599,20 +674,20 @@ impl App {
     }
 
     /// Whether a node is shown with an error or warning mark, and which.
-    pub fn mark(&self, id: NodeId) -> Option<crate::model::problem::Severity> {
-        self.editor.doc().row_problems(id).map(|p| p.kind.severity()).max()
+    pub fn mark(&self, id: NodeId) -> Option<Severity> {
+        self.doc().row_problems(id).map(|p| p.kind.severity()).max()
     }
 }
 
 /// Marks every ancestor of every problem's node.
 fn problem_ancestors(doc: &Document) -> NodeSet {
-    let mut marks = NodeSet::new(doc.nodes.len());
-    marks.set(0, false);
-    for problem in &doc.problems {
-        let mut p = doc.node(problem.node).parent;
-        while p != crate::model::node::NONE && !marks.contains(p) {
-            marks.set(p, true);
-            p = doc.node(p).parent;
+    let mut marks = NodeSet::new(doc.nodes().len());
+    marks.set(NodeId::ROOT, false);
+    for problem in doc.problems() {
+        let mut p = doc.parent(problem.node);
+        while let Some(ancestor) = p.filter(|&a| !marks.contains(a)) {
+            marks.set(ancestor, true);
+            p = doc.parent(ancestor);
         }
     }
     marks

@@ -1,7 +1,7 @@
 //! The key map: one table that both handles keys and generates the help screen, so the
 //! help can never disagree with what the keys do.
 
-use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEventKind};
 
 use crate::ui::app::Action;
 
@@ -94,6 +94,37 @@ pub const BINDINGS: &[Binding] = &[
 /// Keys inside a prompt (search, go to path), listed on the help screen.
 pub const PROMPT_HELP: &[(&str, &str)] =
     &[("Enter", "search, go, edit or save"), ("Esc", "cancel"), ("Backspace", "delete a character")];
+
+/// The action a terminal event asks for: the one pure mapping from input to actions,
+/// used by the event loop and by the tests alike. With a prompt open, keys edit the
+/// prompt rather than run bindings.
+pub fn action_for_event(event: &Event, prompt_open: bool) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind == KeyEventKind::Release => None,
+        Event::Key(key) if prompt_open => prompt_action(*key),
+        Event::Key(key) => action_for(*key),
+        Event::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
+            MouseEventKind::ScrollUp => Some(Action::Scroll(-3)),
+            MouseEventKind::Down(_) => Some(Action::Click(mouse.column, mouse.row)),
+            _ => None,
+        },
+        Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        _ => None,
+    }
+}
+
+/// The action a key asks for inside a prompt.
+fn prompt_action(key: KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Enter => Some(Action::PromptSubmit),
+        KeyCode::Esc => Some(Action::PromptCancel),
+        KeyCode::Backspace => Some(Action::PromptBackspace),
+        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::PromptCancel),
+        KeyCode::Char(c) => Some(Action::PromptChar(c)),
+        _ => None,
+    }
+}
 
 /// The action a key press asks for, outside prompts.
 pub fn action_for(event: KeyEvent) -> Option<Action> {

@@ -3,7 +3,7 @@
 //! the rows actually drawn, so the cost of a frame does not grow with the document.
 
 use crate::model::Document;
-use crate::model::node::{NONE, Node, NodeId};
+use crate::model::node::{Node, NodeId};
 
 /// A set of nodes, one bit each: which rows are expanded, which contain problems.
 #[derive(Debug, Clone, Default)]
@@ -16,38 +16,40 @@ impl NodeSet {
     /// document of `len` nodes.
     pub fn new(len: usize) -> Self {
         let mut set = NodeSet { bits: vec![0; len.div_ceil(64)] };
-        set.set(0, true);
+        set.set(NodeId::ROOT, true);
         set
     }
 
     /// Whether node `id` is in the set.
     pub fn contains(&self, id: NodeId) -> bool {
-        self.bits.get(id as usize / 64).is_some_and(|w| w & (1 << (id % 64)) != 0)
+        let i = id.index();
+        self.bits.get(i / 64).is_some_and(|w| w & (1 << (i % 64)) != 0)
     }
 
     /// Adds (`true`) or removes node `id`.
     pub fn set(&mut self, id: NodeId, member: bool) {
-        if let Some(word) = self.bits.get_mut(id as usize / 64) {
+        let i = id.index();
+        if let Some(word) = self.bits.get_mut(i / 64) {
             if member {
-                *word |= 1 << (id % 64);
+                *word |= 1 << (i % 64);
             } else {
-                *word &= !(1 << (id % 64));
+                *word &= !(1 << (i % 64));
             }
         }
     }
 
     /// Adds or removes every node in `range`, a word at a time where it can.
     pub fn set_range(&mut self, range: std::ops::Range<NodeId>, member: bool) {
-        let mut id = range.start;
-        while id < range.end {
-            if id.is_multiple_of(64) && range.end - id >= 64 {
-                if let Some(word) = self.bits.get_mut(id as usize / 64) {
+        let (mut i, end) = (range.start.index(), range.end.index());
+        while i < end {
+            if i.is_multiple_of(64) && end - i >= 64 {
+                if let Some(word) = self.bits.get_mut(i / 64) {
                     *word = if member { u64::MAX } else { 0 };
                 }
-                id += 64;
+                i += 64;
             } else {
-                self.set(id, member);
-                id += 1;
+                self.set(NodeId::from_index(i), member);
+                i += 1;
             }
         }
     }
@@ -63,11 +65,11 @@ impl NodeSet {
         let suffix =
             (new.len() - new.partition_point(|n| n.start < after)).min(old_len - prefix).min(new.len() - prefix);
         let mut out = NodeSet::new(new.len());
-        for id in 0..prefix {
-            out.set(id as NodeId, self.contains(id as NodeId));
+        for i in 0..prefix {
+            out.set(NodeId::from_index(i), self.contains(NodeId::from_index(i)));
         }
         for k in 1..=suffix {
-            out.set((new.len() - k) as NodeId, self.contains((old_len - k) as NodeId));
+            out.set(NodeId::from_index(new.len() - k), self.contains(NodeId::from_index(old_len - k)));
         }
         out
     }
@@ -100,46 +102,46 @@ impl Rows<'_> {
 
     /// The row after `id`, if any.
     pub fn next(&self, id: NodeId) -> Option<NodeId> {
-        let len = self.doc.nodes.len() as NodeId;
+        let end = self.doc.end();
         let mut n = if self.opens(id) { id + 1 } else { self.doc.node(id).next };
-        while n < len && self.doc.is_transparent(n) {
-            n += 1;
+        while n < end && self.doc.is_transparent(n) {
+            n = n + 1;
         }
-        (n < len).then_some(n)
+        (n < end).then_some(n)
     }
 
     /// The row before `id`, if any.
     pub fn prev(&self, id: NodeId) -> Option<NodeId> {
-        let mut x = id.checked_sub(1)?;
+        let mut x = before(id)?;
         loop {
             x = self.outermost_hidden_ancestor(x).unwrap_or(x);
             if !self.doc.is_transparent(x) {
                 return Some(x);
             }
-            x = x.checked_sub(1)?;
+            x = before(x)?;
         }
     }
 
     /// The outermost collapsed ancestor hiding `id`, if one does.
     fn outermost_hidden_ancestor(&self, id: NodeId) -> Option<NodeId> {
         let mut hidden = None;
-        let mut p = self.doc.node(id).parent;
-        while p != NONE {
-            if !self.opens(p) {
-                hidden = Some(p);
+        let mut p = self.doc.parent(id);
+        while let Some(ancestor) = p {
+            if !self.opens(ancestor) {
+                hidden = Some(ancestor);
             }
-            p = self.doc.node(p).parent;
+            p = self.doc.parent(ancestor);
         }
         hidden
     }
 
     /// The nearest ancestor that is a row (transparent ones are skipped).
     pub fn parent(&self, id: NodeId) -> Option<NodeId> {
-        let mut p = self.doc.node(id).parent;
-        while p != NONE && self.doc.is_transparent(p) {
-            p = self.doc.node(p).parent;
+        let mut p = self.doc.parent(id);
+        while let Some(ancestor) = p.filter(|&a| self.doc.is_transparent(a)) {
+            p = self.doc.parent(ancestor);
         }
-        (p != NONE).then_some(p)
+        p
     }
 
     /// Indentation level: rows between the root and this one.
@@ -155,22 +157,22 @@ impl Rows<'_> {
 
     /// The last row of the document.
     pub fn last(&self) -> NodeId {
-        let mut x = self.doc.nodes.len() as NodeId - 1;
+        let mut x = before(self.doc.end()).unwrap_or(NodeId::ROOT);
         loop {
             x = self.outermost_hidden_ancestor(x).unwrap_or(x);
-            if !self.doc.is_transparent(x) {
-                return x;
+            match before(x).filter(|_| self.doc.is_transparent(x)) {
+                Some(earlier) => x = earlier,
+                None => return x,
             }
-            x -= 1;
         }
     }
 
     /// Makes `id` a row by expanding every ancestor.
     pub fn reveal(doc: &Document, folds: &mut NodeSet, id: NodeId) {
-        let mut p = doc.node(id).parent;
-        while p != NONE {
-            folds.set(p, true);
-            p = doc.node(p).parent;
+        let mut p = doc.parent(id);
+        while let Some(ancestor) = p {
+            folds.set(ancestor, true);
+            p = doc.parent(ancestor);
         }
     }
 
@@ -178,10 +180,9 @@ impl Rows<'_> {
     pub fn next_sibling(&self, id: NodeId) -> Option<NodeId> {
         let parent = self.parent(id);
         let mut x = self.doc.node(id).next;
-        let len = self.doc.nodes.len() as NodeId;
-        while x < len {
+        while x < self.doc.end() {
             if self.doc.is_transparent(x) {
-                x += 1;
+                x = x + 1;
                 continue;
             }
             return (self.parent(x) == parent).then_some(x);
@@ -208,8 +209,13 @@ impl Rows<'_> {
             if !self.doc.is_transparent(x) {
                 return Some(x);
             }
-            x += 1;
+            x = x + 1;
         }
         None
     }
+}
+
+/// The id just before `id` in pre-order; `None` for the root.
+fn before(id: NodeId) -> Option<NodeId> {
+    id.index().checked_sub(1).map(NodeId::from_index)
 }

@@ -46,17 +46,17 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     let panes = app.panes();
     draw_tree(frame, app, theme, panes.tree_box);
     if let Some(area) = panes.detail {
-        let lines = detail_lines(app.editor.doc(), app.selected, theme);
+        let lines = detail_lines(app.doc(), app.selected(), theme);
         let block = Block::bordered().title(" detail ");
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
     }
     if let Some(area) = panes.hex {
         let inner = (area.width.saturating_sub(2) as usize, area.height.saturating_sub(2) as usize);
-        let lines = hex_lines(app.editor.doc(), app.selected, inner.0 + 2, inner.1, theme);
+        let lines = hex_lines(app.doc(), app.selected(), inner.0 + 2, inner.1, theme);
         frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" hex ")), area);
     }
     draw_status(frame, app, theme, panes.status);
-    if app.show_help {
+    if app.showing_help() {
         draw_help(frame, frame.area());
     }
 }
@@ -65,24 +65,24 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     let rows = app.rows();
     let height = area.height.saturating_sub(2) as usize;
     let mut lines = Vec::with_capacity(height);
-    let mut id = Some(app.top);
+    let mut id = Some(app.top());
     let mut text = String::new();
     while let (Some(row), true) = (id, lines.len() < height) {
         text.clear();
         // The selected row also carries a glyph, so it shows without colour or reverse video.
-        text.push(if row == app.selected { '›' } else { ' ' });
+        text.push(if row == app.selected() { '›' } else { ' ' });
         for _ in 0..rows.depth(row) {
             text.push_str("  ");
         }
-        text.push_str(match (rows.has_children(row), app.folds.contains(row)) {
+        text.push_str(match (rows.has_children(row), app.folds().contains(row)) {
             (false, _) => "  ",
             (true, true) => "▾ ",
             (true, false) => "▸ ",
         });
-        let node = app.editor.doc().node(row);
+        let node = app.doc().node(row);
         let (start, end) = (node.start as usize, node.end() as usize);
         let edited = app
-            .editor
+            .editor()
             .edited_spans()
             .iter()
             .any(|e| if e.is_empty() { start <= e.start && e.start < end } else { e.start < end && start < e.end });
@@ -95,10 +95,10 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Some(Severity::Warning) => "! ",
             None => "",
         });
-        tree::label(app.editor.doc(), row, &mut text);
-        let collapsed = rows.has_children(row) && !app.folds.contains(row);
+        tree::label(app.doc(), row, &mut text);
+        let collapsed = rows.has_children(row) && !app.folds().contains(row);
         if collapsed {
-            let digest = value::summary(app.editor.doc(), row, 60);
+            let digest = value::summary(app.doc(), row, 60);
             if !digest.is_empty() {
                 text.push_str("  {");
                 text.push_str(&digest);
@@ -116,13 +116,13 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if edited {
             style = style.add_modifier(Modifier::BOLD).patch(theme.fg(Color::Green));
         }
-        if row == app.selected {
+        if row == app.selected() {
             style = style.add_modifier(Modifier::REVERSED);
         }
         lines.push(Line::styled(text.clone(), style));
         id = rows.next(row);
     }
-    let title = format!(" {} ", app.file_label);
+    let title = format!(" {} ", app.file_label());
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(title)), area);
 }
 
@@ -136,8 +136,7 @@ pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'stati
             Span::raw(value),
         ]));
     };
-    let p = path::path_of(doc, id);
-    field("path", if p.is_empty() { "(root)".to_owned() } else { p });
+    field("path", path::path_of(doc, id).label());
     if node.kind != NodeKind::Root {
         field("field", format!("{} ({})", node.field_number, node.wire.map_or("packed element", |w| w.name())));
     }
@@ -246,7 +245,7 @@ pub fn hex_lines(doc: &Document, id: NodeId, width: usize, height: usize, theme:
 }
 
 fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
-    if let Some(prompt) = &app.prompt {
+    if let Some(prompt) = app.prompt() {
         let lead = match prompt.kind {
             PromptKind::Search => "/",
             PromptKind::Goto => ":",
@@ -256,26 +255,25 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             PromptKind::ConfirmOverwrite => "overwrite the input? (y/n): ",
         };
         let mut spans = vec![Span::raw(lead), Span::raw(prompt.input.clone())];
-        if !app.message.is_empty() && matches!(prompt.kind, PromptKind::Edit | PromptKind::ConfirmOverwrite) {
-            spans.push(Span::styled(format!("   {}", app.message), theme.fg(Color::Yellow)));
+        if !app.message().is_empty() && matches!(prompt.kind, PromptKind::Edit | PromptKind::ConfirmOverwrite) {
+            spans.push(Span::styled(format!("   {}", app.message()), theme.fg(Color::Yellow)));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
         let cursor = (lead.chars().count() + prompt.input.chars().count()) as u16;
         frame.set_cursor_position((area.x + cursor.min(area.width.saturating_sub(1)), area.y));
         return;
     }
-    let doc = app.editor.doc();
-    let edits = match (app.editor.edit_count(), app.editor.is_dirty()) {
+    let doc = app.doc();
+    let edits = match (app.editor().edit_count(), app.editor().is_dirty()) {
         (0, _) => String::new(),
         (n, true) => format!("{n} edit(s), unsaved · "),
         (n, false) => format!("{n} edit(s), saved · "),
     };
-    let right = format!(" {edits}{} · {} bytes · {} nodes ", app.file_label, doc.bytes().len(), doc.nodes.len());
-    let left = if app.message.is_empty() {
-        let p = path::path_of(app.editor.doc(), app.selected);
-        if p.is_empty() { "(root)".to_owned() } else { p }
+    let right = format!(" {edits}{} · {} bytes · {} nodes ", app.file_label(), doc.bytes().len(), doc.nodes().len());
+    let left = if app.message().is_empty() {
+        path::path_of(app.doc(), app.selected()).label()
     } else {
-        app.message.clone()
+        app.message().to_owned()
     };
     let width = area.width as usize;
     let room = width.saturating_sub(right.chars().count());

@@ -4,17 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{App, Prompt, PromptKind, problem_ancestors};
+use super::{App, Effect, Prompt, PromptKind, problem_ancestors};
 use crate::edit::op::EditOp;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::{path, value};
+use crate::model::path::{self, FieldPath};
+use crate::model::value;
 use crate::ui::rows::NodeSet;
 
 /// The view's place, kept across a rewrite of the document.
 #[derive(Debug)]
 struct Anchor {
-    selected: String,
-    top: String,
+    selected: FieldPath,
+    top: FieldPath,
     folds: NodeSet,
     old_len: usize,
 }
@@ -26,7 +27,7 @@ impl App {
             self.message = "unsaved edits: w saves them, q again quits without saving".to_owned();
             return;
         }
-        self.quit = true;
+        self.effects.push(Effect::Quit);
     }
 
     pub(super) fn start_edit(&mut self) {
@@ -38,9 +39,7 @@ impl App {
             return;
         }
         let input = match node.kind {
-            NodeKind::Scalar | NodeKind::Element => {
-                value::scalar(doc, id).map(|v| value::scalar_text(&v)).unwrap_or_default()
-            }
+            NodeKind::Scalar | NodeKind::Element => value::scalar(doc, id).map(|v| v.to_string()).unwrap_or_default(),
             NodeKind::String if !node.has_problem => String::from_utf8_lossy(doc.value_bytes(id)).into_owned(),
             NodeKind::String | NodeKind::Bytes => value::hex_preview(doc.value_bytes(id), usize::MAX),
             _ => {
@@ -58,7 +57,7 @@ impl App {
         let repeated = doc.field_info(id).is_some_and(|f| f.is_list);
         if repeated && node.kind != NodeKind::Packed {
             let own = path::path_of(doc, id);
-            let field = own.rsplit_once('[').map_or(own.as_str(), |(f, _)| f).to_owned();
+            let field = own.field();
             let from = (node.kind != NodeKind::Element).then_some(own);
             self.edit(EditOp::Append { path: field, from });
         } else if node.is_container() && node.kind != NodeKind::Packed {
@@ -109,26 +108,28 @@ impl App {
             selected: path::path_of(doc, self.selected),
             top: path::path_of(doc, self.top),
             folds: self.folds.clone(),
-            old_len: doc.nodes.len(),
+            old_len: doc.nodes().len(),
         }
     }
 
     fn after_rewrite(&mut self, anchor: Anchor) {
         let doc = self.editor.doc();
         if let Some((span, delta)) = self.editor.last_rewrite() {
-            self.folds = anchor.folds.remap(anchor.old_len, &doc.nodes, span, delta);
+            self.folds = anchor.folds.remap(anchor.old_len, doc.nodes(), span, delta);
         }
         self.problem_ancestors = problem_ancestors(doc);
         self.quit_confirmed = false;
-        let nearest = |p: &str| -> NodeId {
-            let mut p = p.to_owned();
+        // The node the path names, or failing that the nearest element or field above it.
+        let nearest = |p: &FieldPath| -> NodeId {
+            let mut p = p.clone();
             loop {
-                if let Ok(id) = path::resolve(doc, &p) {
+                if let Ok(id) = path::resolve_path(doc, &p) {
                     return id;
                 }
-                match p.rfind(['.', '[']) {
-                    Some(i) => p.truncate(i),
-                    None => return 0,
+                let up = p.field();
+                p = if up != p { up } else { p.parent().unwrap_or_default() };
+                if p.is_root() {
+                    return NodeId::ROOT;
                 }
             }
         };

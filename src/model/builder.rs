@@ -1,0 +1,105 @@
+//! The one way a [`Document`] is filled in: the overlay adds nodes, problems and types
+//! through this builder while it decodes, and once [`Builder::finish`] hands the document
+//! out, nothing outside the model can change it.
+
+use crate::decode::schema::TypeTable;
+use crate::model::decoder::Decoder;
+use crate::model::document::Document;
+use crate::model::node::{Node, NodeId};
+use crate::model::problem::{Problem, ProblemKind};
+use crate::model::source::Source;
+
+/// A document under construction.
+#[derive(Debug)]
+pub(crate) struct Builder {
+    doc: Document,
+}
+
+impl Builder {
+    /// Starts an empty document over `source`.
+    pub(crate) fn new(source: Source, decoder: Decoder) -> Self {
+        Builder { doc: Document::empty(source, decoder) }
+    }
+
+    /// The finished document, its problems sorted by node.
+    pub(crate) fn finish(mut self) -> Document {
+        self.doc.problems.sort_by_key(|p| (p.node, p.offset));
+        self.doc
+    }
+
+    /// The document so far, for a streaming hook to read.
+    pub(crate) fn document(&self) -> &Document {
+        &self.doc
+    }
+
+    /// The input bytes.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        self.doc.bytes()
+    }
+
+    /// The decoder the document is built for.
+    pub(crate) fn decoder(&self) -> &Decoder {
+        self.doc.decoder()
+    }
+
+    /// How many nodes there are so far; also the id the next node gets.
+    pub(crate) fn node_count(&self) -> usize {
+        self.doc.nodes.len()
+    }
+
+    /// Adds a node; returns its id.
+    pub(crate) fn push(&mut self, node: Node) -> NodeId {
+        let id = NodeId::from_index(self.doc.nodes.len());
+        self.doc.nodes.push(node);
+        id
+    }
+
+    /// A node added earlier.
+    pub(crate) fn node(&self, id: NodeId) -> &Node {
+        &self.doc.nodes[id.index()]
+    }
+
+    /// A node added earlier, to link or re-classify it.
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.doc.nodes[id.index()]
+    }
+
+    /// Takes back every node from `nodes` on and every problem from `problems` on.
+    pub(crate) fn truncate(&mut self, nodes: usize, problems: usize) {
+        self.doc.nodes.truncate(nodes);
+        self.doc.problems.truncate(problems);
+    }
+
+    /// The problems so far, in the order they were found.
+    pub(crate) fn problems(&self) -> &[Problem] {
+        &self.doc.problems
+    }
+
+    /// Records a problem on `node` at byte `offset`.
+    pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
+        self.doc.nodes[node.index()].has_problem = true;
+        self.doc.problems.push(Problem { node, offset: offset as u64, kind });
+    }
+
+    /// Forgets problem `i`, and clears its node's mark when that was its last problem.
+    pub(crate) fn remove_problem(&mut self, i: usize) {
+        let node = self.doc.problems.remove(i).node;
+        let still = self.doc.problems.iter().any(|p| p.node == node);
+        self.doc.nodes[node.index()].has_problem = still;
+    }
+
+    /// Sorts the problems found since `from` by node, as a streaming hook expects them.
+    pub(crate) fn sort_problems_from(&mut self, from: usize) {
+        self.doc.problems[from..].sort_by_key(|p| (p.node, p.offset));
+    }
+
+    /// The message types interned so far.
+    pub(crate) fn types(&self) -> &TypeTable {
+        &self.doc.types
+    }
+
+    /// The message types, to intern more.
+    pub(crate) fn types_mut(&mut self) -> &mut TypeTable {
+        &mut self.doc.types
+    }
+}

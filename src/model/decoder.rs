@@ -1,0 +1,85 @@
+//! The one entry point for decoding: a [`Decoder`] holds the schema, the root type and the
+//! limits, and turns bytes into a [`Document`], whole or streamed a top-level field at a
+//! time.
+
+use std::sync::Arc;
+
+use prost_reflect::MessageDescriptor;
+
+use crate::decode::schema::Schema;
+use crate::model::builder::Builder;
+use crate::model::document::Document;
+use crate::model::node::NodeId;
+use crate::model::overlay;
+use crate::model::source::Source;
+
+/// Bounds on nesting, so that hostile input cannot exhaust time or memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest message nesting decoded; deeper values are shown raw.
+    pub max_depth: u32,
+    /// Deepest chain of Any inside Any decoded; deeper payloads are shown raw.
+    pub max_any_depth: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_depth: 100, max_any_depth: 32 }
+    }
+}
+
+/// Called with each top-level field (a child of the root) as soon as its subtree is
+/// complete; the subtree is then dropped from the document. An error stops the decode.
+pub type TopLevelHook<'h> = &'h mut dyn FnMut(&Document, NodeId) -> std::io::Result<()>;
+
+/// How to read bytes: which schema, which root message type (none: raw wire fields), and
+/// how deep to go.
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    schema: Arc<Schema>,
+    root: Option<MessageDescriptor>,
+    limits: Limits,
+}
+
+impl Decoder {
+    /// A decoder for `root` (schema-less when `None`) with the default [`Limits`].
+    pub fn new(schema: Arc<Schema>, root: Option<MessageDescriptor>) -> Self {
+        Decoder { schema, root, limits: Limits::default() }
+    }
+
+    /// The same decoder with other limits.
+    pub fn with_limits(self, limits: Limits) -> Self {
+        Decoder { limits, ..self }
+    }
+
+    /// The schema names and types come from.
+    pub fn schema(&self) -> &Arc<Schema> {
+        &self.schema
+    }
+
+    /// The root message type, if one was given or detected.
+    pub fn root_type(&self) -> Option<&MessageDescriptor> {
+        self.root.as_ref()
+    }
+
+    /// The limits in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Decodes `source` whole. Never fails: what does not decode becomes problems.
+    pub fn decode(&self, source: Source) -> Document {
+        let mut builder = Builder::new(source, self.clone());
+        overlay::build(&mut builder, None).expect("without a hook decoding cannot fail");
+        builder.finish()
+    }
+
+    /// Decodes while handing each top-level field's complete subtree to `hook`, then
+    /// dropping it: memory stays bounded by the largest top-level field. The returned
+    /// document keeps only the root and the root's own problems.
+    pub fn decode_streaming(&self, source: Source, hook: TopLevelHook<'_>) -> std::io::Result<Document> {
+        let mut builder = Builder::new(source, self.clone());
+        overlay::build(&mut builder, Some(hook))?;
+        Ok(builder.finish())
+    }
+}

@@ -1,0 +1,627 @@
+//! The schema overlay: scans the bytes guided by the schema and builds the pre-order node
+//! arena, naming fields, resolving every Any by its type URL and recording problems.
+//!
+//! Invariants: it never fails and never panics; it walks with an explicit stack (no machine
+//! recursion per nesting level) bounded by [`Limits::max_depth`]; every length it reads is
+//! checked against the bytes actually present before anything is done with it; and the
+//! nodes of each frame tile its bytes, so the whole input is covered exactly once.
+//!
+//! A nested message is decoded optimistically in one pass: if its bytes turn out not to be
+//! a valid message at its own level, that frame's nodes are rolled back and the field is
+//! shown raw, with the reason. So the cost is linear in the input on good data.
+
+use std::sync::Arc;
+
+use prost_reflect::MessageDescriptor;
+
+use crate::decode::schema::{FieldClass, FieldInfo, Schema, TypeIndex, TypeInfo, VarintRange};
+use crate::decode::wire::{self, RawField, WireError, WireErrorKind, WireType};
+use crate::model::builder::Builder;
+use crate::model::decoder::{Limits, TopLevelHook};
+use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::problem::ProblemKind;
+
+/// Decodes the builder's bytes as its decoder's root type (schema-less when it has none),
+/// adding nodes, types and problems. With a hook, each top-level subtree is handed to it
+/// when complete and then dropped, so memory stays bounded by the largest top-level field.
+pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>) -> std::io::Result<()> {
+    let decoder = builder.decoder().clone();
+    let limits = decoder.limits();
+    let schema = Arc::clone(decoder.schema());
+    let mut walker = Walker { b: builder, schema: &schema, limits, counts: Vec::new(), hook };
+    walker.run(decoder.root_type())
+}
+
+/// How deep a frame is: in messages, and in Any payloads.
+#[derive(Debug, Clone, Copy, Default)]
+struct Level {
+    depth: u32,
+    any_depth: u32,
+}
+
+impl Level {
+    /// One message deeper; also one Any deeper for an Any payload.
+    fn nested(self, any_payload: bool) -> Level {
+        Level { depth: self.depth + 1, any_depth: self.any_depth + u32::from(any_payload) }
+    }
+}
+
+/// What the `value` field of an Any frame decodes as.
+#[derive(Debug, Clone)]
+enum AnyTarget {
+    NotAny,
+    Resolved(MessageDescriptor),
+    Unresolved,
+}
+
+struct Frame {
+    node: NodeId,
+    ty: Option<TypeIndex>,
+    pos: usize,
+    end: usize,
+    level: Level,
+    any: AnyTarget,
+    /// Whether a wire error here makes the whole field raw (rolled back) rather than an
+    /// error node: true for nested messages, false for the root and truncated fields.
+    speculative: bool,
+    /// Whether a wire error or truncation was met here (required-field checks are moot).
+    damaged: bool,
+    /// Where this frame's problems and field counts start, for rollback.
+    problems_at: usize,
+    counts_at: usize,
+}
+
+struct Walker<'a, 'h> {
+    b: &'a mut Builder,
+    schema: &'a Schema,
+    limits: Limits,
+    hook: Option<TopLevelHook<'h>>,
+    /// Occurrences of each field number per open frame (a stack of segments, one per
+    /// frame), for `[i]` indices and required-field checks.
+    counts: Vec<(u32, u32)>,
+}
+
+impl Walker<'_, '_> {
+    fn buf(&self) -> &[u8] {
+        self.b.bytes()
+    }
+
+    /// The schema facts of an interned type.
+    fn info(&self, ty: TypeIndex) -> &TypeInfo {
+        self.b.types().get(ty)
+    }
+
+    /// The schema facts of field `field_index` of an interned type.
+    fn field_info(&self, ty: TypeIndex, field_index: usize) -> &FieldInfo {
+        &self.info(ty).fields[field_index]
+    }
+
+    fn run(&mut self, root: Option<&MessageDescriptor>) -> std::io::Result<()> {
+        let ty = root.map(|m| self.b.types_mut().intern(self.schema, m));
+        let end = self.buf().len();
+        let root = self.push_untagged(None, NodeKind::Root, 0..end, 0, ty);
+        let mut stack = vec![self.frame(root, ty, 0..end, Level::default(), false)];
+        // Where the top-level field being decoded starts, in nodes and problems.
+        let mut top_level = (0, 0);
+        while let Some(frame) = stack.last() {
+            let at_top = stack.len() == 1;
+            if frame.pos >= frame.end {
+                let done = stack.pop().expect("stack is not empty");
+                let node = done.node;
+                self.finish(done);
+                if stack.len() == 1 {
+                    self.top_level_done(node, top_level.1)?;
+                }
+                continue;
+            }
+            if at_top {
+                top_level = (self.b.node_count(), self.b.problems().len());
+            }
+            let frame = stack.last_mut().expect("stack is not empty");
+            match self.step(frame) {
+                Step::Continue if at_top && self.b.node_count() > top_level.0 => {
+                    self.top_level_done(NodeId::from_index(top_level.0), top_level.1)?;
+                }
+                Step::Continue => {}
+                Step::Descend(child) => stack.push(child),
+                Step::Rollback(error) => {
+                    let frame = stack.pop().expect("stack is not empty");
+                    let node = frame.node;
+                    self.rollback(frame, error);
+                    if stack.len() == 1 {
+                        self.top_level_done(node, top_level.1)?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Hands a complete top-level subtree to the hook, if there is one, then drops it.
+    fn top_level_done(&mut self, node: NodeId, problems_at: usize) -> std::io::Result<()> {
+        let Some(hook) = self.hook.as_mut() else { return Ok(()) };
+        self.b.sort_problems_from(problems_at);
+        hook(self.b.document(), node)?;
+        self.b.truncate(node.index(), problems_at);
+        Ok(())
+    }
+
+    /// Reads one field of `frame` and records it.
+    fn step(&mut self, frame: &mut Frame) -> Step {
+        let (pos, end) = (frame.pos, frame.end);
+        let (raw, truncated) = match wire::read_field(self.buf(), pos, end) {
+            Ok(raw) => (raw, None),
+            Err(error) if frame.speculative => return Step::Rollback(error),
+            Err(WireError { reason: WireErrorKind::LengthPastEnd { len, have }, .. }) => {
+                (self.truncated_field(pos, end), Some((len, have as u64)))
+            }
+            Err(error) => {
+                frame.pos = end;
+                frame.damaged = true;
+                let node = self.push_untagged(Some(frame.node), NodeKind::Error, pos..end, 0, None);
+                self.b.node_mut(node).next = node + 1;
+                let in_type = self.type_name(frame.ty);
+                self.problem(node, error.offset, ProblemKind::Wire { in_type, reason: error.reason });
+                return Step::Continue;
+            }
+        };
+        frame.pos = raw.end;
+        let index = self.bump(frame.counts_at, raw.tag.field_number);
+        let Some((len, have)) = truncated else {
+            return self.field(frame, &raw, index, false);
+        };
+        frame.damaged = true;
+        let node = NodeId::from_index(self.b.node_count());
+        let step = self.field(frame, &raw, index, true);
+        let in_type = self.type_name(frame.ty);
+        let input_ends = end == self.buf().len();
+        self.drop_enclosing_truncation();
+        let kind = ProblemKind::Truncated { len, have, in_type, input_ends };
+        self.problem(node, raw.start + raw.tag_len as usize, kind);
+        step
+    }
+
+    /// Rebuilds a `len` field whose length runs past `end`: its value is what remains.
+    fn truncated_field(&self, pos: usize, end: usize) -> RawField {
+        let (tag, tag_len) = wire::read_tag(self.buf(), pos, end).expect("read_field got past the tag");
+        let (_, len_len) = wire::read_varint(self.buf(), pos + tag_len, end).expect("read_field got past the length");
+        RawField {
+            tag,
+            start: pos,
+            tag_len: tag_len as u8,
+            len_len: len_len as u8,
+            value_start: pos + tag_len + len_len,
+            value_end: end,
+            end,
+            scalar: 0,
+        }
+    }
+
+    fn field(&mut self, parent: &Frame, raw: &RawField, index: u32, truncated: bool) -> Step {
+        let number = raw.tag.field_number;
+        if !matches!(parent.any, AnyTarget::NotAny) && number == 2 && raw.tag.wire_type == WireType::Len {
+            return self.any_payload(parent, raw, index, truncated);
+        }
+        let Some((ty, field_index)) = parent.ty.and_then(|ty| Some((ty, self.info(ty).field_index(number)?))) else {
+            let node = self.raw_field(parent, raw, index);
+            if let Some(in_type) = self.type_name(parent.ty) {
+                self.problem(node, raw.start, ProblemKind::UnknownField { in_type });
+            }
+            return self.group_frame(parent, raw, node, None);
+        };
+        let field = self.field_info(ty, field_index);
+        let (is_list, is_group, packed_only) = (field.is_list, field.is_group, field.packed_only);
+        match (&field.class, raw.tag.wire_type) {
+            (FieldClass::Message(_), WireType::Len) => {
+                let child = self.child_type(ty, field_index);
+                self.message(parent, raw, index, child, truncated, NodeKind::Message)
+            }
+            (FieldClass::Message(_), WireType::StartGroup) if is_group => {
+                let child = self.child_type(ty, field_index);
+                let node = self.raw_field(parent, raw, index);
+                self.group_frame(parent, raw, node, child)
+            }
+            (FieldClass::String, WireType::Len) => {
+                let node = self.leaf(parent, raw, index, NodeKind::String);
+                if let Err(e) = std::str::from_utf8(&self.buf()[raw.value_start..raw.value_end]) {
+                    self.problem(node, raw.value_start + e.valid_up_to(), ProblemKind::InvalidUtf8);
+                }
+                Step::Continue
+            }
+            (FieldClass::Bytes, WireType::Len) => {
+                self.leaf(parent, raw, index, NodeKind::Bytes);
+                Step::Continue
+            }
+            (FieldClass::Scalar(w), WireType::Len) if is_list && !truncated => {
+                let w = *w;
+                self.packed(parent, raw, index, w, field_index);
+                Step::Continue
+            }
+            (FieldClass::Scalar(w), found) if *w == found => {
+                let range = self.field_info(ty, field_index).range;
+                let node = self.leaf(parent, raw, index, NodeKind::Scalar);
+                if packed_only {
+                    self.problem(node, raw.start, ProblemKind::UnpackedFixedArray);
+                }
+                self.check_range(node, range, raw.scalar, raw.value_start);
+                Step::Continue
+            }
+            _ => {
+                let declared = self.declared(ty, field_index);
+                let node = self.raw_field(parent, raw, index);
+                self.problem(node, raw.start, ProblemKind::WireTypeMismatch { declared, found: raw.tag.wire_type });
+                self.group_frame(parent, raw, node, None)
+            }
+        }
+    }
+
+    /// The interned type of a message field, interning it on first use.
+    fn child_type(&mut self, ty: TypeIndex, field_index: usize) -> Option<TypeIndex> {
+        let field = self.field_info(ty, field_index);
+        if field.child_ty.is_some() {
+            return field.child_ty;
+        }
+        let FieldClass::Message(m) = field.class.clone() else { return None };
+        let child = self.b.types_mut().intern(self.schema, &m);
+        self.b.types_mut().get_mut(ty).fields[field_index].child_ty = Some(child);
+        Some(child)
+    }
+
+    fn declared(&self, ty: TypeIndex, field_index: usize) -> String {
+        let field = self.field_info(ty, field_index);
+        if field.is_list { format!("repeated {}", field.type_name) } else { field.type_name.clone() }
+    }
+
+    /// A field shown by its wire type alone: scalar, bytes, or a schema-less group.
+    fn raw_field(&mut self, parent: &Frame, raw: &RawField, index: u32) -> NodeId {
+        match raw.tag.wire_type {
+            WireType::Len => self.leaf(parent, raw, index, NodeKind::Bytes),
+            WireType::StartGroup => self.push(parent.node, NodeKind::Group, raw, index, None),
+            _ => self.leaf(parent, raw, index, NodeKind::Scalar),
+        }
+    }
+
+    /// Descends into a group node made by [`Self::raw_field`], if it is one.
+    fn group_frame(&mut self, parent: &Frame, raw: &RawField, node: NodeId, ty: Option<TypeIndex>) -> Step {
+        if raw.tag.wire_type != WireType::StartGroup {
+            return Step::Continue;
+        }
+        self.b.node_mut(node).ty = ty;
+        if parent.level.depth + 1 > self.limits.max_depth {
+            let limit = self.limits.max_depth;
+            self.problem(node, raw.start, ProblemKind::DepthLimit { limit });
+            self.b.node_mut(node).next = node + 1;
+            return Step::Continue;
+        }
+        let frame = self.frame(node, ty, raw.value_start..raw.value_end, parent.level.nested(false), false);
+        Step::Descend(Frame { any: AnyTarget::NotAny, ..frame })
+    }
+
+    fn message(
+        &mut self,
+        parent: &Frame,
+        raw: &RawField,
+        index: u32,
+        ty: Option<TypeIndex>,
+        truncated: bool,
+        kind: NodeKind,
+    ) -> Step {
+        if parent.level.depth + 1 > self.limits.max_depth {
+            let node = self.leaf(parent, raw, index, NodeKind::Bytes);
+            let limit = self.limits.max_depth;
+            self.problem(node, raw.value_start, ProblemKind::DepthLimit { limit });
+            return Step::Continue;
+        }
+        let is_any = ty.is_some_and(|ty| self.info(ty).is_any);
+        let kind = if kind == NodeKind::Message && is_any { NodeKind::Any } else { kind };
+        let node = self.push(parent.node, kind, raw, index, ty);
+        let level = parent.level.nested(kind == NodeKind::AnyPayload);
+        Step::Descend(self.frame(node, ty, raw.value_start..raw.value_end, level, !truncated))
+    }
+
+    fn any_payload(&mut self, parent: &Frame, raw: &RawField, index: u32, truncated: bool) -> Step {
+        let AnyTarget::Resolved(m) = &parent.any else {
+            self.leaf(parent, raw, index, NodeKind::Bytes);
+            return Step::Continue;
+        };
+        if parent.level.any_depth + 1 > self.limits.max_any_depth {
+            let node = self.leaf(parent, raw, index, NodeKind::Bytes);
+            let limit = self.limits.max_any_depth;
+            self.problem(node, raw.value_start, ProblemKind::AnyDepthLimit { limit });
+            return Step::Continue;
+        }
+        let ty = self.b.types_mut().intern(self.schema, &m.clone());
+        self.message(parent, raw, index, Some(ty), truncated, NodeKind::AnyPayload)
+    }
+
+    /// A packed run of scalars, read once: its elements are pushed as they are read, and if
+    /// a value is malformed they are taken back and the run is shown raw with the reason.
+    fn packed(&mut self, parent: &Frame, raw: &RawField, index: u32, wire_type: WireType, field_index: usize) {
+        let ty = parent.ty.expect("only declared fields are packed");
+        let (start, end) = (raw.value_start, raw.value_end);
+        let width = match wire_type {
+            WireType::Fixed32 => Some(4),
+            WireType::Fixed64 => Some(8),
+            _ => None,
+        };
+        let range = self.field_info(ty, field_index).range;
+        let problems_at = self.b.problems().len();
+        let packed = self.push(parent.node, NodeKind::Packed, raw, index, None);
+        let mut pos = start;
+        let mut element = 0;
+        let mut failure = match width {
+            Some(w) if (end - start) % w != 0 => Some(WireError {
+                offset: end - (end - start) % w,
+                reason: WireErrorKind::TruncatedFixed { wire: wire_type, need: w, have: (end - start) % w },
+            }),
+            _ => None,
+        };
+        while pos < end && failure.is_none() {
+            let (value, len) = match width {
+                Some(w) => (0, w),
+                None => match wire::read_varint(self.buf(), pos, end) {
+                    Ok(read) => read,
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                },
+            };
+            let id = self.push_untagged(Some(packed), NodeKind::Element, pos..pos + len, element, None);
+            let node = self.b.node_mut(id);
+            node.field_number = raw.tag.field_number;
+            node.next = id + 1;
+            self.check_range(id, range, value, pos);
+            element += 1;
+            pos += len;
+        }
+        if let Some(e) = failure {
+            self.b.truncate(packed.index(), problems_at);
+            let node = self.leaf(parent, raw, index, NodeKind::Bytes);
+            let type_name = &self.field_info(ty, field_index).type_name;
+            let expected = format!("packed repeated {type_name}");
+            self.problem(node, e.offset, ProblemKind::NotParsedAs { expected, reason: e.reason });
+            return;
+        }
+        self.b.node_mut(packed).next = NodeId::from_index(self.b.node_count());
+        // The run holds `element` values: later occurrences of the field count on from them.
+        if element > 1 {
+            self.bump_by(parent.counts_at, raw.tag.field_number, element - 1);
+        }
+    }
+
+    fn frame(
+        &mut self,
+        node: NodeId,
+        ty: Option<TypeIndex>,
+        span: std::ops::Range<usize>,
+        level: Level,
+        speculative: bool,
+    ) -> Frame {
+        let problems_at = self.b.problems().len();
+        let any = if ty.is_some_and(|ty| self.info(ty).is_any) {
+            self.resolve_any(node, span.start, span.end)
+        } else {
+            AnyTarget::NotAny
+        };
+        Frame {
+            node,
+            ty,
+            pos: span.start,
+            end: span.end,
+            level,
+            any,
+            speculative,
+            damaged: false,
+            problems_at,
+            counts_at: self.counts.len(),
+        }
+    }
+
+    /// Finds an Any's (last) type URL and resolves it, reporting one that names no type.
+    fn resolve_any(&mut self, node: NodeId, start: usize, end: usize) -> AnyTarget {
+        let mut url = None;
+        let mut has_value = false;
+        let mut pos = start;
+        while let Ok(f) = wire::read_field(self.buf(), pos, end) {
+            match (f.tag.field_number, f.tag.wire_type) {
+                (1, WireType::Len) => url = Some((f.value_start, f.value_end)),
+                (2, WireType::Len) => has_value |= f.value_end > f.value_start,
+                _ => {}
+            }
+            pos = f.end;
+        }
+        let Some((from, to)) = url.filter(|(from, to)| to > from) else {
+            if has_value {
+                self.problem(node, start, ProblemKind::MissingTypeUrl);
+            }
+            return AnyTarget::Unresolved;
+        };
+        let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
+        match self.schema.resolve_type_url(&text) {
+            Some(m) => AnyTarget::Resolved(m),
+            None => {
+                self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
+                AnyTarget::Unresolved
+            }
+        }
+    }
+
+    /// Flags a varint too large for its declared 32-bit or bool type.
+    fn check_range(&mut self, node: NodeId, range: Option<VarintRange>, value: u64, offset: usize) {
+        let Some(range) = range else { return };
+        let fits = match range {
+            VarintRange::Unsigned32 => value <= u64::from(u32::MAX),
+            VarintRange::Signed32 => value <= i32::MAX as u64 || value >= i32::MIN as i64 as u64,
+            VarintRange::Bool => value <= 1,
+        };
+        if !fits {
+            let type_name = range.type_name().to_owned();
+            self.problem(node, offset, ProblemKind::OutOfRange { value, type_name });
+        }
+    }
+
+    /// Undoes a nested message whose bytes turned out not to be one: its subtree and
+    /// problems go, and the field is shown as raw bytes with the reason.
+    fn rollback(&mut self, frame: Frame, error: WireError) {
+        let node = frame.node;
+        self.b.truncate(node.index() + 1, frame.problems_at);
+        self.counts.truncate(frame.counts_at);
+        let expected = self.type_name(frame.ty).unwrap_or_default();
+        let has_problem = self.b.problems().iter().rev().take_while(|p| p.node >= node).any(|p| p.node == node);
+        let n = self.b.node_mut(node);
+        n.kind = NodeKind::Bytes;
+        n.ty = None;
+        n.next = node + 1;
+        n.has_problem = has_problem;
+        self.problem(node, error.offset, ProblemKind::NotParsedAs { expected, reason: error.reason });
+    }
+
+    /// Closes a frame: links its subtree and checks the fields the reader requires.
+    fn finish(&mut self, frame: Frame) {
+        let next = NodeId::from_index(self.b.node_count());
+        self.b.node_mut(frame.node).next = next;
+        let found = self.missing_required(&frame);
+        self.counts.truncate(frame.counts_at);
+        let offset = self.b.node(frame.node).value_start as usize;
+        for kind in found {
+            self.problem(frame.node, offset, kind);
+        }
+    }
+
+    /// What a closed frame lacks that the reader requires.
+    fn missing_required(&self, frame: &Frame) -> Vec<ProblemKind> {
+        let counts = &self.counts[frame.counts_at..];
+        let Some(ty) = frame.ty.filter(|_| !frame.damaged && self.b.node(frame.node).kind != NodeKind::Group) else {
+            return Vec::new();
+        };
+        let info = self.info(ty);
+        let mut found = Vec::new();
+        if info.enum_like && !counts.iter().any(|c| info.field(c.0).is_some()) {
+            found.push(ProblemKind::MissingEnumVariant { enum_type: info.desc.full_name().to_owned() });
+        }
+        for &number in &info.packed_only {
+            if !counts.iter().any(|c| c.0 == number) {
+                let field = info.field(number).expect("packed-only fields are declared");
+                found.push(ProblemKind::MissingRequiredField {
+                    field: field.name.clone(),
+                    in_type: info.desc.full_name().to_owned(),
+                });
+            }
+        }
+        found
+    }
+
+    /// Counts one more value of `field_number` in the frame whose counts start at `from`;
+    /// returns how many came before it.
+    fn bump(&mut self, from: usize, field_number: u32) -> u32 {
+        self.bump_by(from, field_number, 1)
+    }
+
+    /// Counts `values` more values of `field_number`; returns how many came before them.
+    fn bump_by(&mut self, from: usize, field_number: u32, values: u32) -> u32 {
+        let segment = &mut self.counts[from..];
+        match segment.iter_mut().rev().find(|e| e.0 == field_number) {
+            Some(entry) => {
+                entry.1 += values;
+                entry.1 - values
+            }
+            None => {
+                self.counts.push((field_number, values));
+                0
+            }
+        }
+    }
+
+    fn leaf(&mut self, parent: &Frame, raw: &RawField, index: u32, kind: NodeKind) -> NodeId {
+        let id = self.push(parent.node, kind, raw, index, None);
+        self.b.node_mut(id).next = id + 1;
+        id
+    }
+
+    /// Pushes a node with no tag of its own (the root, an error span, a packed value).
+    fn push_untagged(
+        &mut self,
+        parent: Option<NodeId>,
+        kind: NodeKind,
+        span: std::ops::Range<usize>,
+        index: u32,
+        ty: Option<TypeIndex>,
+    ) -> NodeId {
+        let raw = RawField {
+            tag: wire::Tag { field_number: 0, wire_type: WireType::Len },
+            start: span.start,
+            tag_len: 0,
+            len_len: 0,
+            value_start: span.start,
+            value_end: span.end,
+            end: span.end,
+            scalar: 0,
+        };
+        let id = self.push_node(parent, kind, &raw, index, ty);
+        self.b.node_mut(id).wire = None;
+        id
+    }
+
+    fn push(&mut self, parent: NodeId, kind: NodeKind, raw: &RawField, index: u32, ty: Option<TypeIndex>) -> NodeId {
+        self.push_node(Some(parent), kind, raw, index, ty)
+    }
+
+    /// Adds a node; a container stays open (its `next` is its own id) until finished.
+    fn push_node(
+        &mut self,
+        parent: Option<NodeId>,
+        kind: NodeKind,
+        raw: &RawField,
+        index: u32,
+        ty: Option<TypeIndex>,
+    ) -> NodeId {
+        let id = NodeId::from_index(self.b.node_count());
+        self.b.push(Node {
+            start: raw.start as u64,
+            value_start: raw.value_start as u64,
+            value_end: raw.value_end as u64,
+            parent,
+            next: id,
+            field_number: raw.tag.field_number,
+            index,
+            ty,
+            kind,
+            wire: Some(raw.tag.wire_type),
+            tag_len: raw.tag_len,
+            end_tag_len: (raw.end - raw.value_end) as u8,
+            has_problem: false,
+        })
+    }
+
+    fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
+        self.b.problem(node, offset, kind);
+    }
+
+    /// A truncation inside a truncated field is the same defect seen deeper: only the
+    /// innermost one is reported, where the bytes actually run out.
+    fn drop_enclosing_truncation(&mut self) {
+        let Some(i) = self.b.problems().iter().rposition(|p| matches!(p.kind, ProblemKind::Truncated { .. })) else {
+            return;
+        };
+        let node = self.b.problems()[i].node;
+        // Still open: the truncated field encloses the one being read.
+        if self.b.node(node).next == node {
+            self.b.remove_problem(i);
+        }
+    }
+
+    fn type_name(&self, ty: Option<TypeIndex>) -> Option<String> {
+        ty.map(|ty| self.info(ty).desc.full_name().to_owned())
+    }
+}
+
+/// What the walk loop does after one step.
+enum Step {
+    /// Stay in the current frame.
+    Continue,
+    /// Enter a nested frame.
+    Descend(Frame),
+    /// The current (speculative) frame is not a valid message: undo it.
+    Rollback(WireError),
+}

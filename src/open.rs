@@ -1,0 +1,127 @@
+//! Opening inputs the way every front end (the commands and the browser) does: the schema
+//! and decoding flags, building the schema from them, reading a file or standard input,
+//! and choosing the root type (given or detected).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, Result, bail};
+use clap::Args;
+
+use crate::decode::detect;
+use crate::decode::registry::SchemaSources;
+use crate::decode::schema::Schema;
+use crate::model::source::Source;
+use crate::model::{Decoder, Document, Limits};
+
+/// Options that say how to read bytes: schemas, root type and limits.
+#[derive(Debug, Clone, Args, Default)]
+#[command(next_help_heading = "Schema options (before or after the command)")]
+pub struct SchemaArgs {
+    /// Compile this .proto file at run time (repeatable).
+    #[arg(long = "proto", value_name = "FILE", global = true)]
+    pub proto: Vec<PathBuf>,
+    /// Compile every .proto in this flat folder, as a VMM writes them (repeatable).
+    #[arg(long = "proto-dir", value_name = "DIR", global = true)]
+    pub proto_dir: Vec<PathBuf>,
+    /// Load a descriptor set made by `protoc -o` or `buf build` (repeatable).
+    #[arg(long = "descriptor-set", value_name = "FILE", global = true)]
+    pub descriptor_set: Vec<PathBuf>,
+    /// The root message type (full name); detected from the bytes when absent.
+    #[arg(long = "type", value_name = "NAME", global = true)]
+    pub root_type: Option<String>,
+    /// Deepest message nesting to decode (deeper is shown raw).
+    #[arg(long, value_name = "N", default_value_t = 100, global = true, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_depth: u32,
+    /// Deepest chain of Any inside Any to decode.
+    #[arg(long, value_name = "N", default_value_t = 32, global = true, value_parser = clap::value_parser!(u32).range(0..=1_000))]
+    pub max_any_depth: u32,
+}
+
+impl SchemaArgs {
+    /// Builds the schema from registered sets plus the files named here, telling the user
+    /// on stderr of any registered file that was left out.
+    pub fn load_schema(&self) -> Result<Arc<Schema>> {
+        let sources = SchemaSources {
+            proto_files: self.proto.clone(),
+            proto_dirs: self.proto_dir.clone(),
+            descriptor_sets: self.descriptor_set.clone(),
+        };
+        let schema = Schema::load(&sources)?;
+        for collision in schema.collisions() {
+            eprintln!("statescope: warning: {collision}");
+        }
+        Ok(Arc::new(schema))
+    }
+
+    /// Decoding limits from the flags.
+    pub fn limits(&self) -> Limits {
+        Limits { max_depth: self.max_depth, max_any_depth: self.max_any_depth }
+    }
+
+    /// The decoder for `bytes`: `--type` or a detected root type, and the limits. Returns
+    /// a note to show the user when the type was detected rather than given.
+    pub fn decoder(&self, schema: &Arc<Schema>, bytes: &[u8]) -> Result<(Decoder, Option<String>)> {
+        let (root, note) = self.root_type(schema, bytes)?;
+        Ok((Decoder::new(Arc::clone(schema), root).with_limits(self.limits()), note))
+    }
+
+    /// Decodes `source`, with `--type` or a detected root type. Returns a note to show the
+    /// user when the type was detected rather than given.
+    pub fn open(&self, schema: &Arc<Schema>, source: Source) -> Result<(Document, Option<String>)> {
+        let (decoder, note) = self.decoder(schema, &source)?;
+        Ok((decoder.decode(source), note))
+    }
+
+    /// The root type: `--type`, or the best fit for the bytes (with a note saying so).
+    pub fn root_type(
+        &self,
+        schema: &Schema,
+        bytes: &[u8],
+    ) -> Result<(Option<prost_reflect::MessageDescriptor>, Option<String>)> {
+        Ok(match &self.root_type {
+            Some(name) => (Some(find_type(schema, name)?), None),
+            None => match detect::detect(bytes, schema) {
+                Some(d) => {
+                    let name = d.message.full_name().to_owned();
+                    let close = d.runner_up.filter(|(_, score)| *score * 10 >= d.score * 9);
+                    let also = close
+                        .map(|(other, _)| format!("; {other} fits almost as well: --type chooses"))
+                        .unwrap_or_default();
+                    (Some(d.message), Some(format!("no --type given; decoding as {name} (best fit){also}")))
+                }
+                None => (None, Some("no --type given and no registered type fits; showing raw wire fields".to_owned())),
+            },
+        })
+    }
+}
+
+/// Finds a message type by full name, suggesting near names when it is absent.
+pub fn find_type(schema: &Schema, name: &str) -> Result<prost_reflect::MessageDescriptor> {
+    let name = name.trim_start_matches('.');
+    if let Some(m) = schema.resolve_type_url(name) {
+        return Ok(m);
+    }
+    let needle = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+    let near: Vec<String> = schema
+        .pool
+        .all_messages()
+        .map(|m| m.full_name().to_owned())
+        .filter(|n| n.to_ascii_lowercase().contains(&needle))
+        .take(8)
+        .collect();
+    if near.is_empty() {
+        bail!("no message type `{name}` is registered; `statescope types` lists them, --proto-dir adds more")
+    }
+    bail!("no message type `{name}` is registered; did you mean: {}?", near.join(", "))
+}
+
+/// Opens a file (or `-`) with a message that names it.
+pub fn read_source(path: &Path) -> Result<Source> {
+    Source::open(path).with_context(|| format!("cannot read {}", display_name(path)))
+}
+
+/// The name used for a file in messages (`standard input` for `-`).
+pub fn display_name(path: &Path) -> String {
+    if path == Path::new("-") { "standard input".to_owned() } else { path.display().to_string() }
+}

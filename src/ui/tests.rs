@@ -1,0 +1,324 @@
+//! The browser driven through its action/update layer, rendered into ratatui's TestBackend
+//! and compared with snapshots: navigation, folding, search, go-to, Any rows, error rows
+//! and help.
+
+use std::sync::{Arc, OnceLock};
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+
+use crate::decode::registry::SchemaSources;
+use crate::decode::schema::Schema;
+use crate::model::source::Source;
+use crate::model::{Decoder, NodeId};
+use crate::ui::app::{Action, App, Effect};
+use crate::ui::keymap;
+use crate::ui::view::{self, Theme};
+
+const SIZE: (u16, u16) = (110, 32);
+
+/// The registered schemas, loaded once for every test here.
+fn sample_decoder() -> Decoder {
+    static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
+    let schema = SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap()));
+    let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
+    Decoder::new(Arc::clone(schema), root)
+}
+
+fn open(file: &str) -> App {
+    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
+    App::new(sample_decoder().decode(Source::Owned(bytes)), file.to_owned(), SIZE)
+}
+
+/// Presses keys as typed: each character is a key; `<Enter>`, `<Esc>` and friends are named.
+/// Keys become actions through the same mapping the event loop uses. Returns the effects.
+fn press(app: &mut App, keys: &str) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    let mut rest = keys;
+    while !rest.is_empty() {
+        let (code, len) = match rest {
+            s if s.starts_with("<Enter>") => (KeyCode::Enter, 7),
+            s if s.starts_with("<Esc>") => (KeyCode::Esc, 5),
+            s if s.starts_with("<Down>") => (KeyCode::Down, 6),
+            s if s.starts_with("<Right>") => (KeyCode::Right, 7),
+            s if s.starts_with("<PgDn>") => (KeyCode::PageDown, 6),
+            s if s.starts_with("<BS>") => (KeyCode::Backspace, 4),
+            s if s.starts_with("<C-r>") => (KeyCode::Null, 5),
+            s => {
+                let c = s.chars().next().unwrap();
+                (KeyCode::Char(c), c.len_utf8())
+            }
+        };
+        rest = &rest[len..];
+        let key = match code {
+            KeyCode::Null => KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL),
+            code => KeyEvent::new(code, KeyModifiers::NONE),
+        };
+        let action = keymap::action_for_event(&Event::Key(key), app.prompt().is_some());
+        effects.extend(app.update(action.unwrap_or_else(|| panic!("{code:?} is bound"))));
+    }
+    effects
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
+    terminal.draw(|frame| view::draw(frame, app, Theme::from_env())).unwrap();
+    let buffer = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buffer.area.height {
+        let line: String = (0..buffer.area.width).map(|x| buffer[(x, y)].symbol()).collect();
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn opens_on_the_units() {
+    let app = open("samples/vm.state.bin");
+    insta::assert_snapshot!("open", screen(&app));
+}
+
+#[test]
+fn navigates_and_folds() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "jjl<Right>l");
+    insta::assert_snapshot!("expand-pit", screen(&app));
+    assert_eq!(selected_path(&app), "units[1].name");
+    press(&mut app, "hh");
+    assert_eq!(selected_path(&app), "units[1]");
+    assert!(!app.folds().contains(app.selected()), "the second h collapses");
+    press(&mut app, "JJ");
+    assert_eq!(selected_path(&app), "units[3]");
+    press(&mut app, "K");
+    assert_eq!(selected_path(&app), "units[2]");
+    press(&mut app, "G");
+    insta::assert_snapshot!("last-row", screen(&app));
+    press(&mut app, "g3");
+    insta::assert_snapshot!("three-levels", screen(&app));
+    press(&mut app, "0");
+    assert_eq!(app.selected(), NodeId::ROOT);
+}
+
+#[test]
+fn any_rows_open_through_both_layers() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":");
+    assert!(app.prompt().is_some());
+    press(&mut app, "units[7].state.channel.drives[0].path.lun<Enter>");
+    assert_eq!(selected_path(&app), "units[7].state.channel.drives[0].path.lun");
+    insta::assert_snapshot!("storvsp-lun", screen(&app));
+}
+
+#[test]
+fn searches_names_and_values() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "/12345678901234<Enter>");
+    assert_eq!(selected_path(&app), "units[1].state.last");
+    press(&mut app, "/lun<Enter>");
+    let first = app.selected();
+    press(&mut app, "n");
+    assert_ne!(app.selected(), first, "n finds the next match");
+    press(&mut app, "N");
+    assert_eq!(app.selected(), first, "N goes back");
+    insta::assert_snapshot!("search-lun", screen(&app));
+    press(&mut app, "/no such thing<Enter>");
+    assert!(app.message().contains("not found"));
+}
+
+#[test]
+fn error_rows_are_marked_and_reachable() {
+    let mut app = open("samples/broken/truncated.bin");
+    insta::assert_snapshot!("truncated-open", screen(&app));
+    press(&mut app, "]");
+    assert_eq!(selected_path(&app), "units[6].state.vps[1].data.@type");
+    insta::assert_snapshot!("truncated-problem", screen(&app));
+}
+
+#[test]
+fn help_lists_every_key_and_closes() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "?");
+    let text = screen(&app);
+    for (keys, help) in keymap::help_lines() {
+        assert!(text.contains(help), "help shows `{help}` ({keys})");
+    }
+    insta::assert_snapshot!("help", text);
+    press(&mut app, "j");
+    assert!(!app.showing_help());
+    assert_eq!(app.selected(), NodeId::ROOT, "the key that closes help does nothing else");
+}
+
+#[test]
+fn panes_toggle_and_copy_goes_to_the_clipboard() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "tx");
+    assert_eq!((app.panes().detail, app.panes().hex), (None, None));
+    assert_eq!(press(&mut app, "jy"), vec![Effect::Copy("units[0]".to_owned())]);
+    insta::assert_snapshot!("no-side-panes", screen(&app));
+}
+
+#[test]
+fn mouse_and_resize() {
+    let mut app = open("samples/vm.state.bin");
+    app.update(Action::Click(5, 4));
+    assert_eq!(selected_path(&app), "units[2]");
+    app.update(Action::Click(5, 4));
+    assert!(app.folds().contains(app.selected()), "a second click expands");
+    app.update(Action::Scroll(3));
+    app.update(Action::Resize(60, 12));
+    press(&mut app, "<PgDn><PgDn>");
+    let text = screen(&app);
+    assert!(text.contains("▸") || text.contains("▾"));
+}
+
+fn selected_path(app: &App) -> String {
+    app.doc().path_of(app.selected()).to_string()
+}
+
+fn clear_prompt(app: &mut App) {
+    let n = app.prompt().map_or(0, |p| p.input.chars().count());
+    for _ in 0..n {
+        app.update(Action::PromptBackspace);
+    }
+}
+
+#[test]
+fn edit_a_lun_then_undo_and_redo() {
+    let mut app = open("samples/vm.state.bin");
+    let original = app.doc().bytes().to_vec();
+    press(&mut app, ":units[7].state.channel.drives[0].path.lun<Enter>e");
+    assert_eq!(app.prompt().map(|p| p.input.as_str()), Some("2"), "the prompt starts from the value");
+    clear_prompt(&mut app);
+    press(&mut app, "7<Enter>");
+    assert!(app.prompt().is_none());
+    assert_eq!(selected_path(&app), "units[7].state.channel.drives[0].path.lun", "the selection stays");
+    insta::assert_snapshot!("edited-lun", screen(&app));
+    let edited = app.doc().bytes().to_vec();
+    let changed: Vec<usize> = (0..original.len()).filter(|&i| original[i] != edited[i]).collect();
+    assert_eq!(changed.len(), 1);
+    press(&mut app, "u");
+    assert_eq!(app.doc().bytes(), &original[..]);
+    press(&mut app, "<C-r>");
+    assert_eq!(app.doc().bytes(), &edited[..]);
+}
+
+#[test]
+fn an_invalid_value_keeps_the_prompt_and_says_why() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[1].state.timers.field1[0].gate<Enter>e");
+    clear_prompt(&mut app);
+    press(&mut app, "maybe<Enter>");
+    assert_eq!(app.prompt().map(|p| p.input.as_str()), Some("maybe"), "what was typed stays");
+    assert!(app.message().contains("true, false"), "{}", app.message());
+    assert!(!app.editor().is_dirty());
+    insta::assert_snapshot!("invalid-value", screen(&app));
+    press(&mut app, "<Esc>");
+    assert!(app.prompt().is_none());
+}
+
+#[test]
+fn delete_append_and_structure() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "jjj");
+    assert_eq!(selected_path(&app), "units[2]");
+    press(&mut app, "d");
+    assert_eq!(app.doc().problems().len(), 0);
+    let names: Vec<String> = (0..7)
+        .map(|i| {
+            let doc = app.doc();
+            doc.preview(doc.resolve(&format!("units[{i}].name")).unwrap())
+        })
+        .collect();
+    assert_eq!(names[2], "\"rtc\"", "units after the deleted one move up");
+    press(&mut app, "gja");
+    let doc = app.doc();
+    let last = doc.resolve("units[7].name").unwrap();
+    assert_eq!(doc.preview(last), "\"vmtime\"", "a appends a copy of units[0]");
+    insta::assert_snapshot!("after-delete-append", screen(&app));
+    press(&mut app, "uu");
+    assert!(!app.editor().is_dirty());
+}
+
+#[test]
+fn save_writes_atomically_beside_a_script_and_guards_the_input() {
+    let dir = std::env::temp_dir().join(format!("statescope-tui-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("vm.bin");
+    std::fs::write(&input, crate::samples::VM_STATE).unwrap();
+    let mut app = open("samples/vm.state.bin").with_file(input.clone());
+    press(&mut app, ":units[6].state.vps[0].data.registers.rip<Enter>e");
+    clear_prompt(&mut app);
+    press(&mut app, "0xffffffff81000040<Enter>");
+    assert_eq!(press(&mut app, "q"), [], "unsaved edits stop the first q");
+    assert!(app.message().contains("unsaved"));
+    press(&mut app, "w");
+    assert_eq!(app.prompt().map(|p| p.input.clone()), Some(dir.join("vm.edited.bin").display().to_string()));
+    press(&mut app, "<Enter>");
+    let saved = std::fs::read(dir.join("vm.edited.bin")).unwrap();
+    assert_eq!(saved, app.doc().bytes());
+    let script = std::fs::read_to_string(dir.join("vm.edited.bin.edits")).unwrap();
+    assert!(script.contains("set units[6].state.vps[0].data.registers.rip 0xffffffff81000040"), "{script}");
+    assert!(!app.editor().is_dirty());
+    // Saving over the opened file asks first, and n keeps it.
+    press(&mut app, "w");
+    clear_prompt(&mut app);
+    for c in input.display().to_string().chars() {
+        app.update(Action::PromptChar(c));
+    }
+    press(&mut app, "<Enter>");
+    assert!(app.message().contains("overwrite"), "{}", app.message());
+    press(&mut app, "n<Enter>");
+    assert_eq!(std::fs::read(&input).unwrap(), crate::samples::VM_STATE, "the input is untouched");
+    assert_eq!(press(&mut app, "q"), [Effect::Quit], "nothing unsaved: q quits");
+}
+
+#[test]
+fn a_long_search_runs_in_slices_and_esc_stops_it() {
+    let doc = sample_decoder().decode(Source::Owned(crate::samples::large_vm(2 << 20)));
+    assert!(doc.nodes().len() > 400_000, "large enough to need several slices");
+    let mut app = App::new(doc, "large".to_owned(), SIZE);
+    press(&mut app, "/no such value<Enter>");
+    assert!(app.is_searching(), "the search yields to the keyboard");
+    assert!(app.message().contains("searching"), "{}", app.message());
+    press(&mut app, "<Esc>");
+    assert!(!app.is_searching());
+    assert_eq!(app.message(), "search stopped");
+    press(&mut app, "n");
+    while app.is_searching() {
+        app.update(Action::Tick);
+    }
+    assert!(app.message().ends_with("not found"), "{}", app.message());
+}
+
+#[test]
+fn folds_before_and_after_an_edit_survive_it() {
+    let mut app = open("samples/vm.state.bin");
+    let goto = |app: &mut App, p: &str| {
+        press(app, ":");
+        clear_prompt(app);
+        press(app, &format!("{p}<Enter>"));
+        assert_eq!(selected_path(app), p);
+    };
+    goto(&mut app, "units[1]");
+    press(&mut app, "l");
+    goto(&mut app, "units[6]");
+    press(&mut app, "l");
+    goto(&mut app, "units[3]");
+    press(&mut app, "l");
+    // Deleting a field inside units[3] changes the node count between the two open units.
+    goto(&mut app, "units[3].state.addr");
+    press(&mut app, "d");
+    assert!(app.editor().is_dirty());
+    let doc = app.doc();
+    let one = doc.resolve("units[1]").unwrap();
+    let six = doc.resolve("units[6]").unwrap();
+    let three = doc.resolve("units[3]").unwrap();
+    assert!(app.folds().contains(one), "a unit before the edit stays open");
+    assert!(app.folds().contains(six), "a unit after the edit stays open, at its new id");
+    assert!(app.folds().contains(three), "the edited unit stays open: its ancestors keep their ids");
+    press(&mut app, "u");
+    let doc = app.doc();
+    assert!(app.folds().contains(doc.resolve("units[6]").unwrap()), "and across the undo");
+}
