@@ -53,7 +53,6 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     let decoding = std::thread::spawn(move || background.decode(source));
 
     let mut guard = TerminalGuard::enter()?;
-    let theme = Theme::from_env();
     let area = guard.terminal.size()?;
     let mut pending = Some(decoding);
     // A large file opens on its preview; anything else waits for the whole document.
@@ -80,6 +79,23 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     if !notes.is_empty() {
         app.notify(notes.join("; "));
     }
+    let copied = browse(&mut guard, app, pending)?;
+    drop(guard);
+    for text in &copied {
+        println!("{text}");
+    }
+    Ok(())
+}
+
+/// The event loop: draws, reads a key (or continues a search), applies it, and carries
+/// out its effects, until the user quits. Swaps in the whole document when a background
+/// decode finishes. Returns everything copied, for printing after the terminal is back.
+fn browse(
+    guard: &mut TerminalGuard,
+    mut app: App,
+    mut pending: Option<std::thread::JoinHandle<Document>>,
+) -> Result<Vec<String>> {
+    let theme = Theme::from_env();
     let mut copied = Vec::new();
     loop {
         guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
@@ -95,26 +111,16 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
         } else {
             keymap::action_for_event(&event::read()?, app.prompt().is_some())
         };
-        let Some(action) = action else { continue };
-        let mut quit = false;
-        for effect in app.update(action) {
+        for effect in action.map(|a| app.update(a)).unwrap_or_default() {
             match effect {
                 Effect::Copy(text) => {
                     guard.write_raw(&clipboard::osc52(&text))?;
                     copied.push(text);
                 }
-                Effect::Quit => quit = true,
+                Effect::Quit => return Ok(copied),
             }
         }
-        if quit {
-            break;
-        }
     }
-    drop(guard);
-    for text in &copied {
-        println!("{text}");
-    }
-    Ok(())
 }
 
 /// The document a background decode made.

@@ -108,3 +108,26 @@ fn any_score(buf: &[u8], start: usize, end: usize, schema: &Schema) -> i64 {
     }
     0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::registry::SchemaSources;
+
+    #[test]
+    fn the_sample_is_detected_whole_and_from_an_intact_prefix() {
+        let schema = Schema::load(&SchemaSources::default()).unwrap();
+        let bytes = include_bytes!("../../samples/vm.state.bin");
+        for cut in [bytes.len(), bytes.len() * 3 / 5, 200] {
+            let found = detect(&bytes[..cut], &schema).map(|d| d.message.full_name().to_owned());
+            assert_eq!(found.as_deref(), Some("sample.openvmm.SavedState"), "first {cut} bytes");
+        }
+    }
+
+    #[test]
+    fn nothing_fits_an_empty_or_garbage_blob() {
+        let schema = Schema::load(&SchemaSources::default()).unwrap();
+        assert!(detect(&[], &schema).is_none());
+        assert!(detect(&[0xff; 64], &schema).is_none());
+    }
+}

@@ -266,3 +266,63 @@ fn describe_protox_error(error: &protox::Error) -> String {
         _ => message,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use prost_reflect::prost_types::DescriptorProto;
+
+    use super::*;
+
+    /// A file declaring one message with one field, importing `deps`.
+    fn file(name: &str, package: &str, message: &str, deps: &[&str]) -> FileDescriptorProto {
+        FileDescriptorProto {
+            name: Some(name.to_owned()),
+            package: Some(package.to_owned()),
+            dependency: deps.iter().map(|d| d.to_string()).collect(),
+            message_type: vec![DescriptorProto { name: Some(message.to_owned()), ..Default::default() }],
+            syntax: Some("proto3".to_owned()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_same_file_twice_is_no_collision() {
+        let mut pool = DescriptorPool::new();
+        let a = file("a.proto", "a", "A", &[]);
+        let collisions = add_registered_files(&mut pool, vec![("one", vec![a.clone()]), ("two", vec![a])]);
+        assert!(collisions.is_empty(), "{collisions:?}");
+        assert!(pool.get_message_by_name("a.A").is_some());
+    }
+
+    #[test]
+    fn a_different_file_of_the_same_name_is_left_out_and_said() {
+        let mut pool = DescriptorPool::new();
+        let first = file("a.proto", "a", "A", &[]);
+        let second = file("a.proto", "a", "Other", &[]);
+        let collisions = add_registered_files(&mut pool, vec![("one", vec![first]), ("two", vec![second])]);
+        assert_eq!(collisions.len(), 1);
+        assert_eq!(collisions[0].left_out_from, "two");
+        assert!(collisions[0].to_string().contains("`one` defines a different file of that name"));
+        assert!(pool.get_message_by_name("a.A").is_some() && pool.get_message_by_name("a.Other").is_none());
+    }
+
+    #[test]
+    fn a_file_whose_import_is_missing_is_left_out_and_said() {
+        let mut pool = DescriptorPool::new();
+        let orphan = file("b.proto", "b", "B", &["missing.proto"]);
+        let fine = file("c.proto", "c", "C", &[]);
+        let collisions = add_registered_files(&mut pool, vec![("set", vec![orphan, fine])]);
+        assert_eq!(collisions.len(), 1, "{collisions:?}");
+        assert!(collisions[0].reason.contains("missing.proto"));
+        assert!(pool.get_message_by_name("c.C").is_some(), "the rest still loads");
+    }
+
+    #[test]
+    fn files_the_user_already_loaded_are_not_collisions() {
+        let mut pool = DescriptorPool::new();
+        add_user_files(&mut pool, vec![file("a.proto", "a", "Mine", &[])], "user").unwrap();
+        let collisions = add_registered_files(&mut pool, vec![("set", vec![file("a.proto", "a", "A", &[])])]);
+        assert!(collisions.is_empty());
+        assert!(pool.get_message_by_name("a.Mine").is_some());
+    }
+}

@@ -319,3 +319,68 @@ pub fn kind_name(kind: &Kind) -> String {
     };
     name.to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn samples() -> Schema {
+        Schema::load(&SchemaSources::default()).unwrap()
+    }
+
+    fn info(schema: &Schema, name: &str) -> TypeInfo {
+        schema.type_info(schema.pool.get_message_by_name(name).unwrap())
+    }
+
+    #[test]
+    fn rust_enums_are_messages_of_one_variant_oneof() {
+        let schema = samples();
+        assert!(info(&schema, "sample.chipset.pit.SavedCountState").enum_like);
+        assert!(!info(&schema, "sample.chipset.pit.SavedTimerState").enum_like, "an optional field is no enum");
+        assert!(info(&schema, "google.protobuf.Any").is_any);
+    }
+
+    #[test]
+    fn packed_repr_only_comments_mark_required_fixed_arrays() {
+        let schema = samples();
+        let ioapic = info(&schema, "sample.chipset.ioapic.SavedState");
+        assert_eq!(ioapic.packed_only, [3]);
+        assert!(ioapic.field(3).unwrap().packed_only && !ioapic.field(1).unwrap().packed_only);
+    }
+
+    #[test]
+    fn narrow_varints_know_their_range_and_fields_their_class() {
+        let schema = samples();
+        let timer = info(&schema, "sample.chipset.pit.SavedTimerState");
+        let by_name = |name: &str| timer.fields.iter().find(|f| f.name == name).unwrap().clone();
+        assert_eq!(by_name("cr").range, Some(VarintRange::Unsigned32));
+        assert_eq!(by_name("gate").range, Some(VarintRange::Bool));
+        assert!(matches!(by_name("state").class, FieldClass::Message(_)));
+        let pit = info(&schema, "sample.chipset.pit.SavedState");
+        assert_eq!(pit.field(2).unwrap().range, None, "uint64 takes any varint");
+        assert_eq!(pit.field(2).unwrap().type_name, "uint64");
+        assert!(pit.field_index(99).is_none());
+    }
+
+    #[test]
+    fn type_urls_resolve_by_their_last_segment() {
+        let schema = samples();
+        for url in
+            ["type.googleapis.com/sample.vmtime.SavedState", "x/sample.vmtime.SavedState", "sample.vmtime.SavedState"]
+        {
+            assert!(schema.resolve_type_url(url).is_some(), "{url}");
+        }
+        assert!(schema.resolve_type_url("type.googleapis.com/vmtime.SavedState").is_none());
+    }
+
+    #[test]
+    fn interning_analyses_each_type_once() {
+        let schema = samples();
+        let mut table = TypeTable::default();
+        let pit = schema.pool.get_message_by_name("sample.chipset.pit.SavedState").unwrap();
+        let a = table.intern(&schema, &pit);
+        let b = table.intern(&schema, &pit);
+        assert_eq!(a, b);
+        assert_eq!(table.get(a).desc.full_name(), "sample.chipset.pit.SavedState");
+    }
+}

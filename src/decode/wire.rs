@@ -310,7 +310,7 @@ fn find_group_end(buf: &[u8], mut pos: usize, end: usize, field_number: u32) -> 
 }
 
 /// Checks that `[start, end)` is a well-formed sequence of fields, without descending into
-/// length-delimited values. Returns the first problem found.
+/// length-delimited values: how many fields there are, or the first problem found.
 pub fn validate_fields(buf: &[u8], start: usize, end: usize) -> Result<usize, WireError> {
     let mut pos = start;
     let mut count = 0;

@@ -384,3 +384,83 @@ fn innermost_container(doc: &Document, start: usize, end: usize) -> NodeId {
     }
     best
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+    use crate::edit::op::EditOp;
+    use crate::model::source::Source;
+    use crate::model::{Decoder, Document};
+
+    /// `sample.chipset.ioapic.SavedState { id: 1, index: 2, redirection_entries: [5, 300] }`.
+    const IOAPIC: [u8; 9] = [0x08, 0x01, 0x10, 0x02, 0x1a, 0x03, 0x05, 0xac, 0x02];
+
+    fn ioapic(bytes: &[u8]) -> Document {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let root = schema.pool.get_message_by_name("sample.chipset.ioapic.SavedState");
+        Decoder::new(schema, root).decode(Source::Owned(bytes.to_vec()))
+    }
+
+    /// The bytes after applying one edit line to `bytes`.
+    fn after(bytes: &[u8], line: &str) -> Vec<u8> {
+        let change = EditOp::parse(line).unwrap().plan(&ioapic(bytes)).unwrap_or_else(|e| panic!("{line}: {e}"));
+        let mut out = bytes.to_vec();
+        change.apply(&mut out);
+        out
+    }
+
+    #[test]
+    fn each_verb_splices_exactly_its_bytes() {
+        let table: &[(&str, &[u8])] = &[
+            ("set id 7", &[0x08, 0x07, 0x10, 0x02, 0x1a, 0x03, 0x05, 0xac, 0x02]),
+            ("set redirection_entries[1] 1", &[0x08, 0x01, 0x10, 0x02, 0x1a, 0x02, 0x05, 0x01]),
+            ("set redirection_entries[2] 9", &[0x08, 0x01, 0x10, 0x02, 0x1a, 0x04, 0x05, 0xac, 0x02, 0x09]),
+            ("delete index", &[0x08, 0x01, 0x1a, 0x03, 0x05, 0xac, 0x02]),
+            ("delete redirection_entries[0]", &[0x08, 0x01, 0x10, 0x02, 0x1a, 0x02, 0xac, 0x02]),
+            ("duplicate id", &[0x08, 0x01, 0x08, 0x01, 0x10, 0x02, 0x1a, 0x03, 0x05, 0xac, 0x02]),
+            ("append redirection_entries", &[0x08, 0x01, 0x10, 0x02, 0x1a, 0x04, 0x05, 0xac, 0x02, 0x00]),
+            ("replace-raw @0+2 0803", &[0x08, 0x03, 0x10, 0x02, 0x1a, 0x03, 0x05, 0xac, 0x02]),
+            ("set-raw redirection_entries 01", &[0x08, 0x01, 0x10, 0x02, 0x1a, 0x01, 0x01]),
+            ("truncate 4", &[0x08, 0x01, 0x10, 0x02]),
+            ("flip 1 1", &[0x08, 0x03, 0x10, 0x02, 0x1a, 0x03, 0x05, 0xac, 0x02]),
+            ("set-length redirection_entries 9", &[0x08, 0x01, 0x10, 0x02, 0x1a, 0x09, 0x05, 0xac, 0x02]),
+            ("set-wire id 1", &[0x09, 0x01, 0x10, 0x02, 0x1a, 0x03, 0x05, 0xac, 0x02]),
+        ];
+        for (line, expected) in table {
+            assert_eq!(after(&IOAPIC, line), *expected, "{line}");
+        }
+        let overlong = after(&IOAPIC, "overlong id");
+        let doc = ioapic(&overlong);
+        assert_eq!(doc.node(doc.resolve("id").unwrap()).value_end, 11, "the value is a 10-byte varint");
+        assert_eq!(doc.scalar(doc.resolve("id").unwrap()), Some(crate::model::value::Scalar::Unsigned(1)));
+    }
+
+    #[test]
+    fn a_new_value_in_a_field_that_is_absent_is_added() {
+        let without_index = [0x08, 0x01, 0x1a, 0x01, 0x05];
+        assert_eq!(after(&without_index, "set index 4"), [0x08, 0x01, 0x1a, 0x01, 0x05, 0x10, 0x04]);
+        assert_eq!(after(&without_index, "add index"), [0x08, 0x01, 0x1a, 0x01, 0x05, 0x10, 0x00]);
+    }
+
+    #[test]
+    fn edits_that_do_not_fit_are_refused_with_the_reason() {
+        let doc = ioapic(&IOAPIC);
+        for (line, reason) in [
+            ("set id -1", "from 0 to 4294967295"),
+            ("set nosuch 1", "no field `nosuch`"),
+            ("set redirection_entries[5] 1", "goes at index 2"),
+            ("set-raw id 00", "length-delimited"),
+            ("set-length id 3", "no length prefix"),
+            ("truncate 99", "past the end"),
+            ("flip 9 0", "past the end"),
+            ("append id", "not repeated"),
+            ("insert-raw redirection_entries 00", "not a message"),
+        ] {
+            let error = EditOp::parse(line).unwrap().plan(&doc).unwrap_err().to_string();
+            assert!(error.contains(reason), "{line}: {error}");
+        }
+    }
+}

@@ -237,6 +237,12 @@ impl Walker<'_, '_> {
                 self.packed(parent, raw, index, w, field_index);
                 Step::Continue
             }
+            (FieldClass::Scalar(_), WireType::Len) if is_list => {
+                // A packed run the input ends inside: what remains is shown raw, and the
+                // truncation is the one problem (the wire type is right).
+                self.leaf(parent, raw, index, NodeKind::Bytes);
+                Step::Continue
+            }
             (FieldClass::Scalar(w), found) if *w == found => {
                 let range = self.field_info(ty, field_index).range;
                 let node = self.leaf(parent, raw, index, NodeKind::Scalar);
@@ -624,4 +630,207 @@ enum Step {
     Descend(Frame),
     /// The current (speculative) frame is not a valid message: undo it.
     Rollback(WireError),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+    use crate::decode::wire::{WireErrorKind, WireType};
+    use crate::model::node::NodeKind;
+    use crate::model::problem::ProblemKind;
+    use crate::model::source::Source;
+    use crate::model::{Decoder, Document, Limits};
+
+    fn decode(root: &str, bytes: &[u8], limits: Limits) -> Document {
+        static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
+        let schema = SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap()));
+        let root = schema.pool.get_message_by_name(root).unwrap_or_else(|| panic!("{root} is a sample type"));
+        Decoder::new(Arc::clone(schema), Some(root)).with_limits(limits).decode(Source::Owned(bytes.to_vec()))
+    }
+
+    /// A length-delimited field: tag, length, bytes.
+    fn len(number: u8, content: &[u8]) -> Vec<u8> {
+        let mut out = vec![number << 3 | 2, content.len() as u8];
+        out.extend_from_slice(content);
+        out
+    }
+
+    /// What is wrong, the root type, the bytes, the limits, the problem expected and where.
+    type Case = (&'static str, &'static str, Vec<u8>, Limits, fn(&ProblemKind) -> bool, u64);
+
+    const IOAPIC: &str = "sample.chipset.ioapic.SavedState";
+    const TIMER: &str = "sample.chipset.pit.SavedTimerState";
+    const PIT: &str = "sample.chipset.pit.SavedState";
+    const UNIT: &str = "sample.state_unit.SavedStateUnit";
+
+    #[test]
+    fn each_problem_kind_is_found_where_its_cause_lies() {
+        let vmtime_url = b"type.googleapis.com/sample.vmtime.SavedState";
+        let any_with = |url: &[u8], value: &[u8]| [len(1, url), len(2, value)].concat();
+        let shallow = Limits { max_depth: 1, ..Limits::default() };
+        let no_any = Limits { max_any_depth: 0, ..Limits::default() };
+        let table: Vec<Case> = vec![
+            (
+                "field number 0",
+                IOAPIC,
+                vec![0x00],
+                Limits::default(),
+                |k| matches!(k, ProblemKind::Wire { reason: WireErrorKind::FieldNumberZero, .. }),
+                0,
+            ),
+            (
+                "the input ends inside a field",
+                IOAPIC,
+                vec![0x1a, 0x05, 0x01],
+                Limits::default(),
+                |k| matches!(k, ProblemKind::Truncated { len: 5, have: 1, input_ends: true, .. }),
+                1,
+            ),
+            (
+                "an undeclared field",
+                IOAPIC,
+                [vec![0x08, 0x01], len(3, &[0]), vec![0x20, 0x01]].concat(),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::UnknownField { .. }),
+                5,
+            ),
+            (
+                "a uint32 written length-delimited",
+                IOAPIC,
+                [len(1, &[]), len(3, &[0])].concat(),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::WireTypeMismatch { found: WireType::Len, .. }),
+                0,
+            ),
+            (
+                "no fixed array",
+                IOAPIC,
+                vec![0x08, 0x01],
+                Limits::default(),
+                |k| matches!(k, ProblemKind::MissingRequiredField { field, .. } if field == "redirection_entries"),
+                0,
+            ),
+            (
+                "a fixed array written unpacked",
+                IOAPIC,
+                vec![0x18, 0x05],
+                Limits::default(),
+                |k| matches!(k, ProblemKind::UnpackedFixedArray),
+                0,
+            ),
+            (
+                "2^33 in a uint32",
+                IOAPIC,
+                [vec![0x08, 0x80, 0x80, 0x80, 0x80, 0x20], len(3, &[0])].concat(),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::OutOfRange { value: 0x2_0000_0000, .. }),
+                1,
+            ),
+            (
+                "a packed run cut inside a varint",
+                IOAPIC,
+                len(3, &[0x80, 0x80]),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::NotParsedAs { .. }),
+                2,
+            ),
+            (
+                "an enum with no variant",
+                TIMER,
+                len(5, &[]),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::MissingEnumVariant { .. }),
+                2,
+            ),
+            (
+                "a message whose bytes are not one",
+                TIMER,
+                len(5, &[0x00]),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::NotParsedAs { reason: WireErrorKind::FieldNumberZero, .. }),
+                2,
+            ),
+            (
+                "a name that is not UTF-8",
+                UNIT,
+                len(1, &[b'a', 0xff]),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::InvalidUtf8),
+                3,
+            ),
+            (
+                "an Any naming no registered type",
+                UNIT,
+                len(2, &any_with(b"x/nope.Nope", &[0x08, 0x01])),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::UnknownTypeUrl { url } if url == "x/nope.Nope"),
+                4,
+            ),
+            (
+                "an Any with a value and no URL",
+                UNIT,
+                len(2, &len(2, &[0x08, 0x01])),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::MissingTypeUrl),
+                2,
+            ),
+            (
+                "nesting past --max-depth",
+                PIT,
+                len(1, &len(1, &[])),
+                shallow,
+                |k| matches!(k, ProblemKind::DepthLimit { limit: 1 }),
+                4,
+            ),
+            (
+                "an Any past --max-any-depth",
+                UNIT,
+                len(2, &any_with(vmtime_url, &[0x08, 0x01])),
+                no_any,
+                |k| matches!(k, ProblemKind::AnyDepthLimit { limit: 0 }),
+                50,
+            ),
+        ];
+        for (what, root, bytes, limits, is_expected, offset) in table {
+            let doc = decode(root, &bytes, limits);
+            let found: Vec<_> = doc.problems().iter().map(|p| (p.kind.clone(), p.offset)).collect();
+            // Exactly the expected problem: one cause, one report.
+            assert!(
+                matches!(found.as_slice(), [(kind, at)] if is_expected(kind) && *at == offset),
+                "{what}: expected one problem at byte {offset}, found {found:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_healthy_message_has_no_problems_and_tiles_its_bytes() {
+        let bytes = [vec![0x08, 0x01, 0x10, 0x02], len(3, &[0x05, 0xac, 0x02])].concat();
+        let doc = decode(IOAPIC, &bytes, Limits::default());
+        assert!(doc.problems().is_empty(), "{:?}", doc.problems());
+        let kinds: Vec<_> = doc.nodes().iter().map(|n| (n.kind, n.start, n.end())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (NodeKind::Root, 0, 9),
+                (NodeKind::Scalar, 0, 2),
+                (NodeKind::Scalar, 2, 4),
+                (NodeKind::Packed, 4, 9),
+                (NodeKind::Element, 6, 7),
+                (NodeKind::Element, 7, 9),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_truncation_is_reported_once_where_the_bytes_run_out() {
+        // A unit whose Any claims 40 bytes, in a file that ends 3 bytes in: the innermost
+        // field that runs out carries the problem, not each enclosing one.
+        let bytes = [vec![0x12, 0x28], len(1, b"ab")].concat();
+        let doc = decode(UNIT, &bytes[..5], Limits::default());
+        let truncations = doc.problems().iter().filter(|p| matches!(p.kind, ProblemKind::Truncated { .. })).count();
+        assert_eq!(truncations, 1, "{:?}", doc.problems());
+    }
 }

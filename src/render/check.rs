@@ -21,8 +21,8 @@ pub struct CheckSummary {
     pub fields: usize,
 }
 
-/// Decodes `doc`'s source and writes one line per problem, prefixed with `label` (the
-/// file name), then a summary line.
+/// Decodes `source` with `decoder`, a top-level field at a time, and writes one line per
+/// problem, prefixed with `label` (the file name), then a summary line.
 pub fn check_streaming(
     decoder: &Decoder,
     source: Source,

@@ -351,66 +351,50 @@ impl App {
 
     fn apply(&mut self, action: Action) {
         match action {
-            Action::Down => self.step(1),
-            Action::Up => self.step(-1),
-            Action::PageDown => self.step(self.page() as isize),
-            Action::PageUp => self.step(-(self.page() as isize)),
-            Action::HalfPageDown => self.step((self.page() / 2).max(1) as isize),
-            Action::HalfPageUp => self.step(-((self.page() / 2).max(1) as isize)),
-            Action::Scroll(n) => self.step(isize::from(n)),
-            Action::First => self.select(NodeId::ROOT),
-            Action::Last => self.select(self.rows().last()),
-            Action::Parent => {
-                if let Some(p) = self.rows().parent(self.selected) {
-                    self.select(p);
-                }
-            }
-            Action::NextSibling => {
-                if let Some(s) = self.rows().next_sibling(self.selected) {
-                    self.select(s);
-                }
-            }
-            Action::PrevSibling => {
-                if let Some(s) = self.rows().prev_sibling(self.selected) {
-                    self.select(s);
-                }
-            }
-            Action::ExpandOrEnter => self.expand_or_enter(),
-            Action::CollapseOrLeave => self.collapse_or_leave(),
-            Action::Toggle => {
-                let id = self.selected;
-                if self.rows().has_children(id) {
-                    self.folds.set(id, !self.folds.contains(id));
-                }
-            }
-            Action::ExpandSubtree => {
-                let end = self.editor.doc().node(self.selected).next;
-                self.folds.set_range(self.selected..end, true);
-            }
-            Action::CollapseSubtree => {
-                let end = self.editor.doc().node(self.selected).next;
-                self.folds.set_range(self.selected..end, false);
-            }
-            Action::ExpandAll => self.folds.set_range(NodeId::ROOT..self.doc().end(), true),
-            Action::CollapseAll => {
-                self.folds = NodeSet::new(self.doc().nodes().len());
-                self.select(NodeId::ROOT);
-            }
-            Action::CollapseToDepth(depth) => self.collapse_to_depth(usize::from(depth)),
-            Action::NextProblem => self.jump_to_problem(true),
-            Action::PrevProblem => self.jump_to_problem(false),
-            Action::StartSearch => self.prompt = Some(Prompt { kind: PromptKind::Search, input: String::new() }),
-            Action::StartGoto => {
-                let input = path::path_of(self.doc(), self.selected).to_string();
-                self.prompt = Some(Prompt { kind: PromptKind::Goto, input });
-            }
+            Action::Down
+            | Action::Up
+            | Action::PageDown
+            | Action::PageUp
+            | Action::HalfPageDown
+            | Action::HalfPageUp
+            | Action::Scroll(_)
+            | Action::First
+            | Action::Last
+            | Action::Parent
+            | Action::NextSibling
+            | Action::PrevSibling
+            | Action::NextProblem
+            | Action::PrevProblem
+            | Action::Click(..) => self.move_selection(action),
+            Action::ExpandOrEnter
+            | Action::CollapseOrLeave
+            | Action::Toggle
+            | Action::ExpandSubtree
+            | Action::CollapseSubtree
+            | Action::ExpandAll
+            | Action::CollapseAll
+            | Action::CollapseToDepth(_) => self.fold(action),
+            Action::StartSearch
+            | Action::StartGoto
+            | Action::Save
+            | Action::PromptChar(_)
+            | Action::PromptBackspace
+            | Action::PromptCancel
+            | Action::PromptSubmit => self.prompt_key(action),
             Action::SearchNext => self.search_again(true),
             Action::SearchPrev => self.search_again(false),
+            Action::Tick => self.continue_search(),
+            Action::Cancel => {
+                if self.search.take().is_some() {
+                    self.message = "search stopped".to_owned();
+                }
+            }
             Action::CopyPath => self.copy(path::path_of(self.doc(), self.selected).label()),
-            Action::CopyValue => self.copy(value::preview(self.editor.doc(), self.selected, usize::MAX)),
+            Action::CopyValue => self.copy(value::preview(self.doc(), self.selected, usize::MAX)),
             Action::ToggleDetail => self.show_detail = !self.show_detail,
             Action::ToggleHex => self.show_hex = !self.show_hex,
             Action::ToggleHelp => self.show_help = true,
+            Action::Resize(w, h) => self.size = (w, h),
             Action::Quit => self.quit(),
             Action::EditValue => self.start_edit(),
             Action::Delete => {
@@ -420,30 +404,70 @@ impl App {
             Action::Append => self.append(),
             Action::Undo => self.undo_redo(true),
             Action::Redo => self.undo_redo(false),
-            Action::Save => {
-                let input = default_save_path(self.file.as_deref());
-                self.prompt = Some(Prompt { kind: PromptKind::Save, input });
+        }
+    }
+
+    /// The actions that move the selection; others are left alone.
+    fn move_selection(&mut self, action: Action) {
+        let half = (self.page() / 2).max(1) as isize;
+        let rows = self.rows();
+        let target = match action {
+            Action::Down => return self.step(1),
+            Action::Up => return self.step(-1),
+            Action::PageDown => return self.step(self.page() as isize),
+            Action::PageUp => return self.step(-(self.page() as isize)),
+            Action::HalfPageDown => return self.step(half),
+            Action::HalfPageUp => return self.step(-half),
+            Action::Scroll(n) => return self.step(isize::from(n)),
+            Action::NextProblem => return self.jump_to_problem(true),
+            Action::PrevProblem => return self.jump_to_problem(false),
+            Action::Click(x, y) => return self.click(x, y),
+            Action::First => Some(NodeId::ROOT),
+            Action::Last => Some(rows.last()),
+            Action::Parent => rows.parent(self.selected),
+            Action::NextSibling => rows.next_sibling(self.selected),
+            Action::PrevSibling => rows.prev_sibling(self.selected),
+            _ => None,
+        };
+        if let Some(id) = target {
+            self.select(id);
+        }
+    }
+
+    /// The actions that expand and collapse rows; others are left alone.
+    fn fold(&mut self, action: Action) {
+        let id = self.selected;
+        let subtree = id..self.doc().node(id).next;
+        match action {
+            Action::ExpandOrEnter => self.expand_or_enter(),
+            Action::CollapseOrLeave => self.collapse_or_leave(),
+            Action::Toggle if self.rows().has_children(id) => self.folds.set(id, !self.folds.contains(id)),
+            Action::ExpandSubtree => self.folds.set_range(subtree, true),
+            Action::CollapseSubtree => self.folds.set_range(subtree, false),
+            Action::ExpandAll => self.folds.set_range(NodeId::ROOT..self.doc().end(), true),
+            Action::CollapseAll => {
+                self.folds = NodeSet::new(self.doc().nodes().len());
+                self.select(NodeId::ROOT);
             }
-            Action::PromptChar(c) => {
-                if let Some(p) = &mut self.prompt {
-                    p.input.push(c);
-                }
-            }
-            Action::PromptBackspace => {
-                if let Some(p) = &mut self.prompt {
-                    p.input.pop();
-                }
-            }
+            Action::CollapseToDepth(depth) => self.collapse_to_depth(usize::from(depth)),
+            _ => {}
+        }
+    }
+
+    /// The actions that open a prompt or type into it; others are left alone.
+    fn prompt_key(&mut self, action: Action) {
+        let open = |kind, input| Some(Prompt { kind, input });
+        match action {
+            Action::StartSearch => self.prompt = open(PromptKind::Search, String::new()),
+            Action::StartGoto => self.prompt = open(PromptKind::Goto, self.selected_path().to_string()),
+            Action::Save => self.prompt = open(PromptKind::Save, default_save_path(self.file.as_deref())),
+            Action::PromptChar(c) => self.prompt.iter_mut().for_each(|p| p.input.push(c)),
+            Action::PromptBackspace => self.prompt.iter_mut().for_each(|p| {
+                p.input.pop();
+            }),
             Action::PromptCancel => self.prompt = None,
             Action::PromptSubmit => self.submit_prompt(),
-            Action::Click(x, y) => self.click(x, y),
-            Action::Resize(w, h) => self.size = (w, h),
-            Action::Tick => self.continue_search(),
-            Action::Cancel => {
-                if self.search.take().is_some() {
-                    self.message = "search stopped".to_owned();
-                }
-            }
+            _ => {}
         }
     }
 

@@ -219,3 +219,82 @@ impl Rows<'_> {
 fn before(id: NodeId) -> Option<NodeId> {
     id.index().checked_sub(1).map(NodeId::from_index)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+    use crate::model::Decoder;
+    use crate::model::source::Source;
+
+    fn sample() -> Document {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
+        Decoder::new(schema, root).decode(Source::Owned(crate::samples::VM_STATE.to_vec()))
+    }
+
+    fn path(doc: &Document, id: NodeId) -> String {
+        doc.path_of(id).to_string()
+    }
+
+    #[test]
+    fn collapsed_rows_are_skipped_and_next_and_prev_are_inverse() {
+        let doc = sample();
+        let mut folds = NodeSet::new(doc.nodes().len());
+        let rows = Rows { doc: &doc, folds: &folds };
+        let units: Vec<String> =
+            std::iter::successors(Some(NodeId::ROOT), |&id| rows.next(id)).map(|id| path(&doc, id)).collect();
+        assert_eq!(units.len(), 9, "the root and its eight units: {units:?}");
+        assert_eq!(path(&doc, rows.last()), "units[7]");
+        // Open the PIT unit: its fields become rows, and prev walks back over them.
+        let pit = doc.resolve("units[1]").unwrap();
+        folds.set(pit, true);
+        let rows = Rows { doc: &doc, folds: &folds };
+        let mut id = NodeId::ROOT;
+        while let Some(next) = rows.next(id) {
+            assert_eq!(rows.prev(next), Some(id), "prev undoes next at {}", path(&doc, next));
+            id = next;
+        }
+        assert_eq!(path(&doc, rows.first_child(pit).unwrap()), "units[1].name");
+        assert_eq!(rows.next_sibling(pit).map(|s| path(&doc, s)).as_deref(), Some("units[2]"));
+        assert_eq!(rows.prev_sibling(pit).map(|s| path(&doc, s)).as_deref(), Some("units[0]"));
+    }
+
+    #[test]
+    fn any_payloads_are_passed_through() {
+        let doc = sample();
+        let lun = doc.resolve("units[7].state.channel.drives[0].path.lun").unwrap();
+        let mut folds = NodeSet::new(doc.nodes().len());
+        Rows::reveal(&doc, &mut folds, lun);
+        let rows = Rows { doc: &doc, folds: &folds };
+        let chain: Vec<String> =
+            std::iter::successors(Some(lun), |&id| rows.parent(id)).map(|id| path(&doc, id)).collect();
+        assert_eq!(
+            chain,
+            [
+                "units[7].state.channel.drives[0].path.lun",
+                "units[7].state.channel.drives[0].path",
+                "units[7].state.channel.drives[0]",
+                "units[7].state.channel",
+                "units[7].state",
+                "units[7]",
+                ""
+            ]
+        );
+        assert_eq!(rows.depth(lun), 6);
+        assert!(chain.iter().all(|p| !p.ends_with("@value")), "payloads have no rows of their own");
+    }
+
+    #[test]
+    fn node_sets_set_ranges_and_carry_over_a_rewrite() {
+        let mut set = NodeSet::new(200);
+        set.set_range(NodeId::from_index(3)..NodeId::from_index(150), true);
+        let members: Vec<usize> = (0..200).filter(|&i| set.contains(NodeId::from_index(i))).collect();
+        assert_eq!(members, [0].into_iter().chain(3..150).collect::<Vec<_>>());
+        set.set_range(NodeId::from_index(64)..NodeId::from_index(128), false);
+        assert!(!set.contains(NodeId::from_index(100)) && set.contains(NodeId::from_index(130)));
+    }
+}
