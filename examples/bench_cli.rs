@@ -140,9 +140,9 @@ fn main() -> anyhow::Result<()> {
     // The sample VM with many VPs: small fields, the densest realistic shape.
     // Named by the sample it is made from, so a blob cached by an older build (with other
     // type names) is never measured by mistake.
-    let sample_hash = statescope::samples::VM_STATE.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
-    });
+    let sample_hash = statescope::samples::VM_STATE
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let dense = dir.join(format!("dense-{mb}mb-{sample_hash:016x}.bin"));
     if !dense.exists() {
         std::fs::write(&dense, statescope::samples::large_vm(mb << 20))?;

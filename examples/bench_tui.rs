@@ -43,11 +43,11 @@ fn main() -> anyhow::Result<()> {
     let decoder = Decoder::new(schema, root_type.clone());
 
     let start = Instant::now();
-    let source = Source::open(&blob)?;
+    let source = Source::open(&blob, u64::MAX)?;
     let size = source.len();
     // What the browser shows first: the top-level fields in the first few MB.
     let prefix = browser::preview_prefix(&source, root_type.as_ref()).unwrap_or(source.len());
-    let preview = decoder.decode(Source::Owned(source[..prefix].to_vec()));
+    let preview = decoder.decode(Source::new(source[..prefix].to_vec()));
     let preview_app = App::new(preview, "preview".to_owned(), (200, 50));
     let mut terminal = Terminal::new(TestBackend::new(200, 50))?;
     terminal.draw(|f| browser::draw(f, &preview_app, Theme::from_env()))?;

@@ -102,12 +102,23 @@ pub enum Command {
 /// Where an edited file goes.
 #[derive(Debug, Args)]
 pub struct OutputArgs {
-    /// The output file (`-` for standard output); written atomically.
+    /// The output file (`-` for standard output); written atomically, keeping an existing
+    /// file's mode, owner and extended attributes. Only a regular file is ever written.
     #[arg(short = 'o', long = "output", value_name = "OUT")]
     pub output: PathBuf,
-    /// Allow the output to be the input file itself.
+    /// Allow the output to be a file the command reads (the input, the script, a schema).
     #[arg(long)]
     pub force: bool,
+    /// Refuse an output path that is a symbolic link, instead of writing where it points.
+    #[arg(long)]
+    pub no_follow: bool,
+}
+
+impl OutputArgs {
+    /// How the output may treat what is at its path.
+    pub fn write_options(&self) -> crate::files::WriteOptions {
+        crate::files::WriteOptions { overwrite_protected: self.force, no_follow: self.no_follow }
+    }
 }
 
 /// Options of `mutate`.
@@ -124,6 +135,9 @@ pub struct MutateArgs {
     /// The folder to write into (created if missing).
     #[arg(short = 'o', long = "output", value_name = "DIR")]
     pub output: PathBuf,
+    /// Replace the seeds and manifest of an earlier run in that folder.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Options of `show`.
@@ -163,6 +177,8 @@ pub enum Outcome {
     Success,
     /// Exit 1: the command ran and found problems.
     ProblemsFound,
+    /// Exit 2: the command ran, but some of its inputs could not be read (each was reported).
+    SomeUnreadable,
 }
 
 /// Parses the command line, runs the command or the browser, and turns every error into
@@ -177,6 +193,7 @@ pub fn main() -> ExitCode {
     match result {
         Ok(Outcome::Success) => ExitCode::SUCCESS,
         Ok(Outcome::ProblemsFound) => ExitCode::from(1),
+        Ok(Outcome::SomeUnreadable) => ExitCode::from(2),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("statescope: error: {}", one_line(&error));
@@ -212,11 +229,11 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
                     None => Err(anyhow!("`{a}` is not PATH=VALUE")),
                 })
                 .collect::<Result<_>>()?;
-            edit_and_write(&cli.schema, file, &script.join("\n"), output)?
+            edit_and_write(&cli.schema, file, &script.join("\n"), None, output)?
         }
         Command::Patch { file, script, output } => {
             let text = std::fs::read_to_string(script).with_context(|| format!("cannot read {}", script.display()))?;
-            edit_and_write(&cli.schema, file, &text, output)?
+            edit_and_write(&cli.schema, file, &text, Some(script), output)?
         }
         Command::Encode { input, output } => encode(&cli.schema, input, output)?,
         Command::Mutate(args) => mutate(&cli.schema, args)?,

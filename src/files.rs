@@ -1,18 +1,41 @@
-//! Writing output files safely: never over the input unless asked, and atomically (a
-//! temporary file in the same folder, synced, then renamed over the target), so a crash or
-//! a full disk never leaves a half-written file where a good one was.
+//! Writing files safely. Every file statescope writes (an edited blob, an edit script, a
+//! seed, a manifest) goes through [`stage`] and [`Staged::commit`]:
+//!
+//! - only a regular file (or nothing) is ever written: a device, FIFO, socket or folder at
+//!   the path is refused, and a symbolic link is followed to its target (resolved once,
+//!   then checked like any path) or, with `no_follow`, refused; the link itself is never
+//!   replaced;
+//! - never a file the command read ([`Protected`]) unless the user confirmed;
+//! - atomically: the bytes go to a temporary file created with an unpredictable name and
+//!   `O_EXCL` in the target's folder, synced, given the target's mode, owner (where
+//!   allowed) and extended attributes, then renamed over the target; on any failure the
+//!   temporary file is removed and the target is untouched. Temporary files left by a
+//!   killed process are removed by the next save to that folder.
 
+use std::fs::{self, File, Metadata};
 use std::io::Write;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// Why a file was not written.
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
-    /// The target is the file being edited, and overwriting was not asked for.
-    #[error("{0} is the input file; write elsewhere, or pass --force to replace it")]
+    /// The target is a file the command read, and overwriting it was not confirmed.
+    #[error("{0} is a file this command read; write elsewhere, or pass --force to replace it")]
     WouldOverwriteInput(PathBuf),
+    /// Something other than a regular file is at the target.
+    #[error("{path} is {what}, not a regular file; statescope writes only regular files")]
+    NotAFile {
+        /// The target.
+        path: PathBuf,
+        /// What is there.
+        what: &'static str,
+    },
+    /// The target is a symbolic link and following links was refused.
+    #[error("{0} is a symbolic link; not followed (--no-follow)")]
+    SymbolicLink(PathBuf),
     /// The file system refused.
-    #[error("cannot write {path}: {source}")]
+    #[error("cannot write {path}")]
     Io {
         /// The target.
         path: PathBuf,
@@ -21,37 +44,235 @@ pub enum WriteError {
     },
 }
 
-/// Whether two paths name the same file (by identity when both exist).
-pub fn same_file(a: &Path, b: &Path) -> bool {
-    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => a == b,
+impl WriteError {
+    /// The error and its cause on one line, for a status line or a message.
+    pub fn one_line(&self) -> String {
+        match std::error::Error::source(self) {
+            Some(cause) => format!("{self}: {cause}"),
+            None => self.to_string(),
+        }
     }
 }
 
-/// Writes `bytes` to `target` atomically. Refuses to replace `input` unless `force`.
-pub fn write_atomic(target: &Path, bytes: &[u8], input: Option<&Path>, force: bool) -> Result<(), WriteError> {
-    if let Some(input) = input
-        && !force
-        && input != Path::new("-")
-        && same_file(input, target)
-    {
-        return Err(WriteError::WouldOverwriteInput(target.to_path_buf()));
+/// The files a command or the browser read (its input, scripts, schemas), which it must
+/// not write over without the user's say-so. Compared by device and inode, so another
+/// name for the same file (a hard link, `./x`, a symbolic link) is caught too.
+#[derive(Debug, Clone, Default)]
+pub struct Protected {
+    files: Vec<(PathBuf, Option<(u64, u64)>)>,
+}
+
+impl Protected {
+    /// Adds a file (`-`, standard input, is not a file and is skipped).
+    pub fn add(&mut self, path: &Path) {
+        if path != Path::new("-") {
+            let id = fs::metadata(path).ok().map(|m| (m.dev(), m.ino()));
+            self.files.push((path.to_path_buf(), id));
+        }
     }
+
+    /// The protected file `target` names, if any.
+    pub fn find(&self, target: &Path) -> Option<&Path> {
+        let target_id = fs::metadata(target).ok().map(|m| (m.dev(), m.ino()));
+        let canonical = |p: &Path| fs::canonicalize(p).ok();
+        self.files
+            .iter()
+            .find(|(path, id)| match (id, target_id) {
+                (Some(a), Some(b)) => *a == b,
+                _ => path == target || canonical(path).is_some_and(|c| Some(c) == canonical(target)),
+            })
+            .map(|(path, _)| path.as_path())
+    }
+}
+
+/// How a write may treat what is at its target.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct WriteOptions {
+    /// The user confirmed replacing a protected file (`--force`, or `y` in the browser).
+    pub overwrite_protected: bool,
+    /// Refuse a symbolic link at the target instead of writing to where it points.
+    pub no_follow: bool,
+}
+
+/// A file written in full next to its target, not yet in its place.
+#[derive(Debug)]
+pub struct Staged {
+    temp: tempfile::NamedTempFile,
+    /// Where it goes: the target with any symbolic link resolved.
+    destination: PathBuf,
+    /// The path the user named.
+    named: PathBuf,
+    /// How many names the replaced file had, when more than one.
+    hard_links: u64,
+}
+
+/// What a finished write wants the user to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The file that now holds the bytes (a symbolic link's target, if one was followed).
+    pub path: PathBuf,
+    /// Things worth saying, such as hard links that still hold the old contents.
+    pub warnings: Vec<String>,
+}
+
+/// Checks `target`, and writes `bytes` to a synced temporary file beside it that carries the
+/// target's mode, owner and extended attributes. Nothing at the target changes until
+/// [`Staged::commit`]; dropping the result removes the temporary file.
+pub fn stage(target: &Path, bytes: &[u8], protected: &Protected, options: WriteOptions) -> Result<Staged, WriteError> {
     let io = |source| WriteError::Io { path: target.to_path_buf(), source };
-    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".to_owned());
-    let temp = dir.join(format!(".{name}.statescope-{}.tmp", std::process::id()));
-    let result = (|| {
-        let mut file = std::fs::File::create(&temp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temp, target)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
+    let (destination, existing) = resolve(target, options)?;
+    if !options.overwrite_protected
+        && let Some(input) = protected.find(&destination)
+    {
+        return Err(WriteError::WouldOverwriteInput(input.to_path_buf()));
     }
-    result.map_err(io)
+    let dir = destination.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = destination.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let prefix = temp_prefix(&name);
+    remove_stale_temps(dir, &prefix);
+    let mut temp = tempfile::Builder::new()
+        .prefix(&format!("{prefix}{}-", std::process::id()))
+        .suffix(".tmp")
+        .permissions(fs::Permissions::from_mode(0o600))
+        .tempfile_in(dir)
+        .map_err(io)?;
+    temp.write_all(bytes).map_err(io)?;
+    carry_over(temp.as_file(), existing.as_ref().map(|meta| (destination.as_path(), meta))).map_err(io)?;
+    temp.as_file().sync_all().map_err(io)?;
+    let hard_links = existing.as_ref().map_or(1, Metadata::nlink);
+    Ok(Staged { temp, destination, named: target.to_path_buf(), hard_links })
+}
+
+impl Staged {
+    /// Renames the temporary file over the target, and syncs the folder.
+    pub fn commit(self) -> Result<Written, WriteError> {
+        let Staged { temp, destination, named, hard_links } = self;
+        temp.persist(&destination).map_err(|e| WriteError::Io { path: named.clone(), source: e.error })?;
+        if let Some(dir) = destination.parent().filter(|p| !p.as_os_str().is_empty()) {
+            // The rename is durable once the folder is synced; a failure here loses nothing.
+            let _ = File::open(dir).and_then(|d| d.sync_all());
+        }
+        let mut warnings = Vec::new();
+        if hard_links > 1 {
+            warnings.push(format!(
+                "{} had {hard_links} hard links; the other {} still hold the old contents",
+                named.display(),
+                hard_links - 1
+            ));
+        }
+        Ok(Written { path: destination, warnings })
+    }
+}
+
+/// Writes `bytes` to `target` atomically: [`stage`], then [`Staged::commit`].
+pub fn write_atomic(
+    target: &Path,
+    bytes: &[u8],
+    protected: &Protected,
+    options: WriteOptions,
+) -> Result<Written, WriteError> {
+    stage(target, bytes, protected, options)?.commit()
+}
+
+/// Where a write to `target` lands, and what is there now: symbolic links are followed (or
+/// refused), and anything but a regular file is refused.
+fn resolve(target: &Path, options: WriteOptions) -> Result<(PathBuf, Option<Metadata>), WriteError> {
+    let io = |source| WriteError::Io { path: target.to_path_buf(), source };
+    let mut path = target.to_path_buf();
+    for _ in 0..40 {
+        let meta = match fs::symlink_metadata(&path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((path, None)),
+            Err(e) => return Err(io(e)),
+        };
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            if options.no_follow {
+                return Err(WriteError::SymbolicLink(target.to_path_buf()));
+            }
+            let link = fs::read_link(&path).map_err(io)?;
+            path = path.parent().unwrap_or(Path::new("")).join(link);
+            continue;
+        }
+        if kind.is_file() {
+            return Ok((path, Some(meta)));
+        }
+        return Err(WriteError::NotAFile { path: target.to_path_buf(), what: describe(&meta) });
+    }
+    Err(io(std::io::Error::other("too many levels of symbolic links")))
+}
+
+/// What a non-regular file is, in words.
+fn describe(meta: &Metadata) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = meta.file_type();
+    match () {
+        _ if kind.is_dir() => "a folder",
+        _ if kind.is_fifo() => "a FIFO",
+        _ if kind.is_socket() => "a socket",
+        _ if kind.is_char_device() => "a character device",
+        _ if kind.is_block_device() => "a block device",
+        _ => "not a regular file",
+    }
+}
+
+/// Gives the new file the replaced file's mode, owner (where the user may) and extended
+/// attributes; a new file gets the usual mode under the process's umask.
+fn carry_over(file: &File, existing: Option<(&Path, &Metadata)>) -> std::io::Result<()> {
+    let Some((old_path, old)) = existing else {
+        return file.set_permissions(fs::Permissions::from_mode(0o666 & !umask()));
+    };
+    // Owner first: changing it may clear set-id bits, which the mode then restores.
+    match std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())) {
+        Err(e) if e.kind() != std::io::ErrorKind::PermissionDenied => return Err(e),
+        _ => {}
+    }
+    file.set_permissions(fs::Permissions::from_mode(old.mode() & 0o7777))?;
+    copy_xattrs(old_path, file);
+    Ok(())
+}
+
+/// Copies the extended attributes of the file at `from` to `to`, as far as the file system
+/// supports them and the user may set them (a `security.*` label may need privileges).
+fn copy_xattrs(from: &Path, to: &File) {
+    use xattr::FileExt;
+    let Ok(names) = xattr::list(from) else { return };
+    for name in names {
+        if let Ok(Some(value)) = xattr::get(from, &name) {
+            let _ = to.set_xattr(&name, &value);
+        }
+    }
+}
+
+/// The process's umask, read from `/proc` (no unsafe call needed); 022 when unknown.
+fn umask() -> u32 {
+    let status = fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Umask:"))
+        .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        .unwrap_or(0o022)
+}
+
+/// The start of the name of every temporary file staged for `name`.
+fn temp_prefix(name: &str) -> String {
+    format!(".{name}.statescope-")
+}
+
+/// Removes temporary files a killed statescope left for the same target: regular files of
+/// ours (same owner) named with `prefix` whose process is gone.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let me = fs::metadata("/proc/self").map(|m| m.uid()).ok();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix(prefix).filter(|_| name.ends_with(".tmp")) else { continue };
+        let Some(pid) = rest.split('-').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        let ours = entry.metadata().is_ok_and(|m| m.file_type().is_file() && Some(m.uid()) == me);
+        if ours && pid != std::process::id() && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The edit script's path beside an output file: `OUT.edits`.
@@ -59,26 +280,4 @@ pub fn script_path(output: &Path) -> PathBuf {
     let mut name = output.file_name().map(|n| n.to_os_string()).unwrap_or_default();
     name.push(".edits");
     output.with_file_name(name)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn refuses_the_input_and_writes_atomically() {
-        let dir = std::env::temp_dir().join(format!("statescope-files-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let input = dir.join("in.bin");
-        std::fs::write(&input, b"original").unwrap();
-        assert!(matches!(write_atomic(&input, b"x", Some(&input), false), Err(WriteError::WouldOverwriteInput(_))));
-        assert_eq!(std::fs::read(&input).unwrap(), b"original");
-        write_atomic(&input, b"replaced", Some(&input), true).unwrap();
-        assert_eq!(std::fs::read(&input).unwrap(), b"replaced");
-        let out = dir.join("out.bin");
-        write_atomic(&out, b"new", Some(&input), false).unwrap();
-        assert_eq!(std::fs::read(&out).unwrap(), b"new");
-        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 2, "no temporary file is left behind");
-        assert_eq!(script_path(&out), dir.join("out.bin.edits"));
-    }
 }

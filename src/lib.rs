@@ -11,7 +11,7 @@
 //! // plus any `.proto` folders or descriptor sets named in `SchemaSources`.
 //! let schema = Arc::new(Schema::load(&SchemaSources::default())?);
 //! let root = schema.pool.get_message_by_name(samples::ROOT_TYPE);
-//! let doc = Decoder::new(schema, root).decode(Source::Owned(samples::VM_STATE.to_vec()));
+//! let doc = Decoder::new(schema, root).decode(Source::new(samples::VM_STATE.to_vec()));
 //!
 //! // Paths pass through Any payloads as if they were expanded.
 //! let lun = doc.resolve("units[7].state.channel.drives[0].path.lun")?;

@@ -15,7 +15,7 @@ use crate::model::source::Source;
 use crate::model::{Decoder, Document, Limits};
 
 /// Options that say how to read bytes: schemas, root type and limits.
-#[derive(Debug, Clone, Args, Default)]
+#[derive(Debug, Clone, Args)]
 #[command(next_help_heading = "Schema options (before or after the command)")]
 pub struct SchemaArgs {
     /// Compile this .proto file at run time (repeatable).
@@ -36,9 +36,39 @@ pub struct SchemaArgs {
     /// Deepest chain of Any inside Any to decode.
     #[arg(long, value_name = "N", default_value_t = 32, global = true, value_parser = clap::value_parser!(u32).range(0..=1_000))]
     pub max_any_depth: u32,
+    /// Most bytes read from standard input, a FIFO or a device (K, M, G suffixes).
+    #[arg(long, value_name = "SIZE", default_value = "1G", global = true, value_parser = parse_size)]
+    pub max_input: u64,
+}
+
+/// Reads a size such as `4096`, `64K`, `512M` or `2G` (powers of 1024).
+fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let (digits, shift) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 30),
+        _ => (text, 0),
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("`{text}` is not a size (like 4096, 64K, 512M, 2G)"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("`{text}` is too large"))
 }
 
 impl SchemaArgs {
+    /// Reads a file (or `-`), within `--max-input` for streams, with a message that names it.
+    pub fn read(&self, path: &Path) -> Result<Source> {
+        Source::open(path, self.max_input).with_context(|| format!("cannot read {}", display_name(path)))
+    }
+
+    /// The schema files named on the command line (a folder's `.proto` files included):
+    /// files a command reads, and so must not write over.
+    pub fn schema_files(&self) -> Vec<PathBuf> {
+        let in_dirs = self.proto_dir.iter().flat_map(|dir| {
+            std::fs::read_dir(dir).into_iter().flatten().flatten().map(|e| e.path()).filter(|p| p.is_file())
+        });
+        self.proto.iter().chain(&self.descriptor_set).cloned().chain(in_dirs).collect()
+    }
+
     /// Builds the schema from registered sets plus the files named here, telling the user
     /// on stderr of any registered file that was left out.
     pub fn load_schema(&self) -> Result<Arc<Schema>> {
@@ -114,11 +144,6 @@ pub fn find_type(schema: &Schema, name: &str) -> Result<prost_reflect::MessageDe
         bail!("no message type `{name}` is registered; `statescope types` lists them, --proto-dir adds more")
     }
     bail!("no message type `{name}` is registered; did you mean: {}?", near.join(", "))
-}
-
-/// Opens a file (or `-`) with a message that names it.
-pub fn read_source(path: &Path) -> Result<Source> {
-    Source::open(path).with_context(|| format!("cannot read {}", display_name(path)))
 }
 
 /// The name used for a file in messages (`standard input` for `-`).

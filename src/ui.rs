@@ -22,7 +22,7 @@ use ratatui::widgets::Paragraph;
 
 use crate::model::Document;
 use crate::model::source::Source;
-use crate::open::{SchemaArgs, display_name, read_source};
+use crate::open::{SchemaArgs, display_name};
 use crate::render::tree;
 use crate::ui::app::{Action, App, Effect};
 use crate::ui::terminal::TerminalGuard;
@@ -33,8 +33,8 @@ use crate::ui::view::Theme;
 pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     let schema = schema_args.load_schema()?;
     let (source, label) = match file {
-        Some(path) => (read_source(path)?, display_name(path)),
-        None => (Source::Owned(crate::samples::VM_STATE.to_vec()), "built-in sample (samples/vm.state.bin)".to_owned()),
+        Some(path) => (schema_args.read(path)?, display_name(path)),
+        None => (Source::new(crate::samples::VM_STATE.to_vec()), "built-in sample (samples/vm.state.bin)".to_owned()),
     };
     let (decoder, note) = schema_args.decoder(&schema, &source)?;
     if !std::io::stdout().is_terminal() {
@@ -48,7 +48,7 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     }
     let size = source.len();
     let preview =
-        preview_prefix(&source, decoder.root_type()).map(|end| decoder.decode(Source::Owned(source[..end].to_vec())));
+        preview_prefix(&source, decoder.root_type()).map(|end| decoder.decode(Source::new(source[..end].to_vec())));
     let background = decoder.clone();
     let decoding = std::thread::spawn(move || background.decode(source));
 
@@ -71,7 +71,7 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
         app = app.with_preview();
     }
     if let Some(file) = file.filter(|f| *f != Path::new("-")) {
-        app = app.with_file(file.to_path_buf());
+        app = app.with_file(file.to_path_buf(), &schema_args.schema_files());
     }
     let while_decoding =
         preview.then(|| format!("showing the first {} MB while the rest decodes…", PREVIEW_BYTES >> 20));

@@ -17,7 +17,7 @@ fn schema() -> Arc<Schema> {
 fn open(bytes: &[u8]) -> Document {
     let s = schema();
     let root = s.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
-    Decoder::new(s, root).decode(Source::Owned(bytes.to_vec()))
+    Decoder::new(s, root).decode(Source::new(bytes.to_vec()))
 }
 
 /// Every node but the root, in pre-order.

@@ -18,7 +18,7 @@ fn schema() -> Arc<Schema> {
 
 fn decode(bytes: &[u8], schema: &Arc<Schema>, root: Option<&str>, limits: Limits) -> Document {
     let root = root.map(|r| schema.pool.get_message_by_name(r).expect("type exists"));
-    Decoder::new(schema.clone(), root).with_limits(limits).decode(Source::Owned(bytes.to_vec()))
+    Decoder::new(schema.clone(), root).with_limits(limits).decode(Source::new(bytes.to_vec()))
 }
 
 /// Every container's children tile its value; every node lies inside its parent; every

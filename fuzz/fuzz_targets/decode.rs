@@ -16,7 +16,7 @@ fuzz_target!(|data: &[u8]| {
     let schema = schema();
     let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
     for root in [None, root] {
-        let doc = Decoder::new(schema.clone(), root).decode(Source::Owned(data.to_vec()));
+        let doc = Decoder::new(schema.clone(), root).decode(Source::new(data.to_vec()));
         let mut sink = std::io::sink();
         write_tree(&doc, NodeId::ROOT, TreeOptions { offsets: true }, &mut sink).unwrap();
         write_text(&doc, NodeId::ROOT, TextOptions { expand_any: true }, &mut sink).unwrap();

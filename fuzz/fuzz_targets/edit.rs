@@ -21,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let schema = schema();
     let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
-    let mut editor = Editor::new(Decoder::new(schema, root).decode(Source::Owned(blob.clone())));
+    let mut editor = Editor::new(Decoder::new(schema, root).decode(Source::new(blob.clone())));
     let mut rng = Rng::new(seed);
     for i in 0..8 {
         let Some(mutation) = plan_mutation(editor.doc(), &mut rng, (seed as usize).wrapping_add(i)) else { break };

@@ -9,14 +9,15 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{Format, MutateArgs, Outcome, OutputArgs, ShowArgs};
 use crate::edit::Editor;
+use crate::files::{Protected, WriteOptions, Written};
 use crate::model::{NodeId, NodeKind, path, value};
 use crate::mutate::{Rng, plan};
-use crate::open::{SchemaArgs, display_name, find_type, read_source};
+use crate::open::{SchemaArgs, display_name, find_type};
 use crate::render::{check, json, text, tree};
 
 pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let source = read_source(&args.file)?;
+    let source = schema_args.read(&args.file)?;
     let (decoder, note) = schema_args.decoder(&schema, &source)?;
     if let Some(note) = note {
         eprintln!("statescope: {note}");
@@ -49,15 +50,30 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
 pub fn check_files(schema_args: &SchemaArgs, files: &[PathBuf], out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
     let mut found = false;
+    let mut unreadable = 0;
     for file in files {
-        let source = read_source(file)?;
         let label = display_name(file);
+        let source = match schema_args.read(file) {
+            Ok(source) => source,
+            Err(error) => {
+                // One unreadable file must not hide the verdict on the others.
+                out.flush()?;
+                eprintln!("statescope: error: {}", crate::cli::one_line(&error));
+                unreadable += 1;
+                continue;
+            }
+        };
         let (decoder, note) = schema_args.decoder(&schema, &source)?;
         if let Some(note) = note {
             eprintln!("statescope: {label}: {note}");
         }
         let summary = check::check_streaming(&decoder, source, &label, out)?;
         found |= summary.errors + summary.warnings > 0;
+    }
+    if unreadable > 0 {
+        out.flush()?;
+        eprintln!("statescope: {unreadable} of {} file(s) could not be read", files.len());
+        return Ok(Outcome::SomeUnreadable);
     }
     Ok(if found { Outcome::ProblemsFound } else { Outcome::Success })
 }
@@ -74,7 +90,7 @@ pub fn types(schema_args: &SchemaArgs, out: &mut impl Write) -> Result<Outcome> 
 
 pub fn get(schema_args: &SchemaArgs, file: &Path, p: &str, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let (doc, _) = schema_args.open(&schema, read_source(file)?)?;
+    let (doc, _) = schema_args.open(&schema, schema_args.read(file)?)?;
     let id = path::resolve(&doc, p)?;
     let node = doc.node(id);
     match node.kind {
@@ -95,19 +111,37 @@ pub fn get(schema_args: &SchemaArgs, file: &Path, p: &str, out: &mut impl Write)
     Ok(Outcome::Success)
 }
 
-/// Applies an edit script to FILE and writes the result where `output` says.
-pub fn edit_and_write(schema_args: &SchemaArgs, file: &Path, script: &str, output: &OutputArgs) -> Result<Outcome> {
+/// Applies an edit script (read from `script_file`, if it came from one) to FILE and
+/// writes the result where `output` says.
+pub fn edit_and_write(
+    schema_args: &SchemaArgs,
+    file: &Path,
+    script: &str,
+    script_file: Option<&Path>,
+    output: &OutputArgs,
+) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let (doc, _) = schema_args.open(&schema, read_source(file)?)?;
+    let (doc, _) = schema_args.open(&schema, schema_args.read(file)?)?;
     let mut editor = Editor::new(doc);
     let count = editor.apply_script(script).map_err(|(line, e)| anyhow!("edit {line}: {e}; nothing was written"))?;
-    write_output(editor.into_doc().bytes(), file, output)?;
-    eprintln!("statescope: {count} edit(s) applied; wrote {}", display_name(&output.output));
+    let mut protected = read_by(schema_args, file);
+    script_file.into_iter().for_each(|s| protected.add(s));
+    let written = write_output(editor.into_doc().bytes(), &protected, output)?;
+    eprintln!("statescope: {count} edit(s) applied; wrote {written}");
     Ok(Outcome::Success)
 }
 
-/// Writes bytes to `-o` (standard output for `-`, refused when that is a terminal).
-fn write_output(bytes: &[u8], input: &Path, output: &OutputArgs) -> Result<()> {
+/// The files a command that opened `input` has read: it, and the schema files.
+fn read_by(schema_args: &SchemaArgs, input: &Path) -> Protected {
+    let mut protected = Protected::default();
+    protected.add(input);
+    schema_args.schema_files().iter().for_each(|f| protected.add(f));
+    protected
+}
+
+/// Writes bytes to `-o` (standard output for `-`, refused when that is a terminal), never
+/// over a `protected` file unless `--force`. Returns what was written, for the message.
+fn write_output(bytes: &[u8], protected: &Protected, output: &OutputArgs) -> Result<String> {
     if output.output == Path::new("-") {
         use std::io::IsTerminal;
         if std::io::stdout().is_terminal() {
@@ -116,10 +150,22 @@ fn write_output(bytes: &[u8], input: &Path, output: &OutputArgs) -> Result<()> {
         let mut stdout = io::stdout().lock();
         stdout.write_all(bytes)?;
         stdout.flush()?;
-        return Ok(());
+        return Ok("standard output".to_owned());
     }
-    crate::files::write_atomic(&output.output, bytes, Some(input), output.force)?;
-    Ok(())
+    let written = crate::files::write_atomic(&output.output, bytes, protected, output.write_options())?;
+    Ok(said(&output.output, &written))
+}
+
+/// Tells the user what a write needs them to know, and names the file written.
+fn said(named: &Path, written: &Written) -> String {
+    for warning in &written.warnings {
+        eprintln!("statescope: warning: {warning}");
+    }
+    if written.path == named {
+        named.display().to_string()
+    } else {
+        format!("{} (through the link {})", written.path.display(), named.display())
+    }
 }
 
 pub fn encode(schema_args: &SchemaArgs, input: &Path, output: &OutputArgs) -> Result<Outcome> {
@@ -128,7 +174,7 @@ pub fn encode(schema_args: &SchemaArgs, input: &Path, output: &OutputArgs) -> Re
     let name =
         schema_args.root_type.as_deref().ok_or_else(|| anyhow!("encode needs --type NAME (the message to build)"))?;
     let desc = find_type(&schema, name)?;
-    let source = read_source(input)?;
+    let source = schema_args.read(input)?;
     let text = std::str::from_utf8(&source).context("the input is not UTF-8 text")?;
     let message = if text.trim_start().starts_with('{') {
         let mut de = serde_json::Deserializer::from_str(text);
@@ -137,40 +183,112 @@ pub fn encode(schema_args: &SchemaArgs, input: &Path, output: &OutputArgs) -> Re
         de.end().context("trailing characters after the JSON")?;
         m
     } else {
+        // prost-reflect's text parser recurses once per level: bound it first, as JSON is.
+        let depth = text_format_depth(text);
+        if depth > schema_args.max_depth as usize {
+            bail!("the text nests {depth} messages deep, more than --max-depth {}", schema_args.max_depth);
+        }
         prost_reflect::DynamicMessage::parse_text_format(desc, text).context("not valid text format for this type")?
     };
-    write_output(&message.encode_to_vec(), input, output)?;
+    let written = write_output(&message.encode_to_vec(), &read_by(schema_args, input), output)?;
+    eprintln!("statescope: wrote {written}");
     Ok(Outcome::Success)
+}
+
+/// How deeply messages nest in protobuf text format (`{ }` and `< >` outside strings and
+/// comments), read in one pass without recursion.
+fn text_format_depth(text: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' | '\'' => {
+                // Skip the string, escapes included.
+                while let Some(s) = chars.next() {
+                    match s {
+                        '\\' => {
+                            chars.next();
+                        }
+                        s if s == c => break,
+                        _ => {}
+                    }
+                }
+            }
+            '#' => {
+                chars.by_ref().find(|&s| s == '\n');
+            }
+            '{' | '<' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            '}' | '>' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// `statescope mutate`: writes the variants and `manifest.tsv` into the output folder.
 pub fn mutate(schema_args: &SchemaArgs, args: &MutateArgs) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let (original, _) = schema_args.open(&schema, read_source(&args.file)?)?;
+    let (original, _) = schema_args.open(&schema, schema_args.read(&args.file)?)?;
+    let manifest_path = args.output.join("manifest.tsv");
+    if manifest_path.exists() && !args.force {
+        bail!(
+            "{} already holds the seeds of an earlier run (manifest.tsv); choose another folder, or pass --force \
+             to replace them",
+            args.output.display()
+        );
+    }
     std::fs::create_dir_all(&args.output).with_context(|| format!("cannot create {}", args.output.display()))?;
+    // Seeds never go over the input or a schema, even with --force.
+    let protected = read_by(schema_args, &args.file);
+    let options = WriteOptions::default();
     let mut rng = Rng::new(args.seed);
     let mut manifest = String::from("file\tkind\tcheck\tedit\n");
     let mut editor = Editor::new(original);
     let mut written = 0;
     for index in 0..args.count {
-        let Some(mutation) = plan(editor.doc(), &mut rng, index) else { break };
-        if let Err(e) = editor.apply(mutation.op.clone()) {
-            bail!("mutation {index} ({}) did not apply: {e}", mutation.op);
-        }
+        let Some(mutation) = plan_changing(&mut editor, &mut rng, index)? else { break };
         let name = format!("seed-{index:04}-{}.bin", mutation.kind);
-        write_seed(&args.output.join(&name), editor.doc().bytes())?;
+        crate::files::write_atomic(&args.output.join(&name), editor.doc().bytes(), &protected, options)?;
         let problems = editor.doc().problems().len();
         let check = if problems == 0 { "clean".to_owned() } else { format!("{problems} problem(s)") };
         let _ = writeln!(manifest, "{name}\t{}\t{check}\t{}", mutation.kind, mutation.op);
         editor.undo();
         written += 1;
     }
-    write_seed(&args.output.join("manifest.tsv"), manifest.as_bytes())?;
+    crate::files::write_atomic(&manifest_path, manifest.as_bytes(), &protected, options)?;
     eprintln!("statescope: wrote {written} seed(s) and manifest.tsv to {}", args.output.display());
     Ok(Outcome::Success)
 }
 
-fn write_seed(path: &Path, bytes: &[u8]) -> Result<()> {
-    crate::files::write_atomic(path, bytes, None, true)?;
-    Ok(())
+/// Plans and applies mutation `index`, drawing again (a few times) when the mutation would
+/// leave the bytes as they were (a value set to what it already is): a seed identical to
+/// its input tests nothing.
+fn plan_changing(editor: &mut Editor, rng: &mut Rng, index: usize) -> Result<Option<crate::mutate::Mutation>> {
+    let did_not_apply =
+        |mutation: &crate::mutate::Mutation, e| anyhow!("mutation {index} ({}) did not apply: {e}", mutation.op);
+    for _ in 0..crate::mutate::MutationKind::ALL.len() {
+        let Some(mutation) = plan(editor.doc(), rng, index) else { return Ok(None) };
+        let change = mutation.op.plan(editor.doc()).map_err(|e| did_not_apply(&mutation, e))?;
+        if change.changes_nothing() {
+            continue;
+        }
+        editor.apply(mutation.op.clone()).map_err(|e| did_not_apply(&mutation, e))?;
+        return Ok(Some(mutation));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text_format_depth;
+
+    #[test]
+    fn text_format_depth_counts_braces_outside_strings_and_comments() {
+        assert_eq!(text_format_depth("a { b < c: 1 > } d {}"), 2);
+        assert_eq!(text_format_depth("name: \"{{{{\" # {{{{\nx { y: '}}\\'}' }"), 1);
+        assert_eq!(text_format_depth(&"a {".repeat(5000)), 5000);
+    }
 }

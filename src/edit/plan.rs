@@ -401,7 +401,7 @@ mod tests {
     fn ioapic(bytes: &[u8]) -> Document {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name("sample.chipset.ioapic.SavedState");
-        Decoder::new(schema, root).decode(Source::Owned(bytes.to_vec()))
+        Decoder::new(schema, root).decode(Source::new(bytes.to_vec()))
     }
 
     /// The bytes after applying one edit line to `bytes`.

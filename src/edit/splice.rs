@@ -30,6 +30,11 @@ impl Change {
         Change { splices: vec![splice] }
     }
 
+    /// Whether applying the change would leave the bytes as they are.
+    pub fn changes_nothing(&self) -> bool {
+        self.splices.iter().all(|s| s.removed == s.inserted)
+    }
+
     /// Applies the change and returns its inverse (which applies to the result).
     pub fn apply(mut self, bytes: &mut Vec<u8>) -> Change {
         self.splices.sort_by_key(|s| s.offset);

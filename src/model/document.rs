@@ -31,15 +31,12 @@ impl Document {
     }
 
     /// Gives the bytes back and decodes what `edit` makes of them, with the same decoder.
-    /// The bytes are moved, not copied (a mapped file is copied once).
+    /// The bytes are moved, not copied.
     pub fn rewrite<T>(self, edit: impl FnOnce(&mut Vec<u8>) -> T) -> (Self, T) {
         let Document { source, decoder, .. } = self;
-        let mut bytes = match source {
-            Source::Owned(bytes) => bytes,
-            Source::Mapped(map) => map.to_vec(),
-        };
+        let mut bytes = source.into_bytes();
         let result = edit(&mut bytes);
-        (decoder.decode(Source::Owned(bytes)), result)
+        (decoder.decode(Source::new(bytes)), result)
     }
 
     /// The decoder this document was decoded with.

@@ -648,7 +648,7 @@ mod tests {
         static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
         let schema = SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap()));
         let root = schema.pool.get_message_by_name(root).unwrap_or_else(|| panic!("{root} is a sample type"));
-        Decoder::new(Arc::clone(schema), Some(root)).with_limits(limits).decode(Source::Owned(bytes.to_vec()))
+        Decoder::new(Arc::clone(schema), Some(root)).with_limits(limits).decode(Source::new(bytes.to_vec()))
     }
 
     /// A length-delimited field: tag, length, bytes.

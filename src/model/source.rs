@@ -1,63 +1,90 @@
-//! The bytes a document is decoded from: read into memory, or memory-mapped for large files.
-#![allow(unsafe_code)] // Mapping a file is `unsafe` in memmap2; see `Source::map`.
+//! The bytes a document is decoded from, read into memory. Files are read, never mapped:
+//! another process truncating a mapped file would kill us with SIGBUS (leaving a browser's
+//! terminal in raw mode), and a mapping saves no memory once every page has been decoded.
 
 use std::fs::File;
-use std::io::Read;
+use std::io::{self, Read};
 use std::ops::Deref;
 use std::path::Path;
 
-/// Files at least this large are memory-mapped rather than read.
-pub const MAP_THRESHOLD: u64 = 64 * 1024 * 1024;
-
-/// Owned or mapped input bytes; derefs to `[u8]`.
-#[derive(Debug)]
-pub enum Source {
-    /// Bytes in memory (standard input, small files, edited documents).
-    Owned(Vec<u8>),
-    /// A read-only mapping of a file.
-    Mapped(memmap2::Mmap),
+/// The input bytes; derefs to `[u8]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    bytes: Vec<u8>,
 }
 
 impl Deref for Source {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        match self {
-            Source::Owned(v) => v,
-            Source::Mapped(m) => m,
-        }
+        &self.bytes
+    }
+}
+
+impl From<Vec<u8>> for Source {
+    fn from(bytes: Vec<u8>) -> Self {
+        Source { bytes }
     }
 }
 
 impl Source {
-    /// Opens `path`, or standard input for `-`. Large regular files are mapped.
-    pub fn open(path: &Path) -> std::io::Result<Source> {
+    /// Bytes already in memory.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Source { bytes }
+    }
+
+    /// Gives the bytes back.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Reads `path`, or standard input for `-`. A regular file is read whole; anything
+    /// without a size known beforehand (standard input, a FIFO, a device) is read up to
+    /// `max_stream` bytes, and more than that is an error rather than unbounded memory.
+    pub fn open(path: &Path, max_stream: u64) -> io::Result<Source> {
         if path == Path::new("-") {
-            let mut bytes = Vec::new();
-            std::io::stdin().lock().read_to_end(&mut bytes)?;
-            return Ok(Source::Owned(bytes));
+            return read_stream(io::stdin().lock(), max_stream, "standard input");
         }
         let file = File::open(path)?;
         let meta = file.metadata()?;
         if meta.is_dir() {
-            return Err(std::io::Error::other("is a folder, not a saved-state file"));
+            return Err(io::Error::other("is a folder, not a saved-state file"));
         }
-        if meta.is_file() && meta.len() >= MAP_THRESHOLD {
-            return Self::map(&file);
+        if !meta.is_file() {
+            return read_stream(file, max_stream, "it (not a regular file)");
         }
-        let mut bytes = Vec::new();
+        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
         (&file).read_to_end(&mut bytes)?;
-        Ok(Source::Owned(bytes))
+        Ok(Source { bytes })
+    }
+}
+
+/// Reads a stream to its end, refusing more than `max` bytes.
+fn read_stream(stream: impl Read, max: u64, what: &str) -> io::Result<Source> {
+    let mut bytes = Vec::new();
+    stream.take(max.saturating_add(1)).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > max {
+        return Err(io::Error::other(format!(
+            "{what} holds more than {max} bytes (--max-input); save it to a file, or raise the limit"
+        )));
+    }
+    Ok(Source { bytes })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stream_past_the_limit_is_refused_not_swallowed() {
+        let zeros = io::repeat(0);
+        let error = read_stream(zeros, 1000, "standard input").unwrap_err();
+        assert!(error.to_string().contains("more than 1000 bytes (--max-input)"), "{error}");
+        assert_eq!(read_stream(&[1u8, 2, 3][..], 3, "x").unwrap().into_bytes(), [1, 2, 3]);
     }
 
-    /// Maps `file` read-only.
-    ///
-    /// Safety of the mapping: statescope only reads it, never writes through it, and saves
-    /// by writing a new file and renaming it over, so our own writes never change a mapped
-    /// file. Another process truncating the file while it is open could still fault; that
-    /// is the accepted cost of opening multi-gigabyte dumps without copying them.
-    fn map(file: &File) -> std::io::Result<Source> {
-        // SAFETY: see the doc comment: read-only use, and we never modify the file in place.
-        let map = unsafe { memmap2::Mmap::map(file)? };
-        Ok(Source::Mapped(map))
+    #[test]
+    fn an_endless_device_is_read_only_up_to_the_limit() {
+        let error = Source::open(Path::new("/dev/zero"), 4096).unwrap_err();
+        assert!(error.to_string().contains("not a regular file"), "{error}");
     }
 }

@@ -7,6 +7,7 @@ use ratatui::layout::Rect;
 
 use crate::edit::Editor;
 use crate::edit::op::EditOp;
+use crate::files::Protected;
 use crate::model::node::NodeId;
 use crate::model::path::{FieldPath, Segment};
 use crate::model::problem::Severity;
@@ -160,6 +161,11 @@ pub struct App {
     editor: Editor,
     /// The file it came from, if any (the built-in sample has none).
     file: Option<PathBuf>,
+    /// The files read to show it (the file, its schemas): saving never replaces one
+    /// without asking.
+    protected: Protected,
+    /// Where a save that waits for the user's `y` goes.
+    confirm_target: Option<PathBuf>,
     /// Whether only a preview is decoded yet (edits wait for the whole file).
     preview: bool,
     /// Whether the user was told of unsaved edits and may now quit without saving.
@@ -216,6 +222,8 @@ impl App {
         let mut app = App {
             editor: Editor::new(doc),
             file: None,
+            protected: Protected::default(),
+            confirm_target: None,
             preview: false,
             quit_confirmed: false,
             file_label,
@@ -242,9 +250,12 @@ impl App {
     }
 
     /// The same browser over a file on disk: saving offers a name beside it, and never
-    /// writes over it without asking.
-    pub fn with_file(self, file: PathBuf) -> Self {
-        App { file: Some(file), ..self }
+    /// writes over it, or over any of the `other` files read (its schemas), without asking.
+    pub fn with_file(self, file: PathBuf, other: &[PathBuf]) -> Self {
+        let mut protected = Protected::default();
+        protected.add(&file);
+        other.iter().for_each(|f| protected.add(f));
+        App { file: Some(file), protected, ..self }
     }
 
     /// The same browser showing only a preview of a large file: edits wait for the whole.
@@ -584,8 +595,9 @@ impl App {
             }
             PromptKind::Save => self.save(PathBuf::from(prompt.input.trim()), false),
             PromptKind::ConfirmOverwrite => {
-                if prompt.input.trim().eq_ignore_ascii_case("y") {
-                    self.save(self.file.clone().unwrap_or_default(), true);
+                let target = self.confirm_target.take();
+                if let Some(target) = target.filter(|_| prompt.input.trim().eq_ignore_ascii_case("y")) {
+                    self.save(target, true);
                 } else {
                     self.message = "not saved".to_owned();
                 }

@@ -233,7 +233,7 @@ mod tests {
     fn sample() -> Document {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
-        Decoder::new(schema, root).decode(Source::Owned(crate::samples::VM_STATE.to_vec()))
+        Decoder::new(schema, root).decode(Source::new(crate::samples::VM_STATE.to_vec()))
     }
 
     fn path(doc: &Document, id: NodeId) -> String {

@@ -28,7 +28,7 @@ fn sample_decoder() -> Decoder {
 
 fn open(file: &str) -> App {
     let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file)).unwrap();
-    App::new(sample_decoder().decode(Source::Owned(bytes)), file.to_owned(), SIZE)
+    App::new(sample_decoder().decode(Source::new(bytes)), file.to_owned(), SIZE)
 }
 
 /// Presses keys as typed: each character is a key; `<Enter>`, `<Esc>` and friends are named.
@@ -247,7 +247,7 @@ fn save_writes_atomically_beside_a_script_and_guards_the_input() {
     std::fs::create_dir_all(&dir).unwrap();
     let input = dir.join("vm.bin");
     std::fs::write(&input, crate::samples::VM_STATE).unwrap();
-    let mut app = open("samples/vm.state.bin").with_file(input.clone());
+    let mut app = open("samples/vm.state.bin").with_file(input.clone(), &[]);
     press(&mut app, ":units[6].state.vps[0].data.registers.rip<Enter>e");
     clear_prompt(&mut app);
     press(&mut app, "0xffffffff81000040<Enter>");
@@ -276,7 +276,7 @@ fn save_writes_atomically_beside_a_script_and_guards_the_input() {
 
 #[test]
 fn a_long_search_runs_in_slices_and_esc_stops_it() {
-    let doc = sample_decoder().decode(Source::Owned(crate::samples::large_vm(2 << 20)));
+    let doc = sample_decoder().decode(Source::new(crate::samples::large_vm(2 << 20)));
     assert!(doc.nodes().len() > 400_000, "large enough to need several slices");
     let mut app = App::new(doc, "large".to_owned(), SIZE);
     press(&mut app, "/no such value<Enter>");

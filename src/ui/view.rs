@@ -252,7 +252,7 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             PromptKind::Edit => "new value: ",
             PromptKind::AddField => "add field: ",
             PromptKind::Save => "save as: ",
-            PromptKind::ConfirmOverwrite => "overwrite the input? (y/n): ",
+            PromptKind::ConfirmOverwrite => "overwrite a file you opened? (y/n): ",
         };
         let mut spans = vec![Span::raw(lead), Span::raw(prompt.input.clone())];
         if !app.message().is_empty() && matches!(prompt.kind, PromptKind::Edit | PromptKind::ConfirmOverwrite) {

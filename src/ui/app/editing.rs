@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{App, Effect, Prompt, PromptKind, problem_ancestors};
 use crate::edit::op::EditOp;
+use crate::files::{self, WriteError, WriteOptions};
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::{self, FieldPath};
 use crate::model::value;
@@ -138,32 +139,52 @@ impl App {
         self.select(sel);
     }
 
+    /// Saves the bytes to `target` and the edit script beside it. Both are written in full
+    /// before either replaces anything, so a full disk leaves the old files as they were;
+    /// a file that was read to open this one is replaced only once `confirmed`.
     pub(super) fn save(&mut self, target: PathBuf, confirmed: bool) {
         if target.as_os_str().is_empty() {
             self.message = "not saved: no file name".to_owned();
             return;
         }
-        if !confirmed && self.file.as_deref().is_some_and(|i| crate::files::same_file(i, &target)) {
-            self.prompt = Some(Prompt { kind: PromptKind::ConfirmOverwrite, input: String::new() });
-            self.message = format!("{} is the file you opened: overwrite it? y to confirm", target.display());
-            return;
-        }
+        let options = WriteOptions { overwrite_protected: confirmed, no_follow: false };
+        let script = files::script_path(&target);
         let bytes = self.editor.doc().bytes();
-        let script = crate::files::script_path(&target);
-        let result = crate::files::write_atomic(&target, bytes, None, true)
-            .and_then(|()| crate::files::write_atomic(&script, self.editor.script().as_bytes(), None, true));
-        self.message = match result {
-            Ok(()) => {
-                let saved = format!(
-                    "saved {} ({} bytes) and the edit script {}",
-                    target.display(),
-                    bytes.len(),
-                    script.display()
-                );
-                self.editor.mark_saved();
-                saved
+        let staged = files::stage(&target, bytes, &self.protected, options).and_then(|data| {
+            files::stage(&script, self.editor.script().as_bytes(), &self.protected, options).map(|s| (data, s))
+        });
+        let (data, script_file) = match staged {
+            Ok(staged) => staged,
+            Err(WriteError::WouldOverwriteInput(input)) => {
+                self.prompt = Some(Prompt { kind: PromptKind::ConfirmOverwrite, input: String::new() });
+                self.message = format!("{} is a file you opened: overwrite it? y to confirm", input.display());
+                self.confirm_target = Some(target);
+                return;
             }
-            Err(e) => format!("not saved: {e}"),
+            Err(e) => {
+                self.message = format!("not saved: {}", e.one_line());
+                return;
+            }
+        };
+        let size = bytes.len();
+        self.message = match data.commit() {
+            Err(e) => format!("not saved: {}", e.one_line()),
+            Ok(written) => {
+                self.editor.mark_saved();
+                let warnings: String = written.warnings.iter().map(|w| format!("; {w}")).collect();
+                match script_file.commit() {
+                    Ok(_) => format!(
+                        "saved {} ({size} bytes) and the edit script {}{warnings}",
+                        written.path.display(),
+                        script.display()
+                    ),
+                    Err(e) => format!(
+                        "saved {} ({size} bytes), but not its edit script: {}{warnings}",
+                        written.path.display(),
+                        e.one_line()
+                    ),
+                }
+            }
         };
     }
 }
