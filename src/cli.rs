@@ -196,7 +196,7 @@ pub fn main() -> ExitCode {
         Ok(Outcome::SomeUnreadable) => ExitCode::from(2),
         Err(error) if is_broken_pipe(&error) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("statescope: error: {}", one_line(&error));
+            eprintln!("statescope: error: {}", crate::model::value::terminal_safe(&one_line(&error)));
             ExitCode::from(2)
         }
     }
@@ -208,7 +208,7 @@ fn is_broken_pipe(error: &anyhow::Error) -> bool {
 }
 
 /// The error and its causes on one line.
-fn one_line(error: &anyhow::Error) -> String {
+pub(crate) fn one_line(error: &anyhow::Error) -> String {
     error.chain().map(|e| e.to_string()).collect::<Vec<_>>().join(": ")
 }
 

@@ -12,6 +12,7 @@ use crate::decode::detect;
 use crate::decode::registry::SchemaSources;
 use crate::decode::schema::Schema;
 use crate::model::source::Source;
+use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document, Limits};
 
 /// Options that say how to read bytes: schemas, root type and limits.
@@ -79,7 +80,7 @@ impl SchemaArgs {
         };
         let schema = Schema::load(&sources)?;
         for collision in schema.collisions() {
-            eprintln!("statescope: warning: {collision}");
+            eprintln!("statescope: warning: {}", terminal_safe(&collision.to_string()));
         }
         Ok(Arc::new(schema))
     }
@@ -118,7 +119,8 @@ impl SchemaArgs {
                     let also = close
                         .map(|(other, _)| format!("; {other} fits almost as well: --type chooses"))
                         .unwrap_or_default();
-                    (Some(d.message), Some(format!("no --type given; decoding as {name} (best fit){also}")))
+                    let note = format!("no --type given; decoding as {name} (best fit){also}");
+                    (Some(d.message), Some(terminal_safe(&note).into_owned()))
                 }
                 None => (None, Some("no --type given and no registered type fits; showing raw wire fields".to_owned())),
             },

@@ -58,7 +58,7 @@ pub fn check_files(schema_args: &SchemaArgs, files: &[PathBuf], out: &mut impl W
             Err(error) => {
                 // One unreadable file must not hide the verdict on the others.
                 out.flush()?;
-                eprintln!("statescope: error: {}", crate::cli::one_line(&error));
+                eprintln!("statescope: error: {}", value::terminal_safe(&crate::cli::one_line(&error)));
                 unreadable += 1;
                 continue;
             }
@@ -99,7 +99,8 @@ pub fn get(schema_args: &SchemaArgs, file: &Path, p: &str, out: &mut impl Write)
             writeln!(out, "{v}")?;
         }
         NodeKind::String if !node.has_problem => {
-            writeln!(out, "{}", String::from_utf8_lossy(doc.value_bytes(id)))?;
+            let text = String::from_utf8_lossy(doc.value_bytes(id));
+            writeln!(out, "{}", value::terminal_safe(&text))?;
         }
         NodeKind::String | NodeKind::Bytes | NodeKind::Error => {
             writeln!(out, "{}", value::hex_preview(doc.value_bytes(id), usize::MAX))?;

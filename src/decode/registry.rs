@@ -7,7 +7,7 @@
 //! reported as a [`Collision`], never dropped silently.
 #![allow(unsafe_code)] // linkme's distributed slice statics are the one use of `unsafe` here.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use prost::Message as _;
@@ -115,8 +115,9 @@ pub struct BuiltPool {
 pub fn build_pool(sources: &SchemaSources) -> Result<BuiltPool, SchemaError> {
     let mut pool = DescriptorPool::new();
     for path in &sources.descriptor_sets {
-        let bytes = std::fs::read(path)
-            .map_err(|e| SchemaError::DescriptorSet { path: path.clone(), reason: format!("cannot read: {e}") })?;
+        let read = regular_file(path).and_then(|()| std::fs::read(path));
+        let bytes =
+            read.map_err(|e| SchemaError::DescriptorSet { path: path.clone(), reason: format!("cannot read: {e}") })?;
         let set = FileDescriptorSet::decode(bytes.as_slice()).map_err(|e| SchemaError::DescriptorSet {
             path: path.clone(),
             reason: format!("not a FileDescriptorSet ({e}); make one with `protoc -o FILE` or `buf build -o FILE`"),
@@ -218,7 +219,26 @@ fn add_registered_files(
 fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaError> {
     let mut includes: Vec<PathBuf> = Vec::new();
     let mut names: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
+    // Where each file name was found: protobuf imports by name, so two files of one name
+    // cannot both be loaded, and silently keeping one would decode with the wrong schema.
+    let mut seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut add = |name: String, path: PathBuf| -> Result<(), SchemaError> {
+        regular_file(&path).map_err(|e| SchemaError::Compile(format!("{}: {e}", path.display())))?;
+        if let Some(first) = seen.get(&name) {
+            if std::fs::canonicalize(first).ok() == std::fs::canonicalize(&path).ok() {
+                return Ok(()); // the same file named twice
+            }
+            return Err(SchemaError::Compile(format!(
+                "{} and {} are both named {name}; imports name files, so only one can be loaded: \
+                 give one of them",
+                first.display(),
+                path.display()
+            )));
+        }
+        seen.insert(name.clone(), path);
+        names.push(name);
+        Ok(())
+    };
     for dir in &sources.proto_dirs {
         let entries = std::fs::read_dir(dir)
             .map_err(|e| SchemaError::Compile(format!("{}: cannot read schema folder: {e}", dir.display())))?;
@@ -232,7 +252,9 @@ fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaEr
         }
         found.sort();
         includes.push(dir.clone());
-        names.extend(found.into_iter().filter(|n| seen.insert(n.clone())));
+        for name in found {
+            add(name.clone(), dir.join(&name))?;
+        }
     }
     for file in &sources.proto_files {
         let dir = file.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -241,14 +263,22 @@ fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaEr
             .map(|n| n.to_string_lossy().into_owned())
             .ok_or_else(|| SchemaError::Compile(format!("{}: not a file name", file.display())))?;
         includes.push(dir.to_path_buf());
-        if seen.insert(name.clone()) {
-            names.push(name);
-        }
+        add(name, file.clone())?;
     }
     let mut compiler = protox::Compiler::new(&includes).map_err(|e| SchemaError::Compile(e.to_string()))?;
     compiler.include_source_info(true).include_imports(true);
     compiler.open_files(&names).map_err(|e| SchemaError::Compile(describe_protox_error(&e)))?;
     Ok(compiler.file_descriptor_set())
+}
+
+/// Fails unless `path` is a regular file (following links): a FIFO would block the read
+/// forever, and a device such as `/dev/zero` never ends.
+fn regular_file(path: &Path) -> std::io::Result<()> {
+    if std::fs::metadata(path)?.is_file() {
+        Ok(())
+    } else {
+        Err(std::io::Error::other("not a regular file; schemas are read from regular files only"))
+    }
 }
 
 /// Renders a protox error as `file:line:column: message`.

@@ -133,6 +133,40 @@ pub fn c_escape(bytes: &[u8], out: &mut String) {
     }
 }
 
+/// Whether a character could act on a terminal instead of being shown: C0 and C1 control
+/// characters (escape sequences start with ESC or CSI), DEL, the bidirectional controls
+/// that reorder what is displayed, and the line and paragraph separators.
+pub fn acts_on_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+        || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// `text` with every character that could act on a terminal written as an escape (`\x1b`,
+/// `\n`, `\u{202e}`), so that text from a blob or a schema shows as text, on one line.
+/// Borrows when there is nothing to escape, which is almost always.
+pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(acts_on_terminal) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && acts_on_terminal(c) => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if acts_on_terminal(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
 /// Renders bytes as lowercase hex, at most `limit` bytes, with a count of the rest.
 pub fn hex_preview(bytes: &[u8], limit: usize) -> String {
     let mut out = String::with_capacity(bytes.len().min(limit) * 2 + 16);
@@ -249,6 +283,14 @@ pub fn push_scalar_display(value: &Scalar, out: &mut String) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn terminal_safe_text_escapes_what_would_act_and_keeps_the_rest() {
+        use super::terminal_safe;
+        let hostile = "gäst-α \u{1b}[2J \u{1b}]52;c;aGk=\u{7} \u{202e}evil\u{9b}x\nnext\u{7f}";
+        assert_eq!(terminal_safe(hostile), "gäst-α \\x1b[2J \\x1b]52;c;aGk=\\x07 \\u{202e}evil\\u{9b}x\\nnext\\x7f");
+        assert!(matches!(terminal_safe("plain units[3].name ✓"), std::borrow::Cow::Borrowed(_)));
+    }
+
     use super::*;
 
     #[test]

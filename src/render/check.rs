@@ -8,6 +8,7 @@ use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::path_of;
 use crate::model::problem::{Problem, Severity};
 use crate::model::source::Source;
+use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document};
 
 /// Counts of what a check found.
@@ -38,8 +39,10 @@ pub fn check_streaming(
     let doc = decoder.decode_streaming(source, &mut hook)?;
     write_problems(&doc, doc.problems(), label, &mut summary, out)?;
     match (summary.errors, summary.warnings) {
-        (0, 0) => writeln!(out, "{label}: ok ({} bytes, {} fields)", doc.bytes().len(), summary.fields)?,
-        (e, w) => writeln!(out, "{label}: {e} error(s), {w} warning(s)")?,
+        (0, 0) => {
+            writeln!(out, "{}: ok ({} bytes, {} fields)", terminal_safe(label), doc.bytes().len(), summary.fields)?
+        }
+        (e, w) => writeln!(out, "{}: {e} error(s), {w} warning(s)", terminal_safe(label))?,
     }
     Ok(summary)
 }
@@ -66,7 +69,9 @@ fn write_problems(
                 "warning"
             }
         };
-        writeln!(out, "{label}: {path}: byte {}: {severity}: {}", problem.offset, problem.kind.describe())?;
+        // One problem, one line: a URL or a file name cannot break it or act on the terminal.
+        let line = format!("{label}: {path}: byte {}: {severity}: {}", problem.offset, problem.kind.describe());
+        writeln!(out, "{}", terminal_safe(&line))?;
     }
     Ok(())
 }

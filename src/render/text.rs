@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use crate::model::Document;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::value::{self, c_escape, raw_scalar};
+use crate::model::value::{self, c_escape, raw_scalar, terminal_safe};
 
 /// Options for [`write_text`].
 #[derive(Debug, Clone, Copy)]
@@ -50,6 +50,8 @@ impl<W: Write> TextWriter<'_, W> {
             && self.options.expand_any
             && let (Some(payload), Some(url)) = (doc.any_payload(id), doc.any_type_url(id))
             && doc.problems_of(id).is_empty()
+            // `[url]` has no escapes: a URL that needs one is written as its fields.
+            && url.chars().all(|c| c.is_ascii_graphic() && c != ']')
         {
             self.indent(depth)?;
             writeln!(self.out, "[{url}] {{")?;
@@ -84,6 +86,7 @@ impl<W: Write> TextWriter<'_, W> {
             self.omitted += 1;
             self.indent(depth)?;
             let what = problems.first().map_or_else(|| "unreadable bytes".to_owned(), |p| p.kind.describe());
+            let what = terminal_safe(&what);
             return writeln!(self.out, "# statescope: omitted field at byte {}: {what}", node.start);
         }
         let number;
@@ -95,6 +98,8 @@ impl<W: Write> TextWriter<'_, W> {
                 &number
             }
         };
+        // Names come from the schema, which may be hostile too; valid names are unchanged.
+        let name = terminal_safe(name);
         let implicit = field.is_some_and(|f| f.implicit);
         match node.kind {
             NodeKind::Scalar => {
@@ -105,13 +110,13 @@ impl<W: Write> TextWriter<'_, W> {
                     (Some(_), None) => return Ok(()),
                 };
                 self.indent(depth)?;
-                writeln!(self.out, "{name}: {text}")
+                writeln!(self.out, "{name}: {}", terminal_safe(&text))
             }
             NodeKind::Packed => {
                 for element in doc.children(id) {
                     let text = value::scalar(doc, element).map(|v| v.to_string()).unwrap_or_default();
                     self.indent(depth)?;
-                    writeln!(self.out, "{name}: {text}")?;
+                    writeln!(self.out, "{name}: {}", terminal_safe(&text))?;
                 }
                 Ok(())
             }

@@ -8,6 +8,7 @@ use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::push_step;
 use crate::model::problem::Severity;
 use crate::model::source::Source;
+use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document, value};
 
 /// Options for [`write_tree`].
@@ -38,7 +39,7 @@ pub fn write_tree_streaming(
     if options.offsets {
         line.push_str(&format!("{:>9}+{:<7}", 0, source.len()));
     }
-    writeln!(out, "{line}{name} ({} bytes)", source.len())?;
+    writeln!(out, "{line}{} ({} bytes)", terminal_safe(&name), source.len())?;
     let mut hook = |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, out);
     let doc = decoder.decode_streaming(source, &mut hook)?;
     write_problems(&doc, NodeId::ROOT, 0, options, out)
@@ -78,8 +79,10 @@ fn write_subtree(
             line.push_str("  ");
         }
         label(doc, id, &mut line);
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
+        // Names, URLs and values come from the blob and the schema: nothing in them may
+        // act on the terminal or break the line.
+        out.write_all(terminal_safe(&line).as_bytes())?;
+        out.write_all(b"\n")?;
         write_problems(doc, id, depth, options, out)?;
     }
     Ok(())
@@ -98,7 +101,8 @@ fn write_problems(
             Severity::Error => "!! error",
             Severity::Warning => "?? warning",
         };
-        writeln!(out, "{:pad$}{mark} at byte {}: {}", "", problem.offset, problem.kind.describe())?;
+        let what = problem.kind.describe();
+        writeln!(out, "{:pad$}{mark} at byte {}: {}", "", problem.offset, terminal_safe(&what))?;
     }
     Ok(())
 }

@@ -11,6 +11,7 @@ use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::problem::Severity;
+use crate::model::value::terminal_safe;
 use crate::model::{Document, path, value};
 use crate::render::tree;
 use crate::ui::app::{App, PromptKind};
@@ -119,10 +120,10 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if row == app.selected() {
             style = style.add_modifier(Modifier::REVERSED);
         }
-        lines.push(Line::styled(text.clone(), style));
+        lines.push(Line::styled(terminal_safe(&text).into_owned(), style));
         id = rows.next(row);
     }
-    let title = format!(" {} ", app.file_label());
+    let title = format!(" {} ", terminal_safe(app.file_label()));
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(title)), area);
 }
 
@@ -133,7 +134,7 @@ pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'stati
     let mut field = |name: &str, value: String| {
         lines.push(Line::from(vec![
             Span::styled(format!("{name:<10}"), Style::new().add_modifier(Modifier::BOLD)),
-            Span::raw(value),
+            Span::raw(terminal_safe(&value).into_owned()),
         ]));
     };
     field("path", path::path_of(doc, id).label());
@@ -270,10 +271,11 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         (n, false) => format!("{n} edit(s), saved · "),
     };
     let right = format!(" {edits}{} · {} bytes · {} nodes ", app.file_label(), doc.bytes().len(), doc.nodes().len());
+    let right = terminal_safe(&right).into_owned();
     let left = if app.message().is_empty() {
         path::path_of(app.doc(), app.selected()).label()
     } else {
-        app.message().to_owned()
+        terminal_safe(app.message()).into_owned()
     };
     let width = area.width as usize;
     let room = width.saturating_sub(right.chars().count());
