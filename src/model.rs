@@ -6,6 +6,7 @@
 mod builder;
 pub mod decoder;
 pub mod document;
+pub mod hash;
 pub mod node;
 mod overlay;
 pub mod path;

@@ -211,7 +211,7 @@ set-length units[5].state 9999
     let lie = doc
         .problems()
         .iter()
-        .find(|p| p.kind.describe().contains("length 9999 runs past the end"))
+        .find(|p| p.kind.describe(doc).contains("length 9999 runs past the end"))
         .expect("the length lie shows");
     assert_eq!(doc.path_of(lie.node).to_string(), "units[5]", "on the unit that holds it");
     while editor.undo() {}

@@ -209,6 +209,6 @@ fn a_malformed_packed_run_is_shown_raw_with_the_reason() {
     let run = doc.resolve("redirection_entries").unwrap();
     assert_eq!(doc.node(run).kind, NodeKind::Bytes, "no elements are left behind");
     assert_eq!(doc.problems().len(), 1, "{:?}", doc.problems());
-    assert!(doc.problems()[0].kind.describe().contains("packed repeated uint64"));
+    assert!(doc.problems()[0].kind.describe(&doc).contains("packed repeated uint64"));
     assert_eq!(doc.problems()[0].offset, 5, "where the bad varint starts");
 }

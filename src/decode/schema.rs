@@ -3,6 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
+use std::sync::Arc;
 
 use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
 
@@ -20,7 +21,8 @@ impl TypeIndex {
         TypeIndex(stored.expect("type indices fit in 32 bits"))
     }
 
-    fn index(self) -> usize {
+    /// The type's place in its table.
+    pub fn index(self) -> usize {
         (self.0.get() - 1) as usize
     }
 }
@@ -113,6 +115,8 @@ impl VarintRange {
 pub struct TypeInfo {
     /// The descriptor.
     pub desc: MessageDescriptor,
+    /// Its full name, shared by every problem that names it.
+    pub name: Arc<str>,
     /// Whether this is `google.protobuf.Any`.
     pub is_any: bool,
     /// Whether this is a Rust enum: all fields in one oneof, so exactly one must be set.
@@ -197,7 +201,14 @@ impl Schema {
         let mut fields: Vec<FieldInfo> = desc.fields().map(|f| self.field_info(f)).collect();
         fields.sort_by_key(|f| f.number);
         let packed_only = fields.iter().filter(|f| f.packed_only).map(|f| f.number).collect();
-        TypeInfo { is_any: desc.full_name() == ANY_TYPE, enum_like: is_enum_like(&desc), desc, fields, packed_only }
+        TypeInfo {
+            name: desc.full_name().into(),
+            is_any: desc.full_name() == ANY_TYPE,
+            enum_like: is_enum_like(&desc),
+            desc,
+            fields,
+            packed_only,
+        }
     }
 
     fn field_info(&self, desc: FieldDescriptor) -> FieldInfo {

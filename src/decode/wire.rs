@@ -112,7 +112,15 @@ pub enum WireErrorKind {
     /// An end-group tag with no open group, or closing a different field's group.
     #[error("end-group tag for field {0} has no matching start-group")]
     UnmatchedEndGroup(u32),
+    /// Groups nested deeper than any reader accepts.
+    #[error("groups nested more than {MAX_GROUP_NESTING} levels deep")]
+    GroupsTooDeep,
 }
+
+/// Deepest group nesting the scanner follows to find where a group ends. protoc and prost
+/// refuse nesting past 100; this bound only keeps the scan's memory small on hostile input
+/// while leaving room for any `--max-depth` a user may choose.
+pub const MAX_GROUP_NESTING: usize = 1 << 16;
 
 /// One field's tag, as read from the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,11 +226,43 @@ pub struct RawField {
     pub scalar: u64,
 }
 
+/// Where groups end, learned while looking for one: the scan that finds a group's end-group
+/// tag passes every group nested in it and remembers the ends of those the decoder will
+/// descend into (no deeper than `levels` below the scanned one), so it never scans their
+/// bytes again. Keyed by the offset of a group's first content byte.
+#[derive(Debug)]
+pub struct GroupEnds {
+    ends: std::collections::HashMap<usize, (usize, usize)>,
+    levels: usize,
+}
+
+impl GroupEnds {
+    /// Remembers the ends of groups nested up to `levels` deep in a scanned group.
+    pub fn new(levels: usize) -> Self {
+        GroupEnds { ends: std::collections::HashMap::new(), levels }
+    }
+}
+
 /// Reads the field that starts at `pos`, within `[pos, end)`.
 ///
 /// A `len` field whose length runs past `end` is an error; callers that want to show the
 /// truncated remainder use [`WireErrorKind::LengthPastEnd`] to decide.
 pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireError> {
+    read_field_with(buf, pos, end, None)
+}
+
+/// [`read_field`], remembering and reusing group ends in `groups`, so that decoding nested
+/// groups costs time linear in the input rather than in input size times nesting depth.
+pub fn read_field_remembering(
+    buf: &[u8],
+    pos: usize,
+    end: usize,
+    groups: &mut GroupEnds,
+) -> Result<RawField, WireError> {
+    read_field_with(buf, pos, end, Some(groups))
+}
+
+fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut GroupEnds>) -> Result<RawField, WireError> {
     let end = end.min(buf.len());
     let (tag, tag_len) = read_tag(buf, pos, end)?;
     let value_start = pos + tag_len;
@@ -268,7 +308,7 @@ pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireEr
             field.value_end = data_start + len as usize;
         }
         WireType::StartGroup => {
-            let close = find_group_end(buf, value_start, end, tag.field_number)?;
+            let close = find_group_end(buf, value_start, end, tag.field_number, groups)?;
             field.value_end = close.0;
             field.end = close.1;
             return Ok(field);
@@ -281,25 +321,43 @@ pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireEr
     Ok(field)
 }
 
-/// Finds the end-group tag closing group `field_number` whose contents start at `pos`.
-/// Returns the offset of that tag and the offset just past it. Iterative: nested groups
-/// are tracked with a counter-free stack of field numbers bounded by the input size.
-fn find_group_end(buf: &[u8], mut pos: usize, end: usize, field_number: u32) -> Result<(usize, usize), WireError> {
-    let mut open: Vec<u32> = vec![field_number];
+/// Finds the end-group tag closing group `field_number` whose contents start at `start`.
+/// Returns the offset of that tag and the offset just past it. Iterative: nested groups are
+/// tracked on a stack of (field number, content start) bounded by the input size, and
+/// with `groups` every nested group's end is remembered on the way.
+fn find_group_end(
+    buf: &[u8],
+    start: usize,
+    end: usize,
+    field_number: u32,
+    mut groups: Option<&mut GroupEnds>,
+) -> Result<(usize, usize), WireError> {
+    if let Some(&close) = groups.as_ref().and_then(|g| g.ends.get(&start)).filter(|close| close.1 <= end) {
+        return Ok(close);
+    }
+    let mut open: Vec<(u32, usize)> = vec![(field_number, start)];
+    let mut pos = start;
     while pos < end {
         let (tag, tag_len) = read_tag(buf, pos, end)?;
         match tag.wire_type {
             WireType::StartGroup => {
-                open.push(tag.field_number);
+                if open.len() >= MAX_GROUP_NESTING {
+                    return Err(WireError { offset: pos, reason: WireErrorKind::GroupsTooDeep });
+                }
+                open.push((tag.field_number, pos + tag_len));
                 pos += tag_len;
             }
             WireType::EndGroup => {
-                if open.last() != Some(&tag.field_number) {
+                let Some((number, content)) = open.pop().filter(|(number, _)| *number == tag.field_number) else {
                     return Err(WireError { offset: pos, reason: WireErrorKind::UnmatchedEndGroup(tag.field_number) });
+                };
+                debug_assert_eq!(number, tag.field_number);
+                let close = (pos, pos + tag_len);
+                if let Some(groups) = groups.as_deref_mut().filter(|g| open.len() <= g.levels) {
+                    groups.ends.insert(content, close);
                 }
-                open.pop();
                 if open.is_empty() {
-                    return Ok((pos, pos + tag_len));
+                    return Ok(close);
                 }
                 pos += tag_len;
             }

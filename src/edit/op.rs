@@ -149,6 +149,16 @@ pub enum EditError {
         /// The size of the bytes.
         len: usize,
     },
+    /// A byte span that runs past the end.
+    #[error("@{offset}+{len} runs past the end ({size} bytes)")]
+    Span {
+        /// Where the span starts.
+        offset: usize,
+        /// How long it is.
+        len: usize,
+        /// The size of the bytes.
+        size: usize,
+    },
 }
 
 pub(crate) fn not_applicable(path: &FieldPath, reason: impl Into<String>) -> EditError {

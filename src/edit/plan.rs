@@ -77,8 +77,9 @@ fn plan_replace_raw(doc: &Document, target: &Target, bytes: &[u8]) -> Result<Cha
             (whole(doc, id), holder(doc, id))
         }
         Target::Span { offset, len } => {
-            let end = offset.checked_add(*len).filter(|&e| e <= doc.bytes().len());
-            let end = end.ok_or(EditError::Offset { offset: offset.saturating_add(*len), len: doc.bytes().len() })?;
+            let size = doc.bytes().len();
+            let end = offset.checked_add(*len).filter(|&e| e <= size);
+            let end = end.ok_or(EditError::Span { offset: *offset, len: *len, size })?;
             (*offset..end, innermost_container(doc, *offset, end))
         }
     };
@@ -458,6 +459,7 @@ mod tests {
             ("flip 9 0", "past the end"),
             ("append id", "not repeated"),
             ("insert-raw redirection_entries 00", "not a message"),
+            ("replace-raw @18446744073709551615+2 00", "@18446744073709551615+2 runs past the end (9 bytes)"),
         ] {
             let error = EditOp::parse(line).unwrap().plan(&doc).unwrap_err().to_string();
             assert!(error.contains(reason), "{line}: {error}");

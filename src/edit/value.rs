@@ -50,6 +50,9 @@ pub struct ValueError {
 
 /// Parses `text` as a value of `field` (a scalar, string or bytes field).
 pub fn parse(field: &FieldInfo, text: &str) -> Result<Encoded, ValueError> {
+    // A string is taken as typed, spaces included, so that what is applied is what the
+    // edit script records (and replays); anything else may be padded.
+    let exact = text;
     let text = text.trim();
     let err = |allowed: &str| ValueError {
         text: text.to_owned(),
@@ -107,7 +110,8 @@ pub fn parse(field: &FieldInfo, text: &str) -> Result<Encoded, ValueError> {
                 }
             }
         }
-        Kind::String => Encoded::Len(unquote(text).map_err(|e| err(&e))?.into_bytes()),
+        Kind::String if text.starts_with('"') => Encoded::Len(unquote(text).map_err(|e| err(&e))?.into_bytes()),
+        Kind::String => Encoded::Len(exact.as_bytes().to_vec()),
         Kind::Bytes => Encoded::Len(parse_hex(text).ok_or_else(|| err("hex digits, e.g. 0a0b0c (spaces allowed)"))?),
         Kind::Message(m) => {
             return Err(err(&format!("a field of {}: edit its fields one by one, or replace it raw", m.full_name())));

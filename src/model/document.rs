@@ -100,6 +100,11 @@ impl Document {
         crate::model::value::scalar(self, id)
     }
 
+    /// The full name of a message type the document was decoded with.
+    pub fn type_name(&self, ty: TypeIndex) -> &str {
+        &self.types.get(ty).name
+    }
+
     /// The node with this id.
     pub fn node(&self, id: NodeId) -> &Node {
         &self.nodes[id.index()]

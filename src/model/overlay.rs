@@ -15,9 +15,10 @@ use std::sync::Arc;
 use prost_reflect::MessageDescriptor;
 
 use crate::decode::schema::{FieldClass, FieldInfo, Schema, TypeIndex, TypeInfo, VarintRange};
-use crate::decode::wire::{self, RawField, WireError, WireErrorKind, WireType};
+use crate::decode::wire::{self, GroupEnds, RawField, WireError, WireErrorKind, WireType};
 use crate::model::builder::Builder;
 use crate::model::decoder::{Limits, TopLevelHook};
+use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
 
@@ -28,7 +29,14 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>) -> st
     let decoder = builder.decoder().clone();
     let limits = decoder.limits();
     let schema = Arc::clone(decoder.schema());
-    let mut walker = Walker { b: builder, schema: &schema, limits, counts: Vec::new(), hook };
+    let mut walker = Walker {
+        b: builder,
+        schema: &schema,
+        limits,
+        counts: Vec::new(),
+        groups: GroupEnds::new(limits.max_depth as usize),
+        hook,
+    };
     walker.run(decoder.root_type())
 }
 
@@ -66,7 +74,7 @@ struct Frame {
     speculative: bool,
     /// Whether a wire error or truncation was met here (required-field checks are moot).
     damaged: bool,
-    /// Where this frame's problems and field counts start, for rollback.
+    /// Where this frame's problems start, and its field counts' place, for rollback.
     problems_at: usize,
     counts_at: usize,
 }
@@ -76,9 +84,11 @@ struct Walker<'a, 'h> {
     schema: &'a Schema,
     limits: Limits,
     hook: Option<TopLevelHook<'h>>,
-    /// Occurrences of each field number per open frame (a stack of segments, one per
-    /// frame), for `[i]` indices and required-field checks.
-    counts: Vec<(u32, u32)>,
+    /// Occurrences of each field number, one entry per open frame, for `[i]` indices and
+    /// required-field checks.
+    counts: Vec<FieldCounts>,
+    /// Group ends found so far, so nested groups are scanned once, not once per level.
+    groups: GroupEnds,
 }
 
 impl Walker<'_, '_> {
@@ -149,7 +159,7 @@ impl Walker<'_, '_> {
     /// Reads one field of `frame` and records it.
     fn step(&mut self, frame: &mut Frame) -> Step {
         let (pos, end) = (frame.pos, frame.end);
-        let (raw, truncated) = match wire::read_field(self.buf(), pos, end) {
+        let (raw, truncated) = match wire::read_field_remembering(self.b.bytes(), pos, end, &mut self.groups) {
             Ok(raw) => (raw, None),
             Err(error) if frame.speculative => return Step::Rollback(error),
             Err(WireError { reason: WireErrorKind::LengthPastEnd { len, have }, .. }) => {
@@ -160,8 +170,7 @@ impl Walker<'_, '_> {
                 frame.damaged = true;
                 let node = self.push_untagged(Some(frame.node), NodeKind::Error, pos..end, 0, None);
                 self.b.node_mut(node).next = node + 1;
-                let in_type = self.type_name(frame.ty);
-                self.problem(node, error.offset, ProblemKind::Wire { in_type, reason: error.reason });
+                self.problem(node, error.offset, ProblemKind::Wire { in_type: frame.ty, reason: error.reason });
                 return Step::Continue;
             }
         };
@@ -173,7 +182,7 @@ impl Walker<'_, '_> {
         frame.damaged = true;
         let node = NodeId::from_index(self.b.node_count());
         let step = self.field(frame, &raw, index, true);
-        let in_type = self.type_name(frame.ty);
+        let in_type = frame.ty;
         let input_ends = end == self.buf().len();
         self.drop_enclosing_truncation();
         let kind = ProblemKind::Truncated { len, have, in_type, input_ends };
@@ -204,7 +213,7 @@ impl Walker<'_, '_> {
         }
         let Some((ty, field_index)) = parent.ty.and_then(|ty| Some((ty, self.info(ty).field_index(number)?))) else {
             let node = self.raw_field(parent, raw, index);
-            if let Some(in_type) = self.type_name(parent.ty) {
+            if let Some(in_type) = parent.ty {
                 self.problem(node, raw.start, ProblemKind::UnknownField { in_type });
             }
             return self.group_frame(parent, raw, node, None);
@@ -420,7 +429,10 @@ impl Walker<'_, '_> {
             speculative,
             damaged: false,
             problems_at,
-            counts_at: self.counts.len(),
+            counts_at: {
+                self.counts.push(FieldCounts::default());
+                self.counts.len() - 1
+            },
         }
     }
 
@@ -429,7 +441,7 @@ impl Walker<'_, '_> {
         let mut url = None;
         let mut has_value = false;
         let mut pos = start;
-        while let Ok(f) = wire::read_field(self.buf(), pos, end) {
+        while let Ok(f) = wire::read_field_remembering(self.b.bytes(), pos, end, &mut self.groups) {
             match (f.tag.field_number, f.tag.wire_type) {
                 (1, WireType::Len) => url = Some((f.value_start, f.value_end)),
                 (2, WireType::Len) => has_value |= f.value_end > f.value_start,
@@ -497,46 +509,33 @@ impl Walker<'_, '_> {
 
     /// What a closed frame lacks that the reader requires.
     fn missing_required(&self, frame: &Frame) -> Vec<ProblemKind> {
-        let counts = &self.counts[frame.counts_at..];
+        let counts = &self.counts[frame.counts_at];
         let Some(ty) = frame.ty.filter(|_| !frame.damaged && self.b.node(frame.node).kind != NodeKind::Group) else {
             return Vec::new();
         };
         let info = self.info(ty);
         let mut found = Vec::new();
-        if info.enum_like && !counts.iter().any(|c| info.field(c.0).is_some()) {
-            found.push(ProblemKind::MissingEnumVariant { enum_type: info.desc.full_name().to_owned() });
+        if info.enum_like && !counts.numbers().any(|number| info.field(number).is_some()) {
+            found.push(ProblemKind::MissingEnumVariant { enum_type: ty });
         }
         for &number in &info.packed_only {
-            if !counts.iter().any(|c| c.0 == number) {
+            if !counts.contains(number) {
                 let field = info.field(number).expect("packed-only fields are declared");
-                found.push(ProblemKind::MissingRequiredField {
-                    field: field.name.clone(),
-                    in_type: info.desc.full_name().to_owned(),
-                });
+                found.push(ProblemKind::MissingRequiredField { field: field.name.clone(), in_type: ty });
             }
         }
         found
     }
 
-    /// Counts one more value of `field_number` in the frame whose counts start at `from`;
-    /// returns how many came before it.
-    fn bump(&mut self, from: usize, field_number: u32) -> u32 {
-        self.bump_by(from, field_number, 1)
+    /// Counts one more value of `field_number` in the frame whose counts are `at`; returns
+    /// how many came before it.
+    fn bump(&mut self, at: usize, field_number: u32) -> u32 {
+        self.bump_by(at, field_number, 1)
     }
 
     /// Counts `values` more values of `field_number`; returns how many came before them.
-    fn bump_by(&mut self, from: usize, field_number: u32, values: u32) -> u32 {
-        let segment = &mut self.counts[from..];
-        match segment.iter_mut().rev().find(|e| e.0 == field_number) {
-            Some(entry) => {
-                entry.1 += values;
-                entry.1 - values
-            }
-            None => {
-                self.counts.push((field_number, values));
-                0
-            }
-        }
+    fn bump_by(&mut self, at: usize, field_number: u32, values: u32) -> u32 {
+        self.counts[at].bump(field_number, values)
     }
 
     fn leaf(&mut self, parent: &Frame, raw: &RawField, index: u32, kind: NodeKind) -> NodeId {
@@ -618,7 +617,68 @@ impl Walker<'_, '_> {
     }
 
     fn type_name(&self, ty: Option<TypeIndex>) -> Option<String> {
-        ty.map(|ty| self.info(ty).desc.full_name().to_owned())
+        ty.map(|ty| self.info(ty).name.to_string())
+    }
+}
+
+/// How many values of each field number a frame has met. A short list while it is short
+/// (the usual message has a handful of fields), a map once it is long, so that a message of
+/// a million distinct (unknown) field numbers costs linear time, not quadratic.
+#[derive(Debug, Default)]
+enum FieldCounts {
+    #[default]
+    Empty,
+    Few(Vec<(u32, u32)>),
+    Many(KeyMap<u32, u32>),
+}
+
+impl FieldCounts {
+    /// Entries looked through one by one before a map is worth building.
+    const FEW: usize = 16;
+
+    /// Counts `values` more of field `number`; returns how many came before them.
+    fn bump(&mut self, number: u32, values: u32) -> u32 {
+        match self {
+            FieldCounts::Empty => {
+                *self = FieldCounts::Few(vec![(number, values)]);
+                0
+            }
+            FieldCounts::Few(entries) => {
+                if let Some(entry) = entries.iter_mut().find(|e| e.0 == number) {
+                    entry.1 += values;
+                    return entry.1 - values;
+                }
+                if entries.len() < Self::FEW {
+                    entries.push((number, values));
+                } else {
+                    let mut map: KeyMap<u32, u32> = entries.drain(..).collect();
+                    map.insert(number, values);
+                    *self = FieldCounts::Many(map);
+                }
+                0
+            }
+            FieldCounts::Many(map) => {
+                let count = map.entry(number).or_insert(0);
+                *count += values;
+                *count - values
+            }
+        }
+    }
+
+    fn contains(&self, number: u32) -> bool {
+        match self {
+            FieldCounts::Empty => false,
+            FieldCounts::Few(entries) => entries.iter().any(|e| e.0 == number),
+            FieldCounts::Many(map) => map.contains_key(&number),
+        }
+    }
+
+    fn numbers(&self) -> Box<dyn Iterator<Item = u32> + '_> {
+        match self {
+            FieldCounts::Empty => Box::new(std::iter::empty()),
+            FieldCounts::Few(entries) => Box::new(entries.iter().map(|e| e.0)),
+            FieldCounts::Many(map) => Box::new(map.keys().copied()),
+        }
     }
 }
 

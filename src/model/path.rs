@@ -142,6 +142,25 @@ impl FieldPath {
         path
     }
 
+    /// The path with every index written `[*]` and every undeclared field number `#*`
+    /// (`units[*].state.#*`): the place in the structure that all such nodes share.
+    /// [`ROOT_LABEL`] for the root.
+    pub fn pattern(&self) -> String {
+        if self.is_root() {
+            return ROOT_LABEL.to_owned();
+        }
+        let mut out = String::new();
+        for (i, segment) in self.segments.iter().enumerate() {
+            if i > 0 {
+                out.push('.');
+            }
+            let unknown = segment.name.strip_prefix('#').is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+            out.push_str(if unknown { "#*" } else { &segment.name });
+            segment.indices.iter().for_each(|_| out.push_str("[*]"));
+        }
+        out
+    }
+
     /// The path as a person reads it: [`ROOT_LABEL`] for the root, else the path.
     pub fn label(&self) -> String {
         if self.is_root() { ROOT_LABEL.to_owned() } else { self.to_string() }
@@ -291,50 +310,65 @@ pub fn resolve(doc: &Document, path: &str) -> Result<NodeId, PathError> {
 /// Finds the node a path names.
 pub fn resolve_path(doc: &Document, path: &FieldPath) -> Result<NodeId, PathError> {
     let mut cur = NodeId::ROOT;
+    let mut name = String::new();
     for segment in path.segments() {
-        let candidates: Vec<NodeId> = visible_children(doc, cur).collect();
-        let named: Vec<NodeId> = candidates
-            .iter()
-            .copied()
-            .filter(|&c| segment_name(doc, c).as_deref() == Some(segment.name.as_str()))
-            .collect();
-        let found = match segment.indices.as_slice() {
-            [] => named.first().copied(),
-            &[i] => named.iter().find_map(|&c| {
-                let n = doc.node(c);
-                match n.kind {
-                    NodeKind::Packed => {
-                        (n.index..n.index + (n.next - c - 1)).contains(&i).then(|| c + (1 + i - n.index))
-                    }
-                    _ => (n.index == i).then_some(c),
+        // One pass over the children, stopping at the match: linear in the siblings, and
+        // no allocation per sibling.
+        let found = visible_children(doc, cur).find_map(|c| {
+            name.clear();
+            if !push_name(doc, c, doc.field_info(c), &mut name) || name != segment.name {
+                return None;
+            }
+            let n = doc.node(c);
+            match segment.indices.as_slice() {
+                [] => Some(c),
+                &[i] if n.kind == NodeKind::Packed => {
+                    (n.index..n.index + (n.next - c - 1)).contains(&i).then(|| c + (1 + i - n.index))
                 }
-            }),
-            _ => None,
-        };
-        cur = found.ok_or_else(|| not_found(doc, path, cur, segment, &candidates))?;
+                &[i] => (n.index == i).then_some(c),
+                _ => None,
+            }
+        });
+        cur = found.ok_or_else(|| not_found(doc, path, cur, segment))?;
     }
     Ok(cur)
 }
 
-fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment, candidates: &[NodeId]) -> PathError {
-    let mut names: Vec<String> = Vec::new();
-    for &c in candidates {
-        let Some(name) = segment_name(doc, c) else {
-            continue;
-        };
-        let count = candidates.iter().filter(|&&o| segment_name(doc, o).as_ref() == Some(&name)).count();
-        let shown =
-            if count > 1 || shows_index(doc, c, doc.field_info(c)) { format!("{name}[0..{count}]") } else { name };
-        if !names.contains(&shown) {
-            names.push(shown);
+/// Why `segment` names nothing under `parent`, with what is there: the first names met,
+/// each once with its count, in one pass over the children.
+fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment) -> PathError {
+    /// Names listed at most; a message naming a hundred thousand fields helps nobody.
+    const LISTED: usize = 24;
+    // Under one message a field number always has the same name, so siblings are told
+    // apart by number and only a new one is named.
+    let mut names: Vec<(u32, String, usize, bool)> = Vec::new();
+    let mut others = 0;
+    for c in visible_children(doc, parent) {
+        let number = doc.node(c).field_number;
+        if let Some(entry) = names.iter_mut().find(|e| e.0 == number) {
+            entry.2 += 1;
+        } else if names.len() < LISTED {
+            let mut name = String::new();
+            if push_name(doc, c, doc.field_info(c), &mut name) {
+                names.push((number, name, 1, shows_index(doc, c, doc.field_info(c))));
+            }
+        } else {
+            others += 1;
         }
+    }
+    let mut available: Vec<String> = names
+        .into_iter()
+        .map(|(_, name, count, indexed)| if count > 1 || indexed { format!("{name}[0..{count}]") } else { name })
+        .collect();
+    if others > 0 {
+        available.push(format!("and {others} more field(s)"));
     }
     let parent_path = path_of(doc, parent);
     PathError::NotFound {
         path: path.to_string(),
         segment: segment.to_string(),
         parent: if parent_path.is_root() { "the root".to_owned() } else { parent_path.to_string() },
-        available: if names.is_empty() { "nothing".to_owned() } else { names.join(", ") },
+        available: if available.is_empty() { "nothing".to_owned() } else { available.join(", ") },
     }
 }
 
@@ -367,5 +401,7 @@ mod tests {
         assert_eq!(FieldPath::parse("units[3]").unwrap().field().to_string(), "units");
         assert_eq!((FieldPath::root().label(), FieldPath::root().to_string()), (ROOT_LABEL.to_owned(), String::new()));
         assert_eq!(FieldPath::root().parent(), None);
+        assert_eq!(path.pattern(), "units[*].state.regs[*][*]");
+        assert_eq!(FieldPath::parse("units[3].#17[2].x").unwrap().pattern(), "units[*].#*[*].x");
     }
 }

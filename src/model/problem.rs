@@ -1,7 +1,9 @@
 //! Problems found while decoding: what is wrong, at which node and byte offset, worded like
 //! the VMM's own restore errors so that a reader can match them to a failed restore.
 
+use crate::decode::schema::TypeIndex;
 use crate::decode::wire::{WireErrorKind, WireType};
+use crate::model::document::Document;
 use crate::model::node::NodeId;
 
 /// How bad a problem is.
@@ -30,7 +32,7 @@ pub enum ProblemKind {
     /// The bytes are not valid wire format here (shown as an error node to the span's end).
     Wire {
         /// The message type being decoded, if known.
-        in_type: Option<String>,
+        in_type: Option<TypeIndex>,
         /// What the scanner found.
         reason: WireErrorKind,
     },
@@ -41,7 +43,7 @@ pub enum ProblemKind {
         /// Bytes actually there.
         have: u64,
         /// The message type being decoded, if known.
-        in_type: Option<String>,
+        in_type: Option<TypeIndex>,
         /// Whether the enclosing span is the whole input (the file ends early) rather than
         /// an enclosing field (a length prefix that lies).
         input_ends: bool,
@@ -64,7 +66,7 @@ pub enum ProblemKind {
     /// A field number the schema does not declare.
     UnknownField {
         /// The message type that lacks it.
-        in_type: String,
+        in_type: TypeIndex,
     },
     /// An Any whose type URL names no registered message.
     UnknownTypeUrl {
@@ -80,12 +82,12 @@ pub enum ProblemKind {
         /// The field's name.
         field: String,
         /// The message type that requires it.
-        in_type: String,
+        in_type: TypeIndex,
     },
     /// A Rust-enum message (a `oneof variant`) present with no variant set.
     MissingEnumVariant {
         /// The enum message type.
-        enum_type: String,
+        enum_type: TypeIndex,
     },
     /// A packed-only fixed array written unpacked; the reader refuses it.
     UnpackedFixedArray,
@@ -118,10 +120,10 @@ impl ProblemKind {
     }
 
     /// The problem in the words of the VMM's restore errors, with advice where there is one.
-    pub fn describe(&self) -> String {
-        fn in_type(t: &Option<String>) -> String {
-            t.as_deref().map_or_else(|| "raw bytes".to_owned(), str::to_owned)
-        }
+    /// `doc` is the document it was found in, which names the types it refers to.
+    pub fn describe(&self, doc: &Document) -> String {
+        let name = |t: &TypeIndex| doc.type_name(*t);
+        let in_type = |t: &Option<TypeIndex>| t.as_ref().map_or("raw bytes", name).to_owned();
         match self {
             Self::Wire { in_type: t, reason } => {
                 format!("failed to decode protobuf: decoding failed in {}: {reason}", in_type(t))
@@ -143,9 +145,10 @@ impl ProblemKind {
                 "failed to decode protobuf: field is declared {declared} but written with wire type \
                  {found}; shown raw"
             ),
-            Self::UnknownField { in_type } => {
-                format!("field not in {in_type}: written by a newer or different schema? (load it with --proto-dir)")
-            }
+            Self::UnknownField { in_type } => format!(
+                "field not in {}: written by a newer or different schema? (load it with --proto-dir)",
+                name(in_type)
+            ),
             Self::UnknownTypeUrl { url } => format!(
                 "unknown saved state type `{url}`: no registered schema declares it; \
                  load the VMM's schema folder with --proto-dir"
@@ -153,10 +156,10 @@ impl ProblemKind {
             Self::MissingTypeUrl => "saved state is invalid: Any has a value but no type URL".to_owned(),
             Self::InvalidUtf8 => "failed to decode protobuf: string is not valid UTF-8; shown as bytes".to_owned(),
             Self::MissingRequiredField { field, in_type } => {
-                format!("missing required field `{field}` in {in_type}")
+                format!("missing required field `{field}` in {}", name(in_type))
             }
             Self::MissingEnumVariant { enum_type } => {
-                format!("missing enum variant: {enum_type} is present but has no variant set")
+                format!("missing enum variant: {} is present but has no variant set", name(enum_type))
             }
             Self::UnpackedFixedArray => "saved state is invalid: packed-only fixed array written unpacked".to_owned(),
             Self::OutOfRange { value, type_name } => {

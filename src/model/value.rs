@@ -146,7 +146,9 @@ pub fn acts_on_terminal(c: char) -> bool {
 /// `\n`, `\u{202e}`), so that text from a blob or a schema shows as text, on one line.
 /// Borrows when there is nothing to escape, which is almost always.
 pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.chars().any(acts_on_terminal) {
+    // Printable ASCII, the usual case, is checked a byte at a time; only text with other
+    // bytes is looked at as characters.
+    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(acts_on_terminal) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);

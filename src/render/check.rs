@@ -3,10 +3,12 @@
 //! streaming decoder, so memory stays bounded by the largest top-level field.
 
 use std::io::{self, Write};
+use std::mem::{Discriminant, discriminant};
 
+use crate::model::hash::KeyMap;
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::path_of;
-use crate::model::problem::{Problem, Severity};
+use crate::model::problem::{Problem, ProblemKind, Severity};
 use crate::model::source::Source;
 use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document};
@@ -22,6 +24,13 @@ pub struct CheckSummary {
     pub fields: usize,
 }
 
+/// Problems of one kind at one place in the structure (the same path but for its indices,
+/// like `units[*].name`) that are printed in full; the rest are counted and said in one
+/// line at the end. A blob of a million unknown fields, or ten thousand units with the same
+/// defect, gets a readable report, and the report's cost follows the blob's shape, not the
+/// number of identical findings.
+const SHOWN_ALIKE: usize = 10;
+
 /// Decodes `source` with `decoder`, a top-level field at a time, and writes one line per
 /// problem, prefixed with `label` (the file name), then a summary line.
 pub fn check_streaming(
@@ -30,14 +39,16 @@ pub fn check_streaming(
     label: &str,
     out: &mut impl Write,
 ) -> io::Result<CheckSummary> {
-    let mut summary = CheckSummary::default();
+    let mut report = Report { label, out, summary: CheckSummary::default(), alike: KeyMap::default() };
     let mut hook = |doc: &Document, top: NodeId| {
-        summary.fields += (doc.node(top).next - top) as usize;
+        report.summary.fields += (doc.node(top).next - top) as usize;
         let from = doc.problems().partition_point(|p| p.node < top);
-        write_problems(doc, &doc.problems()[from..], label, &mut summary, out)
+        report.write(doc, &doc.problems()[from..])
     };
     let doc = decoder.decode_streaming(source, &mut hook)?;
-    write_problems(&doc, doc.problems(), label, &mut summary, out)?;
+    report.write(&doc, doc.problems())?;
+    report.say_held_back(&doc)?;
+    let Report { summary, out, .. } = report;
     match (summary.errors, summary.warnings) {
         (0, 0) => {
             writeln!(out, "{}: ok ({} bytes, {} fields)", terminal_safe(label), doc.bytes().len(), summary.fields)?
@@ -47,31 +58,88 @@ pub fn check_streaming(
     Ok(summary)
 }
 
-fn write_problems(
-    doc: &Document,
-    problems: &[Problem],
-    label: &str,
-    summary: &mut CheckSummary,
-    out: &mut impl Write,
-) -> io::Result<()> {
-    for problem in problems {
-        let node = doc.node(problem.node);
-        // An unscannable span has no path of its own: it is reported where it lies.
-        let at = node.parent.filter(|_| node.kind == NodeKind::Error).unwrap_or(problem.node);
-        let path = path_of(doc, at).label();
-        let severity = match problem.kind.severity() {
-            Severity::Error => {
-                summary.errors += 1;
-                "error"
-            }
-            Severity::Warning => {
-                summary.warnings += 1;
-                "warning"
-            }
-        };
-        // One problem, one line: a URL or a file name cannot break it or act on the terminal.
-        let line = format!("{label}: {path}: byte {}: {severity}: {}", problem.offset, problem.kind.describe());
-        writeln!(out, "{}", terminal_safe(&line))?;
+/// The report being written: its counts, and the problems held back because many alike
+/// were already printed.
+struct Report<'a, W> {
+    label: &'a str,
+    out: &'a mut W,
+    summary: CheckSummary,
+    alike: KeyMap<(u64, Discriminant<ProblemKind>), Alike>,
+}
+
+/// Problems of one kind at one place in the structure.
+struct Alike {
+    seen: usize,
+    /// The first one held back, with its path as a pattern (`units[*].name`), to describe
+    /// them all once the subtree it was in is gone.
+    first: Option<(Problem, String)>,
+}
+
+/// A node's place in the structure, indices aside: the field numbers (and the types they
+/// are read in) from the root down, folded into one number. Fields the schema does not
+/// declare all share one place per message (`#*`), however many numbers they use.
+fn place(doc: &Document, id: NodeId) -> u64 {
+    let mut place = 0xcbf2_9ce4_8422_2325u64;
+    let mut at = Some(id);
+    while let Some(here) = at {
+        let node = doc.node(here);
+        let ty = node.parent.and_then(|p| doc.node(p).ty).map_or(0, |t| t.index() as u64 + 1);
+        let number = if doc.field_info(here).is_some() { u64::from(node.field_number) } else { 0 };
+        place = (place ^ (number << 32 | ty)).wrapping_mul(0x100_0000_01b3);
+        at = node.parent;
     }
-    Ok(())
+    place
+}
+
+impl<W: Write> Report<'_, W> {
+    fn write(&mut self, doc: &Document, problems: &[Problem]) -> io::Result<()> {
+        for problem in problems {
+            let node = doc.node(problem.node);
+            // An unscannable span has no path of its own: it is reported where it lies.
+            let at = node.parent.filter(|_| node.kind == NodeKind::Error).unwrap_or(problem.node);
+            let severity = match problem.kind.severity() {
+                Severity::Error => {
+                    self.summary.errors += 1;
+                    "error"
+                }
+                Severity::Warning => {
+                    self.summary.warnings += 1;
+                    "warning"
+                }
+            };
+            let key = (place(doc, at), discriminant(&problem.kind));
+            let alike = self.alike.entry(key).or_insert(Alike { seen: 0, first: None });
+            alike.seen += 1;
+            if alike.seen > SHOWN_ALIKE {
+                alike.first.get_or_insert_with(|| (problem.clone(), path_of(doc, at).pattern()));
+                continue;
+            }
+            let path = path_of(doc, at).label();
+            // One problem, one line: a URL or a file name cannot break it or act on the terminal.
+            let line =
+                format!("{}: {path}: byte {}: {severity}: {}", self.label, problem.offset, problem.kind.describe(doc));
+            writeln!(self.out, "{}", terminal_safe(&line))?;
+        }
+        Ok(())
+    }
+
+    /// Says, in one line each, how many problems were held back, and where.
+    fn say_held_back(&mut self, doc: &Document) -> io::Result<()> {
+        let mut held: Vec<(usize, Problem, String)> = self
+            .alike
+            .drain()
+            .filter_map(|(_, alike)| alike.first.map(|(first, pattern)| (alike.seen - SHOWN_ALIKE, first, pattern)))
+            .collect();
+        held.sort_by_key(|(_, first, _)| first.offset);
+        for (more, first, pattern) in held {
+            let line = format!(
+                "{}: {pattern}: from byte {}: {more} more like the above: {}",
+                self.label,
+                first.offset,
+                first.kind.describe(doc)
+            );
+            writeln!(self.out, "{}", terminal_safe(&line))?;
+        }
+        Ok(())
+    }
 }

@@ -85,7 +85,7 @@ impl<W: Write> TextWriter<'_, W> {
         if node.kind == NodeKind::Error || (!decodes && !node.is_container()) {
             self.omitted += 1;
             self.indent(depth)?;
-            let what = problems.first().map_or_else(|| "unreadable bytes".to_owned(), |p| p.kind.describe());
+            let what = problems.first().map_or_else(|| "unreadable bytes".to_owned(), |p| p.kind.describe(doc));
             let what = terminal_safe(&what);
             return writeln!(self.out, "# statescope: omitted field at byte {}: {what}", node.start);
         }

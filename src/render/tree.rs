@@ -101,7 +101,7 @@ fn write_problems(
             Severity::Error => "!! error",
             Severity::Warning => "?? warning",
         };
-        let what = problem.kind.describe();
+        let what = problem.kind.describe(doc);
         writeln!(out, "{:pad$}{mark} at byte {}: {}", "", problem.offset, terminal_safe(&what))?;
     }
     Ok(())

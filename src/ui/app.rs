@@ -560,7 +560,7 @@ impl App {
             problems.iter().rev().find(|p| p.node < sel).or(problems.last())
         };
         if let Some(p) = target {
-            let (node, text) = (p.node, p.kind.describe());
+            let (node, text) = (p.node, p.kind.describe(self.editor.doc()));
             let offset = p.offset;
             self.select(node);
             self.message = format!("byte {offset}: {text}");

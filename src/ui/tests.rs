@@ -322,3 +322,61 @@ fn folds_before_and_after_an_edit_survive_it() {
     let doc = app.doc();
     assert!(app.folds().contains(doc.resolve("units[6]").unwrap()), "and across the undo");
 }
+
+#[test]
+fn saving_over_any_file_that_was_opened_asks_first() {
+    // Opened `st.edits` as the blob; saving as `st` would write the script over it.
+    let dir = std::env::temp_dir().join(format!("statescope-tui-guard-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("st.edits");
+    std::fs::write(&input, crate::samples::VM_STATE).unwrap();
+    let mut app = open("samples/vm.state.bin").with_file(input.clone(), &[]);
+    press(&mut app, ":units[0].name<Enter>e");
+    clear_prompt(&mut app);
+    press(&mut app, "renamed<Enter>w");
+    clear_prompt(&mut app);
+    for c in dir.join("st").display().to_string().chars() {
+        app.update(Action::PromptChar(c));
+    }
+    press(&mut app, "<Enter>");
+    assert!(app.message().contains("st.edits is a file you opened: overwrite it?"), "{}", app.message());
+    press(&mut app, "n<Enter>");
+    assert_eq!(std::fs::read(&input).unwrap(), crate::samples::VM_STATE, "the opened file is untouched");
+    assert!(!dir.join("st").exists(), "and nothing was half-saved");
+}
+
+#[test]
+fn a_save_whose_script_cannot_be_written_replaces_nothing() {
+    let dir = std::env::temp_dir().join(format!("statescope-tui-half-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let target = dir.join("out.bin");
+    std::fs::write(&target, b"previous").unwrap();
+    // The script's place is taken by a folder, as a full disk would refuse it.
+    std::fs::create_dir_all(dir.join("out.bin.edits")).unwrap();
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[0].name<Enter>e");
+    clear_prompt(&mut app);
+    press(&mut app, "renamed<Enter>w");
+    clear_prompt(&mut app);
+    for c in target.display().to_string().chars() {
+        app.update(Action::PromptChar(c));
+    }
+    press(&mut app, "<Enter>");
+    assert!(app.message().starts_with("not saved: "), "{}", app.message());
+    assert_eq!(std::fs::read(&target).unwrap(), b"previous", "the target was not replaced");
+    assert!(app.editor().is_dirty(), "the edit is still unsaved, and q will say so");
+}
+
+#[test]
+fn a_value_with_spaces_replays_to_the_same_bytes() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[0].name<Enter>e");
+    clear_prompt(&mut app);
+    press(&mut app, "  padded  <Enter>");
+    let edited = app.doc().bytes().to_vec();
+    let name = app.doc().resolve("units[0].name").unwrap();
+    assert_eq!(app.doc().preview(name), "\"  padded  \"", "applied as typed");
+    let mut replay = crate::edit::Editor::new(sample_decoder().decode(Source::new(crate::samples::VM_STATE.to_vec())));
+    replay.apply_script(&app.editor().script()).unwrap();
+    assert_eq!(replay.doc().bytes(), &edited[..], "the recorded script gives the same bytes");
+}

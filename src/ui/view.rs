@@ -177,7 +177,7 @@ pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'stati
             Severity::Error => theme.error(),
             Severity::Warning => theme.warning(),
         };
-        lines.push(Line::styled(format!("✗ byte {}: {}", problem.offset, problem.kind.describe()), style));
+        lines.push(Line::styled(format!("✗ byte {}: {}", problem.offset, problem.kind.describe(doc)), style));
     }
     lines
 }

@@ -1,0 +1,147 @@
+//! Benchmark of hostile input shapes: blobs of about 4 MB built to hit a worst case (many
+//! distinct unknown fields, deep groups, huge repeated fields looked up by a wrong path,
+//! long packed runs, many problems), each run through every command, with each time shown
+//! as a ratio to a benign blob of the same size. A ratio above 3 is a finding.
+//!
+//! `cargo build --release && cargo run --release --example bench_hostile [-- SIZE_MB]`
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use statescope::write_varint;
+
+fn tag(out: &mut Vec<u8>, number: u64, wire: u64) {
+    write_varint(out, number << 3 | wire);
+}
+
+fn len_field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
+    tag(out, number, 2);
+    write_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// One unit of the sample VM: `units { name: "u" state { type_url, value } }`.
+fn unit(name: &[u8], url: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut any = Vec::new();
+    len_field(&mut any, 1, url);
+    len_field(&mut any, 2, value);
+    let mut unit = Vec::new();
+    len_field(&mut unit, 1, name);
+    len_field(&mut unit, 2, &any);
+    let mut out = Vec::new();
+    len_field(&mut out, 1, &unit);
+    out
+}
+
+/// The shapes, each about `size` bytes: (name, bytes, a path that exists in it).
+fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+    let mut shapes = Vec::new();
+    let benign = statescope::samples::large_vm(size);
+    shapes.push(("benign: the sample VM repeated", benign, "units[1].state.last"));
+
+    let mut unknown = Vec::new();
+    let mut n = 1000u64;
+    while unknown.len() < size {
+        tag(&mut unknown, n, 0);
+        unknown.push(1);
+        n += 1;
+    }
+    shapes.push(("distinct unknown field numbers", unknown, "#1000"));
+
+    let depth = size / 2;
+    let mut groups = vec![0x0b; depth];
+    groups.extend(std::iter::repeat_n(0x0c, depth));
+    shapes.push(("groups nested to the end", groups, "#1"));
+
+    let mut many = Vec::new();
+    while many.len() < size {
+        many.extend(unit(b"u", b"type.googleapis.com/sample.vmtime.SavedState", &[0x08, 0x01]));
+    }
+    shapes.push(("many small units", many, "units[1000].state.vmtime"));
+
+    let mut packed = Vec::new();
+    let mut run = Vec::new();
+    while run.len() < size {
+        write_varint(&mut run, 300);
+    }
+    len_field(&mut packed, 3, &run);
+    shapes.push(("one long packed run", packed, "redirection_entries[1000]"));
+
+    let mut broken = Vec::new();
+    while broken.len() < size {
+        broken.extend(unit(b"\xff\xfe", b"type.googleapis.com/no.Such", &[0x08]));
+    }
+    shapes.push(("a problem in every unit", broken, "units[1000].name"));
+    shapes
+}
+
+/// Median wall time of three runs of `statescope ARGS`.
+fn time(exe: &Path, args: &[&str]) -> f64 {
+    let mut runs: Vec<f64> = (0..3)
+        .map(|_| {
+            let start = Instant::now();
+            let status = Command::new(exe).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+            assert!(status.is_ok_and(|s| s.code().is_some_and(|c| c <= 2)), "{args:?} crashed");
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    runs.sort_by(f64::total_cmp);
+    runs[1]
+}
+
+fn main() -> anyhow::Result<()> {
+    let mb: usize = std::env::args().nth(1).map_or(Ok(4), |a| a.parse())?;
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let exe = root.join("target/release/statescope");
+    anyhow::ensure!(exe.exists(), "build first: cargo build --release");
+    let dir = std::env::temp_dir().join("statescope-bench-hostile");
+    std::fs::create_dir_all(&dir)?;
+    let ty = statescope::samples::ROOT_TYPE;
+    let ioapic = "sample.chipset.ioapic.SavedState";
+    // Each command's words; `{f}` is the blob, `{p}` a path in it, `{o}` an output file.
+    let commands: [(&str, &str); 7] = [
+        ("check", "check {f}"),
+        ("show", "show {f}"),
+        ("show --format text", "show {f} --format text"),
+        ("get PATH", "get {f} {p}"),
+        ("get (no such path)", "get {f} nosuch[1].x"),
+        ("show --path", "show {f} --path {p}"),
+        ("patch (one bit flip)", "patch {f} --script {o}.edits -o {o}"),
+    ];
+    println!("statescope on hostile shapes of {mb} MB: time as a ratio to the benign blob (median of 3)\n");
+    print!("{:<34}", "shape");
+    for (name, _) in &commands {
+        print!(" {name:>18}");
+    }
+    println!();
+    let mut benign_times: Vec<f64> = Vec::new();
+    let mut worst: f64 = 0.0;
+    for (i, (shape, bytes, path)) in shapes(mb << 20).into_iter().enumerate() {
+        let file = dir.join(format!("shape-{i}.bin"));
+        std::fs::write(&file, &bytes)?;
+        let out = dir.join(format!("shape-{i}.out"));
+        std::fs::write(format!("{}.edits", out.display()), "flip 0 0\n")?;
+        let root_type = if shape.contains("packed") { ioapic } else { ty };
+        let f = file.to_str().unwrap();
+        let o = out.to_str().unwrap();
+        print!("{shape:<34}");
+        for (c, (_, words)) in commands.iter().enumerate() {
+            let line = words.replace("{f}", f).replace("{p}", path).replace("{o}", o);
+            let mut argv: Vec<&str> = line.split(' ').collect();
+            argv.extend(["--type", root_type]);
+            let t = time(&exe, &argv);
+            if i == 0 {
+                benign_times.push(t);
+                print!(" {:>16.3}s", t);
+            } else {
+                let ratio = t / benign_times[c];
+                worst = worst.max(ratio);
+                print!(" {:>17.2}x", ratio);
+            }
+        }
+        println!();
+    }
+    println!("\nworst ratio: {worst:.2} (the bound is 3)");
+    Ok(())
+}
