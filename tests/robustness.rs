@@ -212,3 +212,37 @@ fn a_malformed_packed_run_is_shown_raw_with_the_reason() {
     assert!(doc.problems()[0].kind.describe(&doc).contains("packed repeated uint64"));
     assert_eq!(doc.problems()[0].offset, 5, "where the bad varint starts");
 }
+
+#[test]
+fn a_bad_value_in_a_packed_run_is_reported_the_same_streamed_or_not() {
+    // pci.cfg_space_emu.SavedState { base_addresses: [7, 2^33, 9] }: the middle value does
+    // not fit uint32. `check` and `show` stream (a packed run's values get no nodes there);
+    // `get` decodes whole. All name the same value, at the same byte.
+    let mut run = Vec::new();
+    for v in [7u64, 1 << 33, 9] {
+        write_varint(&mut run, v);
+    }
+    let mut blob = vec![0x12, run.len() as u8];
+    blob.extend_from_slice(&run);
+    let ty = ["--type", "sample.pci.cfg_space_emu.SavedState"];
+    let check = common::statescope(&[&["check", "-"][..], &ty].concat(), Some(&blob));
+    let check = common::stdout(&check);
+    assert!(
+        check.contains(
+            "base_addresses[1]: byte 3: error: saved state is invalid: 8589934592 does not fit a 32-bit unsigned field"
+        ),
+        "{check}"
+    );
+    let show = common::stdout(&common::statescope(&[&["show", "-"][..], &ty].concat(), Some(&blob)));
+    assert!(
+        show.contains("    [0]: uint32 = 7\n    [1]: element = 8589934592 (0x200000000)\n      !! error at byte 3"),
+        "{show}"
+    );
+    assert!(show.contains("[2]: uint32 = 9"), "{show}");
+    // Decoded whole (values with nodes), the subtree reads the same.
+    let whole = common::statescope(&[&["show", "-", "--path", "base_addresses"][..], &ty].concat(), Some(&blob));
+    let whole = common::stdout(&whole);
+    assert!(whole.contains("  [1]: element = 8589934592 (0x200000000)\n    !! error at byte 3"), "{whole}");
+    let get = common::statescope(&[&["get", "-", "base_addresses[1]"][..], &ty].concat(), Some(&blob));
+    assert_eq!(common::stdout(&get), "8589934592\n");
+}

@@ -70,16 +70,20 @@ impl Decoder {
     /// Decodes `source` whole. Never fails: what does not decode becomes problems.
     pub fn decode(&self, source: Source) -> Document {
         let mut builder = Builder::new(source, self.clone());
-        overlay::build(&mut builder, None).expect("without a hook decoding cannot fail");
+        overlay::build(&mut builder, None, true).expect("without a hook decoding cannot fail");
         builder.finish()
     }
 
     /// Decodes while handing each top-level field's complete subtree to `hook`, then
     /// dropping it: memory stays bounded by the largest top-level field. The returned
     /// document keeps only the root and the root's own problems.
+    ///
+    /// The values of a packed run get no nodes of their own here (a run of millions would
+    /// need 56 bytes each): read them from the run's bytes ([`crate::model::value::packed_values`]).
+    /// A value's problem is attached to its run, at the value's byte offset.
     pub fn decode_streaming(&self, source: Source, hook: TopLevelHook<'_>) -> std::io::Result<Document> {
         let mut builder = Builder::new(source, self.clone());
-        overlay::build(&mut builder, Some(hook))?;
+        overlay::build(&mut builder, Some(hook), false)?;
         Ok(builder.finish())
     }
 }

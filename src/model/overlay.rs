@@ -25,7 +25,8 @@ use crate::model::problem::ProblemKind;
 /// Decodes the builder's bytes as its decoder's root type (schema-less when it has none),
 /// adding nodes, types and problems. With a hook, each top-level subtree is handed to it
 /// when complete and then dropped, so memory stays bounded by the largest top-level field.
-pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>) -> std::io::Result<()> {
+/// With `element_nodes` false, the values of packed runs are checked but get no nodes.
+pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, element_nodes: bool) -> std::io::Result<()> {
     let decoder = builder.decoder().clone();
     let limits = decoder.limits();
     let schema = Arc::clone(decoder.schema());
@@ -35,6 +36,7 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>) -> st
         limits,
         counts: Vec::new(),
         groups: GroupEnds::new(limits.max_depth as usize),
+        element_nodes,
         hook,
     };
     walker.run(decoder.root_type())
@@ -89,6 +91,8 @@ struct Walker<'a, 'h> {
     counts: Vec<FieldCounts>,
     /// Group ends found so far, so nested groups are scanned once, not once per level.
     groups: GroupEnds,
+    /// Whether packed values become nodes (else their problems go on the run).
+    element_nodes: bool,
 }
 
 impl Walker<'_, '_> {
@@ -382,11 +386,16 @@ impl Walker<'_, '_> {
                     }
                 },
             };
-            let id = self.push_untagged(Some(packed), NodeKind::Element, pos..pos + len, element, None);
-            let node = self.b.node_mut(id);
-            node.field_number = raw.tag.field_number;
-            node.next = id + 1;
-            self.check_range(id, range, value, pos);
+            let holder = if self.element_nodes {
+                let id = self.push_untagged(Some(packed), NodeKind::Element, pos..pos + len, element, None);
+                let node = self.b.node_mut(id);
+                node.field_number = raw.tag.field_number;
+                node.next = id + 1;
+                id
+            } else {
+                packed
+            };
+            self.check_range(holder, range, value, pos);
             element += 1;
             pos += len;
         }

@@ -132,6 +132,16 @@ impl FieldPath {
         Some(FieldPath { segments: up.to_vec() })
     }
 
+    /// The path of element `index` of the field this path names (`redirection_entries` →
+    /// `redirection_entries[3]`).
+    pub fn element(&self, index: u32) -> FieldPath {
+        let mut path = self.clone();
+        if let Some(last) = path.segments.last_mut() {
+            last.indices.push(index);
+        }
+        path
+    }
+
     /// The repeated field an element belongs to: the path without its last index
     /// (`units[3]` → `units`). Unchanged when the last step has no index.
     pub fn field(&self) -> FieldPath {

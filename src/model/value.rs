@@ -51,6 +51,48 @@ fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<u64
     }
 }
 
+/// One value of a packed run, read from the run's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackedValue {
+    /// Its first byte.
+    pub offset: usize,
+    /// Its length in bytes.
+    pub len: usize,
+    /// The varint or little-endian fixed value.
+    pub raw: u64,
+}
+
+/// The values of a packed run node, read from its bytes (the run was checked when it was
+/// decoded, so every value is whole). Works whether or not the values have nodes.
+pub fn packed_values<'d>(doc: &'d Document, run: NodeId) -> impl Iterator<Item = PackedValue> + 'd {
+    let node = doc.node(run);
+    let (start, end) = (node.value_start as usize, node.value_end as usize);
+    let width = match doc.field_info(run).map(|f| &f.class) {
+        Some(FieldClass::Scalar(WireType::Fixed32)) => Some(4),
+        Some(FieldClass::Scalar(WireType::Fixed64)) => Some(8),
+        _ => None,
+    };
+    let bytes = doc.bytes();
+    let mut pos = start;
+    std::iter::from_fn(move || {
+        if pos >= end || node.kind != NodeKind::Packed {
+            return None;
+        }
+        let (raw, len) = match width {
+            Some(w) if pos + w <= end => {
+                let mut raw = [0u8; 8];
+                raw[..w].copy_from_slice(&bytes[pos..pos + w]);
+                (u64::from_le_bytes(raw), w)
+            }
+            Some(_) => return None,
+            None => wire::read_varint(bytes, pos, end).ok()?,
+        };
+        let value = PackedValue { offset: pos, len, raw };
+        pos += len;
+        Some(value)
+    })
+}
+
 /// Interprets a raw wire value as a declared kind.
 pub fn interpret(kind: &Kind, raw: u64) -> Scalar {
     match kind {
@@ -211,7 +253,7 @@ pub fn push_preview_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>, 
             let _ = write!(out, "[{} bytes unreadable]", node.value_end - node.value_start);
         }
         NodeKind::Packed => {
-            let _ = write!(out, "[{} elements]", doc.children(id).count());
+            let _ = write!(out, "[{} elements]", packed_values(doc, id).count());
         }
         _ => {}
     }

@@ -7,10 +7,10 @@ use std::mem::{Discriminant, discriminant};
 
 use crate::model::hash::KeyMap;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::path::path_of;
+use crate::model::path::{FieldPath, path_of};
 use crate::model::problem::{Problem, ProblemKind, Severity};
 use crate::model::source::Source;
-use crate::model::value::terminal_safe;
+use crate::model::value::{self, terminal_safe};
 use crate::model::{Decoder, Document};
 
 /// Counts of what a check found.
@@ -41,7 +41,7 @@ pub fn check_streaming(
 ) -> io::Result<CheckSummary> {
     let mut report = Report { label, out, summary: CheckSummary::default(), alike: KeyMap::default() };
     let mut hook = |doc: &Document, top: NodeId| {
-        report.summary.fields += (doc.node(top).next - top) as usize;
+        report.summary.fields += fields(doc, top);
         let from = doc.problems().partition_point(|p| p.node < top);
         report.write(doc, &doc.problems()[from..])
     };
@@ -91,6 +91,32 @@ fn place(doc: &Document, id: NodeId) -> u64 {
     place
 }
 
+/// Fields under (and including) `top`: its nodes, with the values of packed runs counted
+/// one each although a streamed document gives them no nodes.
+fn fields(doc: &Document, top: NodeId) -> usize {
+    let end = doc.node(top).next;
+    top.up_to(end)
+        .map(|id| match doc.node(id) {
+            node if node.kind == NodeKind::Packed && node.next == id + 1 => 1 + value::packed_values(doc, id).count(),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// The path a problem is reported at: its node's, or for a value of a packed run that has
+/// no node of its own (a streamed document), the value's.
+fn problem_path(doc: &Document, at: NodeId, offset: u64) -> FieldPath {
+    let path = path_of(doc, at);
+    let node = doc.node(at);
+    if node.kind != NodeKind::Packed || node.next != at + 1 {
+        return path;
+    }
+    match value::packed_values(doc, at).position(|v| v.offset as u64 == offset) {
+        Some(k) => path.element(node.index + k as u32),
+        None => path,
+    }
+}
+
 impl<W: Write> Report<'_, W> {
     fn write(&mut self, doc: &Document, problems: &[Problem]) -> io::Result<()> {
         for problem in problems {
@@ -114,7 +140,7 @@ impl<W: Write> Report<'_, W> {
                 alike.first.get_or_insert_with(|| (problem.clone(), path_of(doc, at).pattern()));
                 continue;
             }
-            let path = path_of(doc, at).label();
+            let path = problem_path(doc, at, problem.offset).label();
             // One problem, one line: a URL or a file name cannot break it or act on the terminal.
             let line =
                 format!("{}: {path}: byte {}: {severity}: {}", self.label, problem.offset, problem.kind.describe(doc));

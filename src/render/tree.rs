@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use crate::decode::schema::FieldInfo;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::path::push_step;
-use crate::model::problem::Severity;
+use crate::model::path::{push_step, value_index};
+use crate::model::problem::{Problem, Severity};
 use crate::model::source::Source;
 use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document, value};
@@ -83,7 +83,46 @@ fn write_subtree(
         // act on the terminal or break the line.
         out.write_all(terminal_safe(&line).as_bytes())?;
         out.write_all(b"\n")?;
-        write_problems(doc, id, depth, options, out)?;
+        if node.kind == NodeKind::Packed && node.next == id + 1 {
+            write_packed_values(doc, id, depth + 1, options, out)?;
+        } else {
+            write_problems(doc, id, depth, options, out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the values of a packed run that has no nodes for them (a streamed document),
+/// as the lines their nodes would give, each followed by its own problems.
+fn write_packed_values(
+    doc: &Document,
+    run: NodeId,
+    depth: usize,
+    options: TreeOptions,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    use std::fmt::Write as _;
+    let field = doc.field_info(run);
+    let first = doc.node(run).index;
+    // A run's problems are its values' (sorted by offset, as the values are).
+    let mut problems = doc.problems_of(run).iter().peekable();
+    let mut line = String::new();
+    for (k, value) in value::packed_values(doc, run).enumerate() {
+        let mut own = Vec::new();
+        while let Some(p) = problems.next_if(|p| p.offset as usize <= value.offset) {
+            own.push(p);
+        }
+        line.clear();
+        if options.offsets {
+            let _ = write!(line, "{:>9}+{:<7}", value.offset, value.len);
+        }
+        (0..depth).for_each(|_| line.push_str("  "));
+        element_label(field, first + k as u32, value.raw, !own.is_empty(), &mut line);
+        out.write_all(terminal_safe(&line).as_bytes())?;
+        out.write_all(b"\n")?;
+        for problem in own {
+            write_problem(doc, problem, depth, options, out)?;
+        }
     }
     Ok(())
 }
@@ -95,16 +134,24 @@ fn write_problems(
     options: TreeOptions,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    for problem in doc.problems_of(id) {
-        let pad = if options.offsets { 17 } else { 0 } + depth * 2 + 2;
-        let mark = match problem.kind.severity() {
-            Severity::Error => "!! error",
-            Severity::Warning => "?? warning",
-        };
-        let what = problem.kind.describe(doc);
-        writeln!(out, "{:pad$}{mark} at byte {}: {}", "", problem.offset, terminal_safe(&what))?;
-    }
-    Ok(())
+    doc.problems_of(id).iter().try_for_each(|problem| write_problem(doc, problem, depth, options, out))
+}
+
+/// One problem's line, under the line of the node (at `depth`) it concerns.
+fn write_problem(
+    doc: &Document,
+    problem: &Problem,
+    depth: usize,
+    options: TreeOptions,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let pad = if options.offsets { 17 } else { 0 } + depth * 2 + 2;
+    let mark = match problem.kind.severity() {
+        Severity::Error => "!! error",
+        Severity::Warning => "?? warning",
+    };
+    let what = problem.kind.describe(doc);
+    writeln!(out, "{:pad$}{mark} at byte {}: {}", "", problem.offset, terminal_safe(&what))
 }
 
 /// The one-line label of a node: `name[i]: type = value`.
@@ -117,6 +164,10 @@ pub fn label(doc: &Document, id: NodeId, line: &mut String) {
         return;
     }
     let field = doc.field_info(id);
+    if node.kind == NodeKind::Element {
+        let raw = value::raw_scalar(doc, id).unwrap_or(0);
+        return element_label(field, value_index(doc, id), raw, node.has_problem, line);
+    }
     push_step(doc, id, field, line);
     line.push_str(": ");
     type_name(doc, id, field, line);
@@ -126,6 +177,24 @@ pub fn label(doc: &Document, id: NodeId, line: &mut String) {
     value::push_preview_with(doc, id, field, PREVIEW_LIMIT, line);
     if line.len() == at {
         line.truncate(before);
+    }
+}
+
+/// The label of one value of a packed run, `[i]: type = value`, whether or not it has a
+/// node: as declared, or raw (`element`) when it is out of range for its type.
+fn element_label(field: Option<&FieldInfo>, index: u32, raw: u64, has_problem: bool, line: &mut String) {
+    use std::fmt::Write as _;
+    let _ = write!(line, "[{index}]: ");
+    match field {
+        Some(f) if !has_problem => {
+            line.push_str(&f.type_name);
+            line.push_str(" = ");
+            value::push_scalar_display(&value::interpret(&f.kind, raw), line);
+        }
+        _ => {
+            line.push_str("element = ");
+            value::push_scalar_display(&value::Scalar::Unsigned(raw), line);
+        }
     }
 }
 
@@ -149,7 +218,8 @@ pub fn type_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, line: &m
             None => line.push_str("message"),
         },
         _ => match field {
-            Some(f) if !node.has_problem || node.kind == NodeKind::String => {
+            // A run of values keeps its type when a value in it is out of range.
+            Some(f) if !node.has_problem || matches!(node.kind, NodeKind::String | NodeKind::Packed) => {
                 if node.kind == NodeKind::Packed {
                     line.push_str("packed ");
                 }
