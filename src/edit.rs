@@ -5,6 +5,7 @@
 //! copied verbatim; with no edit the bytes are exactly the input; undo restores the exact
 //! bytes; the history keeps only the splices, never a copy of the document.
 
+pub mod focus;
 pub mod op;
 pub mod plan;
 pub mod splice;
@@ -12,7 +13,8 @@ pub mod value;
 
 use crate::edit::op::{EditError, EditOp};
 pub use crate::edit::splice::Change;
-use crate::model::Document;
+use crate::model::source::Source;
+use crate::model::{Decoder, Document};
 
 /// One applied edit: its script line and how to undo and redo it.
 #[derive(Debug, Clone)]
@@ -72,12 +74,8 @@ impl Editor {
     /// the first that fails; the error names its line number.
     pub fn apply_script(&mut self, script: &str) -> Result<usize, (usize, EditError)> {
         let mut count = 0;
-        for (n, line) in script.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            EditOp::parse(line).and_then(|op| self.apply(op)).map_err(|e| (n + 1, e))?;
+        for (n, line) in script_lines(script) {
+            EditOp::parse(line).and_then(|op| self.apply(op)).map_err(|e| (n, e))?;
             count += 1;
         }
         Ok(count)
@@ -148,4 +146,45 @@ impl Editor {
         self.edited = inverse.splices.iter().map(|s| s.offset..s.offset + s.removed.len()).collect();
         inverse
     }
+}
+
+/// The edits of a script with their line numbers: comments and blank lines skipped.
+fn script_lines(script: &str) -> impl Iterator<Item = (usize, &str)> {
+    script
+        .lines()
+        .enumerate()
+        .map(|(n, line)| (n + 1, line.trim()))
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
+}
+
+/// Applies an edit script to `bytes` with no history to undo: each edit is planned on a
+/// decode of only the top-level fields it touches ([`focus::focus_for`]), so the memory an
+/// edit needs stays near the blob's size however many fields the rest of it holds. When the
+/// focus cannot be told, or the focused plan is refused, the edit is planned on the whole
+/// document, so every edit means exactly what it means in an [`Editor`]. Returns the bytes
+/// and how many edits were applied; on error, the line number.
+pub fn apply_script_lean(
+    decoder: &Decoder,
+    bytes: Vec<u8>,
+    script: &str,
+) -> Result<(Vec<u8>, usize), (usize, EditError)> {
+    let mut bytes = bytes;
+    let mut count = 0;
+    for (n, line) in script_lines(script) {
+        let op = EditOp::parse(line).map_err(|e| (n, e))?;
+        let plan_on = |decoder: &Decoder, bytes: Vec<u8>| {
+            let doc = decoder.decode(Source::new(bytes));
+            let planned = op.plan(&doc);
+            (doc.into_bytes(), planned)
+        };
+        let focused = focus::focus_for(&op, decoder.root_type(), &bytes).map(|f| decoder.clone().with_focus(f));
+        let (mut now, mut planned) = plan_on(focused.as_ref().unwrap_or(decoder), bytes);
+        if planned.is_err() && focused.is_some() {
+            (now, planned) = plan_on(decoder, now);
+        }
+        planned.map_err(|e| (n, e))?.apply(&mut now);
+        bytes = now;
+        count += 1;
+    }
+    Ok((bytes, count))
 }

@@ -128,6 +128,8 @@ pub fn stage(target: &Path, bytes: &[u8], protected: &Protected, options: WriteO
     }
     let dir = destination.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = destination.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    // Said of the folder here, rather than of a temporary file the user never named.
+    fs::metadata(dir).map_err(io)?;
     let prefix = temp_prefix(&name);
     remove_stale_temps(dir, &prefix);
     let mut temp = tempfile::Builder::new()

@@ -47,7 +47,7 @@ pub use decode::schema::{FieldClass, FieldInfo, Schema, TypeInfo};
 pub use decode::wire::{WireType, write_varint};
 pub use edit::op::{EditError, EditOp, Target, VERBS, Verb};
 pub use edit::value::{unescape, unquote};
-pub use edit::{Change, Editor};
+pub use edit::{Change, Editor, apply_script_lean};
 pub use model::node::{Node, NodeId, NodeKind};
 pub use model::path::{FieldPath, PathError, ROOT_LABEL, Segment};
 pub use model::problem::{Problem, ProblemKind, Severity};

@@ -14,6 +14,6 @@ pub mod problem;
 pub mod source;
 pub mod value;
 
-pub use decoder::{Decoder, Limits, TopLevelHook};
+pub use decoder::{Decoder, Focus, Limits, TopLevelHook};
 pub use document::Document;
 pub use node::{NodeId, NodeKind};

@@ -82,6 +82,25 @@ proptest! {
     }
 
     #[test]
+    fn a_focused_replay_gives_the_bytes_the_editor_gave(seed in any::<u64>(), steps in 1usize..10) {
+        // Random edits of every kind through the editor (whole document each time), then
+        // the recorded script replayed the lean way (each edit decoding only what it
+        // touches): the same bytes.
+        let original = statescope::samples::VM_STATE.to_vec();
+        let mut editor = Editor::new(open(&original));
+        let mut rng = statescope::Rng::new(seed);
+        for i in 0..steps {
+            let Some(m) = statescope::plan_mutation(editor.doc(), &mut rng, (seed as usize).wrapping_add(i)) else { break };
+            let _ = editor.apply(m.op);
+        }
+        let s = schema();
+        let decoder = Decoder::new(s.clone(), s.pool.get_message_by_name(statescope::samples::ROOT_TYPE));
+        let (lean, count) = statescope::apply_script_lean(&decoder, original, &editor.script()).unwrap();
+        prop_assert_eq!(count, editor.edit_count());
+        prop_assert_eq!(&lean[..], editor.doc().bytes());
+    }
+
+    #[test]
     fn undo_restores_the_exact_bytes(seed in any::<u64>(), steps in 1usize..12) {
         let original = statescope::samples::VM_STATE.to_vec();
         let mut editor = Editor::new(open(&original));

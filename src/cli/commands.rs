@@ -122,12 +122,14 @@ pub fn edit_and_write(
     output: &OutputArgs,
 ) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let (doc, _) = schema_args.open(&schema, schema_args.read(file)?)?;
-    let mut editor = Editor::new(doc);
-    let count = editor.apply_script(script).map_err(|(line, e)| anyhow!("edit {line}: {e}; nothing was written"))?;
+    let source = schema_args.read(file)?;
+    let (decoder, _) = schema_args.decoder(&schema, &source)?;
+    // Each edit decodes only the top-level fields it touches: memory near the file's size.
+    let (bytes, count) = crate::edit::apply_script_lean(&decoder, source.into_bytes(), script)
+        .map_err(|(line, e)| anyhow!("edit {line}: {e}; nothing was written"))?;
     let mut protected = read_by(schema_args, file);
     script_file.into_iter().for_each(|s| protected.add(s));
-    let written = write_output(editor.into_doc().bytes(), &protected, output)?;
+    let written = write_output(&bytes, &protected, output)?;
     eprintln!("statescope: {count} edit(s) applied; wrote {written}");
     Ok(Outcome::Success)
 }

@@ -32,6 +32,33 @@ impl Default for Limits {
 /// complete; the subtree is then dropped from the document. An error stops the decode.
 pub type TopLevelHook<'h> = &'h mut dyn FnMut(&Document, NodeId) -> std::io::Result<()>;
 
+/// Which top-level fields a decode builds nodes for. The others are read past (and
+/// counted, so the indices of those that are built stay right) but get no nodes, so an
+/// edit of one unit of a huge blob does not need a node for every field of the others.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Focus {
+    fields: Vec<(u32, Option<u32>)>,
+}
+
+impl Focus {
+    /// Also builds every occurrence of top-level field `number`.
+    pub fn with_field(mut self, number: u32) -> Self {
+        self.fields.push((number, None));
+        self
+    }
+
+    /// Also builds occurrence `index` of top-level field `number`.
+    pub fn with_occurrence(mut self, number: u32, index: u32) -> Self {
+        self.fields.push((number, Some(index)));
+        self
+    }
+
+    /// Whether occurrence `index` of top-level field `number` is built.
+    pub fn wants(&self, number: u32, index: u32) -> bool {
+        self.fields.iter().any(|&(n, i)| n == number && i.is_none_or(|i| i == index))
+    }
+}
+
 /// How to read bytes: which schema, which root message type (none: raw wire fields), and
 /// how deep to go.
 #[derive(Debug, Clone)]
@@ -39,17 +66,28 @@ pub struct Decoder {
     schema: Arc<Schema>,
     root: Option<MessageDescriptor>,
     limits: Limits,
+    focus: Option<Focus>,
 }
 
 impl Decoder {
     /// A decoder for `root` (schema-less when `None`) with the default [`Limits`].
     pub fn new(schema: Arc<Schema>, root: Option<MessageDescriptor>) -> Self {
-        Decoder { schema, root, limits: Limits::default() }
+        Decoder { schema, root, limits: Limits::default(), focus: None }
     }
 
     /// The same decoder with other limits.
     pub fn with_limits(self, limits: Limits) -> Self {
         Decoder { limits, ..self }
+    }
+
+    /// The same decoder, building nodes only for the top-level fields `focus` names.
+    pub fn with_focus(self, focus: Focus) -> Self {
+        Decoder { focus: Some(focus), ..self }
+    }
+
+    /// The top-level fields built, when not all are.
+    pub fn focus(&self) -> Option<&Focus> {
+        self.focus.as_ref()
     }
 
     /// The schema names and types come from.

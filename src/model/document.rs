@@ -39,6 +39,11 @@ impl Document {
         (decoder.decode(Source::new(bytes)), result)
     }
 
+    /// Gives the bytes back.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.source.into_bytes()
+    }
+
     /// The decoder this document was decoded with.
     pub fn decoder(&self) -> &Decoder {
         &self.decoder

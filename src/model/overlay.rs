@@ -180,6 +180,13 @@ impl Walker<'_, '_> {
         };
         frame.pos = raw.end;
         let index = self.bump(frame.counts_at, raw.tag.field_number);
+        let focus = self.b.decoder().focus();
+        if truncated.is_none()
+            && frame.node == NodeId::ROOT
+            && focus.is_some_and(|focus| !focus.wants(raw.tag.field_number, index))
+        {
+            return Step::Continue; // read past: counted, but not built
+        }
         let Some((len, have)) = truncated else {
             return self.field(frame, &raw, index, false);
         };
