@@ -2,6 +2,7 @@
 //! and compared with snapshots: navigation, folding, search, go-to, Any rows, error rows
 //! and help.
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use ratatui::Terminal;
@@ -184,6 +185,23 @@ fn clear_prompt(app: &mut App) {
     }
 }
 
+/// Goes to `path` and sets its value to `value` through the edit prompt.
+fn edit_at(app: &mut App, path: &str, value: &str) {
+    press(app, &format!(":{path}<Enter>e"));
+    clear_prompt(app);
+    press(app, &format!("{value}<Enter>"));
+}
+
+/// Presses `w`, types `target` over the offered name, and submits.
+fn save_as(app: &mut App, target: &Path) {
+    press(app, "w");
+    clear_prompt(app);
+    for c in target.display().to_string().chars() {
+        app.update(Action::PromptChar(c));
+    }
+    press(app, "<Enter>");
+}
+
 #[test]
 fn edit_a_lun_then_undo_and_redo() {
     let mut app = open("samples/vm.state.bin");
@@ -248,9 +266,7 @@ fn save_writes_atomically_beside_a_script_and_guards_the_input() {
     let input = dir.join("vm.bin");
     std::fs::write(&input, crate::samples::VM_STATE).unwrap();
     let mut app = open("samples/vm.state.bin").with_file(input.clone(), &[]);
-    press(&mut app, ":units[6].state.vps[0].data.registers.rip<Enter>e");
-    clear_prompt(&mut app);
-    press(&mut app, "0xffffffff81000040<Enter>");
+    edit_at(&mut app, "units[6].state.vps[0].data.registers.rip", "0xffffffff81000040");
     assert_eq!(press(&mut app, "q"), [], "unsaved edits stop the first q");
     assert!(app.message().contains("unsaved"));
     press(&mut app, "w");
@@ -262,12 +278,7 @@ fn save_writes_atomically_beside_a_script_and_guards_the_input() {
     assert!(script.contains("set units[6].state.vps[0].data.registers.rip 0xffffffff81000040"), "{script}");
     assert!(!app.editor().is_dirty());
     // Saving over the opened file asks first, and n keeps it.
-    press(&mut app, "w");
-    clear_prompt(&mut app);
-    for c in input.display().to_string().chars() {
-        app.update(Action::PromptChar(c));
-    }
-    press(&mut app, "<Enter>");
+    save_as(&mut app, &input);
     assert!(app.message().contains("overwrite"), "{}", app.message());
     press(&mut app, "n<Enter>");
     assert_eq!(std::fs::read(&input).unwrap(), crate::samples::VM_STATE, "the input is untouched");
@@ -331,14 +342,8 @@ fn saving_over_any_file_that_was_opened_asks_first() {
     let input = dir.join("st.edits");
     std::fs::write(&input, crate::samples::VM_STATE).unwrap();
     let mut app = open("samples/vm.state.bin").with_file(input.clone(), &[]);
-    press(&mut app, ":units[0].name<Enter>e");
-    clear_prompt(&mut app);
-    press(&mut app, "renamed<Enter>w");
-    clear_prompt(&mut app);
-    for c in dir.join("st").display().to_string().chars() {
-        app.update(Action::PromptChar(c));
-    }
-    press(&mut app, "<Enter>");
+    edit_at(&mut app, "units[0].name", "renamed");
+    save_as(&mut app, &dir.join("st"));
     assert!(app.message().contains("st.edits is a file you opened: overwrite it?"), "{}", app.message());
     press(&mut app, "n<Enter>");
     assert_eq!(std::fs::read(&input).unwrap(), crate::samples::VM_STATE, "the opened file is untouched");
@@ -354,14 +359,8 @@ fn a_save_whose_script_cannot_be_written_replaces_nothing() {
     // The script's place is taken by a folder, as a full disk would refuse it.
     std::fs::create_dir_all(dir.join("out.bin.edits")).unwrap();
     let mut app = open("samples/vm.state.bin");
-    press(&mut app, ":units[0].name<Enter>e");
-    clear_prompt(&mut app);
-    press(&mut app, "renamed<Enter>w");
-    clear_prompt(&mut app);
-    for c in target.display().to_string().chars() {
-        app.update(Action::PromptChar(c));
-    }
-    press(&mut app, "<Enter>");
+    edit_at(&mut app, "units[0].name", "renamed");
+    save_as(&mut app, &target);
     assert!(app.message().starts_with("not saved: "), "{}", app.message());
     assert_eq!(std::fs::read(&target).unwrap(), b"previous", "the target was not replaced");
     assert!(app.editor().is_dirty(), "the edit is still unsaved, and q will say so");
@@ -370,9 +369,7 @@ fn a_save_whose_script_cannot_be_written_replaces_nothing() {
 #[test]
 fn a_value_with_spaces_replays_to_the_same_bytes() {
     let mut app = open("samples/vm.state.bin");
-    press(&mut app, ":units[0].name<Enter>e");
-    clear_prompt(&mut app);
-    press(&mut app, "  padded  <Enter>");
+    edit_at(&mut app, "units[0].name", "  padded  ");
     let edited = app.doc().bytes().to_vec();
     let name = app.doc().resolve("units[0].name").unwrap();
     assert_eq!(app.doc().preview(name), "\"  padded  \"", "applied as typed");
