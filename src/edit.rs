@@ -158,7 +158,7 @@ fn script_lines(script: &str) -> impl Iterator<Item = (usize, &str)> {
 }
 
 /// Applies an edit script to `bytes` with no history to undo: each edit is planned on a
-/// decode of only the top-level fields it touches ([`focus::focus_for`]), so the memory an
+/// decode of only the top-level fields it touches (a [`crate::Focus`]), so the memory an
 /// edit needs stays near the blob's size however many fields the rest of it holds. When the
 /// focus cannot be told, or the focused plan is refused, the edit is planned on the whole
 /// document, so every edit means exactly what it means in an [`Editor`]. Returns the bytes
