@@ -114,3 +114,44 @@ fn a_hostile_type_url_is_escaped_where_it_is_shown() {
         common::stdout(&common::statescope(&["show", "-", "--type", statescope::samples::ROOT_TYPE], Some(&blob)));
     assert!(shown.contains(r#"name: string = "com1\033[2J""#), "{shown}");
 }
+
+#[test]
+fn names_from_a_hostile_descriptor_set_are_escaped_too() {
+    use prost::Message as _;
+    use prost_reflect::prost_types::{
+        self, DescriptorProto, FieldDescriptorProto, FileDescriptorProto, FileDescriptorSet,
+    };
+    // A schema whose message and field names carry escape sequences and a bidi override.
+    let field = FieldDescriptorProto {
+        name: Some("x\u{1b}]0;owned\u{7}".to_owned()),
+        number: Some(1),
+        r#type: Some(prost_types::field_descriptor_proto::Type::Uint32 as i32),
+        label: Some(prost_types::field_descriptor_proto::Label::Optional as i32),
+        ..Default::default()
+    };
+    let message = DescriptorProto { name: Some("M\u{202e}".to_owned()), field: vec![field], ..Default::default() };
+    let file = FileDescriptorProto {
+        name: Some("hostile.proto".to_owned()),
+        package: Some("h\u{1b}[2J".to_owned()),
+        message_type: vec![message],
+        syntax: Some("proto3".to_owned()),
+        ..Default::default()
+    };
+    let dir = std::env::temp_dir().join(format!("statescope-hostile-schema-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let set = dir.join("hostile.binpb");
+    std::fs::write(&set, FileDescriptorSet { file: vec![file] }.encode_to_vec()).unwrap();
+    let ty = "h\u{1b}[2J.M\u{202e}";
+    for args in [["show", "-"], ["check", "-"]] {
+        let out = common::statescope(
+            &[&args[..], &["--descriptor-set", set.to_str().unwrap(), "--type", ty]].concat(),
+            Some(&[0x08, 0x05, 0x10, 0x01]),
+        );
+        assert_plain(&format!("{args:?} stdout"), &out.stdout);
+        assert_plain(&format!("{args:?} stderr"), &out.stderr);
+        assert!(out.status.code().is_some_and(|c| c <= 2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        if args[0] == "show" {
+            assert!(common::stdout(&out).contains(r"  x\x1b]0;owned\x07: uint32 = 5"), "{}", common::stdout(&out));
+        }
+    }
+}
