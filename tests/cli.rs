@@ -140,3 +140,59 @@ fn json_is_canonical_with_type_urls() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("problem(s) JSON cannot show"));
 }
+
+/// The sample with `edit` applied to its bytes, written to a temporary file.
+fn sample_variant(name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> std::path::PathBuf {
+    let mut bytes = statescope::samples::VM_STATE.to_vec();
+    edit(&mut bytes);
+    let path = std::env::temp_dir().join(format!("statescope-rules-{}-{name}", std::process::id()));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn the_vmm_restore_rules_fail_what_the_vmm_would() {
+    let check = |path: &std::path::Path| {
+        let out = statescope(&["check", path.to_str().unwrap(), "--type", statescope::samples::ROOT_TYPE], None);
+        (out.status.code(), stdout(&out))
+    };
+    // The whole type URL is compared: another host fails the restore.
+    let typo = sample_variant("typo", |b| {
+        let at = b.windows(5).position(|w| w == b"type.").unwrap();
+        b[at..at + 4].copy_from_slice(b"typo");
+    });
+    let (code, out) = check(&typo);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains("units[0].state: byte 14: error: protobuf type mismatch, expected type.googleapis.com/sample.vmtime.SavedState, got typo.googleapis.com/sample.vmtime.SavedState"),
+        "{out}"
+    );
+    // Units are matched by name: one given twice fails.
+    let twice = sample_variant("twice", |b| {
+        let unit_end = 2 + b[1] as usize;
+        let first = b[..unit_end].to_vec();
+        b.extend(first);
+    });
+    let (code, out) = check(&twice);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("units[8]: byte 1798: error: restore failed: {vmtime: duplicate unit name}"), "{out}");
+    // Nothing at all restores nothing.
+    let empty = sample_variant("empty", Vec::clear);
+    let (code, out) = check(&empty);
+    assert_eq!(code, Some(1));
+    assert!(out.contains("(root): byte 0: error: saved state holds no units"), "{out}");
+}
+
+#[test]
+fn a_hint_never_asks_to_load_a_schema_that_is_loaded() {
+    let Some(openvmm) = common::openvmm() else { return };
+    // A field the loaded schema lacks: units[0].state (vmtime) with field 9 added.
+    let mut blob = std::fs::read(openvmm.join("state.bin")).unwrap();
+    let out = statescope(&["check", "-", "--proto-dir", openvmm.join("protos").to_str().unwrap()], Some(&blob));
+    assert!(out.status.success(), "the real state is clean");
+    blob.extend_from_slice(&[0x48, 0x01]); // field 9 at the root
+    let out = statescope(&["check", "-", "--proto-dir", openvmm.join("protos").to_str().unwrap()], Some(&blob));
+    let text = stdout(&out);
+    assert!(text.contains("field not in openvmm.SavedState as loaded: written by a newer release"), "{text}");
+    assert!(!text.contains("--proto-dir"), "no advice to load what is loaded: {text}");
+}

@@ -29,6 +29,8 @@ impl TypeIndex {
 
 /// The full name of `google.protobuf.Any`.
 pub const ANY_TYPE: &str = "google.protobuf.Any";
+/// What every type URL the VMM writes starts with; it compares URLs whole.
+pub const TYPE_URL_PREFIX: &str = "type.googleapis.com/";
 /// The marker the VMM's schema writer puts after a fixed array of scalars.
 const PACKED_ONLY_MARKER: &str = "packed repr only";
 
@@ -146,6 +148,11 @@ impl Schema {
     pub fn load(sources: &SchemaSources) -> Result<Self, SchemaError> {
         let built = build_pool(sources)?;
         Ok(Schema { collisions: built.collisions, user_files: built.user_files, ..Schema::new(built.pool) })
+    }
+
+    /// Whether the user named schemas of their own (a folder, files, descriptor sets).
+    pub fn has_user_schemas(&self) -> bool {
+        !self.user_files.is_empty()
     }
 
     /// Registered files left out of the pool, each a warning worth showing.

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use prost_reflect::MessageDescriptor;
 
-use crate::decode::schema::{FieldClass, FieldInfo, Schema, TypeIndex, TypeInfo, VarintRange};
+use crate::decode::schema::{FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, VarintRange};
 use crate::decode::wire::{self, GroupEnds, RawField, WireError, WireErrorKind, WireType};
 use crate::model::builder::Builder;
 use crate::model::decoder::{Limits, TopLevelHook};
@@ -37,9 +37,21 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, eleme
         counts: Vec::new(),
         groups: GroupEnds::new(limits.max_depth as usize),
         element_nodes,
+        unit_names: std::collections::HashSet::new(),
         hook,
     };
     walker.run(decoder.root_type())
+}
+
+/// Whether a message type is a VMM state unit (`state_unit.SavedStateUnit`, a name and an
+/// Any), in the VMM's own package or another of that name.
+fn is_unit_name(desc: &MessageDescriptor) -> bool {
+    desc.name() == "SavedStateUnit" && desc.package_name().rsplit('.').next() == Some("state_unit")
+}
+
+/// Whether a field holds state units.
+fn is_unit_type(class: &FieldClass) -> bool {
+    matches!(class, FieldClass::Message(m) if is_unit_name(m))
 }
 
 /// How deep a frame is: in messages, and in Any payloads.
@@ -93,6 +105,8 @@ struct Walker<'a, 'h> {
     groups: GroupEnds,
     /// Whether packed values become nodes (else their problems go on the run).
     element_nodes: bool,
+    /// The names of the state units met so far at the top level.
+    unit_names: std::collections::HashSet<Vec<u8>>,
 }
 
 impl Walker<'_, '_> {
@@ -473,7 +487,16 @@ impl Walker<'_, '_> {
         };
         let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
         match self.schema.resolve_type_url(&text) {
-            Some(m) => AnyTarget::Resolved(m),
+            Some(m) => {
+                // The VMM accepts an Any only when its whole type URL is the one it expects
+                // (OpenVMM, support/mesh/mesh_protobuf/src/message.rs, ProtobufAny::parse):
+                // another host fails the restore. The payload is still shown as its type.
+                let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
+                if text != expected {
+                    self.problem(node, from, ProblemKind::TypeUrlMismatch { expected, got: text });
+                }
+                AnyTarget::Resolved(m)
+            }
             None => {
                 self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
                 AnyTarget::Unresolved
@@ -515,12 +538,40 @@ impl Walker<'_, '_> {
     fn finish(&mut self, frame: Frame) {
         let next = NodeId::from_index(self.b.node_count());
         self.b.node_mut(frame.node).next = next;
-        let found = self.missing_required(&frame);
+        let mut found = self.missing_required(&frame);
+        found.extend(self.unit_rules(&frame));
         self.counts.truncate(frame.counts_at);
         let offset = self.b.node(frame.node).value_start as usize;
         for kind in found {
             self.problem(frame.node, offset, kind);
         }
+    }
+
+    /// The state unit rules the restoring VMM applies to a whole-VM blob (OpenVMM,
+    /// vmm_core/state_unit/src/lib.rs, StateUnits::restore): units are matched by name, so
+    /// a name given twice fails the restore; a blob with no units restores no device.
+    fn unit_rules(&mut self, frame: &Frame) -> Option<ProblemKind> {
+        if frame.node == NodeId::ROOT && self.buf().is_empty() {
+            return Some(ProblemKind::NoUnits);
+        }
+        let ty = frame.ty?;
+        if frame.node == NodeId::ROOT {
+            let units = self.info(ty).fields.iter().find(|f| f.is_list && is_unit_type(&f.class))?.number;
+            let none = !self.counts[frame.counts_at].contains(units) && !frame.damaged;
+            return none.then_some(ProblemKind::NoUnits);
+        }
+        let node = *self.b.node(frame.node);
+        if node.parent != Some(NodeId::ROOT) || !is_unit_name(&self.info(ty).desc) {
+            return None;
+        }
+        let name = (frame.node + 1).up_to(node.next).find(|&c| {
+            let child = self.b.node(c);
+            child.parent == Some(frame.node) && child.field_number == 1 && child.kind == NodeKind::String
+        })?;
+        let child = self.b.node(name);
+        let text = self.buf()[child.value_start as usize..child.value_end as usize].to_vec();
+        (!self.unit_names.insert(text.clone()))
+            .then(|| ProblemKind::DuplicateUnitName { name: String::from_utf8_lossy(&text).into_owned() })
     }
 
     /// What a closed frame lacks that the reader requires.

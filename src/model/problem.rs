@@ -75,6 +75,21 @@ pub enum ProblemKind {
     },
     /// An Any with a payload but no type URL.
     MissingTypeUrl,
+    /// An Any whose type URL names a registered type, but not the way the VMM writes it
+    /// (another host): the VMM compares URLs whole.
+    TypeUrlMismatch {
+        /// The URL the VMM expects for that type.
+        expected: String,
+        /// The URL as written.
+        got: String,
+    },
+    /// A state unit whose name an earlier unit has: the VMM matches units by name.
+    DuplicateUnitName {
+        /// The name.
+        name: String,
+    },
+    /// A whole-VM blob with no state units at all (or an empty blob of any type).
+    NoUnits,
     /// A string field that is not UTF-8.
     InvalidUtf8,
     /// A field the reader requires (a fixed array) is absent.
@@ -145,14 +160,30 @@ impl ProblemKind {
                 "failed to decode protobuf: field is declared {declared} but written with wire type \
                  {found}; shown raw"
             ),
-            Self::UnknownField { in_type } => format!(
-                "field not in {}: written by a newer or different schema? (load it with --proto-dir)",
+            // Never advise loading a schema that is already loaded.
+            Self::UnknownField { in_type } if doc.schema().has_user_schemas() => format!(
+                "field not in {} as loaded: written by a newer release, or the bytes here are out of step",
                 name(in_type)
+            ),
+            Self::UnknownField { in_type } => format!(
+                "field not in {}: written by a newer release? (load the VMM's schema folder with --proto-dir)",
+                name(in_type)
+            ),
+            Self::UnknownTypeUrl { url } if doc.schema().has_user_schemas() => format!(
+                "unknown saved state type `{url}`: the loaded schemas do not declare it (written by a newer \
+                 release, or a renamed type?)"
             ),
             Self::UnknownTypeUrl { url } => format!(
                 "unknown saved state type `{url}`: no registered schema declares it; \
                  load the VMM's schema folder with --proto-dir"
             ),
+            Self::TypeUrlMismatch { expected, got } => {
+                format!("protobuf type mismatch, expected {expected}, got {got}")
+            }
+            Self::DuplicateUnitName { name } => format!("restore failed: {{{name}: duplicate unit name}}"),
+            Self::NoUnits => {
+                "saved state holds no units (or no bytes at all): a restore would restore no device".to_owned()
+            }
             Self::MissingTypeUrl => "saved state is invalid: Any has a value but no type URL".to_owned(),
             Self::InvalidUtf8 => "failed to decode protobuf: string is not valid UTF-8; shown as bytes".to_owned(),
             Self::MissingRequiredField { field, in_type } => {
