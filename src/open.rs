@@ -119,7 +119,10 @@ impl SchemaArgs {
                     let also = close
                         .map(|(other, _)| format!("; {other} fits almost as well: --type chooses"))
                         .unwrap_or_default();
-                    let note = format!("no --type given; decoding as {name} (best fit){also}");
+                    // Said when detection had only an intact prefix to go by.
+                    let damaged = crate::decode::wire::validate_fields(bytes, 0, bytes.len()).is_err();
+                    let prefix = if damaged { " for the part that parses; the blob is damaged or cut" } else { "" };
+                    let note = format!("no --type given; decoding as {name} (best fit{prefix}){also}");
                     (Some(d.message), Some(terminal_safe(&note).into_owned()))
                 }
                 None => (None, Some("no --type given and no registered type fits; showing raw wire fields".to_owned())),

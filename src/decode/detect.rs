@@ -5,7 +5,7 @@ use prost_reflect::{Kind, MessageDescriptor};
 
 use crate::decode::schema::scalar_wire;
 use crate::decode::schema::{ANY_TYPE, Schema};
-use crate::decode::wire::{self, WireType};
+use crate::decode::wire::{self, WireErrorKind, WireType};
 
 /// Fields read per candidate, at most: detection stays cheap on any input size.
 const FIELD_BUDGET: usize = 4096;
@@ -65,8 +65,17 @@ fn score(
     let mut pos = start;
     while pos < end && *budget > 0 {
         *budget -= 1;
-        let Ok(f) = wire::read_field(buf, pos, end) else {
-            return total - 20;
+        let (f, cut) = match wire::read_field(buf, pos, end) {
+            Ok(f) => (f, false),
+            // The input ends inside this field (a cut blob): score what is there, as the
+            // decoder will show it, so a damaged dump still finds the type of its prefix.
+            Err(e) if matches!(e.reason, WireErrorKind::LengthPastEnd { .. }) && end == buf.len() => {
+                match wire::read_truncated_field(buf, pos, end) {
+                    Some(f) => (f, true),
+                    None => return total - 20,
+                }
+            }
+            Err(_) => return total - 20,
         };
         pos = f.end;
         let Some(field) = desc.get_field(f.tag.field_number) else {
@@ -76,7 +85,8 @@ fn score(
         let (content_start, content_end) = (f.value_start, f.value_end);
         total += match (field.kind(), f.tag.wire_type) {
             (Kind::Message(m), WireType::Len) => {
-                if wire::validate_fields(buf, content_start, content_end).is_err() {
+                // A cut message is scored as far as it goes (its last field is cut too).
+                if !cut && wire::validate_fields(buf, content_start, content_end).is_err() {
                     -4
                 } else if m.full_name() == ANY_TYPE {
                     3 + any_score(buf, content_start, content_end, schema)
@@ -118,7 +128,7 @@ mod tests {
     fn the_sample_is_detected_whole_and_from_an_intact_prefix() {
         let schema = Schema::load(&SchemaSources::default()).unwrap();
         let bytes = include_bytes!("../../samples/vm.state.bin");
-        for cut in [bytes.len(), bytes.len() * 3 / 5, 200] {
+        for cut in [bytes.len(), bytes.len() * 3 / 5, 200, 40] {
             let found = detect(&bytes[..cut], &schema).map(|d| d.message.full_name().to_owned());
             assert_eq!(found.as_deref(), Some("sample.openvmm.SavedState"), "first {cut} bytes");
         }

@@ -321,6 +321,30 @@ fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut Group
     Ok(field)
 }
 
+/// A `len` field at `pos` whose own length runs past `end`, taken as what remains: its value
+/// is `[value start, end)`. `None` unless that is what is at `pos` (a tag or length that
+/// cannot be read, another wire type, or a length that fits).
+pub fn read_truncated_field(buf: &[u8], pos: usize, end: usize) -> Option<RawField> {
+    let (tag, tag_len) = read_tag(buf, pos, end).ok()?;
+    if tag.wire_type != WireType::Len {
+        return None;
+    }
+    let (len, len_len) = read_varint(buf, pos + tag_len, end).ok()?;
+    if len <= (end - (pos + tag_len + len_len)) as u64 {
+        return None;
+    }
+    Some(RawField {
+        tag,
+        start: pos,
+        tag_len: tag_len as u8,
+        len_len: len_len as u8,
+        value_start: pos + tag_len + len_len,
+        value_end: end,
+        end,
+        scalar: 0,
+    })
+}
+
 /// Finds the end-group tag closing group `field_number` whose contents start at `start`.
 /// Returns the offset of that tag and the offset just past it. Iterative: nested groups are
 /// tracked on a stack of (field number, content start) bounded by the input size, and

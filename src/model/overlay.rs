@@ -177,11 +177,15 @@ impl Walker<'_, '_> {
     /// Reads one field of `frame` and records it.
     fn step(&mut self, frame: &mut Frame) -> Step {
         let (pos, end) = (frame.pos, frame.end);
-        let (raw, truncated) = match wire::read_field_remembering(self.b.bytes(), pos, end, &mut self.groups) {
+        let read = wire::read_field_remembering(self.b.bytes(), pos, end, &mut self.groups);
+        // A length that runs past the end is this field's own only when the field can be
+        // read up to its value (the error may come from inside a group being skipped).
+        let cut = || wire::read_truncated_field(self.buf(), pos, end);
+        let (raw, truncated) = match read {
             Ok(raw) => (raw, None),
             Err(error) if frame.speculative => return Step::Rollback(error),
-            Err(WireError { reason: WireErrorKind::LengthPastEnd { len, have }, .. }) => {
-                (self.truncated_field(pos, end), Some((len, have as u64)))
+            Err(WireError { reason: WireErrorKind::LengthPastEnd { len, have }, .. }) if cut().is_some() => {
+                (cut().expect("just checked"), Some((len, have as u64)))
             }
             Err(error) => {
                 frame.pos = end;
@@ -213,22 +217,6 @@ impl Walker<'_, '_> {
         let kind = ProblemKind::Truncated { len, have, in_type, input_ends };
         self.problem(node, raw.start + raw.tag_len as usize, kind);
         step
-    }
-
-    /// Rebuilds a `len` field whose length runs past `end`: its value is what remains.
-    fn truncated_field(&self, pos: usize, end: usize) -> RawField {
-        let (tag, tag_len) = wire::read_tag(self.buf(), pos, end).expect("read_field got past the tag");
-        let (_, len_len) = wire::read_varint(self.buf(), pos + tag_len, end).expect("read_field got past the length");
-        RawField {
-            tag,
-            start: pos,
-            tag_len: tag_len as u8,
-            len_len: len_len as u8,
-            value_start: pos + tag_len + len_len,
-            value_end: end,
-            end,
-            scalar: 0,
-        }
     }
 
     fn field(&mut self, parent: &Frame, raw: &RawField, index: u32, truncated: bool) -> Step {
@@ -949,6 +937,17 @@ mod tests {
                 (NodeKind::Element, 7, 9),
             ]
         );
+    }
+
+    #[test]
+    fn a_length_running_out_inside_a_group_is_the_groups_error() {
+        // A group holding a field whose length runs past the end: the error is found while
+        // skipping the group, and is not mistaken for the group's own length.
+        for root in [IOAPIC, UNIT] {
+            let doc = decode(root, &[0x0b, 0x12, 0x05, 0x00], Limits::default());
+            assert!(!doc.problems().is_empty(), "{root}");
+            assert_eq!(doc.node(crate::model::NodeId::ROOT).end(), 4);
+        }
     }
 
     #[test]
