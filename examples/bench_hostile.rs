@@ -73,6 +73,13 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         broken.extend(unit(b"\xff\xfe", b"type.googleapis.com/no.Such", &[0x08]));
     }
     shapes.push(("a problem in every unit", broken, "units[1000].name"));
+
+    // Every unit's payload cut off inside a varint: each is searched for a likely cause.
+    let mut damaged = Vec::new();
+    while damaged.len() < size {
+        damaged.extend(unit(b"u", b"type.googleapis.com/sample.vmtime.SavedState", &[0x08, 0x01, 0x10]));
+    }
+    shapes.push(("damage in every unit", damaged, "units[1000].name"));
     shapes
 }
 

@@ -4,6 +4,7 @@
 //! model's own builder; everyone else only reads documents.
 
 mod builder;
+pub mod cause;
 pub mod decoder;
 pub mod document;
 pub mod hash;

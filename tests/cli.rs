@@ -196,3 +196,98 @@ fn a_hint_never_asks_to_load_a_schema_that_is_loaded() {
     assert!(text.contains("field not in openvmm.SavedState as loaded: written by a newer release"), "{text}");
     assert!(!text.contains("--proto-dir"), "no advice to load what is loaded: {text}");
 }
+
+/// One fault made in a blob's bytes.
+type Fault = fn(&mut Vec<u8>);
+
+/// The repair a report suggests: the edit between the first pair of backquotes after
+/// "likely cause".
+fn suggested_fix(report: &str) -> Option<String> {
+    let after = &report[report.find("likely cause: ")?..];
+    let start = after.find("the edit `")? + "the edit `".len();
+    Some(after[start..start + after[start..].find('`')?].to_owned())
+}
+
+/// Applies `fix` to `broken` with `patch` and returns the bytes.
+fn repaired(broken: &[u8], fix: &str, extra: &[&str]) -> Vec<u8> {
+    let dir = std::env::temp_dir().join(format!("statescope-repair-{}-{}", std::process::id(), fix.len()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (input, script, output) = (dir.join("in.bin"), dir.join("fix.edits"), dir.join("out.bin"));
+    std::fs::write(&input, broken).unwrap();
+    std::fs::write(&script, format!("{fix}\n")).unwrap();
+    let mut args = vec!["patch", input.to_str().unwrap(), "--script", script.to_str().unwrap()];
+    args.extend(["-o", output.to_str().unwrap()]);
+    args.extend_from_slice(extra);
+    let out = statescope(&args, None);
+    assert!(out.status.success(), "{fix}: {}", String::from_utf8_lossy(&out.stderr));
+    std::fs::read(&output).unwrap()
+}
+
+#[test]
+fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
+    let ty = ["--type", statescope::samples::ROOT_TYPE];
+    let original = statescope::samples::VM_STATE;
+    let cases: [(&str, Fault, &str); 4] = [
+        // units[3].state.cmos's tag (byte 407) read as a varint: parsing fails bytes later.
+        (
+            "units[3]: byte 407: error: likely cause: the tag of units[3].state.cmos says wire type 0",
+            |b| b[407] &= !0x07,
+            "replace-raw @407+1 12",
+        ),
+        // units[4].state.lcr's tag (byte 736) with its wire type bits hit.
+        (
+            "units[4]: byte 736: error: likely cause: the tag of units[4].state.lcr says wire type 4",
+            |b| b[736] ^= 0x04,
+            "replace-raw @736+1 10",
+        ),
+        // units[4].state.tx_buffer's length (byte 751) with one bit flipped.
+        ("units[4]: byte 751: error: likely cause: bit 4 of byte 751 is flipped", |b| b[751] ^= 0x10, "flip 751 4"),
+        // units[4]'s own length prefix (byte 667) claiming 20 bytes more than it holds.
+        (
+            "units[4]: byte 667: error: likely cause: the length prefix of units[4] says 118, its content is 98",
+            |b| b[667] += 20,
+            "set-length units[4] 98",
+        ),
+    ];
+    for (said, fault, fix) in cases {
+        let mut broken = original.to_vec();
+        fault(&mut broken);
+        let out = statescope(&[&["check", "-"][..], &ty].concat(), Some(&broken));
+        let report = stdout(&out);
+        assert_eq!(out.status.code(), Some(1));
+        assert!(report.contains(said), "{report}");
+        assert_eq!(suggested_fix(&report).as_deref(), Some(fix), "{report}");
+        // The edit applies to the damaged blob as it is, and gives back the original.
+        assert_eq!(repaired(&broken, fix, &ty), original, "{fix}");
+    }
+}
+
+#[test]
+fn the_real_state_with_single_faults_names_each_cause() {
+    let Some(openvmm) = common::openvmm() else { return };
+    let original = std::fs::read(openvmm.join("state.bin")).unwrap();
+    let protos = openvmm.join("protos");
+    let schema = ["--proto-dir", protos.to_str().unwrap()];
+    let cases: [(&str, Fault); 3] = [
+        // issue 8's table: the cmos tag of units[4] (byte 502) changed to a varint.
+        ("units[4]: byte 502: error: likely cause: the tag of units[4].state.cmos says wire type 0", |b| {
+            b[502] &= !0x07
+        }),
+        // units[8]'s length prefix (byte 1157, three bytes) made 128 bytes too long: a6 98 01 → a6 99 01.
+        (
+            "units[8]: byte 1157: error: likely cause: the length prefix of units[8] says 19622, its content is 19494",
+            |b| b[1158] += 1,
+        ),
+        // One bit of a tag inside units[6] (com1's lcr, byte 943) flipped.
+        ("units[6]: byte 943: error: likely cause: the tag of units[6].state.lcr says wire type 1", |b| b[943] ^= 0x01),
+    ];
+    for (said, fault) in cases {
+        let mut broken = original.clone();
+        fault(&mut broken);
+        let out = statescope(&[&["check", "-"][..], &schema].concat(), Some(&broken));
+        let report = stdout(&out);
+        assert!(report.contains(said), "{report}");
+        let fix = suggested_fix(&report).expect("a fix is suggested");
+        assert_eq!(repaired(&broken, &fix, &schema), original, "{fix}");
+    }
+}

@@ -53,6 +53,11 @@ impl Focus {
         self
     }
 
+    /// Whether no top-level field is built at all.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     /// Whether occurrence `index` of top-level field `number` is built.
     pub fn wants(&self, number: u32, index: u32) -> bool {
         self.fields.iter().any(|&(n, i)| n == number && i.is_none_or(|i| i == index))
@@ -67,17 +72,30 @@ pub struct Decoder {
     root: Option<MessageDescriptor>,
     limits: Limits,
     focus: Option<Focus>,
+    /// Whether damaged top-level fields are searched for a likely cause.
+    causes: bool,
 }
 
 impl Decoder {
     /// A decoder for `root` (schema-less when `None`) with the default [`Limits`].
     pub fn new(schema: Arc<Schema>, root: Option<MessageDescriptor>) -> Self {
-        Decoder { schema, root, limits: Limits::default(), focus: None }
+        Decoder { schema, root, limits: Limits::default(), focus: None, causes: true }
     }
 
     /// The same decoder with other limits.
     pub fn with_limits(self, limits: Limits) -> Self {
         Decoder { limits, ..self }
+    }
+
+    /// The same decoder, not searching damaged fields for a likely cause (the search's own
+    /// trial decodes use this, so it never nests).
+    pub fn without_causes(self) -> Self {
+        Decoder { causes: false, ..self }
+    }
+
+    /// Whether damaged top-level fields are searched for a likely cause.
+    pub fn searches_causes(&self) -> bool {
+        self.causes
     }
 
     /// The same decoder, building nodes only for the top-level fields `focus` names.

@@ -17,7 +17,8 @@ use prost_reflect::MessageDescriptor;
 use crate::decode::schema::{FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, VarintRange};
 use crate::decode::wire::{self, GroupEnds, RawField, WireError, WireErrorKind, WireType};
 use crate::model::builder::Builder;
-use crate::model::decoder::{Limits, TopLevelHook};
+use crate::model::cause;
+use crate::model::decoder::{Focus, Limits, TopLevelHook};
 use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
@@ -28,6 +29,7 @@ use crate::model::problem::ProblemKind;
 /// With `element_nodes` false, the values of packed runs are checked but get no nodes.
 pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, element_nodes: bool) -> std::io::Result<()> {
     let decoder = builder.decoder().clone();
+    let builder_len = builder.bytes().len();
     let limits = decoder.limits();
     let schema = Arc::clone(decoder.schema());
     let mut walker = Walker {
@@ -38,6 +40,7 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, eleme
         groups: GroupEnds::new(limits.max_depth as usize),
         element_nodes,
         unit_names: std::collections::HashSet::new(),
+        cause_budget: if decoder.searches_causes() { cause::budget_for(builder_len) } else { 0 },
         hook,
     };
     walker.run(decoder.root_type())
@@ -107,6 +110,8 @@ struct Walker<'a, 'h> {
     element_nodes: bool,
     /// The names of the state units met so far at the top level.
     unit_names: std::collections::HashSet<Vec<u8>>,
+    /// Bytes the search for likely causes may still decode.
+    cause_budget: usize,
 }
 
 impl Walker<'_, '_> {
@@ -128,6 +133,11 @@ impl Walker<'_, '_> {
         let ty = root.map(|m| self.b.types_mut().intern(self.schema, m));
         let end = self.buf().len();
         let root = self.push_untagged(None, NodeKind::Root, 0..end, 0, ty);
+        if self.b.decoder().focus().is_some_and(Focus::is_empty) {
+            // Nothing is to be built (a raw edit needs only the bytes): no walk at all.
+            self.b.node_mut(root).next = root + 1;
+            return Ok(());
+        }
         let mut stack = vec![self.frame(root, ty, 0..end, Level::default(), false)];
         // Where the top-level field being decoded starts, in nodes and problems.
         let mut top_level = (0, 0);
@@ -520,6 +530,10 @@ impl Walker<'_, '_> {
         n.next = node + 1;
         n.has_problem = has_problem;
         self.problem(node, error.offset, ProblemKind::NotParsedAs { expected, reason: error.reason });
+        let start = self.b.node(node).value_start as usize;
+        if let Some(cause) = self.likely_cause(node, frame.ty, error.offset, start) {
+            self.problem(node, cause.offset, ProblemKind::LikelyCause { what: cause.what, fix: cause.fix });
+        }
     }
 
     /// Closes a frame: links its subtree and checks the fields the reader requires.
@@ -528,11 +542,48 @@ impl Walker<'_, '_> {
         self.b.node_mut(frame.node).next = next;
         let mut found = self.missing_required(&frame);
         found.extend(self.unit_rules(&frame));
+        let anomaly = self.b.problems()[frame.problems_at..]
+            .iter()
+            .filter(|p| p.kind.is_structural() || matches!(p.kind, ProblemKind::UnknownField { .. }))
+            .min_by_key(|p| p.offset)
+            .map(|p| (p.offset as usize, self.b.node(p.node).value_start as usize));
+        let cause = anomaly.and_then(|(at, start)| self.likely_cause(frame.node, frame.ty, at, start));
         self.counts.truncate(frame.counts_at);
         let offset = self.b.node(frame.node).value_start as usize;
         for kind in found {
             self.problem(frame.node, offset, kind);
         }
+        if let Some(cause) = cause {
+            self.problem(frame.node, cause.offset, ProblemKind::LikelyCause { what: cause.what, fix: cause.fix });
+        }
+    }
+
+    /// For a top-level field (`node`, read as `ty`) whose bytes stop parsing at `anomaly`,
+    /// the single fault that explains it ([`cause::find`]), within the input's budget.
+    fn likely_cause(
+        &mut self,
+        node_id: NodeId,
+        ty: Option<TypeIndex>,
+        anomaly: usize,
+        message_start: usize,
+    ) -> Option<cause::Cause> {
+        let node = *self.b.node(node_id);
+        if node.parent != Some(NodeId::ROOT) || node.wire != Some(WireType::Len) {
+            return None;
+        }
+        let ty = self.info(ty?).desc.clone();
+        let path = crate::model::path::path_of(self.b.document(), node_id).to_string();
+        let decoder = self.b.decoder().clone();
+        let damage = cause::Damage {
+            bytes: self.b.bytes(),
+            field: node.start as usize..node.end() as usize,
+            value_start: node.value_start as usize,
+            ty,
+            anomaly,
+            message_start,
+            path,
+        };
+        cause::find(&decoder, &damage, &mut self.cause_budget)
     }
 
     /// The state unit rules the restoring VMM applies to a whole-VM blob (OpenVMM,

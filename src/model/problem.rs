@@ -90,6 +90,14 @@ pub enum ProblemKind {
     },
     /// A whole-VM blob with no state units at all (or an empty blob of any type).
     NoUnits,
+    /// The single fault that explains the damage in a top-level field: undoing it makes
+    /// the whole field decode cleanly.
+    LikelyCause {
+        /// What is wrong, in words.
+        what: String,
+        /// The repair, as an edit script line that applies to the damaged blob.
+        fix: String,
+    },
     /// A string field that is not UTF-8.
     InvalidUtf8,
     /// A field the reader requires (a fixed array) is absent.
@@ -126,6 +134,18 @@ pub enum ProblemKind {
 }
 
 impl ProblemKind {
+    /// Whether this is the bytes going out of step (what one damaged byte causes), rather
+    /// than a value or a type the schema does not expect.
+    pub fn is_structural(&self) -> bool {
+        matches!(
+            self,
+            Self::Wire { .. }
+                | Self::Truncated { input_ends: false, .. }
+                | Self::NotParsedAs { .. }
+                | Self::WireTypeMismatch { .. }
+        )
+    }
+
     /// Whether the restore would fail on this, or it is only worth a look.
     pub fn severity(&self) -> Severity {
         match self {
@@ -181,6 +201,10 @@ impl ProblemKind {
                 format!("protobuf type mismatch, expected {expected}, got {got}")
             }
             Self::DuplicateUnitName { name } => format!("restore failed: {{{name}: duplicate unit name}}"),
+            Self::LikelyCause { what, fix } => format!(
+                "likely cause: {what}; the edit `{fix}` repairs it (the whole field then decodes cleanly as the \
+                 loaded schema reads it, and the other problems here follow from it)"
+            ),
             Self::NoUnits => {
                 "saved state holds no units (or no bytes at all): a restore would restore no device".to_owned()
             }
