@@ -138,9 +138,9 @@ fn main() -> anyhow::Result<()> {
     );
 
     // The sample VM with many VPs: small fields, the densest realistic shape.
-    // Named by the sample it is made from, so a blob cached by an older build (with other
-    // type names) is never measured by mistake.
-    let sample_hash = statescope::samples::VM_STATE
+    // Named by the block it repeats, so a blob cached by an older build (with other type
+    // or unit names) is never measured by mistake.
+    let sample_hash = statescope::samples::large_vm(1)
         .iter()
         .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
     let dense = dir.join(format!("dense-{mb}mb-{sample_hash:016x}.bin"));

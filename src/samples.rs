@@ -238,18 +238,37 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 /// Builds a blob of at least `target` bytes for benchmarks: the sample VM's units repeated,
-/// with the partition unit grown to many VPs so that the mix resembles a large VM.
+/// with the partition unit grown to many VPs so that the mix resembles a large VM. Each
+/// repetition names its units apart (`vmtime#000001`, …), as a restorable VM must.
 pub fn large_vm(target: usize) -> Vec<u8> {
+    const MARK: &str = "@@@@@@";
     let mut one = String::new();
     for i in 0..64 {
         let _ = write!(one, "{} ", vp(i, 0xffff_ffff_8100_0000 + u64::from(i), "running"));
     }
     let units = format!("{}{}", healthy_vm_text(), unit("partition-large", "partition.Partition", &one));
+    let opening = "units { name: \"";
+    let mut named = String::with_capacity(units.len());
+    for (i, part) in units.split(opening).enumerate() {
+        let Some(close) = part.find('"').filter(|_| i > 0) else {
+            named += part;
+            continue;
+        };
+        let _ = write!(named, "{opening}{}#{}{}", &part[..close], MARK, &part[close..]);
+    }
     let schema = crate::decode::schema::Schema::load(&Default::default()).expect("registered schemas load");
-    let block = encode_text(&schema.pool, &units).expect("sample text encodes");
+    let block = encode_text(&schema.pool, &named).expect("sample text encodes");
+    let marks: Vec<usize> = (0..block.len()).filter(|&at| block[at..].starts_with(MARK.as_bytes())).collect();
     let mut out = Vec::with_capacity(target + block.len());
+    let mut repetition = 0;
     while out.len() < target {
+        repetition += 1;
+        let start = out.len();
         out.extend_from_slice(&block);
+        let digits = format!("{:06}", repetition % 1_000_000);
+        for &at in &marks {
+            out[start + at..start + at + MARK.len()].copy_from_slice(digits.as_bytes());
+        }
     }
     out
 }

@@ -1,4 +1,4 @@
-//! The committed samples are exactly what the generator makes.
+//! The committed samples are exactly what the generator makes, and the benchmark blob is sound.
 
 mod common;
 
@@ -21,4 +21,20 @@ fn generation_is_deterministic() {
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x.bytes, y.bytes, "{}", x.path.display());
     }
+}
+
+#[test]
+fn the_benchmark_blob_is_a_restorable_state() {
+    use statescope::{Decoder, Schema, SchemaSources, Source, samples};
+    use std::sync::Arc;
+    let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+    let root = schema.pool.get_message_by_name(samples::ROOT_TYPE);
+    let blob = samples::large_vm(200_000);
+    assert!(blob.len() >= 200_000);
+    let doc = Decoder::new(schema, root).decode(Source::new(blob));
+    let problems: Vec<String> = doc.problems().iter().take(3).map(|p| format!("{p:?}")).collect();
+    assert!(problems.is_empty(), "repeated units are named apart, so nothing fails a restore: {problems:?}");
+    let names: std::collections::HashSet<String> =
+        (0..).map_while(|i| doc.resolve(&format!("units[{i}].name")).ok()).map(|name| doc.preview(name)).collect();
+    assert!(names.len() > 20 && names.contains("\"vmtime#000002\""), "{names:?}");
 }
