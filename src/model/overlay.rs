@@ -727,15 +727,20 @@ impl Walker<'_, '_> {
     }
 }
 
-/// How many values of each field number a frame has met. A short list while it is short
-/// (the usual message has a handful of fields), a map once it is long, so that a message of
-/// a million distinct (unknown) field numbers costs linear time, not quadratic.
-#[derive(Debug, Default)]
+/// How many values of each field number a frame has met. A short inline list while it is
+/// short (the usual message has a handful of fields, and a frame then costs no allocation),
+/// a map once it is long, so that a message of a million distinct (unknown) field numbers
+/// costs linear time, not quadratic.
+#[derive(Debug)]
 enum FieldCounts {
-    #[default]
-    Empty,
-    Few(Vec<(u32, u32)>),
+    Few { len: usize, entries: [(u32, u32); FieldCounts::FEW] },
     Many(KeyMap<u32, u32>),
+}
+
+impl Default for FieldCounts {
+    fn default() -> Self {
+        FieldCounts::Few { len: 0, entries: [(0, 0); FieldCounts::FEW] }
+    }
 }
 
 impl FieldCounts {
@@ -745,19 +750,16 @@ impl FieldCounts {
     /// Counts `values` more of field `number`; returns how many came before them.
     fn bump(&mut self, number: u32, values: u32) -> u32 {
         match self {
-            FieldCounts::Empty => {
-                *self = FieldCounts::Few(vec![(number, values)]);
-                0
-            }
-            FieldCounts::Few(entries) => {
-                if let Some(entry) = entries.iter_mut().find(|e| e.0 == number) {
+            FieldCounts::Few { len, entries } => {
+                if let Some(entry) = entries[..*len].iter_mut().find(|e| e.0 == number) {
                     entry.1 += values;
                     return entry.1 - values;
                 }
-                if entries.len() < Self::FEW {
-                    entries.push((number, values));
+                if *len < Self::FEW {
+                    entries[*len] = (number, values);
+                    *len += 1;
                 } else {
-                    let mut map: KeyMap<u32, u32> = entries.drain(..).collect();
+                    let mut map: KeyMap<u32, u32> = entries.iter().copied().collect();
                     map.insert(number, values);
                     *self = FieldCounts::Many(map);
                 }
@@ -773,16 +775,14 @@ impl FieldCounts {
 
     fn contains(&self, number: u32) -> bool {
         match self {
-            FieldCounts::Empty => false,
-            FieldCounts::Few(entries) => entries.iter().any(|e| e.0 == number),
+            FieldCounts::Few { len, entries } => entries[..*len].iter().any(|e| e.0 == number),
             FieldCounts::Many(map) => map.contains_key(&number),
         }
     }
 
     fn numbers(&self) -> Box<dyn Iterator<Item = u32> + '_> {
         match self {
-            FieldCounts::Empty => Box::new(std::iter::empty()),
-            FieldCounts::Few(entries) => Box::new(entries.iter().map(|e| e.0)),
+            FieldCounts::Few { len, entries } => Box::new(entries[..*len].iter().map(|e| e.0)),
             FieldCounts::Many(map) => Box::new(map.keys().copied()),
         }
     }
