@@ -728,13 +728,15 @@ impl Walker<'_, '_> {
 }
 
 /// How many values of each field number a frame has met. A short inline list while it is
-/// short (the usual message has a handful of fields, and a frame then costs no allocation),
-/// a map once it is long, so that a message of a million distinct (unknown) field numbers
-/// costs linear time, not quadratic.
+/// short (the usual message has a handful of fields, and a frame then costs no allocation);
+/// past that, numbers met in ascending order (as encoders write them) are appended to a
+/// sorted list, and only those met out of order go to a map. Either way a message of a
+/// million distinct (unknown) field numbers costs near-linear time, not quadratic, and the
+/// usual ascending case touches memory in order.
 #[derive(Debug)]
 enum FieldCounts {
     Few { len: usize, entries: [(u32, u32); FieldCounts::FEW] },
-    Many(KeyMap<u32, u32>),
+    Many { ascending: Vec<(u32, u32)>, out_of_order: KeyMap<u32, u32> },
 }
 
 impl Default for FieldCounts {
@@ -744,46 +746,58 @@ impl Default for FieldCounts {
 }
 
 impl FieldCounts {
-    /// Entries looked through one by one before a map is worth building.
+    /// Entries looked through one by one before a sorted list is worth keeping.
     const FEW: usize = 16;
 
     /// Counts `values` more of field `number`; returns how many came before them.
     fn bump(&mut self, number: u32, values: u32) -> u32 {
-        match self {
-            FieldCounts::Few { len, entries } => {
-                if let Some(entry) = entries[..*len].iter_mut().find(|e| e.0 == number) {
-                    entry.1 += values;
-                    return entry.1 - values;
-                }
-                if *len < Self::FEW {
-                    entries[*len] = (number, values);
+        let count = match self {
+            FieldCounts::Few { len, entries } => match entries[..*len].iter_mut().find(|e| e.0 == number) {
+                Some(entry) => &mut entry.1,
+                None if *len < Self::FEW => {
+                    entries[*len] = (number, 0);
                     *len += 1;
-                } else {
-                    let mut map: KeyMap<u32, u32> = entries.iter().copied().collect();
-                    map.insert(number, values);
-                    *self = FieldCounts::Many(map);
+                    &mut entries[*len - 1].1
                 }
-                0
-            }
-            FieldCounts::Many(map) => {
-                let count = map.entry(number).or_insert(0);
-                *count += values;
-                *count - values
-            }
-        }
+                None => {
+                    let mut ascending = entries.to_vec();
+                    ascending.sort_unstable();
+                    *self = FieldCounts::Many { ascending, out_of_order: KeyMap::default() };
+                    return self.bump(number, values);
+                }
+            },
+            // Every number out of order is below the last ascending one, so a number past
+            // it is new to both.
+            FieldCounts::Many { ascending, out_of_order } => match ascending.last() {
+                Some(&(last, _)) if number <= last => match ascending.binary_search_by_key(&number, |e| e.0) {
+                    Ok(at) => &mut ascending[at].1,
+                    Err(_) => out_of_order.entry(number).or_insert(0),
+                },
+                _ => {
+                    ascending.push((number, 0));
+                    &mut ascending.last_mut().expect("just pushed").1
+                }
+            },
+        };
+        *count += values;
+        *count - values
     }
 
     fn contains(&self, number: u32) -> bool {
         match self {
             FieldCounts::Few { len, entries } => entries[..*len].iter().any(|e| e.0 == number),
-            FieldCounts::Many(map) => map.contains_key(&number),
+            FieldCounts::Many { ascending, out_of_order } => {
+                ascending.binary_search_by_key(&number, |e| e.0).is_ok() || out_of_order.contains_key(&number)
+            }
         }
     }
 
     fn numbers(&self) -> Box<dyn Iterator<Item = u32> + '_> {
         match self {
             FieldCounts::Few { len, entries } => Box::new(entries[..*len].iter().map(|e| e.0)),
-            FieldCounts::Many(map) => Box::new(map.keys().copied()),
+            FieldCounts::Many { ascending, out_of_order } => {
+                Box::new(ascending.iter().map(|e| e.0).chain(out_of_order.keys().copied()))
+            }
         }
     }
 }
@@ -1009,5 +1023,33 @@ mod tests {
         let doc = decode(UNIT, &bytes[..5], Limits::default());
         let truncations = doc.problems().iter().filter(|p| matches!(p.kind, ProblemKind::Truncated { .. })).count();
         assert_eq!(truncations, 1, "{:?}", doc.problems());
+    }
+
+    proptest::proptest! {
+        /// Whatever order field numbers come in (ascending, as encoders write them, or
+        /// any other), each count is the number of times it came before.
+        #[test]
+        fn field_counts_count_like_a_map(
+            numbers in proptest::collection::vec(proptest::prop_oneof![0u32..64, 0u32..1200], 0..300),
+            ascending_first in 0usize..100,
+        ) {
+            let mut all: Vec<u32> = (1000..1000 + ascending_first as u32).collect();
+            all.extend(numbers);
+            let mut counts = super::FieldCounts::default();
+            let mut reference = std::collections::HashMap::new();
+            for number in all {
+                let before = reference.entry(number).or_insert(0u32);
+                proptest::prop_assert_eq!(counts.bump(number, 1), *before);
+                *before += 1;
+            }
+            for number in 0..1200 {
+                proptest::prop_assert_eq!(counts.contains(number), reference.contains_key(&number));
+            }
+            let mut numbers: Vec<u32> = counts.numbers().collect();
+            numbers.sort_unstable();
+            let mut expected: Vec<u32> = reference.keys().copied().collect();
+            expected.sort_unstable();
+            proptest::prop_assert_eq!(numbers, expected);
+        }
     }
 }
