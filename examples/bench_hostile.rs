@@ -49,6 +49,16 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, &'static str)> {
     }
     shapes.push(("distinct unknown field numbers", unknown, "#1000"));
 
+    // The same numbers in a scrambled order (a stride through them that is coprime to
+    // their count): no encoder writes this, but an attacker may.
+    let count = n - 1000;
+    let mut scrambled = Vec::new();
+    for i in 0..count {
+        tag(&mut scrambled, 1000 + (i * 0x9e37_79b1) % count, 0);
+        scrambled.push(1);
+    }
+    shapes.push(("the same, out of order", scrambled, "#1000"));
+
     let depth = size / 2;
     let mut groups = vec![0x0b; depth];
     groups.extend(std::iter::repeat_n(0x0c, depth));
