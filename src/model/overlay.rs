@@ -542,11 +542,17 @@ impl Walker<'_, '_> {
         self.b.node_mut(frame.node).next = next;
         let mut found = self.missing_required(&frame);
         found.extend(self.unit_rules(&frame));
-        let anomaly = self.b.problems()[frame.problems_at..]
-            .iter()
-            .filter(|p| p.kind.is_structural() || matches!(p.kind, ProblemKind::UnknownField { .. }))
-            .min_by_key(|p| p.offset)
-            .map(|p| (p.offset as usize, self.b.node(p.node).value_start as usize));
+        // Only a top-level field is searched, so only its problems are looked through: a
+        // deep subtree's problems are not rescanned at every level.
+        let anomaly = if self.is_searched(frame.node) {
+            self.b.problems()[frame.problems_at..]
+                .iter()
+                .filter(|p| p.kind.is_structural() || matches!(p.kind, ProblemKind::UnknownField { .. }))
+                .min_by_key(|p| p.offset)
+                .map(|p| (p.offset as usize, self.b.node(p.node).value_start as usize))
+        } else {
+            None
+        };
         let cause = anomaly.and_then(|(at, start)| self.likely_cause(frame.node, frame.ty, at, start));
         self.counts.truncate(frame.counts_at);
         let offset = self.b.node(frame.node).value_start as usize;
@@ -558,6 +564,13 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Whether a likely cause is looked for in `node`: a length-delimited top-level field
+    /// (a unit), and only while the input's search budget lasts.
+    fn is_searched(&self, node: NodeId) -> bool {
+        let node = self.b.node(node);
+        self.cause_budget > 0 && node.parent == Some(NodeId::ROOT) && node.wire == Some(WireType::Len)
+    }
+
     /// For a top-level field (`node`, read as `ty`) whose bytes stop parsing at `anomaly`,
     /// the single fault that explains it ([`cause::find`]), within the input's budget.
     fn likely_cause(
@@ -567,10 +580,10 @@ impl Walker<'_, '_> {
         anomaly: usize,
         message_start: usize,
     ) -> Option<cause::Cause> {
-        let node = *self.b.node(node_id);
-        if node.parent != Some(NodeId::ROOT) || node.wire != Some(WireType::Len) {
+        if !self.is_searched(node_id) {
             return None;
         }
+        let node = *self.b.node(node_id);
         let ty = self.info(ty?).desc.clone();
         let path = crate::model::path::path_of(self.b.document(), node_id).to_string();
         let decoder = self.b.decoder().clone();
