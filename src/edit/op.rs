@@ -5,6 +5,7 @@ use std::fmt;
 
 use crate::edit::value;
 use crate::model::path::{FieldPath, PathError};
+use crate::model::value::hex;
 
 /// One edit. Its `Display` is its line in an edit script; [`EditOp::parse`] reads it back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -169,10 +170,6 @@ pub(crate) fn not_applicable(path: &FieldPath, reason: impl Into<String>) -> Edi
 /// control characters, or with leading or trailing space (which reading trims).
 fn needs_quoting(value: &str) -> bool {
     value.is_empty() || value.trim() != value || value.chars().any(|c| c.is_control())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl fmt::Display for EditOp {

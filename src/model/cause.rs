@@ -159,8 +159,8 @@ fn wire_type(
         let what =
             format!("the tag of {path} says wire type {}, its type is written with {}", tag.wire_type as u8, w as u8);
         // As raw bytes: in the damaged blob the field has no path yet.
-        let hex: String = encoded.iter().map(|b| format!("{b:02x}")).collect();
-        return Some(Cause { offset: o, what, fix: format!("replace-raw @{o}+{tag_len} {hex}") });
+        let fix = format!("replace-raw @{o}+{tag_len} {}", crate::model::value::hex(&encoded));
+        return Some(Cause { offset: o, what, fix });
     }
     None
 }

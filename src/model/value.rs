@@ -211,6 +211,11 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// Renders bytes as lowercase hex, all of them (as edit scripts write raw bytes).
+pub fn hex(bytes: &[u8]) -> String {
+    hex_preview(bytes, usize::MAX)
+}
+
 /// Renders bytes as lowercase hex, at most `limit` bytes, with a count of the rest.
 pub fn hex_preview(bytes: &[u8], limit: usize) -> String {
     let mut out = String::with_capacity(bytes.len().min(limit) * 2 + 16);
