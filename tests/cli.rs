@@ -263,6 +263,19 @@ fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
 }
 
 #[test]
+fn what_decoded_before_a_fault_stays_decoded() {
+    // units[3].state.cmos's tag (byte 407) read as a varint: `addr`, before it, is still a
+    // decoded field, and the damaged field is shown raw with the VMM's words.
+    let mut broken = statescope::samples::VM_STATE.to_vec();
+    broken[407] &= !0x07;
+    let out = statescope(&["show", "-", "--type", statescope::samples::ROOT_TYPE], Some(&broken));
+    let text = stdout(&out);
+    let unit = &text[text.find("  units[3]:").unwrap()..text.find("  units[4]:").unwrap()];
+    assert!(unit.contains("      addr: uint32 = 12 (0xc)\n      cmos: varint = 256 (0x100)\n"), "{unit}");
+    assert!(unit.contains("error at byte 407: failed to decode protobuf: expected a byte array"), "{unit}");
+}
+
+#[test]
 fn the_real_state_with_single_faults_names_each_cause() {
     let Some(openvmm) = common::openvmm() else { return };
     let original = std::fs::read(openvmm.join("state.bin")).unwrap();
@@ -290,4 +303,10 @@ fn the_real_state_with_single_faults_names_each_cause() {
         let fix = suggested_fix(&report).expect("a fix is suggested");
         assert_eq!(repaired(&broken, &fix, &schema), original, "{fix}");
     }
+    // In the cmos case, `addr` stays decoded: only `cmos` and what follows are raw.
+    let mut broken = original.clone();
+    broken[502] &= !0x07;
+    let text = stdout(&statescope(&[&["show", "-"][..], &schema].concat(), Some(&broken)));
+    let unit = &text[text.find("  units[4]:").unwrap()..text.find("  units[5]:").unwrap()];
+    assert!(unit.contains("      addr: uint32 = 60 (0x3c)\n      cmos: varint = 256 (0x100)\n"), "{unit}");
 }

@@ -232,7 +232,7 @@ set-length units[5].state 9999
         .iter()
         .find(|p| p.kind.describe(doc).contains("length 9999 runs past the end"))
         .expect("the length lie shows");
-    assert_eq!(doc.path_of(lie.node).to_string(), "units[5]", "on the unit that holds it");
+    assert_eq!(doc.path_of(lie.node).to_string(), "units[5].state", "on the field whose length lies");
     while editor.undo() {}
     assert_eq!(editor.doc().bytes(), &original[..]);
 }

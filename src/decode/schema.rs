@@ -60,6 +60,21 @@ pub enum FieldClass {
     Scalar(WireType),
 }
 
+impl FieldClass {
+    /// What the restoring VMM (OpenVMM's mesh_protobuf, `DecodeErrorKind` in
+    /// support/mesh/mesh_protobuf/src/lib.rs) says when a field of this class is written
+    /// with another wire type.
+    pub fn vmm_expects(&self) -> &'static str {
+        match self {
+            FieldClass::Message(_) => "expected a message",
+            FieldClass::String | FieldClass::Bytes => "expected a byte array",
+            FieldClass::Scalar(WireType::Fixed32) => "expected a fixed32",
+            FieldClass::Scalar(WireType::Fixed64) => "expected a fixed64",
+            FieldClass::Scalar(_) => "expected a varint",
+        }
+    }
+}
+
 /// One declared field, precomputed so the hot decoding and rendering paths do not go
 /// through descriptor lookups.
 #[derive(Debug, Clone)]

@@ -75,7 +75,10 @@ impl Level {
 #[derive(Debug, Clone)]
 enum AnyTarget {
     NotAny,
-    Resolved(MessageDescriptor),
+    /// The payload's type, and where the Any's last `value` field starts: the VMM keeps
+    /// the last (it is a bytes field, OpenVMM's `ProtobufMessage`), so only that one is
+    /// decoded and any earlier one is shown as bytes.
+    Resolved(MessageDescriptor, usize),
     Unresolved,
 }
 
@@ -86,9 +89,10 @@ struct Frame {
     end: usize,
     level: Level,
     any: AnyTarget,
-    /// Whether a wire error here makes the whole field raw (rolled back) rather than an
-    /// error node: true for nested messages, false for the root and truncated fields.
-    speculative: bool,
+    /// Whether bytes of which no field parses make the whole field raw (rolled back):
+    /// true for nested messages, false for the root and truncated fields (whose
+    /// truncation is the one report).
+    may_roll_back: bool,
     /// Whether a wire error or truncation was met here (required-field checks are moot).
     damaged: bool,
     /// Where this frame's problems start, and its field counts' place, for rollback.
@@ -193,9 +197,12 @@ impl Walker<'_, '_> {
         let cut = || wire::read_truncated_field(self.buf(), pos, end);
         let (raw, truncated) = match read {
             Ok(raw) => (raw, None),
-            Err(error) if frame.speculative => return Step::Rollback(error),
             Err(WireError { reason: WireErrorKind::LengthPastEnd { len, have }, .. }) if cut().is_some() => {
                 (cut().expect("just checked"), Some((len, have as u64)))
+            }
+            // A nested message of which no field parses is not shown as one, but raw.
+            Err(error) if frame.may_roll_back && self.b.node_count() == frame.node.index() + 1 => {
+                return Step::Rollback(error);
             }
             Err(error) => {
                 frame.pos = end;
@@ -286,8 +293,10 @@ impl Walker<'_, '_> {
             }
             _ => {
                 let declared = self.declared(ty, field_index);
+                let vmm_says = self.field_info(ty, field_index).class.vmm_expects();
                 let node = self.raw_field(parent, raw, index);
-                self.problem(node, raw.start, ProblemKind::WireTypeMismatch { declared, found: raw.tag.wire_type });
+                let found = raw.tag.wire_type;
+                self.problem(node, raw.start, ProblemKind::WireTypeMismatch { declared, found, vmm_says });
                 self.group_frame(parent, raw, node, None)
             }
         }
@@ -358,9 +367,12 @@ impl Walker<'_, '_> {
     }
 
     fn any_payload(&mut self, parent: &Frame, raw: &RawField, index: u32, truncated: bool) -> Step {
-        let AnyTarget::Resolved(m) = &parent.any else {
-            self.leaf(parent, raw, index, NodeKind::Bytes);
-            return Step::Continue;
+        let m = match &parent.any {
+            AnyTarget::Resolved(m, last) if *last == raw.start => m.clone(),
+            _ => {
+                self.leaf(parent, raw, index, NodeKind::Bytes);
+                return Step::Continue;
+            }
         };
         if parent.level.any_depth + 1 > self.limits.max_any_depth {
             let node = self.leaf(parent, raw, index, NodeKind::Bytes);
@@ -368,7 +380,7 @@ impl Walker<'_, '_> {
             self.problem(node, raw.value_start, ProblemKind::AnyDepthLimit { limit });
             return Step::Continue;
         }
-        let ty = self.b.types_mut().intern(self.schema, &m.clone());
+        let ty = self.b.types_mut().intern(self.schema, &m);
         self.message(parent, raw, index, Some(ty), truncated, NodeKind::AnyPayload)
     }
 
@@ -439,7 +451,7 @@ impl Walker<'_, '_> {
         ty: Option<TypeIndex>,
         span: std::ops::Range<usize>,
         level: Level,
-        speculative: bool,
+        may_roll_back: bool,
     ) -> Frame {
         let problems_at = self.b.problems().len();
         let any = if ty.is_some_and(|ty| self.info(ty).is_any) {
@@ -454,7 +466,7 @@ impl Walker<'_, '_> {
             end: span.end,
             level,
             any,
-            speculative,
+            may_roll_back,
             damaged: false,
             problems_at,
             counts_at: {
@@ -468,14 +480,24 @@ impl Walker<'_, '_> {
     fn resolve_any(&mut self, node: NodeId, start: usize, end: usize) -> AnyTarget {
         let mut url = None;
         let mut has_value = false;
+        let mut last_value = start;
         let mut pos = start;
         while let Ok(f) = wire::read_field_remembering(self.b.bytes(), pos, end, &mut self.groups) {
             match (f.tag.field_number, f.tag.wire_type) {
                 (1, WireType::Len) => url = Some((f.value_start, f.value_end)),
-                (2, WireType::Len) => has_value |= f.value_end > f.value_start,
+                (2, WireType::Len) => {
+                    has_value |= f.value_end > f.value_start;
+                    last_value = f.start;
+                }
                 _ => {}
             }
             pos = f.end;
+        }
+        // A value the input ends inside is still the last one, and shown as far as it goes.
+        if let Some(f) = wire::read_truncated_field(self.buf(), pos, end) {
+            if (f.tag.field_number, f.tag.wire_type) == (2, WireType::Len) {
+                last_value = f.start;
+            }
         }
         let Some((from, to)) = url.filter(|(from, to)| to > from) else {
             if has_value {
@@ -493,7 +515,7 @@ impl Walker<'_, '_> {
                 if text != expected {
                     self.problem(node, from, ProblemKind::TypeUrlMismatch { expected, got: text });
                 }
-                AnyTarget::Resolved(m)
+                AnyTarget::Resolved(m, last_value)
             }
             None => {
                 self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
@@ -516,13 +538,13 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// Undoes a nested message whose bytes turned out not to be one: its subtree and
-    /// problems go, and the field is shown as raw bytes with the reason.
+    /// Undoes a nested message none of whose fields parse: its problems go, and the field
+    /// is shown as raw bytes with the reason.
     fn rollback(&mut self, frame: Frame, error: WireError) {
         let node = frame.node;
         self.b.truncate(node.index() + 1, frame.problems_at);
         self.counts.truncate(frame.counts_at);
-        let expected = self.type_name(frame.ty).unwrap_or_default();
+        let expected = frame.ty.map(|ty| self.info(ty).name.to_string()).unwrap_or_default();
         let has_problem = self.b.problems().iter().rev().take_while(|p| p.node >= node).any(|p| p.node == node);
         let n = self.b.node_mut(node);
         n.kind = NodeKind::Bytes;
@@ -734,10 +756,6 @@ impl Walker<'_, '_> {
             self.b.remove_problem(i);
         }
     }
-
-    fn type_name(&self, ty: Option<TypeIndex>) -> Option<String> {
-        ty.map(|ty| self.info(ty).name.to_string())
-    }
 }
 
 /// How many values of each field number a frame has met. A short inline list while it is
@@ -821,7 +839,7 @@ enum Step {
     Continue,
     /// Enter a nested frame.
     Descend(Frame),
-    /// The current (speculative) frame is not a valid message: undo it.
+    /// The current frame's bytes are not a message at all (no field parses): undo it.
     Rollback(WireError),
 }
 
@@ -841,7 +859,11 @@ mod tests {
         static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
         let schema = SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap()));
         let root = schema.pool.get_message_by_name(root).unwrap_or_else(|| panic!("{root} is a sample type"));
-        Decoder::new(Arc::clone(schema), Some(root)).with_limits(limits).decode(Source::new(bytes.to_vec()))
+        // Without the search for likely causes (tested in `cause`): each case is one report.
+        Decoder::new(Arc::clone(schema), Some(root))
+            .with_limits(limits)
+            .without_causes()
+            .decode(Source::new(bytes.to_vec()))
     }
 
     /// A length-delimited field: tag, length, bytes.
@@ -945,6 +967,14 @@ mod tests {
                 Limits::default(),
                 |k| matches!(k, ProblemKind::NotParsedAs { reason: WireErrorKind::FieldNumberZero, .. }),
                 2,
+            ),
+            (
+                "a message whose bytes stop parsing (what did parse is kept)",
+                TIMER,
+                len(5, &[0x0a, 0x00, 0x00]),
+                Limits::default(),
+                |k| matches!(k, ProblemKind::Wire { reason: WireErrorKind::FieldNumberZero, .. }),
+                4,
             ),
             (
                 "a name that is not UTF-8",

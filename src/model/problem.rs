@@ -62,6 +62,8 @@ pub enum ProblemKind {
         declared: String,
         /// The wire type found.
         found: WireType,
+        /// What the VMM says of it ([`crate::decode::schema::FieldClass::vmm_expects`]).
+        vmm_says: &'static str,
     },
     /// A field number the schema does not declare.
     UnknownField {
@@ -176,9 +178,9 @@ impl ProblemKind {
             Self::NotParsedAs { expected, reason } => {
                 format!("failed to decode protobuf: decoding failed in {expected}: {reason}; shown as raw bytes")
             }
-            Self::WireTypeMismatch { declared, found } => format!(
-                "failed to decode protobuf: field is declared {declared} but written with wire type \
-                 {found}; shown raw"
+            Self::WireTypeMismatch { declared, found, vmm_says } => format!(
+                "failed to decode protobuf: {vmm_says}: field is declared {declared} but written with \
+                 wire type {found}; shown raw"
             ),
             // Never advise loading a schema that is already loaded.
             Self::UnknownField { in_type } if doc.schema().has_user_schemas() => format!(
