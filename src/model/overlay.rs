@@ -494,10 +494,10 @@ impl Walker<'_, '_> {
             pos = f.end;
         }
         // A value the input ends inside is still the last one, and shown as far as it goes.
-        if let Some(f) = wire::read_truncated_field(self.buf(), pos, end) {
-            if (f.tag.field_number, f.tag.wire_type) == (2, WireType::Len) {
-                last_value = f.start;
-            }
+        if let Some(f) = wire::read_truncated_field(self.buf(), pos, end)
+            && (f.tag.field_number, f.tag.wire_type) == (2, WireType::Len)
+        {
+            last_value = f.start;
         }
         let Some((from, to)) = url.filter(|(from, to)| to > from) else {
             if has_value {
