@@ -2,6 +2,7 @@
 //! the TUI uses. Exit codes: 0 success (or a clean check), 1 problems found, 2 usage or I/O.
 
 mod commands;
+mod explain;
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -36,6 +37,7 @@ Examples:
   statescope check state.bin broken.bin         report problems; exit 1 if any
   statescope show --format text state.bin | protoc --encode=openvmm.SavedState ...
   cat state.bin | statescope show -             read standard input
+  statescope explain state.bin --log vmm.log    point a failed restore into the blob
 
 Paths look like units[3].state.drives[0].path.lun: Any payloads are addressed as if
 expanded, an Any's own URL is @type, unknown fields are #N.";
@@ -97,6 +99,19 @@ pub enum Command {
     },
     /// Write N fuzz seeds, each one structured mutation of FILE, with a manifest.
     Mutate(MutateArgs),
+    /// Point a failed restore, as the VMM logged it, into the blob that failed: for each
+    /// unit of `restore failed: {unit: chain, …}` (or each `decoding failed in …` line),
+    /// the unit, the proto type of each Rust type path, the field or byte that fits the
+    /// cause, the likely cause and the subtree around it. Exit 1 if a failure could not
+    /// be pointed into the blob or a failure line was not understood.
+    Explain {
+        /// The saved state that failed to restore (`-` for standard input).
+        file: PathBuf,
+        /// The log holding the failure (`-` for standard input); other lines in it are
+        /// passed over.
+        #[arg(long, value_name = "LOG")]
+        log: PathBuf,
+    },
 }
 
 /// Where an edited file goes.
@@ -237,6 +252,7 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
         }
         Command::Encode { input, output } => encode(&cli.schema, input, output)?,
         Command::Mutate(args) => mutate(&cli.schema, args)?,
+        Command::Explain { file, log } => explain::explain(&cli.schema, file, log, &mut out)?,
         Command::View { .. } => return Err(anyhow!("`view` is handled by the terminal UI")),
     };
     out.flush()?;

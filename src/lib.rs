@@ -26,7 +26,7 @@
 //!
 //! Layers, lowest first (a module uses only those before it; `tests/layers.rs` checks it):
 //! `files` and `decode` (wire, registry, schema facts, detection), `model` (the document,
-//! built by its own overlay), `render` and `edit`, `mutate`, `samples`, `open` (turning
+//! built by its own overlay), `render`, `edit` and `explain`, `mutate`, `samples`, `open` (turning
 //! flags and files into documents), and on top `ui` and `cli`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -34,6 +34,7 @@
 mod cli;
 mod decode;
 mod edit;
+mod explain;
 mod files;
 mod model;
 mod mutate;

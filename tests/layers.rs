@@ -6,8 +6,15 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 /// The layers, lowest first. A module may use any module of an earlier layer.
-const LAYERS: &[&[&str]] =
-    &[&["files", "decode"], &["model"], &["render", "edit"], &["mutate", "samples"], &["open"], &["ui"], &["cli"]];
+const LAYERS: &[&[&str]] = &[
+    &["files", "decode"],
+    &["model"],
+    &["render", "edit", "explain"],
+    &["mutate", "samples"],
+    &["open"],
+    &["ui"],
+    &["cli"],
+];
 
 fn layer_of(module: &str) -> usize {
     LAYERS.iter().position(|layer| layer.contains(&module)).unwrap_or_else(|| panic!("`{module}` has no layer"))
