@@ -227,7 +227,22 @@ fn repaired(broken: &[u8], fix: &str, extra: &[&str]) -> Vec<u8> {
 fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
     let ty = ["--type", statescope::samples::ROOT_TYPE];
     let original = statescope::samples::VM_STATE;
-    let cases: [(&str, Fault, &str); 4] = [
+    let cases: [(&str, Fault, &str); 6] = [
+        // A byte inserted inside units[4] (at byte 740): what follows is one byte out of step.
+        (
+            "units[4]: byte 740: error: likely cause: a byte was inserted at byte 740 (0x55)",
+            |b| b.insert(740, 0x55),
+            "remove-byte 740",
+        ),
+        // The byte at 740 (a tag, 0x20) dropped: found by trying the one-byte tags, and of
+        // the values that decode, one that does not write a singular field twice.
+        (
+            "units[4]: byte 740: error: likely cause: a byte was dropped before byte 740",
+            |b| {
+                b.remove(740);
+            },
+            "insert-byte 740 0x20",
+        ),
         // units[3].state.cmos's tag (byte 407) read as a varint: parsing fails bytes later.
         (
             "units[3]: byte 407: error: likely cause: the tag of units[3].state.cmos says wire type 0",
@@ -273,6 +288,27 @@ fn what_decoded_before_a_fault_stays_decoded() {
     let unit = &text[text.find("  units[3]:").unwrap()..text.find("  units[4]:").unwrap()];
     assert!(unit.contains("      addr: uint32 = 12 (0xc)\n      cmos: varint = 256 (0x100)\n"), "{unit}");
     assert!(unit.contains("error at byte 407: failed to decode protobuf: expected a byte array"), "{unit}");
+}
+
+#[test]
+fn a_byte_shifted_inside_an_opaque_value_is_placed_in_that_value() {
+    // A byte inserted inside units[3].state.cmos (256 opaque bytes): the unit itself
+    // decodes, the top level reads out of step after it; any byte of cmos could be the one.
+    let ty = ["--type", statescope::samples::ROOT_TYPE];
+    let mut broken = statescope::samples::VM_STATE.to_vec();
+    broken.insert(420, 0x55);
+    let report = stdout(&statescope(&[&["check", "-"][..], &ty].concat(), Some(&broken)));
+    assert!(
+        report.contains(
+            "likely cause: a byte was inserted in units[3].state.cmos (bytes 410..667; which byte cannot be told"
+        ),
+        "{report}"
+    );
+    let fix = suggested_fix(&report).unwrap();
+    let repaired = repaired(&broken, &fix, &ty);
+    assert_eq!(repaired.len(), statescope::samples::VM_STATE.len());
+    let out = statescope(&[&["check", "-"][..], &ty].concat(), Some(&repaired));
+    assert!(out.status.success(), "the repair decodes cleanly: {}", stdout(&out));
 }
 
 #[test]

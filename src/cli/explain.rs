@@ -100,7 +100,7 @@ fn write_explanation(doc: &Document, e: &Explanation<'_>, label: &str, out: &mut
         }
         Finding::Nothing(why) => lines.push(format!("  not found:    {why}")),
     }
-    if let Some(crate::model::problem::ProblemKind::LikelyCause { what, fix }) =
+    if let Some(crate::model::problem::ProblemKind::LikelyCause { what, fix, .. }) =
         e.likely_cause.as_ref().map(|p| &p.kind)
     {
         lines.push(format!("  likely cause: {what}; the edit `{fix}` repairs it"));

@@ -75,6 +75,20 @@ pub enum EditOp {
         /// Bit, 0 to 7.
         bit: u8,
     },
+    /// `remove-byte OFFSET`: removes one byte as it is; no length prefix follows (undoes a
+    /// byte that corruption inserted).
+    RemoveByte {
+        /// The byte.
+        offset: usize,
+    },
+    /// `insert-byte OFFSET BYTE`: inserts one byte before OFFSET as it is; no length prefix
+    /// follows (puts back a byte that corruption dropped).
+    InsertByte {
+        /// Where it goes.
+        offset: usize,
+        /// Its value.
+        value: u8,
+    },
     /// `set-length PATH N`: writes a (possibly false) length prefix, content unchanged.
     SetLength {
         /// The length-delimited field.
@@ -196,6 +210,8 @@ impl fmt::Display for EditOp {
             EditOp::SetRaw { path, bytes } => write!(f, "set-raw {path} {}", hex(bytes)),
             EditOp::Truncate { offset } => write!(f, "truncate {offset}"),
             EditOp::Flip { offset, bit } => write!(f, "flip {offset} {bit}"),
+            EditOp::RemoveByte { offset } => write!(f, "remove-byte {offset}"),
+            EditOp::InsertByte { offset, value } => write!(f, "insert-byte {offset} {value:#04x}"),
             EditOp::SetLength { path, length } => write!(f, "set-length {path} {length}"),
             EditOp::SetWire { path, wire } => write!(f, "set-wire {path} {wire}"),
             EditOp::Overlong { path } => write!(f, "overlong {path}"),
@@ -248,6 +264,16 @@ pub const VERBS: &[Verb] = &[
         name: "flip",
         usage: "flip OFFSET BIT (0-7)",
         parse: |a| Ok(EditOp::Flip { offset: a.number()?, bit: a.bits()? }),
+    },
+    Verb {
+        name: "remove-byte",
+        usage: "remove-byte OFFSET",
+        parse: |a| Ok(EditOp::RemoveByte { offset: a.last_number()? }),
+    },
+    Verb {
+        name: "insert-byte",
+        usage: "insert-byte OFFSET BYTE",
+        parse: |a| Ok(EditOp::InsertByte { offset: a.number()?, value: a.last_number()? }),
     },
     Verb {
         name: "set-length",
@@ -392,6 +418,8 @@ mod tests {
             "set-raw units[0].name ff",
             "truncate 40",
             "flip 7 3",
+            "remove-byte 12",
+            "insert-byte 12 0x0a",
             "set-length units[8] 300",
             "set-wire units[4].state.cmos 0",
             "overlong units[2].state.last",

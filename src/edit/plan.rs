@@ -26,6 +26,8 @@ impl EditOp {
             EditOp::SetRaw { path, bytes } => plan_set_raw(doc, path, bytes),
             EditOp::Truncate { offset } => plan_truncate(doc, *offset),
             EditOp::Flip { offset, bit } => plan_flip(doc, *offset, *bit),
+            EditOp::RemoveByte { offset } => plan_raw_splice(doc, *offset, 1, &[]),
+            EditOp::InsertByte { offset, value } => plan_raw_splice(doc, *offset, 0, &[*value]),
             EditOp::SetLength { path, length } => plan_set_length(doc, path, *length),
             EditOp::SetWire { path, wire } => plan_set_wire(doc, path, *wire),
             EditOp::Overlong { path } => plan_overlong(doc, path),
@@ -105,7 +107,14 @@ fn plan_truncate(doc: &Document, offset: usize) -> Result<Change, EditError> {
 
 fn plan_flip(doc: &Document, offset: usize, bit: u8) -> Result<Change, EditError> {
     let byte = *doc.bytes().get(offset).ok_or(EditError::Offset { offset, len: doc.bytes().len() })?;
-    Ok(Change::one(Splice { offset, removed: vec![byte], inserted: vec![byte ^ (1 << bit)] }))
+    plan_raw_splice(doc, offset, 1, &[byte ^ (1 << bit)])
+}
+
+/// Replaces `len` bytes at `offset` with `inserted` as they are: no length prefix follows.
+fn plan_raw_splice(doc: &Document, offset: usize, len: usize, inserted: &[u8]) -> Result<Change, EditError> {
+    let size = doc.bytes().len();
+    let end = offset.checked_add(len).filter(|&end| end <= size).ok_or(EditError::Span { offset, len, size })?;
+    Ok(Change::one(Splice { offset, removed: doc.bytes()[offset..end].to_vec(), inserted: inserted.to_vec() }))
 }
 
 fn plan_set_length(doc: &Document, p: &FieldPath, length: u64) -> Result<Change, EditError> {

@@ -1,10 +1,10 @@
 //! Why bytes stop parsing: where a top-level field (a unit) does not decode, the single
 //! faults that real corruption makes are tried on a copy of its bytes: a tag whose wire
 //! type changed, a flipped bit (in a tag, a varint or a length), a length prefix that
-//! lies. (A dropped or inserted byte is not tried yet: undoing one also moves every
-//! enclosing length.) A fault is a
-//! likely cause only when undoing it makes the whole field decode cleanly (and, for its
-//! own length, the rest of the file too); otherwise nothing is claimed.
+//! lies, a byte inserted or dropped (the lengths around it were written before, so the top
+//! level reads one byte out of step after the field). A fault is a likely cause only when
+//! undoing it makes the whole field decode cleanly (and, for its own length or a shift,
+//! what follows it too); otherwise nothing is claimed.
 //!
 //! The search is bounded: a window of bytes before the first anomaly, a fixed set of
 //! trials, fields no larger than [`SEARCHED`], and a budget of trial bytes for the whole
@@ -16,8 +16,9 @@ use prost_reflect::MessageDescriptor;
 use crate::decode::wire::{self, WireType};
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
-use crate::model::node::NodeId;
+use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::path_of;
+use crate::model::problem::ProblemKind;
 use crate::model::source::Source;
 
 /// Bytes before the first anomaly in which a fault is looked for.
@@ -25,13 +26,20 @@ const WINDOW: usize = 24;
 /// What one trial costs at the least, in budget bytes: a decode's own setting up.
 const TRIAL_COST: usize = 4096;
 
+/// How far after a unit the top level may first read out of step because of a byte
+/// shifted inside it (the unit's last byte may still read as a field or two).
+pub const SHIFT_SHOWS_WITHIN: usize = 16;
+
+/// The places nearest the first anomaly at which a dropped byte is also tried as a tag.
+const DROPPED_TAG_PLACES: usize = 8;
+
 /// Largest top-level field searched (each trial decodes it once).
 pub const SEARCHED: usize = 64 << 10;
 
 /// The trial bytes allowed for an input of `len` bytes: its size, and at least
 /// enough for a few damaged units of a small blob.
 pub(crate) fn budget_for(len: usize) -> usize {
-    len.max(8 << 20)
+    len.max(32 << 20)
 }
 
 /// A single fault that explains a damaged field, and the edit (in edit-script syntax, and
@@ -44,6 +52,23 @@ pub struct Cause {
     pub what: String,
     /// The repair, as an edit script line.
     pub fix: String,
+    /// The bytes the fault may be in: `offset` alone, a length prefix, or for a byte
+    /// shifted inside an opaque value (bytes, a string), that value, as any of its bytes
+    /// could be the one.
+    pub span: std::ops::Range<usize>,
+}
+
+impl Cause {
+    /// A fault at one byte.
+    fn at(offset: usize, what: String, fix: String) -> Cause {
+        Cause { offset, what, fix, span: offset..offset + 1 }
+    }
+
+    /// The problem that reports it.
+    pub fn into_problem(self) -> crate::model::problem::ProblemKind {
+        let span = self.span.start as u64..self.span.end as u64;
+        crate::model::problem::ProblemKind::LikelyCause { what: self.what, fix: self.fix, span }
+    }
 }
 
 /// A damaged top-level field: where it is, what type it is read as, and where it first
@@ -69,6 +94,17 @@ pub(crate) struct Damage<'a> {
 /// The likely cause of `damage`, if one single fault explains it; each trial spends the
 /// field's size from `budget`, and the search stops when it runs out.
 pub(crate) fn find(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize) -> Option<Cause> {
+    search(decoder, damage, budget, false)
+}
+
+/// For a field that decoded cleanly but after which the top level goes out of step (its
+/// `anomaly` is where): a byte inserted into it or dropped from it, if one explains it.
+/// (A shift inside an opaque value leaves the field itself clean.)
+pub(crate) fn find_shift(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize) -> Option<Cause> {
+    search(decoder, damage, budget, true)
+}
+
+fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only: bool) -> Option<Cause> {
     let root = decoder.root_type().cloned();
     let value = damage.value_start..damage.field.end;
     if value.len() > SEARCHED || damage.anomaly < value.start || *budget < value.len() {
@@ -77,12 +113,14 @@ pub(crate) fn find(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize) -
     let decoder =
         Decoder::new(decoder.schema().clone(), Some(damage.ty.clone())).with_limits(decoder.limits()).without_causes();
     let left = std::cell::Cell::new(*budget);
-    let clean_with = |decoder: &Decoder, bytes: Vec<u8>| {
-        // A trial costs its bytes, and at least what setting up a decode costs.
+    // A trial decode (`None` once the budget is spent): it costs its bytes, and at least
+    // what setting up a decode costs.
+    let trial_with = |decoder: &Decoder, bytes: Vec<u8>| {
         left.set(left.get().checked_sub(bytes.len().max(TRIAL_COST))?);
-        let doc = decoder.decode(Source::new(bytes));
-        doc.problems().is_empty().then_some(doc)
+        Some(decoder.decode(Source::new(bytes)))
     };
+    let clean_with = |decoder: &Decoder, bytes: Vec<u8>| trial_with(decoder, bytes).filter(|d| d.problems().is_empty());
+    let trial = |bytes: Vec<u8>| trial_with(&decoder, bytes);
     let clean = |bytes: Vec<u8>| clean_with(&decoder, bytes);
     // What follows a field at the top level, decoded as the root type, for the length trial.
     let root = Decoder::new(decoder.schema().clone(), root).with_limits(decoder.limits()).without_causes();
@@ -90,28 +128,46 @@ pub(crate) fn find(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize) -
         let upto = next_fields(damage.bytes, from);
         upto == from || clean_with(&root, damage.bytes[from..upto].to_vec()).is_some()
     };
-    let cause = single_byte(damage, &clean).or_else(|| own_length(damage, &clean, &follows_cleanly));
+    // The top level back in step at `from`: the input ends there, or fields read cleanly.
+    let resyncs =
+        |from: usize| from == damage.bytes.len() || (next_fields(damage.bytes, from) > from && follows_cleanly(from));
+    let cause = if shift_only {
+        shifted_byte(damage, &trial, &resyncs)
+    } else {
+        // A shift first: its test (is the top level out of step by one byte after the
+        // field?) is cheap and rules it in or out, and no fault inside a field's value
+        // moves the top level otherwise.
+        shifted_byte(damage, &trial, &resyncs)
+            .or_else(|| single_byte(damage, &clean))
+            .or_else(|| own_length(damage, &clean, &follows_cleanly))
+    };
     *budget = left.get();
     cause
 }
 
-/// A fault in one byte of the window before the first anomaly, or in a tag of the message
-/// that failed: a changed wire type, or a flipped bit.
-fn single_byte(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Document>) -> Option<Cause> {
+/// Where in the field's value (relative positions) a fault is looked for, nearest first:
+/// the window before the first anomaly (the fault is usually just before where parsing
+/// failed), then the tags of the message that failed, last first.
+fn suspects(damage: &Damage<'_>) -> Vec<usize> {
     let value = damage.value_start..damage.field.end;
     let original = &damage.bytes[value.clone()];
     let at = damage.anomaly.min(value.end) - value.start;
-    // Nearest first: the fault is usually just before where parsing failed; then the tags
-    // of the message that failed, last first.
-    let window = (at.saturating_sub(WINDOW)..(at + 1).min(original.len())).rev();
+    let mut found: Vec<usize> = (at.saturating_sub(WINDOW)..(at + 1).min(original.len())).rev().collect();
     let mut tags = Vec::new();
     let mut pos = damage.message_start.max(value.start) - value.start;
     while let Ok(field) = wire::read_field(original, pos, at.min(original.len())) {
         tags.push(pos);
         pos = field.end;
     }
-    tags.retain(|&t| t < at.saturating_sub(WINDOW));
-    for p in window.chain(tags.into_iter().rev()) {
+    found.extend(tags.into_iter().rev().filter(|&t| t < at.saturating_sub(WINDOW)));
+    found
+}
+
+/// A fault in one byte of the suspects: a changed wire type, or a flipped bit.
+fn single_byte(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Document>) -> Option<Cause> {
+    let value = damage.value_start..damage.field.end;
+    let original = &damage.bytes[value.clone()];
+    for p in suspects(damage) {
         if let Some(cause) = wire_type(original, p, clean, damage) {
             return Some(cause);
         }
@@ -120,15 +176,170 @@ fn single_byte(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Document>
             fixed[p] ^= 1 << bit;
             if clean(fixed).is_some() {
                 let o = value.start + p;
-                return Some(Cause {
-                    offset: o,
-                    what: format!("bit {bit} of byte {o} is flipped"),
-                    fix: format!("flip {o} {bit}"),
-                });
+                return Some(Cause::at(o, format!("bit {bit} of byte {o} is flipped"), format!("flip {o} {bit}")));
             }
         }
     }
     None
+}
+
+/// A byte inserted into the field or dropped from it. Its length prefix was written
+/// before, so the field's declared span ends a byte early (inserted) or late (dropped), and
+/// the top level reads in step again one byte after (or before) where the field ends: only
+/// then is a shift tried, at the suspects. A shift that makes the field decode cleanly is
+/// the cause; failing that, the first that puts its structure back in step (a byte shifted
+/// in a string may leave a value that still does not resolve). A dropped byte's value is
+/// unknown: it is looked for only at the place found with a placeholder.
+fn shifted_byte(
+    damage: &Damage<'_>,
+    trial: &impl Fn(Vec<u8>) -> Option<Document>,
+    resyncs: &impl Fn(usize) -> bool,
+) -> Option<Cause> {
+    let (bytes, end) = (damage.bytes, damage.field.end);
+    let original = &bytes[damage.value_start..end];
+    if resyncs(end) {
+        return None; // the top level is in step: nothing was inserted or dropped
+    }
+    let inserted = end < bytes.len() && resyncs(end + 1);
+    let dropped = !inserted && end > damage.value_start && resyncs(end - 1);
+    if !inserted && !dropped {
+        return None;
+    }
+    let shifted = |p: usize, value: u8| match inserted {
+        true => [&original[..p], &original[p + 1..], &bytes[end..end + 1]].concat(),
+        false => [&original[..p], &[value], &original[p..original.len() - 1]].concat(),
+    };
+    let mut in_step = None;
+    // A dropped byte is put back as 0x00 first, then (nearest places only) as the one-byte
+    // tags of fields 1-15, as a lost tag throws everything after it out of step.
+    let suspects = suspects(damage);
+    let tags = (1u8..16).flat_map(|n| [n << 3, n << 3 | 2]);
+    let placeholders = suspects.iter().map(|&p| (p, 0)).chain(
+        suspects
+            .iter()
+            .take(if inserted { 0 } else { DROPPED_TAG_PLACES })
+            .flat_map(|&p| tags.clone().map(move |t| (p, t))),
+    );
+    // The cause at `p`; widened to the opaque field around it only when a byte shifted at
+    // that field's other end does as well (else the value, a type URL say, fixes the place).
+    let cause = |p: usize, value: u8, doc: &Document, clean: bool| {
+        let fits = |doc: &Document| match clean {
+            true => doc.problems().is_empty(),
+            false => !doc.problems().iter().any(|q| is_out_of_step(&q.kind)),
+        };
+        let opaque = opaque_around(doc, damage, p, if inserted { 1 } else { -1 }).filter(|(span, _)| {
+            let other = span.start - damage.value_start;
+            other != p && trial(shifted(other, value)).is_some_and(|d| fits(&d))
+        });
+        shift_cause(damage, p, inserted, value, clean, opaque)
+    };
+    // A repair that writes a singular field twice is legal but not what an encoder does:
+    // kept only as a fallback to one that does not.
+    let mut fallback = None;
+    for (p, placeholder) in placeholders {
+        let doc = trial(shifted(p, placeholder))?;
+        if doc.problems().is_empty() {
+            if inserted || !repeats_a_singular_field(&doc) {
+                return Some(cause(p, placeholder, &doc, true));
+            }
+            fallback.get_or_insert((p, placeholder, doc));
+        } else if in_step.is_none() && !doc.problems().iter().any(|q| is_out_of_step(&q.kind)) {
+            in_step = Some((p, doc));
+            if !inserted {
+                break; // the place of a dropped byte is found; its value is looked for next
+            }
+        }
+    }
+    // The place of a dropped byte (in step, or clean with a field twice): every value there.
+    let place = in_step.as_ref().map(|(p, _)| *p).or(fallback.as_ref().map(|(p, ..)| *p));
+    if let Some(p) = place.filter(|_| !inserted) {
+        for value in 0..=u8::MAX {
+            let doc = trial(shifted(p, value))?;
+            if doc.problems().is_empty() {
+                if !repeats_a_singular_field(&doc) {
+                    return Some(cause(p, value, &doc, true));
+                }
+                fallback.get_or_insert((p, value, doc));
+            }
+        }
+    }
+    if let Some((p, value, doc)) = fallback {
+        return Some(cause(p, value, &doc, true));
+    }
+    let (p, doc) = in_step?;
+    Some(cause(p, 0, &doc, false))
+}
+
+/// Whether a decode holds a singular (not repeated) field more than once.
+fn repeats_a_singular_field(doc: &Document) -> bool {
+    NodeId::ROOT.up_to(doc.end()).any(|id| doc.node(id).index > 0 && doc.field_info(id).is_some_and(|f| !f.is_list))
+}
+
+/// Whether a problem is the bytes being out of step (rather than a value that is wrong).
+fn is_out_of_step(kind: &ProblemKind) -> bool {
+    kind.is_structural() || matches!(kind, ProblemKind::UnknownField { .. })
+}
+
+/// The cause for a byte inserted at, or dropped before, `p` (relative to the value);
+/// `clean` says whether undoing it decodes cleanly or only puts the structure back in
+/// step; `opaque`, the opaque field (span in the damaged blob, path) it may be anywhere in.
+fn shift_cause(
+    damage: &Damage<'_>,
+    p: usize,
+    inserted: bool,
+    value: u8,
+    clean: bool,
+    opaque: Option<(std::ops::Range<usize>, String)>,
+) -> Cause {
+    let o = damage.value_start + p;
+    let (span, inside) = match opaque {
+        Some((span, path)) => (span, Some(path)),
+        None => (o..o + 1, None),
+    };
+    let place = match &inside {
+        Some(field) => {
+            format!("in {field} (bytes {}..{}; which byte cannot be told, its value is opaque)", span.start, span.end)
+        }
+        None if inserted => format!("at byte {o} ({:#04x})", damage.bytes[o]),
+        None => format!("before byte {o}"),
+    };
+    let (what, fix) = if inserted {
+        (format!("a byte was inserted {place}: what follows it is one byte out of step"), format!("remove-byte {o}"))
+    } else {
+        let found = if clean {
+            format!("{value:#04x} there makes it decode; the lost value may differ")
+        } else {
+            "no value there makes it decode cleanly".to_owned()
+        };
+        let what = format!("a byte was dropped {place}: what follows it is one byte out of step ({found})");
+        (what, format!("insert-byte {o} {value:#04x}"))
+    };
+    let what =
+        if clean { what } else { format!("{what}; with it undone the bytes are in step, but a value is still wrong") };
+    Cause { offset: o, what, fix, span }
+}
+
+/// The opaque field (bytes, a string, a packed run) of the repaired decode `doc` that a
+/// byte shifted at `p` (relative to the damaged field's value) lies in, or just after: its value's span in
+/// the damaged blob, and its path. `shift` is how the damaged bytes differ in length from
+/// the repaired (+1 inserted, -1 dropped).
+fn opaque_around(
+    doc: &Document,
+    damage: &Damage<'_>,
+    p: usize,
+    shift: isize,
+) -> Option<(std::ops::Range<usize>, String)> {
+    let id = NodeId::ROOT.up_to(doc.end()).rfind(|&id| {
+        let node = doc.node(id);
+        matches!(node.kind, NodeKind::Bytes | NodeKind::String | NodeKind::Packed)
+            && (node.value_start as usize..=node.value_end as usize).contains(&p)
+    })?;
+    let node = doc.node(id);
+    let start = damage.value_start + node.value_start as usize;
+    let end = (damage.value_start + node.value_end as usize).saturating_add_signed(shift);
+    let inner = path_of(doc, id);
+    let path = if inner.is_root() { damage.path.clone() } else { format!("{}.{inner}", damage.path) };
+    Some((start..end.max(start + 1), path))
 }
 
 /// A tag at `p` whose wire type, changed back, makes the field decode.
@@ -160,7 +371,7 @@ fn wire_type(
             format!("the tag of {path} says wire type {}, its type is written with {}", tag.wire_type as u8, w as u8);
         // As raw bytes: in the damaged blob the field has no path yet.
         let fix = format!("replace-raw @{o}+{tag_len} {}", crate::model::value::hex(&encoded));
-        return Some(Cause { offset: o, what, fix });
+        return Some(Cause { offset: o, what, fix, span: o..o + tag_len });
     }
     None
 }
@@ -196,7 +407,8 @@ fn own_length(
             let offset = damage.field.start + tag_len;
             let claimed = damage.field.end - damage.value_start;
             let what = format!("the length prefix of {} says {claimed}, its content is {len}", damage.path);
-            return Some(Cause { offset, what, fix: format!("set-length {} {len}", damage.path) });
+            let span = offset..damage.value_start;
+            return Some(Cause { offset, what, fix: format!("set-length {} {len}", damage.path), span });
         }
     }
     None

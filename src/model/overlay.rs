@@ -41,6 +41,7 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, eleme
         element_nodes,
         unit_names: std::collections::HashSet::new(),
         cause_budget: if decoder.searches_causes() { cause::budget_for(builder_len) } else { 0 },
+        last_unit: None,
         hook,
     };
     walker.run(decoder.root_type())
@@ -116,6 +117,18 @@ struct Walker<'a, 'h> {
     unit_names: std::collections::HashSet<Vec<u8>>,
     /// Bytes the search for likely causes may still decode.
     cause_budget: usize,
+    /// The top-level unit decoded last, while a shifted byte in it may still show after it.
+    last_unit: Option<LastUnit>,
+}
+
+/// What the search for a shifted byte needs of a decoded unit ([`cause::find_shift`]): a
+/// byte inserted into an opaque value, or dropped from it, leaves the unit clean and shows
+/// only where the next top-level field is read out of step.
+struct LastUnit {
+    field: std::ops::Range<usize>,
+    value_start: usize,
+    ty: TypeIndex,
+    path: String,
 }
 
 impl Walker<'_, '_> {
@@ -181,6 +194,7 @@ impl Walker<'_, '_> {
 
     /// Hands a complete top-level subtree to the hook, if there is one, then drops it.
     fn top_level_done(&mut self, node: NodeId, problems_at: usize) -> std::io::Result<()> {
+        self.remember_unit(node, problems_at);
         let Some(hook) = self.hook.as_mut() else { return Ok(()) };
         self.b.sort_problems_from(problems_at);
         hook(self.b.document(), node)?;
@@ -554,7 +568,7 @@ impl Walker<'_, '_> {
         self.problem(node, error.offset, ProblemKind::NotParsedAs { expected, reason: error.reason });
         let start = self.b.node(node).value_start as usize;
         if let Some(cause) = self.likely_cause(node, frame.ty, error.offset, start) {
-            self.problem(node, cause.offset, ProblemKind::LikelyCause { what: cause.what, fix: cause.fix });
+            self.problem(node, cause.offset, cause.into_problem());
         }
     }
 
@@ -582,7 +596,7 @@ impl Walker<'_, '_> {
             self.problem(frame.node, offset, kind);
         }
         if let Some(cause) = cause {
-            self.problem(frame.node, cause.offset, ProblemKind::LikelyCause { what: cause.what, fix: cause.fix });
+            self.problem(frame.node, cause.offset, cause.into_problem());
         }
     }
 
@@ -741,7 +755,47 @@ impl Walker<'_, '_> {
     }
 
     fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
+        let out_of_step = self.b.node(node).parent == Some(NodeId::ROOT)
+            && (kind.is_structural() || matches!(kind, ProblemKind::UnknownField { .. }));
         self.b.problem(node, offset, kind);
+        if out_of_step {
+            self.shift_before(node, offset);
+        }
+    }
+
+    /// Keeps a top-level unit that has just been decoded without a likely cause, for
+    /// [`Self::shift_before`].
+    fn remember_unit(&mut self, node_id: NodeId, problems_at: usize) {
+        self.last_unit = None;
+        let explained =
+            self.b.problems()[problems_at..].iter().any(|p| matches!(p.kind, ProblemKind::LikelyCause { .. }));
+        let node = *self.b.node(node_id);
+        let Some(ty) = node.ty.filter(|_| !explained && self.is_searched(node_id)) else { return };
+        let path = crate::model::path::path_of(self.b.document(), node_id).to_string();
+        let field = node.start as usize..node.end() as usize;
+        self.last_unit = Some(LastUnit { field, value_start: node.value_start as usize, ty, path });
+    }
+
+    /// The top level went out of step at `offset` (on `node`), just after the unit decoded
+    /// last: a byte inserted into that unit or dropped from it may be why.
+    fn shift_before(&mut self, node: NodeId, offset: usize) {
+        let Some(unit) = self.last_unit.take() else { return };
+        if !(unit.field.end..unit.field.end + cause::SHIFT_SHOWS_WITHIN).contains(&offset) || self.cause_budget == 0 {
+            return;
+        }
+        let damage = cause::Damage {
+            bytes: self.b.bytes(),
+            anomaly: unit.field.end,
+            field: unit.field,
+            value_start: unit.value_start,
+            ty: self.info(unit.ty).desc.clone(),
+            message_start: unit.value_start,
+            path: unit.path,
+        };
+        let decoder = self.b.decoder().clone();
+        if let Some(cause) = cause::find_shift(&decoder, &damage, &mut self.cause_budget) {
+            self.b.problem(node, cause.offset, cause.into_problem());
+        }
     }
 
     /// A truncation inside a truncated field is the same defect seen deeper: only the

@@ -99,6 +99,9 @@ pub enum ProblemKind {
         what: String,
         /// The repair, as an edit script line that applies to the damaged blob.
         fix: String,
+        /// The bytes the fault may be in (one byte, a length prefix, or an opaque field
+        /// in which a shifted byte cannot be placed).
+        span: std::ops::Range<u64>,
     },
     /// A string field that is not UTF-8.
     InvalidUtf8,
@@ -203,7 +206,7 @@ impl ProblemKind {
                 format!("protobuf type mismatch, expected {expected}, got {got}")
             }
             Self::DuplicateUnitName { name } => format!("restore failed: {{{name}: duplicate unit name}}"),
-            Self::LikelyCause { what, fix } => format!(
+            Self::LikelyCause { what, fix, .. } => format!(
                 "likely cause: {what}; the edit `{fix}` repairs it (the whole field then decodes cleanly as the \
                  loaded schema reads it, and the other problems here follow from it)"
             ),
