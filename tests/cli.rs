@@ -227,7 +227,15 @@ fn repaired(broken: &[u8], fix: &str, extra: &[&str]) -> Vec<u8> {
 fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
     let ty = ["--type", statescope::samples::ROOT_TYPE];
     let original = statescope::samples::VM_STATE;
-    let cases: [(&str, Fault, &str); 6] = [
+    let cases: [(&str, Fault, &str); 7] = [
+        // One bit of units[1]'s type URL (`pit` → `pht`, byte 116): one byte from a
+        // declared URL.
+        (
+            "units[1].state: byte 116: error: likely cause: byte 116 of the type URL is 0x68 where \
+             `type.googleapis.com/sample.chipset.pit.SavedState` has `i`",
+            |b| b[116] ^= 0x01,
+            "replace-raw @116+1 69",
+        ),
         // A byte inserted inside units[4] (at byte 740): what follows is one byte out of step.
         (
             "units[4]: byte 740: error: likely cause: a byte was inserted at byte 740 (0x55)",
@@ -255,8 +263,13 @@ fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
             |b| b[736] ^= 0x04,
             "replace-raw @736+1 10",
         ),
-        // units[4].state.tx_buffer's length (byte 751) with one bit flipped.
-        ("units[4]: byte 751: error: likely cause: bit 4 of byte 751 is flipped", |b| b[751] ^= 0x10, "flip 751 4"),
+        // units[4].state.tx_buffer's length (byte 751) with one bit flipped: a nested
+        // length that claims more than its content.
+        (
+            "units[4]: byte 751: error: likely cause: the length prefix at byte 751 says 23, its content is 7",
+            |b| b[751] ^= 0x10,
+            "replace-raw @751+1 07",
+        ),
         // units[4]'s own length prefix (byte 667) claiming 20 bytes more than it holds.
         (
             "units[4]: byte 667: error: likely cause: the length prefix of units[4] says 118, its content is 98",

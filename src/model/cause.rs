@@ -13,6 +13,7 @@
 
 use prost_reflect::MessageDescriptor;
 
+use crate::decode::schema::{Schema, TYPE_URL_PREFIX};
 use crate::decode::wire::{self, WireType};
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
@@ -29,6 +30,25 @@ const TRIAL_COST: usize = 4096;
 /// How far after a unit the top level may first read out of step because of a byte
 /// shifted inside it (the unit's last byte may still read as a field or two).
 pub const SHIFT_SHOWS_WITHIN: usize = 16;
+
+/// The shorter lengths a nested length prefix that lies is tried with.
+const NESTED_LENGTHS: usize = 64;
+
+/// How many nested length prefixes are suspected at most.
+pub const LENGTHS_TRIED: usize = 8;
+
+/// A length prefix inside a damaged field that may claim more than its content.
+#[derive(Debug, Clone, Copy)]
+pub struct LengthSuspect {
+    /// Where the prefix is.
+    pub at: usize,
+    /// Whether its content is opaque (bytes, a string): its true end is then any byte,
+    /// not a field boundary.
+    pub opaque: bool,
+}
+
+/// The places nearest the first anomaly at which a dropped byte is tried as every value.
+const DROPPED_ANY_PLACES: usize = 2;
 
 /// The places nearest the first anomaly at which a dropped byte is also tried as a tag.
 const DROPPED_TAG_PLACES: usize = 8;
@@ -87,6 +107,8 @@ pub(crate) struct Damage<'a> {
     /// Where the message that stops parsing there starts: its tags are suspects too, as a
     /// tag read with the wrong wire type can throw the bytes out of step far from itself.
     pub message_start: usize,
+    /// The length prefixes inside the field that may lie, innermost first.
+    pub lengths: Vec<LengthSuspect>,
     /// The field's path (`units[4]`).
     pub path: String,
 }
@@ -124,13 +146,11 @@ fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only
     let clean = |bytes: Vec<u8>| clean_with(&decoder, bytes);
     // What follows a field at the top level, decoded as the root type, for the length trial.
     let root = Decoder::new(decoder.schema().clone(), root).with_limits(decoder.limits()).without_causes();
-    let follows_cleanly = |from: usize| {
+    // The top level in step at `from`: the input ends there, or fields read cleanly.
+    let resyncs = |from: usize| {
         let upto = next_fields(damage.bytes, from);
-        upto == from || clean_with(&root, damage.bytes[from..upto].to_vec()).is_some()
+        from == damage.bytes.len() || (upto > from && clean_with(&root, damage.bytes[from..upto].to_vec()).is_some())
     };
-    // The top level back in step at `from`: the input ends there, or fields read cleanly.
-    let resyncs =
-        |from: usize| from == damage.bytes.len() || (next_fields(damage.bytes, from) > from && follows_cleanly(from));
     let cause = if shift_only {
         shifted_byte(damage, &trial, &resyncs)
     } else {
@@ -138,8 +158,9 @@ fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only
         // field?) is cheap and rules it in or out, and no fault inside a field's value
         // moves the top level otherwise.
         shifted_byte(damage, &trial, &resyncs)
+            .or_else(|| nested_length(damage, &clean))
             .or_else(|| single_byte(damage, &clean))
-            .or_else(|| own_length(damage, &clean, &follows_cleanly))
+            .or_else(|| own_length(damage, &clean, &resyncs))
     };
     *budget = left.get();
     cause
@@ -197,29 +218,45 @@ fn shifted_byte(
 ) -> Option<Cause> {
     let (bytes, end) = (damage.bytes, damage.field.end);
     let original = &bytes[damage.value_start..end];
-    if resyncs(end) {
+    // The last field, its length one more than the input holds: a byte dropped from it.
+    let cut_by_one = end == bytes.len() && declared_len(damage) == Some(original.len() + 1);
+    if !cut_by_one && resyncs(end) {
         return None; // the top level is in step: nothing was inserted or dropped
     }
-    let inserted = end < bytes.len() && resyncs(end + 1);
-    let dropped = !inserted && end > damage.value_start && resyncs(end - 1);
+    let inserted = !cut_by_one && end < bytes.len() && resyncs(end + 1);
+    let dropped = cut_by_one || (!inserted && end > damage.value_start && resyncs(end - 1));
     if !inserted && !dropped {
         return None;
     }
+    // The field as it was, undoing a shift at `p`: its declared length, with the byte it
+    // lost put back (and the one it took from what follows given back), or its own extra
+    // byte taken out (and the one it gave to what follows taken back).
+    let kept = if cut_by_one { original.len() } else { original.len().saturating_sub(1) };
     let shifted = |p: usize, value: u8| match inserted {
         true => [&original[..p], &original[p + 1..], &bytes[end..end + 1]].concat(),
-        false => [&original[..p], &[value], &original[p..original.len() - 1]].concat(),
+        false => [&original[..p], &[value], &original[p..kept]].concat(),
     };
     let mut in_step = None;
-    // A dropped byte is put back as 0x00 first, then (nearest places only) as the one-byte
-    // tags of fields 1-15, as a lost tag throws everything after it out of step.
+    // A dropped byte is put back as 0x00 first, then at the very nearest places as every
+    // value (the byte where parsing failed is most often the lost one: the first byte of a
+    // two-byte tag, say), then at the nearest places as the one-byte tags of fields 1-15,
+    // as a lost tag throws everything after it out of step. The shift
+    // being certain, every place is tried after the suspects, those before the anomaly
+    // nearest first: a shift can stay hidden long before it shows (and one inside a type
+    // URL shows at the URL's start). The budget bounds the search.
     let suspects = suspects(damage);
+    let at = damage.anomaly.min(end) - damage.value_start;
+    let before = (0..at.min(original.len())).rev();
+    let rest = before.chain(at..original.len()).filter(|p| !suspects.contains(p));
     let tags = (1u8..16).flat_map(|n| [n << 3, n << 3 | 2]);
-    let placeholders = suspects.iter().map(|&p| (p, 0)).chain(
-        suspects
-            .iter()
-            .take(if inserted { 0 } else { DROPPED_TAG_PLACES })
-            .flat_map(|&p| tags.clone().map(move |t| (p, t))),
-    );
+    let dropped_at = |places: usize| suspects.iter().copied().take(if inserted { 0 } else { places });
+    let placeholders = suspects
+        .iter()
+        .copied()
+        .chain(rest)
+        .map(|p| (p, 0))
+        .chain(dropped_at(DROPPED_ANY_PLACES).flat_map(|p| (1..=u8::MAX).map(move |v| (p, v))))
+        .chain(dropped_at(DROPPED_TAG_PLACES).flat_map(|p| tags.clone().map(move |t| (p, t))));
     // The cause at `p`; widened to the opaque field around it only when a byte shifted at
     // that field's other end does as well (else the value, a type URL say, fixes the place).
     let cause = |p: usize, value: u8, doc: &Document, clean: bool| {
@@ -228,8 +265,9 @@ fn shifted_byte(
             false => !doc.problems().iter().any(|q| is_out_of_step(&q.kind)),
         };
         let opaque = opaque_around(doc, damage, p, if inserted { 1 } else { -1 }).filter(|(span, _)| {
-            let other = span.start - damage.value_start;
-            other != p && trial(shifted(other, value)).is_some_and(|d| fits(&d))
+            let start = span.start - damage.value_start;
+            let other = if p == start { span.end.saturating_sub(damage.value_start + 1) } else { start };
+            other != p && other < original.len() && trial(shifted(other, value)).is_some_and(|d| fits(&d))
         });
         shift_cause(damage, p, inserted, value, clean, opaque)
     };
@@ -273,6 +311,14 @@ fn shifted_byte(
 /// Whether a decode holds a singular (not repeated) field more than once.
 fn repeats_a_singular_field(doc: &Document) -> bool {
     NodeId::ROOT.up_to(doc.end()).any(|id| doc.node(id).index > 0 && doc.field_info(id).is_some_and(|f| !f.is_list))
+}
+
+/// The length a field's prefix declares (for a field the input ends inside, more than its
+/// span).
+fn declared_len(damage: &Damage<'_>) -> Option<usize> {
+    let (_, tag_len) = wire::read_tag(damage.bytes, damage.field.start, damage.field.end).ok()?;
+    let (len, _) = wire::read_varint(damage.bytes, damage.field.start + tag_len, damage.field.end).ok()?;
+    usize::try_from(len).ok()
 }
 
 /// Whether a problem is the bytes being out of step (rather than a value that is wrong).
@@ -376,6 +422,90 @@ fn wire_type(
     None
 }
 
+/// A length prefix inside the field that claims more than its content, so that it runs
+/// past its enclosing field or swallows what follows it: a shorter length (a field
+/// boundary of a message's content, any length of an opaque one), largest first, with which
+/// the whole field decodes cleanly. Only lengths written in as many bytes are tried, so the
+/// repair moves nothing else.
+fn nested_length(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Document>) -> Option<Cause> {
+    let (bytes, end) = (damage.bytes, damage.field.end);
+    for suspect in &damage.lengths {
+        let at = suspect.at;
+        let Ok((claimed, width)) = wire::read_varint(bytes, at, end) else { continue };
+        let content = at + width;
+        let lengths: Vec<u64> = if suspect.opaque {
+            (claimed.saturating_sub(NESTED_LENGTHS as u64)..claimed).rev().collect()
+        } else {
+            let mut boundaries = vec![content];
+            while let Some(&last) = boundaries.last() {
+                match wire::read_field(bytes, last, end) {
+                    Ok(field) if boundaries.len() < NESTED_LENGTHS => boundaries.push(field.end),
+                    _ => break,
+                }
+            }
+            boundaries.into_iter().rev().map(|b| (b - content) as u64).filter(|&len| len < claimed).collect()
+        };
+        // Of the lengths that decode cleanly, the first for a message's content; for opaque
+        // content (where every shorter length may decode, the rest read as fields) the one
+        // that leaves the most fields decoded rather than swallowed.
+        let mut best: Option<(usize, Vec<u8>, u64)> = None;
+        for len in lengths {
+            let mut encoded = Vec::new();
+            wire::write_varint(&mut encoded, len);
+            if encoded.len() != width {
+                continue;
+            }
+            let mut trial = bytes[damage.value_start..end].to_vec();
+            trial[at - damage.value_start..content - damage.value_start].copy_from_slice(&encoded);
+            let Some(doc) = clean(trial) else { continue };
+            let fields = doc.nodes().len();
+            if best.as_ref().is_none_or(|(most, ..)| fields > *most) {
+                best = Some((fields, encoded, len));
+            }
+            if !suspect.opaque {
+                break;
+            }
+        }
+        if let Some((_, encoded, len)) = best {
+            let what = format!("the length prefix at byte {at} says {claimed}, its content is {len}");
+            let fix = format!("replace-raw @{at}+{width} {}", crate::model::value::hex(&encoded));
+            return Some(Cause { offset: at, what, fix, span: at..content });
+        }
+    }
+    None
+}
+
+/// A type URL (at byte `at`) that names no type but is one byte away from one that the
+/// schema declares, at the same length: that byte, if exactly one declared URL fits.
+pub(crate) fn damaged_url(schema: &Schema, url: &[u8], at: usize) -> Option<Cause> {
+    let mut fits = schema.pool.all_messages().filter_map(|m| {
+        let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
+        damaged_url_byte(expected.as_bytes(), url, at)
+    });
+    let cause = fits.next()?;
+    fits.next().is_none().then_some(cause)
+}
+
+/// The one byte in which `url` (at byte `at`) differs from `expected`, if it is one.
+pub(crate) fn damaged_url_byte(expected: &[u8], url: &[u8], at: usize) -> Option<Cause> {
+    if expected.len() != url.len() {
+        return None;
+    }
+    let mut differ = (0..url.len()).filter(|&i| url[i] != expected[i]);
+    let i = differ.next()?;
+    if differ.next().is_some() {
+        return None;
+    }
+    let o = at + i;
+    let what = format!(
+        "byte {o} of the type URL is {:#04x} where `{}` has `{}`",
+        url[i],
+        String::from_utf8_lossy(expected),
+        char::from(expected[i])
+    );
+    Some(Cause::at(o, what, format!("replace-raw @{o}+1 {:02x}", expected[i])))
+}
+
 /// Where the few top-level fields after `from` end (a bounded look ahead: enough to tell a
 /// right length from a wrong one, cheap on a huge blob); `from` itself when none reads.
 fn next_fields(bytes: &[u8], from: usize) -> usize {
@@ -394,13 +524,13 @@ fn next_fields(bytes: &[u8], from: usize) -> usize {
 fn own_length(
     damage: &Damage<'_>,
     clean: &impl Fn(Vec<u8>) -> Option<Document>,
-    follows_cleanly: &impl Fn(usize) -> bool,
+    resyncs: &impl Fn(usize) -> bool,
 ) -> Option<Cause> {
     let bytes = damage.bytes;
     let mut end = damage.value_start;
     while end < damage.field.end {
         end = wire::read_field(bytes, end, damage.field.end).ok()?.end;
-        if end < damage.field.end && follows_cleanly(end) && clean(bytes[damage.value_start..end].to_vec()).is_some() {
+        if end < damage.field.end && resyncs(end) && clean(bytes[damage.value_start..end].to_vec()).is_some() {
             let len = end - damage.value_start;
             // The fault is in the length prefix, just after the tag.
             let (_, tag_len) = wire::read_tag(bytes, damage.field.start, damage.field.end).ok()?;

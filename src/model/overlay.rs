@@ -121,6 +121,14 @@ struct Walker<'a, 'h> {
     last_unit: Option<LastUnit>,
 }
 
+/// Where a unit first stops parsing: the byte, where the message that stops there starts,
+/// and the length prefixes that may lie ([`cause::LengthSuspect`]).
+struct Anomaly {
+    at: usize,
+    message_start: usize,
+    lengths: Vec<cause::LengthSuspect>,
+}
+
 /// What the search for a shifted byte needs of a decoded unit ([`cause::find_shift`]): a
 /// byte inserted into an opaque value, or dropped from it, leaves the unit clean and shows
 /// only where the next top-level field is read out of step.
@@ -527,12 +535,20 @@ impl Walker<'_, '_> {
                 // another host fails the restore. The payload is still shown as its type.
                 let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
                 if text != expected {
+                    let cause = cause::damaged_url_byte(expected.as_bytes(), &self.buf()[from..to], from);
                     self.problem(node, from, ProblemKind::TypeUrlMismatch { expected, got: text });
+                    if let Some(cause) = cause {
+                        self.problem(node, cause.offset, cause.into_problem());
+                    }
                 }
                 AnyTarget::Resolved(m, last_value)
             }
             None => {
+                let cause = cause::damaged_url(self.schema, &self.buf()[from..to], from);
                 self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
+                if let Some(cause) = cause {
+                    self.problem(node, cause.offset, cause.into_problem());
+                }
                 AnyTarget::Unresolved
             }
         }
@@ -567,7 +583,8 @@ impl Walker<'_, '_> {
         n.has_problem = has_problem;
         self.problem(node, error.offset, ProblemKind::NotParsedAs { expected, reason: error.reason });
         let start = self.b.node(node).value_start as usize;
-        if let Some(cause) = self.likely_cause(node, frame.ty, error.offset, start) {
+        let anomaly = Anomaly { at: error.offset, message_start: start, lengths: Vec::new() };
+        if let Some(cause) = self.likely_cause(node, frame.ty, anomaly) {
             self.problem(node, cause.offset, cause.into_problem());
         }
     }
@@ -580,16 +597,25 @@ impl Walker<'_, '_> {
         found.extend(self.unit_rules(&frame));
         // Only a top-level field is searched, so only its problems are looked through: a
         // deep subtree's problems are not rescanned at every level.
-        let anomaly = if self.is_searched(frame.node) {
+        let explained =
+            || self.b.problems()[frame.problems_at..].iter().any(|p| matches!(p.kind, ProblemKind::LikelyCause { .. }));
+        let anomaly = if self.is_searched(frame.node) && !explained() {
             self.b.problems()[frame.problems_at..]
                 .iter()
-                .filter(|p| p.kind.is_structural() || matches!(p.kind, ProblemKind::UnknownField { .. }))
+                .filter(|p| {
+                    p.kind.is_structural()
+                        || matches!(p.kind, ProblemKind::UnknownField { .. } | ProblemKind::UnknownTypeUrl { .. })
+                })
                 .min_by_key(|p| p.offset)
-                .map(|p| (p.offset as usize, self.b.node(p.node).value_start as usize))
+                .map(|p| Anomaly {
+                    at: p.offset as usize,
+                    message_start: self.b.node(p.node).value_start as usize,
+                    lengths: self.lengths_around(frame.node, p.offset as usize),
+                })
         } else {
             None
         };
-        let cause = anomaly.and_then(|(at, start)| self.likely_cause(frame.node, frame.ty, at, start));
+        let cause = anomaly.and_then(|anomaly| self.likely_cause(frame.node, frame.ty, anomaly));
         self.counts.truncate(frame.counts_at);
         let offset = self.b.node(frame.node).value_start as usize;
         for kind in found {
@@ -598,6 +624,27 @@ impl Walker<'_, '_> {
         if let Some(cause) = cause {
             self.problem(frame.node, cause.offset, cause.into_problem());
         }
+    }
+
+    /// The length prefixes inside `unit` that may lie, given that it stops parsing at `at`:
+    /// those of the length-delimited fields whose span holds `at` (a length that claims
+    /// too much swallows what follows, which then reads wrong inside it), innermost first.
+    fn lengths_around(&self, unit: NodeId, at: usize) -> Vec<cause::LengthSuspect> {
+        let mut found: Vec<cause::LengthSuspect> = (unit + 1)
+            .up_to(self.b.node(unit).next)
+            .filter_map(|id| {
+                let node = self.b.node(id);
+                let holds =
+                    node.wire == Some(WireType::Len) && (node.start as usize) <= at && at <= node.value_end as usize;
+                let tag = ((node.field_number as u64) << 3) | WireType::Len as u64;
+                let prefix = node.start as usize + crate::decode::wire::varint_len(tag);
+                let opaque = matches!(node.kind, NodeKind::Bytes | NodeKind::String);
+                (holds && prefix < node.value_start as usize).then_some(cause::LengthSuspect { at: prefix, opaque })
+            })
+            .collect();
+        found.reverse();
+        found.truncate(cause::LENGTHS_TRIED);
+        found
     }
 
     /// Whether a likely cause is looked for in `node`: a length-delimited top-level field
@@ -609,13 +656,7 @@ impl Walker<'_, '_> {
 
     /// For a top-level field (`node`, read as `ty`) whose bytes stop parsing at `anomaly`,
     /// the single fault that explains it ([`cause::find`]), within the input's budget.
-    fn likely_cause(
-        &mut self,
-        node_id: NodeId,
-        ty: Option<TypeIndex>,
-        anomaly: usize,
-        message_start: usize,
-    ) -> Option<cause::Cause> {
+    fn likely_cause(&mut self, node_id: NodeId, ty: Option<TypeIndex>, anomaly: Anomaly) -> Option<cause::Cause> {
         if !self.is_searched(node_id) {
             return None;
         }
@@ -628,8 +669,9 @@ impl Walker<'_, '_> {
             field: node.start as usize..node.end() as usize,
             value_start: node.value_start as usize,
             ty,
-            anomaly,
-            message_start,
+            anomaly: anomaly.at,
+            message_start: anomaly.message_start,
+            lengths: anomaly.lengths,
             path,
         };
         cause::find(&decoder, &damage, &mut self.cause_budget)
@@ -790,6 +832,7 @@ impl Walker<'_, '_> {
             value_start: unit.value_start,
             ty: self.info(unit.ty).desc.clone(),
             message_start: unit.value_start,
+            lengths: Vec::new(),
             path: unit.path,
         };
         let decoder = self.b.decoder().clone();
