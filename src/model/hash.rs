@@ -62,12 +62,15 @@ impl Hasher for KeyHasher {
     }
 
     fn finish(&self) -> u64 {
-        // Fold the high bits, where a multiply puts its entropy, into the low ones, twice:
-        // with one fold, about one seed in a thousand left keys that differ only in high
-        // bits in few buckets.
-        let h = self.state ^ (self.state >> 33);
-        let h = h.wrapping_mul(self.multiplier);
-        h ^ (h >> 32)
+        // MurmurHash3's 64-bit finalizer: every input bit reaches every output bit, so keys
+        // that differ only in high bits (multiples of a power of two) spread under every
+        // seed; a single multiply-and-fold left some seeds filling few buckets.
+        let mut h = self.state ^ self.multiplier;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
 }
 

@@ -1,0 +1,94 @@
+//! Faults in one byte: a tag whose wire type changed, a flipped bit, and a type URL one
+//! byte away from a declared one.
+
+use crate::decode::schema::{Schema, TYPE_URL_PREFIX};
+use crate::decode::wire::{self, WireType};
+use crate::model::cause::{Cause, Damage, suspects};
+use crate::model::document::Document;
+use crate::model::node::NodeId;
+use crate::model::path::path_of;
+
+/// A fault in one byte of the suspects: a changed wire type, or a flipped bit.
+pub(super) fn single_byte(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Document>) -> Option<Cause> {
+    let value = damage.value_start..damage.field.end;
+    let original = &damage.bytes[value.clone()];
+    for p in suspects(damage) {
+        if let Some(cause) = wire_type(original, p, clean, damage) {
+            return Some(cause);
+        }
+        for bit in 0..8 {
+            let mut fixed = original.to_vec();
+            fixed[p] ^= 1 << bit;
+            if clean(fixed).is_some() {
+                let o = value.start + p;
+                return Some(Cause::at(o, format!("bit {bit} of byte {o} is flipped"), format!("flip {o} {bit}")));
+            }
+        }
+    }
+    None
+}
+
+/// A tag at `p` whose wire type, changed back, makes the field decode.
+fn wire_type(
+    original: &[u8],
+    p: usize,
+    clean: &impl Fn(Vec<u8>) -> Option<Document>,
+    damage: &Damage<'_>,
+) -> Option<Cause> {
+    let (tag, tag_len) = wire::read_tag(original, p, original.len()).ok()?;
+    for w in [WireType::Varint, WireType::Len, WireType::Fixed32, WireType::Fixed64] {
+        if w == tag.wire_type {
+            continue;
+        }
+        let mut fixed = original.to_vec();
+        let mut encoded = Vec::new();
+        wire::write_varint(&mut encoded, (u64::from(tag.field_number) << 3) | w as u64);
+        if encoded.len() != tag_len {
+            continue;
+        }
+        fixed[p..p + tag_len].copy_from_slice(&encoded);
+        let Some(doc) = clean(fixed) else { continue };
+        // Name the field in the repaired decode, under the damaged field's own path.
+        let node = NodeId::ROOT.up_to(doc.end()).find(|&id| doc.node(id).start as usize == p)?;
+        let inner = path_of(&doc, node);
+        let path = if inner.is_root() { damage.path.clone() } else { format!("{}.{inner}", damage.path) };
+        let o = damage.value_start + p;
+        let what =
+            format!("the tag of {path} says wire type {}, its type is written with {}", tag.wire_type as u8, w as u8);
+        // As raw bytes: in the damaged blob the field has no path yet.
+        let fix = format!("replace-raw @{o}+{tag_len} {}", crate::model::value::hex(&encoded));
+        return Some(Cause { offset: o, what, fix, span: o..o + tag_len });
+    }
+    None
+}
+
+/// A type URL (at byte `at`) that names no type but is one byte away from one that the
+/// schema declares, at the same length: that byte, if exactly one declared URL fits.
+pub(crate) fn damaged_url(schema: &Schema, url: &[u8], at: usize) -> Option<Cause> {
+    let mut fits = schema.pool.all_messages().filter_map(|m| {
+        let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
+        damaged_url_byte(expected.as_bytes(), url, at)
+    });
+    let cause = fits.next()?;
+    fits.next().is_none().then_some(cause)
+}
+
+/// The one byte in which `url` (at byte `at`) differs from `expected`, if it is one.
+pub(crate) fn damaged_url_byte(expected: &[u8], url: &[u8], at: usize) -> Option<Cause> {
+    if expected.len() != url.len() {
+        return None;
+    }
+    let mut differ = (0..url.len()).filter(|&i| url[i] != expected[i]);
+    let i = differ.next()?;
+    if differ.next().is_some() {
+        return None;
+    }
+    let o = at + i;
+    let what = format!(
+        "byte {o} of the type URL is {:#04x} where `{}` has `{}`",
+        url[i],
+        String::from_utf8_lossy(expected),
+        char::from(expected[i])
+    );
+    Some(Cause::at(o, what, format!("replace-raw @{o}+1 {:02x}", expected[i])))
+}
