@@ -42,6 +42,7 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, eleme
         unit_names: std::collections::HashSet::new(),
         cause_budget: if decoder.searches_causes() { cause::budget_for(builder_len) } else { 0 },
         last_unit: None,
+        url_guesses: cause::UrlGuesses::default(),
         hook,
     };
     walker.run(decoder.root_type())
@@ -119,6 +120,8 @@ struct Walker<'a, 'h> {
     cause_budget: usize,
     /// The top-level unit decoded last, while a shifted byte in it may still show after it.
     last_unit: Option<LastUnit>,
+    /// Declared type URLs an unknown one may be a damaged copy of.
+    url_guesses: cause::UrlGuesses,
 }
 
 /// Where a unit first stops parsing: the byte, where the message that stops there starts,
@@ -544,7 +547,7 @@ impl Walker<'_, '_> {
                 AnyTarget::Resolved(m, last_value)
             }
             None => {
-                let cause = cause::damaged_url(self.schema, &self.buf()[from..to], from);
+                let cause = self.url_guesses.damaged_url(self.schema, &self.b.bytes()[from..to], from);
                 self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
                 if let Some(cause) = cause {
                     self.problem(node, cause.offset, cause.into_problem());
@@ -602,10 +605,7 @@ impl Walker<'_, '_> {
         let anomaly = if self.is_searched(frame.node) && !explained() {
             self.b.problems()[frame.problems_at..]
                 .iter()
-                .filter(|p| {
-                    p.kind.is_structural()
-                        || matches!(p.kind, ProblemKind::UnknownField { .. } | ProblemKind::UnknownTypeUrl { .. })
-                })
+                .filter(|p| p.kind.is_structural() || matches!(p.kind, ProblemKind::UnknownField { .. }))
                 .min_by_key(|p| p.offset)
                 .map(|p| Anomaly {
                     at: p.offset as usize,

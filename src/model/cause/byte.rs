@@ -5,6 +5,7 @@ use crate::decode::schema::{Schema, TYPE_URL_PREFIX};
 use crate::decode::wire::{self, WireType};
 use crate::model::cause::{Cause, Damage, suspects};
 use crate::model::document::Document;
+use crate::model::hash::KeyMap;
 use crate::model::node::NodeId;
 use crate::model::path::path_of;
 
@@ -62,27 +63,54 @@ fn wire_type(
     None
 }
 
-/// A type URL (at byte `at`) that names no type but is one byte away from one that the
-/// schema declares, at the same length: that byte, if exactly one declared URL fits.
-pub(crate) fn damaged_url(schema: &Schema, url: &[u8], at: usize) -> Option<Cause> {
-    let mut fits = schema.pool.all_messages().filter_map(|m| {
-        let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
-        damaged_url_byte(expected.as_bytes(), url, at)
-    });
-    let cause = fits.next()?;
-    fits.next().is_none().then_some(cause)
+/// Declared type URLs one byte from an unknown one, looked up fast: the declared URLs by
+/// length (built on first use), and the verdict on each unknown URL met so far, as a
+/// newer release's blob repeats the same unknown URL in unit after unit.
+#[derive(Default)]
+pub(crate) struct UrlGuesses {
+    by_len: Option<KeyMap<usize, Vec<String>>>,
+    seen: std::collections::HashMap<Vec<u8>, Option<String>>,
+}
+
+/// Unknown URLs remembered at most (a hostile blob may hold millions of distinct ones).
+const URLS_REMEMBERED: usize = 4096;
+
+impl UrlGuesses {
+    /// A type URL (at byte `at`) that names no type but is one byte away from one that
+    /// the schema declares, at the same length: that byte, if exactly one declared URL fits.
+    pub(crate) fn damaged_url(&mut self, schema: &Schema, url: &[u8], at: usize) -> Option<Cause> {
+        if let Some(verdict) = self.seen.get(url) {
+            return damaged_url_byte(verdict.as_ref()?.as_bytes(), url, at);
+        }
+        let by_len = self.by_len.get_or_insert_with(|| {
+            let mut by_len: KeyMap<usize, Vec<String>> = KeyMap::default();
+            for m in schema.pool.all_messages() {
+                let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
+                by_len.entry(expected.len()).or_default().push(expected);
+            }
+            by_len
+        });
+        let mut fits = by_len.get(&url.len()).into_iter().flatten().filter(|e| one_byte_apart(e.as_bytes(), url));
+        let verdict = fits.next().filter(|_| fits.next().is_none()).cloned();
+        if self.seen.len() >= URLS_REMEMBERED {
+            self.seen.clear();
+        }
+        self.seen.insert(url.to_vec(), verdict.clone());
+        damaged_url_byte(verdict?.as_bytes(), url, at)
+    }
+}
+
+/// Whether two byte strings of one length differ in exactly one byte.
+fn one_byte_apart(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).filter(|(x, y)| x != y).take(2).count() == 1
 }
 
 /// The one byte in which `url` (at byte `at`) differs from `expected`, if it is one.
 pub(crate) fn damaged_url_byte(expected: &[u8], url: &[u8], at: usize) -> Option<Cause> {
-    if expected.len() != url.len() {
+    if !one_byte_apart(expected, url) {
         return None;
     }
-    let mut differ = (0..url.len()).filter(|&i| url[i] != expected[i]);
-    let i = differ.next()?;
-    if differ.next().is_some() {
-        return None;
-    }
+    let i = (0..url.len()).find(|&i| url[i] != expected[i])?;
     let o = at + i;
     let what = format!(
         "byte {o} of the type URL is {:#04x} where `{}` has `{}`",
