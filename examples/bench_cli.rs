@@ -92,6 +92,31 @@ fn run_case(case: &Case, exe: &Path) {
     );
 }
 
+/// Copies of the real state up to `size` bytes, every `every`th with one single fault inside
+/// a unit, in turn: a tag's wire type (cmos, byte 502), a bit in a tag (com1's lcr, 943), a
+/// nested length that lies (cmos's, 503), a byte of a type URL (pit's, 193). Faults that
+/// move a unit's end (a unit's own length, a byte inserted or dropped) put the top level
+/// out of step for the rest of the concatenated copies, which are then one unreadable
+/// span, and would measure less work, not the search.
+fn damaged_copies(real: &[u8], size: usize, every: usize) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(size + real.len() + 1);
+    let mut copy = 0;
+    while bytes.len() < size {
+        let mut state = real.to_vec();
+        if copy % every == 0 {
+            match (copy / every) % 4 {
+                0 => state[502] &= !0x07,
+                1 => state[943] ^= 0x01,
+                2 => state[503] ^= 0x10,
+                _ => state[193] ^= 0x01,
+            }
+        }
+        bytes.extend_from_slice(&state);
+        copy += 1;
+    }
+    bytes
+}
+
 fn main() -> anyhow::Result<()> {
     let mb: usize = std::env::args().nth(1).map_or(Ok(100), |a| a.parse())?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -136,6 +161,25 @@ fn main() -> anyhow::Result<()> {
         },
         &exe,
     );
+
+    // The same with single faults: how much the search for likely causes costs.
+    let exe_str = exe.to_str().expect("UTF-8 path");
+    let set_arg = set.display().to_string();
+    let check_time = |blob: &Path| {
+        let args = ["check", "--descriptor-set", &set_arg, "--type", "openvmm.SavedState", blob.to_str().unwrap()];
+        measure(&format!("statescope check {}", blob.file_name().unwrap().to_string_lossy()), Path::new(exe_str), &args, None)
+    };
+    println!("== damaged copies of the real state: check time as a ratio to the undamaged blob");
+    let clean = check_time(&dir.join(format!("openvmm-{mb}mb.bin")));
+    for every in [100, 10, 1] {
+        let blob = dir.join(format!("openvmm-{mb}mb-fault-every-{every}.bin"));
+        if !blob.exists() {
+            std::fs::write(&blob, damaged_copies(&real, mb << 20, every))?;
+        }
+        let damaged = check_time(&blob);
+        println!("a fault in every {every:>3} copies: {:.2}x the undamaged check", damaged.seconds / clean.seconds);
+    }
+    println!();
 
     // The sample VM with many VPs: small fields, the densest realistic shape.
     // Named by the block it repeats, so a blob cached by an older build (with other type
