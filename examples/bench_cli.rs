@@ -167,7 +167,12 @@ fn main() -> anyhow::Result<()> {
     let set_arg = set.display().to_string();
     let check_time = |blob: &Path| {
         let args = ["check", "--descriptor-set", &set_arg, "--type", "openvmm.SavedState", blob.to_str().unwrap()];
-        measure(&format!("statescope check {}", blob.file_name().unwrap().to_string_lossy()), Path::new(exe_str), &args, None)
+        measure(
+            &format!("statescope check {}", blob.file_name().unwrap().to_string_lossy()),
+            Path::new(exe_str),
+            &args,
+            None,
+        )
     };
     println!("== damaged copies of the real state: check time as a ratio to the undamaged blob");
     let clean = check_time(&dir.join(format!("openvmm-{mb}mb.bin")));

@@ -74,10 +74,10 @@ pub struct WireError {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WireErrorKind {
     /// A varint whose continuation bit runs past the end of its span.
-    #[error("varint is truncated: the input ends before its last byte")]
+    #[error("eof parsing a varint: the input ends before its last byte")]
     TruncatedVarint,
     /// A varint longer than ten bytes, or whose tenth byte overflows 64 bits.
-    #[error("varint is longer than 10 bytes or overflows 64 bits")]
+    #[error("varint too big: longer than 10 bytes or overflows 64 bits")]
     OverlongVarint,
     /// A tag with field number 0.
     #[error("field number 0 is not allowed")]
@@ -86,10 +86,10 @@ pub enum WireErrorKind {
     #[error("field number {0} is larger than the maximum 536870911")]
     FieldNumberTooLarge(u64),
     /// Wire type 6 or 7.
-    #[error("wire type {0} does not exist (only 0-5 are defined)")]
+    #[error("unknown wire type {0}: only 0-5 are defined")]
     InvalidWireType(u8),
     /// A fixed-width value cut short.
-    #[error("{wire} value needs {need} bytes but only {have} remain")]
+    #[error("eof parsing a {}: the value needs {need} bytes but only {have} remain", if *wire == WireType::Fixed32 { "fixed32" } else { "fixed64" })]
     TruncatedFixed {
         /// `i32` or `i64`.
         wire: WireType,
@@ -99,7 +99,7 @@ pub enum WireErrorKind {
         have: usize,
     },
     /// A length prefix that points past the end of the enclosing span.
-    #[error("length {len} runs past the end: only {have} bytes remain")]
+    #[error("eof parsing a byte array: length {len} runs past the end: only {have} bytes remain")]
     LengthPastEnd {
         /// The length the prefix declares.
         len: u64,

@@ -169,13 +169,13 @@ impl ProblemKind {
                 format!("failed to decode protobuf: decoding failed in {}: {reason}", in_type(t))
             }
             Self::Truncated { len, have, in_type: t, input_ends: true } => format!(
-                "failed to decode protobuf: decoding failed in {}: length {len} runs past the end of \
-                 the input ({have} bytes remain): the blob is truncated; what remains is shown",
+                "failed to decode protobuf: decoding failed in {}: eof parsing a byte array: length {len} \
+                 runs past the end of the input ({have} bytes remain): the blob is truncated; what remains is shown",
                 in_type(t)
             ),
             Self::Truncated { len, have, in_type: t, input_ends: false } => format!(
-                "failed to decode protobuf: decoding failed in {}: length {len} runs past the end of \
-                 the enclosing field ({have} bytes remain): a length prefix is wrong",
+                "failed to decode protobuf: decoding failed in {}: eof parsing a byte array: length {len} \
+                 runs past the end of the enclosing field ({have} bytes remain): a length prefix is wrong",
                 in_type(t)
             ),
             Self::NotParsedAs { expected, reason } => {
