@@ -231,6 +231,7 @@ fn fits(cause: &str, kind: &ProblemKind) -> bool {
         ProblemKind::InvalidUtf8 => cause == "invalid UTF-8 string",
         ProblemKind::MissingRequiredField { .. } => cause == "missing required field",
         ProblemKind::UnpackedFixedArray => cause.contains("array length") || cause == "expected a byte array",
+        ProblemKind::WrongArrayLength { .. } => cause.contains("array length"),
         ProblemKind::MissingEnumVariant { .. } => cause == "missing enum variant",
         ProblemKind::TypeUrlMismatch { .. } | ProblemKind::UnknownTypeUrl { .. } => {
             cause.starts_with("protobuf type mismatch")

@@ -43,6 +43,7 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, eleme
         cause_budget: if decoder.searches_causes() { cause::budget_for(builder_len) } else { 0 },
         last_unit: None,
         url_guesses: cause::UrlGuesses::default(),
+        array_lengths: KeyMap::default(),
         hook,
     };
     walker.run(decoder.root_type())
@@ -122,6 +123,8 @@ struct Walker<'a, 'h> {
     last_unit: Option<LastUnit>,
     /// Declared type URLs an unknown one may be a damaged copy of.
     url_guesses: cause::UrlGuesses,
+    /// The count of each fixed array (type, field number) where it was met first.
+    array_lengths: KeyMap<(TypeIndex, u32), u32>,
 }
 
 /// Where a unit first stops parsing: the byte, where the message that stops there starts,
@@ -409,6 +412,21 @@ impl Walker<'_, '_> {
         self.message(parent, raw, index, Some(ty), truncated, NodeKind::AnyPayload)
     }
 
+    /// A fixed array (packed repr only) holds the same count wherever its field occurs, as
+    /// the VMM's type fixes it ("wrong packed array length" otherwise): the first count met
+    /// is taken as the type's, and another is flagged where it occurs.
+    fn check_array_length(&mut self, node: NodeId, field: (TypeIndex, u32), count: u32, offset: usize) {
+        match self.array_lengths.get(&field) {
+            Some(&elsewhere) if elsewhere != count => {
+                self.problem(node, offset, ProblemKind::WrongArrayLength { found: count, elsewhere });
+            }
+            Some(_) => {}
+            None => {
+                self.array_lengths.insert(field, count);
+            }
+        }
+    }
+
     /// A packed run of scalars, read once: its elements are pushed as they are read, and if
     /// a value is malformed they are taken back and the run is shown raw with the reason.
     fn packed(&mut self, parent: &Frame, raw: &RawField, index: u32, wire_type: WireType, field_index: usize) {
@@ -464,6 +482,9 @@ impl Walker<'_, '_> {
             return;
         }
         self.b.node_mut(packed).next = NodeId::from_index(self.b.node_count());
+        if self.field_info(ty, field_index).packed_only {
+            self.check_array_length(packed, (ty, raw.tag.field_number), element, start);
+        }
         // The run holds `element` values: later occurrences of the field count on from them.
         if element > 1 {
             self.bump_by(parent.counts_at, raw.tag.field_number, element - 1);
@@ -1153,6 +1174,20 @@ mod tests {
             assert!(!doc.problems().is_empty(), "{root}");
             assert_eq!(doc.node(crate::model::NodeId::ROOT).end(), 4);
         }
+    }
+
+    #[test]
+    fn a_fixed_array_holds_one_count_wherever_it_occurs() {
+        let url = b"type.googleapis.com/sample.chipset.ioapic.SavedState";
+        let unit = |name: &[u8], count: usize| {
+            let state = [len(1, url), len(2, &len(3, &vec![0x01; count]))].concat();
+            len(1, &[len(1, name), len(2, &state)].concat())
+        };
+        let bytes = [unit(b"a", 24), unit(b"b", 24), unit(b"c", 23)].concat();
+        let doc = decode("sample.openvmm.SavedState", &bytes, Limits::default());
+        let found: Vec<_> = doc.problems().iter().map(|p| (p.kind.clone(), doc.path_of(p.node).to_string())).collect();
+        let wrong = ProblemKind::WrongArrayLength { found: 23, elsewhere: 24 };
+        assert_eq!(found, [(wrong, "units[2].state.redirection_entries".to_owned())]);
     }
 
     #[test]

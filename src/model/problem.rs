@@ -119,6 +119,14 @@ pub enum ProblemKind {
     },
     /// A packed-only fixed array written unpacked; the reader refuses it.
     UnpackedFixedArray,
+    /// A fixed array (packed repr only) holding another count of values than the same field
+    /// elsewhere in the blob: the VMM's type fixes the count.
+    WrongArrayLength {
+        /// Values here.
+        found: u32,
+        /// Values where the field was met first.
+        elsewhere: u32,
+    },
     /// A varint wider than its declared type.
     OutOfRange {
         /// The value on the wire.
@@ -222,6 +230,10 @@ impl ProblemKind {
                 format!("missing enum variant: {} is present but has no variant set", name(enum_type))
             }
             Self::UnpackedFixedArray => "saved state is invalid: packed-only fixed array written unpacked".to_owned(),
+            Self::WrongArrayLength { found, elsewhere } => format!(
+                "wrong packed array length: this fixed array holds {found} values, the same field elsewhere in this \
+                 blob {elsewhere}; the VMM reads the count its type fixes"
+            ),
             Self::OutOfRange { value, type_name } => {
                 format!("saved state is invalid: {value} does not fit {type_name}")
             }

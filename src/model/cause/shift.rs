@@ -172,6 +172,8 @@ fn shift_cause(
     };
     let what =
         if clean { what } else { format!("{what}; with it undone the bytes are in step, but a value is still wrong") };
+    // A dropped byte is a gap: it may be before any byte of the value or just after it.
+    let span = if inserted || inside.is_none() { span } else { span.start..span.end + 1 };
     Cause { offset: o, what, fix, span }
 }
 
