@@ -2,6 +2,7 @@
 //! the TUI uses. Exit codes: 0 success (or a clean check), 1 problems found, 2 usage or I/O.
 
 mod commands;
+mod diff;
 mod explain;
 
 use std::io::{self, BufWriter, Write};
@@ -38,6 +39,7 @@ Examples:
   statescope show --format text state.bin | protoc --encode=openvmm.SavedState ...
   cat state.bin | statescope show -             read standard input
   statescope explain state.bin --log vmm.log    point a failed restore into the blob
+  statescope diff before.bin after.bin          what changed, field by field
 
 Paths look like units[3].state.drives[0].path.lun: Any payloads are addressed as if
 expanded, an Any's own URL is @type, unknown fields are #N.";
@@ -99,6 +101,9 @@ pub enum Command {
     },
     /// Write N fuzz seeds, each one structured mutation of FILE, with a manifest.
     Mutate(MutateArgs),
+    /// Compare two blobs field by field, every Any decoded: units matched by name, other
+    /// repeated fields by index (or `--key`). Exit 0 when equal, 1 when different.
+    Diff(DiffArgs),
     /// Point a failed restore, as the VMM logged it, into the blob that failed: for each
     /// unit of `restore failed: {unit: chain, …}` (or each `decoding failed in …` line),
     /// the unit, the proto type of each Rust type path, the field or byte that fits the
@@ -153,6 +158,37 @@ pub struct MutateArgs {
     /// Replace the seeds and manifest of an earlier run in that folder.
     #[arg(long)]
     pub force: bool,
+}
+
+/// Options of `diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The first blob, A (`-` for standard input).
+    pub a: PathBuf,
+    /// The second blob, B.
+    pub b: PathBuf,
+    /// Match the elements of a repeated field by a key field instead of by index:
+    /// `PATH=FIELD`, e.g. `units[*].state.drives=lun` (the root's units match by name).
+    #[arg(long, value_name = "PATH=FIELD")]
+    pub key: Vec<String>,
+    /// Leave out differences at or under PATH (`*` for any step name, `[*]` for any index).
+    #[arg(long, value_name = "PATH")]
+    pub ignore: Vec<String>,
+    /// Print counts per unit instead of each difference.
+    #[arg(long)]
+    pub stat: bool,
+    /// Output format: a line per difference, or a JSON object per line.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text, conflicts_with = "stat")]
+    pub format: DiffFormat,
+}
+
+/// Output formats of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DiffFormat {
+    /// `PATH: changed OLD → NEW (A bytes …, B bytes …)`.
+    Text,
+    /// One JSON object per difference: path, change, old, new, a, b, ranges.
+    Json,
 }
 
 /// Options of `show`.
@@ -252,6 +288,7 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
         }
         Command::Encode { input, output } => encode(&cli.schema, input, output)?,
         Command::Mutate(args) => mutate(&cli.schema, args)?,
+        Command::Diff(args) => diff::run(&cli.schema, args, &mut out)?,
         Command::Explain { file, log } => explain::explain(&cli.schema, file, log, &mut out)?,
         Command::View { .. } => return Err(anyhow!("`view` is handled by the terminal UI")),
     };

@@ -26,12 +26,13 @@
 //!
 //! Layers, lowest first (a module uses only those before it; `tests/layers.rs` checks it):
 //! `files` and `decode` (wire, registry, schema facts, detection), `model` (the document,
-//! built by its own overlay), `render`, `edit` and `explain`, `mutate`, `samples`, `open` (turning
+//! built by its own overlay), `render`, `edit`, `explain` and `compare`, `mutate`, `samples`, `open` (turning
 //! flags and files into documents), and on top `ui` and `cli`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
 mod cli;
+mod compare;
 mod decode;
 mod edit;
 mod explain;

@@ -210,9 +210,8 @@ fn suggested_fix(report: &str) -> Option<String> {
 
 /// Applies `fix` to `broken` with `patch` and returns the bytes.
 fn repaired(broken: &[u8], fix: &str, extra: &[&str]) -> Vec<u8> {
-    let dir = std::env::temp_dir().join(format!("statescope-repair-{}-{}", std::process::id(), fix.len()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (input, script, output) = (dir.join("in.bin"), dir.join("fix.edits"), dir.join("out.bin"));
+    let dir = common::scratch_dir("repair");
+    let (input, script, output) = (dir.path().join("in.bin"), dir.path().join("fix.edits"), dir.path().join("out.bin"));
     std::fs::write(&input, broken).unwrap();
     std::fs::write(&script, format!("{fix}\n")).unwrap();
     let mut args = vec!["patch", input.to_str().unwrap(), "--script", script.to_str().unwrap()];

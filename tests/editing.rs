@@ -239,7 +239,9 @@ set-length units[5].state 9999
 
 #[test]
 fn mutate_is_deterministic_replayable_and_flagged() {
-    let dir = std::env::temp_dir().join(format!("statescope-mutate-{}", std::process::id()));
+    // A fresh folder: mutate rightly refuses to write over an earlier run's seeds.
+    let scratch = common::scratch_dir("mutate");
+    let dir = scratch.path();
     let run = |out: &std::path::Path| {
         let out = common::statescope(
             &["mutate", "samples/vm.state.bin", "-n", "40", "--seed", "7", "-o", out.to_str().unwrap()],

@@ -7,9 +7,8 @@ use common::{statescope, stdout};
 
 /// Writes `log` beside the test's other files and runs `explain` on `blob` (from stdin).
 fn explain(blob: &[u8], log: &str, extra: &[&str]) -> (Option<i32>, String) {
-    let dir = std::env::temp_dir().join(format!("statescope-explain-{}-{}", std::process::id(), log.len()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("vmm.log");
+    let dir = common::scratch_dir("explain");
+    let path = dir.path().join("vmm.log");
     std::fs::write(&path, log).unwrap();
     let out = statescope(&[&["explain", "-", "--log", path.to_str().unwrap()][..], extra].concat(), Some(blob));
     (out.status.code(), stdout(&out))

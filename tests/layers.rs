@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[&[&str]] = &[
     &["files", "decode"],
     &["model"],
-    &["render", "edit", "explain"],
+    &["render", "edit", "explain", "compare"],
     &["mutate", "samples"],
     &["open"],
     &["ui"],

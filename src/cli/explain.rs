@@ -78,7 +78,7 @@ fn write_explanation(doc: &Document, e: &Explanation<'_>, label: &str, out: &mut
     let mut lines = vec![format!("{label}: {who} (log line {}): {}", failure.line, failure.chain)];
     if let Some(unit) = e.unit {
         let node = doc.node(unit);
-        let name = locate::unit_name(doc, unit).map(|n| format!(" \"{n}\"")).unwrap_or_default();
+        let name = doc.unit_name(unit).map(|n| format!(" \"{n}\"")).unwrap_or_default();
         lines.push(format!("  unit:         {}{name}, bytes {}..{}", doc.path_of(unit), node.start, node.end()));
     }
     for (rust, proto) in &e.types {

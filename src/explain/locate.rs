@@ -56,13 +56,7 @@ impl Explanation<'_> {
 
 /// The names of the blob's units, in order.
 pub fn unit_names(doc: &Document) -> Vec<(NodeId, String)> {
-    doc.children(NodeId::ROOT).filter_map(|unit| Some((unit, unit_name(doc, unit)?))).collect()
-}
-
-/// A unit's name: its field 1 string.
-pub fn unit_name(doc: &Document, unit: NodeId) -> Option<String> {
-    let name = doc.children(unit).find(|&c| doc.node(c).field_number == 1 && doc.node(c).kind == NodeKind::String)?;
-    Some(String::from_utf8_lossy(doc.value_bytes(name)).into_owned())
+    doc.children(NodeId::ROOT).filter_map(|unit| Some((unit, doc.unit_name(unit)?))).collect()
 }
 
 /// Points `failure` into `doc`.

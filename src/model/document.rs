@@ -206,6 +206,13 @@ impl Document {
             .map(|c| String::from_utf8_lossy(self.value_bytes(c)).into_owned())
     }
 
+    /// A state unit's name: the string of its field 1 (`None` for a node without one).
+    pub fn unit_name(&self, unit: NodeId) -> Option<String> {
+        let name =
+            self.children(unit).find(|&c| self.node(c).field_number == 1 && self.node(c).kind == NodeKind::String)?;
+        Some(String::from_utf8_lossy(self.value_bytes(name)).into_owned())
+    }
+
     /// The payload node of an Any node, when its URL resolved and its value decoded.
     pub fn any_payload(&self, any: NodeId) -> Option<NodeId> {
         self.children(any).filter(|&c| self.node(c).kind == NodeKind::AnyPayload).last()

@@ -129,3 +129,9 @@ pub fn sample_descriptor_sets() -> String {
         root().join("samples/schema.binpb").display()
     )
 }
+
+/// A fresh, empty folder for one test's files, removed when dropped: never one left by an
+/// earlier run whose process id was the same.
+pub fn scratch_dir(name: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("statescope-{name}-")).tempdir().expect("a temporary folder")
+}

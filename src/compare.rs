@@ -1,0 +1,4 @@
+//! Comparing states and releases: a field-level diff of two blobs ([`diff`]).
+
+pub mod diff;
+mod glob;
