@@ -2,6 +2,7 @@
 //! the TUI uses. Exit codes: 0 success (or a clean check), 1 problems found, 2 usage or I/O.
 
 mod commands;
+mod compat;
 mod diff;
 mod explain;
 
@@ -40,6 +41,8 @@ Examples:
   cat state.bin | statescope show -             read standard input
   statescope explain state.bin --log vmm.log    point a failed restore into the blob
   statescope diff before.bin after.bin          what changed, field by field
+  statescope compat state.bin --proto-dir old/ --to-proto-dir new/
+                                                would the other release restore it?
 
 Paths look like units[3].state.drives[0].path.lun: Any payloads are addressed as if
 expanded, an Any's own URL is @type, unknown fields are #N.";
@@ -104,6 +107,9 @@ pub enum Command {
     /// Compare two blobs field by field, every Any decoded: units matched by name, other
     /// repeated fields by index (or `--key`). Exit 0 when equal, 1 when different.
     Diff(DiffArgs),
+    /// Would another release restore this blob? Reads it with that release's schema and the
+    /// VMM's restore rules: what fails, what is dropped, what reads as another value.
+    Compat(CompatArgs),
     /// Point a failed restore, as the VMM logged it, into the blob that failed: for each
     /// unit of `restore failed: {unit: chain, …}` (or each `decoding failed in …` line),
     /// the unit, the proto type of each Rust type path, the field or byte that fits the
@@ -179,6 +185,35 @@ pub struct DiffArgs {
     pub stat: bool,
     /// Output format: a line per difference, or a JSON object per line.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text, conflicts_with = "stat")]
+    pub format: DiffFormat,
+}
+
+/// Options of `compat`.
+#[derive(Debug, Args)]
+pub struct CompatArgs {
+    /// The blob (`-` for standard input), decoded with this release's schema (the usual
+    /// flags).
+    #[arg(required_unless_present = "schemas")]
+    pub file: Option<PathBuf>,
+    /// Compare two releases' schemas instead (folders, `.proto` files or descriptor sets):
+    /// every change, for old blobs read by new code and new blobs read by old code.
+    #[arg(long = "schema", num_args = 2, value_names = ["OLD", "NEW"], conflicts_with = "file")]
+    pub schemas: Vec<PathBuf>,
+    /// With `--schema`: a file of change keys (as printed in brackets) to accept; `#` starts
+    /// a comment. Accepted changes do not fail the run.
+    #[arg(long, value_name = "FILE", requires = "schemas")]
+    pub allow: Option<PathBuf>,
+    /// The other release's schema folder.
+    #[arg(long, value_name = "DIR")]
+    pub to_proto_dir: Vec<PathBuf>,
+    /// The other release's descriptor set (`protoc -o`).
+    #[arg(long, value_name = "FILE")]
+    pub to_descriptor_set: Vec<PathBuf>,
+    /// The other release's `.proto` files.
+    #[arg(long, value_name = "FILE")]
+    pub to_proto: Vec<PathBuf>,
+    /// Output format: a line per finding, or a JSON object per line.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
 }
 
@@ -289,6 +324,7 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
         Command::Encode { input, output } => encode(&cli.schema, input, output)?,
         Command::Mutate(args) => mutate(&cli.schema, args)?,
         Command::Diff(args) => diff::run(&cli.schema, args, &mut out)?,
+        Command::Compat(args) => compat::run(&cli.schema, args, &mut out)?,
         Command::Explain { file, log } => explain::explain(&cli.schema, file, log, &mut out)?,
         Command::View { .. } => return Err(anyhow!("`view` is handled by the terminal UI")),
     };

@@ -1,0 +1,146 @@
+//! `statescope compat`: a blob read with another release's schema, and two schemas
+//! compared, on copies of the sample and real OpenVMM schema folders changed the way a next
+//! release might (a package renamed, a field removed, a type changed, a required fixed
+//! array added).
+
+mod common;
+
+use std::path::Path;
+
+use common::{statescope, stdout};
+
+/// A copy of `from` (a schema folder) with `edits` (file, old text, new text) made.
+fn next_release(from: &Path, edits: &[(&str, &str, &str)]) -> tempfile::TempDir {
+    let dir = common::scratch_dir("next-release");
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "proto") {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    for (file, old, new) in edits {
+        let path = dir.path().join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(old), "{file} holds `{old}`");
+        std::fs::write(&path, text.replacen(old, new, 1)).unwrap();
+    }
+    dir
+}
+
+/// The sample schema's next release: vmtime's package renamed, cmos removed, the uart's
+/// lcr made sint32, a required fixed array added to the uart.
+fn sample_next() -> tempfile::TempDir {
+    next_release(
+        &common::root().join("samples/schema"),
+        &[
+            ("sample.vmtime.proto", "package sample.vmtime;", "package sample.vmtime.v2;"),
+            ("sample.chipset.cmos_rtc.proto", "  bytes cmos = 2;\n", ""),
+            ("sample.serial.uart16550.proto", "  uint32 lcr = 2;", "  sint32 lcr = 2;"),
+            (
+                "sample.serial.uart16550.proto",
+                "  uint32 ier = 1;",
+                "  uint32 ier = 1;\n  repeated uint32 fifo = 40; // packed repr only",
+            ),
+        ],
+    )
+}
+
+#[test]
+fn a_blob_read_by_the_next_release_names_each_affected_path_and_value() {
+    let next = sample_next();
+    let to = next.path().to_str().unwrap();
+    let out = statescope(
+        &["compat", "-", "--to-proto-dir", to, "--type", statescope::samples::ROOT_TYPE],
+        Some(statescope::samples::VM_STATE),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    for expected in [
+        "standard input: units[0].state: byte 14: fails restore: unknown saved state type \
+         `type.googleapis.com/sample.vmtime.SavedState`",
+        "it declares sample.vmtime.v2.SavedState: renamed?",
+        "standard input: units[3].state.cmos: byte 407: data lost: the other release's \
+         sample.chipset.cmos_rtc.SavedState has no such field: dropped on restore (value here: [256 bytes]",
+        "standard input: units[4].state: byte 734: fails restore: missing required field `fifo` in \
+         sample.serial.uart16550.SavedState",
+        "standard input: units[4].state.lcr: byte 737: reads differently: the other release declares it sint32 \
+         (here uint32): it reads -2 (value here: 3)",
+        "standard input: 4 finding(s): 2 fail restore, 1 lose data, 1 read differently",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    // The same release reads it as this one does.
+    let same = common::root().join("samples/schema");
+    let out = statescope(
+        &["compat", "-", "--to-proto-dir", same.to_str().unwrap(), "--type", statescope::samples::ROOT_TYPE],
+        Some(statescope::samples::VM_STATE),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("the other release reads this blob as this one does"));
+}
+
+#[test]
+fn two_schemas_compared_name_every_change_both_ways_and_an_allowlist_accepts_them() {
+    let next = sample_next();
+    let old = common::root().join("samples/schema");
+    let args = ["compat", "--schema", old.to_str().unwrap(), next.path().to_str().unwrap()];
+    let out = statescope(&args, None);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    let keys: Vec<&str> = text.lines().filter_map(|l| Some(&l[l.find('[')? + 1..l.find(']')?])).collect();
+    assert_eq!(
+        keys,
+        [
+            "field-removed sample.chipset.cmos_rtc.SavedState.2",
+            "field-type sample.serial.uart16550.SavedState.2",
+            "field-added sample.serial.uart16550.SavedState.40",
+            "message-renamed sample.vmtime.SavedState",
+        ],
+        "{text}"
+    );
+    assert!(text.contains("old blobs: breaks, new blobs: loses data: required fixed array"), "{text}");
+    let allow = common::scratch_dir("allow");
+    let list = allow.path().join("accepted.txt");
+    std::fs::write(&list, keys.iter().map(|k| format!("{k}  # known\n")).collect::<String>()).unwrap();
+    let out = statescope(&[&args[..], &["--allow", list.to_str().unwrap()]].concat(), None);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).contains("4 change(s), 0 that break or lose data and are not allowed"));
+}
+
+#[test]
+fn the_real_state_read_by_a_changed_release() {
+    let Some(openvmm) = common::openvmm() else { return };
+    let protos = openvmm.join("protos");
+    let next = next_release(
+        &protos,
+        &[
+            ("vmtime.proto", "package vmtime;", "package vmtime.v2;"),
+            ("chipset.cmos_rtc.proto", "  bytes cmos = 2;\n", ""),
+            ("chipset.pic.proto", "  uint32 icw2 = 2;", "  sint32 icw2 = 2;"),
+            (
+                "chipset.pic.proto",
+                "  .chipset.pic.SavedPic secondary = 2;",
+                "  .chipset.pic.SavedPic secondary = 2;\n  repeated uint32 irr = 3; // packed repr only",
+            ),
+        ],
+    );
+    let args =
+        ["compat", "-", "--proto-dir", protos.to_str().unwrap(), "--to-proto-dir", next.path().to_str().unwrap()];
+    let out = statescope(&args, Some(&std::fs::read(openvmm.join("state.bin")).unwrap()));
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    for expected in [
+        "units[0].state: byte 14: fails restore: unknown saved state type `type.googleapis.com/vmtime.SavedState`",
+        "units[1].state: byte 116: fails restore: missing required field `irr` in chipset.pic.SavedState",
+        "units[1].state.primary.icw2: byte 123: reads differently: the other release declares it sint32 (here \
+         uint32): it reads 24 (value here: 48)",
+        "units[1].state.secondary.icw2: byte 143: reads differently",
+        "units[4].state.cmos: byte 502: data lost",
+        "5 finding(s): 2 fail restore, 1 lose data, 2 read differently",
+    ] {
+        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
+    }
+    let out = statescope(&["compat", "--schema", protos.to_str().unwrap(), next.path().to_str().unwrap()], None);
+    let text = stdout(&out);
+    assert_eq!(text.lines().count(), 5, "four changes and the summary:\n{text}");
+}
