@@ -186,6 +186,9 @@ pub struct DiffArgs {
     /// Output format: a line per difference, or a JSON object per line.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text, conflicts_with = "stat")]
     pub format: DiffFormat,
+    /// Browse B with the differences marked (`}` and `{` jump between them).
+    #[arg(long, conflicts_with_all = ["stat", "format"])]
+    pub view: bool,
 }
 
 /// Options of `compat`.

@@ -20,8 +20,8 @@ use anyhow::{Result, anyhow};
 use ratatui::crossterm::event::{self, Event, KeyCode};
 use ratatui::widgets::Paragraph;
 
-use crate::model::Document;
 use crate::model::source::Source;
+use crate::model::{Document, NodeId};
 use crate::open::{SchemaArgs, display_name};
 use crate::render::tree;
 use crate::ui::app::{Action, App, Effect};
@@ -85,6 +85,59 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
         println!("{text}");
     }
     Ok(())
+}
+
+/// Opens blob `b` in the browser with its differences from `a` noted on its rows
+/// (`diff A B --view`): `}` and `{` jump between them, the detail pane shows A's value
+/// and bytes. What only A has is noted on the nearest field above it that B has.
+pub fn run_diff(schema_args: &SchemaArgs, a: &Path, b: &Path, options: &crate::compare::diff::Options) -> Result<()> {
+    let schema = schema_args.load_schema()?;
+    let (doc_a, _) = schema_args.open(&schema, schema_args.read(a)?)?;
+    let (doc_b, note) = schema_args.open(&schema, schema_args.read(b)?)?;
+    let found = crate::compare::diff::diff(&doc_a, &doc_b, options);
+    if !std::io::stdout().is_terminal() {
+        return Err(anyhow!("--view needs a terminal; without it, diff prints the differences"));
+    }
+    let notes = found
+        .iter()
+        .map(|d| {
+            let (node, shown_at) = nearest_node(&doc_b, &d.path);
+            let text = if shown_at { d.describe() } else { format!("{}: {}", d.path, d.describe()) };
+            (node, text)
+        })
+        .collect();
+    let differences = app::Differences::new(&doc_b, notes);
+    let mut guard = TerminalGuard::enter()?;
+    let area = guard.terminal.size()?;
+    let label = format!("{} → {}", display_name(a), display_name(b));
+    let mut app = App::new(doc_b, label, (area.width, area.height)).with_differences(differences);
+    if b != Path::new("-") {
+        app = app.with_file(b.to_path_buf(), &schema_args.schema_files());
+    }
+    if let Some(note) = note {
+        app.notify(format!("{}; {note}", app.message()));
+    }
+    let copied = browse(&mut guard, app, None)?;
+    drop(guard);
+    copied.iter().for_each(|text| println!("{text}"));
+    Ok(())
+}
+
+/// The node `path` names in `doc`, or (for what only the other blob has) the nearest field
+/// above it; and whether it is the node itself.
+fn nearest_node(doc: &Document, path: &str) -> (NodeId, bool) {
+    let Ok(mut p) = crate::model::path::FieldPath::parse(path) else { return (NodeId::ROOT, false) };
+    let mut exact = true;
+    loop {
+        if let Ok(id) = crate::model::path::resolve_path(doc, &p) {
+            return (id, exact);
+        }
+        exact = false;
+        match p.parent() {
+            Some(up) => p = up,
+            None => return (NodeId::ROOT, false),
+        }
+    }
 }
 
 /// The event loop: draws, reads a key (or continues a search), applies it, and carries

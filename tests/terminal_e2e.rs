@@ -109,3 +109,26 @@ fn edit_a_lun_and_a_register_save_and_replay() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(std::fs::read(&replayed).unwrap(), saved);
 }
+
+#[test]
+fn diff_view_marks_the_differences_and_jumps_between_them() {
+    let exe = env!("CARGO_BIN_EXE_statescope");
+    let dir = common::scratch_dir("e2e-diff");
+    let (a, b) = (dir.path().join("a.bin"), dir.path().join("b.bin"));
+    std::fs::write(&a, statescope::samples::VM_STATE).unwrap();
+    let set = common::statescope(
+        &["set", a.to_str().unwrap(), "units[7].state.channel.drives[0].path.lun=3", "-o", b.to_str().unwrap()],
+        None,
+    );
+    assert!(set.status.success());
+    let script =
+        format!("{exe} diff a.bin b.bin --view --type sample.openvmm.SavedState; echo \"EXITED $?\"; sleep 30");
+    let mut term = Terminal::start(&script, dir.path(), 140, 40);
+    let screen = term.wait_for("1 difference(s): } and { jump between them");
+    assert!(screen.contains("a.bin → b.bin"), "{screen}");
+    term.keys(&["}"]);
+    let screen = term.wait_for("Δ lun: uint32 = 3");
+    assert!(screen.contains("Δ changed 2 → 3 (A bytes 1766..1768, B bytes 1766..1768)"), "the old value:\n{screen}");
+    term.keys(&["q"]);
+    term.wait_for("EXITED 0");
+}

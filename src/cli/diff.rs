@@ -23,6 +23,10 @@ pub fn run(schema_args: &SchemaArgs, args: &DiffArgs, out: &mut impl Write) -> R
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| anyhow!("--key takes PATH=FIELD, like `units=name`"))?;
     let options = Options { keys, ignore: args.ignore.clone() };
+    if args.view {
+        crate::ui::run_diff(schema_args, &args.a, &args.b, &options)?;
+        return Ok(Outcome::Success);
+    }
     let schema = schema_args.load_schema()?;
     let open = |path: &Path| -> Result<_> {
         let (doc, note) = schema_args.open(&schema, schema_args.read(path)?)?;
@@ -41,43 +45,10 @@ pub fn run(schema_args: &SchemaArgs, args: &DiffArgs, out: &mut impl Write) -> R
         }
     } else {
         for d in &found {
-            writeln!(out, "{}", terminal_safe(&line(d)))?;
+            writeln!(out, "{}", terminal_safe(&format!("{}: {}", d.path, d.describe())))?;
         }
     }
     Ok(if found.is_empty() { Outcome::Success } else { Outcome::ProblemsFound })
-}
-
-/// `PATH: changed OLD → NEW (A bytes s..e, B bytes s..e; value bytes 3..5 differ)`.
-fn line(d: &Difference) -> String {
-    let value = match (d.change, &d.old, &d.new) {
-        (Change::Added, _, Some(new)) => new.clone(),
-        (Change::Removed, Some(old), _) => old.clone(),
-        (_, old, new) => format!("{} → {}", old.as_deref().unwrap_or("?"), new.as_deref().unwrap_or("?")),
-    };
-    let mut spans: Vec<String> = Vec::new();
-    if let Some(a) = &d.a {
-        spans.push(format!("A bytes {}..{}", a.start, a.end));
-    }
-    if let Some(b) = &d.b {
-        spans.push(format!("B bytes {}..{}", b.start, b.end));
-    }
-    let mut text = format!("{}: {} {value} ({}", d.path, d.change.word(), spans.join(", "));
-    if !d.ranges.is_empty() {
-        let ranges: Vec<String> = d
-            .ranges
-            .iter()
-            .map(|(x, y)| {
-                if x == y {
-                    format!("{}..{}", x.start, x.end)
-                } else {
-                    format!("{}..{} → {}..{}", x.start, x.end, y.start, y.end)
-                }
-            })
-            .collect();
-        text.push_str(&format!("; value bytes {} differ", ranges.join(", ")));
-    }
-    text.push(')');
-    text
 }
 
 fn json(d: &Difference) -> serde_json::Value {

@@ -52,6 +52,36 @@ pub struct Difference {
     pub ranges: Vec<(Range<usize>, Range<usize>)>,
 }
 
+impl Difference {
+    /// What it is, without the path: `changed OLD → NEW (A bytes s..e, B bytes s..e; value
+    /// bytes 3..5 differ)`.
+    pub fn describe(&self) -> String {
+        let value = match (self.change, &self.old, &self.new) {
+            (Change::Added, _, Some(new)) => new.clone(),
+            (Change::Removed, Some(old), _) => old.clone(),
+            (_, old, new) => format!("{} → {}", old.as_deref().unwrap_or("?"), new.as_deref().unwrap_or("?")),
+        };
+        let spans: Vec<String> = [("A", &self.a), ("B", &self.b)]
+            .into_iter()
+            .filter_map(|(side, span)| span.as_ref().map(|r| format!("{side} bytes {}..{}", r.start, r.end)))
+            .collect();
+        let mut text = format!("{} {value} ({}", self.change.word(), spans.join(", "));
+        if !self.ranges.is_empty() {
+            let ranges: Vec<String> = self
+                .ranges
+                .iter()
+                .map(|(x, y)| match x == y {
+                    true => format!("{}..{}", x.start, x.end),
+                    false => format!("{}..{} → {}..{}", x.start, x.end, y.start, y.end),
+                })
+                .collect();
+            text.push_str(&format!("; value bytes {} differ", ranges.join(", ")));
+        }
+        text.push(')');
+        text
+    }
+}
+
 /// How elements are matched and what is left out.
 #[derive(Debug, Clone, Default)]
 pub struct Options {

@@ -16,7 +16,10 @@ use crate::render::tree;
 use crate::ui::layout::{Panes, panes};
 use crate::ui::rows::{NodeSet, Rows};
 
+mod differences;
 mod editing;
+
+pub use differences::Differences;
 
 use editing::default_save_path;
 
@@ -65,6 +68,10 @@ pub enum Action {
     NextProblem,
     /// Select the previous node with a problem.
     PrevProblem,
+    /// Select the next difference from the other blob (`diff --view`).
+    NextDifference,
+    /// Select the previous difference.
+    PrevDifference,
     /// Open the search prompt.
     StartSearch,
     /// Open the go-to-path prompt.
@@ -198,6 +205,8 @@ pub struct App {
     problem_ancestors: NodeSet,
     /// A search in progress, continued a slice at a time so keys stay responsive.
     search: Option<Search>,
+    /// Differences from another blob, on this document's nodes (`diff --view`).
+    differences: Differences,
 }
 
 /// A search that has not reached its match (or the start again) yet.
@@ -240,6 +249,7 @@ impl App {
             effects: Vec::new(),
             problem_ancestors: NodeSet::default(),
             search: None,
+            differences: Differences::default(),
         };
         app.problem_ancestors = problem_ancestors(app.editor.doc());
         app.message = match problems {
@@ -256,6 +266,22 @@ impl App {
         protected.add(&file);
         other.iter().for_each(|f| protected.add(f));
         App { file: Some(file), protected, ..self }
+    }
+
+    /// The same browser with differences from another blob noted on its rows.
+    pub fn with_differences(self, differences: Differences) -> Self {
+        let message = format!("{} difference(s): }} and {{ jump between them; ? for help", differences.len());
+        App { differences, message, ..self }
+    }
+
+    /// The differences noted on a node.
+    pub fn differences_of(&self, id: NodeId) -> impl Iterator<Item = &str> {
+        self.differences.of(id)
+    }
+
+    /// Whether a difference lies somewhere below `id`.
+    pub fn difference_below(&self, id: NodeId) -> bool {
+        self.differences.below(id)
     }
 
     /// The same browser showing only a preview of a large file: edits wait for the whole.
@@ -376,6 +402,8 @@ impl App {
             | Action::PrevSibling
             | Action::NextProblem
             | Action::PrevProblem
+            | Action::NextDifference
+            | Action::PrevDifference
             | Action::Click(..) => self.move_selection(action),
             Action::ExpandOrEnter
             | Action::CollapseOrLeave
@@ -432,6 +460,8 @@ impl App {
             Action::Scroll(n) => return self.step(isize::from(n)),
             Action::NextProblem => return self.jump_to_problem(true),
             Action::PrevProblem => return self.jump_to_problem(false),
+            Action::NextDifference => return self.jump_to_difference(true),
+            Action::PrevDifference => return self.jump_to_difference(false),
             Action::Click(x, y) => return self.click(x, y),
             Action::First => Some(NodeId::ROOT),
             Action::Last => Some(rows.last()),
@@ -564,6 +594,16 @@ impl App {
             let offset = p.offset;
             self.select(node);
             self.message = format!("byte {offset}: {text}");
+        }
+    }
+
+    fn jump_to_difference(&mut self, forward: bool) {
+        match self.differences.next(self.selected, forward).cloned() {
+            Some((node, text)) => {
+                self.select(node);
+                self.message = text;
+            }
+            None => self.message = "no differences shown (statescope diff A B --view shows them)".to_owned(),
         }
     }
 

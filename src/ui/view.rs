@@ -47,7 +47,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     let panes = app.panes();
     draw_tree(frame, app, theme, panes.tree_box);
     if let Some(area) = panes.detail {
-        let lines = detail_lines(app.doc(), app.selected(), theme);
+        let mut lines = detail_lines(app.doc(), app.selected(), theme);
+        let noted = app.differences_of(app.selected()).map(|d| terminal_safe(&format!("Δ {d}")).into_owned());
+        lines.extend(noted.map(|d| Line::styled(d, theme.fg(Color::Yellow))));
         let block = Block::bordered().title(" detail ");
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
     }
@@ -96,6 +98,10 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             Some(Severity::Warning) => "! ",
             None => "",
         });
+        let differs = app.differences_of(row).next().is_some();
+        if differs {
+            text.push_str("Δ ");
+        }
         tree::label(app.doc(), row, &mut text);
         let collapsed = rows.has_children(row) && !app.folds().contains(row);
         if collapsed {
@@ -109,6 +115,9 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if mark.is_none() && collapsed && app.problem_below(row) {
             text.push_str("  ✗ problems inside");
         }
+        if !differs && collapsed && app.difference_below(row) {
+            text.push_str("  Δ differences inside");
+        }
         let mut style = match mark {
             Some(Severity::Error) => theme.error(),
             Some(Severity::Warning) => theme.warning(),
@@ -116,6 +125,9 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         };
         if edited {
             style = style.add_modifier(Modifier::BOLD).patch(theme.fg(Color::Green));
+        }
+        if differs {
+            style = style.patch(theme.fg(Color::Yellow));
         }
         if row == app.selected() {
             style = style.add_modifier(Modifier::REVERSED);

@@ -120,6 +120,8 @@ impl App {
         }
         self.problem_ancestors = problem_ancestors(doc);
         self.quit_confirmed = false;
+        // The notes were made on the document before the edit: its nodes have moved.
+        self.differences = super::Differences::default();
         // The node the path names, or failing that the nearest element or field above it.
         let nearest = |p: &FieldPath| -> NodeId {
             let mut p = p.clone();
