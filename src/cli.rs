@@ -218,6 +218,10 @@ pub struct CompatArgs {
     /// Output format: a line per finding, or a JSON object per line.
     #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
     pub format: DiffFormat,
+    /// Browse the blob with the other release's verdict on each row it concerns (`}` and
+    /// `{` jump between them).
+    #[arg(long, conflicts_with_all = ["format", "schemas"])]
+    pub view: bool,
 }
 
 /// Output formats of `diff`.

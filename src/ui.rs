@@ -87,35 +87,33 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
-/// Opens blob `b` in the browser with its differences from `a` noted on its rows
-/// (`diff A B --view`): `}` and `{` jump between them, the detail pane shows A's value
-/// and bytes. What only A has is noted on the nearest field above it that B has.
-pub fn run_diff(schema_args: &SchemaArgs, a: &Path, b: &Path, options: &crate::compare::diff::Options) -> Result<()> {
-    let schema = schema_args.load_schema()?;
-    let (doc_a, _) = schema_args.open(&schema, schema_args.read(a)?)?;
-    let (doc_b, note) = schema_args.open(&schema, schema_args.read(b)?)?;
-    let found = crate::compare::diff::diff(&doc_a, &doc_b, options);
+/// Opens `doc` (read from `file`) in the browser with notes on its rows, each given by the
+/// path it concerns (`diff --view`, `compat --view`): `}` and `{` jump between them and the
+/// detail pane shows them. A note whose path `doc` lacks (what only the other side has)
+/// goes on the nearest field above it, with its path.
+pub fn run_with_notes(
+    schema_args: &SchemaArgs,
+    file: &Path,
+    doc: Document,
+    label: String,
+    notes: Vec<(String, String)>,
+) -> Result<()> {
     if !std::io::stdout().is_terminal() {
-        return Err(anyhow!("--view needs a terminal; without it, diff prints the differences"));
+        return Err(anyhow!("--view needs a terminal; without it the findings are printed"));
     }
-    let notes = found
-        .iter()
-        .map(|d| {
-            let (node, shown_at) = nearest_node(&doc_b, &d.path);
-            let text = if shown_at { d.describe() } else { format!("{}: {}", d.path, d.describe()) };
-            (node, text)
+    let notes = notes
+        .into_iter()
+        .map(|(path, text)| match nearest_node(&doc, &path) {
+            (node, true) => (node, text),
+            (node, false) => (node, format!("{path}: {text}")),
         })
         .collect();
-    let differences = app::Differences::new(&doc_b, notes);
+    let differences = app::Differences::new(&doc, notes);
     let mut guard = TerminalGuard::enter()?;
     let area = guard.terminal.size()?;
-    let label = format!("{} → {}", display_name(a), display_name(b));
-    let mut app = App::new(doc_b, label, (area.width, area.height)).with_differences(differences);
-    if b != Path::new("-") {
-        app = app.with_file(b.to_path_buf(), &schema_args.schema_files());
-    }
-    if let Some(note) = note {
-        app.notify(format!("{}; {note}", app.message()));
+    let mut app = App::new(doc, label, (area.width, area.height)).with_differences(differences);
+    if file != Path::new("-") {
+        app = app.with_file(file.to_path_buf(), &schema_args.schema_files());
     }
     let copied = browse(&mut guard, app, None)?;
     drop(guard);

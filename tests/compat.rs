@@ -144,3 +144,23 @@ fn the_real_state_read_by_a_changed_release() {
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 5, "four changes and the summary:\n{text}");
 }
+
+#[test]
+fn the_other_releases_verdict_shows_on_the_rows_it_concerns() {
+    let next = sample_next();
+    let dir = common::scratch_dir("compat-view");
+    std::fs::write(dir.path().join("vm.bin"), statescope::samples::VM_STATE).unwrap();
+    let exe = env!("CARGO_BIN_EXE_statescope");
+    let script = format!(
+        "{exe} compat vm.bin --to-proto-dir {} --type {} --view; echo \"EXITED $?\"; sleep 30",
+        next.path().display(),
+        statescope::samples::ROOT_TYPE
+    );
+    let mut term = common::terminal::Terminal::start(&script, dir.path(), 140, 40);
+    term.wait_for("4 difference(s)");
+    term.keys(&["}"]);
+    let screen = term.wait_for("Δ fails restore: byte 14: unknown saved state type");
+    assert!(screen.contains("Δ state: Any → sample.vmtime.SavedState"), "{screen}");
+    term.keys(&["q"]);
+    term.wait_for("EXITED 0");
+}

@@ -46,6 +46,15 @@ pub fn run(schema_args: &SchemaArgs, args: &CompatArgs, out: &mut impl Write) ->
     let theirs =
         Decoder::new(other, Some(their_root)).with_limits(schema_args.limits()).without_causes().decode(source);
     let found = blob_against(&ours, &theirs);
+    if args.view {
+        let notes = found
+            .iter()
+            .map(|f| (f.path.clone(), format!("{}: byte {}: {}", f.verdict.words(), f.offset, f.what)))
+            .collect();
+        let label = format!("{label}, as the other release reads it");
+        crate::ui::run_with_notes(schema_args, file, ours, label, notes)?;
+        return Ok(Outcome::Success);
+    }
     for finding in &found {
         match args.format {
             DiffFormat::Json => writeln!(out, "{}", json(finding))?,

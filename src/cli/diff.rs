@@ -23,10 +23,7 @@ pub fn run(schema_args: &SchemaArgs, args: &DiffArgs, out: &mut impl Write) -> R
         .collect::<Option<Vec<_>>>()
         .ok_or_else(|| anyhow!("--key takes PATH=FIELD, like `units=name`"))?;
     let options = Options { keys, ignore: args.ignore.clone() };
-    if args.view {
-        crate::ui::run_diff(schema_args, &args.a, &args.b, &options)?;
-        return Ok(Outcome::Success);
-    }
+
     let schema = schema_args.load_schema()?;
     let open = |path: &Path| -> Result<_> {
         let (doc, note) = schema_args.open(&schema, schema_args.read(path)?)?;
@@ -37,6 +34,12 @@ pub fn run(schema_args: &SchemaArgs, args: &DiffArgs, out: &mut impl Write) -> R
     };
     let (a, b) = (open(&args.a)?, open(&args.b)?);
     let found = diff(&a, &b, &options);
+    if args.view {
+        let notes = found.iter().map(|d| (d.path.clone(), d.describe())).collect();
+        let label = format!("{} → {}", display_name(&args.a), display_name(&args.b));
+        crate::ui::run_with_notes(schema_args, &args.b, b, label, notes)?;
+        return Ok(Outcome::Success);
+    }
     if args.stat {
         write_stat(&found, &b, out)?;
     } else if args.format == DiffFormat::Json {

@@ -78,7 +78,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: &[Char('9')], action: Action::CollapseToDepth(9), help: "show N levels (1-9)" },
     Binding { keys: &[Char(']')], action: Action::NextProblem, help: "next problem" },
     Binding { keys: &[Char('[')], action: Action::PrevProblem, help: "previous problem" },
-    Binding { keys: &[Char('}')], action: Action::NextDifference, help: "next difference (diff --view)" },
+    Binding { keys: &[Char('}')], action: Action::NextDifference, help: "next difference (--view)" },
     Binding { keys: &[Char('{')], action: Action::PrevDifference, help: "previous difference" },
     Binding { keys: &[Char('/')], action: Action::StartSearch, help: "search names and values" },
     Binding { keys: &[Char('n')], action: Action::SearchNext, help: "next match" },
