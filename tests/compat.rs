@@ -164,3 +164,30 @@ fn the_other_releases_verdict_shows_on_the_rows_it_concerns() {
     term.keys(&["q"]);
     term.wait_for("EXITED 0");
 }
+
+#[test]
+fn an_enum_value_the_other_release_removed() {
+    let dir = common::scratch_dir("compat-enum");
+    let old =
+        "syntax = \"proto3\";\npackage en;\nenum Mode { OFF = 0; ON = 1; TURBO = 2; }\nmessage S { Mode mode = 1; }\n";
+    std::fs::create_dir_all(dir.path().join("new")).unwrap();
+    std::fs::write(dir.path().join("e.proto"), old).unwrap();
+    std::fs::write(dir.path().join("new/e.proto"), old.replace(" TURBO = 2;", "")).unwrap();
+    let (a, b) = (dir.path().join("e.proto"), dir.path().join("new/e.proto"));
+    let args = ["compat", "-", "--proto", a.to_str().unwrap(), "--type", "en.S", "--to-proto", b.to_str().unwrap()];
+    let out = statescope(&args, Some(&[0x08, 0x02]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stdout(&out).contains(
+            "mode: byte 1: fails restore: the other release's enum en.Mode declares no value 2 (value here: TURBO)"
+        ),
+        "{}",
+        stdout(&out)
+    );
+    let out = statescope(&["compat", "--schema", a.to_str().unwrap(), b.to_str().unwrap()], None);
+    assert!(
+        stdout(&out).starts_with("[enum-value-removed en.Mode.2] old blobs: breaks, new blobs: info"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -133,6 +133,20 @@ fn read_differently(a: &Document, b: &Document, x: NodeId, y: NodeId) -> Option<
     if nx.has_problem || ny.has_problem {
         return None;
     }
+    if let (NodeKind::Scalar, prost_reflect::Kind::Enum(e)) = (ny.kind, &fy.kind) {
+        let raw = crate::model::value::raw_scalar(b, y)?;
+        if e.get_value(raw as i32).is_none() {
+            let what = format!("the other release's enum {} declares no value {}", e.full_name(), raw as i32);
+            let value = Some(a.scalar(x)?.to_string());
+            return Some(Finding {
+                verdict: Verdict::FailsRestore,
+                path: a.path_of(x).label(),
+                offset: nx.value_start,
+                what,
+                value,
+            });
+        }
+    }
     let (path, offset, old, new) = match (nx.kind, ny.kind) {
         (NodeKind::Scalar, NodeKind::Scalar) => {
             let (old, new) = (a.scalar(x)?.to_string(), b.scalar(y)?.to_string());
