@@ -54,15 +54,17 @@ const PREVIEW_LIMIT: usize = 96;
 /// What B (the same bytes decoded with the other release's schema) does differently from
 /// A, in byte order.
 pub fn blob_against(a: &Document, b: &Document) -> Vec<Finding> {
-    let mut at: KeyMap<(u64, u64), NodeId> = KeyMap::default();
-    for id in NodeId::ROOT.up_to(a.end()) {
-        let node = a.node(id);
-        at.entry((node.start, node.end())).or_insert(id);
-    }
-    let same_in_a = |y: NodeId| {
-        let node = b.node(y);
-        at.get(&(node.start, node.end())).copied()
+    // The same field in both: the same bytes and field number (a message and its only
+    // field can share their bytes, the root and a field too).
+    let key = |doc: &Document, id: NodeId| {
+        let node = doc.node(id);
+        (node.start, node.end(), node.field_number, node.parent.is_none())
     };
+    let mut at: KeyMap<(u64, u64, u32, bool), NodeId> = KeyMap::default();
+    for id in NodeId::ROOT.up_to(a.end()) {
+        at.entry(key(a, id)).or_insert(id);
+    }
+    let same_in_a = |y: NodeId| at.get(&key(b, y)).copied();
     let known: HashSet<(u64, Discriminant<ProblemKind>)> =
         a.problems().iter().map(|p| (p.offset, discriminant(&p.kind))).collect();
     let mut found = Vec::new();
