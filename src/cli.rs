@@ -5,6 +5,7 @@ mod commands;
 mod compat;
 mod diff;
 mod explain;
+mod reduce;
 
 use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
@@ -41,6 +42,8 @@ Examples:
   cat state.bin | statescope show -             read standard input
   statescope explain state.bin --log vmm.log    point a failed restore into the blob
   statescope diff before.bin after.bin          what changed, field by field
+  statescope reduce crash.bin --test 'vmm-restore {}' -o min.bin
+                                                the smallest blob the test still fails on
   statescope compat state.bin --proto-dir old/ --to-proto-dir new/
                                                 would the other release restore it?
 
@@ -110,6 +113,10 @@ pub enum Command {
     /// Would another release restore this blob? Reads it with that release's schema and the
     /// VMM's restore rules: what fails, what is dropped, what reads as another value.
     Compat(CompatArgs),
+    /// Shrink a blob while a test command still succeeds: deletes fields and units, then
+    /// shrinks values, each step a splice (damage elsewhere is kept). Writes the smallest
+    /// blob to OUT and the edits to it beside it (OUT.edits, replayable with `patch`).
+    Reduce(ReduceArgs),
     /// Point a failed restore, as the VMM logged it, into the blob that failed: for each
     /// unit of `restore failed: {unit: chain, …}` (or each `decoding failed in …` line),
     /// the unit, the proto type of each Rust type path, the field or byte that fits the
@@ -189,6 +196,24 @@ pub struct DiffArgs {
     /// Browse B with the differences marked (`}` and `{` jump between them).
     #[arg(long, conflicts_with_all = ["stat", "format"])]
     pub view: bool,
+}
+
+/// Options of `reduce`.
+#[derive(Debug, Args)]
+pub struct ReduceArgs {
+    /// The blob to shrink.
+    pub file: PathBuf,
+    /// The test: a shell command that exits 0 while the blob is still interesting. `{}`
+    /// stands for the candidate's path; without it the candidate is its standard input.
+    /// For example: `statescope check {} --proto-dir protos | grep -q 'units.*cmos'`.
+    #[arg(long, value_name = "CMD")]
+    pub test: String,
+    /// Stop after this many seconds with the smallest blob found so far.
+    #[arg(long, value_name = "SECS")]
+    pub timeout: Option<u64>,
+    /// Where the smallest blob goes.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// Options of `compat`.
@@ -332,6 +357,7 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
         Command::Mutate(args) => mutate(&cli.schema, args)?,
         Command::Diff(args) => diff::run(&cli.schema, args, &mut out)?,
         Command::Compat(args) => compat::run(&cli.schema, args, &mut out)?,
+        Command::Reduce(args) => reduce::run(&cli.schema, args)?,
         Command::Explain { file, log } => explain::explain(&cli.schema, file, log, &mut out)?,
         Command::View { .. } => return Err(anyhow!("`view` is handled by the terminal UI")),
     };

@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["files", "decode"],
     &["model"],
     &["render", "edit", "explain", "compare"],
-    &["mutate", "samples"],
+    &["mutate", "samples", "reduce"],
     &["open"],
     &["ui"],
     &["cli"],

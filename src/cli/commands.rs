@@ -135,7 +135,7 @@ pub fn edit_and_write(
 }
 
 /// The files a command that opened `input` has read: it, and the schema files.
-fn read_by(schema_args: &SchemaArgs, input: &Path) -> Protected {
+pub(super) fn read_by(schema_args: &SchemaArgs, input: &Path) -> Protected {
     let mut protected = Protected::default();
     protected.add(input);
     schema_args.schema_files().iter().for_each(|f| protected.add(f));
@@ -144,7 +144,7 @@ fn read_by(schema_args: &SchemaArgs, input: &Path) -> Protected {
 
 /// Writes bytes to `-o` (standard output for `-`, refused when that is a terminal), never
 /// over a `protected` file unless `--force`. Returns what was written, for the message.
-fn write_output(bytes: &[u8], protected: &Protected, output: &OutputArgs) -> Result<String> {
+pub(super) fn write_output(bytes: &[u8], protected: &Protected, output: &OutputArgs) -> Result<String> {
     if output.output == Path::new("-") {
         use std::io::IsTerminal;
         if std::io::stdout().is_terminal() {
