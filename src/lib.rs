@@ -57,7 +57,7 @@ pub use model::problem::{Problem, ProblemKind, Severity};
 pub use model::source::Source;
 pub use model::value::{PackedValue, Scalar, c_escape, packed_values};
 pub use model::{Decoder, Document, Focus, Limits, TopLevelHook};
-pub use mutate::{Mutation, MutationKind, Rng, plan as plan_mutation};
+pub use mutate::{Mutated, Mutation, MutationKind, Mutator, MutatorOptions, Rng, plan as plan_mutation};
 pub use render::text::{TextOptions, write_text};
 pub use render::tree::{TreeOptions, write_tree};
 

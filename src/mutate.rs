@@ -5,6 +5,10 @@
 //! script line, so the manifest says exactly what changed and each seed can be replayed.
 //! This module plans; the `mutate` command writes the seeds.
 
+mod mutator;
+
+pub use mutator::{Mutated, Mutator, MutatorOptions};
+
 use crate::decode::schema::FieldClass;
 use crate::decode::wire::{WireType, write_varint};
 use crate::edit::op::{EditOp, Target};
@@ -150,11 +154,11 @@ pub fn plan(doc: &Document, rng: &mut Rng, index: usize) -> Option<Mutation> {
 }
 
 /// The nodes (other than the root and pass-through Any payloads) that `keep` accepts.
-fn nodes_where(doc: &Document, keep: impl Fn(NodeId) -> bool) -> Vec<NodeId> {
+pub(crate) fn nodes_where(doc: &Document, keep: impl Fn(NodeId) -> bool) -> Vec<NodeId> {
     (NodeId::ROOT + 1).up_to(doc.end()).filter(|&id| !doc.is_transparent(id) && keep(id)).collect()
 }
 
-fn scalar_of(doc: &Document, id: NodeId) -> bool {
+pub(crate) fn scalar_of(doc: &Document, id: NodeId) -> bool {
     let node = doc.node(id);
     matches!(node.kind, NodeKind::Scalar | NodeKind::Element)
         && !node.has_problem
@@ -166,7 +170,7 @@ fn top_level(doc: &Document, id: NodeId) -> bool {
     doc.parent(id) == Some(NodeId::ROOT)
 }
 
-fn plan_kind(doc: &Document, rng: &mut Rng, kind: MutationKind) -> Option<EditOp> {
+pub(crate) fn plan_kind(doc: &Document, rng: &mut Rng, kind: MutationKind) -> Option<EditOp> {
     let len = doc.bytes().len();
     match kind {
         MutationKind::ValueMax => value_extreme(doc, rng, true),
@@ -298,7 +302,7 @@ fn invalid_utf8(doc: &Document, rng: &mut Rng) -> Option<EditOp> {
 }
 
 /// The largest or smallest value of a scalar kind, as `set` takes it.
-fn extreme(kind: &prost_reflect::Kind, max: bool) -> Option<String> {
+pub(crate) fn extreme(kind: &prost_reflect::Kind, max: bool) -> Option<String> {
     use prost_reflect::Kind;
     Some(match (kind, max) {
         (Kind::Int32 | Kind::Sint32 | Kind::Sfixed32, true) => i32::MAX.to_string(),
