@@ -3,6 +3,7 @@
 
 mod commands;
 mod compat;
+mod corpus;
 mod diff;
 mod explain;
 mod reduce;
@@ -113,6 +114,9 @@ pub enum Command {
     /// Would another release restore this blob? Reads it with that release's schema and the
     /// VMM's restore rules: what fails, what is dropped, what reads as another value.
     Compat(CompatArgs),
+    /// Fuzz corpus upkeep.
+    #[command(subcommand)]
+    Corpus(CorpusCommand),
     /// Shrink a blob while a test command still succeeds: deletes fields and units, then
     /// shrinks values, each step a splice (damage elsewhere is kept). Writes the smallest
     /// blob to OUT and the edits to it beside it (OUT.edits, replayable with `patch`).
@@ -171,6 +175,9 @@ pub struct MutateArgs {
     /// Replace the seeds and manifest of an earlier run in that folder.
     #[arg(long)]
     pub force: bool,
+    /// Only these kinds of mutation (comma-separated: value-max, length-lie, bit-flip, …).
+    #[arg(long, value_delimiter = ',', value_name = "KINDS")]
+    pub ops: Vec<crate::mutate::MutationKind>,
 }
 
 /// Options of `diff`.
@@ -196,6 +203,17 @@ pub struct DiffArgs {
     /// Browse B with the differences marked (`}` and `{` jump between them).
     #[arg(long, conflicts_with_all = ["stat", "format"])]
     pub view: bool,
+}
+
+/// The `corpus` commands.
+#[derive(Debug, Subcommand)]
+pub enum CorpusCommand {
+    /// Re-validate a seed folder against the current schema: what each seed decodes as and
+    /// exercises, what check finds now, and which seeds went stale (exit 1 if any).
+    Check {
+        /// The folder of seeds (a `manifest.tsv` from `mutate` there is compared).
+        dir: PathBuf,
+    },
 }
 
 /// Options of `reduce`.
@@ -358,6 +376,7 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
         Command::Diff(args) => diff::run(&cli.schema, args, &mut out)?,
         Command::Compat(args) => compat::run(&cli.schema, args, &mut out)?,
         Command::Reduce(args) => reduce::run(&cli.schema, args)?,
+        Command::Corpus(CorpusCommand::Check { dir }) => corpus::check(&cli.schema, dir, &mut out)?,
         Command::Explain { file, log } => explain::explain(&cli.schema, file, log, &mut out)?,
         Command::View { .. } => return Err(anyhow!("`view` is handled by the terminal UI")),
     };

@@ -137,6 +137,16 @@ impl MutationKind {
     }
 }
 
+impl std::str::FromStr for MutationKind {
+    type Err = String;
+    fn from_str(name: &str) -> Result<Self, String> {
+        MutationKind::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
+            let names: Vec<&str> = MutationKind::ALL.iter().map(|k| k.name()).collect();
+            format!("`{name}` is not a mutation; they are {}", names.join(", "))
+        })
+    }
+}
+
 impl std::fmt::Display for MutationKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
@@ -146,9 +156,13 @@ impl std::fmt::Display for MutationKind {
 /// Plans mutation number `index` for `doc`, drawing choices from `rng`: kind number
 /// `index` (cycling), or the next kind that applies to the document.
 pub fn plan(doc: &Document, rng: &mut Rng, index: usize) -> Option<Mutation> {
-    let kinds = MutationKind::ALL.len();
-    (0..kinds).find_map(|attempt| {
-        let kind = MutationKind::ALL[(index % kinds + attempt) % kinds];
+    plan_among(doc, rng, index, &MutationKind::ALL)
+}
+
+/// [`plan`] with only `kinds` to choose from.
+pub fn plan_among(doc: &Document, rng: &mut Rng, index: usize, kinds: &[MutationKind]) -> Option<Mutation> {
+    (0..kinds.len()).find_map(|attempt| {
+        let kind = kinds[(index % kinds.len() + attempt) % kinds.len()];
         plan_kind(doc, rng, kind).map(|op| Mutation { kind, op })
     })
 }

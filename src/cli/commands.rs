@@ -11,7 +11,7 @@ use crate::cli::{Format, MutateArgs, Outcome, OutputArgs, ShowArgs};
 use crate::edit::Editor;
 use crate::files::{Protected, WriteOptions, Written};
 use crate::model::{NodeId, NodeKind, path, value};
-use crate::mutate::{Rng, plan};
+use crate::mutate::{Rng, plan_among};
 use crate::open::{SchemaArgs, display_name, find_type};
 use crate::render::{check, json, text, tree};
 
@@ -251,12 +251,12 @@ pub fn mutate(schema_args: &SchemaArgs, args: &MutateArgs) -> Result<Outcome> {
     let mut manifest = String::from("file\tkind\tcheck\tedit\n");
     let mut editor = Editor::new(original);
     let mut written = 0;
+    let kinds = if args.ops.is_empty() { &crate::mutate::MutationKind::ALL[..] } else { &args.ops[..] };
     for index in 0..args.count {
-        let Some(mutation) = plan_changing(&mut editor, &mut rng, index)? else { break };
+        let Some(mutation) = plan_changing(&mut editor, &mut rng, index, kinds)? else { break };
         let name = format!("seed-{index:04}-{}.bin", mutation.kind);
         crate::files::write_atomic(&args.output.join(&name), editor.doc().bytes(), &protected, options)?;
-        let problems = editor.doc().problems().len();
-        let check = if problems == 0 { "clean".to_owned() } else { format!("{problems} problem(s)") };
+        let check = problem_codes(editor.doc());
         let _ = writeln!(manifest, "{name}\t{}\t{check}\t{}", mutation.kind, mutation.op);
         editor.undo();
         written += 1;
@@ -266,14 +266,35 @@ pub fn mutate(schema_args: &SchemaArgs, args: &MutateArgs) -> Result<Outcome> {
     Ok(Outcome::Success)
 }
 
+/// What a check of `doc` finds, in one cell: `clean`, or each problem's code and path
+/// (`wire-type-mismatch@units[4].state.lcr`), the first few.
+pub(super) fn problem_codes(doc: &crate::model::Document) -> String {
+    const SHOWN: usize = 6;
+    let problems = doc.problems();
+    if problems.is_empty() {
+        return "clean".to_owned();
+    }
+    let mut cell: Vec<String> =
+        problems.iter().take(SHOWN).map(|p| format!("{}@{}", p.kind.code(), doc.path_of(p.node).label())).collect();
+    if problems.len() > SHOWN {
+        cell.push(format!("+{} more", problems.len() - SHOWN));
+    }
+    value::terminal_safe(&cell.join(" ").replace('\t', " ")).into_owned()
+}
+
 /// Plans and applies mutation `index`, drawing again (a few times) when the mutation would
 /// leave the bytes as they were (a value set to what it already is): a seed identical to
 /// its input tests nothing.
-fn plan_changing(editor: &mut Editor, rng: &mut Rng, index: usize) -> Result<Option<crate::mutate::Mutation>> {
+fn plan_changing(
+    editor: &mut Editor,
+    rng: &mut Rng,
+    index: usize,
+    kinds: &[crate::mutate::MutationKind],
+) -> Result<Option<crate::mutate::Mutation>> {
     let did_not_apply =
         |mutation: &crate::mutate::Mutation, e| anyhow!("mutation {index} ({}) did not apply: {e}", mutation.op);
     for _ in 0..crate::mutate::MutationKind::ALL.len() {
-        let Some(mutation) = plan(editor.doc(), rng, index) else { return Ok(None) };
+        let Some(mutation) = plan_among(editor.doc(), rng, index, kinds) else { return Ok(None) };
         let change = mutation.op.plan(editor.doc()).map_err(|e| did_not_apply(&mutation, e))?;
         if change.changes_nothing() {
             continue;

@@ -159,6 +159,33 @@ impl ProblemKind {
         )
     }
 
+    /// A short stable name for the kind (`wire-type-mismatch`), for manifests, JSON and
+    /// tables.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Wire { .. } => "wire",
+            Self::Truncated { input_ends: true, .. } => "truncated",
+            Self::Truncated { input_ends: false, .. } => "length-past-end",
+            Self::NotParsedAs { .. } => "not-parsed-as",
+            Self::WireTypeMismatch { .. } => "wire-type-mismatch",
+            Self::UnknownField { .. } => "unknown-field",
+            Self::UnknownTypeUrl { .. } => "unknown-type-url",
+            Self::MissingTypeUrl => "missing-type-url",
+            Self::InvalidUtf8 => "invalid-utf8",
+            Self::TypeUrlMismatch { .. } => "type-url-mismatch",
+            Self::DuplicateUnitName { .. } => "duplicate-unit-name",
+            Self::NoUnits => "no-units",
+            Self::LikelyCause { .. } => "likely-cause",
+            Self::MissingRequiredField { .. } => "missing-required-field",
+            Self::MissingEnumVariant { .. } => "missing-enum-variant",
+            Self::UnpackedFixedArray => "unpacked-fixed-array",
+            Self::WrongArrayLength { .. } => "wrong-array-length",
+            Self::OutOfRange { .. } => "out-of-range",
+            Self::DepthLimit { .. } => "depth-limit",
+            Self::AnyDepthLimit { .. } => "any-depth-limit",
+        }
+    }
+
     /// Whether the restore would fail on this, or it is only worth a look.
     pub fn severity(&self) -> Severity {
         match self {
