@@ -6,6 +6,7 @@ mod compat;
 mod corpus;
 mod diff;
 mod explain;
+mod redact;
 mod reduce;
 
 use std::io::{self, BufWriter, Write};
@@ -114,6 +115,10 @@ pub enum Command {
     /// Would another release restore this blob? Reads it with that release's schema and the
     /// VMM's restore rules: what fails, what is dropped, what reads as another value.
     Compat(CompatArgs),
+    /// A copy to share: strings, byte arrays, GUIDs, unknown fields and undecodable bytes
+    /// replaced with keyed values of the same length (unit names and type URLs kept), so
+    /// offsets stay valid and the copy checks the same.
+    Redact(RedactArgs),
     /// Fuzz corpus upkeep.
     #[command(subcommand)]
     Corpus(CorpusCommand),
@@ -203,6 +208,27 @@ pub struct DiffArgs {
     /// Browse B with the differences marked (`}` and `{` jump between them).
     #[arg(long, conflicts_with_all = ["stat", "format"])]
     pub view: bool,
+}
+
+/// Options of `redact`.
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// The dump (`-` for standard input); it is never modified.
+    pub file: PathBuf,
+    /// Rules of what to keep and redact (one a line: `keep|redact SELECTOR`, where the
+    /// selector is a path pattern like `units[*].state.cmos`, `field:NAME`, `type:MESSAGE`
+    /// or `any:MESSAGE`; the first rule that matches decides, then the default).
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// A key file: the same key gives the same replacements across files.
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: Option<PathBuf>,
+    /// Write the list of redacted paths here instead of standard error.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+    /// Where the redacted copy goes.
+    #[command(flatten)]
+    pub output: OutputArgs,
 }
 
 /// The `corpus` commands.
@@ -376,6 +402,7 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
         Command::Diff(args) => diff::run(&cli.schema, args, &mut out)?,
         Command::Compat(args) => compat::run(&cli.schema, args, &mut out)?,
         Command::Reduce(args) => reduce::run(&cli.schema, args)?,
+        Command::Redact(args) => redact::run(&cli.schema, args)?,
         Command::Corpus(CorpusCommand::Check { dir }) => corpus::check(&cli.schema, dir, &mut out)?,
         Command::Explain { file, log } => explain::explain(&cli.schema, file, log, &mut out)?,
         Command::View { .. } => return Err(anyhow!("`view` is handled by the terminal UI")),

@@ -3,5 +3,5 @@
 
 pub mod compat;
 pub mod diff;
-mod glob;
+pub mod glob;
 pub mod schemas;

@@ -26,7 +26,7 @@
 //!
 //! Layers, lowest first (a module uses only those before it; `tests/layers.rs` checks it):
 //! `files` and `decode` (wire, registry, schema facts, detection), `model` (the document,
-//! built by its own overlay), `render`, `edit`, `explain` and `compare`, `mutate`, `samples` and `reduce`, `open` (turning
+//! built by its own overlay), `render`, `edit`, `explain` and `compare`, `mutate`, `samples`, `reduce` and `redact`, `open` (turning
 //! flags and files into documents), and on top `ui` and `cli`.
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
@@ -40,6 +40,7 @@ mod files;
 mod model;
 mod mutate;
 mod open;
+mod redact;
 mod reduce;
 mod render;
 pub mod samples;

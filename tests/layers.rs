@@ -10,7 +10,7 @@ const LAYERS: &[&[&str]] = &[
     &["files", "decode"],
     &["model"],
     &["render", "edit", "explain", "compare"],
-    &["mutate", "samples", "reduce"],
+    &["mutate", "samples", "reduce", "redact"],
     &["open"],
     &["ui"],
     &["cli"],
