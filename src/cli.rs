@@ -1,6 +1,7 @@
 //! The command line: clap definitions and the commands, each calling the same library code
 //! the TUI uses. Exit codes: 0 success (or a clean check), 1 problems found, 2 usage or I/O.
 
+mod check;
 mod commands;
 mod compat;
 mod corpus;
@@ -16,7 +17,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cli::commands::{check_files, edit_and_write, encode, get, mutate, show, types};
+use crate::cli::commands::{edit_and_write, encode, get, mutate, show, types};
 use crate::open::SchemaArgs;
 
 /// Open, browse and patch VM saved-state blobs: protobuf with nested google.protobuf.Any
@@ -62,12 +63,9 @@ pub enum Command {
     },
     /// Print the decoded tree, text format or JSON.
     Show(ShowArgs),
-    /// Report every problem with its path and byte offset; exit 1 if any were found.
-    Check {
-        /// Files to check (`-` for standard input).
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    /// Report every problem with its path and byte offset; exit 1 if any were found, 2 if
+    /// a file could not be read (the others are still checked).
+    Check(CheckArgs),
     /// List the registered message types.
     Types,
     /// Print one value (scalars as text, strings as they are, bytes as hex, messages as text format).
@@ -183,6 +181,20 @@ pub struct MutateArgs {
     /// Only these kinds of mutation (comma-separated: value-max, length-lie, bit-flip, …).
     #[arg(long, value_delimiter = ',', value_name = "KINDS")]
     pub ops: Vec<crate::mutate::MutationKind>,
+}
+
+/// Options of `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Files or folders (walked) to check, on every core; `-` for standard input.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Output format: lines, or one JSON object per finding and one per file.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+    pub format: DiffFormat,
+    /// Print a table of problem kinds across the files instead of each problem.
+    #[arg(long, conflicts_with = "format")]
+    pub summary: bool,
 }
 
 /// Options of `diff`.
@@ -380,7 +392,7 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let outcome = match command {
         Command::Show(args) => show(&cli.schema, args, &mut out)?,
-        Command::Check { files } => check_files(&cli.schema, files, &mut out)?,
+        Command::Check(args) => check::run(&cli.schema, args, &mut out)?,
         Command::Types => types(&cli.schema, &mut out)?,
         Command::Get { file, path } => get(&cli.schema, file, path, &mut out)?,
         Command::Set { file, assignments, output } => {

@@ -47,3 +47,33 @@ fn seeds_are_rechecked_and_a_schema_change_makes_them_stale() {
     assert!(text.contains("seed-0000-delete-required.bin\tstale\t"), "{text}");
     assert!(text.contains("6 seed(s): 0 ok, 6 stale"), "{text}");
 }
+
+#[test]
+fn a_folder_of_seeds_and_an_unreadable_file_are_all_reported() {
+    let dir = common::scratch_dir("triage");
+    let seeds = dir.path().join("seeds");
+    let ty = ["--type", statescope::samples::ROOT_TYPE];
+    let out = statescope(
+        &[&["mutate", "samples/vm.state.bin", "-n", "200", "-o", seeds.to_str().unwrap()][..], &ty].concat(),
+        None,
+    );
+    assert!(out.status.success());
+    std::fs::remove_file(seeds.join("manifest.tsv")).unwrap();
+    let missing = dir.path().join("gone.bin");
+    let args = [&["check", seeds.to_str().unwrap(), missing.to_str().unwrap()][..], &ty].concat();
+    let out = statescope(&args, None);
+    assert_eq!(out.status.code(), Some(2), "a file could not be read");
+    let text = stdout(&out);
+    let reported: std::collections::HashSet<&str> = text.lines().filter_map(|l| l.split(": ").next()).collect();
+    assert_eq!(reported.len(), 200, "every seed has its lines");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("gone.bin") && stderr.contains("1 of 201 file(s) could not be read"), "{stderr}");
+    // JSON: one object per finding, one summary per file; and the table.
+    let out = statescope(&[&["check", seeds.to_str().unwrap(), "--format", "json"][..], &ty].concat(), None);
+    let objects: Vec<serde_json::Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(objects.iter().filter(|o| o.get("summary").is_some()).count(), 200);
+    assert!(objects.iter().any(|o| o["code"] == "missing-required-field" && o["path"].is_string()));
+    let out = statescope(&[&["check", seeds.to_str().unwrap(), "--summary"][..], &ty].concat(), None);
+    assert!(stdout(&out).contains("200 file(s): "), "{}", stdout(&out));
+    assert!(stdout(&out).lines().any(|l| l.starts_with("missing-required-field")), "{}", stdout(&out));
+}

@@ -1,9 +1,8 @@
-//! The commands that print or write: show, check, types, get, set, patch, encode and
-//! mutate.
+//! The commands that print or write: show, types, get, set, patch, encode and mutate.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, anyhow, bail};
 
@@ -12,8 +11,8 @@ use crate::edit::Editor;
 use crate::files::{Protected, WriteOptions, Written};
 use crate::model::{NodeId, NodeKind, path, value};
 use crate::mutate::{Rng, plan_among};
-use crate::open::{SchemaArgs, display_name, find_type};
-use crate::render::{check, json, text, tree};
+use crate::open::{SchemaArgs, find_type};
+use crate::render::{json, text, tree};
 
 pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
@@ -45,37 +44,6 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         Format::Json => json::write_json(&doc, top, out)?,
     }
     Ok(Outcome::Success)
-}
-
-pub fn check_files(schema_args: &SchemaArgs, files: &[PathBuf], out: &mut impl Write) -> Result<Outcome> {
-    let schema = schema_args.load_schema()?;
-    let mut found = false;
-    let mut unreadable = 0;
-    for file in files {
-        let label = display_name(file);
-        let source = match schema_args.read(file) {
-            Ok(source) => source,
-            Err(error) => {
-                // One unreadable file must not hide the verdict on the others.
-                out.flush()?;
-                eprintln!("statescope: error: {}", value::terminal_safe(&crate::cli::one_line(&error)));
-                unreadable += 1;
-                continue;
-            }
-        };
-        let (decoder, note) = schema_args.decoder(&schema, &source)?;
-        if let Some(note) = note {
-            eprintln!("statescope: {label}: {note}");
-        }
-        let summary = check::check_streaming(&decoder, source, &label, out)?;
-        found |= summary.errors + summary.warnings > 0;
-    }
-    if unreadable > 0 {
-        out.flush()?;
-        eprintln!("statescope: {unreadable} of {} file(s) could not be read", files.len());
-        return Ok(Outcome::SomeUnreadable);
-    }
-    Ok(if found { Outcome::ProblemsFound } else { Outcome::Success })
 }
 
 pub fn types(schema_args: &SchemaArgs, out: &mut impl Write) -> Result<Outcome> {

@@ -13,9 +13,21 @@ use crate::model::source::Source;
 use crate::model::value::{self, terminal_safe};
 use crate::model::{Decoder, Document};
 
+/// How a check's findings are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CheckFormat {
+    /// One line per problem (alike ones counted after ten), then a summary line.
+    #[default]
+    Text,
+    /// One JSON object per problem, then one summary object for the file.
+    Json,
+}
+
 /// Counts of what a check found.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckSummary {
+    /// Problems of each kind, by code (`wire-type-mismatch`).
+    pub codes: std::collections::BTreeMap<&'static str, usize>,
     /// Problems the restore would fail on.
     pub errors: usize,
     /// Problems worth a look.
@@ -37,9 +49,10 @@ pub fn check_streaming(
     decoder: &Decoder,
     source: Source,
     label: &str,
+    format: CheckFormat,
     out: &mut impl Write,
 ) -> io::Result<CheckSummary> {
-    let mut report = Report { label, out, summary: CheckSummary::default(), alike: KeyMap::default() };
+    let mut report = Report { label, out, format, summary: CheckSummary::default(), alike: KeyMap::default() };
     let mut hook = |doc: &Document, top: NodeId| {
         report.summary.fields += fields(doc, top);
         let from = doc.problems().partition_point(|p| p.node < top);
@@ -49,6 +62,15 @@ pub fn check_streaming(
     report.write(&doc, doc.problems())?;
     report.say_held_back(&doc)?;
     let Report { summary, out, .. } = report;
+    if format == CheckFormat::Json {
+        let object = serde_json::json!({
+            "file": label,
+            "summary": { "errors": summary.errors, "warnings": summary.warnings, "fields": summary.fields,
+                         "bytes": doc.bytes().len(), "codes": summary.codes },
+        });
+        writeln!(out, "{object}")?;
+        return Ok(summary);
+    }
     match (summary.errors, summary.warnings) {
         (0, 0) => {
             writeln!(out, "{}: ok ({} bytes, {} fields)", terminal_safe(label), doc.bytes().len(), summary.fields)?
@@ -63,6 +85,7 @@ pub fn check_streaming(
 struct Report<'a, W> {
     label: &'a str,
     out: &'a mut W,
+    format: CheckFormat,
     summary: CheckSummary,
     alike: KeyMap<(u64, Discriminant<ProblemKind>), Alike>,
 }
@@ -133,6 +156,20 @@ impl<W: Write> Report<'_, W> {
                     "warning"
                 }
             };
+            *self.summary.codes.entry(problem.kind.code()).or_default() += 1;
+            if self.format == CheckFormat::Json {
+                // Every finding, for machines: nothing is held back.
+                let object = serde_json::json!({
+                    "file": self.label,
+                    "path": problem_path(doc, at, problem.offset).label(),
+                    "offset": problem.offset,
+                    "severity": severity,
+                    "code": problem.kind.code(),
+                    "message": problem.kind.describe(doc),
+                });
+                writeln!(self.out, "{object}")?;
+                continue;
+            }
             let key = (place(doc, at), discriminant(&problem.kind));
             let alike = self.alike.entry(key).or_insert(Alike { seen: 0, first: None });
             alike.seen += 1;

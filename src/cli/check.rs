@@ -1,0 +1,176 @@
+//! `statescope check FILE|DIR…`: every problem with its path and byte offset, for one dump
+//! or thousands. Folders are walked; files are checked on every core and reported in
+//! order; an unreadable file is reported and the others still checked (exit 2 at the end);
+//! `--format json` gives one object per finding and per file, `--summary` a table of problem
+//! kinds across the files.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use anyhow::Result;
+
+use crate::cli::{CheckArgs, DiffFormat, Outcome};
+use crate::model::Decoder;
+use crate::model::value::terminal_safe;
+use crate::open::{SchemaArgs, display_name};
+use crate::render::check::{CheckFormat, CheckSummary, check_streaming};
+
+/// One file's result: its report, or why it could not be read.
+type Checked = std::result::Result<(Vec<u8>, CheckSummary), String>;
+
+/// Runs `check`.
+pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> Result<Outcome> {
+    let schema = schema_args.load_schema()?;
+    let files = expand(&args.files);
+    let format = if args.format == DiffFormat::Json { CheckFormat::Json } else { CheckFormat::Text };
+    // The root type is found once: on the first file that reads (or given with --type).
+    let mut shared: Option<Decoder> = None;
+    if files.len() > 1
+        // Standard input is never read ahead: it can be read once.
+        && let Some((first, source)) =
+            files.iter().filter(|f| *f != Path::new("-")).find_map(|f| schema_args.read(f).ok().map(|s| (f, s)))
+    {
+        let (decoder, note) = schema_args.decoder(&schema, &source)?;
+        if let Some(note) = note {
+            let root = root_name(&decoder);
+            eprintln!("statescope: every file is decoded as {root}, found for {}: {note}", display_name(first));
+        }
+        shared = Some(decoder);
+    }
+    let check_one = |file: &Path| -> Checked {
+        let label = display_name(file);
+        let source = schema_args.read(file).map_err(|e| crate::cli::one_line(&e))?;
+        let decoder = match &shared {
+            Some(decoder) => decoder.clone(),
+            None => {
+                let (decoder, note) = schema_args.decoder(&schema, &source).map_err(|e| crate::cli::one_line(&e))?;
+                if let Some(note) = note {
+                    eprintln!("statescope: {label}: {note}");
+                }
+                decoder
+            }
+        };
+        let mut report = Vec::new();
+        let summary = check_streaming(&decoder, source, &label, format, &mut report).map_err(|e| e.to_string())?;
+        Ok((report, summary))
+    };
+    let results = in_parallel(&files, &check_one);
+    let mut found = false;
+    let mut unreadable = 0;
+    let mut kinds: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
+    for result in &results {
+        match result {
+            Ok((report, summary)) => {
+                found |= summary.errors + summary.warnings > 0;
+                for (code, count) in &summary.codes {
+                    let entry = kinds.entry(code).or_default();
+                    entry.0 += 1;
+                    entry.1 += count;
+                }
+                if !args.summary {
+                    out.write_all(report)?;
+                }
+            }
+            Err(error) => {
+                // One unreadable file must not hide the verdict on the others.
+                out.flush()?;
+                eprintln!("statescope: error: {}", terminal_safe(error));
+                unreadable += 1;
+            }
+        }
+    }
+    if args.summary {
+        write_summary(&kinds, &results, out)?;
+    }
+    if unreadable > 0 {
+        out.flush()?;
+        eprintln!("statescope: {unreadable} of {} file(s) could not be read", files.len());
+        return Ok(Outcome::SomeUnreadable);
+    }
+    Ok(if found { Outcome::ProblemsFound } else { Outcome::Success })
+}
+
+fn root_name(decoder: &Decoder) -> String {
+    decoder.root_type().map_or("raw wire fields".to_owned(), |m| m.full_name().to_owned())
+}
+
+/// The files named, with every regular file under a named folder (sorted; links to
+/// folders are not followed, so a loop cannot hang it).
+fn expand(args: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for arg in args {
+        if !arg.is_dir() {
+            files.push(arg.clone());
+            continue;
+        }
+        let mut dirs = vec![arg.clone()];
+        let mut found = Vec::new();
+        while let Some(dir) = dirs.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                found.push(dir); // reported as unreadable when it is read
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else { continue };
+                if kind.is_dir() {
+                    dirs.push(entry.path());
+                } else if kind.is_file() || kind.is_symlink() && entry.path().is_file() {
+                    found.push(entry.path());
+                }
+            }
+        }
+        found.sort();
+        files.extend(found);
+    }
+    files
+}
+
+/// Runs `check_one` on every file, on every core, and gives the results in file order.
+fn in_parallel(files: &[PathBuf], check_one: &(dyn Fn(&Path) -> Checked + Sync)) -> Vec<Checked> {
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let mut results: Vec<Option<Checked>> = (0..files.len()).map(|_| None).collect();
+    let done: Vec<Vec<(usize, Checked)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(file) = files.get(i) else { break };
+                        mine.push((i, check_one(file)));
+                    }
+                    mine
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+    });
+    for (i, result) in done.into_iter().flatten() {
+        results[i] = Some(result);
+    }
+    results.into_iter().map(|r| r.unwrap_or_else(|| Err("not checked".to_owned()))).collect()
+}
+
+/// The table of problem kinds across the files, and the files' verdicts.
+fn write_summary(
+    kinds: &BTreeMap<&'static str, (usize, usize)>,
+    results: &[Checked],
+    out: &mut impl Write,
+) -> Result<()> {
+    writeln!(out, "{:<28} {:>8} {:>10}", "problem", "files", "problems")?;
+    for (code, (files, total)) in kinds {
+        writeln!(out, "{code:<28} {files:>8} {total:>10}")?;
+    }
+    let clean = results.iter().filter(|r| r.as_ref().is_ok_and(|(_, s)| s.errors + s.warnings == 0)).count();
+    let unreadable = results.iter().filter(|r| r.is_err()).count();
+    writeln!(
+        out,
+        "{} file(s): {clean} clean, {} with problems, {unreadable} unreadable",
+        results.len(),
+        results.len() - clean - unreadable
+    )?;
+    Ok(())
+}
