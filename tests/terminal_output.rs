@@ -99,6 +99,7 @@ proptest! {
 
 #[test]
 fn a_hostile_type_url_is_escaped_where_it_is_shown() {
+    // Text is shown as text (`gäst-α` as it is), only what acts on a terminal escaped.
     let mut any = Vec::new();
     len_field(&mut any, 1, b"\x1b]52;c;aGk=\x07evil/\xe2\x80\xaex.Y");
     len_field(&mut any, 2, &[0x08, 0x01]);
@@ -112,7 +113,7 @@ fn a_hostile_type_url_is_escaped_where_it_is_shown() {
     assert!(text.contains(r"unknown saved state type `\x1b]52;c;aGk=\x07evil/\u{202e}x.Y`"), "{text}");
     let shown =
         common::stdout(&common::statescope(&["show", "-", "--type", statescope::samples::ROOT_TYPE], Some(&blob)));
-    assert!(shown.contains(r#"name: string = "com1\033[2J""#), "{shown}");
+    assert!(shown.contains(r#"name: string = "com1\x1b[2J""#), "{shown}");
 }
 
 #[test]
@@ -154,4 +155,19 @@ fn names_from_a_hostile_descriptor_set_are_escaped_too() {
             assert!(common::stdout(&out).contains(r"  x\x1b]0;owned\x07: uint32 = 5"), "{}", common::stdout(&out));
         }
     }
+}
+
+#[test]
+fn valid_utf8_is_shown_as_written_and_hostile_characters_escaped() {
+    let mut unit = Vec::new();
+    len_field(&mut unit, 1, "gäst-α \u{1b}[2J \u{1b}]52;c;aGk=\u{7} \u{202e}".as_bytes());
+    let mut blob = Vec::new();
+    len_field(&mut blob, 1, &unit);
+    let ty = ["--type", statescope::samples::ROOT_TYPE];
+    let shown = common::stdout(&common::statescope(&[&["show", "-"][..], &ty].concat(), Some(&blob)));
+    assert!(shown.contains(r#"name: string = "gäst-α \x1b[2J \x1b]52;c;aGk=\x07 \u{202e}""#), "{shown}");
+    // protoc's text format keeps its own escaping.
+    let text =
+        common::stdout(&common::statescope(&[&["show", "--format", "text", "-"][..], &ty].concat(), Some(&blob)));
+    assert!(text.contains(r#"name: "g\303\244st-\316\261 \033[2J"#), "{text}");
 }

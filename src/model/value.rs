@@ -297,9 +297,31 @@ pub fn summary(doc: &Document, id: NodeId, limit: usize) -> String {
     out
 }
 
+/// A string or text-like bytes in quotes for people: valid UTF-8 as it is (`"gäst-α"`),
+/// with only quotes, backslashes and what could act on a terminal escaped (`\x1b`,
+/// `\u{202e}`); anything else in protoc's C escapes.
 fn push_quoted(bytes: &[u8], limit: usize, out: &mut String) {
     out.push('"');
-    c_escape(&bytes[..bytes.len().min(limit)], out);
+    let shown = &bytes[..bytes.len().min(limit)];
+    // A cut may split a character: the valid start is shown as text.
+    let text = match std::str::from_utf8(shown) {
+        Ok(text) => Some(text),
+        Err(e) if e.error_len().is_none() && bytes.len() > limit => std::str::from_utf8(&shown[..e.valid_up_to()]).ok(),
+        Err(_) => None,
+    };
+    match text {
+        Some(text) => {
+            for c in text.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    c if acts_on_terminal(c) => out.push_str(&terminal_safe(c.encode_utf8(&mut [0; 4]))),
+                    c => out.push(c),
+                }
+            }
+        }
+        None => c_escape(shown, out),
+    }
     out.push('"');
     if bytes.len() > limit {
         let _ = write!(out, "… (+{} bytes)", bytes.len() - limit);
