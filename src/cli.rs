@@ -7,6 +7,7 @@ mod compat;
 mod corpus;
 mod diff;
 mod explain;
+mod get;
 mod redact;
 mod reduce;
 
@@ -17,7 +18,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, anyhow};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::cli::commands::{edit_and_write, encode, get, mutate, show, types};
+use crate::cli::commands::{edit_and_write, encode, mutate, show, types};
 use crate::open::SchemaArgs;
 
 /// Open, browse and patch VM saved-state blobs: protobuf with nested google.protobuf.Any
@@ -69,13 +70,9 @@ pub enum Command {
     /// List the registered message types.
     Types,
     /// Print one value (scalars as text, strings as they are, bytes as hex, messages as text format).
-    Get {
-        /// The file (`-` for standard input).
-        file: PathBuf,
-        /// The path, e.g. `units[7].state.channel.drives[0].path.lun`.
-        path: String,
-    },
-    /// Set values by path and write the result; nothing else in the file changes.
+    Get(GetArgs),
+    /// Set values by path and write the result; nothing else in the file changes. A path
+    /// with a selector (`units[*].state.x`, `units[name=pit].state.last`) sets every match.
     Set {
         /// The file (`-` for standard input).
         file: PathBuf,
@@ -181,6 +178,28 @@ pub struct MutateArgs {
     /// Only these kinds of mutation (comma-separated: value-max, length-lie, bit-flip, …).
     #[arg(long, value_delimiter = ',', value_name = "KINDS")]
     pub ops: Vec<crate::mutate::MutationKind>,
+}
+
+/// Options of `get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// `FILE PATH`, or `EXPR FILE…` for a query over many files. A path may select:
+    /// `units[*].name`, `units[name=pit].state.last`; a repeated field without an index
+    /// stands for all its elements.
+    #[arg(required = true, num_args = 2.., value_name = "FILE PATH | EXPR FILE")]
+    pub args: Vec<String>,
+    /// Print a table (file, path, value) in this format, even for one value.
+    #[arg(long, value_enum)]
+    pub format: Option<TableFormat>,
+}
+
+/// Formats of a table of values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// Tab-separated: file, path, value.
+    Tsv,
+    /// One JSON object per value.
+    Json,
 }
 
 /// Options of `check`.
@@ -394,16 +413,10 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
         Command::Show(args) => show(&cli.schema, args, &mut out)?,
         Command::Check(args) => check::run(&cli.schema, args, &mut out)?,
         Command::Types => types(&cli.schema, &mut out)?,
-        Command::Get { file, path } => get(&cli.schema, file, path, &mut out)?,
+        Command::Get(args) => get::run(&cli.schema, args, &mut out)?,
         Command::Set { file, assignments, output } => {
-            let script: Vec<String> = assignments
-                .iter()
-                .map(|a| match a.split_once('=') {
-                    Some((path, value)) => Ok(format!("set {path} {value}")),
-                    None => Err(anyhow!("`{a}` is not PATH=VALUE")),
-                })
-                .collect::<Result<_>>()?;
-            edit_and_write(&cli.schema, file, &script.join("\n"), None, output)?
+            let script = commands::set_script(&cli.schema, file, assignments)?;
+            edit_and_write(&cli.schema, file, &script, None, output)?
         }
         Command::Patch { file, script, output } => {
             let text = std::fs::read_to_string(script).with_context(|| format!("cannot read {}", script.display()))?;

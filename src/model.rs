@@ -12,6 +12,7 @@ pub mod node;
 mod overlay;
 pub mod path;
 pub mod problem;
+pub mod query;
 pub mod source;
 pub mod value;
 

@@ -289,7 +289,7 @@ fn path_lookups_on_huge_repeated_fields_answer_with_a_bounded_message() {
     let out = statescope(&["get", "-", "unitz[1].name", "--type", ty], Some(&blob));
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("there: units[0..40000], #100, #101"), "{err}");
+    assert!(err.contains("there: did you mean `units`? units[0..40000], #100, #101"), "{err}");
     assert!(err.contains("and 2977 more field(s)"), "{err}");
     assert!(err.len() < 1000, "one short line: {err}");
     let out = statescope(&["get", "-", "units[39999].name", "--type", ty], Some(&blob));

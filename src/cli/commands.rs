@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::cli::{Format, MutateArgs, Outcome, OutputArgs, ShowArgs};
 use crate::edit::Editor;
 use crate::files::{Protected, WriteOptions, Written};
-use crate::model::{NodeId, NodeKind, path, value};
+use crate::model::{NodeId, value};
 use crate::mutate::{Rng, plan_among};
 use crate::open::{SchemaArgs, find_type};
 use crate::render::{json, text, tree};
@@ -27,23 +27,31 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         return Ok(Outcome::Success);
     }
     let doc = decoder.decode(source);
-    let top = match &args.path {
-        Some(p) => path::resolve(&doc, p)?,
-        None => NodeId::ROOT,
+    let tops = match &args.path {
+        Some(p) => crate::model::query::select(&doc, p)?,
+        None => vec![NodeId::ROOT],
     };
+    for top in tops {
+        show_one(&doc, top, args, out)?;
+    }
+    Ok(Outcome::Success)
+}
+
+/// Writes one subtree as `show` was asked.
+fn show_one(doc: &crate::model::Document, top: NodeId, args: &ShowArgs, out: &mut impl Write) -> Result<()> {
     match args.format {
-        Format::Tree => tree::write_tree(&doc, top, tree::TreeOptions { offsets: args.offsets }, out)?,
+        Format::Tree => tree::write_tree(doc, top, tree::TreeOptions { offsets: args.offsets }, out)?,
         Format::Text => {
-            let omitted = text::write_text(&doc, top, text::TextOptions { expand_any: !args.raw_any }, out)?;
+            let omitted = text::write_text(doc, top, text::TextOptions { expand_any: !args.raw_any }, out)?;
             if omitted > 0 {
                 eprintln!(
                     "statescope: {omitted} field(s) do not decode and appear only as # comments; `statescope check` says why"
                 );
             }
         }
-        Format::Json => json::write_json(&doc, top, out)?,
+        Format::Json => json::write_json(doc, top, out)?,
     }
-    Ok(Outcome::Success)
+    Ok(())
 }
 
 pub fn types(schema_args: &SchemaArgs, out: &mut impl Write) -> Result<Outcome> {
@@ -56,28 +64,38 @@ pub fn types(schema_args: &SchemaArgs, out: &mut impl Write) -> Result<Outcome> 
     Ok(Outcome::Success)
 }
 
-pub fn get(schema_args: &SchemaArgs, file: &Path, p: &str, out: &mut impl Write) -> Result<Outcome> {
-    let schema = schema_args.load_schema()?;
-    let (doc, _) = schema_args.open(&schema, schema_args.read(file)?)?;
-    let id = path::resolve(&doc, p)?;
-    let node = doc.node(id);
-    match node.kind {
-        NodeKind::Scalar | NodeKind::Element => {
-            let v = value::scalar(&doc, id).ok_or_else(|| anyhow!("{p}: the value is unreadable"))?;
-            writeln!(out, "{v}")?;
+/// The edit script of `set`'s `PATH=VALUE` assignments: the `=` that splits them is the
+/// first outside brackets (a selector holds one); a path with a selector becomes one edit
+/// per node it selects in FILE.
+pub fn set_script(schema_args: &SchemaArgs, file: &Path, assignments: &[String]) -> Result<String> {
+    let mut lines = Vec::new();
+    let mut doc = None;
+    for a in assignments {
+        let mut depth = 0i32;
+        let split = a.char_indices().find(|&(_, c)| {
+            depth += match c {
+                '[' => 1,
+                ']' => -1,
+                _ => 0,
+            };
+            c == '=' && depth == 0
+        });
+        let Some((at, _)) = split else { bail!("`{a}` is not PATH=VALUE") };
+        let (path, value) = (&a[..at], &a[at + 1..]);
+        if !crate::model::query::has_selectors(path) {
+            lines.push(format!("set {path} {value}"));
+            continue;
         }
-        NodeKind::String if !node.has_problem => {
-            let text = String::from_utf8_lossy(doc.value_bytes(id));
-            writeln!(out, "{}", value::terminal_safe(&text))?;
+        if doc.is_none() {
+            let schema = schema_args.load_schema()?;
+            doc = Some(schema_args.open(&schema, schema_args.read(file)?)?.0);
         }
-        NodeKind::String | NodeKind::Bytes | NodeKind::Error => {
-            writeln!(out, "{}", value::hex_preview(doc.value_bytes(id), usize::MAX))?;
-        }
-        _ => {
-            text::write_text(&doc, id, text::TextOptions { expand_any: true }, out)?;
+        let doc = doc.as_ref().expect("just decoded");
+        for id in crate::model::query::select(doc, path)? {
+            lines.push(format!("set {} {value}", doc.path_of(id)));
         }
     }
-    Ok(Outcome::Success)
+    Ok(lines.join("\n"))
 }
 
 /// Applies an edit script (read from `script_file`, if it came from one) to FILE and

@@ -350,11 +350,14 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
     /// Names listed at most; a message naming a hundred thousand fields helps nobody.
     const LISTED: usize = 24;
     // Under one message a field number always has the same name, so siblings are told
-    // apart by number and only a new one is named.
-    let mut names: Vec<(u32, String, usize, bool)> = Vec::new();
+    // apart by number (and by the message they are in: an Any's own fields and its
+    // payload's are seen together) and only a new one is named.
+    // (the message it is in, its number), its name, how many, whether indexed.
+    type Named = ((Option<NodeId>, u32), String, usize, bool);
+    let mut names: Vec<Named> = Vec::new();
     let mut others = 0;
     for c in visible_children(doc, parent) {
-        let number = doc.node(c).field_number;
+        let number = (doc.parent(c), doc.node(c).field_number);
         if let Some(entry) = names.iter_mut().find(|e| e.0 == number) {
             entry.2 += 1;
         } else if names.len() < LISTED {
@@ -366,6 +369,12 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
             others += 1;
         }
     }
+    let suggestion = names
+        .iter()
+        .map(|(_, name, ..)| (edit_distance(name, &segment.name), name.clone()))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, name)| format!("did you mean `{name}`? "));
     let mut available: Vec<String> = names
         .into_iter()
         .map(|(_, name, count, indexed)| if count > 1 || indexed { format!("{name}[0..{count}]") } else { name })
@@ -378,8 +387,28 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
         path: path.to_string(),
         segment: segment.to_string(),
         parent: if parent_path.is_root() { "the root".to_owned() } else { parent_path.to_string() },
-        available: if available.is_empty() { "nothing".to_owned() } else { available.join(", ") },
+        available: format!(
+            "{}{}",
+            suggestion.unwrap_or_default(),
+            if available.is_empty() { "nothing".to_owned() } else { available.join(", ") }
+        ),
     }
+}
+
+/// How many one-character edits turn `a` into `b` (Levenshtein), for "did you mean".
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let substitute = previous + usize::from(ca != cb);
+            previous = row[j + 1];
+            row[j + 1] = substitute.min(row[j] + 1).min(previous + 1);
+        }
+    }
+    row[b.len()]
 }
 
 #[cfg(test)]

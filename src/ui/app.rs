@@ -615,10 +615,16 @@ impl App {
                 self.last_search = Some(prompt.input);
                 self.search_again(true);
             }
-            PromptKind::Goto => match path::resolve(self.editor.doc(), &prompt.input) {
-                Ok(id) => {
-                    self.select(id);
-                    self.message = format!("at {}", prompt.input.trim());
+            // A query may select many (`units[name=pit]`, `units[*].name`): the first, and
+            // how many there are.
+            PromptKind::Goto => match crate::model::query::select(self.editor.doc(), &prompt.input) {
+                Ok(found) => {
+                    self.select(found[0]);
+                    let path = self.doc().path_of(found[0]).label();
+                    self.message = match found.len() {
+                        1 => format!("at {path}"),
+                        n => format!("at {path} (1 of {n} matches of {})", prompt.input.trim()),
+                    };
                 }
                 Err(e) => self.message = e.to_string(),
             },

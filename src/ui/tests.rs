@@ -377,3 +377,14 @@ fn a_value_with_spaces_replays_to_the_same_bytes() {
     replay.apply_script(&app.editor().script()).unwrap();
     assert_eq!(replay.doc().bytes(), &edited[..], "the recorded script gives the same bytes");
 }
+
+#[test]
+fn go_to_takes_a_query_and_says_how_many_match() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[name=pit].state.last<Enter>");
+    assert_eq!(selected_path(&app), "units[1].state.last");
+    // The prompt opens on the current path: clear it first.
+    press(&mut app, &format!(":{}units[*].name<Enter>", "<BS>".repeat("units[1].state.last".len())));
+    assert_eq!(selected_path(&app), "units[0].name");
+    assert!(app.message().contains("(1 of 8 matches of units[*].name)"), "{}", app.message());
+}

@@ -1,0 +1,165 @@
+//! Queries: paths with selectors, the same language everywhere a path is taken. A step
+//! is a field name followed by `[i]` (one element), `[*]` (every element) or
+//! `[field=value]` (the elements whose `field` reads `value`), like
+//! `units[name=pit].state.last` or `units[*].name`. A repeated field named without a
+//! selector at the end of a query stands for all its elements.
+
+use crate::model::path::{FieldPath, PathError, path_of, visible_children};
+use crate::model::{Document, NodeId, NodeKind};
+
+/// One step of a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Step {
+    name: String,
+    selector: Selector,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Selector {
+    /// No brackets: the field (all its elements when repeated).
+    None,
+    /// `[i]`.
+    Index(u32),
+    /// `[*]`.
+    All,
+    /// `[field=value]`.
+    Key(String, String),
+}
+
+/// Whether `text` uses a selector (`[*]` or `[field=value]`): then it may name many nodes.
+pub fn has_selectors(text: &str) -> bool {
+    text.contains("[*]") || text.contains('=')
+}
+
+/// Every node `query` names in `doc`, in document order; an error when it names none or
+/// is not a query.
+pub fn select(doc: &Document, query: &str) -> Result<Vec<NodeId>, PathError> {
+    // A plain path keeps the plain path's errors (which say what is there instead); one
+    // that ends in a repeated field with no index stands for all its elements.
+    if !has_selectors(query) {
+        let path = FieldPath::parse(query)?;
+        let id = crate::model::path::resolve_path(doc, &path)?;
+        let whole_field = path.segments().last().is_some_and(|s| s.indices.is_empty())
+            && doc.field_info(id).is_some_and(|f| f.is_list)
+            && doc.node(id).kind != NodeKind::Packed;
+        return Ok(match (whole_field, doc.parent(id), path.segments().last()) {
+            (true, Some(parent), Some(last)) => visible_parent(doc, parent, id)
+                .map(|p| children_named(doc, p, &last.name).collect())
+                .unwrap_or_else(|| vec![id]),
+            _ => vec![id],
+        });
+    }
+    let steps = parse(query)?;
+    let mut current = vec![NodeId::ROOT];
+    for step in &steps {
+        let mut next = Vec::new();
+        for &parent in &current {
+            next.extend(children_named(doc, parent, &step.name).filter(|&c| matches(doc, c, &step.selector)));
+        }
+        // A packed run's values are its element nodes.
+        current = next
+            .into_iter()
+            .flat_map(|c| match (doc.node(c).kind, &step.selector) {
+                (NodeKind::Packed, Selector::All) => doc.children(c).collect(),
+                (NodeKind::Packed, Selector::Index(i)) => {
+                    let n = doc.node(c);
+                    doc.children(c)
+                        .filter(|&e| n.index + u32::try_from(e.index() - c.index() - 1).unwrap_or(0) == *i)
+                        .collect()
+                }
+                _ => vec![c],
+            })
+            .collect();
+        if current.is_empty() {
+            return Err(PathError::NotFound {
+                path: query.to_owned(),
+                segment: describe(step),
+                parent: "the nodes selected before it".to_owned(),
+                available: "no match".to_owned(),
+            });
+        }
+    }
+    Ok(current)
+}
+
+/// The node whose visible children `id` is among (an Any's, for a field of its payload).
+fn visible_parent(doc: &Document, parent: NodeId, id: NodeId) -> Option<NodeId> {
+    let up = if doc.is_transparent(parent) { doc.parent(parent)? } else { parent };
+    visible_children(doc, up).any(|c| c == id).then_some(up)
+}
+
+/// The visible children of `parent` with this step name.
+fn children_named<'d>(doc: &'d Document, parent: NodeId, name: &'d str) -> impl Iterator<Item = NodeId> + 'd {
+    visible_children(doc, parent).filter(move |&c| {
+        let path = path_of(doc, c);
+        path.segments().last().is_some_and(|s| s.name == name)
+    })
+}
+
+/// Whether child `c` passes a step's selector.
+fn matches(doc: &Document, c: NodeId, selector: &Selector) -> bool {
+    let node = doc.node(c);
+    match selector {
+        Selector::None | Selector::All => true,
+        Selector::Index(i) if node.kind == NodeKind::Packed => {
+            (node.index..node.index + (node.next - c - 1)).contains(i)
+        }
+        Selector::Index(i) => node.index == *i,
+        Selector::Key(field, value) => visible_children(doc, c).any(|k| {
+            let path = path_of(doc, k);
+            path.segments().last().is_some_and(|s| s.name == *field) && reads(doc, k) == *value
+        }),
+    }
+}
+
+/// A value as a selector compares it: a string as it is, a number as a decimal.
+fn reads(doc: &Document, id: NodeId) -> String {
+    match doc.node(id).kind {
+        NodeKind::String => String::from_utf8_lossy(doc.value_bytes(id)).into_owned(),
+        _ => doc.scalar(id).map(|v| v.to_string()).unwrap_or_else(|| doc.preview(id)),
+    }
+}
+
+fn describe(step: &Step) -> String {
+    match &step.selector {
+        Selector::None => step.name.clone(),
+        Selector::Index(i) => format!("{}[{i}]", step.name),
+        Selector::All => format!("{}[*]", step.name),
+        Selector::Key(k, v) => format!("{}[{k}={v}]", step.name),
+    }
+}
+
+/// Reads a query's steps. Values in `[field=value]` may hold dots and brackets' other
+/// characters but not `]`.
+fn parse(text: &str) -> Result<Vec<Step>, PathError> {
+    let syntax = |reason: &str| PathError::Syntax { path: text.to_owned(), reason: reason.to_owned() };
+    let mut steps = Vec::new();
+    let mut rest = text.trim();
+    while !rest.is_empty() {
+        let name_end = rest.find(['.', '[']).unwrap_or(rest.len());
+        let name = &rest[..name_end];
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '#' | '@')) {
+            return Err(syntax(&format!("`{name}` is not a field name")));
+        }
+        rest = &rest[name_end..];
+        let mut selector = Selector::None;
+        if let Some(after) = rest.strip_prefix('[') {
+            let close = after.find(']').ok_or_else(|| syntax("`[` without `]`"))?;
+            let inside = &after[..close];
+            selector = match inside.split_once('=') {
+                _ if inside == "*" => Selector::All,
+                Some((field, value)) => Selector::Key(field.trim().to_owned(), value.trim().to_owned()),
+                None => Selector::Index(inside.parse().map_err(|_| syntax(&format!("`{inside}` is not an index")))?),
+            };
+            rest = &after[close + 1..];
+        }
+        steps.push(Step { name: name.to_owned(), selector });
+        rest = match rest.strip_prefix('.') {
+            Some(r) if !r.is_empty() => r,
+            Some(_) => return Err(syntax("ends with `.`")),
+            None if rest.is_empty() => rest,
+            None => return Err(syntax(&format!("unexpected `{rest}`"))),
+        };
+    }
+    Ok(steps)
+}
