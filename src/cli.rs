@@ -350,6 +350,10 @@ pub struct ShowArgs {
     /// With `--format text`: print Any payloads as bytes, exactly as `protoc --decode` does.
     #[arg(long)]
     pub raw_any: bool,
+    /// With `--format json`: name fields as the `.proto` and paths do (`offset_from_host`)
+    /// rather than in canonical JSON's lowerCamelCase (`offsetFromHost`).
+    #[arg(long)]
+    pub proto_names: bool,
 }
 
 /// Output formats of `show`.

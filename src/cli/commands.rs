@@ -49,7 +49,7 @@ fn show_one(doc: &crate::model::Document, top: NodeId, args: &ShowArgs, out: &mu
                 );
             }
         }
-        Format::Json => json::write_json(doc, top, out)?,
+        Format::Json => json::write_json(doc, top, args.proto_names, out)?,
     }
     Ok(())
 }

@@ -31,8 +31,9 @@ pub enum JsonError {
     Other(String),
 }
 
-/// Writes the message at `top` as pretty JSON.
-pub fn write_json(doc: &Document, top: NodeId, out: &mut impl Write) -> Result<(), JsonError> {
+/// Writes the message at `top` as pretty JSON; with `proto_names`, fields are named as the
+/// `.proto` (and paths) name them rather than in canonical lowerCamelCase.
+pub fn write_json(doc: &Document, top: NodeId, proto_names: bool, out: &mut impl Write) -> Result<(), JsonError> {
     let node = doc.node(top);
     let desc = doc.message_type(top).ok_or_else(|| {
         if node.is_container() {
@@ -52,7 +53,7 @@ pub fn write_json(doc: &Document, top: NodeId, out: &mut impl Write) -> Result<(
         DynamicMessage::decode(desc.clone(), doc.value_bytes(top)).map_err(|e| JsonError::Other(e.to_string()))?;
     let mut serializer = serde_json::Serializer::pretty(&mut *out);
     message
-        .serialize_with_options(&mut serializer, &SerializeOptions::new())
+        .serialize_with_options(&mut serializer, &SerializeOptions::new().use_proto_field_name(proto_names))
         .map_err(|e| JsonError::Other(e.to_string()))?;
     writeln!(out).map_err(|e| JsonError::Other(e.to_string()))
 }

@@ -388,3 +388,20 @@ fn go_to_takes_a_query_and_says_how_many_match() {
     assert_eq!(selected_path(&app), "units[0].name");
     assert!(app.message().contains("(1 of 8 matches of units[*].name)"), "{}", app.message());
 }
+
+#[test]
+fn strings_show_as_text_and_hostile_characters_escaped() {
+    // A unit whose name is text with an accent, a Greek letter, a screen clear, an OSC 52
+    // clipboard write and a right-to-left override.
+    let name = "gäst-α \u{1b}[2J \u{1b}]52;c;aGk=\u{7} \u{202e}x";
+    let mut unit = vec![0x0a, name.len() as u8];
+    unit.extend_from_slice(name.as_bytes());
+    let mut blob = vec![0x0a, unit.len() as u8];
+    blob.extend_from_slice(&unit);
+    let mut app = App::new(sample_decoder().decode(Source::new(blob)), "hostile".to_owned(), SIZE);
+    press(&mut app, "jlj");
+    let text = screen(&app);
+    assert!(text.contains(r#"name: string = "gäst-α \x1b[2J \x1b]52;c;aGk=\x07"#), "the tree row: {text}");
+    assert!(text.contains(r"\u{202e}x"), "the detail pane: {text}");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "nothing reaches the terminal raw");
+}
