@@ -5,6 +5,7 @@ pub mod app;
 pub mod clipboard;
 pub mod keymap;
 pub mod layout;
+pub mod prompt;
 pub mod rows;
 pub mod terminal;
 pub mod view;

@@ -14,6 +14,7 @@ use crate::model::problem::Severity;
 use crate::model::{Document, path, value};
 use crate::render::tree;
 use crate::ui::layout::{Panes, panes};
+pub use crate::ui::prompt::{Prompt, PromptKey};
 use crate::ui::rows::{NodeSet, Rows};
 
 mod differences;
@@ -104,10 +105,12 @@ pub enum Action {
     Redo,
     /// Save to a new file (with the edit script beside it).
     Save,
-    /// Type a character into the prompt.
-    PromptChar(char),
-    /// Delete the prompt's last character.
-    PromptBackspace,
+    /// A key inside the prompt: typing, cursor movement, deletion.
+    PromptKey(PromptKey),
+    /// The previous entry of this prompt's history (`:` and `/`).
+    PromptHistoryPrev,
+    /// The next entry of this prompt's history.
+    PromptHistoryNext,
     /// Run the prompt.
     PromptSubmit,
     /// Close the prompt.
@@ -149,15 +152,6 @@ pub enum Effect {
     Copy(String),
     /// Leave the browser.
     Quit,
-}
-
-/// An open prompt and what has been typed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Prompt {
-    /// What it is for.
-    pub kind: PromptKind,
-    /// The text so far.
-    pub input: String,
 }
 
 /// The browser's state. Only [`App::update`] changes it; the view reads it through the
@@ -207,6 +201,16 @@ pub struct App {
     search: Option<Search>,
     /// Differences from another blob, on this document's nodes (`diff --view`).
     differences: Differences,
+    /// What was run in the `/` and `:` prompts, oldest first, and where Up/Down are.
+    history: (Vec<String>, Vec<String>),
+    history_at: Option<usize>,
+}
+
+/// A submitted prompt: its kind and text, and the prompt itself to reopen on a mistake.
+struct PromptText {
+    kind: PromptKind,
+    input: String,
+    open: Prompt,
 }
 
 /// A search that has not reached its match (or the start again) yet.
@@ -250,6 +254,8 @@ impl App {
             problem_ancestors: NodeSet::default(),
             search: None,
             differences: Differences::default(),
+            history: (Vec::new(), Vec::new()),
+            history_at: None,
         };
         app.problem_ancestors = problem_ancestors(app.editor.doc());
         app.message = match problems {
@@ -416,8 +422,9 @@ impl App {
             Action::StartSearch
             | Action::StartGoto
             | Action::Save
-            | Action::PromptChar(_)
-            | Action::PromptBackspace
+            | Action::PromptKey(_)
+            | Action::PromptHistoryPrev
+            | Action::PromptHistoryNext
             | Action::PromptCancel
             | Action::PromptSubmit => self.prompt_key(action),
             Action::SearchNext => self.search_again(true),
@@ -497,15 +504,14 @@ impl App {
 
     /// The actions that open a prompt or type into it; others are left alone.
     fn prompt_key(&mut self, action: Action) {
-        let open = |kind, input| Some(Prompt { kind, input });
+        let open = |kind, input| Some(Prompt::new(kind, input));
         match action {
             Action::StartSearch => self.prompt = open(PromptKind::Search, String::new()),
             Action::StartGoto => self.prompt = open(PromptKind::Goto, self.selected_path().to_string()),
             Action::Save => self.prompt = open(PromptKind::Save, default_save_path(self.file.as_deref())),
-            Action::PromptChar(c) => self.prompt.iter_mut().for_each(|p| p.input.push(c)),
-            Action::PromptBackspace => self.prompt.iter_mut().for_each(|p| {
-                p.input.pop();
-            }),
+            Action::PromptKey(key) => self.prompt.iter_mut().for_each(|p| p.edit(key)),
+            Action::PromptHistoryPrev => self.recall(true),
+            Action::PromptHistoryNext => self.recall(false),
             Action::PromptCancel => self.prompt = None,
             Action::PromptSubmit => self.submit_prompt(),
             _ => {}
@@ -607,8 +613,35 @@ impl App {
         }
     }
 
+    /// Steps through the open prompt's history (`:` and `/` remember what was run).
+    fn recall(&mut self, back: bool) {
+        let Some(prompt) = self.prompt.as_mut() else { return };
+        let history = match prompt.kind {
+            PromptKind::Search => &self.history.0,
+            PromptKind::Goto => &self.history.1,
+            _ => return,
+        };
+        let len = history.len();
+        let at = match (self.history_at, back) {
+            (None, true) => len.checked_sub(1),
+            (Some(i), true) => Some(i.saturating_sub(1)),
+            (Some(i), false) if i + 1 < len => Some(i + 1),
+            _ => None,
+        };
+        self.history_at = at;
+        prompt.set_text(at.map_or_else(String::new, |i| history[i].clone()));
+    }
+
     fn submit_prompt(&mut self) {
         let Some(prompt) = self.prompt.take() else { return };
+        self.history_at = None;
+        let text = prompt.text().to_owned();
+        match prompt.kind {
+            PromptKind::Search if !text.is_empty() => self.history.0.push(text.clone()),
+            PromptKind::Goto if !text.is_empty() => self.history.1.push(text.clone()),
+            _ => {}
+        }
+        let prompt = PromptText { kind: prompt.kind, input: text, open: prompt };
         match prompt.kind {
             PromptKind::Search if prompt.input.is_empty() => {}
             PromptKind::Search => {
@@ -632,7 +665,7 @@ impl App {
                 let path = self.selected_path();
                 if !self.edit(EditOp::Set { path, value: prompt.input.clone() }) {
                     // Keep what was typed, so a mistake can be corrected.
-                    self.prompt = Some(prompt);
+                    self.prompt = Some(prompt.open);
                 }
             }
             PromptKind::AddField => {

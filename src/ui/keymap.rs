@@ -94,8 +94,13 @@ pub const BINDINGS: &[Binding] = &[
 ];
 
 /// Keys inside a prompt (search, go to path), listed on the help screen.
-pub const PROMPT_HELP: &[(&str, &str)] =
-    &[("Enter", "search, go, edit or save"), ("Esc", "cancel"), ("Backspace", "delete a character")];
+pub const PROMPT_HELP: &[(&str, &str)] = &[
+    ("Enter", "search, go, edit or save"),
+    ("Esc", "cancel"),
+    ("← →", "move; Home End Ctrl-a/e, Alt-b/f"),
+    ("Ctrl-w/u/k", "delete word / to start / to end"),
+    ("↑↓", "history of : and /"),
+];
 
 /// The action a terminal event asks for: the one pure mapping from input to actions,
 /// used by the event loop and by the tests alike. With a prompt open, keys edit the
@@ -116,14 +121,40 @@ pub fn action_for_event(event: &Event, prompt_open: bool) -> Option<Action> {
     }
 }
 
-/// The action a key asks for inside a prompt.
+/// The action a key asks for inside a prompt: readline's keys.
 fn prompt_action(key: KeyEvent) -> Option<Action> {
+    use crate::ui::prompt::PromptKey as P;
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let alt = key.modifiers.contains(KeyModifiers::ALT);
+    let edit = |k| Some(Action::PromptKey(k));
     match key.code {
         KeyCode::Enter => Some(Action::PromptSubmit),
         KeyCode::Esc => Some(Action::PromptCancel),
-        KeyCode::Backspace => Some(Action::PromptBackspace),
-        KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => Some(Action::PromptCancel),
-        KeyCode::Char(c) => Some(Action::PromptChar(c)),
+        KeyCode::Char('c' | 'g') if ctrl => Some(Action::PromptCancel),
+        KeyCode::Up => Some(Action::PromptHistoryPrev),
+        KeyCode::Down => Some(Action::PromptHistoryNext),
+        KeyCode::Char('p') if ctrl => Some(Action::PromptHistoryPrev),
+        KeyCode::Char('n') if ctrl => Some(Action::PromptHistoryNext),
+        KeyCode::Backspace | KeyCode::Char('h') if key.code == KeyCode::Backspace || ctrl => edit(P::Backspace),
+        KeyCode::Delete => edit(P::Delete),
+        KeyCode::Char('d') if ctrl => edit(P::Delete),
+        KeyCode::Left if ctrl || alt => edit(P::WordLeft),
+        KeyCode::Right if ctrl || alt => edit(P::WordRight),
+        KeyCode::Left => edit(P::Left),
+        KeyCode::Right => edit(P::Right),
+        KeyCode::Home => edit(P::Home),
+        KeyCode::End => edit(P::End),
+        KeyCode::Char('a') if ctrl => edit(P::Home),
+        KeyCode::Char('e') if ctrl => edit(P::End),
+        KeyCode::Char('b') if ctrl => edit(P::Left),
+        KeyCode::Char('f') if ctrl => edit(P::Right),
+        KeyCode::Char('b') if alt => edit(P::WordLeft),
+        KeyCode::Char('f') if alt => edit(P::WordRight),
+        KeyCode::Char('w') if ctrl => edit(P::DeleteWord),
+        KeyCode::Char('u') if ctrl => edit(P::DeleteToStart),
+        KeyCode::Char('k') if ctrl => edit(P::DeleteToEnd),
+        KeyCode::Char(_) if ctrl || alt => None,
+        KeyCode::Char(c) => edit(P::Char(c)),
         _ => None,
     }
 }

@@ -45,7 +45,11 @@ fn press(app: &mut App, keys: &str) -> Vec<Effect> {
             s if s.starts_with("<Right>") => (KeyCode::Right, 7),
             s if s.starts_with("<PgDn>") => (KeyCode::PageDown, 6),
             s if s.starts_with("<BS>") => (KeyCode::Backspace, 4),
+            s if s.starts_with("<Up>") => (KeyCode::Up, 4),
+            s if s.starts_with("<Left>") => (KeyCode::Left, 6),
+            s if s.starts_with("<Home>") => (KeyCode::Home, 6),
             s if s.starts_with("<C-r>") => (KeyCode::Null, 5),
+            s if s.starts_with("<C-w>") => (KeyCode::F(23), 5),
             s => {
                 let c = s.chars().next().unwrap();
                 (KeyCode::Char(c), c.len_utf8())
@@ -54,6 +58,7 @@ fn press(app: &mut App, keys: &str) -> Vec<Effect> {
         rest = &rest[len..];
         let key = match code {
             KeyCode::Null => KeyEvent::new(KeyCode::Char('r'), KeyModifiers::CONTROL),
+            KeyCode::F(23) => KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL),
             code => KeyEvent::new(code, KeyModifiers::NONE),
         };
         let action = keymap::action_for_event(&Event::Key(key), app.prompt().is_some());
@@ -179,9 +184,9 @@ fn selected_path(app: &App) -> String {
 }
 
 fn clear_prompt(app: &mut App) {
-    let n = app.prompt().map_or(0, |p| p.input.chars().count());
+    let n = app.prompt().map_or(0, |p| p.text().chars().count());
     for _ in 0..n {
-        app.update(Action::PromptBackspace);
+        app.update(Action::PromptKey(crate::ui::prompt::PromptKey::Backspace));
     }
 }
 
@@ -197,7 +202,7 @@ fn save_as(app: &mut App, target: &Path) {
     press(app, "w");
     clear_prompt(app);
     for c in target.display().to_string().chars() {
-        app.update(Action::PromptChar(c));
+        app.update(Action::PromptKey(crate::ui::prompt::PromptKey::Char(c)));
     }
     press(app, "<Enter>");
 }
@@ -207,7 +212,7 @@ fn edit_a_lun_then_undo_and_redo() {
     let mut app = open("samples/vm.state.bin");
     let original = app.doc().bytes().to_vec();
     press(&mut app, ":units[7].state.channel.drives[0].path.lun<Enter>e");
-    assert_eq!(app.prompt().map(|p| p.input.as_str()), Some("2"), "the prompt starts from the value");
+    assert_eq!(app.prompt().map(|p| p.text()), Some("2"), "the prompt starts from the value");
     clear_prompt(&mut app);
     press(&mut app, "7<Enter>");
     assert!(app.prompt().is_none());
@@ -228,7 +233,7 @@ fn an_invalid_value_keeps_the_prompt_and_says_why() {
     press(&mut app, ":units[1].state.timers.field1[0].gate<Enter>e");
     clear_prompt(&mut app);
     press(&mut app, "maybe<Enter>");
-    assert_eq!(app.prompt().map(|p| p.input.as_str()), Some("maybe"), "what was typed stays");
+    assert_eq!(app.prompt().map(|p| p.text()), Some("maybe"), "what was typed stays");
     assert!(app.message().contains("true, false"), "{}", app.message());
     assert!(!app.editor().is_dirty());
     insta::assert_snapshot!("invalid-value", screen(&app));
@@ -270,7 +275,7 @@ fn save_writes_atomically_beside_a_script_and_guards_the_input() {
     assert_eq!(press(&mut app, "q"), [], "unsaved edits stop the first q");
     assert!(app.message().contains("unsaved"));
     press(&mut app, "w");
-    assert_eq!(app.prompt().map(|p| p.input.clone()), Some(dir.join("vm.edited.bin").display().to_string()));
+    assert_eq!(app.prompt().map(|p| p.text().to_owned()), Some(dir.join("vm.edited.bin").display().to_string()));
     press(&mut app, "<Enter>");
     let saved = std::fs::read(dir.join("vm.edited.bin")).unwrap();
     assert_eq!(saved, app.doc().bytes());
@@ -404,4 +409,19 @@ fn strings_show_as_text_and_hostile_characters_escaped() {
     assert!(text.contains(r#"name: string = "gäst-α \x1b[2J \x1b]52;c;aGk=\x07"#), "the tree row: {text}");
     assert!(text.contains(r"\u{202e}x"), "the detail pane: {text}");
     assert!(!text.contains('\u{1b}') && !text.contains('\u{202e}'), "nothing reaches the terminal raw");
+}
+
+#[test]
+fn prompts_edit_like_readline() {
+    let mut app = open("samples/vm.state.bin");
+    // `e` offers the value selected: typing replaces it (11932 → 70000, not 1193270000).
+    press(&mut app, ":units[1].state.timers.field1[0].cr<Enter>e70000<Enter>");
+    assert_eq!(app.doc().preview(app.selected()), "70000 (0x11170)");
+    // Moving first keeps the offered text and edits it where the cursor is.
+    press(&mut app, "e<Home>1<Enter>");
+    assert_eq!(app.doc().preview(app.selected()), "170000 (0x29810)");
+    // Ctrl-W deletes a word; ↑ brings back what `:` ran before.
+    press(&mut app, ":<C-w><Esc>");
+    press(&mut app, ":<Up><Enter>");
+    assert_eq!(selected_path(&app), "units[1].state.timers.field1[0].cr");
 }

@@ -267,12 +267,15 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             PromptKind::Save => "save as: ",
             PromptKind::ConfirmOverwrite => "overwrite a file you opened? (y/n): ",
         };
-        let mut spans = vec![Span::raw(lead), Span::raw(prompt.input.clone())];
+        // Offered text is shown selected: typing replaces it.
+        let text = terminal_safe(prompt.text()).into_owned();
+        let style = if prompt.is_fresh() { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
+        let mut spans = vec![Span::raw(lead), Span::styled(text, style)];
         if !app.message().is_empty() && matches!(prompt.kind, PromptKind::Edit | PromptKind::ConfirmOverwrite) {
             spans.push(Span::styled(format!("   {}", app.message()), theme.fg(Color::Yellow)));
         }
         frame.render_widget(Paragraph::new(Line::from(spans)), area);
-        let cursor = (lead.chars().count() + prompt.input.chars().count()) as u16;
+        let cursor = (lead.chars().count() + prompt.cursor()) as u16;
         frame.set_cursor_position((area.x + cursor.min(area.width.saturating_sub(1)), area.y));
         return;
     }

@@ -48,7 +48,7 @@ impl App {
                 return;
             }
         };
-        self.prompt = Some(Prompt { kind: PromptKind::Edit, input });
+        self.prompt = Some(Prompt::new(PromptKind::Edit, input));
     }
 
     pub(super) fn append(&mut self) {
@@ -62,7 +62,7 @@ impl App {
             let from = (node.kind != NodeKind::Element).then_some(own);
             self.edit(EditOp::Append { path: field, from });
         } else if node.is_container() && node.kind != NodeKind::Packed {
-            self.prompt = Some(Prompt { kind: PromptKind::AddField, input: String::new() });
+            self.prompt = Some(Prompt::new(PromptKind::AddField, String::new()));
         } else {
             self.message = "a appends to a repeated field, or adds a field to a message".to_owned();
         }
@@ -158,7 +158,7 @@ impl App {
         let (data, script_file) = match staged {
             Ok(staged) => staged,
             Err(WriteError::WouldOverwriteInput(input)) => {
-                self.prompt = Some(Prompt { kind: PromptKind::ConfirmOverwrite, input: String::new() });
+                self.prompt = Some(Prompt::new(PromptKind::ConfirmOverwrite, String::new()));
                 self.message = format!("{} is a file you opened: overwrite it? y to confirm", input.display());
                 self.confirm_target = Some(target);
                 return;
