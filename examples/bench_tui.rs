@@ -78,7 +78,7 @@ fn main() -> anyhow::Result<()> {
     let search = Instant::now();
     app.update(Action::StartSearch);
     for c in "nonexistent-needle".chars() {
-        app.update(Action::PromptChar(c));
+        app.update(Action::PromptKey(PromptKey::Char(c)));
     }
     app.update(Action::PromptSubmit);
     // The browser runs a long search a slice at a time between keystrokes.

@@ -71,7 +71,7 @@ pub fn main() -> std::process::ExitCode {
 /// The terminal browser's state and drawing, for `examples/bench_tui`; not a stable API.
 #[doc(hidden)]
 pub mod browser {
-    pub use crate::ui::app::{Action, App};
+    pub use crate::ui::app::{Action, App, PromptKey};
     pub use crate::ui::preview_prefix;
     pub use crate::ui::view::{Theme, draw};
 }
