@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use statescope::browser::{self, Action, App, Theme};
+use statescope::browser::{self, Action, App, PromptKey, Theme};
 use statescope::{Decoder, Schema, SchemaSources, Source};
 
 fn peak_rss_mb() -> f64 {
