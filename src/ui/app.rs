@@ -197,6 +197,8 @@ pub struct App {
     effects: Vec<Effect>,
     /// Nodes with a problem somewhere below them, for marking collapsed rows.
     problem_ancestors: NodeSet,
+    /// Errors and warnings in the document, for the status line.
+    problem_counts: (usize, usize),
     /// A search in progress, continued a slice at a time so keys stay responsive.
     search: Option<Search>,
     /// Differences from another blob, on this document's nodes (`diff --view`).
@@ -252,12 +254,14 @@ impl App {
             message: String::new(),
             effects: Vec::new(),
             problem_ancestors: NodeSet::default(),
+            problem_counts: (0, 0),
             search: None,
             differences: Differences::default(),
             history: (Vec::new(), Vec::new()),
             history_at: None,
         };
         app.problem_ancestors = problem_ancestors(app.editor.doc());
+        app.problem_counts = problem_counts(app.editor.doc());
         app.message = match problems {
             0 => "? for help".to_owned(),
             n => format!("{n} problem(s): ] and [ jump between them; ? for help"),
@@ -358,6 +362,7 @@ impl App {
         self.preview = false;
         self.folds.grow(self.doc().nodes().len());
         self.problem_ancestors = problem_ancestors(self.doc());
+        self.problem_counts = problem_counts(self.doc());
         let nodes = self.doc().nodes().len();
         self.message = match self.doc().problems().len() {
             0 => format!("decoded all {nodes} nodes"),
@@ -436,7 +441,13 @@ impl App {
                 }
             }
             Action::CopyPath => self.copy(path::path_of(self.doc(), self.selected).label()),
-            Action::CopyValue => self.copy(value::preview(self.doc(), self.selected, usize::MAX)),
+            // What `set` takes back: no quotes, no hex aside, no "[n bytes]".
+            Action::CopyValue => {
+                let id = self.selected;
+                let text = editing::settable_value(self.doc(), id)
+                    .unwrap_or_else(|| value::preview(self.doc(), id, usize::MAX));
+                self.copy(text);
+            }
             Action::ToggleDetail => self.show_detail = !self.show_detail,
             Action::ToggleHex => self.show_hex = !self.show_hex,
             Action::ToggleHelp => self.show_help = true,
@@ -590,17 +601,22 @@ impl App {
             return;
         }
         let sel = self.selected;
-        let target = if forward {
-            problems.iter().find(|p| p.node > sel).or(problems.first())
+        let ahead = if forward {
+            problems.iter().position(|p| p.node > sel)
         } else {
-            problems.iter().rev().find(|p| p.node < sel).or(problems.last())
+            problems.iter().rposition(|p| p.node < sel)
         };
-        if let Some(p) = target {
-            let (node, text) = (p.node, p.kind.describe(self.editor.doc()));
-            let offset = p.offset;
-            self.select(node);
-            self.message = format!("byte {offset}: {text}");
-        }
+        let wrapped = ahead.is_none();
+        let k = ahead.unwrap_or(if forward { 0 } else { problems.len() - 1 });
+        let p = &problems[k];
+        let (node, text, offset, total) = (p.node, p.kind.describe(self.editor.doc()), p.offset, problems.len());
+        self.select(node);
+        let wrap = match (wrapped, forward) {
+            (true, true) => " (from the first again)",
+            (true, false) => " (from the last again)",
+            _ => "",
+        };
+        self.message = format!("problem {} of {total}{wrap}: byte {offset}: {text}", k + 1);
     }
 
     fn jump_to_difference(&mut self, forward: bool) {
@@ -610,6 +626,27 @@ impl App {
                 self.message = text;
             }
             None => self.message = "no differences shown (statescope diff A B --view shows them)".to_owned(),
+        }
+    }
+
+    /// `:@502`: the innermost field that holds byte 502.
+    fn go_to_byte(&mut self, text: &str) {
+        let Some(offset) = text[1..].trim().parse::<u64>().ok() else {
+            self.message = format!("`{text}` is not a byte offset (`:@502`)");
+            return;
+        };
+        let doc = self.doc();
+        let holder = NodeId::ROOT
+            .up_to(doc.end())
+            .filter(|&id| !doc.is_transparent(id))
+            .filter(|&id| (doc.node(id).start..doc.node(id).end()).contains(&offset))
+            .last();
+        match holder {
+            Some(id) => {
+                self.select(id);
+                self.message = format!("byte {offset} is in {}", self.doc().path_of(id).label());
+            }
+            None => self.message = format!("byte {offset} is past the end ({} bytes)", doc.bytes().len()),
         }
     }
 
@@ -650,6 +687,7 @@ impl App {
             }
             // A query may select many (`units[name=pit]`, `units[*].name`): the first, and
             // how many there are.
+            PromptKind::Goto if prompt.input.trim().starts_with('@') => self.go_to_byte(prompt.input.trim()),
             PromptKind::Goto => match crate::model::query::select(self.editor.doc(), &prompt.input) {
                 Ok(found) => {
                     self.select(found[0]);
@@ -783,6 +821,11 @@ impl App {
         self.top = top;
     }
 
+    /// The document's errors and warnings.
+    pub fn problem_counts(&self) -> (usize, usize) {
+        self.problem_counts
+    }
+
     /// Whether a problem lies somewhere below `id`.
     pub fn problem_below(&self, id: NodeId) -> bool {
         self.problem_ancestors.contains(id)
@@ -792,6 +835,12 @@ impl App {
     pub fn mark(&self, id: NodeId) -> Option<Severity> {
         self.doc().row_problems(id).map(|p| p.kind.severity()).max()
     }
+}
+
+/// How many errors and warnings a document has.
+pub(super) fn problem_counts(doc: &Document) -> (usize, usize) {
+    let errors = doc.problems().iter().filter(|p| p.kind.severity() == Severity::Error).count();
+    (errors, doc.problems().len() - errors)
 }
 
 /// Marks every ancestor of every problem's node.

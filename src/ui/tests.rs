@@ -425,3 +425,20 @@ fn prompts_edit_like_readline() {
     press(&mut app, ":<Up><Enter>");
     assert_eq!(selected_path(&app), "units[1].state.timers.field1[0].cr");
 }
+
+#[test]
+fn problems_are_counted_byte_offsets_reached_and_values_copied_as_set_takes_them() {
+    let mut app = open("samples/broken/truncated.bin");
+    assert_eq!(app.problem_counts(), (1, 0));
+    press(&mut app, "]");
+    assert!(app.message().starts_with("problem 1 of 1: byte 1334"), "{}", app.message());
+    press(&mut app, "]");
+    assert!(app.message().starts_with("problem 1 of 1 (from the first again)"), "{}", app.message());
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":@1767<Enter>");
+    assert_eq!(selected_path(&app), "units[7].state.channel.drives[0].path.lun");
+    press(&mut app, ":units[1].state.last<Enter>");
+    assert_eq!(press(&mut app, "Y"), [Effect::Copy("12345678901234".to_owned())], "no hex aside");
+    press(&mut app, ":units[0].name<Enter>");
+    assert_eq!(press(&mut app, "Y"), [Effect::Copy("vmtime".to_owned())], "no quotes");
+}

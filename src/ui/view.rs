@@ -285,7 +285,15 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         (n, true) => format!("{n} edit(s), unsaved · "),
         (n, false) => format!("{n} edit(s), saved · "),
     };
-    let right = format!(" {edits}{} · {} bytes · {} nodes ", app.file_label(), doc.bytes().len(), doc.nodes().len());
+    let (errors, warnings) = app.problem_counts();
+    let problems = match (errors, warnings) {
+        (0, 0) => String::new(),
+        (e, 0) => format!("✗ {e} error(s) · "),
+        (0, w) => format!("! {w} warning(s) · "),
+        (e, w) => format!("✗ {e} error(s) ! {w} warning(s) · "),
+    };
+    let right =
+        format!(" {problems}{edits}{} · {} bytes · {} nodes ", app.file_label(), doc.bytes().len(), doc.nodes().len());
     let right = terminal_safe(&right).into_owned();
     let left = if app.message().is_empty() {
         path::path_of(app.doc(), app.selected()).label()
