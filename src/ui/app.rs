@@ -638,9 +638,7 @@ impl App {
         let doc = self.doc();
         let holder = NodeId::ROOT
             .up_to(doc.end())
-            .filter(|&id| !doc.is_transparent(id))
-            .filter(|&id| (doc.node(id).start..doc.node(id).end()).contains(&offset))
-            .last();
+            .rfind(|&id| !doc.is_transparent(id) && (doc.node(id).start..doc.node(id).end()).contains(&offset));
         match holder {
             Some(id) => {
                 self.select(id);
