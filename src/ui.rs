@@ -76,7 +76,7 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     }
     let while_decoding =
         preview.then(|| format!("showing the first {} MB while the rest decodes…", PREVIEW_BYTES >> 20));
-    let notes: Vec<String> = while_decoding.into_iter().chain(note).collect();
+    let notes: Vec<String> = while_decoding.into_iter().chain(note.map(|n| short_note(&n))).collect();
     if !notes.is_empty() {
         app.notify(notes.join("; "));
     }
@@ -136,6 +136,18 @@ fn nearest_node(doc: &Document, path: &str) -> (NodeId, bool) {
             Some(up) => p = up,
             None => return (NodeId::ROOT, false),
         }
+    }
+}
+
+/// The type-detection note, short enough for the status line: which type, and how to
+/// choose another (`check` and `show` print it whole on stderr).
+fn short_note(note: &str) -> String {
+    match note.split_once("decoding as ") {
+        Some((_, rest)) => {
+            let chosen = rest.split(';').next().unwrap_or(rest);
+            format!("decoded as {chosen}; --type chooses; ? for help")
+        }
+        None => note.to_owned(),
     }
 }
 

@@ -750,7 +750,7 @@ impl App {
             line.clear();
             tree::label(doc, id, &mut line);
             line.make_ascii_lowercase();
-            if line.contains(&search.needle) {
+            if line.contains(&search.needle) || bytes_hold(doc, id, &search.needle) {
                 self.select(id);
                 self.message = format!("/{}", search.query);
                 return;
@@ -833,6 +833,15 @@ impl App {
     pub fn mark(&self, id: NodeId) -> Option<Severity> {
         self.doc().row_problems(id).map(|p| p.kind.severity()).max()
     }
+}
+
+/// Whether a bytes value holds the needle as text (the row shows only its start, in hex):
+/// `/HIDDEN` finds the CMOS text "OPENVMM-HIDDEN!!" in 256 bytes of CMOS RAM.
+fn bytes_hold(doc: &Document, id: NodeId, needle: &str) -> bool {
+    let node = doc.node(id);
+    node.kind == crate::model::NodeKind::Bytes
+        && !needle.is_empty()
+        && doc.value_bytes(id).windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// How many errors and warnings a document has.

@@ -442,3 +442,10 @@ fn problems_are_counted_byte_offsets_reached_and_values_copied_as_set_takes_them
     press(&mut app, ":units[0].name<Enter>");
     assert_eq!(press(&mut app, "Y"), [Effect::Copy("vmtime".to_owned())], "no quotes");
 }
+
+#[test]
+fn search_finds_text_inside_bytes() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, "/scope-demo<Enter>");
+    assert_eq!(selected_path(&app), "units[3].state.cmos", "the CMOS text is found in its bytes");
+}

@@ -240,7 +240,8 @@ pub fn hex_lines(doc: &Document, id: NodeId, width: usize, height: usize, theme:
         if at >= bytes.len() as u64 {
             break;
         }
-        let mut spans = vec![Span::raw(format!("{at:08x}  "))];
+        // Decimal offsets, as the detail pane, check and edit scripts give them.
+        let mut spans = vec![Span::raw(format!("{at:>8}  "))];
         let end = (at + per_line).min(bytes.len() as u64);
         for b in at..end {
             spans.push(Span::styled(format!("{:02x}", bytes[b as usize]), style_of(b)));
