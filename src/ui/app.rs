@@ -387,6 +387,10 @@ impl App {
     /// Applies one action, and returns what it asks of the world outside (copies to the
     /// clipboard, leaving).
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        // "q again quits" holds for the very next key only.
+        if !matches!(action, Action::Quit | Action::Tick | Action::Resize(..)) {
+            self.quit_confirmed = false;
+        }
         if self.show_help && !matches!(action, Action::Resize(..) | Action::Quit) {
             // Any key closes the help screen, and does only that.
             self.show_help = false;
@@ -699,7 +703,16 @@ impl App {
             },
             PromptKind::Edit => {
                 let path = self.selected_path();
-                if !self.edit(EditOp::Set { path, value: prompt.input.clone() }) {
+                let op = match poke(self.doc(), self.selected, &prompt.input) {
+                    Some(Ok(bytes)) => EditOp::SetRaw { path, bytes },
+                    Some(Err(why)) => {
+                        self.message = why;
+                        self.prompt = Some(prompt.open);
+                        return;
+                    }
+                    None => EditOp::Set { path, value: prompt.input.clone() },
+                };
+                if !self.edit(op) {
                     // Keep what was typed, so a mistake can be corrected.
                     self.prompt = Some(prompt.open);
                 }
@@ -832,6 +845,29 @@ impl App {
     /// Whether a node is shown with an error or warning mark, and which.
     pub fn mark(&self, id: NodeId) -> Option<Severity> {
         self.doc().row_problems(id).map(|p| p.kind.severity()).max()
+    }
+}
+
+/// `@N=HEX` typed for a bytes or string value: its bytes with those at offset N (within
+/// the value) replaced, so one CMOS byte is changed without retyping 256. `None` when the
+/// text is not that form.
+fn poke(doc: &Document, id: NodeId, text: &str) -> Option<Result<Vec<u8>, String>> {
+    let (at, hex) = text.trim().strip_prefix('@')?.split_once('=')?;
+    let node = doc.node(id);
+    if !matches!(node.kind, crate::model::NodeKind::Bytes | crate::model::NodeKind::String) {
+        return Some(Err("@N=HEX changes bytes of a bytes or string value".to_owned()));
+    }
+    let Ok(at) = at.trim().parse::<usize>() else { return Some(Err(format!("`{at}` is not an offset"))) };
+    let Some(new) = crate::edit::value::parse_hex(hex.trim()) else { return Some(Err(format!("`{hex}` is not hex"))) };
+    let mut bytes = doc.value_bytes(id).to_vec();
+    match at.checked_add(new.len()).filter(|&end| end <= bytes.len()) {
+        Some(end) => {
+            bytes[at..end].copy_from_slice(&new);
+            Some(Ok(bytes))
+        }
+        None => {
+            Some(Err(format!("the value has {} bytes: @{at} with {} byte(s) runs past it", bytes.len(), new.len())))
+        }
     }
 }
 

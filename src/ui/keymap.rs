@@ -100,7 +100,11 @@ pub const PROMPT_HELP: &[(&str, &str)] = &[
     ("← →", "move; Home End Ctrl-a/e, Alt-b/f"),
     ("Ctrl-w/u/k", "delete word / to start / to end"),
     ("↑↓", "history of : and /"),
+    ("@N=HEX", "e on bytes: change those at N"),
 ];
+
+/// What the mouse does, listed on the help screen.
+pub const MOUSE_HELP: (&str, &str) = ("mouse (Shift: text)", "click selects, wheel scrolls");
 
 /// The action a terminal event asks for: the one pure mapping from input to actions,
 /// used by the event loop and by the tests alike. With a prompt open, keys edit the
@@ -199,6 +203,7 @@ pub fn help_lines() -> Vec<(String, &'static str)> {
         }
     }
     lines.extend(PROMPT_HELP.iter().map(|(k, h)| (format!("(prompt) {k}"), *h)));
+    lines.push((MOUSE_HELP.0.to_owned(), MOUSE_HELP.1));
     lines
 }
 

@@ -449,3 +449,23 @@ fn search_finds_text_inside_bytes() {
     press(&mut app, "/scope-demo<Enter>");
     assert_eq!(selected_path(&app), "units[3].state.cmos", "the CMOS text is found in its bytes");
 }
+
+#[test]
+fn one_byte_of_a_bytes_value_is_changed_in_place() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[3].state.cmos<Enter>e@16=ffee<Enter>");
+    let cmos = app.doc().value_bytes(app.selected()).to_vec();
+    assert_eq!((cmos.len(), cmos[16], cmos[17]), (256, 0xff, 0xee), "two bytes changed, the length kept");
+    press(&mut app, "e@255=0011<Enter>");
+    assert!(app.message().contains("runs past it"), "{}", app.message());
+}
+
+#[test]
+fn quitting_with_unsaved_edits_asks_again_after_another_key() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[1].state.last<Enter>e1<Enter>");
+    assert!(press(&mut app, "q").is_empty(), "the first q warns");
+    press(&mut app, "x");
+    assert!(press(&mut app, "q").is_empty(), "another key in between: q warns again");
+    assert_eq!(press(&mut app, "q"), [Effect::Quit]);
+}

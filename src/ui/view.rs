@@ -93,9 +93,12 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             text.push_str("* ");
         }
         let mark = app.mark(row);
+        let collapsed = rows.has_children(row) && !app.folds().contains(row);
         text.push_str(match mark {
             Some(Severity::Error) => "✗ ",
             Some(Severity::Warning) => "! ",
+            // A folded row with a problem inside carries the mark where the eye looks.
+            None if collapsed && app.problem_below(row) => "✗…",
             None => "",
         });
         let differs = app.differences_of(row).next().is_some();
@@ -103,7 +106,6 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             text.push_str("Δ ");
         }
         tree::label(app.doc(), row, &mut text);
-        let collapsed = rows.has_children(row) && !app.folds().contains(row);
         if collapsed {
             let digest = value::summary(app.doc(), row, 60);
             if !digest.is_empty() {
