@@ -104,17 +104,9 @@ fn write_value(doc: &Document, id: NodeId, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-/// A value on one line: a number, a string as it is, bytes in hex, a message's summary.
+/// A value on one line: as `set` takes it back, or a message's summary.
 fn one_line(doc: &Document, id: NodeId) -> String {
-    let node = doc.node(id);
-    match node.kind {
-        NodeKind::Scalar | NodeKind::Element => {
-            doc.scalar(id).map_or_else(|| "(unreadable)".to_owned(), |v| v.to_string())
-        }
-        NodeKind::String if !node.has_problem => String::from_utf8_lossy(doc.value_bytes(id)).into_owned(),
-        NodeKind::String | NodeKind::Bytes | NodeKind::Error => value::hex_preview(doc.value_bytes(id), usize::MAX),
-        _ => value::summary(doc, id, 200),
-    }
+    value::settable(doc, id).unwrap_or_else(|| value::summary(doc, id, 200))
 }
 
 /// For a path whose last field the blob leaves out but whose message declares it as a

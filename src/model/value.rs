@@ -211,6 +211,18 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// A value as `set` takes it back: a number without its hex aside, a string as it is (if
+/// it is UTF-8), bytes in hex; `None` for a node that holds no value (a message).
+pub fn settable(doc: &Document, id: NodeId) -> Option<String> {
+    let node = doc.node(id);
+    match node.kind {
+        NodeKind::Scalar | NodeKind::Element => Some(scalar(doc, id).map(|v| v.to_string()).unwrap_or_default()),
+        NodeKind::String if !node.has_problem => Some(String::from_utf8_lossy(doc.value_bytes(id)).into_owned()),
+        NodeKind::String | NodeKind::Bytes | NodeKind::Error => Some(hex_preview(doc.value_bytes(id), usize::MAX)),
+        _ => None,
+    }
+}
+
 /// Renders bytes as lowercase hex, all of them (as edit scripts write raw bytes).
 pub fn hex(bytes: &[u8]) -> String {
     hex_preview(bytes, usize::MAX)

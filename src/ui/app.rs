@@ -448,8 +448,8 @@ impl App {
             // What `set` takes back: no quotes, no hex aside, no "[n bytes]".
             Action::CopyValue => {
                 let id = self.selected;
-                let text = editing::settable_value(self.doc(), id)
-                    .unwrap_or_else(|| value::preview(self.doc(), id, usize::MAX));
+                let text =
+                    value::settable(self.doc(), id).unwrap_or_else(|| value::preview(self.doc(), id, usize::MAX));
                 self.copy(text);
             }
             Action::ToggleDetail => self.show_detail = !self.show_detail,

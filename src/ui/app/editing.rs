@@ -39,7 +39,7 @@ impl App {
             self.folds.set(id, !self.folds.contains(id));
             return;
         }
-        let Some(input) = settable_value(doc, id) else {
+        let Some(input) = value::settable(doc, id).filter(|_| node.kind != NodeKind::Error) else {
             self.message = "this row holds no value to edit".to_owned();
             return;
         };
@@ -192,16 +192,4 @@ pub(super) fn default_save_path(input: Option<&Path>) -> String {
     let input = input.unwrap_or(Path::new("vm.state.bin"));
     let stem = input.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "state".to_owned());
     input.with_file_name(format!("{stem}.edited.bin")).display().to_string()
-}
-
-/// A value as `set` takes it back: a number without its hex, a string unquoted, bytes in
-/// hex; `None` for a row that holds no value (a message).
-pub(super) fn settable_value(doc: &crate::model::Document, id: NodeId) -> Option<String> {
-    let node = doc.node(id);
-    match node.kind {
-        NodeKind::Scalar | NodeKind::Element => Some(value::scalar(doc, id).map(|v| v.to_string()).unwrap_or_default()),
-        NodeKind::String if !node.has_problem => Some(String::from_utf8_lossy(doc.value_bytes(id)).into_owned()),
-        NodeKind::String | NodeKind::Bytes => Some(value::hex_preview(doc.value_bytes(id), usize::MAX)),
-        _ => None,
-    }
 }
