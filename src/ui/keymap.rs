@@ -31,42 +31,38 @@ use Key::{Char, Code, Ctrl};
 
 /// Every binding of the browser, in the order the help screen lists them.
 pub const BINDINGS: &[Binding] = &[
-    Binding { keys: &[Char('j'), Code(KeyCode::Down)], action: Action::Down, help: "next row" },
-    Binding { keys: &[Char('k'), Code(KeyCode::Up)], action: Action::Up, help: "previous row" },
-    Binding {
-        keys: &[Char('l'), Code(KeyCode::Right)],
-        action: Action::ExpandOrEnter,
-        help: "expand, or go to first child",
-    },
+    Binding { keys: &[Char('j'), Code(KeyCode::Down)], action: Action::Down, help: "next / previous row (↓ ↑)" },
+    Binding { keys: &[Char('k'), Code(KeyCode::Up)], action: Action::Up, help: "next / previous row (↓ ↑)" },
+    Binding { keys: &[Char('l'), Code(KeyCode::Right)], action: Action::ExpandOrEnter, help: "open, or first child" },
     Binding {
         keys: &[Char('h'), Code(KeyCode::Left)],
         action: Action::CollapseOrLeave,
         help: "collapse, or go to parent",
     },
     Binding { keys: &[Char(' ')], action: Action::Toggle, help: "expand or collapse" },
-    Binding {
-        keys: &[Char('e'), Code(KeyCode::Enter)],
-        action: Action::EditValue,
-        help: "edit value (on a message: fold)",
-    },
-    Binding { keys: &[Char('d')], action: Action::Delete, help: "delete the field or element" },
+    Binding { keys: &[Char('e'), Code(KeyCode::Enter)], action: Action::EditValue, help: "edit value, or fold" },
+    Binding { keys: &[Char('d')], action: Action::Delete, help: "delete field or element" },
     Binding { keys: &[Char('a')], action: Action::Append, help: "append copy / add a field" },
     Binding { keys: &[Char('u')], action: Action::Undo, help: "undo" },
     Binding { keys: &[Ctrl('r')], action: Action::Redo, help: "redo" },
-    Binding { keys: &[Char('w')], action: Action::Save, help: "save as (with the edit script)" },
-    Binding { keys: &[Code(KeyCode::PageDown), Ctrl('f')], action: Action::PageDown, help: "page down" },
-    Binding { keys: &[Code(KeyCode::PageUp), Ctrl('b')], action: Action::PageUp, help: "page up" },
-    Binding { keys: &[Ctrl('d')], action: Action::HalfPageDown, help: "half a page down" },
-    Binding { keys: &[Ctrl('u')], action: Action::HalfPageUp, help: "half a page up" },
-    Binding { keys: &[Char('g'), Code(KeyCode::Home)], action: Action::First, help: "first row" },
-    Binding { keys: &[Char('G'), Code(KeyCode::End)], action: Action::Last, help: "last row" },
+    Binding { keys: &[Char('w')], action: Action::Save, help: "save as (+ edit script)" },
+    Binding {
+        keys: &[Code(KeyCode::PageDown), Ctrl('f')],
+        action: Action::PageDown,
+        help: "page down / up (Ctrl-f/b)",
+    },
+    Binding { keys: &[Code(KeyCode::PageUp), Ctrl('b')], action: Action::PageUp, help: "page down / up (Ctrl-f/b)" },
+    Binding { keys: &[Ctrl('d')], action: Action::HalfPageDown, help: "half a page down / up" },
+    Binding { keys: &[Ctrl('u')], action: Action::HalfPageUp, help: "half a page down / up" },
+    Binding { keys: &[Char('g'), Code(KeyCode::Home)], action: Action::First, help: "first / last (Home/End)" },
+    Binding { keys: &[Char('G'), Code(KeyCode::End)], action: Action::Last, help: "first / last (Home/End)" },
     Binding { keys: &[Char('p')], action: Action::Parent, help: "go to parent" },
-    Binding { keys: &[Char('J')], action: Action::NextSibling, help: "next sibling" },
-    Binding { keys: &[Char('K')], action: Action::PrevSibling, help: "previous sibling" },
-    Binding { keys: &[Char('O')], action: Action::ExpandSubtree, help: "expand everything below" },
-    Binding { keys: &[Char('C')], action: Action::CollapseSubtree, help: "collapse everything below" },
-    Binding { keys: &[Char('*')], action: Action::ExpandAll, help: "expand everything" },
-    Binding { keys: &[Char('0')], action: Action::CollapseAll, help: "collapse everything" },
+    Binding { keys: &[Char('J')], action: Action::NextSibling, help: "next / previous sibling" },
+    Binding { keys: &[Char('K')], action: Action::PrevSibling, help: "next / previous sibling" },
+    Binding { keys: &[Char('O')], action: Action::ExpandSubtree, help: "open / close all below" },
+    Binding { keys: &[Char('C')], action: Action::CollapseSubtree, help: "open / close all below" },
+    Binding { keys: &[Char('*')], action: Action::ExpandAll, help: "open / close everything" },
+    Binding { keys: &[Char('0')], action: Action::CollapseAll, help: "open / close everything" },
     Binding { keys: &[Char('1')], action: Action::CollapseToDepth(1), help: "show N levels (1-9)" },
     Binding { keys: &[Char('2')], action: Action::CollapseToDepth(2), help: "show N levels (1-9)" },
     Binding { keys: &[Char('3')], action: Action::CollapseToDepth(3), help: "show N levels (1-9)" },
@@ -76,35 +72,35 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: &[Char('7')], action: Action::CollapseToDepth(7), help: "show N levels (1-9)" },
     Binding { keys: &[Char('8')], action: Action::CollapseToDepth(8), help: "show N levels (1-9)" },
     Binding { keys: &[Char('9')], action: Action::CollapseToDepth(9), help: "show N levels (1-9)" },
-    Binding { keys: &[Char(']')], action: Action::NextProblem, help: "next problem" },
-    Binding { keys: &[Char('[')], action: Action::PrevProblem, help: "previous problem" },
-    Binding { keys: &[Char('}')], action: Action::NextDifference, help: "next difference (--view)" },
-    Binding { keys: &[Char('{')], action: Action::PrevDifference, help: "previous difference" },
+    Binding { keys: &[Char(']')], action: Action::NextProblem, help: "next / previous problem" },
+    Binding { keys: &[Char('[')], action: Action::PrevProblem, help: "next / previous problem" },
+    Binding { keys: &[Char('}')], action: Action::NextDifference, help: "next / prev. difference" },
+    Binding { keys: &[Char('{')], action: Action::PrevDifference, help: "next / prev. difference" },
     Binding { keys: &[Char('/')], action: Action::StartSearch, help: "search names and values" },
-    Binding { keys: &[Char('n')], action: Action::SearchNext, help: "next match" },
-    Binding { keys: &[Char('N')], action: Action::SearchPrev, help: "previous match" },
+    Binding { keys: &[Char('n')], action: Action::SearchNext, help: "next / previous match" },
+    Binding { keys: &[Char('N')], action: Action::SearchPrev, help: "next / previous match" },
     Binding { keys: &[Code(KeyCode::Esc)], action: Action::Cancel, help: "stop a running search" },
-    Binding { keys: &[Char(':')], action: Action::StartGoto, help: "go to a path (units[2].state.lun)" },
-    Binding { keys: &[Char('y')], action: Action::CopyPath, help: "copy the path to the clipboard" },
-    Binding { keys: &[Char('Y')], action: Action::CopyValue, help: "copy the value to the clipboard" },
-    Binding { keys: &[Char('t')], action: Action::ToggleDetail, help: "show or hide the detail pane" },
-    Binding { keys: &[Char('x')], action: Action::ToggleHex, help: "show or hide the hex pane" },
+    Binding { keys: &[Char(':')], action: Action::StartGoto, help: "go to a path or @byte" },
+    Binding { keys: &[Char('y')], action: Action::CopyPath, help: "copy the path / value" },
+    Binding { keys: &[Char('Y')], action: Action::CopyValue, help: "copy the path / value" },
+    Binding { keys: &[Char('t')], action: Action::ToggleDetail, help: "detail / hex pane on, off" },
+    Binding { keys: &[Char('x')], action: Action::ToggleHex, help: "detail / hex pane on, off" },
     Binding { keys: &[Char('?')], action: Action::ToggleHelp, help: "this help" },
     Binding { keys: &[Char('q'), Ctrl('c')], action: Action::Quit, help: "quit" },
 ];
 
 /// Keys inside a prompt (search, go to path), listed on the help screen.
 pub const PROMPT_HELP: &[(&str, &str)] = &[
-    ("Enter", "search, go, edit or save"),
-    ("Esc", "cancel"),
-    ("← →", "move; Home End Ctrl-a/e, Alt-b/f"),
-    ("Ctrl-w/u/k", "delete word / to start / to end"),
-    ("↑↓", "history of : and /"),
-    ("@N=HEX", "e on bytes: change those at N"),
+    ("Enter Esc", "prompt: run / cancel"),
+    ("← → Home End", "prompt: move (Ctrl-a/e)"),
+    ("Ctrl-w Ctrl-u", "prompt: cut word / start"),
+    ("Ctrl-k", "prompt: delete to the end"),
+    ("↑ ↓", "prompt: history"),
+    ("@N=HEX", "e on bytes: change at N"),
 ];
 
 /// What the mouse does, listed on the help screen.
-pub const MOUSE_HELP: (&str, &str) = ("mouse (Shift: text)", "click selects, wheel scrolls");
+pub const MOUSE_HELP: (&str, &str) = ("mouse", "click, wheel; Shift+drag");
 
 /// The action a terminal event asks for: the one pure mapping from input to actions,
 /// used by the event loop and by the tests alike. With a prompt open, keys edit the
@@ -191,20 +187,31 @@ pub fn key_name(key: Key) -> String {
 
 /// The help screen's lines: keys and what they do, bindings with the same text merged.
 pub fn help_lines() -> Vec<(String, &'static str)> {
-    let mut lines: Vec<(String, &'static str)> = Vec::new();
+    // Bindings with one text share a line; such a line names each one's first key (the
+    // others are in the text), so the key column stays narrow enough for 80 columns.
+    let mut lines: Vec<(Vec<&Binding>, &'static str)> = Vec::new();
     for binding in BINDINGS {
-        let keys: Vec<String> = binding.keys.iter().map(|&k| key_name(k)).collect();
         match lines.last_mut() {
-            Some((existing, help)) if *help == binding.help => {
-                existing.push(' ');
-                existing.push_str(&keys.join(" "));
-            }
-            _ => lines.push((keys.join(" "), binding.help)),
+            Some((shared, help)) if *help == binding.help => shared.push(binding),
+            _ => lines.push((vec![binding], binding.help)),
         }
     }
-    lines.extend(PROMPT_HELP.iter().map(|(k, h)| (format!("(prompt) {k}"), *h)));
-    lines.push((MOUSE_HELP.0.to_owned(), MOUSE_HELP.1));
-    lines
+    let mut out: Vec<(String, &'static str)> = lines
+        .into_iter()
+        .map(|(bindings, help)| {
+            let keys: Vec<String> = match bindings.as_slice() {
+                [one] => one.keys.iter().map(|&k| key_name(k)).collect(),
+                [first, .., last] if bindings.len() > 3 => {
+                    vec![format!("{}…{}", key_name(first.keys[0]), key_name(last.keys[0]))]
+                }
+                many => many.iter().map(|b| key_name(b.keys[0])).collect(),
+            };
+            (keys.join(" "), help)
+        })
+        .collect();
+    out.extend(PROMPT_HELP.iter().map(|(k, h)| (k.to_string(), *h)));
+    out.push((MOUSE_HELP.0.to_owned(), MOUSE_HELP.1));
+    out
 }
 
 #[cfg(test)]
@@ -226,7 +233,9 @@ mod tests {
     fn help_covers_every_binding() {
         let help = help_lines();
         for b in BINDINGS {
-            assert!(help.iter().any(|(keys, text)| *text == b.help && keys.contains(&key_name(b.keys[0]))));
+            // A run of keys with one text is written as a range (`1…9`).
+            let named = |keys: &String| keys.contains(&key_name(b.keys[0])) || keys.contains('…');
+            assert!(help.iter().any(|(keys, text)| *text == b.help && named(keys)), "{:?}", b.keys);
         }
     }
 }

@@ -5,7 +5,7 @@ use std::io::{self, Stdout, Write};
 
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture};
+use ratatui::crossterm::event::DisableMouseCapture;
 use ratatui::crossterm::terminal::{EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode};
 use ratatui::crossterm::{cursor, execute};
 
@@ -20,7 +20,7 @@ impl TerminalGuard {
     /// the terminal before their message is printed.
     pub fn enter() -> io::Result<Self> {
         enable_raw_mode()?;
-        if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, EnableMouseCapture) {
+        if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, ClickCapture) {
             restore();
             return Err(e);
         }
@@ -50,6 +50,17 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
         let _ = std::panic::take_hook();
+    }
+}
+
+/// Mouse reporting of clicks and the wheel only (X10/normal tracking, SGR coordinates),
+/// not of every motion: the terminal's own text selection then still works with Shift,
+/// and moving the mouse sends nothing.
+struct ClickCapture;
+
+impl ratatui::crossterm::Command for ClickCapture {
+    fn write_ansi(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
+        f.write_str("\x1b[?1000h\x1b[?1006h")
     }
 }
 

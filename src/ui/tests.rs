@@ -68,7 +68,12 @@ fn press(app: &mut App, keys: &str) -> Vec<Effect> {
 }
 
 fn screen(app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(SIZE.0, SIZE.1)).unwrap();
+    screen_at(app, SIZE)
+}
+
+/// The screen at another terminal size.
+fn screen_at(app: &App, size: (u16, u16)) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(size.0, size.1)).unwrap();
     terminal.draw(|frame| view::draw(frame, app, Theme::from_env())).unwrap();
     let buffer = terminal.backend().buffer();
     let mut out = String::new();
@@ -468,4 +473,15 @@ fn quitting_with_unsaved_edits_asks_again_after_another_key() {
     press(&mut app, "x");
     assert!(press(&mut app, "q").is_empty(), "another key in between: q warns again");
     assert_eq!(press(&mut app, "q"), [Effect::Quit]);
+}
+
+#[test]
+fn help_fits_an_80_by_24_terminal() {
+    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/vm.state.bin")).unwrap();
+    let mut app = App::new(sample_decoder().decode(Source::new(bytes)), "small".to_owned(), (80, 24));
+    press(&mut app, "?");
+    let text = screen_at(&app, (80, 24));
+    for (keys, help) in keymap::help_lines() {
+        assert!(text.contains(help), "`{help}` ({keys}) is whole at 80x24");
+    }
 }

@@ -321,13 +321,15 @@ fn draw_help(frame: &mut Frame, area: Rect) {
     let columns = entries.len().div_ceil(rows_available).max(1);
     let per_column = entries.len().div_ceil(columns);
     let column_width = (usize::from(area.width.saturating_sub(2)) / columns).clamp(24, 60);
+    // The keys take what the longest needs, the help the rest.
+    let key_width = entries.iter().map(|(k, _)| k.chars().count() + 1).max().unwrap_or(1).min(column_width / 2);
     let mut lines: Vec<Line> = Vec::new();
     for row in 0..per_column {
         let mut spans = Vec::new();
         for column in 0..columns {
             if let Some((keys, help)) = entries.get(column * per_column + row) {
-                spans.push(Span::styled(format!("{keys:<20}"), Style::new().add_modifier(Modifier::BOLD)));
-                let w = column_width.saturating_sub(20);
+                spans.push(Span::styled(format!("{keys:<key_width$}"), Style::new().add_modifier(Modifier::BOLD)));
+                let w = column_width.saturating_sub(key_width);
                 spans.push(Span::raw(format!("{help:<w$.w$}")));
             }
         }
