@@ -211,6 +211,24 @@ pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     std::borrow::Cow::Owned(out)
 }
 
+/// What a field takes, in words, for a prompt: `uint32, 0 to 4294967295`.
+pub fn accepted(doc: &Document, id: NodeId) -> String {
+    let Some(field) = doc.field_info(id) else { return "raw bytes in hex".to_owned() };
+    let range = match &field.kind {
+        Kind::Uint32 | Kind::Fixed32 => format!("0 to {}", u32::MAX),
+        Kind::Uint64 | Kind::Fixed64 => format!("0 to {}", u64::MAX),
+        Kind::Int32 | Kind::Sint32 | Kind::Sfixed32 => format!("{} to {}", i32::MIN, i32::MAX),
+        Kind::Int64 | Kind::Sint64 | Kind::Sfixed64 => format!("{} to {}", i64::MIN, i64::MAX),
+        Kind::Bool => "true or false".to_owned(),
+        Kind::Float | Kind::Double => "a number, inf or nan".to_owned(),
+        Kind::Enum(e) => e.values().map(|v| v.name().to_owned()).collect::<Vec<_>>().join(", "),
+        Kind::String => "text".to_owned(),
+        Kind::Bytes => "hex bytes, or @N=HEX".to_owned(),
+        Kind::Message(_) => "a message".to_owned(),
+    };
+    format!("{}, {range}", field.type_name)
+}
+
 /// A value as `set` takes it back: a number without its hex aside, a string as it is (if
 /// it is UTF-8), bytes in hex; `None` for a node that holds no value (a message).
 pub fn settable(doc: &Document, id: NodeId) -> Option<String> {

@@ -524,7 +524,10 @@ impl App {
             Action::StartSearch => self.prompt = open(PromptKind::Search, String::new()),
             Action::StartGoto => self.prompt = open(PromptKind::Goto, self.selected_path().to_string()),
             Action::Save => self.prompt = open(PromptKind::Save, default_save_path(self.file.as_deref())),
-            Action::PromptKey(key) => self.prompt.iter_mut().for_each(|p| p.edit(key)),
+            Action::PromptKey(key) => {
+                self.prompt.iter_mut().for_each(|p| p.edit(key));
+                self.check_typed_value();
+            }
             Action::PromptHistoryPrev => self.recall(true),
             Action::PromptHistoryNext => self.recall(false),
             Action::PromptCancel => self.prompt = None,
@@ -650,6 +653,22 @@ impl App {
             }
             None => self.message = format!("byte {offset} is past the end ({} bytes)", doc.bytes().len()),
         }
+    }
+
+    /// While a value is typed (`e`), says whether it fits the field, and what fits: the
+    /// edit is planned, not applied.
+    fn check_typed_value(&mut self) {
+        let Some(prompt) = self.prompt.as_ref().filter(|p| p.kind == PromptKind::Edit) else { return };
+        if poke(self.doc(), self.selected, prompt.text()).is_some() {
+            self.message = String::new();
+            return;
+        }
+        let op = EditOp::Set { path: self.selected_path(), value: prompt.text().to_owned() };
+        let fits = crate::model::value::accepted(self.doc(), self.selected);
+        self.message = match op.plan(self.doc()) {
+            Ok(_) => format!("✓ {fits}"),
+            Err(e) => format!("✗ {e}; takes {fits}"),
+        };
     }
 
     /// Steps through the open prompt's history (`:` and `/` remember what was run).

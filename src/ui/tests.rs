@@ -485,3 +485,15 @@ fn help_fits_an_80_by_24_terminal() {
         assert!(text.contains(help), "`{help}` ({keys}) is whole at 80x24");
     }
 }
+
+#[test]
+fn a_typed_value_is_checked_as_it_is_typed() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[1].state.timers.field1[0].cr<Enter>e99999999999");
+    assert!(app.message().starts_with("✗ ") && app.message().contains("uint32, 0 to 4294967295"), "{}", app.message());
+    press(&mut app, "<BS><BS><BS><BS><BS><BS>");
+    assert_eq!(app.message(), "✓ uint32, 0 to 4294967295");
+    press(&mut app, "<Esc>:units[3].state.cmos<Enter>");
+    let text = screen(&app);
+    assert!(text.contains("[256 bytes] 30 00 15 00"), "bytes in the detail pane are spaced pairs: {text}");
+}

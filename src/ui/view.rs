@@ -141,6 +141,9 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(title)), area);
 }
 
+/// Bytes of a value the detail pane lists.
+const DETAIL_BYTES: usize = 256;
+
 /// The detail pane: everything known about one node.
 pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'static>> {
     let node = *doc.node(id);
@@ -182,7 +185,17 @@ pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'stati
     if doc.is_any(id) {
         field("type URL", doc.any_type_url(id).unwrap_or_else(|| "(none)".to_owned()));
     }
-    let full = value::preview(doc, id, 4096);
+    // Bytes as spaced pairs, so the pane wraps between bytes, never inside one.
+    let full = match node.kind {
+        NodeKind::Bytes | NodeKind::Error => {
+            let bytes = doc.value_bytes(id);
+            let shown: Vec<String> = bytes.iter().take(DETAIL_BYTES).map(|b| format!("{b:02x}")).collect();
+            let more = bytes.len().saturating_sub(DETAIL_BYTES);
+            let tail = if more > 0 { format!(" … (+{more}; the hex pane has all)") } else { String::new() };
+            format!("[{} bytes] {}{tail}", bytes.len(), shown.join(" "))
+        }
+        _ => value::preview(doc, id, 4096),
+    };
     if !full.is_empty() {
         field("value", full);
     }
