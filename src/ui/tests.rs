@@ -497,3 +497,12 @@ fn a_typed_value_is_checked_as_it_is_typed() {
     let text = screen(&app);
     assert!(text.contains("[256 bytes] 30 00 15 00"), "bytes in the detail pane are spaced pairs: {text}");
 }
+
+#[test]
+fn a_deleted_fields_neighbour_is_not_marked_edited() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[1].state.timers.field1[0].ce<Enter>dl");
+    let text = screen(&app);
+    assert!(text.contains("      cr: uint32 = 11932"), "the neighbour stays unmarked: {text}");
+    assert!(text.contains("* field1[0]"), "what held it is marked: {text}");
+}

@@ -88,7 +88,9 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             .editor()
             .edited_spans()
             .iter()
-            .any(|e| if e.is_empty() { start <= e.start && e.start < end } else { e.start < end && start < e.end });
+            // An empty span is where something was deleted: it marks what held it, not
+            // the neighbour that now starts there.
+            .any(|e| if e.is_empty() { start < e.start && e.start < end } else { e.start < end && start < e.end });
         if edited {
             text.push_str("* ");
         }
