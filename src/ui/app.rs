@@ -69,6 +69,8 @@ pub enum Action {
     NextProblem,
     /// Select the previous node with a problem.
     PrevProblem,
+    /// Open the list of every problem (j/k move, Enter goes there).
+    ProblemList,
     /// Select the next difference from the other blob (`diff --view`).
     NextDifference,
     /// Select the previous difference.
@@ -203,6 +205,8 @@ pub struct App {
     search: Option<Search>,
     /// Differences from another blob, on this document's nodes (`diff --view`).
     differences: Differences,
+    /// The open problem list, and the problem selected in it.
+    problem_list: Option<usize>,
     /// What was run in the `/` and `:` prompts, oldest first, and where Up/Down are.
     history: (Vec<String>, Vec<String>),
     history_at: Option<usize>,
@@ -257,6 +261,7 @@ impl App {
             problem_counts: (0, 0),
             search: None,
             differences: Differences::default(),
+            problem_list: None,
             history: (Vec::new(), Vec::new()),
             history_at: None,
         };
@@ -387,6 +392,11 @@ impl App {
     /// Applies one action, and returns what it asks of the world outside (copies to the
     /// clipboard, leaving).
     pub fn update(&mut self, action: Action) -> Vec<Effect> {
+        if let Some(at) = self.problem_list {
+            self.in_problem_list(at, action);
+            self.keep_selection_on_screen();
+            return std::mem::take(&mut self.effects);
+        }
         // "q again quits" holds for the very next key only.
         if !matches!(action, Action::Quit | Action::Tick | Action::Resize(..)) {
             self.quit_confirmed = false;
@@ -419,6 +429,7 @@ impl App {
             | Action::PrevProblem
             | Action::NextDifference
             | Action::PrevDifference
+            | Action::ProblemList
             | Action::Click(..) => self.move_selection(action),
             Action::ExpandOrEnter
             | Action::CollapseOrLeave
@@ -482,6 +493,14 @@ impl App {
             Action::Scroll(n) => return self.step(isize::from(n)),
             Action::NextProblem => return self.jump_to_problem(true),
             Action::PrevProblem => return self.jump_to_problem(false),
+            Action::ProblemList if self.doc().problems().is_empty() => {
+                self.message = "no problems in this file".to_owned();
+                return;
+            }
+            Action::ProblemList => {
+                self.problem_list = Some(0);
+                return;
+            }
             Action::NextDifference => return self.jump_to_difference(true),
             Action::PrevDifference => return self.jump_to_difference(false),
             Action::Click(x, y) => return self.click(x, y),
@@ -634,6 +653,32 @@ impl App {
             }
             None => self.message = "no differences shown (statescope diff A B --view shows them)".to_owned(),
         }
+    }
+
+    /// A key while the problem list is open: j/k (arrows) move, Enter (or e) goes to the
+    /// problem, anything else closes the list.
+    fn in_problem_list(&mut self, at: usize, action: Action) {
+        let last = self.doc().problems().len().saturating_sub(1);
+        match action {
+            Action::Down => self.problem_list = Some((at + 1).min(last)),
+            Action::Up => self.problem_list = Some(at.saturating_sub(1)),
+            Action::EditValue | Action::ExpandOrEnter => {
+                self.problem_list = None;
+                if let Some(p) = self.doc().problems().get(at) {
+                    let (node, offset, text) = (p.node, p.offset, p.kind.describe(self.doc()));
+                    self.select(node);
+                    self.message = format!("problem {} of {}: byte {offset}: {text}", at + 1, last + 1);
+                }
+            }
+            Action::Resize(w, h) => self.size = (w, h),
+            Action::Tick => {}
+            _ => self.problem_list = None,
+        }
+    }
+
+    /// The open problem list's selected entry, if the list is open.
+    pub fn problem_list(&self) -> Option<usize> {
+        self.problem_list
     }
 
     /// `:@502`: the innermost field that holds byte 502.

@@ -74,6 +74,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: &[Char('9')], action: Action::CollapseToDepth(9), help: "show N levels (1-9)" },
     Binding { keys: &[Char(']')], action: Action::NextProblem, help: "next / previous problem" },
     Binding { keys: &[Char('[')], action: Action::PrevProblem, help: "next / previous problem" },
+    Binding { keys: &[Char('!')], action: Action::ProblemList, help: "list of every problem" },
     Binding { keys: &[Char('}')], action: Action::NextDifference, help: "next / prev. difference" },
     Binding { keys: &[Char('{')], action: Action::PrevDifference, help: "next / prev. difference" },
     Binding { keys: &[Char('/')], action: Action::StartSearch, help: "search names and values" },

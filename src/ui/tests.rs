@@ -506,3 +506,17 @@ fn a_deleted_fields_neighbour_is_not_marked_edited() {
     assert!(text.contains("      cr: uint32 = 11932"), "the neighbour stays unmarked: {text}");
     assert!(text.contains("* field1[0]"), "what held it is marked: {text}");
 }
+
+#[test]
+fn the_problem_list_goes_to_the_problem_chosen() {
+    let mut app = open("samples/broken/truncated.bin");
+    press(&mut app, "!");
+    assert_eq!(app.problem_list(), Some(0));
+    assert!(screen(&app).contains("1 problem(s): j/k move, Enter goes there"), "{}", screen(&app));
+    press(&mut app, "j<Enter>");
+    assert_eq!(app.problem_list(), None);
+    assert_eq!(selected_path(&app), "units[6].state.vps[1].data.@type");
+    let mut clean = open("samples/vm.state.bin");
+    press(&mut clean, "!");
+    assert_eq!((clean.problem_list(), clean.message()), (None, "no problems in this file"));
+}

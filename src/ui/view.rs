@@ -59,6 +59,9 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
         frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" hex ")), area);
     }
     draw_status(frame, app, theme, panes.status);
+    if let Some(at) = app.problem_list() {
+        draw_problem_list(frame, app, at, theme, panes.tree_box);
+    }
     if app.showing_help() {
         draw_help(frame, frame.area());
     }
@@ -328,6 +331,33 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         Span::styled(right, Style::new().add_modifier(Modifier::REVERSED)),
     ]);
     frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The problem list over the tree: one line each (byte, path, words), the selected one
+/// reversed, scrolled to keep it in view.
+fn draw_problem_list(frame: &mut Frame, app: &App, at: usize, theme: Theme, area: Rect) {
+    let doc = app.doc();
+    let height = area.height.saturating_sub(2).max(1) as usize;
+    let first = at.saturating_sub(height - 1);
+    let lines: Vec<Line> = doc
+        .problems()
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(height)
+        .map(|(i, p)| {
+            let style = match p.kind.severity() {
+                Severity::Error => theme.error(),
+                Severity::Warning => theme.warning(),
+            };
+            let style = if i == at { style.add_modifier(Modifier::REVERSED) } else { style };
+            let text = format!("byte {:>7}  {}: {}", p.offset, doc.path_of(p.node).label(), p.kind.describe(doc));
+            Line::styled(terminal_safe(&text).into_owned(), style)
+        })
+        .collect();
+    let title = format!(" {} problem(s): j/k move, Enter goes there, any other key closes ", doc.problems().len());
+    frame.render_widget(Clear, area);
+    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(title)), area);
 }
 
 fn draw_help(frame: &mut Frame, area: Rect) {
