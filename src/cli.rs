@@ -34,6 +34,10 @@ pub struct Cli {
     /// Schema and decoding options (valid before or after the command).
     #[command(flatten)]
     pub schema: SchemaArgs,
+    /// In the browser, leave the mouse to the terminal (its own text selection, no clicks
+    /// or wheel in the browser).
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
 }
 
 const EXAMPLES: &str = "\
@@ -382,6 +386,7 @@ pub enum Outcome {
 /// one line on stderr with a meaningful exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    crate::ui::terminal::use_mouse(!cli.no_mouse);
     let result = match &cli.command {
         Some(Command::View { file }) => crate::ui::run(&cli.schema, file.as_deref()).map(|()| Outcome::Success),
         Some(command) => run(&cli, command),

@@ -132,3 +132,19 @@ fn diff_view_marks_the_differences_and_jumps_between_them() {
     term.keys(&["q"]);
     term.wait_for("EXITED 0");
 }
+
+#[test]
+fn the_mouse_is_taken_for_clicks_only_and_left_alone_with_no_mouse() {
+    let exe = env!("CARGO_BIN_EXE_statescope");
+    for (flag, expected) in
+        [("", vt100::MouseProtocolMode::PressRelease), ("--no-mouse", vt100::MouseProtocolMode::None)]
+    {
+        let script =
+            format!("{exe} samples/vm.state.bin {flag} --type sample.openvmm.SavedState; echo \"EXITED $?\"; sleep 30");
+        let mut term = Terminal::start(&script, &common::root(), 100, 30);
+        term.wait_for("units[7]: sample.state_unit.SavedStateUnit");
+        term.with_screen(|screen| assert_eq!(screen.mouse_protocol_mode(), expected, "{flag}: no motion reports"));
+        term.keys(&["q"]);
+        term.wait_for("EXITED 0");
+    }
+}

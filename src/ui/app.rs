@@ -681,10 +681,15 @@ impl App {
         self.problem_list
     }
 
-    /// `:@502`: the innermost field that holds byte 502.
+    /// `:@502` (or `:@0x1f6`): the innermost field that holds that byte.
     fn go_to_byte(&mut self, text: &str) {
-        let Some(offset) = text[1..].trim().parse::<u64>().ok() else {
-            self.message = format!("`{text}` is not a byte offset (`:@502`)");
+        let digits = text[1..].trim();
+        let parsed = match digits.strip_prefix("0x").or_else(|| digits.strip_prefix("0X")) {
+            Some(hex) => u64::from_str_radix(hex, 16).ok(),
+            None => digits.parse::<u64>().ok(),
+        };
+        let Some(offset) = parsed else {
+            self.message = format!("`{text}` is not a byte offset (`:@502` or `:@0x1f6`)");
             return;
         };
         let doc = self.doc();

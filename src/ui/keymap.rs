@@ -101,7 +101,7 @@ pub const PROMPT_HELP: &[(&str, &str)] = &[
 ];
 
 /// What the mouse does, listed on the help screen.
-pub const MOUSE_HELP: (&str, &str) = ("mouse", "click, wheel; Shift+drag");
+pub const MOUSE_HELP: (&str, &str) = ("mouse", "click, wheel (--no-mouse)");
 
 /// The action a terminal event asks for: the one pure mapping from input to actions,
 /// used by the event loop and by the tests alike. With a prompt open, keys edit the

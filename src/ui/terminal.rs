@@ -20,7 +20,11 @@ impl TerminalGuard {
     /// the terminal before their message is printed.
     pub fn enter() -> io::Result<Self> {
         enable_raw_mode()?;
-        if let Err(e) = execute!(io::stdout(), EnterAlternateScreen, ClickCapture) {
+        let entered = match MOUSE.get().copied().unwrap_or(true) {
+            true => execute!(io::stdout(), EnterAlternateScreen, ClickCapture),
+            false => execute!(io::stdout(), EnterAlternateScreen),
+        };
+        if let Err(e) = entered {
             restore();
             return Err(e);
         }
@@ -51,6 +55,15 @@ impl Drop for TerminalGuard {
         restore();
         let _ = std::panic::take_hook();
     }
+}
+
+/// Whether the browser takes the mouse (`--no-mouse` leaves it to the terminal); set once
+/// by the command line before any browser opens.
+static MOUSE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+
+/// Sets whether the browser takes the mouse.
+pub fn use_mouse(mouse: bool) {
+    let _ = MOUSE.set(mouse);
 }
 
 /// Mouse reporting of clicks and the wheel only (X10/normal tracking, SGR coordinates),

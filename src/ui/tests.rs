@@ -442,6 +442,8 @@ fn problems_are_counted_byte_offsets_reached_and_values_copied_as_set_takes_them
     let mut app = open("samples/vm.state.bin");
     press(&mut app, ":@1767<Enter>");
     assert_eq!(selected_path(&app), "units[7].state.channel.drives[0].path.lun");
+    press(&mut app, ":@0x6e7<Enter>");
+    assert_eq!(selected_path(&app), "units[7].state.channel.drives[0].path.lun", "0x6e7 is 1767");
     press(&mut app, ":units[1].state.last<Enter>");
     assert_eq!(press(&mut app, "Y"), [Effect::Copy("12345678901234".to_owned())], "no hex aside");
     press(&mut app, ":units[0].name<Enter>");
