@@ -522,3 +522,18 @@ fn the_problem_list_goes_to_the_problem_chosen() {
     press(&mut clean, "!");
     assert_eq!((clean.problem_list(), clean.message()), (None, "no problems in this file"));
 }
+
+#[test]
+fn what_y_copies_sets_the_same_bytes_again() {
+    let mut app = open("samples/vm.state.bin");
+    let original = app.doc().bytes().to_vec();
+    for path in ["units[1].state.last", "units[0].name", "units[4].state.tx_buffer", "units[0].state.offset_from_host"]
+    {
+        press(&mut app, &format!(":{}{path}<Enter>", "<BS>".repeat(80)));
+        let effects = press(&mut app, "Y");
+        let [Effect::Copy(text)] = effects.as_slice() else { panic!("one copy: {effects:?}") };
+        let mut editor = crate::edit::Editor::new(sample_decoder().decode(Source::new(original.clone())));
+        editor.apply(crate::edit::op::EditOp::Set { path: path.parse().unwrap(), value: text.clone() }).unwrap();
+        assert_eq!(editor.doc().bytes(), &original[..], "{path}: `{text}` sets the same bytes");
+    }
+}

@@ -204,6 +204,10 @@ pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'stati
     if !full.is_empty() {
         field("value", full);
     }
+    // The edit line that sets this value again, as a script or `statescope set` takes it.
+    if let Some(value) = value::settable(doc, id).filter(|_| node.kind != NodeKind::Error) {
+        field("set", crate::edit::op::EditOp::Set { path: path::path_of(doc, id), value }.to_string());
+    }
     for problem in doc.row_problems(id) {
         let style = match problem.kind.severity() {
             Severity::Error => theme.error(),
@@ -313,8 +317,12 @@ fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         (0, w) => format!("! {w} warning(s) · "),
         (e, w) => format!("✗ {e} error(s) ! {w} warning(s) · "),
     };
-    let right =
-        format!(" {problems}{edits}{} · {} bytes · {} nodes ", app.file_label(), doc.bytes().len(), doc.nodes().len());
+    let right = format!(
+        " {problems}{edits}{} · {} bytes · {} nodes · ? help ",
+        app.file_label(),
+        doc.bytes().len(),
+        doc.nodes().len()
+    );
     let right = terminal_safe(&right).into_owned();
     let left = if app.message().is_empty() {
         path::path_of(app.doc(), app.selected()).label()
