@@ -240,6 +240,13 @@ fn push_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut St
     true
 }
 
+/// Whether a node's own step is named `name` (`units`, `@type`, `#7`), without building
+/// its whole path.
+pub fn step_is(doc: &Document, id: NodeId, name: &str) -> bool {
+    let mut own = String::new();
+    push_name(doc, id, doc.field_info(id), &mut own) && own == name
+}
+
 /// Whether a node's step carries `[i]`: always for repeated fields and elements, otherwise
 /// only past the first occurrence. A packed run never does: its values are indexed.
 fn shows_index(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> bool {

@@ -4,7 +4,7 @@
 //! `units[name=pit].state.last` or `units[*].name`. A repeated field named without a
 //! selector at the end of a query stands for all its elements.
 
-use crate::model::path::{FieldPath, PathError, path_of, visible_children};
+use crate::model::path::{FieldPath, PathError, step_is, visible_children};
 use crate::model::{Document, NodeId, NodeKind};
 
 /// One step of a query.
@@ -90,10 +90,7 @@ fn visible_parent(doc: &Document, parent: NodeId, id: NodeId) -> Option<NodeId> 
 
 /// The visible children of `parent` with this step name.
 fn children_named<'d>(doc: &'d Document, parent: NodeId, name: &'d str) -> impl Iterator<Item = NodeId> + 'd {
-    visible_children(doc, parent).filter(move |&c| {
-        let path = path_of(doc, c);
-        path.segments().last().is_some_and(|s| s.name == name)
-    })
+    visible_children(doc, parent).filter(move |&c| step_is(doc, c, name))
 }
 
 /// Whether child `c` passes a step's selector.
@@ -105,10 +102,9 @@ fn matches(doc: &Document, c: NodeId, selector: &Selector) -> bool {
             (node.index..node.index + (node.next - c - 1)).contains(i)
         }
         Selector::Index(i) => node.index == *i,
-        Selector::Key(field, value) => visible_children(doc, c).any(|k| {
-            let path = path_of(doc, k);
-            path.segments().last().is_some_and(|s| s.name == *field) && reads(doc, k) == *value
-        }),
+        Selector::Key(field, value) => {
+            visible_children(doc, c).any(|k| step_is(doc, k, field) && reads(doc, k) == *value)
+        }
     }
 }
 
