@@ -621,9 +621,7 @@ impl Walker<'_, '_> {
         found.extend(self.unit_rules(&frame));
         // Only a top-level field is searched, so only its problems are looked through: a
         // deep subtree's problems are not rescanned at every level.
-        let explained =
-            || self.b.problems()[frame.problems_at..].iter().any(|p| matches!(p.kind, ProblemKind::LikelyCause { .. }));
-        let anomaly = if self.is_searched(frame.node) && !explained() {
+        let anomaly = if self.is_searched(frame.node) && !self.explained_since(frame.problems_at) {
             self.b.problems()[frame.problems_at..]
                 .iter()
                 .filter(|p| p.kind.is_structural() || matches!(p.kind, ProblemKind::UnknownField { .. }))
@@ -826,12 +824,16 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Whether a likely cause was reported among the problems from `problems_at` on.
+    fn explained_since(&self, problems_at: usize) -> bool {
+        self.b.problems()[problems_at..].iter().any(|p| matches!(p.kind, ProblemKind::LikelyCause { .. }))
+    }
+
     /// Keeps a top-level unit that has just been decoded without a likely cause, for
     /// [`Self::shift_before`].
     fn remember_unit(&mut self, node_id: NodeId, problems_at: usize) {
         self.last_unit = None;
-        let explained =
-            self.b.problems()[problems_at..].iter().any(|p| matches!(p.kind, ProblemKind::LikelyCause { .. }));
+        let explained = self.explained_since(problems_at);
         let node = *self.b.node(node_id);
         let Some(ty) = node.ty.filter(|_| !explained && self.is_searched(node_id)) else { return };
         let path = crate::model::path::path_of(self.b.document(), node_id).to_string();
