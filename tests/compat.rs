@@ -55,20 +55,21 @@ fn a_blob_read_by_the_next_release_names_each_affected_path_and_value() {
     );
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    for expected in [
-        "standard input: units[0].state: byte 14: fails restore: unknown saved state type \
-         `type.googleapis.com/sample.vmtime.SavedState`",
-        "it declares sample.vmtime.v2.SavedState: renamed?",
-        "standard input: units[3].state.cmos: byte 407: data lost: the other release's \
-         sample.chipset.cmos_rtc.SavedState has no such field: dropped on restore (value here: [256 bytes]",
-        "standard input: units[4].state: byte 734: fails restore: missing required field `fifo` in \
-         sample.serial.uart16550.SavedState",
-        "standard input: units[4].state.lcr: byte 737: reads differently: the other release declares it sint32 \
-         (here uint32): it reads -2 (value here: 3)",
-        "standard input: 4 finding(s): 2 fail restore, 1 lose data, 1 read differently",
-    ] {
-        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
-    }
+    common::assert_contains_all(
+        &text,
+        &[
+            "standard input: units[0].state: byte 14: fails restore: unknown saved state type \
+             `type.googleapis.com/sample.vmtime.SavedState`",
+            "it declares sample.vmtime.v2.SavedState: renamed?",
+            "standard input: units[3].state.cmos: byte 407: data lost: the other release's \
+             sample.chipset.cmos_rtc.SavedState has no such field: dropped on restore (value here: [256 bytes]",
+            "standard input: units[4].state: byte 734: fails restore: missing required field `fifo` in \
+             sample.serial.uart16550.SavedState",
+            "standard input: units[4].state.lcr: byte 737: reads differently: the other release declares it sint32 \
+             (here uint32): it reads -2 (value here: 3)",
+            "standard input: 4 finding(s): 2 fail restore, 1 lose data, 1 read differently",
+        ],
+    );
     // The same release reads it as this one does.
     let same = common::root().join("samples/schema");
     let out = statescope(
@@ -129,17 +130,18 @@ fn the_real_state_read_by_a_changed_release() {
     let out = statescope(&args, Some(&std::fs::read(openvmm.join("state.bin")).unwrap()));
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    for expected in [
-        "units[0].state: byte 14: fails restore: unknown saved state type `type.googleapis.com/vmtime.SavedState`",
-        "units[1].state: byte 116: fails restore: missing required field `irr` in chipset.pic.SavedState",
-        "units[1].state.primary.icw2: byte 123: reads differently: the other release declares it sint32 (here \
-         uint32): it reads 24 (value here: 48)",
-        "units[1].state.secondary.icw2: byte 143: reads differently",
-        "units[4].state.cmos: byte 502: data lost",
-        "5 finding(s): 2 fail restore, 1 lose data, 2 read differently",
-    ] {
-        assert!(text.contains(expected), "missing `{expected}` in:\n{text}");
-    }
+    common::assert_contains_all(
+        &text,
+        &[
+            "units[0].state: byte 14: fails restore: unknown saved state type `type.googleapis.com/vmtime.SavedState`",
+            "units[1].state: byte 116: fails restore: missing required field `irr` in chipset.pic.SavedState",
+            "units[1].state.primary.icw2: byte 123: reads differently: the other release declares it sint32 (here \
+             uint32): it reads 24 (value here: 48)",
+            "units[1].state.secondary.icw2: byte 143: reads differently",
+            "units[4].state.cmos: byte 502: data lost",
+            "5 finding(s): 2 fail restore, 1 lose data, 2 read differently",
+        ],
+    );
     let out = statescope(&["compat", "--schema", protos.to_str().unwrap(), next.path().to_str().unwrap()], None);
     let text = stdout(&out);
     assert_eq!(text.lines().count(), 5, "four changes and the summary:\n{text}");

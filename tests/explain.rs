@@ -33,18 +33,19 @@ chipset::cmos_rtc::save_restore::state::SavedState: expected a byte array}
 ";
     let (code, out) = explain(&sample_with_cmos_fault(), log, &SAMPLE_TYPE);
     assert_eq!(code, Some(0), "{out}");
-    for expected in [
-        "standard input: rtc (log line 2): failed to decode protobuf: decoding failed in chipset::cmos_rtc",
-        "  unit:         units[3] \"rtc\", bytes ",
-        "  type:         chipset::cmos_rtc::save_restore::state::SavedState = sample.chipset.cmos_rtc.SavedState",
-        "  at:           units[3].state.cmos, byte 407: failed to decode protobuf: expected a byte array",
-        "  likely cause: the tag of units[3].state.cmos says wire type 0, its type is written with 2; the edit \
-         `replace-raw @407+1 12` repairs it",
-        "addr: uint32 = 12 (0xc)",
-        "1 failure(s) in the log, 1 pointed into standard input; 0 line(s) not understood",
-    ] {
-        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
-    }
+    common::assert_contains_all(
+        &out,
+        &[
+            "standard input: rtc (log line 2): failed to decode protobuf: decoding failed in chipset::cmos_rtc",
+            "  unit:         units[3] \"rtc\", bytes ",
+            "  type:         chipset::cmos_rtc::save_restore::state::SavedState = sample.chipset.cmos_rtc.SavedState",
+            "  at:           units[3].state.cmos, byte 407: failed to decode protobuf: expected a byte array",
+            "  likely cause: the tag of units[3].state.cmos says wire type 0, its type is written with 2; the edit \
+             `replace-raw @407+1 12` repairs it",
+            "addr: uint32 = 12 (0xc)",
+            "1 failure(s) in the log, 1 pointed into standard input; 0 line(s) not understood",
+        ],
+    );
 }
 
 #[test]
@@ -64,22 +65,23 @@ ERROR restore failed: the saved state was truncated in transit
 ";
     let (code, out) = explain(&blob, log, &SAMPLE_TYPE);
     assert_eq!(code, Some(1), "a unit the blob lacks and a line not understood: {out}");
-    for expected in [
-        "standard input: pit (log line 1): protobuf type mismatch, expected type.googleapis.com/chipset.pit.SavedState, got typo.",
-        "  at:           units[1].state, byte ",
-        "standard input: vmtime (log line 1): duplicate unit name",
-        &format!("  unit:         units[8] \"vmtime\", bytes {}..", statescope::samples::VM_STATE.len()),
-        "standard input: floppy (log line 1): unknown unit name",
-        "  not found:    the blob has no unit named `floppy`",
-        // The blob's rtc unit is whole here: a bare line is matched by type, and nothing fits.
-        "standard input: (no unit named) (log line 2): decoding failed in chipset::cmos_rtc",
-        "  unit:         units[3] \"rtc\", bytes ",
-        "  not found:    the unit's bytes decode cleanly as the loaded schema reads them",
-        "log line 3: not understood: ERROR restore failed: the saved state was truncated in transit",
-        "4 failure(s) in the log, 2 pointed into standard input; 1 line(s) not understood",
-    ] {
-        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
-    }
+    common::assert_contains_all(
+        &out,
+        &[
+            "standard input: pit (log line 1): protobuf type mismatch, expected type.googleapis.com/chipset.pit.SavedState, got typo.",
+            "  at:           units[1].state, byte ",
+            "standard input: vmtime (log line 1): duplicate unit name",
+            &format!("  unit:         units[8] \"vmtime\", bytes {}..", statescope::samples::VM_STATE.len()),
+            "standard input: floppy (log line 1): unknown unit name",
+            "  not found:    the blob has no unit named `floppy`",
+            // The blob's rtc unit is whole here: a bare line is matched by type, and nothing fits.
+            "standard input: (no unit named) (log line 2): decoding failed in chipset::cmos_rtc",
+            "  unit:         units[3] \"rtc\", bytes ",
+            "  not found:    the unit's bytes decode cleanly as the loaded schema reads them",
+            "log line 3: not understood: ERROR restore failed: the saved state was truncated in transit",
+            "4 failure(s) in the log, 2 pointed into standard input; 1 line(s) not understood",
+        ],
+    );
 }
 
 #[test]
@@ -108,12 +110,13 @@ fn a_restore_log_for_a_damaged_real_state_points_at_the_damaged_field() {
                chipset::cmos_rtc::save_restore::state::SavedState: expected a byte array}\n";
     let (code, out) = explain(&blob, log, &schema);
     assert_eq!(code, Some(0), "{out}");
-    for expected in [
-        "  unit:         units[4] \"rtc\"",
-        "  type:         chipset::cmos_rtc::save_restore::state::SavedState = chipset.cmos_rtc.SavedState",
-        "  at:           units[4].state.cmos, byte 502: failed to decode protobuf: expected a byte array",
-        "the edit `replace-raw @502+1 12` repairs it",
-    ] {
-        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
-    }
+    common::assert_contains_all(
+        &out,
+        &[
+            "  unit:         units[4] \"rtc\"",
+            "  type:         chipset::cmos_rtc::save_restore::state::SavedState = chipset.cmos_rtc.SavedState",
+            "  at:           units[4].state.cmos, byte 502: failed to decode protobuf: expected a byte array",
+            "the edit `replace-raw @502+1 12` repairs it",
+        ],
+    );
 }

@@ -135,3 +135,10 @@ pub fn sample_descriptor_sets() -> String {
 pub fn scratch_dir(name: &str) -> tempfile::TempDir {
     tempfile::Builder::new().prefix(&format!("statescope-{name}-")).tempdir().expect("a temporary folder")
 }
+
+/// Fails, showing `text`, unless it holds every one of `expected`.
+pub fn assert_contains_all(text: &str, expected: &[&str]) {
+    for piece in expected {
+        assert!(text.contains(piece), "missing `{piece}` in:\n{text}");
+    }
+}
