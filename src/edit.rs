@@ -30,8 +30,11 @@ pub struct Editor {
     doc: Option<Document>,
     done: Vec<Applied>,
     undone: Vec<Applied>,
-    /// Byte spans (in the current bytes) written by edits, for marking edited rows.
+    /// Byte spans (in the current bytes) written by the last edit itself, for marking
+    /// edited rows.
     edited: Vec<std::ops::Range<usize>>,
+    /// Length prefixes (in the current bytes) the last edit rewrote to follow it.
+    fixed_prefixes: Vec<std::ops::Range<usize>>,
     /// How many edits were applied when the document was last saved.
     saved_at: usize,
     /// The span of the bytes the last rewrite changed (old offsets) and the size change.
@@ -46,6 +49,7 @@ impl Editor {
             done: Vec::new(),
             undone: Vec::new(),
             edited: Vec::new(),
+            fixed_prefixes: Vec::new(),
             saved_at: 0,
             last_rewrite: None,
         }
@@ -123,9 +127,15 @@ impl Editor {
         out
     }
 
-    /// Spans of the current bytes that edits wrote.
+    /// Spans of the current bytes that the last edit wrote (not the length prefixes that
+    /// followed it).
     pub fn edited_spans(&self) -> &[std::ops::Range<usize>] {
         &self.edited
+    }
+
+    /// Length prefixes of the current bytes that the last edit rewrote to match it.
+    pub fn fixed_prefixes(&self) -> &[std::ops::Range<usize>] {
+        &self.fixed_prefixes
     }
 
     /// The span of the bytes the last edit, undo or redo changed (in the offsets before
@@ -143,7 +153,10 @@ impl Editor {
         let doc = self.doc.take().expect("present");
         let (doc, inverse) = doc.rewrite(|bytes| change.apply(bytes));
         self.doc = Some(doc);
-        self.edited = inverse.splices.iter().map(|s| s.offset..s.offset + s.removed.len()).collect();
+        let spans = |fixup: bool| {
+            inverse.splices.iter().filter(|s| s.fixup == fixup).map(|s| s.offset..s.offset + s.removed.len()).collect()
+        };
+        (self.edited, self.fixed_prefixes) = (spans(false), spans(true));
         inverse
     }
 }

@@ -15,7 +15,11 @@ use crate::model::path::FieldPath;
 /// it cannot tell (a path through an Any at the root, a damaged top level): then decode all.
 pub fn focus_for(op: &EditOp, root: Option<&MessageDescriptor>, bytes: &[u8]) -> Option<Focus> {
     let paths: Vec<&FieldPath> = match op {
-        EditOp::Truncate { .. } | EditOp::Flip { .. } | EditOp::RemoveByte { .. } | EditOp::InsertByte { .. } => {
+        EditOp::Truncate { .. }
+        | EditOp::Flip { .. }
+        | EditOp::RemoveByte { .. }
+        | EditOp::SetByte { .. }
+        | EditOp::InsertByte { .. } => {
             return Some(Focus::default());
         }
         EditOp::ReplaceRaw { target: Target::Span { offset, len }, .. } => {

@@ -81,6 +81,14 @@ pub enum EditOp {
         /// The byte.
         offset: usize,
     },
+    /// `set-byte OFFSET BYTE`: overwrites one byte as it is; no length prefix follows (the
+    /// browser's hex pane writes these).
+    SetByte {
+        /// The byte.
+        offset: usize,
+        /// Its new value.
+        value: u8,
+    },
     /// `insert-byte OFFSET BYTE`: inserts one byte before OFFSET as it is; no length prefix
     /// follows (puts back a byte that corruption dropped).
     InsertByte {
@@ -211,6 +219,7 @@ impl fmt::Display for EditOp {
             EditOp::Truncate { offset } => write!(f, "truncate {offset}"),
             EditOp::Flip { offset, bit } => write!(f, "flip {offset} {bit}"),
             EditOp::RemoveByte { offset } => write!(f, "remove-byte {offset}"),
+            EditOp::SetByte { offset, value } => write!(f, "set-byte {offset} {value:#04x}"),
             EditOp::InsertByte { offset, value } => write!(f, "insert-byte {offset} {value:#04x}"),
             EditOp::SetLength { path, length } => write!(f, "set-length {path} {length}"),
             EditOp::SetWire { path, wire } => write!(f, "set-wire {path} {wire}"),
@@ -269,6 +278,11 @@ pub const VERBS: &[Verb] = &[
         name: "remove-byte",
         usage: "remove-byte OFFSET",
         parse: |a| Ok(EditOp::RemoveByte { offset: a.last_number()? }),
+    },
+    Verb {
+        name: "set-byte",
+        usage: "set-byte OFFSET BYTE",
+        parse: |a| Ok(EditOp::SetByte { offset: a.number()?, value: a.last_number()? }),
     },
     Verb {
         name: "insert-byte",
@@ -419,6 +433,7 @@ mod tests {
             "truncate 40",
             "flip 7 3",
             "remove-byte 12",
+            "set-byte 12 0xff",
             "insert-byte 12 0x0a",
             "set-length units[8] 300",
             "set-wire units[4].state.cmos 0",

@@ -27,6 +27,7 @@ impl EditOp {
             EditOp::Truncate { offset } => plan_truncate(doc, *offset),
             EditOp::Flip { offset, bit } => plan_flip(doc, *offset, *bit),
             EditOp::RemoveByte { offset } => plan_raw_splice(doc, *offset, 1, &[]),
+            EditOp::SetByte { offset, value } => plan_raw_splice(doc, *offset, 1, &[*value]),
             EditOp::InsertByte { offset, value } => plan_raw_splice(doc, *offset, 0, &[*value]),
             EditOp::SetLength { path, length } => plan_set_length(doc, path, *length),
             EditOp::SetWire { path, wire } => plan_set_wire(doc, path, *wire),
@@ -102,7 +103,7 @@ fn plan_truncate(doc: &Document, offset: usize) -> Result<Change, EditError> {
     if offset > len {
         return Err(EditError::Offset { offset, len });
     }
-    Ok(Change::one(Splice { offset, removed: doc.bytes()[offset..].to_vec(), inserted: Vec::new() }))
+    Ok(Change::one(Splice::edit(offset, doc.bytes()[offset..].to_vec(), Vec::new())))
 }
 
 fn plan_flip(doc: &Document, offset: usize, bit: u8) -> Result<Change, EditError> {
@@ -114,7 +115,7 @@ fn plan_flip(doc: &Document, offset: usize, bit: u8) -> Result<Change, EditError
 fn plan_raw_splice(doc: &Document, offset: usize, len: usize, inserted: &[u8]) -> Result<Change, EditError> {
     let size = doc.bytes().len();
     let end = offset.checked_add(len).filter(|&end| end <= size).ok_or(EditError::Span { offset, len, size })?;
-    Ok(Change::one(Splice { offset, removed: doc.bytes()[offset..end].to_vec(), inserted: inserted.to_vec() }))
+    Ok(Change::one(Splice::edit(offset, doc.bytes()[offset..end].to_vec(), inserted.to_vec())))
 }
 
 fn plan_set_length(doc: &Document, p: &FieldPath, length: u64) -> Result<Change, EditError> {

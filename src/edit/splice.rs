@@ -15,6 +15,15 @@ pub struct Splice {
     pub removed: Vec<u8>,
     /// The bytes to put there.
     pub inserted: Vec<u8>,
+    /// Whether this is a length prefix rewritten to follow the edit, not the edit itself.
+    pub fixup: bool,
+}
+
+impl Splice {
+    /// A splice that is the edit itself.
+    pub fn edit(offset: usize, removed: Vec<u8>, inserted: Vec<u8>) -> Self {
+        Splice { offset, removed, inserted, fixup: false }
+    }
 }
 
 /// A set of non-overlapping splices on one version of the bytes.
@@ -45,6 +54,7 @@ impl Change {
                 offset: (s.offset as isize + shift) as usize,
                 removed: s.inserted.clone(),
                 inserted: s.removed.clone(),
+                fixup: s.fixup,
             });
             shift += s.inserted.len() as isize - s.removed.len() as isize;
         }
@@ -84,7 +94,7 @@ pub fn kept_width(old: &[u8], new_value: u64) -> usize {
 pub fn replace_within(doc: &Document, container: NodeId, span: std::ops::Range<usize>, inserted: Vec<u8>) -> Change {
     let bytes = doc.bytes();
     let mut delta = inserted.len() as isize - span.len() as isize;
-    let mut splices = vec![Splice { offset: span.start, removed: bytes[span.clone()].to_vec(), inserted }];
+    let mut splices = vec![Splice::edit(span.start, bytes[span.clone()].to_vec(), inserted)];
     let mut at = Some(container);
     while let Some(id) = at.filter(|_| delta != 0) {
         let node = doc.node(id);
@@ -94,7 +104,12 @@ pub fn replace_within(doc: &Document, container: NodeId, span: std::ops::Range<u
             let new_len = ((node.value_end - node.value_start) as isize + delta) as u64;
             let encoded = varint_at_least(new_len, kept_width(old, new_len));
             delta += encoded.len() as isize - old.len() as isize;
-            splices.push(Splice { offset: prefix.start as usize, removed: old.to_vec(), inserted: encoded });
+            splices.push(Splice {
+                offset: prefix.start as usize,
+                removed: old.to_vec(),
+                inserted: encoded,
+                fixup: true,
+            });
         }
         at = node.parent;
     }
@@ -126,8 +141,8 @@ mod tests {
         let mut bytes = original.clone();
         let change = Change {
             splices: vec![
-                Splice { offset: 7, removed: b"78".to_vec(), inserted: b"xyzw".to_vec() },
-                Splice { offset: 1, removed: b"12".to_vec(), inserted: b"".to_vec() },
+                Splice::edit(7, b"78".to_vec(), b"xyzw".to_vec()),
+                Splice::edit(1, b"12".to_vec(), b"".to_vec()),
             ],
         };
         let inverse = change.apply(&mut bytes);
