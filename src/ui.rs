@@ -76,9 +76,12 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     }
     let while_decoding =
         preview.then(|| format!("showing the first {} MB while the rest decodes…", PREVIEW_BYTES >> 20));
-    let notes: Vec<String> = while_decoding.into_iter().chain(note.map(|n| short_note(&n))).collect();
-    if !notes.is_empty() {
-        app.notify(notes.join("; "));
+    // The detection note is said once, whole, and stays in the root's detail pane.
+    if let Some(note) = note {
+        app = app.with_note(note);
+    }
+    if let Some(text) = while_decoding {
+        app.notify(format!("{text} {}", app.message()));
     }
     let copied = browse(&mut guard, app, pending)?;
     drop(guard);
@@ -139,18 +142,6 @@ fn nearest_node(doc: &Document, path: &str) -> (NodeId, bool) {
     }
 }
 
-/// The type-detection note, short enough for the status line: which type, and how to
-/// choose another (`check` and `show` print it whole on stderr).
-fn short_note(note: &str) -> String {
-    match note.split_once("decoding as ") {
-        Some((_, rest)) => {
-            let chosen = rest.split(';').next().unwrap_or(rest);
-            format!("decoded as {chosen}; --type chooses; ? for help")
-        }
-        None => note.to_owned(),
-    }
-}
-
 /// The event loop: draws, reads a key (or continues a search), applies it, and carries
 /// out its effects, until the user quits. Swaps in the whole document when a background
 /// decode finishes. Returns everything copied, for printing after the terminal is back.
@@ -173,7 +164,7 @@ fn browse(
         let action = if app.is_searching() && !event::poll(Duration::ZERO)? {
             Some(Action::Tick)
         } else {
-            keymap::action_for_event(&event::read()?, app.prompt().is_some())
+            keymap::action_for_event(&event::read()?, app.input_mode())
         };
         for effect in action.map(|a| app.update(a)).unwrap_or_default() {
             match effect {

@@ -163,6 +163,21 @@ impl Document {
         Children { doc: self, next: id + 1, end: node.next }
     }
 
+    /// The innermost node whose bytes (tag to end) hold byte `offset`; `None` past the end.
+    /// Walks down from the root, skipping whole subtrees, so it costs the depth times the
+    /// children looked at on the way, not the whole document.
+    pub fn node_holding(&self, offset: u64) -> Option<NodeId> {
+        if offset >= self.bytes().len() as u64 {
+            return None;
+        }
+        let mut at = NodeId::ROOT;
+        while let Some(child) = self.children(at).find(|&c| (self.node(c).start..self.node(c).end()).contains(&offset))
+        {
+            at = child;
+        }
+        Some(at)
+    }
+
     /// The problems attached to a node.
     pub fn problems_of(&self, id: NodeId) -> &[Problem] {
         if !self.node(id).has_problem {

@@ -11,6 +11,7 @@ use crate::files::Protected;
 use crate::model::node::NodeId;
 use crate::model::path::{FieldPath, Segment};
 use crate::model::problem::Severity;
+use crate::model::value::terminal_safe;
 use crate::model::{Document, path, value};
 use crate::render::tree;
 use crate::ui::layout::{Panes, panes};
@@ -19,8 +20,10 @@ use crate::ui::rows::{NodeSet, Rows};
 
 mod differences;
 mod editing;
+mod hex;
 
 pub use differences::Differences;
+pub use hex::{ByteRole, HexCursor, HexStep};
 
 use editing::default_save_path;
 
@@ -93,6 +96,14 @@ pub enum Action {
     ToggleHex,
     /// Show or hide the help screen.
     ToggleHelp,
+    /// Give keys to the hex pane's byte cursor, or back to the tree.
+    ToggleHexFocus,
+    /// Move the hex pane's byte cursor.
+    HexMove(HexStep),
+    /// A hex digit typed in the hex pane (two overwrite the byte).
+    HexDigit(u8),
+    /// Esc in the hex pane: drop a half-typed byte, or leave the pane.
+    HexEscape,
     /// Leave (asking first when there are unsaved edits).
     Quit,
     /// Edit the selected value (or expand/collapse a message).
@@ -144,6 +155,26 @@ pub enum PromptKind {
     Save,
     /// Saving over the input file: `y` to confirm.
     ConfirmOverwrite,
+}
+
+impl PromptKind {
+    /// What the status line shows before the prompt's text.
+    pub fn lead(self) -> &'static str {
+        match self {
+            PromptKind::Search => "/",
+            PromptKind::Goto => ":",
+            PromptKind::Edit => "new value: ",
+            PromptKind::AddField => "add field: ",
+            PromptKind::Save => "save as: ",
+            PromptKind::ConfirmOverwrite => "overwrite a file you opened? (y/n): ",
+        }
+    }
+
+    /// Whether the message line's text goes with the prompt (the check of a typed value,
+    /// what a `y` would overwrite).
+    pub fn shows_message(self) -> bool {
+        matches!(self, PromptKind::Edit | PromptKind::ConfirmOverwrite)
+    }
 }
 
 /// What an action asks of the world outside the app; the event loop carries it out.
@@ -210,6 +241,10 @@ pub struct App {
     /// What was run in the `/` and `:` prompts, oldest first, and where Up/Down are.
     history: (Vec<String>, Vec<String>),
     history_at: Option<usize>,
+    /// The hex pane's byte cursor.
+    hex: HexCursor,
+    /// How the file was read (the type detected), for the root's detail pane.
+    note: Option<String>,
 }
 
 /// A submitted prompt: its kind and text, and the prompt itself to reopen on a mistake.
@@ -224,10 +259,33 @@ struct PromptText {
 pub struct Search {
     query: String,
     needle: String,
+    /// The query read as hex bytes (`/4f50454e`, `/4f 50`), also looked for in bytes values.
+    hex: Option<Vec<u8>>,
     forward: bool,
     /// Where it started, and how many nodes it has looked at.
     from: NodeId,
     looked: u32,
+}
+
+impl Search {
+    /// Whether the row of `id` matches: its label (name, type, value as shown), or for a
+    /// bytes value any of its bytes, as ASCII text or as the hex typed. `line` is scratch.
+    fn finds(&self, doc: &Document, id: NodeId, line: &mut String) -> bool {
+        line.clear();
+        tree::label(doc, id, line);
+        line.make_ascii_lowercase();
+        if line.contains(&self.needle) {
+            return true;
+        }
+        let node = doc.node(id);
+        if node.kind != crate::model::NodeKind::Bytes {
+            return false;
+        }
+        let bytes = doc.value_bytes(id);
+        let text = self.needle.as_bytes();
+        (!text.is_empty() && bytes.windows(text.len()).any(|w| w.eq_ignore_ascii_case(text)))
+            || self.hex.as_ref().is_some_and(|hex| bytes.windows(hex.len()).any(|w| w == &hex[..]))
+    }
 }
 
 /// Nodes a search looks at between two looks at the keyboard.
@@ -264,6 +322,8 @@ impl App {
             problem_list: None,
             history: (Vec::new(), Vec::new()),
             history_at: None,
+            hex: HexCursor::default(),
+            note: None,
         };
         app.problem_ancestors = problem_ancestors(app.editor.doc());
         app.problem_counts = problem_counts(app.editor.doc());
@@ -297,6 +357,17 @@ impl App {
     /// Whether a difference lies somewhere below `id`.
     pub fn difference_below(&self, id: NodeId) -> bool {
         self.differences.below(id)
+    }
+
+    /// The same browser with a note on how the file was read (the type detected): said
+    /// once in the message line, and kept in the root's detail pane.
+    pub fn with_note(self, note: String) -> Self {
+        App { message: format!("{note}; ? for help"), note: Some(note), ..self }
+    }
+
+    /// The note on how the file was read, if any.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
     }
 
     /// The same browser showing only a preview of a large file: edits wait for the whole.
@@ -349,6 +420,16 @@ impl App {
         &self.file_label
     }
 
+    /// Where keys go now: an open prompt, the hex pane, or the tree.
+    pub fn input_mode(&self) -> crate::ui::keymap::InputMode {
+        use crate::ui::keymap::InputMode;
+        match (&self.prompt, self.hex.focused) {
+            (Some(_), _) => InputMode::Prompt,
+            (None, true) => InputMode::Hex,
+            (None, false) => InputMode::Tree,
+        }
+    }
+
     /// Whether the help screen is shown.
     pub fn showing_help(&self) -> bool {
         self.show_help
@@ -382,7 +463,53 @@ impl App {
 
     /// The screen areas for the current size and panes.
     pub fn panes(&self) -> Panes {
-        panes(Rect::new(0, 0, self.size.0, self.size.1), self.show_detail, self.show_hex)
+        let status = 1 + self.message_lines_above().map_or(0, |lines| lines.len() as u16);
+        panes(Rect::new(0, 0, self.size.0, self.size.1), self.show_detail, self.show_hex, status)
+    }
+
+    /// The status bar's summary: problems, edits, file, size, and `? help`, always shown.
+    pub fn status_summary(&self) -> String {
+        let doc = self.doc();
+        let edits = match (self.editor().edit_count(), self.editor().is_dirty()) {
+            (0, _) => String::new(),
+            (n, true) => format!("{n} edit(s), unsaved · "),
+            (n, false) => format!("{n} edit(s), saved · "),
+        };
+        let problems = match self.problem_counts {
+            (0, 0) => String::new(),
+            (e, 0) => format!("✗ {e} error(s) · "),
+            (0, w) => format!("! {w} warning(s) · "),
+            (e, w) => format!("✗ {e} error(s) ! {w} warning(s) · "),
+        };
+        let (label, bytes, nodes) = (self.file_label(), doc.bytes().len(), doc.nodes().len());
+        terminal_safe(&format!(" {problems}{edits}{label} · {bytes} bytes · {nodes} nodes · ? help ")).into_owned()
+    }
+
+    /// The message wrapped onto lines of its own above the status bar, when it does not fit
+    /// on the bar beside the summary (or the open prompt); `None` when it fits. At most a
+    /// third of the screen: beyond that, the last line ends in `…`.
+    pub fn message_lines_above(&self) -> Option<Vec<String>> {
+        let message = terminal_safe(&self.message);
+        let width = usize::from(self.size.0);
+        let beside = match &self.prompt {
+            Some(p) if !p.kind.shows_message() => return None,
+            Some(p) => p.kind.lead().chars().count() + p.text().chars().count() + 3,
+            None => self.status_summary().chars().count(),
+        };
+        if message.is_empty() || beside + message.chars().count() <= width {
+            return None;
+        }
+        let mut lines = crate::ui::layout::wrap(&message, width);
+        let most = usize::from(self.size.1 / 3).max(1);
+        if lines.len() > most {
+            lines.truncate(most);
+            let last = &mut lines[most - 1];
+            while last.chars().count() + 1 > width {
+                last.pop();
+            }
+            last.push('…');
+        }
+        Some(lines)
     }
 
     fn page(&self) -> usize {
@@ -401,11 +528,17 @@ impl App {
         if !matches!(action, Action::Quit | Action::Tick | Action::Resize(..)) {
             self.quit_confirmed = false;
         }
+        // A message is said once: the next key outside a prompt clears it (what that key
+        // does may say something new), and the status line shows the path again.
+        if self.prompt.is_none() && !matches!(action, Action::Tick | Action::Resize(..)) {
+            self.message.clear();
+        }
         if self.show_help && !matches!(action, Action::Resize(..) | Action::Quit) {
             // Any key closes the help screen, and does only that.
             self.show_help = false;
         } else {
             self.apply(action);
+            self.keep_hex_cursor_on_selection();
             self.keep_selection_on_screen();
         }
         std::mem::take(&mut self.effects)
@@ -466,6 +599,10 @@ impl App {
             Action::ToggleDetail => self.show_detail = !self.show_detail,
             Action::ToggleHex => self.show_hex = !self.show_hex,
             Action::ToggleHelp => self.show_help = true,
+            Action::ToggleHexFocus => self.toggle_hex_focus(),
+            Action::HexMove(step) => self.hex_move(step),
+            Action::HexDigit(digit) => self.hex_digit(digit),
+            Action::HexEscape => self.hex_escape(),
             Action::Resize(w, h) => self.size = (w, h),
             Action::Quit => self.quit(),
             Action::EditValue => self.start_edit(),
@@ -692,16 +829,9 @@ impl App {
             self.message = format!("`{text}` is not a byte offset (`:@502` or `:@0x1f6`)");
             return;
         };
-        let doc = self.doc();
-        let holder = NodeId::ROOT
-            .up_to(doc.end())
-            .rfind(|&id| !doc.is_transparent(id) && (doc.node(id).start..doc.node(id).end()).contains(&offset));
-        match holder {
-            Some(id) => {
-                self.select(id);
-                self.message = format!("byte {offset} is in {}", self.doc().path_of(id).label());
-            }
-            None => self.message = format!("byte {offset} is past the end ({} bytes)", doc.bytes().len()),
+        match self.doc().node_holding(offset) {
+            Some(_) => self.place_hex_cursor(offset),
+            None => self.message = format!("byte {offset} is past the end ({} bytes)", self.doc().bytes().len()),
         }
     }
 
@@ -809,7 +939,9 @@ impl App {
         };
         // Case-insensitive for ASCII, lowering the reused label buffer in place.
         let needle = query.to_ascii_lowercase();
-        self.search = Some(Search { query, needle, forward, from: self.selected, looked: 0 });
+        let digits: String = query.chars().filter(|c| !c.is_whitespace()).collect();
+        let hex = crate::edit::value::parse_hex(&digits).filter(|b| !b.is_empty());
+        self.search = Some(Search { query, needle, hex, forward, from: self.selected, looked: 0 });
         self.continue_search();
     }
 
@@ -829,12 +961,16 @@ impl App {
             if doc.is_transparent(id) {
                 continue;
             }
-            line.clear();
-            tree::label(doc, id, &mut line);
-            line.make_ascii_lowercase();
-            if line.contains(&search.needle) || bytes_hold(doc, id, &search.needle) {
+            if search.finds(doc, id, &mut line) {
+                let wrapped = if search.forward { id <= search.from } else { id >= search.from };
+                let count = self.count_matches(&search, id);
                 self.select(id);
-                self.message = format!("/{}", search.query);
+                let wrap = match (wrapped, search.forward) {
+                    (true, true) => " (from the top again)",
+                    (true, false) => " (from the bottom again)",
+                    _ => "",
+                };
+                self.message = format!("/{}: {count}{wrap}", search.query);
                 return;
             }
         }
@@ -845,6 +981,26 @@ impl App {
         self.message =
             format!("/{}: searching… {}% (Esc stops)", search.query, u64::from(search.looked) * 100 / u64::from(len));
         self.search = Some(search);
+    }
+
+    /// "match k of N" for a match at `at`, when the document is small enough to count every
+    /// match within one slice of a search; on larger ones, just "match".
+    fn count_matches(&self, search: &Search, at: NodeId) -> String {
+        let doc = self.doc();
+        if doc.nodes().len() > SEARCH_SLICE as usize {
+            return "match".to_owned();
+        }
+        let mut line = String::new();
+        let (mut k, mut n) = (0, 0);
+        for id in NodeId::ROOT.up_to(doc.end()).filter(|&id| !doc.is_transparent(id)) {
+            if search.finds(doc, id, &mut line) {
+                n += 1;
+                if id <= at {
+                    k = n;
+                }
+            }
+        }
+        format!("match {k} of {n}")
     }
 
     fn copy(&mut self, text: String) {
@@ -938,15 +1094,6 @@ fn poke(doc: &Document, id: NodeId, text: &str) -> Option<Result<Vec<u8>, String
             Some(Err(format!("the value has {} bytes: @{at} with {} byte(s) runs past it", bytes.len(), new.len())))
         }
     }
-}
-
-/// Whether a bytes value holds the needle as text (the row shows only its start, in hex):
-/// `/HIDDEN` finds the CMOS text "OPENVMM-HIDDEN!!" in 256 bytes of CMOS RAM.
-fn bytes_hold(doc: &Document, id: NodeId, needle: &str) -> bool {
-    let node = doc.node(id);
-    node.kind == crate::model::NodeKind::Bytes
-        && !needle.is_empty()
-        && doc.value_bytes(id).windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 /// How many errors and warnings a document has.

@@ -86,6 +86,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: &[Char('Y')], action: Action::CopyValue, help: "copy the path / value" },
     Binding { keys: &[Char('t')], action: Action::ToggleDetail, help: "detail / hex pane on, off" },
     Binding { keys: &[Char('x')], action: Action::ToggleHex, help: "detail / hex pane on, off" },
+    Binding { keys: &[Code(KeyCode::Tab)], action: Action::ToggleHexFocus, help: "hex pane: byte cursor" },
     Binding { keys: &[Char('?')], action: Action::ToggleHelp, help: "this help" },
     Binding { keys: &[Char('q'), Ctrl('c')], action: Action::Quit, help: "quit" },
 ];
@@ -100,16 +101,35 @@ pub const PROMPT_HELP: &[(&str, &str)] = &[
     ("@N=HEX", "e on bytes: change at N"),
 ];
 
+/// Keys in the hex pane (after Tab), listed on the help screen.
+pub const HEX_HELP: &[(&str, &str)] = &[
+    ("hjkl ←↓↑→", "hex: move the byte cursor"),
+    ("0-9 a-f", "hex: 2 digits set a byte"),
+    ("Tab Esc", "hex: back to the tree"),
+];
+
+/// Where keys go: the tree's bindings, an open prompt, or the hex pane's byte cursor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputMode {
+    /// The bindings of [`BINDINGS`].
+    Tree,
+    /// Readline keys for the open prompt.
+    Prompt,
+    /// The hex pane: cursor keys and hex digits, the rest as in the tree.
+    Hex,
+}
+
 /// What the mouse does, listed on the help screen.
 pub const MOUSE_HELP: (&str, &str) = ("mouse", "click, wheel (--no-mouse)");
 
 /// The action a terminal event asks for: the one pure mapping from input to actions,
 /// used by the event loop and by the tests alike. With a prompt open, keys edit the
-/// prompt rather than run bindings.
-pub fn action_for_event(event: &Event, prompt_open: bool) -> Option<Action> {
+/// prompt rather than run bindings; in the hex pane, they move its cursor and type bytes.
+pub fn action_for_event(event: &Event, mode: InputMode) -> Option<Action> {
     match event {
         Event::Key(key) if key.kind == KeyEventKind::Release => None,
-        Event::Key(key) if prompt_open => prompt_action(*key),
+        Event::Key(key) if mode == InputMode::Prompt => prompt_action(*key),
+        Event::Key(key) if mode == InputMode::Hex => hex_action(*key).or_else(|| action_for(*key)),
         Event::Key(key) => action_for(*key),
         Event::Mouse(mouse) => match mouse.kind {
             MouseEventKind::ScrollDown => Some(Action::Scroll(3)),
@@ -156,6 +176,27 @@ fn prompt_action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('k') if ctrl => edit(P::DeleteToEnd),
         KeyCode::Char(_) if ctrl || alt => None,
         KeyCode::Char(c) => edit(P::Char(c)),
+        _ => None,
+    }
+}
+
+/// The action a key asks for in the hex pane, where it differs from the tree's.
+fn hex_action(key: KeyEvent) -> Option<Action> {
+    use crate::ui::app::HexStep::{Bytes, Lines, Pages};
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    let step = |s| Some(Action::HexMove(s));
+    match key.code {
+        KeyCode::Char('f') if ctrl => step(Pages(1)),
+        KeyCode::Char('b') if ctrl => step(Pages(-1)),
+        _ if ctrl => None,
+        KeyCode::Left | KeyCode::Char('h') => step(Bytes(-1)),
+        KeyCode::Right | KeyCode::Char('l') => step(Bytes(1)),
+        KeyCode::Up | KeyCode::Char('k') => step(Lines(-1)),
+        KeyCode::Down | KeyCode::Char('j') => step(Lines(1)),
+        KeyCode::PageUp => step(Pages(-1)),
+        KeyCode::PageDown => step(Pages(1)),
+        KeyCode::Esc => Some(Action::HexEscape),
+        KeyCode::Char(c) => c.to_digit(16).map(|d| Action::HexDigit(d as u8)),
         _ => None,
     }
 }
@@ -210,7 +251,7 @@ pub fn help_lines() -> Vec<(String, &'static str)> {
             (keys.join(" "), help)
         })
         .collect();
-    out.extend(PROMPT_HELP.iter().map(|(k, h)| (k.to_string(), *h)));
+    out.extend(PROMPT_HELP.iter().chain(HEX_HELP).map(|(k, h)| (k.to_string(), *h)));
     out.push((MOUSE_HELP.0.to_owned(), MOUSE_HELP.1));
     out
 }

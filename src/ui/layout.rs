@@ -19,9 +19,9 @@ pub struct Panes {
 }
 
 /// Splits `area`: the tree on the left (or top, when narrow), detail and hex beside it,
-/// a one-line status bar at the bottom.
-pub fn panes(area: Rect, show_detail: bool, show_hex: bool) -> Panes {
-    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(1)]).areas(area);
+/// the status bar of `status_lines` lines at the bottom.
+pub fn panes(area: Rect, show_detail: bool, show_hex: bool, status_lines: u16) -> Panes {
+    let [main, status] = Layout::vertical([Constraint::Min(1), Constraint::Length(status_lines.max(1))]).areas(area);
     let side_count = u16::from(show_detail) + u16::from(show_hex);
     let (tree_box, side) = if side_count == 0 {
         (main, None)
@@ -49,4 +49,66 @@ pub fn panes(area: Rect, show_detail: bool, show_hex: bool) -> Panes {
         height: tree_box.height.saturating_sub(2),
     };
     Panes { tree, tree_box, detail, hex, status }
+}
+
+/// Bytes a line of the hex pane holds, for its box's `width` and a file of `len` bytes:
+/// 16 when they fit, else 8, else 4. Each byte takes four columns (hex, space, ASCII);
+/// the offsets (decimal and hex) and the borders take the rest.
+pub fn hex_bytes_per_line(width: u16, len: usize) -> u64 {
+    let (decimal, hex) = hex_offset_widths(len);
+    let fits = |n: usize| usize::from(width) >= 2 + decimal + 3 + hex + 2 + 4 * n;
+    if fits(16) {
+        16
+    } else if fits(8) {
+        8
+    } else {
+        4
+    }
+}
+
+/// The digits the hex pane's offsets take for a file of `len` bytes: decimal and hex.
+pub fn hex_offset_widths(len: usize) -> (usize, usize) {
+    (len.max(1).to_string().len(), format!("{:x}", len.max(1)).len())
+}
+
+/// `text` in lines of at most `width` characters, broken at spaces where it can be and
+/// inside a word only when the word is longer than a line: the status line's message is
+/// wrapped, never cut.
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut lines = vec![String::new()];
+    for word in text.split(' ') {
+        let last = lines.last_mut().expect("never empty");
+        let (used, len) = (last.chars().count(), word.chars().count());
+        if used > 0 && used + 1 + len <= width {
+            last.push(' ');
+            last.push_str(word);
+            continue;
+        }
+        if used > 0 {
+            lines.push(String::new());
+        }
+        let chars: Vec<char> = word.chars().collect();
+        for (i, piece) in chars.chunks(width).enumerate() {
+            if i > 0 {
+                lines.push(String::new());
+            }
+            lines.last_mut().expect("never empty").extend(piece);
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wraps_at_spaces_and_splits_only_long_words() {
+        assert_eq!(wrap("problem 1 of 2: byte 740", 12), ["problem 1 of", "2: byte 740"]);
+        assert_eq!(wrap("abcdefghij xy", 4), ["abcd", "efgh", "ij", "xy"]);
+        assert_eq!(wrap("", 10), [""]);
+        let text = "no --type given; decoding as sample.openvmm.SavedState (best fit)";
+        assert_eq!(wrap(text, 20).concat().replace(' ', ""), text.replace(' ', ""), "nothing is lost");
+    }
 }

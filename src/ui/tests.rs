@@ -48,6 +48,7 @@ fn press(app: &mut App, keys: &str) -> Vec<Effect> {
             s if s.starts_with("<Up>") => (KeyCode::Up, 4),
             s if s.starts_with("<Left>") => (KeyCode::Left, 6),
             s if s.starts_with("<Home>") => (KeyCode::Home, 6),
+            s if s.starts_with("<Tab>") => (KeyCode::Tab, 5),
             s if s.starts_with("<C-r>") => (KeyCode::Null, 5),
             s if s.starts_with("<C-w>") => (KeyCode::F(23), 5),
             s => {
@@ -61,7 +62,7 @@ fn press(app: &mut App, keys: &str) -> Vec<Effect> {
             KeyCode::F(23) => KeyEvent::new(KeyCode::Char('w'), KeyModifiers::CONTROL),
             code => KeyEvent::new(code, KeyModifiers::NONE),
         };
-        let action = keymap::action_for_event(&Event::Key(key), app.prompt().is_some());
+        let action = keymap::action_for_event(&Event::Key(key), app.input_mode());
         effects.extend(app.update(action.unwrap_or_else(|| panic!("{code:?} is bound"))));
     }
     effects
@@ -116,7 +117,7 @@ fn navigates_and_folds() {
 fn any_rows_open_through_both_layers() {
     let mut app = open("samples/vm.state.bin");
     press(&mut app, ":");
-    assert!(app.prompt().is_some());
+    assert_eq!(app.input_mode(), keymap::InputMode::Prompt);
     press(&mut app, "units[7].state.channel.drives[0].path.lun<Enter>");
     assert_eq!(selected_path(&app), "units[7].state.channel.drives[0].path.lun");
     insta::assert_snapshot!("storvsp-lun", screen(&app));
@@ -131,9 +132,12 @@ fn searches_names_and_values() {
     let first = app.selected();
     press(&mut app, "n");
     assert_ne!(app.selected(), first, "n finds the next match");
+    assert_eq!(app.message(), "/lun: match 2 of 2");
     press(&mut app, "N");
     assert_eq!(app.selected(), first, "N goes back");
     insta::assert_snapshot!("search-lun", screen(&app));
+    press(&mut app, "nn");
+    assert_eq!((app.selected(), app.message()), (first, "/lun: match 1 of 2 (from the top again)"));
     press(&mut app, "/no such thing<Enter>");
     assert!(app.message().contains("not found"));
 }
@@ -497,7 +501,9 @@ fn a_typed_value_is_checked_as_it_is_typed() {
     assert_eq!(app.message(), "✓ uint32, 0 to 4294967295");
     press(&mut app, "<Esc>:units[3].state.cmos<Enter>");
     let text = screen(&app);
-    assert!(text.contains("[256 bytes] 30 00 15 00"), "bytes in the detail pane are spaced pairs: {text}");
+    assert!(text.contains("[256 bytes at 410 (0x19a)]"), "where the value starts: {text}");
+    assert!(text.contains("│   0  30 00 15 00 09 00 06 28  0......("), "a hex dump with offsets in the value: {text}");
+    assert!(text.contains("│  56  00 00 00 00 00 00 00 00  ........"), "whole bytes a line: {text}");
 }
 
 #[test]
@@ -506,7 +512,7 @@ fn a_deleted_fields_neighbour_is_not_marked_edited() {
     press(&mut app, ":units[1].state.timers.field1[0].ce<Enter>dl");
     let text = screen(&app);
     assert!(text.contains("      cr: uint32 = 11932"), "the neighbour stays unmarked: {text}");
-    assert!(text.contains("* field1[0]"), "what held it is marked: {text}");
+    assert!(text.contains("*~ field1[0]"), "what held it is marked, its length prefix fixed up: {text}");
 }
 
 #[test]
@@ -536,4 +542,81 @@ fn what_y_copies_sets_the_same_bytes_again() {
         editor.apply(crate::edit::op::EditOp::Set { path: path.parse().unwrap(), value: text.clone() }).unwrap();
         assert_eq!(editor.doc().bytes(), &original[..], "{path}: `{text}` sets the same bytes");
     }
+}
+
+#[test]
+fn search_finds_text_and_hex_deep_inside_bytes_values() {
+    let mut app = open("samples/vm.state.bin");
+    // Byte 64 of the CMOS RAM: far past what the row shows.
+    press(&mut app, "/scope-demo<Enter>");
+    assert_eq!(selected_path(&app), "units[3].state.cmos");
+    assert_eq!(app.message(), "/scope-demo: match 1 of 1");
+    press(&mut app, "g/53 54 41 54 45<Enter>");
+    assert_eq!(selected_path(&app), "units[3].state.cmos", "hex bytes, spaces allowed");
+}
+
+#[test]
+fn the_hex_pane_overwrites_one_byte_as_an_undoable_raw_edit() {
+    let mut app = open("samples/vm.state.bin");
+    let original = app.doc().bytes().to_vec();
+    // :@1767 puts the cursor on the LUN's value byte; Tab gives the keys to the hex pane.
+    press(&mut app, ":@1767<Enter><Tab>");
+    assert_eq!(app.hex_cursor().at, Some(1767));
+    assert!(
+        app.message().starts_with("byte 1767 (0x6e7) is in the value of units[7].state.channel.drives[0].path.lun")
+    );
+    press(&mut app, "0");
+    assert_eq!(app.doc().bytes(), &original[..], "one digit writes nothing yet");
+    assert!(screen(&app).contains("0_"), "the half-typed byte shows: {}", screen(&app));
+    press(&mut app, "7");
+    let changed: Vec<usize> = (0..original.len()).filter(|&i| original[i] != app.doc().bytes()[i]).collect();
+    assert_eq!(changed, [1767]);
+    assert_eq!(app.doc().bytes()[1767], 7);
+    assert!(app.editor().script().contains("set-byte 1767 0x07"), "{}", app.editor().script());
+    assert_eq!(app.hex_cursor().at, Some(1768), "the cursor moves on");
+    insta::assert_snapshot!("hex-edited", screen(&app));
+    press(&mut app, "u");
+    assert_eq!(app.doc().bytes(), &original[..], "u undoes it like any edit");
+
+    // Back onto the LUN's tag: the pane warns before anything is typed.
+    press(&mut app, "hh");
+    assert_eq!(app.hex_cursor().at, Some(1766));
+    assert!(
+        app.message().starts_with("⚠ byte 1766 (0x6e6) is in the tag of units[7].state.channel.drives[0].path.lun")
+    );
+    assert!(screen(&app).contains("hex @1766 (0x6e6) ⚠ a tag byte"), "{}", screen(&app));
+    press(&mut app, "<Esc>");
+    assert_eq!(app.input_mode(), keymap::InputMode::Tree, "Esc gives the keys back");
+}
+
+#[test]
+fn length_prefixes_an_edit_fixed_up_are_marked_apart_from_the_edit() {
+    let mut app = open("samples/vm.state.bin");
+    press(&mut app, ":units[1].name<Enter>epit-longer<Enter>");
+    let text = screen(&app);
+    assert!(text.contains("* name: string = \"pit-longer\""), "the edit: {text}");
+    assert!(text.contains("*~ units[1]"), "the unit holds the edit and its length was fixed up: {text}");
+    assert!(text.contains("* sample.openvmm.SavedState"), "the root has no length prefix: {text}");
+    assert!(!text.contains("~ units[0]") && !text.contains("* units[0]"), "{text}");
+}
+
+#[test]
+fn a_long_message_wraps_instead_of_being_cut_and_the_note_stays_on_the_root() {
+    let note = "no --type given; decoding as sample.openvmm.SavedState (best fit); \
+                sample.other.Thing fits almost as well: --type chooses"
+        .to_owned();
+    let bytes = std::fs::read(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/vm.state.bin")).unwrap();
+    let app = App::new(sample_decoder().decode(Source::new(bytes)), "vm.state.bin".to_owned(), (80, 24))
+        .with_note(note.clone());
+    let text = screen_at(&app, (80, 24));
+    let joined: String = text.lines().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(" ");
+    let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words(&joined).contains(&words(&note)), "the whole note is on screen: {text}");
+    assert!(text.lines().last().unwrap().contains("? help"), "{text}");
+    let mut app = app;
+    press(&mut app, "j");
+    assert!(!screen_at(&app, (80, 24)).contains("almost as well"), "said once");
+    press(&mut app, "g");
+    app.update(Action::Resize(SIZE.0, SIZE.1));
+    assert!(screen(&app).contains("note      no --type given"), "and kept on the root's detail: {}", screen(&app));
 }

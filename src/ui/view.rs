@@ -14,8 +14,9 @@ use crate::model::problem::Severity;
 use crate::model::value::terminal_safe;
 use crate::model::{Document, path, value};
 use crate::render::tree;
-use crate::ui::app::{App, PromptKind};
+use crate::ui::app::{App, ByteRole};
 use crate::ui::keymap;
+use crate::ui::layout::{hex_bytes_per_line, hex_offset_widths};
 
 /// Colours, or none under `NO_COLOR` (symbols and reverse video still mark everything).
 #[derive(Debug, Clone, Copy)]
@@ -47,16 +48,20 @@ pub fn draw(frame: &mut Frame, app: &App, theme: Theme) {
     let panes = app.panes();
     draw_tree(frame, app, theme, panes.tree_box);
     if let Some(area) = panes.detail {
-        let mut lines = detail_lines(app.doc(), app.selected(), theme);
+        let mut lines = detail_lines(app.doc(), app.selected(), area.width.saturating_sub(2), theme);
+        if let Some(note) = app.note().filter(|_| app.selected() == NodeId::ROOT) {
+            lines.push(Line::styled(terminal_safe(&format!("note      {note}")).into_owned(), theme.fg(Color::Yellow)));
+        }
         let noted = app.differences_of(app.selected()).map(|d| terminal_safe(&format!("Δ {d}")).into_owned());
         lines.extend(noted.map(|d| Line::styled(d, theme.fg(Color::Yellow))));
         let block = Block::bordered().title(" detail ");
         frame.render_widget(Paragraph::new(lines).block(block).wrap(Wrap { trim: false }), area);
     }
     if let Some(area) = panes.hex {
-        let inner = (area.width.saturating_sub(2) as usize, area.height.saturating_sub(2) as usize);
-        let lines = hex_lines(app.doc(), app.selected(), inner.0 + 2, inner.1, theme);
-        frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" hex ")), area);
+        let lines = hex_lines(app, area.width, area.height.saturating_sub(2) as usize, theme);
+        let border = if app.hex_cursor().focused { theme.fg(Color::Yellow) } else { Style::new() };
+        let block = Block::bordered().title(hex_title(app)).border_style(border);
+        frame.render_widget(Paragraph::new(lines).block(block), area);
     }
     draw_status(frame, app, theme, panes.status);
     if let Some(at) = app.problem_list() {
@@ -94,9 +99,20 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             // An empty span is where something was deleted: it marks what held it, not
             // the neighbour that now starts there.
             .any(|e| if e.is_empty() { start < e.start && e.start < end } else { e.start < end && start < e.end });
-        if edited {
-            text.push_str("* ");
-        }
+        // `~`: a length prefix the edit rewrote to follow it, told apart from the edit.
+        let prefix = node.len_prefix();
+        let fixed = !prefix.is_empty()
+            && app
+                .editor()
+                .fixed_prefixes()
+                .iter()
+                .any(|p| p.start as u64 == prefix.start && p.end as u64 == prefix.end);
+        text.push_str(match (edited, fixed) {
+            (true, true) => "*~ ",
+            (true, false) => "* ",
+            (false, true) => "~ ",
+            (false, false) => "",
+        });
         let mark = app.mark(row);
         let collapsed = rows.has_children(row) && !app.folds().contains(row);
         text.push_str(match mark {
@@ -150,35 +166,40 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
 const DETAIL_BYTES: usize = 256;
 
 /// The detail pane: everything known about one node.
-pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'static>> {
+fn detail_lines(doc: &Document, id: NodeId, width: u16, theme: Theme) -> Vec<Line<'static>> {
     let node = *doc.node(id);
     let mut lines = Vec::new();
-    let mut field = |name: &str, value: String| {
+    let field = |lines: &mut Vec<Line<'static>>, name: &str, value: String| {
         lines.push(Line::from(vec![
             Span::styled(format!("{name:<10}"), Style::new().add_modifier(Modifier::BOLD)),
             Span::raw(terminal_safe(&value).into_owned()),
         ]));
     };
-    field("path", path::path_of(doc, id).label());
+    field(&mut lines, "path", path::path_of(doc, id).label());
     if node.kind != NodeKind::Root {
-        field("field", format!("{} ({})", node.field_number, node.wire.map_or("packed element", |w| w.name())));
+        field(
+            &mut lines,
+            "field",
+            format!("{} ({})", node.field_number, node.wire.map_or("packed element", |w| w.name())),
+        );
     }
     let mut declared = String::new();
     tree::type_name(doc, id, doc.field_info(id), &mut declared);
     if node.kind == NodeKind::Root {
         declared = doc.root_type().map_or("(no schema)".to_owned(), |m| m.full_name().to_owned());
     }
-    field("type", declared);
+    field(&mut lines, "type", declared);
     if let Some(info) = doc.field_info(id) {
         if let Some(oneof) = info.desc.containing_oneof() {
-            field("oneof", format!("{} (this variant: {})", oneof.name(), info.name));
+            field(&mut lines, "oneof", format!("{} (this variant: {})", oneof.name(), info.name));
         }
         if let prost_reflect::Kind::Enum(e) = &info.kind {
             let names: Vec<String> = e.values().map(|v| format!("{}={}", v.name(), v.number())).collect();
-            field("enum", names.join(" "));
+            field(&mut lines, "enum", names.join(" "));
         }
     }
-    let mut span = format!("{}..{} ({} bytes)", node.start, node.end(), node.end() - node.start);
+    let (start, end) = (node.start, node.end());
+    let mut span = format!("{start}..{end} ({start:#x}..{end:#x}, {} bytes)", end - start);
     if node.tag_len > 0 {
         let _ = write!(span, "; tag {} B", node.tag_len);
     }
@@ -186,42 +207,71 @@ pub fn detail_lines(doc: &Document, id: NodeId, theme: Theme) -> Vec<Line<'stati
         let _ = write!(span, ", length {} B", node.value_start - node.start - u64::from(node.tag_len));
     }
     let _ = write!(span, ", value {} B at {}", node.value_end - node.value_start, node.value_start);
-    field("bytes", span);
+    field(&mut lines, "bytes", span);
     if doc.is_any(id) {
-        field("type URL", doc.any_type_url(id).unwrap_or_else(|| "(none)".to_owned()));
+        field(&mut lines, "type URL", doc.any_type_url(id).unwrap_or_else(|| "(none)".to_owned()));
     }
-    // Bytes as spaced pairs, so the pane wraps between bytes, never inside one.
-    let full = match node.kind {
-        NodeKind::Bytes | NodeKind::Error => {
-            let bytes = doc.value_bytes(id);
-            let shown: Vec<String> = bytes.iter().take(DETAIL_BYTES).map(|b| format!("{b:02x}")).collect();
-            let more = bytes.len().saturating_sub(DETAIL_BYTES);
-            let tail = if more > 0 { format!(" … (+{more}; the hex pane has all)") } else { String::new() };
-            format!("[{} bytes] {}{tail}", bytes.len(), shown.join(" "))
+    // Bytes as a hex dump, offsets within the value (as `@N=HEX` takes them), lines cut to
+    // the pane so none wraps inside a byte.
+    let dump = matches!(node.kind, NodeKind::Bytes | NodeKind::Error);
+    if dump {
+        let bytes = doc.value_bytes(id);
+        let at = node.value_start;
+        field(&mut lines, "value", format!("[{} bytes at {at} ({at:#x})]", bytes.len()));
+        lines.extend(hex_dump(bytes, width));
+    } else {
+        let full = value::preview(doc, id, 4096);
+        if !full.is_empty() {
+            field(&mut lines, "value", full);
         }
-        _ => value::preview(doc, id, 4096),
-    };
-    if !full.is_empty() {
-        field("value", full);
     }
     // The edit line that sets this value again, as a script or `statescope set` takes it.
     if let Some(value) = value::settable(doc, id).filter(|_| node.kind != NodeKind::Error) {
-        field("set", crate::edit::op::EditOp::Set { path: path::path_of(doc, id), value }.to_string());
+        field(&mut lines, "set", crate::edit::op::EditOp::Set { path: path::path_of(doc, id), value }.to_string());
     }
     for problem in doc.row_problems(id) {
         let style = match problem.kind.severity() {
             Severity::Error => theme.error(),
             Severity::Warning => theme.warning(),
         };
-        lines.push(Line::styled(format!("✗ byte {}: {}", problem.offset, problem.kind.describe(doc)), style));
+        let at = problem.offset;
+        lines.push(Line::styled(format!("✗ byte {at} ({at:#x}): {}", problem.kind.describe(doc)), style));
+    }
+    lines
+}
+
+/// Up to [`DETAIL_BYTES`] of a value as hex dump lines of 4, 8 or 16 bytes (what fits in
+/// `width` columns), each led by its offset within the value and followed by its ASCII.
+fn hex_dump(bytes: &[u8], width: u16) -> Vec<Line<'static>> {
+    let per_line = [16, 8, 4].into_iter().find(|&n| usize::from(width) > 6 + 4 * n).unwrap_or(4);
+    let mut lines: Vec<Line<'static>> = bytes
+        .chunks(per_line)
+        .take(DETAIL_BYTES / per_line)
+        .enumerate()
+        .map(|(i, chunk)| {
+            let mut text = format!("{:>4}  ", i * per_line);
+            for b in chunk {
+                let _ = write!(text, "{b:02x} ");
+            }
+            text.push_str(&"   ".repeat(per_line - chunk.len()));
+            text.push(' ');
+            text.extend(chunk.iter().map(|&c| if (0x20..0x7f).contains(&c) { c as char } else { '.' }));
+            Line::raw(text)
+        })
+        .collect();
+    let more = bytes.len().saturating_sub(DETAIL_BYTES);
+    if more > 0 {
+        lines.push(Line::raw(format!("      … {more} more bytes: the hex pane has them all")));
     }
     lines
 }
 
 /// The hex pane: 16 bytes a line (fewer when narrow) around the node, tag, length and
-/// value each styled.
-pub fn hex_lines(doc: &Document, id: NodeId, width: usize, height: usize, theme: Theme) -> Vec<Line<'static>> {
-    let node = *doc.node(id);
+/// value each styled, each line led by its offset in decimal and in hex. The byte cursor,
+/// when placed in the node (or focused), is drawn on its byte, red on a tag or length byte.
+fn hex_lines(app: &App, width: u16, height: usize, theme: Theme) -> Vec<Line<'static>> {
+    let doc = app.doc();
+    let node = *doc.node(app.selected());
     let bytes = doc.bytes();
     let tag_end = node.start + u64::from(node.tag_len);
     let styles = [
@@ -242,103 +292,113 @@ pub fn hex_lines(doc: &Document, id: NodeId, width: usize, height: usize, theme:
             styles[0]
         }
     };
-    // Each byte takes four columns (hex, space, ASCII); the offset ten, the gap and borders three.
-    let fits = |n: usize| width >= 13 + 4 * n;
-    let per_line: u64 = if fits(16) {
-        16
-    } else if fits(8) {
-        8
+    let cursor = app.hex_cursor();
+    let shown_cursor = cursor.at.filter(|&at| cursor.focused || (node.start..node.end()).contains(&at));
+    let structural = app.hex_byte_role().is_some_and(|(_, role)| role.is_structural());
+    let cursor_style = Style::new().add_modifier(Modifier::BOLD | Modifier::UNDERLINED).patch(if structural {
+        theme.error().add_modifier(Modifier::UNDERLINED)
     } else {
-        4
-    };
-    let first_line = (node.start / per_line).saturating_sub(1);
+        theme.fg(Color::Yellow)
+    });
+    let per_line = hex_bytes_per_line(width, bytes.len());
+    let rows = height.saturating_sub(1).max(1) as u64;
+    let mut first_line = (node.start / per_line).saturating_sub(1);
+    if let Some(line) = shown_cursor.map(|at| at / per_line) {
+        if line >= first_line + rows {
+            first_line = line + 1 - rows;
+        }
+        first_line = first_line.min(line);
+    }
     let mut lines = vec![Line::from(vec![
         Span::styled("tag", styles[0]),
         Span::raw(" "),
         Span::styled("length", styles[1]),
         Span::raw(" "),
         Span::styled("value", styles[2]),
+        Span::raw(if cursor.focused { "  hjkl move, 00-ff set" } else { "  Tab: edit bytes" }),
     ])];
-    for line in 0..height.saturating_sub(1) as u64 {
+    let (decimal_width, hex_width) = hex_offset_widths(bytes.len());
+    for line in 0..rows {
         let at = (first_line + line) * per_line;
         if at >= bytes.len() as u64 {
             break;
         }
-        // Decimal offsets, as the detail pane, check and edit scripts give them.
-        let mut spans = vec![Span::raw(format!("{at:>8}  "))];
+        // Decimal, as the detail pane, check and edit scripts give offsets, and hex beside.
+        let mut spans = vec![Span::raw(format!("{at:>decimal_width$} 0x{at:0hex_width$x}  "))];
         let end = (at + per_line).min(bytes.len() as u64);
         for b in at..end {
-            spans.push(Span::styled(format!("{:02x}", bytes[b as usize]), style_of(b)));
+            let text = match (shown_cursor == Some(b), cursor.pending) {
+                (true, Some(high)) if cursor.focused => format!("{high:x}_"),
+                _ => format!("{:02x}", bytes[b as usize]),
+            };
+            let style = if shown_cursor == Some(b) { cursor_style } else { style_of(b) };
+            spans.push(Span::styled(text, style));
             spans.push(Span::raw(" "));
         }
         spans.push(Span::raw("   ".repeat((per_line - (end - at)) as usize) + " "));
         for b in at..end {
             let c = bytes[b as usize];
             let shown = if (0x20..0x7f).contains(&c) { c as char } else { '.' };
-            spans.push(Span::styled(shown.to_string(), style_of(b)));
+            let style = if shown_cursor == Some(b) { cursor_style } else { style_of(b) };
+            spans.push(Span::styled(shown.to_string(), style));
         }
         lines.push(Line::from(spans));
     }
     lines
 }
 
+/// The hex pane's title: where the cursor is when the pane has the keys, and a warning when
+/// its byte frames the structure.
+fn hex_title(app: &App) -> String {
+    let cursor = app.hex_cursor();
+    match (cursor.focused, cursor.at, app.hex_byte_role()) {
+        (true, Some(at), Some((_, role))) if role.is_structural() => {
+            let what = if role == ByteRole::Tag { "tag" } else { "length" };
+            format!(" hex @{at} ({at:#x}) ⚠ a {what} byte ")
+        }
+        (true, Some(at), _) => format!(" hex @{at} ({at:#x}) "),
+        _ => " hex ".to_owned(),
+    }
+}
+
 fn draw_status(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
+    let above = app.message_lines_above();
+    let message_style = theme.fg(Color::Yellow);
+    let bar = Rect { y: area.y + area.height.saturating_sub(1), height: 1.min(area.height), ..area };
+    if let Some(lines) = &above {
+        let lines: Vec<Line> = lines.iter().map(|l| Line::styled(l.clone(), message_style)).collect();
+        frame.render_widget(Paragraph::new(lines), Rect { height: area.height.saturating_sub(1), ..area });
+    }
     if let Some(prompt) = app.prompt() {
-        let lead = match prompt.kind {
-            PromptKind::Search => "/",
-            PromptKind::Goto => ":",
-            PromptKind::Edit => "new value: ",
-            PromptKind::AddField => "add field: ",
-            PromptKind::Save => "save as: ",
-            PromptKind::ConfirmOverwrite => "overwrite a file you opened? (y/n): ",
-        };
+        let lead = prompt.kind.lead();
         // Offered text is shown selected: typing replaces it.
         let text = terminal_safe(prompt.text()).into_owned();
         let style = if prompt.is_fresh() { Style::new().add_modifier(Modifier::REVERSED) } else { Style::new() };
         let mut spans = vec![Span::raw(lead), Span::styled(text, style)];
-        if !app.message().is_empty() && matches!(prompt.kind, PromptKind::Edit | PromptKind::ConfirmOverwrite) {
-            spans.push(Span::styled(format!("   {}", app.message()), theme.fg(Color::Yellow)));
+        if above.is_none() && !app.message().is_empty() && prompt.kind.shows_message() {
+            spans.push(Span::styled(format!("   {}", terminal_safe(app.message())), message_style));
         }
-        frame.render_widget(Paragraph::new(Line::from(spans)), area);
+        frame.render_widget(Paragraph::new(Line::from(spans)), bar);
         let cursor = (lead.chars().count() + prompt.cursor()) as u16;
-        frame.set_cursor_position((area.x + cursor.min(area.width.saturating_sub(1)), area.y));
+        frame.set_cursor_position((bar.x + cursor.min(bar.width.saturating_sub(1)), bar.y));
         return;
     }
-    let doc = app.doc();
-    let edits = match (app.editor().edit_count(), app.editor().is_dirty()) {
-        (0, _) => String::new(),
-        (n, true) => format!("{n} edit(s), unsaved · "),
-        (n, false) => format!("{n} edit(s), saved · "),
+    let right = app.status_summary();
+    let left = match (&above, app.message().is_empty()) {
+        (Some(_), _) => String::new(),
+        (None, true) => path::path_of(app.doc(), app.selected()).label(),
+        (None, false) => terminal_safe(app.message()).into_owned(),
     };
-    let (errors, warnings) = app.problem_counts();
-    let problems = match (errors, warnings) {
-        (0, 0) => String::new(),
-        (e, 0) => format!("✗ {e} error(s) · "),
-        (0, w) => format!("! {w} warning(s) · "),
-        (e, w) => format!("✗ {e} error(s) ! {w} warning(s) · "),
-    };
-    let right = format!(
-        " {problems}{edits}{} · {} bytes · {} nodes · ? help ",
-        app.file_label(),
-        doc.bytes().len(),
-        doc.nodes().len()
-    );
-    let right = terminal_safe(&right).into_owned();
-    let left = if app.message().is_empty() {
-        path::path_of(app.doc(), app.selected()).label()
-    } else {
-        terminal_safe(app.message()).into_owned()
-    };
-    let width = area.width as usize;
+    let width = bar.width as usize;
     let room = width.saturating_sub(right.chars().count());
     let left: String = left.chars().take(room).collect();
     let pad = room.saturating_sub(left.chars().count());
     let line = Line::from(vec![
-        Span::styled(left, theme.fg(Color::Yellow)),
+        Span::styled(left, message_style),
         Span::raw(" ".repeat(pad)),
         Span::styled(right, Style::new().add_modifier(Modifier::REVERSED)),
     ]);
-    frame.render_widget(Paragraph::new(line), area);
+    frame.render_widget(Paragraph::new(line), bar);
 }
 
 /// The problem list over the tree: one line each (byte, path, words), the selected one
