@@ -72,6 +72,7 @@ pub fn main() -> std::process::ExitCode {
 #[doc(hidden)]
 pub mod browser {
     pub use crate::ui::app::{Action, App, PromptKey};
+    pub use crate::ui::keymap::help_lines;
     pub use crate::ui::preview_prefix;
     pub use crate::ui::view::{Theme, draw};
 }

@@ -779,7 +779,7 @@ impl App {
             (true, false) => " (from the last again)",
             _ => "",
         };
-        self.message = format!("problem {} of {total}{wrap}: byte {offset}: {text}", k + 1);
+        self.message = format!("problem {} of {total}{wrap}: byte {offset} ({offset:#x}): {text}", k + 1);
     }
 
     fn jump_to_difference(&mut self, forward: bool) {
@@ -804,7 +804,7 @@ impl App {
                 if let Some(p) = self.doc().problems().get(at) {
                     let (node, offset, text) = (p.node, p.offset, p.kind.describe(self.doc()));
                     self.select(node);
-                    self.message = format!("problem {} of {}: byte {offset}: {text}", at + 1, last + 1);
+                    self.message = format!("problem {} of {}: byte {offset} ({offset:#x}): {text}", at + 1, last + 1);
                 }
             }
             Action::Resize(w, h) => self.size = (w, h),

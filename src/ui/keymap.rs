@@ -31,27 +31,23 @@ use Key::{Char, Code, Ctrl};
 
 /// Every binding of the browser, in the order the help screen lists them.
 pub const BINDINGS: &[Binding] = &[
-    Binding { keys: &[Char('j'), Code(KeyCode::Down)], action: Action::Down, help: "next / previous row (↓ ↑)" },
-    Binding { keys: &[Char('k'), Code(KeyCode::Up)], action: Action::Up, help: "next / previous row (↓ ↑)" },
+    Binding { keys: &[Char('j'), Code(KeyCode::Down)], action: Action::Down, help: "next / prev. row (↓ ↑)" },
+    Binding { keys: &[Char('k'), Code(KeyCode::Up)], action: Action::Up, help: "next / prev. row (↓ ↑)" },
     Binding { keys: &[Char('l'), Code(KeyCode::Right)], action: Action::ExpandOrEnter, help: "open, or first child" },
     Binding {
         keys: &[Char('h'), Code(KeyCode::Left)],
         action: Action::CollapseOrLeave,
-        help: "collapse, or go to parent",
+        help: "close, or go to parent",
     },
     Binding { keys: &[Char(' ')], action: Action::Toggle, help: "expand or collapse" },
     Binding { keys: &[Char('e'), Code(KeyCode::Enter)], action: Action::EditValue, help: "edit value, or fold" },
     Binding { keys: &[Char('d')], action: Action::Delete, help: "delete field or element" },
-    Binding { keys: &[Char('a')], action: Action::Append, help: "append copy / add a field" },
+    Binding { keys: &[Char('a')], action: Action::Append, help: "append copy / add field" },
     Binding { keys: &[Char('u')], action: Action::Undo, help: "undo" },
     Binding { keys: &[Ctrl('r')], action: Action::Redo, help: "redo" },
     Binding { keys: &[Char('w')], action: Action::Save, help: "save as (+ edit script)" },
-    Binding {
-        keys: &[Code(KeyCode::PageDown), Ctrl('f')],
-        action: Action::PageDown,
-        help: "page down / up (Ctrl-f/b)",
-    },
-    Binding { keys: &[Code(KeyCode::PageUp), Ctrl('b')], action: Action::PageUp, help: "page down / up (Ctrl-f/b)" },
+    Binding { keys: &[Code(KeyCode::PageDown), Ctrl('f')], action: Action::PageDown, help: "page down/up (Ctrl-f/b)" },
+    Binding { keys: &[Code(KeyCode::PageUp), Ctrl('b')], action: Action::PageUp, help: "page down/up (Ctrl-f/b)" },
     Binding { keys: &[Ctrl('d')], action: Action::HalfPageDown, help: "half a page down / up" },
     Binding { keys: &[Ctrl('u')], action: Action::HalfPageUp, help: "half a page down / up" },
     Binding { keys: &[Char('g'), Code(KeyCode::Home)], action: Action::First, help: "first / last (Home/End)" },
@@ -84,8 +80,8 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: &[Char(':')], action: Action::StartGoto, help: "go to a path or @byte" },
     Binding { keys: &[Char('y')], action: Action::CopyPath, help: "copy the path / value" },
     Binding { keys: &[Char('Y')], action: Action::CopyValue, help: "copy the path / value" },
-    Binding { keys: &[Char('t')], action: Action::ToggleDetail, help: "detail / hex pane on, off" },
-    Binding { keys: &[Char('x')], action: Action::ToggleHex, help: "detail / hex pane on, off" },
+    Binding { keys: &[Char('t')], action: Action::ToggleDetail, help: "detail / hex pane on/off" },
+    Binding { keys: &[Char('x')], action: Action::ToggleHex, help: "detail / hex pane on/off" },
     Binding { keys: &[Code(KeyCode::Tab)], action: Action::ToggleHexFocus, help: "hex pane: byte cursor" },
     Binding { keys: &[Char('?')], action: Action::ToggleHelp, help: "this help" },
     Binding { keys: &[Char('q'), Ctrl('c')], action: Action::Quit, help: "quit" },
@@ -96,14 +92,14 @@ pub const PROMPT_HELP: &[(&str, &str)] = &[
     ("Enter Esc", "prompt: run / cancel"),
     ("← → Home End", "prompt: move (Ctrl-a/e)"),
     ("Ctrl-w Ctrl-u", "prompt: cut word / start"),
-    ("Ctrl-k", "prompt: delete to the end"),
+    ("Ctrl-k", "prompt: cut to the end"),
     ("↑ ↓", "prompt: history"),
     ("@N=HEX", "e on bytes: change at N"),
 ];
 
 /// Keys in the hex pane (after Tab), listed on the help screen.
 pub const HEX_HELP: &[(&str, &str)] = &[
-    ("hjkl ←↓↑→", "hex: move the byte cursor"),
+    ("hjkl ←↓↑→", "hex: move byte cursor"),
     ("0-9 a-f", "hex: 2 digits set a byte"),
     ("Tab Esc", "hex: back to the tree"),
 ];
@@ -120,7 +116,7 @@ pub enum InputMode {
 }
 
 /// What the mouse does, listed on the help screen.
-pub const MOUSE_HELP: (&str, &str) = ("mouse", "click, wheel (--no-mouse)");
+pub const MOUSE_HELP: (&str, &str) = ("mouse", "click, wheel; --no-mouse");
 
 /// The action a terminal event asks for: the one pure mapping from input to actions,
 /// used by the event loop and by the tests alike. With a prompt open, keys edit the
@@ -278,6 +274,16 @@ mod tests {
             // A run of keys with one text is written as a range (`1…9`).
             let named = |keys: &String| keys.contains(&key_name(b.keys[0])) || keys.contains('…');
             assert!(help.iter().any(|(keys, text)| *text == b.help && named(keys)), "{:?}", b.keys);
+        }
+    }
+
+    #[test]
+    fn the_readme_lists_every_key_as_the_help_screen_does() {
+        let readme = include_str!("../../README.md");
+        let section = readme.split("### The browser").nth(1).expect("a browser section");
+        for (keys, help) in help_lines() {
+            let row = format!("| {keys} | {help} |");
+            assert!(section.contains(&row), "README's browser section lacks `{row}`");
         }
     }
 }

@@ -419,7 +419,8 @@ fn draw_problem_list(frame: &mut Frame, app: &App, at: usize, theme: Theme, area
                 Severity::Warning => theme.warning(),
             };
             let style = if i == at { style.add_modifier(Modifier::REVERSED) } else { style };
-            let text = format!("byte {:>7}  {}: {}", p.offset, doc.path_of(p.node).label(), p.kind.describe(doc));
+            let (at, path) = (p.offset, doc.path_of(p.node).label());
+            let text = format!("byte {at:>7} {:>9}  {path}: {}", format!("({at:#x})"), p.kind.describe(doc));
             Line::styled(terminal_safe(&text).into_owned(), style)
         })
         .collect();
@@ -442,8 +443,9 @@ fn draw_help(frame: &mut Frame, area: Rect) {
         for column in 0..columns {
             if let Some((keys, help)) = entries.get(column * per_column + row) {
                 spans.push(Span::styled(format!("{keys:<key_width$}"), Style::new().add_modifier(Modifier::BOLD)));
-                let w = column_width.saturating_sub(key_width);
-                spans.push(Span::raw(format!("{help:<w$.w$}")));
+                // One blank column after each help, so the columns never run together.
+                let w = column_width.saturating_sub(key_width + 1);
+                spans.push(Span::raw(format!("{help:<w$.w$} ")));
             }
         }
         lines.push(Line::from(spans));

@@ -73,6 +73,36 @@ impl Terminal {
         check(self.screen.lock().expect("screen lock").screen())
     }
 
+    /// Waits until the screen shows `text` with its words in order, wherever the screen
+    /// wrapped them (a message on two lines at 80 columns, one at 140); returns the screen.
+    pub fn wait_for_words(&self, text: &str) -> String {
+        let words = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+        let wanted = words(text);
+        let start = Instant::now();
+        loop {
+            let screen = self.screen();
+            if words(&screen).contains(&wanted) {
+                return screen;
+            }
+            assert!(start.elapsed() < PATIENCE, "the screen never showed `{text}`:\n{screen}");
+            sleep(Duration::from_millis(30));
+        }
+    }
+
+    /// The screen once it has stopped changing for a moment, each row's trailing blanks
+    /// cut: what a snapshot compares.
+    pub fn settled(&self) -> String {
+        let mut last = self.screen();
+        loop {
+            sleep(Duration::from_millis(150));
+            let now = self.screen();
+            if now == last {
+                return now.lines().map(str::trim_end).collect::<Vec<_>>().join("\n");
+            }
+            last = now;
+        }
+    }
+
     /// Waits until the screen shows `text` (the program runs at its own pace).
     pub fn wait_for(&self, text: &str) -> String {
         let start = Instant::now();
@@ -101,4 +131,6 @@ pub mod key {
     pub const BACKSPACE: &str = "\x7f";
     /// Control-U.
     pub const CTRL_U: &str = "\x15";
+    /// Tab.
+    pub const TAB: &str = "\t";
 }
