@@ -218,6 +218,10 @@ pub struct CheckArgs {
     /// Print a table of problem kinds across the files instead of each problem.
     #[arg(long, conflicts_with = "format")]
     pub summary: bool,
+    /// Threads to use: files are checked side by side, and one large file (4 MB or more)
+    /// in parts, with the same report. Default: every core.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// Options of `diff`.

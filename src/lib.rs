@@ -59,6 +59,7 @@ pub use model::source::Source;
 pub use model::value::{PackedValue, Scalar, c_escape, packed_values};
 pub use model::{Decoder, Document, Focus, Limits, TopLevelHook};
 pub use mutate::{Mutated, Mutation, MutationKind, Mutator, MutatorOptions, Rng, plan as plan_mutation};
+pub use render::check::{CheckFormat, CheckSummary, check_streaming};
 pub use render::text::{TextOptions, write_text};
 pub use render::tree::{TreeOptions, write_tree};
 

@@ -10,6 +10,7 @@ pub mod document;
 pub mod hash;
 pub mod node;
 mod overlay;
+pub mod parts;
 pub mod path;
 pub mod problem;
 pub mod query;

@@ -20,6 +20,10 @@ use crate::render::check::{CheckFormat, CheckSummary, check_streaming};
 /// One file's result: its report, or why it could not be read.
 type Checked = std::result::Result<(Vec<u8>, CheckSummary), String>;
 
+/// The size from which a single file is decoded in parts on every core: below it, the
+/// threads cost more than they save.
+const PARTS_FROM: usize = 4 << 20;
+
 /// Runs `check`.
 pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
@@ -39,6 +43,7 @@ pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> 
         }
         shared = Some(decoder);
     }
+    let jobs = args.jobs.map_or_else(cores, usize::from);
     let check_one = |file: &Path| -> Checked {
         let label = display_name(file);
         let source = schema_args.read(file).map_err(|e| crate::cli::one_line(&e))?;
@@ -53,10 +58,13 @@ pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> 
             }
         };
         let mut report = Vec::new();
-        let summary = check_streaming(&decoder, source, &label, format, &mut report).map_err(|e| e.to_string())?;
+        // One large file is cut in parts, one per core; many files already keep them busy.
+        let parts = if files.len() == 1 && source.len() >= PARTS_FROM { jobs } else { 1 };
+        let summary =
+            check_streaming(&decoder, source, &label, format, parts, &mut report).map_err(|e| e.to_string())?;
         Ok((report, summary))
     };
-    let results = in_parallel(&files, &check_one);
+    let results = in_parallel(&files, jobs, &check_one);
     let mut found = false;
     let mut unreadable = 0;
     let mut kinds: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
@@ -127,10 +135,10 @@ fn expand(args: &[PathBuf]) -> Vec<PathBuf> {
     files
 }
 
-/// Runs `check_one` on every file, on every core, and gives the results in file order.
-fn in_parallel(files: &[PathBuf], check_one: &(dyn Fn(&Path) -> Checked + Sync)) -> Vec<Checked> {
+/// Runs `check_one` on every file, on `jobs` threads, and gives the results in file order.
+fn in_parallel(files: &[PathBuf], jobs: usize, check_one: &(dyn Fn(&Path) -> Checked + Sync)) -> Vec<Checked> {
     let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(files.len().max(1));
+    let workers = jobs.min(files.len().max(1));
     let mut results: Vec<Option<Checked>> = (0..files.len()).map(|_| None).collect();
     let done: Vec<Vec<(usize, Checked)>> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..workers)
@@ -173,4 +181,9 @@ fn write_summary(
         results.len() - clean - unreadable
     )?;
     Ok(())
+}
+
+/// The cores this process may use.
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -28,6 +28,41 @@ use crate::model::problem::ProblemKind;
 /// when complete and then dropped, so memory stays bounded by the largest top-level field.
 /// With `element_nodes` false, the values of packed runs are checked but get no nodes.
 pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, element_nodes: bool) -> std::io::Result<()> {
+    build_part(builder, hook, element_nodes, None).map(drop)
+}
+
+/// What the walk of the top level carries from one top-level field to the next: how often
+/// each field number occurred (for `[i]` indices and the root's required fields), the
+/// names of the state units, and the length of each fixed array where it was met first.
+/// A decode of a part of the top level starts from the state before it and leaves the
+/// state after it ([`crate::model::parts`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct TopState {
+    /// Occurrences of each top-level field number.
+    pub(crate) counts: Vec<(u32, u32)>,
+    /// The names of the state units met.
+    pub(crate) unit_names: std::collections::HashSet<Vec<u8>>,
+    /// Fixed-array lengths by (type name, field number).
+    pub(crate) array_lengths: std::collections::HashMap<(Arc<str>, u32), u32>,
+}
+
+/// A part of the top level to decode: the root's bytes from `range.start` to `range.end`
+/// (at field boundaries), after `before`. A `partial` part is one of several: the root's
+/// own rules (no units, required fields) wait for the whole.
+pub(crate) struct Part {
+    pub(crate) range: std::ops::Range<usize>,
+    pub(crate) before: TopState,
+    pub(crate) partial: bool,
+}
+
+/// Decodes the builder's bytes, or only `part` of its top level; returns the top-level
+/// state after it.
+pub(crate) fn build_part(
+    builder: &mut Builder,
+    hook: Option<TopLevelHook<'_>>,
+    element_nodes: bool,
+    part: Option<Part>,
+) -> std::io::Result<TopState> {
     let decoder = builder.decoder().clone();
     let builder_len = builder.bytes().len();
     let limits = decoder.limits();
@@ -45,8 +80,11 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, eleme
         url_guesses: cause::UrlGuesses::default(),
         array_lengths: KeyMap::default(),
         hook,
+        partial: false,
+        after: TopState::default(),
     };
-    walker.run(decoder.root_type())
+    walker.run(decoder.root_type(), part)?;
+    Ok(walker.after)
 }
 
 /// Whether a message type is a VMM state unit (`state_unit.SavedStateUnit`, a name and an
@@ -125,6 +163,10 @@ struct Walker<'a, 'h> {
     url_guesses: cause::UrlGuesses,
     /// The count of each fixed array (type, field number) where it was met first.
     array_lengths: KeyMap<(TypeIndex, u32), u32>,
+    /// Whether only a part of the top level is walked: the root's own rules wait.
+    partial: bool,
+    /// The top-level state once the root is closed.
+    after: TopState,
 }
 
 /// Where a unit first stops parsing: the byte, where the message that stops there starts,
@@ -139,10 +181,9 @@ struct Anomaly {
 /// byte inserted into an opaque value, or dropped from it, leaves the unit clean and shows
 /// only where the next top-level field is read out of step.
 struct LastUnit {
-    field: std::ops::Range<usize>,
-    value_start: usize,
+    /// The unit's node, kept by value: its id is reused once a streamed unit is dropped.
+    node: Node,
     ty: TypeIndex,
-    path: String,
 }
 
 impl Walker<'_, '_> {
@@ -160,7 +201,7 @@ impl Walker<'_, '_> {
         &self.info(ty).fields[field_index]
     }
 
-    fn run(&mut self, root: Option<&MessageDescriptor>) -> std::io::Result<()> {
+    fn run(&mut self, root: Option<&MessageDescriptor>, part: Option<Part>) -> std::io::Result<()> {
         let ty = root.map(|m| self.b.types_mut().intern(self.schema, m));
         let end = self.buf().len();
         let root = self.push_untagged(None, NodeKind::Root, 0..end, 0, ty);
@@ -169,7 +210,13 @@ impl Walker<'_, '_> {
             self.b.node_mut(root).next = root + 1;
             return Ok(());
         }
-        let mut stack = vec![self.frame(root, ty, 0..end, Level::default(), false)];
+        let mut top = self.frame(root, ty, 0..end, Level::default(), false);
+        if let Some(part) = part {
+            (top.pos, top.end) = (part.range.start, part.range.end.min(end));
+            self.resume(top.counts_at, part.before);
+            self.partial = part.partial;
+        }
+        let mut stack = vec![top];
         // Where the top-level field being decoded starts, in nodes and problems.
         let mut top_level = (0, 0);
         while let Some(frame) = stack.last() {
@@ -613,12 +660,43 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// Takes up the top-level state of what came before a part.
+    fn resume(&mut self, counts_at: usize, before: TopState) {
+        for (number, count) in before.counts {
+            self.bump_by(counts_at, number, count);
+        }
+        self.unit_names = before.unit_names;
+        for ((name, number), count) in before.array_lengths {
+            if let Some(desc) = self.schema.pool.get_message_by_name(&name) {
+                let ty = self.b.types_mut().intern(self.schema, &desc);
+                self.array_lengths.insert((ty, number), count);
+            }
+        }
+    }
+
+    /// The top-level state as the root closes.
+    fn top_state(&mut self, counts_at: usize) -> TopState {
+        let counts = self.counts[counts_at].entries().collect();
+        let array_lengths = self
+            .array_lengths
+            .iter()
+            .map(|(&(ty, number), &count)| ((self.info(ty).name.clone(), number), count))
+            .collect();
+        TopState { counts, unit_names: std::mem::take(&mut self.unit_names), array_lengths }
+    }
+
     /// Closes a frame: links its subtree and checks the fields the reader requires.
     fn finish(&mut self, frame: Frame) {
         let next = NodeId::from_index(self.b.node_count());
         self.b.node_mut(frame.node).next = next;
-        let mut found = self.missing_required(&frame);
-        found.extend(self.unit_rules(&frame));
+        let is_root = frame.node == NodeId::ROOT;
+        let mut found = if is_root && self.partial { Vec::new() } else { self.missing_required(&frame) };
+        if !(is_root && self.partial) {
+            found.extend(self.unit_rules(&frame));
+        }
+        if is_root {
+            self.after = self.top_state(frame.counts_at);
+        }
         // Only a top-level field is searched, so only its problems are looked through: a
         // deep subtree's problems are not rescanned at every level.
         let anomaly = if self.is_searched(frame.node) && !self.explained_since(frame.problems_at) {
@@ -836,27 +914,39 @@ impl Walker<'_, '_> {
         let explained = self.explained_since(problems_at);
         let node = *self.b.node(node_id);
         let Some(ty) = node.ty.filter(|_| !explained && self.is_searched(node_id)) else { return };
-        let path = crate::model::path::path_of(self.b.document(), node_id).to_string();
-        let field = node.start as usize..node.end() as usize;
-        self.last_unit = Some(LastUnit { field, value_start: node.value_start as usize, ty, path });
+        // Its path is worked out only if a search needs it: most units are never searched.
+        self.last_unit = Some(LastUnit { node, ty });
+    }
+
+    /// The path of a top-level unit kept by value: the node is put back for a moment, at
+    /// the end, under the root, where [`crate::model::path::path_of`] can read it.
+    fn unit_path(&mut self, unit: &LastUnit) -> String {
+        let (nodes, problems) = (self.b.node_count(), self.b.problems().len());
+        let id = self.b.push(Node { next: NodeId::from_index(nodes + 1), ..unit.node });
+        let path = crate::model::path::path_of(self.b.document(), id).to_string();
+        self.b.truncate(nodes, problems);
+        path
     }
 
     /// The top level went out of step at `offset` (on `node`), just after the unit decoded
     /// last: a byte inserted into that unit or dropped from it may be why.
     fn shift_before(&mut self, node: NodeId, offset: usize) {
         let Some(unit) = self.last_unit.take() else { return };
-        if !(unit.field.end..unit.field.end + cause::SHIFT_SHOWS_WITHIN).contains(&offset) || self.cause_budget == 0 {
+        let field = unit.node.start as usize..unit.node.end() as usize;
+        if !(field.end..field.end + cause::SHIFT_SHOWS_WITHIN).contains(&offset) || self.cause_budget == 0 {
             return;
         }
+        let path = self.unit_path(&unit);
+        let value_start = unit.node.value_start as usize;
         let damage = cause::Damage {
             bytes: self.b.bytes(),
-            anomaly: unit.field.end,
-            field: unit.field,
-            value_start: unit.value_start,
+            anomaly: field.end,
+            field,
+            value_start,
             ty: self.info(unit.ty).desc.clone(),
-            message_start: unit.value_start,
+            message_start: value_start,
             lengths: Vec::new(),
-            path: unit.path,
+            path,
         };
         let decoder = self.b.decoder().clone();
         if let Some(cause) = cause::find_shift(&decoder, &damage, &mut self.cause_budget) {
@@ -943,13 +1033,18 @@ impl FieldCounts {
         }
     }
 
-    fn numbers(&self) -> Box<dyn Iterator<Item = u32> + '_> {
+    /// Each number met with its count.
+    fn entries(&self) -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
         match self {
-            FieldCounts::Few { len, entries } => Box::new(entries[..*len].iter().map(|e| e.0)),
+            FieldCounts::Few { len, entries } => Box::new(entries[..*len].iter().copied()),
             FieldCounts::Many { ascending, out_of_order } => {
-                Box::new(ascending.iter().map(|e| e.0).chain(out_of_order.keys().copied()))
+                Box::new(ascending.iter().copied().chain(out_of_order.iter().map(|(&n, &c)| (n, c))))
             }
         }
+    }
+
+    fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries().map(|(number, _)| number)
     }
 }
 

@@ -6,11 +6,13 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::ops::Deref;
 use std::path::Path;
+use std::sync::Arc;
 
-/// The input bytes; derefs to `[u8]`.
+/// The input bytes; derefs to `[u8]`. Clones share the bytes (decoders of parts of one
+/// file, on several cores, read the same memory); they are never changed in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Source {
-    bytes: Vec<u8>,
+    bytes: Arc<Vec<u8>>,
 }
 
 impl Deref for Source {
@@ -22,19 +24,19 @@ impl Deref for Source {
 
 impl From<Vec<u8>> for Source {
     fn from(bytes: Vec<u8>) -> Self {
-        Source { bytes }
+        Source::new(bytes)
     }
 }
 
 impl Source {
     /// Bytes already in memory.
     pub fn new(bytes: Vec<u8>) -> Self {
-        Source { bytes }
+        Source { bytes: Arc::new(bytes) }
     }
 
-    /// Gives the bytes back.
+    /// Gives the bytes back (copied only if a clone still shares them).
     pub fn into_bytes(self) -> Vec<u8> {
-        self.bytes
+        Arc::try_unwrap(self.bytes).unwrap_or_else(|shared| (*shared).clone())
     }
 
     /// Reads `path`, or standard input for `-`. A regular file is read whole; anything
@@ -54,7 +56,7 @@ impl Source {
         }
         let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
         (&file).read_to_end(&mut bytes)?;
-        Ok(Source { bytes })
+        Ok(Source::new(bytes))
     }
 }
 
@@ -67,7 +69,7 @@ fn read_stream(stream: impl Read, max: u64, what: &str) -> io::Result<Source> {
             "{what} holds more than {max} bytes (--max-input); save it to a file, or raise the limit"
         )));
     }
-    Ok(Source { bytes })
+    Ok(Source::new(bytes))
 }
 
 #[cfg(test)]

@@ -44,12 +44,15 @@ pub struct CheckSummary {
 const SHOWN_ALIKE: usize = 10;
 
 /// Decodes `source` with `decoder`, a top-level field at a time, and writes one line per
-/// problem, prefixed with `label` (the file name), then a summary line.
+/// problem, prefixed with `label` (the file name), then a summary line. With `parts` above
+/// one, the top level is decoded in that many parts on as many threads
+/// ([`crate::model::parts`]); the report is the same.
 pub fn check_streaming(
     decoder: &Decoder,
     source: Source,
     label: &str,
     format: CheckFormat,
+    parts: usize,
     out: &mut impl Write,
 ) -> io::Result<CheckSummary> {
     let mut report = Report { label, out, format, summary: CheckSummary::default(), alike: KeyMap::default() };
@@ -58,7 +61,12 @@ pub fn check_streaming(
         let from = doc.problems().partition_point(|p| p.node < top);
         report.write(doc, &doc.problems()[from..])
     };
-    let doc = decoder.decode_streaming(source, &mut hook)?;
+    let (doc, clean_fields) = if parts > 1 {
+        crate::model::parts::decode_streaming_in_parts(decoder, source, parts, &fields, &mut hook)?
+    } else {
+        (decoder.decode_streaming(source, &mut hook)?, 0)
+    };
+    report.summary.fields += clean_fields;
     report.write(&doc, doc.problems())?;
     report.say_held_back(&doc)?;
     let Report { summary, out, .. } = report;
