@@ -19,6 +19,7 @@ use crate::decode::wire::{self, GroupEnds, RawField, WireError, WireErrorKind, W
 use crate::model::builder::Builder;
 use crate::model::cause;
 use crate::model::decoder::{Focus, Limits, TopLevelHook};
+use crate::model::field_counts::FieldCounts;
 use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
@@ -44,6 +45,11 @@ pub(crate) struct TopState {
     pub(crate) unit_names: std::collections::HashSet<Vec<u8>>,
     /// Fixed-array lengths by (type name, field number).
     pub(crate) array_lengths: std::collections::HashMap<(Arc<str>, u32), u32>,
+    /// What is left of the budget of the search for likely causes (`None`: all of it).
+    pub(crate) budget_left: Option<usize>,
+    /// Whether the last top-level field is a unit kept for the search for a byte shifted
+    /// out of it, which the next field's problems may start.
+    pub(crate) ends_in_searched_unit: bool,
 }
 
 /// A part of the top level to decode: the root's bytes from `range.start` to `range.end`
@@ -91,6 +97,35 @@ pub(crate) fn build_part(
 /// Any), in the VMM's own package or another of that name.
 fn is_unit_name(desc: &MessageDescriptor) -> bool {
     desc.name() == "SavedStateUnit" && desc.package_name().rsplit('.').next() == Some("state_unit")
+}
+
+/// The numbers of the root's fields that hold state units whose first field is a string
+/// (their name), for reading names without decoding units ([`unit_name`]).
+pub(crate) fn unit_fields(root: &MessageDescriptor) -> Vec<u32> {
+    root.fields()
+        .filter(|f| match f.kind() {
+            prost_reflect::Kind::Message(m) => {
+                is_unit_name(&m) && m.get_field(1).is_some_and(|n| n.kind() == prost_reflect::Kind::String)
+            }
+            _ => false,
+        })
+        .map(|f| f.number())
+        .collect()
+}
+
+/// The name of the state unit in the value `start..end` of a top-level unit field, as the
+/// walk finds it: its first field 1 written length-delimited, among the fields read before
+/// any that does not read. `None` when the walk finds none.
+pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]> {
+    let mut pos = start;
+    while pos < end {
+        let field = wire::read_field(bytes, pos, end).ok()?;
+        if field.tag.field_number == 1 && field.tag.wire_type == WireType::Len {
+            return Some(&bytes[field.value_start..field.value_end]);
+        }
+        pos = field.end;
+    }
+    None
 }
 
 /// Whether a field holds state units.
@@ -666,6 +701,9 @@ impl Walker<'_, '_> {
             self.bump_by(counts_at, number, count);
         }
         self.unit_names = before.unit_names;
+        if let Some(left) = before.budget_left {
+            self.cause_budget = self.cause_budget.min(left);
+        }
         for ((name, number), count) in before.array_lengths {
             if let Some(desc) = self.schema.pool.get_message_by_name(&name) {
                 let ty = self.b.types_mut().intern(self.schema, &desc);
@@ -682,7 +720,9 @@ impl Walker<'_, '_> {
             .iter()
             .map(|(&(ty, number), &count)| ((self.info(ty).name.clone(), number), count))
             .collect();
-        TopState { counts, unit_names: std::mem::take(&mut self.unit_names), array_lengths }
+        let (unit_names, budget_left) = (std::mem::take(&mut self.unit_names), Some(self.cause_budget));
+        let ends_in_searched_unit = self.last_unit.is_some();
+        TopState { counts, unit_names, array_lengths, budget_left, ends_in_searched_unit }
     }
 
     /// Closes a frame: links its subtree and checks the fields the reader requires.
@@ -894,8 +934,7 @@ impl Walker<'_, '_> {
     }
 
     fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
-        let out_of_step = self.b.node(node).parent == Some(NodeId::ROOT)
-            && (kind.is_structural() || matches!(kind, ProblemKind::UnknownField { .. }));
+        let out_of_step = self.b.node(node).parent == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
         self.b.problem(node, offset, kind);
         if out_of_step {
             self.shift_before(node, offset);
@@ -965,86 +1004,6 @@ impl Walker<'_, '_> {
         if self.b.node(node).next == node {
             self.b.remove_problem(i);
         }
-    }
-}
-
-/// How many values of each field number a frame has met. A short inline list while it is
-/// short (the usual message has a handful of fields, and a frame then costs no allocation);
-/// past that, numbers met in ascending order (as encoders write them) are appended to a
-/// sorted list, and only those met out of order go to a map. Either way a message of a
-/// million distinct (unknown) field numbers costs near-linear time, not quadratic, and the
-/// usual ascending case touches memory in order.
-#[derive(Debug)]
-enum FieldCounts {
-    Few { len: usize, entries: [(u32, u32); FieldCounts::FEW] },
-    Many { ascending: Vec<(u32, u32)>, out_of_order: KeyMap<u32, u32> },
-}
-
-impl Default for FieldCounts {
-    fn default() -> Self {
-        FieldCounts::Few { len: 0, entries: [(0, 0); FieldCounts::FEW] }
-    }
-}
-
-impl FieldCounts {
-    /// Entries looked through one by one before a sorted list is worth keeping.
-    const FEW: usize = 16;
-
-    /// Counts `values` more of field `number`; returns how many came before them.
-    fn bump(&mut self, number: u32, values: u32) -> u32 {
-        let count = match self {
-            FieldCounts::Few { len, entries } => match entries[..*len].iter_mut().find(|e| e.0 == number) {
-                Some(entry) => &mut entry.1,
-                None if *len < Self::FEW => {
-                    entries[*len] = (number, 0);
-                    *len += 1;
-                    &mut entries[*len - 1].1
-                }
-                None => {
-                    let mut ascending = entries.to_vec();
-                    ascending.sort_unstable();
-                    *self = FieldCounts::Many { ascending, out_of_order: KeyMap::default() };
-                    return self.bump(number, values);
-                }
-            },
-            // Every number out of order is below the last ascending one, so a number past
-            // it is new to both.
-            FieldCounts::Many { ascending, out_of_order } => match ascending.last() {
-                Some(&(last, _)) if number <= last => match ascending.binary_search_by_key(&number, |e| e.0) {
-                    Ok(at) => &mut ascending[at].1,
-                    Err(_) => out_of_order.entry(number).or_insert(0),
-                },
-                _ => {
-                    ascending.push((number, 0));
-                    &mut ascending.last_mut().expect("just pushed").1
-                }
-            },
-        };
-        *count += values;
-        *count - values
-    }
-
-    fn contains(&self, number: u32) -> bool {
-        match self {
-            FieldCounts::Few { len, entries } => entries[..*len].iter().any(|e| e.0 == number),
-            FieldCounts::Many { ascending, out_of_order } => {
-                ascending.binary_search_by_key(&number, |e| e.0).is_ok() || out_of_order.contains_key(&number)
-            }
-        }
-    }
-
-    /// Each number met with its count.
-    fn entries(&self) -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
-        match self {
-            FieldCounts::Few { len, entries } => Box::new(entries[..*len].iter().copied()),
-            FieldCounts::Many { ascending, out_of_order } => {
-                Box::new(ascending.iter().copied().chain(out_of_order.iter().map(|(&n, &c)| (n, c))))
-            }
-        }
-    }
-
-    fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
-        self.entries().map(|(number, _)| number)
     }
 }
 
@@ -1295,33 +1254,5 @@ mod tests {
         let doc = decode(UNIT, &bytes[..5], Limits::default());
         let truncations = doc.problems().iter().filter(|p| matches!(p.kind, ProblemKind::Truncated { .. })).count();
         assert_eq!(truncations, 1, "{:?}", doc.problems());
-    }
-
-    proptest::proptest! {
-        /// Whatever order field numbers come in (ascending, as encoders write them, or
-        /// any other), each count is the number of times it came before.
-        #[test]
-        fn field_counts_count_like_a_map(
-            numbers in proptest::collection::vec(proptest::prop_oneof![0u32..64, 0u32..1200], 0..300),
-            ascending_first in 0usize..100,
-        ) {
-            let mut all: Vec<u32> = (1000..1000 + ascending_first as u32).collect();
-            all.extend(numbers);
-            let mut counts = super::FieldCounts::default();
-            let mut reference = std::collections::HashMap::new();
-            for number in all {
-                let before = reference.entry(number).or_insert(0u32);
-                proptest::prop_assert_eq!(counts.bump(number, 1), *before);
-                *before += 1;
-            }
-            for number in 0..1200 {
-                proptest::prop_assert_eq!(counts.contains(number), reference.contains_key(&number));
-            }
-            let mut numbers: Vec<u32> = counts.numbers().collect();
-            numbers.sort_unstable();
-            let mut expected: Vec<u32> = reference.keys().copied().collect();
-            expected.sort_unstable();
-            proptest::prop_assert_eq!(numbers, expected);
-        }
     }
 }

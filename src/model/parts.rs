@@ -1,146 +1,197 @@
-//! Decoding a large blob's top level in parts, one per core: the root's fields are cut at
-//! field boundaries, and each part is decoded at once as if nothing came before it. A
-//! part's result stands only when nothing before it could have changed it: it found no
-//! problem, and its unit names and fixed-array lengths agree with those before it. From
-//! the first part that fails that, the rest is decoded again in order, starting one part
-//! earlier (a byte shifted out of a unit shows only in the next), exactly as one pass
-//! would. So a healthy blob is checked on every core, and a damaged one is reported
-//! exactly as the single pass reports it.
+//! Decoding a large blob's top level in parts, one per core. The root's fields are cut at
+//! field boundaries, counting the top-level fields before each cut, and each part is
+//! decoded at once from that count, as if nothing else came before it. A part's result
+//! stands when what came before could not have changed it: its unit names are new, its
+//! fixed arrays have the lengths met before, and the search for likely causes still had
+//! more budget left than the part used. From the first part that fails that, the rest is
+//! decoded again in order, starting one part earlier (a byte shifted out of a unit shows
+//! only in the next), exactly as one pass would. So healthy and damaged blobs alike are
+//! read on every core, and reported exactly as the single pass reports them.
 
+use std::collections::HashSet;
 use std::ops::Range;
 
 use crate::decode::wire;
 use crate::model::builder::Builder;
+use crate::model::cause;
 use crate::model::decoder::{Decoder, TopLevelHook};
 use crate::model::document::Document;
-use crate::model::node::NodeId;
+use crate::model::hash::KeyMap;
+use crate::model::node::{NodeId, NodeKind};
 use crate::model::overlay::{self, Part, TopState};
 use crate::model::source::Source;
 
-/// What a part decoded on its own found.
-struct Speculation {
+/// A part of the top level: its bytes, how often each top-level field occurred before it,
+/// and the names of the state units before it.
+struct Cut {
     range: Range<usize>,
-    /// No problem at all, in its fields or at its top level.
-    clean: bool,
-    /// What `measure` added up over its top-level fields.
-    measured: usize,
-    /// Its own top-level state (as if nothing came before).
-    after: TopState,
+    counts: Vec<(u32, u32)>,
+    unit_names: HashSet<Vec<u8>>,
 }
 
+/// What a part decoded on its own found.
+struct Speculation<T> {
+    /// What the part's `look` gathered from its top-level fields.
+    found: T,
+    /// Its own top-level state (as if only the counts came before).
+    after: TopState,
+    /// Whether it read to its end with nothing left over at the root.
+    whole: bool,
+    /// Whether its first field's own problems send the search for a shifted byte into the
+    /// unit before it, which it does not have.
+    needs_unit_before: bool,
+}
+
+/// What a top-level field of a part decoded on its own is handed to: the document, the
+/// field, and what the part has gathered so far.
+pub type Look<T> = dyn Fn(&Document, NodeId, &mut T) + Sync;
+
 /// Decodes `source` streaming, like [`Decoder::decode_streaming`], with its top level in
-/// up to `parts` parts on as many threads. `hook` sees, in order, every top-level field of
-/// the parts decoded again in order; of the parts whose results stand it sees none, and
-/// `measure` (run on each of their fields) is summed instead. Returns the document (the
-/// root and its problems) and that sum.
-pub fn decode_streaming_in_parts(
+/// up to `parts` parts on as many threads. Each part first gathers a `T` with `look`, on
+/// its own; `take` gets, in order, the `T` of each part whose result stands, and `hook`
+/// sees, in order, every top-level field of the parts decoded again after them. Returns
+/// the document (the root and its problems).
+pub fn decode_streaming_in_parts<T: Default + Send>(
     decoder: &Decoder,
     source: Source,
     parts: usize,
-    measure: &(dyn Fn(&Document, NodeId) -> usize + Sync),
+    look: &Look<T>,
+    take: &mut dyn FnMut(T) -> std::io::Result<()>,
     hook: TopLevelHook<'_>,
-) -> std::io::Result<(Document, usize)> {
+) -> std::io::Result<Document> {
     let cuts = cut(&source, decoder, parts);
-    let speculative = decoder.clone().without_causes();
-    let speculations: Vec<Speculation> = std::thread::scope(|scope| {
+    if cuts.len() < 2 {
+        return decoder.decode_streaming(source, hook);
+    }
+    let speculations: Vec<Speculation<T>> = std::thread::scope(|scope| {
         let running: Vec<_> = cuts
             .iter()
-            .map(|range| {
-                let (source, decoder) = (source.clone(), &speculative);
-                scope.spawn(move || speculate(decoder, source, range.clone(), measure))
+            .map(|cut| {
+                let source = source.clone();
+                scope.spawn(move || speculate(decoder, source, cut, look))
             })
             .collect();
         running.into_iter().map(|t| t.join().expect("a part's decode never panics")).collect()
     });
-    // The parts that stand, in order, and the state after them.
-    let mut before = vec![TopState::default()];
-    let mut measured = Vec::new();
-    for part in &speculations {
+    let full_budget = cause::budget_for(source.len());
+    // The state before each part, as long as the parts before it stand.
+    let mut before = vec![TopState { budget_left: Some(full_budget), ..TopState::default() }];
+    let mut standing = Vec::new();
+    // Where the parts decoded again in order start: the end, when every part stands.
+    let mut again_from = cuts.len();
+    for (k, part) in speculations.into_iter().enumerate() {
         let state = before.last().expect("never empty");
-        if !part.clean || !agrees(state, &part.after) {
-            break;
+        // A shift search at its first field looks into the unit before it, if one is kept.
+        let needs_unit_before = part.needs_unit_before && state.ends_in_searched_unit;
+        let stands = part.whole && !needs_unit_before;
+        match stands.then(|| follow(state, part.after, full_budget)).flatten() {
+            Some(next) => {
+                before.push(next);
+                standing.push(part.found);
+            }
+            None => {
+                again_from = if needs_unit_before { k - 1 } else { k };
+                break;
+            }
         }
-        before.push(absorb(state.clone(), &part.after));
-        measured.push(part.measured);
     }
-    // Decoded again from one part before the first that does not stand.
-    let standing = measured.len();
-    let (at, state, kept) = if standing == speculations.len() {
-        (source.len(), before.pop().expect("never empty"), measured.iter().sum())
-    } else {
-        let from = standing.saturating_sub(1);
-        let at = speculations.get(from).map_or(0, |p| p.range.start);
-        (at, before.swap_remove(from), measured[..from].iter().sum())
-    };
+    let at = cuts.get(again_from).map_or(source.len(), |cut| cut.range.start);
+    standing.truncate(again_from);
+    for found in standing {
+        take(found)?;
+    }
+    let state = before.swap_remove(again_from);
     let mut builder = Builder::new(source, decoder.clone());
     let part = Part { range: at..usize::MAX, before: state, partial: false };
     overlay::build_part(&mut builder, Some(hook), false, Some(part))?;
-    Ok((builder.finish(), kept))
+    Ok(builder.finish())
 }
 
-/// Decodes one part as if nothing came before it.
-fn speculate(
-    decoder: &Decoder,
-    source: Source,
-    range: Range<usize>,
-    measure: &(dyn Fn(&Document, NodeId) -> usize + Sync),
-) -> Speculation {
-    let mut measured = 0;
-    let mut clean = true;
+/// Decodes one part, starting from its counts, as if nothing else came before it.
+fn speculate<T: Default>(decoder: &Decoder, source: Source, cut: &Cut, look: &Look<T>) -> Speculation<T> {
+    let mut found = T::default();
+    // A top-level field that does not read puts the rest of the top level out of step:
+    // one pass reads all that follows as one unreadable span, which this part cannot.
+    let mut in_step = true;
+    let mut first = None;
     let mut hook = |doc: &Document, top: NodeId| {
-        measured += measure(doc, top);
-        clean &= doc.problems().iter().all(|p| p.node < top);
+        in_step &= doc.node(top).kind != NodeKind::Error;
+        first.get_or_insert_with(|| doc.problems_of(top).iter().any(|p| p.kind.puts_top_level_out_of_step()));
+        look(doc, top, &mut found);
         Ok(())
     };
     let mut builder = Builder::new(source, decoder.clone());
-    let part = Part { range: range.clone(), before: TopState::default(), partial: true };
-    let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part)).unwrap_or_default();
-    let clean = clean && builder.problems().is_empty();
-    Speculation { range, clean, measured, after }
+    let before = TopState { counts: cut.counts.clone(), unit_names: cut.unit_names.clone(), ..TopState::default() };
+    let part = Part { range: cut.range.clone(), before, partial: true };
+    let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part));
+    let whole = in_step && after.is_ok() && builder.problems().is_empty();
+    Speculation { found, after: after.unwrap_or_default(), whole, needs_unit_before: first.unwrap_or(false) }
 }
 
-/// Whether a part decoded alone finds what it would have found after `before`: no unit
-/// name of its is taken already, and its fixed arrays have the lengths met before.
-fn agrees(before: &TopState, part: &TopState) -> bool {
-    part.unit_names.is_disjoint(&before.unit_names)
-        && part.array_lengths.iter().all(|(key, count)| before.array_lengths.get(key).is_none_or(|c| c == count))
-}
-
-/// The state after a part that stands.
-fn absorb(mut state: TopState, part: &TopState) -> TopState {
-    for &(number, count) in &part.counts {
-        match state.counts.iter_mut().find(|(n, _)| *n == number) {
-            Some((_, total)) => *total += count,
-            None => state.counts.push((number, count)),
-        }
+/// The state after a part, when what came before (`before`) could not have changed what
+/// the part found on its own (`part`, which began with the counts and unit names before
+/// it, and the whole budget): its fixed arrays have the lengths met before, and the
+/// budget left before it exceeds what it used, so no search of its ran out where it did not.
+fn follow(before: &TopState, part: TopState, full_budget: usize) -> Option<TopState> {
+    let used = full_budget - part.budget_left.unwrap_or(0).min(full_budget);
+    let left = before.budget_left.unwrap_or(full_budget);
+    let arrays_agree =
+        part.array_lengths.iter().all(|(key, count)| before.array_lengths.get(key).is_none_or(|c| c == count));
+    // A part that began with the budget the one pass had there searched as it would.
+    if (left < full_budget && left <= used) || !arrays_agree {
+        return None;
     }
-    state.unit_names.extend(part.unit_names.iter().cloned());
+    let mut state = before.clone();
+    state.counts = part.counts;
+    state.unit_names = part.unit_names;
+    state.ends_in_searched_unit = part.ends_in_searched_unit;
     for (key, &count) in &part.array_lengths {
         state.array_lengths.entry(key.clone()).or_insert(count);
     }
-    state
+    state.budget_left = Some(left - used);
+    Some(state)
 }
 
-/// The top level cut into up to `parts` byte ranges of about equal size at field
-/// boundaries, read as far as the fields read; what follows a field that does not read
-/// is in the last range. One range when the root is an Any (its payload is one field).
-fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Range<usize>> {
+/// The top level cut into up to `parts` byte ranges of about equal size, at boundaries
+/// where a field reads, each with the counts of the top-level fields before it; what
+/// follows a field that does not read is in the last range. One range when the root is
+/// an Any (its payload is one field).
+fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
     if parts < 2 || decoder.root_type().is_some_and(|m| m.full_name() == "google.protobuf.Any") {
-        return std::iter::once(0..bytes.len()).collect();
+        return vec![Cut { range: 0..bytes.len(), counts: Vec::new(), unit_names: HashSet::new() }];
     }
-    // Only as far as the last cut: the parts' own decodes read the rest.
     let step = bytes.len() / parts;
-    let mut cuts = vec![0];
+    let mut cuts = vec![Cut { range: 0..0, counts: Vec::new(), unit_names: HashSet::new() }];
+    let mut counts: KeyMap<u32, u32> = KeyMap::default();
+    let mut names = HashSet::new();
+    let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
     let mut pos = 0;
+    // Only as far as the last cut: the parts' own decodes read the rest. A cut is made
+    // only before a field that reads, so each part starts in step.
     while cuts.len() < parts
         && let Ok(field) = wire::read_field(bytes, pos, bytes.len())
-        && field.end < bytes.len()
     {
-        pos = field.end;
-        if pos >= cuts.last().expect("never empty") + step {
-            cuts.push(pos);
+        if pos >= cuts.last().expect("never empty").range.start + step {
+            let counts = counts.iter().map(|(&n, &c)| (n, c)).collect();
+            cuts.push(Cut { range: pos..pos, counts, unit_names: names.clone() });
         }
+        *counts.entry(field.tag.field_number).or_default() += 1;
+        if counts.len() > MOST_TOP_LEVEL_NUMBERS {
+            // Not a VMM's state: carrying thousands of counts costs more than a part saves.
+            return vec![Cut { range: 0..bytes.len(), counts: Vec::new(), unit_names: HashSet::new() }];
+        }
+        if field.tag.wire_type == wire::WireType::Len && unit_fields.contains(&field.tag.field_number) {
+            names.extend(overlay::unit_name(bytes, field.value_start, field.value_end).map(<[u8]>::to_vec));
+        }
+        pos = field.end;
     }
-    cuts.push(bytes.len());
-    cuts.windows(2).map(|w| w[0]..w[1]).collect()
+    let ends: Vec<usize> = cuts.iter().skip(1).map(|c| c.range.start).chain([bytes.len()]).collect();
+    for (cut, end) in cuts.iter_mut().zip(ends) {
+        cut.range.end = end;
+    }
+    cuts
 }
+
+/// The most distinct top-level field numbers a blob cut in parts may have: a VMM's saved
+/// state has a handful (its units); one with more is read in one pass.
+const MOST_TOP_LEVEL_NUMBERS: usize = 1024;

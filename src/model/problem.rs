@@ -186,6 +186,12 @@ impl ProblemKind {
         }
     }
 
+    /// Whether this, on a top-level field, may show the top level read out of step: then a
+    /// byte shifted out of the unit before is looked for.
+    pub fn puts_top_level_out_of_step(&self) -> bool {
+        self.is_structural() || matches!(self, Self::UnknownField { .. })
+    }
+
     /// Whether the restore would fail on this, or it is only worth a look.
     pub fn severity(&self) -> Severity {
         match self {

@@ -2,15 +2,18 @@
 //! offset and what is wrong, in the words of the VMM's restore errors. It runs on the
 //! streaming decoder, so memory stays bounded by the largest top-level field.
 
+mod findings;
+
+use std::cell::RefCell;
 use std::io::{self, Write};
-use std::mem::{Discriminant, discriminant};
+
+use findings::{Finding, Held, Key, PartFindings, Places};
 
 use crate::model::hash::KeyMap;
-use crate::model::node::{NodeId, NodeKind};
-use crate::model::path::{FieldPath, path_of};
-use crate::model::problem::{Problem, ProblemKind, Severity};
+use crate::model::node::NodeId;
+use crate::model::problem::Problem;
 use crate::model::source::Source;
-use crate::model::value::{self, terminal_safe};
+use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document};
 
 /// How a check's findings are written.
@@ -41,7 +44,7 @@ pub struct CheckSummary {
 /// line at the end. A blob of a million unknown fields, or ten thousand units with the same
 /// defect, gets a readable report, and the report's cost follows the blob's shape, not the
 /// number of identical findings.
-const SHOWN_ALIKE: usize = 10;
+pub(crate) const SHOWN_ALIKE: usize = 10;
 
 /// Decodes `source` with `decoder`, a top-level field at a time, and writes one line per
 /// problem, prefixed with `label` (the file name), then a summary line. With `parts` above
@@ -55,20 +58,29 @@ pub fn check_streaming(
     parts: usize,
     out: &mut impl Write,
 ) -> io::Result<CheckSummary> {
-    let mut report = Report { label, out, format, summary: CheckSummary::default(), alike: KeyMap::default() };
-    let mut hook = |doc: &Document, top: NodeId| {
-        report.summary.fields += fields(doc, top);
-        let from = doc.problems().partition_point(|p| p.node < top);
-        report.write(doc, &doc.problems()[from..])
+    let mut report = Report {
+        label,
+        out,
+        format,
+        summary: CheckSummary::default(),
+        alike: KeyMap::default(),
+        places: Places::default(),
     };
-    let (doc, clean_fields) = if parts > 1 {
-        crate::model::parts::decode_streaming_in_parts(decoder, source, parts, &fields, &mut hook)?
+    let doc = if parts > 1 {
+        // Parts whose results stand hand their findings over; those read again in order
+        // are reported as one pass reports them.
+        let every_one = format == CheckFormat::Json;
+        let look = move |doc: &Document, top: NodeId, part: &mut PartFindings| part.look(doc, top, every_one);
+        let shared = RefCell::new(&mut report);
+        let mut take = |part: PartFindings| shared.borrow_mut().take(part);
+        let mut hook = |doc: &Document, top: NodeId| shared.borrow_mut().top_level(doc, top);
+        crate::model::parts::decode_streaming_in_parts(decoder, source, parts, &look, &mut take, &mut hook)?
     } else {
-        (decoder.decode_streaming(source, &mut hook)?, 0)
+        let mut hook = |doc: &Document, top: NodeId| report.top_level(doc, top);
+        decoder.decode_streaming(source, &mut hook)?
     };
-    report.summary.fields += clean_fields;
     report.write(&doc, doc.problems())?;
-    report.say_held_back(&doc)?;
+    report.say_held_back()?;
     let Report { summary, out, .. } = report;
     if format == CheckFormat::Json {
         let object = serde_json::json!({
@@ -95,119 +107,112 @@ struct Report<'a, W> {
     out: &'a mut W,
     format: CheckFormat,
     summary: CheckSummary,
-    alike: KeyMap<(u64, Discriminant<ProblemKind>), Alike>,
+    alike: KeyMap<Key, Alike>,
+    places: Places,
 }
 
 /// Problems of one kind at one place in the structure.
 struct Alike {
     seen: usize,
-    /// The first one held back, with its path as a pattern (`units[*].name`), to describe
-    /// them all once the subtree it was in is gone.
-    first: Option<(Problem, String)>,
-}
-
-/// A node's place in the structure, indices aside: the field numbers (and the types they
-/// are read in) from the root down, folded into one number. Fields the schema does not
-/// declare all share one place per message (`#*`), however many numbers they use.
-fn place(doc: &Document, id: NodeId) -> u64 {
-    let mut place = 0xcbf2_9ce4_8422_2325u64;
-    let mut at = Some(id);
-    while let Some(here) = at {
-        let node = doc.node(here);
-        let ty = node.parent.and_then(|p| doc.node(p).ty).map_or(0, |t| t.index() as u64 + 1);
-        let number = if doc.field_info(here).is_some() { u64::from(node.field_number) } else { 0 };
-        place = (place ^ (number << 32 | ty)).wrapping_mul(0x100_0000_01b3);
-        at = node.parent;
-    }
-    place
-}
-
-/// Fields under (and including) `top`: its nodes, with the values of packed runs counted
-/// one each although a streamed document gives them no nodes.
-fn fields(doc: &Document, top: NodeId) -> usize {
-    let end = doc.node(top).next;
-    top.up_to(end)
-        .map(|id| match doc.node(id) {
-            node if node.kind == NodeKind::Packed && node.next == id + 1 => 1 + value::packed_values(doc, id).count(),
-            _ => 1,
-        })
-        .sum()
-}
-
-/// The path a problem is reported at: its node's, or for a value of a packed run that has
-/// no node of its own (a streamed document), the value's.
-fn problem_path(doc: &Document, at: NodeId, offset: u64) -> FieldPath {
-    let path = path_of(doc, at);
-    let node = doc.node(at);
-    if node.kind != NodeKind::Packed || node.next != at + 1 {
-        return path;
-    }
-    match value::packed_values(doc, at).position(|v| v.offset as u64 == offset) {
-        Some(k) => path.element(node.index + k as u32),
-        None => path,
-    }
+    /// The first one held back, in words, to describe them all once the subtree it was in
+    /// is gone.
+    first: Option<Held>,
 }
 
 impl<W: Write> Report<'_, W> {
+    /// Reports a top-level field decoded in order.
+    fn top_level(&mut self, doc: &Document, top: NodeId) -> io::Result<()> {
+        self.summary.fields += findings::fields(doc, top);
+        let from = doc.problems().partition_point(|p| p.node < top);
+        self.write(doc, &doc.problems()[from..])
+    }
+
+    /// Reports problems of `doc`, in order: each in full, or held back past
+    /// [`SHOWN_ALIKE`] alike (words are found only for those reported).
     fn write(&mut self, doc: &Document, problems: &[Problem]) -> io::Result<()> {
         for problem in problems {
-            let node = doc.node(problem.node);
-            // An unscannable span has no path of its own: it is reported where it lies.
-            let at = node.parent.filter(|_| node.kind == NodeKind::Error).unwrap_or(problem.node);
-            let severity = match problem.kind.severity() {
-                Severity::Error => {
-                    self.summary.errors += 1;
-                    "error"
-                }
-                Severity::Warning => {
-                    self.summary.warnings += 1;
-                    "warning"
-                }
-            };
-            *self.summary.codes.entry(problem.kind.code()).or_default() += 1;
-            if self.format == CheckFormat::Json {
-                // Every finding, for machines: nothing is held back.
-                let object = serde_json::json!({
-                    "file": self.label,
-                    "path": problem_path(doc, at, problem.offset).label(),
-                    "offset": problem.offset,
-                    "severity": severity,
-                    "code": problem.kind.code(),
-                    "message": problem.kind.describe(doc),
-                });
-                writeln!(self.out, "{object}")?;
+            findings::count(&mut self.summary, problem);
+            let at = findings::reported_at(doc, problem);
+            let key = findings::key_of(&mut self.places, doc, at, problem);
+            if self.format == CheckFormat::Text && self.holds_back(key) {
+                self.alike
+                    .get_mut(&key)
+                    .expect("just counted")
+                    .first
+                    .get_or_insert_with(|| findings::held(doc, at, problem));
                 continue;
             }
-            let key = (place(doc, at), discriminant(&problem.kind));
-            let alike = self.alike.entry(key).or_insert(Alike { seen: 0, first: None });
-            alike.seen += 1;
-            if alike.seen > SHOWN_ALIKE {
-                alike.first.get_or_insert_with(|| (problem.clone(), path_of(doc, at).pattern()));
-                continue;
-            }
-            let path = problem_path(doc, at, problem.offset).label();
-            // One problem, one line: a URL or a file name cannot break it or act on the terminal.
-            let line =
-                format!("{}: {path}: byte {}: {severity}: {}", self.label, problem.offset, problem.kind.describe(doc));
-            writeln!(self.out, "{}", terminal_safe(&line))?;
+            self.print(&findings::finding(doc, key, at, problem))?;
         }
         Ok(())
     }
 
+    /// Takes over what a part decoded on its own found, as if its problems were written
+    /// here in order.
+    fn take(&mut self, part: PartFindings) -> io::Result<()> {
+        let PartFindings { summary, kept, more, .. } = part;
+        self.summary.errors += summary.errors;
+        self.summary.warnings += summary.warnings;
+        self.summary.fields += summary.fields;
+        for (code, n) in summary.codes {
+            *self.summary.codes.entry(code).or_default() += n;
+        }
+        for finding in kept {
+            if self.format == CheckFormat::Text && self.holds_back(finding.key) {
+                self.alike.get_mut(&finding.key).expect("just counted").first.get_or_insert(finding.held);
+                continue;
+            }
+            self.print(&finding)?;
+        }
+        for (key, (_, more, first)) in more {
+            if more > 0 {
+                let alike = self.alike.entry(key).or_insert(Alike { seen: 0, first: None });
+                alike.seen += more;
+                if alike.first.is_none() {
+                    alike.first = first;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Counts one more problem alike with `key`; whether it is past those shown.
+    fn holds_back(&mut self, key: Key) -> bool {
+        let alike = self.alike.entry(key).or_insert(Alike { seen: 0, first: None });
+        alike.seen += 1;
+        alike.seen > SHOWN_ALIKE
+    }
+
+    /// One problem, one line (or JSON object): a URL or a file name cannot break it or act
+    /// on the terminal.
+    fn print(&mut self, f: &Finding) -> io::Result<()> {
+        if self.format == CheckFormat::Json {
+            let object = serde_json::json!({
+                "file": self.label,
+                "path": f.path,
+                "offset": f.held.offset,
+                "severity": f.severity,
+                "code": f.code,
+                "message": f.held.message,
+            });
+            return writeln!(self.out, "{object}");
+        }
+        let line = format!("{}: {}: byte {}: {}: {}", self.label, f.path, f.held.offset, f.severity, f.held.message);
+        writeln!(self.out, "{}", terminal_safe(&line))
+    }
+
     /// Says, in one line each, how many problems were held back, and where.
-    fn say_held_back(&mut self, doc: &Document) -> io::Result<()> {
-        let mut held: Vec<(usize, Problem, String)> = self
+    fn say_held_back(&mut self) -> io::Result<()> {
+        let mut held: Vec<(usize, Held)> = self
             .alike
             .drain()
-            .filter_map(|(_, alike)| alike.first.map(|(first, pattern)| (alike.seen - SHOWN_ALIKE, first, pattern)))
+            .filter_map(|(_, alike)| alike.first.map(|first| (alike.seen - SHOWN_ALIKE, first)))
             .collect();
-        held.sort_by_key(|(_, first, _)| first.offset);
-        for (more, first, pattern) in held {
+        held.sort_by_key(|(_, first)| first.offset);
+        for (more, first) in held {
             let line = format!(
-                "{}: {pattern}: from byte {}: {more} more like the above: {}",
-                self.label,
-                first.offset,
-                first.kind.describe(doc)
+                "{}: {}: from byte {}: {more} more like the above: {}",
+                self.label, first.pattern, first.offset, first.message
             );
             writeln!(self.out, "{}", terminal_safe(&line))?;
         }

@@ -1,0 +1,184 @@
+//! How many values of each field number a message has met, for `[i]` indices and the
+//! checks of required fields: cheap for the usual handful of fields, and near-linear with
+//! good memory locality for a hostile million distinct numbers in any order.
+
+use crate::model::hash::KeyMap;
+
+/// How many values of each field number a frame has met. A short inline list while it is
+/// short (the usual message has a handful of fields, and a frame then costs no allocation);
+/// past that, numbers met in ascending order (as encoders write them) are appended to a
+/// sorted list, and only those met out of order go to a map. Once many are out of order,
+/// a bitmap of the numbers met once takes them all, and a map only those met again: a
+/// scattered million distinct numbers then costs a bit each in a compact bitmap, not a
+/// search of the list and a random access into a large map.
+#[derive(Debug)]
+pub(crate) enum FieldCounts {
+    Few { len: usize, entries: [(u32, u32); FieldCounts::FEW] },
+    Many { ascending: Vec<(u32, u32)>, out_of_order: KeyMap<u32, u32> },
+    Scattered { once: Bitmap, counts: KeyMap<u32, u32> },
+}
+
+impl Default for FieldCounts {
+    fn default() -> Self {
+        FieldCounts::Few { len: 0, entries: [(0, 0); FieldCounts::FEW] }
+    }
+}
+
+impl FieldCounts {
+    /// Entries looked through one by one before a sorted list is worth keeping.
+    const FEW: usize = 16;
+    /// Numbers out of order past which the bitmap takes all.
+    const SCATTERED: usize = 1024;
+
+    /// Counts `values` more of field `number`; returns how many came before them.
+    pub(crate) fn bump(&mut self, number: u32, values: u32) -> u32 {
+        let count = match self {
+            FieldCounts::Few { len, entries } => match entries[..*len].iter_mut().find(|e| e.0 == number) {
+                Some(entry) => &mut entry.1,
+                None if *len < Self::FEW => {
+                    entries[*len] = (number, 0);
+                    *len += 1;
+                    &mut entries[*len - 1].1
+                }
+                None => {
+                    let mut ascending = entries.to_vec();
+                    ascending.sort_unstable();
+                    *self = FieldCounts::Many { ascending, out_of_order: KeyMap::default() };
+                    return self.bump(number, values);
+                }
+            },
+            FieldCounts::Many { ascending, out_of_order } if out_of_order.len() > Self::SCATTERED => {
+                let mut scattered = FieldCounts::Scattered { once: Bitmap::default(), counts: KeyMap::default() };
+                for (n, c) in ascending.iter().copied().chain(out_of_order.iter().map(|(&n, &c)| (n, c))) {
+                    scattered.bump(n, c);
+                }
+                *self = scattered;
+                return self.bump(number, values);
+            }
+            // A number met once, one value, is one bit; any other count is in the map.
+            FieldCounts::Scattered { once, counts } => {
+                let met = once.set(number);
+                if !met && values == 1 {
+                    return 0;
+                }
+                let before = counts.get(&number).copied().unwrap_or(u32::from(met));
+                counts.insert(number, before + values);
+                return before;
+            }
+            // Every number out of order is below the last ascending one, so a number past
+            // it is new to both.
+            FieldCounts::Many { ascending, out_of_order } => match ascending.last() {
+                Some(&(last, _)) if number <= last => match ascending.binary_search_by_key(&number, |e| e.0) {
+                    Ok(at) => &mut ascending[at].1,
+                    Err(_) => out_of_order.entry(number).or_insert(0),
+                },
+                _ => {
+                    ascending.push((number, 0));
+                    &mut ascending.last_mut().expect("just pushed").1
+                }
+            },
+        };
+        *count += values;
+        *count - values
+    }
+
+    /// Whether field `number` was met.
+    pub(crate) fn contains(&self, number: u32) -> bool {
+        match self {
+            FieldCounts::Few { len, entries } => entries[..*len].iter().any(|e| e.0 == number),
+            FieldCounts::Many { ascending, out_of_order } => {
+                ascending.binary_search_by_key(&number, |e| e.0).is_ok() || out_of_order.contains_key(&number)
+            }
+            FieldCounts::Scattered { once, counts } => once.get(number) || counts.contains_key(&number),
+        }
+    }
+
+    /// Each number met with its count.
+    pub(crate) fn entries(&self) -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
+        match self {
+            FieldCounts::Few { len, entries } => Box::new(entries[..*len].iter().copied()),
+            FieldCounts::Many { ascending, out_of_order } => {
+                Box::new(ascending.iter().copied().chain(out_of_order.iter().map(|(&n, &c)| (n, c))))
+            }
+            FieldCounts::Scattered { once, counts } => Box::new(
+                once.iter()
+                    .filter(|n| !counts.contains_key(n))
+                    .map(|n| (n, 1))
+                    .chain(counts.iter().map(|(&n, &c)| (n, c))),
+            ),
+        }
+    }
+
+    /// Each number met.
+    pub(crate) fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries().map(|(number, _)| number)
+    }
+}
+
+/// A set of field numbers as bits, in pages of 4096 allocated where numbers fall.
+#[derive(Debug, Default)]
+pub(crate) struct Bitmap {
+    pages: Vec<Option<Box<[u64; 64]>>>,
+}
+
+impl Bitmap {
+    /// Adds `n`; whether it was there already.
+    fn set(&mut self, n: u32) -> bool {
+        let page = (n >> 12) as usize;
+        if self.pages.len() <= page {
+            self.pages.resize_with(page + 1, || None);
+        }
+        let bits = self.pages[page].get_or_insert_with(|| Box::new([0; 64]));
+        let (word, bit) = (((n >> 6) & 63) as usize, n & 63);
+        let was = bits[word] >> bit & 1 == 1;
+        bits[word] |= 1 << bit;
+        was
+    }
+
+    fn get(&self, n: u32) -> bool {
+        let (word, bit) = (((n >> 6) & 63) as usize, n & 63);
+        self.pages.get((n >> 12) as usize).and_then(Option::as_ref).is_some_and(|bits| bits[word] >> bit & 1 == 1)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = u32> + '_ {
+        self.pages.iter().enumerate().filter_map(|(p, bits)| bits.as_ref().map(|b| (p, b))).flat_map(|(p, bits)| {
+            (0..4096u32)
+                .filter(move |i| bits[(i >> 6) as usize] >> (i & 63) & 1 == 1)
+                .map(move |i| ((p as u32) << 12) | i)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FieldCounts;
+
+    proptest::proptest! {
+        /// Whatever order field numbers come in (ascending, as encoders write them, or
+        /// any other, enough to be scattered), and however many values each brings, each
+        /// count is the number of values that came before.
+        #[test]
+        fn field_counts_count_like_a_map(
+            numbers in proptest::collection::vec((proptest::prop_oneof![0u32..64, 0u32..5000], 1u32..3), 0..3000),
+            ascending_first in 0usize..100,
+        ) {
+            let mut all: Vec<(u32, u32)> = (1000..1000 + ascending_first as u32).map(|n| (n, 1)).collect();
+            all.extend(numbers);
+            let mut counts = FieldCounts::default();
+            let mut reference = std::collections::HashMap::new();
+            for (number, values) in all {
+                let before = reference.entry(number).or_insert(0u32);
+                proptest::prop_assert_eq!(counts.bump(number, values), *before);
+                *before += values;
+            }
+            for number in 0..5000 {
+                proptest::prop_assert_eq!(counts.contains(number), reference.contains_key(&number));
+            }
+            let mut entries: Vec<(u32, u32)> = counts.entries().collect();
+            entries.sort_unstable();
+            let mut expected: Vec<(u32, u32)> = reference.into_iter().collect();
+            expected.sort_unstable();
+            proptest::prop_assert_eq!(entries, expected);
+        }
+    }
+}

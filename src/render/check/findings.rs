@@ -1,0 +1,188 @@
+//! A problem as `check` reports it, taken from the document it was found in: its place in
+//! the structure (indices aside), its path, pattern and words. Once taken, it no longer
+//! needs that document, so a part of a blob decoded on another core can hand its findings
+//! over to the report after the part's document is gone.
+
+use std::mem::{Discriminant, discriminant};
+
+use crate::decode::schema::TypeIndex;
+use crate::model::Document;
+use crate::model::hash::KeyMap;
+use crate::model::node::{NodeId, NodeKind};
+use crate::model::path::{FieldPath, path_of};
+use crate::model::problem::{Problem, ProblemKind, Severity};
+use crate::model::value;
+use crate::render::check::{CheckSummary, SHOWN_ALIKE};
+
+/// Problems alike: the same kind at the same place in the structure.
+pub type Key = (u64, Discriminant<ProblemKind>);
+
+/// A problem reported in full: on a line, or as a JSON object.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    /// Which problems it is alike with.
+    pub key: Key,
+    /// `error` or `warning`.
+    pub severity: &'static str,
+    /// The kind's code (`wire-type-mismatch`).
+    pub code: &'static str,
+    /// Where, in the path the report gives.
+    pub path: String,
+    /// Held back instead, the words that stand for it and those alike.
+    pub held: Held,
+}
+
+/// A problem held back because many alike were reported: where, and in what words.
+#[derive(Debug, Clone)]
+pub struct Held {
+    /// The byte.
+    pub offset: u64,
+    /// Its path with every index a `[*]`.
+    pub pattern: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Places in the structure, keyed by the names of the types on the way (not the document's
+/// own type numbers, which each decode gives out in its own order), cached per type.
+#[derive(Debug, Default)]
+pub struct Places {
+    by_type: Vec<Option<u64>>,
+}
+
+impl Places {
+    /// A node's place in the structure, indices aside: the field numbers and the types
+    /// they are read in from the root down, folded into one number. Fields the schema does
+    /// not declare all share one place per message (`#*`), however many numbers they use.
+    pub fn of(&mut self, doc: &Document, id: NodeId) -> u64 {
+        let mut place = 0xcbf2_9ce4_8422_2325u64;
+        let mut at = Some(id);
+        while let Some(here) = at {
+            let node = doc.node(here);
+            let ty = node.parent.and_then(|p| doc.node(p).ty).map_or(0, |t| self.type_key(doc, t));
+            let number = if doc.field_info(here).is_some() { u64::from(node.field_number) } else { 0 };
+            place = (place ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3);
+            at = node.parent;
+        }
+        place
+    }
+
+    fn type_key(&mut self, doc: &Document, ty: TypeIndex) -> u64 {
+        let i = ty.index();
+        if self.by_type.len() <= i {
+            self.by_type.resize(i + 1, None);
+        }
+        *self.by_type[i].get_or_insert_with(|| {
+            doc.type_name(ty)
+                .bytes()
+                .fold(0x8422_2325_cbf2_9ce4, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+        })
+    }
+}
+
+/// The node a problem is reported at: an unscannable span has no path of its own, so it
+/// is reported at what holds it.
+pub fn reported_at(doc: &Document, problem: &Problem) -> NodeId {
+    let node = doc.node(problem.node);
+    node.parent.filter(|_| node.kind == NodeKind::Error).unwrap_or(problem.node)
+}
+
+/// What the report calls a problem's severity.
+pub fn severity_word(problem: &Problem) -> &'static str {
+    match problem.kind.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// Counts a problem in a summary.
+pub fn count(summary: &mut CheckSummary, problem: &Problem) {
+    match problem.kind.severity() {
+        Severity::Error => summary.errors += 1,
+        Severity::Warning => summary.warnings += 1,
+    }
+    *summary.codes.entry(problem.kind.code()).or_default() += 1;
+}
+
+/// The key of a problem, reported at `at`.
+pub fn key_of(places: &mut Places, doc: &Document, at: NodeId, problem: &Problem) -> Key {
+    (places.of(doc, at), discriminant(&problem.kind))
+}
+
+/// A problem held back: its pattern and words.
+pub fn held(doc: &Document, at: NodeId, problem: &Problem) -> Held {
+    Held { offset: problem.offset, pattern: path_of(doc, at).pattern(), message: problem.kind.describe(doc) }
+}
+
+/// A problem in full.
+pub fn finding(doc: &Document, key: Key, at: NodeId, problem: &Problem) -> Finding {
+    Finding {
+        key,
+        severity: severity_word(problem),
+        code: problem.kind.code(),
+        path: problem_path(doc, at, problem.offset).label(),
+        held: held(doc, at, problem),
+    }
+}
+
+/// The path a problem is reported at: its node's, or for a value of a packed run that has
+/// no node of its own (a streamed document), the value's.
+pub fn problem_path(doc: &Document, at: NodeId, offset: u64) -> FieldPath {
+    let path = path_of(doc, at);
+    let node = doc.node(at);
+    if node.kind != NodeKind::Packed || node.next != at + 1 {
+        return path;
+    }
+    match value::packed_values(doc, at).position(|v| v.offset as u64 == offset) {
+        Some(k) => path.element(node.index + k as u32),
+        None => path,
+    }
+}
+
+/// Fields under (and including) `top`: its nodes, with the values of packed runs counted
+/// one each although a streamed document gives them no nodes.
+pub fn fields(doc: &Document, top: NodeId) -> usize {
+    let end = doc.node(top).next;
+    top.up_to(end)
+        .map(|id| match doc.node(id) {
+            node if node.kind == NodeKind::Packed && node.next == id + 1 => 1 + value::packed_values(doc, id).count(),
+            _ => 1,
+        })
+        .sum()
+}
+
+/// What a part of a blob, decoded on its own, found: its counts, and its problems in order
+/// as the report will need them. Of those alike, only the first [`SHOWN_ALIKE`] are taken
+/// in full (every one for JSON, which holds nothing back); the rest are counted, and the
+/// first of them kept in words.
+#[derive(Debug, Default)]
+pub struct PartFindings {
+    /// Counts, fields included.
+    pub summary: CheckSummary,
+    /// The problems taken in full, in order.
+    pub kept: Vec<Finding>,
+    /// Per key: how many were taken in full, how many more there were, and the first of those.
+    pub more: KeyMap<Key, (usize, usize, Option<Held>)>,
+    places: Places,
+}
+
+impl PartFindings {
+    /// Takes the problems of the top-level field `top` of the part's document.
+    pub fn look(&mut self, doc: &Document, top: NodeId, every_one: bool) {
+        self.summary.fields += fields(doc, top);
+        let from = doc.problems().partition_point(|p| p.node < top);
+        for problem in &doc.problems()[from..] {
+            count(&mut self.summary, problem);
+            let at = reported_at(doc, problem);
+            let key = key_of(&mut self.places, doc, at, problem);
+            let (taken, more, first) = self.more.entry(key).or_insert((0, 0, None));
+            if every_one || *taken < SHOWN_ALIKE {
+                *taken += 1;
+                self.kept.push(finding(doc, key, at, problem));
+            } else {
+                *more += 1;
+                first.get_or_insert_with(|| held(doc, at, problem));
+            }
+        }
+    }
+}
