@@ -71,7 +71,8 @@ fn run_case(case: &Case, exe: &Path) {
     let raw = measure("protoc --decode_raw", &protoc_bin, &["--decode_raw"], Some(&case.blob));
     let show = run("statescope show (every Any expanded)", with(&["show"]));
     let text = run("statescope show --format text", with(&["show", "--format", "text"]));
-    let check = run("statescope check", with(&["check"]));
+    let check = run("statescope check (every core)", with(&["check"]));
+    let check_one = run("statescope check -j 1 (one core)", with(&["check", "-j", "1"]));
     println!(
         "show  is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw",
         protoc.seconds / show.seconds,
@@ -79,9 +80,10 @@ fn run_case(case: &Case, exe: &Path) {
     );
     println!("text  is {:>5.1}x faster than protoc --decode", protoc.seconds / text.seconds);
     println!(
-        "check is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw",
+        "check is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw ({:.1}x on one core)",
         protoc.seconds / check.seconds,
-        raw.seconds / check.seconds
+        raw.seconds / check.seconds,
+        protoc.seconds / check_one.seconds
     );
     let per_size = |r: &Run| r.peak_rss_mb * 1048576.0 / size as f64;
     println!(
@@ -115,6 +117,25 @@ fn damaged_copies(real: &[u8], size: usize, every: usize) -> Vec<u8> {
         copy += 1;
     }
     bytes
+}
+
+/// `sample.virt.x86.Msrs { entries { index value } … }` of at least `size` bytes.
+fn msr_entries(size: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(size + 32);
+    let mut entry = Vec::new();
+    let mut i: u64 = 0;
+    while out.len() < size {
+        entry.clear();
+        entry.push(0x08);
+        statescope::write_varint(&mut entry, 0xc000_0080 + i % 4096);
+        entry.push(0x10);
+        statescope::write_varint(&mut entry, (0xfee0_0000u64 << 20) + i * 7919);
+        out.push(0x0a);
+        statescope::write_varint(&mut out, entry.len() as u64);
+        out.extend_from_slice(&entry);
+        i += 1;
+    }
+    out
 }
 
 fn main() -> anyhow::Result<()> {
@@ -185,6 +206,27 @@ fn main() -> anyhow::Result<()> {
         println!("a fault in every {every:>3} copies: {:.2}x the undamaged check", damaged.seconds / clean.seconds);
     }
     println!();
+
+    // Dense: one message of millions of small repeated messages (MSR entries), no Any:
+    // what protoc decodes slowest and a schema-guided walk must not.
+    let msrs = dir.join(format!("msrs-{mb}mb.bin"));
+    if !msrs.exists() {
+        std::fs::write(&msrs, msr_entries(mb << 20))?;
+    }
+    run_case(
+        &Case {
+            title: "dense: one message of small repeated messages (sample.virt.x86.Msrs)",
+            blob: msrs,
+            root_type: "sample.virt.x86.Msrs",
+            statescope_schema: Vec::new(),
+            protoc_schema: format!(
+                "--descriptor_set_in={}:{}",
+                root.join("src/decode/well_known_types.binpb").display(),
+                root.join("samples/schema.binpb").display()
+            ),
+        },
+        &exe,
+    );
 
     // The sample VM with many VPs: small fields, the densest realistic shape.
     // Named by the block it repeats, so a blob cached by an older build (with other type

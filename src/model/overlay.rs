@@ -50,6 +50,9 @@ pub(crate) struct TopState {
     /// Whether the last top-level field is a unit kept for the search for a byte shifted
     /// out of it, which the next field's problems may start.
     pub(crate) ends_in_searched_unit: bool,
+    /// Whether the top level was damaged (a field cut short): the root's own required
+    /// fields are then not asked for.
+    pub(crate) damaged: bool,
 }
 
 /// A part of the top level to decode: the root's bytes from `range.start` to `range.end`
@@ -248,6 +251,7 @@ impl Walker<'_, '_> {
         let mut top = self.frame(root, ty, 0..end, Level::default(), false);
         if let Some(part) = part {
             (top.pos, top.end) = (part.range.start, part.range.end.min(end));
+            top.damaged = part.before.damaged;
             self.resume(top.counts_at, part.before);
             self.partial = part.partial;
         }
@@ -713,7 +717,7 @@ impl Walker<'_, '_> {
     }
 
     /// The top-level state as the root closes.
-    fn top_state(&mut self, counts_at: usize) -> TopState {
+    fn top_state(&mut self, counts_at: usize, damaged: bool) -> TopState {
         let counts = self.counts[counts_at].entries().collect();
         let array_lengths = self
             .array_lengths
@@ -722,7 +726,7 @@ impl Walker<'_, '_> {
             .collect();
         let (unit_names, budget_left) = (std::mem::take(&mut self.unit_names), Some(self.cause_budget));
         let ends_in_searched_unit = self.last_unit.is_some();
-        TopState { counts, unit_names, array_lengths, budget_left, ends_in_searched_unit }
+        TopState { counts, unit_names, array_lengths, budget_left, ends_in_searched_unit, damaged }
     }
 
     /// Closes a frame: links its subtree and checks the fields the reader requires.
@@ -735,7 +739,7 @@ impl Walker<'_, '_> {
             found.extend(self.unit_rules(&frame));
         }
         if is_root {
-            self.after = self.top_state(frame.counts_at);
+            self.after = self.top_state(frame.counts_at, frame.damaged);
         }
         // Only a top-level field is searched, so only its problems are looked through: a
         // deep subtree's problems are not rescanned at every level.

@@ -145,6 +145,7 @@ fn follow(before: &TopState, part: TopState, full_budget: usize) -> Option<TopSt
     state.counts = part.counts;
     state.unit_names = part.unit_names;
     state.ends_in_searched_unit = part.ends_in_searched_unit;
+    state.damaged |= part.damaged;
     for (key, &count) in &part.array_lengths {
         state.array_lengths.entry(key.clone()).or_insert(count);
     }
