@@ -26,7 +26,12 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         tree::write_tree_streaming(&decoder, source, options, out)?;
         return Ok(Outcome::Success);
     }
-    let doc = decoder.decode(source);
+    // With --path, only the top-level field it starts in is built.
+    let focus = args.path.as_deref().and_then(|p| crate::model::query::focus(p, decoder.root_type()));
+    let doc = match focus {
+        Some(focus) => decoder.with_focus(focus).decode(source),
+        None => decoder.decode(source),
+    };
     let tops = match &args.path {
         Some(p) => crate::model::query::select(&doc, p)?,
         None => vec![NodeId::ROOT],

@@ -22,7 +22,14 @@ pub fn run(schema_args: &SchemaArgs, args: &GetArgs, out: &mut impl Write) -> Re
     let table = args.format.is_some() || files.len() > 1;
     let mut rows = Vec::new();
     for file in &files {
-        let (doc, _) = schema_args.open(&schema, schema_args.read(file)?)?;
+        let source = schema_args.read(file)?;
+        let (decoder, _) = schema_args.decoder(&schema, &source)?;
+        // Only the top-level field the query starts in is built.
+        let decoder = match query::focus(expr, decoder.root_type()) {
+            Some(focus) => decoder.with_focus(focus),
+            None => decoder,
+        };
+        let doc = decoder.decode(source);
         let found = match query::select(&doc, expr) {
             Ok(found) => found,
             Err(error) => match absent_default(&doc, expr, &error) {

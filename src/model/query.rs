@@ -4,8 +4,10 @@
 //! `units[name=pit].state.last` or `units[*].name`. A repeated field named without a
 //! selector at the end of a query stands for all its elements.
 
+use prost_reflect::MessageDescriptor;
+
 use crate::model::path::{FieldPath, PathError, step_is, visible_children};
-use crate::model::{Document, NodeId, NodeKind};
+use crate::model::{Document, Focus, NodeId, NodeKind};
 
 /// One step of a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +26,28 @@ enum Selector {
     All,
     /// `[field=value]`.
     Key(String, String),
+}
+
+/// The top-level fields `query` needs decoded: the one occurrence its first step names by
+/// index, or every occurrence of the field it names. `None` when that cannot be told (not
+/// a query, a root that is an Any, a name the root type lacks): then decode all. The
+/// others are read past without nodes, so a value of one unit of a gigabyte is found in
+/// memory near the file's size.
+pub fn focus(query: &str, root: Option<&MessageDescriptor>) -> Option<Focus> {
+    let steps = parse(query).ok()?;
+    let first = steps.first()?;
+    let (number, packable) = match first.name.strip_prefix('#') {
+        Some(number) => (number.parse().ok()?, false),
+        None => {
+            let field = root?.get_field_by_name(&first.name)?;
+            (field.number(), field.is_list() && !matches!(field.kind(), prost_reflect::Kind::Message(_)))
+        }
+    };
+    // An index counts values, and a packed run holds many: only a message's is its occurrence.
+    Some(match first.selector {
+        Selector::Index(i) if !packable => Focus::default().with_occurrence(number, i),
+        _ => Focus::default().with_field(number),
+    })
 }
 
 /// Whether `text` uses a selector (`[*]` or `[field=value]`): then it may name many nodes.
@@ -158,4 +182,38 @@ fn parse(text: &str) -> Result<Vec<Step>, PathError> {
         };
     }
     Ok(steps)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+    use crate::model::source::Source;
+    use crate::model::{Decoder, value};
+
+    #[test]
+    fn a_query_finds_the_same_in_only_the_top_level_field_it_starts_in() {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name(crate::samples::ROOT_TYPE));
+        let whole = decoder.decode(Source::new(crate::samples::VM_STATE.to_vec()));
+        for query in [
+            "units[3].state.cmos",
+            "units[7].state.channel.drives[0].path.lun",
+            "units[5]",
+            "units[*].name",
+            "units[name=pit].state.last",
+            "units[2].state.redirection_entries[1]",
+        ] {
+            let focus = super::focus(query, decoder.root_type()).expect("the root type names it");
+            let focused = decoder.clone().with_focus(focus).decode(Source::new(crate::samples::VM_STATE.to_vec()));
+            let read = |doc: &crate::model::Document| -> Vec<(String, String)> {
+                let found = super::select(doc, query).unwrap_or_else(|e| panic!("{query}: {e}"));
+                found.into_iter().map(|id| (doc.path_of(id).label(), value::preview(doc, id, 200))).collect()
+            };
+            assert_eq!(read(&focused), read(&whole), "{query}");
+        }
+        assert!(super::focus("@type", decoder.root_type()).is_none(), "a name the root lacks: decode all");
+    }
 }
