@@ -196,8 +196,9 @@ mod tests {
     #[test]
     fn a_query_finds_the_same_in_only_the_top_level_field_it_starts_in() {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
-        let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name(crate::samples::ROOT_TYPE));
-        let whole = decoder.decode(Source::new(crate::samples::VM_STATE.to_vec()));
+        let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("sample.openvmm.SavedState"));
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/vm.state.bin")).unwrap();
+        let whole = decoder.decode(Source::new(bytes.clone()));
         for query in [
             "units[3].state.cmos",
             "units[7].state.channel.drives[0].path.lun",
@@ -207,7 +208,7 @@ mod tests {
             "units[2].state.redirection_entries[1]",
         ] {
             let focus = super::focus(query, decoder.root_type()).expect("the root type names it");
-            let focused = decoder.clone().with_focus(focus).decode(Source::new(crate::samples::VM_STATE.to_vec()));
+            let focused = decoder.clone().with_focus(focus).decode(Source::new(bytes.clone()));
             let read = |doc: &crate::model::Document| -> Vec<(String, String)> {
                 let found = super::select(doc, query).unwrap_or_else(|e| panic!("{query}: {e}"));
                 found.into_iter().map(|id| (doc.path_of(id).label(), value::preview(doc, id, 200))).collect()
