@@ -358,3 +358,26 @@ fn the_real_state_with_single_faults_names_each_cause() {
     let unit = &text[text.find("  units[4]:").unwrap()..text.find("  units[5]:").unwrap()];
     assert!(unit.contains("      addr: uint32 = 60 (0x3c)\n      cmos: varint = 256 (0x100)\n"), "{unit}");
 }
+
+#[test]
+fn text_format_streamed_a_unit_at_a_time_is_what_the_whole_document_writes() {
+    use std::sync::Arc;
+    let schema = Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).unwrap());
+    // A many-unit VM, and a packed run with a value that does not fit its type.
+    let mut bad_run = vec![0x12, 0x07, 0x07];
+    statescope::write_varint(&mut bad_run, 1 << 33);
+    bad_run.push(0x09);
+    let blobs = [
+        (statescope::samples::large_vm(200_000), statescope::samples::ROOT_TYPE),
+        (bad_run, "sample.pci.cfg_space_emu.SavedState"),
+    ];
+    for (blob, ty) in blobs {
+        let decoder = statescope::Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name(ty));
+        let doc = decoder.decode(statescope::Source::new(blob.clone()));
+        let mut whole = Vec::new();
+        let options = statescope::TextOptions { expand_any: true };
+        statescope::write_text(&doc, statescope::NodeId::ROOT, options, &mut whole).unwrap();
+        let streamed = statescope(&["show", "-", "--format", "text", "--type", ty], Some(&blob));
+        assert_eq!(stdout(&streamed), String::from_utf8(whole).unwrap(), "{ty}");
+    }
+}

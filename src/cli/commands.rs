@@ -26,6 +26,20 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         tree::write_tree_streaming(&decoder, source, options, out)?;
         return Ok(Outcome::Success);
     }
+    // Text format streams too, when the top level is in the order it prints.
+    let source = match args.format {
+        Format::Text if args.path.is_none() => {
+            let options = text::TextOptions { expand_any: !args.raw_any };
+            match text::write_text_streaming(&decoder, source, options, out)? {
+                Ok(omitted) => {
+                    say_omitted(omitted);
+                    return Ok(Outcome::Success);
+                }
+                Err(source) => source,
+            }
+        }
+        _ => source,
+    };
     // With --path, only the top-level field it starts in is built.
     let focus = args.path.as_deref().and_then(|p| crate::model::query::focus(p, decoder.root_type()));
     let doc = match focus {
@@ -42,18 +56,20 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
     Ok(Outcome::Success)
 }
 
+/// Says on stderr how many fields text format left out as comments.
+fn say_omitted(omitted: usize) {
+    if omitted > 0 {
+        eprintln!(
+            "statescope: {omitted} field(s) do not decode and appear only as # comments; `statescope check` says why"
+        );
+    }
+}
+
 /// Writes one subtree as `show` was asked.
 fn show_one(doc: &crate::model::Document, top: NodeId, args: &ShowArgs, out: &mut impl Write) -> Result<()> {
     match args.format {
         Format::Tree => tree::write_tree(doc, top, tree::TreeOptions { offsets: args.offsets }, out)?,
-        Format::Text => {
-            let omitted = text::write_text(doc, top, text::TextOptions { expand_any: !args.raw_any }, out)?;
-            if omitted > 0 {
-                eprintln!(
-                    "statescope: {omitted} field(s) do not decode and appear only as # comments; `statescope check` says why"
-                );
-            }
-        }
+        Format::Text => say_omitted(text::write_text(doc, top, text::TextOptions { expand_any: !args.raw_any }, out)?),
         Format::Json => json::write_json(doc, top, args.proto_names, out)?,
     }
     Ok(())

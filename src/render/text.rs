@@ -4,9 +4,11 @@
 
 use std::io::{self, Write};
 
-use crate::model::Document;
+use crate::decode::wire;
 use crate::model::node::{NodeId, NodeKind};
+use crate::model::source::Source;
 use crate::model::value::{self, c_escape, raw_scalar, terminal_safe};
+use crate::model::{Decoder, Document};
 
 /// Options for [`write_text`].
 #[derive(Debug, Clone, Copy)]
@@ -26,6 +28,39 @@ pub fn write_text(doc: &Document, top: NodeId, options: TextOptions, out: &mut i
         w.field(top, 0)?;
     }
     Ok(w.omitted)
+}
+
+/// Writes the whole of `source` in text format a top-level field at a time, so memory
+/// stays near the file's size, when its top level reads as text format prints it: every
+/// field declared by the root type, in field-number order (as encoders write them). Gives
+/// the source back, having written nothing, when not: then decode it whole.
+pub fn write_text_streaming(
+    decoder: &Decoder,
+    source: Source,
+    options: TextOptions,
+    out: &mut impl Write,
+) -> io::Result<Result<usize, Source>> {
+    let Some(root) = decoder.root_type().filter(|m| m.full_name() != "google.protobuf.Any") else {
+        return Ok(Err(source));
+    };
+    let (mut pos, mut last) = (0, 0);
+    while pos < source.len() {
+        let Ok(field) = wire::read_field(&source, pos, source.len()) else { return Ok(Err(source)) };
+        let number = field.tag.field_number;
+        if number < last || root.get_field(number).is_none() {
+            return Ok(Err(source));
+        }
+        (pos, last) = (field.end, number);
+    }
+    let mut omitted = 0;
+    let mut hook = |doc: &Document, top: NodeId| {
+        let mut w = TextWriter { doc, options, out: &mut *out, omitted: 0 };
+        w.field(top, 0)?;
+        omitted += w.omitted;
+        Ok(())
+    };
+    decoder.decode_streaming(source, &mut hook)?;
+    Ok(Ok(omitted))
 }
 
 struct TextWriter<'a, W> {
@@ -111,6 +146,21 @@ impl<W: Write> TextWriter<'_, W> {
                 };
                 self.indent(depth)?;
                 writeln!(self.out, "{name}: {}", terminal_safe(&text))
+            }
+            NodeKind::Packed if node.next == id + 1 => {
+                // A streamed run has no element nodes: its values are read from its bytes,
+                // and one with a problem (at its offset, on the run) is shown as it is.
+                let kind = field.map(|f| f.kind.clone());
+                for v in value::packed_values(doc, id) {
+                    let bad = doc.problems_of(id).iter().any(|p| p.offset as usize == v.offset);
+                    let scalar = match &kind {
+                        Some(kind) if !bad => value::interpret(kind, v.raw),
+                        _ => value::Scalar::Unsigned(v.raw),
+                    };
+                    self.indent(depth)?;
+                    writeln!(self.out, "{name}: {}", terminal_safe(&scalar.to_string()))?;
+                }
+                Ok(())
             }
             NodeKind::Packed => {
                 for element in doc.children(id) {
