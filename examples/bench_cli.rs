@@ -26,6 +26,8 @@ fn measure(label: &str, program: &Path, args: &[&str], stdin: Option<&Path>) -> 
         let out = cmd.output().expect("command runs");
         let seconds = start.elapsed().as_secs_f64();
         let stderr = String::from_utf8_lossy(&out.stderr);
+        // 0, or 1 for a check that found problems: anything else measured a failure.
+        assert!(matches!(out.status.code(), Some(0 | 1)), "{label} failed: {stderr}");
         let kb: f64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(f64::NAN);
         let run = Run { seconds, peak_rss_mb: kb / 1024.0 };
         if best.as_ref().is_none_or(|b| run.seconds < b.seconds) {
@@ -44,6 +46,8 @@ struct Case {
     root_type: &'static str,
     statescope_schema: Vec<String>,
     protoc_schema: String,
+    /// A path deep in the blob, for `get` and `show --path`.
+    get: &'static str,
 }
 
 fn run_case(case: &Case, exe: &Path) {
@@ -73,6 +77,12 @@ fn run_case(case: &Case, exe: &Path) {
     let text = run("statescope show --format text", with(&["show", "--format", "text"]));
     let check = run("statescope check (every core)", with(&["check"]));
     let check_one = run("statescope check -j 1 (one core)", with(&["check", "-j", "1"]));
+    // `get FILE PATH`: the file first, then the schema options.
+    let mut get_args: Vec<String> = vec!["get".into(), blob.into(), case.get.into()];
+    get_args.extend(case.statescope_schema.iter().cloned());
+    get_args.extend(["--type".to_owned(), ty.to_owned()]);
+    let get = run(&format!("statescope get {}", case.get), get_args);
+    let path = run("statescope show --path (its unit)", with(&["show", "--path", case.get.split('.').next().unwrap()]));
     println!(
         "show  is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw",
         protoc.seconds / show.seconds,
@@ -85,11 +95,14 @@ fn run_case(case: &Case, exe: &Path) {
         raw.seconds / check.seconds,
         protoc.seconds / check_one.seconds
     );
+    println!("get   takes {:.3} s, show --path {:.3} s", get.seconds, path.seconds);
     let per_size = |r: &Run| r.peak_rss_mb * 1048576.0 / size as f64;
     println!(
-        "peak RSS / file size: show {:.2}, check {:.2}, protoc --decode {:.2}\n",
+        "peak RSS / file size: show {:.2}, text {:.2}, check {:.2}, get {:.2}, protoc --decode {:.2}\n",
         per_size(&show),
+        per_size(&text),
         per_size(&check),
+        per_size(&get),
         per_size(&protoc)
     );
 }
@@ -179,6 +192,7 @@ fn main() -> anyhow::Result<()> {
             root_type: "openvmm.SavedState",
             statescope_schema: vec!["--descriptor-set".to_owned(), set.display().to_string()],
             protoc_schema: format!("--descriptor_set_in={}", set.display()),
+            get: "units[3000].name",
         },
         &exe,
     );
@@ -207,6 +221,13 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
 
+    // The built-in sample schema, as protoc reads it.
+    let sample_schema = format!(
+        "--descriptor_set_in={}:{}",
+        root.join("src/decode/well_known_types.binpb").display(),
+        root.join("samples/schema.binpb").display()
+    );
+
     // Dense: one message of millions of small repeated messages (MSR entries), no Any:
     // what protoc decodes slowest and a schema-guided walk must not.
     let msrs = dir.join(format!("msrs-{mb}mb.bin"));
@@ -218,12 +239,9 @@ fn main() -> anyhow::Result<()> {
             title: "dense: one message of small repeated messages (sample.virt.x86.Msrs)",
             blob: msrs,
             root_type: "sample.virt.x86.Msrs",
+            get: "entries[3000000].value",
             statescope_schema: Vec::new(),
-            protoc_schema: format!(
-                "--descriptor_set_in={}:{}",
-                root.join("src/decode/well_known_types.binpb").display(),
-                root.join("samples/schema.binpb").display()
-            ),
+            protoc_schema: sample_schema.clone(),
         },
         &exe,
     );
@@ -243,12 +261,9 @@ fn main() -> anyhow::Result<()> {
             title: "dense synthetic VM (many VPs, small fields)",
             blob: dense,
             root_type: statescope::samples::ROOT_TYPE,
+            get: "units[5000].name",
             statescope_schema: Vec::new(),
-            protoc_schema: format!(
-                "--descriptor_set_in={}:{}",
-                root.join("src/decode/well_known_types.binpb").display(),
-                root.join("samples/schema.binpb").display()
-            ),
+            protoc_schema: sample_schema.clone(),
         },
         &exe,
     );
