@@ -58,6 +58,11 @@ impl Focus {
         self.fields.is_empty()
     }
 
+    /// Whether any occurrence of top-level field `number` is built.
+    pub fn mentions(&self, number: u32) -> bool {
+        self.fields.iter().any(|&(n, _)| n == number)
+    }
+
     /// Whether occurrence `index` of top-level field `number` is built.
     pub fn wants(&self, number: u32, index: u32) -> bool {
         self.fields.iter().any(|&(n, i)| n == number && i.is_none_or(|i| i == index))

@@ -328,12 +328,13 @@ impl Walker<'_, '_> {
             }
         };
         frame.pos = raw.end;
-        let index = self.bump(frame.counts_at, raw.tag.field_number);
-        let focus = self.b.decoder().focus();
-        if truncated.is_none()
-            && frame.node == NodeId::ROOT
-            && focus.is_some_and(|focus| !focus.wants(raw.tag.field_number, index))
-        {
+        let number = raw.tag.field_number;
+        let focused = frame.node == NodeId::ROOT && truncated.is_none();
+        if focused && self.b.decoder().focus().is_some_and(|focus| !focus.mentions(number)) {
+            return Step::Continue; // read past: a field the focus never names needs no count
+        }
+        let index = self.bump(frame.counts_at, number);
+        if focused && self.b.decoder().focus().is_some_and(|focus| !focus.wants(number, index)) {
             return Step::Continue; // read past: counted, but not built
         }
         let Some((len, have)) = truncated else {
@@ -733,9 +734,11 @@ impl Walker<'_, '_> {
     fn finish(&mut self, frame: Frame) {
         let next = NodeId::from_index(self.b.node_count());
         self.b.node_mut(frame.node).next = next;
+        // The root's own rules need all of its fields: not in a part, nor under a focus.
         let is_root = frame.node == NodeId::ROOT;
-        let mut found = if is_root && self.partial { Vec::new() } else { self.missing_required(&frame) };
-        if !(is_root && self.partial) {
+        let root_rules_wait = is_root && (self.partial || self.b.decoder().focus().is_some());
+        let mut found = if root_rules_wait { Vec::new() } else { self.missing_required(&frame) };
+        if !root_rules_wait {
             found.extend(self.unit_rules(&frame));
         }
         if is_root {
