@@ -49,7 +49,7 @@ pub(crate) const SHOWN_ALIKE: usize = 10;
 /// Decodes `source` with `decoder`, a top-level field at a time, and writes one line per
 /// problem, prefixed with `label` (the file name), then a summary line. With `parts` above
 /// one, the top level is decoded in that many parts on as many threads
-/// ([`crate::model::parts`]); the report is the same.
+/// (the model's `parts` module); the report is the same.
 pub fn check_streaming(
     decoder: &Decoder,
     source: Source,
