@@ -38,6 +38,9 @@ pub type TopLevelHook<'h> = &'h mut dyn FnMut(&Document, NodeId) -> std::io::Res
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Focus {
     fields: Vec<(u32, Option<u32>)>,
+    /// Top-level repeated scalar fields of which one value alone gets a node in a packed
+    /// run: a run of millions then costs no node per value.
+    values: Vec<(u32, u32)>,
 }
 
 impl Focus {
@@ -51,6 +54,19 @@ impl Focus {
     pub fn with_occurrence(mut self, number: u32, index: u32) -> Self {
         self.fields.push((number, Some(index)));
         self
+    }
+
+    /// Also builds top-level repeated scalar field `number`, its packed runs with a node
+    /// for value `index` (counted across the field's occurrences) and for no other.
+    pub fn with_value(mut self, number: u32, index: u32) -> Self {
+        self.fields.push((number, None));
+        self.values.push((number, index));
+        self
+    }
+
+    /// The one value of top-level field `number` whose packed runs get a node, if only one.
+    pub fn only_value(&self, number: u32) -> Option<u32> {
+        self.values.iter().find(|&&(n, _)| n == number).map(|&(_, i)| i)
     }
 
     /// Whether no top-level field is built at all.

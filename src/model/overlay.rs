@@ -527,6 +527,10 @@ impl Walker<'_, '_> {
         let range = self.field_info(ty, field_index).range;
         let problems_at = self.b.problems().len();
         let packed = self.push(parent.node, NodeKind::Packed, raw, index, None);
+        // Under a focus on one value of a top-level field, only that value gets a node.
+        let only = (parent.node == NodeId::ROOT)
+            .then(|| self.b.decoder().focus().and_then(|f| f.only_value(raw.tag.field_number)))
+            .flatten();
         let mut pos = start;
         let mut element = 0;
         let mut failure = match width {
@@ -547,7 +551,7 @@ impl Walker<'_, '_> {
                     }
                 },
             };
-            let holder = if self.element_nodes {
+            let holder = if self.element_nodes && only.is_none_or(|i| i == index + element) {
                 let id = self.push_untagged(Some(packed), NodeKind::Element, pos..pos + len, element, None);
                 let node = self.b.node_mut(id);
                 node.field_number = raw.tag.field_number;

@@ -339,9 +339,14 @@ pub fn resolve_path(doc: &Document, path: &FieldPath) -> Result<NodeId, PathErro
             let n = doc.node(c);
             match segment.indices.as_slice() {
                 [] => Some(c),
-                &[i] if n.kind == NodeKind::Packed => {
-                    (n.index..n.index + (n.next - c - 1)).contains(&i).then(|| c + (1 + i - n.index))
-                }
+                // An element knows its place in its run. Usually every value has a node, in
+                // order; under a focus on one value, only that one does.
+                &[i] if n.kind == NodeKind::Packed => i
+                    .checked_sub(n.index)
+                    .filter(|&k| k < n.next - c - 1)
+                    .map(|k| c + (1 + k))
+                    .filter(|&e| n.index + doc.node(e).index == i)
+                    .or_else(|| doc.children(c).find(|&e| n.index + doc.node(e).index == i)),
                 &[i] => (n.index == i).then_some(c),
                 _ => None,
             }

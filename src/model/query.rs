@@ -43,9 +43,11 @@ pub fn focus(query: &str, root: Option<&MessageDescriptor>) -> Option<Focus> {
             (field.number(), field.is_list() && !matches!(field.kind(), prost_reflect::Kind::Message(_)))
         }
     };
-    // An index counts values, and a packed run holds many: only a message's is its occurrence.
+    // An index counts values, and a packed run holds many: only a message's is its
+    // occurrence; of a run, only the value named gets a node.
     Some(match first.selector {
-        Selector::Index(i) if !packable => Focus::default().with_occurrence(number, i),
+        Selector::Index(i) if packable => Focus::default().with_value(number, i),
+        Selector::Index(i) => Focus::default().with_occurrence(number, i),
         _ => Focus::default().with_field(number),
     })
 }
@@ -85,11 +87,10 @@ pub fn select(doc: &Document, query: &str) -> Result<Vec<NodeId>, PathError> {
             .into_iter()
             .flat_map(|c| match (doc.node(c).kind, &step.selector) {
                 (NodeKind::Packed, Selector::All) => doc.children(c).collect(),
+                // An element knows its place in its run (not every value may have a node).
                 (NodeKind::Packed, Selector::Index(i)) => {
                     let n = doc.node(c);
-                    doc.children(c)
-                        .filter(|&e| n.index + u32::try_from(e.index() - c.index() - 1).unwrap_or(0) == *i)
-                        .collect()
+                    doc.children(c).filter(|&e| n.index + doc.node(e).index == *i).collect()
                 }
                 _ => vec![c],
             })
@@ -216,5 +217,28 @@ mod tests {
             assert_eq!(read(&focused), read(&whole), "{query}");
         }
         assert!(super::focus("@type", decoder.root_type()).is_none(), "a name the root lacks: decode all");
+    }
+
+    #[test]
+    fn one_value_of_a_top_level_packed_run_is_found_with_no_node_for_the_others() {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let ioapic = schema.pool.get_message_by_name("sample.chipset.ioapic.SavedState");
+        let decoder = Decoder::new(Arc::clone(&schema), ioapic);
+        // redirection_entries (3) in two packed runs, [0..4) and [4..7), values 100+i.
+        let run =
+            |values: std::ops::Range<u8>| [vec![0x1a, values.len() as u8], values.map(|v| 100 + v).collect()].concat();
+        let bytes = [run(0..4), run(4..7)].concat();
+        let whole = decoder.decode(Source::new(bytes.clone()));
+        for i in 0..7 {
+            let query = format!("redirection_entries[{i}]");
+            let focus = super::focus(&query, decoder.root_type()).unwrap();
+            let focused = decoder.clone().with_focus(focus).decode(Source::new(bytes.clone()));
+            assert_eq!(focused.nodes().len(), 4, "the root, two runs, one value");
+            let read = |doc: &crate::model::Document| {
+                let id = super::select(doc, &query).unwrap()[0];
+                (doc.path_of(id).label(), value::preview(doc, id, 50))
+            };
+            assert_eq!(read(&focused), read(&whole), "{query}");
+        }
     }
 }
