@@ -39,10 +39,8 @@ pub fn focus_for(op: &EditOp, root: Option<&MessageDescriptor>, bytes: &[u8]) ->
     };
     paths.into_iter().try_fold(Focus::default(), |focus, path| {
         let first = path.segments().first()?;
-        let number = match first.name.strip_prefix('#') {
-            Some(number) => number.parse().ok()?,
-            None => root?.get_field_by_name(&first.name)?.number(),
-        };
+        // A scalar has no fields: a longer path starts in a message, whose `[i]` is its occurrence.
+        let (number, _) = Focus::top_level_field(root, &first.name)?;
         // An edit of the top-level field itself may count or add its occurrences: build
         // them all. An edit inside one occurrence needs that occurrence only.
         Some(match (path.segments().len(), first.indices.first()) {

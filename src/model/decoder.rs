@@ -69,6 +69,20 @@ impl Focus {
         self.values.iter().find(|&&(n, _)| n == number).map(|&(_, i)| i)
     }
 
+    /// The top-level field a path's first step names (`#N`, or a field of `root`), and
+    /// whether an `[i]` on it counts the values of packed runs rather than occurrences.
+    /// `None` when that cannot be told (no root type, a name it lacks).
+    pub fn top_level_field(root: Option<&MessageDescriptor>, name: &str) -> Option<(u32, bool)> {
+        match name.strip_prefix('#') {
+            Some(number) => Some((number.parse().ok()?, false)),
+            None => {
+                let field = root?.get_field_by_name(name)?;
+                let packable = field.is_list() && !matches!(field.kind(), prost_reflect::Kind::Message(_));
+                Some((field.number(), packable))
+            }
+        }
+    }
+
     /// Whether no top-level field is built at all.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty()

@@ -36,13 +36,7 @@ enum Selector {
 pub fn focus(query: &str, root: Option<&MessageDescriptor>) -> Option<Focus> {
     let steps = parse(query).ok()?;
     let first = steps.first()?;
-    let (number, packable) = match first.name.strip_prefix('#') {
-        Some(number) => (number.parse().ok()?, false),
-        None => {
-            let field = root?.get_field_by_name(&first.name)?;
-            (field.number(), field.is_list() && !matches!(field.kind(), prost_reflect::Kind::Message(_)))
-        }
-    };
+    let (number, packable) = Focus::top_level_field(root, &first.name)?;
     // An index counts values, and a packed run holds many: only a message's is its
     // occurrence; of a run, only the value named gets a node.
     Some(match first.selector {

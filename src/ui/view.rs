@@ -300,6 +300,8 @@ fn hex_lines(app: &App, width: u16, height: usize, theme: Theme) -> Vec<Line<'st
     } else {
         theme.fg(Color::Yellow)
     });
+    // The same byte is styled alike in the hex and the ASCII column.
+    let byte_style = |b: u64| if shown_cursor == Some(b) { cursor_style } else { style_of(b) };
     let per_line = hex_bytes_per_line(width, bytes.len());
     let rows = height.saturating_sub(1).max(1) as u64;
     let mut first_line = (node.start / per_line).saturating_sub(1);
@@ -331,16 +333,14 @@ fn hex_lines(app: &App, width: u16, height: usize, theme: Theme) -> Vec<Line<'st
                 (true, Some(high)) if cursor.focused => format!("{high:x}_"),
                 _ => format!("{:02x}", bytes[b as usize]),
             };
-            let style = if shown_cursor == Some(b) { cursor_style } else { style_of(b) };
-            spans.push(Span::styled(text, style));
+            spans.push(Span::styled(text, byte_style(b)));
             spans.push(Span::raw(" "));
         }
         spans.push(Span::raw("   ".repeat((per_line - (end - at)) as usize) + " "));
         for b in at..end {
             let c = bytes[b as usize];
             let shown = if (0x20..0x7f).contains(&c) { c as char } else { '.' };
-            let style = if shown_cursor == Some(b) { cursor_style } else { style_of(b) };
-            spans.push(Span::styled(shown.to_string(), style));
+            spans.push(Span::styled(shown.to_string(), byte_style(b)));
         }
         lines.push(Line::from(spans));
     }

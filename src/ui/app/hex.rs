@@ -94,9 +94,9 @@ impl App {
 
     /// Moves the cursor, selecting the field that holds its new byte.
     pub(super) fn hex_move(&mut self, step: HexStep) {
-        let per_line =
-            self.panes().hex.map_or(16, |area| crate::ui::layout::hex_bytes_per_line(area.width, self.len()));
-        let page = self.panes().hex.map_or(1, |area| u64::from(area.height.saturating_sub(3)).max(1));
+        let pane = self.panes().hex;
+        let per_line = pane.map_or(16, |area| crate::ui::layout::hex_bytes_per_line(area.width, self.len()));
+        let page = pane.map_or(1, |area| u64::from(area.height.saturating_sub(3)).max(1));
         let by = match step {
             HexStep::Bytes(n) => i64::from(n),
             HexStep::Lines(n) => i64::from(n) * per_line as i64,
