@@ -61,6 +61,12 @@ impl SchemaArgs {
         Source::open(path, self.max_input).with_context(|| format!("cannot read {}", display_name(path)))
     }
 
+    /// Like [`SchemaArgs::read`], for a command that only reads: a large file is mapped
+    /// ([`Source::open_mapped`]), so a lookup near its start does not wait for the rest.
+    pub fn read_mapped(&self, path: &Path) -> Result<Source> {
+        Source::open_mapped(path, self.max_input).with_context(|| format!("cannot read {}", display_name(path)))
+    }
+
     /// The schema files named on the command line (a folder's `.proto` files included):
     /// files a command reads, and so must not write over.
     pub fn schema_files(&self) -> Vec<PathBuf> {

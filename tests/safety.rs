@@ -310,3 +310,31 @@ fn nested_groups_decode_once_however_deep() {
     let out = statescope(&["check", "-", "--max-depth", "10000"], Some(&blob));
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+#[test]
+fn a_file_cut_short_while_a_command_reads_it_is_said_not_a_crash() {
+    use std::io::Read;
+    // Large enough to be mapped, not copied.
+    let dir = folder("cut-short");
+    let blob = dir.join("big.bin");
+    std::fs::write(&blob, statescope::samples::large_vm(4 << 20)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_statescope"))
+        .args(["show", blob.to_str().unwrap(), "--type", statescope::samples::ROOT_TYPE])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once it prints, the file is mapped; it then waits on the pipe while the file is cut.
+    let mut output = child.stdout.take().unwrap();
+    let mut first = [0u8; 4096];
+    output.read_exact(&mut first).unwrap();
+    std::fs::OpenOptions::new().write(true).open(&blob).unwrap().set_len(0).unwrap();
+    let mut rest = Vec::new();
+    output.read_to_end(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let mut said = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut said).unwrap();
+    assert_eq!(status.code(), Some(2), "exit 2, not killed by SIGBUS: {status:?} {said}");
+    assert!(said.contains("big.bin was cut short by another program while it was being read"), "{said}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -16,7 +16,7 @@ use crate::render::{json, text, tree};
 
 pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let source = schema_args.read(&args.file)?;
+    let source = schema_args.read_mapped(&args.file)?;
     let (decoder, note) = schema_args.decoder(&schema, &source)?;
     if let Some(note) = note {
         eprintln!("statescope: {note}");

@@ -22,7 +22,7 @@ pub fn run(schema_args: &SchemaArgs, args: &GetArgs, out: &mut impl Write) -> Re
     let table = args.format.is_some() || files.len() > 1;
     let mut rows = Vec::new();
     for file in &files {
-        let source = schema_args.read(file)?;
+        let source = schema_args.read_mapped(file)?;
         let (decoder, _) = schema_args.decoder(&schema, &source)?;
         // Only the top-level field the query starts in is built.
         let decoder = match query::focus(expr, decoder.root_type()) {

@@ -1,6 +1,9 @@
-//! The bytes a document is decoded from, read into memory. Files are read, never mapped:
-//! another process truncating a mapped file would kill us with SIGBUS (leaving a browser's
-//! terminal in raw mode), and a mapping saves no memory once every page has been decoded.
+//! The bytes a document is decoded from: read into memory, or, for the commands that only
+//! read a large file, mapped. The browser and the editing commands always read: another
+//! process cutting a mapped file short raises SIGBUS, which a command answers with a
+//! message and exit code 2 ([`mapped`]), but which would cost a browser its unsaved edits.
+
+mod mapped;
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -10,17 +13,35 @@ use std::sync::Arc;
 
 /// The input bytes; derefs to `[u8]`. Clones share the bytes (decoders of parts of one
 /// file, on several cores, read the same memory); they are never changed in place.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Source {
-    bytes: Arc<Vec<u8>>,
+    bytes: Arc<Bytes>,
+}
+
+/// Where the bytes are: in memory of our own, or mapped from a file.
+#[derive(Debug)]
+enum Bytes {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
 }
 
 impl Deref for Source {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
-        &self.bytes
+        match &*self.bytes {
+            Bytes::Read(bytes) => bytes,
+            Bytes::Mapped(map) => map,
+        }
     }
 }
+
+impl PartialEq for Source {
+    fn eq(&self, other: &Source) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Source {}
 
 impl From<Vec<u8>> for Source {
     fn from(bytes: Vec<u8>) -> Self {
@@ -31,12 +52,16 @@ impl From<Vec<u8>> for Source {
 impl Source {
     /// Bytes already in memory.
     pub fn new(bytes: Vec<u8>) -> Self {
-        Source { bytes: Arc::new(bytes) }
+        Source { bytes: Arc::new(Bytes::Read(bytes)) }
     }
 
-    /// Gives the bytes back (copied only if a clone still shares them).
+    /// Gives the bytes back (copied if mapped, or if a clone still shares them).
     pub fn into_bytes(self) -> Vec<u8> {
-        Arc::try_unwrap(self.bytes).unwrap_or_else(|shared| (*shared).clone())
+        match Arc::try_unwrap(self.bytes) {
+            Ok(Bytes::Read(bytes)) => bytes,
+            Ok(Bytes::Mapped(map)) => map.to_vec(),
+            Err(shared) => Source { bytes: shared }.to_vec(),
+        }
     }
 
     /// Reads `path`, or standard input for `-`. A regular file is read whole; anything
@@ -58,6 +83,26 @@ impl Source {
         (&file).read_to_end(&mut bytes)?;
         Ok(Source::new(bytes))
     }
+
+    /// Like [`Source::open`], but a regular file of [`Source::MAPPED_FROM`] bytes or more
+    /// is mapped, not copied: a command that reads a few units of a gigabyte then touches
+    /// only their pages, and nothing waits for the whole file to be read first. Should
+    /// another program cut the file short meanwhile, the command says so and exits with 2.
+    pub fn open_mapped(path: &Path, max_stream: u64) -> io::Result<Source> {
+        if path != Path::new("-") {
+            let file = File::open(path)?;
+            let meta = file.metadata()?;
+            if meta.is_file() && meta.len() >= Source::MAPPED_FROM {
+                let map = mapped::map(&file, path)?;
+                return Ok(Source { bytes: Arc::new(Bytes::Mapped(map)) });
+            }
+        }
+        Source::open(path, max_stream)
+    }
+
+    /// The size from which [`Source::open_mapped`] maps a file: smaller ones are copied,
+    /// which costs less than setting up a mapping.
+    pub const MAPPED_FROM: u64 = 1 << 20;
 }
 
 /// Reads a stream to its end, refusing more than `max` bytes.
