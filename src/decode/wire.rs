@@ -321,6 +321,38 @@ fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut Group
     Ok(field)
 }
 
+/// The field number at `pos` and where the field ends, for a scan that only counts fields:
+/// as [`read_field`] reads them, but `None` for anything other than a one-byte tag of a
+/// varint, fixed or `len` field that reads whole (a group, a longer tag, an error), which
+/// [`read_field`] then reads. It costs a few byte compares where most fields are small.
+#[inline]
+pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
+    let end = end.min(buf.len());
+    let tag = *buf.get(pos).filter(|_| pos < end)?;
+    if tag >= 0x80 || tag >> 3 == 0 {
+        return None;
+    }
+    let at = pos + 1;
+    let next = match tag & 7 {
+        0 => {
+            let window = buf.get(at..end.min(at + MAX_VARINT_LEN))?;
+            let len = window.iter().position(|&b| b < 0x80)? + 1;
+            if len == MAX_VARINT_LEN && window[MAX_VARINT_LEN - 1] > 1 {
+                return None;
+            }
+            at + len
+        }
+        1 => at + 8,
+        5 => at + 4,
+        2 => {
+            let (len, len_len) = read_varint(buf, at, end).ok()?;
+            (at + len_len).checked_add(usize::try_from(len).ok()?)?
+        }
+        _ => return None,
+    };
+    (next <= end).then_some((u32::from(tag >> 3), next))
+}
+
 /// A `len` field at `pos` whose own length runs past `end`, taken as what remains: its value
 /// is `[value start, end)`. `None` unless that is what is at `pos` (a tag or length that
 /// cannot be read, another wire type, or a length that fits).
@@ -409,6 +441,29 @@ mod tests {
 
     fn field(bytes: &[u8]) -> Result<RawField, WireError> {
         read_field(bytes, 0, bytes.len())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn skimming_a_field_agrees_with_reading_it(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24), cut in 0usize..24) {
+            let end = cut.min(bytes.len());
+            if let Some((number, next)) = skim_field(&bytes, 0, end) {
+                let read = read_field(&bytes, 0, end).expect("what skims also reads");
+                proptest::prop_assert_eq!((number, next), (read.tag.field_number, read.end));
+            }
+        }
+    }
+
+    #[test]
+    fn skimming_reads_the_usual_small_fields() {
+        for bytes in
+            [&[0x08, 0x96, 0x01][..], &[0x12, 0x02, b'h', b'i'], &[0x1d, 1, 2, 3, 4], &[0x21, 0, 0, 0, 0, 0, 0, 0, 0]]
+        {
+            let read = field(bytes).unwrap();
+            assert_eq!(skim_field(bytes, 0, bytes.len()), Some((read.tag.field_number, bytes.len())));
+        }
+        assert_eq!(skim_field(&[0x12, 0x05, b'h'], 0, 3), None, "a length past the end is read_field's to report");
+        assert_eq!(skim_field(&[0x0b, 0x0c], 0, 2), None, "groups are read_field's");
     }
 
     #[test]

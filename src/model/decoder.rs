@@ -41,6 +41,8 @@ pub struct Focus {
     /// Top-level repeated scalar fields of which one value alone gets a node in a packed
     /// run: a run of millions then costs no node per value.
     values: Vec<(u32, u32)>,
+    /// Whether the top level is read no further once its one wanted occurrence is built.
+    stops_once_built: bool,
 }
 
 impl Focus {
@@ -62,6 +64,23 @@ impl Focus {
         self.fields.push((number, None));
         self.values.push((number, index));
         self
+    }
+
+    /// Reads the top level no further once the one occurrence this focus wants is built
+    /// (with [`Self::with_occurrence`] alone): a lookup needs nothing after it, so a value
+    /// near the start of a gigabyte is found without reading the rest. The root's own
+    /// rules wait under any focus, so nothing is reported about what was not read.
+    pub fn reading_no_further(mut self) -> Self {
+        self.stops_once_built = true;
+        self
+    }
+
+    /// The one occurrence after which the top level is read no further, if there is one.
+    pub fn last_wanted(&self) -> Option<(u32, u32)> {
+        match (self.stops_once_built, self.fields.as_slice(), self.values.is_empty()) {
+            (true, &[(number, Some(index))], true) => Some((number, index)),
+            _ => None,
+        }
     }
 
     /// The one value of top-level field `number` whose packed runs get a node, if only one.

@@ -82,6 +82,20 @@ impl FieldCounts {
         *count - values
     }
 
+    /// How many values of field `number` were met.
+    pub(crate) fn count(&self, number: u32) -> u32 {
+        match self {
+            FieldCounts::Few { len, entries } => entries[..*len].iter().find(|e| e.0 == number).map_or(0, |e| e.1),
+            FieldCounts::Many { ascending, out_of_order } => match ascending.binary_search_by_key(&number, |e| e.0) {
+                Ok(at) => ascending[at].1,
+                Err(_) => out_of_order.get(&number).copied().unwrap_or(0),
+            },
+            FieldCounts::Scattered { once, counts } => {
+                counts.get(&number).copied().unwrap_or_else(|| u32::from(once.get(number)))
+            }
+        }
+    }
+
     /// Whether field `number` was met.
     pub(crate) fn contains(&self, number: u32) -> bool {
         match self {

@@ -304,6 +304,14 @@ impl Walker<'_, '_> {
 
     /// Reads one field of `frame` and records it.
     fn step(&mut self, frame: &mut Frame) -> Step {
+        if frame.node == NodeId::ROOT
+            && let Some((number, index)) = self.b.decoder().focus().and_then(Focus::last_wanted)
+        {
+            self.read_past_until(frame, number, index);
+            if frame.pos >= frame.end {
+                return Step::Continue;
+            }
+        }
         let (pos, end) = (frame.pos, frame.end);
         let read = wire::read_field_remembering(self.b.bytes(), pos, end, &mut self.groups);
         // A length that runs past the end is this field's own only when the field can be
@@ -337,6 +345,9 @@ impl Walker<'_, '_> {
         if focused && self.b.decoder().focus().is_some_and(|focus| !focus.wants(number, index)) {
             return Step::Continue; // read past: counted, but not built
         }
+        if focused && self.b.decoder().focus().and_then(Focus::last_wanted) == Some((number, index)) {
+            frame.end = frame.pos; // the root closes once this field is built
+        }
         let Some((len, have)) = truncated else {
             return self.field(frame, &raw, index, false);
         };
@@ -349,6 +360,30 @@ impl Walker<'_, '_> {
         let kind = ProblemKind::Truncated { len, have, in_type, input_ends };
         self.problem(node, raw.start + raw.tag_len as usize, kind);
         step
+    }
+
+    /// Reads past the top-level fields before occurrence `index` of field `number`, the
+    /// one a lookup wants, counting those of `number`, in one tight loop: a lookup near the
+    /// end of a gigabyte of small fields costs a scan of their tags, not a step each. It
+    /// stops early at a field that does not read or is a group: [`Self::step`] reads those.
+    fn read_past_until(&mut self, frame: &mut Frame, number: u32, index: u32) {
+        let before = self.counts[frame.counts_at].count(number);
+        let (bytes, mut pos, mut met) = (self.b.bytes(), frame.pos, 0);
+        while pos < frame.end && before + met < index {
+            let (found, next) = match wire::skim_field(bytes, pos, frame.end) {
+                Some(skimmed) => skimmed,
+                None => match wire::read_field(bytes, pos, frame.end) {
+                    Ok(raw) if raw.tag.wire_type != WireType::StartGroup => (raw.tag.field_number, raw.end),
+                    _ => break,
+                },
+            };
+            met += u32::from(found == number);
+            pos = next;
+        }
+        frame.pos = pos;
+        if met > 0 {
+            self.bump_by(frame.counts_at, number, met);
+        }
     }
 
     fn field(&mut self, parent: &Frame, raw: &RawField, index: u32, truncated: bool) -> Step {

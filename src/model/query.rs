@@ -32,7 +32,7 @@ enum Selector {
 /// index, or every occurrence of the field it names. `None` when that cannot be told (not
 /// a query, a root that is an Any, a name the root type lacks): then decode all. The
 /// others are read past without nodes, so a value of one unit of a gigabyte is found in
-/// memory near the file's size.
+/// memory near the file's size; past the occurrence an index names, nothing is read.
 pub fn focus(query: &str, root: Option<&MessageDescriptor>) -> Option<Focus> {
     let steps = parse(query).ok()?;
     let first = steps.first()?;
@@ -41,7 +41,7 @@ pub fn focus(query: &str, root: Option<&MessageDescriptor>) -> Option<Focus> {
     // occurrence; of a run, only the value named gets a node.
     Some(match first.selector {
         Selector::Index(i) if packable => Focus::default().with_value(number, i),
-        Selector::Index(i) => Focus::default().with_occurrence(number, i),
+        Selector::Index(i) => Focus::default().with_occurrence(number, i).reading_no_further(),
         _ => Focus::default().with_field(number),
     })
 }
@@ -211,6 +211,25 @@ mod tests {
             assert_eq!(read(&focused), read(&whole), "{query}");
         }
         assert!(super::focus("@type", decoder.root_type()).is_none(), "a name the root lacks: decode all");
+    }
+
+    #[test]
+    fn a_lookup_by_index_reads_nothing_past_its_occurrence() {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("sample.openvmm.SavedState"));
+        let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/vm.state.bin")).unwrap();
+        // A unit whose length runs past the end of the input: the last thing in the file.
+        bytes.extend_from_slice(&[0x0a, 0x7f, 0x0a]);
+        let whole = decoder.decode(Source::new(bytes.clone()));
+        assert!(!whole.problems().is_empty(), "read whole, the cut unit is a problem");
+        let focus = super::focus("units[3].name", decoder.root_type()).unwrap();
+        let focused = decoder.clone().with_focus(focus).decode(Source::new(bytes.clone()));
+        assert!(focused.problems().is_empty(), "{:?}", focused.problems());
+        let read =
+            |doc: &crate::model::Document| value::preview(doc, super::select(doc, "units[3].name").unwrap()[0], 50);
+        assert_eq!(read(&focused), read(&whole));
+        let every = super::focus("units[*].name", decoder.root_type()).unwrap();
+        assert!(!decoder.with_focus(every).decode(Source::new(bytes)).problems().is_empty(), "[*] reads them all");
     }
 
     #[test]
