@@ -117,6 +117,15 @@ pub enum VarintRange {
 }
 
 impl VarintRange {
+    /// Whether a varint of this range may hold `value`.
+    pub fn holds(self, value: u64) -> bool {
+        match self {
+            VarintRange::Unsigned32 => value <= u64::from(u32::MAX),
+            VarintRange::Signed32 => value <= i32::MAX as u64 || value >= i32::MIN as i64 as u64,
+            VarintRange::Bool => value <= 1,
+        }
+    }
+
     /// The declared type, for messages.
     pub fn type_name(self) -> &'static str {
         match self {
@@ -148,6 +157,11 @@ pub struct TypeInfo {
 impl TypeInfo {
     /// The position in `fields` of field `number`.
     pub fn field_index(&self, number: u32) -> Option<usize> {
+        // Fields are usually numbered from 1 without gaps: then a number is its own place.
+        let at = (number as usize).wrapping_sub(1);
+        if self.fields.get(at).is_some_and(|f| f.number == number) {
+            return Some(at);
+        }
         self.fields.binary_search_by_key(&number, |f| f.number).ok()
     }
 

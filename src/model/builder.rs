@@ -68,6 +68,13 @@ impl Builder {
     pub(crate) fn truncate(&mut self, nodes: usize, problems: usize) {
         self.doc.nodes.truncate(nodes);
         self.doc.problems.truncate(problems);
+        self.doc.skimmed = None;
+    }
+
+    /// Says that the fields under top-level field `top` were counted, `fields` of them,
+    /// not built.
+    pub(crate) fn skimmed(&mut self, top: NodeId, fields: usize) {
+        self.doc.skimmed = Some((top, fields));
     }
 
     /// The problems so far, in the order they were found.

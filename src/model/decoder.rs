@@ -128,12 +128,14 @@ pub struct Decoder {
     focus: Option<Focus>,
     /// Whether damaged top-level fields are searched for a likely cause.
     causes: bool,
+    /// Whether a streamed top-level message with no problem at all is skimmed, not built.
+    skims: bool,
 }
 
 impl Decoder {
     /// A decoder for `root` (schema-less when `None`) with the default [`Limits`].
     pub fn new(schema: Arc<Schema>, root: Option<MessageDescriptor>) -> Self {
-        Decoder { schema, root, limits: Limits::default(), focus: None, causes: true }
+        Decoder { schema, root, limits: Limits::default(), focus: None, causes: true, skims: false }
     }
 
     /// The same decoder with other limits.
@@ -145,6 +147,20 @@ impl Decoder {
     /// trial decodes use this, so it never nests).
     pub fn without_causes(self) -> Self {
         Decoder { causes: false, ..self }
+    }
+
+    /// The same decoder, for a reader of problems alone (`check`): a top-level message
+    /// field that a quick walk finds free of every problem is handed to the streaming
+    /// hook as one node with no children, its fields only counted
+    /// ([`Document::fields_skimmed_under`]); the others are built as usual, so their
+    /// problems, paths and causes are exactly those of a full decode.
+    pub fn skimming_clean_fields(self) -> Self {
+        Decoder { skims: true, ..self }
+    }
+
+    /// Whether clean top-level message fields are skimmed rather than built.
+    pub fn skims(&self) -> bool {
+        self.skims
     }
 
     /// Whether damaged top-level fields are searched for a likely cause.

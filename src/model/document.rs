@@ -22,12 +22,29 @@ pub struct Document {
     /// Every problem, sorted by node.
     pub(in crate::model) problems: Vec<Problem>,
     decoder: Decoder,
+    /// A streamed top-level field that was skimmed, not built, and how many fields were
+    /// under it ([`Decoder::skimming_clean_fields`]).
+    pub(in crate::model) skimmed: Option<(NodeId, usize)>,
 }
 
 impl Document {
     /// An empty document over `source`, for the builder to fill in.
     pub(in crate::model) fn empty(source: Source, decoder: Decoder) -> Self {
-        Document { source, nodes: Vec::new(), types: TypeTable::default(), problems: Vec::new(), decoder }
+        Document {
+            source,
+            nodes: Vec::new(),
+            types: TypeTable::default(),
+            problems: Vec::new(),
+            decoder,
+            skimmed: None,
+        }
+    }
+
+    /// How many fields are under `top` (itself not counted) that a skimming decoder
+    /// counted without building them: 0 unless `top` is a top-level field handed to a
+    /// streaming hook with no children for that reason.
+    pub fn fields_skimmed_under(&self, top: NodeId) -> usize {
+        self.skimmed.filter(|&(id, _)| id == top).map_or(0, |(_, fields)| fields)
     }
 
     /// Gives the bytes back and decodes what `edit` makes of them, with the same decoder.

@@ -24,6 +24,8 @@ use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
 
+mod skim;
+
 /// Decodes the builder's bytes as its decoder's root type (schema-less when it has none),
 /// adding nodes, types and problems. With a hook, each top-level subtree is handed to it
 /// when complete and then dropped, so memory stays bounded by the largest top-level field.
@@ -91,6 +93,7 @@ pub(crate) fn build_part(
         hook,
         partial: false,
         after: TopState::default(),
+        skimmed: skim::Skimmed::default(),
     };
     walker.run(decoder.root_type(), part)?;
     Ok(walker.after)
@@ -205,6 +208,8 @@ struct Walker<'a, 'h> {
     partial: bool,
     /// The top-level state once the root is closed.
     after: TopState,
+    /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
+    skimmed: skim::Skimmed,
 }
 
 /// Where a unit first stops parsing: the byte, where the message that stops there starts,
@@ -403,6 +408,9 @@ impl Walker<'_, '_> {
         match (&field.class, raw.tag.wire_type) {
             (FieldClass::Message(_), WireType::Len) => {
                 let child = self.child_type(ty, field_index);
+                if let Some(step) = self.skim_top_level(parent, raw, index, child, truncated) {
+                    return step;
+                }
                 self.message(parent, raw, index, child, truncated, NodeKind::Message)
             }
             (FieldClass::Message(_), WireType::StartGroup) if is_group => {
@@ -707,12 +715,7 @@ impl Walker<'_, '_> {
     /// Flags a varint too large for its declared 32-bit or bool type.
     fn check_range(&mut self, node: NodeId, range: Option<VarintRange>, value: u64, offset: usize) {
         let Some(range) = range else { return };
-        let fits = match range {
-            VarintRange::Unsigned32 => value <= u64::from(u32::MAX),
-            VarintRange::Signed32 => value <= i32::MAX as u64 || value >= i32::MIN as i64 as u64,
-            VarintRange::Bool => value <= 1,
-        };
-        if !fits {
+        if !range.holds(value) {
             let type_name = range.type_name().to_owned();
             self.problem(node, offset, ProblemKind::OutOfRange { value, type_name });
         }

@@ -140,15 +140,18 @@ pub fn problem_path(doc: &Document, at: NodeId, offset: u64) -> FieldPath {
 }
 
 /// Fields under (and including) `top`: its nodes, with the values of packed runs counted
-/// one each although a streamed document gives them no nodes.
+/// one each although a streamed document gives them no nodes, and those counted but not
+/// built when `top` was skimmed.
 pub fn fields(doc: &Document, top: NodeId) -> usize {
     let end = doc.node(top).next;
-    top.up_to(end)
+    let built: usize = top
+        .up_to(end)
         .map(|id| match doc.node(id) {
             node if node.kind == NodeKind::Packed && node.next == id + 1 => 1 + value::packed_values(doc, id).count(),
             _ => 1,
         })
-        .sum()
+        .sum();
+    built + doc.fields_skimmed_under(top)
 }
 
 /// What a part of a blob, decoded on its own, found: its counts, and its problems in order

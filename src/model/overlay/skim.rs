@@ -1,0 +1,223 @@
+//! The quick walk `check` takes over a top-level message field: whether it would decode
+//! with no problem at all, and how many fields it holds, without building a node. It is
+//! conservative: whatever it does not follow to the end (a group, a packed run, a fixed
+//! array, an unknown field, an Any it cannot resolve exactly, anything that does not read)
+//! makes it give up, and the field is built the usual way, which finds and words its
+//! problems. So a clean field costs a scan of its bytes, and a damaged one is reported
+//! exactly as before.
+
+use std::ops::Range;
+
+use super::{Frame, Level, Step, Walker, is_unit_name};
+use crate::decode::schema::{FieldClass, TYPE_URL_PREFIX, TypeIndex, VarintRange};
+use crate::decode::wire::{self, RawField, WireType};
+use crate::model::node::{NodeId, NodeKind};
+
+/// A message being skimmed.
+struct Open {
+    ty: TypeIndex,
+    pos: usize,
+    end: usize,
+    level: Level,
+    /// For an Any: its payload's type, and where its last `value` field (the payload) starts.
+    payload: Option<(TypeIndex, usize)>,
+    /// Whether a declared field was met (an enum-like message needs one).
+    declared_met: bool,
+    /// Which of its type's fixed arrays were met, by their place in `packed_only`.
+    arrays_met: u64,
+}
+
+/// What a skim found: the fields counted, and the length of each fixed array met first
+/// in it (kept only if the whole field skims clean).
+#[derive(Default)]
+pub(super) struct Skimmed {
+    stack: Vec<Open>,
+    first_lengths: Vec<((TypeIndex, u32), u32)>,
+}
+
+impl Walker<'_, '_> {
+    /// Under a skimming decoder, streaming: a top-level message field (`raw`, of type `ty`)
+    /// that skims clean becomes one node with no children, its fields counted; `None`
+    /// when it is to be built.
+    pub(super) fn skim_top_level(
+        &mut self,
+        parent: &Frame,
+        raw: &RawField,
+        index: u32,
+        ty: Option<TypeIndex>,
+        truncated: bool,
+    ) -> Option<Step> {
+        if !self.b.decoder().skims() || self.hook.is_none() || parent.node != NodeId::ROOT || truncated {
+            return None;
+        }
+        let ty = ty?;
+        if parent.level.depth + 1 > self.limits.max_depth {
+            return None;
+        }
+        // A unit's name is checked against those met before, as the unit rules do.
+        let info = self.info(ty);
+        let named = is_unit_name(&info.desc) && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
+        let name = named.then(|| super::unit_name(self.buf(), raw.value_start, raw.value_end)).flatten();
+        let name = name.map(<[u8]>::to_vec);
+        if name.as_ref().is_some_and(|name| self.unit_names.contains(name)) {
+            return None;
+        }
+        let fields = self.skim(ty, raw.value_start..raw.value_end, parent.level.nested(false))?;
+        self.unit_names.extend(name);
+        for (array, length) in self.skimmed.first_lengths.drain(..) {
+            self.array_lengths.insert(array, length);
+        }
+        let kind = if self.info(ty).is_any { NodeKind::Any } else { NodeKind::Message };
+        let node = self.push(parent.node, kind, raw, index, Some(ty));
+        self.b.node_mut(node).next = node + 1;
+        self.b.skimmed(node, fields);
+        Some(Step::Continue)
+    }
+
+    /// How many fields the message of type `ty` at `span` holds, nested ones included,
+    /// when none of them would have a problem; `None` when one might.
+    fn skim(&mut self, ty: TypeIndex, span: Range<usize>, level: Level) -> Option<usize> {
+        let mut skimmed = std::mem::take(&mut self.skimmed);
+        skimmed.first_lengths.clear();
+        let fields = self.skim_with(&mut skimmed, ty, span, level);
+        skimmed.stack.clear();
+        self.skimmed = skimmed;
+        fields
+    }
+
+    /// [`Self::skim`] with room to reuse: a skim per top-level field then allocates
+    /// nothing.
+    fn skim_with(&mut self, skimmed: &mut Skimmed, ty: TypeIndex, span: Range<usize>, level: Level) -> Option<usize> {
+        skimmed.stack.push(self.open(ty, span, level)?);
+        let mut fields = 0;
+        while let Some(open) = skimmed.stack.last_mut() {
+            if open.pos >= open.end {
+                let info = self.info(open.ty);
+                let every_array = u64::MAX >> (64 - info.packed_only.len().max(1));
+                let arrays_missing = !info.packed_only.is_empty() && open.arrays_met != every_array;
+                if arrays_missing || (info.enum_like && !open.declared_met) {
+                    return None;
+                }
+                skimmed.stack.pop();
+                continue;
+            }
+            let raw = wire::read_field(self.buf(), open.pos, open.end).ok()?;
+            open.pos = raw.end;
+            fields += 1;
+            let (ty, level, payload) = (open.ty, open.level, open.payload);
+            if let Some((payload, at)) = payload
+                && (raw.tag.field_number, raw.tag.wire_type) == (2, WireType::Len)
+            {
+                // Only the last value is the payload; an earlier one is plain bytes.
+                if raw.start == at {
+                    if level.any_depth + 1 > self.limits.max_any_depth || level.depth + 1 > self.limits.max_depth {
+                        return None;
+                    }
+                    let payload = self.open(payload, raw.value_start..raw.value_end, level.nested(true))?;
+                    skimmed.stack.push(payload);
+                }
+                continue;
+            }
+            let field_index = self.info(ty).field_index(raw.tag.field_number)?;
+            open.declared_met = true;
+            let field = self.field_info(ty, field_index);
+            match (&field.class, raw.tag.wire_type) {
+                (FieldClass::Message(_), WireType::Len) => {
+                    if level.depth + 1 > self.limits.max_depth {
+                        return None;
+                    }
+                    let child = self.child_type(ty, field_index)?;
+                    let child = self.open(child, raw.value_start..raw.value_end, level.nested(false))?;
+                    skimmed.stack.push(child);
+                }
+                (FieldClass::String, WireType::Len) => {
+                    std::str::from_utf8(&self.buf()[raw.value_start..raw.value_end]).ok()?;
+                }
+                (FieldClass::Bytes, WireType::Len) => {}
+                // A packed run: each value counts as a field. A fixed array's length is
+                // checked against the others of its type when built.
+                (FieldClass::Scalar(w), WireType::Len) if field.is_list => {
+                    let values = packed_values(&self.buf()[raw.value_start..raw.value_end], *w, field.range)?;
+                    fields += values;
+                    if field.packed_only {
+                        let array = (ty, raw.tag.field_number);
+                        let length = u32::try_from(values).ok()?;
+                        let place = self.info(ty).packed_only.iter().position(|&n| n == array.1)?;
+                        let first = self
+                            .array_lengths
+                            .get(&array)
+                            .copied()
+                            .or_else(|| skimmed.first_lengths.iter().find(|(a, _)| *a == array).map(|&(_, l)| l));
+                        match first {
+                            Some(first) if first != length => return None,
+                            Some(_) => {}
+                            None => skimmed.first_lengths.push((array, length)),
+                        }
+                        skimmed.stack.last_mut().expect("the message read from").arrays_met |= 1 << place;
+                    }
+                }
+                // A packed run, a fixed array written unpacked, or a value out of range:
+                // built, so that their checks run.
+                (FieldClass::Scalar(w), found) if *w == found && found != WireType::Len => {
+                    if field.packed_only || field.range.is_some_and(|range| !range.holds(raw.scalar)) {
+                        return None;
+                    }
+                }
+                _ => return None,
+            }
+        }
+        Some(fields)
+    }
+
+    /// A message to skim, its Any resolved if it is one; `None` for an Any whose type URL
+    /// is not exactly the one its type expects.
+    fn open(&mut self, ty: TypeIndex, span: Range<usize>, level: Level) -> Option<Open> {
+        if self.info(ty).packed_only.len() > 64 {
+            return None;
+        }
+        let payload = if self.info(ty).is_any { Some(self.resolve_exactly(span.clone())?) } else { None };
+        Some(Open { ty, pos: span.start, end: span.end, level, payload, declared_met: false, arrays_met: 0 })
+    }
+
+    /// An Any's payload type and where its last `value` field starts, when every field of
+    /// it reads and its last type URL is exactly `type.googleapis.com/` and a known type.
+    fn resolve_exactly(&mut self, span: Range<usize>) -> Option<(TypeIndex, usize)> {
+        let (mut url, mut last_value, mut pos) = (None, usize::MAX, span.start);
+        while pos < span.end {
+            let field = wire::read_field(self.buf(), pos, span.end).ok()?;
+            match (field.tag.field_number, field.tag.wire_type) {
+                (1, WireType::Len) => url = Some(field.value_start..field.value_end),
+                (2, WireType::Len) => last_value = field.start,
+                _ => {}
+            }
+            pos = field.end;
+        }
+        let url = std::str::from_utf8(&self.buf()[url?]).ok()?;
+        let payload = self.schema.resolve_type_url(url)?;
+        if url.strip_prefix(TYPE_URL_PREFIX) != Some(payload.full_name()) {
+            return None;
+        }
+        Some((self.b.types_mut().intern(self.schema, &payload), last_value))
+    }
+}
+
+/// How many values a packed run of `wire`-typed scalars holds, when every one reads whole
+/// and is within `range`.
+fn packed_values(run: &[u8], wire: WireType, range: Option<VarintRange>) -> Option<usize> {
+    let width = match wire {
+        WireType::Fixed32 => 4,
+        WireType::Fixed64 => 8,
+        _ => {
+            let (mut pos, mut values) = (0, 0);
+            while pos < run.len() {
+                let (value, len) = wire::read_varint(run, pos, run.len()).ok()?;
+                if range.is_some_and(|range| !range.holds(value)) {
+                    return None;
+                }
+                (pos, values) = (pos + len, values + 1);
+            }
+            return Some(values);
+        }
+    };
+    run.len().is_multiple_of(width).then_some(run.len() / width)
+}

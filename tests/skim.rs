@@ -1,0 +1,95 @@
+//! `check` skims a clean top-level message (counts its fields, builds no node) and builds
+//! only those that may hold a problem: its report is byte for byte that of a full decode,
+//! on healthy and broken samples, repeated unit names, the real OpenVMM state and hundreds
+//! of mutants, in one pass and in parts.
+
+mod common;
+
+use std::sync::Arc;
+
+use statescope::{CheckFormat, Decoder, Document, NodeId, Schema, SchemaSources, Source, check_streaming, samples};
+
+fn sample_decoder() -> Decoder {
+    let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+    let root = schema.pool.get_message_by_name(samples::ROOT_TYPE);
+    Decoder::new(schema, root)
+}
+
+fn report(decoder: &Decoder, bytes: &[u8], parts: usize, format: CheckFormat) -> String {
+    let mut out = Vec::new();
+    check_streaming(decoder, Source::new(bytes.to_vec()), "blob", format, parts, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// The skimming check reports what the full one does, in both formats, in 1 and 2 parts.
+fn assert_skims_the_same(decoder: &Decoder, bytes: &[u8], what: &str) {
+    let skimming = decoder.clone().skimming_clean_fields();
+    for format in [CheckFormat::Text, CheckFormat::Json] {
+        for parts in [1, 2] {
+            let full = report(decoder, bytes, parts, format);
+            assert_eq!(report(&skimming, bytes, parts, format), full, "{what}, {format:?}, {parts} part(s)");
+        }
+    }
+}
+
+/// How many top-level fields a skimming decode hands over skimmed, of how many.
+fn skimmed(decoder: &Decoder, bytes: &[u8]) -> (usize, usize) {
+    let (mut skimmed, mut all) = (0, 0);
+    let mut hook = |doc: &Document, top: NodeId| {
+        skimmed += usize::from(doc.fields_skimmed_under(top) > 0);
+        all += 1;
+        Ok(())
+    };
+    decoder.clone().skimming_clean_fields().decode_streaming(Source::new(bytes.to_vec()), &mut hook).unwrap();
+    (skimmed, all)
+}
+
+#[test]
+fn healthy_units_are_skimmed_and_broken_ones_built_with_the_same_report() {
+    let decoder = sample_decoder();
+    let healthy = samples::large_vm(200_000);
+    let (skimmed, all) = skimmed(&decoder, &healthy);
+    assert_eq!(skimmed, all, "every healthy unit is skimmed");
+    assert_skims_the_same(&decoder, &healthy, "a large healthy VM");
+    assert_skims_the_same(&decoder, samples::VM_STATE, "the sample");
+    let twice = [samples::VM_STATE, samples::VM_STATE].concat();
+    assert!(report(&decoder, &twice, 1, CheckFormat::Text).contains("duplicate unit name"));
+    assert_skims_the_same(&decoder, &twice, "the sample twice: every name taken");
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/broken")).unwrap() {
+        let path = entry.unwrap().path();
+        assert_skims_the_same(&decoder, &std::fs::read(&path).unwrap(), &path.display().to_string());
+    }
+}
+
+#[test]
+fn mutants_read_the_same_skimmed() {
+    let decoder = sample_decoder();
+    let healthy = samples::large_vm(30_000);
+    let doc = decoder.decode(Source::new(healthy.clone()));
+    let mut rng = statescope::Rng::new(0x5c17);
+    let mut tried = 0;
+    for i in 0..300 {
+        let Some(mutation) = statescope::plan_mutation(&doc, &mut rng, i) else { continue };
+        let Ok(change) = mutation.op.plan(&doc) else { continue };
+        let mut bytes = healthy.clone();
+        change.apply(&mut bytes);
+        let (skimmed, all) = skimmed(&decoder, &bytes);
+        assert!(skimmed < all || report(&decoder, &bytes, 1, CheckFormat::Text).contains(": ok ("), "{mutation:?}");
+        assert_skims_the_same(&decoder, &bytes, &mutation.op.to_string());
+        tried += 1;
+    }
+    assert!(tried > 200, "only {tried} mutants were made");
+}
+
+#[test]
+fn the_real_openvmm_state_reads_the_same_skimmed() {
+    let Some(openvmm) = common::openvmm() else { return };
+    let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
+    let schema = Arc::new(Schema::load(&sources).unwrap());
+    let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("openvmm.SavedState"));
+    let state = std::fs::read(openvmm.join("state.bin")).unwrap();
+    let (skimmed, all) = skimmed(&decoder, &state);
+    assert!(skimmed > 0, "units of the real state are skimmed: {skimmed} of {all}");
+    assert_skims_the_same(&decoder, &state, "the real state");
+    assert_skims_the_same(&decoder, &state.repeat(3), "the real state three times");
+}
