@@ -48,6 +48,16 @@ struct Case {
     protoc_schema: String,
     /// A path deep in the blob, for `get` and `show --path`.
     get: &'static str,
+    /// One descriptor set with the whole schema, for prototext.
+    prototext_schema: PathBuf,
+}
+
+/// prototext (`cargo install prototext`), if installed: it expands Any like statescope.
+fn prototext() -> Option<PathBuf> {
+    let home = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo/bin/prototext"));
+    let on_path = std::env::var_os("PATH")
+        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join("prototext")).find(|p| p.is_file()));
+    on_path.or(home.filter(|p| p.is_file()))
 }
 
 fn run_case(case: &Case, exe: &Path) {
@@ -73,6 +83,11 @@ fn run_case(case: &Case, exe: &Path) {
         Some(&case.blob),
     );
     let raw = measure("protoc --decode_raw", &protoc_bin, &["--decode_raw"], Some(&case.blob));
+    let set = case.prototext_schema.to_str().expect("UTF-8 temp path");
+    let prototext = prototext().map(|exe| {
+        let args = ["--descriptor-set", set, "decode", "--type", ty, "--assume-binary", blob];
+        measure("prototext decode (every Any expanded)", &exe, &args, None)
+    });
     let show = run("statescope show (every Any expanded)", with(&["show"]));
     let text = run("statescope show --format text", with(&["show", "--format", "text"]));
     let check = run("statescope check (every core)", with(&["check"]));
@@ -88,6 +103,14 @@ fn run_case(case: &Case, exe: &Path) {
         protoc.seconds / show.seconds,
         raw.seconds / show.seconds
     );
+    match &prototext {
+        Some(p) => println!(
+            "show  is {:>5.1}x faster than prototext decode (peak RSS / file: prototext {:.2})",
+            p.seconds / show.seconds,
+            p.peak_rss_mb * 1048576.0 / size as f64
+        ),
+        None => println!("prototext is not installed (cargo install prototext): no comparison with it"),
+    }
     println!("text  is {:>5.1}x faster than protoc --decode", protoc.seconds / text.seconds);
     println!(
         "check is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw ({:.1}x on one core)",
@@ -185,17 +208,16 @@ fn main() -> anyhow::Result<()> {
         Command::new(protoc_bin_vendored::protoc_bin_path()?).args(&protoc_args).status()?.success(),
         "protoc compiles the OpenVMM schema"
     );
-    run_case(
-        &Case {
-            title: "real OpenVMM state, repeated",
-            blob: real_blob,
-            root_type: "openvmm.SavedState",
-            statescope_schema: vec!["--descriptor-set".to_owned(), set.display().to_string()],
-            protoc_schema: format!("--descriptor_set_in={}", set.display()),
-            get: "units[3000].name",
-        },
-        &exe,
-    );
+    let real_case = Case {
+        title: "real OpenVMM state, repeated",
+        blob: real_blob,
+        root_type: "openvmm.SavedState",
+        statescope_schema: vec!["--descriptor-set".to_owned(), set.display().to_string()],
+        protoc_schema: format!("--descriptor_set_in={}", set.display()),
+        get: "units[3000].name",
+        prototext_schema: set.clone(),
+    };
+    run_case(&real_case, &exe);
 
     // The same with single faults: how much the search for likely causes costs.
     let exe_str = exe.to_str().expect("UTF-8 path");
@@ -221,12 +243,12 @@ fn main() -> anyhow::Result<()> {
     }
     println!();
 
-    // The built-in sample schema, as protoc reads it.
-    let sample_schema = format!(
-        "--descriptor_set_in={}:{}",
-        root.join("src/decode/well_known_types.binpb").display(),
-        root.join("samples/schema.binpb").display()
-    );
+    // The built-in sample schema, as protoc reads it, and as one set for prototext (two
+    // descriptor sets one after the other are one set: their files are a repeated field).
+    let (well_known, sample_set) = (root.join("src/decode/well_known_types.binpb"), root.join("samples/schema.binpb"));
+    let sample_schema = format!("--descriptor_set_in={}:{}", well_known.display(), sample_set.display());
+    let sample_one_set = dir.join("sample-schema.binpb");
+    std::fs::write(&sample_one_set, [std::fs::read(&well_known)?, std::fs::read(&sample_set)?].concat())?;
 
     // Dense: one message of millions of small repeated messages (MSR entries), no Any:
     // what protoc decodes slowest and a schema-guided walk must not.
@@ -234,17 +256,16 @@ fn main() -> anyhow::Result<()> {
     if !msrs.exists() {
         std::fs::write(&msrs, msr_entries(mb << 20))?;
     }
-    run_case(
-        &Case {
-            title: "dense: one message of small repeated messages (sample.virt.x86.Msrs)",
-            blob: msrs,
-            root_type: "sample.virt.x86.Msrs",
-            get: "entries[3000000].value",
-            statescope_schema: Vec::new(),
-            protoc_schema: sample_schema.clone(),
-        },
-        &exe,
-    );
+    let msrs_case = Case {
+        title: "dense: one message of small repeated messages (sample.virt.x86.Msrs)",
+        blob: msrs,
+        root_type: "sample.virt.x86.Msrs",
+        get: "entries[3000000].value",
+        statescope_schema: Vec::new(),
+        protoc_schema: sample_schema.clone(),
+        prototext_schema: sample_one_set.clone(),
+    };
+    run_case(&msrs_case, &exe);
 
     // The sample VM with many VPs: small fields, the densest realistic shape.
     // Named by the block it repeats, so a blob cached by an older build (with other type
@@ -264,8 +285,74 @@ fn main() -> anyhow::Result<()> {
             get: "units[5000].name",
             statescope_schema: Vec::new(),
             protoc_schema: sample_schema.clone(),
+            prototext_schema: sample_one_set.clone(),
         },
         &exe,
     );
+    for case in [&msrs_case, &real_case] {
+        lookups_on_a_gigabyte(case, &exe, &dir)?;
+    }
     Ok(())
+}
+
+/// `get` and `show --path` on a gigabyte made of a case's blob repeated: near its start,
+/// and the very last occurrence of its top-level field (every top-level field is one).
+fn lookups_on_a_gigabyte(case: &Case, exe: &Path, dir: &Path) -> anyhow::Result<()> {
+    let one = std::fs::read(&case.blob)?;
+    let copies = (1usize << 30).div_ceil(one.len());
+    let name = case.blob.file_stem().expect("a file name").to_string_lossy();
+    let big = dir.join(format!("{name}-times-{copies}.bin"));
+    if !big.exists() {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&big)?);
+        for _ in 0..copies {
+            std::io::Write::write_all(&mut file, &one)?;
+        }
+        std::io::Write::flush(&mut file)?;
+    }
+    let (field, leaf) = case.get.split_once('[').expect("the path has an index");
+    let leaf = leaf.split_once('.').map_or("", |(_, leaf)| leaf);
+    let last = top_level_fields(&one) * copies - 1;
+    println!("== lookups on {} ({:.2} GB); best of 3 runs each", big.display(), (copies * one.len()) as f64 / 1e9);
+    let big = big.to_str().expect("UTF-8 temp path");
+    for index in [3000, last] {
+        let path = format!("{field}[{index}].{leaf}");
+        let mut args = vec!["get", big, &path];
+        args.extend(case.statescope_schema.iter().map(String::as_str));
+        args.extend(["--type", case.root_type]);
+        measure(&format!("statescope get {path}"), exe, &args, None);
+        let unit = format!("{field}[{index}]");
+        let mut args = vec!["show", big, "--path", &unit, "--type", case.root_type];
+        args.extend(case.statescope_schema.iter().map(String::as_str));
+        measure(&format!("statescope show --path {unit}"), exe, &args, None);
+    }
+    println!();
+    Ok(())
+}
+
+/// How many top-level fields a generated blob has (it has no groups).
+fn top_level_fields(bytes: &[u8]) -> usize {
+    let varint = |pos: &mut usize| {
+        let mut value = 0u64;
+        for shift in (0..64).step_by(7) {
+            let byte = bytes[*pos];
+            *pos += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte < 0x80 {
+                break;
+            }
+        }
+        value
+    };
+    let (mut pos, mut fields) = (0, 0);
+    while pos < bytes.len() {
+        match varint(&mut pos) & 7 {
+            0 => drop(varint(&mut pos)),
+            1 => pos += 8,
+            2 => pos += varint(&mut pos) as usize,
+            5 => pos += 4,
+            _ => panic!("generated blobs have no groups"),
+        }
+        fields += 1;
+    }
+    fields
 }
