@@ -23,8 +23,12 @@ fn report(decoder: &Decoder, bytes: &[u8], parts: usize, format: CheckFormat) ->
 
 /// The skimming check reports what the full one does, in both formats, in 1 and 2 parts.
 fn assert_skims_the_same(decoder: &Decoder, bytes: &[u8], what: &str) {
+    assert_skims_the_same_in(decoder, bytes, what, &[CheckFormat::Text, CheckFormat::Json]);
+}
+
+fn assert_skims_the_same_in(decoder: &Decoder, bytes: &[u8], what: &str, formats: &[CheckFormat]) {
     let skimming = decoder.clone().skimming_clean_fields();
-    for format in [CheckFormat::Text, CheckFormat::Json] {
+    for &format in formats {
         for parts in [1, 2] {
             let full = report(decoder, bytes, parts, format);
             assert_eq!(report(&skimming, bytes, parts, format), full, "{what}, {format:?}, {parts} part(s)");
@@ -68,17 +72,18 @@ fn mutants_read_the_same_skimmed() {
     let doc = decoder.decode(Source::new(healthy.clone()));
     let mut rng = statescope::Rng::new(0x5c17);
     let mut tried = 0;
-    for i in 0..300 {
+    for i in 0..160 {
         let Some(mutation) = statescope::plan_mutation(&doc, &mut rng, i) else { continue };
         let Ok(change) = mutation.op.plan(&doc) else { continue };
         let mut bytes = healthy.clone();
         change.apply(&mut bytes);
         let (skimmed, all) = skimmed(&decoder, &bytes);
         assert!(skimmed < all || report(&decoder, &bytes, 1, CheckFormat::Text).contains(": ok ("), "{mutation:?}");
-        assert_skims_the_same(&decoder, &bytes, &mutation.op.to_string());
+        // Text only: the JSON report is the same findings, and the samples check it.
+        assert_skims_the_same_in(&decoder, &bytes, &mutation.op.to_string(), &[CheckFormat::Text]);
         tried += 1;
     }
-    assert!(tried > 200, "only {tried} mutants were made");
+    assert!(tried > 100, "only {tried} mutants were made");
 }
 
 #[test]

@@ -147,6 +147,8 @@ pub struct TypeInfo {
     pub is_any: bool,
     /// Whether this is a Rust enum: all fields in one oneof, so exactly one must be set.
     pub enum_like: bool,
+    /// Whether this is a VMM state unit: `state_unit.SavedStateUnit`, a name and an Any.
+    pub is_state_unit: bool,
     /// Declared fields, sorted by number.
     pub fields: Vec<FieldInfo>,
     /// Fields that are fixed arrays of scalars, written packed only. The reader requires
@@ -241,6 +243,7 @@ impl Schema {
             name: desc.full_name().into(),
             is_any: desc.full_name() == ANY_TYPE,
             enum_like: is_enum_like(&desc),
+            is_state_unit: is_state_unit(&desc),
             desc,
             fields,
             packed_only,
@@ -287,6 +290,12 @@ fn all_nested(message: &MessageDescriptor) -> Vec<MessageDescriptor> {
         i += 1;
     }
     out
+}
+
+/// Whether a message type is a VMM state unit (`state_unit.SavedStateUnit`, a name and an
+/// Any), in the VMM's own package or another of that name.
+pub fn is_state_unit(desc: &MessageDescriptor) -> bool {
+    desc.name() == "SavedStateUnit" && desc.package_name().rsplit('.').next() == Some("state_unit")
 }
 
 /// A Rust enum as mesh writes it: one `oneof variant` holding every field. A field of such

@@ -14,7 +14,9 @@ use std::sync::Arc;
 
 use prost_reflect::MessageDescriptor;
 
-use crate::decode::schema::{FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, VarintRange};
+use crate::decode::schema::{
+    FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, VarintRange, is_state_unit,
+};
 use crate::decode::wire::{self, GroupEnds, RawField, WireError, WireErrorKind, WireType};
 use crate::model::builder::Builder;
 use crate::model::cause;
@@ -94,15 +96,10 @@ pub(crate) fn build_part(
         partial: false,
         after: TopState::default(),
         skimmed: skim::Skimmed::default(),
+        urls: KeyMap::default(),
     };
     walker.run(decoder.root_type(), part)?;
     Ok(walker.after)
-}
-
-/// Whether a message type is a VMM state unit (`state_unit.SavedStateUnit`, a name and an
-/// Any), in the VMM's own package or another of that name.
-fn is_unit_name(desc: &MessageDescriptor) -> bool {
-    desc.name() == "SavedStateUnit" && desc.package_name().rsplit('.').next() == Some("state_unit")
 }
 
 /// The numbers of the root's fields that hold state units whose first field is a string
@@ -111,7 +108,7 @@ pub(crate) fn unit_fields(root: &MessageDescriptor) -> Vec<u32> {
     root.fields()
         .filter(|f| match f.kind() {
             prost_reflect::Kind::Message(m) => {
-                is_unit_name(&m) && m.get_field(1).is_some_and(|n| n.kind() == prost_reflect::Kind::String)
+                is_state_unit(&m) && m.get_field(1).is_some_and(|n| n.kind() == prost_reflect::Kind::String)
             }
             _ => false,
         })
@@ -136,8 +133,12 @@ pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]>
 
 /// Whether a field holds state units.
 fn is_unit_type(class: &FieldClass) -> bool {
-    matches!(class, FieldClass::Message(m) if is_unit_name(m))
+    matches!(class, FieldClass::Message(m) if is_state_unit(m))
 }
+
+/// The most type URLs a decode remembers resolved: a blob of distinct URLs (none real)
+/// must not grow the memory of them without bound.
+const MOST_URLS_REMEMBERED: usize = 1024;
 
 /// How deep a frame is: in messages, and in Any payloads.
 #[derive(Debug, Clone, Copy, Default)]
@@ -208,6 +209,8 @@ struct Walker<'a, 'h> {
     partial: bool,
     /// The top-level state once the root is closed.
     after: TopState,
+    /// Type URLs resolved so far ([`Self::resolve_url`]).
+    urls: KeyMap<Box<[u8]>, Option<(MessageDescriptor, bool)>>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
 }
@@ -685,23 +688,23 @@ impl Walker<'_, '_> {
             }
             return AnyTarget::Unresolved;
         };
-        let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
-        match self.schema.resolve_type_url(&text) {
-            Some(m) => {
+        match self.resolve_url(from..to) {
+            Some((m, true)) => AnyTarget::Resolved(m, last_value),
+            Some((m, false)) => {
                 // The VMM accepts an Any only when its whole type URL is the one it expects
                 // (OpenVMM, support/mesh/mesh_protobuf/src/message.rs, ProtobufAny::parse):
                 // another host fails the restore. The payload is still shown as its type.
+                let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
                 let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
-                if text != expected {
-                    let cause = cause::damaged_url_byte(expected.as_bytes(), &self.buf()[from..to], from);
-                    self.problem(node, from, ProblemKind::TypeUrlMismatch { expected, got: text });
-                    if let Some(cause) = cause {
-                        self.problem(node, cause.offset, cause.into_problem());
-                    }
+                let cause = cause::damaged_url_byte(expected.as_bytes(), &self.buf()[from..to], from);
+                self.problem(node, from, ProblemKind::TypeUrlMismatch { expected, got: text });
+                if let Some(cause) = cause {
+                    self.problem(node, cause.offset, cause.into_problem());
                 }
                 AnyTarget::Resolved(m, last_value)
             }
             None => {
+                let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
                 let cause = self.url_guesses.damaged_url(self.schema, &self.b.bytes()[from..to], from);
                 self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
                 if let Some(cause) = cause {
@@ -710,6 +713,24 @@ impl Walker<'_, '_> {
                 AnyTarget::Unresolved
             }
         }
+    }
+
+    /// The type a type URL names, and whether the URL is exactly the one the VMM expects
+    /// for it, remembered for the URLs met first: a blob names a handful of types
+    /// thousands of times.
+    fn resolve_url(&mut self, url: std::ops::Range<usize>) -> Option<(MessageDescriptor, bool)> {
+        if let Some(known) = self.urls.get(&self.b.bytes()[url.clone()]) {
+            return known.clone();
+        }
+        let text = String::from_utf8_lossy(&self.buf()[url.clone()]).into_owned();
+        let resolved = self.schema.resolve_type_url(&text).map(|m| {
+            let exact = text.strip_prefix(TYPE_URL_PREFIX) == Some(m.full_name());
+            (m, exact)
+        });
+        if self.urls.len() < MOST_URLS_REMEMBERED {
+            self.urls.insert(self.buf()[url].into(), resolved.clone());
+        }
+        resolved
     }
 
     /// Flags a varint too large for its declared 32-bit or bool type.
@@ -877,7 +898,7 @@ impl Walker<'_, '_> {
             return none.then_some(ProblemKind::NoUnits);
         }
         let node = *self.b.node(frame.node);
-        if node.parent != Some(NodeId::ROOT) || !is_unit_name(&self.info(ty).desc) {
+        if node.parent != Some(NodeId::ROOT) || !self.info(ty).is_state_unit {
             return None;
         }
         let name = (frame.node + 1).up_to(node.next).find(|&c| {

@@ -8,8 +8,8 @@
 
 use std::ops::Range;
 
-use super::{Frame, Level, Step, Walker, is_unit_name};
-use crate::decode::schema::{FieldClass, TYPE_URL_PREFIX, TypeIndex, VarintRange};
+use super::{Frame, Level, Step, Walker};
+use crate::decode::schema::{FieldClass, TypeIndex, VarintRange};
 use crate::decode::wire::{self, RawField, WireType};
 use crate::model::node::{NodeId, NodeKind};
 
@@ -56,7 +56,7 @@ impl Walker<'_, '_> {
         }
         // A unit's name is checked against those met before, as the unit rules do.
         let info = self.info(ty);
-        let named = is_unit_name(&info.desc) && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
+        let named = info.is_state_unit && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
         let name = named.then(|| super::unit_name(self.buf(), raw.value_start, raw.value_end)).flatten();
         let name = name.map(<[u8]>::to_vec);
         if name.as_ref().is_some_and(|name| self.unit_names.contains(name)) {
@@ -192,12 +192,8 @@ impl Walker<'_, '_> {
             }
             pos = field.end;
         }
-        let url = std::str::from_utf8(&self.buf()[url?]).ok()?;
-        let payload = self.schema.resolve_type_url(url)?;
-        if url.strip_prefix(TYPE_URL_PREFIX) != Some(payload.full_name()) {
-            return None;
-        }
-        Some((self.b.types_mut().intern(self.schema, &payload), last_value))
+        let (payload, exact) = self.resolve_url(url?)?;
+        exact.then(|| (self.b.types_mut().intern(self.schema, &payload), last_value))
     }
 }
 
