@@ -35,10 +35,16 @@ fn unit(name: &[u8], url: &[u8], value: &[u8]) -> Vec<u8> {
 }
 
 /// The shapes, each about `size` bytes: (name, bytes, a path that exists in it).
-fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, &'static str)> {
+fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, String)> {
     let mut shapes = Vec::new();
     let benign = statescope::samples::large_vm(size);
-    shapes.push(("benign: the sample VM repeated", benign, "units[1].state.last"));
+    // Its last unit: a lookup there reads the whole top level, as one in a hostile shape
+    // must (a lookup near the start reads no further than its unit, in any shape).
+    let schema = std::sync::Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).expect("samples"));
+    let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
+    let doc = statescope::Decoder::new(schema, root).decode(statescope::Source::new(benign.clone()));
+    let last = format!("units[{}].name", doc.children(statescope::NodeId::ROOT).count() - 1);
+    shapes.push(("benign: the sample VM repeated", benign, last));
 
     let mut unknown = Vec::new();
     let mut n = 1000u64;
@@ -47,7 +53,7 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         unknown.push(1);
         n += 1;
     }
-    shapes.push(("distinct unknown field numbers", unknown, "#1000"));
+    shapes.push(("distinct unknown field numbers", unknown, "#1000".into()));
 
     // The same numbers in a scrambled order (a stride through them that is coprime to
     // their count): no encoder writes this, but an attacker may.
@@ -57,18 +63,18 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         tag(&mut scrambled, 1000 + (i * 0x9e37_79b1) % count, 0);
         scrambled.push(1);
     }
-    shapes.push(("the same, out of order", scrambled, "#1000"));
+    shapes.push(("the same, out of order", scrambled, "#1000".into()));
 
     let depth = size / 2;
     let mut groups = vec![0x0b; depth];
     groups.extend(std::iter::repeat_n(0x0c, depth));
-    shapes.push(("groups nested to the end", groups, "#1"));
+    shapes.push(("groups nested to the end", groups, "#1".into()));
 
     let mut many = Vec::new();
     while many.len() < size {
         many.extend(unit(b"u", b"type.googleapis.com/sample.vmtime.SavedState", &[0x08, 0x01]));
     }
-    shapes.push(("many small units", many, "units[1000].state.vmtime"));
+    shapes.push(("many small units", many, "units[1000].state.vmtime".into()));
 
     let mut packed = Vec::new();
     let mut run = Vec::new();
@@ -76,20 +82,20 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, &'static str)> {
         write_varint(&mut run, 300);
     }
     len_field(&mut packed, 3, &run);
-    shapes.push(("one long packed run", packed, "redirection_entries[1000]"));
+    shapes.push(("one long packed run", packed, "redirection_entries[1000]".into()));
 
     let mut broken = Vec::new();
     while broken.len() < size {
         broken.extend(unit(b"\xff\xfe", b"type.googleapis.com/no.Such", &[0x08]));
     }
-    shapes.push(("a problem in every unit", broken, "units[1000].name"));
+    shapes.push(("a problem in every unit", broken, "units[1000].name".into()));
 
     // Every unit's payload cut off inside a varint: each is searched for a likely cause.
     let mut damaged = Vec::new();
     while damaged.len() < size {
         damaged.extend(unit(b"u", b"type.googleapis.com/sample.vmtime.SavedState", &[0x08, 0x01, 0x10]));
     }
-    shapes.push(("damage in every unit", damaged, "units[1000].name"));
+    shapes.push(("damage in every unit", damaged, "units[1000].name".into()));
     shapes
 }
 
@@ -144,7 +150,7 @@ fn main() -> anyhow::Result<()> {
         let o = out.to_str().unwrap();
         print!("{shape:<34}");
         for (c, (_, words)) in commands.iter().enumerate() {
-            let line = words.replace("{f}", f).replace("{p}", path).replace("{o}", o);
+            let line = words.replace("{f}", f).replace("{p}", &path).replace("{o}", o);
             let mut argv: Vec<&str> = line.split(' ').collect();
             argv.extend(["--type", root_type]);
             let t = time(&exe, &argv);
