@@ -26,8 +26,14 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         tree::write_tree_streaming(&decoder, source, options, out)?;
         return Ok(Outcome::Success);
     }
-    // Text format streams too, when the top level is in the order it prints.
+    // Text format and JSON stream too, when the top level is in the order they print.
     let source = match args.format {
+        Format::Json if args.path.is_none() => {
+            match json::write_json_streaming(&decoder, source, args.proto_names, out)? {
+                Ok(()) => return Ok(Outcome::Success),
+                Err(source) => source,
+            }
+        }
         Format::Text if args.path.is_none() => {
             let options = text::TextOptions { expand_any: !args.raw_any };
             match text::write_text_streaming(&decoder, source, options, out)? {
