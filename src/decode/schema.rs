@@ -45,6 +45,9 @@ pub struct Schema {
     collisions: Vec<Collision>,
     /// Files the user named (with their imports); empty when only registered sets are in.
     user_files: HashSet<String>,
+    /// Each type analysed so far, shared by every document decoded with this schema (a
+    /// search for a likely cause decodes thousands of small trial documents).
+    analysed: Arc<std::sync::Mutex<HashMap<String, Arc<TypeInfo>>>>,
 }
 
 /// How a declared field is read from the wire.
@@ -99,8 +102,6 @@ pub struct FieldInfo {
     pub packed_only: bool,
     /// Whether zero values are omitted (proto3 implicit presence).
     pub implicit: bool,
-    /// Interned type of a message field, filled in on first use.
-    pub child_ty: Option<TypeIndex>,
     /// For varint fields narrower than 64 bits, the values that fit.
     pub range: Option<VarintRange>,
 }
@@ -225,13 +226,24 @@ impl Schema {
                 }
             }
         }
-        Schema { pool, packed_only, collisions: Vec::new(), user_files: HashSet::new() }
+        Schema { pool, packed_only, collisions: Vec::new(), user_files: HashSet::new(), analysed: Arc::default() }
     }
 
     /// Looks up the message a type URL names (`…/package.Name`, or a bare full name).
     pub fn resolve_type_url(&self, url: &str) -> Option<MessageDescriptor> {
         let name = url.rsplit_once('/').map_or(url, |(_, name)| name);
         self.pool.get_message_by_name(name)
+    }
+
+    /// The overlay's facts about one message type, analysed once for this schema.
+    pub fn analysed(&self, desc: &MessageDescriptor) -> Arc<TypeInfo> {
+        let mut analysed = self.analysed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(info) = analysed.get(desc.full_name()) {
+            return Arc::clone(info);
+        }
+        let info = Arc::new(self.type_info(desc.clone()));
+        analysed.insert(desc.full_name().to_owned(), Arc::clone(&info));
+        info
     }
 
     /// Builds the overlay's facts about one message type.
@@ -274,7 +286,6 @@ impl Schema {
             is_group: desc.is_group(),
             packed_only: self.packed_only.contains(desc.full_name()),
             implicit: !desc.supports_presence() && !desc.is_list() && !desc.is_map(),
-            child_ty: None,
             range,
             desc,
         }
@@ -311,21 +322,27 @@ pub fn is_enum_like(desc: &MessageDescriptor) -> bool {
         && desc.fields().all(|f| f.containing_oneof().is_some())
 }
 
-/// Interns message types for one document: each distinct type is analysed once.
+/// Interns message types for one document: each distinct type is analysed once per
+/// schema ([`Schema::analysed`]), and the type of each message field is looked up once
+/// per document.
 #[derive(Debug, Default)]
 pub struct TypeTable {
-    types: Vec<TypeInfo>,
+    types: Vec<Arc<TypeInfo>>,
+    /// The interned type of each message field of each type, once looked up.
+    children: Vec<Vec<Option<TypeIndex>>>,
     by_name: HashMap<String, TypeIndex>,
 }
 
 impl TypeTable {
-    /// The index of `desc`, analysing it the first time.
+    /// The index of `desc`, interning it the first time.
     pub fn intern(&mut self, schema: &Schema, desc: &MessageDescriptor) -> TypeIndex {
         if let Some(&i) = self.by_name.get(desc.full_name()) {
             return i;
         }
         let i = TypeIndex::from_index(self.types.len());
-        self.types.push(schema.type_info(desc.clone()));
+        let info = schema.analysed(desc);
+        self.children.push(vec![None; info.fields.len()]);
+        self.types.push(info);
         self.by_name.insert(desc.full_name().to_owned(), i);
         i
     }
@@ -335,9 +352,14 @@ impl TypeTable {
         &self.types[ty.index()]
     }
 
-    /// The facts of an interned type, to cache what is learned about its fields.
-    pub fn get_mut(&mut self, ty: TypeIndex) -> &mut TypeInfo {
-        &mut self.types[ty.index()]
+    /// The interned type of message field `field_index` of `ty`, if looked up before.
+    pub fn child(&self, ty: TypeIndex, field_index: usize) -> Option<TypeIndex> {
+        self.children[ty.index()][field_index]
+    }
+
+    /// Remembers the interned type of message field `field_index` of `ty`.
+    pub fn set_child(&mut self, ty: TypeIndex, field_index: usize, child: TypeIndex) {
+        self.children[ty.index()][field_index] = Some(child);
     }
 }
 

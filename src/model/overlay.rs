@@ -69,7 +69,7 @@ pub(crate) struct Part {
 }
 
 /// Decodes the builder's bytes, or only `part` of its top level; returns the top-level
-/// state after it.
+/// state after a partial part (the default state otherwise).
 pub(crate) fn build_part(
     builder: &mut Builder,
     hook: Option<TopLevelHook<'_>>,
@@ -312,10 +312,8 @@ impl Walker<'_, '_> {
 
     /// Reads one field of `frame` and records it.
     fn step(&mut self, frame: &mut Frame) -> Step {
-        if frame.node == NodeId::ROOT
-            && let Some((number, index)) = self.b.decoder().focus().and_then(Focus::last_wanted)
-        {
-            self.read_past_until(frame, number, index);
+        if frame.node == NodeId::ROOT && self.b.decoder().focus().is_some() {
+            self.read_past(frame);
             if frame.pos >= frame.end {
                 return Step::Continue;
             }
@@ -370,14 +368,17 @@ impl Walker<'_, '_> {
         step
     }
 
-    /// Reads past the top-level fields before occurrence `index` of field `number`, the
-    /// one a lookup wants, counting those of `number`, in one tight loop: a lookup near the
-    /// end of a gigabyte of small fields costs a scan of their tags, not a step each. It
-    /// stops early at a field that does not read or is a group: [`Self::step`] reads those.
-    fn read_past_until(&mut self, frame: &mut Frame, number: u32, index: u32) {
-        let before = self.counts[frame.counts_at].count(number);
+    /// Reads past, in one tight loop, the top-level fields a focus does not build: those
+    /// of fields it never names, and for a lookup of one occurrence, those of its field
+    /// before that one (counted). A lookup near the end of a gigabyte of small fields then
+    /// costs a scan of their tags, not a step each. It stops at a field the focus builds,
+    /// and at one that does not read or is a group: [`Self::step`] reads those.
+    fn read_past(&mut self, frame: &mut Frame) {
+        let Some(focus) = self.b.decoder().focus() else { return };
+        let wanted = focus.last_wanted();
+        let before = wanted.map_or(0, |(number, _)| self.counts[frame.counts_at].count(number));
         let (bytes, mut pos, mut met) = (self.b.bytes(), frame.pos, 0);
-        while pos < frame.end && before + met < index {
+        while pos < frame.end {
             let (found, next) = match wire::skim_field(bytes, pos, frame.end) {
                 Some(skimmed) => skimmed,
                 None => match wire::read_field(bytes, pos, frame.end) {
@@ -385,11 +386,15 @@ impl Walker<'_, '_> {
                     _ => break,
                 },
             };
-            met += u32::from(found == number);
+            match wanted {
+                Some((number, index)) if found == number && before + met < index => met += 1,
+                _ if focus.mentions(found) => break,
+                _ => {}
+            }
             pos = next;
         }
         frame.pos = pos;
-        if met > 0 {
+        if let Some((number, _)) = wanted.filter(|_| met > 0) {
             self.bump_by(frame.counts_at, number, met);
         }
     }
@@ -465,13 +470,12 @@ impl Walker<'_, '_> {
 
     /// The interned type of a message field, interning it on first use.
     fn child_type(&mut self, ty: TypeIndex, field_index: usize) -> Option<TypeIndex> {
-        let field = self.field_info(ty, field_index);
-        if field.child_ty.is_some() {
-            return field.child_ty;
+        if let Some(child) = self.b.types().child(ty, field_index) {
+            return Some(child);
         }
-        let FieldClass::Message(m) = field.class.clone() else { return None };
+        let FieldClass::Message(m) = self.field_info(ty, field_index).class.clone() else { return None };
         let child = self.b.types_mut().intern(self.schema, &m);
-        self.b.types_mut().get_mut(ty).fields[field_index].child_ty = Some(child);
+        self.b.types_mut().set_child(ty, field_index, child);
         Some(child)
     }
 
@@ -804,7 +808,9 @@ impl Walker<'_, '_> {
         if !root_rules_wait {
             found.extend(self.unit_rules(&frame));
         }
-        if is_root {
+        // Only a part's state is carried on (to the parts after it); a whole decode's
+        // would cost a copy of every count, a million for a hostile blob.
+        if is_root && self.partial {
             self.after = self.top_state(frame.counts_at, frame.damaged);
         }
         // Only a top-level field is searched, so only its problems are looked through: a

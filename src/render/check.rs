@@ -134,12 +134,10 @@ impl<W: Write> Report<'_, W> {
             findings::count(&mut self.summary, problem);
             let at = findings::reported_at(doc, problem);
             let key = findings::key_of(&mut self.places, doc, at, problem);
-            if self.format == CheckFormat::Text && self.holds_back(key) {
-                self.alike
-                    .get_mut(&key)
-                    .expect("just counted")
-                    .first
-                    .get_or_insert_with(|| findings::held(doc, at, problem));
+            if self.format == CheckFormat::Text
+                && let Some(alike) = self.holds_back(key)
+            {
+                alike.first.get_or_insert_with(|| findings::held(doc, at, problem));
                 continue;
             }
             self.print(&findings::finding(doc, key, at, problem))?;
@@ -158,8 +156,10 @@ impl<W: Write> Report<'_, W> {
             *self.summary.codes.entry(code).or_default() += n;
         }
         for finding in kept {
-            if self.format == CheckFormat::Text && self.holds_back(finding.key) {
-                self.alike.get_mut(&finding.key).expect("just counted").first.get_or_insert(finding.held);
+            if self.format == CheckFormat::Text
+                && let Some(alike) = self.holds_back(finding.key)
+            {
+                alike.first.get_or_insert(finding.held);
                 continue;
             }
             self.print(&finding)?;
@@ -176,11 +176,12 @@ impl<W: Write> Report<'_, W> {
         Ok(())
     }
 
-    /// Counts one more problem alike with `key`; whether it is past those shown.
-    fn holds_back(&mut self, key: Key) -> bool {
+    /// Counts one more problem alike with `key`; its alike ones, when it is past those
+    /// shown.
+    fn holds_back(&mut self, key: Key) -> Option<&mut Alike> {
         let alike = self.alike.entry(key).or_insert(Alike { seen: 0, first: None });
         alike.seen += 1;
-        alike.seen > SHOWN_ALIKE
+        (alike.seen > SHOWN_ALIKE).then_some(alike)
     }
 
     /// One problem, one line (or JSON object): a URL or a file name cannot break it or act
