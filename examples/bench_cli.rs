@@ -50,6 +50,8 @@ struct Case {
     get: &'static str,
     /// One descriptor set with the whole schema, for prototext.
     prototext_schema: PathBuf,
+    /// Whether the blob has no problem, so that JSON can show it.
+    clean: bool,
 }
 
 /// prototext (`cargo install prototext`), if installed: it expands Any like statescope.
@@ -90,6 +92,7 @@ fn run_case(case: &Case, exe: &Path) {
     });
     let show = run("statescope show (every Any expanded)", with(&["show"]));
     let text = run("statescope show --format text", with(&["show", "--format", "text"]));
+    let json = case.clean.then(|| run("statescope show --format json", with(&["show", "--format", "json"])));
     let check = run("statescope check (every core)", with(&["check"]));
     let check_one = run("statescope check -j 1 (one core)", with(&["check", "-j", "1"]));
     // `get FILE PATH`: the file first, then the schema options.
@@ -112,6 +115,13 @@ fn run_case(case: &Case, exe: &Path) {
         None => println!("prototext is not installed (cargo install prototext): no comparison with it"),
     }
     println!("text  is {:>5.1}x faster than protoc --decode", protoc.seconds / text.seconds);
+    if let Some(json) = &json {
+        println!(
+            "json  is {:>5.1}x faster than protoc --decode (peak RSS / file {:.2})",
+            protoc.seconds / json.seconds,
+            json.peak_rss_mb * 1048576.0 / size as f64
+        );
+    }
     println!(
         "check is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw ({:.1}x on one core)",
         protoc.seconds / check.seconds,
@@ -216,6 +226,7 @@ fn main() -> anyhow::Result<()> {
         protoc_schema: format!("--descriptor_set_in={}", set.display()),
         get: "units[3000].name",
         prototext_schema: set.clone(),
+        clean: false,
     };
     run_case(&real_case, &exe);
 
@@ -264,6 +275,7 @@ fn main() -> anyhow::Result<()> {
         statescope_schema: Vec::new(),
         protoc_schema: sample_schema.clone(),
         prototext_schema: sample_one_set.clone(),
+        clean: true,
     };
     run_case(&msrs_case, &exe);
 
@@ -286,6 +298,7 @@ fn main() -> anyhow::Result<()> {
             statescope_schema: Vec::new(),
             protoc_schema: sample_schema.clone(),
             prototext_schema: sample_one_set.clone(),
+            clean: true,
         },
         &exe,
     );
