@@ -89,6 +89,28 @@ fn main() -> anyhow::Result<()> {
     }
     let search = search.elapsed();
 
+    // An edit of a value in one unit (one of the first copy's, whose names are not yet
+    // taken): the view is updated once only that unit is decoded again.
+    let type_text = |app: &mut App, text: &str| {
+        for c in text.chars() {
+            app.update(Action::PromptKey(PromptKey::Char(c)));
+        }
+    };
+    app.update(Action::StartGoto);
+    type_text(&mut app, "units[0].state.vmtime");
+    app.update(Action::PromptSubmit);
+    let edit = Instant::now();
+    app.update(Action::EditValue);
+    type_text(&mut app, "42");
+    app.update(Action::PromptSubmit);
+    frame(&app)?;
+    let edit = edit.elapsed();
+    let edited = app.message().to_owned();
+    let undo = Instant::now();
+    app.update(Action::Undo);
+    frame(&app)?;
+    let undo = undo.elapsed();
+
     let worst_at = (0..frame_times.len()).max_by(|&a, &b| frame_times[a].total_cmp(&frame_times[b])).unwrap_or(0);
     frame_times.sort_by(f64::total_cmp);
     let median = frame_times[frame_times.len() / 2];
@@ -106,6 +128,11 @@ fn main() -> anyhow::Result<()> {
     println!(
         "search miss over all nodes:{:>7.3} s in {slices} slices (keys are read between slices)",
         search.as_secs_f64()
+    );
+    println!(
+        "edit of one value, drawn: {:>8.3} s ({edited}); its undo {:.3} s",
+        edit.as_secs_f64(),
+        undo.as_secs_f64()
     );
     println!(
         "peak RSS:                 {:>8.0} MB ({:.2}x the file)",

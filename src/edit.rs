@@ -151,7 +151,7 @@ impl Editor {
         let delta = change.splices.iter().map(|s| s.inserted.len() as isize - s.removed.len() as isize).sum();
         self.last_rewrite = Some((start..end, delta));
         let doc = self.doc.take().expect("present");
-        let (doc, inverse) = doc.rewrite(|bytes| change.apply(bytes));
+        let (doc, inverse) = doc.rewrite(start..end, |bytes| change.apply(bytes));
         self.doc = Some(doc);
         let spans = |fixup: bool| {
             inverse.splices.iter().filter(|s| s.fixup == fixup).map(|s| s.offset..s.offset + s.removed.len()).collect()

@@ -15,6 +15,7 @@ pub mod parts;
 pub mod path;
 pub mod problem;
 pub mod query;
+mod redecode;
 pub mod source;
 pub mod value;
 

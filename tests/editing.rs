@@ -323,3 +323,88 @@ fn load_and_save_with_no_edit_is_byte_identical_for_every_sample() {
         assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&blob).unwrap(), "{name} round-trips byte for byte");
     }
 }
+
+/// What a document says about every node and problem, types by name: an edit's document,
+/// decoded again only where the edit was, must say what a whole decode of its bytes says.
+fn fingerprint(doc: &Document) -> Vec<String> {
+    let nodes = (0..doc.nodes().len()).map(|i| {
+        let node = doc.node(NodeId::from_index(i));
+        let ty = node.ty.map(|t| doc.type_name(t).to_owned());
+        format!("{node:?} {ty:?}").replace(&format!("ty: {:?}", node.ty), "")
+    });
+    let problems = doc.problems().iter().map(|p| format!("{:?} {} {}", p.node, p.offset, p.kind.describe(doc)));
+    nodes.chain(problems).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(120))]
+
+    #[test]
+    fn an_edits_document_is_what_a_whole_decode_gives(seed in any::<u64>(), steps in 1usize..10) {
+        let mut editor = Editor::new(open(statescope::samples::VM_STATE));
+        let mut rng = statescope::Rng::new(seed);
+        for i in 0..steps {
+            // A value set inside one unit (decoded again alone), or any of mutate's changes.
+            let leaves: Vec<NodeId> = below_root(editor.doc())
+                .filter(|&id| editor.doc().node(id).kind == NodeKind::Scalar && editor.doc().field_info(id).is_some())
+                .collect();
+            let pick = leaves[(seed as usize).wrapping_add(i * 7919) % leaves.len()];
+            let kind = editor.doc().field_info(pick).unwrap().kind.clone();
+            let op = match (i % 2, value_for(&kind, seed.rotate_left(i as u32))) {
+                (0, Some(value)) => EditOp::parse(&format!("set {} {value}", editor.doc().path_of(pick))).ok(),
+                _ => statescope::plan_mutation(editor.doc(), &mut rng, i).map(|m| m.op),
+            };
+            let Some(op) = op else { continue };
+            if editor.apply(op).is_err() {
+                continue;
+            }
+            let (got, want) = (fingerprint(editor.doc()), fingerprint(&open(editor.doc().bytes())));
+            let first = got.iter().zip(&want).position(|(a, b)| a != b);
+            prop_assert!(got == want, "after {}: {:?} / {:?}", editor.script(), first.map(|i| &got[i]), first.map(|i| &want[i]));
+        }
+        while editor.undo() {
+            prop_assert_eq!(fingerprint(editor.doc()), fingerprint(&open(editor.doc().bytes())));
+        }
+    }
+}
+
+#[test]
+fn every_value_of_the_real_state_set_reads_as_a_whole_decode_reads_it() {
+    let Some(openvmm) = common::openvmm() else { return };
+    let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
+    let schema = Arc::new(Schema::load(&sources).unwrap());
+    let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("openvmm.SavedState"));
+    let once = std::fs::read(openvmm.join("state.bin")).unwrap();
+    // Once, and three times over: every unit name is then taken again, a problem on each
+    // unit of the later copies, which move with the edits before them.
+    for state in [once.clone(), once.repeat(3)] {
+        set_every_value(&decoder, state);
+    }
+}
+
+fn set_every_value(decoder: &Decoder, state: Vec<u8>) {
+    let mut editor = Editor::new(decoder.decode(Source::new(state.clone())));
+    let scalars: Vec<String> = below_root(editor.doc())
+        .filter(|&id| editor.doc().node(id).kind == NodeKind::Scalar && editor.doc().field_info(id).is_some())
+        .map(|id| editor.doc().path_of(id).to_string())
+        .collect();
+    let mut set = 0;
+    for (i, path) in scalars.iter().enumerate() {
+        let Ok(id) = editor.doc().resolve(path) else {
+            continue;
+        };
+        let kind = editor.doc().field_info(id).unwrap().kind.clone();
+        // Values of every size: the field, and the lengths around it, grow and shrink.
+        let Some(value) = value_for(&kind, [0, 1, 300, u64::MAX / 3][i % 4]) else { continue };
+        if editor.apply(EditOp::parse(&format!("set {path} {value}")).unwrap()).is_err() {
+            continue;
+        }
+        set += 1;
+        let whole = decoder.decode(Source::new(editor.doc().bytes().to_vec()));
+        assert_eq!(fingerprint(editor.doc()), fingerprint(&whole), "set {path} {value}");
+    }
+    assert!(set > 100, "only {set} values were set");
+    while editor.undo() {}
+    assert_eq!(editor.doc().bytes(), &state[..]);
+    assert_eq!(fingerprint(editor.doc()), fingerprint(&decoder.decode(Source::new(state))));
+}

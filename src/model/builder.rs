@@ -21,6 +21,14 @@ impl Builder {
         Builder { doc: Document::empty(source, decoder) }
     }
 
+    /// Starts an empty document over `source` with types already interned: the nodes it
+    /// adds can then join those of the document the types came from.
+    pub(crate) fn with_types(source: Source, decoder: Decoder, types: TypeTable) -> Self {
+        let mut doc = Document::empty(source, decoder);
+        doc.types = types;
+        Builder { doc }
+    }
+
     /// The finished document, its problems sorted by node.
     pub(crate) fn finish(mut self) -> Document {
         self.doc.problems.sort_by_key(|p| (p.node, p.offset));

@@ -48,12 +48,21 @@ impl Document {
     }
 
     /// Gives the bytes back and decodes what `edit` makes of them, with the same decoder.
-    /// The bytes are moved, not copied.
-    pub fn rewrite<T>(self, edit: impl FnOnce(&mut Vec<u8>) -> T) -> (Self, T) {
-        let Document { source, decoder, .. } = self;
+    /// The bytes are moved, not copied. `changed` is the span of bytes (offsets before the
+    /// edit) that the edit changes: when it stays inside one top-level field of a
+    /// document with no problem, only that field is decoded again, and the nodes after it
+    /// are moved; anything else decodes the whole again.
+    pub fn rewrite<T>(self, changed: std::ops::Range<usize>, edit: impl FnOnce(&mut Vec<u8>) -> T) -> (Self, T) {
+        let inside = super::redecode::inside(&self, &changed);
+        let Document { source, decoder, nodes, types, problems, .. } = self;
         let mut bytes = source.into_bytes();
+        let before = bytes.len() as isize;
         let result = edit(&mut bytes);
-        (decoder.decode(Source::new(bytes)), result)
+        let delta = bytes.len() as isize - before;
+        let source = Source::new(bytes);
+        let old = super::redecode::Old { nodes, types, problems };
+        let again = inside.and_then(|inside| super::redecode::again(old, &decoder, &source, inside, delta));
+        (again.unwrap_or_else(|| decoder.decode(source)), result)
     }
 
     /// Gives the bytes back.

@@ -1,0 +1,228 @@
+//! Decoding again after an edit inside one top-level field: that field alone is decoded
+//! from the edited bytes, and the nodes after it are moved by the change in size. Whatever
+//! else could read differently makes it decode the whole again: a problem in the field, at
+//! the top level or in a field near it (the search for a likely cause looks a few fields
+//! around a damaged one), an edit that does not stay inside one field, a tag or a unit name
+//! changed, a fixed array in the field (its length is compared across units), a focus.
+
+use std::ops::Range;
+
+use crate::decode::schema::TypeTable;
+use crate::decode::wire::{self, WireType};
+use crate::model::builder::Builder;
+use crate::model::decoder::Decoder;
+use crate::model::document::Document;
+use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::overlay::{self, Part, TopState};
+use crate::model::problem::{Problem, ProblemKind};
+use crate::model::source::Source;
+
+/// The top-level field an edit stays inside, as it was before the edit.
+pub(super) struct Inside {
+    node: Node,
+    top: NodeId,
+    /// Its unit name: an edit that changes it may make one another unit has.
+    name: Option<Vec<u8>>,
+}
+
+/// The top-level message field of `doc` that an edit of the bytes `changed` stays inside,
+/// when decoding that field again is all the edit needs.
+pub(super) fn inside(doc: &Document, changed: &Range<usize>) -> Option<Inside> {
+    if doc.decoder().focus().is_some() {
+        return None;
+    }
+    // Nodes are in pre-order, so their starts only grow: the last one to start at or
+    // before the edit is inside the top-level field that holds it, if any does.
+    let last = doc.nodes().partition_point(|n| n.start as usize <= changed.start).checked_sub(1)?;
+    let top = top_level_of(doc, NodeId::from_index(last));
+    let node = *doc.node(top);
+    let holds = top != NodeId::ROOT && node.start as usize <= changed.start && changed.end <= node.end() as usize;
+    let message = matches!(node.kind, NodeKind::Message | NodeKind::Any) && node.wire == Some(WireType::Len);
+    if !holds || !message || node.ty.is_none() || !quiet_around(doc, top) || has_fixed_array(doc, top) {
+        return None;
+    }
+    let name = overlay::unit_name(doc.bytes(), node.value_start as usize, node.value_end as usize).map(<[u8]>::to_vec);
+    Some(Inside { node, top, name })
+}
+
+/// How many top-level fields on each side of an edited one must have no problem: the
+/// search for a likely cause of a damaged field reads the field before it (a byte shifted
+/// out of it) and a few after it (where the top level reads in step again).
+const QUIET_AROUND: usize = 5;
+
+/// The top-level field `id` is in (the root for the root).
+fn top_level_of(doc: &Document, mut id: NodeId) -> NodeId {
+    while let Some(parent) = doc.parent(id).filter(|&p| p != NodeId::ROOT) {
+        id = parent;
+    }
+    id
+}
+
+/// Whether no problem is on the root, on top-level field `top`, or on the
+/// [`QUIET_AROUND`] fields on each side of it, or anywhere below them.
+fn quiet_around(doc: &Document, top: NodeId) -> bool {
+    let (mut first, mut last) = (top, top);
+    for _ in 0..QUIET_AROUND {
+        if first.index() > 1 {
+            first = top_level_of(doc, NodeId::from_index(first.index() - 1));
+        }
+        if doc.node(last).next.index() < doc.nodes().len() {
+            last = doc.node(last).next;
+        }
+    }
+    let near = first..doc.node(last).next;
+    doc.problems().iter().all(|p| p.node != NodeId::ROOT && !near.contains(&p.node))
+}
+
+/// Whether top-level field `top` holds a fixed array: the first length met of each is the
+/// one the others are held to.
+fn has_fixed_array(doc: &Document, top: NodeId) -> bool {
+    top.up_to(doc.node(top).next).any(|id| doc.field_info(id).is_some_and(|f| f.packed_only))
+}
+
+/// The old document's nodes, types and problems, which the new one is made from.
+pub(super) struct Old {
+    pub(super) nodes: Vec<Node>,
+    pub(super) types: TypeTable,
+    pub(super) problems: Vec<Problem>,
+}
+
+/// The document of `source` (the old bytes edited, `delta` bytes longer) made from the
+/// `old` one, with the field `inside` names decoded again; `None` when the whole must be
+/// decoded again.
+pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside, delta: isize) -> Option<Document> {
+    let Inside { node, top, name } = inside;
+    let Old { nodes, types, problems } = old;
+    // A problem after the field moves with it, but a likely cause's words hold offsets.
+    if delta != 0 && problems.iter().any(|p| p.node > top && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
+        return None;
+    }
+    let start = node.start as usize;
+    let end = (node.end() as usize).checked_add_signed(delta).filter(|&end| end <= source.len())?;
+    // The edit left the field where it was: the same tag, read to where it should end,
+    // with the same unit name.
+    let field = wire::read_field(source, start, source.len()).ok()?;
+    let same_name = overlay::unit_name(source, field.value_start, field.value_end).map(<[u8]>::to_vec) == name;
+    if (field.tag.field_number, field.tag.wire_type, field.end) != (node.field_number, WireType::Len, end) || !same_name
+    {
+        return None;
+    }
+    let mut builder = Builder::with_types(source.clone(), decoder.clone(), types);
+    let before = TopState { counts: vec![(node.field_number, node.index)], ..TopState::default() };
+    let after = overlay::build_part(&mut builder, None, true, Some(Part { range: start..end, before, partial: true }));
+    let built = builder.finish();
+    let one_field = built.nodes.get(1).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
+    if !built.problems.is_empty() || !after.is_ok_and(|a| a.array_lengths.is_empty()) || !one_field {
+        return None;
+    }
+    let Document { nodes: fresh, types, .. } = built;
+    let mut doc = Document::empty(source.clone(), decoder.clone());
+    doc.types = types;
+    let ids_move = (fresh.len() - 1) as isize - (nodes[top.index()].next - top) as isize;
+    doc.nodes = spliced(nodes, top, &fresh, delta);
+    // The field and those around it had none: the others' stay, on their moved nodes.
+    let moved = |p: Problem| match p.node > top {
+        true => Some(Problem {
+            node: NodeId::from_index(p.node.index().checked_add_signed(ids_move)?),
+            offset: p.offset.checked_add_signed(delta as i64)?,
+            ..p
+        }),
+        false => Some(p),
+    };
+    doc.problems = problems.into_iter().map(moved).collect::<Option<Vec<_>>>()?;
+    Some(doc)
+}
+
+/// The old nodes with those of top-level field `top` replaced by `fresh` (the root and
+/// that field alone, decoded again) and the nodes after it moved by `delta` bytes; in
+/// place, as a gigabyte's nodes are too many to copy for one edit.
+fn spliced(mut nodes: Vec<Node>, top: NodeId, fresh: &[Node], delta: isize) -> Vec<Node> {
+    let k = top.index();
+    let old_next = nodes[k].next.index();
+    // The field's own nodes: from their place after the root of `fresh` to `k` on.
+    let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + k) };
+    let field = fresh[1..].iter().map(|n| Node { parent: n.parent.map(placed), next: placed(n.next), ..*n });
+    nodes.splice(k..old_next, field);
+    let ids_move = (fresh.len() - 1) as isize - (old_next - k) as isize;
+    let moved = |id: NodeId| NodeId::from_index(id.index().checked_add_signed(ids_move).expect("ids stay in range"));
+    let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
+    let after = k + fresh.len() - 1;
+    if ids_move != 0 || delta != 0 {
+        for n in &mut nodes[after..] {
+            n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
+            n.next = moved(n.next);
+            (n.start, n.value_start, n.value_end) = (shifted(n.start), shifted(n.value_start), shifted(n.value_end));
+        }
+    }
+    let total = NodeId::from_index(nodes.len());
+    let root = &mut nodes[0];
+    root.value_end = shifted(root.value_end);
+    root.next = total;
+    nodes
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+
+    fn decoder() -> Decoder {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let root = schema.pool.get_message_by_name("sample.openvmm.SavedState");
+        Decoder::new(schema, root)
+    }
+
+    /// Every node with its type by name, and the problems.
+    fn said(doc: &Document) -> (Vec<(Node, Option<String>)>, usize) {
+        let nodes = doc.nodes().iter().map(|n| (Node { ty: None, ..*n }, n.ty.map(|t| doc.type_name(t).to_owned())));
+        (nodes.collect(), doc.problems().len())
+    }
+
+    /// The sample with the value of `vmtime` (a varint in the first unit) replaced by
+    /// `value`, the one-field decode of it, and the whole decode.
+    fn edited(value: &[u8]) -> (Option<Document>, Document) {
+        let decoder = decoder();
+        let sample = include_bytes!("../../samples/vm.state.bin");
+        let doc = decoder.decode(Source::new(sample.to_vec()));
+        let vmtime = (0..doc.nodes().len())
+            .map(NodeId::from_index)
+            .find(|&id| doc.path_of(id).to_string() == "units[0].state.vmtime")
+            .expect("the sample has it");
+        let node = *doc.node(vmtime);
+        let span = node.value_start as usize..node.value_end as usize;
+        // The edit: the new value, and the lengths of the Any's value, the Any and the unit
+        // (each one byte in the sample) fixed up by the change in size.
+        let delta = value.len() as isize - span.len() as isize;
+        let mut bytes = sample.to_vec();
+        bytes.splice(span.clone(), value.iter().copied());
+        let mut at = doc.parent(vmtime);
+        while let Some(id) = at.filter(|&id| id != NodeId::ROOT) {
+            let prefix = doc.node(id).len_prefix().start as usize;
+            bytes[prefix] = (bytes[prefix] as isize + delta) as u8;
+            at = doc.parent(id);
+        }
+        let mut unit = vmtime;
+        while let Some(parent) = doc.parent(unit).filter(|&p| p != NodeId::ROOT) {
+            unit = parent;
+        }
+        let unit = doc.node(unit);
+        let changed = unit.start as usize..span.end;
+        let inside = inside(&doc, &changed).expect("the edit stays inside the first unit");
+        let source = Source::new(bytes);
+        let Document { nodes, types, problems, .. } = doc;
+        (again(Old { nodes, types, problems }, &decoder, &source, inside, delta), decoder.decode(source))
+    }
+
+    #[test]
+    fn a_value_changed_inside_one_unit_decodes_that_unit_alone() {
+        for value in [&[0x05][..], &[0x96, 0x01], &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f]] {
+            let (one_field, whole) = edited(value);
+            let one_field = one_field.expect("decoded again alone");
+            assert_eq!(said(&one_field), said(&whole), "vmtime = {value:x?}");
+            assert_eq!(one_field.bytes(), whole.bytes());
+        }
+    }
+}
