@@ -43,16 +43,18 @@ fn main() -> anyhow::Result<()> {
     let decoder = Decoder::new(schema, root_type.clone());
 
     let start = Instant::now();
-    let source = Source::open(&blob, u64::MAX)?;
-    let size = source.len();
-    // What the browser shows first: the top-level fields in the first few MB.
-    let prefix = browser::preview_prefix(&source, root_type.as_ref()).unwrap_or(source.len());
-    let preview = decoder.decode(Source::new(source[..prefix].to_vec()));
+    // What the browser shows first: the top-level fields in the first few MB, read alone.
+    let (head, size) = Source::open_head(&blob, browser::PREVIEW_BYTES)?.expect("a regular file");
+    let size = size as usize;
+    let prefix = browser::preview_end(&head).unwrap_or(head.len());
+    let preview = decoder.decode(Source::new(head[..prefix].to_vec()));
     let preview_app = App::new(preview, "preview".to_owned(), (200, 50));
     let mut terminal = Terminal::new(TestBackend::new(200, 50))?;
     terminal.draw(|f| browser::draw(f, &preview_app, Theme::from_env()))?;
     let preview_screen = start.elapsed();
-    let doc = decoder.decode(source);
+    drop(preview_app);
+    // Then, in the background, the whole file read and decoded.
+    let doc = decoder.decode(Source::open(&blob, u64::MAX)?);
     let open = start.elapsed();
     let nodes = doc.nodes().len();
     let mut app = App::new(doc, "bench".to_owned(), (200, 50));

@@ -74,7 +74,7 @@ pub fn main() -> std::process::ExitCode {
 pub mod browser {
     pub use crate::ui::app::{Action, App, PromptKey};
     pub use crate::ui::keymap::help_lines;
-    pub use crate::ui::preview_prefix;
+    pub use crate::ui::{PREVIEW_BYTES, preview_end};
     pub use crate::ui::view::{Theme, draw};
 }
 

@@ -17,7 +17,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
+use anyhow::{Context, Result, anyhow};
 use ratatui::crossterm::event::{self, Event, KeyCode};
 use ratatui::widgets::Paragraph;
 
@@ -33,12 +33,10 @@ use crate::ui::view::Theme;
 /// standard output it prints the tree instead, so `statescope FILE | less` works.
 pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
     let schema = schema_args.load_schema()?;
-    let (source, label) = match file {
-        Some(path) => (schema_args.read(path)?, display_name(path)),
-        None => (Source::new(crate::samples::VM_STATE.to_vec()), "built-in sample (samples/vm.state.bin)".to_owned()),
-    };
-    let (decoder, note) = schema_args.decoder(&schema, &source)?;
+    let label = file.map_or_else(|| "built-in sample (samples/vm.state.bin)".to_owned(), display_name);
     if !std::io::stdout().is_terminal() {
+        let source = read_whole(schema_args, file)?;
+        let (decoder, note) = schema_args.decoder(&schema, &source)?;
         if let Some(note) = &note {
             eprintln!("statescope: {note}");
         }
@@ -47,12 +45,7 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
         std::io::Write::flush(&mut out)?;
         return Ok(());
     }
-    let size = source.len();
-    let preview =
-        preview_prefix(&source, decoder.root_type()).map(|end| decoder.decode(Source::new(source[..end].to_vec())));
-    let background = decoder.clone();
-    let decoding = std::thread::spawn(move || background.decode(source));
-
+    let Opening { note, preview, decoding, size } = open(schema_args, &schema, file)?;
     let mut guard = TerminalGuard::enter()?;
     let area = guard.terminal.size()?;
     let mut pending = Some(decoding);
@@ -89,6 +82,61 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
         println!("{text}");
     }
     Ok(())
+}
+
+/// The whole of `file`, or of the built-in sample.
+fn read_whole(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<Source> {
+    match file {
+        Some(path) => schema_args.read(path),
+        None => Ok(Source::new(crate::samples::VM_STATE.to_vec())),
+    }
+}
+
+/// A document on its way: the note on a detected type, the preview to show first (a large
+/// file's first few MB), the decode of the whole in the background, and the input's size.
+struct Opening {
+    note: Option<String>,
+    preview: Option<Document>,
+    decoding: Decoding,
+    size: usize,
+}
+
+/// The whole document, read and decoded in the background.
+type Decoding = std::thread::JoinHandle<Result<Document>>;
+
+/// Starts opening `file`. A large regular file is read only as far as its preview before
+/// the first screen: the rest is read, and the whole decoded, in the background.
+fn open(
+    schema_args: &SchemaArgs,
+    schema: &std::sync::Arc<crate::decode::schema::Schema>,
+    file: Option<&Path>,
+) -> Result<Opening> {
+    let head = match file {
+        Some(path) => Source::open_head(path, PREVIEW_BYTES)
+            .with_context(|| format!("cannot read {}", display_name(path)))?
+            .filter(|(_, size)| *size >= 4 * PREVIEW_BYTES as u64),
+        None => None,
+    };
+    if let (Some(path), Some((head, size))) = (file, head)
+        && let Some(end) = preview_end(&head)
+    {
+        // The type is told from the whole fields of the head, as from the whole file.
+        let (decoder, note) = schema_args.decoder(schema, &head[..end])?;
+        if decoder.root_type().is_none_or(|r| r.full_name() != crate::decode::schema::ANY_TYPE) {
+            let preview = Some(decoder.decode(Source::new(head[..end].to_vec())));
+            let (background, args, path) = (decoder.clone(), schema_args.clone(), path.to_path_buf());
+            let decoding = std::thread::spawn(move || Ok(background.decode(args.read(&path)?)));
+            return Ok(Opening { note, preview, decoding, size: size as usize });
+        }
+    }
+    let source = read_whole(schema_args, file)?;
+    let (decoder, note) = schema_args.decoder(schema, &source)?;
+    let size = source.len();
+    let preview =
+        preview_prefix(&source, decoder.root_type()).map(|end| decoder.decode(Source::new(source[..end].to_vec())));
+    let background = decoder.clone();
+    let decoding = std::thread::spawn(move || Ok(background.decode(source)));
+    Ok(Opening { note, preview, decoding, size })
 }
 
 /// Opens `doc` (read from `file`) in the browser with notes on its rows, each given by the
@@ -145,11 +193,7 @@ fn nearest_node(doc: &Document, path: &str) -> (NodeId, bool) {
 /// The event loop: draws, reads a key (or continues a search), applies it, and carries
 /// out its effects, until the user quits. Swaps in the whole document when a background
 /// decode finishes. Returns everything copied, for printing after the terminal is back.
-fn browse(
-    guard: &mut TerminalGuard,
-    mut app: App,
-    mut pending: Option<std::thread::JoinHandle<Document>>,
-) -> Result<Vec<String>> {
+fn browse(guard: &mut TerminalGuard, mut app: App, mut pending: Option<Decoding>) -> Result<Vec<String>> {
     let theme = Theme::from_env();
     let mut copied = Vec::new();
     loop {
@@ -178,9 +222,9 @@ fn browse(
     }
 }
 
-/// The document a background decode made.
-fn join(decoding: std::thread::JoinHandle<Document>) -> Result<Document> {
-    decoding.join().map_err(|_| anyhow!("decoding failed unexpectedly"))
+/// The document a background read and decode made.
+fn join(decoding: Decoding) -> Result<Document> {
+    decoding.join().map_err(|_| anyhow!("decoding failed unexpectedly"))?
 }
 
 /// How much of a large file the preview decodes.
@@ -193,6 +237,12 @@ pub fn preview_prefix(bytes: &[u8], root: Option<&prost_reflect::MessageDescript
     if bytes.len() < 4 * PREVIEW_BYTES || root.is_some_and(|r| r.full_name() == crate::decode::schema::ANY_TYPE) {
         return None;
     }
+    preview_end(bytes)
+}
+
+/// The end of the last whole top-level field within the first `PREVIEW_BYTES` of `bytes`
+/// (a large file's head, or all of it).
+pub fn preview_end(bytes: &[u8]) -> Option<usize> {
     let mut end = 0;
     while let Ok(field) = crate::decode::wire::read_field(bytes, end, bytes.len()) {
         if field.end > PREVIEW_BYTES {
@@ -204,12 +254,7 @@ pub fn preview_prefix(bytes: &[u8], root: Option<&prost_reflect::MessageDescript
 }
 
 /// Shows progress while the document decodes; false if the user quit first.
-fn wait_for(
-    guard: &mut TerminalGuard,
-    decoding: &std::thread::JoinHandle<Document>,
-    label: &str,
-    size: usize,
-) -> Result<bool> {
+fn wait_for(guard: &mut TerminalGuard, decoding: &Decoding, label: &str, size: usize) -> Result<bool> {
     let mut ticks = 0usize;
     while !decoding.is_finished() {
         let spinner = ['|', '/', '-', '\\'][ticks % 4];

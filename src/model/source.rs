@@ -84,6 +84,23 @@ impl Source {
         Ok(Source::new(bytes))
     }
 
+    /// The first `len` bytes of a regular file and the file's size, for a view that shows
+    /// the start of a large file while the rest is read; `None` for standard input and
+    /// anything else that is not a regular file (those are read whole).
+    pub fn open_head(path: &Path, len: usize) -> io::Result<Option<(Source, u64)>> {
+        if path == Path::new("-") {
+            return Ok(None);
+        }
+        let file = File::open(path)?;
+        let meta = file.metadata()?;
+        if !meta.is_file() {
+            return Ok(None);
+        }
+        let mut head = Vec::with_capacity(len.min(usize::try_from(meta.len()).unwrap_or(len)));
+        (&file).take(len as u64).read_to_end(&mut head)?;
+        Ok(Some((Source::new(head), meta.len())))
+    }
+
     /// Like [`Source::open`], but a regular file of [`Source::MAPPED_FROM`] bytes or more
     /// is mapped, not copied: a command that reads a few units of a gigabyte then touches
     /// only their pages, and nothing waits for the whole file to be read first. Should
