@@ -74,8 +74,8 @@ pub fn main() -> std::process::ExitCode {
 pub mod browser {
     pub use crate::ui::app::{Action, App, PromptKey};
     pub use crate::ui::keymap::help_lines;
-    pub use crate::ui::{PREVIEW_BYTES, preview_end};
     pub use crate::ui::view::{Theme, draw};
+    pub use crate::ui::{PREVIEW_BYTES, preview_end};
 }
 
 #[doc(hidden)]

@@ -46,7 +46,7 @@ pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> 
     let jobs = args.jobs.map_or_else(cores, usize::from);
     let check_one = |file: &Path| -> Checked {
         let label = display_name(file);
-        let source = schema_args.read_mapped(file).map_err(|e| crate::cli::one_line(&e))?;
+        let source = schema_args.read(file).map_err(|e| crate::cli::one_line(&e))?;
         let decoder = match &shared {
             Some(decoder) => decoder.clone(),
             None => {

@@ -1,7 +1,9 @@
-//! The bytes a document is decoded from: read into memory, or, for the commands that only
-//! read a large file, mapped. The browser and the editing commands always read: another
-//! process cutting a mapped file short raises SIGBUS, which a command answers with a
-//! message and exit code 2 ([`mapped`]), but which would cost a browser its unsaved edits.
+//! The bytes a document is decoded from: read into memory, or, for a lookup in a large
+//! file (`get`, `show --path`), mapped, so that only the pages it needs are touched. What
+//! reads a whole file reads a copy: another program cannot change it underneath, and a
+//! mapping saves no memory once every page has been decoded. Should another program cut a
+//! mapped file short, the command says so and exits with 2 ([`mapped`]) instead of dying
+//! of SIGBUS.
 
 mod mapped;
 

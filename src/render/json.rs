@@ -94,8 +94,10 @@ pub fn write_json_streaming(
     let mut writer = RootWriter { out, options, proto_names, keys: 0 };
     let mut pos = 0;
     while pos < source.len() {
-        let first = wire::read_field(&source, pos, source.len()).expect("read before");
-        let field = root.get_field(first.tag.field_number).expect("declared: checked before");
+        // Read before: only a file changed underneath since (a mapped one) reads otherwise.
+        let changed = || JsonError::Other("the input changed while it was read".to_owned());
+        let first = wire::read_field(&source, pos, source.len()).map_err(|_| changed())?;
+        let field = root.get_field(first.tag.field_number).ok_or_else(changed)?;
         pos = match field.kind() {
             prost_reflect::Kind::Message(element) if field.is_list() => {
                 writer.elements(&source, &field, &element, first)
