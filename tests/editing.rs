@@ -371,9 +371,7 @@ proptest! {
 #[test]
 fn every_value_of_the_real_state_set_reads_as_a_whole_decode_reads_it() {
     let Some(openvmm) = common::openvmm() else { return };
-    let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
-    let schema = Arc::new(Schema::load(&sources).unwrap());
-    let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("openvmm.SavedState"));
+    let decoder = common::openvmm_decoder(&openvmm);
     let once = std::fs::read(openvmm.join("state.bin")).unwrap();
     // Once, and three times over: every unit name is then taken again, a problem on each
     // unit of the later copies, which move with the edits before them.

@@ -4,21 +4,9 @@
 
 mod common;
 
-use std::sync::Arc;
+use statescope::{CheckFormat, Decoder, samples};
 
-use statescope::{CheckFormat, Decoder, Schema, SchemaSources, Source, check_streaming, plan_mutation, samples};
-
-fn decoder() -> Decoder {
-    let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
-    let root = schema.pool.get_message_by_name(samples::ROOT_TYPE);
-    Decoder::new(schema, root)
-}
-
-fn report(decoder: &Decoder, bytes: &[u8], parts: usize, format: CheckFormat) -> String {
-    let mut out = Vec::new();
-    check_streaming(decoder, Source::new(bytes.to_vec()), "blob", format, parts, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
-}
+use common::{check_report as report, sample_decoder as decoder};
 
 /// Every part count from 2 to 4 gives the one-pass report, in both formats.
 fn assert_same_in_parts(decoder: &Decoder, bytes: &[u8], what: &str) {
@@ -64,29 +52,19 @@ fn names_and_array_lengths_met_in_an_earlier_part_still_count() {
 #[test]
 fn mutants_with_faults_anywhere_read_the_same_in_parts() {
     let decoder = decoder();
-    let healthy = samples::large_vm(30_000);
-    let doc = decoder.decode(Source::new(healthy.clone()));
-    let mut rng = statescope::Rng::new(0x5eed);
-    let mut tried = 0;
-    for i in 0..120 {
-        let Some(mutation) = plan_mutation(&doc, &mut rng, i) else { continue };
-        let Ok(change) = mutation.op.plan(&doc) else { continue };
-        let mut bytes = healthy.clone();
-        change.apply(&mut bytes);
+    let mutants = common::sample_mutants(&decoder, 0x5eed, 120);
+    for (what, bytes) in &mutants {
         // Each fault is searched for its cause in every decode that reads it: two part
         // counts keep the test quick.
-        assert_same_in(&decoder, &bytes, &mutation.op.to_string(), 2..=3, CheckFormat::Text);
-        tried += 1;
+        assert_same_in(&decoder, bytes, what, 2..=3, CheckFormat::Text);
     }
-    assert!(tried > 80, "only {tried} mutants were made");
+    assert!(mutants.len() > 80, "only {} mutants were made", mutants.len());
 }
 
 #[test]
 fn the_real_openvmm_state_reads_the_same_in_parts() {
     let Some(openvmm) = common::openvmm() else { return };
-    let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
-    let schema = Arc::new(Schema::load(&sources).unwrap());
-    let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("openvmm.SavedState"));
+    let decoder = common::openvmm_decoder(&openvmm);
     let state = std::fs::read(openvmm.join("state.bin")).unwrap();
     assert_same_in_parts(&decoder, &state, "the real state");
     // Repeated, its units' names repeat: the parts after the first find them taken.

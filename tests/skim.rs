@@ -5,21 +5,9 @@
 
 mod common;
 
-use std::sync::Arc;
+use statescope::{CheckFormat, Decoder, Document, NodeId, Source, samples};
 
-use statescope::{CheckFormat, Decoder, Document, NodeId, Schema, SchemaSources, Source, check_streaming, samples};
-
-fn sample_decoder() -> Decoder {
-    let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
-    let root = schema.pool.get_message_by_name(samples::ROOT_TYPE);
-    Decoder::new(schema, root)
-}
-
-fn report(decoder: &Decoder, bytes: &[u8], parts: usize, format: CheckFormat) -> String {
-    let mut out = Vec::new();
-    check_streaming(decoder, Source::new(bytes.to_vec()), "blob", format, parts, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
-}
+use common::{check_report as report, sample_decoder};
 
 /// The skimming check reports what the full one does, in both formats, in 1 and 2 parts.
 fn assert_skims_the_same(decoder: &Decoder, bytes: &[u8], what: &str) {
@@ -68,30 +56,20 @@ fn healthy_units_are_skimmed_and_broken_ones_built_with_the_same_report() {
 #[test]
 fn mutants_read_the_same_skimmed() {
     let decoder = sample_decoder();
-    let healthy = samples::large_vm(30_000);
-    let doc = decoder.decode(Source::new(healthy.clone()));
-    let mut rng = statescope::Rng::new(0x5c17);
-    let mut tried = 0;
-    for i in 0..160 {
-        let Some(mutation) = statescope::plan_mutation(&doc, &mut rng, i) else { continue };
-        let Ok(change) = mutation.op.plan(&doc) else { continue };
-        let mut bytes = healthy.clone();
-        change.apply(&mut bytes);
-        let (skimmed, all) = skimmed(&decoder, &bytes);
-        assert!(skimmed < all || report(&decoder, &bytes, 1, CheckFormat::Text).contains(": ok ("), "{mutation:?}");
+    let mutants = common::sample_mutants(&decoder, 0x5c17, 160);
+    for (what, bytes) in &mutants {
+        let (skimmed, all) = skimmed(&decoder, bytes);
+        assert!(skimmed < all || report(&decoder, bytes, 1, CheckFormat::Text).contains(": ok ("), "{what}");
         // Text only: the JSON report is the same findings, and the samples check it.
-        assert_skims_the_same_in(&decoder, &bytes, &mutation.op.to_string(), &[CheckFormat::Text]);
-        tried += 1;
+        assert_skims_the_same_in(&decoder, bytes, what, &[CheckFormat::Text]);
     }
-    assert!(tried > 100, "only {tried} mutants were made");
+    assert!(mutants.len() > 100, "only {} mutants were made", mutants.len());
 }
 
 #[test]
 fn the_real_openvmm_state_reads_the_same_skimmed() {
     let Some(openvmm) = common::openvmm() else { return };
-    let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
-    let schema = Arc::new(Schema::load(&sources).unwrap());
-    let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("openvmm.SavedState"));
+    let decoder = common::openvmm_decoder(&openvmm);
     let state = std::fs::read(openvmm.join("state.bin")).unwrap();
     let (skimmed, all) = skimmed(&decoder, &state);
     assert!(skimmed > 0, "units of the real state are skimmed: {skimmed} of {all}");

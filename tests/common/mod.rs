@@ -142,3 +142,48 @@ pub fn assert_contains_all(text: &str, expected: &[&str]) {
         assert!(text.contains(piece), "missing `{piece}` in:\n{text}");
     }
 }
+
+/// A decoder of the built-in sample schema, rooted at the sample VM's type.
+pub fn sample_decoder() -> statescope::Decoder {
+    let schema = std::sync::Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).unwrap());
+    let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
+    statescope::Decoder::new(schema, root)
+}
+
+/// A decoder of the real OpenVMM schema folder (`openvmm/protos`), rooted at its saved state.
+pub fn openvmm_decoder(openvmm: &Path) -> statescope::Decoder {
+    let sources = statescope::SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
+    let schema = std::sync::Arc::new(statescope::Schema::load(&sources).unwrap());
+    let root = schema.pool.get_message_by_name("openvmm.SavedState");
+    statescope::Decoder::new(schema, root)
+}
+
+/// What `statescope check` reports on `bytes`, decoded in `parts` parts.
+pub fn check_report(
+    decoder: &statescope::Decoder,
+    bytes: &[u8],
+    parts: usize,
+    format: statescope::CheckFormat,
+) -> String {
+    let mut out = Vec::new();
+    let source = statescope::Source::new(bytes.to_vec());
+    statescope::check_streaming(decoder, source, "blob", format, parts, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Mutants of a large healthy sample VM: up to `tries` of `statescope mutate`'s changes
+/// (drawn from `seed`), each applied alone, with the change in words.
+pub fn sample_mutants(decoder: &statescope::Decoder, seed: u64, tries: usize) -> Vec<(String, Vec<u8>)> {
+    let healthy = statescope::samples::large_vm(30_000);
+    let doc = decoder.decode(statescope::Source::new(healthy.clone()));
+    let mut rng = statescope::Rng::new(seed);
+    let mut mutants = Vec::new();
+    for i in 0..tries {
+        let Some(mutation) = statescope::plan_mutation(&doc, &mut rng, i) else { continue };
+        let Ok(change) = mutation.op.plan(&doc) else { continue };
+        let mut bytes = healthy.clone();
+        change.apply(&mut bytes);
+        mutants.push((mutation.op.to_string(), bytes));
+    }
+    mutants
+}
