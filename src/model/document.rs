@@ -217,7 +217,8 @@ impl Document {
     /// The problems shown on a node's row: its own, and for an Any those of its payload,
     /// which has no row of its own.
     pub fn row_problems(&self, id: NodeId) -> impl Iterator<Item = &Problem> {
-        let payload = self.any_payload(id).filter(|_| self.node(id).kind == NodeKind::Any);
+        // Only an Any's children are looked through: the root's are the whole document.
+        let payload = (self.node(id).kind == NodeKind::Any).then(|| self.any_payload(id)).flatten();
         self.problems_of(id).iter().chain(payload.map_or(&[][..], |p| self.problems_of(p)))
     }
 
