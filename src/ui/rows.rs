@@ -64,12 +64,27 @@ impl NodeSet {
         let after = (span.end as isize + delta).max(0) as u64;
         let suffix =
             (new.len() - new.partition_point(|n| n.start < after)).min(old_len - prefix).min(new.len() - prefix);
-        let mut out = NodeSet::new(new.len());
+        if new.len() != old_len {
+            return self.remap_by_place(old_len, new.len(), prefix, suffix);
+        }
+        // Ids did not move (an edit of values): a copy, with the middle collapsed.
+        let mut out = self.clone();
+        out.set_range(NodeId::from_index(prefix)..NodeId::from_index(new.len() - suffix), false);
+        if prefix == 0 {
+            out.set(NodeId::ROOT, true);
+        }
+        out
+    }
+
+    /// [`Self::remap`] a node at a time: the first `prefix` nodes keep their ids, the last
+    /// `suffix` their place from the end, and the rest start collapsed.
+    fn remap_by_place(&self, old_len: usize, new_len: usize, prefix: usize, suffix: usize) -> NodeSet {
+        let mut out = NodeSet::new(new_len);
         for i in 0..prefix {
             out.set(NodeId::from_index(i), self.contains(NodeId::from_index(i)));
         }
         for k in 1..=suffix {
-            out.set(NodeId::from_index(new.len() - k), self.contains(NodeId::from_index(old_len - k)));
+            out.set(NodeId::from_index(new_len - k), self.contains(NodeId::from_index(old_len - k)));
         }
         out
     }
@@ -261,6 +276,25 @@ mod tests {
         assert_eq!(path(&doc, rows.first_child(pit).unwrap()), "units[1].name");
         assert_eq!(rows.next_sibling(pit).map(|s| path(&doc, s)).as_deref(), Some("units[2]"));
         assert_eq!(rows.prev_sibling(pit).map(|s| path(&doc, s)).as_deref(), Some("units[0]"));
+    }
+
+    #[test]
+    fn folds_over_an_edit_of_values_are_kept_as_a_node_at_a_time_keeps_them() {
+        let doc = sample();
+        let len = doc.nodes().len();
+        let mut folds = NodeSet::new(len);
+        for i in (0..len).filter(|i| i % 3 != 1) {
+            folds.set(NodeId::from_index(i), true);
+        }
+        let offsets = |id: usize| doc.nodes()[id].start as usize;
+        for (first, last) in [(0, 5), (1, 2), (7, 200), (150, len - 1), (0, len - 1)] {
+            let span = offsets(first)..offsets(last);
+            let kept = folds.remap(len, doc.nodes(), span.clone(), 0);
+            let prefix = doc.nodes().partition_point(|n| (n.start as usize) < span.start);
+            let suffix = len - doc.nodes().partition_point(|n| (n.start as usize) < span.end);
+            let by_place = folds.remap_by_place(len, len, prefix, suffix.min(len - prefix));
+            assert_eq!(kept.bits, by_place.bits, "an edit of bytes {span:?}");
+        }
     }
 
     #[test]
