@@ -148,11 +148,21 @@ fn spliced(mut nodes: Vec<Node>, top: NodeId, fresh: &[Node], delta: isize) -> V
     let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
     let after = k + fresh.len() - 1;
     if ids_move != 0 || delta != 0 {
-        for n in &mut nodes[after..] {
-            n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
-            n.next = moved(n.next);
-            (n.start, n.value_start, n.value_end) = (shifted(n.start), shifted(n.value_start), shifted(n.value_end));
-        }
+        let move_all = |part: &mut [Node]| {
+            for n in part {
+                n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
+                n.next = moved(n.next);
+                (n.start, n.value_start, n.value_end) =
+                    (shifted(n.start), shifted(n.value_start), shifted(n.value_end));
+            }
+        };
+        // A gigabyte has tens of millions of nodes after an early unit: both cores move them.
+        let half = (nodes.len() - after) / 2;
+        let (first, second) = nodes[after..].split_at_mut(half);
+        std::thread::scope(|scope| {
+            scope.spawn(|| move_all(second));
+            move_all(first);
+        });
     }
     let total = NodeId::from_index(nodes.len());
     let root = &mut nodes[0];
