@@ -49,9 +49,9 @@ impl Document {
 
     /// Gives the bytes back and decodes what `edit` makes of them, with the same decoder.
     /// The bytes are moved, not copied. `changed` is the span of bytes (offsets before the
-    /// edit) that the edit changes: when it stays inside one top-level field of a
-    /// document with no problem, only that field is decoded again, and the nodes after it
-    /// are moved; anything else decodes the whole again.
+    /// edit) that the edit changes: when it stays inside one top-level field with no
+    /// problem in or near it, only that field is decoded again, and the nodes and problems
+    /// after it are moved; anything else decodes the whole again.
     pub fn rewrite<T>(self, changed: std::ops::Range<usize>, edit: impl FnOnce(&mut Vec<u8>) -> T) -> (Self, T) {
         let inside = super::redecode::inside(&self, &changed);
         let Document { source, decoder, nodes, types, problems, .. } = self;

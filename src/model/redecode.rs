@@ -119,7 +119,7 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     let mut doc = Document::empty(source.clone(), decoder.clone());
     doc.types = types;
     let ids_move = (fresh.len() - 1) as isize - (nodes[top.index()].next - top) as isize;
-    doc.nodes = spliced(nodes, top, &fresh, delta);
+    doc.nodes = spliced(nodes, top, &fresh, ids_move, delta);
     // The field and those around it had none: the others' stay, on their moved nodes.
     let moved = |p: Problem| match p.node > top {
         true => Some(Problem {
@@ -134,16 +134,15 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
 }
 
 /// The old nodes with those of top-level field `top` replaced by `fresh` (the root and
-/// that field alone, decoded again) and the nodes after it moved by `delta` bytes; in
-/// place, as a gigabyte's nodes are too many to copy for one edit.
-fn spliced(mut nodes: Vec<Node>, top: NodeId, fresh: &[Node], delta: isize) -> Vec<Node> {
+/// that field alone, decoded again) and the nodes after it moved by `ids_move` places and
+/// `delta` bytes; in place, as a gigabyte's nodes are too many to copy for one edit.
+fn spliced(mut nodes: Vec<Node>, top: NodeId, fresh: &[Node], ids_move: isize, delta: isize) -> Vec<Node> {
     let k = top.index();
     let old_next = nodes[k].next.index();
     // The field's own nodes: from their place after the root of `fresh` to `k` on.
     let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + k) };
     let field = fresh[1..].iter().map(|n| Node { parent: n.parent.map(placed), next: placed(n.next), ..*n });
     nodes.splice(k..old_next, field);
-    let ids_move = (fresh.len() - 1) as isize - (old_next - k) as isize;
     let moved = |id: NodeId| NodeId::from_index(id.index().checked_add_signed(ids_move).expect("ids stay in range"));
     let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
     let after = k + fresh.len() - 1;
@@ -214,11 +213,7 @@ mod tests {
             bytes[prefix] = (bytes[prefix] as isize + delta) as u8;
             at = doc.parent(id);
         }
-        let mut unit = vmtime;
-        while let Some(parent) = doc.parent(unit).filter(|&p| p != NodeId::ROOT) {
-            unit = parent;
-        }
-        let unit = doc.node(unit);
+        let unit = doc.node(top_level_of(&doc, vmtime));
         let changed = unit.start as usize..span.end;
         let inside = inside(&doc, &changed).expect("the edit stays inside the first unit");
         let source = Source::new(bytes);

@@ -112,28 +112,14 @@ pub fn write_json_streaming(
 }
 
 /// Whether JSON can be written from the top level of `bytes` one run of a field at a time
-/// in the order they come: each field declared by `root` (not a map), in ascending number
-/// order with the root's fields declared in that order too, no group, and a field that
-/// is not repeated given once.
+/// in the order they come: in field-number order with the root's fields declared in that
+/// order too, no map, no group, and a field that is not repeated given once.
 fn top_level_in_order(bytes: &[u8], root: &MessageDescriptor) -> bool {
     let numbers: Vec<u32> = root.fields().map(|f| f.number()).collect();
-    if !numbers.is_sorted() {
-        return false;
-    }
-    let (mut pos, mut last) = (0, 0);
-    while pos < bytes.len() {
-        let Ok(field) = wire::read_field(bytes, pos, bytes.len()) else { return false };
-        let number = field.tag.field_number;
-        let Some(declared) = root.get_field(number).filter(|f| !f.is_map()) else { return false };
-        if field.tag.wire_type == wire::WireType::StartGroup {
-            return false;
-        }
-        if number < last || (number == last && !declared.is_list()) {
-            return false;
-        }
-        (pos, last) = (field.end, number);
-    }
-    true
+    numbers.is_sorted()
+        && super::top_level_in_order(bytes, root, |field, declared, again| {
+            !declared.is_map() && field.tag.wire_type != wire::WireType::StartGroup && (!again || declared.is_list())
+        })
 }
 
 /// Where the run of fields numbered like `first` that starts with it ends.

@@ -4,7 +4,6 @@
 
 use std::io::{self, Write};
 
-use crate::decode::wire;
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::source::Source;
 use crate::model::value::{self, c_escape, raw_scalar, terminal_safe};
@@ -43,14 +42,8 @@ pub fn write_text_streaming(
     let Some(root) = decoder.root_type().filter(|m| m.full_name() != "google.protobuf.Any") else {
         return Ok(Err(source));
     };
-    let (mut pos, mut last) = (0, 0);
-    while pos < source.len() {
-        let Ok(field) = wire::read_field(&source, pos, source.len()) else { return Ok(Err(source)) };
-        let number = field.tag.field_number;
-        if number < last || root.get_field(number).is_none() {
-            return Ok(Err(source));
-        }
-        (pos, last) = (field.end, number);
+    if !super::top_level_in_order(&source, root, |_, _, _| true) {
+        return Ok(Err(source));
     }
     let mut omitted = 0;
     let mut hook = |doc: &Document, top: NodeId| {

@@ -156,8 +156,8 @@ impl Walker<'_, '_> {
                         skimmed.stack.last_mut().expect("the message read from").arrays_met |= 1 << place;
                     }
                 }
-                // A packed run, a fixed array written unpacked, or a value out of range:
-                // built, so that their checks run.
+                // A fixed array written unpacked, or a value out of range: built, so that
+                // their checks run.
                 (FieldClass::Scalar(w), found) if *w == found && found != WireType::Len => {
                     if field.packed_only || field.range.is_some_and(|range| !range.holds(raw.scalar)) {
                         return None;
