@@ -91,6 +91,7 @@ impl Builder {
     }
 
     /// Records a problem on `node` at byte `offset`.
+    #[inline]
     pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
         self.doc.nodes[node.index()].has_problem = true;
         self.doc.problems.push(Problem { node, offset: offset as u64, kind });

@@ -7,9 +7,8 @@ mod findings;
 use std::cell::RefCell;
 use std::io::{self, Write};
 
-use findings::{Finding, Held, Key, PartFindings, Places};
+use findings::{Finding, Groups, Held, PartFindings, Places};
 
-use crate::model::hash::KeyMap;
 use crate::model::node::NodeId;
 use crate::model::problem::Problem;
 use crate::model::source::Source;
@@ -63,7 +62,7 @@ pub fn check_streaming(
         out,
         format,
         summary: CheckSummary::default(),
-        alike: KeyMap::default(),
+        alike: Groups::default(),
         places: Places::default(),
     };
     let doc = if parts > 1 {
@@ -107,11 +106,12 @@ struct Report<'a, W> {
     out: &'a mut W,
     format: CheckFormat,
     summary: CheckSummary,
-    alike: KeyMap<Key, Alike>,
+    alike: Groups<Alike>,
     places: Places,
 }
 
 /// Problems of one kind at one place in the structure.
+#[derive(Default)]
 struct Alike {
     seen: usize,
     /// The first one held back, in words, to describe them all once the subtree it was in
@@ -148,7 +148,7 @@ impl<W: Write> Report<'_, W> {
     /// Takes over what a part decoded on its own found, as if its problems were written
     /// here in order.
     fn take(&mut self, part: PartFindings) -> io::Result<()> {
-        let PartFindings { summary, kept, more, .. } = part;
+        let PartFindings { summary, kept, mut more, .. } = part;
         self.summary.errors += summary.errors;
         self.summary.warnings += summary.warnings;
         self.summary.fields += summary.fields;
@@ -164,9 +164,9 @@ impl<W: Write> Report<'_, W> {
             }
             self.print(&finding)?;
         }
-        for (key, (_, more, first)) in more {
+        for (key, (_, more, first)) in more.drain() {
             if more > 0 {
-                let alike = self.alike.entry(key).or_insert(Alike { seen: 0, first: None });
+                let alike = self.alike.of(key);
                 alike.seen += more;
                 if alike.first.is_none() {
                     alike.first = first;
@@ -178,8 +178,8 @@ impl<W: Write> Report<'_, W> {
 
     /// Counts one more problem alike with `key`; its alike ones, when it is past those
     /// shown.
-    fn holds_back(&mut self, key: Key) -> Option<&mut Alike> {
-        let alike = self.alike.entry(key).or_insert(Alike { seen: 0, first: None });
+    fn holds_back(&mut self, key: findings::Key) -> Option<&mut Alike> {
+        let alike = self.alike.of(key);
         alike.seen += 1;
         (alike.seen > SHOWN_ALIKE).then_some(alike)
     }

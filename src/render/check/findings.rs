@@ -154,6 +154,48 @@ pub fn fields(doc: &Document, top: NodeId) -> usize {
     built + doc.fields_skimmed_under(top)
 }
 
+/// Values kept per group of problems alike. A hostile blob may hold a million problems in
+/// a row that are all alike, so the group of the last one is kept at hand: such a run
+/// costs a comparison each, not a map lookup.
+#[derive(Debug)]
+pub struct Groups<T> {
+    index: KeyMap<Key, usize>,
+    groups: Vec<(Key, T)>,
+    last: Option<(Key, usize)>,
+}
+
+impl<T> Default for Groups<T> {
+    fn default() -> Self {
+        Groups { index: KeyMap::default(), groups: Vec::new(), last: None }
+    }
+}
+
+impl<T: Default> Groups<T> {
+    /// The value of the problems alike with `key`, made anew if there is none yet.
+    pub fn of(&mut self, key: Key) -> &mut T {
+        let at = match self.last {
+            Some((last, at)) if last == key => at,
+            _ => {
+                let groups = &mut self.groups;
+                let at = *self.index.entry(key).or_insert_with(|| {
+                    groups.push((key, T::default()));
+                    groups.len() - 1
+                });
+                self.last = Some((key, at));
+                at
+            }
+        };
+        &mut self.groups[at].1
+    }
+
+    /// Every group with its key, in the order first met, leaving none.
+    pub fn drain(&mut self) -> impl Iterator<Item = (Key, T)> + '_ {
+        self.index.clear();
+        self.last = None;
+        self.groups.drain(..)
+    }
+}
+
 /// What a part of a blob, decoded on its own, found: its counts, and its problems in order
 /// as the report will need them. Of those alike, only the first [`SHOWN_ALIKE`] are taken
 /// in full (every one for JSON, which holds nothing back); the rest are counted, and the
@@ -165,7 +207,7 @@ pub struct PartFindings {
     /// The problems taken in full, in order.
     pub kept: Vec<Finding>,
     /// Per key: how many were taken in full, how many more there were, and the first of those.
-    pub more: KeyMap<Key, (usize, usize, Option<Held>)>,
+    pub more: Groups<(usize, usize, Option<Held>)>,
     places: Places,
 }
 
@@ -178,7 +220,7 @@ impl PartFindings {
             count(&mut self.summary, problem);
             let at = reported_at(doc, problem);
             let key = key_of(&mut self.places, doc, at, problem);
-            let (taken, more, first) = self.more.entry(key).or_insert((0, 0, None));
+            let (taken, more, first) = self.more.of(key);
             if every_one || *taken < SHOWN_ALIKE {
                 *taken += 1;
                 self.kept.push(finding(doc, key, at, problem));
