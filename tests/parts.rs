@@ -70,3 +70,67 @@ fn the_real_openvmm_state_reads_the_same_in_parts() {
     // Repeated, its units' names repeat: the parts after the first find them taken.
     assert_same_in_parts(&decoder, &state.repeat(3), "the real state three times");
 }
+
+/// `tag` then `value` of a varint field `number`.
+fn varint_field(out: &mut Vec<u8>, number: u64, value: u64) {
+    statescope::write_varint(out, number << 3);
+    statescope::write_varint(out, value);
+}
+
+#[test]
+fn a_top_level_of_many_distinct_numbers_reads_the_same_in_parts() {
+    let decoder = decoder();
+    // Unknown numbers, most met once and in order, then the same numbers scattered, so
+    // each part's indices and alike problems depend on the parts before it.
+    let mut blob = Vec::new();
+    for n in 1000..21_000 {
+        varint_field(&mut blob, n, 1);
+    }
+    for i in 0..20_000u64 {
+        varint_field(&mut blob, 1000 + (i * 7919) % 20_000, 2);
+    }
+    assert_same_in_parts(&decoder, &blob, "40,000 unknown fields");
+    let every_one = report(&decoder, &blob, 1, CheckFormat::Json);
+    assert!(every_one.contains(r##""path":"#1000[1]""##), "the second #1000 has an index");
+}
+
+/// A top-level unit of the sample VM whose state is `state`.
+fn unit(state: &[u8]) -> Vec<u8> {
+    let url = b"type.googleapis.com/sample.vmtime.SavedState";
+    let mut any = vec![0x0a, url.len() as u8];
+    any.extend_from_slice(url);
+    any.extend_from_slice(&[0x12, state.len() as u8]);
+    any.extend_from_slice(state);
+    let mut inner = vec![0x0a, 0x01, b'u', 0x12, any.len() as u8];
+    inner.extend_from_slice(&any);
+    let mut unit = vec![0x0a, inner.len() as u8];
+    unit.extend_from_slice(&inner);
+    unit
+}
+
+#[test]
+fn blobs_damaged_throughout_read_the_same_when_the_first_part_spends_the_search_budget() {
+    let decoder = decoder();
+    // Every damaged unit's payload stops inside a varint: each is searched for a likely
+    // cause until the budget for the whole input runs out, early in the first part. The
+    // parts after it search no more, as the one pass does there: a part that starts
+    // damaged decodes again without searching; one that starts with a long clean stretch
+    // goes on without a budget.
+    let (damaged, clean) = (unit(&[0x08, 0x01, 0x10]), unit(&[0x08, 0x01]));
+    let of_size = |unit: &Vec<u8>, size: usize| unit.repeat(size / unit.len());
+    let everywhere = of_size(&damaged, 3_000_000);
+    let clean_between = [of_size(&damaged, 300_000), of_size(&clean, 2_400_000), of_size(&damaged, 300_000)].concat();
+    for (what, blob) in [("damaged everywhere", everywhere), ("clean between", clean_between)] {
+        let one_pass = report(&decoder, &blob, 1, CheckFormat::Text);
+        let (causes, damaged) = (held_back(&one_pass, "likely cause"), held_back(&one_pass, "failed to decode"));
+        assert!(causes > 0 && causes < damaged / 2, "{what}: the budget ran out: {causes} causes, {damaged} units");
+        assert_same_in(&decoder, &blob, what, 2..=3, CheckFormat::Text);
+    }
+}
+
+/// How many problems alike the report held back, whose words begin with `words`.
+fn held_back(report: &str, words: &str) -> usize {
+    let line = report.lines().find(|l| l.contains(&format!("more like the above: {words}"))).expect(words);
+    let count = line.split(": ").find_map(|part| part.strip_suffix(" more like the above")).expect("a count");
+    count.parse().expect("a number")
+}

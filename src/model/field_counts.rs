@@ -11,7 +11,7 @@ use crate::model::hash::KeyMap;
 /// a bitmap of the numbers met once takes them all, and a map only those met again: a
 /// scattered million distinct numbers then costs a bit each in a compact bitmap, not a
 /// search of the list and a random access into a large map.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum FieldCounts {
     Few { len: usize, entries: [(u32, u32); FieldCounts::FEW] },
     Many { ascending: Vec<(u32, u32)>, out_of_order: KeyMap<u32, u32> },
@@ -130,7 +130,7 @@ impl FieldCounts {
 }
 
 /// A set of field numbers as bits, in pages of 4096 allocated where numbers fall.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct Bitmap {
     pages: Vec<Option<Box<[u64; 64]>>>,
 }

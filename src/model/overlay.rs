@@ -11,6 +11,7 @@
 //! shown raw, with the reason. So the cost is linear in the input on good data.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use prost_reflect::MessageDescriptor;
 
@@ -41,10 +42,10 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, eleme
 /// names of the state units, and the length of each fixed array where it was met first.
 /// A decode of a part of the top level starts from the state before it and leaves the
 /// state after it ([`crate::model::parts`]).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub(crate) struct TopState {
     /// Occurrences of each top-level field number.
-    pub(crate) counts: Vec<(u32, u32)>,
+    pub(crate) counts: FieldCounts,
     /// The names of the state units met.
     pub(crate) unit_names: std::collections::HashSet<Vec<u8>>,
     /// Fixed-array lengths by (type name, field number).
@@ -57,7 +58,27 @@ pub(crate) struct TopState {
     /// Whether the top level was damaged (a field cut short): the root's own required
     /// fields are then not asked for.
     pub(crate) damaged: bool,
+    /// Whether the part searched for no likely cause because the first part's budget ran
+    /// out ([`BudgetWatch::Heeds`]): it was decoded as if no budget was left before it.
+    pub(crate) without_budget: bool,
 }
+
+/// How a part's search for likely causes keeps in step with the parts decoded beside it.
+/// The budget is the one pass's, spent front to back: once the first part has spent it, a
+/// later part's own searches would be thrown away, so it stops making them.
+#[derive(Debug, Clone)]
+pub(crate) enum BudgetWatch {
+    /// The first part, whose budget is the one pass's: says when it has run out.
+    Says(Arc<AtomicBool>),
+    /// A later part: once the first part's budget has run out, it goes on without one if
+    /// it has not searched yet, and otherwise stops with [`BUDGET_RAN_OUT_BEFORE`], to
+    /// be decoded again without one.
+    Heeds(Arc<AtomicBool>),
+}
+
+/// The error kind of a part that stopped because the budget ran out before it
+/// ([`BudgetWatch::Heeds`]).
+pub(crate) const BUDGET_RAN_OUT_BEFORE: std::io::ErrorKind = std::io::ErrorKind::Interrupted;
 
 /// A part of the top level to decode: the root's bytes from `range.start` to `range.end`
 /// (at field boundaries), after `before`. A `partial` part is one of several: the root's
@@ -66,6 +87,7 @@ pub(crate) struct Part {
     pub(crate) range: std::ops::Range<usize>,
     pub(crate) before: TopState,
     pub(crate) partial: bool,
+    pub(crate) watch: Option<BudgetWatch>,
 }
 
 /// Decodes the builder's bytes, or only `part` of its top level; returns the top-level
@@ -97,6 +119,8 @@ pub(crate) fn build_part(
         after: TopState::default(),
         skimmed: skim::Skimmed::default(),
         urls: KeyMap::default(),
+        watch: None,
+        budget_at_start: 0,
     };
     walker.run(decoder.root_type(), part)?;
     Ok(walker.after)
@@ -213,6 +237,10 @@ struct Walker<'a, 'h> {
     urls: KeyMap<Box<[u8]>, Option<(MessageDescriptor, bool)>>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
+    /// How this part keeps its search in step with the parts beside it.
+    watch: Option<BudgetWatch>,
+    /// The search budget when the walk began.
+    budget_at_start: usize,
 }
 
 /// Where a unit first stops parsing: the byte, where the message that stops there starts,
@@ -262,7 +290,9 @@ impl Walker<'_, '_> {
             top.damaged = part.before.damaged;
             self.resume(top.counts_at, part.before);
             self.partial = part.partial;
+            self.watch = part.watch;
         }
+        self.budget_at_start = self.cause_budget;
         let mut stack = vec![top];
         // Where the top-level field being decoded starts, in nodes and problems.
         let mut top_level = (0, 0);
@@ -303,10 +333,32 @@ impl Walker<'_, '_> {
     /// Hands a complete top-level subtree to the hook, if there is one, then drops it.
     fn top_level_done(&mut self, node: NodeId, problems_at: usize) -> std::io::Result<()> {
         self.remember_unit(node, problems_at);
+        self.watch_budget()?;
         let Some(hook) = self.hook.as_mut() else { return Ok(()) };
         self.b.sort_problems_from(problems_at);
         hook(self.b.document(), node)?;
         self.b.truncate(node.index(), problems_at);
+        Ok(())
+    }
+
+    /// Keeps the search in step with the parts beside this one ([`BudgetWatch`]).
+    fn watch_budget(&mut self) -> std::io::Result<()> {
+        match &self.watch {
+            Some(BudgetWatch::Says(spent)) if self.cause_budget == 0 => spent.store(true, Ordering::Relaxed),
+            Some(BudgetWatch::Heeds(spent)) if spent.load(Ordering::Relaxed) => {
+                if self.cause_budget < self.budget_at_start {
+                    return Err(std::io::Error::new(
+                        BUDGET_RAN_OUT_BEFORE,
+                        "the search budget ran out before this part",
+                    ));
+                }
+                self.cause_budget = 0;
+                self.last_unit = None;
+                self.after.without_budget = true;
+                self.watch = None;
+            }
+            _ => {}
+        }
         Ok(())
     }
 
@@ -769,10 +821,9 @@ impl Walker<'_, '_> {
 
     /// Takes up the top-level state of what came before a part.
     fn resume(&mut self, counts_at: usize, before: TopState) {
-        for (number, count) in before.counts {
-            self.bump_by(counts_at, number, count);
-        }
+        self.counts[counts_at] = before.counts;
         self.unit_names = before.unit_names;
+        self.after.without_budget = before.without_budget;
         if let Some(left) = before.budget_left {
             self.cause_budget = self.cause_budget.min(left);
         }
@@ -786,7 +837,7 @@ impl Walker<'_, '_> {
 
     /// The top-level state as the root closes.
     fn top_state(&mut self, counts_at: usize, damaged: bool) -> TopState {
-        let counts = self.counts[counts_at].entries().collect();
+        let counts = std::mem::take(&mut self.counts[counts_at]);
         let array_lengths = self
             .array_lengths
             .iter()
@@ -794,7 +845,8 @@ impl Walker<'_, '_> {
             .collect();
         let (unit_names, budget_left) = (std::mem::take(&mut self.unit_names), Some(self.cause_budget));
         let ends_in_searched_unit = self.last_unit.is_some();
-        TopState { counts, unit_names, array_lengths, budget_left, ends_in_searched_unit, damaged }
+        let without_budget = self.after.without_budget;
+        TopState { counts, unit_names, array_lengths, budget_left, ends_in_searched_unit, damaged, without_budget }
     }
 
     /// Closes a frame: links its subtree and checks the fields the reader requires.
@@ -1009,6 +1061,7 @@ impl Walker<'_, '_> {
         })
     }
 
+    #[inline]
     fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
         let out_of_step = self.b.node(node).parent == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
         self.b.problem(node, offset, kind);

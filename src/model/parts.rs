@@ -7,25 +7,33 @@
 //! decoded again in order, starting one part earlier (a byte shifted out of a unit shows
 //! only in the next), exactly as one pass would. So healthy and damaged blobs alike are
 //! read on every core, and reported exactly as the single pass reports them.
+//!
+//! Two hostile shapes stay on every core too: a top level of a million distinct field
+//! numbers (the counts before a part are carried as the walk keeps them, a bit each), and
+//! a blob damaged everywhere, whose search budget the first part spends early: the parts
+//! after it stop searching once it has ([`BudgetWatch`]), as the one pass does there,
+//! instead of searching only to be decoded again.
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use crate::decode::wire;
 use crate::model::builder::Builder;
 use crate::model::cause;
 use crate::model::decoder::{Decoder, TopLevelHook};
 use crate::model::document::Document;
-use crate::model::hash::KeyMap;
+use crate::model::field_counts::FieldCounts;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::overlay::{self, Part, TopState};
+use crate::model::overlay::{self, BudgetWatch, Part, TopState};
 use crate::model::source::Source;
 
 /// A part of the top level: its bytes, how often each top-level field occurred before it,
 /// and the names of the state units before it.
 struct Cut {
     range: Range<usize>,
-    counts: Vec<(u32, u32)>,
+    counts: FieldCounts,
     unit_names: HashSet<Vec<u8>>,
 }
 
@@ -63,12 +71,18 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
     if cuts.len() < 2 {
         return decoder.decode_streaming(source, hook);
     }
+    // The first part's budget is the one pass's: once it has run out, the parts after it
+    // search no more.
+    let spent = Arc::new(AtomicBool::new(false));
     let speculations: Vec<Speculation<T>> = std::thread::scope(|scope| {
         let running: Vec<_> = cuts
             .iter()
-            .map(|cut| {
+            .enumerate()
+            .map(|(k, cut)| {
                 let source = source.clone();
-                scope.spawn(move || speculate(decoder, source, cut, look))
+                let spent = Arc::clone(&spent);
+                let watch = if k == 0 { BudgetWatch::Says(spent) } else { BudgetWatch::Heeds(spent) };
+                scope.spawn(move || speculate(decoder, source, cut, look, watch))
             })
             .collect();
         running.into_iter().map(|t| t.join().expect("a part's decode never panics")).collect()
@@ -102,13 +116,39 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
     }
     let state = before.swap_remove(again_from);
     let mut builder = Builder::new(source, decoder.clone());
-    let part = Part { range: at..usize::MAX, before: state, partial: false };
+    let part = Part { range: at..usize::MAX, before: state, partial: false, watch: None };
     overlay::build_part(&mut builder, Some(hook), false, Some(part))?;
     Ok(builder.finish())
 }
 
-/// Decodes one part, starting from its counts, as if nothing else came before it.
-fn speculate<T: Default>(decoder: &Decoder, source: Source, cut: &Cut, look: &Look<T>) -> Speculation<T> {
+/// Decodes one part, starting from its counts, as if nothing else came before it; again
+/// without a search budget, if the first part's ran out while this one was searching.
+fn speculate<T: Default>(
+    decoder: &Decoder,
+    source: Source,
+    cut: &Cut,
+    look: &Look<T>,
+    watch: BudgetWatch,
+) -> Speculation<T> {
+    match attempt(decoder, source.clone(), cut, look, TopState::default(), Some(watch)) {
+        (_, true) => {
+            let none_left = TopState { budget_left: Some(0), without_budget: true, ..TopState::default() };
+            attempt(decoder, source, cut, look, none_left, None).0
+        }
+        (speculation, false) => speculation,
+    }
+}
+
+/// One decode of a part, after the counts and names before it and the rest of `before`;
+/// and whether it stopped because the first part's search budget ran out.
+fn attempt<T: Default>(
+    decoder: &Decoder,
+    source: Source,
+    cut: &Cut,
+    look: &Look<T>,
+    before: TopState,
+    watch: Option<BudgetWatch>,
+) -> (Speculation<T>, bool) {
     let mut found = T::default();
     // A top-level field that does not read puts the rest of the top level out of step:
     // one pass reads all that follows as one unreadable span, which this part cannot.
@@ -121,36 +161,48 @@ fn speculate<T: Default>(decoder: &Decoder, source: Source, cut: &Cut, look: &Lo
         Ok(())
     };
     let mut builder = Builder::new(source, decoder.clone());
-    let before = TopState { counts: cut.counts.clone(), unit_names: cut.unit_names.clone(), ..TopState::default() };
-    let part = Part { range: cut.range.clone(), before, partial: true };
+    let before = TopState { counts: cut.counts.clone(), unit_names: cut.unit_names.clone(), ..before };
+    let part = Part { range: cut.range.clone(), before, partial: true, watch };
     let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part));
+    let ran_out = after.as_ref().is_err_and(|e| e.kind() == overlay::BUDGET_RAN_OUT_BEFORE);
     let whole = in_step && after.is_ok() && builder.problems().is_empty();
-    Speculation { found, after: after.unwrap_or_default(), whole, needs_unit_before: first.unwrap_or(false) }
+    let needs_unit_before = first.unwrap_or(false);
+    (Speculation { found, after: after.unwrap_or_default(), whole, needs_unit_before }, ran_out)
 }
 
 /// The state after a part, when what came before (`before`) could not have changed what
 /// the part found on its own (`part`, which began with the counts and unit names before
-/// it, and the whole budget): its fixed arrays have the lengths met before, and the
-/// budget left before it exceeds what it used, so no search of its ran out where it did not.
+/// it, and the whole budget or none): its fixed arrays have the lengths met before, and
+/// its searches are those the one pass makes there: the budget left before it exceeds what
+/// it used (so no search of its ran out where it did not), it used none (a search that
+/// decodes no trial finds nothing), or it searched nothing because none was left.
 fn follow(before: &TopState, part: TopState, full_budget: usize) -> Option<TopState> {
-    let used = full_budget - part.budget_left.unwrap_or(0).min(full_budget);
     let left = before.budget_left.unwrap_or(full_budget);
+    let used = if part.without_budget { 0 } else { full_budget - part.budget_left.unwrap_or(0).min(full_budget) };
+    // A part that began with the budget the one pass had there searched as it would; one
+    // that searched nothing because the first part's budget ran out, only where it had.
+    let searched_alike = if part.without_budget { left == 0 } else { left >= full_budget || left > used || used == 0 };
     let arrays_agree =
         part.array_lengths.iter().all(|(key, count)| before.array_lengths.get(key).is_none_or(|c| c == count));
-    // A part that began with the budget the one pass had there searched as it would.
-    if (left < full_budget && left <= used) || !arrays_agree {
+    if !searched_alike || !arrays_agree {
         return None;
     }
-    let mut state = before.clone();
-    state.counts = part.counts;
-    state.unit_names = part.unit_names;
-    state.ends_in_searched_unit = part.ends_in_searched_unit;
-    state.damaged |= part.damaged;
-    for (key, &count) in &part.array_lengths {
-        state.array_lengths.entry(key.clone()).or_insert(count);
+    // The part's counts and names already hold those before it: they are taken, not
+    // copied (a hostile top level has a million distinct numbers).
+    let mut array_lengths = before.array_lengths.clone();
+    for (key, count) in part.array_lengths {
+        array_lengths.entry(key).or_insert(count);
     }
-    state.budget_left = Some(left - used);
-    Some(state)
+    Some(TopState {
+        counts: part.counts,
+        unit_names: part.unit_names,
+        array_lengths,
+        budget_left: Some(left - used),
+        // The one pass keeps a unit for the search only while budget is left.
+        ends_in_searched_unit: part.ends_in_searched_unit && left > used,
+        damaged: before.damaged | part.damaged,
+        without_budget: false,
+    })
 }
 
 /// The top level cut into up to `parts` byte ranges of about equal size, at boundaries
@@ -159,11 +211,11 @@ fn follow(before: &TopState, part: TopState, full_budget: usize) -> Option<TopSt
 /// an Any (its payload is one field).
 fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
     if parts < 2 || decoder.root_type().is_some_and(|m| m.full_name() == "google.protobuf.Any") {
-        return vec![Cut { range: 0..bytes.len(), counts: Vec::new(), unit_names: HashSet::new() }];
+        return vec![Cut { range: 0..bytes.len(), counts: FieldCounts::default(), unit_names: HashSet::new() }];
     }
     let step = bytes.len() / parts;
-    let mut cuts = vec![Cut { range: 0..0, counts: Vec::new(), unit_names: HashSet::new() }];
-    let mut counts: KeyMap<u32, u32> = KeyMap::default();
+    let mut cuts = vec![Cut { range: 0..0, counts: FieldCounts::default(), unit_names: HashSet::new() }];
+    let mut counts = FieldCounts::default();
     let mut names = HashSet::new();
     let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
     let mut pos = 0;
@@ -173,14 +225,9 @@ fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
         && let Ok(field) = wire::read_field(bytes, pos, bytes.len())
     {
         if pos >= cuts.last().expect("never empty").range.start + step {
-            let counts = counts.iter().map(|(&n, &c)| (n, c)).collect();
-            cuts.push(Cut { range: pos..pos, counts, unit_names: names.clone() });
+            cuts.push(Cut { range: pos..pos, counts: counts.clone(), unit_names: names.clone() });
         }
-        *counts.entry(field.tag.field_number).or_default() += 1;
-        if counts.len() > MOST_TOP_LEVEL_NUMBERS {
-            // Not a VMM's state: carrying thousands of counts costs more than a part saves.
-            return vec![Cut { range: 0..bytes.len(), counts: Vec::new(), unit_names: HashSet::new() }];
-        }
+        counts.bump(field.tag.field_number, 1);
         if field.tag.wire_type == wire::WireType::Len && unit_fields.contains(&field.tag.field_number) {
             names.extend(overlay::unit_name(bytes, field.value_start, field.value_end).map(<[u8]>::to_vec));
         }
@@ -192,7 +239,3 @@ fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
     }
     cuts
 }
-
-/// The most distinct top-level field numbers a blob cut in parts may have: a VMM's saved
-/// state has a handful (its units); one with more is read in one pass.
-const MOST_TOP_LEVEL_NUMBERS: usize = 1024;

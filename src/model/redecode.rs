@@ -12,6 +12,7 @@ use crate::decode::wire::{self, WireType};
 use crate::model::builder::Builder;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
+use crate::model::field_counts::FieldCounts;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::overlay::{self, Part, TopState};
 use crate::model::problem::{Problem, ProblemKind};
@@ -108,8 +109,15 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
         return None;
     }
     let mut builder = Builder::with_types(source.clone(), decoder.clone(), types);
-    let before = TopState { counts: vec![(node.field_number, node.index)], ..TopState::default() };
-    let after = overlay::build_part(&mut builder, None, true, Some(Part { range: start..end, before, partial: true }));
+    let mut counts = FieldCounts::default();
+    counts.bump(node.field_number, node.index);
+    let before = TopState { counts, ..TopState::default() };
+    let after = overlay::build_part(
+        &mut builder,
+        None,
+        true,
+        Some(Part { range: start..end, before, partial: true, watch: None }),
+    );
     let built = builder.finish();
     let one_field = built.nodes.get(1).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
     if !built.problems.is_empty() || !after.is_ok_and(|a| a.array_lengths.is_empty()) || !one_field {
