@@ -322,17 +322,23 @@ fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut Group
 }
 
 /// The field number at `pos` and where the field ends, for a scan that only counts fields:
-/// as [`read_field`] reads them, but `None` for anything other than a one-byte tag of a
-/// varint, fixed or `len` field that reads whole (a group, a longer tag, an error), which
-/// [`read_field`] then reads. It costs a few byte compares where most fields are small.
+/// as [`read_field`] reads them, but `None` for anything other than a one- or two-byte tag
+/// (field numbers up to 2047) of a varint, fixed or `len` field that reads whole (a group,
+/// a longer tag, an error), which [`read_field`] then reads. It costs a few byte compares
+/// where most fields are small.
 #[inline]
 pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
     let end = end.min(buf.len());
-    let tag = *buf.get(pos).filter(|_| pos < end)?;
-    if tag >= 0x80 || tag >> 3 == 0 {
+    let first = *buf.get(pos).filter(|_| pos < end)?;
+    let (tag, at) = if first < 0x80 {
+        (u32::from(first), pos + 1)
+    } else {
+        let second = *buf.get(pos + 1).filter(|&&b| pos + 1 < end && b < 0x80)?;
+        (u32::from(first & 0x7f) | u32::from(second) << 7, pos + 2)
+    };
+    if tag >> 3 == 0 {
         return None;
     }
-    let at = pos + 1;
     let next = match tag & 7 {
         0 => {
             let window = buf.get(at..end.min(at + MAX_VARINT_LEN))?;
@@ -350,7 +356,7 @@ pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
         }
         _ => return None,
     };
-    (next <= end).then_some((u32::from(tag >> 3), next))
+    (next <= end).then_some((tag >> 3, next))
 }
 
 /// A `len` field at `pos` whose own length runs past `end`, taken as what remains: its value
@@ -456,14 +462,20 @@ mod tests {
 
     #[test]
     fn skimming_reads_the_usual_small_fields() {
-        for bytes in
-            [&[0x08, 0x96, 0x01][..], &[0x12, 0x02, b'h', b'i'], &[0x1d, 1, 2, 3, 4], &[0x21, 0, 0, 0, 0, 0, 0, 0, 0]]
-        {
+        for bytes in [
+            &[0x08, 0x96, 0x01][..],
+            &[0x12, 0x02, b'h', b'i'],
+            &[0x1d, 1, 2, 3, 4],
+            &[0x21, 0, 0, 0, 0, 0, 0, 0, 0],
+            &[0xc0, 0x3e, 0x01], // field 1000, a varint: a two-byte tag
+            &[0x88, 0x00, 0x01], // field 1 with its tag written overlong, as read_field reads it
+        ] {
             let read = field(bytes).unwrap();
             assert_eq!(skim_field(bytes, 0, bytes.len()), Some((read.tag.field_number, bytes.len())));
         }
         assert_eq!(skim_field(&[0x12, 0x05, b'h'], 0, 3), None, "a length past the end is read_field's to report");
         assert_eq!(skim_field(&[0x0b, 0x0c], 0, 2), None, "groups are read_field's");
+        assert_eq!(skim_field(&[0x80, 0x00, 0x01], 0, 3), None, "field 0 is read_field's to report");
     }
 
     #[test]

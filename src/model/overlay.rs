@@ -1061,7 +1061,7 @@ impl Walker<'_, '_> {
         })
     }
 
-    #[inline]
+    #[inline(always)]
     fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
         let out_of_step = self.b.node(node).parent == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
         self.b.problem(node, offset, kind);

@@ -221,17 +221,26 @@ fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
     let mut pos = 0;
     // Only as far as the last cut: the parts' own decodes read the rest. A cut is made
     // only before a field that reads, so each part starts in step.
-    while cuts.len() < parts
-        && let Ok(field) = wire::read_field(bytes, pos, bytes.len())
-    {
+    while cuts.len() < parts {
+        // Most fields are skimmed; a unit (for its name) and anything unusual are read.
+        let (number, next, name) = match wire::skim_field(bytes, pos, bytes.len()) {
+            Some((number, next)) if !unit_fields.contains(&number) => (number, next, None),
+            _ => {
+                let Ok(field) = wire::read_field(bytes, pos, bytes.len()) else { break };
+                let is_unit =
+                    field.tag.wire_type == wire::WireType::Len && unit_fields.contains(&field.tag.field_number);
+                let name = is_unit.then(|| overlay::unit_name(bytes, field.value_start, field.value_end)).flatten();
+                (field.tag.field_number, field.end, name)
+            }
+        };
         if pos >= cuts.last().expect("never empty").range.start + step {
-            cuts.push(Cut { range: pos..pos, counts: counts.clone(), unit_names: names.clone() });
+            // The last cut takes the counts: nothing counts after it.
+            let counts = if cuts.len() + 1 == parts { std::mem::take(&mut counts) } else { counts.clone() };
+            cuts.push(Cut { range: pos..pos, counts, unit_names: names.clone() });
         }
-        counts.bump(field.tag.field_number, 1);
-        if field.tag.wire_type == wire::WireType::Len && unit_fields.contains(&field.tag.field_number) {
-            names.extend(overlay::unit_name(bytes, field.value_start, field.value_end).map(<[u8]>::to_vec));
-        }
-        pos = field.end;
+        counts.bump(number, 1);
+        names.extend(name.map(<[u8]>::to_vec));
+        pos = next;
     }
     let ends: Vec<usize> = cuts.iter().skip(1).map(|c| c.range.start).chain([bytes.len()]).collect();
     for (cut, end) in cuts.iter_mut().zip(ends) {
