@@ -141,7 +141,9 @@ fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only
             .or_else(|| byte::single_byte(damage, &clean))
             .or_else(|| length::own_length(damage, &clean, &resyncs))
     };
-    *budget = left.get();
+    // What is too little for any trial is none: the budget then says it has run out
+    // (which lets the parts after the first stop searching, in `model::parts`).
+    *budget = Some(left.get()).filter(|&left| left >= TRIAL_COST).unwrap_or(0);
     cause
 }
 
