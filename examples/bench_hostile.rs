@@ -99,18 +99,24 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, String)> {
     shapes
 }
 
-/// Median wall time of three runs of `statescope ARGS`.
-fn time(exe: &Path, args: &[&str]) -> f64 {
-    let mut runs: Vec<f64> = (0..3)
-        .map(|_| {
-            let start = Instant::now();
-            let status = Command::new(exe).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
-            assert!(status.is_ok_and(|s| s.code().is_some_and(|c| c <= 2)), "{args:?} crashed");
-            start.elapsed().as_secs_f64()
-        })
-        .collect();
-    runs.sort_by(f64::total_cmp);
-    runs[1]
+/// Runs of each command on each blob: the median is taken.
+const RUNS: usize = 5;
+
+/// Wall time of one run of `statescope ARGS`.
+fn run(exe: &Path, args: &[String]) -> f64 {
+    let start = Instant::now();
+    let status = Command::new(exe).args(args).stdout(Stdio::null()).stderr(Stdio::null()).status();
+    assert!(status.is_ok_and(|s| s.code().is_some_and(|c| c <= 2)), "{args:?} crashed");
+    start.elapsed().as_secs_f64()
+}
+
+/// Median wall times of `statescope BENIGN` and `statescope HOSTILE`, run one after the
+/// other, [`RUNS`] times: a machine shared with others slows both alike.
+fn time_pair(exe: &Path, benign: &[String], hostile: &[String]) -> (f64, f64) {
+    let (mut b, mut h): (Vec<f64>, Vec<f64>) = (0..RUNS).map(|_| (run(exe, benign), run(exe, hostile))).unzip();
+    b.sort_by(f64::total_cmp);
+    h.sort_by(f64::total_cmp);
+    (b[RUNS / 2], h[RUNS / 2])
 }
 
 fn main() -> anyhow::Result<()> {
@@ -132,36 +138,52 @@ fn main() -> anyhow::Result<()> {
         ("show --path", "show {f} --path {p}"),
         ("patch (one bit flip)", "patch {f} --script {o}.edits -o {o}"),
     ];
-    println!("statescope on hostile shapes of {mb} MB: time as a ratio to the benign blob (median of 3)\n");
+    println!(
+        "statescope on hostile shapes of {mb} MB: time as a ratio to the benign blob \
+         (medians of {RUNS}, each hostile run right after a benign one)\n"
+    );
     print!("{:<34}", "shape");
     for (name, _) in &commands {
         print!(" {name:>18}");
     }
     println!();
-    let mut benign_times: Vec<f64> = Vec::new();
-    let mut worst: f64 = 0.0;
-    for (i, (shape, bytes, path)) in shapes(mb << 20).into_iter().enumerate() {
-        let file = dir.join(format!("shape-{i}.bin"));
-        std::fs::write(&file, &bytes)?;
-        let out = dir.join(format!("shape-{i}.out"));
-        std::fs::write(format!("{}.edits", out.display()), "flip 0 0\n")?;
+    // Each command's arguments on shape `i`.
+    let argv = |i: usize, shape: &str, path: &str, words: &str| -> Vec<String> {
+        let (f, o) = (dir.join(format!("shape-{i}.bin")), dir.join(format!("shape-{i}.out")));
+        let line = words.replace("{f}", &f.display().to_string()).replace("{p}", path);
+        let line = line.replace("{o}", &o.display().to_string());
         let root_type = if shape.contains("packed") { ioapic } else { ty };
-        let f = file.to_str().unwrap();
-        let o = out.to_str().unwrap();
-        print!("{shape:<34}");
+        line.split(' ').chain(["--type", root_type]).map(str::to_owned).collect()
+    };
+    let shapes = shapes(mb << 20);
+    for (i, (_, bytes, _)) in shapes.iter().enumerate() {
+        std::fs::write(dir.join(format!("shape-{i}.bin")), bytes)?;
+        std::fs::write(dir.join(format!("shape-{i}.out.edits")), "flip 0 0\n")?;
+    }
+    let (benign, benign_path) = (shapes[0].0, &shapes[0].2);
+    let mut worst: f64 = 0.0;
+    let mut benign_times = vec![Vec::new(); commands.len()];
+    let mut rows = Vec::new();
+    for (i, (shape, _, path)) in shapes.iter().enumerate().skip(1) {
+        let mut ratios = Vec::new();
         for (c, (_, words)) in commands.iter().enumerate() {
-            let line = words.replace("{f}", f).replace("{p}", &path).replace("{o}", o);
-            let mut argv: Vec<&str> = line.split(' ').collect();
-            argv.extend(["--type", root_type]);
-            let t = time(&exe, &argv);
-            if i == 0 {
-                benign_times.push(t);
-                print!(" {:>16.3}s", t);
-            } else {
-                let ratio = t / benign_times[c];
-                worst = worst.max(ratio);
-                print!(" {:>17.2}x", ratio);
-            }
+            let (b, h) = time_pair(&exe, &argv(0, benign, benign_path, words), &argv(i, shape, path, words));
+            benign_times[c].push(b);
+            ratios.push(h / b);
+            worst = worst.max(h / b);
+        }
+        rows.push((shape, ratios));
+    }
+    print!("{benign:<34}");
+    for mut times in benign_times {
+        times.sort_by(f64::total_cmp);
+        print!(" {:>16.3}s", times[times.len() / 2]);
+    }
+    println!();
+    for (shape, ratios) in rows {
+        print!("{shape:<34}");
+        for ratio in ratios {
+            print!(" {ratio:>17.2}x");
         }
         println!();
     }

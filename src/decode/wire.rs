@@ -322,21 +322,21 @@ fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut Group
 }
 
 /// The field number at `pos` and where the field ends, for a scan that only counts fields:
-/// as [`read_field`] reads them, but `None` for anything other than a one- or two-byte tag
-/// (field numbers up to 2047) of a varint, fixed or `len` field that reads whole (a group,
-/// a longer tag, an error), which [`read_field`] then reads. It costs a few byte compares
-/// where most fields are small.
+/// as [`read_field`] reads them, but `None` for anything other than a varint, fixed or
+/// `len` field that reads whole (a group, an error), which [`read_field`] then reads. It
+/// costs a few byte compares where most fields are small.
 #[inline]
 pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
     let end = end.min(buf.len());
     let first = *buf.get(pos).filter(|_| pos < end)?;
     let (tag, at) = if first < 0x80 {
-        (u32::from(first), pos + 1)
+        (u64::from(first), pos + 1)
     } else {
-        let second = *buf.get(pos + 1).filter(|&&b| pos + 1 < end && b < 0x80)?;
-        (u32::from(first & 0x7f) | u32::from(second) << 7, pos + 2)
+        let (tag, len) = read_varint(buf, pos, end).ok()?;
+        (tag, pos + len)
     };
-    if tag >> 3 == 0 {
+    let number = tag >> 3;
+    if number == 0 || number > MAX_FIELD_NUMBER {
         return None;
     }
     let next = match tag & 7 {
@@ -356,7 +356,7 @@ pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
         }
         _ => return None,
     };
-    (next <= end).then_some((tag >> 3, next))
+    (next <= end).then_some((number as u32, next))
 }
 
 /// A `len` field at `pos` whose own length runs past `end`, taken as what remains: its value
@@ -467,8 +467,9 @@ mod tests {
             &[0x12, 0x02, b'h', b'i'],
             &[0x1d, 1, 2, 3, 4],
             &[0x21, 0, 0, 0, 0, 0, 0, 0, 0],
-            &[0xc0, 0x3e, 0x01], // field 1000, a varint: a two-byte tag
-            &[0x88, 0x00, 0x01], // field 1 with its tag written overlong, as read_field reads it
+            &[0xc0, 0x3e, 0x01],                   // field 1000, a varint: a two-byte tag
+            &[0xf8, 0xff, 0xff, 0xff, 0x0f, 0x01], // the largest field number
+            &[0x88, 0x00, 0x01],                   // field 1 with its tag written overlong, as read_field reads it
         ] {
             let read = field(bytes).unwrap();
             assert_eq!(skim_field(bytes, 0, bytes.len()), Some((read.tag.field_number, bytes.len())));
