@@ -46,7 +46,10 @@ pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> 
     let jobs = args.jobs.map_or_else(cores, usize::from);
     let check_one = |file: &Path| -> Checked {
         let label = display_name(file);
-        let source = schema_args.read(file).map_err(|e| crate::cli::one_line(&e))?;
+        // One file is mapped (the guard names it should it be cut short underneath); of
+        // many read at once, each is read whole.
+        let read = if files.len() == 1 { schema_args.read_mapped(file) } else { schema_args.read(file) };
+        let source = read.map_err(|e| crate::cli::one_line(&e))?;
         let decoder = match &shared {
             Some(decoder) => decoder.clone(),
             None => {

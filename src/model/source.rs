@@ -1,9 +1,10 @@
-//! The bytes a document is decoded from: read into memory, or, for a lookup in a large
-//! file (`get`, `show --path`), mapped, so that only the pages it needs are touched. What
-//! reads a whole file reads a copy: another program cannot change it underneath, and a
-//! mapping saves no memory once every page has been decoded. Should another program cut a
-//! mapped file short, the command says so and exits with 2 ([`mapped`]) instead of dying
-//! of SIGBUS.
+//! The bytes a document is decoded from: read into memory, or mapped: for a lookup in a
+//! large file (`get`, `show --path`), so that only the pages it needs are touched, and for
+//! `check` of one large file, whose copy cost as much as the check itself. The browser,
+//! the editing commands and `show` read a copy: another program cannot change it
+//! underneath, and a mapping saves no memory once every page has been decoded. Should
+//! another program cut a mapped file short, the command says so and exits with 2
+//! ([`mapped`]) instead of dying of SIGBUS.
 
 mod mapped;
 

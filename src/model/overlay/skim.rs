@@ -12,6 +12,7 @@ use super::{Frame, Level, Step, Walker};
 use crate::decode::schema::{FieldClass, TypeIndex, VarintRange};
 use crate::decode::wire::{self, RawField, WireType};
 use crate::model::node::{NodeId, NodeKind};
+use crate::model::problem::ProblemKind;
 
 /// A message being skimmed.
 struct Open {
@@ -54,16 +55,14 @@ impl Walker<'_, '_> {
         if parent.level.depth + 1 > self.limits.max_depth {
             return None;
         }
-        // A unit's name is checked against those met before, as the unit rules do.
+        // A unit's name is checked against those met before, as the unit rules do: a unit
+        // that is clean but for a name already taken is skimmed too, with that problem.
         let info = self.info(ty);
         let named = info.is_state_unit && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
         let name = named.then(|| super::unit_name(self.buf(), raw.value_start, raw.value_end)).flatten();
         let name = name.map(<[u8]>::to_vec);
-        if name.as_ref().is_some_and(|name| self.unit_names.contains(name)) {
-            return None;
-        }
         let fields = self.skim(ty, raw.value_start..raw.value_end, parent.level.nested(false))?;
-        self.unit_names.extend(name);
+        let taken = name.as_ref().is_some_and(|name| !self.unit_names.insert(name.clone()));
         for (array, length) in self.skimmed.first_lengths.drain(..) {
             self.array_lengths.insert(array, length);
         }
@@ -71,6 +70,10 @@ impl Walker<'_, '_> {
         let node = self.push(parent.node, kind, raw, index, Some(ty));
         self.b.node_mut(node).next = node + 1;
         self.b.skimmed(node, fields);
+        if let Some(name) = name.filter(|_| taken) {
+            let name = String::from_utf8_lossy(&name).into_owned();
+            self.problem(node, raw.value_start, ProblemKind::DuplicateUnitName { name });
+        }
         Some(Step::Continue)
     }
 
