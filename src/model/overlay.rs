@@ -185,7 +185,7 @@ enum AnyTarget {
     /// The payload's type, and where the Any's last `value` field starts: the VMM keeps
     /// the last (it is a bytes field, OpenVMM's `ProtobufMessage`), so only that one is
     /// decoded and any earlier one is shown as bytes.
-    Resolved(MessageDescriptor, usize),
+    Resolved(TypeIndex, usize),
     Unresolved,
 }
 
@@ -234,7 +234,7 @@ struct Walker<'a, 'h> {
     /// The top-level state once the root is closed.
     after: TopState,
     /// Type URLs resolved so far ([`Self::resolve_url`]).
-    urls: KeyMap<Box<[u8]>, Option<(MessageDescriptor, bool)>>,
+    urls: KeyMap<Box<[u8]>, Option<(TypeIndex, bool)>>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
     /// How this part keeps its search in step with the parts beside it.
@@ -584,8 +584,8 @@ impl Walker<'_, '_> {
     }
 
     fn any_payload(&mut self, parent: &Frame, raw: &RawField, index: u32, truncated: bool) -> Step {
-        let m = match &parent.any {
-            AnyTarget::Resolved(m, last) if *last == raw.start => m.clone(),
+        let ty = match parent.any {
+            AnyTarget::Resolved(ty, last) if last == raw.start => ty,
             _ => {
                 self.leaf(parent, raw, index, NodeKind::Bytes);
                 return Step::Continue;
@@ -597,7 +597,6 @@ impl Walker<'_, '_> {
             self.problem(node, raw.value_start, ProblemKind::AnyDepthLimit { limit });
             return Step::Continue;
         }
-        let ty = self.b.types_mut().intern(self.schema, &m);
         self.message(parent, raw, index, Some(ty), truncated, NodeKind::AnyPayload)
     }
 
@@ -745,19 +744,19 @@ impl Walker<'_, '_> {
             return AnyTarget::Unresolved;
         };
         match self.resolve_url(from..to) {
-            Some((m, true)) => AnyTarget::Resolved(m, last_value),
-            Some((m, false)) => {
+            Some((ty, true)) => AnyTarget::Resolved(ty, last_value),
+            Some((ty, false)) => {
                 // The VMM accepts an Any only when its whole type URL is the one it expects
                 // (OpenVMM, support/mesh/mesh_protobuf/src/message.rs, ProtobufAny::parse):
                 // another host fails the restore. The payload is still shown as its type.
                 let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
-                let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
+                let expected = format!("{TYPE_URL_PREFIX}{}", self.info(ty).desc.full_name());
                 let cause = cause::damaged_url_byte(expected.as_bytes(), &self.buf()[from..to], from);
                 self.problem(node, from, ProblemKind::TypeUrlMismatch { expected, got: text });
                 if let Some(cause) = cause {
                     self.problem(node, cause.offset, cause.into_problem());
                 }
-                AnyTarget::Resolved(m, last_value)
+                AnyTarget::Resolved(ty, last_value)
             }
             None => {
                 let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
@@ -771,20 +770,20 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// The type a type URL names, and whether the URL is exactly the one the VMM expects
+    /// The type a type URL names (interned), and whether the URL is exactly the one the VMM expects
     /// for it, remembered for the URLs met first: a blob names a handful of types
     /// thousands of times.
-    fn resolve_url(&mut self, url: std::ops::Range<usize>) -> Option<(MessageDescriptor, bool)> {
-        if let Some(known) = self.urls.get(&self.b.bytes()[url.clone()]) {
-            return known.clone();
+    fn resolve_url(&mut self, url: std::ops::Range<usize>) -> Option<(TypeIndex, bool)> {
+        if let Some(&known) = self.urls.get(&self.b.bytes()[url.clone()]) {
+            return known;
         }
         let text = String::from_utf8_lossy(&self.buf()[url.clone()]).into_owned();
         let resolved = self.schema.resolve_type_url(&text).map(|m| {
             let exact = text.strip_prefix(TYPE_URL_PREFIX) == Some(m.full_name());
-            (m, exact)
+            (self.b.types_mut().intern(self.schema, &m), exact)
         });
         if self.urls.len() < MOST_URLS_REMEMBERED {
-            self.urls.insert(self.buf()[url].into(), resolved.clone());
+            self.urls.insert(self.buf()[url].into(), resolved);
         }
         resolved
     }

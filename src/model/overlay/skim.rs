@@ -196,7 +196,7 @@ impl Walker<'_, '_> {
             pos = field.end;
         }
         let (payload, exact) = self.resolve_url(url?)?;
-        exact.then(|| (self.b.types_mut().intern(self.schema, &payload), last_value))
+        exact.then_some((payload, last_value))
     }
 }
 
