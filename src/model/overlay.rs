@@ -119,6 +119,7 @@ pub(crate) fn build_part(
         after: TopState::default(),
         skimmed: skim::Skimmed::default(),
         urls: KeyMap::default(),
+        last_url: None,
         watch: None,
         budget_at_start: 0,
     };
@@ -234,7 +235,9 @@ struct Walker<'a, 'h> {
     /// The top-level state once the root is closed.
     after: TopState,
     /// Type URLs resolved so far ([`Self::resolve_url`]).
-    urls: KeyMap<Box<[u8]>, Option<(TypeIndex, bool)>>,
+    urls: KeyMap<Box<[u8]>, Resolved>,
+    /// The URL resolved last, and what it named.
+    last_url: Option<(Box<[u8]>, Resolved)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
     /// How this part keeps its search in step with the parts beside it.
@@ -242,6 +245,10 @@ struct Walker<'a, 'h> {
     /// The search budget when the walk began.
     budget_at_start: usize,
 }
+
+/// What a type URL names: the type (interned), and whether the URL is exactly the one the
+/// VMM expects for it; `None` for no registered type.
+type Resolved = Option<(TypeIndex, bool)>;
 
 /// Where a unit first stops parsing: the byte, where the message that stops there starts,
 /// and the length prefixes that may lie ([`cause::LengthSuspect`]).
@@ -669,7 +676,7 @@ impl Walker<'_, '_> {
             self.b.truncate(packed.index(), problems_at);
             let node = self.leaf(parent, raw, index, NodeKind::Bytes);
             let type_name = &self.field_info(ty, field_index).type_name;
-            let expected = format!("packed repeated {type_name}");
+            let expected = format!("packed repeated {type_name}").into();
             self.problem(node, e.offset, ProblemKind::NotParsedAs { expected, reason: e.reason });
             return;
         }
@@ -773,8 +780,15 @@ impl Walker<'_, '_> {
     /// The type a type URL names (interned), and whether the URL is exactly the one the VMM expects
     /// for it, remembered for the URLs met first: a blob names a handful of types
     /// thousands of times.
-    fn resolve_url(&mut self, url: std::ops::Range<usize>) -> Option<(TypeIndex, bool)> {
+    fn resolve_url(&mut self, url: std::ops::Range<usize>) -> Resolved {
+        // Units of one type often follow each other: the last URL is compared first.
+        if let Some((last, known)) = &self.last_url
+            && self.b.bytes()[url.clone()] == **last
+        {
+            return *known;
+        }
         if let Some(&known) = self.urls.get(&self.b.bytes()[url.clone()]) {
+            self.last_url = Some((self.b.bytes()[url].into(), known));
             return known;
         }
         let text = String::from_utf8_lossy(&self.buf()[url.clone()]).into_owned();
@@ -783,8 +797,9 @@ impl Walker<'_, '_> {
             (self.b.types_mut().intern(self.schema, &m), exact)
         });
         if self.urls.len() < MOST_URLS_REMEMBERED {
-            self.urls.insert(self.buf()[url].into(), resolved);
+            self.urls.insert(self.buf()[url.clone()].into(), resolved);
         }
+        self.last_url = Some((self.buf()[url].into(), resolved));
         resolved
     }
 
@@ -803,7 +818,7 @@ impl Walker<'_, '_> {
         let node = frame.node;
         self.b.truncate(node.index() + 1, frame.problems_at);
         self.counts.truncate(frame.counts_at);
-        let expected = frame.ty.map(|ty| self.info(ty).name.to_string()).unwrap_or_default();
+        let expected = frame.ty.map_or_else(|| Arc::from(""), |ty| Arc::clone(&self.info(ty).name));
         let has_problem = self.b.problems().iter().rev().take_while(|p| p.node >= node).any(|p| p.node == node);
         let n = self.b.node_mut(node);
         n.kind = NodeKind::Bytes;
@@ -963,9 +978,12 @@ impl Walker<'_, '_> {
             child.parent == Some(frame.node) && child.field_number == 1 && child.kind == NodeKind::String
         })?;
         let child = self.b.node(name);
-        let text = self.buf()[child.value_start as usize..child.value_end as usize].to_vec();
-        (!self.unit_names.insert(text.clone()))
-            .then(|| ProblemKind::DuplicateUnitName { name: String::from_utf8_lossy(&text).into_owned() })
+        let text = &self.b.bytes()[child.value_start as usize..child.value_end as usize];
+        if !self.unit_names.contains(text) {
+            self.unit_names.insert(text.to_vec());
+            return None;
+        }
+        Some(ProblemKind::DuplicateUnitName { name: String::from_utf8_lossy(text).into_owned() })
     }
 
     /// What a closed frame lacks that the reader requires.

@@ -16,8 +16,8 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::decode::wire;
 use crate::model::builder::Builder;
@@ -73,21 +73,19 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
     }
     // The first part's budget is the one pass's: once it has run out, the parts after it
     // search no more.
-    let spent = Arc::new(AtomicBool::new(false));
+    let first = FirstPart::default();
+    let full_budget = cause::budget_for(source.len());
     let speculations: Vec<Speculation<T>> = std::thread::scope(|scope| {
         let running: Vec<_> = cuts
             .iter()
             .enumerate()
             .map(|(k, cut)| {
-                let source = source.clone();
-                let spent = Arc::clone(&spent);
-                let watch = if k == 0 { BudgetWatch::Says(spent) } else { BudgetWatch::Heeds(spent) };
-                scope.spawn(move || speculate(decoder, source, cut, look, watch))
+                let (source, first) = (source.clone(), &first);
+                scope.spawn(move || speculate(decoder, source, cut, look, k, first, full_budget))
             })
             .collect();
         running.into_iter().map(|t| t.join().expect("a part's decode never panics")).collect()
     });
-    let full_budget = cause::budget_for(source.len());
     // The state before each part, as long as the parts before it stand.
     let mut before = vec![TopState { budget_left: Some(full_budget), ..TopState::default() }];
     let mut standing = Vec::new();
@@ -128,14 +126,58 @@ fn speculate<T: Default>(
     source: Source,
     cut: &Cut,
     look: &Look<T>,
-    watch: BudgetWatch,
+    k: usize,
+    first: &FirstPart,
+    full_budget: usize,
 ) -> Speculation<T> {
-    match attempt(decoder, source.clone(), cut, look, TopState::default(), Some(watch)) {
-        (_, true) => {
-            let none_left = TopState { budget_left: Some(0), without_budget: true, ..TopState::default() };
-            attempt(decoder, source, cut, look, none_left, None).0
+    let spent = Arc::clone(&first.spent);
+    if k == 0 {
+        // Said done however the decode ends, so no part waits on it for ever.
+        let _done = SaysDone(first);
+        return attempt(decoder, source, cut, look, TopState::default(), Some(BudgetWatch::Says(spent))).0;
+    }
+    let (speculation, ran_out) =
+        attempt(decoder, source.clone(), cut, look, TopState::default(), Some(BudgetWatch::Heeds(spent)));
+    // A part that searched before it learnt the budget had run out, or that ended before
+    // the first part said (it may have had the cores to itself), decodes again without a
+    // budget once the first part says so, rather than be decoded again in order.
+    let searched = speculation.after.budget_left.is_some_and(|left| left < full_budget);
+    if ran_out || (searched && first.spends_all()) {
+        let none_left = TopState { budget_left: Some(0), without_budget: true, ..TopState::default() };
+        return attempt(decoder, source, cut, look, none_left, None).0;
+    }
+    speculation
+}
+
+/// What the first part says of the search budget, to the parts decoded beside it: it has
+/// run out (at once, as the first part's walk spends it), or the first part is done.
+#[derive(Default)]
+struct FirstPart {
+    spent: Arc<AtomicBool>,
+    done: Mutex<bool>,
+    said: Condvar,
+}
+
+impl FirstPart {
+    /// Whether the first part spends the whole budget: waits until it has, or is done.
+    fn spends_all(&self) -> bool {
+        let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
+        while !*done && !self.spent.load(Ordering::Relaxed) {
+            // The walk says it has spent the budget with no notice: looked at every 1 ms.
+            let waited = self.said.wait_timeout(done, std::time::Duration::from_millis(1));
+            done = waited.unwrap_or_else(PoisonError::into_inner).0;
         }
-        (speculation, false) => speculation,
+        self.spent.load(Ordering::Relaxed)
+    }
+}
+
+/// Says the first part is done when dropped.
+struct SaysDone<'a>(&'a FirstPart);
+
+impl Drop for SaysDone<'_> {
+    fn drop(&mut self) {
+        *self.0.done.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.0.said.notify_all();
     }
 }
 

@@ -51,8 +51,9 @@ pub enum ProblemKind {
     /// A length-delimited field declared as a message (or packed run) whose bytes do not
     /// parse as one; shown raw.
     NotParsedAs {
-        /// What the schema says it is.
-        expected: String,
+        /// What the schema says it is (shared with the type's facts: a blob may hold a
+        /// million of these).
+        expected: std::sync::Arc<str>,
         /// Why it does not parse.
         reason: WireErrorKind,
     },
