@@ -80,8 +80,9 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
             .iter()
             .enumerate()
             .map(|(k, cut)| {
-                let (source, first) = (source.clone(), &first);
-                scope.spawn(move || speculate(decoder, source, cut, look, k, first, full_budget))
+                let job = PartJob { decoder, source: source.clone(), cut, look };
+                let first = &first;
+                scope.spawn(move || speculate(&job, k, first, full_budget))
             })
             .collect();
         running.into_iter().map(|t| t.join().expect("a part's decode never panics")).collect()
@@ -121,30 +122,21 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
 
 /// Decodes one part, starting from its counts, as if nothing else came before it; again
 /// without a search budget, if the first part's ran out while this one was searching.
-fn speculate<T: Default>(
-    decoder: &Decoder,
-    source: Source,
-    cut: &Cut,
-    look: &Look<T>,
-    k: usize,
-    first: &FirstPart,
-    full_budget: usize,
-) -> Speculation<T> {
+fn speculate<T: Default>(job: &PartJob<'_, T>, k: usize, first: &FirstPart, full_budget: usize) -> Speculation<T> {
     let spent = Arc::clone(&first.spent);
     if k == 0 {
         // Said done however the decode ends, so no part waits on it for ever.
         let _done = SaysDone(first);
-        return attempt(decoder, source, cut, look, TopState::default(), Some(BudgetWatch::Says(spent))).0;
+        return job.attempt(TopState::default(), Some(BudgetWatch::Says(spent))).0;
     }
-    let (speculation, ran_out) =
-        attempt(decoder, source.clone(), cut, look, TopState::default(), Some(BudgetWatch::Heeds(spent)));
+    let (speculation, ran_out) = job.attempt(TopState::default(), Some(BudgetWatch::Heeds(spent)));
     // A part that searched before it learnt the budget had run out, or that ended before
     // the first part said (it may have had the cores to itself), decodes again without a
     // budget once the first part says so, rather than be decoded again in order.
     let searched = speculation.after.budget_left.is_some_and(|left| left < full_budget);
     if ran_out || (searched && first.spends_all()) {
         let none_left = TopState { budget_left: Some(0), without_budget: true, ..TopState::default() };
-        return attempt(decoder, source, cut, look, none_left, None).0;
+        return job.attempt(none_left, None).0;
     }
     speculation
 }
@@ -181,35 +173,40 @@ impl Drop for SaysDone<'_> {
     }
 }
 
-/// One decode of a part, after the counts and names before it and the rest of `before`;
-/// and whether it stopped because the first part's search budget ran out.
-fn attempt<T: Default>(
-    decoder: &Decoder,
+/// What decoding one part takes: the decoder, the whole blob, the part, and what looks at
+/// each of its top-level fields.
+struct PartJob<'a, T> {
+    decoder: &'a Decoder,
     source: Source,
-    cut: &Cut,
-    look: &Look<T>,
-    before: TopState,
-    watch: Option<BudgetWatch>,
-) -> (Speculation<T>, bool) {
-    let mut found = T::default();
-    // A top-level field that does not read puts the rest of the top level out of step:
-    // one pass reads all that follows as one unreadable span, which this part cannot.
-    let mut in_step = true;
-    let mut first = None;
-    let mut hook = |doc: &Document, top: NodeId| {
-        in_step &= doc.node(top).kind != NodeKind::Error;
-        first.get_or_insert_with(|| doc.problems_of(top).iter().any(|p| p.kind.puts_top_level_out_of_step()));
-        look(doc, top, &mut found);
-        Ok(())
-    };
-    let mut builder = Builder::new(source, decoder.clone());
-    let before = TopState { counts: cut.counts.clone(), unit_names: cut.unit_names.clone(), ..before };
-    let part = Part { range: cut.range.clone(), before, partial: true, watch };
-    let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part));
-    let ran_out = after.as_ref().is_err_and(|e| e.kind() == overlay::BUDGET_RAN_OUT_BEFORE);
-    let whole = in_step && after.is_ok() && builder.problems().is_empty();
-    let needs_unit_before = first.unwrap_or(false);
-    (Speculation { found, after: after.unwrap_or_default(), whole, needs_unit_before }, ran_out)
+    cut: &'a Cut,
+    look: &'a Look<T>,
+}
+
+impl<T: Default> PartJob<'_, T> {
+    /// One decode of the part, after the counts and names before it and the rest of
+    /// `before`; and whether it stopped because the first part's search budget ran out.
+    fn attempt(&self, before: TopState, watch: Option<BudgetWatch>) -> (Speculation<T>, bool) {
+        let PartJob { decoder, source, cut, look } = self;
+        let mut found = T::default();
+        // A top-level field that does not read puts the rest of the top level out of step:
+        // one pass reads all that follows as one unreadable span, which this part cannot.
+        let mut in_step = true;
+        let mut first = None;
+        let mut hook = |doc: &Document, top: NodeId| {
+            in_step &= doc.node(top).kind != NodeKind::Error;
+            first.get_or_insert_with(|| doc.problems_of(top).iter().any(|p| p.kind.puts_top_level_out_of_step()));
+            look(doc, top, &mut found);
+            Ok(())
+        };
+        let mut builder = Builder::new(source.clone(), (*decoder).clone());
+        let before = TopState { counts: cut.counts.clone(), unit_names: cut.unit_names.clone(), ..before };
+        let part = Part { range: cut.range.clone(), before, partial: true, watch };
+        let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part));
+        let ran_out = after.as_ref().is_err_and(|e| e.kind() == overlay::BUDGET_RAN_OUT_BEFORE);
+        let whole = in_step && after.is_ok() && builder.problems().is_empty();
+        let needs_unit_before = first.unwrap_or(false);
+        (Speculation { found, after: after.unwrap_or_default(), whole, needs_unit_before }, ran_out)
+    }
 }
 
 /// The state after a part, when what came before (`before`) could not have changed what
