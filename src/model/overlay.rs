@@ -156,6 +156,12 @@ pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]>
     None
 }
 
+/// Records a state unit's name among those met; whether an earlier unit had it (the VMM
+/// matches units by name). A name met again is not copied.
+fn name_taken(names: &mut std::collections::HashSet<Vec<u8>>, name: &[u8]) -> bool {
+    names.contains(name) || !names.insert(name.to_vec())
+}
+
 /// Whether a field holds state units.
 fn is_unit_type(class: &FieldClass) -> bool {
     matches!(class, FieldClass::Message(m) if is_state_unit(m))
@@ -236,8 +242,8 @@ struct Walker<'a, 'h> {
     after: TopState,
     /// Type URLs resolved so far ([`Self::resolve_url`]).
     urls: KeyMap<Box<[u8]>, Resolved>,
-    /// The URL resolved last, and what it named.
-    last_url: Option<(Box<[u8]>, Resolved)>,
+    /// Where the URL resolved last is in the input, and what it named.
+    last_url: Option<(std::ops::Range<usize>, Resolved)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
     /// How this part keeps its search in step with the parts beside it.
@@ -777,18 +783,18 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// The type a type URL names (interned), and whether the URL is exactly the one the VMM expects
-    /// for it, remembered for the URLs met first: a blob names a handful of types
-    /// thousands of times.
+    /// The type a type URL names (interned), and whether the URL is exactly the one the
+    /// VMM expects for it, remembered for the URLs met first: a blob names a handful of
+    /// types thousands of times.
     fn resolve_url(&mut self, url: std::ops::Range<usize>) -> Resolved {
         // Units of one type often follow each other: the last URL is compared first.
         if let Some((last, known)) = &self.last_url
-            && self.b.bytes()[url.clone()] == **last
+            && self.b.bytes()[url.clone()] == self.b.bytes()[last.clone()]
         {
             return *known;
         }
         if let Some(&known) = self.urls.get(&self.b.bytes()[url.clone()]) {
-            self.last_url = Some((self.b.bytes()[url].into(), known));
+            self.last_url = Some((url, known));
             return known;
         }
         let text = String::from_utf8_lossy(&self.buf()[url.clone()]).into_owned();
@@ -799,7 +805,7 @@ impl Walker<'_, '_> {
         if self.urls.len() < MOST_URLS_REMEMBERED {
             self.urls.insert(self.buf()[url.clone()].into(), resolved);
         }
-        self.last_url = Some((self.buf()[url].into(), resolved));
+        self.last_url = Some((url, resolved));
         resolved
     }
 
@@ -979,11 +985,8 @@ impl Walker<'_, '_> {
         })?;
         let child = self.b.node(name);
         let text = &self.b.bytes()[child.value_start as usize..child.value_end as usize];
-        if !self.unit_names.contains(text) {
-            self.unit_names.insert(text.to_vec());
-            return None;
-        }
-        Some(ProblemKind::DuplicateUnitName { name: String::from_utf8_lossy(text).into_owned() })
+        name_taken(&mut self.unit_names, text)
+            .then(|| ProblemKind::DuplicateUnitName { name: String::from_utf8_lossy(text).into_owned() })
     }
 
     /// What a closed frame lacks that the reader requires.

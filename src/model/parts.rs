@@ -133,7 +133,8 @@ fn speculate<T: Default>(job: &PartJob<'_, T>, k: usize, first: &FirstPart, full
     // A part that searched before it learnt the budget had run out, or that ended before
     // the first part said (it may have had the cores to itself), decodes again without a
     // budget once the first part says so, rather than be decoded again in order.
-    let searched = speculation.after.budget_left.is_some_and(|left| left < full_budget);
+    let after = &speculation.after;
+    let searched = !after.without_budget && after.budget_left.is_some_and(|left| left < full_budget);
     if ran_out || (searched && first.spends_all()) {
         let none_left = TopState { budget_left: Some(0), without_budget: true, ..TopState::default() };
         return job.attempt(none_left, None).0;

@@ -59,10 +59,10 @@ impl Walker<'_, '_> {
         // that is clean but for a name already taken is skimmed too, with that problem.
         let info = self.info(ty);
         let named = info.is_state_unit && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
-        let name = named.then(|| super::unit_name(self.buf(), raw.value_start, raw.value_end)).flatten();
-        let name = name.map(<[u8]>::to_vec);
         let fields = self.skim(ty, raw.value_start..raw.value_end, parent.level.nested(false))?;
-        let taken = name.as_ref().is_some_and(|name| !self.unit_names.insert(name.clone()));
+        let name = named.then(|| super::unit_name(self.b.bytes(), raw.value_start, raw.value_end)).flatten();
+        let taken = name.filter(|name| super::name_taken(&mut self.unit_names, name));
+        let taken = taken.map(|name| String::from_utf8_lossy(name).into_owned());
         for (array, length) in self.skimmed.first_lengths.drain(..) {
             self.array_lengths.insert(array, length);
         }
@@ -70,8 +70,7 @@ impl Walker<'_, '_> {
         let node = self.push(parent.node, kind, raw, index, Some(ty));
         self.b.node_mut(node).next = node + 1;
         self.b.skimmed(node, fields);
-        if let Some(name) = name.filter(|_| taken) {
-            let name = String::from_utf8_lossy(&name).into_owned();
+        if let Some(name) = taken {
             self.problem(node, raw.value_start, ProblemKind::DuplicateUnitName { name });
         }
         Some(Step::Continue)
