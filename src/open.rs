@@ -61,8 +61,9 @@ impl SchemaArgs {
         Source::open(path, self.max_input).with_context(|| format!("cannot read {}", display_name(path)))
     }
 
-    /// Like [`SchemaArgs::read`], for a lookup: a large file is mapped
-    /// ([`Source::open_mapped`]), so a value near its start does not wait for the rest.
+    /// Like [`SchemaArgs::read`], for a lookup or a check of one file: a large file is
+    /// mapped ([`Source::open_mapped`]), so a value near its start does not wait for the
+    /// rest, and a check does not pay for a copy.
     pub fn read_mapped(&self, path: &Path) -> Result<Source> {
         Source::open_mapped(path, self.max_input).with_context(|| format!("cannot read {}", display_name(path)))
     }

@@ -106,7 +106,8 @@ impl Source {
 
     /// Like [`Source::open`], but a regular file of [`Source::MAPPED_FROM`] bytes or more
     /// is mapped, not copied: a command that reads a few units of a gigabyte then touches
-    /// only their pages, and nothing waits for the whole file to be read first. Should
+    /// only their pages, nothing waits for the whole file to be read first, and one that
+    /// reads it all once (`check`) saves the copy. Should
     /// another program cut the file short meanwhile, the command says so and exits with 2.
     pub fn open_mapped(path: &Path, max_stream: u64) -> io::Result<Source> {
         if path != Path::new("-") {
