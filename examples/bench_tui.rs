@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use statescope::browser::{self, Action, App, PromptKey, Theme};
+use statescope::browser::{self, Action, App, Effect, PromptKey, Theme};
 use statescope::{Decoder, Schema, SchemaSources, Source};
 
 fn peak_rss_mb() -> f64 {
@@ -98,9 +98,29 @@ fn main() -> anyhow::Result<()> {
             app.update(Action::PromptKey(PromptKey::Char(c)));
         }
     };
-    app.update(Action::StartGoto);
-    type_text(&mut app, "units[0].state.vmtime");
-    app.update(Action::PromptSubmit);
+    // A `:` lookup: the event loop runs it beside the keyboard (Esc stops it); here it is
+    // run at once and timed, from the key to the selection moved.
+    let mut goto = |app: &mut App, query: &str| -> anyhow::Result<f64> {
+        app.update(Action::StartGoto);
+        app.update(Action::PromptKey(PromptKey::DeleteToStart));
+        type_text(app, query);
+        let t = Instant::now();
+        for effect in app.update(Action::PromptSubmit) {
+            if let Effect::LookUp(query) = effect {
+                let found = browser::select(app.doc(), &query);
+                app.looked_up(&query, found);
+            }
+        }
+        frame(app)?;
+        Ok(t.elapsed().as_secs_f64())
+    };
+    let last_unit = format!("units[{}].name", app.doc().children(statescope::NodeId::ROOT).count() - 1);
+    let gotos = [
+        ("the last unit", goto(&mut app, &last_unit)?),
+        ("units[name=nosuch]", goto(&mut app, "units[name=nosuch]")?),
+        ("a missing field", goto(&mut app, "nosuch")?),
+    ];
+    goto(&mut app, "units[0].state.vmtime")?;
     let edit = Instant::now();
     app.update(Action::EditValue);
     type_text(&mut app, "42");
@@ -131,6 +151,9 @@ fn main() -> anyhow::Result<()> {
         "search miss over all nodes:{:>7.3} s in {slices} slices (keys are read between slices)",
         search.as_secs_f64()
     );
+    for (what, seconds) in gotos {
+        println!("{:<26}{seconds:>8.3} s (beside the keys: Esc stops it)", format!("go to {what}:"));
+    }
     println!(
         "edit of one value, drawn: {:>8.3} s ({edited}); its undo {:.3} s",
         edit.as_secs_f64(),

@@ -72,7 +72,8 @@ pub fn main() -> std::process::ExitCode {
 /// The terminal browser's state and drawing, for `examples/bench_tui`; not a stable API.
 #[doc(hidden)]
 pub mod browser {
-    pub use crate::ui::app::{Action, App, PromptKey};
+    pub use crate::model::query::select;
+    pub use crate::ui::app::{Action, App, Effect, PromptKey};
     pub use crate::ui::keymap::help_lines;
     pub use crate::ui::view::{Theme, draw};
     pub use crate::ui::{PREVIEW_BYTES, preview_end};

@@ -5,6 +5,7 @@ pub mod app;
 pub mod clipboard;
 pub mod keymap;
 pub mod layout;
+pub mod lookup;
 pub mod prompt;
 pub mod rows;
 pub mod terminal;
@@ -13,6 +14,7 @@ pub mod view;
 #[cfg(test)]
 mod tests;
 
+use std::collections::VecDeque;
 use std::io::IsTerminal;
 use std::path::Path;
 use std::time::Duration;
@@ -196,16 +198,19 @@ fn nearest_node(doc: &Document, path: &str) -> (NodeId, bool) {
 fn browse(guard: &mut TerminalGuard, mut app: App, mut pending: Option<Decoding>) -> Result<Vec<String>> {
     let theme = Theme::from_env();
     let mut copied = Vec::new();
+    // Keys pressed while a lookup ran, applied after it in order.
+    let mut typed_ahead = VecDeque::new();
     loop {
         guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
         if pending.as_ref().is_some_and(|d| d.is_finished()) {
             app.replace_document(join(pending.take().expect("checked"))?);
             continue;
         }
-        if pending.is_some() && !event::poll(Duration::from_millis(100))? {
+        let action = if let Some(action) = typed_ahead.pop_front() {
+            Some(action)
+        } else if pending.is_some() && !event::poll(Duration::from_millis(100))? {
             continue;
-        }
-        let action = if app.is_searching() && !event::poll(Duration::ZERO)? {
+        } else if app.is_searching() && !event::poll(Duration::ZERO)? {
             Some(Action::Tick)
         } else {
             keymap::action_for_event(&event::read()?, app.input_mode())
@@ -216,10 +221,25 @@ fn browse(guard: &mut TerminalGuard, mut app: App, mut pending: Option<Decoding>
                     guard.write_raw(&clipboard::osc52(&text))?;
                     copied.push(text);
                 }
+                Effect::LookUp(query) => {
+                    guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
+                    let doc = app.doc();
+                    let found = lookup::beside_keys(
+                        |stop| crate::model::query::select_until(doc, &query, stop),
+                        next_event,
+                        &mut typed_ahead,
+                    )?;
+                    app.looked_up(&query, found);
+                }
                 Effect::Quit => return Ok(copied),
             }
         }
     }
+}
+
+/// The next terminal event, if one comes within a moment.
+fn next_event() -> Result<Option<Event>> {
+    Ok(if event::poll(Duration::from_millis(20))? { Some(event::read()?) } else { None })
 }
 
 /// The document a background read and decode made.

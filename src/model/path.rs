@@ -3,6 +3,7 @@
 //! own fields are `@type` and (when unresolved) `@value`; unknown fields are `#N`.
 
 use std::fmt::{self, Write as _};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::decode::schema::FieldInfo;
 use crate::model::document::Document;
@@ -31,6 +32,17 @@ pub enum PathError {
         /// What does exist there.
         available: String,
     },
+    /// The lookup was stopped (the browser's Esc) before it found an answer.
+    #[error("the lookup was stopped")]
+    Stopped,
+}
+
+/// A stop flag no one sets: for lookups that run to the end.
+pub static NEVER_STOPPED: AtomicBool = AtomicBool::new(false);
+
+/// Whether another thread asked a lookup to stop (checked between siblings).
+pub fn stop_asked(stop: &AtomicBool) -> bool {
+    stop.load(Ordering::Relaxed)
 }
 
 /// One `name[i]` step of a path.
@@ -326,12 +338,18 @@ pub fn resolve(doc: &Document, path: &str) -> Result<NodeId, PathError> {
 
 /// Finds the node a path names.
 pub fn resolve_path(doc: &Document, path: &FieldPath) -> Result<NodeId, PathError> {
+    resolve_path_until(doc, path, &NEVER_STOPPED)
+}
+
+/// [`resolve_path`], giving up with [`PathError::Stopped`] soon after another thread sets
+/// `stop`: a lookup among millions of siblings stays interruptible.
+pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -> Result<NodeId, PathError> {
     let mut cur = NodeId::ROOT;
     let mut name = String::new();
     for segment in path.segments() {
         // One pass over the children, stopping at the match: linear in the siblings, and
         // no allocation per sibling.
-        let found = visible_children(doc, cur).find_map(|c| {
+        let found = visible_children(doc, cur).take_while(|_| !stop_asked(stop)).find_map(|c| {
             name.clear();
             if !push_name(doc, c, doc.field_info(c), &mut name) || name != segment.name {
                 return None;
@@ -351,14 +369,21 @@ pub fn resolve_path(doc: &Document, path: &FieldPath) -> Result<NodeId, PathErro
                 _ => None,
             }
         });
-        cur = found.ok_or_else(|| not_found(doc, path, cur, segment))?;
+        cur = match found {
+            Some(c) => c,
+            None if stop_asked(stop) => return Err(PathError::Stopped),
+            None => {
+                let error = not_found(doc, path, cur, segment, stop);
+                return Err(if stop_asked(stop) { PathError::Stopped } else { error });
+            }
+        };
     }
     Ok(cur)
 }
 
 /// Why `segment` names nothing under `parent`, with what is there: the first names met,
 /// each once with its count, in one pass over the children.
-fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment) -> PathError {
+fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment, stop: &AtomicBool) -> PathError {
     /// Names listed at most; a message naming a hundred thousand fields helps nobody.
     const LISTED: usize = 24;
     // Under one message a field number always has the same name, so siblings are told
@@ -368,7 +393,7 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
     type Named = ((Option<NodeId>, u32), String, usize, bool);
     let mut names: Vec<Named> = Vec::new();
     let mut others = 0;
-    for c in visible_children(doc, parent) {
+    for c in visible_children(doc, parent).take_while(|_| !stop_asked(stop)) {
         let number = (doc.parent(c), doc.node(c).field_number);
         if let Some(entry) = names.iter_mut().find(|e| e.0 == number) {
             entry.2 += 1;

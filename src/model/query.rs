@@ -4,9 +4,11 @@
 //! `units[name=pit].state.last` or `units[*].name`. A repeated field named without a
 //! selector at the end of a query stands for all its elements.
 
+use std::sync::atomic::AtomicBool;
+
 use prost_reflect::MessageDescriptor;
 
-use crate::model::path::{FieldPath, PathError, step_is, visible_children};
+use crate::model::path::{FieldPath, NEVER_STOPPED, PathError, step_is, stop_asked, visible_children};
 use crate::model::{Document, Focus, NodeId, NodeKind};
 
 /// One step of a query.
@@ -54,27 +56,38 @@ pub fn has_selectors(text: &str) -> bool {
 /// Every node `query` names in `doc`, in document order; an error when it names none or
 /// is not a query.
 pub fn select(doc: &Document, query: &str) -> Result<Vec<NodeId>, PathError> {
+    select_until(doc, query, &NEVER_STOPPED)
+}
+
+/// [`select`], giving up with [`PathError::Stopped`] soon after another thread sets
+/// `stop` (the browser runs a lookup beside its keyboard, and Esc sets it).
+pub fn select_until(doc: &Document, query: &str, stop: &AtomicBool) -> Result<Vec<NodeId>, PathError> {
     // A plain path keeps the plain path's errors (which say what is there instead); one
     // that ends in a repeated field with no index stands for all its elements.
     if !has_selectors(query) {
         let path = FieldPath::parse(query)?;
-        let id = crate::model::path::resolve_path(doc, &path)?;
+        let id = crate::model::path::resolve_path_until(doc, &path, stop)?;
         let whole_field = path.segments().last().is_some_and(|s| s.indices.is_empty())
             && doc.field_info(id).is_some_and(|f| f.is_list)
             && doc.node(id).kind != NodeKind::Packed;
-        return Ok(match (whole_field, doc.parent(id), path.segments().last()) {
+        let found = match (whole_field, doc.parent(id), path.segments().last()) {
             (true, Some(parent), Some(last)) => visible_parent(doc, parent, id)
-                .map(|p| children_named(doc, p, &last.name).collect())
+                .map(|p| children_named(doc, p, &last.name).take_while(|_| !stop_asked(stop)).collect())
                 .unwrap_or_else(|| vec![id]),
             _ => vec![id],
-        });
+        };
+        return if stop_asked(stop) { Err(PathError::Stopped) } else { Ok(found) };
     }
     let steps = parse(query)?;
     let mut current = vec![NodeId::ROOT];
     for step in &steps {
         let mut next = Vec::new();
         for &parent in &current {
-            next.extend(children_named(doc, parent, &step.name).filter(|&c| matches(doc, c, &step.selector)));
+            let named = children_named(doc, parent, &step.name).take_while(|_| !stop_asked(stop));
+            next.extend(named.filter(|&c| matches(doc, c, &step.selector)));
+        }
+        if stop_asked(stop) {
+            return Err(PathError::Stopped);
         }
         // A packed run's values are its element nodes.
         current = next
@@ -211,6 +224,26 @@ mod tests {
             assert_eq!(read(&focused), read(&whole), "{query}");
         }
         assert!(super::focus("@type", decoder.root_type()).is_none(), "a name the root lacks: decode all");
+    }
+
+    #[test]
+    fn a_lookup_asked_to_stop_gives_up_and_one_never_asked_finds_the_same_as_select() {
+        use std::sync::atomic::AtomicBool;
+
+        use crate::model::path::PathError;
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("sample.openvmm.SavedState"));
+        let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/vm.state.bin")).unwrap();
+        let doc = decoder.decode(Source::new(bytes));
+        let last = doc.children(crate::model::NodeId::ROOT).count() - 1;
+        for query in [format!("units[{last}].name"), "units".to_owned(), "units[name=none]".to_owned(), "nosuch".into()]
+        {
+            let stopped = super::select_until(&doc, &query, &AtomicBool::new(true));
+            assert_eq!(stopped, Err(PathError::Stopped), "{query}");
+            let whole = super::select_until(&doc, &query, &AtomicBool::new(false));
+            assert_eq!(whole, super::select(&doc, &query), "{query}");
+            assert_ne!(whole, Err(PathError::Stopped), "{query}");
+        }
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::edit::Editor;
 use crate::edit::op::EditOp;
 use crate::files::Protected;
 use crate::model::node::NodeId;
-use crate::model::path::{FieldPath, Segment};
+use crate::model::path::{FieldPath, PathError, Segment};
 use crate::model::problem::Severity;
 use crate::model::value::terminal_safe;
 use crate::model::{Document, path, value};
@@ -183,6 +183,9 @@ pub enum Effect {
     /// Put this text on the clipboard (OSC 52), and print it on exit for terminals that
     /// have no clipboard.
     Copy(String),
+    /// Find the nodes this `:` query names, where keys still answer, and hand them to
+    /// [`App::looked_up`].
+    LookUp(String),
     /// Leave the browser.
     Quit,
 }
@@ -909,17 +912,10 @@ impl App {
             // A query may select many (`units[name=pit]`, `units[*].name`): the first, and
             // how many there are.
             PromptKind::Goto if prompt.input.trim().starts_with('@') => self.go_to_byte(prompt.input.trim()),
-            PromptKind::Goto => match crate::model::query::select(self.editor.doc(), &prompt.input) {
-                Ok(found) => {
-                    self.select(found[0]);
-                    let path = self.doc().path_of(found[0]).label();
-                    self.message = match found.len() {
-                        1 => format!("at {path}"),
-                        n => format!("at {path} (1 of {n} matches of {})", prompt.input.trim()),
-                    };
-                }
-                Err(e) => self.message = e.to_string(),
-            },
+            PromptKind::Goto => {
+                self.message = format!("looking up {}… Esc stops", prompt.input.trim());
+                self.effects.push(Effect::LookUp(prompt.input));
+            }
             PromptKind::Edit => {
                 let path = self.selected_path();
                 let op = match poke(self.doc(), self.selected, &prompt.input) {
@@ -950,6 +946,24 @@ impl App {
                 }
             }
         }
+    }
+
+    /// Goes to what a `:` query found: the first node, and how many there are.
+    pub fn looked_up(&mut self, query: &str, found: Result<Vec<NodeId>, PathError>) {
+        match found {
+            Ok(found) => {
+                self.select(found[0]);
+                let path = self.doc().path_of(found[0]).label();
+                self.message = match found.len() {
+                    1 => format!("at {path}"),
+                    n => format!("at {path} (1 of {n} matches of {})", query.trim()),
+                };
+            }
+            Err(PathError::Stopped) => self.message = "lookup stopped".to_owned(),
+            Err(e) => self.message = e.to_string(),
+        }
+        self.keep_hex_cursor_on_selection();
+        self.keep_selection_on_screen();
     }
 
     fn search_again(&mut self, forward: bool) {

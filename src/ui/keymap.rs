@@ -76,7 +76,7 @@ pub const BINDINGS: &[Binding] = &[
     Binding { keys: &[Char('/')], action: Action::StartSearch, help: "search names and values" },
     Binding { keys: &[Char('n')], action: Action::SearchNext, help: "next / previous match" },
     Binding { keys: &[Char('N')], action: Action::SearchPrev, help: "next / previous match" },
-    Binding { keys: &[Code(KeyCode::Esc)], action: Action::Cancel, help: "stop a running search" },
+    Binding { keys: &[Code(KeyCode::Esc)], action: Action::Cancel, help: "stop a search or lookup" },
     Binding { keys: &[Char(':')], action: Action::StartGoto, help: "go to a path or @byte" },
     Binding { keys: &[Char('y')], action: Action::CopyPath, help: "copy the path / value" },
     Binding { keys: &[Char('Y')], action: Action::CopyValue, help: "copy the path / value" },

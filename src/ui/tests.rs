@@ -63,7 +63,16 @@ fn press(app: &mut App, keys: &str) -> Vec<Effect> {
             code => KeyEvent::new(code, KeyModifiers::NONE),
         };
         let action = keymap::action_for_event(&Event::Key(key), app.input_mode());
-        effects.extend(app.update(action.unwrap_or_else(|| panic!("{code:?} is bound"))));
+        for effect in app.update(action.unwrap_or_else(|| panic!("{code:?} is bound"))) {
+            match effect {
+                // What the event loop does beside the keyboard, done here and now.
+                Effect::LookUp(query) => {
+                    let found = crate::model::query::select(app.doc(), &query);
+                    app.looked_up(&query, found);
+                }
+                other => effects.push(other),
+            }
+        }
     }
     effects
 }
@@ -401,6 +410,25 @@ fn go_to_takes_a_query_and_says_how_many_match() {
     press(&mut app, &format!(":{}units[*].name<Enter>", "<BS>".repeat("units[1].state.last".len())));
     assert_eq!(selected_path(&app), "units[0].name");
     assert!(app.message().contains("(1 of 8 matches of units[*].name)"), "{}", app.message());
+}
+
+#[test]
+fn go_to_asks_the_event_loop_to_look_up_and_moves_only_on_the_answer() {
+    let mut app = open("samples/vm.state.bin");
+    let before = selected_path(&app);
+    assert!(press(&mut app, ":units[3]").is_empty());
+    let effects = app.update(Action::PromptSubmit);
+    let [Effect::LookUp(query)] = &effects[..] else { panic!("one lookup asked for: {effects:?}") };
+    assert!(query.ends_with("units[3]"), "{query}");
+    assert_eq!(selected_path(&app), before, "nothing moves before the answer");
+    assert!(app.message().contains("Esc stops"), "{}", app.message());
+    app.looked_up(query, Err(crate::model::path::PathError::Stopped));
+    assert_eq!(selected_path(&app), before, "a stopped lookup goes nowhere");
+    assert_eq!(app.message(), "lookup stopped");
+    let far = "units[7].state.channel.drives[0].path.lun";
+    let found = crate::model::query::select(app.doc(), far);
+    app.looked_up(far, found);
+    assert_eq!(selected_path(&app), far);
 }
 
 #[test]
