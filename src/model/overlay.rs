@@ -118,6 +118,7 @@ pub(crate) fn build_part(
         partial: false,
         after: TopState::default(),
         skimmed: skim::Skimmed::default(),
+        skim_failed_at: None,
         urls: KeyMap::default(),
         last_url: None,
         watch: None,
@@ -246,6 +247,8 @@ struct Walker<'a, 'h> {
     last_url: Option<(std::ops::Range<usize>, Resolved)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
+    /// Where a run of skimmed top-level fields stopped at one that is not clean.
+    skim_failed_at: Option<usize>,
     /// How this part keeps its search in step with the parts beside it.
     watch: Option<BudgetWatch>,
     /// The search budget when the walk began.
@@ -320,10 +323,14 @@ impl Walker<'_, '_> {
                 }
                 continue;
             }
+            let frame = stack.last_mut().expect("stack is not empty");
             if at_top {
                 top_level = (self.b.node_count(), self.b.problems().len());
+                if self.skim_run(frame) {
+                    self.top_level_done(NodeId::from_index(top_level.0), top_level.1)?;
+                    continue;
+                }
             }
-            let frame = stack.last_mut().expect("stack is not empty");
             match self.step(frame) {
                 Step::Continue if at_top && self.b.node_count() > top_level.0 => {
                     self.top_level_done(NodeId::from_index(top_level.0), top_level.1)?;

@@ -245,6 +245,13 @@ fn follow(before: &TopState, part: TopState, full_budget: usize) -> Option<TopSt
     })
 }
 
+/// Counts the fields met in a row (a field number and how many), and starts a new row.
+fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
+    if *met > 0 {
+        counts.bump(*number, std::mem::take(met));
+    }
+}
+
 /// The top level cut into up to `parts` byte ranges of about equal size, at boundaries
 /// where a field reads, each with the counts of the top-level fields before it; what
 /// follows a field that does not read is in the last range. One range when the root is
@@ -259,6 +266,9 @@ fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
     let mut names = HashSet::new();
     let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
     let mut pos = 0;
+    // The field number met last and how many of it in a row, not yet counted: most top
+    // levels are long runs of one field.
+    let mut in_a_row = (0, 0);
     // Only as far as the last cut: the parts' own decodes read the rest. A cut is made
     // only before a field that reads, so each part starts in step.
     while cuts.len() < parts {
@@ -274,11 +284,16 @@ fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
             }
         };
         if pos >= cuts.last().expect("never empty").range.start + step {
+            count_in_a_row(&mut counts, &mut in_a_row);
             // The last cut takes the counts: nothing counts after it.
             let counts = if cuts.len() + 1 == parts { std::mem::take(&mut counts) } else { counts.clone() };
             cuts.push(Cut { range: pos..pos, counts, unit_names: names.clone() });
         }
-        counts.bump(number, 1);
+        if number != in_a_row.0 {
+            count_in_a_row(&mut counts, &mut in_a_row);
+            in_a_row.0 = number;
+        }
+        in_a_row.1 += 1;
         names.extend(name.map(<[u8]>::to_vec));
         pos = next;
     }

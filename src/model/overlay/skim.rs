@@ -8,8 +8,8 @@
 
 use std::ops::Range;
 
-use super::{Frame, Level, Step, Walker};
-use crate::decode::schema::{FieldClass, TypeIndex, VarintRange};
+use super::{AnyTarget, Frame, Level, Step, Walker};
+use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex, TypeInfo, VarintRange};
 use crate::decode::wire::{self, RawField, WireType};
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
@@ -48,32 +48,133 @@ impl Walker<'_, '_> {
         ty: Option<TypeIndex>,
         truncated: bool,
     ) -> Option<Step> {
+        // A field that [`Self::skim_run`] stopped at, not clean: built without a second try.
+        if self.skim_failed_at.take() == Some(raw.start) {
+            return None;
+        }
         if !self.b.decoder().skims() || self.hook.is_none() || parent.node != NodeId::ROOT || truncated {
             return None;
         }
-        let ty = ty?;
-        if parent.level.depth + 1 > self.limits.max_depth {
+        let (fields, taken) = self.skim_clean(parent.level, raw, ty?)?;
+        self.skimmed_node(parent.node, raw, index, ty?, fields, taken);
+        Some(Step::Continue)
+    }
+
+    /// Under a skimming decoder, streaming: reads on from the root's `frame` past the
+    /// top-level message fields that skim clean. Only the last of such a run becomes a
+    /// node, carrying the fields of them all, so a million small top-level fields cost a
+    /// million skims, not a million nodes each handed to the hook alone. It stops before a
+    /// field that is not clean (which [`Self::step`] then builds, without skimming it
+    /// again); a unit whose name is taken ends the run as its node, with that problem.
+    /// Whether it made a node.
+    pub(super) fn skim_run(&mut self, frame: &mut Frame) -> bool {
+        let decoder = self.b.decoder();
+        if !decoder.skims() || decoder.focus().is_some() || self.hook.is_none() || frame.node != NodeId::ROOT {
+            return false;
+        }
+        let Some(root) = frame.ty.filter(|_| matches!(frame.any, AnyTarget::NotAny)) else { return false };
+        // The last field skimmed and its type; and the fields of all.
+        let mut last = None;
+        let (mut fields, mut skimmed) = (0, 0);
+        let mut taken = None;
+        // The field number read last and its type: a run is mostly of one field.
+        let mut known = None;
+        // The field number skimmed last, and how many of it in a row, not yet counted.
+        let mut in_a_row: Option<(u32, u32)> = None;
+        while frame.pos < frame.end && taken.is_none() {
+            let Some((raw, ty)) = self.top_level_message(root, frame.pos, frame.end, &mut known) else { break };
+            let Some((inner, name)) = self.skim_clean(frame.level, &raw, ty) else {
+                self.skim_failed_at = Some(raw.start);
+                break;
+            };
+            frame.pos = raw.end;
+            let number = raw.tag.field_number;
+            in_a_row = match in_a_row {
+                Some((same, n)) if same == number => Some((same, n + 1)),
+                Some((other, n)) => {
+                    self.bump_by(frame.counts_at, other, n);
+                    Some((number, 1))
+                }
+                None => Some((number, 1)),
+            };
+            (fields, skimmed, taken) = (fields + inner, skimmed + 1, name);
+            last = Some((raw, ty));
+        }
+        let (Some((raw, ty)), Some((number, n))) = (last, in_a_row) else { return false };
+        let index = self.bump_by(frame.counts_at, number, n) + n - 1;
+        // Each field before the last counts as one more under it.
+        self.skimmed_node(frame.node, &raw, index, ty, fields + skimmed - 1, taken);
+        true
+    }
+
+    /// A top-level field at `pos` that is a message of a type `root` declares; `known`, the
+    /// field number met last and its type, is looked at first and kept up to date.
+    fn top_level_message(
+        &mut self,
+        root: TypeIndex,
+        pos: usize,
+        end: usize,
+        known: &mut Option<(u32, TypeIndex)>,
+    ) -> Option<(RawField, TypeIndex)> {
+        let raw = wire::read_field_inline(self.buf(), pos, end).ok()?;
+        if raw.tag.wire_type != WireType::Len {
             return None;
+        }
+        if let Some((number, ty)) = *known
+            && number == raw.tag.field_number
+        {
+            return Some((raw, ty));
+        }
+        let field_index = self.info(root).field_index(raw.tag.field_number)?;
+        let is_message = matches!(self.field_info(root, field_index).class, FieldClass::Message(_));
+        if !is_message {
+            return None;
+        }
+        let ty = self.child_type(root, field_index)?;
+        *known = Some((raw.tag.field_number, ty));
+        Some((raw, ty))
+    }
+
+    /// Skims a top-level message field of type `ty` under the root at `level`: how many
+    /// fields it holds when clean, and the name it gives its unit if that name is taken.
+    fn skim_clean(&mut self, level: Level, raw: &RawField, ty: TypeIndex) -> Option<(usize, Option<String>)> {
+        if level.depth + 1 > self.limits.max_depth {
+            return None;
+        }
+        let info = self.info(ty);
+        if info.leaves_only {
+            return Some((leaves(self.buf(), info, raw.value_start..raw.value_end)?, None));
         }
         // A unit's name is checked against those met before, as the unit rules do: a unit
         // that is clean but for a name already taken is skimmed too, with that problem.
-        let info = self.info(ty);
         let named = info.is_state_unit && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
-        let fields = self.skim(ty, raw.value_start..raw.value_end, parent.level.nested(false))?;
+        let fields = self.skim(ty, raw.value_start..raw.value_end, level.nested(false))?;
         let name = named.then(|| super::unit_name(self.b.bytes(), raw.value_start, raw.value_end)).flatten();
         let taken = name.filter(|name| super::name_taken(&mut self.unit_names, name));
         let taken = taken.map(|name| String::from_utf8_lossy(name).into_owned());
         for (array, length) in self.skimmed.first_lengths.drain(..) {
             self.array_lengths.insert(array, length);
         }
+        Some((fields, taken))
+    }
+
+    /// The node of a skimmed top-level field: no children, `fields` counted under it.
+    fn skimmed_node(
+        &mut self,
+        root: NodeId,
+        raw: &RawField,
+        index: u32,
+        ty: TypeIndex,
+        fields: usize,
+        taken: Option<String>,
+    ) {
         let kind = if self.info(ty).is_any { NodeKind::Any } else { NodeKind::Message };
-        let node = self.push(parent.node, kind, raw, index, Some(ty));
+        let node = self.push(root, kind, raw, index, Some(ty));
         self.b.node_mut(node).next = node + 1;
         self.b.skimmed(node, fields);
         if let Some(name) = taken {
             self.problem(node, raw.value_start, ProblemKind::DuplicateUnitName { name });
         }
-        Some(Step::Continue)
     }
 
     /// How many fields the message of type `ty` at `span` holds, nested ones included,
@@ -103,7 +204,7 @@ impl Walker<'_, '_> {
                 skimmed.stack.pop();
                 continue;
             }
-            let raw = wire::read_field(self.buf(), open.pos, open.end).ok()?;
+            let raw = wire::read_field_inline(self.buf(), open.pos, open.end).ok()?;
             open.pos = raw.end;
             fields += 1;
             let (ty, level, payload) = (open.ty, open.level, open.payload);
@@ -129,43 +230,37 @@ impl Walker<'_, '_> {
                         return None;
                     }
                     let child = self.child_type(ty, field_index)?;
-                    let child = self.open(child, raw.value_start..raw.value_end, level.nested(false))?;
-                    skimmed.stack.push(child);
+                    let span = raw.value_start..raw.value_end;
+                    if self.info(child).leaves_only {
+                        fields += leaves(self.buf(), self.info(child), span)?;
+                    } else {
+                        let child = self.open(child, span, level.nested(false))?;
+                        skimmed.stack.push(child);
+                    }
                 }
-                (FieldClass::String, WireType::Len) => {
-                    std::str::from_utf8(&self.buf()[raw.value_start..raw.value_end]).ok()?;
-                }
-                (FieldClass::Bytes, WireType::Len) => {}
-                // A packed run: each value counts as a field. A fixed array's length is
-                // checked against the others of its type when built.
-                (FieldClass::Scalar(w), WireType::Len) if field.is_list => {
+                // A fixed array: each value counts as a field, and its length is checked
+                // against the others of its type when built.
+                (FieldClass::Scalar(w), WireType::Len) if field.is_list && field.packed_only => {
                     let values = packed_values(&self.buf()[raw.value_start..raw.value_end], *w, field.range)?;
                     fields += values;
-                    if field.packed_only {
-                        let array = (ty, raw.tag.field_number);
-                        let length = u32::try_from(values).ok()?;
-                        let place = self.info(ty).packed_only.iter().position(|&n| n == array.1)?;
-                        let first = self
-                            .array_lengths
-                            .get(&array)
-                            .copied()
-                            .or_else(|| skimmed.first_lengths.iter().find(|(a, _)| *a == array).map(|&(_, l)| l));
-                        match first {
-                            Some(first) if first != length => return None,
-                            Some(_) => {}
-                            None => skimmed.first_lengths.push((array, length)),
-                        }
-                        skimmed.stack.last_mut().expect("the message read from").arrays_met |= 1 << place;
+                    let array = (ty, raw.tag.field_number);
+                    let length = u32::try_from(values).ok()?;
+                    let place = self.info(ty).packed_only.iter().position(|&n| n == array.1)?;
+                    let first = self
+                        .array_lengths
+                        .get(&array)
+                        .copied()
+                        .or_else(|| skimmed.first_lengths.iter().find(|(a, _)| *a == array).map(|&(_, l)| l));
+                    match first {
+                        Some(first) if first != length => return None,
+                        Some(_) => {}
+                        None => skimmed.first_lengths.push((array, length)),
                     }
+                    skimmed.stack.last_mut().expect("the message read from").arrays_met |= 1 << place;
                 }
-                // A fixed array written unpacked, or a value out of range: built, so that
-                // their checks run.
-                (FieldClass::Scalar(w), found) if *w == found && found != WireType::Len => {
-                    if field.packed_only || field.range.is_some_and(|range| !range.holds(raw.scalar)) {
-                        return None;
-                    }
-                }
-                _ => return None,
+                // A fixed array written unpacked: built, so that its check runs.
+                _ if field.packed_only => return None,
+                _ => fields += leaf(self.buf(), field, &raw)? - 1,
             }
         }
         Some(fields)
@@ -196,6 +291,39 @@ impl Walker<'_, '_> {
         }
         let (payload, exact) = self.resolve_url(url?)?;
         exact.then_some((payload, last_value))
+    }
+}
+
+/// How many fields a message of a type whose fields are all leaves
+/// ([`TypeInfo::leaves_only`]) holds at `span`, when none of them would have a problem.
+fn leaves(buf: &[u8], info: &TypeInfo, span: Range<usize>) -> Option<usize> {
+    let (mut pos, mut fields) = (span.start, 0);
+    while pos < span.end {
+        let raw = wire::read_field_inline(buf, pos, span.end).ok()?;
+        pos = raw.end;
+        fields += leaf(buf, info.field(raw.tag.field_number)?, &raw)?;
+    }
+    Some(fields)
+}
+
+/// How many fields a clean leaf field `raw` (declared as `field`) counts as: one, or a
+/// packed run's values besides; `None` when it would have a problem (invalid UTF-8, the
+/// wrong wire type, a value out of range).
+#[inline(always)]
+fn leaf(buf: &[u8], field: &FieldInfo, raw: &RawField) -> Option<usize> {
+    match (&field.class, raw.tag.wire_type) {
+        (FieldClass::String, WireType::Len) => {
+            std::str::from_utf8(&buf[raw.value_start..raw.value_end]).ok()?;
+            Some(1)
+        }
+        (FieldClass::Bytes, WireType::Len) => Some(1),
+        (FieldClass::Scalar(w), WireType::Len) if field.is_list => {
+            Some(1 + packed_values(&buf[raw.value_start..raw.value_end], *w, field.range)?)
+        }
+        (FieldClass::Scalar(w), found) if *w == found && found != WireType::Len => {
+            field.range.is_none_or(|range| range.holds(raw.scalar)).then_some(1)
+        }
+        _ => None,
     }
 }
 
