@@ -259,6 +259,8 @@ pub fn read_field(buf: &[u8], pos: usize, end: usize) -> Result<RawField, WireEr
 
 /// [`read_field`], remembering and reusing group ends in `groups`, so that decoding nested
 /// groups costs time linear in the input rather than in input size times nesting depth.
+/// Compiled into its caller, the walk's step, for the reason [`read_field_inline`] is.
+#[inline(always)]
 pub fn read_field_remembering(
     buf: &[u8],
     pos: usize,

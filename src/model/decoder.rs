@@ -152,8 +152,11 @@ impl Decoder {
     /// The same decoder, for a reader of problems alone (`check`): a top-level message
     /// field that a quick walk finds free of every problem is handed to the streaming
     /// hook as one node with no children, its fields only counted
-    /// ([`Document::fields_skimmed_under`]); the others are built as usual, so their
-    /// problems, paths and causes are exactly those of a full decode.
+    /// ([`Document::fields_skimmed_under`]), and so is a run of such fields, as its last;
+    /// the others are built as usual, so their problems, paths and causes are exactly
+    /// those of a full decode. The hook is then called with the first of a few thousand
+    /// nodes of top-level fields at a time: it is to read all of them, from there to the
+    /// document's end.
     pub fn skimming_clean_fields(self) -> Self {
         Decoder { skims: true, ..self }
     }

@@ -23,7 +23,7 @@ pub struct Document {
     pub(in crate::model) problems: Vec<Problem>,
     decoder: Decoder,
     /// A streamed top-level field that was skimmed, not built, and how many fields were
-    /// under it ([`Decoder::skimming_clean_fields`]).
+    /// under it and the run of clean fields it ends ([`Decoder::skimming_clean_fields`]).
     pub(in crate::model) skimmed: Option<(NodeId, usize)>,
 }
 
@@ -40,11 +40,12 @@ impl Document {
         }
     }
 
-    /// How many fields are under `top` (itself not counted) that a skimming decoder
-    /// counted without building them: 0 unless `top` is a top-level field handed to a
-    /// streaming hook with no children for that reason.
+    /// How many fields a skimming decoder counted without building them, in the top-level
+    /// fields handed to a streaming hook from `top` on (each skimmed node itself not
+    /// counted): those under a skimmed node, and in the run of clean top-level fields
+    /// before it that it stands for. 0 when none of them was skimmed.
     pub fn fields_skimmed_under(&self, top: NodeId) -> usize {
-        self.skimmed.filter(|&(id, _)| id == top).map_or(0, |(_, fields)| fields)
+        self.skimmed.filter(|&(id, _)| id >= top).map_or(0, |(_, fields)| fields)
     }
 
     /// Gives the bytes back and decodes what `edit` makes of them, with the same decoder.

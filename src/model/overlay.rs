@@ -119,6 +119,7 @@ pub(crate) fn build_part(
         after: TopState::default(),
         skimmed: skim::Skimmed::default(),
         skim_failed_at: None,
+        held: None,
         urls: KeyMap::default(),
         last_url: None,
         watch: None,
@@ -249,11 +250,17 @@ struct Walker<'a, 'h> {
     skimmed: skim::Skimmed,
     /// Where a run of skimmed top-level fields stopped at one that is not clean.
     skim_failed_at: Option<usize>,
+    /// Under a skimming decoder: the first top-level field done but not yet handed to the
+    /// hook, and where its problems start ([`Self::top_level_done`]).
+    held: Option<(NodeId, usize)>,
     /// How this part keeps its search in step with the parts beside it.
     watch: Option<BudgetWatch>,
     /// The search budget when the walk began.
     budget_at_start: usize,
 }
+
+/// How many nodes of top-level fields a skimming decoder holds before handing them over.
+const HELD_NODES: usize = 256;
 
 /// What a type URL names: the type (interned), and whether the URL is exactly the one the
 /// VMM expects for it; `None` for no registered type.
@@ -315,6 +322,10 @@ impl Walker<'_, '_> {
         while let Some(frame) = stack.last() {
             let at_top = stack.len() == 1;
             if frame.pos >= frame.end {
+                if at_top {
+                    // The root's own rules come next: what is held goes before them.
+                    self.hand_over_held()?;
+                }
                 let done = stack.pop().expect("stack is not empty");
                 let node = done.node;
                 self.finish(done);
@@ -351,10 +362,27 @@ impl Walker<'_, '_> {
     }
 
     /// Hands a complete top-level subtree to the hook, if there is one, then drops it.
+    /// Under a skimming decoder (`check`, which only counts and reports) the subtrees are
+    /// handed over a few thousand nodes at a time, each hand-over all the top-level fields
+    /// from its first node on, so a million small top-level fields are not a million
+    /// calls; a skimmed field (the one [`Document::fields_skimmed_under`] counts) ends one.
     fn top_level_done(&mut self, node: NodeId, problems_at: usize) -> std::io::Result<()> {
         self.remember_unit(node, problems_at);
         self.watch_budget()?;
-        let Some(hook) = self.hook.as_mut() else { return Ok(()) };
+        if self.hook.is_none() {
+            return Ok(());
+        }
+        let held = *self.held.get_or_insert((node, problems_at));
+        let skimmed = self.b.document().fields_skimmed_under(node) > 0;
+        if self.b.decoder().skims() && !skimmed && self.b.node_count() - held.0.index() < HELD_NODES {
+            return Ok(());
+        }
+        self.hand_over_held()
+    }
+
+    /// Hands the top-level fields held to the hook, then drops them.
+    fn hand_over_held(&mut self) -> std::io::Result<()> {
+        let (Some((node, problems_at)), Some(hook)) = (self.held.take(), self.hook.as_mut()) else { return Ok(()) };
         self.b.sort_problems_from(problems_at);
         hook(self.b.document(), node)?;
         self.b.truncate(node.index(), problems_at);
@@ -1106,9 +1134,11 @@ impl Walker<'_, '_> {
     /// [`Self::shift_before`].
     fn remember_unit(&mut self, node_id: NodeId, problems_at: usize) {
         self.last_unit = None;
-        let explained = self.explained_since(problems_at);
+        if !self.is_searched(node_id) || self.explained_since(problems_at) {
+            return;
+        }
         let node = *self.b.node(node_id);
-        let Some(ty) = node.ty.filter(|_| !explained && self.is_searched(node_id)) else { return };
+        let Some(ty) = node.ty else { return };
         // Its path is worked out only if a search needs it: most units are never searched.
         self.last_unit = Some(LastUnit { node, ty });
     }

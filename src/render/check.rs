@@ -120,7 +120,7 @@ struct Alike {
 }
 
 impl<W: Write> Report<'_, W> {
-    /// Reports a top-level field decoded in order.
+    /// Reports the top-level fields handed over from `top` on, decoded in order.
     fn top_level(&mut self, doc: &Document, top: NodeId) -> io::Result<()> {
         self.summary.fields += findings::fields(doc, top);
         let from = doc.problems().partition_point(|p| p.node < top);

@@ -139,11 +139,12 @@ pub fn problem_path(doc: &Document, at: NodeId, offset: u64) -> FieldPath {
     }
 }
 
-/// Fields under (and including) `top`: its nodes, with the values of packed runs counted
-/// one each although a streamed document gives them no nodes, and those counted but not
-/// built when `top` was skimmed.
+/// Fields of the top-level fields handed over from `top` on (the last nodes of a streamed
+/// document): their nodes, with the values of packed runs counted one each although a
+/// streamed document gives them no nodes, and those counted but not built where a field
+/// was skimmed.
 pub fn fields(doc: &Document, top: NodeId) -> usize {
-    let end = doc.node(top).next;
+    let end = NodeId::from_index(doc.nodes().len());
     let built: usize = top
         .up_to(end)
         .map(|id| match doc.node(id) {
@@ -212,7 +213,7 @@ pub struct PartFindings {
 }
 
 impl PartFindings {
-    /// Takes the problems of the top-level field `top` of the part's document.
+    /// Takes the fields and problems of the top-level fields handed over from `top` on.
     pub fn look(&mut self, doc: &Document, top: NodeId, every_one: bool) {
         self.summary.fields += fields(doc, top);
         let from = doc.problems().partition_point(|p| p.node < top);
