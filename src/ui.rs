@@ -222,13 +222,20 @@ fn browse(guard: &mut TerminalGuard, mut app: App, mut pending: Option<Decoding>
                     copied.push(text);
                 }
                 Effect::LookUp(query) => {
-                    guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
+                    // A lookup that takes a while says so (and that Esc stops it); a quick
+                    // one just moves, with no flash of that message.
+                    let started = std::time::Instant::now();
+                    let mut said = false;
                     let doc = app.doc();
-                    let found = lookup::beside_keys(
-                        |stop| crate::model::query::select_until(doc, &query, stop),
-                        next_event,
-                        &mut typed_ahead,
-                    )?;
+                    let next = || {
+                        if !said && started.elapsed() > SAY_LOOKING_AFTER {
+                            guard.terminal.draw(|frame| view::draw(frame, &app, theme))?;
+                            said = true;
+                        }
+                        next_event()
+                    };
+                    let look = |stop: &_| crate::model::query::select_until(doc, &query, stop);
+                    let found = lookup::beside_keys(look, next, &mut typed_ahead)?;
                     app.looked_up(&query, found);
                 }
                 Effect::Quit => return Ok(copied),
@@ -237,9 +244,12 @@ fn browse(guard: &mut TerminalGuard, mut app: App, mut pending: Option<Decoding>
     }
 }
 
+/// How long a lookup runs before the screen says it is looking.
+const SAY_LOOKING_AFTER: Duration = Duration::from_millis(30);
+
 /// The next terminal event, if one comes within a moment.
 fn next_event() -> Result<Option<Event>> {
-    Ok(if event::poll(Duration::from_millis(20))? { Some(event::read()?) } else { None })
+    Ok(if event::poll(Duration::from_millis(5))? { Some(event::read()?) } else { None })
 }
 
 /// The document a background read and decode made.
