@@ -94,6 +94,22 @@ fn a_top_level_of_many_distinct_numbers_reads_the_same_in_parts() {
     assert!(every_one.contains(r##""path":"#1000[1]""##), "the second #1000 has an index");
 }
 
+#[test]
+fn a_top_level_that_stops_reading_inside_a_middle_part_reads_the_same_in_parts() {
+    let decoder = decoder();
+    // Unknown fields, then a byte that is no tag (wire type 7) about a third of the way in,
+    // after many fields of its part: one pass reads all after it as one unreadable span.
+    let mut blob = Vec::new();
+    for n in 0..30_000u64 {
+        varint_field(&mut blob, 1000 + n % 700, n);
+        if n == 11_000 {
+            blob.push(0x0f);
+        }
+    }
+    assert!(report(&decoder, &blob, 1, CheckFormat::Text).contains("wire type 7"));
+    assert_same_in_parts(&decoder, &blob, "a top level unreadable from a third of the way in");
+}
+
 /// A top-level unit of the sample VM whose state is `state`.
 fn unit(state: &[u8]) -> Vec<u8> {
     let url = b"type.googleapis.com/sample.vmtime.SavedState";

@@ -154,7 +154,7 @@ impl Decoder {
     /// hook as one node with no children, its fields only counted
     /// ([`Document::fields_skimmed_under`]), and so is a run of such fields, as its last;
     /// the others are built as usual, so their problems, paths and causes are exactly
-    /// those of a full decode. The hook is then called with the first of a few thousand
+    /// those of a full decode. The hook is then called with the first of a few hundred
     /// nodes of top-level fields at a time: it is to read all of them, from there to the
     /// document's end.
     pub fn skimming_clean_fields(self) -> Self {

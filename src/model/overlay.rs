@@ -363,7 +363,7 @@ impl Walker<'_, '_> {
 
     /// Hands a complete top-level subtree to the hook, if there is one, then drops it.
     /// Under a skimming decoder (`check`, which only counts and reports) the subtrees are
-    /// handed over a few thousand nodes at a time, each hand-over all the top-level fields
+    /// handed over a few hundred nodes at a time, each hand-over all the top-level fields
     /// from its first node on, so a million small top-level fields are not a million
     /// calls; a skimmed field (the one [`Document::fields_skimmed_under`] counts) ends one.
     fn top_level_done(&mut self, node: NodeId, problems_at: usize) -> std::io::Result<()> {

@@ -194,7 +194,9 @@ impl<T: Default> PartJob<'_, T> {
         let mut in_step = true;
         let mut first = None;
         let mut hook = |doc: &Document, top: NodeId| {
-            in_step &= doc.node(top).kind != NodeKind::Error;
+            // Every top-level field handed over, from `top` on (a few hundred at a time).
+            let mut handed = top.up_to(NodeId::from_index(doc.nodes().len()));
+            in_step &= !handed.any(|id| doc.node(id).kind == NodeKind::Error && doc.parent(id) == Some(NodeId::ROOT));
             first.get_or_insert_with(|| doc.problems_of(top).iter().any(|p| p.kind.puts_top_level_out_of_step()));
             look(doc, top, &mut found);
             Ok(())

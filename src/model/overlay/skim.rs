@@ -55,8 +55,9 @@ impl Walker<'_, '_> {
         if !self.b.decoder().skims() || self.hook.is_none() || parent.node != NodeId::ROOT || truncated {
             return None;
         }
-        let (fields, taken) = self.skim_clean(parent.level, raw, ty?)?;
-        self.skimmed_node(parent.node, raw, index, ty?, fields, taken);
+        let ty = ty?;
+        let (fields, taken) = self.skim_clean(parent.level, raw, ty)?;
+        self.skimmed_node(parent.node, raw, index, ty, fields, taken);
         Some(Step::Continue)
     }
 
@@ -73,9 +74,9 @@ impl Walker<'_, '_> {
             return false;
         }
         let Some(root) = frame.ty.filter(|_| matches!(frame.any, AnyTarget::NotAny)) else { return false };
-        // The last field skimmed and its type; and the fields of all.
+        // The last field skimmed and its type; the fields under them all, and how many.
         let mut last = None;
-        let (mut fields, mut skimmed) = (0, 0);
+        let (mut fields, mut run) = (0, 0);
         let mut taken = None;
         // The field number read last and its type: a run is mostly of one field.
         let mut known = None;
@@ -97,13 +98,13 @@ impl Walker<'_, '_> {
                 }
                 None => Some((number, 1)),
             };
-            (fields, skimmed, taken) = (fields + inner, skimmed + 1, name);
+            (fields, run, taken) = (fields + inner, run + 1, name);
             last = Some((raw, ty));
         }
         let (Some((raw, ty)), Some((number, n))) = (last, in_a_row) else { return false };
         let index = self.bump_by(frame.counts_at, number, n) + n - 1;
         // Each field before the last counts as one more under it.
-        self.skimmed_node(frame.node, &raw, index, ty, fields + skimmed - 1, taken);
+        self.skimmed_node(frame.node, &raw, index, ty, fields + run - 1, taken);
         true
     }
 
