@@ -337,7 +337,7 @@ impl Walker<'_, '_> {
             let frame = stack.last_mut().expect("stack is not empty");
             if at_top {
                 top_level = (self.b.node_count(), self.b.problems().len());
-                if self.skim_run(frame) {
+                if self.skim_run(frame) || self.unknown_run(frame) {
                     self.top_level_done(NodeId::from_index(top_level.0), top_level.1)?;
                     continue;
                 }
@@ -505,11 +505,7 @@ impl Walker<'_, '_> {
             return self.any_payload(parent, raw, index, truncated);
         }
         let Some((ty, field_index)) = parent.ty.and_then(|ty| Some((ty, self.info(ty).field_index(number)?))) else {
-            let node = self.raw_field(parent, raw, index);
-            if let Some(in_type) = parent.ty {
-                self.problem(node, raw.start, ProblemKind::UnknownField { in_type });
-            }
-            return self.group_frame(parent, raw, node, None);
+            return self.unknown_field(parent, raw, index);
         };
         let field = self.field_info(ty, field_index);
         let (is_list, is_group, packed_only) = (field.is_list, field.is_group, field.packed_only);
@@ -591,6 +587,16 @@ impl Walker<'_, '_> {
             WireType::StartGroup => self.push(parent.node, NodeKind::Group, raw, index, None),
             _ => self.leaf(parent, raw, index, NodeKind::Scalar),
         }
+    }
+
+    /// A field its message does not declare: a raw node with that warning (a group is then
+    /// read through as one).
+    fn unknown_field(&mut self, parent: &Frame, raw: &RawField, index: u32) -> Step {
+        let node = self.raw_field(parent, raw, index);
+        if let Some(in_type) = parent.ty {
+            self.problem(node, raw.start, ProblemKind::UnknownField { in_type });
+        }
+        self.group_frame(parent, raw, node, None)
     }
 
     /// Descends into a group node made by [`Self::raw_field`], if it is one.

@@ -69,11 +69,7 @@ impl Walker<'_, '_> {
     /// again); a unit whose name is taken ends the run as its node, with that problem.
     /// Whether it made a node.
     pub(super) fn skim_run(&mut self, frame: &mut Frame) -> bool {
-        let decoder = self.b.decoder();
-        if !decoder.skims() || decoder.focus().is_some() || self.hook.is_none() || frame.node != NodeId::ROOT {
-            return false;
-        }
-        let Some(root) = frame.ty.filter(|_| matches!(frame.any, AnyTarget::NotAny)) else { return false };
+        let Some(root) = self.runs_under(frame) else { return false };
         // The last field skimmed and its type; the fields under them all, and how many.
         let mut last = None;
         let (mut fields, mut run) = (0, 0);
@@ -108,6 +104,36 @@ impl Walker<'_, '_> {
         true
     }
 
+    /// Under a skimming decoder, streaming: reads on from the root's `frame` past top-level
+    /// fields the root does not declare (groups aside), each a raw node with its warning as
+    /// [`Self::step`] makes it, in one loop, up to a hand-over's worth of nodes: a million
+    /// unknown top-level fields are not a million steps. Whether it read any.
+    pub(super) fn unknown_run(&mut self, frame: &mut Frame) -> bool {
+        let Some(root) = self.runs_under(frame) else { return false };
+        let first = self.b.node_count();
+        while frame.pos < frame.end && self.b.node_count() - first < super::HELD_NODES {
+            let Ok((tag, _)) = wire::read_tag(self.buf(), frame.pos, frame.end) else { break };
+            if tag.wire_type == WireType::StartGroup || self.info(root).field_index(tag.field_number).is_some() {
+                break;
+            }
+            let Ok(raw) = wire::read_field_inline(self.buf(), frame.pos, frame.end) else { break };
+            frame.pos = raw.end;
+            let index = self.bump(frame.counts_at, tag.field_number);
+            self.unknown_field(frame, &raw, index);
+        }
+        self.b.node_count() > first
+    }
+
+    /// The root's type, when top-level fields may be read in runs: under a skimming decoder
+    /// with a hook (`check`), no focus, and a root that is no Any.
+    fn runs_under(&self, frame: &Frame) -> Option<TypeIndex> {
+        let decoder = self.b.decoder();
+        if !decoder.skims() || decoder.focus().is_some() || self.hook.is_none() || frame.node != NodeId::ROOT {
+            return None;
+        }
+        frame.ty.filter(|_| matches!(frame.any, AnyTarget::NotAny))
+    }
+
     /// A top-level field at `pos` that is a message of a type `root` declares; `known`, the
     /// field number met last and its type, is looked at first and kept up to date.
     fn top_level_message(
@@ -117,10 +143,11 @@ impl Walker<'_, '_> {
         end: usize,
         known: &mut Option<(u32, TypeIndex)>,
     ) -> Option<(RawField, TypeIndex)> {
-        let raw = wire::read_field_inline(self.buf(), pos, end).ok()?;
-        if raw.tag.wire_type != WireType::Len {
+        // The tag first: a group is not read through here (the step reads it, once).
+        if wire::read_tag(self.buf(), pos, end).ok()?.0.wire_type != WireType::Len {
             return None;
         }
+        let raw = wire::read_field_inline(self.buf(), pos, end).ok()?;
         if let Some((number, ty)) = *known
             && number == raw.tag.field_number
         {
