@@ -86,6 +86,9 @@ impl Hasher for KeyHasher {
 /// A map keyed by small integers, hashed with [`RandomKeys`].
 pub type KeyMap<K, V> = std::collections::HashMap<K, V, RandomKeys>;
 
+/// A set of byte strings (unit names), hashed with [`RandomKeys`].
+pub type KeySet<K> = std::collections::HashSet<K, RandomKeys>;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@
 //! shown raw, with the reason. So the cost is linear in the input on good data.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use prost_reflect::MessageDescriptor;
 
@@ -23,7 +23,7 @@ use crate::model::builder::Builder;
 use crate::model::cause;
 use crate::model::decoder::{Focus, Limits, TopLevelHook};
 use crate::model::field_counts::FieldCounts;
-use crate::model::hash::KeyMap;
+use crate::model::hash::{KeyMap, KeySet};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
 
@@ -47,7 +47,7 @@ pub(crate) struct TopState {
     /// Occurrences of each top-level field number.
     pub(crate) counts: FieldCounts,
     /// The names of the state units met.
-    pub(crate) unit_names: std::collections::HashSet<Vec<u8>>,
+    pub(crate) unit_names: KeySet<Vec<u8>>,
     /// Fixed-array lengths by (type name, field number).
     pub(crate) array_lengths: std::collections::HashMap<(Arc<str>, u32), u32>,
     /// What is left of the budget of the search for likely causes (`None`: all of it).
@@ -68,12 +68,14 @@ pub(crate) struct TopState {
 /// later part's own searches would be thrown away, so it stops making them.
 #[derive(Debug, Clone)]
 pub(crate) enum BudgetWatch {
-    /// The first part, whose budget is the one pass's: says when it has run out.
-    Says(Arc<AtomicBool>),
-    /// A later part: once the first part's budget has run out, it goes on without one if
-    /// it has not searched yet, and otherwise stops with [`BUDGET_RAN_OUT_BEFORE`], to
-    /// be decoded again without one.
-    Heeds(Arc<AtomicBool>),
+    /// The first part, whose budget is the one pass's: says how much of it it has spent.
+    Says(Arc<AtomicUsize>),
+    /// A later part, told how much the first part has spent. Once too little can be left
+    /// before it for the searches it has made (the first part has spent some, and that and
+    /// its own reach the whole budget), it stops with [`BUDGET_RAN_OUT_BEFORE`], to be
+    /// decoded again without one; once the first part has spent it all, a part that has
+    /// not searched yet goes on without one.
+    Heeds(Arc<AtomicUsize>),
 }
 
 /// The error kind of a part that stopped because the budget ran out before it
@@ -109,7 +111,7 @@ pub(crate) fn build_part(
         counts: Vec::new(),
         groups: GroupEnds::new(limits.max_depth as usize),
         element_nodes,
-        unit_names: std::collections::HashSet::new(),
+        unit_names: KeySet::default(),
         cause_budget: if decoder.searches_causes() { cause::budget_for(builder_len) } else { 0 },
         last_unit: None,
         url_guesses: cause::UrlGuesses::default(),
@@ -160,7 +162,7 @@ pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]>
 
 /// Records a state unit's name among those met; whether an earlier unit had it (the VMM
 /// matches units by name). A name met again is not copied.
-fn name_taken(names: &mut std::collections::HashSet<Vec<u8>>, name: &[u8]) -> bool {
+fn name_taken(names: &mut KeySet<Vec<u8>>, name: &[u8]) -> bool {
     names.contains(name) || !names.insert(name.to_vec())
 }
 
@@ -229,7 +231,7 @@ struct Walker<'a, 'h> {
     /// Whether packed values become nodes (else their problems go on the run).
     element_nodes: bool,
     /// The names of the state units met so far at the top level.
-    unit_names: std::collections::HashSet<Vec<u8>>,
+    unit_names: KeySet<Vec<u8>>,
     /// Bytes the search for likely causes may still decode.
     cause_budget: usize,
     /// The top-level unit decoded last, while a shifted byte in it may still show after it.
@@ -372,6 +374,9 @@ impl Walker<'_, '_> {
         if self.hook.is_none() {
             return Ok(());
         }
+        // Each field's problems in order as it is done: the fields held are then in order
+        // too (a few sorted at a time, not hundreds at once).
+        self.b.sort_problems_from(problems_at);
         let held = *self.held.get_or_insert((node, problems_at));
         let skimmed = self.b.document().fields_skimmed_under(node) > 0;
         if self.b.decoder().skims() && !skimmed && self.b.node_count() - held.0.index() < HELD_NODES {
@@ -383,7 +388,6 @@ impl Walker<'_, '_> {
     /// Hands the top-level fields held to the hook, then drops them.
     fn hand_over_held(&mut self) -> std::io::Result<()> {
         let (Some((node, problems_at)), Some(hook)) = (self.held.take(), self.hook.as_mut()) else { return Ok(()) };
-        self.b.sort_problems_from(problems_at);
         hook(self.b.document(), node)?;
         self.b.truncate(node.index(), problems_at);
         Ok(())
@@ -391,14 +395,20 @@ impl Walker<'_, '_> {
 
     /// Keeps the search in step with the parts beside this one ([`BudgetWatch`]).
     fn watch_budget(&mut self) -> std::io::Result<()> {
+        let used = self.budget_at_start - self.cause_budget;
         match &self.watch {
-            Some(BudgetWatch::Says(spent)) if self.cause_budget == 0 => spent.store(true, Ordering::Relaxed),
-            Some(BudgetWatch::Heeds(spent)) if spent.load(Ordering::Relaxed) => {
-                if self.cause_budget < self.budget_at_start {
+            Some(BudgetWatch::Says(spent)) => spent.store(used, Ordering::Relaxed),
+            Some(BudgetWatch::Heeds(spent)) => {
+                let first = spent.load(Ordering::Relaxed);
+                // The one pass would come here with less left than this part has used.
+                if used > 0 && first > 0 && first.saturating_add(used) >= self.budget_at_start {
                     return Err(std::io::Error::new(
                         BUDGET_RAN_OUT_BEFORE,
                         "the search budget ran out before this part",
                     ));
+                }
+                if first < self.budget_at_start {
+                    return Ok(());
                 }
                 self.cause_budget = 0;
                 self.last_unit = None;

@@ -14,9 +14,8 @@
 //! after it stop searching once it has ([`BudgetWatch`]), as the one pass does there,
 //! instead of searching only to be decoded again.
 
-use std::collections::HashSet;
 use std::ops::Range;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::decode::wire;
@@ -25,6 +24,7 @@ use crate::model::cause;
 use crate::model::decoder::{Decoder, TopLevelHook};
 use crate::model::document::Document;
 use crate::model::field_counts::FieldCounts;
+use crate::model::hash::KeySet;
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::overlay::{self, BudgetWatch, Part, TopState};
 use crate::model::source::Source;
@@ -34,7 +34,7 @@ use crate::model::source::Source;
 struct Cut {
     range: Range<usize>,
     counts: FieldCounts,
-    unit_names: HashSet<Vec<u8>>,
+    unit_names: KeySet<Vec<u8>>,
 }
 
 /// What a part decoded on its own found.
@@ -73,8 +73,8 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
     }
     // The first part's budget is the one pass's: once it has run out, the parts after it
     // search no more.
-    let first = FirstPart::default();
     let full_budget = cause::budget_for(source.len());
+    let first = FirstPart::new(full_budget);
     let speculations: Vec<Speculation<T>> = std::thread::scope(|scope| {
         let running: Vec<_> = cuts
             .iter()
@@ -142,25 +142,35 @@ fn speculate<T: Default>(job: &PartJob<'_, T>, k: usize, first: &FirstPart, full
     speculation
 }
 
-/// What the first part says of the search budget, to the parts decoded beside it: it has
-/// run out (at once, as the first part's walk spends it), or the first part is done.
-#[derive(Default)]
+/// What the first part says of the search budget, to the parts decoded beside it: how
+/// much it has spent (as the first part's walk spends it), and when it is done.
 struct FirstPart {
-    spent: Arc<AtomicBool>,
+    spent: Arc<AtomicUsize>,
+    /// The whole budget.
+    full: usize,
     done: Mutex<bool>,
     said: Condvar,
 }
 
 impl FirstPart {
+    fn new(full: usize) -> Self {
+        FirstPart { spent: Arc::default(), full, done: Mutex::new(false), said: Condvar::new() }
+    }
+
+    /// Whether the first part has spent the whole budget.
+    fn spent_all(&self) -> bool {
+        self.spent.load(Ordering::Relaxed) >= self.full
+    }
+
     /// Whether the first part spends the whole budget: waits until it has, or is done.
     fn spends_all(&self) -> bool {
         let mut done = self.done.lock().unwrap_or_else(PoisonError::into_inner);
-        while !*done && !self.spent.load(Ordering::Relaxed) {
-            // The walk says it has spent the budget with no notice: looked at every 1 ms.
+        while !*done && !self.spent_all() {
+            // The walk says what it has spent with no notice: looked at every 1 ms.
             let waited = self.said.wait_timeout(done, std::time::Duration::from_millis(1));
             done = waited.unwrap_or_else(PoisonError::into_inner).0;
         }
-        self.spent.load(Ordering::Relaxed)
+        self.spent_all()
     }
 }
 
@@ -260,12 +270,12 @@ fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
 /// an Any (its payload is one field).
 fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
     if parts < 2 || decoder.root_type().is_some_and(|m| m.full_name() == "google.protobuf.Any") {
-        return vec![Cut { range: 0..bytes.len(), counts: FieldCounts::default(), unit_names: HashSet::new() }];
+        return vec![Cut { range: 0..bytes.len(), counts: FieldCounts::default(), unit_names: KeySet::default() }];
     }
     let step = bytes.len() / parts;
-    let mut cuts = vec![Cut { range: 0..0, counts: FieldCounts::default(), unit_names: HashSet::new() }];
+    let mut cuts = vec![Cut { range: 0..0, counts: FieldCounts::default(), unit_names: KeySet::default() }];
     let mut counts = FieldCounts::default();
-    let mut names = HashSet::new();
+    let mut names = KeySet::default();
     let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
     let mut pos = 0;
     // The field number met last and how many of it in a row, not yet counted: most top
