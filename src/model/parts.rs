@@ -11,8 +11,9 @@
 //! Two hostile shapes stay on every core too: a top level of a million distinct field
 //! numbers (the counts before a part are carried as the walk keeps them, a bit each), and
 //! a blob damaged everywhere, whose search budget the first part spends early: the parts
-//! after it stop searching once it has ([`BudgetWatch`]), as the one pass does there,
-//! instead of searching only to be decoded again.
+//! after it stop searching once it has, or once what it has spent and what they have
+//! reach the whole ([`BudgetWatch`]), as the one pass does there, instead of searching
+//! only to be decoded again.
 
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
