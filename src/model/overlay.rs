@@ -124,6 +124,7 @@ pub(crate) fn build_part(
         held: None,
         urls: KeyMap::default(),
         last_url: None,
+        unknown_url: None,
         watch: None,
         budget_at_start: 0,
     };
@@ -248,6 +249,8 @@ struct Walker<'a, 'h> {
     urls: KeyMap<Box<[u8]>, Resolved>,
     /// Where the URL resolved last is in the input, and what it named.
     last_url: Option<(std::ops::Range<usize>, Resolved)>,
+    /// Where the unknown URL met last is in the input, and its text.
+    unknown_url: Option<(std::ops::Range<usize>, Arc<str>)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
     /// Where a run of skimmed top-level fields stopped at one that is not clean.
@@ -823,7 +826,7 @@ impl Walker<'_, '_> {
                 AnyTarget::Resolved(ty, last_value)
             }
             None => {
-                let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
+                let text = self.unknown_url_text(from..to);
                 let cause = self.url_guesses.damaged_url(self.schema, &self.b.bytes()[from..to], from);
                 self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
                 if let Some(cause) = cause {
@@ -858,6 +861,19 @@ impl Walker<'_, '_> {
         }
         self.last_url = Some((url, resolved));
         resolved
+    }
+
+    /// The text of an unknown type URL, shared with the one met last when it is the same: a
+    /// newer release's blob repeats one unknown URL in unit after unit.
+    fn unknown_url_text(&mut self, url: std::ops::Range<usize>) -> Arc<str> {
+        if let Some((last, text)) = &self.unknown_url
+            && self.b.bytes()[url.clone()] == self.b.bytes()[last.clone()]
+        {
+            return Arc::clone(text);
+        }
+        let text: Arc<str> = String::from_utf8_lossy(&self.buf()[url.clone()]).into();
+        self.unknown_url = Some((url, Arc::clone(&text)));
+        text
     }
 
     /// Flags a varint too large for its declared 32-bit or bool type.
@@ -927,10 +943,8 @@ impl Walker<'_, '_> {
         // The root's own rules need all of its fields: not in a part, nor under a focus.
         let is_root = frame.node == NodeId::ROOT;
         let root_rules_wait = is_root && (self.partial || self.b.decoder().focus().is_some());
-        let mut found = if root_rules_wait { Vec::new() } else { self.missing_required(&frame) };
-        if !root_rules_wait {
-            found.extend(self.unit_rules(&frame));
-        }
+        let found = if root_rules_wait { Vec::new() } else { self.missing_required(&frame) };
+        let broken_rule = if root_rules_wait { None } else { self.unit_rules(&frame) };
         // Only a part's state is carried on (to the parts after it); a whole decode's
         // would cost a copy of every count, a million for a hostile blob.
         if is_root && self.partial {
@@ -954,7 +968,7 @@ impl Walker<'_, '_> {
         let cause = anomaly.and_then(|anomaly| self.likely_cause(frame.node, frame.ty, anomaly));
         self.counts.truncate(frame.counts_at);
         let offset = self.b.node(frame.node).value_start as usize;
-        for kind in found {
+        for kind in found.into_iter().chain(broken_rule) {
             self.problem(frame.node, offset, kind);
         }
         if let Some(cause) = cause {
@@ -1365,7 +1379,7 @@ mod tests {
                 UNIT,
                 len(2, &any_with(b"x/nope.Nope", &[0x08, 0x01])),
                 Limits::default(),
-                |k| matches!(k, ProblemKind::UnknownTypeUrl { url } if url == "x/nope.Nope"),
+                |k| matches!(k, ProblemKind::UnknownTypeUrl { url } if &**url == "x/nope.Nope"),
                 4,
             ),
             (

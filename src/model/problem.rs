@@ -73,8 +73,8 @@ pub enum ProblemKind {
     },
     /// An Any whose type URL names no registered message.
     UnknownTypeUrl {
-        /// The URL as written.
-        url: String,
+        /// The URL as written (shared by the units that repeat it).
+        url: std::sync::Arc<str>,
     },
     /// An Any with a payload but no type URL.
     MissingTypeUrl,
