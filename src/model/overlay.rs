@@ -120,7 +120,6 @@ pub(crate) fn build_part(
         partial: false,
         after: TopState::default(),
         skimmed: skim::Skimmed::default(),
-        skim_failed_at: None,
         held: None,
         urls: KeyMap::default(),
         last_url: None,
@@ -253,8 +252,6 @@ struct Walker<'a, 'h> {
     unknown_url: Option<(std::ops::Range<usize>, Arc<str>)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
-    /// Where a run of skimmed top-level fields stopped at one that is not clean.
-    skim_failed_at: Option<usize>,
     /// Under a skimming decoder: the first top-level field done but not yet handed to the
     /// hook, and where its problems start ([`Self::top_level_done`]).
     held: Option<(NodeId, usize)>,
@@ -525,9 +522,6 @@ impl Walker<'_, '_> {
         match (&field.class, raw.tag.wire_type) {
             (FieldClass::Message(_), WireType::Len) => {
                 let child = self.child_type(ty, field_index);
-                if let Some(step) = self.skim_top_level(parent, raw, index, child, truncated) {
-                    return step;
-                }
                 self.message(parent, raw, index, child, truncated, NodeKind::Message)
             }
             (FieldClass::Message(_), WireType::StartGroup) if is_group => {

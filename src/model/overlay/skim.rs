@@ -8,7 +8,7 @@
 
 use std::ops::Range;
 
-use super::{AnyTarget, Frame, Level, Step, Walker};
+use super::{AnyTarget, Frame, Level, Walker};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex, TypeInfo, VarintRange};
 use crate::decode::wire::{self, RawField, WireType};
 use crate::model::node::{NodeId, NodeKind};
@@ -37,36 +37,12 @@ pub(super) struct Skimmed {
 }
 
 impl Walker<'_, '_> {
-    /// Under a skimming decoder, streaming: a top-level message field (`raw`, of type `ty`)
-    /// that skims clean becomes one node with no children, its fields counted; `None`
-    /// when it is to be built.
-    pub(super) fn skim_top_level(
-        &mut self,
-        parent: &Frame,
-        raw: &RawField,
-        index: u32,
-        ty: Option<TypeIndex>,
-        truncated: bool,
-    ) -> Option<Step> {
-        // A field that [`Self::skim_run`] stopped at, not clean: built without a second try.
-        if self.skim_failed_at.take() == Some(raw.start) {
-            return None;
-        }
-        if !self.b.decoder().skims() || self.hook.is_none() || parent.node != NodeId::ROOT || truncated {
-            return None;
-        }
-        let ty = ty?;
-        let (fields, taken) = self.skim_clean(parent.level, raw, ty)?;
-        self.skimmed_node(parent.node, raw, index, ty, fields, taken);
-        Some(Step::Continue)
-    }
-
     /// Under a skimming decoder, streaming: reads on from the root's `frame` past the
     /// top-level message fields that skim clean. Only the last of such a run becomes a
     /// node, carrying the fields of them all, so a million small top-level fields cost a
     /// million skims, not a million nodes each handed to the hook alone. It stops before a
-    /// field that is not clean (which [`Self::step`] then builds, without skimming it
-    /// again); a unit whose name is taken ends the run as its node, with that problem.
+    /// field that is not clean (which [`Self::step`] then builds); a unit whose name is
+    /// taken ends the run as its node, with that problem.
     /// Whether it made a node.
     pub(super) fn skim_run(&mut self, frame: &mut Frame) -> bool {
         let Some(root) = self.runs_under(frame) else { return false };
@@ -80,10 +56,7 @@ impl Walker<'_, '_> {
         let mut in_a_row: Option<(u32, u32)> = None;
         while frame.pos < frame.end && taken.is_none() {
             let Some((raw, ty)) = self.top_level_message(root, frame.pos, frame.end, &mut known) else { break };
-            let Some((inner, name)) = self.skim_clean(frame.level, &raw, ty) else {
-                self.skim_failed_at = Some(raw.start);
-                break;
-            };
+            let Some((inner, name)) = self.skim_clean(frame.level, &raw, ty) else { break };
             frame.pos = raw.end;
             let number = raw.tag.field_number;
             in_a_row = match in_a_row {
