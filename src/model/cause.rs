@@ -35,10 +35,12 @@ pub const SHIFT_SHOWS_WITHIN: usize = 16;
 /// Largest top-level field searched (each trial decodes it once).
 pub const SEARCHED: usize = 64 << 10;
 
-/// The trial bytes allowed for an input of `len` bytes: its size, and at least
-/// enough for a few damaged units of a small blob.
+/// The trial bytes allowed for an input of `len` bytes: its size, and at least 8 MiB,
+/// enough for a small blob's few damaged units (a unit of [`SEARCHED`] bytes takes about
+/// 2 MiB of trials, a small one about 100 KiB). A larger floor would let a small blob
+/// damaged in every unit spend many times its own decode on trials.
 pub(crate) fn budget_for(len: usize) -> usize {
-    len.max(32 << 20)
+    len.max(8 << 20)
 }
 
 /// A single fault that explains a damaged field, and the edit (in edit-script syntax, and
