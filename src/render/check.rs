@@ -130,10 +130,11 @@ impl<W: Write> Report<'_, W> {
     /// Reports problems of `doc`, in order: each in full, or held back past
     /// [`SHOWN_ALIKE`] alike (words are found only for those reported).
     fn write(&mut self, doc: &Document, problems: &[Problem]) -> io::Result<()> {
+        findings::count(&mut self.summary, problems);
+        let mut unknown_in = findings::UnknownIn::default();
         for problem in problems {
-            findings::count(&mut self.summary, problem);
             let at = findings::reported_at(doc, problem);
-            let key = findings::key_of(&mut self.places, doc, at, problem);
+            let key = findings::key_of(&mut self.places, doc, at, problem, &mut unknown_in);
             if self.format == CheckFormat::Text
                 && let Some(alike) = self.holds_back(key)
             {

@@ -95,18 +95,42 @@ pub fn severity_word(problem: &Problem) -> &'static str {
     }
 }
 
-/// Counts a problem in a summary.
-pub fn count(summary: &mut CheckSummary, problem: &Problem) {
-    match problem.kind.severity() {
-        Severity::Error => summary.errors += 1,
-        Severity::Warning => summary.warnings += 1,
+/// Counts problems in a summary: by severity, and by code. The few codes met are told
+/// apart by address first, so the summary's map is searched once per code, not per problem.
+pub fn count(summary: &mut CheckSummary, problems: &[Problem]) {
+    let mut codes: Vec<(&'static str, usize)> = Vec::new();
+    for problem in problems {
+        match problem.kind.severity() {
+            Severity::Error => summary.errors += 1,
+            Severity::Warning => summary.warnings += 1,
+        }
+        let code = problem.kind.code();
+        match codes.iter_mut().find(|(met, _)| std::ptr::eq(*met, code)) {
+            Some((_, n)) => *n += 1,
+            None => codes.push((code, 1)),
+        }
     }
-    *summary.codes.entry(problem.kind.code()).or_default() += 1;
+    for (code, n) in codes {
+        *summary.codes.entry(code).or_default() += n;
+    }
 }
 
-/// The key of a problem, reported at `at`.
-pub fn key_of(places: &mut Places, doc: &Document, at: NodeId, problem: &Problem) -> Key {
-    (places.of(doc, at), discriminant(&problem.kind))
+/// The place of the message whose unknown fields were last keyed, in one document: its
+/// unknown fields all share that place, so a run of them has it found once.
+#[derive(Debug, Default)]
+pub struct UnknownIn(Option<(NodeId, u64)>);
+
+/// The key of a problem of `doc`, reported at `at`; `unknown_in` is kept between the
+/// problems of one document.
+pub fn key_of(places: &mut Places, doc: &Document, at: NodeId, problem: &Problem, unknown_in: &mut UnknownIn) -> Key {
+    let place = match (&problem.kind, doc.node(at).parent) {
+        (ProblemKind::UnknownField { .. }, Some(message)) if at == problem.node => match unknown_in.0 {
+            Some((met, place)) if met == message => place,
+            _ => unknown_in.0.insert((message, places.of(doc, at))).1,
+        },
+        _ => places.of(doc, at),
+    };
+    (place, discriminant(&problem.kind))
 }
 
 /// A problem held back: its pattern and words.
@@ -217,10 +241,11 @@ impl PartFindings {
     pub fn look(&mut self, doc: &Document, top: NodeId, every_one: bool) {
         self.summary.fields += fields(doc, top);
         let from = doc.problems().partition_point(|p| p.node < top);
+        count(&mut self.summary, &doc.problems()[from..]);
+        let mut unknown_in = UnknownIn::default();
         for problem in &doc.problems()[from..] {
-            count(&mut self.summary, problem);
             let at = reported_at(doc, problem);
-            let key = key_of(&mut self.places, doc, at, problem);
+            let key = key_of(&mut self.places, doc, at, problem, &mut unknown_in);
             let (taken, more, first) = self.more.of(key);
             if every_one || *taken < SHOWN_ALIKE {
                 *taken += 1;
