@@ -83,11 +83,8 @@ impl Hasher for KeyHasher {
     }
 }
 
-/// A map keyed by small integers, hashed with [`RandomKeys`].
+/// A map keyed by small integers or byte strings (unit names), hashed with [`RandomKeys`].
 pub type KeyMap<K, V> = std::collections::HashMap<K, V, RandomKeys>;
-
-/// A set of byte strings (unit names), hashed with [`RandomKeys`].
-pub type KeySet<K> = std::collections::HashSet<K, RandomKeys>;
 
 #[cfg(test)]
 mod tests {

@@ -23,7 +23,7 @@ use crate::model::builder::Builder;
 use crate::model::cause;
 use crate::model::decoder::{Focus, Limits, TopLevelHook};
 use crate::model::field_counts::FieldCounts;
-use crate::model::hash::{KeyMap, KeySet};
+use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
 
@@ -47,7 +47,7 @@ pub(crate) struct TopState {
     /// Occurrences of each top-level field number.
     pub(crate) counts: FieldCounts,
     /// The names of the state units met.
-    pub(crate) unit_names: KeySet<Vec<u8>>,
+    pub(crate) unit_names: UnitNames,
     /// Fixed-array lengths by (type name, field number).
     pub(crate) array_lengths: std::collections::HashMap<(Arc<str>, u32), u32>,
     /// What is left of the budget of the search for likely causes (`None`: all of it).
@@ -111,7 +111,7 @@ pub(crate) fn build_part(
         counts: Vec::new(),
         groups: GroupEnds::new(limits.max_depth as usize),
         element_nodes,
-        unit_names: KeySet::default(),
+        unit_names: UnitNames::default(),
         cause_budget: if decoder.searches_causes() { cause::budget_for(builder_len) } else { 0 },
         last_unit: None,
         url_guesses: cause::UrlGuesses::default(),
@@ -160,10 +160,20 @@ pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]>
     None
 }
 
-/// Records a state unit's name among those met; whether an earlier unit had it (the VMM
-/// matches units by name). A name met again is not copied.
-fn name_taken(names: &mut KeySet<Vec<u8>>, name: &[u8]) -> bool {
-    names.contains(name) || !names.insert(name.to_vec())
+/// The names of the state units met, each with its text once a later unit has taken it
+/// again (made then, and shared by every unit that takes it after).
+pub(crate) type UnitNames = KeyMap<Vec<u8>, Option<Arc<str>>>;
+
+/// Records a state unit's name among those met; its text if an earlier unit had it (the
+/// VMM matches units by name). A name met again is not copied.
+fn taken_name(names: &mut UnitNames, name: &[u8]) -> Option<Arc<str>> {
+    match names.get_mut(name) {
+        Some(text) => Some(text.get_or_insert_with(|| String::from_utf8_lossy(name).into()).clone()),
+        None => {
+            names.insert(name.to_vec(), None);
+            None
+        }
+    }
 }
 
 /// Whether a field holds state units.
@@ -231,7 +241,7 @@ struct Walker<'a, 'h> {
     /// Whether packed values become nodes (else their problems go on the run).
     element_nodes: bool,
     /// The names of the state units met so far at the top level.
-    unit_names: KeySet<Vec<u8>>,
+    unit_names: UnitNames,
     /// Bytes the search for likely causes may still decode.
     cause_budget: usize,
     /// The top-level unit decoded last, while a shifted byte in it may still show after it.
@@ -1044,8 +1054,7 @@ impl Walker<'_, '_> {
         })?;
         let child = self.b.node(name);
         let text = &self.b.bytes()[child.value_start as usize..child.value_end as usize];
-        name_taken(&mut self.unit_names, text)
-            .then(|| ProblemKind::DuplicateUnitName { name: String::from_utf8_lossy(text).into_owned() })
+        taken_name(&mut self.unit_names, text).map(|name| ProblemKind::DuplicateUnitName { name })
     }
 
     /// What a closed frame lacks that the reader requires.

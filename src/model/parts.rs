@@ -25,7 +25,6 @@ use crate::model::cause;
 use crate::model::decoder::{Decoder, TopLevelHook};
 use crate::model::document::Document;
 use crate::model::field_counts::FieldCounts;
-use crate::model::hash::KeySet;
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::overlay::{self, BudgetWatch, Part, TopState};
 use crate::model::source::Source;
@@ -35,7 +34,7 @@ use crate::model::source::Source;
 struct Cut {
     range: Range<usize>,
     counts: FieldCounts,
-    unit_names: KeySet<Vec<u8>>,
+    unit_names: overlay::UnitNames,
 }
 
 /// What a part decoded on its own found.
@@ -271,12 +270,16 @@ fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
 /// an Any (its payload is one field).
 fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
     if parts < 2 || decoder.root_type().is_some_and(|m| m.full_name() == "google.protobuf.Any") {
-        return vec![Cut { range: 0..bytes.len(), counts: FieldCounts::default(), unit_names: KeySet::default() }];
+        return vec![Cut {
+            range: 0..bytes.len(),
+            counts: FieldCounts::default(),
+            unit_names: overlay::UnitNames::default(),
+        }];
     }
     let step = bytes.len() / parts;
-    let mut cuts = vec![Cut { range: 0..0, counts: FieldCounts::default(), unit_names: KeySet::default() }];
+    let mut cuts = vec![Cut { range: 0..0, counts: FieldCounts::default(), unit_names: overlay::UnitNames::default() }];
     let mut counts = FieldCounts::default();
-    let mut names = KeySet::default();
+    let mut names = overlay::UnitNames::default();
     let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
     let mut pos = 0;
     // The field number met last and how many of it in a row, not yet counted: most top
@@ -307,7 +310,9 @@ fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
             in_a_row.0 = number;
         }
         in_a_row.1 += 1;
-        names.extend(name.map(<[u8]>::to_vec));
+        if let Some(name) = name {
+            names.entry(name.to_vec()).or_insert(None);
+        }
         pos = next;
     }
     let ends: Vec<usize> = cuts.iter().skip(1).map(|c| c.range.start).chain([bytes.len()]).collect();

@@ -88,8 +88,8 @@ pub enum ProblemKind {
     },
     /// A state unit whose name an earlier unit has: the VMM matches units by name.
     DuplicateUnitName {
-        /// The name.
-        name: String,
+        /// The name (shared by the units that take it again).
+        name: std::sync::Arc<str>,
     },
     /// A whole-VM blob with no state units at all (or an empty blob of any type).
     NoUnits,

@@ -7,6 +7,7 @@
 //! exactly as before.
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use super::{AnyTarget, Frame, Level, Walker};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex, TypeInfo, VarintRange};
@@ -138,7 +139,7 @@ impl Walker<'_, '_> {
 
     /// Skims a top-level message field of type `ty` under the root at `level`: how many
     /// fields it holds when clean, and the name it gives its unit if that name is taken.
-    fn skim_clean(&mut self, level: Level, raw: &RawField, ty: TypeIndex) -> Option<(usize, Option<String>)> {
+    fn skim_clean(&mut self, level: Level, raw: &RawField, ty: TypeIndex) -> Option<(usize, Option<Arc<str>>)> {
         if level.depth + 1 > self.limits.max_depth {
             return None;
         }
@@ -151,8 +152,7 @@ impl Walker<'_, '_> {
         let named = info.is_state_unit && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
         let fields = self.skim(ty, raw.value_start..raw.value_end, level.nested(false))?;
         let name = named.then(|| super::unit_name(self.b.bytes(), raw.value_start, raw.value_end)).flatten();
-        let taken = name.filter(|name| super::name_taken(&mut self.unit_names, name));
-        let taken = taken.map(|name| String::from_utf8_lossy(name).into_owned());
+        let taken = name.and_then(|name| super::taken_name(&mut self.unit_names, name));
         for (array, length) in self.skimmed.first_lengths.drain(..) {
             self.array_lengths.insert(array, length);
         }
@@ -167,7 +167,7 @@ impl Walker<'_, '_> {
         index: u32,
         ty: TypeIndex,
         fields: usize,
-        taken: Option<String>,
+        taken: Option<Arc<str>>,
     ) {
         let kind = if self.info(ty).is_any { NodeKind::Any } else { NodeKind::Message };
         let node = self.push(root, kind, raw, index, Some(ty));
