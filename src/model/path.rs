@@ -221,7 +221,9 @@ pub fn segment_name(doc: &Document, id: NodeId) -> Option<String> {
 pub fn push_step(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut String) -> bool {
     let named = push_name(doc, id, field, out);
     if shows_index(doc, id, field) {
-        let _ = write!(out, "[{}]", value_index(doc, id));
+        out.push('[');
+        crate::model::value::push_decimal(u64::from(value_index(doc, id)), out);
+        out.push(']');
     }
     named
 }

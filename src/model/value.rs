@@ -184,13 +184,21 @@ pub fn acts_on_terminal(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
+/// Whether every byte is printable ASCII. Checked in blocks without stopping early, so the
+/// compiler can test a block's bytes at once: this runs over every line `show` writes.
+fn is_printable_ascii(bytes: &[u8]) -> bool {
+    let printable = |block: &[u8]| block.iter().fold(true, |all, &b| all & (b.wrapping_sub(0x20) < 0x5f));
+    let mut blocks = bytes.chunks_exact(32);
+    blocks.all(printable) && printable(blocks.remainder())
+}
+
 /// `text` with every character that could act on a terminal written as an escape (`\x1b`,
 /// `\n`, `\u{202e}`), so that text from a blob or a schema shows as text, on one line.
 /// Borrows when there is nothing to escape, which is almost always.
 pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     // Printable ASCII, the usual case, is checked a byte at a time; only text with other
     // bytes is looked at as characters.
-    if text.bytes().all(|b| (0x20..0x7f).contains(&b)) || !text.chars().any(acts_on_terminal) {
+    if is_printable_ascii(text.as_bytes()) || !text.chars().any(acts_on_terminal) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -371,19 +379,74 @@ fn push_hex(bytes: &[u8], limit: usize, out: &mut String) {
 
 /// Appends a scalar for people: decimal, with hex alongside for integers of 10 and up.
 pub fn push_scalar_display(value: &Scalar, out: &mut String) {
+    // Integers, most of what a tree shows, are written without the formatting machinery.
+    let unsigned_at_least_ten = match *value {
+        Scalar::Unsigned(v) => Some(v).filter(|&v| v >= 10),
+        Scalar::Signed(v) if v >= 10 => Some(v as u64),
+        _ => None,
+    };
+    if let Some(v) = unsigned_at_least_ten {
+        push_decimal(v, out);
+        out.push_str(" (0x");
+        push_hex_digits(v, out);
+        out.push(')');
+        return;
+    }
     let _ = match value {
-        Scalar::Unsigned(v) if *v >= 10 => write!(out, "{v} (0x{v:x})"),
-        Scalar::Signed(v) if *v >= 10 => write!(out, "{v} (0x{v:x})"),
-        Scalar::Unsigned(v) => write!(out, "{v}"),
-        Scalar::Signed(v) => write!(out, "{v}"),
+        Scalar::Unsigned(v) => {
+            push_decimal(*v, out);
+            Ok(())
+        }
+        Scalar::Signed(v) => {
+            out.push_str(itoa::Buffer::new().format(*v));
+            Ok(())
+        }
         Scalar::Enum(n, None) => write!(out, "{n} (not a declared value)"),
         Scalar::Enum(n, Some(name)) => write!(out, "{name} ({n})"),
         other => write!(out, "{other}"),
     };
 }
 
+/// Appends `v` in decimal.
+pub fn push_decimal(v: u64, out: &mut String) {
+    out.push_str(itoa::Buffer::new().format(v));
+}
+
+/// Appends `v` in lowercase hexadecimal digits, without a prefix (`{v:x}`).
+fn push_hex_digits(v: u64, out: &mut String) {
+    let mut digits = [0u8; 16];
+    let mut at = digits.len();
+    let mut rest = v;
+    loop {
+        at -= 1;
+        digits[at] = b"0123456789abcdef"[(rest & 0xf) as usize];
+        rest >>= 4;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[at..]).expect("hex digits are ASCII"));
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn integers_show_in_decimal_and_hex_as_the_formatting_machinery_writes_them() {
+        use super::{Scalar, push_scalar_display};
+        for v in [0u64, 9, 10, 15, 16, 255, 0xc000_0080, u64::MAX] {
+            let mut out = String::new();
+            push_scalar_display(&Scalar::Unsigned(v), &mut out);
+            let expected = if v >= 10 { format!("{v} (0x{v:x})") } else { v.to_string() };
+            assert_eq!(out, expected);
+        }
+        for v in [i64::MIN, -1, 0, 9, 10, i64::MAX] {
+            let mut out = String::new();
+            push_scalar_display(&Scalar::Signed(v), &mut out);
+            let expected = if v >= 10 { format!("{v} (0x{v:x})") } else { v.to_string() };
+            assert_eq!(out, expected);
+        }
+    }
+
     #[test]
     fn terminal_safe_text_escapes_what_would_act_and_keeps_the_rest() {
         use super::terminal_safe;

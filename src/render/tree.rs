@@ -23,7 +23,16 @@ const PREVIEW_LIMIT: usize = 96;
 
 /// Writes the subtree under `top` ([`NodeId::ROOT`] for the whole document).
 pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut impl Write) -> io::Result<()> {
-    write_subtree(doc, top, 0, options, out)
+    write_subtree(doc, top, 0, options, &mut Scratch::default(), out)
+}
+
+/// Buffers reused from one subtree to the next (a streamed document hands over many).
+#[derive(Default)]
+struct Scratch {
+    /// The line being made.
+    line: String,
+    /// The depth of each node of the subtree being written.
+    depth_of: Vec<usize>,
 }
 
 /// Decodes `source` and writes the whole tree as each top-level field completes, so
@@ -40,7 +49,8 @@ pub fn write_tree_streaming(
         line.push_str(&format!("{:>9}+{:<7}", 0, source.len()));
     }
     writeln!(out, "{line}{} ({} bytes)", terminal_safe(&name), source.len())?;
-    let mut hook = |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, out);
+    let mut scratch = Scratch::default();
+    let mut hook = |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, &mut scratch, out);
     let doc = decoder.decode_streaming(source, &mut hook)?;
     write_problems(&doc, NodeId::ROOT, 0, options, out)
 }
@@ -51,11 +61,12 @@ fn write_subtree(
     top: NodeId,
     base_depth: usize,
     options: TreeOptions,
+    scratch: &mut Scratch,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let mut depth_of = Vec::new();
+    let Scratch { line, depth_of } = scratch;
+    depth_of.clear();
     let end = doc.node(top).next;
-    let mut line = String::new();
     for id in top.up_to(end) {
         let node = doc.node(id);
         let depth = match node.parent.filter(|_| id != top) {
@@ -78,10 +89,10 @@ fn write_subtree(
         for _ in 0..depth {
             line.push_str("  ");
         }
-        label(doc, id, &mut line);
+        label(doc, id, line);
         // Names, URLs and values come from the blob and the schema: nothing in them may
         // act on the terminal or break the line.
-        out.write_all(terminal_safe(&line).as_bytes())?;
+        out.write_all(terminal_safe(line).as_bytes())?;
         out.write_all(b"\n")?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
             write_packed_values(doc, id, depth + 1, options, out)?;
@@ -183,8 +194,9 @@ pub fn label(doc: &Document, id: NodeId, line: &mut String) {
 /// The label of one value of a packed run, `[i]: type = value`, whether or not it has a
 /// node: as declared, or raw (`element`) when it is out of range for its type.
 fn element_label(field: Option<&FieldInfo>, index: u32, raw: u64, has_problem: bool, line: &mut String) {
-    use std::fmt::Write as _;
-    let _ = write!(line, "[{index}]: ");
+    line.push('[');
+    value::push_decimal(u64::from(index), line);
+    line.push_str("]: ");
     match field {
         Some(f) if !has_problem => {
             line.push_str(&f.type_name);
