@@ -362,6 +362,10 @@ pub struct ShowArgs {
     /// rather than in canonical JSON's lowerCamelCase (`offsetFromHost`).
     #[arg(long)]
     pub proto_names: bool,
+    /// Threads to use: the tree of a large file (4 MB or more) is decoded and written a
+    /// part at a time on each, in order. Default: every core.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: Option<u16>,
 }
 
 /// Output formats of `show`.

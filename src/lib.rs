@@ -53,6 +53,7 @@ pub use edit::op::{EditError, EditOp, Target, VERBS, Verb};
 pub use edit::value::{unescape, unquote};
 pub use edit::{Change, Editor, apply_script_lean};
 pub use model::node::{Node, NodeId, NodeKind};
+pub use model::parts::Pieces;
 pub use model::path::{FieldPath, PathError, ROOT_LABEL, Segment};
 pub use model::problem::{Problem, ProblemKind, Severity};
 pub use model::source::Source;
@@ -61,7 +62,7 @@ pub use model::{Decoder, Document, Focus, Limits, TopLevelHook};
 pub use mutate::{Mutated, Mutation, MutationKind, Mutator, MutatorOptions, Rng, plan as plan_mutation};
 pub use render::check::{CheckFormat, CheckSummary, check_streaming};
 pub use render::text::{TextOptions, write_text};
-pub use render::tree::{TreeOptions, write_tree};
+pub use render::tree::{TreeOptions, write_tree, write_tree_streaming};
 
 /// Runs the `statescope` command line: parses the arguments, runs the command or the
 /// browser, and turns every error into one line on stderr and exit code 2.

@@ -43,7 +43,8 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
             eprintln!("statescope: {note}");
         }
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        tree::write_tree_streaming(&decoder, source, tree::TreeOptions::default(), &mut out)?;
+        let pieces = crate::model::parts::Pieces::for_output(source.len(), crate::model::parts::cores());
+        tree::write_tree_streaming(&decoder, source, tree::TreeOptions::default(), pieces, &mut out)?;
         std::io::Write::flush(&mut out)?;
         return Ok(());
     }

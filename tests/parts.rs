@@ -1,10 +1,10 @@
-//! A blob checked in parts, one per core, is reported exactly as one pass reports it: on
-//! healthy blobs, on every broken sample, with unit names repeated across parts, and on
-//! hundreds of mutants with their faults anywhere.
+//! A blob checked in parts, one per core or many more, is reported exactly as one pass
+//! reports it: on healthy blobs, on every broken sample, with unit names repeated across
+//! parts, and on hundreds of mutants with their faults anywhere.
 
 mod common;
 
-use statescope::{CheckFormat, Decoder, samples};
+use statescope::{CheckFormat, Decoder, Pieces, samples};
 
 use common::{check_report as report, sample_decoder as decoder};
 
@@ -25,6 +25,11 @@ fn assert_same_in(
     let whole = report(decoder, bytes, 1, format);
     for parts in parts {
         assert_eq!(report(decoder, bytes, parts, format), whole, "{what}, in {parts} parts");
+    }
+    // Many parts, more than the threads: decoded a few ahead of the one taken next.
+    for least in [bytes.len() / 12, 256] {
+        let pieces = Pieces { threads: 2, bytes: least.max(1) };
+        assert_eq!(common::check_report_in(decoder, bytes, pieces, format), whole, "{what}, in {pieces:?}");
     }
 }
 

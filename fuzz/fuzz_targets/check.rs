@@ -1,13 +1,13 @@
 //! Fuzzes `check`'s fast paths against its plain one: any bytes, checked as the sample VM's
 //! root type in one pass with every field built, then skimming clean fields and cut in
-//! two and three parts (one per thread, the later ones heeding the first's search budget):
-//! the reports must be byte for byte the same.
+//! two and three parts (one per thread, the later ones heeding the first's search budget),
+//! and in parts of 64 bytes on two threads: the reports must be byte for byte the same.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use statescope::{CheckFormat, Decoder, Schema, SchemaSources, Source, check_streaming};
+use statescope::{CheckFormat, Decoder, Pieces, Schema, SchemaSources, Source, check_streaming};
 
 fn decoder() -> Decoder {
     static DECODER: OnceLock<Decoder> = OnceLock::new();
@@ -20,18 +20,19 @@ fn decoder() -> Decoder {
         .clone()
 }
 
-fn report(decoder: &Decoder, data: &[u8], parts: usize) -> Vec<u8> {
+fn report(decoder: &Decoder, data: &[u8], pieces: Pieces) -> Vec<u8> {
     let mut out = Vec::new();
-    check_streaming(decoder, Source::new(data.to_vec()), "blob", CheckFormat::Text, parts, &mut out).unwrap();
+    check_streaming(decoder, Source::new(data.to_vec()), "blob", CheckFormat::Text, pieces, &mut out).unwrap();
     out
 }
 
 fuzz_target!(|data: &[u8]| {
     let decoder = decoder();
-    let plain = report(&decoder, data, 1);
+    let plain = report(&decoder, data, Pieces::per_thread(data.len(), 1));
     let skimming = decoder.skimming_clean_fields();
-    for parts in 1..=3 {
-        let fast = report(&skimming, data, parts);
-        assert!(fast == plain, "skimming in {parts} part(s):\n{}\nplain:\n{}", String::from_utf8_lossy(&fast), String::from_utf8_lossy(&plain));
+    let small = Pieces { threads: 2, bytes: 64 };
+    for pieces in (1..=3).map(|threads| Pieces::per_thread(data.len(), threads)).chain([small]) {
+        let fast = report(&skimming, data, pieces);
+        assert!(fast == plain, "skimming in {pieces:?}:\n{}\nplain:\n{}", String::from_utf8_lossy(&fast), String::from_utf8_lossy(&plain));
     }
 });

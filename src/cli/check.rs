@@ -13,16 +13,13 @@ use anyhow::Result;
 
 use crate::cli::{CheckArgs, DiffFormat, Outcome};
 use crate::model::Decoder;
+use crate::model::parts::{PARTS_FROM, Pieces, cores};
 use crate::model::value::terminal_safe;
 use crate::open::{SchemaArgs, display_name};
 use crate::render::check::{CheckFormat, CheckSummary, check_streaming};
 
 /// One file's result: its report, or why it could not be read.
 type Checked = std::result::Result<(Vec<u8>, CheckSummary), String>;
-
-/// The size from which a single file is decoded in parts on every core: below it, the
-/// threads cost more than they save.
-const PARTS_FROM: usize = 4 << 20;
 
 /// Runs `check`.
 pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> Result<Outcome> {
@@ -64,9 +61,10 @@ pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> 
         let decoder = decoder.skimming_clean_fields();
         let mut report = Vec::new();
         // One large file is cut in parts, one per core; many files already keep them busy.
-        let parts = if files.len() == 1 && source.len() >= PARTS_FROM { jobs } else { 1 };
+        let threads = if files.len() == 1 && source.len() >= PARTS_FROM { jobs } else { 1 };
+        let pieces = Pieces::per_thread(source.len(), threads);
         let summary =
-            check_streaming(&decoder, source, &label, format, parts, &mut report).map_err(|e| e.to_string())?;
+            check_streaming(&decoder, source, &label, format, pieces, &mut report).map_err(|e| e.to_string())?;
         Ok((report, summary))
     };
     let results = in_parallel(&files, jobs, &check_one);
@@ -186,9 +184,4 @@ fn write_summary(
         results.len() - clean - unreadable
     )?;
     Ok(())
-}
-
-/// The cores this process may use.
-fn cores() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }

@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::cli::{Format, MutateArgs, Outcome, OutputArgs, ShowArgs};
 use crate::edit::Editor;
 use crate::files::{Protected, WriteOptions, Written};
-use crate::model::{NodeId, value};
+use crate::model::{NodeId, parts, value};
 use crate::mutate::{Rng, plan_among};
 use crate::open::{SchemaArgs, find_type};
 use crate::render::{json, text, tree};
@@ -26,7 +26,9 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
     }
     if args.format == Format::Tree && args.path.is_none() {
         let options = tree::TreeOptions { offsets: args.offsets };
-        tree::write_tree_streaming(&decoder, source, options, out)?;
+        let threads = args.jobs.map_or_else(parts::cores, usize::from);
+        let pieces = parts::Pieces::for_output(source.len(), threads);
+        tree::write_tree_streaming(&decoder, source, options, pieces, out)?;
         return Ok(Outcome::Success);
     }
     // Text format and JSON stream too, when the top level is in the order they print.

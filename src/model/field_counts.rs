@@ -129,6 +129,15 @@ impl FieldCounts {
         }
     }
 
+    /// About how many bytes of memory the counts take beyond their own size.
+    pub(crate) fn bytes(&self) -> usize {
+        match self {
+            FieldCounts::Few { .. } => 0,
+            FieldCounts::Many { ascending, out_of_order } => ascending.len() * 8 + out_of_order.len() * 16,
+            FieldCounts::Scattered { once, counts } => once.bytes() + counts.len() * 16,
+        }
+    }
+
     /// Each number met.
     pub(crate) fn numbers(&self) -> impl Iterator<Item = u32> + '_ {
         self.entries().map(|(number, _)| number)
@@ -153,6 +162,11 @@ impl Bitmap {
         let was = bits[word] >> bit & 1 == 1;
         bits[word] |= 1 << bit;
         was
+    }
+
+    /// About how many bytes of memory the pages take.
+    fn bytes(&self) -> usize {
+        self.pages.iter().map(|page| 8 + page.as_ref().map_or(0, |_| 512)).sum()
     }
 
     fn get(&self, n: u32) -> bool {

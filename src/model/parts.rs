@@ -29,9 +29,46 @@ use crate::model::node::{NodeId, NodeKind};
 use crate::model::overlay::{self, BudgetWatch, Part, TopState};
 use crate::model::source::Source;
 
+/// How a large blob's top level is decoded in parts: on how many threads, and cut in
+/// parts of at least how many bytes. Parts are decoded in order as threads come free, and
+/// only a few more than there are threads are decoded ahead of the one taken next, so
+/// what they gather (a part of `show`'s output) stays a few parts in size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pieces {
+    /// Threads decoding parts.
+    pub threads: usize,
+    /// The least bytes of a part (a part ends at the first field boundary past them).
+    pub bytes: usize,
+}
+
+/// The size from which a file is decoded in parts: below it, the threads cost more than
+/// they save.
+pub const PARTS_FROM: usize = 4 << 20;
+
+/// The cores this process may use.
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+impl Pieces {
+    /// One part per thread, each about an equal share of `len` bytes.
+    pub fn per_thread(len: usize, threads: usize) -> Pieces {
+        Pieces { threads, bytes: len / threads.max(1) }
+    }
+
+    /// For writing out a file of `len` bytes on `threads` threads (one below
+    /// [`PARTS_FROM`]): parts of 128 KiB, whose output a few at a time stays small beside
+    /// the file.
+    pub fn for_output(len: usize, threads: usize) -> Pieces {
+        Pieces { threads: if len < PARTS_FROM { 1 } else { threads }, bytes: 128 << 10 }
+    }
+}
+
 /// A part of the top level: its bytes, how often each top-level field occurred before it,
 /// and the names of the state units before it.
 struct Cut {
+    /// Which part it is, counted from 0.
+    k: usize,
     range: Range<usize>,
     counts: FieldCounts,
     unit_names: overlay::UnitNames,
@@ -55,69 +92,162 @@ struct Speculation<T> {
 pub type Look<T> = dyn Fn(&Document, NodeId, &mut T) + Sync;
 
 /// Decodes `source` streaming, like [`Decoder::decode_streaming`], with its top level in
-/// up to `parts` parts on as many threads. Each part first gathers a `T` with `look`, on
-/// its own; `take` gets, in order, the `T` of each part whose result stands, and `hook`
-/// sees, in order, every top-level field of the parts decoded again after them. Returns
-/// the document (the root and its problems).
+/// parts on `pieces.threads` threads. Each part first gathers a `T` with `look`, on its
+/// own; `take` gets, in order, the `T` of each part whose result stands, and `hook` sees,
+/// in order, every top-level field of the parts decoded again after them. Returns the
+/// document (the root and its problems).
 pub fn decode_streaming_in_parts<T: Default + Send>(
     decoder: &Decoder,
     source: Source,
-    parts: usize,
+    pieces: Pieces,
     look: &Look<T>,
     take: &mut dyn FnMut(T) -> std::io::Result<()>,
     hook: TopLevelHook<'_>,
 ) -> std::io::Result<Document> {
-    let cuts = cut(&source, decoder, parts);
-    if cuts.len() < 2 {
+    let is_any = decoder.root_type().is_some_and(|m| m.full_name() == "google.protobuf.Any");
+    if pieces.threads < 2 || is_any || source.len() < 2 * pieces.bytes.max(1) {
         return decoder.decode_streaming(source, hook);
     }
     // The first part's budget is the one pass's: once it has run out, the parts after it
     // search no more.
     let full_budget = cause::budget_for(source.len());
     let first = FirstPart::new(full_budget);
-    let speculations: Vec<Speculation<T>> = std::thread::scope(|scope| {
-        let running: Vec<_> = cuts
-            .iter()
-            .enumerate()
-            .map(|(k, cut)| {
-                let job = PartJob { decoder, source: source.clone(), cut, look };
-                let first = &first;
-                scope.spawn(move || speculate(&job, k, first, full_budget))
-            })
-            .collect();
-        running.into_iter().map(|t| t.join().expect("a part's decode never panics")).collect()
-    });
-    // The state before each part, as long as the parts before it stand.
-    let mut before = vec![TopState { budget_left: Some(full_budget), ..TopState::default() }];
-    let mut standing = Vec::new();
-    // Where the parts decoded again in order start: the end, when every part stands.
-    let mut again_from = cuts.len();
-    for (k, part) in speculations.into_iter().enumerate() {
-        let state = before.last().expect("never empty");
-        // A shift search at its first field looks into the unit before it, if one is kept.
-        let needs_unit_before = part.needs_unit_before && state.ends_in_searched_unit;
-        let stands = part.whole && !needs_unit_before;
-        match stands.then(|| follow(state, part.after, full_budget)).flatten() {
-            Some(next) => {
-                before.push(next);
-                standing.push(part.found);
+    let ahead = Ahead::new(pieces.threads * 2);
+    let (cuts_out, cuts_in) = std::sync::mpsc::channel::<Cut>();
+    // Taken by one thread at a time: parts start in order.
+    let cuts_in = Mutex::new(cuts_in);
+    let (found_out, found_in) = std::sync::mpsc::channel::<(usize, Range<usize>, Speculation<T>)>();
+    let (again_at, state) = std::thread::scope(|scope| {
+        let ahead = &ahead;
+        let mut cutter = Cutter::new(&source, decoder, pieces.bytes);
+        scope.spawn(move || {
+            while ahead.wait_for_room() {
+                let Some(cut) = cutter.next_cut() else { break };
+                if cuts_out.send(cut).is_err() {
+                    break;
+                }
             }
-            None => {
-                again_from = if needs_unit_before { k - 1 } else { k };
-                break;
-            }
+        });
+        for _ in 0..pieces.threads {
+            let (cuts_in, found_out, first, source) = (&cuts_in, found_out.clone(), &first, source.clone());
+            scope.spawn(move || {
+                loop {
+                    // The lock is let go before the part is decoded (a `while let` would
+                    // hold it through the loop's body).
+                    let next = cuts_in.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                    let Ok(cut) = next else { break };
+                    if ahead.stopped() {
+                        break;
+                    }
+                    let job = PartJob { decoder, source: source.clone(), cut: &cut, look };
+                    let speculation = speculate(&job, cut.k, first, full_budget);
+                    if found_out.send((cut.k, cut.range.clone(), speculation)).is_err() {
+                        break;
+                    }
+                }
+            });
         }
-    }
-    let at = cuts.get(again_from).map_or(source.len(), |cut| cut.range.start);
-    standing.truncate(again_from);
-    for found in standing {
-        take(found)?;
-    }
-    let state = before.swap_remove(again_from);
+        drop(found_out);
+        // However this ends (a write that fails included), the threads stop.
+        let _stop = Stops(ahead);
+        take_in_order(&found_in, ahead, take, full_budget)
+    })?;
     let mut builder = Builder::new(source, decoder.clone());
-    let part = Part { range: at..usize::MAX, before: state, partial: false, watch: None };
+    let part = Part { range: again_at..usize::MAX, before: state, partial: false, watch: None };
     overlay::build_part(&mut builder, Some(hook), false, Some(part))?;
     Ok(builder.finish())
+}
+
+/// Takes the parts' findings in order while their results stand; returns where the rest
+/// is decoded again in order (the end, when every part stands), and the state there. A
+/// part is taken only once the next one has been followed: a part whose first field
+/// sends the search for a shifted byte into the unit before it has that unit decoded
+/// again with it.
+fn take_in_order<T>(
+    found_in: &std::sync::mpsc::Receiver<(usize, Range<usize>, Speculation<T>)>,
+    ahead: &Ahead,
+    take: &mut dyn FnMut(T) -> std::io::Result<()>,
+    full_budget: usize,
+) -> std::io::Result<(usize, TopState)> {
+    let mut early = std::collections::BTreeMap::new();
+    // The state before the next part, as long as the parts before it stand.
+    let mut before = TopState { budget_left: Some(full_budget), ..TopState::default() };
+    // The last part that stands, not yet taken: where it starts, the state before it, and
+    // what it found.
+    let mut held: Option<(usize, TopState, T)> = None;
+    let mut end = 0;
+    for next in 0.. {
+        while !early.contains_key(&next) {
+            match found_in.recv() {
+                Ok((k, range, part)) => early.insert(k, (range, part)),
+                // Every part is in: the top level has no more.
+                Err(_) => break,
+            };
+        }
+        let Some((range, part)) = early.remove(&next) else { break };
+        ahead.made_room();
+        // A shift search at its first field looks into the unit before it, if one is kept.
+        let needs_unit_before = part.needs_unit_before && before.ends_in_searched_unit;
+        let stands = part.whole && !needs_unit_before;
+        let Some(after) = stands.then(|| follow(&before, part.after, full_budget)).flatten() else {
+            return match held {
+                Some((start, state, _)) if needs_unit_before => Ok((start, state)),
+                Some((_, _, found)) => take(found).map(|()| (range.start, before)),
+                None => Ok((range.start, before)),
+            };
+        };
+        if let Some((_, _, found)) = held.replace((range.start, std::mem::replace(&mut before, after), part.found)) {
+            take(found)?;
+        }
+        end = range.end;
+    }
+    if let Some((_, _, found)) = held {
+        take(found)?;
+    }
+    Ok((end, before))
+}
+
+/// How many parts may be cut ahead of the one taken next, and whether the parts are to
+/// stop.
+struct Ahead {
+    state: Mutex<(usize, bool)>,
+    changed: Condvar,
+}
+
+impl Ahead {
+    fn new(room: usize) -> Self {
+        Ahead { state: Mutex::new((room, false)), changed: Condvar::new() }
+    }
+
+    /// Waits until another part may be cut; false once the parts are to stop.
+    fn wait_for_room(&self) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        while state.0 == 0 && !state.1 {
+            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        }
+        state.0 -= usize::from(!state.1);
+        !state.1
+    }
+
+    /// A part was taken: one more may be cut.
+    fn made_room(&self) {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+        self.changed.notify_all();
+    }
+
+    fn stopped(&self) -> bool {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner).1
+    }
+}
+
+/// Tells the parts to stop when dropped.
+struct Stops<'a>(&'a Ahead);
+
+impl Drop for Stops<'_> {
+    fn drop(&mut self) {
+        self.0.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.0.changed.notify_all();
+    }
 }
 
 /// Decodes one part, starting from its counts, as if nothing else came before it; again
@@ -264,60 +394,91 @@ fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
     }
 }
 
-/// The top level cut into up to `parts` byte ranges of about equal size, at boundaries
-/// where a field reads, each with the counts of the top-level fields before it; what
-/// follows a field that does not read is in the last range. One range when the root is
-/// an Any (its payload is one field).
-fn cut(bytes: &[u8], decoder: &Decoder, parts: usize) -> Vec<Cut> {
-    if parts < 2 || decoder.root_type().is_some_and(|m| m.full_name() == "google.protobuf.Any") {
-        return vec![Cut {
-            range: 0..bytes.len(),
+/// Cuts the top level into parts of at least a given size, at boundaries where a field
+/// reads, each with the counts of the top-level fields and the unit names before it; what
+/// follows a field that does not read is in the last part. A part is also at least as
+/// large as the counts and names it is given (a hostile top level has a million distinct
+/// numbers), so copying them costs no more than reading the blob.
+struct Cutter<'a> {
+    bytes: &'a [u8],
+    least: usize,
+    unit_fields: Vec<u32>,
+    /// The next part: its number, where it starts and what came before it.
+    next: Option<Cut>,
+    /// Where the scan is, and what it has counted and named up to there.
+    pos: usize,
+    counts: FieldCounts,
+    names: overlay::UnitNames,
+    /// Bytes the names take, about.
+    names_bytes: usize,
+    /// The field number met last and how many of it in a row, not yet counted: most top
+    /// levels are long runs of one field.
+    in_a_row: (u32, u32),
+}
+
+impl<'a> Cutter<'a> {
+    fn new(bytes: &'a [u8], decoder: &Decoder, least: usize) -> Self {
+        let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
+        let first =
+            Cut { k: 0, range: 0..0, counts: FieldCounts::default(), unit_names: overlay::UnitNames::default() };
+        Cutter {
+            bytes,
+            least: least.max(1),
+            unit_fields,
+            next: Some(first),
+            pos: 0,
             counts: FieldCounts::default(),
-            unit_names: overlay::UnitNames::default(),
-        }];
+            names: overlay::UnitNames::default(),
+            names_bytes: 0,
+            in_a_row: (0, 0),
+        }
     }
-    let step = bytes.len() / parts;
-    let mut cuts = vec![Cut { range: 0..0, counts: FieldCounts::default(), unit_names: overlay::UnitNames::default() }];
-    let mut counts = FieldCounts::default();
-    let mut names = overlay::UnitNames::default();
-    let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
-    let mut pos = 0;
-    // The field number met last and how many of it in a row, not yet counted: most top
-    // levels are long runs of one field.
-    let mut in_a_row = (0, 0);
-    // Only as far as the last cut: the parts' own decodes read the rest. A cut is made
-    // only before a field that reads, so each part starts in step.
-    while cuts.len() < parts {
-        // Most fields are skimmed; a unit (for its name) and anything unusual are read.
-        let (number, next, name) = match wire::skim_field(bytes, pos, bytes.len()) {
-            Some((number, next)) if !unit_fields.contains(&number) => (number, next, None),
-            _ => {
-                let Ok(field) = wire::read_field(bytes, pos, bytes.len()) else { break };
-                let is_unit =
-                    field.tag.wire_type == wire::WireType::Len && unit_fields.contains(&field.tag.field_number);
-                let name = is_unit.then(|| overlay::unit_name(bytes, field.value_start, field.value_end)).flatten();
-                (field.tag.field_number, field.end, name)
+
+    /// The next part, once where it ends is found; `None` after the last.
+    fn next_cut(&mut self) -> Option<Cut> {
+        let mut cut = self.next.take()?;
+        let bytes = self.bytes;
+        let least = self.least.max(self.counts.bytes() + self.names_bytes);
+        // The last part takes the rest when less than two parts' worth is left.
+        if bytes.len() - cut.range.start < 2 * least {
+            cut.range.end = bytes.len();
+            return Some(cut);
+        }
+        // Only as far as the end of this part: its own decode reads it. A cut is made only
+        // before a field that reads, so each part starts in step.
+        while self.pos < bytes.len() {
+            // Most fields are skimmed; a unit (for its name) and anything unusual are read.
+            let (number, next, name) = match wire::skim_field(bytes, self.pos, bytes.len()) {
+                Some((number, next)) if !self.unit_fields.contains(&number) => (number, next, None),
+                _ => {
+                    let Ok(field) = wire::read_field(bytes, self.pos, bytes.len()) else { break };
+                    let is_unit = field.tag.wire_type == wire::WireType::Len
+                        && self.unit_fields.contains(&field.tag.field_number);
+                    let name = is_unit.then(|| overlay::unit_name(bytes, field.value_start, field.value_end)).flatten();
+                    (field.tag.field_number, field.end, name)
+                }
+            };
+            if self.pos >= cut.range.start + least {
+                count_in_a_row(&mut self.counts, &mut self.in_a_row);
+                let (counts, unit_names) = (self.counts.clone(), self.names.clone());
+                self.next = Some(Cut { k: cut.k + 1, range: self.pos..self.pos, counts, unit_names });
+                cut.range.end = self.pos;
+                return Some(cut);
             }
-        };
-        if pos >= cuts.last().expect("never empty").range.start + step {
-            count_in_a_row(&mut counts, &mut in_a_row);
-            // The last cut takes the counts: nothing counts after it.
-            let counts = if cuts.len() + 1 == parts { std::mem::take(&mut counts) } else { counts.clone() };
-            cuts.push(Cut { range: pos..pos, counts, unit_names: names.clone() });
+            if number != self.in_a_row.0 {
+                count_in_a_row(&mut self.counts, &mut self.in_a_row);
+                self.in_a_row.0 = number;
+            }
+            self.in_a_row.1 += 1;
+            if let Some(name) = name
+                && !self.names.contains_key(name)
+            {
+                self.names_bytes += name.len() + 48;
+                self.names.insert(name.to_vec(), None);
+            }
+            self.pos = next;
         }
-        if number != in_a_row.0 {
-            count_in_a_row(&mut counts, &mut in_a_row);
-            in_a_row.0 = number;
-        }
-        in_a_row.1 += 1;
-        if let Some(name) = name {
-            names.entry(name.to_vec()).or_insert(None);
-        }
-        pos = next;
+        cut.range.end = bytes.len();
+        Some(cut)
     }
-    let ends: Vec<usize> = cuts.iter().skip(1).map(|c| c.range.start).chain([bytes.len()]).collect();
-    for (cut, end) in cuts.iter_mut().zip(ends) {
-        cut.range.end = end;
-    }
-    cuts
 }

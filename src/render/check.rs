@@ -4,6 +4,7 @@
 
 mod findings;
 
+use crate::model::parts::Pieces;
 use std::cell::RefCell;
 use std::io::{self, Write};
 
@@ -46,15 +47,15 @@ pub struct CheckSummary {
 pub(crate) const SHOWN_ALIKE: usize = 10;
 
 /// Decodes `source` with `decoder`, a top-level field at a time, and writes one line per
-/// problem, prefixed with `label` (the file name), then a summary line. With `parts` above
-/// one, the top level is decoded in that many parts on as many threads
-/// (the model's `parts` module); the report is the same.
+/// problem, prefixed with `label` (the file name), then a summary line. With more than one
+/// thread in `pieces`, the top level is decoded in parts on those threads (the model's
+/// `parts` module); the report is the same.
 pub fn check_streaming(
     decoder: &Decoder,
     source: Source,
     label: &str,
     format: CheckFormat,
-    parts: usize,
+    pieces: Pieces,
     out: &mut impl Write,
 ) -> io::Result<CheckSummary> {
     let mut report = Report {
@@ -65,7 +66,7 @@ pub fn check_streaming(
         alike: Groups::default(),
         places: Places::default(),
     };
-    let doc = if parts > 1 {
+    let doc = if pieces.threads > 1 {
         // Parts whose results stand hand their findings over; those read again in order
         // are reported as one pass reports them.
         let every_one = format == CheckFormat::Json;
@@ -73,7 +74,7 @@ pub fn check_streaming(
         let shared = RefCell::new(&mut report);
         let mut take = |part: PartFindings| shared.borrow_mut().take(part);
         let mut hook = |doc: &Document, top: NodeId| shared.borrow_mut().top_level(doc, top);
-        crate::model::parts::decode_streaming_in_parts(decoder, source, parts, &look, &mut take, &mut hook)?
+        crate::model::parts::decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)?
     } else {
         let mut hook = |doc: &Document, top: NodeId| report.top_level(doc, top);
         decoder.decode_streaming(source, &mut hook)?

@@ -1,10 +1,12 @@
 //! The annotated tree `statescope show` prints: one line per field with name, type and
 //! value, Any payloads expanded in place, problems under the node they concern.
 
+use std::cell::RefCell;
 use std::io::{self, Write};
 
 use crate::decode::schema::FieldInfo;
 use crate::model::node::{NodeId, NodeKind};
+use crate::model::parts::{Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
 use crate::model::problem::{Problem, Severity};
 use crate::model::source::Source;
@@ -35,12 +37,23 @@ struct Scratch {
     depth_of: Vec<usize>,
 }
 
+/// A part of the tree written on a thread of its own: its lines, and the buffers that
+/// make them.
+#[derive(Default)]
+struct TreePart {
+    lines: Vec<u8>,
+    scratch: Scratch,
+}
+
 /// Decodes `source` and writes the whole tree as each top-level field completes, so
-/// memory stays bounded by the largest top-level field rather than the file.
+/// memory stays bounded by the largest top-level field rather than the file. With more
+/// than one thread in `pieces`, the top level is decoded and written a part at a time on
+/// each, and the parts' lines written out in order: the same lines as one pass.
 pub fn write_tree_streaming(
     decoder: &Decoder,
     source: Source,
     options: TreeOptions,
+    pieces: Pieces,
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut line = String::new();
@@ -50,8 +63,20 @@ pub fn write_tree_streaming(
     }
     writeln!(out, "{line}{} ({} bytes)", terminal_safe(&name), source.len())?;
     let mut scratch = Scratch::default();
-    let mut hook = |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, &mut scratch, out);
-    let doc = decoder.decode_streaming(source, &mut hook)?;
+    let doc = if pieces.threads > 1 {
+        let look = move |doc: &Document, top: NodeId, part: &mut TreePart| {
+            let TreePart { lines, scratch } = part;
+            write_subtree(doc, top, 1, options, scratch, lines).expect("writing to memory does not fail");
+        };
+        let shared = RefCell::new(&mut *out);
+        let mut take = |part: TreePart| shared.borrow_mut().write_all(&part.lines);
+        let mut hook =
+            |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, &mut scratch, *shared.borrow_mut());
+        decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)?
+    } else {
+        let mut hook = |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, &mut scratch, out);
+        decoder.decode_streaming(source, &mut hook)?
+    };
     write_problems(&doc, NodeId::ROOT, 0, options, out)
 }
 

@@ -165,9 +165,19 @@ pub fn check_report(
     parts: usize,
     format: statescope::CheckFormat,
 ) -> String {
+    check_report_in(decoder, bytes, statescope::Pieces::per_thread(bytes.len(), parts), format)
+}
+
+/// `check`'s report on `bytes`, decoded in `pieces`.
+pub fn check_report_in(
+    decoder: &statescope::Decoder,
+    bytes: &[u8],
+    pieces: statescope::Pieces,
+    format: statescope::CheckFormat,
+) -> String {
     let mut out = Vec::new();
     let source = statescope::Source::new(bytes.to_vec());
-    statescope::check_streaming(decoder, source, "blob", format, parts, &mut out).unwrap();
+    statescope::check_streaming(decoder, source, "blob", format, pieces, &mut out).unwrap();
     String::from_utf8(out).unwrap()
 }
 

@@ -1,0 +1,77 @@
+//! `show`'s tree of a large blob, decoded and written a part at a time on two threads, is
+//! the one pass's tree line for line: on healthy blobs, on every broken sample, with unit
+//! names repeated across parts, on mutants with their faults anywhere, and with offsets.
+
+mod common;
+
+use statescope::{Decoder, Pieces, Source, TreeOptions, samples, write_tree_streaming};
+
+use common::sample_decoder as decoder;
+
+fn tree(decoder: &Decoder, bytes: &[u8], pieces: Pieces, options: TreeOptions) -> String {
+    let mut out = Vec::new();
+    write_tree_streaming(decoder, Source::new(bytes.to_vec()), options, pieces, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// In parts of a few sizes, with and without offsets, the tree is the one pass's.
+fn assert_same_in_parts(decoder: &Decoder, bytes: &[u8], what: &str) {
+    for options in [TreeOptions::default(), TreeOptions { offsets: true }] {
+        let whole = tree(decoder, bytes, Pieces { threads: 1, bytes: bytes.len() }, options);
+        for least in [bytes.len() / 3, bytes.len() / 16, 200] {
+            let pieces = Pieces { threads: 2, bytes: least.max(1) };
+            assert_eq!(tree(decoder, bytes, pieces, options), whole, "{what}, in {pieces:?}, {options:?}");
+        }
+    }
+}
+
+#[test]
+fn healthy_and_broken_samples_show_the_same_tree_in_parts() {
+    let decoder = decoder();
+    let large = samples::large_vm(100_000);
+    assert!(tree(&decoder, &large, Pieces { threads: 2, bytes: 200 }, TreeOptions::default()).lines().count() > 1000);
+    assert_same_in_parts(&decoder, &large, "a large healthy VM");
+    assert_same_in_parts(&decoder, &[samples::VM_STATE, samples::VM_STATE].concat(), "the sample twice");
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/broken")).unwrap() {
+        let path = entry.unwrap().path();
+        assert_same_in_parts(&decoder, &std::fs::read(&path).unwrap(), &path.display().to_string());
+    }
+}
+
+#[test]
+fn mutants_with_faults_anywhere_show_the_same_tree_in_parts() {
+    let decoder = decoder();
+    let mutants = common::sample_mutants(&decoder, 0x7ee, 60);
+    assert!(mutants.len() > 40, "only {} mutants were made", mutants.len());
+    for (what, bytes) in &mutants {
+        let whole = tree(&decoder, bytes, Pieces { threads: 1, bytes: bytes.len() }, TreeOptions::default());
+        let pieces = Pieces { threads: 2, bytes: 300 };
+        assert_eq!(tree(&decoder, bytes, pieces, TreeOptions::default()), whole, "{what}");
+    }
+}
+
+#[test]
+fn the_real_openvmm_state_shows_the_same_tree_in_parts() {
+    let Some(openvmm) = common::openvmm() else { return };
+    let decoder = common::openvmm_decoder(&openvmm);
+    let state = std::fs::read(openvmm.join("state.bin")).unwrap();
+    assert_same_in_parts(&decoder, &state.repeat(3), "the real state three times");
+}
+
+#[test]
+fn show_of_a_large_file_on_every_core_prints_what_one_thread_prints() {
+    // Past the size from which `show` cuts the file in parts, with a unit name taken
+    // again in each copy after the first, so problems are written in parts too.
+    let dir = common::scratch_dir("show-parts");
+    let blob = [samples::large_vm(5 << 20), samples::VM_STATE.to_vec()].concat().repeat(2);
+    let path = dir.path().join("large.bin");
+    std::fs::write(&path, &blob).unwrap();
+    let path = path.to_str().unwrap();
+    let one = common::statescope(&["show", "-j", "1", path], None);
+    let every_core = common::statescope(&["show", path], None);
+    let two = common::statescope(&["show", "--jobs", "2", path], None);
+    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+    assert!(common::stdout(&one).contains("duplicate unit name"));
+    assert_eq!(common::stdout(&every_core), common::stdout(&one));
+    assert_eq!(common::stdout(&two), common::stdout(&one));
+}
