@@ -20,11 +20,16 @@ pub(crate) fn top_level_in_order(
     also: impl Fn(&RawField, &FieldDescriptor, bool) -> bool,
 ) -> bool {
     let (mut pos, mut last) = (0, 0);
+    // The declaration of the number met last: a top level is mostly long runs of one.
+    let mut declared: Option<FieldDescriptor> = None;
     while pos < bytes.len() {
         let Ok(field) = wire::read_field(bytes, pos, bytes.len()) else { return false };
         let number = field.tag.field_number;
-        let Some(declared) = root.get_field(number) else { return false };
-        if number < last || !also(&field, &declared, number == last) {
+        if declared.as_ref().is_none_or(|d| d.number() != number) {
+            declared = root.get_field(number);
+        }
+        let Some(declared) = &declared else { return false };
+        if number < last || !also(&field, declared, number == last) {
             return false;
         }
         (pos, last) = (field.end, number);

@@ -1,10 +1,13 @@
-//! `show`'s tree of a large blob, decoded and written a part at a time on two threads, is
-//! the one pass's tree line for line: on healthy blobs, on every broken sample, with unit
-//! names repeated across parts, on mutants with their faults anywhere, and with offsets.
+//! `show`'s tree and text format of a large blob, decoded and written a part at a time on
+//! two threads, are the one pass's line for line: on healthy blobs, on every broken
+//! sample, with unit names repeated across parts, on mutants with their faults anywhere,
+//! and with offsets.
 
 mod common;
 
-use statescope::{Decoder, Pieces, Source, TreeOptions, samples, write_tree_streaming};
+use statescope::{
+    Decoder, Pieces, Source, TextOptions, TreeOptions, samples, write_text_streaming, write_tree_streaming,
+};
 
 use common::sample_decoder as decoder;
 
@@ -14,13 +17,29 @@ fn tree(decoder: &Decoder, bytes: &[u8], pieces: Pieces, options: TreeOptions) -
     String::from_utf8(out).unwrap()
 }
 
-/// In parts of a few sizes, with and without offsets, the tree is the one pass's.
+/// The text format, and how many fields it left out; `None` where it is not streamed.
+fn text(decoder: &Decoder, bytes: &[u8], pieces: Pieces, options: TextOptions) -> Option<(String, usize)> {
+    let mut out = Vec::new();
+    let omitted =
+        write_text_streaming(decoder, Source::new(bytes.to_vec()), options, pieces, &mut out).unwrap().ok()?;
+    Some((String::from_utf8(out).unwrap(), omitted))
+}
+
+/// In parts of a few sizes, the tree (with and without offsets) and the text format
+/// (with Any expanded or not) are the one pass's.
 fn assert_same_in_parts(decoder: &Decoder, bytes: &[u8], what: &str) {
+    let one_pass = Pieces { threads: 1, bytes: bytes.len() };
+    let in_parts = [bytes.len() / 3, bytes.len() / 16, 200].map(|least| Pieces { threads: 2, bytes: least.max(1) });
     for options in [TreeOptions::default(), TreeOptions { offsets: true }] {
-        let whole = tree(decoder, bytes, Pieces { threads: 1, bytes: bytes.len() }, options);
-        for least in [bytes.len() / 3, bytes.len() / 16, 200] {
-            let pieces = Pieces { threads: 2, bytes: least.max(1) };
+        let whole = tree(decoder, bytes, one_pass, options);
+        for pieces in in_parts {
             assert_eq!(tree(decoder, bytes, pieces, options), whole, "{what}, in {pieces:?}, {options:?}");
+        }
+    }
+    for options in [TextOptions { expand_any: true }, TextOptions { expand_any: false }] {
+        let whole = text(decoder, bytes, one_pass, options);
+        for pieces in in_parts {
+            assert_eq!(text(decoder, bytes, pieces, options), whole, "{what}, text in {pieces:?}, {options:?}");
         }
     }
 }
@@ -30,6 +49,8 @@ fn healthy_and_broken_samples_show_the_same_tree_in_parts() {
     let decoder = decoder();
     let large = samples::large_vm(100_000);
     assert!(tree(&decoder, &large, Pieces { threads: 2, bytes: 200 }, TreeOptions::default()).lines().count() > 1000);
+    let streamed = text(&decoder, &large, Pieces { threads: 2, bytes: 200 }, TextOptions { expand_any: true });
+    assert!(streamed.is_some_and(|(text, _)| text.lines().count() > 1000), "the text of a healthy VM streams");
     assert_same_in_parts(&decoder, &large, "a large healthy VM");
     assert_same_in_parts(&decoder, &[samples::VM_STATE, samples::VM_STATE].concat(), "the sample twice");
     for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/broken")).unwrap() {
@@ -47,6 +68,9 @@ fn mutants_with_faults_anywhere_show_the_same_tree_in_parts() {
         let whole = tree(&decoder, bytes, Pieces { threads: 1, bytes: bytes.len() }, TreeOptions::default());
         let pieces = Pieces { threads: 2, bytes: 300 };
         assert_eq!(tree(&decoder, bytes, pieces, TreeOptions::default()), whole, "{what}");
+        let options = TextOptions { expand_any: true };
+        let whole = text(&decoder, bytes, Pieces { threads: 1, bytes: bytes.len() }, options);
+        assert_eq!(text(&decoder, bytes, pieces, options), whole, "{what}, text");
     }
 }
 
@@ -67,11 +91,15 @@ fn show_of_a_large_file_on_every_core_prints_what_one_thread_prints() {
     let path = dir.path().join("large.bin");
     std::fs::write(&path, &blob).unwrap();
     let path = path.to_str().unwrap();
-    let one = common::statescope(&["show", "-j", "1", path], None);
-    let every_core = common::statescope(&["show", path], None);
-    let two = common::statescope(&["show", "--jobs", "2", path], None);
-    assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
-    assert!(common::stdout(&one).contains("duplicate unit name"));
-    assert_eq!(common::stdout(&every_core), common::stdout(&one));
-    assert_eq!(common::stdout(&two), common::stdout(&one));
+    for format in ["tree", "text"] {
+        let one = common::statescope(&["show", "--format", format, "-j", "1", path], None);
+        let every_core = common::statescope(&["show", "--format", format, path], None);
+        let two = common::statescope(&["show", "--format", format, "--jobs", "2", path], None);
+        assert!(one.status.success(), "{}", String::from_utf8_lossy(&one.stderr));
+        assert!(common::stdout(&one).lines().count() > 100_000, "{format}");
+        assert_eq!(common::stdout(&every_core), common::stdout(&one), "{format}");
+        assert_eq!(common::stdout(&two), common::stdout(&one), "{format}");
+    }
+    let tree = common::stdout(&common::statescope(&["show", path], None));
+    assert!(tree.contains("duplicate unit name"));
 }

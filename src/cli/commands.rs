@@ -41,7 +41,9 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         }
         Format::Text if args.path.is_none() => {
             let options = text::TextOptions { expand_any: !args.raw_any };
-            match text::write_text_streaming(&decoder, source, options, out)? {
+            let threads = args.jobs.map_or_else(parts::cores, usize::from);
+            let pieces = parts::Pieces::for_output(source.len(), threads);
+            match text::write_text_streaming(&decoder, source, options, pieces, out)? {
                 Ok(omitted) => {
                     say_omitted(omitted);
                     return Ok(Outcome::Success);

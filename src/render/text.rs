@@ -2,9 +2,12 @@
 //! fields in field-number order, unknown fields last, Any optionally expanded as
 //! `[type.googleapis.com/T] { … }`. Parts that do not decode become `#` comments.
 
+use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 
+use crate::decode::schema::FieldInfo;
 use crate::model::node::{NodeId, NodeKind};
+use crate::model::parts::{Pieces, decode_streaming_in_parts};
 use crate::model::source::Source;
 use crate::model::value::{self, c_escape, raw_scalar, terminal_safe};
 use crate::model::{Decoder, Document};
@@ -29,14 +32,25 @@ pub fn write_text(doc: &Document, top: NodeId, options: TextOptions, out: &mut i
     Ok(w.omitted)
 }
 
+/// A part of the text written on a thread of its own: its lines, and how many fields it
+/// left out.
+#[derive(Default)]
+struct TextPart {
+    lines: Vec<u8>,
+    omitted: usize,
+}
+
 /// Writes the whole of `source` in text format a top-level field at a time, so memory
 /// stays near the file's size, when its top level reads as text format prints it: every
 /// field declared by the root type, in field-number order (as encoders write them). Gives
-/// the source back, having written nothing, when not: then decode it whole.
+/// the source back, having written nothing, when not: then decode it whole. With more
+/// than one thread in `pieces`, the top level is decoded and written a part at a time on
+/// each, and the parts written out in order.
 pub fn write_text_streaming(
     decoder: &Decoder,
     source: Source,
     options: TextOptions,
+    pieces: Pieces,
     out: &mut impl Write,
 ) -> io::Result<Result<usize, Source>> {
     let Some(root) = decoder.root_type().filter(|m| m.full_name() != "google.protobuf.Any") else {
@@ -45,28 +59,48 @@ pub fn write_text_streaming(
     if !super::top_level_in_order(&source, root, |_, _, _| true) {
         return Ok(Err(source));
     }
-    let mut omitted = 0;
-    let mut hook = |doc: &Document, top: NodeId| {
-        let mut w = TextWriter { doc, options, out: &mut *out, omitted: 0 };
+    let omitted = Cell::new(0);
+    let write_top = |doc: &Document, top: NodeId, out: &mut dyn Write| {
+        let mut w = TextWriter { doc, options, out, omitted: 0 };
         w.field(top, 0)?;
-        omitted += w.omitted;
+        omitted.set(omitted.get() + w.omitted);
         Ok(())
     };
-    decoder.decode_streaming(source, &mut hook)?;
-    Ok(Ok(omitted))
+    if pieces.threads > 1 {
+        let look = move |doc: &Document, top: NodeId, part: &mut TextPart| {
+            let mut w = TextWriter { doc, options, out: &mut part.lines, omitted: 0 };
+            w.field(top, 0).expect("writing to memory does not fail");
+            part.omitted += w.omitted;
+        };
+        let shared = RefCell::new(&mut *out);
+        let mut take = |part: TextPart| {
+            omitted.set(omitted.get() + part.omitted);
+            shared.borrow_mut().write_all(&part.lines)
+        };
+        let mut hook = |doc: &Document, top: NodeId| write_top(doc, top, *shared.borrow_mut());
+        decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)?;
+    } else {
+        let mut hook = |doc: &Document, top: NodeId| write_top(doc, top, &mut *out);
+        decoder.decode_streaming(source, &mut hook)?;
+    }
+    Ok(Ok(omitted.get()))
 }
 
-struct TextWriter<'a, W> {
+struct TextWriter<'a, W: ?Sized> {
     doc: &'a Document,
     options: TextOptions,
     out: &'a mut W,
     omitted: usize,
 }
 
-impl<W: Write> TextWriter<'_, W> {
+impl<W: Write + ?Sized> TextWriter<'_, W> {
     fn indent(&mut self, depth: usize) -> io::Result<()> {
-        for _ in 0..depth {
-            self.out.write_all(b"  ")?;
+        const SPACES: &[u8; 64] = &[b' '; 64];
+        let mut left = depth * 2;
+        while left > 0 {
+            let now = left.min(SPACES.len());
+            self.out.write_all(&SPACES[..now])?;
+            left -= now;
         }
         Ok(())
     }
@@ -87,26 +121,31 @@ impl<W: Write> TextWriter<'_, W> {
             self.indent(depth)?;
             return self.out.write_all(b"}\n");
         }
-        let mut known: Vec<NodeId> = Vec::new();
-        let mut unknown: Vec<NodeId> = Vec::new();
+        let mut known = Vec::new();
+        let mut unknown = Vec::new();
         for child in doc.children(id) {
-            if doc.field_info(child).is_some() || doc.node(child).kind == NodeKind::AnyPayload {
-                known.push(child);
+            let field = doc.field_info(child);
+            if field.is_some() || doc.node(child).kind == NodeKind::AnyPayload {
+                known.push((child, field));
             } else {
-                unknown.push(child);
+                unknown.push((child, field));
             }
         }
-        known.sort_by_key(|&c| doc.node(c).field_number);
-        for child in known.into_iter().chain(unknown) {
-            self.field(child, depth)?;
+        known.sort_by_key(|&(c, _)| doc.node(c).field_number);
+        for (child, field) in known.into_iter().chain(unknown) {
+            self.field_as(child, field, depth)?;
         }
         Ok(())
     }
 
     fn field(&mut self, id: NodeId, depth: usize) -> io::Result<()> {
+        self.field_as(id, self.doc.field_info(id), depth)
+    }
+
+    /// A field, given its declaration ([`Document::field_info`]).
+    fn field_as(&mut self, id: NodeId, field: Option<&FieldInfo>, depth: usize) -> io::Result<()> {
         let doc = self.doc;
         let node = *doc.node(id);
-        let field = doc.field_info(id);
         let problems = doc.problems_of(id);
         let decodes =
             problems.iter().all(|p| matches!(p.kind, crate::model::problem::ProblemKind::UnknownField { .. }));
@@ -131,14 +170,17 @@ impl<W: Write> TextWriter<'_, W> {
         let implicit = field.is_some_and(|f| f.implicit);
         match node.kind {
             NodeKind::Scalar => {
-                let text = match (&field, value::scalar(doc, id)) {
+                let value = match (&field, value::scalar_with(doc, id, field)) {
                     (Some(_), Some(v)) if implicit && is_zero(&v) => return Ok(()),
-                    (Some(_), Some(v)) => v.to_string(),
-                    (None, _) => unknown_scalar(doc, id),
+                    (Some(_), Some(v)) => v,
+                    (None, _) => {
+                        self.indent(depth)?;
+                        return writeln!(self.out, "{name}: {}", unknown_scalar(doc, id));
+                    }
                     (Some(_), None) => return Ok(()),
                 };
                 self.indent(depth)?;
-                writeln!(self.out, "{name}: {}", terminal_safe(&text))
+                self.scalar_line(&name, &value)
             }
             NodeKind::Packed if node.next == id + 1 => {
                 // A streamed run has no element nodes: its values are read from its bytes,
@@ -151,7 +193,7 @@ impl<W: Write> TextWriter<'_, W> {
                         _ => value::Scalar::Unsigned(v.raw),
                     };
                     self.indent(depth)?;
-                    writeln!(self.out, "{name}: {}", terminal_safe(&scalar.to_string()))?;
+                    self.scalar_line(&name, &scalar)?;
                 }
                 Ok(())
             }
@@ -188,6 +230,21 @@ impl<W: Write> TextWriter<'_, W> {
                 self.out.write_all(b"}\n")
             }
         }
+    }
+}
+
+impl<W: Write + ?Sized> TextWriter<'_, W> {
+    /// `name: value` and the line's end: integers written without the formatting
+    /// machinery, other values (enum names come from the schema) made terminal-safe.
+    fn scalar_line(&mut self, name: &str, value: &value::Scalar) -> io::Result<()> {
+        self.out.write_all(name.as_bytes())?;
+        self.out.write_all(b": ")?;
+        match *value {
+            value::Scalar::Signed(n) => self.out.write_all(itoa::Buffer::new().format(n).as_bytes())?,
+            value::Scalar::Unsigned(n) => self.out.write_all(itoa::Buffer::new().format(n).as_bytes())?,
+            ref other => self.out.write_all(terminal_safe(&other.to_string()).as_bytes())?,
+        }
+        self.out.write_all(b"\n")
     }
 }
 
