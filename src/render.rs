@@ -36,3 +36,44 @@ pub(crate) fn top_level_in_order(
     }
     true
 }
+
+/// The lines a part of the output writes on a thread of its own, held until their turn:
+/// no more than [`LinesHeld::MOST`] bytes of them, so a part of huge top-level fields is
+/// not held whole in memory (it is then written again in order, as it is read). Writing
+/// past the bound fails, and lets go of what was held.
+#[derive(Debug, Default)]
+pub(crate) struct LinesHeld {
+    lines: Vec<u8>,
+    too_many: bool,
+}
+
+impl LinesHeld {
+    /// The most bytes of lines held for a part.
+    const MOST: usize = 8 << 20;
+
+    /// Whether every line of the part is held.
+    pub(crate) fn whole(&self) -> bool {
+        !self.too_many
+    }
+
+    /// The lines held.
+    pub(crate) fn bytes(&self) -> &[u8] {
+        &self.lines
+    }
+}
+
+impl std::io::Write for LinesHeld {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.too_many || self.lines.len() + buf.len() > Self::MOST {
+            self.too_many = true;
+            self.lines = Vec::new();
+            return Err(std::io::Error::other("more lines than a part holds"));
+        }
+        self.lines.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -103,3 +103,45 @@ fn show_of_a_large_file_on_every_core_prints_what_one_thread_prints() {
     let tree = common::stdout(&common::statescope(&["show", path], None));
     assert!(tree.contains("duplicate unit name"));
 }
+
+/// `number` written length-delimited with `bytes`.
+fn len_field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
+    statescope::write_varint(out, number << 3 | 2);
+    statescope::write_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+#[test]
+fn a_unit_whose_lines_are_too_many_to_hold_is_written_again_in_order_among_parts() {
+    // A unit of 200,000 MSR entries, about 10 MB of lines: more than a part holds, so its
+    // part is written again in order while the small units around it stay in parts.
+    let mut msrs = Vec::new();
+    for i in 0..200_000u64 {
+        let mut entry = Vec::new();
+        statescope::write_varint(&mut entry, 1 << 3);
+        statescope::write_varint(&mut entry, 0xc000_0080 + i);
+        statescope::write_varint(&mut entry, 2 << 3);
+        statescope::write_varint(&mut entry, i * 7919);
+        len_field(&mut msrs, 1, &entry);
+    }
+    let mut any = Vec::new();
+    len_field(&mut any, 1, b"type.googleapis.com/sample.virt.x86.Msrs");
+    len_field(&mut any, 2, &msrs);
+    let mut unit = Vec::new();
+    len_field(&mut unit, 1, b"msrs");
+    len_field(&mut unit, 2, &any);
+    let mut big = Vec::new();
+    len_field(&mut big, 1, &unit);
+    let small = samples::large_vm(300_000);
+    let blob = [small.clone(), big, small].concat();
+    let decoder = decoder();
+    let whole = tree(&decoder, &blob, Pieces { threads: 1, bytes: blob.len() }, TreeOptions::default());
+    assert!(whole.len() > 8 << 20, "the unit's lines are more than a part holds: {} bytes", whole.len());
+    for least in [20_000, blob.len() / 4] {
+        let pieces = Pieces { threads: 2, bytes: least };
+        assert!(tree(&decoder, &blob, pieces, TreeOptions::default()) == whole, "in {pieces:?}");
+        let options = TextOptions { expand_any: true };
+        let text_whole = text(&decoder, &blob, Pieces { threads: 1, bytes: blob.len() }, options);
+        assert!(text(&decoder, &blob, pieces, options) == text_whole, "text in {pieces:?}");
+    }
+}

@@ -48,6 +48,8 @@ pub(crate) struct TopState {
     pub(crate) counts: FieldCounts,
     /// The names of the state units met.
     pub(crate) unit_names: UnitNames,
+    /// The names met before, when a part is decoded beside others: those a scan met.
+    pub(crate) earlier_names: Option<EarlierNames>,
     /// Fixed-array lengths by (type name, field number).
     pub(crate) array_lengths: std::collections::HashMap<(Arc<str>, u32), u32>,
     /// What is left of the budget of the search for likely causes (`None`: all of it).
@@ -112,6 +114,7 @@ pub(crate) fn build_part(
         groups: GroupEnds::new(limits.max_depth as usize),
         element_nodes,
         unit_names: UnitNames::default(),
+        earlier_names: None,
         cause_budget: if decoder.searches_causes() { cause::budget_for(builder_len) } else { 0 },
         last_unit: None,
         url_guesses: cause::UrlGuesses::default(),
@@ -164,14 +167,53 @@ pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]>
 /// again (made then, and shared by every unit that takes it after).
 pub(crate) type UnitNames = KeyMap<Vec<u8>, Option<Arc<str>>>;
 
+/// The unit names a scan of the top level met, each with the order it was first met in,
+/// shared by the parts decoded beside the scan: a part asks whether a name was met before
+/// it, rather than be given a copy of every name before it.
+#[derive(Debug, Default)]
+pub(crate) struct NamesMet {
+    order: std::sync::RwLock<KeyMap<Vec<u8>, usize>>,
+}
+
+impl NamesMet {
+    /// Records a name met (in order); it keeps the order it was first met in.
+    pub(crate) fn met(&self, name: &[u8]) {
+        let mut order = self.order.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if !order.contains_key(name) {
+            let next = order.len();
+            order.insert(name.to_vec(), next);
+        }
+    }
+
+    /// How many distinct names were met so far.
+    pub(crate) fn count(&self) -> usize {
+        self.order.read().unwrap_or_else(std::sync::PoisonError::into_inner).len()
+    }
+
+    /// Whether `name` was among the first `before` distinct names met.
+    fn among_first(&self, name: &[u8], before: usize) -> bool {
+        let order = self.order.read().unwrap_or_else(std::sync::PoisonError::into_inner);
+        order.get(name).is_some_and(|&first| first < before)
+    }
+}
+
+/// The unit names met before a part: the first `before` of those a scan met.
+#[derive(Debug, Clone)]
+pub(crate) struct EarlierNames {
+    pub(crate) met: Arc<NamesMet>,
+    pub(crate) before: usize,
+}
+
 /// Records a state unit's name among those met; its text if an earlier unit had it (the
-/// VMM matches units by name). A name met again is not copied.
-fn taken_name(names: &mut UnitNames, name: &[u8]) -> Option<Arc<str>> {
+/// VMM matches units by name), here or before the part. A name met again is not copied.
+fn taken_name(names: &mut UnitNames, earlier: Option<&EarlierNames>, name: &[u8]) -> Option<Arc<str>> {
     match names.get_mut(name) {
         Some(text) => Some(text.get_or_insert_with(|| String::from_utf8_lossy(name).into()).clone()),
         None => {
-            names.insert(name.to_vec(), None);
-            None
+            let taken = earlier.is_some_and(|e| e.met.among_first(name, e.before));
+            let text = taken.then(|| Arc::<str>::from(String::from_utf8_lossy(name)));
+            names.insert(name.to_vec(), text.clone());
+            text
         }
     }
 }
@@ -242,6 +284,8 @@ struct Walker<'a, 'h> {
     element_nodes: bool,
     /// The names of the state units met so far at the top level.
     unit_names: UnitNames,
+    /// The names met before the part decoded, when it is one of several.
+    earlier_names: Option<EarlierNames>,
     /// Bytes the search for likely causes may still decode.
     cause_budget: usize,
     /// The top-level unit decoded last, while a shifted byte in it may still show after it.
@@ -914,6 +958,7 @@ impl Walker<'_, '_> {
     fn resume(&mut self, counts_at: usize, before: TopState) {
         self.counts[counts_at] = before.counts;
         self.unit_names = before.unit_names;
+        self.earlier_names = before.earlier_names;
         self.after.without_budget = before.without_budget;
         if let Some(left) = before.budget_left {
             self.cause_budget = self.cause_budget.min(left);
@@ -937,7 +982,17 @@ impl Walker<'_, '_> {
         let (unit_names, budget_left) = (std::mem::take(&mut self.unit_names), Some(self.cause_budget));
         let ends_in_searched_unit = self.last_unit.is_some();
         let without_budget = self.after.without_budget;
-        TopState { counts, unit_names, array_lengths, budget_left, ends_in_searched_unit, damaged, without_budget }
+        let earlier_names = None;
+        TopState {
+            counts,
+            unit_names,
+            earlier_names,
+            array_lengths,
+            budget_left,
+            ends_in_searched_unit,
+            damaged,
+            without_budget,
+        }
     }
 
     /// Closes a frame: links its subtree and checks the fields the reader requires.
@@ -1054,7 +1109,8 @@ impl Walker<'_, '_> {
         })?;
         let child = self.b.node(name);
         let text = &self.b.bytes()[child.value_start as usize..child.value_end as usize];
-        taken_name(&mut self.unit_names, text).map(|name| ProblemKind::DuplicateUnitName { name })
+        taken_name(&mut self.unit_names, self.earlier_names.as_ref(), text)
+            .map(|name| ProblemKind::DuplicateUnitName { name })
     }
 
     /// What a closed frame lacks that the reader requires.

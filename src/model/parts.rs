@@ -57,21 +57,28 @@ impl Pieces {
     }
 
     /// For writing out a file of `len` bytes on `threads` threads (one below
-    /// [`PARTS_FROM`]): parts of 128 KiB, whose output a few at a time stays small beside
+    /// [`PARTS_FROM`]): parts of 64 KiB, whose output a few at a time stays small beside
     /// the file.
     pub fn for_output(len: usize, threads: usize) -> Pieces {
-        Pieces { threads: if len < PARTS_FROM { 1 } else { threads }, bytes: 128 << 10 }
+        Pieces { threads: if len < PARTS_FROM { 1 } else { threads }, bytes: 64 << 10 }
     }
 }
 
 /// A part of the top level: its bytes, how often each top-level field occurred before it,
-/// and the names of the state units before it.
+/// and how many distinct state unit names the scan met before it.
 struct Cut {
     /// Which part it is, counted from 0.
     k: usize,
     range: Range<usize>,
     counts: FieldCounts,
-    unit_names: overlay::UnitNames,
+    names_before: usize,
+}
+
+/// Where a part is: its bytes, and the distinct unit names met before it.
+#[derive(Debug, Clone)]
+struct Place {
+    range: Range<usize>,
+    names_before: usize,
 }
 
 /// What a part decoded on its own found.
@@ -91,12 +98,22 @@ struct Speculation<T> {
 /// field, and what the part has gathered so far.
 pub type Look<T> = dyn Fn(&Document, NodeId, &mut T) + Sync;
 
+/// What a part gathers with its [`Look`].
+pub trait Gathered: Default + Send {
+    /// Whether it holds all its part gave it. One that could not (output too large to
+    /// hold, say) is not taken: its part is decoded again in order, its fields handed to
+    /// the hook as they come, and the parts after it go on as before.
+    fn whole(&self) -> bool {
+        true
+    }
+}
+
 /// Decodes `source` streaming, like [`Decoder::decode_streaming`], with its top level in
 /// parts on `pieces.threads` threads. Each part first gathers a `T` with `look`, on its
 /// own; `take` gets, in order, the `T` of each part whose result stands, and `hook` sees,
 /// in order, every top-level field of the parts decoded again after them. Returns the
 /// document (the root and its problems).
-pub fn decode_streaming_in_parts<T: Default + Send>(
+pub fn decode_streaming_in_parts<T: Gathered>(
     decoder: &Decoder,
     source: Source,
     pieces: Pieces,
@@ -116,10 +133,11 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
     let (cuts_out, cuts_in) = std::sync::mpsc::channel::<Cut>();
     // Taken by one thread at a time: parts start in order.
     let cuts_in = Mutex::new(cuts_in);
-    let (found_out, found_in) = std::sync::mpsc::channel::<(usize, Range<usize>, Speculation<T>)>();
+    let (found_out, found_in) = std::sync::mpsc::channel::<(usize, Place, Speculation<T>)>();
+    let names = Arc::new(overlay::NamesMet::default());
     let (again_at, state) = std::thread::scope(|scope| {
         let ahead = &ahead;
-        let mut cutter = Cutter::new(&source, decoder, pieces.bytes);
+        let mut cutter = Cutter::new(&source, decoder, pieces.bytes, Arc::clone(&names));
         scope.spawn(move || {
             while ahead.wait_for_room() {
                 let Some(cut) = cutter.next_cut() else { break };
@@ -130,6 +148,7 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
         });
         for _ in 0..pieces.threads {
             let (cuts_in, found_out, first, source) = (&cuts_in, found_out.clone(), &first, source.clone());
+            let names = &names;
             scope.spawn(move || {
                 loop {
                     // The lock is let go before the part is decoded (a `while let` would
@@ -139,9 +158,10 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
                     if ahead.stopped() {
                         break;
                     }
-                    let job = PartJob { decoder, source: source.clone(), cut: &cut, look };
+                    let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look };
                     let speculation = speculate(&job, cut.k, first, full_budget);
-                    if found_out.send((cut.k, cut.range.clone(), speculation)).is_err() {
+                    let place = Place { range: cut.range.clone(), names_before: cut.names_before };
+                    if found_out.send((cut.k, place, speculation)).is_err() {
                         break;
                     }
                 }
@@ -150,56 +170,98 @@ pub fn decode_streaming_in_parts<T: Default + Send>(
         drop(found_out);
         // However this ends (a write that fails included), the threads stop.
         let _stop = Stops(ahead);
-        take_in_order(&found_in, ahead, take, full_budget)
+        let mut again = |place: Place, before: TopState| {
+            let mut builder = Builder::new(source.clone(), decoder.clone());
+            let before = with_names(before, &names, place.names_before);
+            let part = Part { range: place.range, before, partial: true, watch: None };
+            overlay::build_part(&mut builder, Some(&mut *hook), false, Some(part))
+        };
+        take_in_order(&found_in, ahead, take, &mut again, full_budget)
     })?;
     let mut builder = Builder::new(source, decoder.clone());
-    let part = Part { range: again_at..usize::MAX, before: state, partial: false, watch: None };
+    let before = with_names(state, &names, again_at.names_before);
+    let part = Part { range: again_at.range.start..usize::MAX, before, partial: false, watch: None };
     overlay::build_part(&mut builder, Some(hook), false, Some(part))?;
     Ok(builder.finish())
 }
+
+/// `state` with the unit names met before a part: the first `before` the scan met.
+fn with_names(state: TopState, names: &Arc<overlay::NamesMet>, before: usize) -> TopState {
+    let earlier_names = Some(overlay::EarlierNames { met: Arc::clone(names), before });
+    TopState { unit_names: overlay::UnitNames::default(), earlier_names, ..state }
+}
+
+/// Decodes a part again in order, after the state before it, handing its fields to the
+/// hook; gives the state after it.
+type Again<'a> = dyn FnMut(Place, TopState) -> std::io::Result<TopState> + 'a;
 
 /// Takes the parts' findings in order while their results stand; returns where the rest
 /// is decoded again in order (the end, when every part stands), and the state there. A
 /// part is taken only once the next one has been followed: a part whose first field
 /// sends the search for a shifted byte into the unit before it has that unit decoded
-/// again with it.
-fn take_in_order<T>(
-    found_in: &std::sync::mpsc::Receiver<(usize, Range<usize>, Speculation<T>)>,
+/// again with it. A part that stands but could not hold all it found is decoded `again`
+/// on its own, unless the part after it needs its last unit.
+fn take_in_order<T: Gathered>(
+    found_in: &std::sync::mpsc::Receiver<(usize, Place, Speculation<T>)>,
     ahead: &Ahead,
     take: &mut dyn FnMut(T) -> std::io::Result<()>,
+    again: &mut Again<'_>,
     full_budget: usize,
-) -> std::io::Result<(usize, TopState)> {
+) -> std::io::Result<(Place, TopState)> {
     let mut early = std::collections::BTreeMap::new();
-    // The state before the next part, as long as the parts before it stand.
-    let mut before = TopState { budget_left: Some(full_budget), ..TopState::default() };
-    // The last part that stands, not yet taken: where it starts, the state before it, and
-    // what it found.
-    let mut held: Option<(usize, TopState, T)> = None;
-    let mut end = 0;
-    for next in 0.. {
-        while !early.contains_key(&next) {
+    // Waits for part `k` (false when there is none).
+    let arrived = |early: &mut std::collections::BTreeMap<_, _>, k: usize| {
+        while !early.contains_key(&k) {
             match found_in.recv() {
-                Ok((k, range, part)) => early.insert(k, (range, part)),
+                Ok((k, place, part)) => early.insert(k, (place, part)),
                 // Every part is in: the top level has no more.
-                Err(_) => break,
+                Err(_) => return false,
             };
         }
-        let Some((range, part)) = early.remove(&next) else { break };
+        true
+    };
+    // The state before the next part, as long as the parts before it stand.
+    let mut before = TopState { budget_left: Some(full_budget), ..TopState::default() };
+    // The last part that stands, not yet taken: where it is, the state before it, and
+    // what it found.
+    let mut held: Option<(Place, TopState, T)> = None;
+    // Where the parts end: past every name met.
+    let mut end = Place { range: 0..0, names_before: usize::MAX };
+    for next in 0.. {
+        if !arrived(&mut early, next) {
+            break;
+        }
+        let (place, part) = early.remove(&next).expect("arrived");
         ahead.made_room();
         // A shift search at its first field looks into the unit before it, if one is kept.
         let needs_unit_before = part.needs_unit_before && before.ends_in_searched_unit;
         let stands = part.whole && !needs_unit_before;
         let Some(after) = stands.then(|| follow(&before, part.after, full_budget)).flatten() else {
             return match held {
-                Some((start, state, _)) if needs_unit_before => Ok((start, state)),
-                Some((_, _, found)) => take(found).map(|()| (range.start, before)),
-                None => Ok((range.start, before)),
+                Some((place, state, _)) if needs_unit_before => Ok((place, state)),
+                Some((_, _, found)) => take(found).map(|()| (place, before)),
+                None => Ok((place, before)),
             };
         };
-        if let Some((_, _, found)) = held.replace((range.start, std::mem::replace(&mut before, after), part.found)) {
-            take(found)?;
+        end.range = place.range.end..place.range.end;
+        if part.found.whole() {
+            let before_it = std::mem::replace(&mut before, after);
+            if let Some((_, _, found)) = held.replace((place, before_it, part.found)) {
+                take(found)?;
+            }
+        } else {
+            if let Some((_, _, found)) = held.take() {
+                take(found)?;
+            }
+            // Decoded again now, its fields go out at once: only if the part after it
+            // (decoded again too, when not) will not need its last unit.
+            let needed = arrived(&mut early, next + 1)
+                && early.get(&(next + 1)).is_some_and(|(_, p)| p.needs_unit_before && after.ends_in_searched_unit);
+            if needed || !early.contains_key(&(next + 1)) {
+                return Ok((place, before));
+            }
+            before = again(place, before)?;
         }
-        end = range.end;
     }
     if let Some((_, _, found)) = held {
         take(found)?;
@@ -320,6 +382,8 @@ struct PartJob<'a, T> {
     decoder: &'a Decoder,
     source: Source,
     cut: &'a Cut,
+    /// The unit names the scan met.
+    names: &'a Arc<overlay::NamesMet>,
     look: &'a Look<T>,
 }
 
@@ -327,7 +391,7 @@ impl<T: Default> PartJob<'_, T> {
     /// One decode of the part, after the counts and names before it and the rest of
     /// `before`; and whether it stopped because the first part's search budget ran out.
     fn attempt(&self, before: TopState, watch: Option<BudgetWatch>) -> (Speculation<T>, bool) {
-        let PartJob { decoder, source, cut, look } = self;
+        let PartJob { decoder, source, cut, names, look } = self;
         let mut found = T::default();
         // A top-level field that does not read puts the rest of the top level out of step:
         // one pass reads all that follows as one unreadable span, which this part cannot.
@@ -342,7 +406,7 @@ impl<T: Default> PartJob<'_, T> {
             Ok(())
         };
         let mut builder = Builder::new(source.clone(), (*decoder).clone());
-        let before = TopState { counts: cut.counts.clone(), unit_names: cut.unit_names.clone(), ..before };
+        let before = with_names(TopState { counts: cut.counts.clone(), ..before }, names, cut.names_before);
         let part = Part { range: cut.range.clone(), before, partial: true, watch };
         let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part));
         let ran_out = after.as_ref().is_err_and(|e| e.kind() == overlay::BUDGET_RAN_OUT_BEFORE);
@@ -369,15 +433,17 @@ fn follow(before: &TopState, part: TopState, full_budget: usize) -> Option<TopSt
     if !searched_alike || !arrays_agree {
         return None;
     }
-    // The part's counts and names already hold those before it: they are taken, not
-    // copied (a hostile top level has a million distinct numbers).
+    // The part's counts already hold those before it: they are taken, not copied (a
+    // hostile top level has a million distinct numbers). Names met before a part are
+    // asked of the scan's, as the part was.
     let mut array_lengths = before.array_lengths.clone();
     for (key, count) in part.array_lengths {
         array_lengths.entry(key).or_insert(count);
     }
     Some(TopState {
         counts: part.counts,
-        unit_names: part.unit_names,
+        unit_names: overlay::UnitNames::default(),
+        earlier_names: None,
         array_lengths,
         budget_left: Some(left - used),
         // The one pass keeps a unit for the search only while budget is left.
@@ -395,10 +461,11 @@ fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
 }
 
 /// Cuts the top level into parts of at least a given size, at boundaries where a field
-/// reads, each with the counts of the top-level fields and the unit names before it; what
-/// follows a field that does not read is in the last part. A part is also at least as
-/// large as the counts and names it is given (a hostile top level has a million distinct
-/// numbers), so copying them costs no more than reading the blob.
+/// reads, each with the counts of the top-level fields before it; what follows a field
+/// that does not read is in the last part. The unit names it meets go to the names the
+/// parts share, in order. A part is also at least as large as the counts it is given (a
+/// hostile top level has a million distinct numbers), so copying them costs no more than
+/// reading the blob.
 struct Cutter<'a> {
     bytes: &'a [u8],
     least: usize,
@@ -408,19 +475,16 @@ struct Cutter<'a> {
     /// Where the scan is, and what it has counted and named up to there.
     pos: usize,
     counts: FieldCounts,
-    names: overlay::UnitNames,
-    /// Bytes the names take, about.
-    names_bytes: usize,
+    names: Arc<overlay::NamesMet>,
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
     in_a_row: (u32, u32),
 }
 
 impl<'a> Cutter<'a> {
-    fn new(bytes: &'a [u8], decoder: &Decoder, least: usize) -> Self {
+    fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<overlay::NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
-        let first =
-            Cut { k: 0, range: 0..0, counts: FieldCounts::default(), unit_names: overlay::UnitNames::default() };
+        let first = Cut { k: 0, range: 0..0, counts: FieldCounts::default(), names_before: 0 };
         Cutter {
             bytes,
             least: least.max(1),
@@ -428,8 +492,7 @@ impl<'a> Cutter<'a> {
             next: Some(first),
             pos: 0,
             counts: FieldCounts::default(),
-            names: overlay::UnitNames::default(),
-            names_bytes: 0,
+            names,
             in_a_row: (0, 0),
         }
     }
@@ -438,7 +501,7 @@ impl<'a> Cutter<'a> {
     fn next_cut(&mut self) -> Option<Cut> {
         let mut cut = self.next.take()?;
         let bytes = self.bytes;
-        let least = self.least.max(self.counts.bytes() + self.names_bytes);
+        let least = self.least.max(self.counts.bytes());
         // The last part takes the rest when less than two parts' worth is left.
         if bytes.len() - cut.range.start < 2 * least {
             cut.range.end = bytes.len();
@@ -460,8 +523,8 @@ impl<'a> Cutter<'a> {
             };
             if self.pos >= cut.range.start + least {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
-                let (counts, unit_names) = (self.counts.clone(), self.names.clone());
-                self.next = Some(Cut { k: cut.k + 1, range: self.pos..self.pos, counts, unit_names });
+                let (counts, names_before) = (self.counts.clone(), self.names.count());
+                self.next = Some(Cut { k: cut.k + 1, range: self.pos..self.pos, counts, names_before });
                 cut.range.end = self.pos;
                 return Some(cut);
             }
@@ -470,11 +533,8 @@ impl<'a> Cutter<'a> {
                 self.in_a_row.0 = number;
             }
             self.in_a_row.1 += 1;
-            if let Some(name) = name
-                && !self.names.contains_key(name)
-            {
-                self.names_bytes += name.len() + 48;
-                self.names.insert(name.to_vec(), None);
+            if let Some(name) = name {
+                self.names.met(name);
             }
             self.pos = next;
         }

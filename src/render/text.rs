@@ -7,10 +7,11 @@ use std::io::{self, Write};
 
 use crate::decode::schema::FieldInfo;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::parts::{Pieces, decode_streaming_in_parts};
+use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::source::Source;
 use crate::model::value::{self, c_escape, raw_scalar, terminal_safe};
 use crate::model::{Decoder, Document};
+use crate::render::LinesHeld;
 
 /// Options for [`write_text`].
 #[derive(Debug, Clone, Copy)]
@@ -36,8 +37,14 @@ pub fn write_text(doc: &Document, top: NodeId, options: TextOptions, out: &mut i
 /// left out.
 #[derive(Default)]
 struct TextPart {
-    lines: Vec<u8>,
+    lines: LinesHeld,
     omitted: usize,
+}
+
+impl Gathered for TextPart {
+    fn whole(&self) -> bool {
+        self.lines.whole()
+    }
 }
 
 /// Writes the whole of `source` in text format a top-level field at a time, so memory
@@ -68,14 +75,17 @@ pub fn write_text_streaming(
     };
     if pieces.threads > 1 {
         let look = move |doc: &Document, top: NodeId, part: &mut TextPart| {
-            let mut w = TextWriter { doc, options, out: &mut part.lines, omitted: 0 };
-            w.field(top, 0).expect("writing to memory does not fail");
-            part.omitted += w.omitted;
+            // Past the bound, the part stops holding lines; it is then written again.
+            if part.lines.whole() {
+                let mut w = TextWriter { doc, options, out: &mut part.lines, omitted: 0 };
+                let _ = w.field(top, 0);
+                part.omitted += w.omitted;
+            }
         };
         let shared = RefCell::new(&mut *out);
         let mut take = |part: TextPart| {
             omitted.set(omitted.get() + part.omitted);
-            shared.borrow_mut().write_all(&part.lines)
+            shared.borrow_mut().write_all(part.lines.bytes())
         };
         let mut hook = |doc: &Document, top: NodeId| write_top(doc, top, *shared.borrow_mut());
         decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)?;

@@ -6,12 +6,13 @@ use std::io::{self, Write};
 
 use crate::decode::schema::FieldInfo;
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::parts::{Pieces, decode_streaming_in_parts};
+use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
 use crate::model::problem::{Problem, Severity};
 use crate::model::source::Source;
 use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document, value};
+use crate::render::LinesHeld;
 
 /// Options for [`write_tree`].
 #[derive(Debug, Clone, Copy, Default)]
@@ -41,8 +42,14 @@ struct Scratch {
 /// make them.
 #[derive(Default)]
 struct TreePart {
-    lines: Vec<u8>,
+    lines: LinesHeld,
     scratch: Scratch,
+}
+
+impl Gathered for TreePart {
+    fn whole(&self) -> bool {
+        self.lines.whole()
+    }
 }
 
 /// Decodes `source` and writes the whole tree as each top-level field completes, so
@@ -66,10 +73,13 @@ pub fn write_tree_streaming(
     let doc = if pieces.threads > 1 {
         let look = move |doc: &Document, top: NodeId, part: &mut TreePart| {
             let TreePart { lines, scratch } = part;
-            write_subtree(doc, top, 1, options, scratch, lines).expect("writing to memory does not fail");
+            // Past the bound, the part stops holding lines; it is then written again.
+            if lines.whole() {
+                let _ = write_subtree(doc, top, 1, options, scratch, lines);
+            }
         };
         let shared = RefCell::new(&mut *out);
-        let mut take = |part: TreePart| shared.borrow_mut().write_all(&part.lines);
+        let mut take = |part: TreePart| shared.borrow_mut().write_all(part.lines.bytes());
         let mut hook =
             |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, &mut scratch, *shared.borrow_mut());
         decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)?

@@ -152,7 +152,7 @@ impl Walker<'_, '_> {
         let named = info.is_state_unit && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
         let fields = self.skim(ty, raw.value_start..raw.value_end, level.nested(false))?;
         let name = named.then(|| super::unit_name(self.b.bytes(), raw.value_start, raw.value_end)).flatten();
-        let taken = name.and_then(|name| super::taken_name(&mut self.unit_names, name));
+        let taken = name.and_then(|name| super::taken_name(&mut self.unit_names, self.earlier_names.as_ref(), name));
         for (array, length) in self.skimmed.first_lengths.drain(..) {
             self.array_lengths.insert(array, length);
         }

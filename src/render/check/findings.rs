@@ -236,6 +236,8 @@ pub struct PartFindings {
     places: Places,
 }
 
+impl crate::model::parts::Gathered for PartFindings {}
+
 impl PartFindings {
     /// Takes the fields and problems of the top-level fields handed over from `top` on.
     pub fn look(&mut self, doc: &Document, top: NodeId, every_one: bool) {
