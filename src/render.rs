@@ -11,26 +11,28 @@ use prost_reflect::{FieldDescriptor, MessageDescriptor};
 use crate::decode::wire::{self, RawField};
 
 /// Whether the top level of `bytes` reads as a streaming writer prints it, a top-level
-/// field at a time: every field reads, is declared by `root`, comes in field-number order,
-/// and passes `also` (given the field, its declaration, and whether it has the number of
-/// the field before it).
+/// field at a time: every field reads, those declared by `root` come in field-number
+/// order, and every field passes `also` (given the field, its declaration if `root` has
+/// one, and whether it has the number of the field before it).
 pub(crate) fn top_level_in_order(
     bytes: &[u8],
     root: &MessageDescriptor,
-    also: impl Fn(&RawField, &FieldDescriptor, bool) -> bool,
+    mut also: impl FnMut(&RawField, Option<&FieldDescriptor>, bool) -> bool,
 ) -> bool {
-    let (mut pos, mut last) = (0, 0);
+    let (mut pos, mut last, mut last_declared) = (0, 0, 0);
     // The declaration of the number met last: a top level is mostly long runs of one.
     let mut declared: Option<FieldDescriptor> = None;
     while pos < bytes.len() {
         let Ok(field) = wire::read_field(bytes, pos, bytes.len()) else { return false };
         let number = field.tag.field_number;
-        if declared.as_ref().is_none_or(|d| d.number() != number) {
+        if number != last {
             declared = root.get_field(number);
         }
-        let Some(declared) = &declared else { return false };
-        if number < last || !also(&field, declared, number == last) {
+        if declared.is_some() && number < last_declared || !also(&field, declared.as_ref(), number == last) {
             return false;
+        }
+        if declared.is_some() {
+            last_declared = number;
         }
         (pos, last) = (field.end, number);
     }

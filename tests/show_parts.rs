@@ -145,3 +145,35 @@ fn a_unit_whose_lines_are_too_many_to_hold_is_written_again_in_order_among_parts
         assert!(text(&decoder, &blob, pieces, options) == text_whole, "text in {pieces:?}");
     }
 }
+
+#[test]
+fn text_streams_a_top_level_whose_undeclared_fields_come_last_as_the_whole_decode_prints_it() {
+    let decoder = decoder();
+    let units = samples::large_vm(300_000);
+    let mut undeclared = Vec::new();
+    for number in [900u64, 7, 900, 12_345] {
+        statescope::write_varint(&mut undeclared, number << 3);
+        statescope::write_varint(&mut undeclared, number * 3);
+    }
+    let options = TextOptions { expand_any: true };
+    let whole_text = |bytes: &[u8]| {
+        let doc = decoder.decode(Source::new(bytes.to_vec()));
+        let mut out = Vec::new();
+        statescope::write_text(&doc, statescope::NodeId::ROOT, options, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    };
+    // Undeclared fields last, in any order: text format prints them last, as they come.
+    let last = [units.clone(), undeclared.clone()].concat();
+    for pieces in [Pieces { threads: 1, bytes: last.len() }, Pieces { threads: 2, bytes: 5000 }] {
+        let (streamed, _) = text(&decoder, &last, pieces, options).expect("undeclared fields last stream");
+        assert_eq!(streamed, whole_text(&last), "in {pieces:?}");
+        assert!(
+            streamed.ends_with("900: 2700\n7: 21\n900: 2700\n12345: 37035\n"),
+            "{}",
+            &streamed[streamed.len() - 80..]
+        );
+    }
+    // A declared field after an undeclared one is printed before it: not streamed.
+    let between = [units.clone(), undeclared, units].concat();
+    assert_eq!(text(&decoder, &between, Pieces { threads: 2, bytes: 5000 }, options), None);
+}

@@ -211,8 +211,9 @@ impl Document {
             return &[];
         }
         let from = self.problems.partition_point(|p| p.node < id);
-        let to = self.problems.partition_point(|p| p.node <= id);
-        &self.problems[from..to]
+        // A node has a few problems: they are counted from the first, not searched for.
+        let count = self.problems[from..].iter().take_while(|p| p.node == id).count();
+        &self.problems[from..from + count]
     }
 
     /// The problems shown on a node's row: its own, and for an Any those of its payload,

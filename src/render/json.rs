@@ -118,7 +118,11 @@ fn top_level_in_order(bytes: &[u8], root: &MessageDescriptor) -> bool {
     let numbers: Vec<u32> = root.fields().map(|f| f.number()).collect();
     numbers.is_sorted()
         && super::top_level_in_order(bytes, root, |field, declared, again| {
-            !declared.is_map() && field.tag.wire_type != wire::WireType::StartGroup && (!again || declared.is_list())
+            declared.is_some_and(|declared| {
+                !declared.is_map()
+                    && field.tag.wire_type != wire::WireType::StartGroup
+                    && (!again || declared.is_list())
+            })
         })
 }
 

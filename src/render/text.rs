@@ -48,8 +48,9 @@ impl Gathered for TextPart {
 }
 
 /// Writes the whole of `source` in text format a top-level field at a time, so memory
-/// stays near the file's size, when its top level reads as text format prints it: every
-/// field declared by the root type, in field-number order (as encoders write them). Gives
+/// stays near the file's size, when its top level reads as text format prints it: the
+/// fields the root type declares in field-number order (as encoders write them), then any
+/// it does not declare. Gives
 /// the source back, having written nothing, when not: then decode it whole. With more
 /// than one thread in `pieces`, the top level is decoded and written a part at a time on
 /// each, and the parts written out in order.
@@ -63,7 +64,13 @@ pub fn write_text_streaming(
     let Some(root) = decoder.root_type().filter(|m| m.full_name() != "google.protobuf.Any") else {
         return Ok(Err(source));
     };
-    if !super::top_level_in_order(&source, root, |_, _, _| true) {
+    // Text format prints the fields a message does not declare last, in wire order.
+    let mut undeclared_met = false;
+    let prints_in_wire_order = super::top_level_in_order(&source, root, |_, declared, _| {
+        undeclared_met |= declared.is_none();
+        declared.is_none() || !undeclared_met
+    });
+    if !prints_in_wire_order {
         return Ok(Err(source));
     }
     let omitted = Cell::new(0);
