@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+use statescope::samples::unit_field as unit;
 use statescope::write_varint;
 
 fn tag(out: &mut Vec<u8>, number: u64, wire: u64) {
@@ -19,19 +20,6 @@ fn len_field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
     tag(out, number, 2);
     write_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
-}
-
-/// One unit of the sample VM: `units { name: "u" state { type_url, value } }`.
-fn unit(name: &[u8], url: &[u8], value: &[u8]) -> Vec<u8> {
-    let mut any = Vec::new();
-    len_field(&mut any, 1, url);
-    len_field(&mut any, 2, value);
-    let mut unit = Vec::new();
-    len_field(&mut unit, 1, name);
-    len_field(&mut unit, 2, &any);
-    let mut out = Vec::new();
-    len_field(&mut out, 1, &unit);
-    out
 }
 
 /// The shapes, each about `size` bytes: (name, bytes, a path that exists in it).

@@ -196,6 +196,20 @@ fn varint_field(out: &mut Vec<u8>, number: u32, value: u64) {
     write_varint(out, value);
 }
 
+/// A top-level `units` field of the sample VM: a unit named `name` whose state is an Any
+/// of `url` holding `payload`.
+pub fn unit_field(name: &[u8], url: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut any = Vec::new();
+    len_field(&mut any, 1, url);
+    len_field(&mut any, 2, payload);
+    let mut unit = Vec::new();
+    len_field(&mut unit, 1, name);
+    len_field(&mut unit, 2, &any);
+    let mut field = Vec::new();
+    len_field(&mut field, 1, &unit);
+    field
+}
+
 fn broken_samples(pool: &DescriptorPool, vm: &[u8]) -> anyhow::Result<Vec<(&'static str, Vec<u8>)>> {
     let base = healthy_vm_text();
     let with = |extra: &str| encode_text(pool, &format!("{base}{extra}"));
@@ -205,14 +219,8 @@ fn broken_samples(pool: &DescriptorPool, vm: &[u8]) -> anyhow::Result<Vec<(&'sta
     // A unit whose type no registered schema declares, with real bytes in its payload.
     let mut hpet = Vec::new();
     varint_field(&mut hpet, 1, 0x8086_a201);
-    let mut any = Vec::new();
-    len_field(&mut any, 1, b"type.googleapis.com/sample.chipset.hpet.SavedState");
-    len_field(&mut any, 2, &hpet);
-    let mut hpet_unit = Vec::new();
-    len_field(&mut hpet_unit, 1, b"hpet");
-    len_field(&mut hpet_unit, 2, &any);
-    let mut unknown_url = vm.to_vec();
-    len_field(&mut unknown_url, 1, &hpet_unit);
+    let url = b"type.googleapis.com/sample.chipset.hpet.SavedState";
+    let unknown_url = [vm, &unit_field(b"hpet", url, &hpet)].concat();
     // com1's `lcr` (uint32) written length-delimited: a writer/reader schema mismatch.
     let mut uart = Vec::new();
     varint_field(&mut uart, 1, 1);

@@ -37,10 +37,8 @@ fn assert_same_in(
 fn healthy_and_broken_samples_read_the_same_in_parts() {
     let decoder = decoder();
     assert_same_in_parts(&decoder, &samples::large_vm(200_000), "a large healthy VM");
-    assert_same_in_parts(&decoder, samples::VM_STATE, "the sample");
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/broken")).unwrap() {
-        let path = entry.unwrap().path();
-        assert_same_in_parts(&decoder, &std::fs::read(&path).unwrap(), &path.display().to_string());
+    for (name, path) in common::sample_blobs() {
+        assert_same_in_parts(&decoder, &std::fs::read(&path).unwrap(), &name);
     }
 }
 

@@ -53,9 +53,8 @@ fn healthy_and_broken_samples_show_the_same_tree_in_parts() {
     assert!(streamed.is_some_and(|(text, _)| text.lines().count() > 1000), "the text of a healthy VM streams");
     assert_same_in_parts(&decoder, &large, "a large healthy VM");
     assert_same_in_parts(&decoder, &[samples::VM_STATE, samples::VM_STATE].concat(), "the sample twice");
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/broken")).unwrap() {
-        let path = entry.unwrap().path();
-        assert_same_in_parts(&decoder, &std::fs::read(&path).unwrap(), &path.display().to_string());
+    for (name, path) in common::sample_blobs() {
+        assert_same_in_parts(&decoder, &std::fs::read(&path).unwrap(), &name);
     }
 }
 
@@ -124,14 +123,7 @@ fn a_unit_whose_lines_are_too_many_to_hold_is_written_again_in_order_among_parts
         statescope::write_varint(&mut entry, i * 7919);
         len_field(&mut msrs, 1, &entry);
     }
-    let mut any = Vec::new();
-    len_field(&mut any, 1, b"type.googleapis.com/sample.virt.x86.Msrs");
-    len_field(&mut any, 2, &msrs);
-    let mut unit = Vec::new();
-    len_field(&mut unit, 1, b"msrs");
-    len_field(&mut unit, 2, &any);
-    let mut big = Vec::new();
-    len_field(&mut big, 1, &unit);
+    let big = samples::unit_field(b"msrs", b"type.googleapis.com/sample.virt.x86.Msrs", &msrs);
     let small = samples::large_vm(300_000);
     let blob = [small.clone(), big, small].concat();
     let decoder = decoder();

@@ -60,9 +60,8 @@ fn healthy_units_are_skimmed_and_broken_ones_built_with_the_same_report() {
     let (_, built_twice) = self::skimmed(&decoder, &twice);
     assert_eq!(built_twice, 2 * built_once, "a clean unit whose name is taken is skimmed");
     assert_skims_the_same(&decoder, &twice, "the sample twice: every name taken");
-    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/broken")).unwrap() {
-        let path = entry.unwrap().path();
-        assert_skims_the_same(&decoder, &std::fs::read(&path).unwrap(), &path.display().to_string());
+    for (name, path) in common::sample_blobs() {
+        assert_skims_the_same(&decoder, &std::fs::read(&path).unwrap(), &name);
     }
 }
 
