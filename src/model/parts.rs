@@ -57,7 +57,7 @@ impl Pieces {
     }
 
     /// For writing out a file of `len` bytes on `threads` threads (one below
-    /// [`PARTS_FROM`]): parts of 64 KiB, whose output a few at a time stays small beside
+    /// `PARTS_FROM`, 4 MiB): parts of 64 KiB, whose output a few at a time stays small beside
     /// the file.
     pub fn for_output(len: usize, threads: usize) -> Pieces {
         Pieces { threads: if len < PARTS_FROM { 1 } else { threads }, bytes: 64 << 10 }
