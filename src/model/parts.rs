@@ -1,12 +1,15 @@
-//! Decoding a large blob's top level in parts, one per core. The root's fields are cut at
-//! field boundaries, counting the top-level fields before each cut, and each part is
-//! decoded at once from that count, as if nothing else came before it. A part's result
-//! stands when what came before could not have changed it: its unit names are new, its
-//! fixed arrays have the lengths met before, and the search for likely causes still had
-//! more budget left than the part used. From the first part that fails that, the rest is
-//! decoded again in order, starting one part earlier (a byte shifted out of a unit shows
-//! only in the next), exactly as one pass would. So healthy and damaged blobs alike are
-//! read on every core, and reported exactly as the single pass reports them.
+//! Decoding a large blob's top level in parts on every core. A scan cuts the root's fields
+//! at field boundaries as threads come free, counting the top-level fields before each cut
+//! and recording the unit names it meets, and each part is decoded from that count, as if
+//! nothing else came before it, a few parts ahead of the one taken next. A part's result
+//! stands when what came before could not have changed it: its fixed arrays have the
+//! lengths met before, and the search for likely causes still had more budget left than
+//! the part used (names met before it are asked of the scan's). From the first part that
+//! fails that, the rest is decoded again in order, starting one part earlier (a byte
+//! shifted out of a unit shows only in the next), exactly as one pass would; a part that
+//! stands but gathered more than it may hold is decoded again alone. So healthy and
+//! damaged blobs alike are read on every core, and reported exactly as the single pass
+//! reports them.
 //!
 //! Two hostile shapes stay on every core too: a top level of a million distinct field
 //! numbers (the counts before a part are carried as the walk keeps them, a bit each), and
@@ -69,9 +72,8 @@ impl Pieces {
 struct Cut {
     /// Which part it is, counted from 0.
     k: usize,
-    range: Range<usize>,
+    place: Place,
     counts: FieldCounts,
-    names_before: usize,
 }
 
 /// Where a part is: its bytes, and the distinct unit names met before it.
@@ -160,8 +162,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
                     }
                     let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look };
                     let speculation = speculate(&job, cut.k, first, full_budget);
-                    let place = Place { range: cut.range.clone(), names_before: cut.names_before };
-                    if found_out.send((cut.k, place, speculation)).is_err() {
+                    if found_out.send((cut.k, cut.place, speculation)).is_err() {
                         break;
                     }
                 }
@@ -272,33 +273,46 @@ fn take_in_order<T: Gathered>(
 /// How many parts may be cut ahead of the one taken next, and whether the parts are to
 /// stop.
 struct Ahead {
-    state: Mutex<(usize, bool)>,
+    state: Mutex<Room>,
     changed: Condvar,
 }
 
+struct Room {
+    /// Parts that may still be cut before one more is taken.
+    left: usize,
+    stop: bool,
+}
+
 impl Ahead {
-    fn new(room: usize) -> Self {
-        Ahead { state: Mutex::new((room, false)), changed: Condvar::new() }
+    fn new(left: usize) -> Self {
+        Ahead { state: Mutex::new(Room { left, stop: false }), changed: Condvar::new() }
+    }
+
+    fn room(&self) -> std::sync::MutexGuard<'_, Room> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Waits until another part may be cut; false once the parts are to stop.
     fn wait_for_room(&self) -> bool {
-        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        while state.0 == 0 && !state.1 {
-            state = self.changed.wait(state).unwrap_or_else(PoisonError::into_inner);
+        let mut room = self.room();
+        while room.left == 0 && !room.stop {
+            room = self.changed.wait(room).unwrap_or_else(PoisonError::into_inner);
         }
-        state.0 -= usize::from(!state.1);
-        !state.1
+        if room.stop {
+            return false;
+        }
+        room.left -= 1;
+        true
     }
 
     /// A part was taken: one more may be cut.
     fn made_room(&self) {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).0 += 1;
+        self.room().left += 1;
         self.changed.notify_all();
     }
 
     fn stopped(&self) -> bool {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner).1
+        self.room().stop
     }
 }
 
@@ -307,7 +321,7 @@ struct Stops<'a>(&'a Ahead);
 
 impl Drop for Stops<'_> {
     fn drop(&mut self) {
-        self.0.state.lock().unwrap_or_else(PoisonError::into_inner).1 = true;
+        self.0.room().stop = true;
         self.0.changed.notify_all();
     }
 }
@@ -406,8 +420,9 @@ impl<T: Default> PartJob<'_, T> {
             Ok(())
         };
         let mut builder = Builder::new(source.clone(), (*decoder).clone());
-        let before = with_names(TopState { counts: cut.counts.clone(), ..before }, names, cut.names_before);
-        let part = Part { range: cut.range.clone(), before, partial: true, watch };
+        let before = TopState { counts: cut.counts.clone(), ..before };
+        let before = with_names(before, names, cut.place.names_before);
+        let part = Part { range: cut.place.range.clone(), before, partial: true, watch };
         let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part));
         let ran_out = after.as_ref().is_err_and(|e| e.kind() == overlay::BUDGET_RAN_OUT_BEFORE);
         let whole = in_step && after.is_ok() && builder.problems().is_empty();
@@ -484,7 +499,7 @@ struct Cutter<'a> {
 impl<'a> Cutter<'a> {
     fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<overlay::NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
-        let first = Cut { k: 0, range: 0..0, counts: FieldCounts::default(), names_before: 0 };
+        let first = Cut { k: 0, place: Place { range: 0..0, names_before: 0 }, counts: FieldCounts::default() };
         Cutter {
             bytes,
             least: least.max(1),
@@ -503,8 +518,8 @@ impl<'a> Cutter<'a> {
         let bytes = self.bytes;
         let least = self.least.max(self.counts.bytes());
         // The last part takes the rest when less than two parts' worth is left.
-        if bytes.len() - cut.range.start < 2 * least {
-            cut.range.end = bytes.len();
+        if bytes.len() - cut.place.range.start < 2 * least {
+            cut.place.range.end = bytes.len();
             return Some(cut);
         }
         // Only as far as the end of this part: its own decode reads it. A cut is made only
@@ -521,11 +536,12 @@ impl<'a> Cutter<'a> {
                     (field.tag.field_number, field.end, name)
                 }
             };
-            if self.pos >= cut.range.start + least {
+            if self.pos >= cut.place.range.start + least {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
                 let (counts, names_before) = (self.counts.clone(), self.names.count());
-                self.next = Some(Cut { k: cut.k + 1, range: self.pos..self.pos, counts, names_before });
-                cut.range.end = self.pos;
+                let place = Place { range: self.pos..self.pos, names_before };
+                self.next = Some(Cut { k: cut.k + 1, place, counts });
+                cut.place.range.end = self.pos;
                 return Some(cut);
             }
             if number != self.in_a_row.0 {
@@ -538,7 +554,7 @@ impl<'a> Cutter<'a> {
             }
             self.pos = next;
         }
-        cut.range.end = bytes.len();
+        cut.place.range.end = bytes.len();
         Some(cut)
     }
 }

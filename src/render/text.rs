@@ -50,10 +50,9 @@ impl Gathered for TextPart {
 /// Writes the whole of `source` in text format a top-level field at a time, so memory
 /// stays near the file's size, when its top level reads as text format prints it: the
 /// fields the root type declares in field-number order (as encoders write them), then any
-/// it does not declare. Gives
-/// the source back, having written nothing, when not: then decode it whole. With more
-/// than one thread in `pieces`, the top level is decoded and written a part at a time on
-/// each, and the parts written out in order.
+/// it does not declare. Gives the source back, having written nothing, when not: then
+/// decode it whole. With more than one thread in `pieces`, the top level is decoded and
+/// written a part at a time on each, and the parts written out in order.
 pub fn write_text_streaming(
     decoder: &Decoder,
     source: Source,
@@ -248,9 +247,7 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
             }
         }
     }
-}
 
-impl<W: Write + ?Sized> TextWriter<'_, W> {
     /// `name: value` and the line's end: integers written without the formatting
     /// machinery, other values (enum names come from the schema) made terminal-safe.
     fn scalar_line(&mut self, name: &str, value: &value::Scalar) -> io::Result<()> {
