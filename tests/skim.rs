@@ -154,3 +154,27 @@ fn a_run_of_small_clean_top_level_fields_is_handed_over_as_one_and_reads_the_sam
     assert_skims_the_same(&decoder, &between, "an unknown top-level field between runs");
     assert_skims_the_same(&decoder, &clean[..clean.len() - 3], "the last entry cut short");
 }
+
+#[test]
+fn after_many_units_that_do_not_skim_clean_ones_are_skimmed_again_with_the_same_report() {
+    let decoder = sample_decoder();
+    // Units whose names are not UTF-8 (each built for its problem) in runs long enough
+    // that skims are no longer tried for a while, between runs of clean units.
+    let url = b"type.googleapis.com/sample.vmtime.SavedState";
+    let bad = |k: u32| samples::unit_field(&[0xff, 0xfe, k as u8], url, &[0x08, 0x01]);
+    let clean = |k: u32| samples::unit_field(format!("u{k}").as_bytes(), url, &[0x08, 0x01]);
+    let mut blob = Vec::new();
+    for (k, run) in [(0, 300), (300, 5), (305, 40), (345, 200), (545, 3), (548, 100)].into_iter().enumerate() {
+        let (first, len) = run;
+        for i in first..first + len {
+            blob.extend(if k % 2 == 0 { bad(i) } else { clean(i) });
+        }
+    }
+    assert_skims_the_same(&decoder, &blob, "runs of units that do not skim between clean ones");
+    // Every unit that does not skim is built, and of the clean ones only those met while
+    // skims are not tried (some, and at most 64 after each run that does not skim).
+    let (skimmed_runs, built) = skimmed(&decoder, &blob);
+    let (bad_units, clean_units) = (300 + 40 + 3, 5 + 200 + 100);
+    assert!((bad_units + 1..bad_units + 3 * 64).contains(&built), "{built} built of {bad_units} that do not skim");
+    assert!(skimmed_runs >= 2 && built + skimmed_runs < bad_units + clean_units, "{skimmed_runs} skimmed runs");
+}

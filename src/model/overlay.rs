@@ -123,6 +123,7 @@ pub(crate) fn build_part(
         partial: false,
         after: TopState::default(),
         skimmed: skim::Skimmed::default(),
+        skim_backoff: skim::Backoff::default(),
         held: None,
         urls: KeyMap::default(),
         last_url: None,
@@ -306,6 +307,8 @@ struct Walker<'a, 'h> {
     unknown_url: Option<(std::ops::Range<usize>, Arc<str>)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
+    /// When skims fail in a row, how many top-level fields to build without trying one.
+    skim_backoff: skim::Backoff,
     /// Under a skimming decoder: the first top-level field done but not yet handed to the
     /// hook, and where its problems start ([`Self::top_level_done`]).
     held: Option<(NodeId, usize)>,

@@ -37,6 +37,45 @@ pub(super) struct Skimmed {
     first_lengths: Vec<((TypeIndex, u32), u32)>,
 }
 
+/// How often skims of top-level fields are tried after they fail: a top level where every
+/// unit has a problem (each then built) would otherwise pay a failed skim before each
+/// build. After a few failures in a row, the next top-level fields are built without
+/// trying, twice as many each time (up to [`Backoff::MOST_SKIPPED`]); a skim that succeeds
+/// starts over. Skimmed or built, a field reads the same.
+#[derive(Debug, Default)]
+pub(super) struct Backoff {
+    failed_in_a_row: u32,
+    skip: u32,
+}
+
+impl Backoff {
+    /// Failures in a row before fields are built without trying.
+    const FAILURES_ALLOWED: u32 = 4;
+    /// The most fields built in a row without trying.
+    const MOST_SKIPPED: u32 = 64;
+
+    /// Whether to try a skim now.
+    fn tries(&mut self) -> bool {
+        if self.skip > 0 {
+            self.skip -= 1;
+            return false;
+        }
+        true
+    }
+
+    /// A skim was tried: whether it skimmed anything.
+    fn tried(&mut self, skimmed: bool) {
+        if skimmed {
+            self.failed_in_a_row = 0;
+            return;
+        }
+        self.failed_in_a_row += 1;
+        if let Some(past) = self.failed_in_a_row.checked_sub(Self::FAILURES_ALLOWED) {
+            self.skip = (1u32 << past.min(6)).min(Self::MOST_SKIPPED);
+        }
+    }
+}
+
 impl Walker<'_, '_> {
     /// Under a skimming decoder, streaming: reads on from the root's `frame` past the
     /// top-level message fields that skim clean. Only the last of such a run becomes a
@@ -47,6 +86,9 @@ impl Walker<'_, '_> {
     /// Whether it made a node.
     pub(super) fn skim_run(&mut self, frame: &mut Frame) -> bool {
         let Some(root) = self.runs_under(frame) else { return false };
+        if !self.skim_backoff.tries() {
+            return false;
+        }
         // The last field skimmed and its type; the fields under them all, and how many.
         let mut last = None;
         let (mut fields, mut run) = (0, 0);
@@ -57,7 +99,11 @@ impl Walker<'_, '_> {
         let mut in_a_row: Option<(u32, u32)> = None;
         while frame.pos < frame.end && taken.is_none() {
             let Some((raw, ty)) = self.top_level_message(root, frame.pos, frame.end, &mut known) else { break };
-            let Some((inner, name)) = self.skim_clean(frame.level, &raw, ty) else { break };
+            let skim = self.skim_clean(frame.level, &raw, ty);
+            if run == 0 {
+                self.skim_backoff.tried(skim.is_some());
+            }
+            let Some((inner, name)) = skim else { break };
             frame.pos = raw.end;
             let number = raw.tag.field_number;
             in_a_row = match in_a_row {
