@@ -762,7 +762,7 @@ impl Walker<'_, '_> {
         while pos < end && failure.is_none() {
             let (value, len) = match width {
                 Some(w) => (0, w),
-                None => match wire::read_varint(self.buf(), pos, end) {
+                None => match wire::read_short_varint(self.buf(), pos, end) {
                     Ok(read) => read,
                     Err(e) => {
                         failure = Some(e);
@@ -928,6 +928,7 @@ impl Walker<'_, '_> {
     }
 
     /// Flags a varint too large for its declared 32-bit or bool type.
+    #[inline]
     fn check_range(&mut self, node: NodeId, range: Option<VarintRange>, value: u64, offset: usize) {
         let Some(range) = range else { return };
         if !range.holds(value) {
