@@ -46,9 +46,8 @@ pub(crate) fn build(builder: &mut Builder, hook: Option<TopLevelHook<'_>>, eleme
 pub(crate) struct TopState {
     /// Occurrences of each top-level field number.
     pub(crate) counts: FieldCounts,
-    /// The names of the state units met.
-    pub(crate) unit_names: UnitNames,
-    /// The names met before, when a part is decoded beside others: those a scan met.
+    /// The unit names met before, when a part is decoded beside others: those a scan met
+    /// (a part's own names are its walk's alone, and go with it).
     pub(crate) earlier_names: Option<EarlierNames>,
     /// Fixed-array lengths by (type name, field number).
     pub(crate) array_lengths: std::collections::HashMap<(Arc<str>, u32), u32>,
@@ -961,7 +960,6 @@ impl Walker<'_, '_> {
     /// Takes up the top-level state of what came before a part.
     fn resume(&mut self, counts_at: usize, before: TopState) {
         self.counts[counts_at] = before.counts;
-        self.unit_names = before.unit_names;
         self.earlier_names = before.earlier_names;
         self.after.without_budget = before.without_budget;
         if let Some(left) = before.budget_left {
@@ -983,14 +981,12 @@ impl Walker<'_, '_> {
             .iter()
             .map(|(&(ty, number), &count)| ((self.info(ty).name.clone(), number), count))
             .collect();
-        let (unit_names, budget_left) = (std::mem::take(&mut self.unit_names), Some(self.cause_budget));
+        let budget_left = Some(self.cause_budget);
         let ends_in_searched_unit = self.last_unit.is_some();
         let without_budget = self.after.without_budget;
-        let earlier_names = None;
         TopState {
             counts,
-            unit_names,
-            earlier_names,
+            earlier_names: None,
             array_lengths,
             budget_left,
             ends_in_searched_unit,

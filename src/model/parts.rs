@@ -189,7 +189,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
 /// `state` with the unit names met before a part: the first `before` the scan met.
 fn with_names(state: TopState, names: &Arc<overlay::NamesMet>, before: usize) -> TopState {
     let earlier_names = Some(overlay::EarlierNames { met: Arc::clone(names), before });
-    TopState { unit_names: overlay::UnitNames::default(), earlier_names, ..state }
+    TopState { earlier_names, ..state }
 }
 
 /// Decodes a part again in order, after the state before it, handing its fields to the
@@ -457,7 +457,6 @@ fn follow(before: &TopState, part: TopState, full_budget: usize) -> Option<TopSt
     }
     Some(TopState {
         counts: part.counts,
-        unit_names: overlay::UnitNames::default(),
         earlier_names: None,
         array_lengths,
         budget_left: Some(left - used),
