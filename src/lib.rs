@@ -61,6 +61,7 @@ pub use model::value::{PackedValue, Scalar, c_escape, packed_values};
 pub use model::{Decoder, Document, Focus, Limits, TopLevelHook};
 pub use mutate::{Mutated, Mutation, MutationKind, Mutator, MutatorOptions, Rng, plan as plan_mutation};
 pub use render::check::{CheckFormat, CheckSummary, check_streaming};
+pub use render::json::{JsonError, write_json, write_json_streaming};
 pub use render::text::{TextOptions, write_text, write_text_streaming};
 pub use render::tree::{TreeOptions, write_tree, write_tree_streaming};
 

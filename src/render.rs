@@ -65,14 +65,20 @@ impl LinesHeld {
 }
 
 impl std::io::Write for LinesHeld {
+    #[inline]
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.write_all(buf).map(|()| buf.len())
+    }
+
+    #[inline]
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
         if self.too_many || self.lines.len() + buf.len() > Self::MOST {
             self.too_many = true;
             self.lines = Vec::new();
             return Err(std::io::Error::other("more lines than a part holds"));
         }
         self.lines.extend_from_slice(buf);
-        Ok(buf.len())
+        Ok(())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {

@@ -34,7 +34,9 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
     // Text format and JSON stream too, when the top level is in the order they print.
     let source = match args.format {
         Format::Json if args.path.is_none() => {
-            match json::write_json_streaming(&decoder, source, args.proto_names, out)? {
+            let threads = args.jobs.map_or_else(parts::cores, usize::from);
+            let pieces = parts::Pieces::for_output(source.len(), threads);
+            match json::write_json_streaming(&decoder, source, args.proto_names, pieces, out)? {
                 Ok(()) => return Ok(Outcome::Success),
                 Err(source) => source,
             }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
-use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor};
+use prost_reflect::{DescriptorPool, FieldDescriptor, Kind, MessageDescriptor, OneofDescriptor};
 
 use crate::decode::registry::{Collision, SchemaError, SchemaSources, build_pool};
 use crate::decode::wire::WireType;
@@ -94,8 +94,14 @@ pub struct FieldInfo {
     pub class: FieldClass,
     /// The declared kind (for enum names and scalar interpretation).
     pub kind: Kind,
+    /// Its name in canonical JSON (lowerCamelCase unless the `.proto` says otherwise).
+    pub json_name: String,
     /// Whether it is `repeated` (maps included).
     pub is_list: bool,
+    /// Whether it is a map.
+    pub is_map: bool,
+    /// The oneof it belongs to, unless that is the one a proto3 `optional` makes.
+    pub oneof: Option<OneofDescriptor>,
     /// Whether it is a proto2 group.
     pub is_group: bool,
     /// Whether it is a packed-only fixed array.
@@ -288,7 +294,10 @@ impl Schema {
             type_name: kind_name(&kind),
             class,
             kind,
+            json_name: desc.json_name().to_owned(),
             is_list: desc.is_list() || desc.is_map(),
+            is_map: desc.is_map(),
+            oneof: desc.containing_oneof().filter(|o| !o.is_synthetic()),
             is_group: desc.is_group(),
             packed_only: self.packed_only.contains(desc.full_name()),
             implicit: !desc.supports_presence() && !desc.is_list() && !desc.is_map(),

@@ -30,8 +30,9 @@ pub fn raw_scalar(doc: &Document, id: NodeId) -> Option<u64> {
     raw_with(doc, id, doc.field_info(id))
 }
 
-/// Reads the raw value; packed elements take their width from the declared field.
-fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<u64> {
+/// [`raw_scalar`], given the node's field (as [`Document::field_info`] finds it): packed
+/// elements take their width from it.
+pub fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<u64> {
     let node = doc.node(id);
     let bytes = &doc.bytes()[node.value_start as usize..node.value_end as usize];
     let wire = match (node.kind, field.map(|f| &f.class)) {

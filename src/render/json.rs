@@ -1,18 +1,23 @@
-//! Canonical protobuf JSON (with `@type` for Any), through prost-reflect, for documents
-//! that decode cleanly. Nesting is checked first: prost-reflect expands Any recursively.
-//! A large blob is written a top-level field at a time where its top level allows it.
+//! Canonical protobuf JSON (with `@type` for Any), as prost-reflect writes it, for
+//! documents that decode cleanly: written from the decoded tree (`nodes`), a large blob a
+//! top-level field at a time on every core, where its top level allows it.
 
+mod map;
+mod nodes;
+
+use std::cell::RefCell;
 use std::io::Write;
 
-use prost_reflect::{DynamicMessage, MessageDescriptor, SerializeOptions};
+use nodes::{NodeJson, Scratch};
+use prost_reflect::MessageDescriptor;
 
-use crate::decode::wire::{self, RawField};
+use crate::decode::wire;
 use crate::model::node::NodeId;
+use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::source::Source;
 use crate::model::{Decoder, Document};
-
-/// Deepest nesting handed to prost-reflect's recursive serializer.
-const MAX_JSON_DEPTH: usize = 64;
+use crate::render::LinesHeld;
+use crate::render::check::{CheckFormat, check_streaming};
 
 /// Why JSON could not be produced.
 #[derive(Debug, thiserror::Error)]
@@ -26,10 +31,13 @@ pub enum JsonError {
     /// The document has problems JSON cannot represent.
     #[error("the blob has {0} problem(s) JSON cannot show; run `statescope check` or use --format tree")]
     Problems(usize),
-    /// Nesting too deep for the serializer.
-    #[error("nested more than {MAX_JSON_DEPTH} levels deep; use --format tree")]
+    /// Nesting too deep for the serializer of well-known types and maps.
+    #[error("a well-known type or map nested more than {} levels deep; use --format tree", nodes::MAX_DELEGATED_DEPTH)]
     TooDeep,
-    /// Decoding or writing failed.
+    /// Writing failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// Decoding or serializing failed.
     #[error("{0}")]
     Other(String),
 }
@@ -38,40 +46,34 @@ pub enum JsonError {
 /// `.proto` (and paths) name them rather than in canonical lowerCamelCase.
 pub fn write_json(doc: &Document, top: NodeId, proto_names: bool, out: &mut impl Write) -> Result<(), JsonError> {
     let node = doc.node(top);
-    let desc = doc.message_type(top).ok_or_else(|| {
-        if node.is_container() {
+    if doc.message_type(top).is_none() {
+        return Err(if node.is_container() {
             JsonError::NoSchema
         } else {
             JsonError::NotAMessage(crate::model::path::path_of(doc, top).to_string())
-        }
-    })?;
+        });
+    }
     let problems = doc.problems().iter().filter(|p| doc.contains(top, p.node)).count();
     if problems > 0 {
         return Err(JsonError::Problems(problems));
     }
-    if max_depth(doc, top) > MAX_JSON_DEPTH {
-        return Err(JsonError::TooDeep);
-    }
-    let message =
-        DynamicMessage::decode(desc.clone(), doc.value_bytes(top)).map_err(|e| JsonError::Other(e.to_string()))?;
-    let mut serializer = serde_json::Serializer::pretty(&mut *out);
-    message
-        .serialize_with_options(&mut serializer, &SerializeOptions::new().use_proto_field_name(proto_names))
-        .map_err(|e| JsonError::Other(e.to_string()))?;
-    writeln!(out).map_err(|e| JsonError::Other(e.to_string()))
+    let mut scratch = Scratch::default();
+    NodeJson { doc, proto_names, scratch: &mut scratch, out: &mut *out }.object(top, 0)?;
+    Ok(writeln!(out)?)
 }
 
 /// Writes the whole of `source` as [`write_json`] writes its root, a top-level field at a
-/// time, so memory stays near the file's size: a repeated message field one element at a
-/// time, any other field whole. It first decodes the blob streaming to be sure it has no
-/// problem and is not too deep for JSON. Gives the source back, having written nothing,
-/// when the top level does not allow it (a field the root does not declare, fields out of
-/// number order, a singular field given twice, a map) or when JSON would refuse the blob:
-/// then decode it whole, which says why.
+/// time, so memory stays near the file's size; with more than one thread in `pieces`, in
+/// parts on each, written out in order. It first checks the blob (as `check` does, on
+/// every core): one with problems is refused before anything is written. Gives the source
+/// back, having written nothing, when the top level is not written as it comes (a field
+/// the root does not declare, fields out of number order, a singular field given twice,
+/// two fields of one oneof, a map): then decode it whole.
 pub fn write_json_streaming(
     decoder: &Decoder,
     source: Source,
     proto_names: bool,
+    pieces: Pieces,
     out: &mut impl Write,
 ) -> Result<Result<(), Source>, JsonError> {
     let Some(root) = decoder.root_type().filter(|m| m.full_name() != "google.protobuf.Any") else {
@@ -80,144 +82,195 @@ pub fn write_json_streaming(
     if !top_level_in_order(&source, root) {
         return Ok(Err(source));
     }
-    let mut fits = true;
+    let checking = decoder.clone().skimming_clean_fields();
+    let check_pieces = Pieces::per_thread(source.len(), pieces.threads);
+    let summary =
+        check_streaming(&checking, source.clone(), "", CheckFormat::Text, check_pieces, &mut std::io::sink())?;
+    let problems: usize = summary.codes.values().sum();
+    if problems > 0 {
+        return Err(JsonError::Problems(problems));
+    }
+    let failed = RefCell::new(None);
+    let shared = RefCell::new((TopLevel::default(), Scratch::default(), &mut *out));
     let mut hook = |doc: &Document, top: NodeId| {
-        // One level to spare: the whole document's packed runs have a node per value.
-        fits &= doc.problems_of(top).is_empty() && max_depth(doc, top) + 2 <= MAX_JSON_DEPTH;
-        Ok(())
+        let (top_level, scratch, out) = &mut *shared.borrow_mut();
+        let mut writer = NodeJson { doc, proto_names, scratch, out: &mut **out };
+        top_level.write(&mut writer, top).map_err(|e| failure(e, &failed))
     };
-    let doc = decoder.decode_streaming(source.clone(), &mut hook).map_err(|e| JsonError::Other(e.to_string()))?;
-    if !fits || !doc.problems().is_empty() {
-        return Ok(Err(source));
-    }
-    let options = SerializeOptions::new().use_proto_field_name(proto_names);
-    let mut writer = RootWriter { out, options, proto_names, keys: 0 };
-    let mut pos = 0;
-    while pos < source.len() {
-        // Read before: only a file changed underneath since (a mapped one) reads otherwise.
-        let changed = || JsonError::Other("the input changed while it was read".to_owned());
-        let first = wire::read_field(&source, pos, source.len()).map_err(|_| changed())?;
-        let field = root.get_field(first.tag.field_number).ok_or_else(changed)?;
-        pos = match field.kind() {
-            prost_reflect::Kind::Message(element) if field.is_list() => {
-                writer.elements(&source, &field, &element, first)
+    if pieces.threads > 1 {
+        let look = move |doc: &Document, top: NodeId, part: &mut JsonPart| {
+            // Past the bound, the part stops holding lines; it is then written again.
+            if part.lines.whole() && part.failed.is_none() {
+                let mut writer = NodeJson { doc, proto_names, scratch: &mut part.scratch, out: &mut part.lines };
+                if let Err(e) = part.top_level.write(&mut writer, top) {
+                    part.failed = Some(e);
+                }
             }
-            _ => writer.field_run(&source, root, first),
-        }
-        .map_err(|e| JsonError::Other(e.to_string()))?;
+        };
+        let mut take = |part: JsonPart| {
+            if let Some(e) = part.failed.filter(|_| part.lines.whole()) {
+                return Err(failure(e, &failed));
+            }
+            let (top_level, _, out) = &mut *shared.borrow_mut();
+            top_level.follow(&part.top_level, part.lines.bytes(), &mut **out)
+        };
+        decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)
+    } else {
+        decoder.decode_streaming(source, &mut hook)
     }
-    let end = if writer.keys == 0 { "{}\n" } else { "\n}\n" };
-    writer.out.write_all(end.as_bytes()).map_err(|e| JsonError::Other(e.to_string()))?;
+    .map_err(|e| failed.take().unwrap_or(JsonError::Io(e)))?;
+    let (top_level, _, out) = &mut *shared.borrow_mut();
+    top_level.finish(&mut **out)?;
     Ok(Ok(()))
 }
 
-/// Whether JSON can be written from the top level of `bytes` one run of a field at a time
-/// in the order they come: in field-number order with the root's fields declared in that
-/// order too, no map, no group, and a field that is not repeated given once.
-fn top_level_in_order(bytes: &[u8], root: &MessageDescriptor) -> bool {
-    let numbers: Vec<u32> = root.fields().map(|f| f.number()).collect();
-    numbers.is_sorted()
-        && super::top_level_in_order(bytes, root, |field, declared, again| {
-            declared.is_some_and(|declared| {
-                !declared.is_map()
-                    && field.tag.wire_type != wire::WireType::StartGroup
-                    && (!again || declared.is_list())
-            })
-        })
+/// Passes a JSON error through the decoder's I/O error: the error is kept in `failed`.
+fn failure(error: JsonError, failed: &RefCell<Option<JsonError>>) -> std::io::Error {
+    let said = std::io::Error::other(error.to_string());
+    failed.borrow_mut().get_or_insert(error);
+    said
 }
 
-/// Where the run of fields numbered like `first` that starts with it ends.
-fn run_end(bytes: &[u8], first: &RawField) -> usize {
-    let mut end = first.end;
-    while let Ok(next) = wire::read_field(bytes, end, bytes.len()) {
-        if next.tag.field_number != first.tag.field_number {
-            break;
-        }
-        end = next.end;
+/// A part of the JSON written on a thread of its own: its lines (all but the opening of
+/// its first entry, which depends on the part before), where it stands, and the error
+/// that stopped it, if one did.
+struct JsonPart {
+    top_level: TopLevel,
+    lines: LinesHeld,
+    scratch: Scratch,
+    failed: Option<JsonError>,
+}
+
+impl Default for JsonPart {
+    fn default() -> Self {
+        let top_level = TopLevel { in_part: true, ..TopLevel::default() };
+        JsonPart { top_level, lines: LinesHeld::default(), scratch: Scratch::default(), failed: None }
     }
-    end
 }
 
-/// The root object being written: its key and value pairs, as serde_json's pretty printer
-/// lays them out (two spaces a level).
-struct RootWriter<'a, W> {
-    out: &'a mut W,
-    options: SerializeOptions,
-    proto_names: bool,
-    keys: usize,
+impl Gathered for JsonPart {
+    fn whole(&self) -> bool {
+        self.lines.whole()
+    }
 }
 
-impl<W: Write> RootWriter<'_, W> {
-    /// Starts the next key of the root object.
-    fn key(&mut self) -> std::io::Result<()> {
-        self.out.write_all(if self.keys == 0 { b"{\n  " } else { b",\n  " })?;
-        self.keys += 1;
+/// The root object, a value at a time: the field of the last value written and whether
+/// anything was. A part leaves the opening of its first value to [`TopLevel::follow`].
+#[derive(Default)]
+struct TopLevel {
+    /// The field number of the last value written, and whether that field is repeated.
+    last: Option<(u32, bool)>,
+    /// Whether a value has been written.
+    started: bool,
+    /// Whether this is a part of the whole, not knowing what came before it.
+    in_part: bool,
+    /// In a part: the first value's field, whose opening the part before decides.
+    first: Option<Opening>,
+}
+
+/// A value's field: its number, whether it is repeated, and its key as written.
+struct Opening {
+    number: u32,
+    list: bool,
+    key: Vec<u8>,
+}
+
+impl TopLevel {
+    /// Writes the values top-level field `top` holds, each after the separator or key it
+    /// needs.
+    fn write<W: Write + ?Sized>(&mut self, writer: &mut NodeJson<'_, W>, top: NodeId) -> Result<(), JsonError> {
+        let doc = writer.doc;
+        let changed = || JsonError::Other("the input changed while it was read".into());
+        let field = doc.field_info(top).ok_or_else(changed)?;
+        let number = doc.node(top).field_number;
+        let run = [(number, top)];
+        for item in nodes::items(doc, &run) {
+            if !field.is_list && writer.left_out(item, field) {
+                continue;
+            }
+            let continues = field.is_list && self.last == Some((number, true));
+            if !continues || self.in_part && !self.started {
+                let mut key = Vec::new();
+                nodes::write_key(&mut key, field, writer.proto_names)?;
+                let opening = Opening { number, list: field.is_list, key };
+                if self.in_part && !self.started {
+                    self.first = Some(opening);
+                } else {
+                    self.open(&opening, &mut *writer.out)?;
+                }
+            } else {
+                writer.out.write_all(b",\n    ")?;
+            }
+            self.started = true;
+            self.last = Some((number, field.is_list));
+            writer.value(item, field, if field.is_list { 2 } else { 1 })?;
+        }
         Ok(())
     }
 
-    /// The run of a repeated message field that starts with `first`, one element decoded
-    /// and written at a time; returns where the run ends.
-    fn elements(
-        &mut self,
-        bytes: &[u8],
-        field: &prost_reflect::FieldDescriptor,
-        element: &MessageDescriptor,
-        first: RawField,
-    ) -> std::io::Result<usize> {
-        self.key()?;
-        let name = if self.proto_names { field.name() } else { field.json_name() };
-        serde_json::to_writer(&mut *self.out, name)?;
-        self.out.write_all(b": [\n    ")?;
-        let mut raw = first;
-        loop {
-            let message = DynamicMessage::decode(element.clone(), &bytes[raw.value_start..raw.value_end])
-                .map_err(std::io::Error::other)?;
-            let text = self.pretty(&message)?;
-            self.out.write_all(text.replace('\n', "\n    ").as_bytes())?;
-            match wire::read_field(bytes, raw.end, bytes.len()) {
-                Ok(next) if next.tag.field_number == first.tag.field_number => {
-                    self.out.write_all(b",\n    ")?;
-                    raw = next;
-                }
-                _ => break,
-            }
+    /// Opens a value of `opening`'s field after what was written: the next element of an
+    /// array, or (closing the array before) a new entry.
+    fn open<W: Write + ?Sized>(&mut self, opening: &Opening, out: &mut W) -> std::io::Result<()> {
+        if opening.list && self.last == Some((opening.number, true)) {
+            return out.write_all(b",\n    ");
         }
-        self.out.write_all(b"\n  ]")?;
-        Ok(raw.end)
+        if let Some((_, true)) = self.last {
+            out.write_all(b"\n  ]")?;
+        }
+        out.write_all(if self.started { b",\n  " } else { b"{\n  " })?;
+        out.write_all(&opening.key)?;
+        if opening.list {
+            out.write_all(b"[\n    ")?;
+        }
+        Ok(())
     }
 
-    /// The run of any other field that starts with `first`: the root decoded from those
-    /// occurrences alone, its one key written as the pretty printer wrote it (nothing,
-    /// when JSON leaves its value out); returns where the run ends.
-    fn field_run(&mut self, bytes: &[u8], root: &MessageDescriptor, first: RawField) -> std::io::Result<usize> {
-        let end = run_end(bytes, &first);
-        let message = DynamicMessage::decode(root.clone(), &bytes[first.start..end]).map_err(std::io::Error::other)?;
-        let text = self.pretty(&message)?;
-        if let Some(pair) = text.strip_prefix("{\n  ").and_then(|t| t.strip_suffix("\n}")) {
-            self.key()?;
-            self.out.write_all(pair.as_bytes())?;
-        }
-        Ok(end)
+    /// Writes a part's lines after what was written, opening its first value.
+    fn follow<W: Write + ?Sized>(&mut self, part: &TopLevel, lines: &[u8], out: &mut W) -> std::io::Result<()> {
+        let Some(first) = &part.first else { return Ok(()) };
+        self.open(first, out)?;
+        out.write_all(lines)?;
+        self.started = true;
+        self.last = part.last;
+        Ok(())
     }
 
-    /// A message as pretty JSON on its own.
-    fn pretty(&self, message: &DynamicMessage) -> std::io::Result<String> {
-        let mut text = Vec::new();
-        message.serialize_with_options(&mut serde_json::Serializer::pretty(&mut text), &self.options)?;
-        String::from_utf8(text).map_err(std::io::Error::other)
+    /// Ends the root object.
+    fn finish<W: Write + ?Sized>(&self, out: &mut W) -> std::io::Result<()> {
+        if let Some((_, true)) = self.last {
+            out.write_all(b"\n  ]")?;
+        }
+        out.write_all(if self.started { b"\n}\n" } else { b"{}\n" })
     }
 }
 
-fn max_depth(doc: &Document, top: NodeId) -> usize {
-    let mut depth = vec![0usize; (doc.node(top).next - top) as usize];
-    let mut deepest = 0;
-    for id in (top + 1).up_to(doc.node(top).next) {
-        let parent = doc.parent(id).expect("only the root has no parent");
-        let d = depth[(parent - top) as usize] + 1;
-        depth[(id - top) as usize] = d;
-        deepest = deepest.max(d);
-    }
-    deepest
+/// Whether JSON can be written from the top level of `bytes` one field at a time in the
+/// order they come: in field-number order with the root's fields declared in that order
+/// too, no map, no group, a field that is not repeated given once, and at most one field
+/// of each oneof.
+fn top_level_in_order(bytes: &[u8], root: &MessageDescriptor) -> bool {
+    let numbers: Vec<u32> = root.fields().map(|f| f.number()).collect();
+    let mut oneofs_met = Vec::new();
+    // Whether the field met last may come again: its declaration is looked at once a run.
+    let mut may_repeat = false;
+    numbers.is_sorted()
+        && super::top_level_in_order(bytes, root, |field, declared, again| {
+            let Some(declared) = declared else { return false };
+            if field.tag.wire_type == wire::WireType::StartGroup {
+                return false;
+            }
+            if again {
+                return may_repeat;
+            }
+            may_repeat = declared.is_list();
+            let oneof = declared.containing_oneof().filter(|o| !o.is_synthetic());
+            let oneof_again = oneof.is_some_and(|o| {
+                let other = oneofs_met.iter().any(|(met, n)| *met == o && *n != declared.number());
+                oneofs_met.push((o, declared.number()));
+                other
+            });
+            !declared.is_map() && !oneof_again
+        })
 }
 
 #[cfg(test)]
@@ -242,12 +295,19 @@ mod tests {
         String::from_utf8(out).unwrap()
     }
 
-    /// What streaming wrote; `None` when it declined (having written nothing).
+    /// What streaming wrote, on one thread and in parts of a few bytes on two (which must
+    /// agree); `None` when it declined (having written nothing).
     fn streamed(decoder: &Decoder, bytes: &[u8], proto_names: bool) -> Option<String> {
-        let mut out = Vec::new();
-        let wrote = write_json_streaming(decoder, Source::new(bytes.to_vec()), proto_names, &mut out).unwrap();
-        assert!(wrote.is_ok() || out.is_empty(), "a declined stream writes nothing");
-        wrote.ok().map(|()| String::from_utf8(out).unwrap())
+        let mut written = Vec::new();
+        for pieces in [Pieces { threads: 1, bytes: 64 << 10 }, Pieces { threads: 2, bytes: 16 }] {
+            let mut out = Vec::new();
+            let wrote =
+                write_json_streaming(decoder, Source::new(bytes.to_vec()), proto_names, pieces, &mut out).unwrap();
+            assert!(wrote.is_ok() || out.is_empty(), "a declined stream writes nothing");
+            written.push(wrote.ok().map(|()| String::from_utf8(out).unwrap()));
+        }
+        assert_eq!(written[0], written[1], "one thread and parts");
+        written.pop().unwrap()
     }
 
     #[test]
@@ -268,13 +328,29 @@ mod tests {
     }
 
     #[test]
-    fn a_blob_json_refuses_or_a_top_level_out_of_order_is_left_to_the_whole_document() {
+    fn a_blob_with_problems_is_refused_and_a_top_level_out_of_order_is_left_to_the_whole_document() {
         let vm = include_bytes!("../../samples/vm.state.bin");
         // Twice: every unit name is taken again, a problem JSON cannot show.
         let twice = [&vm[..], &vm[..]].concat();
-        assert_eq!(streamed(&decoder("sample.openvmm.SavedState"), &twice, false), None);
+        let refused = write_json_streaming(
+            &decoder("sample.openvmm.SavedState"),
+            Source::new(twice),
+            false,
+            Pieces { threads: 2, bytes: 64 },
+            &mut Vec::new(),
+        );
+        assert!(matches!(refused, Err(JsonError::Problems(n)) if n > 0), "{refused:?}");
         // No units: a restore of no device.
-        assert_eq!(streamed(&decoder("sample.openvmm.SavedState"), &[], false), None);
+        assert!(
+            write_json_streaming(
+                &decoder("sample.openvmm.SavedState"),
+                Source::new(Vec::new()),
+                false,
+                Pieces { threads: 1, bytes: 64 },
+                &mut Vec::new()
+            )
+            .is_err()
+        );
         // The ioapic's fields out of number order.
         let backwards = [vec![0x10, 0x07], vec![0x08, 0x05]].concat();
         assert_eq!(streamed(&decoder("sample.chipset.ioapic.SavedState"), &backwards, false), None);
