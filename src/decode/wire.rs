@@ -156,10 +156,25 @@ pub fn read_short_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usi
     read_varint(buf, pos, end)
 }
 
-/// [`read_varint`] of a varint longer than one byte: ten bytes surely in bounds are read
-/// without a bounds check each.
+/// [`read_varint`] of a varint longer than one byte: with ten bytes surely in bounds, one
+/// of up to eight bytes is read as a word (its end found and its 7-bit groups gathered
+/// with a few masks and shifts), a longer one a byte at a time without bounds checks.
 fn read_longer_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
     if let Some(window) = buf.get(pos..pos + MAX_VARINT_LEN).filter(|_| pos + MAX_VARINT_LEN <= end) {
+        let mut first_eight = [0u8; 8];
+        first_eight.copy_from_slice(&window[..8]);
+        let word = u64::from_le_bytes(first_eight);
+        // The high bit clear marks the last byte.
+        let last_bytes = !word & 0x8080_8080_8080_8080;
+        if last_bytes != 0 {
+            let len = (last_bytes.trailing_zeros() as usize >> 3) + 1;
+            let kept = if len == 8 { word } else { word & ((1u64 << (len * 8)) - 1) };
+            let groups = kept & 0x7f7f_7f7f_7f7f_7f7f;
+            let pairs = (groups & 0x007f_007f_007f_007f) | ((groups & 0x7f00_7f00_7f00_7f00) >> 1);
+            let quads = (pairs & 0x0000_3fff_0000_3fff) | ((pairs & 0x3fff_0000_3fff_0000) >> 2);
+            let value = (quads & 0x0000_0000_0fff_ffff) | ((quads & 0x0fff_ffff_0000_0000) >> 4);
+            return Ok((value, len));
+        }
         let mut value: u64 = 0;
         for (i, &byte) in window.iter().enumerate() {
             value |= u64::from(byte & 0x7f) << (7 * i);

@@ -85,14 +85,20 @@ pub(super) struct NodeJson<'a, W: ?Sized> {
 }
 
 impl<W: Write + ?Sized> NodeJson<'_, W> {
-    /// Writes `level` steps of indentation.
-    pub fn indent(&mut self, level: usize) -> io::Result<()> {
-        const SPACES: &[u8; 64] = &[b' '; 64];
-        let mut left = level * 2;
-        while left > 0 {
-            let now = left.min(SPACES.len());
-            self.out.write_all(&SPACES[..now])?;
-            left -= now;
+    /// Starts a line indented `level` steps: a comma first unless `first`, then the line's
+    /// end and the spaces, in one write where they fit.
+    fn new_line(&mut self, first: bool, level: usize) -> io::Result<()> {
+        /// A comma, a line's end, and the most spaces written at once.
+        const BREAK: &[u8; 130] = b",\n                                                                                                                                ";
+        let from = usize::from(first);
+        let mut spaces = level * 2;
+        let now = spaces.min(BREAK.len() - 2);
+        self.out.write_all(&BREAK[from..2 + now])?;
+        spaces -= now;
+        while spaces > 0 {
+            let now = spaces.min(BREAK.len() - 2);
+            self.out.write_all(&BREAK[2..2 + now])?;
+            spaces -= now;
         }
         Ok(())
     }
@@ -150,8 +156,8 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         let (Some(info), Some(children)) = (doc.type_info_of(payload), self.plain_children(payload, level)) else {
             return self.delegate(id, ty, level);
         };
-        self.out.write_all(b"{\n")?;
-        self.indent(level + 1)?;
+        self.out.write_all(b"{")?;
+        self.new_line(true, level + 1)?;
         self.out.write_all(b"\"@type\": ")?;
         self.string(&url)?;
         let entries = self.entries(&children, info, level, 1);
@@ -163,8 +169,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
     /// `level` steps.
     fn close(&mut self, entries: usize, level: usize, bracket: &[u8]) -> Result<(), JsonError> {
         if entries > 0 {
-            self.out.write_all(b"\n")?;
-            self.indent(level)?;
+            self.new_line(true, level)?;
         }
         self.out.write_all(bracket)?;
         Ok(())
@@ -232,8 +237,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
                         self.key(field)?;
                         self.out.write_all(b"[")?;
                     }
-                    self.out.write_all(if values == 0 { b"\n" } else { b",\n" })?;
-                    self.indent(level + 2)?;
+                    self.new_line(values == 0, level + 2)?;
                     self.value(item, field, level + 2)?;
                     values += 1;
                 }
@@ -284,8 +288,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
 
     /// Starts an object's entry, after `entries` others, indented `level` steps.
     fn entry_start(&mut self, entries: usize, level: usize) -> io::Result<()> {
-        self.out.write_all(if entries == 0 { b"\n" } else { b",\n" })?;
-        self.indent(level)
+        self.new_line(entries == 0, level)
     }
 
     /// Whether canonical JSON leaves a singular field's value out: a field without
@@ -371,13 +374,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
                 _ => return Err(io::Error::other("a length-delimited field read as a scalar")),
             },
         };
-        if quoted {
-            self.out.write_all(b"\"")?;
-            self.out.write_all(text.as_bytes())?;
-            self.out.write_all(b"\"")
-        } else {
-            self.out.write_all(text.as_bytes())
-        }
+        if quoted { write_quoted(&mut *self.out, text) } else { self.out.write_all(text.as_bytes()) }
     }
 
     /// A float or double: finite ones as `finite` writes them, the others as the strings
@@ -408,8 +405,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
             .map_err(|e| JsonError::Other(e.to_string()))?;
         for (i, line) in text.split(|&b| b == b'\n').enumerate() {
             if i > 0 {
-                self.out.write_all(b"\n")?;
-                self.indent(level)?;
+                self.new_line(true, level)?;
             }
             self.out.write_all(line)?;
         }
@@ -470,17 +466,40 @@ pub(super) fn max_depth(doc: &Document, top: NodeId) -> usize {
 /// A field's key as an object entry opens with it: quoted, with the `: ` after it; with
 /// `proto_names`, its name in the `.proto` rather than its JSON name.
 pub(super) fn write_key<W: Write + ?Sized>(out: &mut W, field: &FieldInfo, proto_names: bool) -> io::Result<()> {
-    write_string(out, if proto_names { &field.name } else { &field.json_name })?;
+    let name = if proto_names { &field.name } else { &field.json_name };
+    let mut key = [b' '; 68];
+    if name.len() <= 64 && needs_no_escape(name) {
+        key[0] = b'"';
+        key[1..=name.len()].copy_from_slice(name.as_bytes());
+        key[name.len() + 1..name.len() + 3].copy_from_slice(b"\":");
+        return out.write_all(&key[..name.len() + 4]);
+    }
+    write_string(out, name)?;
     out.write_all(b": ")
+}
+
+/// Whether `text` is written in JSON as it is (the names of fields and types).
+fn needs_no_escape(text: &str) -> bool {
+    text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
 }
 
 /// A JSON string, escaped as serde_json escapes it.
 fn write_string<W: Write + ?Sized>(out: &mut W, text: &str) -> io::Result<()> {
-    if text.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.') {
-        out.write_all(b"\"")?;
-        out.write_all(text.as_bytes())?;
-        out.write_all(b"\"")
+    if needs_no_escape(text) {
+        write_quoted(out, text)
     } else {
         serde_json::to_writer(out, text).map_err(io::Error::from)
     }
+}
+
+/// `text`, which needs no escape, in quotes: in one write when it is short.
+fn write_quoted<W: Write + ?Sized>(out: &mut W, text: &str) -> io::Result<()> {
+    let mut quoted = [b'"'; 66];
+    if text.len() <= 64 {
+        quoted[1..=text.len()].copy_from_slice(text.as_bytes());
+        return out.write_all(&quoted[..text.len() + 2]);
+    }
+    out.write_all(b"\"")?;
+    out.write_all(text.as_bytes())?;
+    out.write_all(b"\"")
 }
