@@ -195,8 +195,7 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
                     }
                     (Some(_), None) => return Ok(()),
                 };
-                self.indent(depth)?;
-                self.scalar_line(&name, &value)
+                self.scalar_line(depth, &name, &value)
             }
             NodeKind::Packed if node.next == id + 1 => {
                 // A streamed run has no element nodes: its values are read from its bytes,
@@ -208,8 +207,7 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
                         Some(kind) if !bad => value::interpret(kind, v.raw),
                         _ => value::Scalar::Unsigned(v.raw),
                     };
-                    self.indent(depth)?;
-                    self.scalar_line(&name, &scalar)?;
+                    self.scalar_line(depth, &name, &scalar)?;
                 }
                 Ok(())
             }
@@ -248,17 +246,36 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
         }
     }
 
-    /// `name: value` and the line's end: integers written without the formatting
-    /// machinery, other values (enum names come from the schema) made terminal-safe.
-    fn scalar_line(&mut self, name: &str, value: &value::Scalar) -> io::Result<()> {
-        self.out.write_all(name.as_bytes())?;
-        self.out.write_all(b": ")?;
-        match *value {
-            value::Scalar::Signed(n) => self.out.write_all(itoa::Buffer::new().format(n).as_bytes())?,
-            value::Scalar::Unsigned(n) => self.out.write_all(itoa::Buffer::new().format(n).as_bytes())?,
-            ref other => self.out.write_all(terminal_safe(&other.to_string()).as_bytes())?,
+    /// `name: value` and the line's end, indented `depth` steps: integers written without
+    /// the formatting machinery, other values (enum names come from the schema) made
+    /// terminal-safe; a line that fits in one write.
+    fn scalar_line(&mut self, depth: usize, name: &str, value: &value::Scalar) -> io::Result<()> {
+        let mut digits = itoa::Buffer::new();
+        let other;
+        let text = match *value {
+            value::Scalar::Signed(n) => digits.format(n),
+            value::Scalar::Unsigned(n) => digits.format(n),
+            ref value => {
+                other = terminal_safe(&value.to_string()).into_owned();
+                &other
+            }
+        };
+        let indent = depth * 2;
+        let mut line = [b' '; 192];
+        let len = indent + name.len() + 2 + text.len() + 1;
+        if len > line.len() {
+            self.indent(depth)?;
+            self.out.write_all(name.as_bytes())?;
+            self.out.write_all(b": ")?;
+            self.out.write_all(text.as_bytes())?;
+            return self.out.write_all(b"\n");
         }
-        self.out.write_all(b"\n")
+        let value_at = indent + name.len() + 2;
+        line[indent..indent + name.len()].copy_from_slice(name.as_bytes());
+        line[indent + name.len()] = b':';
+        line[value_at..value_at + text.len()].copy_from_slice(text.as_bytes());
+        line[len - 1] = b'\n';
+        self.out.write_all(&line[..len])
     }
 }
 
