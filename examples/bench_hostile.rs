@@ -117,10 +117,11 @@ fn main() -> anyhow::Result<()> {
     let ty = statescope::samples::ROOT_TYPE;
     let ioapic = "sample.chipset.ioapic.SavedState";
     // Each command's words; `{f}` is the blob, `{p}` a path in it, `{o}` an output file.
-    let commands: [(&str, &str); 7] = [
+    let commands: [(&str, &str); 8] = [
         ("check", "check {f}"),
         ("show", "show {f}"),
         ("show --format text", "show {f} --format text"),
+        ("show --format json", "show {f} --format json"),
         ("get PATH", "get {f} {p}"),
         ("get (no such path)", "get {f} nosuch[1].x"),
         ("show --path", "show {f} --path {p}"),
