@@ -244,7 +244,7 @@ fn enum_variant(doc: &Document, rng: &mut Rng, unknown: bool) -> Option<EditOp> 
     let node = doc.node(variant);
     let mut bytes = Vec::new();
     write_varint(&mut bytes, (u64::from(unused) << 3) | WireType::Len as u64);
-    bytes.extend_from_slice(&doc.bytes()[node.start as usize + usize::from(node.tag_len)..node.end() as usize]);
+    bytes.extend_from_slice(&doc.bytes()[node.start as usize + usize::from(node.tag_len())..node.end() as usize]);
     Some(EditOp::ReplaceRaw { target: Target::Path(path_of(doc, variant)), bytes })
 }
 

@@ -132,11 +132,11 @@ fn plan_set_length(doc: &Document, p: &FieldPath, length: u64) -> Result<Change,
 fn plan_set_wire(doc: &Document, p: &FieldPath, wire: u8) -> Result<Change, EditError> {
     let id = resolve_node(doc, p)?;
     let node = doc.node(id);
-    if node.tag_len == 0 {
+    if node.tag_len() == 0 {
         return Err(not_applicable(p, "has no tag of its own (a packed value or the root)"));
     }
     let raw = (u64::from(node.field_number) << 3) | u64::from(wire);
-    let tag = node.start as usize..node.start as usize + usize::from(node.tag_len);
+    let tag = node.start as usize..node.start as usize + usize::from(node.tag_len());
     let encoded = varint_at_least(raw, tag.len());
     Ok(replace_within(doc, holder(doc, id), tag, encoded))
 }

@@ -208,7 +208,7 @@ impl Decoder {
     /// document keeps only the root and the root's own problems.
     ///
     /// The values of a packed run get no nodes of their own here (a run of millions would
-    /// need 56 bytes each): read them from the run's bytes ([`crate::packed_values`]).
+    /// need 48 bytes each): read them from the run's bytes ([`crate::packed_values`]).
     /// A value's problem is attached to its run, at the value's byte offset.
     pub fn decode_streaming(&self, source: Source, hook: TopLevelHook<'_>) -> std::io::Result<Document> {
         let mut builder = Builder::new(source, self.clone());

@@ -94,7 +94,7 @@ pub enum NodeKind {
     Error,
 }
 
-/// A node: field number, spans and tree links, in 56 bytes; values are read from the bytes
+/// A node: field number, spans and tree links, in 48 bytes; values are read from the bytes
 /// on demand rather than stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Node {
@@ -121,23 +121,39 @@ pub struct Node {
     pub kind: NodeKind,
     /// Wire type from the tag, if the node has one.
     pub wire: Option<WireType>,
-    /// Bytes in the tag.
-    pub tag_len: u8,
-    /// Bytes in the closing end-group tag (groups only).
-    pub end_tag_len: u8,
+    /// Bytes in the tag (low four bits) and in a group's closing end-group tag (high four
+    /// bits): a varint is at most ten bytes. Packed so that a node takes 48 bytes, not 56;
+    /// read them with [`Node::tag_len`] and [`Node::end_tag_len`].
+    pub tag_lens: u8,
     /// Whether at least one problem is attached to this node.
     pub has_problem: bool,
 }
 
 impl Node {
+    /// [`Node::tag_lens`] of a tag and an end-group tag of these lengths (each at most ten).
+    pub fn pack_tag_lens(tag_len: u8, end_tag_len: u8) -> u8 {
+        debug_assert!(tag_len <= 10 && end_tag_len <= 10, "a varint is at most ten bytes");
+        (tag_len & 0x0f) | (end_tag_len << 4)
+    }
+
+    /// Bytes in the tag.
+    pub fn tag_len(&self) -> u8 {
+        self.tag_lens & 0x0f
+    }
+
+    /// Bytes in the closing end-group tag (groups only).
+    pub fn end_tag_len(&self) -> u8 {
+        self.tag_lens >> 4
+    }
+
     /// One past the last byte of the node, trailing end-group tag included.
     pub fn end(&self) -> u64 {
-        self.value_end + u64::from(self.end_tag_len)
+        self.value_end + u64::from(self.end_tag_len())
     }
 
     /// The byte range of the length prefix (empty unless length-delimited).
     pub fn len_prefix(&self) -> std::ops::Range<u64> {
-        self.start + u64::from(self.tag_len)..self.value_start
+        self.start + u64::from(self.tag_len())..self.value_start
     }
 
     /// Whether this node can have children.
@@ -160,7 +176,7 @@ mod tests {
 
     #[test]
     fn node_stays_compact() {
-        assert!(std::mem::size_of::<Node>() <= 56);
+        assert!(std::mem::size_of::<Node>() <= 48);
         assert_eq!(std::mem::size_of::<Option<NodeId>>(), 4);
     }
 

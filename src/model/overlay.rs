@@ -1199,8 +1199,7 @@ impl Walker<'_, '_> {
             ty,
             kind,
             wire: Some(raw.tag.wire_type),
-            tag_len: raw.tag_len,
-            end_tag_len: (raw.end - raw.value_end) as u8,
+            tag_lens: Node::pack_tag_lens(raw.tag_len, (raw.end - raw.value_end) as u8),
             has_problem: false,
         })
     }

@@ -200,11 +200,11 @@ fn detail_lines(doc: &Document, id: NodeId, width: u16, theme: Theme) -> Vec<Lin
     }
     let (start, end) = (node.start, node.end());
     let mut span = format!("{start}..{end} ({start:#x}..{end:#x}, {} bytes)", end - start);
-    if node.tag_len > 0 {
-        let _ = write!(span, "; tag {} B", node.tag_len);
+    if node.tag_len() > 0 {
+        let _ = write!(span, "; tag {} B", node.tag_len());
     }
-    if node.value_start > node.start + u64::from(node.tag_len) {
-        let _ = write!(span, ", length {} B", node.value_start - node.start - u64::from(node.tag_len));
+    if node.value_start > node.start + u64::from(node.tag_len()) {
+        let _ = write!(span, ", length {} B", node.value_start - node.start - u64::from(node.tag_len()));
     }
     let _ = write!(span, ", value {} B at {}", node.value_end - node.value_start, node.value_start);
     field(&mut lines, "bytes", span);
@@ -273,7 +273,7 @@ fn hex_lines(app: &App, width: u16, height: usize, theme: Theme) -> Vec<Line<'st
     let doc = app.doc();
     let node = *doc.node(app.selected());
     let bytes = doc.bytes();
-    let tag_end = node.start + u64::from(node.tag_len);
+    let tag_end = node.start + u64::from(node.tag_len());
     let styles = [
         Style::new().add_modifier(Modifier::REVERSED).patch(theme.fg(Color::Magenta)),
         Style::new().add_modifier(Modifier::REVERSED).patch(theme.fg(Color::Cyan)),

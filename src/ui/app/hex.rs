@@ -58,7 +58,7 @@ impl App {
         let at = self.hex.at?;
         let id = self.doc().node_holding(at)?;
         let node = self.doc().node(id);
-        let role = if at < node.start + u64::from(node.tag_len) {
+        let role = if at < node.start + u64::from(node.tag_len()) {
             ByteRole::Tag
         } else if at < node.value_start {
             ByteRole::Length
