@@ -175,7 +175,7 @@ pub(crate) fn nodes_where(doc: &Document, keep: impl Fn(NodeId) -> bool) -> Vec<
 pub(crate) fn scalar_of(doc: &Document, id: NodeId) -> bool {
     let node = doc.node(id);
     matches!(node.kind, NodeKind::Scalar | NodeKind::Element)
-        && !node.has_problem
+        && !node.has_problem()
         && doc.field_info(id).is_some_and(|f| matches!(f.class, FieldClass::Scalar(_)))
 }
 
@@ -226,7 +226,7 @@ fn value_out_of_range(doc: &Document, rng: &mut Rng) -> Option<EditOp> {
     };
     let id = rng.pick(&nodes_where(doc, narrow))?;
     let node = doc.node(id);
-    let mut bytes = doc.bytes()[node.start as usize..node.value_start as usize].to_vec();
+    let mut bytes = doc.bytes()[node.start as usize..node.value_start() as usize].to_vec();
     write_varint(&mut bytes, 1 << 33);
     Some(EditOp::ReplaceRaw { target: Target::Path(path_of(doc, id)), bytes })
 }
@@ -282,7 +282,7 @@ fn length_lie(doc: &Document, rng: &mut Rng) -> Option<EditOp> {
     let lens = nodes_where(doc, |id| crate::edit::splice::has_length_prefix(doc, id));
     let id = rng.pick(&lens)?;
     let parent_end = doc.node(doc.parent(id)?).value_end;
-    let length = parent_end - doc.node(id).value_start + 1 + rng.below(16) as u64;
+    let length = parent_end - doc.node(id).value_start() + 1 + rng.below(16) as u64;
     Some(EditOp::SetLength { path: path_of(doc, id), length })
 }
 
@@ -308,7 +308,7 @@ fn unknown_field(doc: &Document, rng: &mut Rng) -> Option<EditOp> {
 }
 
 fn invalid_utf8(doc: &Document, rng: &mut Rng) -> Option<EditOp> {
-    let strings = nodes_where(doc, |id| doc.node(id).kind == NodeKind::String && !doc.node(id).has_problem);
+    let strings = nodes_where(doc, |id| doc.node(id).kind == NodeKind::String && !doc.node(id).has_problem());
     let id = rng.pick(&strings)?;
     let mut bytes = doc.value_bytes(id).to_vec();
     bytes.insert(rng.below(bytes.len() + 1), 0xff);

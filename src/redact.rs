@@ -116,13 +116,13 @@ fn default_action(doc: &Document, id: NodeId) -> Action {
     let known = doc.field_info(id).is_some();
     let is_unit_name = doc.parent(id).is_some_and(|p| doc.parent(p) == Some(NodeId::ROOT)) && node.field_number == 1;
     let is_type_url = doc.parent(id).is_some_and(|p| doc.is_any(p)) && node.field_number == 1;
-    let len = node.value_end - node.value_start;
+    let len = node.value_end - node.value_start();
     let in_guid = doc.parent(id).and_then(|p| doc.message_type(p)).is_some_and(|m| m.name() == "Guid");
     match node.kind {
         NodeKind::String | NodeKind::Bytes | NodeKind::Scalar if in_guid => Action::Redact,
         NodeKind::String if is_unit_name || is_type_url => Action::Keep,
         NodeKind::String => Action::Redact,
-        NodeKind::Bytes if !known || node.has_problem => Action::Redact,
+        NodeKind::Bytes if !known || node.has_problem() => Action::Redact,
         NodeKind::Bytes if len > 4 => Action::Redact,
         NodeKind::Error => Action::Redact,
         NodeKind::Scalar if !known => Action::Redact,
@@ -156,7 +156,7 @@ pub fn redact(doc: &Document, policy: &Policy, key: &[u8]) -> (Vec<u8>, Report) 
         if !leaf || doc.is_transparent(id) || policy.action(doc, id) == Action::Keep {
             continue;
         }
-        let span = node.value_start as usize..node.value_end as usize;
+        let span = node.value_start() as usize..node.value_end as usize;
         if span.is_empty() {
             continue;
         }

@@ -158,7 +158,7 @@ fn candidates(doc: &Document, cursor: u64, pass: Pass) -> impl Iterator<Item = (
                 NodeKind::Scalar | NodeKind::Element if doc.scalar(id).is_some_and(|v| v.to_string() != "0") => {
                     EditOp::Set { path, value: "0".to_owned() }
                 }
-                NodeKind::String | NodeKind::Bytes if node.value_end - node.value_start >= 2 => {
+                NodeKind::String | NodeKind::Bytes if node.value_end - node.value_start() >= 2 => {
                     let value = doc.value_bytes(id);
                     EditOp::SetRaw { path, bytes: value[..value.len() / 2].to_vec() }
                 }

@@ -29,10 +29,10 @@ fn assert_well_formed(doc: &Document) {
     assert_eq!(root.next, doc.end());
     for id in NodeId::ROOT.up_to(doc.end()) {
         let node = doc.node(id);
-        assert!(node.start <= node.value_start && node.value_start <= node.value_end);
+        assert!(node.start <= node.value_start() && node.value_start() <= node.value_end);
         assert!(node.next > id && node.next <= doc.end());
         if node.is_container() {
-            let mut pos = node.value_start;
+            let mut pos = node.value_start();
             for child in doc.children(id) {
                 let c = doc.node(child);
                 assert_eq!(c.parent, Some(id));

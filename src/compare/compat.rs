@@ -132,7 +132,7 @@ fn renamed_to(b: &Document, url: &str) -> String {
 fn read_differently(a: &Document, b: &Document, x: NodeId, y: NodeId) -> Option<Finding> {
     let (nx, ny) = (a.node(x), b.node(y));
     let (fx, fy) = (a.field_info(x)?, b.field_info(y)?);
-    if nx.has_problem || ny.has_problem {
+    if nx.has_problem() || ny.has_problem() {
         return None;
     }
     if let (NodeKind::Scalar, prost_reflect::Kind::Enum(e)) = (ny.kind, &fy.kind) {
@@ -143,7 +143,7 @@ fn read_differently(a: &Document, b: &Document, x: NodeId, y: NodeId) -> Option<
             return Some(Finding {
                 verdict: Verdict::FailsRestore,
                 path: a.path_of(x).label(),
-                offset: nx.value_start,
+                offset: nx.value_start(),
                 what,
                 value,
             });
@@ -152,7 +152,7 @@ fn read_differently(a: &Document, b: &Document, x: NodeId, y: NodeId) -> Option<
     let (path, offset, old, new) = match (nx.kind, ny.kind) {
         (NodeKind::Scalar, NodeKind::Scalar) => {
             let (old, new) = (a.scalar(x)?.to_string(), b.scalar(y)?.to_string());
-            (a.path_of(x).label(), nx.value_start, old, new)
+            (a.path_of(x).label(), nx.value_start(), old, new)
         }
         (NodeKind::Packed, NodeKind::Packed) => {
             let mut pairs = packed_values(a, x).zip(packed_values(b, y)).enumerate();

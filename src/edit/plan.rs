@@ -150,7 +150,7 @@ fn plan_overlong(doc: &Document, p: &FieldPath) -> Result<Change, EditError> {
         (prefix.start as usize..prefix.end as usize, holder(doc, id))
     } else if node.wire == Some(WireType::Varint) || is_element {
         let container = if is_element { holder(doc, id) } else { id };
-        (node.value_start as usize..node.value_end as usize, container)
+        (node.value_start() as usize..node.value_end as usize, container)
     } else {
         return Err(not_applicable(p, "holds no varint (only varint values and length prefixes can be over-long)"));
     };
@@ -205,11 +205,11 @@ fn plan_set(doc: &Document, p: &FieldPath, text: &str) -> Result<Change, EditErr
     let field = doc
         .field_info(id)
         .ok_or_else(|| not_applicable(p, "the schema does not declare this field; use replace-raw"))?;
-    if node.has_problem && node.kind != NodeKind::String {
+    if node.has_problem() && node.kind != NodeKind::String {
         return Err(not_applicable(p, "its bytes do not match its declared type; use set-raw or replace-raw"));
     }
     let encoded = value::parse(field, text).map_err(|source| EditError::Value { path: p.to_string(), source })?;
-    let value_span = node.value_start as usize..node.value_end as usize;
+    let value_span = node.value_start() as usize..node.value_end as usize;
     // A packed value's bytes lie in its run's value; a scalar's in its own field.
     let container = if node.kind == NodeKind::Element { holder(doc, id) } else { id };
     Ok(match (node.kind, encoded) {
@@ -386,7 +386,7 @@ fn innermost_container(doc: &Document, start: usize, end: usize) -> NodeId {
     let mut id = NodeId::ROOT + 1;
     while id < doc.end() {
         let node = doc.node(id);
-        if node.value_start as usize <= start && end <= node.value_end as usize && node.is_container() {
+        if node.value_start() as usize <= start && end <= node.value_end as usize && node.is_container() {
             best = id;
             id = id + 1;
         } else {

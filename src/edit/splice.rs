@@ -101,7 +101,7 @@ pub fn replace_within(doc: &Document, container: NodeId, span: std::ops::Range<u
         if has_length_prefix(doc, id) {
             let prefix = node.len_prefix();
             let old = &bytes[prefix.start as usize..prefix.end as usize];
-            let new_len = ((node.value_end - node.value_start) as isize + delta) as u64;
+            let new_len = ((node.value_end - node.value_start()) as isize + delta) as u64;
             let encoded = varint_at_least(new_len, kept_width(old, new_len));
             delta += encoded.len() as isize - old.len() as isize;
             splices.push(Splice {

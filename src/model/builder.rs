@@ -93,7 +93,7 @@ impl Builder {
     /// Records a problem on `node` at byte `offset`.
     #[inline]
     pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
-        self.doc.nodes[node.index()].has_problem = true;
+        self.doc.nodes[node.index()].set_has_problem(true);
         self.doc.problems.push(Problem { node, offset: offset as u64, kind });
     }
 
@@ -101,7 +101,7 @@ impl Builder {
     pub(crate) fn remove_problem(&mut self, i: usize) {
         let node = self.doc.problems.remove(i).node;
         let still = self.doc.problems.iter().any(|p| p.node == node);
-        self.doc.nodes[node.index()].has_problem = still;
+        self.doc.nodes[node.index()].set_has_problem(still);
     }
 
     /// Sorts the problems found since `from` by node, as a streaming hook expects them.

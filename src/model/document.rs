@@ -155,7 +155,7 @@ impl Document {
     /// The bytes of a node's value (inside tag and length prefix).
     pub fn value_bytes(&self, id: NodeId) -> &[u8] {
         let n = self.node(id);
-        &self.bytes()[n.value_start as usize..n.value_end as usize]
+        &self.bytes()[n.value_start() as usize..n.value_end as usize]
     }
 
     /// The message type a container node decodes its children with.
@@ -207,7 +207,7 @@ impl Document {
 
     /// The problems attached to a node.
     pub fn problems_of(&self, id: NodeId) -> &[Problem] {
-        if !self.node(id).has_problem {
+        if !self.node(id).has_problem() {
             return &[];
         }
         let from = self.problems.partition_point(|p| p.node < id);

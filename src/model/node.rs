@@ -94,14 +94,12 @@ pub enum NodeKind {
     Error,
 }
 
-/// A node: field number, spans and tree links, in 48 bytes; values are read from the bytes
+/// A node: field number, spans and tree links, in 40 bytes; values are read from the bytes
 /// on demand rather than stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Node {
     /// First byte of the tag (of the value, for elements, errors and the root).
     pub start: u64,
-    /// First byte of the value, past tag and length prefix.
-    pub value_start: u64,
     /// One past the last byte of the value (for groups, the start of the end-group tag).
     pub value_end: u64,
     /// Parent node; `None` for the root.
@@ -121,29 +119,53 @@ pub struct Node {
     pub kind: NodeKind,
     /// Wire type from the tag, if the node has one.
     pub wire: Option<WireType>,
-    /// Bytes in the tag (low four bits) and in a group's closing end-group tag (high four
-    /// bits): a varint is at most ten bytes. Packed so that a node takes 48 bytes, not 56;
-    /// read them with [`Node::tag_len`] and [`Node::end_tag_len`].
-    pub tag_lens: u8,
-    /// Whether at least one problem is attached to this node.
-    pub has_problem: bool,
+    /// The lengths of the tag, the length prefix and a group's closing end-group tag (four
+    /// bits each: a varint is at most ten bytes), and whether a problem is attached (the
+    /// bit above them). Packed so that a node takes 40 bytes; read with
+    /// [`Node::value_start`], [`Node::tag_len`], [`Node::end_tag_len`] and
+    /// [`Node::has_problem`].
+    pub lens: u16,
 }
 
+/// The bit of [`Node::lens`] that says a problem is attached.
+const HAS_PROBLEM: u16 = 1 << 12;
+
 impl Node {
-    /// [`Node::tag_lens`] of a tag and an end-group tag of these lengths (each at most ten).
-    pub fn pack_tag_lens(tag_len: u8, end_tag_len: u8) -> u8 {
-        debug_assert!(tag_len <= 10 && end_tag_len <= 10, "a varint is at most ten bytes");
-        (tag_len & 0x0f) | (end_tag_len << 4)
+    /// [`Node::lens`] of a tag, a length prefix and an end-group tag of these lengths
+    /// (each at most ten bytes), with no problem attached.
+    pub fn pack_lens(tag_len: u8, len_len: u8, end_tag_len: u8) -> u16 {
+        debug_assert!(tag_len <= 10 && len_len <= 10 && end_tag_len <= 10, "a varint is at most ten bytes");
+        u16::from(tag_len & 0x0f) | u16::from(len_len & 0x0f) << 4 | u16::from(end_tag_len & 0x0f) << 8
     }
 
     /// Bytes in the tag.
     pub fn tag_len(&self) -> u8 {
-        self.tag_lens & 0x0f
+        (self.lens & 0x0f) as u8
+    }
+
+    /// Bytes in the length prefix (length-delimited fields only).
+    fn len_len(&self) -> u8 {
+        (self.lens >> 4 & 0x0f) as u8
     }
 
     /// Bytes in the closing end-group tag (groups only).
     pub fn end_tag_len(&self) -> u8 {
-        self.tag_lens >> 4
+        (self.lens >> 8 & 0x0f) as u8
+    }
+
+    /// First byte of the value, past tag and length prefix.
+    pub fn value_start(&self) -> u64 {
+        self.start + u64::from(self.tag_len()) + u64::from(self.len_len())
+    }
+
+    /// Whether at least one problem is attached to this node.
+    pub fn has_problem(&self) -> bool {
+        self.lens & HAS_PROBLEM != 0
+    }
+
+    /// Marks whether a problem is attached to this node.
+    pub fn set_has_problem(&mut self, has: bool) {
+        self.lens = if has { self.lens | HAS_PROBLEM } else { self.lens & !HAS_PROBLEM };
     }
 
     /// One past the last byte of the node, trailing end-group tag included.
@@ -153,7 +175,7 @@ impl Node {
 
     /// The byte range of the length prefix (empty unless length-delimited).
     pub fn len_prefix(&self) -> std::ops::Range<u64> {
-        self.start + u64::from(self.tag_len())..self.value_start
+        self.start + u64::from(self.tag_len())..self.value_start()
     }
 
     /// Whether this node can have children.
@@ -176,7 +198,7 @@ mod tests {
 
     #[test]
     fn node_stays_compact() {
-        assert!(std::mem::size_of::<Node>() <= 48);
+        assert!(std::mem::size_of::<Node>() <= 40);
         assert_eq!(std::mem::size_of::<Option<NodeId>>(), 4);
     }
 

@@ -948,9 +948,9 @@ impl Walker<'_, '_> {
         n.kind = NodeKind::Bytes;
         n.ty = None;
         n.next = node + 1;
-        n.has_problem = has_problem;
+        n.set_has_problem(has_problem);
         self.problem(node, error.offset, ProblemKind::NotParsedAs { expected, reason: error.reason });
-        let start = self.b.node(node).value_start as usize;
+        let start = self.b.node(node).value_start() as usize;
         let anomaly = Anomaly { at: error.offset, message_start: start, lengths: Vec::new() };
         if let Some(cause) = self.likely_cause(node, frame.ty, anomaly) {
             self.problem(node, cause.offset, cause.into_problem());
@@ -1018,7 +1018,7 @@ impl Walker<'_, '_> {
                 .min_by_key(|p| p.offset)
                 .map(|p| Anomaly {
                     at: p.offset as usize,
-                    message_start: self.b.node(p.node).value_start as usize,
+                    message_start: self.b.node(p.node).value_start() as usize,
                     lengths: self.lengths_around(frame.node, p.offset as usize),
                 })
         } else {
@@ -1026,7 +1026,7 @@ impl Walker<'_, '_> {
         };
         let cause = anomaly.and_then(|anomaly| self.likely_cause(frame.node, frame.ty, anomaly));
         self.counts.truncate(frame.counts_at);
-        let offset = self.b.node(frame.node).value_start as usize;
+        let offset = self.b.node(frame.node).value_start() as usize;
         for kind in found.into_iter().chain(broken_rule) {
             self.problem(frame.node, offset, kind);
         }
@@ -1048,7 +1048,7 @@ impl Walker<'_, '_> {
                 let tag = ((node.field_number as u64) << 3) | WireType::Len as u64;
                 let prefix = node.start as usize + crate::decode::wire::varint_len(tag);
                 let opaque = matches!(node.kind, NodeKind::Bytes | NodeKind::String);
-                (holds && prefix < node.value_start as usize).then_some(cause::LengthSuspect { at: prefix, opaque })
+                (holds && prefix < node.value_start() as usize).then_some(cause::LengthSuspect { at: prefix, opaque })
             })
             .collect();
         found.reverse();
@@ -1076,7 +1076,7 @@ impl Walker<'_, '_> {
         let damage = cause::Damage {
             bytes: self.b.bytes(),
             field: node.start as usize..node.end() as usize,
-            value_start: node.value_start as usize,
+            value_start: node.value_start() as usize,
             ty,
             anomaly: anomaly.at,
             message_start: anomaly.message_start,
@@ -1108,7 +1108,7 @@ impl Walker<'_, '_> {
             child.parent == Some(frame.node) && child.field_number == 1 && child.kind == NodeKind::String
         })?;
         let child = self.b.node(name);
-        let text = &self.b.bytes()[child.value_start as usize..child.value_end as usize];
+        let text = &self.b.bytes()[child.value_start() as usize..child.value_end as usize];
         taken_name(&mut self.unit_names, self.earlier_names.as_ref(), text)
             .map(|name| ProblemKind::DuplicateUnitName { name })
     }
@@ -1188,9 +1188,10 @@ impl Walker<'_, '_> {
         ty: Option<TypeIndex>,
     ) -> NodeId {
         let id = NodeId::from_index(self.b.node_count());
+        // A node keeps the lengths before its value, not where its value starts.
+        debug_assert_eq!(raw.value_start, raw.start + usize::from(raw.tag_len) + usize::from(raw.len_len));
         self.b.push(Node {
             start: raw.start as u64,
-            value_start: raw.value_start as u64,
             value_end: raw.value_end as u64,
             parent,
             next: id,
@@ -1199,8 +1200,7 @@ impl Walker<'_, '_> {
             ty,
             kind,
             wire: Some(raw.tag.wire_type),
-            tag_lens: Node::pack_tag_lens(raw.tag_len, (raw.end - raw.value_end) as u8),
-            has_problem: false,
+            lens: Node::pack_lens(raw.tag_len, raw.len_len, (raw.end - raw.value_end) as u8),
         })
     }
 
@@ -1250,7 +1250,7 @@ impl Walker<'_, '_> {
             return;
         }
         let path = self.unit_path(&unit);
-        let value_start = unit.node.value_start as usize;
+        let value_start = unit.node.value_start() as usize;
         let damage = cause::Damage {
             bytes: self.b.bytes(),
             anomaly: field.end,

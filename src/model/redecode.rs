@@ -42,7 +42,8 @@ pub(super) fn inside(doc: &Document, changed: &Range<usize>) -> Option<Inside> {
     if !holds || !message || node.ty.is_none() || !quiet_around(doc, top) || has_fixed_array(doc, top) {
         return None;
     }
-    let name = overlay::unit_name(doc.bytes(), node.value_start as usize, node.value_end as usize).map(<[u8]>::to_vec);
+    let name =
+        overlay::unit_name(doc.bytes(), node.value_start() as usize, node.value_end as usize).map(<[u8]>::to_vec);
     Some(Inside { node, top, name })
 }
 
@@ -159,8 +160,7 @@ fn spliced(mut nodes: Vec<Node>, top: NodeId, fresh: &[Node], ids_move: isize, d
             for n in part {
                 n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
                 n.next = moved(n.next);
-                (n.start, n.value_start, n.value_end) =
-                    (shifted(n.start), shifted(n.value_start), shifted(n.value_end));
+                (n.start, n.value_end) = (shifted(n.start), shifted(n.value_end));
             }
         };
         // A gigabyte has tens of millions of nodes after an early unit: both cores move them.
@@ -209,7 +209,7 @@ mod tests {
             .find(|&id| doc.path_of(id).to_string() == "units[0].state.vmtime")
             .expect("the sample has it");
         let node = *doc.node(vmtime);
-        let span = node.value_start as usize..node.value_end as usize;
+        let span = node.value_start() as usize..node.value_end as usize;
         // The edit: the new value, and the lengths of the Any's value, the Any and the unit
         // (each one byte in the sample) fixed up by the change in size.
         let delta = value.len() as isize - span.len() as isize;

@@ -34,7 +34,7 @@ pub fn raw_scalar(doc: &Document, id: NodeId) -> Option<u64> {
 /// elements take their width from it.
 pub fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<u64> {
     let node = doc.node(id);
-    let bytes = &doc.bytes()[node.value_start as usize..node.value_end as usize];
+    let bytes = &doc.bytes()[node.value_start() as usize..node.value_end as usize];
     let wire = match (node.kind, field.map(|f| &f.class)) {
         (NodeKind::Scalar, _) => node.wire?,
         (NodeKind::Element, Some(FieldClass::Scalar(w))) => *w,
@@ -67,7 +67,7 @@ pub struct PackedValue {
 /// decoded, so every value is whole). Works whether or not the values have nodes.
 pub fn packed_values<'d>(doc: &'d Document, run: NodeId) -> impl Iterator<Item = PackedValue> + 'd {
     let node = doc.node(run);
-    let (start, end) = (node.value_start as usize, node.value_end as usize);
+    let (start, end) = (node.value_start() as usize, node.value_end as usize);
     let width = match doc.field_info(run).map(|f| &f.class) {
         Some(FieldClass::Scalar(WireType::Fixed32)) => Some(4),
         Some(FieldClass::Scalar(WireType::Fixed64)) => Some(8),
@@ -124,7 +124,7 @@ pub fn scalar(doc: &Document, id: NodeId) -> Option<Scalar> {
 /// [`scalar`], given the node's field (as [`Document::field_info`] finds it).
 pub fn scalar_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<Scalar> {
     let raw = raw_with(doc, id, field)?;
-    let declared = field.filter(|f| matches!(f.class, FieldClass::Scalar(_)) && !doc.node(id).has_problem);
+    let declared = field.filter(|f| matches!(f.class, FieldClass::Scalar(_)) && !doc.node(id).has_problem());
     Some(match declared {
         Some(field) => interpret(&field.kind, raw),
         None => Scalar::Unsigned(raw),
@@ -244,7 +244,7 @@ pub fn settable(doc: &Document, id: NodeId) -> Option<String> {
     let node = doc.node(id);
     match node.kind {
         NodeKind::Scalar | NodeKind::Element => Some(scalar(doc, id).map(|v| v.to_string()).unwrap_or_default()),
-        NodeKind::String if !node.has_problem => Some(String::from_utf8_lossy(doc.value_bytes(id)).into_owned()),
+        NodeKind::String if !node.has_problem() => Some(String::from_utf8_lossy(doc.value_bytes(id)).into_owned()),
         NodeKind::String | NodeKind::Bytes | NodeKind::Error => Some(hex_preview(doc.value_bytes(id), usize::MAX)),
         _ => None,
     }
@@ -294,7 +294,7 @@ pub fn push_preview_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>, 
             }
         }
         NodeKind::Error => {
-            let _ = write!(out, "[{} bytes unreadable]", node.value_end - node.value_start);
+            let _ = write!(out, "[{} bytes unreadable]", node.value_end - node.value_start());
         }
         NodeKind::Packed => {
             let _ = write!(out, "[{} elements]", packed_values(doc, id).count());

@@ -212,7 +212,7 @@ pub fn label(doc: &Document, id: NodeId, line: &mut String) {
     let field = doc.field_info(id);
     if node.kind == NodeKind::Element {
         let raw = value::raw_scalar(doc, id).unwrap_or(0);
-        return element_label(field, value_index(doc, id), raw, node.has_problem, line);
+        return element_label(field, value_index(doc, id), raw, node.has_problem(), line);
     }
     push_step(doc, id, field, line);
     line.push_str(": ");
@@ -266,7 +266,7 @@ pub fn type_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, line: &m
         },
         _ => match field {
             // A run of values keeps its type when a value in it is out of range.
-            Some(f) if !node.has_problem || matches!(node.kind, NodeKind::String | NodeKind::Packed) => {
+            Some(f) if !node.has_problem() || matches!(node.kind, NodeKind::String | NodeKind::Packed) => {
                 if node.kind == NodeKind::Packed {
                     line.push_str("packed ");
                 }

@@ -203,10 +203,10 @@ fn detail_lines(doc: &Document, id: NodeId, width: u16, theme: Theme) -> Vec<Lin
     if node.tag_len() > 0 {
         let _ = write!(span, "; tag {} B", node.tag_len());
     }
-    if node.value_start > node.start + u64::from(node.tag_len()) {
-        let _ = write!(span, ", length {} B", node.value_start - node.start - u64::from(node.tag_len()));
+    if node.value_start() > node.start + u64::from(node.tag_len()) {
+        let _ = write!(span, ", length {} B", node.value_start() - node.start - u64::from(node.tag_len()));
     }
-    let _ = write!(span, ", value {} B at {}", node.value_end - node.value_start, node.value_start);
+    let _ = write!(span, ", value {} B at {}", node.value_end - node.value_start(), node.value_start());
     field(&mut lines, "bytes", span);
     if doc.is_any(id) {
         field(&mut lines, "type URL", doc.any_type_url(id).unwrap_or_else(|| "(none)".to_owned()));
@@ -216,7 +216,7 @@ fn detail_lines(doc: &Document, id: NodeId, width: u16, theme: Theme) -> Vec<Lin
     let dump = matches!(node.kind, NodeKind::Bytes | NodeKind::Error);
     if dump {
         let bytes = doc.value_bytes(id);
-        let at = node.value_start;
+        let at = node.value_start();
         field(&mut lines, "value", format!("[{} bytes at {at} ({at:#x})]", bytes.len()));
         lines.extend(hex_dump(bytes, width));
     } else {
@@ -284,7 +284,7 @@ fn hex_lines(app: &App, width: u16, height: usize, theme: Theme) -> Vec<Line<'st
             Style::new()
         } else if at < tag_end {
             styles[0]
-        } else if at < node.value_start {
+        } else if at < node.value_start() {
             styles[1]
         } else if at < node.value_end {
             styles[2]

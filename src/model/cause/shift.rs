@@ -190,10 +190,10 @@ fn opaque_around(
     let id = NodeId::ROOT.up_to(doc.end()).rfind(|&id| {
         let node = doc.node(id);
         matches!(node.kind, NodeKind::Bytes | NodeKind::String | NodeKind::Packed)
-            && (node.value_start as usize..=node.value_end as usize).contains(&p)
+            && (node.value_start() as usize..=node.value_end as usize).contains(&p)
     })?;
     let node = doc.node(id);
-    let start = damage.value_start + node.value_start as usize;
+    let start = damage.value_start + node.value_start() as usize;
     let end = (damage.value_start + node.value_end as usize).saturating_add_signed(shift);
     let inner = path_of(doc, id);
     let path = if inner.is_root() { damage.path.clone() } else { format!("{}.{inner}", damage.path) };

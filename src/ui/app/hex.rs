@@ -60,7 +60,7 @@ impl App {
         let node = self.doc().node(id);
         let role = if at < node.start + u64::from(node.tag_len()) {
             ByteRole::Tag
-        } else if at < node.value_start {
+        } else if at < node.value_start() {
             ByteRole::Length
         } else {
             ByteRole::Value
@@ -86,7 +86,7 @@ impl App {
         self.hex.focused = true;
         let node = *self.doc().node(self.selected);
         if !self.hex.at.is_some_and(|at| (node.start..node.end()).contains(&at)) {
-            let first = if node.value_end > node.value_start { node.value_start } else { node.start };
+            let first = if node.value_end > node.value_start() { node.value_start() } else { node.start };
             self.hex.at = Some(first.min(len - 1));
         }
         self.describe_hex_byte();
