@@ -268,3 +268,34 @@ fn json_of_the_real_openvmm_state_is_prost_reflects() {
         assert_eq!(String::from_utf8(out).unwrap(), expected, "in {pieces:?}");
     }
 }
+
+#[test]
+fn a_blob_with_a_problem_anywhere_is_refused_and_a_clean_one_streams_as_it_reads_whole() {
+    // Mutants of a large sample VM: a value out of range deep in a unit, a type URL
+    // swapped, a required field deleted, and the like, each alone.
+    let decoder = common::sample_decoder();
+    let (mut refused, mut written) = (0, 0);
+    for (what, bytes) in common::sample_mutants(&decoder, 5, 150) {
+        let doc = decoder.decode(Source::new(bytes.clone()));
+        let mut whole = Vec::new();
+        let whole = write_json(&doc, NodeId::ROOT, false, &mut whole).map(|()| whole);
+        let mut out = Vec::new();
+        let pieces = Pieces { threads: 2, bytes: 4096 };
+        match write_json_streaming(&decoder, Source::new(bytes), false, pieces, &mut out) {
+            Err(statescope::JsonError::Problems(n)) => {
+                assert!(out.is_empty(), "{what}: a refused blob gets no JSON");
+                assert_eq!(n, doc.problems().len(), "{what}: the problems counted");
+                refused += 1;
+            }
+            Ok(Ok(())) => {
+                assert!(doc.problems().is_empty(), "{what}: JSON written for a blob with problems");
+                assert_eq!(Some(out), whole.ok(), "{what}: streamed as the whole document");
+                written += 1;
+            }
+            // A top level that does not read, or not in order: left to the whole document.
+            Ok(Err(_)) => assert!(out.is_empty(), "{what}: a declined stream writes nothing"),
+            Err(e) => panic!("{what}: {e}"),
+        }
+    }
+    assert!(refused >= 20 && written >= 5, "{refused} refused, {written} written");
+}
