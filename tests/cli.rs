@@ -226,7 +226,7 @@ fn repaired(broken: &[u8], fix: &str, extra: &[&str]) -> Vec<u8> {
 fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
     let ty = ["--type", statescope::samples::ROOT_TYPE];
     let original = statescope::samples::VM_STATE;
-    let cases: [(&str, Fault, &str); 7] = [
+    let cases: [(&str, Fault, &str); 8] = [
         // One bit of units[1]'s type URL (`pit` → `pht`, byte 116): one byte from a
         // declared URL.
         (
@@ -249,6 +249,16 @@ fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
                 b.remove(740);
             },
             "insert-byte 740 0x20",
+        ),
+        // The last byte of units[7]'s nested type URL (byte 1752, `e`) dropped: the next
+        // tag is pulled into the URL, one byte from a declared URL, but writing that byte
+        // leaves the Any broken; the byte dropped is the cause (found by the fuzzer).
+        (
+            "units[7]: byte 1752: error: likely cause: a byte was dropped before byte 1752",
+            |b| {
+                b.remove(1752);
+            },
+            "insert-byte 1752 0x65",
         ),
         // units[3].state.cmos's tag (byte 407) read as a varint: parsing fails bytes later.
         (

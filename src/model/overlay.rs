@@ -868,7 +868,7 @@ impl Walker<'_, '_> {
                 // another host fails the restore. The payload is still shown as its type.
                 let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
                 let expected = format!("{TYPE_URL_PREFIX}{}", self.info(ty).desc.full_name());
-                let cause = cause::damaged_url_byte(expected.as_bytes(), &self.buf()[from..to], from);
+                let cause = self.url_byte_cause(start..end, from..to, &expected);
                 self.problem(node, from, ProblemKind::TypeUrlMismatch { expected, got: text });
                 if let Some(cause) = cause {
                     self.problem(node, cause.offset, cause.into_problem());
@@ -877,7 +877,8 @@ impl Walker<'_, '_> {
             }
             None => {
                 let text = self.unknown_url_text(from..to);
-                let cause = self.url_guesses.damaged_url(self.schema, &self.b.bytes()[from..to], from);
+                let guess = self.url_guesses.one_byte_from(self.schema, &self.b.bytes()[from..to]);
+                let cause = guess.and_then(|expected| self.url_byte_cause(start..end, from..to, &expected));
                 self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
                 if let Some(cause) = cause {
                     self.problem(node, cause.offset, cause.into_problem());
@@ -885,6 +886,29 @@ impl Walker<'_, '_> {
                 AnyTarget::Unresolved
             }
         }
+    }
+
+    /// The byte of the type URL at `url` that differs from `expected`, if it is one and
+    /// writing `expected` there makes the Any at `any` decode cleanly, payload and all: a
+    /// URL one byte off whose Any still fails was damaged some other way (a byte dropped
+    /// before its end pulls the next tag into it), and that byte does not repair it. The
+    /// trial spends the Any's size from the cause budget; none is made once it has run out.
+    fn url_byte_cause(
+        &mut self,
+        any: std::ops::Range<usize>,
+        url: std::ops::Range<usize>,
+        expected: &str,
+    ) -> Option<cause::Cause> {
+        let cause = cause::damaged_url_byte(expected.as_bytes(), &self.buf()[url.clone()], url.start)?;
+        self.cause_budget = self.cause_budget.checked_sub(any.len())?;
+        let mut repaired = self.buf()[any.clone()].to_vec();
+        repaired[url.start - any.start..url.end - any.start].copy_from_slice(expected.as_bytes());
+        let decoder = self.b.decoder();
+        let any_type = decoder.schema().pool.get_message_by_name("google.protobuf.Any");
+        let trial = crate::model::Decoder::new(decoder.schema().clone(), any_type)
+            .with_limits(decoder.limits())
+            .without_causes();
+        trial.decode(crate::model::source::Source::new(repaired)).problems().is_empty().then_some(cause)
     }
 
     /// The type a type URL names (interned), and whether the URL is exactly the one the

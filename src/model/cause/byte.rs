@@ -76,11 +76,11 @@ pub(crate) struct UrlGuesses {
 const URLS_REMEMBERED: usize = 4096;
 
 impl UrlGuesses {
-    /// A type URL (at byte `at`) that names no type but is one byte away from one that
-    /// the schema declares, at the same length: that byte, if exactly one declared URL fits.
-    pub(crate) fn damaged_url(&mut self, schema: &Schema, url: &[u8], at: usize) -> Option<Cause> {
+    /// For a type URL that names no type, the one declared URL of the same length it is
+    /// one byte away from, if exactly one fits ([`damaged_url_byte`] says which byte).
+    pub(crate) fn one_byte_from(&mut self, schema: &Schema, url: &[u8]) -> Option<String> {
         if let Some(verdict) = self.seen.get(url) {
-            return damaged_url_byte(verdict.as_ref()?.as_bytes(), url, at);
+            return verdict.clone();
         }
         let by_len = self.by_len.get_or_insert_with(|| {
             let mut by_len: KeyMap<usize, Vec<String>> = KeyMap::default();
@@ -96,7 +96,7 @@ impl UrlGuesses {
             self.seen.clear();
         }
         self.seen.insert(url.to_vec(), verdict.clone());
-        damaged_url_byte(verdict?.as_bytes(), url, at)
+        verdict
     }
 }
 
