@@ -17,7 +17,7 @@ mod shift;
 
 use prost_reflect::MessageDescriptor;
 
-pub(crate) use self::byte::{UrlGuesses, damaged_url_byte};
+pub(crate) use self::byte::{AnyUrl, UrlGuesses, repaired_url_byte};
 pub use self::length::{LENGTHS_TRIED, LengthSuspect};
 use crate::decode::wire;
 use crate::model::decoder::Decoder;

@@ -888,27 +888,15 @@ impl Walker<'_, '_> {
         }
     }
 
-    /// The byte of the type URL at `url` that differs from `expected`, if it is one and
-    /// writing `expected` there makes the Any at `any` decode cleanly, payload and all: a
-    /// URL one byte off whose Any still fails was damaged some other way (a byte dropped
-    /// before its end pulls the next tag into it), and that byte does not repair it. The
-    /// trial spends the Any's size from the cause budget; none is made once it has run out.
+    /// [`cause::repaired_url_byte`] of the Any at `any` and its type URL at `url`.
     fn url_byte_cause(
         &mut self,
         any: std::ops::Range<usize>,
         url: std::ops::Range<usize>,
         expected: &str,
     ) -> Option<cause::Cause> {
-        let cause = cause::damaged_url_byte(expected.as_bytes(), &self.buf()[url.clone()], url.start)?;
-        self.cause_budget = self.cause_budget.checked_sub(any.len())?;
-        let mut repaired = self.buf()[any.clone()].to_vec();
-        repaired[url.start - any.start..url.end - any.start].copy_from_slice(expected.as_bytes());
-        let decoder = self.b.decoder();
-        let any_type = decoder.schema().pool.get_message_by_name("google.protobuf.Any");
-        let trial = crate::model::Decoder::new(decoder.schema().clone(), any_type)
-            .with_limits(decoder.limits())
-            .without_causes();
-        trial.decode(crate::model::source::Source::new(repaired)).problems().is_empty().then_some(cause)
+        let at = cause::AnyUrl { bytes: self.b.bytes(), any, url };
+        cause::repaired_url_byte(self.b.decoder(), &at, expected, &mut self.cause_budget)
     }
 
     /// The type a type URL names (interned), and whether the URL is exactly the one the

@@ -3,11 +3,15 @@
 
 use crate::decode::schema::{Schema, TYPE_URL_PREFIX};
 use crate::decode::wire::{self, WireType};
-use crate::model::cause::{Cause, Damage, suspects};
+use std::ops::Range;
+
+use crate::model::cause::{Cause, Damage, TRIAL_COST, suspects};
+use crate::model::decoder::Decoder;
 use crate::model::document::Document;
 use crate::model::hash::KeyMap;
 use crate::model::node::NodeId;
 use crate::model::path::path_of;
+use crate::model::source::Source;
 
 /// A fault in one byte of the suspects: a changed wire type, or a flipped bit.
 pub(super) fn single_byte(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Document>) -> Option<Cause> {
@@ -105,8 +109,39 @@ fn one_byte_apart(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).filter(|(x, y)| x != y).take(2).count() == 1
 }
 
+/// An Any in the input and its type URL: the bytes of each.
+pub(crate) struct AnyUrl<'a> {
+    /// The whole input.
+    pub bytes: &'a [u8],
+    /// The Any's fields.
+    pub any: Range<usize>,
+    /// Its type URL's value, inside `any`.
+    pub url: Range<usize>,
+}
+
+/// The byte of the type URL that differs from `expected`, if it is one and writing
+/// `expected` there makes the Any decode cleanly, payload and all: a URL one byte off whose
+/// Any still fails was damaged some other way (a byte dropped before its end pulls the
+/// next tag into it), and that byte does not repair it. The trial is paid from `budget`
+/// as the search's are; none is made once it has run out.
+pub(crate) fn repaired_url_byte(
+    decoder: &Decoder,
+    at: &AnyUrl<'_>,
+    expected: &str,
+    budget: &mut usize,
+) -> Option<Cause> {
+    let AnyUrl { bytes, any, url } = at;
+    let cause = damaged_url_byte(expected.as_bytes(), &bytes[url.clone()], url.start)?;
+    *budget = budget.checked_sub(any.len().max(TRIAL_COST))?;
+    let mut repaired = bytes[any.clone()].to_vec();
+    repaired[url.start - any.start..url.end - any.start].copy_from_slice(expected.as_bytes());
+    let any_type = decoder.schema().pool.get_message_by_name("google.protobuf.Any");
+    let trial = Decoder::new(decoder.schema().clone(), any_type).with_limits(decoder.limits()).without_causes();
+    trial.decode(Source::new(repaired)).problems().is_empty().then_some(cause)
+}
+
 /// The one byte in which `url` (at byte `at`) differs from `expected`, if it is one.
-pub(crate) fn damaged_url_byte(expected: &[u8], url: &[u8], at: usize) -> Option<Cause> {
+fn damaged_url_byte(expected: &[u8], url: &[u8], at: usize) -> Option<Cause> {
     if !one_byte_apart(expected, url) {
         return None;
     }
