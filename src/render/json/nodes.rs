@@ -1,7 +1,9 @@
 //! JSON written from the decoded tree: a message's fields in field-number order, valued
 //! and named as prost-reflect's canonical JSON has them, laid out as serde_json's pretty
-//! printer lays them out. A message whose JSON is not simply its fields (a well-known type,
-//! a map, a field given twice, two fields of one oneof) is handed to prost-reflect whole.
+//! printer lays them out: of a field given twice the last value, of a oneof the field set
+//! last, a map's entries in wire order. A message whose JSON is not simply its fields (a
+//! well-known type; a message field given twice, which prost-reflect merges; a map with a
+//! key given twice; a group) is handed to prost-reflect whole.
 
 use std::io::{self, Write};
 
@@ -62,7 +64,9 @@ impl Scratch {
 /// One value of a field: a node, or a value of a packed run (which may have no node).
 #[derive(Clone, Copy)]
 pub(super) enum Item {
+    /// A scalar, string, bytes or message node.
     Node(NodeId),
+    /// The raw value of a packed run's element.
     Packed(u64),
 }
 
@@ -78,9 +82,13 @@ pub(super) fn items<'d>(doc: &'d Document, run: &'d [(u32, NodeId)]) -> impl Ite
 
 /// Writes JSON for nodes of one document.
 pub(super) struct NodeJson<'a, W: ?Sized> {
+    /// The document the nodes are of.
     pub doc: &'a Document,
+    /// Whether keys are the `.proto` names rather than the JSON names.
     pub proto_names: bool,
+    /// Lists reused from one message to the next.
     pub scratch: &'a mut Scratch,
+    /// Where the JSON goes.
     pub out: &'a mut W,
 }
 
