@@ -226,7 +226,7 @@ fn repaired(broken: &[u8], fix: &str, extra: &[&str]) -> Vec<u8> {
 fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
     let ty = ["--type", statescope::samples::ROOT_TYPE];
     let original = statescope::samples::VM_STATE;
-    let cases: [(&str, Fault, &str); 8] = [
+    let cases: [(&str, Fault, &str); 9] = [
         // One bit of units[1]'s type URL (`pit` → `pht`, byte 116): one byte from a
         // declared URL.
         (
@@ -259,6 +259,14 @@ fn a_single_fault_is_named_at_its_byte_with_an_edit_that_repairs_it() {
                 b.remove(1752);
             },
             "insert-byte 1752 0x65",
+        ),
+        // A byte inserted between units[0] and units[1] (at byte 69): units[0] is whole and
+        // clean, the top level reads in step one byte later (found by the fuzzer, which had
+        // the search settle for a byte inside units[0] that left a value wrong).
+        (
+            "byte 69: error: likely cause: a byte was inserted at byte 69 (0xfa)",
+            |b| b.insert(69, 0xfa),
+            "remove-byte 69",
         ),
         // units[3].state.cmos's tag (byte 407) read as a varint: parsing fails bytes later.
         (

@@ -98,6 +98,12 @@ pub(super) fn shifted_byte(
             }
         }
     }
+    // A byte inserted right after the field, between it and the next: the field is as it
+    // was. Tried after every place inside it (a byte shifted inside a string can leave it
+    // clean too), and before a place that only puts the structure back in step.
+    if inserted && trial(original.to_vec())?.problems().is_empty() {
+        return Some(shift_cause(damage, original.len(), true, 0, true, None));
+    }
     // The place of a dropped byte (in step, or clean with a field twice): every value there.
     let place = in_step.as_ref().map(|(p, _)| *p).or(fallback.as_ref().map(|(p, ..)| *p));
     if let Some(p) = place.filter(|_| !inserted) {
