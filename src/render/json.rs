@@ -168,6 +168,9 @@ struct TopLevel {
     first: Option<Opening>,
 }
 
+/// What goes between two elements of a top-level array.
+const NEXT_ELEMENT: &[u8] = b",\n    ";
+
 /// A value's field: its number, whether it is repeated, and its key as written.
 struct Opening {
     number: u32,
@@ -199,7 +202,7 @@ impl TopLevel {
                     self.open(&opening, &mut *writer.out)?;
                 }
             } else {
-                writer.out.write_all(b",\n    ")?;
+                writer.out.write_all(NEXT_ELEMENT)?;
             }
             self.started = true;
             self.last = Some((number, field.is_list));
@@ -212,7 +215,7 @@ impl TopLevel {
     /// array, or (closing the array before) a new entry.
     fn open<W: Write + ?Sized>(&mut self, opening: &Opening, out: &mut W) -> std::io::Result<()> {
         if opening.list && self.last == Some((opening.number, true)) {
-            return out.write_all(b",\n    ");
+            return out.write_all(NEXT_ELEMENT);
         }
         if let Some((_, true)) = self.last {
             out.write_all(b"\n  ]")?;

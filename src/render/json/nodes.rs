@@ -132,9 +132,8 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         if SPECIAL_JSON.contains(&ty.full_name()) {
             return self.delegate(id, ty, level);
         }
-        let (Some(info), Some(children)) = (doc.type_info_of(id), self.plain_children(id, level)) else {
-            return self.delegate(id, ty, level);
-        };
+        let Some(info) = doc.type_info_of(id) else { return self.delegate(id, ty, level) };
+        let Some(children) = self.plain_children(id, info, level) else { return self.delegate(id, ty, level) };
         self.out.write_all(b"{")?;
         let entries = self.entries(&children, info, level, 0);
         self.scratch.give_back(level, children);
@@ -161,9 +160,8 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         if urls != 1 || values != 1 || special || doc.is_any(payload) {
             return self.delegate(id, ty, level);
         }
-        let (Some(info), Some(children)) = (doc.type_info_of(payload), self.plain_children(payload, level)) else {
-            return self.delegate(id, ty, level);
-        };
+        let Some(info) = doc.type_info_of(payload) else { return self.delegate(id, ty, level) };
+        let Some(children) = self.plain_children(payload, info, level) else { return self.delegate(id, ty, level) };
         self.out.write_all(b"{")?;
         self.new_line(true, level + 1)?;
         self.out.write_all(b"\"@type\": ")?;
@@ -183,13 +181,12 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         Ok(())
     }
 
-    /// The children of message `id` by field number, when its JSON is its fields as
-    /// written here: every declared field read as declared, no group, a message field that
-    /// is not repeated given once, and maps whose entries hold a key and a value at most
-    /// once, no key twice. `None` when not: prost-reflect merges and orders those.
-    fn plain_children(&mut self, id: NodeId, level: usize) -> Option<Vec<(u32, NodeId)>> {
+    /// The children of message `id` (of type `info`) by field number, when its JSON is its
+    /// fields as written here: every declared field read as declared, no group, a message
+    /// field that is not repeated given once, and maps whose entries hold a key and a value
+    /// at most once, no key twice. `None` when not: prost-reflect merges and orders those.
+    fn plain_children(&mut self, id: NodeId, info: &TypeInfo, level: usize) -> Option<Vec<(u32, NodeId)>> {
         let doc = self.doc;
-        let info = doc.type_info_of(id)?;
         let mut children = self.scratch.take(level);
         children.extend(doc.children(id).map(|c| (doc.node(c).field_number, c)));
         if !children.is_sorted_by_key(|c| c.0) {
