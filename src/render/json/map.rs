@@ -15,20 +15,23 @@ pub(super) struct Entry {
     pub key: Option<NodeId>,
     /// The value's node.
     pub value: Option<NodeId>,
+    /// Whether the key and the value were each given at most once.
+    once: bool,
 }
 
 impl Entry {
     /// The key and value of map entry `entry` (the last of each, if given more than once).
     pub fn of(doc: &Document, entry: NodeId) -> Entry {
-        let (mut key, mut value) = (None, None);
+        let (mut key, mut value, mut once) = (None, None, true);
         for child in doc.children(entry) {
-            match doc.node(child).field_number {
-                1 => key = Some(child),
-                2 => value = Some(child),
-                _ => {}
-            }
+            let slot = match doc.node(child).field_number {
+                1 => &mut key,
+                2 => &mut value,
+                _ => continue,
+            };
+            once &= slot.replace(child).is_none();
         }
-        Entry { entry, key, value }
+        Entry { entry, key, value, once }
     }
 
     /// The declaration of the entry's field `number` (1 the key, 2 the value).
@@ -70,14 +73,11 @@ impl Entry {
 pub(super) fn keys_once(doc: &Document, run: &[(u32, NodeId)]) -> bool {
     let mut keys = Vec::with_capacity(run.len());
     for &(_, entry) in run {
-        let numbers = || doc.children(entry).map(|c| doc.node(c).field_number);
-        if numbers().filter(|&n| n == 1).count() > 1 || numbers().filter(|&n| n == 2).count() > 1 {
+        let parts = Entry::of(doc, entry);
+        if !parts.once || doc.node(entry).kind != NodeKind::Message {
             return false;
         }
-        if doc.node(entry).kind != NodeKind::Message {
-            return false;
-        }
-        keys.push(Entry::of(doc, entry).key_text(doc));
+        keys.push(parts.key_text(doc));
     }
     keys.sort_unstable();
     keys.windows(2).all(|w| w[0] != w[1])
