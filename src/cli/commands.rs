@@ -24,18 +24,16 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
     if let Some(note) = note {
         eprintln!("statescope: {note}");
     }
+    // A whole file's tree, text format or JSON: in parts on every core (or `-j N`).
+    let pieces = parts::Pieces::for_output(source.len(), args.jobs.map_or_else(parts::cores, usize::from));
     if args.format == Format::Tree && args.path.is_none() {
         let options = tree::TreeOptions { offsets: args.offsets };
-        let threads = args.jobs.map_or_else(parts::cores, usize::from);
-        let pieces = parts::Pieces::for_output(source.len(), threads);
         tree::write_tree_streaming(&decoder, source, options, pieces, out)?;
         return Ok(Outcome::Success);
     }
     // Text format and JSON stream too, when the top level is in the order they print.
     let source = match args.format {
         Format::Json if args.path.is_none() => {
-            let threads = args.jobs.map_or_else(parts::cores, usize::from);
-            let pieces = parts::Pieces::for_output(source.len(), threads);
             match json::write_json_streaming(&decoder, source, args.proto_names, pieces, out)? {
                 Ok(()) => return Ok(Outcome::Success),
                 Err(source) => source,
@@ -43,8 +41,6 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         }
         Format::Text if args.path.is_none() => {
             let options = text::TextOptions { expand_any: !args.raw_any };
-            let threads = args.jobs.map_or_else(parts::cores, usize::from);
-            let pieces = parts::Pieces::for_output(source.len(), threads);
             match text::write_text_streaming(&decoder, source, options, pieces, out)? {
                 Ok(omitted) => {
                     say_omitted(omitted);
