@@ -303,14 +303,15 @@ fn main() -> anyhow::Result<()> {
         &exe,
     );
     for case in [&msrs_case, &real_case] {
-        lookups_on_a_gigabyte(case, &exe, &dir)?;
+        on_a_gigabyte(case, &exe, &dir)?;
     }
     Ok(())
 }
 
 /// `get` and `show --path` on a gigabyte made of a case's blob repeated: near its start,
-/// and the very last occurrence of its top-level field (every top-level field is one).
-fn lookups_on_a_gigabyte(case: &Case, exe: &Path, dir: &Path) -> anyhow::Result<()> {
+/// and the very last occurrence of its top-level field (every top-level field is one);
+/// then saving it with one bit flipped, against `cp` of it.
+fn on_a_gigabyte(case: &Case, exe: &Path, dir: &Path) -> anyhow::Result<()> {
     let one = std::fs::read(&case.blob)?;
     let copies = (1usize << 30).div_ceil(one.len());
     let name = case.blob.file_stem().expect("a file name").to_string_lossy();
@@ -338,7 +339,31 @@ fn lookups_on_a_gigabyte(case: &Case, exe: &Path, dir: &Path) -> anyhow::Result<
         args.extend(case.statescope_schema.iter().map(String::as_str));
         measure(&format!("statescope show --path {unit}"), exe, &args, None);
     }
-    println!();
+    saving(Path::new(big), case, exe, dir)
+}
+
+/// `patch` of one bit flip, which writes the whole file and syncs it before putting it in
+/// place, against `cp` of the same file, and `cp` then `sync` of the copy.
+fn saving(big: &Path, case: &Case, exe: &Path, dir: &Path) -> anyhow::Result<()> {
+    let (script, out) = (dir.join("flip.edits"), dir.join("saved.bin"));
+    std::fs::write(&script, "flip 100 0\n")?;
+    let (big, out_str) = (big.to_str().expect("UTF-8 temp path"), out.to_str().expect("UTF-8 temp path"));
+    let mut args = vec!["patch", big, "--script", script.to_str().expect("UTF-8 temp path"), "-o", out_str];
+    args.extend(case.statescope_schema.iter().map(String::as_str));
+    args.extend(["--type", case.root_type]);
+    let patch = measure("statescope patch (one bit flip; synced)", exe, &args, None);
+    std::fs::remove_file(&out)?;
+    let cp = measure("cp", Path::new("cp"), &[big, out_str], None);
+    std::fs::remove_file(&out)?;
+    let copy_then_sync = format!("cp '{big}' '{out_str}' && sync '{out_str}'");
+    let cp_sync = measure("cp, then sync of the copy", Path::new("sh"), &["-c", &copy_then_sync], None);
+    std::fs::remove_file(&out)?;
+    println!(
+        "patch takes {:.2}x the time of cp, {:.2}x cp then sync (peak RSS / file {:.3})\n",
+        patch.seconds / cp.seconds,
+        patch.seconds / cp_sync.seconds,
+        patch.peak_rss_mb * 1048576.0 / std::fs::metadata(big)?.len() as f64
+    );
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! bytes; the history keeps only the splices, never a copy of the document.
 
 pub mod focus;
+pub mod lean;
 pub mod op;
 pub mod plan;
 pub mod splice;
@@ -13,8 +14,7 @@ pub mod value;
 
 use crate::edit::op::{EditError, EditOp};
 pub use crate::edit::splice::Change;
-use crate::model::source::Source;
-use crate::model::{Decoder, Document};
+use crate::model::Document;
 
 /// One applied edit: its script line and how to undo and redo it.
 #[derive(Debug, Clone)]
@@ -168,36 +168,4 @@ fn script_lines(script: &str) -> impl Iterator<Item = (usize, &str)> {
         .enumerate()
         .map(|(n, line)| (n + 1, line.trim()))
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
-}
-
-/// Applies an edit script to `bytes` with no history to undo: each edit is planned on a
-/// decode of only the top-level fields it touches (a [`crate::Focus`]), so the memory an
-/// edit needs stays near the blob's size however many fields the rest of it holds. When the
-/// focus cannot be told, or the focused plan is refused, the edit is planned on the whole
-/// document, so every edit means exactly what it means in an [`Editor`]. Returns the bytes
-/// and how many edits were applied; on error, the line number.
-pub fn apply_script_lean(
-    decoder: &Decoder,
-    bytes: Vec<u8>,
-    script: &str,
-) -> Result<(Vec<u8>, usize), (usize, EditError)> {
-    let mut bytes = bytes;
-    let mut count = 0;
-    for (n, line) in script_lines(script) {
-        let op = EditOp::parse(line).map_err(|e| (n, e))?;
-        let plan_on = |decoder: &Decoder, bytes: Vec<u8>| {
-            let doc = decoder.decode(Source::new(bytes));
-            let planned = op.plan(&doc);
-            (doc.into_bytes(), planned)
-        };
-        let focused = focus::focus_for(&op, decoder.root_type(), &bytes).map(|f| decoder.clone().with_focus(f));
-        let (mut now, mut planned) = plan_on(focused.as_ref().unwrap_or(decoder), bytes);
-        if planned.is_err() && focused.is_some() {
-            (now, planned) = plan_on(decoder, now);
-        }
-        planned.map_err(|e| (n, e))?.apply(&mut now);
-        bytes = now;
-        count += 1;
-    }
-    Ok((bytes, count))
 }

@@ -11,9 +11,16 @@
 //!   allowed) and extended attributes, then renamed over the target; on any failure the
 //!   temporary file is removed and the target is untouched. Temporary files left by a
 //!   killed process are removed by the next save to that folder.
+//!
+//! The bytes are written a span at a time, each span's disk write started as soon as it is
+//! written, so the sync waits for the last span rather than for the whole file; a span that
+//! is also in a file statescope read ([`Piece::copied_from`]) is copied by the kernel from
+//! there (`copy_file_range`), not from memory.
+
+mod writeback;
 
 use std::fs::{self, File, Metadata};
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
@@ -94,6 +101,27 @@ pub struct WriteOptions {
     pub no_follow: bool,
 }
 
+/// A part of the bytes to write, in order.
+#[derive(Debug, Clone, Copy)]
+pub struct Piece<'a> {
+    /// The bytes.
+    pub bytes: &'a [u8],
+    /// A file that holds the same bytes at this offset, to copy them from in the kernel;
+    /// they are written from `bytes` where the file system cannot copy.
+    pub copied_from: Option<(&'a File, u64)>,
+}
+
+impl<'a> Piece<'a> {
+    /// Bytes held only in memory.
+    pub fn bytes(bytes: &'a [u8]) -> Self {
+        Piece { bytes, copied_from: None }
+    }
+}
+
+/// How many bytes are written before their disk write is started: large enough that the
+/// calls cost nothing, small enough that the disk is busy while the rest is written.
+const WRITEBACK_SPAN: usize = 16 << 20;
+
 /// A file written in full next to its target, not yet in its place.
 #[derive(Debug)]
 pub struct Staged {
@@ -115,10 +143,15 @@ pub struct Written {
     pub warnings: Vec<String>,
 }
 
-/// Checks `target`, and writes `bytes` to a synced temporary file beside it that carries the
-/// target's mode, owner and extended attributes. Nothing at the target changes until
-/// [`Staged::commit`]; dropping the result removes the temporary file.
-pub fn stage(target: &Path, bytes: &[u8], protected: &Protected, options: WriteOptions) -> Result<Staged, WriteError> {
+/// Checks `target`, and writes `pieces` one after the other to a synced temporary file beside
+/// it that carries the target's mode, owner and extended attributes. Nothing at the target
+/// changes until [`Staged::commit`]; dropping the result removes the temporary file.
+pub fn stage(
+    target: &Path,
+    pieces: &[Piece],
+    protected: &Protected,
+    options: WriteOptions,
+) -> Result<Staged, WriteError> {
     let io = |source| WriteError::Io { path: target.to_path_buf(), source };
     let (destination, existing) = resolve(target, options)?;
     if !options.overwrite_protected
@@ -132,13 +165,13 @@ pub fn stage(target: &Path, bytes: &[u8], protected: &Protected, options: WriteO
     fs::metadata(dir).map_err(io)?;
     let prefix = temp_prefix(&name);
     remove_stale_temps(dir, &prefix);
-    let mut temp = tempfile::Builder::new()
+    let temp = tempfile::Builder::new()
         .prefix(&format!("{prefix}{}-", std::process::id()))
         .suffix(".tmp")
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(io)?;
-    temp.write_all(bytes).map_err(io)?;
+    write_pieces(temp.as_file(), pieces).map_err(io)?;
     carry_over(temp.as_file(), existing.as_ref().map(|meta| (destination.as_path(), meta))).map_err(io)?;
     temp.as_file().sync_all().map_err(io)?;
     let hard_links = existing.as_ref().map_or(1, Metadata::nlink);
@@ -173,7 +206,37 @@ pub fn write_atomic(
     protected: &Protected,
     options: WriteOptions,
 ) -> Result<Written, WriteError> {
-    stage(target, bytes, protected, options)?.commit()
+    stage(target, &[Piece::bytes(bytes)], protected, options)?.commit()
+}
+
+/// Writes the pieces to `out` from its start, starting the disk write of each span of
+/// [`WRITEBACK_SPAN`] bytes once it is written.
+fn write_pieces(out: &File, pieces: &[Piece]) -> std::io::Result<()> {
+    let mut written = 0u64;
+    for piece in pieces {
+        for (n, span) in piece.bytes.chunks(WRITEBACK_SPAN).enumerate() {
+            let offset = (n * WRITEBACK_SPAN) as u64;
+            match piece.copied_from {
+                Some((file, at)) => copy_span(file, at + offset, out, span.len() as u64)?,
+                None => (&*out).write_all(span)?,
+            }
+            writeback::start(out, written, span.len() as u64);
+            written += span.len() as u64;
+        }
+    }
+    Ok(())
+}
+
+/// Copies `len` bytes of `from` at `offset` to `out` at its position: in the kernel where
+/// the file system can (std's copy uses `copy_file_range`, else reads and writes).
+fn copy_span(from: &File, offset: u64, out: &File, len: u64) -> std::io::Result<()> {
+    let mut from = from;
+    from.seek(SeekFrom::Start(offset))?;
+    let copied = std::io::copy(&mut from.take(len), &mut &*out)?;
+    if copied != len {
+        return Err(std::io::Error::other("the file copied from was cut short while being copied"));
+    }
+    Ok(())
 }
 
 /// Where a write to `target` lands, and what is there now: symbolic links are followed (or

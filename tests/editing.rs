@@ -95,9 +95,9 @@ proptest! {
         }
         let s = schema();
         let decoder = Decoder::new(s.clone(), s.pool.get_message_by_name(statescope::samples::ROOT_TYPE));
-        let (lean, count) = statescope::apply_script_lean(&decoder, original, &editor.script()).unwrap();
+        let (lean, count) = statescope::apply_script_lean(&decoder, original.into(), &editor.script()).unwrap();
         prop_assert_eq!(count, editor.edit_count());
-        prop_assert_eq!(&lean[..], editor.doc().bytes());
+        prop_assert_eq!(&lean.to_vec()[..], editor.doc().bytes());
     }
 
     #[test]
@@ -235,6 +235,45 @@ set-length units[5].state 9999
     assert_eq!(doc.path_of(lie.node).to_string(), "units[5].state", "on the field whose length lies");
     while editor.undo() {}
     assert_eq!(editor.doc().bytes(), &original[..]);
+}
+
+#[test]
+fn a_large_file_patched_gives_the_editors_bytes_and_stays_as_it_was() {
+    // Mapped (1 MB or more) and longer than one span of the write (16 MB): the spans an edit
+    // leaves alone are copied from the input file by the kernel, the edited bytes from memory.
+    let scratch = common::scratch_dir("large-patch");
+    let dir = scratch.path();
+    let big = statescope::samples::large_vm(18 << 20);
+    let input = dir.join("big.bin");
+    std::fs::write(&input, &big).unwrap();
+    let last = open(&big).children(NodeId::ROOT).count() - 1;
+    let scripts = [
+        // One edit near the end: every length prefix around it follows.
+        format!("set units[{last}].name \"renamed-last-unit\"\n"),
+        // A bit flipped near the start: a change that leaves every length as it was.
+        "flip 70 3\n".to_owned(),
+        // Two edits: the second is planned on the bytes the first gave.
+        format!("set units[1].name \"renamed\"\ndelete units[{}]\n", last - 1),
+    ];
+    for script in &scripts {
+        let mut editor = Editor::new(open(&big));
+        editor.apply_script(script).unwrap();
+        let expected = editor.doc().bytes();
+        assert_ne!(expected, &big[..], "{script}");
+        std::fs::write(dir.join("s.edits"), script).unwrap();
+        let (script_path, input_path) = (dir.join("s.edits"), input.to_str().unwrap().to_owned());
+        let out = dir.join("out.bin");
+        let patch = |output: &str| {
+            let args = ["patch", &input_path, "--script", script_path.to_str().unwrap(), "-o", output];
+            let run = common::statescope(&args, None);
+            assert!(run.status.success(), "{script}: {}", String::from_utf8_lossy(&run.stderr));
+            run.stdout
+        };
+        patch(out.to_str().unwrap());
+        assert!(std::fs::read(&out).unwrap() == expected, "{script}: the file written differs from the editor's bytes");
+        assert!(patch("-") == expected, "{script}: standard output differs from the editor's bytes");
+    }
+    assert!(std::fs::read(&input).unwrap() == big, "the input is as it was");
 }
 
 #[test]

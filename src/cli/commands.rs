@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{Format, MutateArgs, Outcome, OutputArgs, ShowArgs};
 use crate::edit::Editor;
-use crate::files::{Protected, WriteOptions, Written};
+use crate::files::{Piece, Protected, WriteOptions, Written};
 use crate::model::{NodeId, parts, value};
 use crate::mutate::{Rng, plan_among};
 use crate::open::{SchemaArgs, find_type};
@@ -140,14 +140,26 @@ pub fn edit_and_write(
     output: &OutputArgs,
 ) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    let source = schema_args.read(file)?;
+    // A large file is mapped: the spans an edit leaves alone are copied from it in the kernel.
+    let source = schema_args.read_mapped(file)?;
     let (decoder, _) = schema_args.decoder(&schema, &source)?;
+    let mapped_input = source.mapped_file().map(|_| source.clone());
     // Each edit decodes only the top-level fields it touches: memory near the file's size.
-    let (bytes, count) = crate::edit::apply_script_lean(&decoder, source.into_bytes(), script)
+    let (edited, count) = crate::edit::lean::apply_script_lean(&decoder, source, script)
         .map_err(|(line, e)| anyhow!("edit {line}: {e}; nothing was written"))?;
     let mut protected = read_by(schema_args, file);
     script_file.into_iter().for_each(|s| protected.add(s));
-    let written = write_output(&bytes, &protected, output)?;
+    // The spans copied from the file must be the bytes the edits were planned on.
+    let input_unchanged = || match &mapped_input {
+        Some(input) if !input.unchanged_on_disk().with_context(|| format!("cannot read {}", file.display()))? => {
+            Err(anyhow!(
+                "{} changed while it was being edited; nothing was written. Copy the file and edit the copy",
+                file.display()
+            ))
+        }
+        _ => Ok(()),
+    };
+    let written = write_pieces(&edited.pieces(), &protected, output, input_unchanged)?;
     eprintln!("statescope: {count} edit(s) applied; wrote {written}");
     Ok(Outcome::Success)
 }
@@ -163,18 +175,31 @@ pub(super) fn read_by(schema_args: &SchemaArgs, input: &Path) -> Protected {
 /// Writes bytes to `-o` (standard output for `-`, refused when that is a terminal), never
 /// over a `protected` file unless `--force`. Returns what was written, for the message.
 pub(super) fn write_output(bytes: &[u8], protected: &Protected, output: &OutputArgs) -> Result<String> {
+    write_pieces(&[Piece::bytes(bytes)], protected, output, || Ok(()))
+}
+
+/// [`write_output`] of bytes in pieces; `still_valid` is asked, once they are all written,
+/// whether they may be put in place (a file is then left as it was if not).
+fn write_pieces(
+    pieces: &[Piece],
+    protected: &Protected,
+    output: &OutputArgs,
+    still_valid: impl FnOnce() -> Result<()>,
+) -> Result<String> {
     if output.output == Path::new("-") {
         use std::io::IsTerminal;
         if std::io::stdout().is_terminal() {
             bail!("refusing to write binary to a terminal; redirect it or give -o FILE");
         }
         let mut stdout = io::stdout().lock();
-        stdout.write_all(bytes)?;
+        pieces.iter().try_for_each(|p| stdout.write_all(p.bytes))?;
         stdout.flush()?;
+        still_valid()?;
         return Ok("standard output".to_owned());
     }
-    let written = crate::files::write_atomic(&output.output, bytes, protected, output.write_options())?;
-    Ok(said(&output.output, &written))
+    let staged = crate::files::stage(&output.output, pieces, protected, output.write_options())?;
+    still_valid()?;
+    Ok(said(&output.output, &staged.commit()?))
 }
 
 /// Tells the user what a write needs them to know, and names the file written.

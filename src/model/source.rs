@@ -1,10 +1,12 @@
 //! The bytes a document is decoded from: read into memory, or mapped: for a lookup in a
-//! large file (`get`, `show --path`), so that only the pages it needs are touched, and for
-//! `check` of one large file, whose copy cost as much as the check itself. The browser,
-//! the editing commands and `show` read a copy: another program cannot change it
-//! underneath, and a mapping saves no memory once every page has been decoded. Should
-//! another program cut a mapped file short, the command says so and exits with 2
-//! ([`mapped`]) instead of dying of SIGBUS.
+//! large file (`get`, `show --path`), so that only the pages it needs are touched; for
+//! `check` of one large file, whose copy cost as much as the check itself; and for `set`
+//! and `patch`, which copy the spans an edit leaves alone from the file in the kernel
+//! (and first make sure, by its size and times, that the file did not change meanwhile).
+//! The browser and `show` read a copy: another program cannot change it underneath, and a
+//! mapping saves no memory once every page has been decoded. Should another program cut a
+//! mapped file short, the command says so and exits with 2 ([`mapped`]) instead of dying
+//! of SIGBUS.
 
 mod mapped;
 
@@ -25,7 +27,35 @@ pub struct Source {
 #[derive(Debug)]
 enum Bytes {
     Read(Vec<u8>),
-    Mapped(memmap2::Mmap),
+    Mapped(MappedFile),
+}
+
+/// A mapped file, with the file itself (to copy spans of it in the kernel) and what its
+/// size and modification time were when it was mapped (to tell whether it changed since).
+#[derive(Debug)]
+struct MappedFile {
+    map: memmap2::Mmap,
+    file: File,
+    stamp: FileStamp,
+}
+
+/// What tells one version of a file from another without reading it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    len: u64,
+    modified: (i64, i64),
+    changed: (i64, i64),
+}
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            len: meta.len(),
+            modified: (meta.mtime(), meta.mtime_nsec()),
+            changed: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
 }
 
 impl Deref for Source {
@@ -33,7 +63,7 @@ impl Deref for Source {
     fn deref(&self) -> &[u8] {
         match &*self.bytes {
             Bytes::Read(bytes) => bytes,
-            Bytes::Mapped(map) => map,
+            Bytes::Mapped(mapped) => &mapped.map,
         }
     }
 }
@@ -62,7 +92,7 @@ impl Source {
     pub fn into_bytes(self) -> Vec<u8> {
         match Arc::try_unwrap(self.bytes) {
             Ok(Bytes::Read(bytes)) => bytes,
-            Ok(Bytes::Mapped(map)) => map.to_vec(),
+            Ok(Bytes::Mapped(mapped)) => mapped.map.to_vec(),
             Err(shared) => Source { bytes: shared }.to_vec(),
         }
     }
@@ -115,10 +145,30 @@ impl Source {
             let meta = file.metadata()?;
             if meta.is_file() && meta.len() >= Source::MAPPED_FROM {
                 let map = mapped::map(&file, path)?;
-                return Ok(Source { bytes: Arc::new(Bytes::Mapped(map)) });
+                let stamp = FileStamp::of(&meta);
+                return Ok(Source { bytes: Arc::new(Bytes::Mapped(MappedFile { map, file, stamp })) });
             }
         }
         Source::open(path, max_stream)
+    }
+
+    /// The file the bytes are mapped from, if they are: a writer can copy spans of it in
+    /// the kernel rather than from memory.
+    pub fn mapped_file(&self) -> Option<&File> {
+        match &*self.bytes {
+            Bytes::Mapped(mapped) => Some(&mapped.file),
+            Bytes::Read(_) => None,
+        }
+    }
+
+    /// Whether the file the bytes are mapped from still has the size and modification time
+    /// it had when mapped (always true of bytes in memory): before a write that copies from
+    /// the file, so that bytes another program changed meanwhile are not taken for ours.
+    pub fn unchanged_on_disk(&self) -> io::Result<bool> {
+        match &*self.bytes {
+            Bytes::Mapped(mapped) => Ok(FileStamp::of(&mapped.file.metadata()?) == mapped.stamp),
+            Bytes::Read(_) => Ok(true),
+        }
     }
 
     /// The size from which [`Source::open_mapped`] maps a file: smaller ones are copied,

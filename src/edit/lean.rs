@@ -1,0 +1,105 @@
+//! Edit scripts applied with no history to undo (`set`, `patch`): each edit planned on a
+//! decode of only what it touches, and the result kept as the input's spans around the
+//! new bytes while the script has changed the input once, so that saving a large file
+//! copies what did not change in the kernel rather than through memory.
+
+use crate::edit::focus;
+use crate::edit::op::{EditError, EditOp};
+use crate::edit::script_lines;
+use crate::edit::splice::{Change, Splice};
+use crate::files::Piece;
+use crate::model::Decoder;
+use crate::model::source::Source;
+
+/// The bytes an edit script gave.
+#[derive(Debug)]
+pub enum Edited {
+    /// The input with one change made: its splices on the input, in order of offset (none
+    /// for an empty script).
+    Spliced {
+        /// The bytes the script was applied to.
+        input: Source,
+        /// What changed, as non-overlapping splices.
+        splices: Vec<Splice>,
+    },
+    /// New bytes: the input after two or more changes.
+    Rewritten(Vec<u8>),
+}
+
+impl Edited {
+    /// The bytes as pieces in order. A span of an input mapped from a file is marked as
+    /// held by that file, to be copied from there.
+    pub fn pieces(&self) -> Vec<Piece<'_>> {
+        let (input, splices) = match self {
+            Edited::Rewritten(bytes) => return vec![Piece::bytes(bytes)],
+            Edited::Spliced { input, splices } => (input, splices),
+        };
+        let file = input.mapped_file();
+        let kept =
+            |from: usize, to: usize| Piece { bytes: &input[from..to], copied_from: file.map(|f| (f, from as u64)) };
+        let mut pieces = Vec::with_capacity(2 * splices.len() + 1);
+        let mut at = 0;
+        for splice in splices {
+            pieces.push(kept(at, splice.offset));
+            pieces.push(Piece::bytes(&splice.inserted));
+            at = splice.offset + splice.removed.len();
+        }
+        pieces.push(kept(at, input.len()));
+        pieces.retain(|p| !p.bytes.is_empty());
+        pieces
+    }
+
+    /// The bytes in one buffer.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.pieces().iter().flat_map(|p| p.bytes).copied().collect()
+    }
+}
+
+/// Applies an edit script to `input`: each edit is planned on a decode of only the
+/// top-level fields it touches (a [`crate::Focus`]), so the memory an edit needs stays
+/// near the blob's size however many fields the rest of it holds. When the focus cannot
+/// be told, or the focused plan is refused, the edit is planned on the whole document, so
+/// every edit means exactly what it means in an [`crate::Editor`]. Returns the bytes and
+/// how many edits were applied; on error, the line number.
+pub fn apply_script_lean(
+    decoder: &Decoder,
+    input: Source,
+    script: &str,
+) -> Result<(Edited, usize), (usize, EditError)> {
+    let mut edited = Edited::Spliced { input, splices: Vec::new() };
+    let mut count = 0;
+    for (n, line) in script_lines(script) {
+        let op = EditOp::parse(line).map_err(|e| (n, e))?;
+        let now = current(edited);
+        let plan_on = |decoder: &Decoder| op.plan(&decoder.decode(now.clone()));
+        let focused = focus::focus_for(&op, decoder.root_type(), &now).map(|f| decoder.clone().with_focus(f));
+        let mut planned = plan_on(focused.as_ref().unwrap_or(decoder));
+        if planned.is_err() && focused.is_some() {
+            planned = plan_on(decoder);
+        }
+        let mut change = planned.map_err(|e| (n, e))?;
+        edited = if count == 0 {
+            change.splices.sort_by_key(|s| s.offset);
+            Edited::Spliced { input: now, splices: change.splices }
+        } else {
+            let mut bytes = now.into_bytes();
+            change.apply(&mut bytes);
+            Edited::Rewritten(bytes)
+        };
+        count += 1;
+    }
+    Ok((edited, count))
+}
+
+/// The bytes as they stand, to plan the next edit on.
+fn current(edited: Edited) -> Source {
+    match edited {
+        Edited::Spliced { input, splices } if splices.is_empty() => input,
+        Edited::Spliced { input, splices } => {
+            let mut bytes = input.into_bytes();
+            Change { splices }.apply(&mut bytes);
+            Source::new(bytes)
+        }
+        Edited::Rewritten(bytes) => Source::new(bytes),
+    }
+}
