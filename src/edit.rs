@@ -9,12 +9,18 @@ pub mod focus;
 pub mod lean;
 pub mod op;
 pub mod plan;
+pub mod spans;
 pub mod splice;
 pub mod value;
 
+use std::sync::Arc;
+
 use crate::edit::op::{EditError, EditOp};
+use crate::edit::spans::Spans;
 pub use crate::edit::splice::Change;
+use crate::files::Piece;
 use crate::model::Document;
+use crate::model::source::Origin;
 
 /// One applied edit: its script line and how to undo and redo it.
 #[derive(Debug, Clone)]
@@ -39,12 +45,17 @@ pub struct Editor {
     saved_at: usize,
     /// The span of the bytes the last rewrite changed (old offsets) and the size change.
     last_rewrite: Option<(std::ops::Range<usize>, isize)>,
+    /// Which of the bytes are still as read, and the file they were read from, if any.
+    spans: Spans,
+    origin: Option<Arc<Origin>>,
 }
 
 impl Editor {
     /// Starts editing `doc`.
     pub fn new(doc: Document) -> Self {
         Editor {
+            spans: Spans::new(doc.bytes().len()),
+            origin: doc.origin().cloned(),
             doc: Some(doc),
             done: Vec::new(),
             undone: Vec::new(),
@@ -144,8 +155,22 @@ impl Editor {
         self.last_rewrite.clone()
     }
 
+    /// The bytes to save, as pieces: while the file they were read from is as it was then,
+    /// the spans no edit touched are marked as held by it, to be copied from there.
+    pub fn pieces(&self) -> Vec<Piece<'_>> {
+        let file = self.origin.as_deref().filter(|origin| origin.unchanged().unwrap_or(false)).map(Origin::file);
+        self.spans.pieces(self.doc().bytes(), file)
+    }
+
+    /// Whether the file the bytes were read from has changed since (or can no longer be
+    /// told): pieces copied from it meanwhile are then not the bytes read.
+    pub fn origin_changed(&self) -> bool {
+        self.origin.as_ref().is_some_and(|origin| !origin.unchanged().unwrap_or(false))
+    }
+
     /// Applies a change to the bytes and re-decodes; returns the inverse.
     fn rewrite(&mut self, change: Change) -> Change {
+        self.spans.apply(&change);
         let start = change.splices.iter().map(|s| s.offset).min().unwrap_or(0);
         let end = change.splices.iter().map(|s| s.offset + s.removed.len()).max().unwrap_or(0);
         let delta = change.splices.iter().map(|s| s.inserted.len() as isize - s.removed.len() as isize).sum();

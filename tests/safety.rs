@@ -341,23 +341,30 @@ fn a_file_cut_short_while_a_command_reads_it_is_said_not_a_crash() {
 }
 
 #[test]
-fn a_mapped_input_tells_when_another_program_changed_it() {
-    // `patch` copies the spans an edit leaves alone from the input file; a file changed
-    // after it was read must not be taken for the bytes the edit was planned on.
+fn an_input_tells_when_another_program_changed_it() {
+    // `set`, `patch` and the browser's save copy the spans an edit leaves alone from the
+    // file read; a file changed after it was read must not be taken for the bytes the
+    // edits were planned on. A large file is mapped, a small one read into memory.
     let dir = folder("changed-input");
-    let blob = dir.join("big.bin");
-    std::fs::write(&blob, statescope::samples::large_vm(2 << 20)).unwrap();
-    let source = statescope::Source::open_mapped(&blob, u64::MAX).unwrap();
-    assert!(source.mapped_file().is_some(), "2 MB is mapped");
-    assert!(source.unchanged_on_disk().unwrap());
-    // The file's times move on the kernel's clock tick: wait past one.
-    std::thread::sleep(Duration::from_millis(50));
-    {
-        use std::io::{Seek, Write};
-        let mut file = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
-        file.seek(std::io::SeekFrom::Start(100)).unwrap();
-        file.write_all(&[0x55]).unwrap();
+    for (name, size) in [("big.bin", 2 << 20), ("small.bin", 4 << 10)] {
+        let blob = dir.join(name);
+        std::fs::write(&blob, statescope::samples::large_vm(size)).unwrap();
+        let source = if size > 1 << 20 {
+            statescope::Source::open_mapped(&blob, u64::MAX).unwrap()
+        } else {
+            statescope::Source::open(&blob, u64::MAX).unwrap()
+        };
+        let origin = source.origin().expect("a regular file is the bytes' origin").clone();
+        assert!(origin.unchanged().unwrap(), "{name}");
+        // The file's times move on the kernel's clock tick: wait past one.
+        std::thread::sleep(Duration::from_millis(50));
+        {
+            use std::io::{Seek, Write};
+            let mut file = std::fs::OpenOptions::new().write(true).open(&blob).unwrap();
+            file.seek(std::io::SeekFrom::Start(100)).unwrap();
+            file.write_all(&[0x55]).unwrap();
+        }
+        assert!(!origin.unchanged().unwrap(), "{name}: a byte written in place, same size: changed");
     }
-    assert!(!source.unchanged_on_disk().unwrap(), "a byte written in place, same size: changed");
     std::fs::remove_dir_all(&dir).unwrap();
 }

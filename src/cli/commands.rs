@@ -140,18 +140,19 @@ pub fn edit_and_write(
     output: &OutputArgs,
 ) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    // A large file is mapped: the spans an edit leaves alone are copied from it in the kernel.
+    // A large file is mapped, not read; the spans the edits leave alone are copied from it
+    // in the kernel.
     let source = schema_args.read_mapped(file)?;
     let (decoder, _) = schema_args.decoder(&schema, &source)?;
-    let mapped_input = source.mapped_file().map(|_| source.clone());
+    let origin = source.origin().cloned();
     // Each edit decodes only the top-level fields it touches: memory near the file's size.
     let (edited, count) = crate::edit::lean::apply_script_lean(&decoder, source, script)
         .map_err(|(line, e)| anyhow!("edit {line}: {e}; nothing was written"))?;
     let mut protected = read_by(schema_args, file);
     script_file.into_iter().for_each(|s| protected.add(s));
     // The spans copied from the file must be the bytes the edits were planned on.
-    let input_unchanged = || match &mapped_input {
-        Some(input) if !input.unchanged_on_disk().with_context(|| format!("cannot read {}", file.display()))? => {
+    let input_unchanged = || match &origin {
+        Some(origin) if !origin.unchanged().with_context(|| format!("cannot read {}", file.display()))? => {
             Err(anyhow!(
                 "{} changed while it was being edited; nothing was written. Copy the file and edit the copy",
                 file.display()

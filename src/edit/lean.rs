@@ -1,15 +1,19 @@
 //! Edit scripts applied with no history to undo (`set`, `patch`): each edit planned on a
-//! decode of only what it touches, and the result kept as the input's spans around the
-//! new bytes while the script has changed the input once, so that saving a large file
-//! copies what did not change in the kernel rather than through memory.
+//! decode of only what it touches. After one change the result is kept as the input's
+//! spans around the new bytes, with no copy of the input; after more, as new bytes with
+//! the spans of them still as read ([`Spans`]). Either way, saving a large file copies
+//! what did not change from the file in the kernel rather than writing it from memory.
+
+use std::sync::Arc;
 
 use crate::edit::focus;
 use crate::edit::op::{EditError, EditOp};
 use crate::edit::script_lines;
+use crate::edit::spans::Spans;
 use crate::edit::splice::{Change, Splice};
 use crate::files::Piece;
 use crate::model::Decoder;
-use crate::model::source::Source;
+use crate::model::source::{Origin, Source};
 
 /// The bytes an edit script gave.
 #[derive(Debug)]
@@ -23,18 +27,28 @@ pub enum Edited {
         splices: Vec<Splice>,
     },
     /// New bytes: the input after two or more changes.
-    Rewritten(Vec<u8>),
+    Rewritten {
+        /// The bytes.
+        bytes: Vec<u8>,
+        /// Which of them are still as read from the input.
+        spans: Spans,
+        /// The file the input was read from, if it was.
+        origin: Option<Arc<Origin>>,
+    },
 }
 
 impl Edited {
-    /// The bytes as pieces in order. A span of an input mapped from a file is marked as
-    /// held by that file, to be copied from there.
+    /// The bytes as pieces in order. A span still as read from the input's file is marked
+    /// as held by that file, to be copied from there: the caller makes sure the file did
+    /// not change ([`Origin::unchanged`]).
     pub fn pieces(&self) -> Vec<Piece<'_>> {
         let (input, splices) = match self {
-            Edited::Rewritten(bytes) => return vec![Piece::bytes(bytes)],
+            Edited::Rewritten { bytes, spans, origin } => {
+                return spans.pieces(bytes, origin.as_deref().map(Origin::file));
+            }
             Edited::Spliced { input, splices } => (input, splices),
         };
-        let file = input.mapped_file();
+        let file = input.origin().map(|origin| origin.file());
         let kept =
             |from: usize, to: usize| Piece { bytes: &input[from..to], copied_from: file.map(|f| (f, from as u64)) };
         let mut pieces = Vec::with_capacity(2 * splices.len() + 1);
@@ -66,11 +80,12 @@ pub fn apply_script_lean(
     input: Source,
     script: &str,
 ) -> Result<(Edited, usize), (usize, EditError)> {
+    let origin = input.origin().cloned();
     let mut edited = Edited::Spliced { input, splices: Vec::new() };
     let mut count = 0;
     for (n, line) in script_lines(script) {
         let op = EditOp::parse(line).map_err(|e| (n, e))?;
-        let now = current(edited);
+        let (now, mut spans) = current(edited);
         let plan_on = |decoder: &Decoder| op.plan(&decoder.decode(now.clone()));
         let focused = focus::focus_for(&op, decoder.root_type(), &now).map(|f| decoder.clone().with_focus(f));
         let mut planned = plan_on(focused.as_ref().unwrap_or(decoder));
@@ -82,24 +97,30 @@ pub fn apply_script_lean(
             change.splices.sort_by_key(|s| s.offset);
             Edited::Spliced { input: now, splices: change.splices }
         } else {
+            spans.apply(&change);
             let mut bytes = now.into_bytes();
             change.apply(&mut bytes);
-            Edited::Rewritten(bytes)
+            Edited::Rewritten { bytes, spans, origin: origin.clone() }
         };
         count += 1;
     }
     Ok((edited, count))
 }
 
-/// The bytes as they stand, to plan the next edit on.
-fn current(edited: Edited) -> Source {
+/// The bytes as they stand, to plan the next edit on, and which of them are as read.
+fn current(edited: Edited) -> (Source, Spans) {
     match edited {
-        Edited::Spliced { input, splices } if splices.is_empty() => input,
         Edited::Spliced { input, splices } => {
+            let mut spans = Spans::new(input.len());
+            if splices.is_empty() {
+                return (input, spans);
+            }
+            let change = Change { splices };
+            spans.apply(&change);
             let mut bytes = input.into_bytes();
-            Change { splices }.apply(&mut bytes);
-            Source::new(bytes)
+            change.apply(&mut bytes);
+            (Source::new(bytes), spans)
         }
-        Edited::Rewritten(bytes) => Source::new(bytes),
+        Edited::Rewritten { bytes, spans, .. } => (Source::new(bytes), spans),
     }
 }

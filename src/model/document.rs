@@ -91,6 +91,11 @@ impl Document {
         &self.source
     }
 
+    /// The regular file the bytes are as read from, if they are (not after an edit).
+    pub fn origin(&self) -> Option<&std::sync::Arc<super::source::Origin>> {
+        self.source.origin()
+    }
+
     /// The schema the document was decoded with.
     pub fn schema(&self) -> &Arc<Schema> {
         self.decoder.schema()

@@ -21,22 +21,39 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Source {
     bytes: Arc<Bytes>,
+    /// The regular file the bytes were read or mapped from, if they were.
+    origin: Option<Arc<Origin>>,
 }
 
 /// Where the bytes are: in memory of our own, or mapped from a file.
 #[derive(Debug)]
 enum Bytes {
     Read(Vec<u8>),
-    Mapped(MappedFile),
+    Mapped(memmap2::Mmap),
 }
 
-/// A mapped file, with the file itself (to copy spans of it in the kernel) and what its
-/// size and modification time were when it was mapped (to tell whether it changed since).
+/// The regular file some bytes were read or mapped from, kept open, and what told its
+/// version from another when they were: a save copies the spans an edit left alone from
+/// it in the kernel, once it has made sure that it is still that version.
 #[derive(Debug)]
-struct MappedFile {
-    map: memmap2::Mmap,
+pub struct Origin {
     file: File,
     stamp: FileStamp,
+}
+
+impl Origin {
+    /// The file, open for reading.
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
+    /// Whether the file still has the size, modification and change times it had when its
+    /// bytes were read: bytes another program wrote meanwhile are not to be taken for the
+    /// ones read. (A write within the same tick of the kernel's clock as the read goes
+    /// unseen; the size is compared too.)
+    pub fn unchanged(&self) -> io::Result<bool> {
+        Ok(FileStamp::of(&self.file.metadata()?) == self.stamp)
+    }
 }
 
 /// What tells one version of a file from another without reading it.
@@ -63,7 +80,7 @@ impl Deref for Source {
     fn deref(&self) -> &[u8] {
         match &*self.bytes {
             Bytes::Read(bytes) => bytes,
-            Bytes::Mapped(mapped) => &mapped.map,
+            Bytes::Mapped(map) => map,
         }
     }
 }
@@ -85,16 +102,24 @@ impl From<Vec<u8>> for Source {
 impl Source {
     /// Bytes already in memory.
     pub fn new(bytes: Vec<u8>) -> Self {
-        Source { bytes: Arc::new(Bytes::Read(bytes)) }
+        Source { bytes: Arc::new(Bytes::Read(bytes)), origin: None }
     }
 
-    /// Gives the bytes back (copied if mapped, or if a clone still shares them).
+    /// Gives the bytes back (copied if a clone still shares them; read from the file if
+    /// mapped, which costs no page faults on the mapping).
     pub fn into_bytes(self) -> Vec<u8> {
         match Arc::try_unwrap(self.bytes) {
             Ok(Bytes::Read(bytes)) => bytes,
-            Ok(Bytes::Mapped(mapped)) => mapped.map.to_vec(),
-            Err(shared) => Source { bytes: shared }.to_vec(),
+            Ok(Bytes::Mapped(map)) => {
+                self.origin.and_then(|origin| read_exactly(&origin.file, map.len())).unwrap_or_else(|| map.to_vec())
+            }
+            Err(shared) => Source { bytes: shared, origin: None }.to_vec(),
         }
+    }
+
+    /// The regular file the bytes were read or mapped from, if they were.
+    pub fn origin(&self) -> Option<&Arc<Origin>> {
+        self.origin.as_ref()
     }
 
     /// Reads `path`, or standard input for `-`. A regular file is read whole; anything
@@ -114,7 +139,10 @@ impl Source {
         }
         let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
         (&file).read_to_end(&mut bytes)?;
-        Ok(Source::new(bytes))
+        // A file that grew while it was read is not the version its stamp tells.
+        let stamp = FileStamp::of(&meta);
+        let origin = (bytes.len() as u64 == stamp.len).then(|| Arc::new(Origin { file, stamp }));
+        Ok(Source { bytes: Arc::new(Bytes::Read(bytes)), origin })
     }
 
     /// The first `len` bytes of a regular file and the file's size, for a view that shows
@@ -145,35 +173,25 @@ impl Source {
             let meta = file.metadata()?;
             if meta.is_file() && meta.len() >= Source::MAPPED_FROM {
                 let map = mapped::map(&file, path)?;
-                let stamp = FileStamp::of(&meta);
-                return Ok(Source { bytes: Arc::new(Bytes::Mapped(MappedFile { map, file, stamp })) });
+                let origin = Some(Arc::new(Origin { file, stamp: FileStamp::of(&meta) }));
+                return Ok(Source { bytes: Arc::new(Bytes::Mapped(map)), origin });
             }
         }
         Source::open(path, max_stream)
     }
 
-    /// The file the bytes are mapped from, if they are: a writer can copy spans of it in
-    /// the kernel rather than from memory.
-    pub fn mapped_file(&self) -> Option<&File> {
-        match &*self.bytes {
-            Bytes::Mapped(mapped) => Some(&mapped.file),
-            Bytes::Read(_) => None,
-        }
-    }
-
-    /// Whether the file the bytes are mapped from still has the size and modification time
-    /// it had when mapped (always true of bytes in memory): before a write that copies from
-    /// the file, so that bytes another program changed meanwhile are not taken for ours.
-    pub fn unchanged_on_disk(&self) -> io::Result<bool> {
-        match &*self.bytes {
-            Bytes::Mapped(mapped) => Ok(FileStamp::of(&mapped.file.metadata()?) == mapped.stamp),
-            Bytes::Read(_) => Ok(true),
-        }
-    }
-
     /// The size from which [`Source::open_mapped`] maps a file: smaller ones are copied,
     /// which costs less than setting up a mapping.
     pub const MAPPED_FROM: u64 = 1 << 20;
+}
+
+/// The first `len` bytes of `file`, read with one call where it can; `None` if it holds
+/// fewer now.
+fn read_exactly(file: &File, len: usize) -> Option<Vec<u8>> {
+    use std::os::unix::fs::FileExt;
+    let mut bytes = vec![0; len];
+    file.read_exact_at(&mut bytes, 0).ok()?;
+    Some(bytes)
 }
 
 /// Reads a stream to its end, refusing more than `max` bytes.

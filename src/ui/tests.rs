@@ -283,6 +283,37 @@ fn delete_append_and_structure() {
 }
 
 #[test]
+fn a_save_copies_what_no_edit_touched_from_the_file_opened_unless_it_changed() {
+    let dir = std::env::temp_dir().join(format!("statescope-tui-copy-save-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join("vm.bin");
+    std::fs::write(&input, crate::samples::VM_STATE).unwrap();
+    let doc = sample_decoder().decode(Source::open(&input, u64::MAX).unwrap());
+    let mut app = App::new(doc, "vm.bin".to_owned(), SIZE).with_file(input.clone(), &[]);
+    // A value of the same length, a longer name (every length prefix around it follows),
+    // and an undo and redo of it.
+    edit_at(&mut app, "units[6].state.vps[0].data.registers.rip", "0xffffffff81000040");
+    edit_at(&mut app, "units[1].name", "\"a-name-longer-than-before\"");
+    press(&mut app, "u<C-r>");
+    let copied = |app: &App| app.editor().pieces().iter().filter(|p| p.copied_from.is_some()).count();
+    assert!(copied(&app) >= 2, "the spans around the edits are copied from the file");
+    save_as(&mut app, &dir.join("a.bin"));
+    assert!(app.message().starts_with("saved"), "{}", app.message());
+    assert_eq!(std::fs::read(dir.join("a.bin")).unwrap(), app.doc().bytes());
+    // Another program changes the file opened (same size): a save writes every byte from
+    // memory. The file's times move on the kernel's clock tick: wait past one.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let mut changed = crate::samples::VM_STATE.to_vec();
+    changed[40] ^= 0x01;
+    std::fs::write(&input, &changed).unwrap();
+    assert!(app.editor().origin_changed());
+    assert_eq!(copied(&app), 0);
+    save_as(&mut app, &dir.join("b.bin"));
+    assert_eq!(std::fs::read(dir.join("b.bin")).unwrap(), app.doc().bytes());
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn save_writes_atomically_beside_a_script_and_guards_the_input() {
     let dir = std::env::temp_dir().join(format!("statescope-tui-save-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();

@@ -148,10 +148,16 @@ impl App {
         let options = WriteOptions { overwrite_protected: confirmed, no_follow: false };
         let script = files::script_path(&target);
         let bytes = self.editor.doc().bytes();
-        let staged = files::stage(&target, &[Piece::bytes(bytes)], &self.protected, options).and_then(|data| {
-            files::stage(&script, &[Piece::bytes(self.editor.script().as_bytes())], &self.protected, options)
-                .map(|s| (data, s))
-        });
+        let staged = files::stage(&target, &self.editor.pieces(), &self.protected, options)
+            .and_then(|data| match self.editor.origin_changed() {
+                // What was copied from the file opened is not what was read: all from memory.
+                true => files::stage(&target, &[Piece::bytes(bytes)], &self.protected, options),
+                false => Ok(data),
+            })
+            .and_then(|data| {
+                files::stage(&script, &[Piece::bytes(self.editor.script().as_bytes())], &self.protected, options)
+                    .map(|s| (data, s))
+            });
         let (data, script_file) = match staged {
             Ok(staged) => staged,
             Err(WriteError::WouldOverwriteInput(input)) => {
