@@ -77,6 +77,51 @@ fn main() -> anyhow::Result<()> {
         app.update(if i % 3 == 0 { Action::PageDown } else { Action::Down });
         frame(&app)?;
     }
+    // Every key that moves, folds or toggles, from the key to the frame drawn: the slowest.
+    let keys = [
+        Action::CollapseAll,
+        Action::ExpandAll,
+        Action::Last,
+        Action::First,
+        Action::ExpandOrEnter,
+        Action::Down,
+        Action::ExpandSubtree,
+        Action::NextSibling,
+        Action::PrevSibling,
+        Action::Parent,
+        Action::CollapseSubtree,
+        Action::CollapseOrLeave,
+        Action::Toggle,
+        Action::HalfPageDown,
+        Action::HalfPageUp,
+        Action::PageDown,
+        Action::PageUp,
+        Action::Up,
+        Action::CollapseToDepth(2),
+        Action::NextProblem,
+        Action::NextProblem,
+        Action::PrevProblem,
+        Action::ToggleDetail,
+        Action::ToggleDetail,
+        Action::ToggleHex,
+        Action::ToggleHex,
+        Action::ToggleHelp,
+        Action::ToggleHelp,
+        Action::Last,
+        Action::PrevProblem,
+        Action::First,
+    ];
+    let mut slowest_key = (0.0, String::new());
+    for action in keys {
+        let name = format!("{action:?}");
+        let t = Instant::now();
+        app.update(action);
+        frame(&app)?;
+        let seconds = t.elapsed().as_secs_f64();
+        if seconds > slowest_key.0 {
+            slowest_key = (seconds, name);
+        }
+    }
     let search = Instant::now();
     app.update(Action::StartSearch);
     for c in "nonexistent-needle".chars() {
@@ -128,6 +173,33 @@ fn main() -> anyhow::Result<()> {
     frame(&app)?;
     let edit = edit.elapsed();
     let edited = app.message().to_owned();
+    // Saving the edited gigabyte (what no edit touched copied from the file opened, the
+    // whole synced before it is put in place), against `cp` of the file: alternately,
+    // three times each, medians (new pages cost this machine more at some times than others).
+    let saved = std::env::temp_dir().join("statescope-bench/saved-by-browser.bin");
+    let (mut saves, mut copies) = (Vec::new(), Vec::new());
+    let mut saved_message = String::new();
+    for _ in 0..3 {
+        let _ = std::fs::remove_file(&saved);
+        app.update(Action::Save);
+        app.update(Action::PromptKey(PromptKey::DeleteToStart));
+        type_text(&mut app, &saved.display().to_string());
+        let save = Instant::now();
+        app.update(Action::PromptSubmit);
+        saves.push(save.elapsed().as_secs_f64());
+        saved_message = app.message().to_owned();
+        std::fs::remove_file(&saved)?;
+        let cp = Instant::now();
+        anyhow::ensure!(std::process::Command::new("cp").arg(&blob).arg(&saved).status()?.success(), "cp runs");
+        copies.push(cp.elapsed().as_secs_f64());
+    }
+    std::fs::remove_file(&saved)?;
+    std::fs::remove_file(saved.with_file_name("saved-by-browser.bin.edits"))?;
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (save, cp) = (median(&mut saves), median(&mut copies));
     let undo = Instant::now();
     app.update(Action::Undo);
     frame(&app)?;
@@ -148,6 +220,12 @@ fn main() -> anyhow::Result<()> {
     println!("browser over all of it:   {:>8.3} s", first_screen.as_secs_f64());
     println!("frame time, median:       {:>8.3} ms over {} frames (worst {:.3} ms)", median, frame_times.len(), worst);
     println!(
+        "slowest of {} keys:        {:>8.3} s ({}), key to frame drawn",
+        keys.len(),
+        slowest_key.0,
+        slowest_key.1
+    );
+    println!(
         "search miss over all nodes:{:>7.3} s in {slices} slices (keys are read between slices)",
         search.as_secs_f64()
     );
@@ -158,6 +236,10 @@ fn main() -> anyhow::Result<()> {
         "edit of one value, drawn: {:>8.3} s ({edited}); its undo {:.3} s",
         edit.as_secs_f64(),
         undo.as_secs_f64()
+    );
+    println!(
+        "save of the edited file:  {save:>8.3} s ({saved_message}); cp of the file {cp:.3} s: {:.2}x (medians of 3)",
+        save / cp
     );
     println!(
         "peak RSS:                 {:>8.0} MB ({:.2}x the file)",
