@@ -98,6 +98,8 @@ fn main() -> anyhow::Result<()> {
         Action::PageUp,
         Action::Up,
         Action::CollapseToDepth(2),
+        Action::CollapseToDepth(9),
+        Action::CollapseToDepth(4),
         Action::NextProblem,
         Action::NextProblem,
         Action::PrevProblem,
@@ -112,12 +114,17 @@ fn main() -> anyhow::Result<()> {
         Action::First,
     ];
     let mut slowest_key = (0.0, String::new());
+    let mut over_50_ms = Vec::new();
     for action in keys {
         let name = format!("{action:?}");
         let t = Instant::now();
         app.update(action);
+        let updated = t.elapsed().as_secs_f64();
         frame(&app)?;
         let seconds = t.elapsed().as_secs_f64();
+        if seconds > 0.05 {
+            over_50_ms.push(format!("{name} {seconds:.3} s (update {updated:.3} s)"));
+        }
         if seconds > slowest_key.0 {
             slowest_key = (seconds, name);
         }
@@ -220,10 +227,11 @@ fn main() -> anyhow::Result<()> {
     println!("browser over all of it:   {:>8.3} s", first_screen.as_secs_f64());
     println!("frame time, median:       {:>8.3} ms over {} frames (worst {:.3} ms)", median, frame_times.len(), worst);
     println!(
-        "slowest of {} keys:        {:>8.3} s ({}), key to frame drawn",
+        "slowest of {} keys:        {:>8.3} s ({}), key to frame drawn; over 50 ms: {}",
         keys.len(),
         slowest_key.0,
-        slowest_key.1
+        slowest_key.1,
+        if over_50_ms.is_empty() { "none".to_owned() } else { over_50_ms.join(", ") }
     );
     println!(
         "search miss over all nodes:{:>7.3} s in {slices} slices (keys are read between slices)",

@@ -763,13 +763,28 @@ impl App {
         }
     }
 
+    /// Shows `depth` levels of rows: every node above that depth is expanded, nothing
+    /// below it; the rows at that depth are stepped over with their subtrees, not walked.
     fn collapse_to_depth(&mut self, depth: usize) {
-        let mut folds = NodeSet::new(self.doc().nodes().len());
-        let rows = self.rows();
-        for id in NodeId::ROOT.up_to(self.doc().end()) {
-            if rows.depth(id) < depth {
-                folds.set(id, true);
+        let doc = self.doc();
+        let mut folds = NodeSet::new(doc.nodes().len());
+        // The subtrees being walked: where each ends, and the depth of the rows in it.
+        let mut open: Vec<(NodeId, usize)> = Vec::new();
+        let mut id = NodeId::ROOT;
+        while id < doc.end() {
+            while open.last().is_some_and(|&(end, _)| id >= end) {
+                open.pop();
             }
+            let row_depth = open.last().map_or(0, |&(_, inner)| inner);
+            if row_depth >= depth {
+                // This node and the siblings after it are shown folded: all stepped over.
+                id = open.last().map_or(doc.end(), |&(end, _)| end);
+                continue;
+            }
+            folds.set(id, true);
+            // A transparent node is no row: its children are at its depth.
+            open.push((doc.node(id).next, row_depth + usize::from(!doc.is_transparent(id))));
+            id = id + 1;
         }
         self.folds = folds;
         let mut sel = self.selected;

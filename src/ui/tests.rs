@@ -680,3 +680,21 @@ fn a_long_message_wraps_instead_of_being_cut_and_the_note_stays_on_the_root() {
     app.update(Action::Resize(SIZE.0, SIZE.1));
     assert!(screen(&app).contains("note      no --type given"), "and kept on the root's detail: {}", screen(&app));
 }
+
+#[test]
+fn showing_n_levels_shows_every_row_down_to_that_depth_and_none_below() {
+    // The rows a `1`-`9` key leaves, against every row of the document told by its depth.
+    for file in ["samples/vm.state.bin"] {
+        let mut app = open(file);
+        for depth in 1..=9u8 {
+            press(&mut app, &depth.to_string());
+            let rows = app.rows();
+            let shown: Vec<NodeId> = std::iter::successors(Some(NodeId::ROOT), |&id| rows.next(id)).collect();
+            let expected: Vec<NodeId> = NodeId::ROOT
+                .up_to(app.doc().end())
+                .filter(|&id| !app.doc().is_transparent(id) && rows.depth(id) <= usize::from(depth))
+                .collect();
+            assert_eq!(shown, expected, "{file}: {depth} level(s)");
+        }
+    }
+}
