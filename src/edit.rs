@@ -18,7 +18,7 @@ use std::sync::Arc;
 use crate::edit::op::{EditError, EditOp};
 use crate::edit::spans::Spans;
 pub use crate::edit::splice::Change;
-use crate::files::Piece;
+use crate::files::Extent;
 use crate::model::Document;
 use crate::model::source::Origin;
 
@@ -155,15 +155,15 @@ impl Editor {
         self.last_rewrite.clone()
     }
 
-    /// The bytes to save, as pieces: while the file they were read from is as it was then,
+    /// The bytes to save, as extents: while the file they were read from is as it was then,
     /// the spans no edit touched are marked as held by it, to be copied from there.
-    pub fn pieces(&self) -> Vec<Piece<'_>> {
+    pub fn extents(&self) -> Vec<Extent<'_>> {
         let file = self.origin.as_deref().filter(|origin| origin.unchanged().unwrap_or(false)).map(Origin::file);
-        self.spans.pieces(self.doc().bytes(), file)
+        self.spans.extents(self.doc().bytes(), file)
     }
 
     /// Whether the file the bytes were read from has changed since (or can no longer be
-    /// told): pieces copied from it meanwhile are then not the bytes read.
+    /// told): extents copied from it meanwhile are then not the bytes read.
     pub fn origin_changed(&self) -> bool {
         self.origin.as_ref().is_some_and(|origin| !origin.unchanged().unwrap_or(false))
     }

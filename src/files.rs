@@ -14,7 +14,7 @@
 //!
 //! The bytes are written a span at a time, each span's disk write started as soon as it is
 //! written, so the sync waits for the last span rather than for the whole file; a span that
-//! is also in a file statescope read ([`Piece::copied_from`]) is copied by the kernel from
+//! is also in a file statescope read ([`Extent::copied_from`]) is copied by the kernel from
 //! there (`copy_file_range`), not from memory.
 
 mod writeback;
@@ -101,20 +101,22 @@ pub struct WriteOptions {
     pub no_follow: bool,
 }
 
-/// A part of the bytes to write, in order.
+/// A run of the bytes to write: bytes in memory, or the same bytes as a file holds them at
+/// an offset, to be copied from there.
 #[derive(Debug, Clone, Copy)]
-pub struct Piece<'a> {
+pub struct Extent<'a> {
     /// The bytes.
     pub bytes: &'a [u8],
-    /// A file that holds the same bytes at this offset, to copy them from in the kernel;
-    /// they are written from `bytes` where the file system cannot copy.
+    /// A file that holds the same bytes at this offset: they are copied from it in the
+    /// kernel (or, where the file system cannot, read from it and written), not from
+    /// `bytes`.
     pub copied_from: Option<(&'a File, u64)>,
 }
 
-impl<'a> Piece<'a> {
+impl<'a> Extent<'a> {
     /// Bytes held only in memory.
     pub fn bytes(bytes: &'a [u8]) -> Self {
-        Piece { bytes, copied_from: None }
+        Extent { bytes, copied_from: None }
     }
 }
 
@@ -143,12 +145,12 @@ pub struct Written {
     pub warnings: Vec<String>,
 }
 
-/// Checks `target`, and writes `pieces` one after the other to a synced temporary file beside
+/// Checks `target`, and writes `extents` one after the other to a synced temporary file beside
 /// it that carries the target's mode, owner and extended attributes. Nothing at the target
 /// changes until [`Staged::commit`]; dropping the result removes the temporary file.
 pub fn stage(
     target: &Path,
-    pieces: &[Piece],
+    extents: &[Extent],
     protected: &Protected,
     options: WriteOptions,
 ) -> Result<Staged, WriteError> {
@@ -171,7 +173,7 @@ pub fn stage(
         .permissions(fs::Permissions::from_mode(0o600))
         .tempfile_in(dir)
         .map_err(io)?;
-    write_pieces(temp.as_file(), pieces).map_err(io)?;
+    write_extents(temp.as_file(), extents).map_err(io)?;
     carry_over(temp.as_file(), existing.as_ref().map(|meta| (destination.as_path(), meta))).map_err(io)?;
     temp.as_file().sync_all().map_err(io)?;
     let hard_links = existing.as_ref().map_or(1, Metadata::nlink);
@@ -206,17 +208,17 @@ pub fn write_atomic(
     protected: &Protected,
     options: WriteOptions,
 ) -> Result<Written, WriteError> {
-    stage(target, &[Piece::bytes(bytes)], protected, options)?.commit()
+    stage(target, &[Extent::bytes(bytes)], protected, options)?.commit()
 }
 
-/// Writes the pieces to `out` from its start, starting the disk write of each span of
+/// Writes the extents to `out` from its start, starting the disk write of each span of
 /// [`WRITEBACK_SPAN`] bytes once it is written.
-fn write_pieces(out: &File, pieces: &[Piece]) -> std::io::Result<()> {
+fn write_extents(out: &File, extents: &[Extent]) -> std::io::Result<()> {
     let mut written = 0u64;
-    for piece in pieces {
-        for (n, span) in piece.bytes.chunks(WRITEBACK_SPAN).enumerate() {
+    for extent in extents {
+        for (n, span) in extent.bytes.chunks(WRITEBACK_SPAN).enumerate() {
             let offset = (n * WRITEBACK_SPAN) as u64;
-            match piece.copied_from {
+            match extent.copied_from {
                 Some((file, at)) => copy_span(file, at + offset, out, span.len() as u64)?,
                 None => (&*out).write_all(span)?,
             }

@@ -2,7 +2,9 @@
 //! kind `statescope mutate` knows, raw and schema-aware) applied to the sample or to the
 //! input's remaining bytes; after each, the document (decoded again only where the edit
 //! was, when it can be) must say what a whole decode says, and undoing them all must give
-//! the original bytes back.
+//! the original bytes back. The input is read from a file, as the browser reads one: after
+//! each step, the extents a save would write make the document's bytes, and each span it
+//! would copy from the file holds there what the document has.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -31,16 +33,34 @@ fuzz_target!(|data: &[u8]| {
     let schema = schema();
     let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
     let decoder = Decoder::new(schema, root);
-    let mut editor = Editor::new(decoder.decode(Source::new(blob.clone())));
+    let file = std::env::temp_dir().join(format!("statescope-fuzz-edit-{}.bin", std::process::id()));
+    std::fs::write(&file, &blob).unwrap();
+    let mut editor = Editor::new(decoder.decode(Source::open(&file, u64::MAX).unwrap()));
     let mut rng = Rng::new(seed);
     for i in 0..8 {
         let Some(mutation) = plan_mutation(editor.doc(), &mut rng, (seed as usize).wrapping_add(i)) else { break };
         if editor.apply(mutation.op).is_ok() {
             assert_eq!(said(editor.doc()), said(&decoder.decode(Source::new(editor.doc().bytes().to_vec()))));
+            assert_saves_as_edited(&editor, &blob);
         }
     }
     while editor.undo() {
         assert_eq!(said(editor.doc()), said(&decoder.decode(Source::new(editor.doc().bytes().to_vec()))));
+        assert_saves_as_edited(&editor, &blob);
     }
     assert_eq!(editor.doc().bytes(), &blob[..], "undo restores the exact bytes");
 });
+
+/// The extents a save would write are the document's bytes, and those copied from the file
+/// read are the bytes read there.
+fn assert_saves_as_edited(editor: &Editor, read: &[u8]) {
+    let extents = editor.extents();
+    let joined: Vec<u8> = extents.iter().flat_map(|p| p.bytes).copied().collect();
+    assert_eq!(joined, editor.doc().bytes(), "the extents make the bytes");
+    for extent in &extents {
+        if let Some((_, from)) = extent.copied_from {
+            let from = from as usize;
+            assert_eq!(extent.bytes, &read[from..from + extent.bytes.len()], "a copied span holds what was read");
+        }
+    }
+}

@@ -8,7 +8,7 @@ use anyhow::{Context, Result, anyhow, bail};
 
 use crate::cli::{Format, MutateArgs, Outcome, OutputArgs, ShowArgs};
 use crate::edit::Editor;
-use crate::files::{Piece, Protected, WriteOptions, Written};
+use crate::files::{Extent, Protected, WriteOptions, Written};
 use crate::model::{NodeId, parts, value};
 use crate::mutate::{Rng, plan_among};
 use crate::open::{SchemaArgs, find_type};
@@ -160,7 +160,7 @@ pub fn edit_and_write(
         }
         _ => Ok(()),
     };
-    let written = write_pieces(&edited.pieces(), &protected, output, input_unchanged)?;
+    let written = write_extents(&edited.extents(), &protected, output, input_unchanged)?;
     eprintln!("statescope: {count} edit(s) applied; wrote {written}");
     Ok(Outcome::Success)
 }
@@ -176,13 +176,13 @@ pub(super) fn read_by(schema_args: &SchemaArgs, input: &Path) -> Protected {
 /// Writes bytes to `-o` (standard output for `-`, refused when that is a terminal), never
 /// over a `protected` file unless `--force`. Returns what was written, for the message.
 pub(super) fn write_output(bytes: &[u8], protected: &Protected, output: &OutputArgs) -> Result<String> {
-    write_pieces(&[Piece::bytes(bytes)], protected, output, || Ok(()))
+    write_extents(&[Extent::bytes(bytes)], protected, output, || Ok(()))
 }
 
-/// [`write_output`] of bytes in pieces; `still_valid` is asked, once they are all written,
+/// [`write_output`] of bytes in extents; `still_valid` is asked, once they are all written,
 /// whether they may be put in place (a file is then left as it was if not).
-fn write_pieces(
-    pieces: &[Piece],
+fn write_extents(
+    extents: &[Extent],
     protected: &Protected,
     output: &OutputArgs,
     still_valid: impl FnOnce() -> Result<()>,
@@ -193,12 +193,12 @@ fn write_pieces(
             bail!("refusing to write binary to a terminal; redirect it or give -o FILE");
         }
         let mut stdout = io::stdout().lock();
-        pieces.iter().try_for_each(|p| stdout.write_all(p.bytes))?;
+        extents.iter().try_for_each(|p| stdout.write_all(p.bytes))?;
         stdout.flush()?;
         still_valid()?;
         return Ok("standard output".to_owned());
     }
-    let staged = crate::files::stage(&output.output, pieces, protected, output.write_options())?;
+    let staged = crate::files::stage(&output.output, extents, protected, output.write_options())?;
     still_valid()?;
     Ok(said(&output.output, &staged.commit()?))
 }

@@ -11,7 +11,7 @@ use crate::edit::op::{EditError, EditOp};
 use crate::edit::script_lines;
 use crate::edit::spans::Spans;
 use crate::edit::splice::{Change, Splice};
-use crate::files::Piece;
+use crate::files::Extent;
 use crate::model::Decoder;
 use crate::model::source::{Origin, Source};
 
@@ -38,34 +38,34 @@ pub enum Edited {
 }
 
 impl Edited {
-    /// The bytes as pieces in order. A span still as read from the input's file is marked
+    /// The bytes as extents in order. A span still as read from the input's file is marked
     /// as held by that file, to be copied from there: the caller makes sure the file did
     /// not change ([`Origin::unchanged`]).
-    pub fn pieces(&self) -> Vec<Piece<'_>> {
+    pub fn extents(&self) -> Vec<Extent<'_>> {
         let (input, splices) = match self {
             Edited::Rewritten { bytes, spans, origin } => {
-                return spans.pieces(bytes, origin.as_deref().map(Origin::file));
+                return spans.extents(bytes, origin.as_deref().map(Origin::file));
             }
             Edited::Spliced { input, splices } => (input, splices),
         };
         let file = input.origin().map(|origin| origin.file());
         let kept =
-            |from: usize, to: usize| Piece { bytes: &input[from..to], copied_from: file.map(|f| (f, from as u64)) };
-        let mut pieces = Vec::with_capacity(2 * splices.len() + 1);
+            |from: usize, to: usize| Extent { bytes: &input[from..to], copied_from: file.map(|f| (f, from as u64)) };
+        let mut extents = Vec::with_capacity(2 * splices.len() + 1);
         let mut at = 0;
         for splice in splices {
-            pieces.push(kept(at, splice.offset));
-            pieces.push(Piece::bytes(&splice.inserted));
+            extents.push(kept(at, splice.offset));
+            extents.push(Extent::bytes(&splice.inserted));
             at = splice.offset + splice.removed.len();
         }
-        pieces.push(kept(at, input.len()));
-        pieces.retain(|p| !p.bytes.is_empty());
-        pieces
+        extents.push(kept(at, input.len()));
+        extents.retain(|p| !p.bytes.is_empty());
+        extents
     }
 
     /// The bytes in one buffer.
     pub fn to_vec(&self) -> Vec<u8> {
-        self.pieces().iter().flat_map(|p| p.bytes).copied().collect()
+        self.extents().iter().flat_map(|p| p.bytes).copied().collect()
     }
 }
 

@@ -5,7 +5,7 @@
 use std::fs::File;
 
 use crate::edit::splice::Change;
-use crate::files::Piece;
+use crate::files::Extent;
 
 /// The edited bytes as consecutive parts, each either a span of the bytes first read or
 /// bytes an edit wrote.
@@ -95,23 +95,23 @@ impl Spans {
         self.parts.push(part);
     }
 
-    /// The pieces to write for `bytes`, the bytes now: the spans still as first read are
+    /// The extents to write for `bytes`, the bytes now: the spans still as first read are
     /// marked as held by `file` (which the caller has made sure still holds them), to be
     /// copied from there.
-    pub fn pieces<'a>(&self, bytes: &'a [u8], file: Option<&'a File>) -> Vec<Piece<'a>> {
+    pub fn extents<'a>(&self, bytes: &'a [u8], file: Option<&'a File>) -> Vec<Extent<'a>> {
         let followed = self.parts.iter().map(|p| p.len).sum::<usize>() == bytes.len();
         debug_assert!(followed, "every change to the bytes was followed");
-        let Some(file) = file.filter(|_| followed) else { return vec![Piece::bytes(bytes)] };
+        let Some(file) = file.filter(|_| followed) else { return vec![Extent::bytes(bytes)] };
         let mut pos = 0;
         self.parts
             .iter()
             .map(|part| {
-                let piece = Piece {
+                let extent = Extent {
                     bytes: &bytes[pos..pos + part.len],
                     copied_from: part.from.map(|from| (file, from as u64)),
                 };
                 pos += part.len;
-                piece
+                extent
             })
             .collect()
     }
@@ -130,8 +130,8 @@ mod tests {
             edits in proptest::collection::vec((any::<u16>(), 0usize..9, proptest::collection::vec(any::<u8>(), 0..9)), 1..12),
         ) {
             // Random replacements, one or two splices at a time, followed on the bytes and
-            // on the spans: each piece copied from the file is the bytes there, and the
-            // pieces make the bytes.
+            // on the spans: each extent copied from the file is the bytes there, and the
+            // extents make the bytes.
             let mut file = tempfile::tempfile().unwrap();
             std::io::Write::write_all(&mut file, &first).unwrap();
             let (mut bytes, mut spans) = (first.clone(), Spans::new(first.len()));
@@ -146,13 +146,13 @@ mod tests {
                 let change = Change { splices };
                 spans.apply(&change);
                 change.apply(&mut bytes);
-                let pieces = spans.pieces(&bytes, Some(&file));
-                let joined: Vec<u8> = pieces.iter().flat_map(|p| p.bytes).copied().collect();
+                let extents = spans.extents(&bytes, Some(&file));
+                let joined: Vec<u8> = extents.iter().flat_map(|p| p.bytes).copied().collect();
                 prop_assert_eq!(&joined, &bytes);
-                for piece in &pieces {
-                    if let Some((_, from)) = piece.copied_from {
+                for extent in &extents {
+                    if let Some((_, from)) = extent.copied_from {
                         let from = from as usize;
-                        prop_assert_eq!(piece.bytes, &first[from..from + piece.bytes.len()]);
+                        prop_assert_eq!(extent.bytes, &first[from..from + extent.bytes.len()]);
                     }
                 }
             }

@@ -295,7 +295,7 @@ fn a_save_copies_what_no_edit_touched_from_the_file_opened_unless_it_changed() {
     edit_at(&mut app, "units[6].state.vps[0].data.registers.rip", "0xffffffff81000040");
     edit_at(&mut app, "units[1].name", "\"a-name-longer-than-before\"");
     press(&mut app, "u<C-r>");
-    let copied = |app: &App| app.editor().pieces().iter().filter(|p| p.copied_from.is_some()).count();
+    let copied = |app: &App| app.editor().extents().iter().filter(|p| p.copied_from.is_some()).count();
     assert!(copied(&app) >= 2, "the spans around the edits are copied from the file");
     save_as(&mut app, &dir.join("a.bin"));
     assert!(app.message().starts_with("saved"), "{}", app.message());

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::{App, Effect, Prompt, PromptKind, problem_ancestors};
 use crate::edit::op::EditOp;
-use crate::files::{self, Piece, WriteError, WriteOptions};
+use crate::files::{self, Extent, WriteError, WriteOptions};
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::{self, FieldPath};
 use crate::model::value;
@@ -148,14 +148,14 @@ impl App {
         let options = WriteOptions { overwrite_protected: confirmed, no_follow: false };
         let script = files::script_path(&target);
         let bytes = self.editor.doc().bytes();
-        let staged = files::stage(&target, &self.editor.pieces(), &self.protected, options)
+        let staged = files::stage(&target, &self.editor.extents(), &self.protected, options)
             .and_then(|data| match self.editor.origin_changed() {
                 // What was copied from the file opened is not what was read: all from memory.
-                true => files::stage(&target, &[Piece::bytes(bytes)], &self.protected, options),
+                true => files::stage(&target, &[Extent::bytes(bytes)], &self.protected, options),
                 false => Ok(data),
             })
             .and_then(|data| {
-                files::stage(&script, &[Piece::bytes(self.editor.script().as_bytes())], &self.protected, options)
+                files::stage(&script, &[Extent::bytes(self.editor.script().as_bytes())], &self.protected, options)
                     .map(|s| (data, s))
             });
         let (data, script_file) = match staged {
