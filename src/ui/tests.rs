@@ -2,7 +2,7 @@
 //! and compared with snapshots: navigation, folding, search, go-to, Any rows, error rows
 //! and help.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 use ratatui::Terminal;
@@ -215,6 +215,16 @@ fn edit_at(app: &mut App, path: &str, value: &str) {
     press(app, &format!("{value}<Enter>"));
 }
 
+/// A fresh folder for one test (`statescope-tui-TAG-PID`) holding the sample as `name`:
+/// the folder and the file.
+fn sample_in_folder(tag: &str, name: &str) -> (PathBuf, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("statescope-tui-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let input = dir.join(name);
+    std::fs::write(&input, crate::samples::VM_STATE).unwrap();
+    (dir, input)
+}
+
 /// Presses `w`, types `target` over the offered name, and submits.
 fn save_as(app: &mut App, target: &Path) {
     press(app, "w");
@@ -284,10 +294,7 @@ fn delete_append_and_structure() {
 
 #[test]
 fn a_save_copies_what_no_edit_touched_from_the_file_opened_unless_it_changed() {
-    let dir = std::env::temp_dir().join(format!("statescope-tui-copy-save-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("vm.bin");
-    std::fs::write(&input, crate::samples::VM_STATE).unwrap();
+    let (dir, input) = sample_in_folder("copy-save", "vm.bin");
     let doc = sample_decoder().decode(Source::open(&input, u64::MAX).unwrap());
     let mut app = App::new(doc, "vm.bin".to_owned(), SIZE).with_file(input.clone(), &[]);
     // A value of the same length, a longer name (every length prefix around it follows),
@@ -315,10 +322,7 @@ fn a_save_copies_what_no_edit_touched_from_the_file_opened_unless_it_changed() {
 
 #[test]
 fn save_writes_atomically_beside_a_script_and_guards_the_input() {
-    let dir = std::env::temp_dir().join(format!("statescope-tui-save-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("vm.bin");
-    std::fs::write(&input, crate::samples::VM_STATE).unwrap();
+    let (dir, input) = sample_in_folder("save", "vm.bin");
     let mut app = open("samples/vm.state.bin").with_file(input.clone(), &[]);
     edit_at(&mut app, "units[6].state.vps[0].data.registers.rip", "0xffffffff81000040");
     assert_eq!(press(&mut app, "q"), [], "unsaved edits stop the first q");
@@ -391,10 +395,7 @@ fn folds_before_and_after_an_edit_survive_it() {
 #[test]
 fn saving_over_any_file_that_was_opened_asks_first() {
     // Opened `st.edits` as the blob; saving as `st` would write the script over it.
-    let dir = std::env::temp_dir().join(format!("statescope-tui-guard-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join("st.edits");
-    std::fs::write(&input, crate::samples::VM_STATE).unwrap();
+    let (dir, input) = sample_in_folder("guard", "st.edits");
     let mut app = open("samples/vm.state.bin").with_file(input.clone(), &[]);
     edit_at(&mut app, "units[0].name", "renamed");
     save_as(&mut app, &dir.join("st"));
