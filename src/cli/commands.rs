@@ -144,7 +144,7 @@ pub fn edit_and_write(
     // in the kernel.
     let source = schema_args.read_mapped(file)?;
     let (decoder, _) = schema_args.decoder(&schema, &source)?;
-    let origin = source.origin().cloned();
+    let origin = source.mapped_from().cloned();
     // Each edit decodes only the top-level fields it touches: memory near the file's size.
     let (edited, count) = crate::edit::lean::apply_script_lean(&decoder, source, script)
         .map_err(|(line, e)| anyhow!("edit {line}: {e}; nothing was written"))?;

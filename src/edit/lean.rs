@@ -32,15 +32,16 @@ pub enum Edited {
         bytes: Vec<u8>,
         /// Which of them are still as read from the input.
         spans: Spans,
-        /// The file the input was read from, if it was.
+        /// The file the input was mapped from, if it was.
         origin: Option<Arc<Origin>>,
     },
 }
 
 impl Edited {
-    /// The bytes as extents in order. A span still as read from the input's file is marked
-    /// as held by that file, to be copied from there: the caller makes sure the file did
-    /// not change ([`Origin::unchanged`]).
+    /// The bytes as extents in order. A span still as read from a mapped input's file is
+    /// marked as held by that file, to be copied from there: the caller makes sure the file
+    /// did not change ([`Origin::unchanged`]). A small input, read into memory, is written
+    /// from there.
     pub fn extents(&self) -> Vec<Extent<'_>> {
         let (input, splices) = match self {
             Edited::Rewritten { bytes, spans, origin } => {
@@ -48,7 +49,7 @@ impl Edited {
             }
             Edited::Spliced { input, splices } => (input, splices),
         };
-        let file = input.origin().map(|origin| origin.file());
+        let file = input.mapped_from().map(|origin| origin.file());
         let kept =
             |from: usize, to: usize| Extent { bytes: &input[from..to], copied_from: file.map(|f| (f, from as u64)) };
         let mut extents = Vec::with_capacity(2 * splices.len() + 1);
@@ -80,7 +81,7 @@ pub fn apply_script_lean(
     input: Source,
     script: &str,
 ) -> Result<(Edited, usize), (usize, EditError)> {
-    let origin = input.origin().cloned();
+    let origin = input.mapped_from().cloned();
     let mut edited = Edited::Spliced { input, splices: Vec::new() };
     let mut count = 0;
     for (n, line) in script_lines(script) {

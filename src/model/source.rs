@@ -4,7 +4,9 @@
 //! and `patch`, which copy the spans an edit leaves alone from the file in the kernel
 //! (and first make sure, by its size and times, that the file did not change meanwhile).
 //! The browser and `show` read a copy: another program cannot change it underneath, and a
-//! mapping saves no memory once every page has been decoded. Should another program cut a
+//! mapping saves no memory once every page has been decoded; the copy keeps the file it
+//! came from ([`Origin`]), so that the browser's save copies from it what no edit touched
+//! while it is unchanged. Should another program cut a
 //! mapped file short, the command says so and exits with 2 ([`mapped`]) instead of dying
 //! of SIGBUS.
 
@@ -120,6 +122,12 @@ impl Source {
     /// The regular file the bytes were read or mapped from, if they were.
     pub fn origin(&self) -> Option<&Arc<Origin>> {
         self.origin.as_ref()
+    }
+
+    /// The file the bytes are mapped from, if they are: a writer copies from it rather than
+    /// read the bytes into memory, and must then make sure it did not change meanwhile.
+    pub fn mapped_from(&self) -> Option<&Arc<Origin>> {
+        self.origin.as_ref().filter(|_| matches!(*self.bytes, Bytes::Mapped(_)))
     }
 
     /// Reads `path`, or standard input for `-`. A regular file is read whole; anything
