@@ -166,18 +166,26 @@ fn read_longer_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize)
     let word = u64::from_le_bytes(first_eight.try_into().expect("eight bytes"));
     // The high bit clear marks the last byte.
     let last_bytes = !word & 0x8080_8080_8080_8080;
-    if last_bytes != 0 {
-        let len = (last_bytes.trailing_zeros() as usize >> 3) + 1;
-        if pos + len > end {
-            return read_varint_near_end(buf, pos, end);
-        }
-        let kept = if len == 8 { word } else { word & ((1u64 << (len * 8)) - 1) };
-        let groups = kept & 0x7f7f_7f7f_7f7f_7f7f;
-        let pairs = (groups & 0x007f_007f_007f_007f) | ((groups & 0x7f00_7f00_7f00_7f00) >> 1);
-        let quads = (pairs & 0x0000_3fff_0000_3fff) | ((pairs & 0x3fff_0000_3fff_0000) >> 2);
-        let value = (quads & 0x0000_0000_0fff_ffff) | ((quads & 0x0fff_ffff_0000_0000) >> 4);
-        return Ok((value, len));
+    if last_bytes == 0 {
+        return read_nine_or_ten(buf, pos, end);
     }
+    let len = (last_bytes.trailing_zeros() as usize >> 3) + 1;
+    if pos + len > end {
+        return read_varint_near_end(buf, pos, end);
+    }
+    let kept = if len == 8 { word } else { word & ((1u64 << (len * 8)) - 1) };
+    let groups = kept & 0x7f7f_7f7f_7f7f_7f7f;
+    let pairs = (groups & 0x007f_007f_007f_007f) | ((groups & 0x7f00_7f00_7f00_7f00) >> 1);
+    let quads = (pairs & 0x0000_3fff_0000_3fff) | ((pairs & 0x3fff_0000_3fff_0000) >> 2);
+    let value = (quads & 0x0000_0000_0fff_ffff) | ((quads & 0x0fff_ffff_0000_0000) >> 4);
+    Ok((value, len))
+}
+
+/// [`read_longer_varint`] of a varint whose first eight bytes all go on: with ten bytes
+/// surely before `end`, read a byte at a time without bounds checks.
+#[cold]
+#[inline(never)]
+fn read_nine_or_ten(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
     let Some(window) = buf.get(pos..pos + MAX_VARINT_LEN).filter(|_| pos + MAX_VARINT_LEN <= end) else {
         return read_varint_near_end(buf, pos, end);
     };
@@ -195,6 +203,8 @@ fn read_longer_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize)
 }
 
 /// [`read_varint`] for a varint that may run into `end`, checking each byte.
+#[cold]
+#[inline(never)]
 fn read_varint_near_end(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
     let mut value: u64 = 0;
     for i in 0..MAX_VARINT_LEN {
