@@ -17,19 +17,7 @@ struct Run {
 fn measure(label: &str, program: &Path, args: &[&str], stdin: Option<&Path>) -> Run {
     let mut best: Option<Run> = None;
     for _ in 0..3 {
-        let mut cmd = Command::new("/usr/bin/time");
-        cmd.arg("-f").arg("%M").arg(program).args(args).stdout(Stdio::null()).stderr(Stdio::piped());
-        if let Some(input) = stdin {
-            cmd.stdin(std::fs::File::open(input).expect("blob opens"));
-        }
-        let start = Instant::now();
-        let out = cmd.output().expect("command runs");
-        let seconds = start.elapsed().as_secs_f64();
-        let stderr = String::from_utf8_lossy(&out.stderr);
-        // 0, or 1 for a check that found problems: anything else measured a failure.
-        assert!(matches!(out.status.code(), Some(0 | 1)), "{label} failed: {stderr}");
-        let kb: f64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(f64::NAN);
-        let run = Run { seconds, peak_rss_mb: kb / 1024.0 };
+        let run = run_once(label, program, args, stdin);
         if best.as_ref().is_none_or(|b| run.seconds < b.seconds) {
             best = Some(run);
         }
@@ -37,6 +25,23 @@ fn measure(label: &str, program: &Path, args: &[&str], stdin: Option<&Path>) -> 
     let best = best.expect("three runs");
     println!("{label:<44} {:>8.3} s {:>9.1} MB peak RSS", best.seconds, best.peak_rss_mb);
     best
+}
+
+/// One run of `program` under GNU time: its wall time and peak memory.
+fn run_once(label: &str, program: &Path, args: &[&str], stdin: Option<&Path>) -> Run {
+    let mut cmd = Command::new("/usr/bin/time");
+    cmd.arg("-f").arg("%M").arg(program).args(args).stdout(Stdio::null()).stderr(Stdio::piped());
+    if let Some(input) = stdin {
+        cmd.stdin(std::fs::File::open(input).expect("blob opens"));
+    }
+    let start = Instant::now();
+    let out = cmd.output().expect("command runs");
+    let seconds = start.elapsed().as_secs_f64();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // 0, or 1 for a check that found problems: anything else measured a failure.
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{label} failed: {stderr}");
+    let kb: f64 = stderr.lines().last().and_then(|l| l.trim().parse().ok()).unwrap_or(f64::NAN);
+    Run { seconds, peak_rss_mb: kb / 1024.0 }
 }
 
 /// One benchmark input: a blob, the schema flags for statescope and protoc, the root type.
@@ -343,26 +348,50 @@ fn on_a_gigabyte(case: &Case, exe: &Path, dir: &Path) -> anyhow::Result<()> {
 }
 
 /// `patch` of one bit flip, which writes the whole file and syncs it before putting it in
-/// place, against `cp` of the same file, and `cp` then `sync` of the copy.
+/// place, against `cp` of the same file, and `cp` then `sync` of the copy: the three taken
+/// in turn five times, medians (new pages cost this machine more at some moments than at
+/// others, so the pairs are compared as they come).
 fn saving(big: &Path, case: &Case, exe: &Path, dir: &Path) -> anyhow::Result<()> {
     let (script, out) = (dir.join("flip.edits"), dir.join("saved.bin"));
     std::fs::write(&script, "flip 100 0\n")?;
     let (big, out_str) = (big.to_str().expect("UTF-8 temp path"), out.to_str().expect("UTF-8 temp path"));
-    let mut args = vec!["patch", big, "--script", script.to_str().expect("UTF-8 temp path"), "-o", out_str];
-    args.extend(case.statescope_schema.iter().map(String::as_str));
-    args.extend(["--type", case.root_type]);
-    let patch = measure("statescope patch (one bit flip; synced)", exe, &args, None);
-    std::fs::remove_file(&out)?;
-    let cp = measure("cp", Path::new("cp"), &[big, out_str], None);
-    std::fs::remove_file(&out)?;
+    let mut patch_args = vec!["patch", big, "--script", script.to_str().expect("UTF-8 temp path"), "-o", out_str];
+    patch_args.extend(case.statescope_schema.iter().map(String::as_str));
+    patch_args.extend(["--type", case.root_type]);
     let copy_then_sync = format!("cp '{big}' '{out_str}' && sync '{out_str}'");
-    let cp_sync = measure("cp, then sync of the copy", Path::new("sh"), &["-c", &copy_then_sync], None);
-    std::fs::remove_file(&out)?;
+    let rounds: [(&str, &Path, Vec<&str>); 3] = [
+        ("statescope patch (one bit flip; synced)", exe, patch_args),
+        ("cp", Path::new("cp"), vec![big, out_str]),
+        ("cp, then sync of the copy", Path::new("sh"), vec!["-c", &copy_then_sync]),
+    ];
+    let mut times = [Vec::new(), Vec::new(), Vec::new()];
+    let mut patch_rss = 0.0f64;
+    for _ in 0..5 {
+        for (k, (label, program, args)) in rounds.iter().enumerate() {
+            let run = run_once(label, program, args, None);
+            std::fs::remove_file(&out)?;
+            times[k].push(run.seconds);
+            if k == 0 {
+                patch_rss = patch_rss.max(run.peak_rss_mb);
+            }
+        }
+    }
+    let medians: Vec<f64> = times
+        .iter_mut()
+        .map(|t| {
+            t.sort_by(f64::total_cmp);
+            t[t.len() / 2]
+        })
+        .collect();
+    for ((label, _, _), (median, all)) in rounds.iter().zip(medians.iter().zip(&times)) {
+        let all: Vec<String> = all.iter().map(|s| format!("{s:.2}")).collect();
+        println!("{label:<44} {median:>8.3} s (median of {}, sorted: {})", all.len(), all.join(" "));
+    }
     println!(
-        "patch takes {:.2}x the time of cp, {:.2}x cp then sync (peak RSS / file {:.3})\n",
-        patch.seconds / cp.seconds,
-        patch.seconds / cp_sync.seconds,
-        patch.peak_rss_mb * 1048576.0 / std::fs::metadata(big)?.len() as f64
+        "patch takes {:.2}x the time of cp, {:.2}x cp then sync (medians; peak RSS / file {:.3})\n",
+        medians[0] / medians[1],
+        medians[0] / medians[2],
+        patch_rss * 1048576.0 / std::fs::metadata(big)?.len() as f64
     );
     Ok(())
 }
