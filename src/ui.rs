@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod clipboard;
+pub mod folds;
 pub mod keymap;
 pub mod layout;
 pub mod lookup;

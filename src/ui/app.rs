@@ -14,6 +14,7 @@ use crate::model::problem::Severity;
 use crate::model::value::terminal_safe;
 use crate::model::{Document, path, value};
 use crate::render::tree;
+use crate::ui::folds::Folds;
 use crate::ui::layout::{Panes, panes};
 pub use crate::ui::prompt::{Prompt, PromptKey};
 use crate::ui::rows::{NodeSet, Rows};
@@ -210,7 +211,7 @@ pub struct App {
     /// The file's name as shown in the status bar.
     file_label: String,
     /// Which rows are expanded.
-    folds: NodeSet,
+    folds: Folds,
     /// The selected row.
     selected: NodeId,
     /// The first row on screen.
@@ -317,7 +318,7 @@ const SEARCH_SLICE: u32 = 400_000;
 impl App {
     /// A browser over `doc`, with the root's children shown.
     pub fn new(doc: Document, file_label: String, size: (u16, u16)) -> Self {
-        let folds = NodeSet::new(doc.nodes().len());
+        let folds = Folds::new(doc.nodes().len());
         let problems = doc.problems().len();
         let mut app = App {
             editor: Editor::new(doc),
@@ -421,11 +422,6 @@ impl App {
     /// The first row on screen.
     pub fn top(&self) -> NodeId {
         self.top
-    }
-
-    /// Which rows are expanded.
-    pub fn folds(&self) -> &NodeSet {
-        &self.folds
     }
 
     /// The open prompt, if any.
@@ -683,12 +679,12 @@ impl App {
         match action {
             Action::ExpandOrEnter => self.expand_or_enter(),
             Action::CollapseOrLeave => self.collapse_or_leave(),
-            Action::Toggle if self.rows().has_children(id) => self.folds.set(id, !self.folds.contains(id)),
+            Action::Toggle if self.rows().has_children(id) => self.toggle(id),
             Action::ExpandSubtree => self.folds.set_range(subtree, true),
             Action::CollapseSubtree => self.folds.set_range(subtree, false),
-            Action::ExpandAll => self.folds.set_range(NodeId::ROOT..self.doc().end(), true),
+            Action::ExpandAll => self.folds = Folds::to_level(self.doc().nodes().len(), usize::MAX),
             Action::CollapseAll => {
-                self.folds = NodeSet::new(self.doc().nodes().len());
+                self.folds = Folds::new(self.doc().nodes().len());
                 self.select(NodeId::ROOT);
             }
             Action::CollapseToDepth(depth) => self.collapse_to_depth(usize::from(depth)),
@@ -745,7 +741,7 @@ impl App {
         if !self.rows().has_children(id) {
             return;
         }
-        if self.folds.contains(id) {
+        if self.rows().is_expanded(id) {
             if let Some(child) = self.rows().first_child(id) {
                 self.selected = child;
             }
@@ -756,43 +752,29 @@ impl App {
 
     fn collapse_or_leave(&mut self) {
         let id = self.selected;
-        if self.rows().has_children(id) && self.folds.contains(id) {
+        if self.rows().has_children(id) && self.rows().is_expanded(id) {
             self.folds.set(id, false);
         } else if let Some(p) = self.rows().parent(id) {
             self.selected = p;
         }
     }
 
-    /// Shows `depth` levels of rows: every node above that depth is expanded, nothing
-    /// below it; the rows at that depth are stepped over with their subtrees, not walked.
+    /// Shows `depth` levels of rows: every row above that depth is expanded, nothing
+    /// below it. The folds take the level as it is; no node is visited.
     fn collapse_to_depth(&mut self, depth: usize) {
-        let doc = self.doc();
-        let mut folds = NodeSet::new(doc.nodes().len());
-        // The subtrees being walked: where each ends, and the depth of the rows in it.
-        let mut open: Vec<(NodeId, usize)> = Vec::new();
-        let mut id = NodeId::ROOT;
-        while id < doc.end() {
-            while open.last().is_some_and(|&(end, _)| id >= end) {
-                open.pop();
-            }
-            let row_depth = open.last().map_or(0, |&(_, inner)| inner);
-            if row_depth >= depth {
-                // This node and the siblings after it are shown folded: all stepped over.
-                id = open.last().map_or(doc.end(), |&(end, _)| end);
-                continue;
-            }
-            folds.set(id, true);
-            // A transparent node is no row: its children are at its depth.
-            open.push((doc.node(id).next, row_depth + usize::from(!doc.is_transparent(id))));
-            id = id + 1;
-        }
-        self.folds = folds;
+        self.folds = Folds::to_level(self.doc().nodes().len(), depth);
         let mut sel = self.selected;
         while self.rows().depth(sel) > depth {
             sel = self.rows().parent(sel).unwrap_or(NodeId::ROOT);
         }
         self.select(sel);
         self.message = format!("showing {depth} level(s)");
+    }
+
+    /// Expands row `id` if it is collapsed, collapses it if not.
+    fn toggle(&mut self, id: NodeId) {
+        let open = self.rows().is_expanded(id);
+        self.folds.set(id, !open);
     }
 
     fn jump_to_problem(&mut self, forward: bool) {
@@ -1061,7 +1043,7 @@ impl App {
             }
         }
         if id == self.selected && self.rows().has_children(id) {
-            self.folds.set(id, !self.folds.contains(id));
+            self.toggle(id);
         }
         self.selected = id;
     }

@@ -4,6 +4,7 @@
 
 use crate::model::Document;
 use crate::model::node::{Node, NodeId};
+use crate::ui::folds::Folds;
 
 /// A set of nodes, one bit each: which rows are expanded, which contain problems.
 #[derive(Debug, Clone, Default)]
@@ -12,12 +13,16 @@ pub struct NodeSet {
 }
 
 impl NodeSet {
-    /// The set holding only the root (the folds of a freshly opened document), for a
-    /// document of `len` nodes.
+    /// The set holding only the root, for a document of `len` nodes.
     pub fn new(len: usize) -> Self {
         let mut set = NodeSet { bits: vec![0; len.div_ceil(64)] };
         set.set(NodeId::ROOT, true);
         set
+    }
+
+    /// The empty set, for a document of `len` nodes.
+    pub fn empty(len: usize) -> Self {
+        NodeSet { bits: vec![0; len.div_ceil(64)] }
     }
 
     /// Whether node `id` is in the set.
@@ -101,7 +106,7 @@ pub struct Rows<'a> {
     /// The document.
     pub doc: &'a Document,
     /// The expanded rows.
-    pub folds: &'a NodeSet,
+    pub folds: &'a Folds,
 }
 
 impl Rows<'_> {
@@ -112,7 +117,12 @@ impl Rows<'_> {
 
     /// Whether the node's children are shown (transparent nodes always pass through).
     fn opens(&self, id: NodeId) -> bool {
-        self.doc.is_transparent(id) || self.folds.contains(id)
+        self.doc.is_transparent(id) || self.folds.is_open(id, || self.depth(id))
+    }
+
+    /// Whether row `id` is expanded (its children, if it has any, are rows).
+    pub fn is_expanded(&self, id: NodeId) -> bool {
+        self.opens(id)
     }
 
     /// The row after `id`, if any.
@@ -140,10 +150,15 @@ impl Rows<'_> {
     /// The outermost collapsed ancestor hiding `id`, if one does.
     fn outermost_hidden_ancestor(&self, id: NodeId) -> Option<NodeId> {
         let mut hidden = None;
+        // Each ancestor that is a row is one row shallower than the one below it.
+        let mut depth = self.depth(id);
         let mut p = self.doc.parent(id);
         while let Some(ancestor) = p {
-            if !self.opens(ancestor) {
-                hidden = Some(ancestor);
+            if !self.doc.is_transparent(ancestor) {
+                depth = depth.saturating_sub(1);
+                if !self.folds.is_open(ancestor, || depth) {
+                    hidden = Some(ancestor);
+                }
             }
             p = self.doc.parent(ancestor);
         }
@@ -183,7 +198,7 @@ impl Rows<'_> {
     }
 
     /// Makes `id` a row by expanding every ancestor.
-    pub fn reveal(doc: &Document, folds: &mut NodeSet, id: NodeId) {
+    pub fn reveal(doc: &Document, folds: &mut Folds, id: NodeId) {
         let mut p = doc.parent(id);
         while let Some(ancestor) = p {
             folds.set(ancestor, true);
@@ -258,7 +273,7 @@ mod tests {
     #[test]
     fn collapsed_rows_are_skipped_and_next_and_prev_are_inverse() {
         let doc = sample();
-        let mut folds = NodeSet::new(doc.nodes().len());
+        let mut folds = Folds::new(doc.nodes().len());
         let rows = Rows { doc: &doc, folds: &folds };
         let units: Vec<String> =
             std::iter::successors(Some(NodeId::ROOT), |&id| rows.next(id)).map(|id| path(&doc, id)).collect();
@@ -301,7 +316,7 @@ mod tests {
     fn any_payloads_are_passed_through() {
         let doc = sample();
         let lun = doc.resolve("units[7].state.channel.drives[0].path.lun").unwrap();
-        let mut folds = NodeSet::new(doc.nodes().len());
+        let mut folds = Folds::new(doc.nodes().len());
         Rows::reveal(&doc, &mut folds, lun);
         let rows = Rows { doc: &doc, folds: &folds };
         let chain: Vec<String> =

@@ -109,7 +109,7 @@ fn navigates_and_folds() {
     assert_eq!(selected_path(&app), "units[1].name");
     press(&mut app, "hh");
     assert_eq!(selected_path(&app), "units[1]");
-    assert!(!app.folds().contains(app.selected()), "the second h collapses");
+    assert!(!app.rows().is_expanded(app.selected()), "the second h collapses");
     press(&mut app, "JJ");
     assert_eq!(selected_path(&app), "units[3]");
     press(&mut app, "K");
@@ -189,7 +189,7 @@ fn mouse_and_resize() {
     app.update(Action::Click(5, 4));
     assert_eq!(selected_path(&app), "units[2]");
     app.update(Action::Click(5, 4));
-    assert!(app.folds().contains(app.selected()), "a second click expands");
+    assert!(app.rows().is_expanded(app.selected()), "a second click expands");
     app.update(Action::Scroll(3));
     app.update(Action::Resize(60, 12));
     press(&mut app, "<PgDn><PgDn>");
@@ -384,12 +384,12 @@ fn folds_before_and_after_an_edit_survive_it() {
     let one = doc.resolve("units[1]").unwrap();
     let six = doc.resolve("units[6]").unwrap();
     let three = doc.resolve("units[3]").unwrap();
-    assert!(app.folds().contains(one), "a unit before the edit stays open");
-    assert!(app.folds().contains(six), "a unit after the edit stays open, at its new id");
-    assert!(app.folds().contains(three), "the edited unit stays open: its ancestors keep their ids");
+    assert!(app.rows().is_expanded(one), "a unit before the edit stays open");
+    assert!(app.rows().is_expanded(six), "a unit after the edit stays open, at its new id");
+    assert!(app.rows().is_expanded(three), "the edited unit stays open: its ancestors keep their ids");
     press(&mut app, "u");
     let doc = app.doc();
-    assert!(app.folds().contains(doc.resolve("units[6]").unwrap()), "and across the undo");
+    assert!(app.rows().is_expanded(doc.resolve("units[6]").unwrap()), "and across the undo");
 }
 
 #[test]
@@ -696,6 +696,23 @@ fn showing_n_levels_shows_every_row_down_to_that_depth_and_none_below() {
                 .filter(|&id| !app.doc().is_transparent(id) && rows.depth(id) <= usize::from(depth))
                 .collect();
             assert_eq!(shown, expected, "{file}: {depth} level(s)");
+            let backwards: Vec<NodeId> = std::iter::successors(Some(rows.last()), |&id| rows.prev(id)).collect();
+            assert!(backwards.iter().rev().eq(&shown), "{file}: {depth} level(s) walked back");
         }
+        // A row collapsed after the level was chosen hides its subtree, and only that.
+        press(&mut app, "2");
+        let unit = app.doc().resolve("units[1]").unwrap();
+        app.select(unit);
+        press(&mut app, "h");
+        let rows = app.rows();
+        let shown: Vec<NodeId> = std::iter::successors(Some(NodeId::ROOT), |&id| rows.next(id)).collect();
+        let expected: Vec<NodeId> = NodeId::ROOT
+            .up_to(app.doc().end())
+            .filter(|&id| !app.doc().is_transparent(id) && rows.depth(id) <= 2)
+            .filter(|&id| id == unit || !app.doc().contains(unit, id))
+            .collect();
+        assert_eq!(shown, expected, "{file}: two levels, units[1] collapsed");
+        let backwards: Vec<NodeId> = std::iter::successors(Some(rows.last()), |&id| rows.prev(id)).collect();
+        assert!(backwards.iter().rev().eq(&shown), "{file}: walked back with units[1] collapsed");
     }
 }

@@ -85,7 +85,7 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         for _ in 0..rows.depth(row) {
             text.push_str("  ");
         }
-        text.push_str(match (rows.has_children(row), app.folds().contains(row)) {
+        text.push_str(match (rows.has_children(row), rows.is_expanded(row)) {
             (false, _) => "  ",
             (true, true) => "▾ ",
             (true, false) => "▸ ",
@@ -114,7 +114,7 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
             (false, false) => "",
         });
         let mark = app.mark(row);
-        let collapsed = rows.has_children(row) && !app.folds().contains(row);
+        let collapsed = rows.has_children(row) && !rows.is_expanded(row);
         text.push_str(match mark {
             Some(Severity::Error) => "✗ ",
             Some(Severity::Warning) => "! ",

@@ -10,14 +10,14 @@ use crate::files::{self, Extent, WriteError, WriteOptions};
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::{self, FieldPath};
 use crate::model::value;
-use crate::ui::rows::NodeSet;
+use crate::ui::folds::Folds;
 
 /// The view's place, kept across a rewrite of the document.
 #[derive(Debug)]
 struct Anchor {
     selected: FieldPath,
     top: FieldPath,
-    folds: NodeSet,
+    folds: Folds,
     old_len: usize,
 }
 
@@ -36,7 +36,7 @@ impl App {
         let id = self.selected;
         let node = doc.node(id);
         if self.rows().has_children(id) && node.kind != NodeKind::AnyPayload {
-            self.folds.set(id, !self.folds.contains(id));
+            self.toggle(id);
             return;
         }
         let Some(input) = value::settable(doc, id).filter(|_| node.kind != NodeKind::Error) else {
