@@ -79,6 +79,11 @@ impl Builder {
         self.doc.skimmed = None;
     }
 
+    /// Drops the nodes from the `nodes`th on, added since with no problem of their own.
+    pub(crate) fn drop_nodes_from(&mut self, nodes: usize) {
+        self.doc.nodes.truncate(nodes);
+    }
+
     /// Says that the fields under top-level field `top` were counted, `fields` of them,
     /// not built.
     pub(crate) fn skimmed(&mut self, top: NodeId, fields: usize) {

@@ -27,6 +27,7 @@ use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
 
+mod flat;
 mod skim;
 
 /// Decodes the builder's bytes as its decoder's root type (schema-less when it has none),
@@ -696,6 +697,11 @@ impl Walker<'_, '_> {
         let is_any = ty.is_some_and(|ty| self.info(ty).is_any);
         let kind = if kind == NodeKind::Message && is_any { NodeKind::Any } else { kind };
         let node = self.push(parent.node, kind, raw, index, ty);
+        if let Some(ty) = ty.filter(|_| !truncated)
+            && self.flat_leaves(node, ty, raw.value_start..raw.value_end)
+        {
+            return Step::Continue;
+        }
         let level = parent.level.nested(kind == NodeKind::AnyPayload);
         Step::Descend(self.frame(node, ty, raw.value_start..raw.value_end, level, !truncated))
     }

@@ -357,7 +357,7 @@ fn leaves(buf: &[u8], info: &TypeInfo, span: Range<usize>) -> Option<usize> {
 /// packed run's values besides; `None` when it would have a problem (invalid UTF-8, the
 /// wrong wire type, a value out of range).
 #[inline(always)]
-fn leaf(buf: &[u8], field: &FieldInfo, raw: &RawField) -> Option<usize> {
+pub(super) fn leaf(buf: &[u8], field: &FieldInfo, raw: &RawField) -> Option<usize> {
     match (&field.class, raw.tag.wire_type) {
         (FieldClass::String, WireType::Len) => {
             std::str::from_utf8(&buf[raw.value_start..raw.value_end]).ok()?;
