@@ -137,6 +137,23 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
             self.indent(depth)?;
             return self.out.write_all(b"}\n");
         }
+        // Fields written as text format orders them (declared ones by number, then the
+        // others), as encoders write them, go out as they are, with no list to sort.
+        let mut last_declared = Some(0);
+        let in_order = doc.children(id).all(|child| {
+            let node = doc.node(child);
+            let declared = doc.field_info(child).is_some() || node.kind == NodeKind::AnyPayload;
+            let in_order = match (declared, last_declared) {
+                (true, Some(last)) => node.field_number >= last,
+                (true, None) => false,
+                (false, _) => true,
+            };
+            last_declared = last_declared.filter(|_| declared).map(|_| node.field_number);
+            in_order
+        });
+        if in_order {
+            return doc.children(id).try_for_each(|child| self.field(child, depth));
+        }
         let mut known = Vec::new();
         let mut unknown = Vec::new();
         for child in doc.children(id) {

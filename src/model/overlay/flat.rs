@@ -113,7 +113,7 @@ mod tests {
             }
             // A packed run of varints (as `deltas` is written), and raw bytes in one.
             (10, _) => {
-                bytes.iter().for_each(|&b| varint(u64::from(b) * value % 100_000, &mut v));
+                bytes.iter().for_each(|&b| varint(u64::from(b).wrapping_mul(value) % 100_000, &mut v));
                 field(number, 2, &len_prefixed(&v), out);
             }
             (11, _) => field(number, 2, &len_prefixed(bytes), out),
