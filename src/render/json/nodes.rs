@@ -40,6 +40,12 @@ const SPECIAL_JSON: [&str; 16] = [
     "google.protobuf.Empty",
 ];
 
+/// Whether `ty`'s canonical JSON is not an object of its fields ([`SPECIAL_JSON`]); most
+/// messages are told by their package alone.
+fn is_special_json(ty: &MessageDescriptor) -> bool {
+    ty.full_name().starts_with("google.protobuf.") && SPECIAL_JSON.contains(&ty.full_name())
+}
+
 /// The children lists of the messages being written, one a level, kept from one message
 /// to the next so that writing allocates only while the deepest level grows.
 #[derive(Default)]
@@ -66,8 +72,8 @@ impl Scratch {
 pub(super) enum Item {
     /// A scalar, string, bytes or message node.
     Node(NodeId),
-    /// The raw value of a packed run's element.
-    Packed(u64),
+    /// A raw scalar value: a packed run's element, or a scalar node's value read once.
+    Raw(u64),
 }
 
 /// The values a run of occurrences of one field holds, in wire order.
@@ -76,7 +82,7 @@ pub(super) fn items<'d>(doc: &'d Document, run: &'d [(u32, NodeId)]) -> impl Ite
         let packed = doc.node(id).kind == NodeKind::Packed;
         let whole = (!packed).then_some(Item::Node(id));
         let values = packed.then(|| value::packed_values(doc, id)).into_iter().flatten();
-        whole.into_iter().chain(values.map(|v| Item::Packed(v.raw)))
+        whole.into_iter().chain(values.map(|v| Item::Raw(v.raw)))
     })
 }
 
@@ -129,7 +135,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         if doc.is_any(id) {
             return self.any(id, ty, level);
         }
-        if SPECIAL_JSON.contains(&ty.full_name()) {
+        if is_special_json(ty) {
             return self.delegate(id, ty, level);
         }
         let Some(info) = doc.type_info_of(id) else { return self.delegate(id, ty, level) };
@@ -156,7 +162,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
             return self.delegate(id, ty, level);
         };
         // The payload was found as prost-reflect finds it, by the URL's last segment.
-        let special = doc.message_type(payload).is_none_or(|t| SPECIAL_JSON.contains(&t.full_name()));
+        let special = doc.message_type(payload).is_none_or(is_special_json);
         if urls != 1 || values != 1 || special || doc.is_any(payload) {
             return self.delegate(id, ty, level);
         }
@@ -251,7 +257,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
                     entries += 1;
                 }
             } else {
-                let last = Item::Node(run[run.len() - 1].1);
+                let last = self.item(run[run.len() - 1].1, field);
                 if !self.left_out(last, field) {
                     self.entry_start(entries, level + 1)?;
                     self.key(field)?;
@@ -296,6 +302,13 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         self.new_line(entries == 0, level)
     }
 
+    /// Node `id`, a value of `field`, as it is written: a scalar as its raw value, read
+    /// once for both [`Self::left_out`] and [`Self::value`].
+    fn item(&self, id: NodeId, field: &FieldInfo) -> Item {
+        let raw = (self.doc.node(id).kind == NodeKind::Scalar).then(|| value::raw_with(self.doc, id, Some(field)));
+        raw.flatten().map_or(Item::Node(id), Item::Raw)
+    }
+
     /// Whether canonical JSON leaves a singular field's value out: a field without
     /// presence that holds its type's default.
     pub fn left_out(&self, item: Item, field: &FieldInfo) -> bool {
@@ -311,7 +324,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
                 }
                 _ => false,
             },
-            Item::Packed(raw) => is_default(&field.kind, raw),
+            Item::Raw(raw) => is_default(&field.kind, raw),
         }
     }
 
@@ -319,7 +332,7 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
     pub fn value(&mut self, item: Item, field: &FieldInfo, level: usize) -> Result<(), JsonError> {
         let doc = self.doc;
         let id = match item {
-            Item::Packed(raw) => return Ok(self.scalar(&field.kind, raw)?),
+            Item::Raw(raw) => return Ok(self.scalar(&field.kind, raw)?),
             Item::Node(id) => id,
         };
         match doc.node(id).kind {
