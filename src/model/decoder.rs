@@ -28,8 +28,10 @@ impl Default for Limits {
     }
 }
 
-/// Called with each top-level field (a child of the root) as soon as its subtree is
-/// complete; the subtree is then dropped from the document. An error stops the decode.
+/// Called with the first of the top-level fields (children of the root) whose subtrees
+/// are complete, a few hundred nodes of them at a time: the hook reads every one from
+/// there to the document's end ([`Document::top_level_from`]); they are then dropped from
+/// the document. An error stops the decode.
 pub type TopLevelHook<'h> = &'h mut dyn FnMut(&Document, NodeId) -> std::io::Result<()>;
 
 /// Which top-level fields a decode builds nodes for. The others are read past (and
@@ -154,9 +156,7 @@ impl Decoder {
     /// hook as one node with no children, its fields only counted
     /// ([`Document::fields_skimmed_under`]), and so is a run of such fields, as its last;
     /// the others are built as usual, so their problems, paths and causes are exactly
-    /// those of a full decode. The hook is then called with the first of a few hundred
-    /// nodes of top-level fields at a time: it is to read all of them, from there to the
-    /// document's end.
+    /// those of a full decode.
     pub fn skimming_clean_fields(self) -> Self {
         Decoder { skims: true, ..self }
     }
@@ -203,8 +203,9 @@ impl Decoder {
         builder.finish()
     }
 
-    /// Decodes while handing each top-level field's complete subtree to `hook`, then
-    /// dropping it: memory stays bounded by the largest top-level field. The returned
+    /// Decodes while handing the complete subtrees of the top-level fields to `hook`, a
+    /// few hundred nodes at a time, then dropping them: memory stays bounded by the
+    /// largest top-level field. The returned
     /// document keeps only the root and the root's own problems.
     ///
     /// The values of a packed run get no nodes of their own here (a run of millions would

@@ -189,6 +189,15 @@ impl Document {
         self.type_info(self.node(parent).ty)?.field(node.field_number)
     }
 
+    /// The top-level fields from `first` on, in wire order: those a streaming decode's
+    /// hook is handed at once.
+    pub fn top_level_from(&self, first: NodeId) -> impl Iterator<Item = NodeId> + '_ {
+        let end = self.end();
+        std::iter::successors(Some(first).filter(|&f| f < end), move |&id| {
+            Some(self.node(id).next).filter(|&n| n < end)
+        })
+    }
+
     /// The direct children of a node, in wire order.
     pub fn children(&self, id: NodeId) -> Children<'_> {
         let node = self.node(id);

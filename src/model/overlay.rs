@@ -318,7 +318,7 @@ struct Walker<'a, 'h> {
     budget_at_start: usize,
 }
 
-/// How many nodes of top-level fields a skimming decoder holds before handing them over.
+/// How many nodes of top-level fields a streaming decode holds before handing them over.
 const HELD_NODES: usize = 256;
 
 /// What a type URL names: the type (interned), and whether the URL is exactly the one the
@@ -436,7 +436,7 @@ impl Walker<'_, '_> {
         self.b.sort_problems_from(problems_at);
         let held = *self.held.get_or_insert((node, problems_at));
         let skimmed = self.b.document().fields_skimmed_under(node) > 0;
-        if self.b.decoder().skims() && !skimmed && self.b.node_count() - held.0.index() < HELD_NODES {
+        if !skimmed && self.b.node_count() - held.0.index() < HELD_NODES {
             return Ok(());
         }
         self.hand_over_held()

@@ -95,12 +95,15 @@ pub fn write_json_streaming(
     let mut hook = |doc: &Document, top: NodeId| {
         let (top_level, scratch, out) = &mut *shared.borrow_mut();
         let mut writer = NodeJson { doc, proto_names, scratch, out: &mut **out };
-        top_level.write(&mut writer, top).map_err(|e| failure(e, &failed))
+        doc.top_level_from(top).try_for_each(|top| top_level.write(&mut writer, top)).map_err(|e| failure(e, &failed))
     };
     if pieces.threads > 1 {
         let look = move |doc: &Document, top: NodeId, part: &mut JsonPart| {
             // Past the bound, the part stops holding lines; it is then written again.
-            if part.lines.whole() && part.failed.is_none() {
+            for top in doc.top_level_from(top) {
+                if !part.lines.whole() || part.failed.is_some() {
+                    break;
+                }
                 let mut writer = NodeJson { doc, proto_names, scratch: &mut part.scratch, out: &mut part.lines };
                 if let Err(e) = part.top_level.write(&mut writer, top) {
                     part.failed = Some(e);

@@ -75,14 +75,17 @@ pub fn write_text_streaming(
     let omitted = Cell::new(0);
     let write_top = |doc: &Document, top: NodeId, out: &mut dyn Write| {
         let mut w = TextWriter { doc, options, out, omitted: 0 };
-        w.field(top, 0)?;
+        doc.top_level_from(top).try_for_each(|top| w.field(top, 0))?;
         omitted.set(omitted.get() + w.omitted);
         Ok(())
     };
     if pieces.threads > 1 {
         let look = move |doc: &Document, top: NodeId, part: &mut TextPart| {
             // Past the bound, the part stops holding lines; it is then written again.
-            if part.lines.whole() {
+            for top in doc.top_level_from(top) {
+                if !part.lines.whole() {
+                    break;
+                }
                 let mut w = TextWriter { doc, options, out: &mut part.lines, omitted: 0 };
                 let _ = w.field(top, 0);
                 part.omitted += w.omitted;

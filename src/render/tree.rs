@@ -74,17 +74,24 @@ pub fn write_tree_streaming(
         let look = move |doc: &Document, top: NodeId, part: &mut TreePart| {
             let TreePart { lines, scratch } = part;
             // Past the bound, the part stops holding lines; it is then written again.
-            if lines.whole() {
+            for top in doc.top_level_from(top) {
+                if !lines.whole() {
+                    break;
+                }
                 let _ = write_subtree(doc, top, 1, options, scratch, lines);
             }
         };
         let shared = RefCell::new(&mut *out);
         let mut take = |part: TreePart| shared.borrow_mut().write_all(part.lines.bytes());
-        let mut hook =
-            |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, &mut scratch, *shared.borrow_mut());
+        let mut hook = |doc: &Document, top: NodeId| {
+            let out = &mut *shared.borrow_mut();
+            doc.top_level_from(top).try_for_each(|top| write_subtree(doc, top, 1, options, &mut scratch, *out))
+        };
         decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)?
     } else {
-        let mut hook = |doc: &Document, top: NodeId| write_subtree(doc, top, 1, options, &mut scratch, out);
+        let mut hook = |doc: &Document, top: NodeId| {
+            doc.top_level_from(top).try_for_each(|top| write_subtree(doc, top, 1, options, &mut scratch, out))
+        };
         decoder.decode_streaming(source, &mut hook)?
     };
     write_problems(&doc, NodeId::ROOT, 0, options, out)
