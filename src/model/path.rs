@@ -2,7 +2,7 @@
 //! finding the node a path names. Any payloads are passed through as if expanded; an Any's
 //! own fields are `@type` and (when unresolved) `@value`; unknown fields are `#N`.
 
-use std::fmt::{self, Write as _};
+use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::decode::schema::FieldInfo;
@@ -240,18 +240,21 @@ fn push_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut St
         _ if node.parent.is_some_and(|p| doc.is_any(p)) => match node.field_number {
             1 => out.push_str("@type"),
             2 => out.push_str("@value"),
-            n => {
-                let _ = write!(out, "#{n}");
-            }
+            n => push_number(n, out),
         },
         _ => match field {
             Some(f) => out.push_str(&f.name),
-            None => {
-                let _ = write!(out, "#{}", node.field_number);
-            }
+            None => push_number(node.field_number, out),
         },
     }
     true
+}
+
+/// Appends the step name of an unknown field, `#N`: without the formatting machinery, as
+/// a lookup that matches nothing names every one of a million siblings.
+fn push_number(number: u32, out: &mut String) {
+    out.push('#');
+    crate::model::value::push_decimal(u64::from(number), out);
 }
 
 /// Whether a node's own step is named `name` (`units`, `@type`, `#7`), without building
