@@ -205,8 +205,8 @@ impl Decoder {
 
     /// Decodes while handing the complete subtrees of the top-level fields to `hook`, a
     /// few hundred nodes at a time, then dropping them: memory stays bounded by the
-    /// largest top-level field. The returned
-    /// document keeps only the root and the root's own problems.
+    /// largest top-level field. The returned document keeps only the root and the root's
+    /// own problems.
     ///
     /// The values of a packed run get no nodes of their own here (a run of millions would
     /// need 48 bytes each): read them from the run's bytes ([`crate::packed_values`]).
