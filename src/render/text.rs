@@ -142,16 +142,15 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
         }
         // Fields written as text format orders them (declared ones by number, then the
         // others), as encoders write them, go out as they are, with no list to sort.
-        let mut last_declared = Some(0);
+        let (mut last_declared, mut undeclared_met) = (0, false);
         let in_order = doc.children(id).all(|child| {
             let node = doc.node(child);
             let declared = doc.field_info(child).is_some() || node.kind == NodeKind::AnyPayload;
-            let in_order = match (declared, last_declared) {
-                (true, Some(last)) => node.field_number >= last,
-                (true, None) => false,
-                (false, _) => true,
-            };
-            last_declared = last_declared.filter(|_| declared).map(|_| node.field_number);
+            let in_order = !declared || !undeclared_met && node.field_number >= last_declared;
+            if declared {
+                last_declared = node.field_number;
+            }
+            undeclared_met |= !declared;
             in_order
         });
         if in_order {
