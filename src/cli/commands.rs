@@ -9,7 +9,7 @@ use anyhow::{Context, Result, anyhow, bail};
 use crate::cli::{Format, MutateArgs, Outcome, OutputArgs, ShowArgs};
 use crate::edit::Editor;
 use crate::files::{Extent, Protected, WriteOptions, Written};
-use crate::model::{NodeId, parts, value};
+use crate::model::{NodeId, parts, query, value};
 use crate::mutate::{Rng, plan_among};
 use crate::open::{SchemaArgs, find_type};
 use crate::render::{json, text, tree};
@@ -51,14 +51,19 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         }
         _ => source,
     };
-    // With --path, only the top-level field it starts in is built.
-    let focus = args.path.as_deref().and_then(|p| crate::model::query::focus(p, decoder.root_type()));
+    // With --path, a path that names no top-level field is refused as a decode would
+    // refuse it, and only the top-level field it starts in is built.
+    let absent = args.path.as_deref().and_then(|p| query::absent_without_decoding(p, decoder.root_type(), &source));
+    if let Some(error) = absent {
+        return Err(error.into());
+    }
+    let focus = args.path.as_deref().and_then(|p| query::focus(p, decoder.root_type()));
     let doc = match focus {
         Some(focus) => decoder.with_focus(focus).decode(source),
         None => decoder.decode(source),
     };
     let tops = match &args.path {
-        Some(p) => crate::model::query::select(&doc, p)?,
+        Some(p) => query::select(&doc, p)?,
         None => vec![NodeId::ROOT],
     };
     for top in tops {

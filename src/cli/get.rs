@@ -24,6 +24,10 @@ pub fn run(schema_args: &SchemaArgs, args: &GetArgs, out: &mut impl Write) -> Re
     for file in &files {
         let source = schema_args.read_mapped(file)?;
         let (decoder, _) = schema_args.decoder(&schema, &source)?;
+        // A path that names no top-level field is refused as a decode would refuse it.
+        if let Some(error) = query::absent_without_decoding(expr, decoder.root_type(), &source) {
+            return Err(error.into());
+        }
         // Only the top-level field the query starts in is built.
         let decoder = match query::focus(expr, decoder.root_type()) {
             Some(focus) => decoder.with_focus(focus),

@@ -9,6 +9,9 @@ use crate::decode::schema::FieldInfo;
 use crate::model::document::Document;
 use crate::model::node::{NodeId, NodeKind};
 
+mod top_level;
+pub use top_level::absent_at_top_level;
+
 /// A path that names no node, and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PathError {
@@ -389,46 +392,61 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
 /// Why `segment` names nothing under `parent`, with what is there: the first names met,
 /// each once with its count, in one pass over the children.
 fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment, stop: &AtomicBool) -> PathError {
-    /// Names listed at most; a message naming a hundred thousand fields helps nobody.
-    const LISTED: usize = 24;
     // Under one message a field number always has the same name, so siblings are told
     // apart by number (and by the message they are in: an Any's own fields and its
     // payload's are seen together) and only a new one is named.
-    // (the message it is in, its number), its name, how many, whether indexed.
-    type Named = ((Option<NodeId>, u32), String, usize, bool);
-    let mut names: Vec<Named> = Vec::new();
+    let mut names: Vec<((Option<NodeId>, u32), Met)> = Vec::new();
     let mut others = 0;
     for c in visible_children(doc, parent).take_while(|_| !stop_asked(stop)) {
         let number = (doc.parent(c), doc.node(c).field_number);
         if let Some(entry) = names.iter_mut().find(|e| e.0 == number) {
-            entry.2 += 1;
+            entry.1.count += 1;
         } else if names.len() < LISTED {
             let mut name = String::new();
             if push_name(doc, c, doc.field_info(c), &mut name) {
-                names.push((number, name, 1, shows_index(doc, c, doc.field_info(c))));
+                names.push((number, Met { name, count: 1, indexed: shows_index(doc, c, doc.field_info(c)) }));
             }
         } else {
             others += 1;
         }
     }
+    let parent_path = path_of(doc, parent);
+    let parent = if parent_path.is_root() { "the root".to_owned() } else { parent_path.to_string() };
+    missing(path, segment, parent, names.into_iter().map(|(_, met)| met).collect(), others)
+}
+
+/// Names listed at most when a path names nothing; a message naming a hundred thousand
+/// fields helps nobody.
+const LISTED: usize = 24;
+
+/// A name met where a path's step names nothing: how many fields have it, and whether its
+/// row shows an index.
+struct Met {
+    name: String,
+    count: usize,
+    indexed: bool,
+}
+
+/// The error for `segment` of `path` naming nothing under `parent`, given the names there
+/// (in the order met) and how many fields more, with a guess at what was meant.
+fn missing(path: &FieldPath, segment: &Segment, parent: String, names: Vec<Met>, others: usize) -> PathError {
     let suggestion = names
         .iter()
-        .map(|(_, name, ..)| (edit_distance(name, &segment.name), name.clone()))
+        .map(|met| (edit_distance(&met.name, &segment.name), met.name.clone()))
         .filter(|(d, _)| *d <= 2)
         .min()
         .map(|(_, name)| format!("did you mean `{name}`? "));
     let mut available: Vec<String> = names
         .into_iter()
-        .map(|(_, name, count, indexed)| if count > 1 || indexed { format!("{name}[0..{count}]") } else { name })
+        .map(|met| if met.count > 1 || met.indexed { format!("{}[0..{}]", met.name, met.count) } else { met.name })
         .collect();
     if others > 0 {
         available.push(format!("and {others} more field(s)"));
     }
-    let parent_path = path_of(doc, parent);
     PathError::NotFound {
         path: path.to_string(),
         segment: segment.to_string(),
-        parent: if parent_path.is_root() { "the root".to_owned() } else { parent_path.to_string() },
+        parent,
         available: format!(
             "{}{}",
             suggestion.unwrap_or_default(),

@@ -1,0 +1,177 @@
+//! Telling that a path's first step names no top-level field, and what the top level
+//! holds instead, from a scan of its tags: a mistyped path into a gigabyte is answered
+//! without decoding it. The answer is the one the decoded document gives, or none where a
+//! field does not read (the decode then says more): then decode.
+
+use prost_reflect::MessageDescriptor;
+
+use super::{FieldPath, LISTED, Met, PathError, missing};
+use crate::decode::schema::scalar_wire;
+use crate::decode::wire::{self, RawField, WireType};
+
+/// The error a decode of `bytes` as `root` gives for `path`, when its first step is a
+/// plain name `root` does not declare (so nothing at the top level can be it); `None`
+/// when the step may name something, or a top-level field does not read.
+pub fn absent_at_top_level(bytes: &[u8], root: &MessageDescriptor, path: &FieldPath) -> Option<PathError> {
+    let first = path.segments().first()?;
+    let names_nothing = !first.name.starts_with(['#', '@'])
+        && root.full_name() != "google.protobuf.Any"
+        && root.get_field_by_name(&first.name).is_none();
+    if !names_nothing {
+        return None;
+    }
+    // Each number met first, in order, with its first field and how many fields have it.
+    let mut listed: Vec<(u32, RawField, usize)> = Vec::new();
+    // A bit for each listed number (its value mod 256): most others are told apart by it.
+    let mut maybe_listed = [0u64; 4];
+    let (mut others, mut pos, mut last) = (0, 0, 0);
+    while pos < bytes.len() {
+        let (number, next) = match wire::skim_field(bytes, pos, bytes.len()) {
+            Some(skimmed) => skimmed,
+            None => wire::read_field(bytes, pos, bytes.len()).ok().map(|f| (f.tag.field_number, f.end))?,
+        };
+        let (word, bit) = ((number / 64 % 4) as usize, 1 << (number % 64));
+        // Most top levels are long runs of one field: the one met last is looked at first.
+        let at = match listed.get(last) {
+            Some(entry) if entry.0 == number => Some(last),
+            _ if maybe_listed[word] & bit == 0 => None,
+            _ => listed.iter().position(|e| e.0 == number),
+        };
+        match at {
+            Some(i) => {
+                listed[i].2 += 1;
+                last = i;
+            }
+            None if listed.len() < LISTED => {
+                listed.push((number, wire::read_field(bytes, pos, bytes.len()).ok()?, 1));
+                maybe_listed[word] |= bit;
+                last = listed.len() - 1;
+            }
+            None => others += 1,
+        }
+        pos = next;
+    }
+    let names = listed.into_iter().map(|(number, field, count)| met(bytes, root, number, &field, count)).collect();
+    Some(missing(path, first, "the root".to_owned(), names, others))
+}
+
+/// How the decoded document names top-level field `number`, first met as `field`, and
+/// whether its row shows an index: a repeated field's does, unless it is one packed run
+/// of scalars that reads whole (one row for the run).
+fn met(bytes: &[u8], root: &MessageDescriptor, number: u32, field: &RawField, count: usize) -> Met {
+    let Some(declared) = root.get_field(number) else {
+        return Met { name: format!("#{number}"), count, indexed: false };
+    };
+    let is_list = declared.is_list() || declared.is_map();
+    let packed_run = match scalar_wire(&declared.kind()) {
+        Some(wire) if is_list && field.tag.wire_type == WireType::Len => {
+            run_reads(&bytes[field.value_start..field.value_end], wire)
+        }
+        _ => false,
+    };
+    Met { name: declared.name().to_owned(), count, indexed: is_list && !packed_run }
+}
+
+/// Whether a packed run of `wire`-typed values reads whole, as the decoder reads it: a
+/// run that does not is shown raw.
+fn run_reads(run: &[u8], wire: WireType) -> bool {
+    match wire {
+        WireType::Fixed32 => run.len().is_multiple_of(4),
+        WireType::Fixed64 => run.len().is_multiple_of(8),
+        _ => {
+            let mut pos = 0;
+            while pos < run.len() {
+                match wire::read_short_varint(run, pos, run.len()) {
+                    Ok((_, len)) => pos += len,
+                    Err(_) => return false,
+                }
+            }
+            true
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+    use crate::model::source::Source;
+    use crate::model::{Decoder, Document, query};
+
+    fn schema() -> Arc<Schema> {
+        static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
+        SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap())).clone()
+    }
+
+    /// The scan's answer for `path`, and the whole decode's.
+    fn both(root: &str, bytes: &[u8], path: &str) -> (Option<PathError>, PathError) {
+        let root = schema().pool.get_message_by_name(root).unwrap();
+        let doc: Document = Decoder::new(schema(), Some(root.clone())).decode(Source::new(bytes.to_vec()));
+        let whole = query::select(&doc, path).expect_err("names nothing");
+        (absent_at_top_level(bytes, &root, &FieldPath::parse(path).unwrap()), whole)
+    }
+
+    const IOAPIC: &str = "sample.chipset.ioapic.SavedState";
+    const VM: &str = "sample.openvmm.SavedState";
+
+    #[test]
+    fn a_first_step_naming_nothing_is_refused_as_the_decoded_document_refuses_it() {
+        let vm = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/vm.state.bin")).unwrap();
+        // Thirty distinct unknown fields after the units: more than are listed.
+        let unknown: Vec<u8> = (100u32..130).flat_map(|n| [(n << 3) as u8 | 0x80, (n >> 4) as u8, 1]).collect();
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            (VM, vm.clone()),
+            (VM, [vm.clone(), unknown].concat()),
+            // One packed run that reads (a row with no index), one cut short (shown raw,
+            // with one), two runs, a value written unpacked.
+            (IOAPIC, vec![0x08, 0x07, 0x1a, 0x02, 0x05, 0x06]),
+            (IOAPIC, vec![0x1a, 0x02, 0x05, 0x86]),
+            (IOAPIC, vec![0x1a, 0x01, 0x05, 0x1a, 0x01, 0x06]),
+            (IOAPIC, vec![0x18, 0x05, 0x10, 0x01]),
+            (IOAPIC, vec![]),
+        ];
+        for (root, bytes) in &cases {
+            for path in ["nosuch", "unit[2].name", "units2", "redirection_entrie[3]"] {
+                let (scanned, whole) = both(root, bytes, path);
+                assert_eq!(scanned, Some(whole), "{root}, {} bytes, {path}", bytes.len());
+            }
+        }
+        let vm_root = schema().pool.get_message_by_name(VM).unwrap();
+        for path in ["units[1].name", "#7", "@type"] {
+            let path = FieldPath::parse(path).unwrap();
+            assert_eq!(absent_at_top_level(&vm, &vm_root, &path), None, "{path} may name something");
+        }
+        let unreadable = [vm, vec![0x0a, 0xff]].concat();
+        let scanned = absent_at_top_level(&unreadable, &vm_root, &FieldPath::parse("nosuch").unwrap());
+        assert_eq!(scanned, None, "a field that does not read: the decode says more");
+    }
+
+    proptest! {
+        /// Wherever the scan answers, its answer is the decoded document's, on random top
+        /// levels: fields declared, unknown, repeated, of the wrong wire type, packed runs
+        /// whole or cut, and bytes that do not read.
+        #[test]
+        fn the_scan_says_what_the_decode_says(fields in proptest::collection::vec((0u8..8, 0u8..6, any::<u8>()), 0..12)) {
+            let mut bytes = Vec::new();
+            for (number, wire, value) in fields {
+                match wire {
+                    0 => bytes.extend([number << 3, value & 0x7f]),
+                    1 => bytes.extend([number << 3 | 2, 2, value | 0x80, value & 0x7f]),
+                    2 => bytes.extend([number << 3 | 2, 2, value | 0x80, 0x80]),
+                    3 => bytes.extend([number << 3 | 5, value, 0, 0, 0]),
+                    4 => bytes.extend([number << 3 | 2, 1, value & 0x7f]),
+                    _ => bytes.push(value),
+                }
+            }
+            let (scanned, whole) = both(IOAPIC, &bytes, "nosuch");
+            if let Some(scanned) = scanned {
+                prop_assert_eq!(scanned, whole);
+            }
+        }
+    }
+}
