@@ -5,7 +5,7 @@
 
 use prost_reflect::MessageDescriptor;
 
-use super::{FieldPath, LISTED, Met, PathError, missing};
+use super::{FieldPath, LISTED, Met, PathError, missing, push_number};
 use crate::decode::schema::scalar_wire;
 use crate::decode::wire::{self, RawField, WireType};
 
@@ -60,7 +60,9 @@ pub fn absent_at_top_level(bytes: &[u8], root: &MessageDescriptor, path: &FieldP
 /// of scalars that reads whole (one row for the run).
 fn met(bytes: &[u8], root: &MessageDescriptor, number: u32, field: &RawField, count: usize) -> Met {
     let Some(declared) = root.get_field(number) else {
-        return Met { name: format!("#{number}"), count, indexed: false };
+        let mut name = String::new();
+        push_number(number, &mut name);
+        return Met { name, count, indexed: false };
     };
     let is_list = declared.is_list() || declared.is_map();
     let packed_run = match scalar_wire(&declared.kind()) {
