@@ -16,10 +16,9 @@ use crate::render::{json, text, tree};
 
 pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
-    // A lookup maps the file (it touches only the pages it needs); reading all of it
-    // reads a copy, which another program cannot change underneath.
-    let source =
-        if args.path.is_some() { schema_args.read_mapped(&args.file)? } else { schema_args.read(&args.file)? };
+    // Mapped: a lookup touches only the pages it needs, and the whole file's output does
+    // not wait for a copy of it first.
+    let source = schema_args.read_mapped(&args.file)?;
     let (decoder, note) = schema_args.decoder(&schema, &source)?;
     if let Some(note) = note {
         eprintln!("statescope: {note}");

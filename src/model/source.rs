@@ -1,9 +1,12 @@
 //! The bytes a document is decoded from: read into memory, or mapped: for a lookup in a
 //! large file (`get`, `show --path`), so that only the pages it needs are touched; for
-//! `check` of one large file, whose copy cost as much as the check itself; and for `set`
+//! `check` and `show` of one large file, whose copy cost a sixth of `show` itself (its
+//! pages faulted in and filled before the first part could start); and for `set`
 //! and `patch`, which copy the spans an edit leaves alone from the file in the kernel
 //! (and first make sure, by its size and times, that the file did not change meanwhile).
-//! The browser and `show` read a copy: another program cannot change it underneath, and a
+//! Every reader treats the bytes as untrusted, so a mapped file changed underneath shows
+//! as whatever it then holds. The browser reads a copy: its edits and save rely on bytes
+//! no other program changes, and a
 //! mapping saves no memory once every page has been decoded; the copy keeps the file it
 //! came from ([`Origin`]), so that the browser's save copies from it what no edit touched
 //! while it is unchanged. Should another program cut a
@@ -173,7 +176,7 @@ impl Source {
     /// Like [`Source::open`], but a regular file of [`Source::MAPPED_FROM`] bytes or more
     /// is mapped, not copied: a command that reads a few units of a gigabyte then touches
     /// only their pages, nothing waits for the whole file to be read first, and one that
-    /// reads it all once (`check`) saves the copy. Should
+    /// reads it all once (`check`, `show`) saves the copy. Should
     /// another program cut the file short meanwhile, the command says so and exits with 2.
     pub fn open_mapped(path: &Path, max_stream: u64) -> io::Result<Source> {
         if path != Path::new("-") {
