@@ -42,16 +42,41 @@ pub(crate) fn top_level_in_order(
 /// The lines a part of the output writes on a thread of its own, held until their turn:
 /// no more than [`LinesHeld::MOST`] bytes of them, so a part of huge top-level fields is
 /// not held whole in memory (it is then written again in order, as it is read). Writing
-/// past the bound fails, and lets go of what was held.
-#[derive(Debug, Default)]
+/// past the bound fails, and lets go of what was held. The room of a part written out
+/// goes to the next part made, so thousands of parts do not each grow a buffer anew.
+#[derive(Debug)]
 pub(crate) struct LinesHeld {
     lines: Vec<u8>,
     too_many: bool,
 }
 
+/// The room of parts written out, for the next parts made: as many as are held at once.
+static SPARE_ROOM: std::sync::Mutex<Vec<Vec<u8>>> = std::sync::Mutex::new(Vec::new());
+
+impl Default for LinesHeld {
+    fn default() -> Self {
+        let spare = SPARE_ROOM.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        LinesHeld { lines: spare.unwrap_or_default(), too_many: false }
+    }
+}
+
+impl Drop for LinesHeld {
+    fn drop(&mut self) {
+        let mut lines = std::mem::take(&mut self.lines);
+        let mut spare = SPARE_ROOM.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if lines.capacity() > 0 && spare.len() < LinesHeld::SPARES_KEPT {
+            lines.clear();
+            spare.push(lines);
+        }
+    }
+}
+
 impl LinesHeld {
     /// The most bytes of lines held for a part.
     const MOST: usize = 8 << 20;
+
+    /// The most rooms kept for parts to come.
+    const SPARES_KEPT: usize = 8;
 
     /// Whether every line of the part is held.
     pub(crate) fn whole(&self) -> bool {
