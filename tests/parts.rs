@@ -153,3 +153,32 @@ fn held_back(report: &str, words: &str) -> usize {
     let count = line.split(": ").find_map(|part| part.strip_suffix(" more like the above")).expect("a count");
     count.parse().expect("a number")
 }
+
+#[test]
+fn a_top_level_run_of_small_messages_reads_the_same_in_parts() {
+    let schema = std::sync::Arc::clone(decoder().schema());
+    let decoder = Decoder::new(std::sync::Arc::clone(&schema), schema.pool.get_message_by_name("sample.virt.x86.Msrs"));
+    // MSR entries, each under a one-byte tag and length (the scan steps over such a run
+    // without reading each anew), broken by an entry too long for a one-byte length and
+    // by an unknown top-level field; entries out of range late on name their indices,
+    // which count every entry before them, in every part.
+    let mut blob = Vec::new();
+    for k in 0..20_000u64 {
+        let mut entry = Vec::new();
+        varint_field(&mut entry, 1, if k % 5_000 == 4_999 { 1 << 33 } else { 0xc000_0080 + k % 4096 });
+        varint_field(&mut entry, 2, (0xfee0_0000 << 20) + k * 7919);
+        if k == 7_000 {
+            varint_field(&mut entry, 3, 1);
+            entry.extend(std::iter::repeat_n(0x01, 130).flat_map(|v| [0x18, v]));
+        }
+        blob.push(0x0a);
+        statescope::write_varint(&mut blob, entry.len() as u64);
+        blob.extend_from_slice(&entry);
+        if k == 12_000 {
+            varint_field(&mut blob, 9, 1);
+        }
+    }
+    let one_pass = report(&decoder, &blob, 1, CheckFormat::Text);
+    assert!(one_pass.contains("entries[19999]"), "{one_pass}");
+    assert_same_in_parts(&decoder, &blob, "20,000 small entries");
+}

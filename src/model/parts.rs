@@ -22,7 +22,7 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
-use crate::decode::wire;
+use crate::decode::wire::{self, WireType};
 use crate::model::builder::Builder;
 use crate::model::cause;
 use crate::model::decoder::{Decoder, TopLevelHook};
@@ -494,6 +494,10 @@ struct Cutter<'a> {
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
     in_a_row: (u32, u32),
+    /// The tag of the field met last, when it is one byte, the field is length-delimited and
+    /// no unit: the fields after it with that tag and a one-byte length are stepped over
+    /// without reading them anew.
+    short_tag: Option<u8>,
 }
 
 impl<'a> Cutter<'a> {
@@ -509,6 +513,7 @@ impl<'a> Cutter<'a> {
             counts: FieldCounts::default(),
             names,
             in_a_row: (0, 0),
+            short_tag: None,
         }
     }
 
@@ -525,13 +530,17 @@ impl<'a> Cutter<'a> {
         // Only as far as the end of this part: its own decode reads it. A cut is made only
         // before a field that reads, so each part starts in step.
         while self.pos < bytes.len() {
+            self.step_over_short_run(cut.place.range.start + least);
+            if self.pos >= bytes.len() {
+                break;
+            }
             // Most fields are skimmed; a unit (for its name) and anything unusual are read.
             let (number, next, name) = match wire::skim_field(bytes, self.pos, bytes.len()) {
                 Some((number, next)) if !self.unit_fields.contains(&number) => (number, next, None),
                 _ => {
                     let Ok(field) = wire::read_field(bytes, self.pos, bytes.len()) else { break };
-                    let is_unit = field.tag.wire_type == wire::WireType::Len
-                        && self.unit_fields.contains(&field.tag.field_number);
+                    let is_unit =
+                        field.tag.wire_type == WireType::Len && self.unit_fields.contains(&field.tag.field_number);
                     let name = is_unit.then(|| overlay::unit_name(bytes, field.value_start, field.value_end)).flatten();
                     (field.tag.field_number, field.end, name)
                 }
@@ -549,6 +558,9 @@ impl<'a> Cutter<'a> {
                 self.in_a_row.0 = number;
             }
             self.in_a_row.1 += 1;
+            let tag = bytes[self.pos];
+            let short = tag < 0x80 && tag & 7 == WireType::Len as u8 && !self.unit_fields.contains(&number);
+            self.short_tag = short.then_some(tag);
             if let Some(name) = name {
                 self.names.met(name);
             }
@@ -556,5 +568,26 @@ impl<'a> Cutter<'a> {
         }
         cut.place.range.end = bytes.len();
         Some(cut)
+    }
+
+    /// Steps over the fields at the scan's place while they have the one-byte tag of the
+    /// field met last and a one-byte length (a run of small messages, the usual dense top
+    /// level), each one more of that field; up to `until`, where a cut may be made. Each
+    /// costs two bytes looked at, where reading it as any field costs three times as much.
+    fn step_over_short_run(&mut self, until: usize) {
+        let Some(tag) = self.short_tag else { return };
+        let bytes = self.bytes;
+        let (mut pos, mut met) = (self.pos, 0);
+        while pos < until
+            && let Some(&[at, len]) = bytes.get(pos..pos + 2)
+            && at == tag
+            && len < 0x80
+            && pos + 2 + usize::from(len) <= bytes.len()
+        {
+            pos += 2 + usize::from(len);
+            met += 1;
+        }
+        self.in_a_row.1 += met;
+        self.pos = pos;
     }
 }

@@ -346,11 +346,46 @@ impl Walker<'_, '_> {
 fn leaves(buf: &[u8], info: &TypeInfo, span: Range<usize>) -> Option<usize> {
     let (mut pos, mut fields) = (span.start, 0);
     while pos < span.end {
+        // The usual leaf, a varint under a one-byte tag, is stepped over by its bytes alone.
+        let tag = buf[pos];
+        if tag < 0x80
+            && tag & 7 == WireType::Varint as u8
+            && let Some(field) = info.field(u32::from(tag >> 3))
+            && matches!(field.class, FieldClass::Scalar(WireType::Varint))
+            && let Some(next) = clean_varint_end(buf, pos + 1, span.end, field.range)
+        {
+            (pos, fields) = (next, fields + 1);
+            continue;
+        }
         let raw = wire::read_field_inline(buf, pos, span.end).ok()?;
         pos = raw.end;
         fields += leaf(buf, info.field(raw.tag.field_number)?, &raw)?;
     }
     Some(fields)
+}
+
+/// Where the varint at `pos` ends, when it ends by `end` and `range` surely holds it,
+/// told from its bytes without gathering its value: it ends at the first byte with the
+/// high bit clear, and a narrow one fits when it is shorter than five bytes or its fifth
+/// byte is small enough. `None` when that does not show in its first eight bytes (too
+/// few in `buf`, longer, or out of range): the caller then reads it whole.
+#[inline(always)]
+fn clean_varint_end(buf: &[u8], pos: usize, end: usize, range: Option<VarintRange>) -> Option<usize> {
+    let word = u64::from_le_bytes(buf.get(pos..pos.checked_add(8)?)?.try_into().ok()?);
+    let last_bytes = !word & 0x8080_8080_8080_8080;
+    if last_bytes == 0 {
+        return None;
+    }
+    let len = (last_bytes.trailing_zeros() as usize >> 3) + 1;
+    let last = (word >> ((len - 1) * 8)) as u8;
+    let holds = match range {
+        None => true,
+        // Bits 28 to 31 are the fifth byte's low four; int32's sign bit is the fourth.
+        Some(VarintRange::Unsigned32) => len < 5 || len == 5 && last <= 0x0f,
+        Some(VarintRange::Signed32) => len < 5 || len == 5 && last <= 0x07,
+        Some(VarintRange::Bool) => len == 1 && last <= 1,
+    };
+    (holds && pos + len <= end).then_some(pos + len)
 }
 
 /// How many fields a clean leaf field `raw` (declared as `field`) counts as: one, or a
@@ -393,4 +428,67 @@ fn packed_values(run: &[u8], wire: WireType, range: Option<VarintRange>) -> Opti
         }
     };
     run.len().is_multiple_of(width).then_some(run.len() / width)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::clean_varint_end;
+    use crate::decode::schema::VarintRange;
+    use crate::decode::wire;
+
+    /// A varint of `value`, `padding` bytes longer than it need be (each a continuation
+    /// of zero bits), as a writer that does not keep them minimal may leave it.
+    fn varint(value: u64, padding: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        wire::write_varint(&mut out, value);
+        if padding > 0 {
+            *out.last_mut().expect("a varint has a byte") |= 0x80;
+            out.extend(std::iter::repeat_n(0x80, padding - 1));
+            out.push(0);
+        }
+        out
+    }
+
+    /// Values at the edges of the ranges, and any.
+    fn values() -> impl Strategy<Value = u64> {
+        let edges = [0, 1, 2, 127, 128, 0x7fff_ffff, 0x8000_0000, 0xffff_ffff, 0x1_0000_0000, 1 << 49, u64::MAX];
+        prop_oneof![proptest::sample::select(edges.to_vec()), any::<u64>(), 0u64..300, 0u64..1 << 35]
+    }
+
+    proptest! {
+        // Cheap cases, many of them: the edges of four ranges meet eight-byte windows.
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Whenever a varint's bytes alone say it ends by `end` and its range holds it,
+        /// reading it whole agrees: it ends there and the range holds its value. And a
+        /// minimal one of up to eight bytes, with eight bytes to look at and in range, is
+        /// told so (else the quick way would never be taken).
+        #[test]
+        fn a_varint_told_clean_by_its_bytes_reads_clean(
+            value in values(),
+            padding in prop_oneof![Just(0usize), 1usize..4],
+            after in proptest::collection::vec(any::<u8>(), 0..16),
+            cut in 0usize..12,
+            range in proptest::sample::select(vec![None, Some(VarintRange::Unsigned32), Some(VarintRange::Signed32), Some(VarintRange::Bool)]),
+        ) {
+            let mut bytes = vec![0x08];
+            bytes.extend(varint(value, padding));
+            let varint_end = bytes.len();
+            bytes.extend(&after);
+            let end = bytes.len().saturating_sub(cut).max(1);
+            let read = wire::read_varint(&bytes, 1, end).ok().map(|(value, len)| (value, 1 + len));
+            let told = clean_varint_end(&bytes, 1, end, range);
+            if let Some(told) = told {
+                let (value, read_end) = read.expect("told clean, so it reads");
+                prop_assert_eq!(told, read_end);
+                prop_assert!(range.is_none_or(|range| range.holds(value)));
+            }
+            let minimal_short = padding == 0 && varint_end - 1 <= 8 && bytes.len() >= 9 && varint_end <= end;
+            if minimal_short && range.is_none_or(|range| range.holds(value)) {
+                prop_assert_eq!(told, Some(varint_end));
+            }
+        }
+    }
 }
