@@ -163,6 +163,11 @@ impl Walker<'_, '_> {
         end: usize,
         known: &mut Option<(u32, TypeIndex)>,
     ) -> Option<(RawField, TypeIndex)> {
+        if let Some((number, ty)) = *known
+            && let Some(raw) = short_field(self.buf(), pos, end, number)
+        {
+            return Some((raw, ty));
+        }
         // The tag first: a group is not read through here (the step reads it, once).
         if wire::read_tag(self.buf(), pos, end).ok()?.0.wire_type != WireType::Len {
             return None;
@@ -341,6 +346,22 @@ impl Walker<'_, '_> {
     }
 }
 
+/// The top-level field at `pos` when it is one more of field `number` (the one met last)
+/// under a one-byte tag with a one-byte length, as most of a dense top level is: read
+/// from its two bytes, without decoding a tag or length.
+#[inline(always)]
+fn short_field(buf: &[u8], pos: usize, end: usize, number: u32) -> Option<RawField> {
+    let &[tag, len] = buf.get(pos..pos.checked_add(2)?)? else { return None };
+    // A byte with the high bit set starts a longer tag or length.
+    if tag >= 0x80 || u32::from(tag) != number << 3 | WireType::Len as u32 || len >= 0x80 {
+        return None;
+    }
+    let (value_start, value_end) = (pos + 2, pos + 2 + usize::from(len));
+    let tag = wire::Tag { field_number: number, wire_type: WireType::Len };
+    let raw = RawField { tag, start: pos, tag_len: 1, len_len: 1, value_start, value_end, end: value_end, scalar: 0 };
+    (value_end <= end).then_some(raw)
+}
+
 /// How many fields a message of a type whose fields are all leaves
 /// ([`TypeInfo::leaves_only`]) holds at `span`, when none of them would have a problem.
 fn leaves(buf: &[u8], info: &TypeInfo, span: Range<usize>) -> Option<usize> {
@@ -434,7 +455,7 @@ fn packed_values(run: &[u8], wire: WireType, range: Option<VarintRange>) -> Opti
 mod tests {
     use proptest::prelude::*;
 
-    use super::clean_varint_end;
+    use super::{clean_varint_end, short_field};
     use crate::decode::schema::VarintRange;
     use crate::decode::wire;
 
@@ -488,6 +509,22 @@ mod tests {
             let minimal_short = padding == 0 && varint_end - 1 <= 8 && bytes.len() >= 9 && varint_end <= end;
             if minimal_short && range.is_none_or(|range| range.holds(value)) {
                 prop_assert_eq!(told, Some(varint_end));
+            }
+        }
+
+        /// A top-level field read from its two bytes as one more of the field met last
+        /// is the field a full read finds there: one-byte tags and lengths only (field
+        /// 16's tag is two bytes, the first with the high bit set), within `end`.
+        #[test]
+        fn a_short_field_is_the_field_a_full_read_finds(
+            bytes in proptest::collection::vec(prop_oneof![any::<u8>(), Just(0x0a), Just(0x82), Just(0x01)], 0..8),
+            number in 1u32..40,
+            cut in 0usize..4,
+        ) {
+            let end = bytes.len().saturating_sub(cut);
+            if let Some(raw) = short_field(&bytes, 0, end, number) {
+                prop_assert_eq!(Ok(raw), wire::read_field_inline(&bytes, 0, end));
+                prop_assert_eq!(raw.tag.field_number, number);
             }
         }
     }
