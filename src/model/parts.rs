@@ -140,6 +140,13 @@ pub fn decode_streaming_in_parts<T: Gathered>(
     let (found_out, found_in) = std::sync::mpsc::channel::<(usize, Place, Speculation<T>)>();
     let names = Arc::new(overlay::NamesMet::default());
     let (again_at, state) = std::thread::scope(|scope| {
+        // A mapped file's pages are mapped in one go, on a thread of their own, ahead of
+        // the scan and the parts, which would each fault them in a few at a time; the
+        // first part waits for the scan meanwhile, so a core is free for it. (100 MB of
+        // MSR entries: `check` 0.069 to 0.062 s, `show` -9%; the real state's `check`,
+        // whose scan leaves no core idle, +3 ms.)
+        let whole = source.clone();
+        scope.spawn(move || whole.populate());
         let ahead = &ahead;
         let mut cutter = Cutter::new(&source, decoder, pieces.bytes, Arc::clone(&names));
         scope.spawn(move || {

@@ -191,6 +191,16 @@ impl Source {
         Source::open(path, max_stream)
     }
 
+    /// Maps every page of a mapped file into this process now (`MADV_POPULATE_READ`, in
+    /// order from the start), so that its readers, behind it, find them mapped rather than
+    /// fault them in a few at a time; nothing for bytes in memory, or where the kernel
+    /// cannot (before Linux 5.14).
+    pub fn populate(&self) {
+        if let Bytes::Mapped(map) = &*self.bytes {
+            let _ = map.advise(memmap2::Advice::PopulateRead);
+        }
+    }
+
     /// The size from which [`Source::open_mapped`] maps a file: smaller ones are copied,
     /// which costs less than setting up a mapping.
     pub const MAPPED_FROM: u64 = 1 << 20;
