@@ -224,6 +224,87 @@ fn read_varint_near_end(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usiz
     Err(WireError { offset: pos, reason: WireErrorKind::OverlongVarint })
 }
 
+/// One value of a packed run, read from the run's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PackedValue {
+    /// Its first byte.
+    pub offset: usize,
+    /// Its length in bytes.
+    pub len: usize,
+    /// The varint or little-endian fixed value.
+    pub raw: u64,
+}
+
+/// Where a reading of a packed run of `wire`-typed values is: every reader of a run (the
+/// decoder, the skim, the top-level scan, the renderers) reads it through one, so they
+/// agree on what reads. Holds no bytes: each step is handed the buffer, so the decoder
+/// may build nodes between steps.
+#[derive(Debug, Clone)]
+pub struct PackedRun {
+    pos: usize,
+    end: usize,
+    /// The width of a fixed-width value; `None` for varints.
+    width: Option<usize>,
+    /// A fixed-width run whose length is no multiple of the width: said first.
+    cut_short: Option<WireError>,
+}
+
+impl PackedRun {
+    /// The run of `wire`-typed values in `span`.
+    pub fn new(span: std::ops::Range<usize>, wire: WireType) -> Self {
+        let width = match wire {
+            WireType::Fixed32 => Some(4),
+            WireType::Fixed64 => Some(8),
+            _ => None,
+        };
+        let (start, end) = (span.start, span.end.max(span.start));
+        let cut_short = width.map(|w| (end - start) % w).filter(|&have| have > 0).map(|have| WireError {
+            offset: end - have,
+            reason: WireErrorKind::TruncatedFixed { wire, need: width.unwrap_or(0), have },
+        });
+        PackedRun { pos: start, end, width, cut_short }
+    }
+
+    /// The next value of the run in `buf`; `None` at its end, or after the first place it
+    /// does not read (a fixed-width run cut short says so before any value).
+    #[inline]
+    pub fn next_in(&mut self, buf: &[u8]) -> Option<Result<PackedValue, WireError>> {
+        if let Some(error) = self.cut_short.take() {
+            self.pos = self.end;
+            return Some(Err(error));
+        }
+        if self.pos >= self.end {
+            return None;
+        }
+        let read = match self.width {
+            Some(w) => buf.get(self.pos..self.pos + w).map(|bytes| {
+                let mut raw = [0u8; 8];
+                raw[..w].copy_from_slice(bytes);
+                (u64::from_le_bytes(raw), w)
+            }),
+            None => match read_short_varint(buf, self.pos, self.end) {
+                Ok(read) => Some(read),
+                Err(error) => {
+                    self.pos = self.end;
+                    return Some(Err(error));
+                }
+            },
+        };
+        let Some((raw, len)) = read else {
+            self.pos = self.end;
+            return None;
+        };
+        let value = PackedValue { offset: self.pos, len, raw };
+        self.pos += len;
+        Some(Ok(value))
+    }
+
+    /// The run's values in `buf`, up to the first place it does not read.
+    pub fn values(mut self, buf: &[u8]) -> impl Iterator<Item = Result<PackedValue, WireError>> + '_ {
+        std::iter::from_fn(move || self.next_in(buf))
+    }
+}
+
 /// Appends `value` as a minimal varint.
 pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -543,6 +624,36 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_packed_run_reads_its_values_in_place_and_stops_where_it_does_not_read() {
+        let values = |bytes: &[u8], span: std::ops::Range<usize>, wire| {
+            PackedRun::new(span, wire).values(bytes).collect::<Vec<_>>()
+        };
+        let value = |offset, len, raw| Ok(PackedValue { offset, len, raw });
+        // Varints, the run inside a larger buffer: offsets are the buffer's.
+        let bytes = [0xff, 0x05, 0x96, 0x01, 0x00, 0xff];
+        assert_eq!(values(&bytes, 1..5, WireType::Varint), [value(1, 1, 5), value(2, 2, 150), value(4, 1, 0)]);
+        // A varint cut by the run's end, though the buffer goes on: the values before it, then why.
+        let cut = values(&bytes, 1..3, WireType::Varint);
+        assert_eq!(cut[0], value(1, 1, 5));
+        assert!(matches!(cut[1], Err(WireError { offset: 2, reason: WireErrorKind::TruncatedVarint })), "{cut:?}");
+        assert_eq!(cut.len(), 2);
+        // Fixed widths, little-endian; a run that is no multiple of the width says so
+        // first, at its last, partial value, with no value before it.
+        let fixed = [1, 0, 0, 0, 2, 0, 0, 0, 9, 9];
+        assert_eq!(values(&fixed, 0..8, WireType::Fixed32), [value(0, 4, 1), value(4, 4, 2)]);
+        assert_eq!(values(&fixed, 0..8, WireType::Fixed64), [value(0, 8, 1 | 2 << 32)]);
+        let short = values(&fixed, 0..10, WireType::Fixed32);
+        let need_have = |e: &Result<PackedValue, WireError>| match e {
+            Err(WireError { offset, reason: WireErrorKind::TruncatedFixed { need, have, .. } }) => {
+                Some((*offset, *need, *have))
+            }
+            _ => None,
+        };
+        assert_eq!(short.iter().map(need_have).collect::<Vec<_>>(), [Some((8, 4, 2))]);
+        assert_eq!(values(&fixed, 3..3, WireType::Fixed64), []);
     }
 
     #[test]

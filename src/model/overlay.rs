@@ -18,7 +18,7 @@ use prost_reflect::MessageDescriptor;
 use crate::decode::schema::{
     FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, VarintRange, is_state_unit,
 };
-use crate::decode::wire::{self, GroupEnds, RawField, WireError, WireErrorKind, WireType};
+use crate::decode::wire::{self, GroupEnds, PackedRun, RawField, WireError, WireErrorKind, WireType};
 use crate::model::builder::Builder;
 use crate::model::cause;
 use crate::model::decoder::{Focus, Limits, TopLevelHook};
@@ -742,12 +742,6 @@ impl Walker<'_, '_> {
     /// a value is malformed they are taken back and the run is shown raw with the reason.
     fn packed(&mut self, parent: &Frame, raw: &RawField, index: u32, wire_type: WireType, field_index: usize) {
         let ty = parent.ty.expect("only declared fields are packed");
-        let (start, end) = (raw.value_start, raw.value_end);
-        let width = match wire_type {
-            WireType::Fixed32 => Some(4),
-            WireType::Fixed64 => Some(8),
-            _ => None,
-        };
         let range = self.field_info(ty, field_index).range;
         let problems_at = self.b.problems().len();
         let packed = self.push(parent.node, NodeKind::Packed, raw, index, None);
@@ -755,26 +749,17 @@ impl Walker<'_, '_> {
         let only = (parent.node == NodeId::ROOT)
             .then(|| self.b.decoder().focus().and_then(|f| f.only_value(raw.tag.field_number)))
             .flatten();
-        let mut pos = start;
-        let mut element = 0;
-        let mut failure = match width {
-            Some(w) if (end - start) % w != 0 => Some(WireError {
-                offset: end - (end - start) % w,
-                reason: WireErrorKind::TruncatedFixed { wire: wire_type, need: w, have: (end - start) % w },
-            }),
-            _ => None,
-        };
-        while pos < end && failure.is_none() {
-            let (value, len) = match width {
-                Some(w) => (0, w),
-                None => match wire::read_short_varint(self.buf(), pos, end) {
-                    Ok(read) => read,
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
-                },
+        let mut run = PackedRun::new(raw.value_start..raw.value_end, wire_type);
+        let (mut element, mut failure) = (0, None);
+        while let Some(read) = run.next_in(self.buf()) {
+            let value = match read {
+                Ok(value) => value,
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
             };
+            let (pos, len) = (value.offset, value.len);
             let holder = if self.element_nodes && only.is_none_or(|i| i == index + element) {
                 let id = self.push_untagged(Some(packed), NodeKind::Element, pos..pos + len, element, None);
                 let node = self.b.node_mut(id);
@@ -784,9 +769,8 @@ impl Walker<'_, '_> {
             } else {
                 packed
             };
-            self.check_range(holder, range, value, pos);
+            self.check_range(holder, range, value.raw, pos);
             element += 1;
-            pos += len;
         }
         if let Some(e) = failure {
             self.b.truncate(packed.index(), problems_at);
@@ -798,7 +782,7 @@ impl Walker<'_, '_> {
         }
         self.b.node_mut(packed).next = NodeId::from_index(self.b.node_count());
         if self.field_info(ty, field_index).packed_only {
-            self.check_array_length(packed, (ty, raw.tag.field_number), element, start);
+            self.check_array_length(packed, (ty, raw.tag.field_number), element, raw.value_start);
         }
         // The run holds `element` values: later occurrences of the field count on from them.
         if element > 1 {

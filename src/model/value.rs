@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use prost_reflect::Kind;
 
 use crate::decode::schema::{FieldClass, FieldInfo};
-use crate::decode::wire::{self, WireType};
+use crate::decode::wire::{self, PackedRun, WireType};
 use crate::model::document::Document;
 use crate::model::node::{NodeId, NodeKind};
 
@@ -52,46 +52,18 @@ pub fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option
     }
 }
 
-/// One value of a packed run, read from the run's bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PackedValue {
-    /// Its first byte.
-    pub offset: usize,
-    /// Its length in bytes.
-    pub len: usize,
-    /// The varint or little-endian fixed value.
-    pub raw: u64,
-}
+pub use crate::decode::wire::PackedValue;
 
 /// The values of a packed run node, read from its bytes (the run was checked when it was
 /// decoded, so every value is whole). Works whether or not the values have nodes.
 pub fn packed_values<'d>(doc: &'d Document, run: NodeId) -> impl Iterator<Item = PackedValue> + 'd {
     let node = doc.node(run);
-    let (start, end) = (node.value_start() as usize, node.value_end as usize);
-    let width = match doc.field_info(run).map(|f| &f.class) {
-        Some(FieldClass::Scalar(WireType::Fixed32)) => Some(4),
-        Some(FieldClass::Scalar(WireType::Fixed64)) => Some(8),
-        _ => None,
+    let wire = match doc.field_info(run).map(|f| &f.class) {
+        Some(FieldClass::Scalar(wire)) => *wire,
+        _ => WireType::Varint,
     };
-    let bytes = doc.bytes();
-    let mut pos = start;
-    std::iter::from_fn(move || {
-        if pos >= end || node.kind != NodeKind::Packed {
-            return None;
-        }
-        let (raw, len) = match width {
-            Some(w) if pos + w <= end => {
-                let mut raw = [0u8; 8];
-                raw[..w].copy_from_slice(&bytes[pos..pos + w]);
-                (u64::from_le_bytes(raw), w)
-            }
-            Some(_) => return None,
-            None => wire::read_varint(bytes, pos, end).ok()?,
-        };
-        let value = PackedValue { offset: pos, len, raw };
-        pos += len;
-        Some(value)
-    })
+    let span = if node.kind == NodeKind::Packed { node.value_start() as usize..node.value_end as usize } else { 0..0 };
+    PackedRun::new(span, wire).values(doc.bytes()).map_while(Result::ok)
 }
 
 /// Interprets a raw wire value as a declared kind.

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use super::{AnyTarget, Frame, Level, Walker};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex, TypeInfo, VarintRange};
-use crate::decode::wire::{self, RawField, WireType};
+use crate::decode::wire::{self, PackedRun, RawField, WireType};
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
 
@@ -433,22 +433,15 @@ pub(super) fn leaf(buf: &[u8], field: &FieldInfo, raw: &RawField) -> Option<usiz
 /// How many values a packed run of `wire`-typed scalars holds, when every one reads whole
 /// and is within `range`.
 fn packed_values(run: &[u8], wire: WireType, range: Option<VarintRange>) -> Option<usize> {
-    let width = match wire {
-        WireType::Fixed32 => 4,
-        WireType::Fixed64 => 8,
-        _ => {
-            let (mut pos, mut values) = (0, 0);
-            while pos < run.len() {
-                let (value, len) = wire::read_varint(run, pos, run.len()).ok()?;
-                if range.is_some_and(|range| !range.holds(value)) {
-                    return None;
-                }
-                (pos, values) = (pos + len, values + 1);
-            }
-            return Some(values);
+    let mut values = 0;
+    for value in PackedRun::new(0..run.len(), wire).values(run) {
+        let raw = value.ok()?.raw;
+        if range.is_some_and(|range| !range.holds(raw)) {
+            return None;
         }
-    };
-    run.len().is_multiple_of(width).then_some(run.len() / width)
+        values += 1;
+    }
+    Some(values)
 }
 
 #[cfg(test)]

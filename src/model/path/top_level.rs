@@ -7,7 +7,7 @@ use prost_reflect::MessageDescriptor;
 
 use super::{FieldPath, LISTED, Met, PathError, missing, push_number};
 use crate::decode::schema::scalar_wire;
-use crate::decode::wire::{self, RawField, WireType};
+use crate::decode::wire::{self, PackedRun, RawField, WireType};
 
 /// The error a decode of `bytes` as `root` gives for `path`, when its first step is a
 /// plain name `root` does not declare (so nothing at the top level can be it); `None`
@@ -77,20 +77,7 @@ fn met(bytes: &[u8], root: &MessageDescriptor, number: u32, field: &RawField, co
 /// Whether a packed run of `wire`-typed values reads whole, as the decoder reads it: a
 /// run that does not is shown raw.
 fn run_reads(run: &[u8], wire: WireType) -> bool {
-    match wire {
-        WireType::Fixed32 => run.len().is_multiple_of(4),
-        WireType::Fixed64 => run.len().is_multiple_of(8),
-        _ => {
-            let mut pos = 0;
-            while pos < run.len() {
-                match wire::read_short_varint(run, pos, run.len()) {
-                    Ok((_, len)) => pos += len,
-                    Err(_) => return false,
-                }
-            }
-            true
-        }
-    }
+    PackedRun::new(0..run.len(), wire).values(run).all(|value| value.is_ok())
 }
 
 #[cfg(test)]
