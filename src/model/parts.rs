@@ -18,10 +18,12 @@
 //! reach the whole ([`BudgetWatch`]), as the one pass does there, instead of searching
 //! only to be decoded again.
 
+use std::cell::Cell;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
+use crate::decode::schema::TypeTable;
 use crate::decode::wire::{self, WireType};
 use crate::model::builder::Builder;
 use crate::model::cause;
@@ -60,12 +62,12 @@ impl Pieces {
     }
 
     /// For writing out a file of `len` bytes on `threads` threads (one below
-    /// `PARTS_FROM`, 4 MiB): parts of 256 KiB, whose output a few at a time stays small
-    /// beside the file (a few MiB for a tree of 8 bytes of output to a byte of input), and
-    /// few enough that handing them between threads costs little (at 64 KiB, `show` of the
-    /// real state spent a fifth more CPU on two threads than on one).
+    /// `PARTS_FROM`, 4 MiB): parts of 64 KiB, whose output a few at a time stays small
+    /// beside the file (larger parts were quicker to hand between threads, but held a few
+    /// MiB more: `show`'s peak then passed 1.2 times the file, and a part of distinct
+    /// unknown fields passed the bound on the lines a part may hold).
     pub fn for_output(len: usize, threads: usize) -> Pieces {
-        Pieces { threads: if len < PARTS_FROM { 1 } else { threads }, bytes: 256 << 10 }
+        Pieces { threads: if len < PARTS_FROM { 1 } else { threads }, bytes: 64 << 10 }
     }
 }
 
@@ -161,6 +163,8 @@ pub fn decode_streaming_in_parts<T: Gathered>(
             let (cuts_in, found_out, first, source) = (&cuts_in, found_out.clone(), &first, source.clone());
             let names = &names;
             scope.spawn(move || {
+                // The types met, interned once per thread rather than once per part.
+                let mut types = TypeTable::default();
                 loop {
                     // The lock is let go before the part is decoded (a `while let` would
                     // hold it through the loop's body).
@@ -169,8 +173,10 @@ pub fn decode_streaming_in_parts<T: Gathered>(
                     if ahead.stopped() {
                         break;
                     }
-                    let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look };
+                    let types_met = Cell::new(std::mem::take(&mut types));
+                    let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look, types: types_met };
                     let speculation = speculate(&job, cut.k, first, full_budget);
+                    types = job.types.take();
                     if found_out.send((cut.k, cut.place, speculation)).is_err() {
                         break;
                     }
@@ -408,13 +414,16 @@ struct PartJob<'a, T> {
     /// The unit names the scan met.
     names: &'a Arc<overlay::NamesMet>,
     look: &'a Look<T>,
+    /// The types its thread met in the parts before: lent to each decode of it, and
+    /// given back with those it meets.
+    types: Cell<TypeTable>,
 }
 
 impl<T: Default> PartJob<'_, T> {
     /// One decode of the part, after the counts and names before it and the rest of
     /// `before`; and whether it stopped because the first part's search budget ran out.
     fn attempt(&self, before: TopState, watch: Option<BudgetWatch>) -> (Speculation<T>, bool) {
-        let PartJob { decoder, source, cut, names, look } = self;
+        let PartJob { decoder, source, cut, names, look, types } = self;
         let mut found = T::default();
         // A top-level field that does not read puts the rest of the top level out of step:
         // one pass reads all that follows as one unreadable span, which this part cannot.
@@ -427,7 +436,7 @@ impl<T: Default> PartJob<'_, T> {
             look(doc, top, &mut found);
             Ok(())
         };
-        let mut builder = Builder::new(source.clone(), (*decoder).clone());
+        let mut builder = Builder::with_types(source.clone(), (*decoder).clone(), types.take());
         let before = TopState { counts: cut.counts.clone(), ..before };
         let before = with_names(before, names, cut.place.names_before);
         let part = Part { range: cut.place.range.clone(), before, partial: true, watch };
@@ -435,6 +444,7 @@ impl<T: Default> PartJob<'_, T> {
         let ran_out = after.as_ref().is_err_and(|e| e.kind() == overlay::BUDGET_RAN_OUT_BEFORE);
         let whole = in_step && after.is_ok() && builder.problems().is_empty();
         let needs_unit_before = first.unwrap_or(false);
+        types.set(std::mem::take(builder.types_mut()));
         (Speculation { found, after: after.unwrap_or_default(), whole, needs_unit_before }, ran_out)
     }
 }
