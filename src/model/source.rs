@@ -191,13 +191,14 @@ impl Source {
         Source::open(path, max_stream)
     }
 
-    /// Maps every page of a mapped file into this process now (`MADV_POPULATE_READ`, in
-    /// order from the start), so that its readers, behind it, find them mapped rather than
-    /// fault them in a few at a time; nothing for bytes in memory, or where the kernel
-    /// cannot (before Linux 5.14).
-    pub fn populate(&self) {
+    /// Maps the pages of `range` of a mapped file into this process now
+    /// (`MADV_POPULATE_READ`), so that its readers find them mapped rather than fault them
+    /// in a few at a time; nothing for bytes in memory, or where the kernel cannot (before
+    /// Linux 5.14).
+    pub fn populate(&self, range: std::ops::Range<usize>) {
         if let Bytes::Mapped(map) = &*self.bytes {
-            let _ = map.advise(memmap2::Advice::PopulateRead);
+            let (start, end) = (range.start.min(map.len()), range.end.min(map.len()));
+            let _ = map.advise_range(memmap2::Advice::PopulateRead, start, end.saturating_sub(start));
         }
     }
 
