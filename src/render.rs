@@ -64,7 +64,8 @@ impl Drop for LinesHeld {
     fn drop(&mut self) {
         let mut lines = std::mem::take(&mut self.lines);
         let mut spare = SPARE_ROOM.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if lines.capacity() > 0 && spare.len() < LinesHeld::SPARES_KEPT {
+        let kept = (1..=LinesHeld::SPARE_MOST).contains(&lines.capacity());
+        if kept && spare.len() < LinesHeld::SPARES_KEPT {
             lines.clear();
             spare.push(lines);
         }
@@ -75,8 +76,11 @@ impl LinesHeld {
     /// The most bytes of lines held for a part.
     const MOST: usize = 8 << 20;
 
-    /// The most rooms kept for parts to come.
+    /// The most rooms kept for parts to come, and the largest kept: what stays held
+    /// after the output is written (in the browser, for as long as it runs) is at most
+    /// 16 MiB.
     const SPARES_KEPT: usize = 8;
+    const SPARE_MOST: usize = 2 << 20;
 
     /// Whether every line of the part is held.
     pub(crate) fn whole(&self) -> bool {

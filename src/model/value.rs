@@ -5,6 +5,8 @@ use std::fmt::Write as _;
 
 use prost_reflect::Kind;
 
+pub use crate::decode::wire::PackedValue;
+
 use crate::decode::schema::{FieldClass, FieldInfo};
 use crate::decode::wire::{self, PackedRun, WireType};
 use crate::model::document::Document;
@@ -51,8 +53,6 @@ pub fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option
         _ => None,
     }
 }
-
-pub use crate::decode::wire::PackedValue;
 
 /// The values of a packed run node, read from its bytes (the run was checked when it was
 /// decoded, so every value is whole). Works whether or not the values have nodes.
