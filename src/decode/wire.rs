@@ -258,10 +258,10 @@ impl PackedRun {
             _ => None,
         };
         let (start, end) = (span.start, span.end.max(span.start));
-        let cut_short = width.map(|w| (end - start) % w).filter(|&have| have > 0).map(|have| WireError {
-            offset: end - have,
-            reason: WireErrorKind::TruncatedFixed { wire, need: width.unwrap_or(0), have },
-        });
+        let cut_short =
+            width.map(|need| (need, (end - start) % need)).filter(|&(_, have)| have > 0).map(|(need, have)| {
+                WireError { offset: end - have, reason: WireErrorKind::TruncatedFixed { wire, need, have } }
+            });
         PackedRun { pos: start, end, width, cut_short }
     }
 
