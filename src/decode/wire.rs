@@ -164,12 +164,7 @@ pub fn read_short_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usi
 fn read_longer_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
     let Some(first_eight) = buf.get(pos..pos.saturating_add(8)) else { return read_varint_near_end(buf, pos, end) };
     let word = u64::from_le_bytes(first_eight.try_into().expect("eight bytes"));
-    // The high bit clear marks the last byte.
-    let last_bytes = !word & 0x8080_8080_8080_8080;
-    if last_bytes == 0 {
-        return read_nine_or_ten(buf, pos, end);
-    }
-    let len = (last_bytes.trailing_zeros() as usize >> 3) + 1;
+    let Some(len) = varint_len_in_word(word) else { return read_nine_or_ten(buf, pos, end) };
     if pos + len > end {
         return read_varint_near_end(buf, pos, end);
     }
@@ -179,6 +174,25 @@ fn read_longer_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize)
     let quads = (pairs & 0x0000_3fff_0000_3fff) | ((pairs & 0x3fff_0000_3fff_0000) >> 2);
     let value = (quads & 0x0000_0000_0fff_ffff) | ((quads & 0x0fff_ffff_0000_0000) >> 4);
     Ok((value, len))
+}
+
+/// The length of the varint whose first eight bytes are `word` (little-endian): the high
+/// bit clear marks its last byte. `None` when all eight go on.
+#[inline(always)]
+pub fn varint_len_in_word(word: u64) -> Option<usize> {
+    let last_bytes = !word & 0x8080_8080_8080_8080;
+    (last_bytes != 0).then(|| (last_bytes.trailing_zeros() as usize >> 3) + 1)
+}
+
+/// The end of the length-delimited field at `pos` whose tag is the one byte `tag` and whose
+/// length is one byte, read from those two bytes: a run of small messages is mostly such
+/// fields. `None` for any other field there, or one past `end`.
+#[inline(always)]
+pub fn short_len_field_end(buf: &[u8], pos: usize, end: usize, tag: u8) -> Option<usize> {
+    let &[at, len] = buf.get(pos..pos.checked_add(2)?)? else { return None };
+    // A byte with the high bit set starts a longer tag or length.
+    let next = pos + 2 + usize::from(len);
+    (at == tag && tag < 0x80 && tag & 7 == WireType::Len as u8 && len < 0x80 && next <= end).then_some(next)
 }
 
 /// [`read_longer_varint`] of a varint whose first eight bytes all go on: with ten bytes

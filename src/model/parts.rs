@@ -153,7 +153,9 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         scope.spawn(move || {
             let steps = (0..whole.len()).step_by(POPULATED_AT_A_STEP);
             for start in steps.take_while(|_| !ahead.stopped()) {
-                whole.populate(start..start.saturating_add(POPULATED_AT_A_STEP));
+                if !whole.populate(start..start.saturating_add(POPULATED_AT_A_STEP)) {
+                    break;
+                }
             }
         });
         let mut cutter = Cutter::new(&source, decoder, pieces.bytes, Arc::clone(&names));
@@ -170,7 +172,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
             let names = &names;
             scope.spawn(move || {
                 // The types met, interned once per thread rather than once per part.
-                let mut types = TypeTable::default();
+                let types = Cell::new(TypeTable::default());
                 loop {
                     // The lock is let go before the part is decoded (a `while let` would
                     // hold it through the loop's body).
@@ -179,10 +181,8 @@ pub fn decode_streaming_in_parts<T: Gathered>(
                     if ahead.stopped() {
                         break;
                     }
-                    let types_met = Cell::new(std::mem::take(&mut types));
-                    let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look, types: types_met };
+                    let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look, types: &types };
                     let speculation = speculate(&job, cut.k, first, full_budget);
-                    types = job.types.take();
                     if found_out.send((cut.k, cut.place, speculation)).is_err() {
                         break;
                     }
@@ -425,7 +425,7 @@ struct PartJob<'a, T> {
     look: &'a Look<T>,
     /// The types its thread met in the parts before: lent to each decode of it, and
     /// given back with those it meets.
-    types: Cell<TypeTable>,
+    types: &'a Cell<TypeTable>,
 }
 
 impl<T: Default> PartJob<'_, T> {
@@ -520,9 +520,9 @@ struct Cutter<'a> {
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
     in_a_row: (u32, u32),
-    /// The tag of the field met last, when it is one byte, the field is length-delimited and
-    /// no unit: the fields after it with that tag and a one-byte length are stepped over
-    /// without reading them anew.
+    /// The first byte of the field met last, unless it is a unit: the fields after it with
+    /// that one-byte tag of a length-delimited field and a one-byte length are stepped
+    /// over without reading them anew ([`wire::short_len_field_end`]).
     short_tag: Option<u8>,
 }
 
@@ -584,9 +584,8 @@ impl<'a> Cutter<'a> {
                 self.in_a_row.0 = number;
             }
             self.in_a_row.1 += 1;
-            let tag = bytes[self.pos];
-            let short = tag < 0x80 && tag & 7 == WireType::Len as u8 && !self.unit_fields.contains(&number);
-            self.short_tag = short.then_some(tag);
+            // A unit is read for its name, never stepped over.
+            self.short_tag = (!self.unit_fields.contains(&number)).then_some(bytes[self.pos]);
             if let Some(name) = name {
                 self.names.met(name);
             }
@@ -605,13 +604,9 @@ impl<'a> Cutter<'a> {
         let bytes = self.bytes;
         let (mut pos, mut met) = (self.pos, 0);
         while pos < until
-            && let Some(&[at, len]) = bytes.get(pos..pos + 2)
-            && at == tag
-            && len < 0x80
-            && pos + 2 + usize::from(len) <= bytes.len()
+            && let Some(next) = wire::short_len_field_end(bytes, pos, bytes.len(), tag)
         {
-            pos += 2 + usize::from(len);
-            met += 1;
+            (pos, met) = (next, met + 1);
         }
         self.in_a_row.1 += met;
         self.pos = pos;

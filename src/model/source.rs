@@ -193,13 +193,12 @@ impl Source {
 
     /// Maps the pages of `range` of a mapped file into this process now
     /// (`MADV_POPULATE_READ`), so that its readers find them mapped rather than fault them
-    /// in a few at a time; nothing for bytes in memory, or where the kernel cannot (before
-    /// Linux 5.14).
-    pub fn populate(&self, range: std::ops::Range<usize>) {
-        if let Bytes::Mapped(map) = &*self.bytes {
-            let (start, end) = (range.start.min(map.len()), range.end.min(map.len()));
-            let _ = map.advise_range(memmap2::Advice::PopulateRead, start, end.saturating_sub(start));
-        }
+    /// in a few at a time. False for bytes in memory, or where the kernel cannot (before
+    /// Linux 5.14): there is nothing to map.
+    pub fn populate(&self, range: std::ops::Range<usize>) -> bool {
+        let Bytes::Mapped(map) = &*self.bytes else { return false };
+        let (start, end) = (range.start.min(map.len()), range.end.min(map.len()));
+        map.advise_range(memmap2::Advice::PopulateRead, start, end.saturating_sub(start)).is_ok()
     }
 
     /// The size from which [`Source::open_mapped`] maps a file: smaller ones are copied,

@@ -351,15 +351,19 @@ impl Walker<'_, '_> {
 /// from its two bytes, without decoding a tag or length.
 #[inline(always)]
 fn short_field(buf: &[u8], pos: usize, end: usize, number: u32) -> Option<RawField> {
-    let &[tag, len] = buf.get(pos..pos.checked_add(2)?)? else { return None };
-    // A byte with the high bit set starts a longer tag or length.
-    if tag >= 0x80 || u32::from(tag) != number << 3 | WireType::Len as u32 || len >= 0x80 {
-        return None;
-    }
-    let (value_start, value_end) = (pos + 2, pos + 2 + usize::from(len));
+    let tag = u8::try_from(number << 3 | WireType::Len as u32).ok()?;
+    let value_end = wire::short_len_field_end(buf, pos, end, tag)?;
     let tag = wire::Tag { field_number: number, wire_type: WireType::Len };
-    let raw = RawField { tag, start: pos, tag_len: 1, len_len: 1, value_start, value_end, end: value_end, scalar: 0 };
-    (value_end <= end).then_some(raw)
+    Some(RawField {
+        tag,
+        start: pos,
+        tag_len: 1,
+        len_len: 1,
+        value_start: pos + 2,
+        value_end,
+        end: value_end,
+        scalar: 0,
+    })
 }
 
 /// How many fields a message of a type whose fields are all leaves
@@ -393,11 +397,7 @@ fn leaves(buf: &[u8], info: &TypeInfo, span: Range<usize>) -> Option<usize> {
 #[inline(always)]
 fn clean_varint_end(buf: &[u8], pos: usize, end: usize, range: Option<VarintRange>) -> Option<usize> {
     let word = u64::from_le_bytes(buf.get(pos..pos.checked_add(8)?)?.try_into().ok()?);
-    let last_bytes = !word & 0x8080_8080_8080_8080;
-    if last_bytes == 0 {
-        return None;
-    }
-    let len = (last_bytes.trailing_zeros() as usize >> 3) + 1;
+    let len = wire::varint_len_in_word(word)?;
     let last = (word >> ((len - 1) * 8)) as u8;
     let holds = match range {
         None => true,
