@@ -165,13 +165,24 @@ fn is_printable_ascii(bytes: &[u8]) -> bool {
     blocks.all(printable) && printable(blocks.remainder())
 }
 
+/// Whether `text` holds a character that [acts on a terminal](acts_on_terminal). Every such
+/// character's UTF-8 begins with a byte below 0x20, 0x7f, 0xc2 (the C1 controls), 0xd8
+/// (U+061C) or 0xe2 (the other bidirectional controls and the separators), none of which is
+/// ever inside another character's encoding: only characters beginning so are decoded.
+fn holds_acting_char(text: &str) -> bool {
+    text.bytes().enumerate().any(|(at, byte)| match byte {
+        0x20..=0x7e | 0x80..=0xc1 | 0xc3..=0xd7 | 0xd9..=0xe1 | 0xe3..=0xff => false,
+        _ => text.get(at..).and_then(|rest| rest.chars().next()).is_some_and(acts_on_terminal),
+    })
+}
+
 /// `text` with every character that could act on a terminal written as an escape (`\x1b`,
 /// `\n`, `\u{202e}`), so that text from a blob or a schema shows as text, on one line.
 /// Borrows when there is nothing to escape, which is almost always.
 pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
     // Printable ASCII, the usual case, is checked a byte at a time; only text with other
     // bytes is looked at as characters.
-    if is_printable_ascii(text.as_bytes()) || !text.chars().any(acts_on_terminal) {
+    if is_printable_ascii(text.as_bytes()) || !holds_acting_char(text) {
         return std::borrow::Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
@@ -429,6 +440,15 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn the_byte_scan_for_acting_characters_finds_exactly_those_characters() {
+        for c in (0..=0x10_ffff).filter_map(char::from_u32) {
+            for text in [c.to_string(), format!("a→{c}b"), format!("{c}\u{202f}")] {
+                assert_eq!(holds_acting_char(&text), text.chars().any(acts_on_terminal), "{:?}", c);
+            }
+        }
+    }
 
     #[test]
     fn zigzag_and_sign() {
