@@ -157,12 +157,24 @@ pub fn acts_on_terminal(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// Whether every byte is printable ASCII. Checked in blocks without stopping early, so the
-/// compiler can test a block's bytes at once: this runs over every line `show` writes.
+/// Whether every byte is printable ASCII (0x20 to 0x7e). Eight bytes are tested at once as
+/// one word, without stopping early: this runs over every line `show` writes.
 fn is_printable_ascii(bytes: &[u8]) -> bool {
-    let printable = |block: &[u8]| block.iter().fold(true, |all, &b| all & (b.wrapping_sub(0x20) < 0x5f));
-    let mut blocks = bytes.chunks_exact(32);
-    blocks.all(printable) && printable(blocks.remainder())
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    // A byte's high bit is set in `below` when it is under 0x20, in `above` when it is over
+    // 0x7e (each exact for "is any byte so": Bit Twiddling Hacks' hasless and hasmore).
+    let printable = |word: u64| {
+        let below = word.wrapping_sub(ONES * 0x20) & !word;
+        let above = word.wrapping_add(ONES) | word;
+        (below | above) & HIGHS == 0
+    };
+    let word_at = |at: usize| bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_ne_bytes);
+    match bytes.len() {
+        0..8 => bytes.iter().all(|b| (0x20..=0x7e).contains(b)),
+        // The last word overlaps the one before it rather than being copied out and padded.
+        len => (0..len / 8).fold(true, |all, at| all & printable(word_at(at * 8))) && printable(word_at(len - 8)),
+    }
 }
 
 /// Whether `text` holds a character that [acts on a terminal](acts_on_terminal). Every such
@@ -448,6 +460,20 @@ mod tests {
                 assert_eq!(holds_acting_char(&text), text.chars().any(acts_on_terminal), "{:?}", c);
             }
         }
+    }
+
+    #[test]
+    fn the_word_test_for_printable_ascii_agrees_with_each_byte_s() {
+        for byte in 0..=u8::MAX {
+            for at in 0..17 {
+                let mut bytes = vec![b'a'; 17];
+                bytes[at] = byte;
+                let expected = (0x20..=0x7e).contains(&byte);
+                assert_eq!(is_printable_ascii(&bytes[..=at]), expected, "{byte:#x} at {at}");
+                assert_eq!(is_printable_ascii(&bytes), expected, "{byte:#x} at {at} of 17");
+            }
+        }
+        assert!(is_printable_ascii(b""));
     }
 
     #[test]
