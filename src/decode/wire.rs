@@ -195,6 +195,21 @@ pub fn short_len_field_end(buf: &[u8], pos: usize, end: usize, tag: u8) -> Optio
     (at == tag && tag < 0x80 && tag & 7 == WireType::Len as u8 && len < 0x80 && next <= end).then_some(next)
 }
 
+/// Steps over the fields from `pos` while each is one [`short_len_field_end`] reads with
+/// tag `tag` (a run of small messages), at most `most` of them and none starting at or past
+/// `until`: where the run stops, and how many fields it stepped over.
+#[inline]
+pub fn step_over_short_run(buf: &[u8], pos: usize, until: usize, end: usize, tag: u8, most: u32) -> (usize, u32) {
+    let (mut pos, mut met) = (pos, 0);
+    while met < most
+        && pos < until
+        && let Some(next) = short_len_field_end(buf, pos, end, tag)
+    {
+        (pos, met) = (next, met + 1);
+    }
+    (pos, met)
+}
+
 /// [`read_longer_varint`] of a varint whose first eight bytes all go on: with ten bytes
 /// surely before `end`, read a byte at a time without bounds checks.
 #[cold]

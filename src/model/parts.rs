@@ -601,13 +601,7 @@ impl<'a> Cutter<'a> {
     /// costs two bytes looked at, where reading it as any field costs three times as much.
     fn step_over_short_run(&mut self, until: usize) {
         let Some(tag) = self.short_tag else { return };
-        let bytes = self.bytes;
-        let (mut pos, mut met) = (self.pos, 0);
-        while pos < until
-            && let Some(next) = wire::short_len_field_end(bytes, pos, bytes.len(), tag)
-        {
-            (pos, met) = (next, met + 1);
-        }
+        let (pos, met) = wire::step_over_short_run(self.bytes, self.pos, until, self.bytes.len(), tag, u32::MAX);
         self.in_a_row.1 += met;
         self.pos = pos;
     }

@@ -274,6 +274,42 @@ mod tests {
     }
 
     #[test]
+    fn a_lookup_by_index_counts_a_run_of_small_messages_as_reading_them_all_does() {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("sample.virt.x86.Msrs"));
+        // Runs of entries (field 1) with one-byte lengths, broken by what the run's own loop
+        // does not read: an entry of a two-byte length, an unknown field, an entry whose tag
+        // takes two bytes, an empty entry and a field 1 of the wrong wire type.
+        let entry = |value: u8| vec![0x0a, 0x04, 0x08, value, 0x10, value];
+        let long_entry = [vec![0x0a, 0x82, 0x01, 0x08, 0x63, 0x3a, 0x7e], vec![0; 0x7e]].concat();
+        let breaks =
+            [long_entry, vec![0x38, 0x05], vec![0x8a, 0x00, 0x02, 0x08, 0x62], vec![0x0a, 0x00], vec![0x08, 0x01]];
+        let mut bytes = Vec::new();
+        for (k, odd) in breaks.iter().enumerate() {
+            (0..3 + 5 * k as u8).for_each(|v| bytes.extend(entry(v)));
+            bytes.extend_from_slice(odd);
+        }
+        let whole = decoder.decode(Source::new(bytes.clone()));
+        let entries = super::select(&whole, "entries").unwrap().len();
+        for i in 0..=entries {
+            let query = format!("entries[{i}]");
+            let focus = super::focus(&query, decoder.root_type()).unwrap();
+            let focused = decoder.clone().with_focus(focus).decode(Source::new(bytes.clone()));
+            let read = |doc: &crate::model::Document| {
+                let found = super::select(doc, &query).ok()?;
+                Some(
+                    found
+                        .into_iter()
+                        .map(|id| (doc.path_of(id).label(), value::summary(doc, id, 80)))
+                        .collect::<Vec<_>>(),
+                )
+            };
+            assert_eq!(read(&focused), read(&whole), "{query}");
+            assert_eq!(read(&whole).is_some(), i < entries, "{query}");
+        }
+    }
+
+    #[test]
     fn one_value_of_a_top_level_packed_run_is_found_with_no_node_for_the_others() {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let ioapic = schema.pool.get_message_by_name("sample.chipset.ioapic.SavedState");
