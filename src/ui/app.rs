@@ -262,13 +262,21 @@ struct PromptText {
 #[derive(Debug, Clone)]
 pub struct Search {
     query: String,
-    needle: String,
+    /// The query lowered (ASCII), looked for in each row's lowered label.
+    needle: memchr::memmem::Finder<'static>,
     /// The query read as hex bytes (`/4f50454e`, `/4f 50`), also looked for in bytes values.
-    hex: Option<Vec<u8>>,
+    hex: Option<memchr::memmem::Finder<'static>>,
     forward: bool,
     /// Where it started, and how many nodes it has looked at.
     from: NodeId,
     looked: u32,
+}
+
+/// The rooms a search reuses for each row it looks at: its label, and a bytes value lowered.
+#[derive(Default)]
+struct SearchScratch {
+    line: String,
+    lowered: Vec<u8>,
 }
 
 impl Search {
@@ -278,11 +286,11 @@ impl Search {
         let len = doc.nodes().len() as u32;
         let from = self.from.index() as u32;
         let look = |steps: std::ops::Range<u32>| {
-            let mut line = String::new();
+            let mut scratch = SearchScratch::default();
             steps.into_iter().find_map(|step| {
                 let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
                 let id = NodeId::from_index(at as usize);
-                (!doc.is_transparent(id) && self.finds(doc, id, &mut line)).then_some((step, id))
+                (!doc.is_transparent(id) && self.finds(doc, id, &mut scratch)).then_some((step, id))
             })
         };
         let middle = steps.start + (steps.end - steps.start) / 2;
@@ -293,24 +301,38 @@ impl Search {
     }
 
     /// Whether the row of `id` matches: its label (name, type, value as shown), or for a
-    /// bytes value any of its bytes, as ASCII text or as the hex typed. `line` is scratch.
-    fn finds(&self, doc: &Document, id: NodeId, line: &mut String) -> bool {
+    /// bytes value any of its bytes, as ASCII text or as the hex typed. Both are looked for
+    /// with finders made once for the search, in a time linear in what is looked through.
+    fn finds(&self, doc: &Document, id: NodeId, scratch: &mut SearchScratch) -> bool {
+        let SearchScratch { line, lowered } = scratch;
         line.clear();
         tree::label(doc, id, line);
         line.make_ascii_lowercase();
-        if line.contains(&self.needle) {
+        if self.needle.find(line.as_bytes()).is_some() {
             return true;
         }
-        let node = doc.node(id);
-        if node.kind != crate::model::NodeKind::Bytes {
+        if doc.node(id).kind != crate::model::NodeKind::Bytes {
             return false;
         }
         let bytes = doc.value_bytes(id);
-        let text = self.needle.as_bytes();
-        (!text.is_empty() && bytes.windows(text.len()).any(|w| w.eq_ignore_ascii_case(text)))
-            || self.hex.as_ref().is_some_and(|hex| bytes.windows(hex.len()).any(|w| w == &hex[..]))
+        if self.hex.as_ref().is_some_and(|hex| hex.find(bytes).is_some()) {
+            return true;
+        }
+        // As text: lowered a piece at a time (a value may be a gigabyte), the pieces
+        // overlapping by less than the needle so that none is missed at their seams.
+        let overlap = self.needle.needle().len().saturating_sub(1);
+        !self.needle.needle().is_empty()
+            && (0..bytes.len()).step_by(LOWERED_AT_ONCE).any(|start| {
+                lowered.clear();
+                lowered.extend_from_slice(&bytes[start..bytes.len().min(start + LOWERED_AT_ONCE + overlap)]);
+                lowered.make_ascii_lowercase();
+                self.needle.find(lowered).is_some()
+            })
     }
 }
+
+/// How many bytes of a bytes value a search lowers at once to look for its text.
+const LOWERED_AT_ONCE: usize = 64 << 10;
 
 /// Nodes a search looks at between two looks at the keyboard (half on each core).
 const SEARCH_SLICE: u32 = 400_000;
@@ -969,9 +991,10 @@ impl App {
             return;
         };
         // Case-insensitive for ASCII, lowering the reused label buffer in place.
-        let needle = query.to_ascii_lowercase();
+        let needle = memchr::memmem::Finder::new(&query.to_ascii_lowercase()).into_owned();
         let digits: String = query.chars().filter(|c| !c.is_whitespace()).collect();
         let hex = crate::edit::value::parse_hex(&digits).filter(|b| !b.is_empty());
+        let hex = hex.map(|hex| memchr::memmem::Finder::new(&hex).into_owned());
         self.search = Some(Search { query, needle, hex, forward, from: self.selected, looked: 0 });
         self.continue_search();
     }
@@ -1012,10 +1035,10 @@ impl App {
         if doc.nodes().len() > SEARCH_SLICE as usize {
             return "match".to_owned();
         }
-        let mut line = String::new();
+        let mut scratch = SearchScratch::default();
         let (mut k, mut n) = (0, 0);
         for id in NodeId::ROOT.up_to(doc.end()).filter(|&id| !doc.is_transparent(id)) {
-            if search.finds(doc, id, &mut line) {
+            if search.finds(doc, id, &mut scratch) {
                 n += 1;
                 if id <= at {
                     k = n;

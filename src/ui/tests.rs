@@ -716,3 +716,32 @@ fn showing_n_levels_shows_every_row_down_to_that_depth_and_none_below() {
         assert!(backwards.iter().rev().eq(&shown), "{file}: walked back with units[1] collapsed");
     }
 }
+
+#[test]
+fn search_finds_text_across_the_seams_of_a_large_bytes_value_and_at_its_end() {
+    let decoder = sample_decoder();
+    let uart = decoder.schema().pool.get_message_by_name("sample.serial.uart16550.SavedState");
+    for at in [0, 65_536 - 5, 65_536 - 1, 2 * 65_536 - 9, 200_000 - 9] {
+        // tx_buffer (11): 200,000 bytes of zeros, "SeamText!" at `at`; a last field after it.
+        let mut value = vec![0u8; 200_000];
+        value[at..at + 9].copy_from_slice(b"SeamText!");
+        let mut bytes = vec![0x08, 0x01, 0x5a];
+        crate::decode::wire::write_varint(&mut bytes, value.len() as u64);
+        bytes.extend_from_slice(&value);
+        bytes.extend_from_slice(&[0x10, 0x01]);
+        let doc = Decoder::new(Arc::clone(decoder.schema()), uart.clone()).decode(Source::new(bytes));
+        let mut app = App::new(doc, "uart".to_owned(), SIZE);
+        press(&mut app, "/seamtext!<Enter>");
+        assert_eq!(
+            (selected_path(&app).as_str(), app.message()),
+            ("tx_buffer", "/seamtext!: match 1 of 1"),
+            "text at {at}"
+        );
+        press(&mut app, "g/53 65 61 6d<Enter>");
+        assert_eq!(
+            (selected_path(&app).as_str(), app.message()),
+            ("tx_buffer", "/53 65 61 6d: match 1 of 1"),
+            "hex at {at}"
+        );
+    }
+}
