@@ -157,43 +157,62 @@ pub fn acts_on_terminal(c: char) -> bool {
         || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// Whether every byte is printable ASCII (0x20 to 0x7e). Eight bytes are tested at once as
-/// one word, without stopping early: this runs over every line `show` writes.
-fn is_printable_ascii(bytes: &[u8]) -> bool {
+/// Whether all eight bytes of `word` are printable ASCII (0x20 to 0x7e), tested at once.
+fn word_is_printable_ascii(word: u64) -> bool {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // A byte's high bit is set in `below` when it is under 0x20, in `above` when it is over
     // 0x7e (each exact for "is any byte so": Bit Twiddling Hacks' hasless and hasmore).
-    let printable = |word: u64| {
-        let below = word.wrapping_sub(ONES * 0x20) & !word;
-        let above = word.wrapping_add(ONES) | word;
-        (below | above) & HIGHS == 0
-    };
+    let below = word.wrapping_sub(ONES * 0x20) & !word;
+    let above = word.wrapping_add(ONES) | word;
+    (below | above) & HIGHS == 0
+}
+
+/// Whether every byte is printable ASCII, a word at a time without stopping early (which
+/// the compiler makes tighter than stopping at the first other byte): most lines are so.
+fn is_printable_ascii(bytes: &[u8]) -> bool {
     let word_at = |at: usize| bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_ne_bytes);
     match bytes.len() {
         0..8 => bytes.iter().all(|b| (0x20..=0x7e).contains(b)),
         // The last word overlaps the one before it rather than being copied out and padded.
-        len => (0..len / 8).fold(true, |all, at| all & printable(word_at(at * 8))) && printable(word_at(len - 8)),
+        len => {
+            (0..len / 8).fold(true, |all, at| all & word_is_printable_ascii(word_at(at * 8)))
+                && word_is_printable_ascii(word_at(len - 8))
+        }
     }
 }
 
-/// Whether `text` holds a character that [acts on a terminal](acts_on_terminal). Every such
-/// character's UTF-8 begins with a byte below 0x20, 0x7f, 0xc2 (the C1 controls), 0xd8
-/// (U+061C) or 0xe2 (the other bidirectional controls and the separators), none of which is
-/// ever inside another character's encoding: only characters beginning so are decoded.
+/// Whether `text` holds a character that [acts on a terminal](acts_on_terminal). This runs
+/// over every line `show` writes that is not all printable ASCII (every line of an Any has
+/// an arrow), so it passes over printable ASCII eight bytes at a time,
+/// and decodes only the characters that begin with a byte one that acts can begin with:
+/// below 0x20, 0x7f, 0xc2 (the C1 controls), 0xd8 (U+061C) or 0xe2 (the other bidirectional
+/// controls and the separators), none of which is ever inside another character's encoding.
 fn holds_acting_char(text: &str) -> bool {
-    text.bytes().enumerate().any(|(at, byte)| match byte {
-        0x20..=0x7e | 0x80..=0xc1 | 0xc3..=0xd7 | 0xd9..=0xe1 | 0xe3..=0xff => false,
-        _ => text.get(at..).and_then(|rest| rest.chars().next()).is_some_and(acts_on_terminal),
-    })
+    let bytes = text.as_bytes();
+    let mut at = 0;
+    while at < bytes.len() {
+        let word = bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map(u64::from_ne_bytes);
+        if word.is_some_and(word_is_printable_ascii) {
+            at += 8;
+            continue;
+        }
+        let acts = match bytes[at] {
+            0x20..=0x7e | 0x80..=0xc1 | 0xc3..=0xd7 | 0xd9..=0xe1 | 0xe3..=0xff => false,
+            _ => text.get(at..).and_then(|rest| rest.chars().next()).is_some_and(acts_on_terminal),
+        };
+        if acts {
+            return true;
+        }
+        at += 1;
+    }
+    false
 }
 
 /// `text` with every character that could act on a terminal written as an escape (`\x1b`,
 /// `\n`, `\u{202e}`), so that text from a blob or a schema shows as text, on one line.
 /// Borrows when there is nothing to escape, which is almost always.
 pub fn terminal_safe(text: &str) -> std::borrow::Cow<'_, str> {
-    // Printable ASCII, the usual case, is checked a byte at a time; only text with other
-    // bytes is looked at as characters.
     if is_printable_ascii(text.as_bytes()) || !holds_acting_char(text) {
         return std::borrow::Cow::Borrowed(text);
     }
@@ -460,11 +479,24 @@ mod tests {
                 assert_eq!(holds_acting_char(&text), text.chars().any(acts_on_terminal), "{:?}", c);
             }
         }
+        // At every place against the words of eight bytes that printable ASCII is passed in.
+        for c in (0..0x3000).filter_map(char::from_u32) {
+            for before in 0..17 {
+                let text = format!("{}{c}{}", "a".repeat(before), "b".repeat(16 - before));
+                assert_eq!(holds_acting_char(&text), acts_on_terminal(c), "{c:?} after {before}");
+            }
+        }
     }
 
     #[test]
     fn the_word_test_for_printable_ascii_agrees_with_each_byte_s() {
         for byte in 0..=u8::MAX {
+            for at in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[at] = byte;
+                let expected = (0x20..=0x7e).contains(&byte);
+                assert_eq!(word_is_printable_ascii(u64::from_ne_bytes(word)), expected, "{byte:#x} at {at}");
+            }
             for at in 0..17 {
                 let mut bytes = vec![b'a'; 17];
                 bytes[at] = byte;

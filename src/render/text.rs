@@ -114,14 +114,7 @@ struct TextWriter<'a, W: ?Sized> {
 
 impl<W: Write + ?Sized> TextWriter<'_, W> {
     fn indent(&mut self, depth: usize) -> io::Result<()> {
-        const SPACES: &[u8; 64] = &[b' '; 64];
-        let mut left = depth * 2;
-        while left > 0 {
-            let now = left.min(SPACES.len());
-            self.out.write_all(&SPACES[..now])?;
-            left -= now;
-        }
-        Ok(())
+        crate::render::indent_pieces(depth).try_for_each(|spaces| self.out.write_all(spaces.as_bytes()))
     }
 
     /// The fields of a container: known ones by field number, then unknown ones.

@@ -128,9 +128,7 @@ fn write_subtree(
             use std::fmt::Write as _;
             let _ = write!(line, "{:>9}+{:<7}", node.start, node.end() - node.start);
         }
-        for _ in 0..depth {
-            line.push_str("  ");
-        }
+        crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
         label(doc, id, line);
         // Names, URLs and values come from the blob and the schema: nothing in them may
         // act on the terminal or break the line.
@@ -169,7 +167,7 @@ fn write_packed_values(
         if options.offsets {
             let _ = write!(line, "{:>9}+{:<7}", value.offset, value.len);
         }
-        (0..depth).for_each(|_| line.push_str("  "));
+        crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
         element_label(field, first + k as u32, value.raw, !own.is_empty(), &mut line);
         out.write_all(terminal_safe(&line).as_bytes())?;
         out.write_all(b"\n")?;
