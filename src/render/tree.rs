@@ -1,6 +1,7 @@
 //! The annotated tree `statescope show` prints: one line per field with name, type and
 //! value, Any payloads expanded in place, problems under the node they concern.
 
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Write};
 
@@ -130,10 +131,7 @@ fn write_subtree(
         }
         crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
         label(doc, id, line);
-        // Names, URLs and values come from the blob and the schema: nothing in them may
-        // act on the terminal or break the line.
-        out.write_all(terminal_safe(line).as_bytes())?;
-        out.write_all(b"\n")?;
+        write_line(line, out)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
             write_packed_values(doc, id, depth + 1, options, out)?;
         } else {
@@ -141,6 +139,17 @@ fn write_subtree(
         }
     }
     Ok(())
+}
+
+/// Writes `line` and its newline at once. Names, URLs and values come from the blob and the
+/// schema: whatever in them could act on the terminal or break the line is escaped.
+fn write_line(line: &mut String, out: &mut impl Write) -> io::Result<()> {
+    if let Cow::Owned(mut escaped) = terminal_safe(line) {
+        escaped.push('\n');
+        return out.write_all(escaped.as_bytes());
+    }
+    line.push('\n');
+    out.write_all(line.as_bytes())
 }
 
 /// Writes the values of a packed run that has no nodes for them (a streamed document),
@@ -169,8 +178,7 @@ fn write_packed_values(
         }
         crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
         element_label(field, first + k as u32, value.raw, !own.is_empty(), &mut line);
-        out.write_all(terminal_safe(&line).as_bytes())?;
-        out.write_all(b"\n")?;
+        write_line(&mut line, out)?;
         for problem in own {
             write_problem(doc, problem, depth, options, out)?;
         }
