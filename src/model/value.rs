@@ -168,15 +168,15 @@ fn word_is_printable_ascii(word: u64) -> bool {
     (below | above) & HIGHS == 0
 }
 
-/// The eight bytes from `at` as one word, if there are eight.
-fn word_at(bytes: &[u8], at: usize) -> Option<u64> {
-    bytes.get(at..at.checked_add(8)?).and_then(|w| w.try_into().ok()).map(u64::from_ne_bytes)
+/// The eight bytes from `at` as one word; 0 (not printable) where there are not eight.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    bytes.get(at..at + 8).and_then(|w| w.try_into().ok()).map_or(0, u64::from_ne_bytes)
 }
 
 /// Whether every byte is printable ASCII, a word at a time without stopping early (which
 /// the compiler makes tighter than stopping at the first other byte): most lines are so.
 fn is_printable_ascii(bytes: &[u8]) -> bool {
-    let word_at = |at: usize| word_at(bytes, at).unwrap_or(0);
+    let word_at = |at: usize| word_at(bytes, at);
     match bytes.len() {
         0..8 => bytes.iter().all(|b| (0x20..=0x7e).contains(b)),
         // The last word overlaps the one before it rather than being copied out and padded.
@@ -197,7 +197,7 @@ fn holds_acting_char(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut at = 0;
     while at < bytes.len() {
-        if word_at(bytes, at).is_some_and(word_is_printable_ascii) {
+        if word_is_printable_ascii(word_at(bytes, at)) {
             at += 8;
             continue;
         }
