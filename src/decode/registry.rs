@@ -182,10 +182,11 @@ fn add_registered_files(
         }
     }
     // Usually nothing collides: add them all at once (the pool orders them itself). Only
-    // when that fails are they tried one by one, each on a copy of the pool.
-    let mut all = pool.clone();
-    if all.add_file_descriptor_protos(pending.iter().map(|(_, f)| f.clone())).is_ok() {
-        *pool = all;
+    // when that fails are they tried one by one. A failed add leaves the pool as it was
+    // (prost-reflect takes back what it added), so no copy of it is made for a trial: the
+    // copy cloned every file already in it, the user's schemas too (a third of the time a
+    // 21 KB state took with its 43-file `--proto-dir`).
+    if pool.add_file_descriptor_protos(pending.iter().map(|(_, f)| f.clone())).is_ok() {
         return collisions;
     }
     loop {
@@ -196,11 +197,9 @@ fn add_registered_files(
                 waiting.push((origin, file));
                 continue;
             }
-            let mut trial = pool.clone();
             let name = file.name().to_owned();
-            match trial.add_file_descriptor_protos([file]) {
-                Ok(()) => *pool = trial,
-                Err(e) => collisions.push(Collision { file: name, left_out_from: origin, reason: e.to_string() }),
+            if let Err(e) = pool.add_file_descriptor_protos([file]) {
+                collisions.push(Collision { file: name, left_out_from: origin, reason: e.to_string() });
             }
         }
         if waiting.len() == before || waiting.is_empty() {
@@ -345,6 +344,24 @@ mod tests {
         assert_eq!(collisions.len(), 1, "{collisions:?}");
         assert!(collisions[0].reason.contains("missing.proto"));
         assert!(pool.get_message_by_name("c.C").is_some(), "the rest still loads");
+    }
+
+    #[test]
+    fn a_file_the_pool_refuses_leaves_the_pool_as_it_was() {
+        let mut pool = DescriptorPool::new();
+        // `d.proto` declares `a.A` again: the pool refuses it, and must take back what it
+        // had begun to add, as no copy of the pool is tried first.
+        let (a, d) = (file("a.proto", "a", "A", &[]), file("d.proto", "a", "A", &[]));
+        let after = file("e.proto", "e", "E", &["a.proto"]);
+        let collisions = add_registered_files(&mut pool, vec![("set", vec![a, d, after])]);
+        assert_eq!(collisions.iter().map(|c| c.file.as_str()).collect::<Vec<_>>(), ["d.proto"], "{collisions:?}");
+        assert!(pool.get_file_by_name("d.proto").is_none());
+        assert_eq!(
+            pool.get_message_by_name("a.A").map(|m| m.parent_file().name().to_owned()).as_deref(),
+            Some("a.proto")
+        );
+        assert!(pool.get_message_by_name("e.E").is_some(), "files after the refused one still load");
+        assert_eq!(pool.files().count(), 2);
     }
 
     #[test]
