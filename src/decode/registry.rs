@@ -125,8 +125,15 @@ pub fn build_pool(sources: &SchemaSources) -> Result<BuiltPool, SchemaError> {
         add_user_files(&mut pool, set.file, &path.display().to_string())?;
     }
     if !sources.proto_files.is_empty() || !sources.proto_dirs.is_empty() {
-        let set = compile_protos(sources)?;
-        add_user_files(&mut pool, set.file, "the --proto/--proto-dir schemas")?;
+        let compiled = compile_protos(sources)?;
+        if pool.files().len() == 0 {
+            // The compiler's own pool is the pool, rather than one built again from a copy
+            // of its files (a quarter of the time a small state took with its schemas).
+            pool = compiled;
+        } else {
+            let files = compiled.file_descriptor_protos().cloned().collect();
+            add_user_files(&mut pool, files, "the --proto/--proto-dir schemas")?;
+        }
     }
     let mut registered: Vec<(&'static str, Vec<FileDescriptorProto>)> = DESCRIPTOR_SETS
         .iter()
@@ -213,9 +220,10 @@ fn add_registered_files(
     }
 }
 
-/// Compiles `.proto` files and flat folders with protox, keeping comments (they mark
-/// packed-only fixed arrays) and every import, google's well-known types included.
-fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaError> {
+/// Compiles `.proto` files and flat folders with protox into its pool, which holds every
+/// import (google's well-known types included) and the comments (they mark packed-only
+/// fixed arrays).
+fn compile_protos(sources: &SchemaSources) -> Result<DescriptorPool, SchemaError> {
     let mut includes: Vec<PathBuf> = Vec::new();
     let mut names: Vec<String> = Vec::new();
     // Where each file name was found: protobuf imports by name, so two files of one name
@@ -265,9 +273,8 @@ fn compile_protos(sources: &SchemaSources) -> Result<FileDescriptorSet, SchemaEr
         add(name, file.clone())?;
     }
     let mut compiler = protox::Compiler::new(&includes).map_err(|e| SchemaError::Compile(e.to_string()))?;
-    compiler.include_source_info(true).include_imports(true);
     compiler.open_files(&names).map_err(|e| SchemaError::Compile(describe_protox_error(&e)))?;
-    Ok(compiler.file_descriptor_set())
+    Ok(compiler.descriptor_pool())
 }
 
 /// Fails unless `path` is a regular file (following links): a FIFO would block the read
