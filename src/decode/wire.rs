@@ -162,6 +162,12 @@ pub fn read_short_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usi
 /// gathered with a few masks and shifts) and then held to `end`; a longer one with ten
 /// bytes surely before `end` is read a byte at a time without bounds checks.
 fn read_longer_varint(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
+    read_longer_varint_inline(buf, pos, end)
+}
+
+/// [`read_longer_varint`], inlined where it is called.
+#[inline(always)]
+fn read_longer_varint_inline(buf: &[u8], pos: usize, end: usize) -> Result<(u64, usize), WireError> {
     let Some(first_eight) = buf.get(pos..pos.saturating_add(8)) else { return read_varint_near_end(buf, pos, end) };
     let word = u64::from_le_bytes(first_eight.try_into().expect("eight bytes"));
     let Some(len) = varint_len_in_word(word) else { return read_nine_or_ten(buf, pos, end) };
@@ -502,7 +508,8 @@ pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
     let (tag, at) = if first < 0x80 {
         (u64::from(first), pos + 1)
     } else {
-        let (tag, len) = read_varint(buf, pos, end).ok()?;
+        // Read here, not called for: many distinct unknown fields all have longer tags.
+        let (tag, len) = read_longer_varint_inline(buf, pos, end).ok()?;
         (tag, pos + len)
     };
     let number = tag >> 3;
