@@ -104,12 +104,12 @@ fn run(original: &[u8], schema: &Arc<Schema>, root: &str, faults: usize, seed: u
             .problems()
             .iter()
             .filter_map(|p| match &p.kind {
-                ProblemKind::LikelyCause { span, .. } => Some(span.clone()),
+                ProblemKind::LikelyCause(cause) => Some(cause.span.clone()),
                 _ => None,
             })
             .collect();
         tally.explained += usize::from(!spans.is_empty());
-        let covered = spans.iter().any(|s| fault.at.clone().any(|at| s.contains(&(at as u64))));
+        let covered = spans.iter().any(|s| fault.at.clone().any(|at| s.contains(&at)));
         tally.covered += usize::from(covered);
         if !covered && std::env::var_os("STATESCOPE_SHOW_MISSES").is_some() {
             let first = damaged.problems().iter().min_by_key(|p| p.offset).map(|p| p.kind.describe(&damaged));

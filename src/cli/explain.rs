@@ -100,10 +100,8 @@ fn write_explanation(doc: &Document, e: &Explanation<'_>, label: &str, out: &mut
         }
         Finding::Nothing(why) => lines.push(format!("  not found:    {why}")),
     }
-    if let Some(crate::model::problem::ProblemKind::LikelyCause { what, fix, .. }) =
-        e.likely_cause.as_ref().map(|p| &p.kind)
-    {
-        lines.push(format!("  likely cause: {what}; the edit `{fix}` repairs it"));
+    if let Some(crate::model::problem::ProblemKind::LikelyCause(cause)) = e.likely_cause.as_ref().map(|p| &p.kind) {
+        lines.push(format!("  likely cause: {}; the edit `{}` repairs it", cause.what, cause.fix));
     }
     for line in lines {
         writeln!(out, "{}", terminal_safe(&line))?;

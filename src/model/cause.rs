@@ -67,8 +67,7 @@ impl Cause {
 
     /// The problem that reports it.
     pub fn into_problem(self) -> crate::model::problem::ProblemKind {
-        let span = self.span.start as u64..self.span.end as u64;
-        crate::model::problem::ProblemKind::LikelyCause { what: self.what, fix: self.fix, span }
+        crate::model::problem::ProblemKind::LikelyCause(Box::new(self))
     }
 }
 

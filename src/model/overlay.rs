@@ -651,9 +651,9 @@ impl Walker<'_, '_> {
         Some(child)
     }
 
-    fn declared(&self, ty: TypeIndex, field_index: usize) -> String {
+    fn declared(&self, ty: TypeIndex, field_index: usize) -> Box<str> {
         let field = self.field_info(ty, field_index);
-        if field.is_list { format!("repeated {}", field.type_name) } else { field.type_name.clone() }
+        if field.is_list { format!("repeated {}", field.type_name).into() } else { field.type_name.as_str().into() }
     }
 
     /// A field shown by its wire type alone: scalar, bytes, or a schema-less group.
@@ -871,7 +871,7 @@ impl Walker<'_, '_> {
                 let text = String::from_utf8_lossy(&self.buf()[from..to]).into_owned();
                 let expected = format!("{TYPE_URL_PREFIX}{}", self.info(ty).desc.full_name());
                 let cause = self.url_byte_cause(start..end, from..to, &expected);
-                self.problem(node, from, ProblemKind::TypeUrlMismatch { expected, got: text });
+                self.problem(node, from, ProblemKind::TypeUrlMismatch { expected: expected.into(), got: text.into() });
                 if let Some(cause) = cause {
                     self.problem(node, cause.offset, cause.into_problem());
                 }
@@ -945,8 +945,7 @@ impl Walker<'_, '_> {
     fn check_range(&mut self, node: NodeId, range: Option<VarintRange>, value: u64, offset: usize) {
         let Some(range) = range else { return };
         if !range.holds(value) {
-            let type_name = range.type_name().to_owned();
-            self.problem(node, offset, ProblemKind::OutOfRange { value, type_name });
+            self.problem(node, offset, ProblemKind::OutOfRange { value, type_name: range.type_name() });
         }
     }
 
@@ -1141,7 +1140,7 @@ impl Walker<'_, '_> {
         for &number in &info.packed_only {
             if !counts.contains(number) {
                 let field = info.field(number).expect("packed-only fields are declared");
-                found.push(ProblemKind::MissingRequiredField { field: field.name.clone(), in_type: ty });
+                found.push(ProblemKind::MissingRequiredField { field: field.name.as_str().into(), in_type: ty });
             }
         }
         found
@@ -1387,7 +1386,7 @@ mod tests {
                 IOAPIC,
                 vec![0x08, 0x01],
                 Limits::default(),
-                |k| matches!(k, ProblemKind::MissingRequiredField { field, .. } if field == "redirection_entries"),
+                |k| matches!(k, ProblemKind::MissingRequiredField { field, .. } if &**field == "redirection_entries"),
                 0,
             ),
             (

@@ -3,6 +3,7 @@
 
 use crate::decode::schema::TypeIndex;
 use crate::decode::wire::{WireErrorKind, WireType};
+use crate::model::cause::Cause;
 use crate::model::document::Document;
 use crate::model::node::NodeId;
 
@@ -60,7 +61,7 @@ pub enum ProblemKind {
     /// The tag's wire type contradicts the declared field type; shown raw.
     WireTypeMismatch {
         /// The declared protobuf type.
-        declared: String,
+        declared: Box<str>,
         /// The wire type found.
         found: WireType,
         /// What the VMM says of it ([`crate::decode::schema::FieldClass::vmm_expects`]).
@@ -82,9 +83,9 @@ pub enum ProblemKind {
     /// (another host): the VMM compares URLs whole.
     TypeUrlMismatch {
         /// The URL the VMM expects for that type.
-        expected: String,
+        expected: Box<str>,
         /// The URL as written.
-        got: String,
+        got: Box<str>,
     },
     /// A state unit whose name an earlier unit has: the VMM matches units by name.
     DuplicateUnitName {
@@ -94,22 +95,15 @@ pub enum ProblemKind {
     /// A whole-VM blob with no state units at all (or an empty blob of any type).
     NoUnits,
     /// The single fault that explains the damage in a top-level field: undoing it makes
-    /// the whole field decode cleanly.
-    LikelyCause {
-        /// What is wrong, in words.
-        what: String,
-        /// The repair, as an edit script line that applies to the damaged blob.
-        fix: String,
-        /// The bytes the fault may be in (one byte, a length prefix, or an opaque field
-        /// in which a shifted byte cannot be placed).
-        span: std::ops::Range<u64>,
-    },
+    /// the whole field decode cleanly. Boxed: it is rare, and the room it would take
+    /// inline every problem would take.
+    LikelyCause(Box<Cause>),
     /// A string field that is not UTF-8.
     InvalidUtf8,
     /// A field the reader requires (a fixed array) is absent.
     MissingRequiredField {
         /// The field's name.
-        field: String,
+        field: Box<str>,
         /// The message type that requires it.
         in_type: TypeIndex,
     },
@@ -133,7 +127,7 @@ pub enum ProblemKind {
         /// The value on the wire.
         value: u64,
         /// What the field is.
-        type_name: String,
+        type_name: &'static str,
     },
     /// Nesting deeper than the depth limit; the rest is shown raw.
     DepthLimit {
@@ -248,9 +242,10 @@ impl ProblemKind {
                 format!("protobuf type mismatch, expected {expected}, got {got}")
             }
             Self::DuplicateUnitName { name } => format!("restore failed: {{{name}: duplicate unit name}}"),
-            Self::LikelyCause { what, fix, .. } => format!(
-                "likely cause: {what}; the edit `{fix}` repairs it (the whole field then decodes cleanly as the \
-                 loaded schema reads it, and the other problems here follow from it)"
+            Self::LikelyCause(cause) => format!(
+                "likely cause: {}; the edit `{}` repairs it (the whole field then decodes cleanly as the \
+                 loaded schema reads it, and the other problems here follow from it)",
+                cause.what, cause.fix
             ),
             Self::NoUnits => {
                 "saved state holds no units (or no bytes at all): a restore would restore no device".to_owned()
@@ -278,5 +273,16 @@ impl ProblemKind {
                 format!("Any nested deeper than {limit} levels; payload shown raw (raise --max-any-depth)")
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_problem_takes_one_cache_line_at_most() {
+        // A hostile blob holds a million problems; the rare large kinds are boxed for it.
+        assert!(std::mem::size_of::<Problem>() <= 64, "{}", std::mem::size_of::<Problem>());
     }
 }
