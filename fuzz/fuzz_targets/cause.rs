@@ -39,9 +39,10 @@ fuzz_target!(|data: &[u8]| {
         .problems()
         .iter()
         .filter_map(|p| match &p.kind {
-            ProblemKind::LikelyCause { fix, span, .. } => {
+            ProblemKind::LikelyCause(cause) => {
+                let span = cause.span.start as u64..cause.span.end as u64;
                 assert!(span.start <= p.offset && p.offset < span.end.max(span.start + 1), "{p:?}");
-                Some(fix.clone())
+                Some(cause.fix.clone())
             }
             _ => None,
         })

@@ -33,6 +33,11 @@ fuzz_target!(|data: &[u8]| {
     let small = Pieces { threads: 2, bytes: 64 };
     for pieces in (1..=3).map(|threads| Pieces::per_thread(data.len(), threads)).chain([small]) {
         let fast = report(&skimming, data, pieces);
-        assert!(fast == plain, "skimming in {pieces:?}:\n{}\nplain:\n{}", String::from_utf8_lossy(&fast), String::from_utf8_lossy(&plain));
+        assert!(
+            fast == plain,
+            "skimming in {pieces:?}:\n{}\nplain:\n{}",
+            String::from_utf8_lossy(&fast),
+            String::from_utf8_lossy(&plain)
+        );
     }
 });

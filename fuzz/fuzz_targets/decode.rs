@@ -7,8 +7,8 @@ use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
 use statescope::{
-    Decoder, NodeId, Pieces, Schema, SchemaSources, Source, TextOptions, TreeOptions, write_json,
-    write_json_streaming, write_text, write_tree,
+    Decoder, NodeId, Pieces, Schema, SchemaSources, Source, TextOptions, TreeOptions, write_json, write_json_streaming,
+    write_text, write_tree,
 };
 
 fn schema() -> Arc<Schema> {

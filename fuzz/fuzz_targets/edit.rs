@@ -17,8 +17,12 @@ fn schema() -> Arc<Schema> {
     SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap())).clone()
 }
 
+/// What a document says: every node (its type by name) and every problem (its node, byte
+/// and code).
+type Said<'a> = (Vec<(Node, Option<&'a str>)>, Vec<(usize, u64, &'static str)>);
+
 /// Every node (its type by name) and every problem (where, and its code).
-fn said(doc: &Document) -> (Vec<(Node, Option<&str>)>, Vec<(usize, u64, &'static str)>) {
+fn said(doc: &Document) -> Said<'_> {
     let nodes = doc.nodes().iter().map(|n| (Node { ty: None, ..*n }, n.ty.map(|t| doc.type_name(t)))).collect();
     let problems = doc.problems().iter().map(|p| (p.node.index(), p.offset, p.kind.code())).collect();
     (nodes, problems)
