@@ -210,15 +210,8 @@ fn main() -> anyhow::Result<()> {
     }
     let set = dir.join("openvmm.binpb");
     let protos = openvmm.join("protos");
-    let mut protoc_args = vec![
-        format!("-I{}", protos.display()),
-        format!("-I{}", protoc_bin_vendored::include_path()?.display()),
-        format!("-o{}", set.display()),
-        "--include_imports".to_owned(),
-    ];
-    for entry in std::fs::read_dir(&protos)? {
-        protoc_args.push(entry?.path().display().to_string());
-    }
+    let mut protoc_args = protoc_folder_args(&protos)?;
+    protoc_args.extend([format!("-o{}", set.display()), "--include_imports".to_owned()]);
     anyhow::ensure!(
         Command::new(protoc_bin_vendored::protoc_bin_path()?).args(&protoc_args).status()?.success(),
         "protoc compiles the OpenVMM schema"
@@ -336,30 +329,20 @@ fn small_inputs(exe: &Path, openvmm: &Path, dir: &Path) -> anyhow::Result<()> {
         &["types"],
     ];
     let schema = ["--proto-dir", protos.to_str().expect("UTF-8 path"), "--type", "openvmm.SavedState"];
-    let mut protoc_args = vec![
-        format!("-I{}", protos.display()),
-        format!("-I{}", protoc_bin_vendored::include_path()?.display()),
-        "--decode=openvmm.SavedState".to_owned(),
-    ];
-    for entry in std::fs::read_dir(&protos)? {
-        protoc_args.push(entry?.path().display().to_string());
-    }
-    let protoc = protoc_bin_vendored::protoc_bin_path()?;
-    let mut runs: Vec<(String, Command)> = vec![("protoc --decode (compiles the folder)".to_owned(), {
-        let mut cmd = Command::new(&protoc);
-        cmd.args(&protoc_args).stdin(std::fs::File::open(&state)?);
-        cmd
-    })];
+    let mut protoc = Command::new(protoc_bin_vendored::protoc_bin_path()?);
+    protoc.args(protoc_folder_args(&protos)?).arg("--decode=openvmm.SavedState");
+    // Each run's words, and whether it reads the state on standard input (protoc does).
+    let mut runs = vec![("protoc --decode (compiles the folder)".to_owned(), protoc, true)];
     for words in commands {
         let mut cmd = Command::new(exe);
         cmd.args(words).args(if words[0] == "types" { &schema[..2] } else { &schema[..] });
         let label = words.join(" ").replace(file, "STATE").replace(out, "OUT").replace(script, "EDITS");
-        runs.push((format!("statescope {label}"), cmd));
+        runs.push((format!("statescope {label}"), cmd, false));
     }
     let mut best = vec![f64::INFINITY; runs.len()];
     for _ in 0..11 {
-        for ((label, cmd), best) in runs.iter_mut().zip(&mut best) {
-            if label.starts_with("protoc") {
+        for ((label, cmd, reads_state), best) in runs.iter_mut().zip(&mut best) {
+            if *reads_state {
                 cmd.stdin(std::fs::File::open(&state)?);
             }
             let start = Instant::now();
@@ -373,11 +356,22 @@ fn small_inputs(exe: &Path, openvmm: &Path, dir: &Path) -> anyhow::Result<()> {
         "== small input: the real state ({} bytes), its schema folder compiled each time",
         state.metadata()?.len()
     );
-    for ((label, _), best) in runs.iter().zip(&best) {
+    for ((label, _, _), best) in runs.iter().zip(&best) {
         println!("{label:<44} {:>8.1} ms (best of 11)", best * 1e3);
     }
     println!();
     Ok(())
+}
+
+/// protoc's words for a schema folder: it and protoc's own includes on the import path,
+/// and every file in it.
+fn protoc_folder_args(protos: &Path) -> anyhow::Result<Vec<String>> {
+    let mut args =
+        vec![format!("-I{}", protos.display()), format!("-I{}", protoc_bin_vendored::include_path()?.display())];
+    for entry in std::fs::read_dir(protos)? {
+        args.push(entry?.path().display().to_string());
+    }
+    Ok(args)
 }
 
 /// `get` and `show --path` on a gigabyte made of a case's blob repeated: near its start,
