@@ -128,7 +128,7 @@ pub fn build_pool(sources: &SchemaSources) -> Result<BuiltPool, SchemaError> {
         let compiled = compile_protos(sources)?;
         if pool.files().len() == 0 {
             // The compiler's own pool is the pool, rather than one built again from a copy
-            // of its files (a quarter of the time a small state took with its schemas).
+            // of its files (a fifth of the time a small state took with its schemas).
             pool = compiled;
         } else {
             let files = compiled.file_descriptor_protos().cloned().collect();
@@ -191,8 +191,8 @@ fn add_registered_files(
     // Usually nothing collides: add them all at once (the pool orders them itself). Only
     // when that fails are they tried one by one. A failed add leaves the pool as it was
     // (prost-reflect takes back what it added), so no copy of it is made for a trial: the
-    // copy cloned every file already in it, the user's schemas too (a third of the time a
-    // 21 KB state took with its 43-file `--proto-dir`).
+    // copy cloned every file already in it, the user's schemas too (a sixth of the time a
+    // 21 KB state took with its 43-file `--proto-dir`: 15.2 to 12.7 ms).
     if pool.add_file_descriptor_protos(pending.iter().map(|(_, f)| f.clone())).is_ok() {
         return collisions;
     }

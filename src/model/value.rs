@@ -189,10 +189,10 @@ fn is_printable_ascii(bytes: &[u8]) -> bool {
 
 /// Whether `text` holds a character that [acts on a terminal](acts_on_terminal). This runs
 /// over every line `show` writes that is not all printable ASCII (every line of an Any has
-/// an arrow), so it passes over printable ASCII eight bytes at a time,
-/// and decodes only the characters that begin with a byte one that acts can begin with:
-/// below 0x20, 0x7f, 0xc2 (the C1 controls), 0xd8 (U+061C) or 0xe2 (the other bidirectional
-/// controls and the separators), none of which is ever inside another character's encoding.
+/// an arrow), so it passes over printable ASCII eight bytes at a time and decodes only the
+/// characters whose first byte could begin an acting one: below 0x20, 0x7f, 0xc2 (the C1
+/// controls), 0xd8 (U+061C) or 0xe2 (the other bidirectional controls and the separators),
+/// none of which is ever inside another character's encoding.
 fn holds_acting_char(text: &str) -> bool {
     let bytes = text.as_bytes();
     let mut at = 0;
