@@ -56,7 +56,7 @@ fn main() -> anyhow::Result<()> {
     // Then, in the background, the whole file read and decoded.
     let doc = decoder.decode(Source::open(&blob, u64::MAX)?);
     let open = start.elapsed();
-    let nodes = doc.nodes().len();
+    let nodes = doc.node_count();
     let mut app = App::new(doc, "bench".to_owned(), (200, 50));
     let first_screen = start.elapsed();
 

@@ -9,6 +9,7 @@ pub mod decoder;
 pub mod document;
 mod field_counts;
 pub mod hash;
+mod moves;
 pub mod node;
 mod overlay;
 pub mod parts;

@@ -366,7 +366,7 @@ fn load_and_save_with_no_edit_is_byte_identical_for_every_sample() {
 /// What a document says about every node and problem, types by name: an edit's document,
 /// decoded again only where the edit was, must say what a whole decode of its bytes says.
 fn fingerprint(doc: &Document) -> Vec<String> {
-    let nodes = (0..doc.nodes().len()).map(|i| {
+    let nodes = (0..doc.node_count()).map(|i| {
         let node = doc.node(NodeId::from_index(i));
         let ty = node.ty.map(|t| doc.type_name(t).to_owned());
         format!("{node:?} {ty:?}").replace(&format!("ty: {:?}", node.ty), "")

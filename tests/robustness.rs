@@ -47,7 +47,7 @@ fn assert_well_formed(doc: &Document) {
     for p in doc.problems() {
         assert!(p.node < doc.end());
     }
-    let len = doc.nodes().len();
+    let len = doc.node_count();
     for id in NodeId::ROOT.up_to(doc.end()).step_by((len / 200).max(1)).take(if len > 1000 { 20 } else { 200 }) {
         // Error spans and Any payloads have no step of their own; a packed run other than
         // a field's first occurrence is addressed through its values.

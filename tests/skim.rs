@@ -29,7 +29,7 @@ fn assert_skims_the_same_in(decoder: &Decoder, bytes: &[u8], what: &str, formats
 fn skimmed(decoder: &Decoder, bytes: &[u8]) -> (usize, usize) {
     let (mut skimmed, mut built) = (0, 0);
     let mut hook = |doc: &Document, top: NodeId| {
-        for id in (top.index()..doc.nodes().len()).map(NodeId::from_index) {
+        for id in (top.index()..doc.node_count()).map(NodeId::from_index) {
             if doc.parent(id) != Some(NodeId::ROOT) {
                 continue;
             }

@@ -195,7 +195,7 @@ fn plan_set(doc: &Document, p: &FieldPath, text: &str) -> Result<Change, EditErr
         Err(EditError::Path(PathError::NotFound { .. })) => return plan_add_value(doc, p, text),
         Err(e) => return Err(e),
     };
-    let node = *doc.node(id);
+    let node = doc.node(id);
     let in_any = node.parent.is_some_and(|parent| doc.is_any(parent));
     let is_any_value = node.kind == NodeKind::AnyPayload || (node.field_number == 2 && in_any);
     if is_any_value {

@@ -5,6 +5,7 @@
 use crate::decode::wire::{self, write_varint};
 use crate::model::Document;
 use crate::model::node::{NodeId, NodeKind};
+use crate::model::source::Splicing;
 
 /// Replace `removed.len()` bytes at `offset` with `inserted`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +46,7 @@ impl Change {
     }
 
     /// Applies the change and returns its inverse (which applies to the result).
-    pub fn apply(mut self, bytes: &mut Vec<u8>) -> Change {
+    pub fn apply(mut self, bytes: &mut impl Splicing) -> Change {
         self.splices.sort_by_key(|s| s.offset);
         let mut inverse = Vec::with_capacity(self.splices.len());
         let mut shift: isize = 0;
@@ -60,7 +61,7 @@ impl Change {
         }
         for s in self.splices.into_iter().rev() {
             debug_assert_eq!(&bytes[s.offset..s.offset + s.removed.len()], &s.removed[..]);
-            bytes.splice(s.offset..s.offset + s.removed.len(), s.inserted);
+            bytes.replace(s.offset..s.offset + s.removed.len(), &s.inserted);
         }
         Change { splices: inverse }
     }

@@ -7,17 +7,21 @@ use prost_reflect::MessageDescriptor;
 
 use crate::decode::schema::{FieldInfo, Schema, TypeIndex, TypeInfo, TypeTable};
 use crate::model::decoder::{Decoder, Limits};
+use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::path::{FieldPath, PathError};
 use crate::model::problem::Problem;
-use crate::model::source::Source;
+use crate::model::source::{Buffer, Source};
 
 /// A decoded saved-state blob: read-only once built (edits make a new one).
 #[derive(Debug)]
 pub struct Document {
     source: Source,
-    /// Nodes in pre-order; node 0 is the root.
+    /// Nodes in pre-order; node 0 is the root. Their offsets are as stored: read them
+    /// through [`Document::node`], which applies the moves pending on them.
     pub(in crate::model) nodes: Vec<Node>,
+    /// The byte moves edits left pending on the nodes after the fields they changed.
+    pub(in crate::model) moves: Moves,
     pub(in crate::model) types: TypeTable,
     /// Every problem, sorted by node.
     pub(in crate::model) problems: Vec<Problem>,
@@ -33,6 +37,7 @@ impl Document {
         Document {
             source,
             nodes: Vec::new(),
+            moves: Moves::default(),
             types: TypeTable::default(),
             problems: Vec::new(),
             decoder,
@@ -49,19 +54,21 @@ impl Document {
     }
 
     /// Gives the bytes back and decodes what `edit` makes of them, with the same decoder.
-    /// The bytes are moved, not copied. `changed` is the span of bytes (offsets before the
-    /// edit) that the edit changes: when it stays inside one top-level field with no
-    /// problem in or near it, only that field is decoded again, and the nodes and problems
-    /// after it are moved; anything else decodes the whole again.
-    pub fn rewrite<T>(self, changed: std::ops::Range<usize>, edit: impl FnOnce(&mut Vec<u8>) -> T) -> (Self, T) {
+    /// The bytes are moved, not copied, and a splice in them moves the shorter side
+    /// ([`Buffer`]). `changed` is the span of bytes (offsets before the edit) that the edit
+    /// changes: when it stays inside one top-level field with no problem in or near it,
+    /// only that field is decoded again, and the problems after it are moved, the nodes
+    /// after it too, or, when the field has as many nodes as before, their move is left
+    /// pending until they are read; anything else decodes the whole again.
+    pub fn rewrite<T>(self, changed: std::ops::Range<usize>, edit: impl FnOnce(&mut Buffer) -> T) -> (Self, T) {
         let inside = super::redecode::inside(&self, &changed);
-        let Document { source, decoder, nodes, types, problems, .. } = self;
-        let mut bytes = source.into_bytes();
+        let Document { source, decoder, nodes, moves, types, problems, .. } = self;
+        let mut bytes = source.into_buffer();
         let before = bytes.len() as isize;
         let result = edit(&mut bytes);
         let delta = bytes.len() as isize - before;
-        let source = Source::new(bytes);
-        let old = super::redecode::Old { nodes, types, problems };
+        let source = Source::from(bytes);
+        let old = super::redecode::Old { nodes, moves, types, problems };
         let again = inside.and_then(|inside| super::redecode::again(old, &decoder, &source, inside, delta));
         (again.unwrap_or_else(|| decoder.decode(source)), result)
     }
@@ -76,9 +83,24 @@ impl Document {
         &self.decoder
     }
 
-    /// Every node, in pre-order: the root first, each node's subtree right after it.
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
+    /// How many nodes there are: the root first, each node's subtree right after it.
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// How many nodes start before byte `offset`: nodes start in pre-order, so these are
+    /// the ids before the first node that starts at `offset` or later.
+    pub fn nodes_starting_before(&self, offset: u64) -> usize {
+        let (mut low, mut high) = (0, self.nodes.len());
+        while low < high {
+            let middle = low + (high - low) / 2;
+            if self.node(NodeId::from_index(middle)).start < offset {
+                low = middle + 1;
+            } else {
+                high = middle;
+            }
+        }
+        low
     }
 
     /// Every problem, sorted by node.
@@ -142,14 +164,22 @@ impl Document {
         &self.types.get(ty).name
     }
 
-    /// The node with this id.
-    pub fn node(&self, id: NodeId) -> &Node {
+    /// The node with this id, where it lies in the bytes.
+    #[inline]
+    pub fn node(&self, id: NodeId) -> Node {
+        self.moves.applied(id, self.nodes[id.index()])
+    }
+
+    /// The node with this id as stored: all but its offsets are as [`Document::node`]
+    /// gives them, and it costs no look at the moves pending.
+    #[inline]
+    fn stored(&self, id: NodeId) -> &Node {
         &self.nodes[id.index()]
     }
 
     /// The parent of a node; `None` for the root.
     pub fn parent(&self, id: NodeId) -> Option<NodeId> {
-        self.node(id).parent
+        self.stored(id).parent
     }
 
     /// One past the last node id: the `next` of the root.
@@ -165,12 +195,12 @@ impl Document {
 
     /// The message type a container node decodes its children with.
     pub fn message_type(&self, id: NodeId) -> Option<&MessageDescriptor> {
-        self.type_info(self.node(id).ty).map(|t| &t.desc)
+        self.type_info(self.stored(id).ty).map(|t| &t.desc)
     }
 
     /// The schema facts of the message type a container node decodes its children with.
     pub fn type_info_of(&self, id: NodeId) -> Option<&TypeInfo> {
-        self.type_info(self.node(id).ty)
+        self.type_info(self.stored(id).ty)
     }
 
     fn type_info(&self, ty: Option<TypeIndex>) -> Option<&TypeInfo> {
@@ -180,13 +210,13 @@ impl Document {
     /// The precomputed schema facts of the field a node is an occurrence of. `None` for
     /// unknown fields, the root, error nodes and an Any's own payload field.
     pub fn field_info(&self, id: NodeId) -> Option<&FieldInfo> {
-        let node = self.node(id);
+        let node = self.stored(id);
         let parent = match node.kind {
             NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload => return None,
             NodeKind::Element => self.parent(node.parent?)?,
             _ => node.parent?,
         };
-        self.type_info(self.node(parent).ty)?.field(node.field_number)
+        self.type_info(self.stored(parent).ty)?.field(node.field_number)
     }
 
     /// The top-level fields from `first` on, in wire order: those a streaming decode's
@@ -194,13 +224,13 @@ impl Document {
     pub fn top_level_from(&self, first: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         let end = self.end();
         std::iter::successors(Some(first).filter(|&f| f < end), move |&id| {
-            Some(self.node(id).next).filter(|&n| n < end)
+            Some(self.stored(id).next).filter(|&n| n < end)
         })
     }
 
     /// The direct children of a node, in wire order.
     pub fn children(&self, id: NodeId) -> Children<'_> {
-        let node = self.node(id);
+        let node = self.stored(id);
         Children { doc: self, next: id + 1, end: node.next }
     }
 
@@ -221,7 +251,7 @@ impl Document {
 
     /// The problems attached to a node.
     pub fn problems_of(&self, id: NodeId) -> &[Problem] {
-        if !self.node(id).has_problem() {
+        if !self.stored(id).has_problem() {
             return &[];
         }
         let from = self.problems.partition_point(|p| p.node < id);
@@ -234,46 +264,47 @@ impl Document {
     /// which has no row of its own.
     pub fn row_problems(&self, id: NodeId) -> impl Iterator<Item = &Problem> {
         // Only an Any's children are looked through: the root's are the whole document.
-        let payload = (self.node(id).kind == NodeKind::Any).then(|| self.any_payload(id)).flatten();
+        let payload = (self.stored(id).kind == NodeKind::Any).then(|| self.any_payload(id)).flatten();
         self.problems_of(id).iter().chain(payload.map_or(&[][..], |p| self.problems_of(p)))
     }
 
     /// Whether `ancestor` is `id` or one of its ancestors.
     pub fn contains(&self, ancestor: NodeId, id: NodeId) -> bool {
-        id >= ancestor && id < self.node(ancestor).next
+        id >= ancestor && id < self.stored(ancestor).next
     }
 
     /// Whether a node's children are an Any's `type_url` and `value`: an Any field, a
     /// root of type Any, or a payload that is itself an Any.
     pub fn is_any(&self, id: NodeId) -> bool {
-        self.type_info(self.node(id).ty).is_some_and(|t| t.is_any)
+        self.type_info(self.stored(id).ty).is_some_and(|t| t.is_any)
     }
 
     /// Whether paths and tree views pass through this node as if its children belonged
     /// to its parent: a resolved Any payload, unless the payload is itself an Any (which
     /// would make two `@type` fields meet at one level; it shows as `@value`).
     pub fn is_transparent(&self, id: NodeId) -> bool {
-        self.node(id).kind == NodeKind::AnyPayload && !self.is_any(id)
+        self.stored(id).kind == NodeKind::AnyPayload && !self.is_any(id)
     }
 
     /// The Any type URL a resolved payload node was decoded by.
     pub fn any_type_url(&self, any: NodeId) -> Option<String> {
         self.children(any)
-            .filter(|&c| self.node(c).field_number == 1 && self.node(c).kind == NodeKind::String)
+            .filter(|&c| self.stored(c).field_number == 1 && self.stored(c).kind == NodeKind::String)
             .last()
             .map(|c| String::from_utf8_lossy(self.value_bytes(c)).into_owned())
     }
 
     /// A state unit's name: the string of its field 1 (`None` for a node without one).
     pub fn unit_name(&self, unit: NodeId) -> Option<String> {
-        let name =
-            self.children(unit).find(|&c| self.node(c).field_number == 1 && self.node(c).kind == NodeKind::String)?;
+        let name = self
+            .children(unit)
+            .find(|&c| self.stored(c).field_number == 1 && self.stored(c).kind == NodeKind::String)?;
         Some(String::from_utf8_lossy(self.value_bytes(name)).into_owned())
     }
 
     /// The payload node of an Any node, when its URL resolved and its value decoded.
     pub fn any_payload(&self, any: NodeId) -> Option<NodeId> {
-        self.children(any).filter(|&c| self.node(c).kind == NodeKind::AnyPayload).last()
+        self.children(any).filter(|&c| self.stored(c).kind == NodeKind::AnyPayload).last()
     }
 }
 
@@ -292,7 +323,7 @@ impl Iterator for Children<'_> {
             return None;
         }
         let id = self.next;
-        self.next = self.doc.node(id).next;
+        self.next = self.doc.stored(id).next;
         Some(id)
     }
 }

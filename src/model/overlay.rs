@@ -1494,7 +1494,10 @@ mod tests {
         let bytes = [vec![0x08, 0x01, 0x10, 0x02], len(3, &[0x05, 0xac, 0x02])].concat();
         let doc = decode(IOAPIC, &bytes, Limits::default());
         assert!(doc.problems().is_empty(), "{:?}", doc.problems());
-        let kinds: Vec<_> = doc.nodes().iter().map(|n| (n.kind, n.start, n.end())).collect();
+        let kinds: Vec<_> = (0..doc.node_count())
+            .map(|i| doc.node(crate::model::NodeId::from_index(i)))
+            .map(|n| (n.kind, n.start, n.end()))
+            .collect();
         assert_eq!(
             kinds,
             [

@@ -323,7 +323,7 @@ mod tests {
             let query = format!("redirection_entries[{i}]");
             let focus = super::focus(&query, decoder.root_type()).unwrap();
             let focused = decoder.clone().with_focus(focus).decode(Source::new(bytes.clone()));
-            assert_eq!(focused.nodes().len(), 4, "the root, two runs, one value");
+            assert_eq!(focused.node_count(), 4, "the root, two runs, one value");
             let read = |doc: &crate::model::Document| {
                 let id = super::select(doc, &query).unwrap()[0];
                 (doc.path_of(id).label(), value::preview(doc, id, 50))

@@ -13,6 +13,7 @@ use crate::model::builder::Builder;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
 use crate::model::field_counts::FieldCounts;
+use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::overlay::{self, Part, TopState};
 use crate::model::problem::{Problem, ProblemKind};
@@ -34,9 +35,9 @@ pub(super) fn inside(doc: &Document, changed: &Range<usize>) -> Option<Inside> {
     }
     // Nodes are in pre-order, so their starts only grow: the last one to start at or
     // before the edit is inside the top-level field that holds it, if any does.
-    let last = doc.nodes().partition_point(|n| n.start as usize <= changed.start).checked_sub(1)?;
+    let last = doc.nodes_starting_before(changed.start as u64 + 1).checked_sub(1)?;
     let top = top_level_of(doc, NodeId::from_index(last));
-    let node = *doc.node(top);
+    let node = doc.node(top);
     let holds = top != NodeId::ROOT && node.start as usize <= changed.start && changed.end <= node.end() as usize;
     let message = matches!(node.kind, NodeKind::Message | NodeKind::Any) && node.wire == Some(WireType::Len);
     if !holds || !message || node.ty.is_none() || !quiet_around(doc, top) || has_fixed_array(doc, top) {
@@ -68,7 +69,7 @@ fn quiet_around(doc: &Document, top: NodeId) -> bool {
         if first.index() > 1 {
             first = top_level_of(doc, NodeId::from_index(first.index() - 1));
         }
-        if doc.node(last).next.index() < doc.nodes().len() {
+        if doc.node(last).next.index() < doc.node_count() {
             last = doc.node(last).next;
         }
     }
@@ -82,9 +83,11 @@ fn has_fixed_array(doc: &Document, top: NodeId) -> bool {
     top.up_to(doc.node(top).next).any(|id| doc.field_info(id).is_some_and(|f| f.packed_only))
 }
 
-/// The old document's nodes, types and problems, which the new one is made from.
+/// The old document's nodes (with the moves pending on them), types and problems, which
+/// the new one is made from.
 pub(super) struct Old {
     pub(super) nodes: Vec<Node>,
+    pub(super) moves: Moves,
     pub(super) types: TypeTable,
     pub(super) problems: Vec<Problem>,
 }
@@ -94,7 +97,7 @@ pub(super) struct Old {
 /// decoded again.
 pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside, delta: isize) -> Option<Document> {
     let Inside { node, top, name } = inside;
-    let Old { nodes, types, problems } = old;
+    let Old { nodes, moves, types, problems } = old;
     // A problem after the field moves with it, but a likely cause's words hold offsets.
     if delta != 0 && problems.iter().any(|p| p.node > top && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
         return None;
@@ -128,7 +131,7 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     let mut doc = Document::empty(source.clone(), decoder.clone());
     doc.types = types;
     let ids_move = (fresh.len() - 1) as isize - (nodes[top.index()].next - top) as isize;
-    doc.nodes = spliced(nodes, top, &fresh, ids_move, delta);
+    (doc.nodes, doc.moves) = spliced(nodes, moves, top, &fresh, ids_move, delta);
     // The field and those around it had none: the others' stay, on their moved nodes.
     let moved = |p: Problem| match p.node > top {
         true => Some(Problem {
@@ -144,18 +147,42 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
 
 /// The old nodes with those of top-level field `top` replaced by `fresh` (the root and
 /// that field alone, decoded again) and the nodes after it moved by `ids_move` places and
-/// `delta` bytes; in place, as a gigabyte's nodes are too many to copy for one edit.
-fn spliced(mut nodes: Vec<Node>, top: NodeId, fresh: &[Node], ids_move: isize, delta: isize) -> Vec<Node> {
+/// `delta` bytes. In place, as a gigabyte's nodes are too many to copy for one edit; and
+/// when no id moves, the nodes after the field are left as they are and the move is
+/// recorded in the [`Moves`] pending on them, as moving them would read and write every
+/// one.
+fn spliced(
+    mut nodes: Vec<Node>,
+    mut moves: Moves,
+    top: NodeId,
+    fresh: &[Node],
+    ids_move: isize,
+    delta: isize,
+) -> (Vec<Node>, Moves) {
+    if ids_move != 0 {
+        moves.settle(&mut nodes);
+    }
     let k = top.index();
     let old_next = nodes[k].next.index();
-    // The field's own nodes: from their place after the root of `fresh` to `k` on.
+    // The field's own nodes: from their place after the root of `fresh` to `k` on, and
+    // stored back by the moves pending on the field.
     let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + k) };
-    let field = fresh[1..].iter().map(|n| Node { parent: n.parent.map(placed), next: placed(n.next), ..*n });
+    let pending = moves.bytes_before(top);
+    let field = fresh[1..].iter().map(|n| Node {
+        parent: n.parent.map(placed),
+        next: placed(n.next),
+        start: n.start.wrapping_add_signed(-pending),
+        value_end: n.value_end.wrapping_add_signed(-pending),
+        ..*n
+    });
     nodes.splice(k..old_next, field);
-    let moved = |id: NodeId| NodeId::from_index(id.index().checked_add_signed(ids_move).expect("ids stay in range"));
     let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
     let after = k + fresh.len() - 1;
-    if ids_move != 0 || delta != 0 {
+    if ids_move == 0 {
+        moves.add(&mut nodes, NodeId::from_index(after), delta as i64);
+    } else {
+        let moved =
+            |id: NodeId| NodeId::from_index(id.index().checked_add_signed(ids_move).expect("ids stay in range"));
         let move_all = |part: &mut [Node]| {
             for n in part {
                 n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
@@ -175,7 +202,7 @@ fn spliced(mut nodes: Vec<Node>, top: NodeId, fresh: &[Node], ids_move: isize, d
     let root = &mut nodes[0];
     root.value_end = shifted(root.value_end);
     root.next = total;
-    nodes
+    (nodes, moves)
 }
 
 #[cfg(test)]
@@ -194,7 +221,8 @@ mod tests {
 
     /// Every node with its type by name, and the problems.
     fn said(doc: &Document) -> (Vec<(Node, Option<String>)>, usize) {
-        let nodes = doc.nodes().iter().map(|n| (Node { ty: None, ..*n }, n.ty.map(|t| doc.type_name(t).to_owned())));
+        let nodes = (0..doc.node_count()).map(|i| doc.node(NodeId::from_index(i)));
+        let nodes = nodes.map(|n| (Node { ty: None, ..n }, n.ty.map(|t| doc.type_name(t).to_owned())));
         (nodes.collect(), doc.problems().len())
     }
 
@@ -204,11 +232,11 @@ mod tests {
         let decoder = decoder();
         let sample = include_bytes!("../../samples/vm.state.bin");
         let doc = decoder.decode(Source::new(sample.to_vec()));
-        let vmtime = (0..doc.nodes().len())
+        let vmtime = (0..doc.node_count())
             .map(NodeId::from_index)
             .find(|&id| doc.path_of(id).to_string() == "units[0].state.vmtime")
             .expect("the sample has it");
-        let node = *doc.node(vmtime);
+        let node = doc.node(vmtime);
         let span = node.value_start() as usize..node.value_end as usize;
         // The edit: the new value, and the lengths of the Any's value, the Any and the unit
         // (each one byte in the sample) fixed up by the change in size.
@@ -225,8 +253,8 @@ mod tests {
         let changed = unit.start as usize..span.end;
         let inside = inside(&doc, &changed).expect("the edit stays inside the first unit");
         let source = Source::new(bytes);
-        let Document { nodes, types, problems, .. } = doc;
-        (again(Old { nodes, types, problems }, &decoder, &source, inside, delta), decoder.decode(source))
+        let Document { nodes, moves, types, problems, .. } = doc;
+        (again(Old { nodes, moves, types, problems }, &decoder, &source, inside, delta), decoder.decode(source))
     }
 
     #[test]
@@ -235,6 +263,10 @@ mod tests {
             let (one_field, whole) = edited(value);
             let one_field = one_field.expect("decoded again alone");
             assert_eq!(said(&one_field), said(&whole), "vmtime = {value:x?}");
+            // The nodes after the unit were not moved but have their move pending.
+            let delta = one_field.bytes().len() as i64 - include_bytes!("../../samples/vm.state.bin").len() as i64;
+            let last = NodeId::from_index(one_field.node_count() - 1);
+            assert_eq!(one_field.moves.bytes_before(last), delta, "vmtime = {value:x?}");
             assert_eq!(one_field.bytes(), whole.bytes());
         }
     }

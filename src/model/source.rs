@@ -13,7 +13,10 @@
 //! mapped file short, the command says so and exits with 2 ([`mapped`]) instead of dying
 //! of SIGBUS.
 
+mod buffer;
 mod mapped;
+
+pub use buffer::{Buffer, Splicing};
 
 use std::fs::File;
 use std::io::{self, Read};
@@ -33,7 +36,7 @@ pub struct Source {
 /// Where the bytes are: in memory of our own, or mapped from a file.
 #[derive(Debug)]
 enum Bytes {
-    Read(Vec<u8>),
+    Read(Buffer),
     Mapped(memmap2::Mmap),
 }
 
@@ -84,7 +87,7 @@ impl Deref for Source {
     type Target = [u8];
     fn deref(&self) -> &[u8] {
         match &*self.bytes {
-            Bytes::Read(bytes) => bytes,
+            Bytes::Read(buffer) => buffer,
             Bytes::Mapped(map) => map,
         }
     }
@@ -104,21 +107,32 @@ impl From<Vec<u8>> for Source {
     }
 }
 
+impl From<Buffer> for Source {
+    fn from(buffer: Buffer) -> Self {
+        Source { bytes: Arc::new(Bytes::Read(buffer)), origin: None }
+    }
+}
+
 impl Source {
     /// Bytes already in memory.
     pub fn new(bytes: Vec<u8>) -> Self {
-        Source { bytes: Arc::new(Bytes::Read(bytes)), origin: None }
+        Source::from(Buffer::from(bytes))
     }
 
     /// Gives the bytes back (copied if a clone still shares them; read from the file if
     /// mapped, which costs no page faults on the mapping).
     pub fn into_bytes(self) -> Vec<u8> {
+        self.into_buffer().into_vec()
+    }
+
+    /// Gives the bytes back to be edited, with the room before them they were read with.
+    pub fn into_buffer(self) -> Buffer {
         match Arc::try_unwrap(self.bytes) {
-            Ok(Bytes::Read(bytes)) => bytes,
-            Ok(Bytes::Mapped(map)) => {
-                self.origin.and_then(|origin| read_exactly(&origin.file, map.len())).unwrap_or_else(|| map.to_vec())
-            }
-            Err(shared) => Source { bytes: shared, origin: None }.to_vec(),
+            Ok(Bytes::Read(buffer)) => buffer,
+            Ok(Bytes::Mapped(map)) => Buffer::from(
+                self.origin.and_then(|origin| read_exactly(&origin.file, map.len())).unwrap_or_else(|| map.to_vec()),
+            ),
+            Err(shared) => Buffer::from(Source { bytes: shared, origin: None }.to_vec()),
         }
     }
 
@@ -148,12 +162,12 @@ impl Source {
         if !meta.is_file() {
             return read_stream(file, max_stream, "it (not a regular file)");
         }
-        let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-        (&file).read_to_end(&mut bytes)?;
+        let mut buffer = Buffer::with_room(Source::ROOM, usize::try_from(meta.len()).unwrap_or(0));
+        (&file).read_to_end(buffer.read_into())?;
         // A file that grew while it was read is not the version its stamp tells.
         let stamp = FileStamp::of(&meta);
-        let origin = (bytes.len() as u64 == stamp.len).then(|| Arc::new(Origin { file, stamp }));
-        Ok(Source { bytes: Arc::new(Bytes::Read(bytes)), origin })
+        let origin = (buffer.len() as u64 == stamp.len).then(|| Arc::new(Origin { file, stamp }));
+        Ok(Source { bytes: Arc::new(Bytes::Read(buffer)), origin })
     }
 
     /// The first `len` bytes of a regular file and the file's size, for a view that shows
@@ -200,6 +214,10 @@ impl Source {
         let (start, end) = (range.start.min(map.len()), range.end.min(map.len()));
         map.advise_range(memmap2::Advice::PopulateRead, start, end.saturating_sub(start)).is_ok()
     }
+
+    /// The room left before a file's bytes read into memory: an edit near their start
+    /// that makes them this much longer moves the bytes before it, not the file after it.
+    pub const ROOM: usize = 4096;
 
     /// The size from which [`Source::open_mapped`] maps a file: smaller ones are copied,
     /// which costs less than setting up a mapping.

@@ -173,7 +173,7 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
     /// A field, given its declaration ([`Document::field_info`]).
     fn field_as(&mut self, id: NodeId, field: Option<&FieldInfo>, depth: usize) -> io::Result<()> {
         let doc = self.doc;
-        let node = *doc.node(id);
+        let node = doc.node(id);
         let problems = doc.problems_of(id);
         let decodes =
             problems.iter().all(|p| matches!(p.kind, crate::model::problem::ProblemKind::UnknownField { .. }));

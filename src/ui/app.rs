@@ -283,7 +283,7 @@ impl Search {
     /// The first node in search order among `steps` (counted from where the search
     /// started) whose row matches, with its step: both cores look, each at half.
     fn first_match(&self, doc: &Document, steps: std::ops::Range<u32>) -> Option<(u32, NodeId)> {
-        let len = doc.nodes().len() as u32;
+        let len = doc.node_count() as u32;
         let from = self.from.index() as u32;
         let look = |steps: std::ops::Range<u32>| {
             let mut scratch = SearchScratch::default();
@@ -340,7 +340,7 @@ const SEARCH_SLICE: u32 = 400_000;
 impl App {
     /// A browser over `doc`, with the root's children shown.
     pub fn new(doc: Document, file_label: String, size: (u16, u16)) -> Self {
-        let folds = Folds::new(doc.nodes().len());
+        let folds = Folds::new(doc.node_count());
         let problems = doc.problems().len();
         let mut app = App {
             editor: Editor::new(doc),
@@ -487,10 +487,10 @@ impl App {
     pub fn replace_document(&mut self, doc: Document) {
         self.editor = Editor::new(doc);
         self.preview = false;
-        self.folds.grow(self.doc().nodes().len());
+        self.folds.grow(self.doc().node_count());
         self.problem_ancestors = problem_ancestors(self.doc());
         self.problem_counts = problem_counts(self.doc());
-        let nodes = self.doc().nodes().len();
+        let nodes = self.doc().node_count();
         self.message = match self.doc().problems().len() {
             0 => format!("decoded all {nodes} nodes"),
             n => format!("decoded all {nodes} nodes; {n} problem(s): ] and [ jump between them"),
@@ -522,7 +522,7 @@ impl App {
             (0, w) => format!("! {w} warning(s) · "),
             (e, w) => format!("✗ {e} error(s) ! {w} warning(s) · "),
         };
-        let (label, bytes, nodes) = (self.file_label(), doc.bytes().len(), doc.nodes().len());
+        let (label, bytes, nodes) = (self.file_label(), doc.bytes().len(), doc.node_count());
         terminal_safe(&format!(" {problems}{edits}{label} · {bytes} bytes · {nodes} nodes · ? help ")).into_owned()
     }
 
@@ -704,9 +704,9 @@ impl App {
             Action::Toggle if self.rows().has_children(id) => self.toggle(id),
             Action::ExpandSubtree => self.folds.set_range(subtree, true),
             Action::CollapseSubtree => self.folds.set_range(subtree, false),
-            Action::ExpandAll => self.folds = Folds::to_level(self.doc().nodes().len(), usize::MAX),
+            Action::ExpandAll => self.folds = Folds::to_level(self.doc().node_count(), usize::MAX),
             Action::CollapseAll => {
-                self.folds = Folds::new(self.doc().nodes().len());
+                self.folds = Folds::new(self.doc().node_count());
                 self.select(NodeId::ROOT);
             }
             Action::CollapseToDepth(depth) => self.collapse_to_depth(usize::from(depth)),
@@ -784,7 +784,7 @@ impl App {
     /// Shows `depth` levels of rows: every row above that depth is expanded, nothing
     /// below it. The folds take the level as it is; no node is visited.
     fn collapse_to_depth(&mut self, depth: usize) {
-        self.folds = Folds::to_level(self.doc().nodes().len(), depth);
+        self.folds = Folds::to_level(self.doc().node_count(), depth);
         let mut sel = self.selected;
         while self.rows().depth(sel) > depth {
             sel = self.rows().parent(sel).unwrap_or(NodeId::ROOT);
@@ -1003,7 +1003,7 @@ impl App {
     fn continue_search(&mut self) {
         let Some(mut search) = self.search.take() else { return };
         let doc = self.editor.doc();
-        let len = doc.nodes().len() as u32;
+        let len = doc.node_count() as u32;
         let stop = (search.looked + SEARCH_SLICE).min(len);
         let found = search.first_match(doc, search.looked + 1..stop + 1);
         search.looked = found.map_or(stop, |(step, _)| step);
@@ -1032,7 +1032,7 @@ impl App {
     /// match within one slice of a search; on larger ones, just "match".
     fn count_matches(&self, search: &Search, at: NodeId) -> String {
         let doc = self.doc();
-        if doc.nodes().len() > SEARCH_SLICE as usize {
+        if doc.node_count() > SEARCH_SLICE as usize {
             return "match".to_owned();
         }
         let mut scratch = SearchScratch::default();
@@ -1149,7 +1149,7 @@ pub(super) fn problem_counts(doc: &Document) -> (usize, usize) {
 
 /// Marks every ancestor of every problem's node.
 fn problem_ancestors(doc: &Document) -> NodeSet {
-    let mut marks = NodeSet::new(doc.nodes().len());
+    let mut marks = NodeSet::new(doc.node_count());
     marks.set(NodeId::ROOT, false);
     for problem in doc.problems() {
         let mut p = doc.parent(problem.node);

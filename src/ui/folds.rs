@@ -2,7 +2,8 @@
 //! levels" asks for), except the rows expanded or collapsed one by one since. Showing N
 //! levels of a gigabyte is then a new level, not a walk over its nodes.
 
-use crate::model::node::{Node, NodeId};
+use crate::model::Document;
+use crate::model::node::NodeId;
 use crate::ui::rows::NodeSet;
 
 /// The expanded rows: those at a depth under `level`, unless chosen otherwise one by one.
@@ -53,7 +54,7 @@ impl Folds {
     /// Carries the folds over a rewrite, as [`NodeSet::remap`] carries a set: the rows
     /// before and after the changed bytes keep their state, and the changed middle
     /// follows the level.
-    pub fn remap(&self, old_len: usize, new: &[Node], span: std::ops::Range<usize>, delta: isize) -> Folds {
+    pub fn remap(&self, old_len: usize, new: &Document, span: std::ops::Range<usize>, delta: isize) -> Folds {
         Folds {
             level: self.level,
             chosen: self.chosen.remap(old_len, new, span.clone(), delta),

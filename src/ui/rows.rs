@@ -3,7 +3,7 @@
 //! the rows actually drawn, so the cost of a frame does not grow with the document.
 
 use crate::model::Document;
-use crate::model::node::{Node, NodeId};
+use crate::model::node::NodeId;
 use crate::ui::folds::Folds;
 
 /// A set of nodes, one bit each: which rows are expanded, which contain problems.
@@ -64,17 +64,17 @@ impl NodeSet {
     /// shifted what follows by `delta`: nodes starting before the span keep their ids, nodes
     /// starting after it keep their place counted from the end, and the changed middle
     /// starts collapsed. Only offsets are compared, so no copy of the old nodes is needed.
-    pub fn remap(&self, old_len: usize, new: &[Node], span: std::ops::Range<usize>, delta: isize) -> NodeSet {
-        let prefix = new.partition_point(|n| (n.start as usize) < span.start).min(old_len);
+    pub fn remap(&self, old_len: usize, new: &Document, span: std::ops::Range<usize>, delta: isize) -> NodeSet {
+        let new_len = new.node_count();
+        let prefix = new.nodes_starting_before(span.start as u64).min(old_len);
         let after = (span.end as isize + delta).max(0) as u64;
-        let suffix =
-            (new.len() - new.partition_point(|n| n.start < after)).min(old_len - prefix).min(new.len() - prefix);
-        if new.len() != old_len {
-            return self.remap_by_place(old_len, new.len(), prefix, suffix);
+        let suffix = (new_len - new.nodes_starting_before(after)).min(old_len - prefix).min(new_len - prefix);
+        if new_len != old_len {
+            return self.remap_by_place(old_len, new_len, prefix, suffix);
         }
         // Ids did not move (an edit of values): a copy, with the middle collapsed.
         let mut out = self.clone();
-        out.set_range(NodeId::from_index(prefix)..NodeId::from_index(new.len() - suffix), false);
+        out.set_range(NodeId::from_index(prefix)..NodeId::from_index(new_len - suffix), false);
         if prefix == 0 {
             out.set(NodeId::ROOT, true);
         }
@@ -273,7 +273,7 @@ mod tests {
     #[test]
     fn collapsed_rows_are_skipped_and_next_and_prev_are_inverse() {
         let doc = sample();
-        let mut folds = Folds::new(doc.nodes().len());
+        let mut folds = Folds::new(doc.node_count());
         let rows = Rows { doc: &doc, folds: &folds };
         let units: Vec<String> =
             std::iter::successors(Some(NodeId::ROOT), |&id| rows.next(id)).map(|id| path(&doc, id)).collect();
@@ -296,17 +296,17 @@ mod tests {
     #[test]
     fn folds_over_an_edit_of_values_are_kept_as_a_node_at_a_time_keeps_them() {
         let doc = sample();
-        let len = doc.nodes().len();
+        let len = doc.node_count();
         let mut folds = NodeSet::new(len);
         for i in (0..len).filter(|i| i % 3 != 1) {
             folds.set(NodeId::from_index(i), true);
         }
-        let offsets = |id: usize| doc.nodes()[id].start as usize;
+        let offsets = |id: usize| doc.node(NodeId::from_index(id)).start as usize;
         for (first, last) in [(0, 5), (1, 2), (7, 200), (150, len - 1), (0, len - 1)] {
             let span = offsets(first)..offsets(last);
-            let kept = folds.remap(len, doc.nodes(), span.clone(), 0);
-            let prefix = doc.nodes().partition_point(|n| (n.start as usize) < span.start);
-            let suffix = len - doc.nodes().partition_point(|n| (n.start as usize) < span.end);
+            let kept = folds.remap(len, &doc, span.clone(), 0);
+            let prefix = (0..len).filter(|&id| offsets(id) < span.start).count();
+            let suffix = len - (0..len).filter(|&id| offsets(id) < span.end).count();
             let by_place = folds.remap_by_place(len, len, prefix, suffix.min(len - prefix));
             assert_eq!(kept.bits, by_place.bits, "an edit of bytes {span:?}");
         }
@@ -316,7 +316,7 @@ mod tests {
     fn any_payloads_are_passed_through() {
         let doc = sample();
         let lun = doc.resolve("units[7].state.channel.drives[0].path.lun").unwrap();
-        let mut folds = Folds::new(doc.nodes().len());
+        let mut folds = Folds::new(doc.node_count());
         Rows::reveal(&doc, &mut folds, lun);
         let rows = Rows { doc: &doc, folds: &folds };
         let chain: Vec<String> =

@@ -346,7 +346,7 @@ fn save_writes_atomically_beside_a_script_and_guards_the_input() {
 #[test]
 fn a_long_search_runs_in_slices_and_esc_stops_it() {
     let doc = sample_decoder().decode(Source::new(crate::samples::large_vm(2 << 20)));
-    assert!(doc.nodes().len() > 400_000, "large enough to need several slices");
+    assert!(doc.node_count() > 400_000, "large enough to need several slices");
     let mut app = App::new(doc, "large".to_owned(), SIZE);
     press(&mut app, "/no such value<Enter>");
     assert!(app.is_searching(), "the search yields to the keyboard");

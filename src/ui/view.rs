@@ -167,7 +167,7 @@ const DETAIL_BYTES: usize = 256;
 
 /// The detail pane: everything known about one node.
 fn detail_lines(doc: &Document, id: NodeId, width: u16, theme: Theme) -> Vec<Line<'static>> {
-    let node = *doc.node(id);
+    let node = doc.node(id);
     let mut lines = Vec::new();
     let field = |lines: &mut Vec<Line<'static>>, name: &str, value: String| {
         lines.push(Line::from(vec![
@@ -271,7 +271,7 @@ fn hex_dump(bytes: &[u8], width: u16) -> Vec<Line<'static>> {
 /// when placed in the node (or focused), is drawn on its byte, red on a tag or length byte.
 fn hex_lines(app: &App, width: u16, height: usize, theme: Theme) -> Vec<Line<'static>> {
     let doc = app.doc();
-    let node = *doc.node(app.selected());
+    let node = doc.node(app.selected());
     let bytes = doc.bytes();
     let tag_end = node.start + u64::from(node.tag_len());
     let styles = [

@@ -57,7 +57,7 @@ pub(super) fn nested_length(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Opt
             let mut trial = bytes[damage.value_start..end].to_vec();
             trial[at - damage.value_start..content - damage.value_start].copy_from_slice(&encoded);
             let Some(doc) = clean(trial) else { continue };
-            let fields = doc.nodes().len();
+            let fields = doc.node_count();
             if best.as_ref().is_none_or(|(most, ..)| fields > *most) {
                 best = Some((fields, encoded, len));
             }

@@ -164,7 +164,7 @@ mod tests {
             prop_assume!(payload_node.is_some_and(|p| wrapped.node(p).kind == NodeKind::AnyPayload));
             let payload_node = payload_node.expect("just checked");
             let built = |doc: &Document, top: NodeId, base: u64| {
-                (top + 1).up_to(doc.node(top).next).map(|id| relative(doc.node(id), base, top + 1)).collect::<Vec<_>>()
+                (top + 1).up_to(doc.node(top).next).map(|id| relative(&doc.node(id), base, top + 1)).collect::<Vec<_>>()
             };
             prop_assert_eq!(built(&wrapped, payload_node, base), built(&root, NodeId::ROOT, 0));
             // The problems of the fields (the root's own rules aside).

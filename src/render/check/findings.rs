@@ -168,7 +168,7 @@ pub fn problem_path(doc: &Document, at: NodeId, offset: u64) -> FieldPath {
 /// streamed document gives them no nodes, and those counted but not built where a field
 /// was skimmed.
 pub fn fields(doc: &Document, top: NodeId) -> usize {
-    let end = NodeId::from_index(doc.nodes().len());
+    let end = NodeId::from_index(doc.node_count());
     let built: usize = top
         .up_to(end)
         .map(|id| match doc.node(id) {

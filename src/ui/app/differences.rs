@@ -15,7 +15,7 @@ impl Differences {
     /// Notes on `doc`'s nodes, in any order.
     pub fn new(doc: &Document, mut notes: Vec<(NodeId, String)>) -> Self {
         notes.sort_by_key(|(id, _)| *id);
-        let mut ancestors = NodeSet::new(doc.nodes().len());
+        let mut ancestors = NodeSet::new(doc.node_count());
         for &(id, _) in &notes {
             let mut p = doc.parent(id);
             while let Some(ancestor) = p.filter(|&a| !ancestors.contains(a)) {

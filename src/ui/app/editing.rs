@@ -104,14 +104,14 @@ impl App {
             selected: path::path_of(doc, self.selected),
             top: path::path_of(doc, self.top),
             folds: self.folds.clone(),
-            old_len: doc.nodes().len(),
+            old_len: doc.node_count(),
         }
     }
 
     fn after_rewrite(&mut self, anchor: Anchor) {
         let doc = self.editor.doc();
         if let Some((span, delta)) = self.editor.last_rewrite() {
-            self.folds = anchor.folds.remap(anchor.old_len, doc.nodes(), span, delta);
+            self.folds = anchor.folds.remap(anchor.old_len, doc, span, delta);
         }
         self.problem_ancestors = problem_ancestors(doc);
         self.problem_counts = super::problem_counts(doc);

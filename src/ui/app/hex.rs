@@ -84,7 +84,7 @@ impl App {
         }
         self.show_hex = true;
         self.hex.focused = true;
-        let node = *self.doc().node(self.selected);
+        let node = self.doc().node(self.selected);
         if !self.hex.at.is_some_and(|at| (node.start..node.end()).contains(&at)) {
             let first = if node.value_end > node.value_start() { node.value_start() } else { node.start };
             self.hex.at = Some(first.min(len - 1));
@@ -160,7 +160,7 @@ impl App {
         if !self.hex.focused {
             return;
         }
-        let node = *self.doc().node(self.selected);
+        let node = self.doc().node(self.selected);
         let len = self.len() as u64;
         match self.hex.at {
             Some(at) if (node.start..node.end()).contains(&at) && at < len => {}
