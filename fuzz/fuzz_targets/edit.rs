@@ -10,7 +10,7 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use statescope::{Decoder, Document, Editor, Node, Rng, Schema, SchemaSources, Source, plan_mutation};
+use statescope::{Decoder, Document, Editor, Node, NodeId, Rng, Schema, SchemaSources, Source, plan_mutation};
 
 fn schema() -> Arc<Schema> {
     static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
@@ -23,7 +23,8 @@ type Said<'a> = (Vec<(Node, Option<&'a str>)>, Vec<(usize, u64, &'static str)>);
 
 /// Every node (its type by name) and every problem (where, and its code).
 fn said(doc: &Document) -> Said<'_> {
-    let nodes = doc.nodes().iter().map(|n| (Node { ty: None, ..*n }, n.ty.map(|t| doc.type_name(t)))).collect();
+    let nodes = (0..doc.node_count()).map(|i| doc.node(NodeId::from_index(i)));
+    let nodes = nodes.map(|n| (Node { ty: None, ..n }, n.ty.map(|t| doc.type_name(t)))).collect();
     let problems = doc.problems().iter().map(|p| (p.node.index(), p.offset, p.kind.code())).collect();
     (nodes, problems)
 }
