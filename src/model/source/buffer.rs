@@ -58,14 +58,17 @@ impl Deref for Buffer {
 }
 
 impl Splicing for Buffer {
+    /// Replaces the bytes of `range` by `with`: in place when as long; otherwise the bytes
+    /// before the range move when they are fewer than those after it and there is room
+    /// for them (a splice that shrinks the bytes makes its own), else those after it.
     fn replace(&mut self, range: Range<usize>, with: &[u8]) {
         let len = self.len();
         assert!(range.start <= range.end && range.end <= len, "a splice inside the bytes");
         let (at, end) = (self.begin + range.start, self.begin + range.end);
         let grows = with.len().saturating_sub(range.len());
-        // The bytes before the range move when they are fewer than those after it and
-        // there is room for them (a splice that shrinks the bytes makes its own).
-        if range.start < len - range.end && grows <= self.begin {
+        if with.len() == range.len() {
+            self.vec[at..end].copy_from_slice(with);
+        } else if range.start < len - range.end && grows <= self.begin {
             let begin = self.begin + range.len() - with.len();
             self.vec.copy_within(self.begin..at, begin);
             self.begin = begin;
@@ -88,8 +91,10 @@ mod tests {
         let mut buffer = Buffer::with_room(6, original.len());
         buffer.read_into().extend_from_slice(&original);
         // Near the start and the end, growing past the room and shrinking to make more,
-        // empty ranges and empty insertions.
-        let splices: [(Range<usize>, &[u8]); 9] = [
+        // keeping the length, empty ranges and empty insertions.
+        let splices: [(Range<usize>, &[u8]); 11] = [
+            (100..103, b"abc"),
+            (2..2, b""),
             (3..7, b"ab"),
             (0..0, b"0123456789"),
             (1..2, b""),
