@@ -170,25 +170,6 @@ fn damaged_copies(real: &[u8], size: usize, every: usize) -> Vec<u8> {
     bytes
 }
 
-/// `sample.virt.x86.Msrs { entries { index value } … }` of at least `size` bytes.
-fn msr_entries(size: usize) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size + 32);
-    let mut entry = Vec::new();
-    let mut i: u64 = 0;
-    while out.len() < size {
-        entry.clear();
-        entry.push(0x08);
-        statescope::write_varint(&mut entry, 0xc000_0080 + i % 4096);
-        entry.push(0x10);
-        statescope::write_varint(&mut entry, (0xfee0_0000u64 << 20) + i * 7919);
-        out.push(0x0a);
-        statescope::write_varint(&mut out, entry.len() as u64);
-        out.extend_from_slice(&entry);
-        i += 1;
-    }
-    out
-}
-
 fn main() -> anyhow::Result<()> {
     let mb: usize = std::env::args().nth(1).map_or(Ok(100), |a| a.parse())?;
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -264,7 +245,7 @@ fn main() -> anyhow::Result<()> {
     // what protoc decodes slowest and a schema-guided walk must not.
     let msrs = dir.join(format!("msrs-{mb}mb.bin"));
     if !msrs.exists() {
-        std::fs::write(&msrs, msr_entries(mb << 20))?;
+        std::fs::write(&msrs, statescope::samples::msr_entries(mb << 20))?;
     }
     let msrs_case = Case {
         title: "dense: one message of small repeated messages (sample.virt.x86.Msrs)",

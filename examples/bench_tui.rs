@@ -1,8 +1,9 @@
 //! Benchmark for the browser: open time (map + decode) and frame time on a large blob made
-//! of the real OpenVMM state repeated, with peak memory. Frames are drawn into ratatui's
-//! TestBackend, so this measures statescope's work, not the terminal's.
+//! of the real OpenVMM state repeated (Any-heavy), or with `dense` of millions of small
+//! repeated messages (`sample.virt.x86.Msrs`), with peak memory. Frames are drawn into
+//! ratatui's TestBackend, so this measures statescope's work, not the terminal's.
 //!
-//! `cargo run --release --example bench_tui [-- SIZE_MB]` (default 1024)
+//! `cargo run --release --example bench_tui [-- SIZE_MB [dense]]` (default 1024)
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -22,13 +23,43 @@ fn peak_rss_mb() -> f64 {
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
-fn main() -> anyhow::Result<()> {
-    let mb: usize = std::env::args().nth(1).map_or(Ok(1024), |a| a.parse())?;
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let openvmm = root.join("../shared/openvmm");
-    let blob = std::env::temp_dir().join(format!("statescope-bench/openvmm-{mb}mb.bin"));
+/// What the benchmark browses: a blob, its schema and root type, and the paths it goes to.
+struct Workload {
+    blob: PathBuf,
+    sources: SchemaSources,
+    root_type: &'static str,
+    /// The top-level repeated field, and the leaf under its last value the goto names.
+    repeated: &'static str,
+    leaf: &'static str,
+    /// A selector that matches none of the repeated field's values.
+    matches_none: &'static str,
+    /// The value edited: one in the first of the repeated field's values.
+    edited: &'static str,
+}
+
+/// The blob of `mb` MB that `kind` (`dense`, or the real state) names, made if missing.
+fn workload(mb: usize, kind: Option<&str>) -> anyhow::Result<Workload> {
+    let dir = std::env::temp_dir().join("statescope-bench");
+    std::fs::create_dir_all(&dir)?;
+    if kind == Some("dense") {
+        let blob = dir.join(format!("msrs-{mb}mb.bin"));
+        if !blob.exists() {
+            std::fs::write(&blob, statescope::samples::msr_entries(mb << 20))?;
+        }
+        return Ok(Workload {
+            blob,
+            sources: SchemaSources::default(),
+            root_type: "sample.virt.x86.Msrs",
+            repeated: "entries",
+            leaf: "index",
+            matches_none: "entries[index=1]",
+            edited: "entries[0].value",
+        });
+    }
+    anyhow::ensure!(kind.is_none(), "the workload is `dense` or, left out, the real state repeated");
+    let openvmm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/openvmm");
+    let blob = dir.join(format!("openvmm-{mb}mb.bin"));
     if !blob.exists() {
-        std::fs::create_dir_all(blob.parent().unwrap())?;
         let real = std::fs::read(openvmm.join("state.bin"))?;
         let mut out = std::io::BufWriter::new(std::fs::File::create(&blob)?);
         let mut written = 0;
@@ -37,9 +68,23 @@ fn main() -> anyhow::Result<()> {
             written += real.len();
         }
     }
-    let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
-    let schema = Arc::new(Schema::load(&sources)?);
-    let root_type = schema.pool.get_message_by_name("openvmm.SavedState");
+    Ok(Workload {
+        blob,
+        sources: SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() },
+        root_type: "openvmm.SavedState",
+        repeated: "units",
+        leaf: "name",
+        matches_none: "units[name=nosuch]",
+        edited: "units[0].state.vmtime",
+    })
+}
+
+fn main() -> anyhow::Result<()> {
+    let mb: usize = std::env::args().nth(1).map_or(Ok(1024), |a| a.parse())?;
+    let work = workload(mb, std::env::args().nth(2).as_deref())?;
+    let blob = work.blob.clone();
+    let schema = Arc::new(Schema::load(&work.sources)?);
+    let root_type = schema.pool.get_message_by_name(work.root_type);
     let decoder = Decoder::new(schema, root_type.clone());
 
     let start = Instant::now();
@@ -143,8 +188,9 @@ fn main() -> anyhow::Result<()> {
     }
     let search = search.elapsed();
 
-    // An edit of a value in one unit (one of the first copy's, whose names are not yet
-    // taken): the view is updated once only that unit is decoded again.
+    // An edit of a value in the first top-level field (of the real state, a unit of the
+    // first copy, whose names are not yet taken): the view is updated once only that
+    // field is decoded again.
     let type_text = |app: &mut App, text: &str| {
         for c in text.chars() {
             app.update(Action::PromptKey(PromptKey::Char(c)));
@@ -166,13 +212,14 @@ fn main() -> anyhow::Result<()> {
         frame(app)?;
         Ok(t.elapsed().as_secs_f64())
     };
-    let last_unit = format!("units[{}].name", app.doc().children(statescope::NodeId::ROOT).count() - 1);
+    let last = app.doc().children(statescope::NodeId::ROOT).count() - 1;
+    let last = format!("{}[{last}].{}", work.repeated, work.leaf);
     let gotos = [
-        ("the last unit", goto(&mut app, &last_unit)?),
-        ("units[name=nosuch]", goto(&mut app, "units[name=nosuch]")?),
-        ("a missing field", goto(&mut app, "nosuch")?),
+        (format!("the last of {}", work.repeated), goto(&mut app, &last)?),
+        (work.matches_none.to_owned(), goto(&mut app, work.matches_none)?),
+        ("a missing field".to_owned(), goto(&mut app, "nosuch")?),
     ];
-    goto(&mut app, "units[0].state.vmtime")?;
+    goto(&mut app, work.edited)?;
     let edit = Instant::now();
     app.update(Action::EditValue);
     type_text(&mut app, "42");

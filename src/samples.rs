@@ -245,6 +245,27 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     haystack.windows(needle.len()).position(|w| w == needle)
 }
 
+/// Builds a blob of at least `target` bytes for benchmarks, of type `sample.virt.x86.Msrs`:
+/// one message of small repeated messages (an MSR's index and value each), the densest
+/// shape a saved state takes, with no Any.
+pub fn msr_entries(target: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(target + 32);
+    let mut entry = Vec::new();
+    let mut i: u64 = 0;
+    while out.len() < target {
+        entry.clear();
+        entry.push(0x08);
+        write_varint(&mut entry, 0xc000_0080 + i % 4096);
+        entry.push(0x10);
+        write_varint(&mut entry, (0xfee0_0000u64 << 20) + i * 7919);
+        out.push(0x0a);
+        write_varint(&mut out, entry.len() as u64);
+        out.extend_from_slice(&entry);
+        i += 1;
+    }
+    out
+}
+
 /// Builds a blob of at least `target` bytes for benchmarks: the sample VM's units repeated,
 /// with the partition unit grown to many VPs so that the mix resembles a large VM. Each
 /// repetition names its units apart (`vmtime#000001`, …), as a restorable VM must.
