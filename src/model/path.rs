@@ -231,24 +231,42 @@ pub fn push_step(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mu
     named
 }
 
+/// A node's step name: a field's own name (or `@type`, `#error`, …), `#N` for a field
+/// known by its number alone, or none.
+enum StepName<'a> {
+    Text(&'a str),
+    Number(u32),
+    /// Any payloads passed through and packed values have no step of their own.
+    Nameless,
+}
+
+/// The step name of node `id`, whose field facts are `field`.
+fn step_name<'a>(doc: &'a Document, id: NodeId, field: Option<&'a FieldInfo>) -> StepName<'a> {
+    let node = doc.node(id);
+    match node.kind {
+        NodeKind::Root => StepName::Text(""),
+        _ if doc.is_transparent(id) => StepName::Nameless,
+        NodeKind::Element => StepName::Nameless,
+        NodeKind::Error => StepName::Text("#error"),
+        _ if node.parent.is_some_and(|p| doc.is_any(p)) => match node.field_number {
+            1 => StepName::Text("@type"),
+            2 => StepName::Text("@value"),
+            n => StepName::Number(n),
+        },
+        _ => match field {
+            Some(f) => StepName::Text(&f.name),
+            None => StepName::Number(node.field_number),
+        },
+    }
+}
+
 /// Appends a node's step name; false for nodes without one (Any payloads passed through
 /// and packed values).
 fn push_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut String) -> bool {
-    let node = doc.node(id);
-    match node.kind {
-        NodeKind::Root => {}
-        _ if doc.is_transparent(id) => return false,
-        NodeKind::Element => return false,
-        NodeKind::Error => out.push_str("#error"),
-        _ if node.parent.is_some_and(|p| doc.is_any(p)) => match node.field_number {
-            1 => out.push_str("@type"),
-            2 => out.push_str("@value"),
-            n => push_number(n, out),
-        },
-        _ => match field {
-            Some(f) => out.push_str(&f.name),
-            None => push_number(node.field_number, out),
-        },
+    match step_name(doc, id, field) {
+        StepName::Text(text) => out.push_str(text),
+        StepName::Number(number) => push_number(number, out),
+        StepName::Nameless => return false,
     }
     true
 }
@@ -263,8 +281,11 @@ fn push_number(number: u32, out: &mut String) {
 /// Whether a node's own step is named `name` (`units`, `@type`, `#7`), without building
 /// its whole path.
 pub fn step_is(doc: &Document, id: NodeId, name: &str) -> bool {
-    let mut own = String::new();
-    push_name(doc, id, doc.field_info(id), &mut own) && own == name
+    match step_name(doc, id, doc.field_info(id)) {
+        StepName::Text(text) => text == name,
+        StepName::Number(number) => name.strip_prefix('#') == Some(itoa::Buffer::new().format(number)),
+        StepName::Nameless => false,
+    }
 }
 
 /// Whether a node's step carries `[i]`: always for repeated fields and elements, otherwise

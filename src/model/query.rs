@@ -88,11 +88,12 @@ pub fn select_until(doc: &Document, query: &str, stop: &AtomicBool) -> Result<Ve
     }
     let steps = parse(query)?;
     let mut current = vec![NodeId::ROOT];
+    let mut scratch = String::new();
     for step in &steps {
         let mut next = Vec::new();
         for &parent in &current {
             let named = children_named(doc, parent, &step.name).take_while(|_| !stop_asked(stop));
-            next.extend(named.filter(|&c| matches(doc, c, &step.selector)));
+            next.extend(named.filter(|&c| matches(doc, c, &step.selector, &mut scratch)));
         }
         if stop_asked(stop) {
             return Err(PathError::Stopped);
@@ -133,8 +134,8 @@ fn children_named<'d>(doc: &'d Document, parent: NodeId, name: &'d str) -> impl 
     visible_children(doc, parent).filter(move |&c| step_is(doc, c, name))
 }
 
-/// Whether child `c` passes a step's selector.
-fn matches(doc: &Document, c: NodeId, selector: &Selector) -> bool {
+/// Whether child `c` passes a step's selector (`scratch` is room for a value's text).
+fn matches(doc: &Document, c: NodeId, selector: &Selector, scratch: &mut String) -> bool {
     let node = doc.node(c);
     match selector {
         Selector::None | Selector::All => true,
@@ -143,17 +144,28 @@ fn matches(doc: &Document, c: NodeId, selector: &Selector) -> bool {
         }
         Selector::Index(i) => node.index == *i,
         Selector::Key(field, value) => {
-            visible_children(doc, c).any(|k| step_is(doc, k, field) && reads(doc, k) == *value)
+            visible_children(doc, c).any(|k| step_is(doc, k, field) && reads_as(doc, k, value, scratch))
         }
     }
 }
 
-/// A value as a selector compares it: a string as it is, a number as a decimal.
-fn reads(doc: &Document, id: NodeId) -> String {
-    match doc.node(id).kind {
-        NodeKind::String => String::from_utf8_lossy(doc.value_bytes(id)).into_owned(),
-        _ => doc.scalar(id).map(|v| v.to_string()).unwrap_or_else(|| doc.preview(id)),
+/// Whether a value reads as `text` as a selector compares it: a string as it is, a number
+/// as a decimal; written into `scratch`, not a string of its own, as a selector may look
+/// at millions.
+fn reads_as(doc: &Document, id: NodeId, text: &str, scratch: &mut String) -> bool {
+    use std::fmt::Write as _;
+    if doc.node(id).kind == NodeKind::String {
+        let bytes = doc.value_bytes(id);
+        return std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes) == text, |s| s == text);
     }
+    scratch.clear();
+    match doc.scalar(id) {
+        Some(value) => {
+            let _ = write!(scratch, "{value}");
+        }
+        None => scratch.push_str(&doc.preview(id)),
+    }
+    scratch == text
 }
 
 fn describe(step: &Step) -> String {
@@ -232,6 +244,26 @@ mod tests {
             assert_eq!(read(&focused), read(&whole), "{query}");
         }
         assert!(super::focus("@type", decoder.root_type()).is_none(), "a name the root lacks: decode all");
+    }
+
+    #[test]
+    fn selectors_name_fields_by_name_by_number_and_an_anys_own_and_compare_values_as_text() {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("sample.openvmm.SavedState"));
+        let mut bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/vm.state.bin")).unwrap();
+        // Two unknown top-level fields, number 99: a varint and a string.
+        bytes.extend_from_slice(&[0x98, 0x06, 0x2a, 0x9a, 0x06, 0x02, b'h', b'i']);
+        let doc = decoder.decode(Source::new(bytes));
+        let units = doc.children(crate::model::NodeId::ROOT).count() - 2;
+        let count = |query: &str| super::select(&doc, query).map(|found| found.len());
+        assert_eq!(count("#99[*]"), Ok(2));
+        assert!(count("#099[*]").is_err() && count("#9[*]").is_err(), "a number is read as written");
+        assert_eq!(count("units[*].state.@type"), Ok(units), "each unit's Any has its type URL");
+        assert_eq!(count("units[name=pit]"), Ok(1), "a string as it is");
+        assert!(count("units[name=pi]").is_err());
+        let vmtime = super::select(&doc, "units[*].state.vmtime").unwrap()[0];
+        let value = doc.scalar(vmtime).unwrap().to_string();
+        assert_eq!(count(&format!("units[*].state[vmtime={value}]")), Ok(1), "a number as a decimal");
     }
 
     #[test]
