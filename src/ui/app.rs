@@ -704,9 +704,9 @@ impl App {
             Action::Toggle if self.rows().has_children(id) => self.toggle(id),
             Action::ExpandSubtree => self.folds.set_range(subtree, true),
             Action::CollapseSubtree => self.folds.set_range(subtree, false),
-            Action::ExpandAll => self.folds = Folds::to_level(self.doc().node_count(), usize::MAX),
+            Action::ExpandAll => self.folds.set_level(self.doc().node_count(), usize::MAX),
             Action::CollapseAll => {
-                self.folds = Folds::new(self.doc().node_count());
+                self.folds.set_level(self.doc().node_count(), 1);
                 self.select(NodeId::ROOT);
             }
             Action::CollapseToDepth(depth) => self.collapse_to_depth(usize::from(depth)),
@@ -784,7 +784,7 @@ impl App {
     /// Shows `depth` levels of rows: every row above that depth is expanded, nothing
     /// below it. The folds take the level as it is; no node is visited.
     fn collapse_to_depth(&mut self, depth: usize) {
-        self.folds = Folds::to_level(self.doc().node_count(), depth);
+        self.folds.set_level(self.doc().node_count(), depth);
         let mut sel = self.selected;
         while self.rows().depth(sel) > depth {
             sel = self.rows().parent(sel).unwrap_or(NodeId::ROOT);

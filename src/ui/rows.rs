@@ -25,6 +25,15 @@ impl NodeSet {
         NodeSet { bits: vec![0; len.div_ceil(64)] }
     }
 
+    /// Empties the set, for a document of `len` nodes: in place when it is of the size.
+    pub fn clear(&mut self, len: usize) {
+        if self.bits.len() == len.div_ceil(64) {
+            self.bits.fill(0);
+        } else {
+            *self = NodeSet::empty(len);
+        }
+    }
+
     /// Whether node `id` is in the set.
     pub fn contains(&self, id: NodeId) -> bool {
         let i = id.index();
