@@ -241,6 +241,7 @@ enum StepName<'a> {
 }
 
 /// The step name of node `id`, whose field facts are `field`.
+#[inline]
 fn step_name<'a>(doc: &'a Document, id: NodeId, field: Option<&'a FieldInfo>) -> StepName<'a> {
     let node = doc.node(id);
     match node.kind {

@@ -85,6 +85,7 @@ impl FileStamp {
 
 impl Deref for Source {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         match &*self.bytes {
             Bytes::Read(buffer) => buffer,

@@ -52,6 +52,7 @@ impl From<Vec<u8>> for Buffer {
 
 impl Deref for Buffer {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         &self.vec[self.begin..]
     }
