@@ -58,7 +58,7 @@ pub use model::node::{Node, NodeId, NodeKind};
 pub use model::parts::Pieces;
 pub use model::path::{FieldPath, PathError, ROOT_LABEL, Segment};
 pub use model::problem::{Problem, ProblemKind, Severity};
-pub use model::source::{Origin, Source};
+pub use model::source::{Buffer, Origin, Source, Splicing};
 pub use model::value::{PackedValue, Scalar, c_escape, packed_values};
 pub use model::{Decoder, Document, Focus, Limits, TopLevelHook};
 pub use mutate::{Mutated, Mutation, MutationKind, Mutator, MutatorOptions, Rng, plan as plan_mutation};

@@ -1,5 +1,6 @@
 //! Decoding again after an edit inside one top-level field: that field alone is decoded
-//! from the edited bytes, and the nodes after it are moved by the change in size. Whatever
+//! from the edited bytes, and the nodes after it are moved by the change in size (left
+//! pending on them, [`Moves`], when the field has as many nodes as before). Whatever
 //! else could read differently makes it decode the whole again: a problem in the field, at
 //! the top level or in a field near it (the search for a likely cause looks a few fields
 //! around a damaged one), an edit that does not stay inside one field, a tag or a unit name
