@@ -132,8 +132,7 @@ impl SchemaArgs {
                         .map(|(other, _)| format!("; {other} fits almost as well: --type chooses"))
                         .unwrap_or_default();
                     // Said when detection had only an intact prefix to go by.
-                    let damaged = crate::decode::wire::validate_fields(bytes, 0, bytes.len()).is_err();
-                    let prefix = if damaged { " for the part that parses; the blob is damaged or cut" } else { "" };
+                    let prefix = if d.damaged { " for the part that parses; the blob is damaged or cut" } else { "" };
                     let note = format!("no --type given; decoding as {name} (best fit{prefix}){also}");
                     (Some(d.message), Some(terminal_safe(&note).into_owned()))
                 }

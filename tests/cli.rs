@@ -399,3 +399,23 @@ fn text_format_streamed_a_unit_at_a_time_is_what_the_whole_document_writes() {
         assert_eq!(stdout(&streamed), String::from_utf8(whole).unwrap(), "{ty}");
     }
 }
+
+#[test]
+fn the_real_state_repeated_is_detected_as_one_copy_is() {
+    let Some(openvmm) = common::openvmm() else { return };
+    let one = std::fs::read(openvmm.join("state.bin")).unwrap();
+    let many = one.repeat(200);
+    let protos = openvmm.join("protos");
+    // With the VMM's schema and with the built-in one: a flat type must not outscore the
+    // real root on a large blob by reading further into it.
+    for schema in [vec!["--proto-dir", protos.to_str().unwrap()], vec![]] {
+        let note = |blob: &[u8]| {
+            let out = statescope(&[&["check", "-"][..], &schema].concat(), Some(blob));
+            let text = stderr(&out);
+            text.lines().find(|l| l.contains("no --type given")).unwrap_or_default().replace("-: ", "")
+        };
+        let (small, large) = (note(&one), note(&many));
+        assert!(small.contains("decoding as"), "{small}");
+        assert_eq!(small, large, "{schema:?}");
+    }
+}

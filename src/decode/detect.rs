@@ -1,5 +1,5 @@
 //! Root type detection: when no `--type` is given, picks the registered message type the
-//! bytes fit best, by scoring a bounded prefix of the top levels against each candidate.
+//! bytes fit best, by scoring the same bounded prefix of the bytes against each candidate.
 
 use prost_reflect::{Kind, MessageDescriptor};
 
@@ -7,8 +7,11 @@ use crate::decode::schema::scalar_wire;
 use crate::decode::schema::{ANY_TYPE, Schema};
 use crate::decode::wire::{self, WireErrorKind, WireType};
 
-/// Fields read per candidate, at most: detection stays cheap on any input size.
-const FIELD_BUDGET: usize = 4096;
+/// The bytes scored: fields that start past them are not read, at any level. Every
+/// candidate is scored on the same bytes (a budget of fields would let a flat type read
+/// further into a large blob than a deep one, and outscore it), and detection stays cheap
+/// on any input size. More than a whole real saved state.
+const SCORED_PREFIX: usize = 32 << 10;
 /// Levels scored below the root.
 const SCORE_DEPTH: u32 = 3;
 
@@ -21,6 +24,9 @@ pub struct Detection {
     pub score: i64,
     /// The runner-up, if any scored above zero.
     pub runner_up: Option<(String, i64)>,
+    /// Whether a top-level field in the scored prefix does not read (the blob is damaged
+    /// or cut there): the type fits the part that parses.
+    pub damaged: bool,
 }
 
 /// Picks the best-fitting type for `buf`, or `None` when nothing fits at all.
@@ -29,10 +35,7 @@ pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
         .pool
         .all_messages()
         .filter(|m| !m.is_map_entry() && schema.is_root_candidate(m))
-        .map(|m| {
-            let mut budget = FIELD_BUDGET;
-            (score(buf, 0, buf.len(), &m, schema, SCORE_DEPTH, &mut budget), m)
-        })
+        .map(|m| (score(buf, 0, buf.len(), &m, schema, SCORE_DEPTH), m))
         .filter(|(s, _)| *s > 0)
         .collect();
     // Highest score first; among equals prefer types outside google.*, then top-level
@@ -49,22 +52,26 @@ pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
     let mut iter = scored.into_iter();
     let (score, message) = iter.next()?;
     let runner_up = iter.next().map(|(s, m)| (m.full_name().to_owned(), s));
-    Some(Detection { message, score, runner_up })
+    let damaged = !reads_whole(buf, 0, buf.len());
+    Some(Detection { message, score, runner_up, damaged })
 }
 
-fn score(
-    buf: &[u8],
-    start: usize,
-    end: usize,
-    desc: &MessageDescriptor,
-    schema: &Schema,
-    depth: u32,
-    budget: &mut usize,
-) -> i64 {
+/// Whether the fields in `[start, end)` that start in the scored prefix all read.
+fn reads_whole(buf: &[u8], start: usize, end: usize) -> bool {
+    let mut pos = start;
+    while pos < end.min(SCORED_PREFIX) {
+        match wire::read_field(buf, pos, end) {
+            Ok(field) => pos = field.end,
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+fn score(buf: &[u8], start: usize, end: usize, desc: &MessageDescriptor, schema: &Schema, depth: u32) -> i64 {
     let mut total = 0i64;
     let mut pos = start;
-    while pos < end && *budget > 0 {
-        *budget -= 1;
+    while pos < end.min(SCORED_PREFIX) {
         let (f, cut) = match wire::read_field(buf, pos, end) {
             Ok(f) => (f, false),
             // The input ends inside this field (a cut blob): score what is there, as the
@@ -86,12 +93,12 @@ fn score(
         total += match (field.kind(), f.tag.wire_type) {
             (Kind::Message(m), WireType::Len) => {
                 // A cut message is scored as far as it goes (its last field is cut too).
-                if !cut && wire::validate_fields(buf, content_start, content_end).is_err() {
+                if !cut && !reads_whole(buf, content_start, content_end) {
                     -4
                 } else if m.full_name() == ANY_TYPE {
                     3 + any_score(buf, content_start, content_end, schema)
                 } else if depth > 0 {
-                    2 + score(buf, content_start, content_end, &m, schema, depth - 1, budget)
+                    2 + score(buf, content_start, content_end, &m, schema, depth - 1)
                 } else {
                     2
                 }
@@ -109,7 +116,9 @@ fn score(
 /// An Any whose type URL names a registered type is strong evidence.
 fn any_score(buf: &[u8], start: usize, end: usize, schema: &Schema) -> i64 {
     let mut pos = start;
-    while let Ok(f) = wire::read_field(buf, pos, end) {
+    while pos < SCORED_PREFIX
+        && let Ok(f) = wire::read_field(buf, pos, end)
+    {
         if f.tag.field_number == 1 && f.tag.wire_type == WireType::Len {
             let url = String::from_utf8_lossy(&buf[f.value_start..f.value_end]);
             return if schema.resolve_type_url(&url).is_some() { 4 } else { 0 };
@@ -132,6 +141,20 @@ mod tests {
             let found = detect(&bytes[..cut], &schema).map(|d| d.message.full_name().to_owned());
             assert_eq!(found.as_deref(), Some("sample.openvmm.SavedState"), "first {cut} bytes");
         }
+    }
+
+    #[test]
+    fn a_large_blob_is_detected_as_its_prefix_and_damage_past_the_prefix_is_left_to_the_decode() {
+        let schema = Schema::load(&SchemaSources::default()).unwrap();
+        let small = include_bytes!("../../samples/vm.state.bin");
+        let large = crate::samples::large_vm(1 << 20);
+        for bytes in [&small[..], &large[..], &large[..large.len() - 1]] {
+            let found = detect(bytes, &schema).unwrap();
+            assert_eq!(found.message.full_name(), "sample.openvmm.SavedState", "{} bytes", bytes.len());
+            assert!(!found.damaged, "{} bytes: intact where it was scored", bytes.len());
+        }
+        let cut = &small[..small.len() * 3 / 5];
+        assert!(detect(cut, &schema).unwrap().damaged, "cut inside the scored prefix");
     }
 
     #[test]

@@ -606,18 +606,6 @@ fn find_group_end(
     Err(WireError { offset: pos.min(end), reason: WireErrorKind::UnterminatedGroup(field_number) })
 }
 
-/// Checks that `[start, end)` is a well-formed sequence of fields, without descending into
-/// length-delimited values: how many fields there are, or the first problem found.
-pub fn validate_fields(buf: &[u8], start: usize, end: usize) -> Result<usize, WireError> {
-    let mut pos = start;
-    let mut count = 0;
-    while pos < end {
-        pos = read_field(buf, pos, end)?.end;
-        count += 1;
-    }
-    Ok(count)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -789,11 +777,5 @@ mod tests {
         assert_eq!(field(&[0x0b, 0x14]).unwrap_err().reason, WireErrorKind::UnmatchedEndGroup(2));
         // nested groups: 1 { 2 { } }
         assert_eq!(field(&[0x0b, 0x13, 0x14, 0x0c]).unwrap().end, 4);
-    }
-
-    #[test]
-    fn validate_reports_first_error() {
-        assert_eq!(validate_fields(&[0x08, 0x01, 0x10, 0x02], 0, 4), Ok(2));
-        assert_eq!(validate_fields(&[0x08, 0x01, 0x00], 0, 3).unwrap_err().offset, 2);
     }
 }
