@@ -1,7 +1,8 @@
 //! Telling that a path's first step names no top-level field, and what the top level
 //! holds instead, from a scan of its tags: a mistyped path into a gigabyte is answered
 //! without decoding it. The answer is the one the decoded document gives, or none where a
-//! field does not read (the decode then says more): then decode.
+//! field does not read (the decode then says more): then decode. With no root type (raw
+//! wire fields, as a blob no registered type fits is shown) only `#N` names a field.
 
 use prost_reflect::MessageDescriptor;
 
@@ -9,14 +10,16 @@ use super::{FieldPath, LISTED, Met, PathError, missing, push_number};
 use crate::decode::schema::scalar_wire;
 use crate::decode::wire::{self, PackedRun, RawField, WireType};
 
-/// The error a decode of `bytes` as `root` gives for `path`, when its first step is a
-/// plain name `root` does not declare (so nothing at the top level can be it); `None`
-/// when the step may name something, or a top-level field does not read.
-pub fn absent_at_top_level(bytes: &[u8], root: &MessageDescriptor, path: &FieldPath) -> Option<PathError> {
+/// The error a decode of `bytes` as `root` (or as raw wire fields, with none) gives for
+/// `path`, when its first step is a plain name `root` does not declare (so nothing at the
+/// top level can be it); `None` when the step may name something, or a top-level field
+/// does not read.
+pub fn absent_at_top_level(bytes: &[u8], root: Option<&MessageDescriptor>, path: &FieldPath) -> Option<PathError> {
     let first = path.segments().first()?;
     let names_nothing = !first.name.starts_with(['#', '@'])
-        && root.full_name() != "google.protobuf.Any"
-        && root.get_field_by_name(&first.name).is_none();
+        && root.is_none_or(|root| {
+            root.full_name() != "google.protobuf.Any" && root.get_field_by_name(&first.name).is_none()
+        });
     if !names_nothing {
         return None;
     }
@@ -26,6 +29,17 @@ pub fn absent_at_top_level(bytes: &[u8], root: &MessageDescriptor, path: &FieldP
     let mut maybe_listed = [0u64; 4];
     let (mut others, mut pos, mut last) = (0, 0, 0);
     while pos < bytes.len() {
+        // A run of small messages of the field met last (a gigabyte of them, often) is
+        // stepped over in a loop of its own.
+        if let Some(entry) = listed.get_mut(last)
+            && let Some(&tag) = bytes.get(pos).filter(|&&tag| u32::from(tag >> 3) == entry.0)
+        {
+            let (after, run) = wire::step_over_short_run(bytes, pos, bytes.len(), bytes.len(), tag, u32::MAX);
+            if run > 0 {
+                (entry.2, pos) = (entry.2 + run as usize, after);
+                continue;
+            }
+        }
         let (number, next) = match wire::skim_field(bytes, pos, bytes.len()) {
             Some(skimmed) => skimmed,
             None => wire::read_field(bytes, pos, bytes.len()).ok().map(|f| (f.tag.field_number, f.end))?,
@@ -58,8 +72,8 @@ pub fn absent_at_top_level(bytes: &[u8], root: &MessageDescriptor, path: &FieldP
 /// How the decoded document names top-level field `number`, first met as `field`, and
 /// whether its row shows an index: a repeated field's does, unless it is one packed run
 /// of scalars that reads whole (one row for the run).
-fn met(bytes: &[u8], root: &MessageDescriptor, number: u32, field: &RawField, count: usize) -> Met {
-    let Some(declared) = root.get_field(number) else {
+fn met(bytes: &[u8], root: Option<&MessageDescriptor>, number: u32, field: &RawField, count: usize) -> Met {
+    let Some(declared) = root.and_then(|root| root.get_field(number)) else {
         let mut name = String::new();
         push_number(number, &mut name);
         return Met { name, count, indexed: false };
@@ -97,23 +111,26 @@ mod tests {
         SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap())).clone()
     }
 
-    /// The scan's answer for `path`, and the whole decode's.
-    fn both(root: &str, bytes: &[u8], path: &str) -> (Option<PathError>, PathError) {
-        let root = schema().pool.get_message_by_name(root).unwrap();
-        let doc: Document = Decoder::new(schema(), Some(root.clone())).decode(Source::new(bytes.to_vec()));
+    /// The scan's answer for `path`, and the whole decode's, as `root` (raw wire fields
+    /// with none).
+    fn both(root: Option<&str>, bytes: &[u8], path: &str) -> (Option<PathError>, PathError) {
+        let root = root.map(|root| schema().pool.get_message_by_name(root).unwrap());
+        let doc: Document = Decoder::new(schema(), root.clone()).decode(Source::new(bytes.to_vec()));
         let whole = query::select(&doc, path).expect_err("names nothing");
-        (absent_at_top_level(bytes, &root, &FieldPath::parse(path).unwrap()), whole)
+        (absent_at_top_level(bytes, root.as_ref(), &FieldPath::parse(path).unwrap()), whole)
     }
 
-    const IOAPIC: &str = "sample.chipset.ioapic.SavedState";
-    const VM: &str = "sample.openvmm.SavedState";
+    const IOAPIC: Option<&str> = Some("sample.chipset.ioapic.SavedState");
+    const VM: Option<&str> = Some("sample.openvmm.SavedState");
+    /// No root type: the blob read as raw wire fields.
+    const RAW: Option<&str> = None;
 
     #[test]
     fn a_first_step_naming_nothing_is_refused_as_the_decoded_document_refuses_it() {
         let vm = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/vm.state.bin")).unwrap();
         // Thirty distinct unknown fields after the units: more than are listed.
         let unknown: Vec<u8> = (100u32..130).flat_map(|n| [(n << 3) as u8 | 0x80, (n >> 4) as u8, 1]).collect();
-        let cases: Vec<(&str, Vec<u8>)> = vec![
+        let cases: Vec<(Option<&str>, Vec<u8>)> = vec![
             (VM, vm.clone()),
             (VM, [vm.clone(), unknown].concat()),
             // One packed run that reads (a row with no index), one cut short (shown raw,
@@ -123,21 +140,30 @@ mod tests {
             (IOAPIC, vec![0x1a, 0x01, 0x05, 0x1a, 0x01, 0x06]),
             (IOAPIC, vec![0x18, 0x05, 0x10, 0x01]),
             (IOAPIC, vec![]),
+            (RAW, vm.clone()),
+            (RAW, vec![0x08, 0x07, 0x1a, 0x02, 0x05, 0x06, 0x08, 0x01]),
+            (RAW, vec![]),
         ];
         for (root, bytes) in &cases {
             for path in ["nosuch", "unit[2].name", "units2", "redirection_entrie[3]"] {
-                let (scanned, whole) = both(root, bytes, path);
-                assert_eq!(scanned, Some(whole), "{root}, {} bytes, {path}", bytes.len());
+                let (scanned, whole) = both(*root, bytes, path);
+                assert_eq!(scanned, Some(whole), "{root:?}, {} bytes, {path}", bytes.len());
             }
         }
-        let vm_root = schema().pool.get_message_by_name(VM).unwrap();
+        let vm_root = schema().pool.get_message_by_name(VM.unwrap()).unwrap();
         for path in ["units[1].name", "#7", "@type"] {
             let path = FieldPath::parse(path).unwrap();
-            assert_eq!(absent_at_top_level(&vm, &vm_root, &path), None, "{path} may name something");
+            assert_eq!(absent_at_top_level(&vm, Some(&vm_root), &path), None, "{path} may name something");
+        }
+        for path in ["#1", "#7", "@type"] {
+            let path = FieldPath::parse(path).unwrap();
+            assert_eq!(absent_at_top_level(&vm, None, &path), None, "{path} may name something raw");
         }
         let unreadable = [vm, vec![0x0a, 0xff]].concat();
-        let scanned = absent_at_top_level(&unreadable, &vm_root, &FieldPath::parse("nosuch").unwrap());
-        assert_eq!(scanned, None, "a field that does not read: the decode says more");
+        for root in [Some(&vm_root), None] {
+            let scanned = absent_at_top_level(&unreadable, root, &FieldPath::parse("nosuch").unwrap());
+            assert_eq!(scanned, None, "a field that does not read: the decode says more");
+        }
     }
 
     proptest! {
@@ -157,9 +183,11 @@ mod tests {
                     _ => bytes.push(value),
                 }
             }
-            let (scanned, whole) = both(IOAPIC, &bytes, "nosuch");
-            if let Some(scanned) = scanned {
-                prop_assert_eq!(scanned, whole);
+            for root in [IOAPIC, RAW] {
+                let (scanned, whole) = both(root, &bytes, "nosuch");
+                if let Some(scanned) = scanned {
+                    prop_assert_eq!(scanned, whole);
+                }
             }
         }
     }
