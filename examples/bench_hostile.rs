@@ -1,7 +1,9 @@
 //! Benchmark of hostile input shapes: blobs of about 4 MB built to hit a worst case (many
 //! distinct unknown fields, deep groups, huge repeated fields looked up by a wrong path,
 //! long packed runs, many problems), each run through every command, with each time shown
-//! as a ratio to a benign blob of the same size. A ratio above 3 is a finding.
+//! as a ratio to a benign blob of the same size. A ratio above 3 is a finding. Every
+//! command runs twice: with `--type`, and without it as a user often does (the type is
+//! detected, or the blob shown as raw wire fields when no type fits).
 //!
 //! `cargo build --release && cargo run --release --example bench_hostile [-- SIZE_MB]`
 
@@ -127,54 +129,58 @@ fn main() -> anyhow::Result<()> {
         ("show --path", "show {f} --path {p}"),
         ("patch (one bit flip)", "patch {f} --script {o}.edits -o {o}"),
     ];
-    println!(
-        "statescope on hostile shapes of {mb} MB: time as a ratio to the benign blob \
-         (medians of {RUNS}, each hostile run right after a benign one)\n"
-    );
-    print!("{:<34}", "shape");
-    for (name, _) in &commands {
-        print!(" {name:>18}");
-    }
-    println!();
-    // Each command's arguments on shape `i`.
-    let argv = |i: usize, shape: &str, path: &str, words: &str| -> Vec<String> {
-        let (f, o) = (dir.join(format!("shape-{i}.bin")), dir.join(format!("shape-{i}.out")));
-        let line = words.replace("{f}", &f.display().to_string()).replace("{p}", path);
-        let line = line.replace("{o}", &o.display().to_string());
-        let root_type = if shape.contains("packed") { ioapic } else { ty };
-        line.split(' ').chain(["--type", root_type]).map(str::to_owned).collect()
-    };
     let shapes = shapes(mb << 20);
     for (i, (_, bytes, _)) in shapes.iter().enumerate() {
         std::fs::write(dir.join(format!("shape-{i}.bin")), bytes)?;
         std::fs::write(dir.join(format!("shape-{i}.out.edits")), "flip 0 0\n")?;
     }
-    let (benign, benign_path) = (shapes[0].0, &shapes[0].2);
+    println!(
+        "statescope on hostile shapes of {mb} MB: time as a ratio to the benign blob \
+         (medians of {RUNS}, each hostile run right after a benign one)"
+    );
     let mut worst: f64 = 0.0;
-    let mut benign_times = vec![Vec::new(); commands.len()];
-    let mut rows = Vec::new();
-    for (i, (shape, _, path)) in shapes.iter().enumerate().skip(1) {
-        let mut ratios = Vec::new();
-        for (c, (_, words)) in commands.iter().enumerate() {
-            let (b, h) = time_pair(&exe, &argv(0, benign, benign_path, words), &argv(i, shape, path, words));
-            benign_times[c].push(b);
-            ratios.push(h / b);
-            worst = worst.max(h / b);
-        }
-        rows.push((shape, ratios));
-    }
-    print!("{benign:<34}");
-    for mut times in benign_times {
-        times.sort_by(f64::total_cmp);
-        print!(" {:>16.3}s", times[times.len() / 2]);
-    }
-    println!();
-    for (shape, ratios) in rows {
-        print!("{shape:<34}");
-        for ratio in ratios {
-            print!(" {ratio:>17.2}x");
+    for typed in [true, false] {
+        // Each command's arguments on shape `i`.
+        let argv = |i: usize, shape: &str, path: &str, words: &str| -> Vec<String> {
+            let (f, o) = (dir.join(format!("shape-{i}.bin")), dir.join(format!("shape-{i}.out")));
+            let line = words.replace("{f}", &f.display().to_string()).replace("{p}", path);
+            let line = line.replace("{o}", &o.display().to_string());
+            let root_type = if shape.contains("packed") { ioapic } else { ty };
+            let typed = typed.then_some(["--type", root_type]);
+            line.split(' ').chain(typed.into_iter().flatten()).map(str::to_owned).collect()
+        };
+        let heading = if typed { "with --type" } else { "without --type (type detected)" };
+        print!("\n{heading:<34}");
+        for (name, _) in &commands {
+            print!(" {name:>18}");
         }
         println!();
+        let (benign, benign_path) = (shapes[0].0, &shapes[0].2);
+        let mut benign_times = vec![Vec::new(); commands.len()];
+        let mut rows = Vec::new();
+        for (i, (shape, _, path)) in shapes.iter().enumerate().skip(1) {
+            let mut ratios = Vec::new();
+            for (c, (_, words)) in commands.iter().enumerate() {
+                let (b, h) = time_pair(&exe, &argv(0, benign, benign_path, words), &argv(i, shape, path, words));
+                benign_times[c].push(b);
+                ratios.push(h / b);
+                worst = worst.max(h / b);
+            }
+            rows.push((shape, ratios));
+        }
+        print!("{benign:<34}");
+        for mut times in benign_times {
+            times.sort_by(f64::total_cmp);
+            print!(" {:>16.3}s", times[times.len() / 2]);
+        }
+        println!();
+        for (shape, ratios) in rows {
+            print!("{shape:<34}");
+            for ratio in ratios {
+                print!(" {ratio:>17.2}x");
+            }
+            println!();
+        }
     }
     println!("\nworst ratio: {worst:.2} (the bound is 3)");
     Ok(())

@@ -1,17 +1,23 @@
 //! Root type detection: when no `--type` is given, picks the registered message type the
 //! bytes fit best, by scoring the same bounded prefix of the bytes against each candidate.
 
+use std::collections::HashMap;
+
 use prost_reflect::{Kind, MessageDescriptor};
 
 use crate::decode::schema::scalar_wire;
 use crate::decode::schema::{ANY_TYPE, Schema};
-use crate::decode::wire::{self, WireErrorKind, WireType};
+use crate::decode::wire::{self, RawField, WireError, WireErrorKind, WireType};
 
 /// The bytes scored: fields that start past them are not read, at any level. Every
 /// candidate is scored on the same bytes (a budget of fields would let a flat type read
 /// further into a large blob than a deep one, and outscore it), and detection stays cheap
 /// on any input size. More than a whole real saved state.
 const SCORED_PREFIX: usize = 32 << 10;
+/// The bytes every candidate is scored on first: only those that fit them at all (score
+/// above zero) are scored on the whole [`SCORED_PREFIX`]. A blob of tiny fields no type
+/// declares then costs each candidate a few hundred fields, not thousands.
+const FIRST_LOOK: usize = 4 << 10;
 /// Levels scored below the root.
 const SCORE_DEPTH: u32 = 3;
 
@@ -31,13 +37,17 @@ pub struct Detection {
 
 /// Picks the best-fitting type for `buf`, or `None` when nothing fits at all.
 pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
-    let mut scored: Vec<(i64, MessageDescriptor)> = schema
-        .pool
-        .all_messages()
-        .filter(|m| !m.is_map_entry() && schema.is_root_candidate(m))
-        .map(|m| (score(buf, 0, buf.len(), &m, schema, SCORE_DEPTH), m))
-        .filter(|(s, _)| *s > 0)
-        .collect();
+    let mut scorer = Scorer { buf, schema, limit: FIRST_LOOK, groups: HashMap::new() };
+    let mut score_all = |candidates: Vec<MessageDescriptor>, limit: usize| -> Vec<(i64, MessageDescriptor)> {
+        scorer.limit = limit;
+        let scored = candidates.into_iter().map(|m| (scorer.score(0, buf.len(), &m, SCORE_DEPTH), m));
+        scored.filter(|(s, _)| *s > 0).collect()
+    };
+    let candidates = schema.pool.all_messages().filter(|m| !m.is_map_entry() && schema.is_root_candidate(m));
+    let mut scored = score_all(candidates.collect(), FIRST_LOOK);
+    if buf.len() > FIRST_LOOK {
+        scored = score_all(scored.into_iter().map(|(_, m)| m).collect(), SCORED_PREFIX);
+    }
     // Highest score first; among equals prefer types outside google.*, then top-level
     // types named like a saved-state root, then the shorter name.
     scored.sort_by_key(|(s, m)| {
@@ -52,80 +62,116 @@ pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
     let mut iter = scored.into_iter();
     let (score, message) = iter.next()?;
     let runner_up = iter.next().map(|(s, m)| (m.full_name().to_owned(), s));
-    let damaged = !reads_whole(buf, 0, buf.len());
+    let damaged = !scorer.reads_whole(0, buf.len());
     Some(Detection { message, score, runner_up, damaged })
 }
 
-/// Whether the fields in `[start, end)` that start in the scored prefix all read.
-fn reads_whole(buf: &[u8], start: usize, end: usize) -> bool {
-    let mut pos = start;
-    while pos < end.min(SCORED_PREFIX) {
-        match wire::read_field(buf, pos, end) {
-            Ok(field) => pos = field.end,
-            Err(_) => return false,
-        }
-    }
-    true
+/// Scores candidates on the fields of `buf` that start before `limit`.
+struct Scorer<'a> {
+    buf: &'a [u8],
+    schema: &'a Schema,
+    limit: usize,
+    /// Each group read so far, by its start and the end it was read within: every
+    /// candidate reads the same bytes, and a group's end may take a long scan to find (or
+    /// not find), which is then done once, not once per candidate.
+    groups: HashMap<(usize, usize), Result<RawField, WireError>>,
 }
 
-fn score(buf: &[u8], start: usize, end: usize, desc: &MessageDescriptor, schema: &Schema, depth: u32) -> i64 {
-    let mut total = 0i64;
-    let mut pos = start;
-    while pos < end.min(SCORED_PREFIX) {
-        let (f, cut) = match wire::read_field(buf, pos, end) {
-            Ok(f) => (f, false),
-            // The input ends inside this field (a cut blob): score what is there, as the
-            // decoder will show it, so a damaged dump still finds the type of its prefix.
-            Err(e) if matches!(e.reason, WireErrorKind::LengthPastEnd { .. }) && end == buf.len() => {
-                match wire::read_truncated_field(buf, pos, end) {
-                    Some(f) => (f, true),
-                    None => return total - 20,
-                }
-            }
-            Err(_) => return total - 20,
-        };
-        pos = f.end;
-        let Some(field) = desc.get_field(f.tag.field_number) else {
-            total -= 4;
-            continue;
-        };
-        let (content_start, content_end) = (f.value_start, f.value_end);
-        total += match (field.kind(), f.tag.wire_type) {
-            (Kind::Message(m), WireType::Len) => {
-                // A cut message is scored as far as it goes (its last field is cut too).
-                if !cut && !reads_whole(buf, content_start, content_end) {
-                    -4
-                } else if m.full_name() == ANY_TYPE {
-                    3 + any_score(buf, content_start, content_end, schema)
-                } else if depth > 0 {
-                    2 + score(buf, content_start, content_end, &m, schema, depth - 1)
-                } else {
-                    2
-                }
-            }
-            (Kind::String, WireType::Len) if std::str::from_utf8(&buf[content_start..content_end]).is_ok() => 2,
-            (Kind::Bytes, WireType::Len) => 1,
-            (kind, WireType::Len) if field.is_list() && scalar_wire(&kind).is_some() => 1,
-            (kind, wire) if scalar_wire(&kind) == Some(wire) => 2,
-            _ => -4,
-        };
-    }
-    total
-}
-
-/// An Any whose type URL names a registered type is strong evidence.
-fn any_score(buf: &[u8], start: usize, end: usize, schema: &Schema) -> i64 {
-    let mut pos = start;
-    while pos < SCORED_PREFIX
-        && let Ok(f) = wire::read_field(buf, pos, end)
-    {
-        if f.tag.field_number == 1 && f.tag.wire_type == WireType::Len {
-            let url = String::from_utf8_lossy(&buf[f.value_start..f.value_end]);
-            return if schema.resolve_type_url(&url).is_some() { 4 } else { 0 };
+impl Scorer<'_> {
+    /// The field at `pos`, within `[pos, end)`.
+    fn read(&mut self, pos: usize, end: usize) -> Result<RawField, WireError> {
+        let is_group = self.buf.get(pos).is_some_and(|&byte| byte & 7 == WireType::StartGroup as u8);
+        if !is_group {
+            return wire::read_field(self.buf, pos, end);
         }
-        pos = f.end;
+        let buf = self.buf;
+        self.groups.entry((pos, end)).or_insert_with(|| wire::read_field(buf, pos, end)).clone()
     }
-    0
+
+    /// Whether the fields in `[start, end)` that start before the limit all read.
+    fn reads_whole(&mut self, start: usize, end: usize) -> bool {
+        let mut pos = start;
+        while pos < end.min(self.limit) {
+            match self.read(pos, end) {
+                Ok(field) => pos = field.end,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// How well `[start, end)` fits `desc`, scored `depth` levels down.
+    fn score(&mut self, start: usize, end: usize, desc: &MessageDescriptor, depth: u32) -> i64 {
+        let buf = self.buf;
+        let mut total = 0i64;
+        let mut pos = start;
+        while pos < end.min(self.limit) {
+            let (f, cut) = match self.read(pos, end) {
+                Ok(f) => (f, false),
+                // The input ends inside this field (a cut blob): score what is there, as the
+                // decoder will show it, so a damaged dump still finds the type of its prefix.
+                Err(e) if matches!(e.reason, WireErrorKind::LengthPastEnd { .. }) && end == buf.len() => {
+                    match wire::read_truncated_field(buf, pos, end) {
+                        Some(f) => (f, true),
+                        None => return total - 20,
+                    }
+                }
+                Err(_) => return total - 20,
+            };
+            pos = f.end;
+            let Some(field) = desc.get_field(f.tag.field_number) else {
+                total -= 4;
+                continue;
+            };
+            let (content_start, content_end) = (f.value_start, f.value_end);
+            total += match (field.kind(), f.tag.wire_type) {
+                (Kind::Message(m), WireType::Len) => {
+                    // A cut message is scored as far as it goes (its last field is cut too).
+                    if !cut && !self.reads_whole(content_start, content_end) {
+                        -4
+                    } else if m.full_name() == ANY_TYPE {
+                        3 + self.any_score(content_start, content_end)
+                    } else if depth > 0 {
+                        2 + self.score(content_start, content_end, &m, depth - 1)
+                    } else {
+                        2
+                    }
+                }
+                (Kind::String, WireType::Len) if self.reads_as_text(content_start, content_end) => 2,
+                (Kind::Bytes, WireType::Len) => 1,
+                (kind, WireType::Len) if field.is_list() && scalar_wire(&kind).is_some() => 1,
+                (kind, wire) if scalar_wire(&kind) == Some(wire) => 2,
+                _ => -4,
+            };
+        }
+        total
+    }
+
+    /// Whether `[start, end)` is UTF-8 as far as the limit (a long string is not read whole
+    /// for each candidate; a character the limit cuts counts as whole).
+    fn reads_as_text(&self, start: usize, end: usize) -> bool {
+        let seen_end = end.min(self.limit.max(start));
+        match std::str::from_utf8(&self.buf[start..seen_end]) {
+            Ok(_) => true,
+            Err(e) => e.error_len().is_none() && seen_end < end,
+        }
+    }
+
+    /// An Any whose type URL names a registered type is strong evidence.
+    fn any_score(&mut self, start: usize, end: usize) -> i64 {
+        let mut pos = start;
+        while pos < self.limit
+            && let Ok(f) = self.read(pos, end)
+        {
+            // A URL the limit cuts resolves to nothing, as no type's URL is that long.
+            if f.tag.field_number == 1 && f.tag.wire_type == WireType::Len && f.value_end <= self.limit {
+                let url = String::from_utf8_lossy(&self.buf[f.value_start..f.value_end]);
+                return if self.schema.resolve_type_url(&url).is_some() { 4 } else { 0 };
+            }
+            pos = f.end;
+        }
+        0
+    }
 }
 
 #[cfg(test)]
