@@ -501,7 +501,7 @@ fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut Group
 /// as [`read_field`] reads them, but `None` for anything other than a varint, fixed or
 /// `len` field that reads whole (a group, an error), which [`read_field`] then reads. It
 /// costs a few byte compares where most fields are small.
-#[inline]
+#[inline(always)]
 pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
     let end = end.min(buf.len());
     let first = *buf.get(pos).filter(|_| pos < end)?;
