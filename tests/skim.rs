@@ -178,3 +178,48 @@ fn after_many_units_that_do_not_skim_clean_ones_are_skimmed_again_with_the_same_
     assert!((bad_units + 1..bad_units + 3 * 64).contains(&built), "{built} built of {bad_units} that do not skim");
     assert!(skimmed_runs >= 2 && built + skimmed_runs < bad_units + clean_units, "{skimmed_runs} skimmed runs");
 }
+
+/// A packed run's values that get no node (a streaming decode, as `check`'s) are stepped
+/// over a word at a time while they surely read in range: the values out of range, too
+/// long or not reading, wherever they sit in a long run, are found as a whole decode finds
+/// them.
+#[test]
+fn values_stepped_over_in_a_long_packed_run_keep_their_problems() {
+    let schema = std::sync::Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).unwrap());
+    let apic = schema.pool.get_message_by_name("sample.virt.x86.Apic").expect("the sample's Apic");
+    let decoder = Decoder::new(std::sync::Arc::clone(&schema), Some(apic));
+    let odd: [&[u8]; 4] = [
+        &[0x80, 0x80, 0x80, 0x80, 0x10],                               // 2^32: out of range
+        &[0xff, 0xff, 0xff, 0xff, 0x0f],                               // u32::MAX, five bytes: fine
+        &[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01], // ten bytes
+        &[0xff; 11],                                                   // does not read
+    ];
+    for (k, odd) in odd.iter().enumerate() {
+        for at in [0, 1, 7, 8, 9, 61, 199] {
+            let mut run = Vec::new();
+            for i in 0..200u64 {
+                if i == at {
+                    run.extend_from_slice(odd);
+                }
+                write_varint(&mut run, [5, 300, 70_000, 2_000_000][((i + k as u64) % 4) as usize]);
+            }
+            let mut blob = vec![0x12];
+            write_varint(&mut blob, run.len() as u64);
+            blob.extend_from_slice(&run);
+            let problems = |doc: &Document, from: NodeId| -> Vec<String> {
+                doc.problems().iter().filter(|p| p.node >= from).map(|p| format!("{} {:?}", p.offset, p.kind)).collect()
+            };
+            let whole = problems(&decoder.decode(Source::new(blob.clone())), NodeId::ROOT);
+            assert_eq!(whole.is_empty(), k == 1, "value {k} at {at}: only u32::MAX is in range");
+            let mut streamed = Vec::new();
+            let mut hook = |doc: &Document, top: NodeId| {
+                streamed.extend(problems(doc, top));
+                Ok(())
+            };
+            let root_problems = decoder.decode_streaming(Source::new(blob.clone()), &mut hook).unwrap();
+            streamed.extend(problems(&root_problems, NodeId::ROOT));
+            streamed.dedup();
+            assert_eq!(streamed, whole, "value {k} at {at}");
+        }
+    }
+}

@@ -300,6 +300,47 @@ impl PackedRun {
         PackedRun { pos: start, end, width, cut_short }
     }
 
+    /// Steps over at most `most` values that surely read and that any varint range holds,
+    /// without reading them one by one: for varints, eight bytes at a time up to the last
+    /// value ending in them, while those values are at most four bytes (below 2^28), or
+    /// with `bools` all 0 or 1; fixed-width values all (no range applies to them). How
+    /// many it stepped over: [`Self::next_in`] reads on from there.
+    pub fn skip_plain(&mut self, buf: &[u8], most: u32, bools: bool) -> u32 {
+        const HIGH: u64 = 0x8080_8080_8080_8080;
+        if self.cut_short.is_some() {
+            return 0;
+        }
+        if let Some(width) = self.width {
+            let n = ((self.end - self.pos) / width).min(most as usize);
+            self.pos += n * width;
+            return n as u32;
+        }
+        let mut met = 0u32;
+        while let Some(bytes) = buf.get(self.pos..self.pos + 8).filter(|_| self.pos + 8 <= self.end) {
+            let word = u64::from_le_bytes(bytes.try_into().expect("eight bytes"));
+            let ends = !word & HIGH;
+            if ends == 0 {
+                break;
+            }
+            let take = (63 - ends.leading_zeros() as usize) / 8 + 1;
+            let kept = if take == 8 { u64::MAX } else { (1u64 << (take * 8)) - 1 };
+            let goes_on = word & HIGH & kept;
+            let fits = if bools {
+                word & kept & !0x0101_0101_0101_0101 == 0
+            } else {
+                // Four bytes in a row that go on would make a value of five or more.
+                goes_on & (goes_on >> 8) & (goes_on >> 16) & (goes_on >> 24) == 0
+            };
+            let count = ends.count_ones();
+            if !fits || met + count > most {
+                break;
+            }
+            self.pos += take;
+            met += count;
+        }
+        met
+    }
+
     /// The next value of the run in `buf`; `None` at its end, or after the first place it
     /// does not read (a fixed-width run cut short says so before any value).
     #[inline]
@@ -615,6 +656,33 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Stepping over plain values ends where reading them one by one does, after as
+        /// many, each of which reads and is in range.
+        #[test]
+        fn skipping_plain_values_agrees_with_reading_them(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..40),
+            small in proptest::prelude::any::<bool>(),
+            most in 0u32..40,
+            bools in proptest::prelude::any::<bool>(),
+            wire in 0usize..3,
+        ) {
+            // Mostly small bytes, so that runs of plain values are common.
+            let bytes: Vec<u8> = bytes.iter().map(|&b| if small { b % 3 } else { b }).collect();
+            let wire = [WireType::Varint, WireType::Fixed32, WireType::Fixed64][wire];
+            let mut skipped = PackedRun::new(0..bytes.len(), wire);
+            let n = skipped.skip_plain(&bytes, most, bools);
+            proptest::prop_assert!(n <= most);
+            let mut read = PackedRun::new(0..bytes.len(), wire);
+            for _ in 0..n {
+                let value = read.next_in(&bytes).expect("a value").expect("that reads");
+                if wire == WireType::Varint {
+                    let bound = if bools { 2 } else { 1 << 28 };
+                    proptest::prop_assert!(value.raw < bound, "{} stepped over", value.raw);
+                }
+            }
+            proptest::prop_assert_eq!(skipped.next_in(&bytes), read.next_in(&bytes));
+        }
+
         #[test]
         fn skimming_a_field_agrees_with_reading_it(bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..24), cut in 0usize..24) {
             let end = cut.min(bytes.len());

@@ -768,7 +768,18 @@ impl Walker<'_, '_> {
             .flatten();
         let mut run = PackedRun::new(raw.value_start..raw.value_end, wire_type);
         let (mut element, mut failure) = (0, None);
-        while let Some(read) = run.next_in(self.buf()) {
+        let bools = range == Some(VarintRange::Bool);
+        loop {
+            // The values that get no node and surely read in range are stepped over a word
+            // at a time: a lookup of one value in a long run reads the rest as fast as it can.
+            if !self.element_nodes || only.is_some() {
+                let most = match only {
+                    Some(i) if self.element_nodes && i >= index + element => i - index - element,
+                    _ => u32::MAX,
+                };
+                element += run.skip_plain(self.buf(), most, bools);
+            }
+            let Some(read) = run.next_in(self.buf()) else { break };
             let value = match read {
                 Ok(value) => value,
                 Err(e) => {
