@@ -49,8 +49,9 @@ pub fn focus(query: &str, root: Option<&MessageDescriptor>) -> Option<Focus> {
 }
 
 /// The error a whole decode of `bytes` gives for plain path `query`, when its first step
-/// names no field of `root` (or is not `#N`, with no root: raw wire fields) and a scan of the top level's tags can say so
-/// ([`crate::model::path::absent_at_top_level`]); `None` otherwise: then decode.
+/// names no field of `root` (or is not `#N`, with no root: raw wire fields) and a scan of
+/// the top level's tags can say so ([`crate::model::path::absent_at_top_level`]); `None`
+/// otherwise: then decode.
 pub fn absent_without_decoding(query: &str, root: Option<&MessageDescriptor>, bytes: &[u8]) -> Option<PathError> {
     let path = FieldPath::parse(query).ok().filter(|_| !has_selectors(query))?;
     crate::model::path::absent_at_top_level(bytes, root, &path)
