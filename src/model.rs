@@ -7,6 +7,7 @@ mod builder;
 pub mod cause;
 pub mod decoder;
 pub mod document;
+mod elided;
 mod field_counts;
 pub mod hash;
 mod moves;

@@ -341,6 +341,15 @@ impl PackedRun {
         met
     }
 
+    /// The value `n` values on (0: the next), read past those before it; `None` where the
+    /// run ends first or does not read.
+    pub fn nth_in(&mut self, buf: &[u8], n: usize) -> Option<PackedValue> {
+        for _ in 0..n {
+            self.next_in(buf)?.ok()?;
+        }
+        self.next_in(buf)?.ok()
+    }
+
     /// The next value of the run in `buf`; `None` at its end, or after the first place it
     /// does not read (a fixed-width run cut short says so before any value).
     #[inline]

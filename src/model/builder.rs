@@ -3,6 +3,7 @@
 //! out, nothing outside the model can change it.
 
 use crate::decode::schema::TypeTable;
+use crate::decode::wire::WireType;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
 use crate::model::node::{Node, NodeId};
@@ -13,12 +14,25 @@ use crate::model::source::Source;
 #[derive(Debug)]
 pub(crate) struct Builder {
     doc: Document,
+    /// Whether the values of a clean packed run are left unstored ([`Builder::elide_values`]).
+    elides: bool,
 }
 
 impl Builder {
     /// Starts an empty document over `source`.
     pub(crate) fn new(source: Source, decoder: Decoder) -> Self {
-        Builder { doc: Document::empty(source, decoder) }
+        Builder { doc: Document::empty(source, decoder), elides: false }
+    }
+
+    /// The same builder, leaving the values of clean packed runs unstored: a document kept
+    /// whole (the browser's) takes half the memory on the real state.
+    pub(crate) fn eliding(self) -> Self {
+        Builder { elides: true, ..self }
+    }
+
+    /// Whether the values of clean packed runs are to be left unstored.
+    pub(crate) fn elides(&self) -> bool {
+        self.elides
     }
 
     /// Starts an empty document over `source` with types already interned: the nodes it
@@ -26,7 +40,7 @@ impl Builder {
     pub(crate) fn with_types(source: Source, decoder: Decoder, types: TypeTable) -> Self {
         let mut doc = Document::empty(source, decoder);
         doc.types = types;
-        Builder { doc }
+        Builder { doc, elides: false }
     }
 
     /// The finished document, its problems sorted by node.
@@ -52,36 +66,51 @@ impl Builder {
 
     /// How many nodes there are so far; also the id the next node gets.
     pub(crate) fn node_count(&self) -> usize {
-        self.doc.nodes.len()
+        self.doc.node_count()
     }
 
     /// Adds a node; returns its id.
     pub(crate) fn push(&mut self, node: Node) -> NodeId {
-        let id = NodeId::from_index(self.doc.nodes.len());
+        let id = NodeId::from_index(self.doc.node_count());
+        self.doc.elided.push_stored(self.doc.nodes.len());
         self.doc.nodes.push(node);
         id
     }
 
     /// A node added earlier.
-    pub(crate) fn node(&self, id: NodeId) -> &Node {
-        &self.doc.nodes[id.index()]
+    pub(crate) fn node(&self, id: NodeId) -> Node {
+        self.doc.node(id)
     }
 
-    /// A node added earlier, to link or re-classify it.
+    /// A node added earlier and stored (not a packed value left unstored), to link or
+    /// re-classify it.
     pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
-        &mut self.doc.nodes[id.index()]
+        let at = self.doc.stored_at(id).expect("only stored nodes are changed");
+        &mut self.doc.nodes[at]
     }
 
-    /// Takes back every node from `nodes` on and every problem from `problems` on.
+    /// Takes the values of the packed run `packed`, the last nodes added, out of the
+    /// stored ones: they read from its bytes from now on, as they were added.
+    pub(crate) fn elide_values(&mut self, packed: NodeId, wire: WireType) {
+        let first = self.doc.stored_at(packed).expect("a run's node is stored") + 1;
+        let doc = &mut self.doc;
+        doc.elided.elide(&doc.nodes[first - 1], packed, &doc.nodes[first..], first, wire);
+        doc.nodes.truncate(first);
+    }
+
+    /// Takes back every node from the `nodes`th id on and every problem from `problems` on.
     pub(crate) fn truncate(&mut self, nodes: usize, problems: usize) {
-        self.doc.nodes.truncate(nodes);
+        self.drop_nodes_from(nodes);
         self.doc.problems.truncate(problems);
         self.doc.skimmed = None;
     }
 
-    /// Drops the nodes from the `nodes`th on, added since with no problem of their own.
+    /// Drops the nodes from the `nodes`th id on, added since with no problem of their own.
     pub(crate) fn drop_nodes_from(&mut self, nodes: usize) {
-        self.doc.nodes.truncate(nodes);
+        let doc = &mut self.doc;
+        let stored = doc.elided.stored_before(nodes, doc.nodes.len());
+        doc.nodes.truncate(stored);
+        doc.elided.truncate(nodes, stored);
     }
 
     /// Says that the fields under top-level field `top` were counted, `fields` of them,
@@ -98,7 +127,7 @@ impl Builder {
     /// Records a problem on `node` at byte `offset`.
     #[inline]
     pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
-        self.doc.nodes[node.index()].set_has_problem(true);
+        self.node_mut(node).set_has_problem(true);
         self.doc.problems.push(Problem { node, offset: offset as u64, kind });
     }
 
@@ -106,7 +135,7 @@ impl Builder {
     pub(crate) fn remove_problem(&mut self, i: usize) {
         let node = self.doc.problems.remove(i).node;
         let still = self.doc.problems.iter().any(|p| p.node == node);
-        self.doc.nodes[node.index()].set_has_problem(still);
+        self.node_mut(node).set_has_problem(still);
     }
 
     /// Sorts the problems found since `from` by node, as a streaming hook expects them.

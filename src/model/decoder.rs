@@ -196,9 +196,11 @@ impl Decoder {
         self.limits
     }
 
-    /// Decodes `source` whole. Never fails: what does not decode becomes problems.
+    /// Decodes `source` whole. Never fails: what does not decode becomes problems. The
+    /// values of a packed run that reads clean are not stored but read from the run's
+    /// bytes when asked for; every node reads the same either way.
     pub fn decode(&self, source: Source) -> Document {
-        let mut builder = Builder::new(source, self.clone());
+        let mut builder = Builder::new(source, self.clone()).eliding();
         overlay::build(&mut builder, None, true).expect("without a hook decoding cannot fail");
         builder.finish()
     }

@@ -7,6 +7,7 @@ use prost_reflect::MessageDescriptor;
 
 use crate::decode::schema::{FieldInfo, Schema, TypeIndex, TypeInfo, TypeTable};
 use crate::model::decoder::{Decoder, Limits};
+use crate::model::elided::{Elided, Place};
 use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::path::{FieldPath, PathError};
@@ -17,9 +18,11 @@ use crate::model::source::{Buffer, Source};
 #[derive(Debug)]
 pub struct Document {
     source: Source,
-    /// Nodes in pre-order; node 0 is the root. Their offsets are as stored: read them
-    /// through [`Document::node`], which applies the moves pending on them.
+    /// The stored nodes in pre-order; node 0 is the root. Their offsets are as stored:
+    /// read them through [`Document::node`], which applies the moves pending on them.
     pub(in crate::model) nodes: Vec<Node>,
+    /// The values of packed runs that are not stored, and where each id's node is.
+    pub(in crate::model) elided: Elided,
     /// The byte moves edits left pending on the nodes after the fields they changed.
     pub(in crate::model) moves: Moves,
     pub(in crate::model) types: TypeTable,
@@ -37,6 +40,7 @@ impl Document {
         Document {
             source,
             nodes: Vec::new(),
+            elided: Elided::default(),
             moves: Moves::default(),
             types: TypeTable::default(),
             problems: Vec::new(),
@@ -62,13 +66,13 @@ impl Document {
     /// pending until they are read; anything else decodes the whole again.
     pub fn rewrite<T>(self, changed: std::ops::Range<usize>, edit: impl FnOnce(&mut Buffer) -> T) -> (Self, T) {
         let inside = super::redecode::inside(&self, &changed);
-        let Document { source, decoder, nodes, moves, types, problems, .. } = self;
+        let Document { source, decoder, nodes, elided, moves, types, problems, .. } = self;
         let mut bytes = source.into_buffer();
         let before = bytes.len() as isize;
         let result = edit(&mut bytes);
         let delta = bytes.len() as isize - before;
         let source = Source::from(bytes);
-        let old = super::redecode::Old { nodes, moves, types, problems };
+        let old = super::redecode::Old { nodes, elided, moves, types, problems };
         let again = inside.and_then(|inside| super::redecode::again(old, &decoder, &source, inside, delta));
         (again.unwrap_or_else(|| decoder.decode(source)), result)
     }
@@ -85,13 +89,13 @@ impl Document {
 
     /// How many nodes there are: the root first, each node's subtree right after it.
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.elided.ids(self.nodes.len())
     }
 
     /// How many nodes start before byte `offset`: nodes start in pre-order, so these are
     /// the ids before the first node that starts at `offset` or later.
     pub fn nodes_starting_before(&self, offset: u64) -> usize {
-        let (mut low, mut high) = (0, self.nodes.len());
+        let (mut low, mut high) = (0, self.node_count());
         while low < high {
             let middle = low + (high - low) / 2;
             if self.node(NodeId::from_index(middle)).start < offset {
@@ -169,14 +173,53 @@ impl Document {
     /// want one field of it, and a call would copy all 40 bytes out.
     #[inline(always)]
     pub fn node(&self, id: NodeId) -> Node {
-        self.moves.applied(id, self.nodes[id.index()])
+        match self.elided.locate(id) {
+            Place::Stored(at) => self.moves.applied(at, self.nodes[at]),
+            Place::Value { run, position } => self.value_node(run, position),
+        }
+    }
+
+    /// The node of a packed value that is not stored, read from its run's bytes.
+    #[inline(never)]
+    fn value_node(&self, run: usize, position: u32) -> Node {
+        let packed = self.node(self.elided.run_node(run));
+        self.elided.value(run, position, &packed, self.bytes())
     }
 
     /// The node with this id as stored: all but its offsets are as [`Document::node`]
-    /// gives them, and it costs no look at the moves pending.
-    #[inline]
-    fn stored(&self, id: NodeId) -> &Node {
-        &self.nodes[id.index()]
+    /// gives them, and it costs no look at the moves pending nor at the bytes.
+    #[inline(always)]
+    pub(in crate::model) fn stored(&self, id: NodeId) -> Node {
+        match self.elided.locate(id) {
+            Place::Stored(at) => self.nodes[at],
+            Place::Value { run, position } => self.value_shape(run, position),
+        }
+    }
+
+    /// [`Document::stored`] of a packed value that is not stored.
+    #[inline(never)]
+    fn value_shape(&self, run: usize, position: u32) -> Node {
+        let packed = self.elided.run_node(run).index();
+        self.elided.shape(run, position, &self.nodes[self.elided.stored_before(packed, self.nodes.len())])
+    }
+
+    /// For a packed value that is not stored but read from its run's bytes when asked for
+    /// (a run that reads clean): its run's node, its place in the run and how many values
+    /// the run holds. A reader of many values reads them faster from the run
+    /// ([`crate::model::value::packed_values`]) than node by node.
+    pub fn unstored_value(&self, id: NodeId) -> Option<(NodeId, u32, u32)> {
+        match self.elided.locate(id) {
+            Place::Stored(_) => None,
+            Place::Value { run, position } => Some((self.elided.run_node(run), position, self.elided.run_count(run))),
+        }
+    }
+
+    /// Where the node of `id` is stored; `None` for a packed value that is not.
+    pub(in crate::model) fn stored_at(&self, id: NodeId) -> Option<usize> {
+        match self.elided.locate(id) {
+            Place::Stored(at) => Some(at),
+            Place::Value { .. } => None,
+        }
     }
 
     /// The parent of a node; `None` for the root.
@@ -186,7 +229,7 @@ impl Document {
 
     /// One past the last node id: the `next` of the root.
     pub fn end(&self) -> NodeId {
-        NodeId::from_index(self.nodes.len())
+        NodeId::from_index(self.node_count())
     }
 
     /// The bytes of a node's value (inside tag and length prefix).

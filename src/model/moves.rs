@@ -1,28 +1,29 @@
 //! The byte moves that edits left pending on the nodes after them: an edit that changes
 //! one top-level field's size moves every later node by the same number of bytes, and on
 //! a gigabyte that is tens of millions of nodes, so the move is recorded here and applied
-//! as each node is read.
+//! as each node is read. Moves are kept by the position of the stored nodes they start at
+//! (the values of a packed run that are not stored move with their run's node).
 
-use crate::model::node::{Node, NodeId};
+use crate::model::node::Node;
 
 /// How many moves are kept pending before they are applied to the nodes once for all: a
 /// node read looks its move up among them.
 const MOST_PENDING: usize = 16;
 
-/// Moves pending on a document's nodes: each node is `bytes_before` its id further on in
-/// the bytes than its stored offsets say.
+/// Moves pending on a document's stored nodes: each node is `bytes_before` its position
+/// further on in the bytes than its stored offsets say.
 #[derive(Debug, Clone, Default)]
 pub(super) struct Moves {
-    /// Where each move starts, in id order, with the bytes moved by it and every move
+    /// Where each move starts, by position, with the bytes moved by it and every move
     /// starting before it (a running sum).
-    from: Vec<(NodeId, i64)>,
+    from: Vec<(usize, i64)>,
 }
 
 impl Moves {
-    /// How many bytes node `id` lies from where its stored offsets say.
+    /// How many bytes the node stored at `at` lies from where its stored offsets say.
     #[inline]
-    pub(super) fn bytes_before(&self, id: NodeId) -> i64 {
-        if self.from.is_empty() { 0 } else { self.looked_up(id) }
+    pub(super) fn bytes_before(&self, at: usize) -> i64 {
+        if self.from.is_empty() { 0 } else { self.looked_up(at) }
     }
 
     /// [`Moves::bytes_before`] when some are pending: kept out of line and marked cold,
@@ -30,15 +31,15 @@ impl Moves {
     /// the call inline, a search over a gigabyte took 10-15% longer).
     #[cold]
     #[inline(never)]
-    fn looked_up(&self, id: NodeId) -> i64 {
-        let after = self.from.partition_point(|&(from, _)| from <= id);
+    fn looked_up(&self, at: usize) -> i64 {
+        let after = self.from.partition_point(|&(from, _)| from <= at);
         after.checked_sub(1).map_or(0, |last| self.from[last].1)
     }
 
-    /// `node` where it lies: its stored offsets moved by the moves pending on `id`.
+    /// `node`, stored at `at`, where it lies: its stored offsets moved by the moves pending.
     #[inline]
-    pub(super) fn applied(&self, id: NodeId, node: Node) -> Node {
-        let bytes = self.bytes_before(id);
+    pub(super) fn applied(&self, at: usize, node: Node) -> Node {
+        let bytes = self.bytes_before(at);
         Node {
             start: node.start.wrapping_add_signed(bytes),
             value_end: node.value_end.wrapping_add_signed(bytes),
@@ -46,10 +47,10 @@ impl Moves {
         }
     }
 
-    /// Records that every node from `first` on moves by `bytes` more; applies them all to
-    /// `nodes` instead when too many are pending.
-    pub(super) fn add(&mut self, nodes: &mut [Node], first: NodeId, bytes: i64) {
-        if bytes == 0 || first.index() >= nodes.len() {
+    /// Records that every node stored from position `first` on moves by `bytes` more;
+    /// applies them all to `nodes` instead when too many are pending.
+    pub(super) fn add(&mut self, nodes: &mut [Node], first: usize, bytes: i64) {
+        if bytes == 0 || first >= nodes.len() {
             return;
         }
         let at = self.from.partition_point(|&(from, _)| from < first);
@@ -72,15 +73,15 @@ impl Moves {
         let pending = Moves { from: moves };
         let settle = |part: &mut [Node], first: usize| {
             for (i, node) in part.iter_mut().enumerate() {
-                *node = pending.applied(NodeId::from_index(first + i), *node);
+                *node = pending.applied(first + i, *node);
             }
         };
-        let (_, moved) = nodes.split_at_mut(first.index());
+        let (_, moved) = nodes.split_at_mut(first);
         let half = moved.len() / 2;
         let (one, two) = moved.split_at_mut(half);
         std::thread::scope(|scope| {
-            scope.spawn(|| settle(two, first.index() + half));
-            settle(one, first.index());
+            scope.spawn(|| settle(two, first + half));
+            settle(one, first);
         });
     }
 }
@@ -88,7 +89,7 @@ impl Moves {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::node::NodeKind;
+    use crate::model::node::{NodeId, NodeKind};
 
     fn nodes(count: usize) -> Vec<Node> {
         (0..count)
@@ -109,7 +110,7 @@ mod tests {
 
     /// Each node's start as the moves say, and as moving the nodes one edit at a time does.
     fn starts(moves: &Moves, nodes: &[Node]) -> Vec<u64> {
-        (0..nodes.len()).map(|i| moves.applied(NodeId::from_index(i), nodes[i]).start).collect()
+        (0..nodes.len()).map(|i| moves.applied(i, nodes[i]).start).collect()
     }
 
     #[test]
@@ -125,7 +126,7 @@ mod tests {
                 node.start = node.start.wrapping_add_signed(bytes);
                 node.value_end = node.value_end.wrapping_add_signed(bytes);
             }
-            moves.add(&mut stored, NodeId::from_index(first), bytes);
+            moves.add(&mut stored, first, bytes);
             assert!(moves.from.len() <= MOST_PENDING);
             assert_eq!(starts(&moves, &stored), starts(&Moves::default(), &moved_at_once));
         }

@@ -808,6 +808,11 @@ impl Walker<'_, '_> {
             self.problem(node, e.offset, ProblemKind::NotParsedAs { expected, reason: e.reason });
             return;
         }
+        // A clean run's values are read from its bytes when asked for, not kept.
+        let clean = self.b.problems().len() == problems_at;
+        if clean && element > 0 && self.element_nodes && only.is_none() && self.b.elides() {
+            self.b.elide_values(packed, wire_type);
+        }
         self.b.node_mut(packed).next = NodeId::from_index(self.b.node_count());
         if self.field_info(ty, field_index).packed_only {
             self.check_array_length(packed, (ty, raw.tag.field_number), element, raw.value_start);
@@ -1098,7 +1103,7 @@ impl Walker<'_, '_> {
         if !self.is_searched(node_id) {
             return None;
         }
-        let node = *self.b.node(node_id);
+        let node = self.b.node(node_id);
         let ty = self.info(ty?).desc.clone();
         let path = crate::model::path::path_of(self.b.document(), node_id).to_string();
         let decoder = self.b.decoder().clone();
@@ -1128,7 +1133,7 @@ impl Walker<'_, '_> {
             let none = !self.counts[frame.counts_at].contains(units) && !frame.damaged;
             return none.then_some(ProblemKind::NoUnits);
         }
-        let node = *self.b.node(frame.node);
+        let node = self.b.node(frame.node);
         if node.parent != Some(NodeId::ROOT) || !self.info(ty).is_state_unit {
             return None;
         }
@@ -1254,7 +1259,7 @@ impl Walker<'_, '_> {
         if !self.is_searched(node_id) || self.explained_since(problems_at) {
             return;
         }
-        let node = *self.b.node(node_id);
+        let node = self.b.node(node_id);
         let Some(ty) = node.ty else { return };
         // Its path is worked out only if a search needs it: most units are never searched.
         self.last_unit = Some(LastUnit { node, ty });

@@ -13,6 +13,7 @@ use crate::decode::wire::{self, WireType};
 use crate::model::builder::Builder;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
+use crate::model::elided::{Elided, Place};
 use crate::model::field_counts::FieldCounts;
 use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
@@ -88,6 +89,7 @@ fn has_fixed_array(doc: &Document, top: NodeId) -> bool {
 /// the new one is made from.
 pub(super) struct Old {
     pub(super) nodes: Vec<Node>,
+    pub(super) elided: Elided,
     pub(super) moves: Moves,
     pub(super) types: TypeTable,
     pub(super) problems: Vec<Problem>,
@@ -98,7 +100,7 @@ pub(super) struct Old {
 /// decoded again.
 pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside, delta: isize) -> Option<Document> {
     let Inside { node, top, name } = inside;
-    let Old { nodes, moves, types, problems } = old;
+    let Old { nodes, elided, moves, types, problems } = old;
     // A problem after the field moves with it, but a likely cause's words hold offsets.
     if delta != 0 && problems.iter().any(|p| p.node > top && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
         return None;
@@ -113,7 +115,7 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     {
         return None;
     }
-    let mut builder = Builder::with_types(source.clone(), decoder.clone(), types);
+    let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
     let mut counts = FieldCounts::default();
     counts.bump(node.field_number, node.index);
     let before = TopState { counts, ..TopState::default() };
@@ -128,11 +130,17 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     if !built.problems.is_empty() || !after.is_ok_and(|a| a.array_lengths.is_empty()) || !one_field {
         return None;
     }
-    let Document { nodes: fresh, types, .. } = built;
+    let Document { nodes: fresh, elided: fresh_elided, types, .. } = built;
     let mut doc = Document::empty(source.clone(), decoder.clone());
     doc.types = types;
-    let ids_move = (fresh.len() - 1) as isize - (nodes[top.index()].next - top) as isize;
-    (doc.nodes, doc.moves) = spliced(nodes, moves, top, &fresh, ids_move, delta);
+    let ids = elided.ids(nodes.len());
+    let Place::Stored(at) = elided.locate(top) else { return None };
+    let next = nodes[at].next;
+    let ids_move = (fresh_elided.ids(fresh.len()) - 1) as isize - (next - top) as isize;
+    let field = Field { at, end: elided.stored_before(next.index(), nodes.len()), id: top };
+    let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
+    (doc.nodes, doc.moves) = spliced(nodes, moves, field, &fresh, (ids_move, total), delta);
+    doc.elided = Elided::spliced(elided, top, next, &fresh_elided, ids_move, total.index());
     // The field and those around it had none: the others' stay, on their moved nodes.
     let moved = |p: Problem| match p.node > top {
         true => Some(Problem {
@@ -146,29 +154,35 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     Some(doc)
 }
 
-/// The old nodes with those of top-level field `top` replaced by `fresh` (the root and
-/// that field alone, decoded again) and the nodes after it moved by `ids_move` places and
-/// `delta` bytes. In place, as a gigabyte's nodes are too many to copy for one edit; and
-/// when no id moves, the nodes after the field are left as they are and the move is
-/// recorded in the [`Moves`] pending on them, as moving them would read and write every
-/// one.
+/// The stored nodes of a top-level field: from position `at` up to `end`, and its id.
+struct Field {
+    at: usize,
+    end: usize,
+    id: NodeId,
+}
+
+/// The old stored nodes with those of top-level field `field` replaced by `fresh` (the
+/// stored nodes of the root and that field alone, decoded again) and the nodes after it
+/// moved by `ids_move` places and `delta` bytes, `total` ids in all after. In place, as a
+/// gigabyte's nodes are too many to copy for one edit; and when no id moves, the nodes
+/// after the field are left as they are and the move is recorded in the [`Moves`] pending
+/// on them, as moving them would read and write every one.
 fn spliced(
     mut nodes: Vec<Node>,
     mut moves: Moves,
-    top: NodeId,
+    field: Field,
     fresh: &[Node],
-    ids_move: isize,
+    (ids_move, total): (isize, NodeId),
     delta: isize,
 ) -> (Vec<Node>, Moves) {
     if ids_move != 0 {
         moves.settle(&mut nodes);
     }
-    let k = top.index();
-    let old_next = nodes[k].next.index();
-    // The field's own nodes: from their place after the root of `fresh` to `k` on, and
+    let Field { at: k, end: old_next, id: top } = field;
+    // The field's own nodes: from their place after the root of `fresh` to `top` on, and
     // stored back by the moves pending on the field.
-    let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + k) };
-    let pending = moves.bytes_before(top);
+    let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + top.index()) };
+    let pending = moves.bytes_before(k);
     let field = fresh[1..].iter().map(|n| Node {
         parent: n.parent.map(placed),
         next: placed(n.next),
@@ -180,7 +194,7 @@ fn spliced(
     let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
     let after = k + fresh.len() - 1;
     if ids_move == 0 {
-        moves.add(&mut nodes, NodeId::from_index(after), delta as i64);
+        moves.add(&mut nodes, after, delta as i64);
     } else {
         let moved =
             |id: NodeId| NodeId::from_index(id.index().checked_add_signed(ids_move).expect("ids stay in range"));
@@ -199,7 +213,6 @@ fn spliced(
             move_all(first);
         });
     }
-    let total = NodeId::from_index(nodes.len());
     let root = &mut nodes[0];
     root.value_end = shifted(root.value_end);
     root.next = total;
@@ -254,8 +267,8 @@ mod tests {
         let changed = unit.start as usize..span.end;
         let inside = inside(&doc, &changed).expect("the edit stays inside the first unit");
         let source = Source::new(bytes);
-        let Document { nodes, moves, types, problems, .. } = doc;
-        (again(Old { nodes, moves, types, problems }, &decoder, &source, inside, delta), decoder.decode(source))
+        let Document { nodes, elided, moves, types, problems, .. } = doc;
+        (again(Old { nodes, elided, moves, types, problems }, &decoder, &source, inside, delta), decoder.decode(source))
     }
 
     #[test]
@@ -266,7 +279,7 @@ mod tests {
             assert_eq!(said(&one_field), said(&whole), "vmtime = {value:x?}");
             // The nodes after the unit were not moved but have their move pending.
             let delta = one_field.bytes().len() as i64 - include_bytes!("../../samples/vm.state.bin").len() as i64;
-            let last = NodeId::from_index(one_field.node_count() - 1);
+            let last = one_field.nodes.len() - 1;
             assert_eq!(one_field.moves.bytes_before(last), delta, "vmtime = {value:x?}");
             assert_eq!(one_field.bytes(), whole.bytes());
         }
