@@ -241,7 +241,7 @@ pub fn label(doc: &Document, id: NodeId, line: &mut String) {
 
 /// The label of one value of a packed run, `[i]: type = value`, whether or not it has a
 /// node: as declared, or raw (`element`) when it is out of range for its type.
-fn element_label(field: Option<&FieldInfo>, index: u32, raw: u64, has_problem: bool, line: &mut String) {
+pub fn element_label(field: Option<&FieldInfo>, index: u32, raw: u64, has_problem: bool, line: &mut String) {
     line.push('[');
     value::push_decimal(u64::from(index), line);
     line.push_str("]: ");

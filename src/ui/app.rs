@@ -287,11 +287,31 @@ impl Search {
         let from = self.from.index() as u32;
         let look = |steps: std::ops::Range<u32>| {
             let mut scratch = SearchScratch::default();
-            steps.into_iter().find_map(|step| {
+            let mut step = steps.start;
+            while step < steps.end {
                 let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
                 let id = NodeId::from_index(at as usize);
-                (!doc.is_transparent(id) && self.finds(doc, id, &mut scratch)).then_some((step, id))
-            })
+                // The values of a run not stored as nodes: read from the run, as many as
+                // the steps left cover, in search order.
+                if let Some((run, position, count)) = doc.unstored_value(id) {
+                    let left = steps.end - step;
+                    let positions = match self.forward {
+                        true => position..count.min(position.saturating_add(left)),
+                        false => (position + 1).saturating_sub(left)..position + 1,
+                    };
+                    let covered = positions.len() as u32;
+                    if let Some(k) = self.value_match(doc, run, positions, &mut scratch) {
+                        return Some((step + k.abs_diff(position), run + (k + 1)));
+                    }
+                    step += covered;
+                    continue;
+                }
+                if !doc.is_transparent(id) && self.finds(doc, id, &mut scratch) {
+                    return Some((step, id));
+                }
+                step += 1;
+            }
+            None
         };
         let middle = steps.start + (steps.end - steps.start) / 2;
         std::thread::scope(|scope| {
@@ -303,6 +323,34 @@ impl Search {
     /// Whether the row of `id` matches: its label (name, type, value as shown), or for a
     /// bytes value any of its bytes, as ASCII text or as the hex typed. Both are looked for
     /// with finders made once for the search, in a time linear in what is looked through.
+    /// Of the values of packed run `run` at `positions`, the first in search order whose
+    /// row matches (their rows are those [`tree::label`] gives: a run not stored reads
+    /// clean).
+    fn value_match(
+        &self,
+        doc: &Document,
+        run: NodeId,
+        positions: std::ops::Range<u32>,
+        scratch: &mut SearchScratch,
+    ) -> Option<u32> {
+        let (field, first) = (doc.field_info(run), doc.node(run).index);
+        let line = &mut scratch.line;
+        let mut found = None;
+        let values = value::packed_values(doc, run).zip(0u32..).skip(positions.start as usize);
+        for (value, k) in values.take(positions.len()) {
+            line.clear();
+            tree::element_label(field, first + k, value.raw, false, line);
+            line.make_ascii_lowercase();
+            if self.needle.find(line.as_bytes()).is_some() {
+                found = Some(k);
+                if self.forward {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
     fn finds(&self, doc: &Document, id: NodeId, scratch: &mut SearchScratch) -> bool {
         let SearchScratch { line, lowered } = scratch;
         line.clear();

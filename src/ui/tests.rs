@@ -152,6 +152,35 @@ fn searches_names_and_values() {
 }
 
 #[test]
+fn search_steps_through_packed_values_read_from_their_run_as_through_rows() {
+    let mut app = open("samples/vm.state.bin");
+    let query = "(0x1000";
+    // Every row whose label holds the query, in order, as each label reads node by node.
+    let doc = app.doc();
+    let matches: Vec<NodeId> = NodeId::ROOT
+        .up_to(doc.end())
+        .filter(|&id| !doc.is_transparent(id))
+        .filter(|&id| {
+            let mut line = String::new();
+            crate::render::tree::label(doc, id, &mut line);
+            line.to_ascii_lowercase().contains(query)
+        })
+        .collect();
+    assert!(matches.len() > 3 && matches.iter().any(|&id| doc.unstored_value(id).is_some()), "{matches:?}");
+    press(&mut app, &format!("/{query}<Enter>"));
+    let mut met = vec![app.selected()];
+    for _ in 1..matches.len() {
+        press(&mut app, "n");
+        met.push(app.selected());
+    }
+    assert_eq!(met, matches, "forward, from the top");
+    for expected in matches.iter().rev().skip(1) {
+        press(&mut app, "N");
+        assert_eq!(app.selected(), *expected, "backward");
+    }
+}
+
+#[test]
 fn error_rows_are_marked_and_reachable() {
     let mut app = open("samples/broken/truncated.bin");
     insta::assert_snapshot!("truncated-open", screen(&app));
