@@ -127,7 +127,7 @@ impl Builder {
     /// Records a problem on `node` at byte `offset`.
     #[inline]
     pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
-        self.node_mut(node).set_has_problem(true);
+        self.mark_problem(node, true);
         self.doc.problems.push(Problem { node, offset: offset as u64, kind });
     }
 
@@ -135,7 +135,18 @@ impl Builder {
     pub(crate) fn remove_problem(&mut self, i: usize) {
         let node = self.doc.problems.remove(i).node;
         let still = self.doc.problems.iter().any(|p| p.node == node);
-        self.node_mut(node).set_has_problem(still);
+        self.mark_problem(node, still);
+    }
+
+    /// Marks whether `node` has a problem. Only a run with no problem leaves its values
+    /// unstored, so every node a problem is found on is stored.
+    #[inline]
+    fn mark_problem(&mut self, node: NodeId, has: bool) {
+        let at = self.doc.stored_at(node);
+        debug_assert!(at.is_some(), "problems are found on stored nodes");
+        if let Some(at) = at {
+            self.doc.nodes[at].set_has_problem(has);
+        }
     }
 
     /// Sorts the problems found since `from` by node, as a streaming hook expects them.
