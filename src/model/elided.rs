@@ -169,20 +169,18 @@ impl Elided {
     /// Adds `n` ids, stored or not, after the last, `stored` nodes being stored before them.
     fn append(&mut self, n: usize, stored: bool, stored_before: usize) {
         let end = self.ids + n;
-        let mut at = self.ids;
-        while at < end {
-            if at.is_multiple_of(BLOCK) {
-                let before = stored_before + if stored { at - self.ids } else { 0 };
-                let block = Block { stored_before: before as u32, runs_before: self.runs.len() as u32, stored: 0 };
-                self.blocks.push(block);
+        for (block, mask) in block_masks(self.ids..end) {
+            if block == self.blocks.len() {
+                let before = stored_before + if stored { block * BLOCK - self.ids } else { 0 };
+                self.blocks.push(Block {
+                    stored_before: before as u32,
+                    runs_before: self.runs.len() as u32,
+                    stored: 0,
+                });
             }
-            let upto = end.min((at / BLOCK + 1) * BLOCK);
             if stored {
-                let bits = upto - at;
-                let mask = if bits == BLOCK { u64::MAX } else { ((1u64 << bits) - 1) << (at % BLOCK) };
-                self.blocks.last_mut().expect("pushed above").stored |= mask;
+                self.blocks[block].stored |= mask;
             }
-            at = upto;
         }
         self.ids = end;
     }
@@ -337,13 +335,8 @@ impl Elided {
             blocks.last_mut().expect("ids > 0").stored = (1u64 << (ids % BLOCK)) - 1;
         }
         for run in &runs {
-            let (mut at, end) = (run.packed.index() + 1, run.end());
-            while at < end {
-                let upto = end.min((at / BLOCK + 1) * BLOCK);
-                let bits = upto - at;
-                let mask = if bits == BLOCK { u64::MAX } else { ((1u64 << bits) - 1) << (at % BLOCK) };
-                blocks[at / BLOCK].stored &= !mask;
-                at = upto;
+            for (block, mask) in block_masks(run.packed.index() + 1..run.end()) {
+                blocks[block].stored &= !mask;
             }
         }
         let (mut stored, mut run) = (0u32, 0usize);
@@ -358,6 +351,19 @@ impl Elided {
         let elided = runs.iter().map(|run| run.count as usize).sum();
         Elided { runs, checkpoints, blocks, ids, elided, generation: new_generation() }
     }
+}
+
+/// The blocks that the ids `ids` fall in, each with the bits of those ids in it.
+fn block_masks(ids: std::ops::Range<usize>) -> impl Iterator<Item = (usize, u64)> {
+    let mut at = ids.start;
+    std::iter::from_fn(move || {
+        let upto = ids.end.min((at / BLOCK + 1) * BLOCK);
+        let bits = upto.checked_sub(at).filter(|&bits| bits > 0)?;
+        let mask = if bits == BLOCK { u64::MAX } else { ((1u64 << bits) - 1) << (at % BLOCK) };
+        let block = at / BLOCK;
+        at = upto;
+        Some((block, mask))
+    })
 }
 
 #[cfg(test)]
