@@ -50,6 +50,14 @@ struct Block {
     stored: u64,
 }
 
+impl Block {
+    /// How many stored ids come before the block's `bit`th.
+    #[inline(always)]
+    fn stored_below(&self, bit: usize) -> usize {
+        self.stored_before as usize + (self.stored & ((1u64 << bit) - 1)).count_ones() as usize
+    }
+}
+
 /// Where the node of an id is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Place {
@@ -117,10 +125,8 @@ impl Elided {
             return Place::Stored(i);
         }
         let block = self.blocks[i / BLOCK];
-        let bit = i % BLOCK;
-        if block.stored >> bit & 1 == 1 {
-            let below = block.stored & ((1u64 << bit) - 1);
-            return Place::Stored(block.stored_before as usize + below.count_ones() as usize);
+        if block.stored >> (i % BLOCK) & 1 == 1 {
+            return Place::Stored(block.stored_below(i % BLOCK));
         }
         self.value_place(block, id)
     }
@@ -153,9 +159,7 @@ impl Elided {
         if ids >= self.ids {
             return stored;
         }
-        let block = self.blocks[ids / BLOCK];
-        let below = block.stored & ((1u64 << (ids % BLOCK)) - 1);
-        block.stored_before as usize + below.count_ones() as usize
+        self.blocks[ids / BLOCK].stored_below(ids % BLOCK)
     }
 
     /// Says that the next id (`stored` nodes being stored before it) is a stored node.
@@ -236,33 +240,28 @@ impl Elided {
     pub(super) fn value(&self, run: usize, position: u32, packed: &Node, bytes: &[u8]) -> Node {
         let Run { wire, checkpoints_at, .. } = self.runs[run];
         let value_start = packed.value_start() as usize;
-        let span = match wire {
-            WireType::Fixed32 | WireType::Fixed64 => {
-                let width = if wire == WireType::Fixed32 { 4 } else { 8 };
-                let start = value_start + position as usize * width;
-                start..start + width
-            }
-            _ => {
-                let kept = position as usize / CHECKPOINT_EVERY * CHECKPOINT_EVERY;
-                let last = LAST_READ.get().filter(|last| {
-                    (last.generation, last.run) == (self.generation, run)
-                        && (kept as u32..=position).contains(&last.position)
-                });
-                let (from_position, offset) = match (last, kept / CHECKPOINT_EVERY) {
-                    (Some(last), _) => (last.position, last.offset),
-                    (None, 0) => (0, 0),
-                    (None, k) => (kept as u32, self.checkpoints[checkpoints_at as usize + k - 1]),
-                };
-                let from = value_start + offset as usize;
-                let mut values = PackedRun::new(from..packed.value_end as usize, wire);
-                // The run read clean when it was decoded, and edits decode it again.
-                let value = values.nth_in(bytes, (position - from_position) as usize);
-                let span = value.map_or(from..from, |v| v.offset..v.offset + v.len);
-                let offset = (span.start - value_start) as u64;
-                LAST_READ.set(Some(LastRead { generation: self.generation, run, position, offset }));
-                span
-            }
+        // Fixed-width values are stepped over all at once; varints from the closest of
+        // the offset kept before the value and the value read last.
+        let kept = match wire {
+            WireType::Varint => position as usize / CHECKPOINT_EVERY * CHECKPOINT_EVERY,
+            _ => 0,
         };
+        let last = LAST_READ.get().filter(|last| {
+            (last.generation, last.run) == (self.generation, run) && (kept as u32..=position).contains(&last.position)
+        });
+        let (from_position, offset) = match (last, kept / CHECKPOINT_EVERY) {
+            (Some(last), _) => (last.position, last.offset),
+            (None, 0) => (0, 0),
+            (None, k) => (kept as u32, self.checkpoints[checkpoints_at as usize + k - 1]),
+        };
+        let from = value_start + offset as usize;
+        let mut values = PackedRun::new(from..packed.value_end as usize, wire);
+        let skipped = values.skip_plain(bytes, position - from_position, false);
+        // The run read clean when it was decoded, and edits decode it again.
+        let value = values.nth_in(bytes, (position - from_position - skipped) as usize);
+        let span = value.map_or(from..from, |v| v.offset..v.offset + v.len);
+        let offset = (span.start - value_start) as u64;
+        LAST_READ.set(Some(LastRead { generation: self.generation, run, position, offset }));
         Node { start: span.start as u64, value_end: span.end as u64, ..self.shape(run, position, packed) }
     }
 

@@ -340,8 +340,7 @@ impl Search {
         for (value, k) in values.take(positions.len()) {
             line.clear();
             tree::element_label(field, first + k, value.raw, false, line);
-            line.make_ascii_lowercase();
-            if self.needle.find(line.as_bytes()).is_some() {
+            if self.label_matches(line) {
                 found = Some(k);
                 if self.forward {
                     break;
@@ -351,12 +350,17 @@ impl Search {
         found
     }
 
+    /// Whether a row's label holds the query, case aside (lowered in place).
+    fn label_matches(&self, line: &mut String) -> bool {
+        line.make_ascii_lowercase();
+        self.needle.find(line.as_bytes()).is_some()
+    }
+
     fn finds(&self, doc: &Document, id: NodeId, scratch: &mut SearchScratch) -> bool {
         let SearchScratch { line, lowered } = scratch;
         line.clear();
         tree::label(doc, id, line);
-        line.make_ascii_lowercase();
-        if self.needle.find(line.as_bytes()).is_some() {
+        if self.label_matches(line) {
             return true;
         }
         if doc.node(id).kind != crate::model::NodeKind::Bytes {
