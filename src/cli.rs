@@ -15,7 +15,7 @@ use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result, anyhow};
+use anyhow::{Result, anyhow};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::cli::commands::{edit_and_write, encode, mutate, show, types};
@@ -91,7 +91,7 @@ pub enum Command {
     Patch {
         /// The file (`-` for standard input).
         file: PathBuf,
-        /// The edit script (as the browser writes beside what it saves).
+        /// The edit script (as the browser writes beside what it saves; `-` for standard input).
         #[arg(long, value_name = "SCRIPT")]
         script: PathBuf,
         /// Where to write (`-` for standard output).
@@ -436,7 +436,15 @@ fn run(cli: &Cli, command: &Command) -> Result<Outcome> {
             edit_and_write(&cli.schema, file, &script, None, output)?
         }
         Command::Patch { file, script, output } => {
-            let text = std::fs::read_to_string(script).with_context(|| format!("cannot read {}", script.display()))?;
+            if file == script && file.as_os_str() == "-" {
+                return Err(anyhow!("FILE and --script cannot both be standard input (-): name one of them"));
+            }
+            let text = String::from_utf8(crate::open::read_named(script, "the edit script")?).map_err(|e| {
+                anyhow!(
+                    "the edit script is not UTF-8 text (byte {}); edits are written as UTF-8",
+                    e.utf8_error().valid_up_to()
+                )
+            })?;
             edit_and_write(&cli.schema, file, &text, Some(script), output)?
         }
         Command::Encode { input, output } => encode(&cli.schema, input, output)?,

@@ -162,6 +162,18 @@ pub fn find_type(schema: &Schema, name: &str) -> Result<prost_reflect::MessageDe
     bail!("no message type `{name}` is registered; did you mean: {}?", near.join(", "))
 }
 
+/// The bytes of a file that is not the blob (an edit script, a log), or of standard input
+/// for `-`; `what` names it in the error.
+pub fn read_named(path: &Path, what: &str) -> Result<Vec<u8>> {
+    use std::io::Read as _;
+    if path != Path::new("-") {
+        return std::fs::read(path).with_context(|| format!("cannot read {what} {}", path.display()));
+    }
+    let mut bytes = Vec::new();
+    std::io::stdin().read_to_end(&mut bytes).with_context(|| format!("cannot read {what} from standard input"))?;
+    Ok(bytes)
+}
+
 /// The name used for a file in messages (`standard input` for `-`).
 pub fn display_name(path: &Path) -> String {
     if path == Path::new("-") { "standard input".to_owned() } else { path.display().to_string() }

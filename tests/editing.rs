@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use proptest::prelude::*;
@@ -361,6 +362,34 @@ fn load_and_save_with_no_edit_is_byte_identical_for_every_sample() {
         assert!(run.status.success(), "{name}: {}", String::from_utf8_lossy(&run.stderr));
         assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&blob).unwrap(), "{name} round-trips byte for byte");
     }
+}
+
+#[test]
+fn patch_reads_its_script_from_standard_input_as_from_a_file() {
+    let dir = common::scratch_dir("script-stdin");
+    let (script, from_file, from_stdin) =
+        (dir.path().join("e.edits"), dir.path().join("file.bin"), dir.path().join("stdin.bin"));
+    let edits = "set units[0].name \"renamed\"\n";
+    std::fs::write(&script, edits).unwrap();
+    let blob = "samples/vm.state.bin";
+    let run = |script: &str, out: &Path, stdin: Option<&[u8]>| {
+        common::statescope(&["patch", blob, "--script", script, "-o", out.to_str().unwrap()], stdin)
+    };
+    let file_run = run(script.to_str().unwrap(), &from_file, None);
+    assert!(file_run.status.success(), "{}", String::from_utf8_lossy(&file_run.stderr));
+    let stdin_run = run("-", &from_stdin, Some(edits.as_bytes()));
+    assert!(stdin_run.status.success(), "{}", String::from_utf8_lossy(&stdin_run.stderr));
+    let edited = std::fs::read(&from_stdin).unwrap();
+    assert_eq!(edited, std::fs::read(&from_file).unwrap());
+    assert_ne!(edited, std::fs::read(blob).unwrap(), "the edit was applied");
+    // Standard input can be the blob or the script, not both; a script must be UTF-8.
+    let both = common::statescope(&["patch", "-", "--script", "-", "-o", "-"], Some(edits.as_bytes()));
+    assert_eq!(both.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&both.stderr).contains("cannot both be standard input"));
+    let not_utf8 = run("-", &dir.path().join("bad.bin"), Some(b"set units[0].name \"\xff\"\n"));
+    assert_eq!(not_utf8.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&not_utf8.stderr).contains("not UTF-8 text (byte 19)"));
+    assert!(!dir.path().join("bad.bin").exists(), "nothing is written");
 }
 
 /// What a document says about every node and problem, types by name: an edit's document,

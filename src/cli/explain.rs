@@ -2,17 +2,17 @@
 //! blob: the unit, the proto types of the Rust type paths, the field or byte that fits the
 //! VMM's cause, the likely cause, and the subtree around it.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::Path;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 
 use crate::cli::Outcome;
 use crate::explain::locate::{self, Explanation, Finding};
 use crate::explain::log;
 use crate::model::value::terminal_safe;
 use crate::model::{Document, NodeId};
-use crate::open::{SchemaArgs, display_name};
+use crate::open::{SchemaArgs, display_name, read_named};
 use crate::render::tree;
 
 /// Lines of subtree shown under an explanation.
@@ -25,7 +25,8 @@ pub fn explain(schema_args: &SchemaArgs, file: &Path, log_path: &Path, out: &mut
     if file == Path::new("-") && log_path == Path::new("-") {
         bail!("the blob and the log cannot both be standard input: give one of them as a file");
     }
-    let text = read_log(log_path)?;
+    // A log cut mid-character still reads: bytes that are not UTF-8 are replaced.
+    let text = String::from_utf8_lossy(&read_named(log_path, "the log")?).into_owned();
     let schema = schema_args.load_schema()?;
     let label = display_name(file);
     let (doc, note) = schema_args.open(&schema, schema_args.read(file)?)?;
@@ -59,17 +60,6 @@ pub fn explain(schema_args: &SchemaArgs, file: &Path, log_path: &Path, out: &mut
         read.not_understood.len()
     )?;
     Ok(if located == total && read.not_understood.is_empty() { Outcome::Success } else { Outcome::ProblemsFound })
-}
-
-/// The log's text; bytes that are not UTF-8 (a log cut mid-character) are replaced.
-fn read_log(path: &Path) -> Result<String> {
-    let mut bytes = Vec::new();
-    if path == Path::new("-") {
-        std::io::stdin().read_to_end(&mut bytes).context("cannot read the log from standard input")?;
-    } else {
-        bytes = std::fs::read(path).with_context(|| format!("cannot read the log {}", path.display()))?;
-    }
-    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 fn write_explanation(doc: &Document, e: &Explanation<'_>, label: &str, out: &mut impl Write) -> Result<()> {
