@@ -13,6 +13,7 @@ pub mod hash;
 mod moves;
 pub mod node;
 mod overlay;
+mod record;
 pub mod parts;
 pub mod path;
 pub mod problem;

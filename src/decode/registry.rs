@@ -75,6 +75,9 @@ pub enum SchemaError {
     /// Schemas that contradict each other.
     #[error("{0}")]
     Conflict(String),
+    /// Schemas with more types than a document can tell apart.
+    #[error("{0}")]
+    TooLarge(String),
 }
 
 /// A registered file that was left out of the pool, so its types are not the ones used.

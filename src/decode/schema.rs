@@ -16,9 +16,23 @@ use crate::decode::wire::WireType;
 pub struct TypeIndex(NonZeroU32);
 
 impl TypeIndex {
-    fn from_index(index: usize) -> TypeIndex {
+    /// The most message types a schema may declare: a stored node holds its type's index
+    /// in 20 bits.
+    pub const MOST: usize = (1 << 20) - 2;
+
+    pub(crate) fn from_index(index: usize) -> TypeIndex {
         let stored = u32::try_from(index).ok().and_then(|i| i.checked_add(1)).and_then(NonZeroU32::new);
         TypeIndex(stored.expect("type indices fit in 32 bits"))
+    }
+
+    /// The index plus one, as a node record holds it.
+    pub(crate) fn to_raw(self) -> u32 {
+        self.0.get()
+    }
+
+    /// The type a node record holds (0 for none).
+    pub(crate) fn from_raw(raw: u32) -> Option<TypeIndex> {
+        NonZeroU32::new(raw).map(TypeIndex)
     }
 
     /// The type's place in its table.
@@ -188,6 +202,13 @@ impl Schema {
     /// (from files, folders and descriptor sets), keeping the collisions met on the way.
     pub fn load(sources: &SchemaSources) -> Result<Self, SchemaError> {
         let built = build_pool(sources)?;
+        let types = built.pool.all_messages().count();
+        if types > TypeIndex::MOST {
+            return Err(SchemaError::TooLarge(format!(
+                "the schemas declare {types} message types; statescope holds at most {}",
+                TypeIndex::MOST
+            )));
+        }
         Ok(Schema { collisions: built.collisions, user_files: built.user_files, ..Schema::new(built.pool) })
     }
 

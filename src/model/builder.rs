@@ -8,6 +8,7 @@ use crate::model::decoder::Decoder;
 use crate::model::document::Document;
 use crate::model::node::{Node, NodeId};
 use crate::model::problem::{Problem, ProblemKind};
+use crate::model::record::NodeRecord;
 use crate::model::source::Source;
 
 /// A document under construction.
@@ -73,7 +74,7 @@ impl Builder {
     pub(crate) fn push(&mut self, node: Node) -> NodeId {
         let id = NodeId::from_index(self.doc.node_count());
         self.doc.elided.push_stored(self.doc.nodes.len());
-        self.doc.nodes.push(node);
+        self.doc.nodes.push(NodeRecord::pack(node));
         id
     }
 
@@ -82,11 +83,11 @@ impl Builder {
         self.doc.node(id)
     }
 
-    /// A node added earlier and stored (not a packed value left unstored), to link or
-    /// re-classify it.
-    pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+    /// Changes a node added earlier and stored (not a packed value left unstored), to
+    /// link or re-classify it.
+    pub(crate) fn update(&mut self, id: NodeId, change: impl FnOnce(&mut Node)) {
         let at = self.doc.stored_at(id).expect("only stored nodes are changed");
-        &mut self.doc.nodes[at]
+        self.doc.nodes[at].update(change);
     }
 
     /// Takes the values of the packed run `packed`, the last nodes added, out of the
@@ -94,7 +95,7 @@ impl Builder {
     pub(crate) fn elide_values(&mut self, packed: NodeId, wire: WireType) {
         let first = self.doc.stored_at(packed).expect("a run's node is stored") + 1;
         let doc = &mut self.doc;
-        doc.elided.elide(&doc.nodes[first - 1], packed, &doc.nodes[first..], first, wire);
+        doc.elided.elide(&doc.nodes[first - 1].unpack(), packed, &doc.nodes[first..], first, wire);
         doc.nodes.truncate(first);
     }
 

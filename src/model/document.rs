@@ -12,6 +12,7 @@ use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::path::{FieldPath, PathError};
 use crate::model::problem::Problem;
+use crate::model::record::NodeRecord;
 use crate::model::source::{Buffer, Source};
 
 /// A decoded saved-state blob: read-only once built (edits make a new one).
@@ -20,7 +21,7 @@ pub struct Document {
     source: Source,
     /// The stored nodes in pre-order; node 0 is the root. Their offsets are as stored:
     /// read them through [`Document::node`], which applies the moves pending on them.
-    pub(in crate::model) nodes: Vec<Node>,
+    pub(in crate::model) nodes: Vec<NodeRecord>,
     /// The values of packed runs that are not stored, and where each id's node is.
     pub(in crate::model) elided: Elided,
     /// The byte moves edits left pending on the nodes after the fields they changed.
@@ -174,7 +175,7 @@ impl Document {
     #[inline(always)]
     pub fn node(&self, id: NodeId) -> Node {
         match self.elided.locate(id) {
-            Place::Stored(at) => self.moves.applied(at, self.nodes[at]),
+            Place::Stored(at) => self.moves.applied(at, self.nodes[at].unpack()),
             Place::Value { run, position } => self.value_node(run, position),
         }
     }
@@ -191,7 +192,7 @@ impl Document {
     #[inline(always)]
     pub(in crate::model) fn stored(&self, id: NodeId) -> Node {
         match self.elided.locate(id) {
-            Place::Stored(at) => self.nodes[at],
+            Place::Stored(at) => self.nodes[at].unpack(),
             Place::Value { run, position } => self.value_shape(run, position),
         }
     }
@@ -200,7 +201,7 @@ impl Document {
     #[inline(never)]
     fn value_shape(&self, run: usize, position: u32) -> Node {
         let packed = self.elided.run_node(run).index();
-        self.elided.shape(run, position, &self.nodes[self.elided.stored_before(packed, self.nodes.len())])
+        self.elided.shape(run, position, &self.nodes[self.elided.stored_before(packed, self.nodes.len())].unpack())
     }
 
     /// For a packed value that is not stored but read from its run's bytes when asked for

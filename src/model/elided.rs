@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::decode::wire::{PackedRun, WireType};
 use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::record::NodeRecord;
 
 /// Every how many values of a varint run the offset of one is kept: a value is read from
 /// the one kept before it, fewer than this many values on.
@@ -192,7 +193,7 @@ impl Elided {
     /// Takes the `values` of packed node `packed` (the last nodes stored, `stored` being
     /// stored before them) out of the stored ones: from now on they are read from the
     /// bytes. Their starts are kept every [`CHECKPOINT_EVERY`] values.
-    pub(super) fn elide(&mut self, packed: &Node, packed_id: NodeId, values: &[Node], stored: usize, wire: WireType) {
+    pub(super) fn elide(&mut self, packed: &Node, packed_id: NodeId, values: &[NodeRecord], stored: usize, wire: WireType) {
         let first = packed_id.index() + 1;
         if self.blocks.is_empty() {
             self.ids = 0;
@@ -204,7 +205,7 @@ impl Elided {
         let checkpoints_at = self.checkpoints.len() as u32;
         if wire == WireType::Varint {
             let value_start = packed.value_start();
-            self.checkpoints.extend(values.iter().step_by(CHECKPOINT_EVERY).skip(1).map(|v| v.start - value_start));
+            self.checkpoints.extend(values.iter().step_by(CHECKPOINT_EVERY).skip(1).map(|v| v.start() - value_start));
         }
         self.runs.push(Run { packed: packed_id, count: values.len() as u32, wire, checkpoints_at });
         self.append(values.len(), false, stored);
@@ -547,7 +548,7 @@ mod tests {
             let (mut lean, mut full) = (build(true), build(false));
             for builder in [&mut lean, &mut full] {
                 builder.truncate(top, 0);
-                builder.node_mut(NodeId::ROOT).next = NodeId::from_index(top);
+                builder.update(NodeId::ROOT, |n| n.next = NodeId::from_index(top));
             }
             let (lean, full) = (lean.finish(), full.finish());
             let (stored, all) = same_nodes(&lean, &full);

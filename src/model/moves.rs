@@ -5,6 +5,7 @@
 //! (the values of a packed run that are not stored move with their run's node).
 
 use crate::model::node::Node;
+use crate::model::record::NodeRecord;
 
 /// How many moves are kept pending before they are applied to the nodes once for all: a
 /// node read looks its move up among them.
@@ -49,7 +50,7 @@ impl Moves {
 
     /// Records that every node stored from position `first` on moves by `bytes` more;
     /// applies them all to `nodes` instead when too many are pending.
-    pub(super) fn add(&mut self, nodes: &mut [Node], first: usize, bytes: i64) {
+    pub(super) fn add(&mut self, nodes: &mut [NodeRecord], first: usize, bytes: i64) {
         if bytes == 0 || first >= nodes.len() {
             return;
         }
@@ -67,13 +68,13 @@ impl Moves {
     }
 
     /// Applies every pending move to the stored offsets of `nodes`, on both cores.
-    pub(super) fn settle(&mut self, nodes: &mut [Node]) {
+    pub(super) fn settle(&mut self, nodes: &mut [NodeRecord]) {
         let moves = std::mem::take(&mut self.from);
         let Some(&(first, _)) = moves.first() else { return };
         let pending = Moves { from: moves };
-        let settle = |part: &mut [Node], first: usize| {
+        let settle = |part: &mut [NodeRecord], first: usize| {
             for (i, node) in part.iter_mut().enumerate() {
-                *node = pending.applied(first + i, *node);
+                *node = NodeRecord::pack(pending.applied(first + i, node.unpack()));
             }
         };
         let (_, moved) = nodes.split_at_mut(first);
@@ -109,14 +110,14 @@ mod tests {
     }
 
     /// Each node's start as the moves say, and as moving the nodes one edit at a time does.
-    fn starts(moves: &Moves, nodes: &[Node]) -> Vec<u64> {
-        (0..nodes.len()).map(|i| moves.applied(i, nodes[i]).start).collect()
+    fn starts(moves: &Moves, nodes: &[NodeRecord]) -> Vec<u64> {
+        (0..nodes.len()).map(|i| moves.applied(i, nodes[i].unpack()).start).collect()
     }
 
     #[test]
     fn pending_moves_read_as_the_moves_done_at_once() {
-        let mut stored = nodes(40);
-        let mut moved_at_once = stored.clone();
+        let mut moved_at_once = nodes(40);
+        let mut stored: Vec<NodeRecord> = moved_at_once.iter().copied().map(NodeRecord::pack).collect();
         let mut moves = Moves::default();
         // More edits than are kept pending, in and out of order, some at one place, some
         // shrinking: each read must see every edit made before it on an earlier node.
@@ -128,10 +129,12 @@ mod tests {
             }
             moves.add(&mut stored, first, bytes);
             assert!(moves.from.len() <= MOST_PENDING);
-            assert_eq!(starts(&moves, &stored), starts(&Moves::default(), &moved_at_once));
+            let at_once: Vec<NodeRecord> = moved_at_once.iter().copied().map(NodeRecord::pack).collect();
+            assert_eq!(starts(&moves, &stored), starts(&Moves::default(), &at_once));
         }
         moves.settle(&mut stored);
         assert!(moves.from.is_empty());
-        assert_eq!(stored, moved_at_once, "settled, the stored offsets are the moved ones");
+        let settled: Vec<Node> = stored.iter().map(|n| n.unpack()).collect();
+        assert_eq!(settled, moved_at_once, "settled, the stored offsets are the moved ones");
     }
 }

@@ -94,8 +94,8 @@ pub enum NodeKind {
     Error,
 }
 
-/// A node: field number, spans and tree links, in 40 bytes; values are read from the bytes
-/// on demand rather than stored.
+/// A node: field number, spans and tree links, in 40 bytes (a document stores it packed
+/// into 32); values are read from the bytes on demand rather than stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Node {
     /// First byte of the tag (of the value, for elements, errors and the root).
@@ -121,14 +121,14 @@ pub struct Node {
     pub wire: Option<WireType>,
     /// The lengths of the tag, the length prefix and a group's closing end-group tag (four
     /// bits each: a varint is at most ten bytes), and whether a problem is attached (the
-    /// bit above them). Packed so that a node takes 40 bytes; read with
+    /// bit above them). Packed so that a node takes 40 bytes and its record 32; read with
     /// [`Node::value_start`], [`Node::tag_len`], [`Node::end_tag_len`] and
     /// [`Node::has_problem`].
     pub lens: u16,
 }
 
 /// The bit of [`Node::lens`] that says a problem is attached.
-const HAS_PROBLEM: u16 = 1 << 12;
+pub(crate) const HAS_PROBLEM: u16 = 1 << 12;
 
 impl Node {
     /// [`Node::lens`] of a tag, a length prefix and an end-group tag of these lengths

@@ -363,7 +363,7 @@ impl Walker<'_, '_> {
         let root = self.push_untagged(None, NodeKind::Root, 0..end, 0, ty);
         if self.b.decoder().focus().is_some_and(Focus::is_empty) {
             // Nothing is to be built (a raw edit needs only the bytes): no walk at all.
-            self.b.node_mut(root).next = root + 1;
+            self.b.update(root, |n| n.next = root + 1);
             return Ok(());
         }
         let mut top = self.frame(root, ty, 0..end, Level::default(), false);
@@ -508,7 +508,7 @@ impl Walker<'_, '_> {
                 frame.pos = end;
                 frame.damaged = true;
                 let node = self.push_untagged(Some(frame.node), NodeKind::Error, pos..end, 0, None);
-                self.b.node_mut(node).next = node + 1;
+                self.b.update(node, |n| n.next = node + 1);
                 self.problem(node, error.offset, ProblemKind::Wire { in_type: frame.ty, reason: error.reason });
                 return Step::Continue;
             }
@@ -685,11 +685,11 @@ impl Walker<'_, '_> {
         if raw.tag.wire_type != WireType::StartGroup {
             return Step::Continue;
         }
-        self.b.node_mut(node).ty = ty;
+        self.b.update(node, |n| n.ty = ty);
         if parent.level.depth + 1 > self.limits.max_depth {
             let limit = self.limits.max_depth;
             self.problem(node, raw.start, ProblemKind::DepthLimit { limit });
-            self.b.node_mut(node).next = node + 1;
+            self.b.update(node, |n| n.next = node + 1);
             return Step::Continue;
         }
         let frame = self.frame(node, ty, raw.value_start..raw.value_end, parent.level.nested(false), false);
@@ -790,9 +790,7 @@ impl Walker<'_, '_> {
             let (pos, len) = (value.offset, value.len);
             let holder = if self.element_nodes && only.is_none_or(|i| i == index + element) {
                 let id = self.push_untagged(Some(packed), NodeKind::Element, pos..pos + len, element, None);
-                let node = self.b.node_mut(id);
-                node.field_number = raw.tag.field_number;
-                node.next = id + 1;
+                self.b.update(id, |node| (node.field_number, node.next) = (raw.tag.field_number, id + 1));
                 id
             } else {
                 packed
@@ -813,7 +811,8 @@ impl Walker<'_, '_> {
         if clean && element > 0 && self.element_nodes && only.is_none() && self.b.elides() {
             self.b.elide_values(packed, wire_type);
         }
-        self.b.node_mut(packed).next = NodeId::from_index(self.b.node_count());
+        let next = NodeId::from_index(self.b.node_count());
+        self.b.update(packed, |n| n.next = next);
         if self.field_info(ty, field_index).packed_only {
             self.check_array_length(packed, (ty, raw.tag.field_number), element, raw.value_start);
         }
@@ -978,11 +977,10 @@ impl Walker<'_, '_> {
         self.counts.truncate(frame.counts_at);
         let expected = frame.ty.map_or_else(|| Arc::from(""), |ty| Arc::clone(&self.info(ty).name));
         let has_problem = self.b.problems().iter().rev().take_while(|p| p.node >= node).any(|p| p.node == node);
-        let n = self.b.node_mut(node);
-        n.kind = NodeKind::Bytes;
-        n.ty = None;
-        n.next = node + 1;
-        n.set_has_problem(has_problem);
+        self.b.update(node, |n| {
+            (n.kind, n.ty, n.next) = (NodeKind::Bytes, None, node + 1);
+            n.set_has_problem(has_problem);
+        });
         self.problem(node, error.offset, ProblemKind::NotParsedAs { expected, reason: error.reason });
         let start = self.b.node(node).value_start() as usize;
         let anomaly = Anomaly { at: error.offset, message_start: start, lengths: Vec::new() };
@@ -1032,7 +1030,7 @@ impl Walker<'_, '_> {
     /// Closes a frame: links its subtree and checks the fields the reader requires.
     fn finish(&mut self, frame: Frame) {
         let next = NodeId::from_index(self.b.node_count());
-        self.b.node_mut(frame.node).next = next;
+        self.b.update(frame.node, |n| n.next = next);
         // The root's own rules need all of its fields: not in a part, nor under a focus.
         let is_root = frame.node == NodeId::ROOT;
         let root_rules_wait = is_root && (self.partial || self.b.decoder().focus().is_some());
@@ -1180,7 +1178,7 @@ impl Walker<'_, '_> {
 
     fn leaf(&mut self, parent: &Frame, raw: &RawField, index: u32, kind: NodeKind) -> NodeId {
         let id = self.push(parent.node, kind, raw, index, None);
-        self.b.node_mut(id).next = id + 1;
+        self.b.update(id, |n| n.next = id + 1);
         id
     }
 
@@ -1204,7 +1202,7 @@ impl Walker<'_, '_> {
             scalar: 0,
         };
         let id = self.push_node(parent, kind, &raw, index, ty);
-        self.b.node_mut(id).wire = None;
+        self.b.update(id, |n| n.wire = None);
         id
     }
 

@@ -19,6 +19,7 @@ use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::overlay::{self, Part, TopState};
 use crate::model::problem::{Problem, ProblemKind};
+use crate::model::record::NodeRecord;
 use crate::model::source::Source;
 
 /// The top-level field an edit stays inside, as it was before the edit.
@@ -88,7 +89,7 @@ fn has_fixed_array(doc: &Document, top: NodeId) -> bool {
 /// The old document's nodes (with the moves pending on them), types and problems, which
 /// the new one is made from.
 pub(super) struct Old {
-    pub(super) nodes: Vec<Node>,
+    pub(super) nodes: Vec<NodeRecord>,
     pub(super) elided: Elided,
     pub(super) moves: Moves,
     pub(super) types: TypeTable,
@@ -126,7 +127,7 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
         Some(Part { range: start..end, before, partial: true, watch: None }),
     );
     let built = builder.finish();
-    let one_field = built.nodes.get(1).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
+    let one_field = built.nodes.get(1).map(|n| n.unpack()).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
     if !built.problems.is_empty() || !after.is_ok_and(|a| a.array_lengths.is_empty()) || !one_field {
         return None;
     }
@@ -135,7 +136,7 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     doc.types = types;
     let ids = elided.ids(nodes.len());
     let Place::Stored(at) = elided.locate(top) else { return None };
-    let next = nodes[at].next;
+    let next = nodes[at].next();
     let ids_move = (fresh_elided.ids(fresh.len()) - 1) as isize - (next - top) as isize;
     let field = Field { at, end: elided.stored_before(next.index(), nodes.len()), id: top };
     let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
@@ -168,13 +169,13 @@ struct Field {
 /// after the field are left as they are and the move is recorded in the [`Moves`] pending
 /// on them, as moving them would read and write every one.
 fn spliced(
-    mut nodes: Vec<Node>,
+    mut nodes: Vec<NodeRecord>,
     mut moves: Moves,
     field: Field,
-    fresh: &[Node],
+    fresh: &[NodeRecord],
     (ids_move, total): (isize, NodeId),
     delta: isize,
-) -> (Vec<Node>, Moves) {
+) -> (Vec<NodeRecord>, Moves) {
     if ids_move != 0 {
         moves.settle(&mut nodes);
     }
@@ -183,12 +184,15 @@ fn spliced(
     // stored back by the moves pending on the field.
     let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + top.index()) };
     let pending = moves.bytes_before(k);
-    let field = fresh[1..].iter().map(|n| Node {
-        parent: n.parent.map(placed),
-        next: placed(n.next),
-        start: n.start.wrapping_add_signed(-pending),
-        value_end: n.value_end.wrapping_add_signed(-pending),
-        ..*n
+    let field = fresh[1..].iter().map(|n| {
+        let n = n.unpack();
+        NodeRecord::pack(Node {
+            parent: n.parent.map(placed),
+            next: placed(n.next),
+            start: n.start.wrapping_add_signed(-pending),
+            value_end: n.value_end.wrapping_add_signed(-pending),
+            ..n
+        })
     });
     nodes.splice(k..old_next, field);
     let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
@@ -198,11 +202,13 @@ fn spliced(
     } else {
         let moved =
             |id: NodeId| NodeId::from_index(id.index().checked_add_signed(ids_move).expect("ids stay in range"));
-        let move_all = |part: &mut [Node]| {
+        let move_all = |part: &mut [NodeRecord]| {
             for n in part {
-                n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
-                n.next = moved(n.next);
-                (n.start, n.value_end) = (shifted(n.start), shifted(n.value_end));
+                n.update(|n| {
+                    n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
+                    n.next = moved(n.next);
+                    (n.start, n.value_end) = (shifted(n.start), shifted(n.value_end));
+                });
             }
         };
         // A gigabyte has tens of millions of nodes after an early unit: both cores move them.
@@ -213,9 +219,7 @@ fn spliced(
             move_all(first);
         });
     }
-    let root = &mut nodes[0];
-    root.value_end = shifted(root.value_end);
-    root.next = total;
+    nodes[0].update(|root| (root.value_end, root.next) = (shifted(root.value_end), total));
     (nodes, moves)
 }
 

@@ -160,6 +160,7 @@ impl Source {
         if meta.is_dir() {
             return Err(io::Error::other("is a folder, not a saved-state file"));
         }
+        refuse_beyond_largest(&meta)?;
         if !meta.is_file() {
             return read_stream(file, max_stream, "it (not a regular file)");
         }
@@ -197,6 +198,7 @@ impl Source {
         if path != Path::new("-") {
             let file = File::open(path)?;
             let meta = file.metadata()?;
+            refuse_beyond_largest(&meta)?;
             if meta.is_file() && meta.len() >= Source::MAPPED_FROM {
                 let map = mapped::map(&file, path)?;
                 let origin = Some(Arc::new(Origin { file, stamp: FileStamp::of(&meta) }));
@@ -223,6 +225,16 @@ impl Source {
     /// The size from which [`Source::open_mapped`] maps a file: smaller ones are copied,
     /// which costs less than setting up a mapping.
     pub const MAPPED_FROM: u64 = 1 << 20;
+}
+
+/// Refuses a regular file larger than a document's offsets reach (16 TiB; a sparse file
+/// can claim that much).
+fn refuse_beyond_largest(meta: &std::fs::Metadata) -> io::Result<()> {
+    let largest = crate::model::record::NodeRecord::LARGEST_INPUT;
+    match meta.is_file() && meta.len() > largest {
+        true => Err(io::Error::other(format!("is {} bytes; statescope reads files of at most {largest}", meta.len()))),
+        false => Ok(()),
+    }
 }
 
 /// The first `len` bytes of `file`, read with one call where it can; `None` if it holds
