@@ -235,8 +235,12 @@ impl Document {
 
     /// The bytes of a node's value (inside tag and length prefix).
     pub fn value_bytes(&self, id: NodeId) -> &[u8] {
-        let n = self.node(id);
-        &self.bytes()[n.value_start() as usize..n.value_end as usize]
+        self.value_bytes_of(&self.node(id))
+    }
+
+    /// [`Document::value_bytes`] of a node already read.
+    pub fn value_bytes_of(&self, node: &Node) -> &[u8] {
+        &self.bytes()[node.value_start() as usize..node.value_end as usize]
     }
 
     /// The message type a container node decodes its children with.
@@ -249,6 +253,11 @@ impl Document {
         self.type_info(self.stored(id).ty)
     }
 
+    /// [`Document::type_info_of`] of a node already read.
+    pub fn type_info_of_node(&self, node: &Node) -> Option<&TypeInfo> {
+        self.type_info(node.ty)
+    }
+
     fn type_info(&self, ty: Option<TypeIndex>) -> Option<&TypeInfo> {
         ty.map(|ty| self.types.get(ty))
     }
@@ -256,7 +265,11 @@ impl Document {
     /// The precomputed schema facts of the field a node is an occurrence of. `None` for
     /// unknown fields, the root, error nodes and an Any's own payload field.
     pub fn field_info(&self, id: NodeId) -> Option<&FieldInfo> {
-        let node = self.stored(id);
+        self.field_info_of(&self.stored(id))
+    }
+
+    /// [`Document::field_info`] of a node already read.
+    pub fn field_info_of(&self, node: &Node) -> Option<&FieldInfo> {
         let parent = match node.kind {
             NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload => return None,
             NodeKind::Element => self.parent(node.parent?)?,
@@ -322,14 +335,24 @@ impl Document {
     /// Whether a node's children are an Any's `type_url` and `value`: an Any field, a
     /// root of type Any, or a payload that is itself an Any.
     pub fn is_any(&self, id: NodeId) -> bool {
-        self.type_info(self.stored(id).ty).is_some_and(|t| t.is_any)
+        self.is_any_node(&self.stored(id))
+    }
+
+    /// [`Document::is_any`] of a node already read.
+    pub fn is_any_node(&self, node: &Node) -> bool {
+        self.type_info(node.ty).is_some_and(|t| t.is_any)
     }
 
     /// Whether paths and tree views pass through this node as if its children belonged
     /// to its parent: a resolved Any payload, unless the payload is itself an Any (which
     /// would make two `@type` fields meet at one level; it shows as `@value`).
     pub fn is_transparent(&self, id: NodeId) -> bool {
-        self.stored(id).kind == NodeKind::AnyPayload && !self.is_any(id)
+        self.is_transparent_node(&self.stored(id))
+    }
+
+    /// [`Document::is_transparent`] of a node already read.
+    pub fn is_transparent_node(&self, node: &Node) -> bool {
+        node.kind == NodeKind::AnyPayload && !self.is_any_node(node)
     }
 
     /// The Any type URL a resolved payload node was decoded by.

@@ -193,7 +193,14 @@ impl Elided {
     /// Takes the `values` of packed node `packed` (the last nodes stored, `stored` being
     /// stored before them) out of the stored ones: from now on they are read from the
     /// bytes. Their starts are kept every [`CHECKPOINT_EVERY`] values.
-    pub(super) fn elide(&mut self, packed: &Node, packed_id: NodeId, values: &[NodeRecord], stored: usize, wire: WireType) {
+    pub(super) fn elide(
+        &mut self,
+        packed: &Node,
+        packed_id: NodeId,
+        values: &[NodeRecord],
+        stored: usize,
+        wire: WireType,
+    ) {
         let first = packed_id.index() + 1;
         if self.blocks.is_empty() {
             self.ids = 0;

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::decode::schema::FieldInfo;
 use crate::model::document::Document;
-use crate::model::node::{NodeId, NodeKind};
+use crate::model::node::{Node, NodeId, NodeKind};
 
 mod top_level;
 pub use top_level::absent_at_top_level;
@@ -215,17 +215,18 @@ impl std::str::FromStr for FieldPath {
 /// The name a node's own step shows (no indices), or `None` for transparent nodes.
 pub fn segment_name(doc: &Document, id: NodeId) -> Option<String> {
     let mut out = String::new();
-    push_name(doc, id, doc.field_info(id), &mut out).then_some(out)
+    push_name(doc, &doc.node(id), doc.field_info(id), &mut out).then_some(out)
 }
 
 /// Appends a node's step: `name`, `name[i]`, or `[i]` for a packed value; nothing for an
-/// Any payload passed through. `field` is the node's [`Document::field_info`], which the
-/// caller usually has at hand. Returns whether a name was written.
-pub fn push_step(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut String) -> bool {
-    let named = push_name(doc, id, field, out);
-    if shows_index(doc, id, field) {
+/// Any payload passed through. `node` is the node as read and `field` its
+/// [`Document::field_info`], which the caller usually has at hand. Returns whether a name
+/// was written.
+pub fn push_step(doc: &Document, node: &Node, field: Option<&FieldInfo>, out: &mut String) -> bool {
+    let named = push_name(doc, node, field, out);
+    if shows_index(doc, node, field) {
         out.push('[');
-        crate::model::value::push_decimal(u64::from(value_index(doc, id)), out);
+        crate::model::value::push_decimal(u64::from(value_index(doc, node)), out);
         out.push(']');
     }
     named
@@ -240,13 +241,12 @@ enum StepName<'a> {
     Nameless,
 }
 
-/// The step name of node `id`, whose field facts are `field`.
+/// The step name of `node`, whose field facts are `field`.
 #[inline]
-fn step_name<'a>(doc: &'a Document, id: NodeId, field: Option<&'a FieldInfo>) -> StepName<'a> {
-    let node = doc.node(id);
+fn step_name<'a>(doc: &'a Document, node: &Node, field: Option<&'a FieldInfo>) -> StepName<'a> {
     match node.kind {
         NodeKind::Root => StepName::Text(""),
-        _ if doc.is_transparent(id) => StepName::Nameless,
+        _ if doc.is_transparent_node(node) => StepName::Nameless,
         NodeKind::Element => StepName::Nameless,
         NodeKind::Error => StepName::Text("#error"),
         _ if node.parent.is_some_and(|p| doc.is_any(p)) => match node.field_number {
@@ -263,8 +263,8 @@ fn step_name<'a>(doc: &'a Document, id: NodeId, field: Option<&'a FieldInfo>) ->
 
 /// Appends a node's step name; false for nodes without one (Any payloads passed through
 /// and packed values).
-fn push_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, out: &mut String) -> bool {
-    match step_name(doc, id, field) {
+fn push_name(doc: &Document, node: &Node, field: Option<&FieldInfo>, out: &mut String) -> bool {
+    match step_name(doc, node, field) {
         StepName::Text(text) => out.push_str(text),
         StepName::Number(number) => push_number(number, out),
         StepName::Nameless => return false,
@@ -282,7 +282,7 @@ fn push_number(number: u32, out: &mut String) {
 /// Whether a node's own step is named `name` (`units`, `@type`, `#7`), without building
 /// its whole path.
 pub fn step_is(doc: &Document, id: NodeId, name: &str) -> bool {
-    match step_name(doc, id, doc.field_info(id)) {
+    match step_name(doc, &doc.node(id), doc.field_info(id)) {
         StepName::Text(text) => text == name,
         StepName::Number(number) => name.strip_prefix('#') == Some(itoa::Buffer::new().format(number)),
         StepName::Nameless => false,
@@ -291,12 +291,11 @@ pub fn step_is(doc: &Document, id: NodeId, name: &str) -> bool {
 
 /// Whether a node's step carries `[i]`: always for repeated fields and elements, otherwise
 /// only past the first occurrence. A packed run never does: its values are indexed.
-fn shows_index(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> bool {
-    let node = doc.node(id);
+fn shows_index(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> bool {
     match node.kind {
         NodeKind::Element => true,
         NodeKind::Packed => false,
-        _ if doc.is_transparent(id) => false,
+        _ if doc.is_transparent_node(node) => false,
         _ => node.index > 0 || field.is_some_and(|f| f.is_list),
     }
 }
@@ -305,10 +304,9 @@ fn shows_index(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> bool {
 /// a packed run contributes one value per element (protobuf merges all occurrences of a
 /// repeated field, packed or not, into one list). The decoder stores each occurrence's
 /// first value index; an element adds its place in its run.
-pub fn value_index(doc: &Document, id: NodeId) -> u32 {
-    let node = doc.node(id);
+pub fn value_index(doc: &Document, node: &Node) -> u32 {
     match node.parent {
-        Some(run) if node.kind == NodeKind::Element => doc.node(run).index + node.index,
+        Some(run) if node.kind == NodeKind::Element => doc.stored(run).index + node.index,
         _ => node.index,
     }
 }
@@ -329,8 +327,8 @@ pub fn path_of(doc: &Document, id: NodeId) -> FieldPath {
         }
         let field = doc.field_info(step);
         let mut name = String::new();
-        let named = push_name(doc, step, field, &mut name);
-        let index = shows_index(doc, step, field).then(|| value_index(doc, step));
+        let named = push_name(doc, &node, field, &mut name);
+        let index = shows_index(doc, &node, field).then(|| value_index(doc, &node));
         match (named, path.segments.last_mut()) {
             // A packed value's `[i]` belongs to its run's step.
             (false, Some(last)) if node.kind == NodeKind::Element => last.indices.extend(index),
@@ -381,7 +379,7 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
         // no allocation per sibling.
         let found = visible_children(doc, cur).take_while(|_| !stop_asked(stop)).find_map(|c| {
             name.clear();
-            if !push_name(doc, c, doc.field_info(c), &mut name) || name != segment.name {
+            if !push_name(doc, &doc.node(c), doc.field_info(c), &mut name) || name != segment.name {
                 return None;
             }
             let n = doc.node(c);
@@ -425,8 +423,9 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
             entry.1.count += 1;
         } else if names.len() < LISTED {
             let mut name = String::new();
-            if push_name(doc, c, doc.field_info(c), &mut name) {
-                names.push((number, Met { name, count: 1, indexed: shows_index(doc, c, doc.field_info(c)) }));
+            let (node, field) = (doc.node(c), doc.field_info(c));
+            if push_name(doc, &node, field, &mut name) {
+                names.push((number, Met { name, count: 1, indexed: shows_index(doc, &node, field) }));
             }
         } else {
             others += 1;

@@ -127,7 +127,8 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
         Some(Part { range: start..end, before, partial: true, watch: None }),
     );
     let built = builder.finish();
-    let one_field = built.nodes.get(1).map(|n| n.unpack()).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
+    let one_field =
+        built.nodes.get(1).map(|n| n.unpack()).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
     if !built.problems.is_empty() || !after.is_ok_and(|a| a.array_lengths.is_empty()) || !one_field {
         return None;
     }

@@ -10,7 +10,7 @@ pub use crate::decode::wire::PackedValue;
 use crate::decode::schema::{FieldClass, FieldInfo};
 use crate::decode::wire::{self, PackedRun, WireType};
 use crate::model::document::Document;
-use crate::model::node::{NodeId, NodeKind};
+use crate::model::node::{Node, NodeId, NodeKind};
 
 /// A decoded scalar value.
 #[derive(Debug, Clone, PartialEq)]
@@ -35,8 +35,12 @@ pub fn raw_scalar(doc: &Document, id: NodeId) -> Option<u64> {
 /// [`raw_scalar`], given the node's field (as [`Document::field_info`] finds it): packed
 /// elements take their width from it.
 pub fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<u64> {
-    let node = doc.node(id);
-    let bytes = &doc.bytes()[node.value_start() as usize..node.value_end as usize];
+    raw_of(doc, &doc.node(id), field)
+}
+
+/// [`raw_with`] of a node already read.
+fn raw_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<u64> {
+    let bytes = doc.value_bytes_of(node);
     let wire = match (node.kind, field.map(|f| &f.class)) {
         (NodeKind::Scalar, _) => node.wire?,
         (NodeKind::Element, Some(FieldClass::Scalar(w))) => *w,
@@ -95,8 +99,13 @@ pub fn scalar(doc: &Document, id: NodeId) -> Option<Scalar> {
 
 /// [`scalar`], given the node's field (as [`Document::field_info`] finds it).
 pub fn scalar_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<Scalar> {
-    let raw = raw_with(doc, id, field)?;
-    let declared = field.filter(|f| matches!(f.class, FieldClass::Scalar(_)) && !doc.node(id).has_problem());
+    scalar_of(doc, &doc.node(id), field)
+}
+
+/// [`scalar_with`] of a node already read.
+fn scalar_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<Scalar> {
+    let raw = raw_of(doc, node, field)?;
+    let declared = field.filter(|f| matches!(f.class, FieldClass::Scalar(_)) && !node.has_problem());
     Some(match declared {
         Some(field) => interpret(&field.kind, raw),
         None => Scalar::Unsigned(raw),
@@ -289,21 +298,27 @@ pub fn preview(doc: &Document, id: NodeId, limit: usize) -> String {
 
 /// Appends [`preview`] to `out` (empty for containers).
 pub fn push_preview(doc: &Document, id: NodeId, limit: usize, out: &mut String) {
-    push_preview_with(doc, id, doc.field_info(id), limit, out)
+    push_preview_with(doc, id, &doc.node(id), doc.field_info(id), limit, out)
 }
 
-/// [`push_preview`], given the node's field.
-pub fn push_preview_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>, limit: usize, out: &mut String) {
-    let node = doc.node(id);
+/// [`push_preview`], given the node `id` as read and its field.
+pub fn push_preview_with(
+    doc: &Document,
+    id: NodeId,
+    node: &Node,
+    field: Option<&FieldInfo>,
+    limit: usize,
+    out: &mut String,
+) {
     match node.kind {
         NodeKind::Scalar | NodeKind::Element => {
-            if let Some(v) = scalar_with(doc, id, field) {
+            if let Some(v) = scalar_of(doc, node, field) {
                 push_scalar_display(&v, out);
             }
         }
-        NodeKind::String => push_quoted(doc.value_bytes(id), limit, out),
+        NodeKind::String => push_quoted(doc.value_bytes_of(node), limit, out),
         NodeKind::Bytes => {
-            let bytes = doc.value_bytes(id);
+            let bytes = doc.value_bytes_of(node);
             let _ = write!(out, "[{} bytes] ", bytes.len());
             if !bytes.is_empty() && bytes.iter().all(|&b| (0x20..0x7f).contains(&b) || b"\n\r\t".contains(&b)) {
                 push_quoted(bytes, limit, out);

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 
 use crate::decode::schema::FieldInfo;
-use crate::model::node::{NodeId, NodeKind};
+use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
 use crate::model::problem::{Problem, Severity};
@@ -130,7 +130,7 @@ fn write_subtree(
             let _ = write!(line, "{:>9}+{:<7}", node.start, node.end() - node.start);
         }
         crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
-        label(doc, id, line);
+        label(doc, id, &node, line);
         write_line(line, out)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
             write_packed_values(doc, id, depth + 1, options, out)?;
@@ -213,27 +213,26 @@ fn write_problem(
     writeln!(out, "{:pad$}{mark} at byte {}: {}", "", problem.offset, terminal_safe(&what))
 }
 
-/// The one-line label of a node: `name[i]: type = value`.
-pub fn label(doc: &Document, id: NodeId, line: &mut String) {
+/// The one-line label of node `id`, read as `node`: `name[i]: type = value`.
+pub fn label(doc: &Document, id: NodeId, node: &Node, line: &mut String) {
     use std::fmt::Write as _;
-    let node = doc.node(id);
     if node.kind == NodeKind::Root {
         let name = doc.root_type().map_or("(no schema)", |m| m.full_name());
         let _ = write!(line, "{name} ({} bytes)", node.value_end);
         return;
     }
-    let field = doc.field_info(id);
+    let field = doc.field_info_of(node);
     if node.kind == NodeKind::Element {
-        let raw = value::raw_scalar(doc, id).unwrap_or(0);
-        return element_label(field, value_index(doc, id), raw, node.has_problem(), line);
+        let raw = value::raw_with(doc, id, field).unwrap_or(0);
+        return element_label(field, value_index(doc, node), raw, node.has_problem(), line);
     }
-    push_step(doc, id, field, line);
+    push_step(doc, node, field, line);
     line.push_str(": ");
-    type_name(doc, id, field, line);
+    type_name(doc, id, node, field, line);
     let before = line.len();
     line.push_str(" = ");
     let at = line.len();
-    value::push_preview_with(doc, id, field, PREVIEW_LIMIT, line);
+    value::push_preview_with(doc, id, node, field, PREVIEW_LIMIT, line);
     if line.len() == at {
         line.truncate(before);
     }
@@ -259,8 +258,8 @@ pub fn element_label(field: Option<&FieldInfo>, index: u32, raw: u64, has_proble
 }
 
 /// The type column: declared type, `Any → T`, or the wire type of an unknown field.
-pub fn type_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, line: &mut String) {
-    let node = doc.node(id);
+/// `node` is node `id` as read.
+pub fn type_name(doc: &Document, id: NodeId, node: &Node, field: Option<&FieldInfo>, line: &mut String) {
     match node.kind {
         NodeKind::Any | NodeKind::AnyPayload => {
             line.push_str("Any → ");
@@ -273,7 +272,7 @@ pub fn type_name(doc: &Document, id: NodeId, field: Option<&FieldInfo>, line: &m
             }
         }
         NodeKind::Error => line.push_str("unreadable"),
-        NodeKind::Message => match doc.message_type(id) {
+        NodeKind::Message => match doc.type_info_of_node(node).map(|t| &t.desc) {
             Some(m) => line.push_str(m.full_name()),
             None => line.push_str("message"),
         },

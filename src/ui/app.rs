@@ -306,7 +306,7 @@ impl Search {
                     step += covered;
                     continue;
                 }
-                if !doc.is_transparent(id) && self.finds(doc, id, &mut scratch) {
+                if self.finds(doc, id, &mut scratch) {
                     return Some((step, id));
                 }
                 step += 1;
@@ -320,9 +320,6 @@ impl Search {
         })
     }
 
-    /// Whether the row of `id` matches: its label (name, type, value as shown), or for a
-    /// bytes value any of its bytes, as ASCII text or as the hex typed. Both are looked for
-    /// with finders made once for the search, in a time linear in what is looked through.
     /// Of the values of packed run `run` at `positions`, the first in search order whose
     /// row matches (their rows are those [`tree::label`] gives: a run not stored reads
     /// clean).
@@ -356,17 +353,25 @@ impl Search {
         self.needle.find(line.as_bytes()).is_some()
     }
 
+    /// Whether the row of `id` matches: its label (name, type, value as shown), or for a
+    /// bytes value any of its bytes, as ASCII text or as the hex typed. Both are looked for
+    /// with finders made once for the search, in a time linear in what is looked through.
     fn finds(&self, doc: &Document, id: NodeId, scratch: &mut SearchScratch) -> bool {
+        let node = doc.node(id);
+        // An Any payload passed through has no row of its own.
+        if doc.is_transparent_node(&node) {
+            return false;
+        }
         let SearchScratch { line, lowered } = scratch;
         line.clear();
-        tree::label(doc, id, line);
+        tree::label(doc, id, &node, line);
         if self.label_matches(line) {
             return true;
         }
-        if doc.node(id).kind != crate::model::NodeKind::Bytes {
+        if node.kind != crate::model::NodeKind::Bytes {
             return false;
         }
-        let bytes = doc.value_bytes(id);
+        let bytes = doc.value_bytes_of(&node);
         if self.hex.as_ref().is_some_and(|hex| hex.find(bytes).is_some()) {
             return true;
         }
@@ -1089,7 +1094,7 @@ impl App {
         }
         let mut scratch = SearchScratch::default();
         let (mut k, mut n) = (0, 0);
-        for id in NodeId::ROOT.up_to(doc.end()).filter(|&id| !doc.is_transparent(id)) {
+        for id in NodeId::ROOT.up_to(doc.end()) {
             if search.finds(doc, id, &mut scratch) {
                 n += 1;
                 if id <= at {

@@ -162,7 +162,7 @@ fn search_steps_through_packed_values_read_from_their_run_as_through_rows() {
         .filter(|&id| !doc.is_transparent(id))
         .filter(|&id| {
             let mut line = String::new();
-            crate::render::tree::label(doc, id, &mut line);
+            crate::render::tree::label(doc, id, &doc.node(id), &mut line);
             line.to_ascii_lowercase().contains(query)
         })
         .collect();

@@ -126,7 +126,7 @@ fn draw_tree(frame: &mut Frame, app: &App, theme: Theme, area: Rect) {
         if differs {
             text.push_str("Δ ");
         }
-        tree::label(app.doc(), row, &mut text);
+        tree::label(app.doc(), row, &app.doc().node(row), &mut text);
         if collapsed {
             let digest = value::summary(app.doc(), row, 60);
             if !digest.is_empty() {
@@ -184,7 +184,7 @@ fn detail_lines(doc: &Document, id: NodeId, width: u16, theme: Theme) -> Vec<Lin
         );
     }
     let mut declared = String::new();
-    tree::type_name(doc, id, doc.field_info(id), &mut declared);
+    tree::type_name(doc, id, &node, doc.field_info(id), &mut declared);
     if node.kind == NodeKind::Root {
         declared = doc.root_type().map_or("(no schema)".to_owned(), |m| m.full_name().to_owned());
     }
