@@ -83,6 +83,19 @@ impl Builder {
         self.doc.node(id)
     }
 
+    /// Sets where the subtree of a node added earlier and stored ends: the id after it.
+    #[inline]
+    pub(crate) fn set_next(&mut self, id: NodeId, next: NodeId) {
+        let at = self.doc.stored_at(id).expect("only stored nodes are changed");
+        self.doc.nodes[at].set_next(next);
+    }
+
+    /// The parent of a node added earlier.
+    #[inline]
+    pub(crate) fn parent(&self, id: NodeId) -> Option<NodeId> {
+        self.doc.parent(id)
+    }
+
     /// Changes a node added earlier and stored (not a packed value left unstored), to
     /// link or re-classify it.
     pub(crate) fn update(&mut self, id: NodeId, change: impl FnOnce(&mut Node)) {

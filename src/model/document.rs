@@ -225,7 +225,10 @@ impl Document {
 
     /// The parent of a node; `None` for the root.
     pub fn parent(&self, id: NodeId) -> Option<NodeId> {
-        self.stored(id).parent
+        match self.elided.locate(id) {
+            Place::Stored(at) => self.nodes[at].parent(),
+            Place::Value { run, .. } => Some(self.elided.run_node(run)),
+        }
     }
 
     /// One past the last node id: the `next` of the root.

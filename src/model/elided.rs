@@ -555,7 +555,7 @@ mod tests {
             let (mut lean, mut full) = (build(true), build(false));
             for builder in [&mut lean, &mut full] {
                 builder.truncate(top, 0);
-                builder.update(NodeId::ROOT, |n| n.next = NodeId::from_index(top));
+                builder.set_next(NodeId::ROOT, NodeId::from_index(top));
             }
             let (lean, full) = (lean.finish(), full.finish());
             let (stored, all) = same_nodes(&lean, &full);

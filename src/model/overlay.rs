@@ -360,10 +360,10 @@ impl Walker<'_, '_> {
     fn run(&mut self, root: Option<&MessageDescriptor>, part: Option<Part>) -> std::io::Result<()> {
         let ty = root.map(|m| self.b.types_mut().intern(self.schema, m));
         let end = self.buf().len();
-        let root = self.push_untagged(None, NodeKind::Root, 0..end, 0, ty);
+        let root = self.push_untagged(None, NodeKind::Root, 0..end, (0, 0), ty);
         if self.b.decoder().focus().is_some_and(Focus::is_empty) {
             // Nothing is to be built (a raw edit needs only the bytes): no walk at all.
-            self.b.update(root, |n| n.next = root + 1);
+            self.b.set_next(root, root + 1);
             return Ok(());
         }
         let mut top = self.frame(root, ty, 0..end, Level::default(), false);
@@ -507,8 +507,8 @@ impl Walker<'_, '_> {
             Err(error) => {
                 frame.pos = end;
                 frame.damaged = true;
-                let node = self.push_untagged(Some(frame.node), NodeKind::Error, pos..end, 0, None);
-                self.b.update(node, |n| n.next = node + 1);
+                let node = self.push_untagged(Some(frame.node), NodeKind::Error, pos..end, (0, 0), None);
+                self.b.set_next(node, node + 1);
                 self.problem(node, error.offset, ProblemKind::Wire { in_type: frame.ty, reason: error.reason });
                 return Step::Continue;
             }
@@ -689,7 +689,7 @@ impl Walker<'_, '_> {
         if parent.level.depth + 1 > self.limits.max_depth {
             let limit = self.limits.max_depth;
             self.problem(node, raw.start, ProblemKind::DepthLimit { limit });
-            self.b.update(node, |n| n.next = node + 1);
+            self.b.set_next(node, node + 1);
             return Step::Continue;
         }
         let frame = self.frame(node, ty, raw.value_start..raw.value_end, parent.level.nested(false), false);
@@ -789,8 +789,10 @@ impl Walker<'_, '_> {
             };
             let (pos, len) = (value.offset, value.len);
             let holder = if self.element_nodes && only.is_none_or(|i| i == index + element) {
-                let id = self.push_untagged(Some(packed), NodeKind::Element, pos..pos + len, element, None);
-                self.b.update(id, |node| (node.field_number, node.next) = (raw.tag.field_number, id + 1));
+                let span = pos..pos + len;
+                let id =
+                    self.push_untagged(Some(packed), NodeKind::Element, span, (raw.tag.field_number, element), None);
+                self.b.set_next(id, id + 1);
                 id
             } else {
                 packed
@@ -812,7 +814,7 @@ impl Walker<'_, '_> {
             self.b.elide_values(packed, wire_type);
         }
         let next = NodeId::from_index(self.b.node_count());
-        self.b.update(packed, |n| n.next = next);
+        self.b.set_next(packed, next);
         if self.field_info(ty, field_index).packed_only {
             self.check_array_length(packed, (ty, raw.tag.field_number), element, raw.value_start);
         }
@@ -1030,7 +1032,7 @@ impl Walker<'_, '_> {
     /// Closes a frame: links its subtree and checks the fields the reader requires.
     fn finish(&mut self, frame: Frame) {
         let next = NodeId::from_index(self.b.node_count());
-        self.b.update(frame.node, |n| n.next = next);
+        self.b.set_next(frame.node, next);
         // The root's own rules need all of its fields: not in a part, nor under a focus.
         let is_root = frame.node == NodeId::ROOT;
         let root_rules_wait = is_root && (self.partial || self.b.decoder().focus().is_some());
@@ -1178,7 +1180,7 @@ impl Walker<'_, '_> {
 
     fn leaf(&mut self, parent: &Frame, raw: &RawField, index: u32, kind: NodeKind) -> NodeId {
         let id = self.push(parent.node, kind, raw, index, None);
-        self.b.update(id, |n| n.next = id + 1);
+        self.b.set_next(id, id + 1);
         id
     }
 
@@ -1188,22 +1190,22 @@ impl Walker<'_, '_> {
         parent: Option<NodeId>,
         kind: NodeKind,
         span: std::ops::Range<usize>,
-        index: u32,
+        (field_number, index): (u32, u32),
         ty: Option<TypeIndex>,
     ) -> NodeId {
-        let raw = RawField {
-            tag: wire::Tag { field_number: 0, wire_type: WireType::Len },
-            start: span.start,
-            tag_len: 0,
-            len_len: 0,
-            value_start: span.start,
-            value_end: span.end,
-            end: span.end,
-            scalar: 0,
-        };
-        let id = self.push_node(parent, kind, &raw, index, ty);
-        self.b.update(id, |n| n.wire = None);
-        id
+        let id = NodeId::from_index(self.b.node_count());
+        self.b.push(Node {
+            start: span.start as u64,
+            value_end: span.end as u64,
+            parent,
+            next: id,
+            field_number,
+            index,
+            ty,
+            kind,
+            wire: None,
+            lens: 0,
+        })
     }
 
     fn push(&mut self, parent: NodeId, kind: NodeKind, raw: &RawField, index: u32, ty: Option<TypeIndex>) -> NodeId {
@@ -1238,7 +1240,7 @@ impl Walker<'_, '_> {
 
     #[inline(always)]
     fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
-        let out_of_step = self.b.node(node).parent == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
+        let out_of_step = self.b.parent(node) == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
         self.b.problem(node, offset, kind);
         if out_of_step {
             self.shift_before(node, offset);

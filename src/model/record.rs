@@ -100,6 +100,17 @@ impl NodeRecord {
         self.next
     }
 
+    /// The node's parent.
+    pub(crate) fn parent(self) -> Option<NodeId> {
+        self.parent
+    }
+
+    /// Sets the node after this one's subtree.
+    #[inline]
+    pub(crate) fn set_next(&mut self, next: NodeId) {
+        self.next = next;
+    }
+
     /// Marks whether a problem is attached to the node ([`Node::set_has_problem`]).
     #[inline]
     pub(crate) fn set_has_problem(&mut self, has: bool) {

@@ -43,11 +43,11 @@ impl Walker<'_, '_> {
             };
             let index = counts.bump(raw.tag.field_number, 1);
             let leaf = self.push(node, kind, &raw, index, None);
-            self.b.update(leaf, |n| n.next = leaf + 1);
+            self.b.set_next(leaf, leaf + 1);
             pos = raw.end;
         }
         let next = NodeId::from_index(self.b.node_count());
-        self.b.update(node, |n| n.next = next);
+        self.b.set_next(node, next);
         true
     }
 

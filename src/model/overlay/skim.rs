@@ -222,7 +222,7 @@ impl Walker<'_, '_> {
     ) {
         let kind = if self.info(ty).is_any { NodeKind::Any } else { NodeKind::Message };
         let node = self.push(root, kind, raw, index, Some(ty));
-        self.b.update(node, |n| n.next = node + 1);
+        self.b.set_next(node, node + 1);
         self.b.skimmed(node, fields);
         if let Some(name) = taken {
             self.problem(node, raw.value_start, ProblemKind::DuplicateUnitName { name });
