@@ -205,7 +205,8 @@ impl Schema {
         let types = built.pool.all_messages().count();
         if types > TypeIndex::MOST {
             return Err(SchemaError::TooLarge(format!(
-                "the schemas declare {types} message types; statescope holds at most {}",
+                "the schemas declare {types} message types; statescope holds at most {}: load only the \
+                 schema folders this state needs",
                 TypeIndex::MOST
             )));
         }

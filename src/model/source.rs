@@ -160,7 +160,7 @@ impl Source {
         if meta.is_dir() {
             return Err(io::Error::other("is a folder, not a saved-state file"));
         }
-        refuse_beyond_largest(&meta)?;
+        refuse_beyond_largest(meta.is_file().then_some(meta.len()))?;
         if !meta.is_file() {
             return read_stream(file, max_stream, "it (not a regular file)");
         }
@@ -198,7 +198,7 @@ impl Source {
         if path != Path::new("-") {
             let file = File::open(path)?;
             let meta = file.metadata()?;
-            refuse_beyond_largest(&meta)?;
+            refuse_beyond_largest(meta.is_file().then_some(meta.len()))?;
             if meta.is_file() && meta.len() >= Source::MAPPED_FROM {
                 let map = mapped::map(&file, path)?;
                 let origin = Some(Arc::new(Origin { file, stamp: FileStamp::of(&meta) }));
@@ -229,11 +229,14 @@ impl Source {
 
 /// Refuses a regular file larger than a document's offsets reach (16 TiB; a sparse file
 /// can claim that much).
-fn refuse_beyond_largest(meta: &std::fs::Metadata) -> io::Result<()> {
+fn refuse_beyond_largest(regular_file_len: Option<u64>) -> io::Result<()> {
     let largest = crate::model::record::NodeRecord::LARGEST_INPUT;
-    match meta.is_file() && meta.len() > largest {
-        true => Err(io::Error::other(format!("is {} bytes; statescope reads files of at most {largest}", meta.len()))),
-        false => Ok(()),
+    match regular_file_len.filter(|&len| len > largest) {
+        Some(len) => Err(io::Error::other(format!(
+            "is {len} bytes; statescope reads files of at most 16 TiB ({largest} bytes): \
+             cut out the part to look at (a state's units are top-level fields)"
+        ))),
+        None => Ok(()),
     }
 }
 
@@ -261,6 +264,15 @@ fn read_stream(stream: impl Read, max: u64, what: &str) -> io::Result<Source> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_file_larger_than_a_nodes_offsets_reach_is_refused() {
+        let largest = crate::model::record::NodeRecord::LARGEST_INPUT;
+        assert!(refuse_beyond_largest(Some(largest)).is_ok());
+        assert!(refuse_beyond_largest(None).is_ok(), "streams are bounded by their own limit");
+        let refused = refuse_beyond_largest(Some(largest + 1)).unwrap_err().to_string();
+        assert!(refused.starts_with("is 17592186044416 bytes; statescope reads files of at most 16 TiB"), "{refused}");
+    }
 
     #[test]
     fn a_stream_past_the_limit_is_refused_not_swallowed() {
