@@ -62,6 +62,10 @@ pub struct Schema {
     /// Each type analysed so far, shared by every document decoded with this schema (a
     /// search for a likely cause decodes thousands of small trial documents).
     analysed: Arc<std::sync::Mutex<HashMap<String, Arc<TypeInfo>>>>,
+    /// The type URL of every message, by length, made when first asked for and shared as
+    /// `analysed` is: each trial decode of a search for a cause that meets an unknown URL
+    /// looks among them.
+    urls_by_len: Arc<std::sync::OnceLock<HashMap<usize, Vec<String>>>>,
 }
 
 /// How a declared field is read from the wire.
@@ -257,13 +261,34 @@ impl Schema {
                 }
             }
         }
-        Schema { pool, packed_only, collisions: Vec::new(), user_files: HashSet::new(), analysed: Arc::default() }
+        Schema {
+            pool,
+            packed_only,
+            collisions: Vec::new(),
+            user_files: HashSet::new(),
+            analysed: Arc::default(),
+            urls_by_len: Arc::default(),
+        }
     }
 
     /// Looks up the message a type URL names (`…/package.Name`, or a bare full name).
     pub fn resolve_type_url(&self, url: &str) -> Option<MessageDescriptor> {
         let name = url.rsplit_once('/').map_or(url, |(_, name)| name);
         self.pool.get_message_by_name(name)
+    }
+
+    /// The type URL of every message (`type.googleapis.com/` and its full name) that has
+    /// `len` bytes.
+    pub fn urls_of_len(&self, len: usize) -> &[String] {
+        let by_len = self.urls_by_len.get_or_init(|| {
+            let mut by_len: HashMap<usize, Vec<String>> = HashMap::new();
+            for m in self.pool.all_messages() {
+                let url = format!("{TYPE_URL_PREFIX}{}", m.full_name());
+                by_len.entry(url.len()).or_default().push(url);
+            }
+            by_len
+        });
+        by_len.get(&len).map_or(&[], Vec::as_slice)
     }
 
     /// The overlay's facts about one message type, analysed once for this schema.

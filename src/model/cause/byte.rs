@@ -1,14 +1,13 @@
 //! Faults in one byte: a tag whose wire type changed, a flipped bit, and a type URL one
 //! byte away from a declared one.
 
-use crate::decode::schema::{Schema, TYPE_URL_PREFIX};
+use crate::decode::schema::Schema;
 use crate::decode::wire::{self, WireType};
 use std::ops::Range;
 
 use crate::model::cause::{Cause, Damage, TRIAL_COST, suspects};
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
-use crate::model::hash::KeyMap;
 use crate::model::node::NodeId;
 use crate::model::path::path_of;
 use crate::model::source::Source;
@@ -67,12 +66,11 @@ fn wire_type(
     None
 }
 
-/// Declared type URLs one byte from an unknown one, looked up fast: the declared URLs by
-/// length (built on first use), and the verdict on each unknown URL met so far, as a
-/// newer release's blob repeats the same unknown URL in unit after unit.
+/// Declared type URLs one byte from an unknown one, looked up fast: among the declared URLs
+/// of its length ([`Schema::urls_of_len`]), and the verdict on each unknown URL met so far,
+/// as a newer release's blob repeats the same unknown URL in unit after unit.
 #[derive(Default)]
 pub(crate) struct UrlGuesses {
-    by_len: Option<KeyMap<usize, Vec<String>>>,
     seen: std::collections::HashMap<Vec<u8>, Option<String>>,
 }
 
@@ -86,15 +84,7 @@ impl UrlGuesses {
         if let Some(verdict) = self.seen.get(url) {
             return verdict.clone();
         }
-        let by_len = self.by_len.get_or_insert_with(|| {
-            let mut by_len: KeyMap<usize, Vec<String>> = KeyMap::default();
-            for m in schema.pool.all_messages() {
-                let expected = format!("{TYPE_URL_PREFIX}{}", m.full_name());
-                by_len.entry(expected.len()).or_default().push(expected);
-            }
-            by_len
-        });
-        let mut fits = by_len.get(&url.len()).into_iter().flatten().filter(|e| one_byte_apart(e.as_bytes(), url));
+        let mut fits = schema.urls_of_len(url.len()).iter().filter(|e| one_byte_apart(e.as_bytes(), url));
         let verdict = fits.next().filter(|_| fits.next().is_none()).cloned();
         if self.seen.len() >= URLS_REMEMBERED {
             self.seen.clear();
