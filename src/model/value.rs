@@ -39,7 +39,7 @@ pub fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option
 }
 
 /// [`raw_with`] of a node already read.
-fn raw_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<u64> {
+pub fn raw_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<u64> {
     let bytes = doc.value_bytes_of(node);
     let wire = match (node.kind, field.map(|f| &f.class)) {
         (NodeKind::Scalar, _) => node.wire?,

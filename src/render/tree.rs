@@ -120,7 +120,7 @@ fn write_subtree(
             }
         };
         depth_of.push(depth);
-        if doc.is_transparent(id) && id != top {
+        if doc.is_transparent_node(&node) && id != top {
             write_problems(doc, id, depth, options, out)?;
             continue;
         }
@@ -223,7 +223,7 @@ pub fn label(doc: &Document, id: NodeId, node: &Node, line: &mut String) {
     }
     let field = doc.field_info_of(node);
     if node.kind == NodeKind::Element {
-        let raw = value::raw_with(doc, id, field).unwrap_or(0);
+        let raw = value::raw_of(doc, node, field).unwrap_or(0);
         return element_label(field, value_index(doc, node), raw, node.has_problem(), line);
     }
     push_step(doc, node, field, line);
