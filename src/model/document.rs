@@ -248,17 +248,17 @@ impl Document {
 
     /// The message type a container node decodes its children with.
     pub fn message_type(&self, id: NodeId) -> Option<&MessageDescriptor> {
-        self.type_info(self.stored(id).ty).map(|t| &t.desc)
+        self.message_type_of(&self.stored(id))
+    }
+
+    /// [`Document::message_type`] of a node already read.
+    pub fn message_type_of(&self, node: &Node) -> Option<&MessageDescriptor> {
+        self.type_info(node.ty).map(|t| &t.desc)
     }
 
     /// The schema facts of the message type a container node decodes its children with.
     pub fn type_info_of(&self, id: NodeId) -> Option<&TypeInfo> {
         self.type_info(self.stored(id).ty)
-    }
-
-    /// [`Document::type_info_of`] of a node already read.
-    pub fn type_info_of_node(&self, node: &Node) -> Option<&TypeInfo> {
-        self.type_info(node.ty)
     }
 
     fn type_info(&self, ty: Option<TypeIndex>) -> Option<&TypeInfo> {

@@ -272,7 +272,7 @@ pub fn type_name(doc: &Document, id: NodeId, node: &Node, field: Option<&FieldIn
             }
         }
         NodeKind::Error => line.push_str("unreadable"),
-        NodeKind::Message => match doc.type_info_of_node(node).map(|t| &t.desc) {
+        NodeKind::Message => match doc.message_type_of(node) {
             Some(m) => line.push_str(m.full_name()),
             None => line.push_str("message"),
         },
