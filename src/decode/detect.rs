@@ -37,7 +37,7 @@ pub struct Detection {
 
 /// Picks the best-fitting type for `buf`, or `None` when nothing fits at all.
 pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
-    let mut scorer = Scorer { buf, schema, limit: FIRST_LOOK, groups: HashMap::new() };
+    let mut scorer = Scorer { buf, schema, limit: FIRST_LOOK, groups: HashMap::new(), top_level: None };
     let mut score_all = |candidates: Vec<MessageDescriptor>, limit: usize| -> Vec<(i64, MessageDescriptor)> {
         scorer.limit = limit;
         let scored = candidates.into_iter().map(|m| (scorer.score(0, buf.len(), &m, SCORE_DEPTH), m));
@@ -75,7 +75,15 @@ struct Scorer<'a> {
     /// candidate reads the same bytes, and a group's end may take a long scan to find (or
     /// not find), which is then done once, not once per candidate.
     groups: HashMap<(usize, usize), Result<RawField, WireError>>,
+    /// The top level's fields before the limit, read once for every candidate (each
+    /// candidate scores them all, and a blob of tiny fields holds a thousand in 4 KiB),
+    /// with the limit they were read to.
+    top_level: Option<(usize, Vec<Scored>)>,
 }
+
+/// A field as [`Scorer::score`] reads it: whole, or cut by the input's end (`true`);
+/// `None` for one that does not read, where scoring stops.
+type Scored = Option<(RawField, bool)>;
 
 impl Scorer<'_> {
     /// The field at `pos`, within `[pos, end)`.
@@ -102,49 +110,88 @@ impl Scorer<'_> {
 
     /// How well `[start, end)` fits `desc`, scored `depth` levels down.
     fn score(&mut self, start: usize, end: usize, desc: &MessageDescriptor, depth: u32) -> i64 {
-        let buf = self.buf;
+        // Numbers past the highest declared are told unknown without a lookup: a blob of
+        // many distinct unknown fields costs each candidate a compare per field.
+        let highest = desc.fields().map(|f| f.number()).max().unwrap_or(0);
+        let desc = (desc, highest);
+        if start == 0 && end == self.buf.len() {
+            let fields = self.top_level_fields();
+            let total = fields.iter().map(|&field| self.score_field(field, desc, depth)).try_fold(0, add_or_stop);
+            self.top_level = Some((self.limit, fields));
+            return total.unwrap_or_else(|total| total);
+        }
         let mut total = 0i64;
         let mut pos = start;
         while pos < end.min(self.limit) {
-            let (f, cut) = match self.read(pos, end) {
-                Ok(f) => (f, false),
-                // The input ends inside this field (a cut blob): score what is there, as the
-                // decoder will show it, so a damaged dump still finds the type of its prefix.
-                Err(e) if matches!(e.reason, WireErrorKind::LengthPastEnd { .. }) && end == buf.len() => {
-                    match wire::read_truncated_field(buf, pos, end) {
-                        Some(f) => (f, true),
-                        None => return total - 20,
-                    }
-                }
-                Err(_) => return total - 20,
+            let field = self.scored_field(pos, end);
+            total = match add_or_stop(total, self.score_field(field, desc, depth)) {
+                Ok(total) => total,
+                Err(total) => return total,
             };
-            pos = f.end;
-            let Some(field) = desc.get_field(f.tag.field_number) else {
-                total -= 4;
-                continue;
-            };
-            let (content_start, content_end) = (f.value_start, f.value_end);
-            total += match (field.kind(), f.tag.wire_type) {
-                (Kind::Message(m), WireType::Len) => {
-                    // A cut message is scored as far as it goes (its last field is cut too).
-                    if !cut && !self.reads_whole(content_start, content_end) {
-                        -4
-                    } else if m.full_name() == ANY_TYPE {
-                        3 + self.any_score(content_start, content_end)
-                    } else if depth > 0 {
-                        2 + self.score(content_start, content_end, &m, depth - 1)
-                    } else {
-                        2
-                    }
-                }
-                (Kind::String, WireType::Len) if self.reads_as_text(content_start, content_end) => 2,
-                (Kind::Bytes, WireType::Len) => 1,
-                (kind, WireType::Len) if field.is_list() && scalar_wire(&kind).is_some() => 1,
-                (kind, wire) if scalar_wire(&kind) == Some(wire) => 2,
-                _ => -4,
-            };
+            pos = field.map_or(end, |(f, _)| f.end);
         }
         total
+    }
+
+    /// The top level's fields before the limit, as [`Self::scored_field`] reads them, up
+    /// to and with the first that does not read: read once for each limit.
+    fn top_level_fields(&mut self) -> Vec<Scored> {
+        match self.top_level.take() {
+            Some((limit, fields)) if limit == self.limit => fields,
+            _ => {
+                let (mut fields, mut pos) = (Vec::new(), 0);
+                while pos < self.buf.len().min(self.limit) {
+                    let field = self.scored_field(pos, self.buf.len());
+                    fields.push(field);
+                    let Some((f, _)) = field else { break };
+                    pos = f.end;
+                }
+                fields
+            }
+        }
+    }
+
+    /// The field at `pos` within `[pos, end)`, or, where the input ends inside it, as
+    /// much of it as is there (a cut blob is scored as the decoder will show it, so a
+    /// damaged dump still finds the type of its prefix).
+    fn scored_field(&mut self, pos: usize, end: usize) -> Scored {
+        match self.read(pos, end) {
+            Ok(f) => Some((f, false)),
+            Err(e) if matches!(e.reason, WireErrorKind::LengthPastEnd { .. }) && end == self.buf.len() => {
+                wire::read_truncated_field(self.buf, pos, end).map(|f| (f, true))
+            }
+            Err(_) => None,
+        }
+    }
+
+    /// How well one field fits `desc`, whose highest field number is `highest`; `None` for one that does not read, which ends the
+    /// message's score with [`UNREADABLE`].
+    fn score_field(&mut self, field: Scored, (desc, highest): (&MessageDescriptor, u32), depth: u32) -> Option<i64> {
+        let (f, cut) = field?;
+        let declared = (f.tag.field_number <= highest).then(|| desc.get_field(f.tag.field_number)).flatten();
+        let Some(declared) = declared else {
+            return Some(-4);
+        };
+        let (content_start, content_end) = (f.value_start, f.value_end);
+        Some(match (declared.kind(), f.tag.wire_type) {
+            (Kind::Message(m), WireType::Len) => {
+                // A cut message is scored as far as it goes (its last field is cut too).
+                if !cut && !self.reads_whole(content_start, content_end) {
+                    -4
+                } else if m.full_name() == ANY_TYPE {
+                    3 + self.any_score(content_start, content_end)
+                } else if depth > 0 {
+                    2 + self.score(content_start, content_end, &m, depth - 1)
+                } else {
+                    2
+                }
+            }
+            (Kind::String, WireType::Len) if self.reads_as_text(content_start, content_end) => 2,
+            (Kind::Bytes, WireType::Len) => 1,
+            (kind, WireType::Len) if declared.is_list() && scalar_wire(&kind).is_some() => 1,
+            (kind, wire) if scalar_wire(&kind) == Some(wire) => 2,
+            _ => -4,
+        })
     }
 
     /// Whether `[start, end)` is UTF-8 as far as the limit (a long string is not read whole
@@ -172,6 +219,15 @@ impl Scorer<'_> {
         }
         0
     }
+}
+
+/// What a field that does not read costs a message's score: scoring stops there.
+const UNREADABLE: i64 = -20;
+
+/// `total` with a field's score added, or, at a field that does not read, the final total
+/// (`Err`).
+fn add_or_stop(total: i64, field: Option<i64>) -> Result<i64, i64> {
+    field.map(|score| total + score).ok_or(total + UNREADABLE)
 }
 
 #[cfg(test)]
