@@ -132,10 +132,10 @@ impl<W: Write> Report<'_, W> {
     /// [`SHOWN_ALIKE`] alike (words are found only for those reported).
     fn write(&mut self, doc: &Document, problems: &[Problem]) -> io::Result<()> {
         findings::count(&mut self.summary, problems);
-        let mut unknown_in = findings::UnknownIn::default();
+        let mut last = findings::LastPlaces::default();
         for problem in problems {
             let at = findings::reported_at(doc, problem);
-            let key = findings::key_of(&mut self.places, doc, at, problem, &mut unknown_in);
+            let key = findings::key_of(&mut self.places, doc, at, problem, &mut last);
             if self.format == CheckFormat::Text
                 && let Some(alike) = self.holds_back(key)
             {

@@ -71,7 +71,7 @@ fn wire_type(
 /// as a newer release's blob repeats the same unknown URL in unit after unit.
 #[derive(Default)]
 pub(crate) struct UrlGuesses {
-    seen: std::collections::HashMap<Vec<u8>, Option<String>>,
+    seen: crate::model::hash::KeyMap<Vec<u8>, Option<String>>,
 }
 
 /// Unknown URLs remembered at most (a hostile blob may hold millions of distinct ones).

@@ -48,23 +48,47 @@ pub struct Held {
 #[derive(Debug, Default)]
 pub struct Places {
     by_type: Vec<Option<u64>>,
+    /// Room for the nodes on a way up to the root.
+    way: Vec<NodeId>,
 }
+
+/// The place of the root, where every other is folded from.
+const ROOT_PLACE: u64 = 0xcbf2_9ce4_8422_2325;
 
 impl Places {
     /// A node's place in the structure, indices aside: the field numbers and the types
     /// they are read in from the root down, folded into one number. Fields the schema does
     /// not declare all share one place per message (`#*`), however many numbers they use.
-    pub fn of(&mut self, doc: &Document, id: NodeId) -> u64 {
-        let mut place = 0xcbf2_9ce4_8422_2325u64;
-        let mut at = Some(id);
-        while let Some(here) = at {
-            let node = doc.node(here);
-            let ty = node.parent.and_then(|p| doc.node(p).ty).map_or(0, |t| self.type_key(doc, t));
-            let number = if doc.field_info(here).is_some() { u64::from(node.field_number) } else { 0 };
-            place = (place ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3);
-            at = node.parent;
-        }
+    /// The place of its parent is taken from `last` when it is the parent met last (the
+    /// problems of one message sit side by side, many in a row in a hostile blob), and
+    /// left there for the next.
+    pub fn of(&mut self, doc: &Document, id: NodeId, last: &mut LastParent) -> u64 {
+        let node = doc.node(id);
+        let Some(parent) = node.parent else { return ROOT_PLACE };
+        let above = match last.0 {
+            Some((met, place)) if met == parent => place,
+            _ => last.0.insert((parent, self.folded(doc, parent))).1,
+        };
+        self.step(doc, id, above)
+    }
+
+    /// The place of `id`, folded from the root down.
+    fn folded(&mut self, doc: &Document, id: NodeId) -> u64 {
+        let mut way = std::mem::take(&mut self.way);
+        way.clear();
+        way.extend(std::iter::successors(Some(id), |&here| doc.parent(here)));
+        // The root's place is where the fold starts; each node below it is a step.
+        let place = way.iter().rev().skip(1).fold(ROOT_PLACE, |above, &here| self.step(doc, here, above));
+        self.way = way;
         place
+    }
+
+    /// The place of `id`, below the place `above` of its parent.
+    fn step(&mut self, doc: &Document, id: NodeId, above: u64) -> u64 {
+        let node = doc.node(id);
+        let ty = node.parent.and_then(|p| doc.node(p).ty).map_or(0, |t| self.type_key(doc, t));
+        let number = if doc.field_info(id).is_some() { u64::from(node.field_number) } else { 0 };
+        (above ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3)
     }
 
     fn type_key(&mut self, doc: &Document, ty: TypeIndex) -> u64 {
@@ -115,20 +139,28 @@ pub fn count(summary: &mut CheckSummary, problems: &[Problem]) {
     }
 }
 
-/// The place of the message whose unknown fields were last keyed, in one document: its
-/// unknown fields all share that place, so a run of them has it found once.
+/// Places found last in one document, kept between its problems: the parent whose place
+/// was found last ([`Places::of`]), and the message whose unknown fields were keyed last
+/// (they all share one place, so a run of them has it found once).
 #[derive(Debug, Default)]
-pub struct UnknownIn(Option<(NodeId, u64)>);
+pub struct LastPlaces {
+    parent: LastParent,
+    unknown_in: Option<(NodeId, u64)>,
+}
 
-/// The key of a problem of `doc`, reported at `at`; `unknown_in` is kept between the
-/// problems of one document.
-pub fn key_of(places: &mut Places, doc: &Document, at: NodeId, problem: &Problem, unknown_in: &mut UnknownIn) -> Key {
+/// The parent whose place was found last, with that place ([`Places::of`]).
+#[derive(Debug, Default)]
+pub struct LastParent(Option<(NodeId, u64)>);
+
+/// The key of a problem of `doc`, reported at `at`; `last` is kept between the problems of
+/// one document.
+pub fn key_of(places: &mut Places, doc: &Document, at: NodeId, problem: &Problem, last: &mut LastPlaces) -> Key {
     let place = match (&problem.kind, doc.node(at).parent) {
-        (ProblemKind::UnknownField { .. }, Some(message)) if at == problem.node => match unknown_in.0 {
+        (ProblemKind::UnknownField { .. }, Some(message)) if at == problem.node => match last.unknown_in {
             Some((met, place)) if met == message => place,
-            _ => unknown_in.0.insert((message, places.of(doc, at))).1,
+            _ => last.unknown_in.insert((message, places.of(doc, at, &mut last.parent))).1,
         },
-        _ => places.of(doc, at),
+        _ => places.of(doc, at, &mut last.parent),
     };
     (place, discriminant(&problem.kind))
 }
@@ -180,33 +212,41 @@ pub fn fields(doc: &Document, top: NodeId) -> usize {
 }
 
 /// Values kept per group of problems alike. A hostile blob may hold a million problems in
-/// a row that are all alike, so the group of the last one is kept at hand: such a run
-/// costs a comparison each, not a map lookup.
+/// a row, all alike or a few kinds taking turns (each unit's name, payload and place), so
+/// the groups met last are kept at hand: such a run costs a few comparisons each, not a
+/// map lookup.
 #[derive(Debug)]
 pub struct Groups<T> {
     index: KeyMap<Key, usize>,
     groups: Vec<(Key, T)>,
-    last: Option<(Key, usize)>,
+    /// The groups met last, the one met longest ago replaced first.
+    recent: [Option<(Key, usize)>; RECENT_GROUPS],
+    /// Where in `recent` the next group met goes.
+    next_recent: usize,
 }
+
+/// Groups kept at hand ([`Groups`]).
+const RECENT_GROUPS: usize = 4;
 
 impl<T> Default for Groups<T> {
     fn default() -> Self {
-        Groups { index: KeyMap::default(), groups: Vec::new(), last: None }
+        Groups { index: KeyMap::default(), groups: Vec::new(), recent: [None; RECENT_GROUPS], next_recent: 0 }
     }
 }
 
 impl<T: Default> Groups<T> {
     /// The value of the problems alike with `key`, made anew if there is none yet.
     pub fn of(&mut self, key: Key) -> &mut T {
-        let at = match self.last {
-            Some((last, at)) if last == key => at,
-            _ => {
+        let at = match self.recent.iter().flatten().find(|(met, _)| *met == key) {
+            Some(&(_, at)) => at,
+            None => {
                 let groups = &mut self.groups;
                 let at = *self.index.entry(key).or_insert_with(|| {
                     groups.push((key, T::default()));
                     groups.len() - 1
                 });
-                self.last = Some((key, at));
+                self.recent[self.next_recent] = Some((key, at));
+                self.next_recent = (self.next_recent + 1) % RECENT_GROUPS;
                 at
             }
         };
@@ -216,7 +256,7 @@ impl<T: Default> Groups<T> {
     /// Every group with its key, in the order first met, leaving none.
     pub fn drain(&mut self) -> impl Iterator<Item = (Key, T)> + '_ {
         self.index.clear();
-        self.last = None;
+        self.recent = [None; RECENT_GROUPS];
         self.groups.drain(..)
     }
 }
@@ -244,10 +284,10 @@ impl PartFindings {
         self.summary.fields += fields(doc, top);
         let from = doc.problems().partition_point(|p| p.node < top);
         count(&mut self.summary, &doc.problems()[from..]);
-        let mut unknown_in = UnknownIn::default();
+        let mut last = LastPlaces::default();
         for problem in &doc.problems()[from..] {
             let at = reported_at(doc, problem);
-            let key = key_of(&mut self.places, doc, at, problem, &mut unknown_in);
+            let key = key_of(&mut self.places, doc, at, problem, &mut last);
             let (taken, more, first) = self.more.of(key);
             if every_one || *taken < SHOWN_ALIKE {
                 *taken += 1;
