@@ -22,6 +22,7 @@ use crate::ui::rows::{NodeSet, Rows};
 mod differences;
 mod editing;
 mod hex;
+mod sifting;
 
 pub use differences::Differences;
 pub use hex::{ByteRole, HexCursor, HexStep};
@@ -272,21 +273,27 @@ pub struct Search {
     looked: u32,
 }
 
-/// The rooms a search reuses for each row it looks at: its label, and a bytes value lowered.
-#[derive(Default)]
+/// The rooms a search reuses for each row it looks at: its label, and a bytes value
+/// lowered; and what it knows of the rows of each field it met.
 struct SearchScratch {
     line: String,
     lowered: Vec<u8>,
+    sifter: sifting::Sifter,
 }
 
 impl Search {
+    /// Rooms for looking at rows, on one thread.
+    fn scratch(&self) -> SearchScratch {
+        SearchScratch { line: String::new(), lowered: Vec::new(), sifter: sifting::Sifter::new(self.needle.needle()) }
+    }
+
     /// The first node in search order among `steps` (counted from where the search
     /// started) whose row matches, with its step: both cores look, each at half.
     fn first_match(&self, doc: &Document, steps: std::ops::Range<u32>) -> Option<(u32, NodeId)> {
         let len = doc.node_count() as u32;
         let from = self.from.index() as u32;
         let look = |steps: std::ops::Range<u32>| {
-            let mut scratch = SearchScratch::default();
+            let mut scratch = self.scratch();
             let mut step = steps.start;
             while step < steps.end {
                 let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
@@ -331,6 +338,9 @@ impl Search {
         scratch: &mut SearchScratch,
     ) -> Option<u32> {
         let (field, first) = (doc.field_info(run), doc.node(run).index);
+        if field.is_some_and(|field| !scratch.sifter.may_match(field)) {
+            return None;
+        }
         let line = &mut scratch.line;
         let mut found = None;
         let values = value::packed_values(doc, run).zip(0u32..).skip(positions.start as usize);
@@ -362,7 +372,13 @@ impl Search {
         if doc.is_transparent_node(&node) {
             return false;
         }
-        let SearchScratch { line, lowered } = scratch;
+        // A number that reads clean shows its field's name and type and a number only.
+        let clean_number = matches!(node.kind, crate::model::NodeKind::Scalar | crate::model::NodeKind::Element)
+            && !node.has_problem();
+        if clean_number && doc.field_info_of(&node).is_some_and(|field| !scratch.sifter.may_match(field)) {
+            return false;
+        }
+        let SearchScratch { line, lowered, .. } = scratch;
         line.clear();
         tree::label(doc, id, &node, line);
         if self.label_matches(line) {
@@ -1092,7 +1108,7 @@ impl App {
         if doc.node_count() > SEARCH_SLICE as usize {
             return "match".to_owned();
         }
-        let mut scratch = SearchScratch::default();
+        let mut scratch = search.scratch();
         let (mut k, mut n) = (0, 0);
         for id in NodeId::ROOT.up_to(doc.end()) {
             if search.finds(doc, id, &mut scratch) {
