@@ -164,8 +164,8 @@ impl Scorer<'_> {
         }
     }
 
-    /// How well one field fits `desc`, whose highest field number is `highest`; `None` for one that does not read, which ends the
-    /// message's score with [`UNREADABLE`].
+    /// How well one field fits `desc`, whose highest field number is `highest`; `None`
+    /// for one that does not read, which ends the message's score with [`UNREADABLE`].
     fn score_field(&mut self, field: Scored, (desc, highest): (&MessageDescriptor, u32), depth: u32) -> Option<i64> {
         let (f, cut) = field?;
         let declared = (f.tag.field_number <= highest).then(|| desc.get_field(f.tag.field_number)).flatten();
