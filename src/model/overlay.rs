@@ -675,7 +675,7 @@ impl Walker<'_, '_> {
     fn unknown_field(&mut self, parent: &Frame, raw: &RawField, index: u32) -> Step {
         let node = self.raw_field(parent, raw, index);
         if let Some(in_type) = parent.ty {
-            self.problem(node, raw.start, ProblemKind::UnknownField { in_type });
+            self.problem_under(Some(parent.node), node, raw.start, ProblemKind::UnknownField { in_type });
         }
         self.group_frame(parent, raw, node, None)
     }
@@ -1240,7 +1240,14 @@ impl Walker<'_, '_> {
 
     #[inline(always)]
     fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
-        let out_of_step = self.b.parent(node) == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
+        self.problem_under(self.b.parent(node), node, offset, kind);
+    }
+
+    /// [`Self::problem`] of a node whose parent is known (not read back from the node just
+    /// made: a million unknown fields in a row each waited on that read).
+    #[inline(always)]
+    fn problem_under(&mut self, parent: Option<NodeId>, node: NodeId, offset: usize, kind: ProblemKind) {
+        let out_of_step = parent == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
         self.b.problem(node, offset, kind);
         if out_of_step {
             self.shift_before(node, offset);
