@@ -5,7 +5,7 @@
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::decode::schema::FieldInfo;
+use crate::decode::schema::{FieldClass, FieldInfo};
 use crate::model::document::Document;
 use crate::model::node::{Node, NodeId, NodeKind};
 
@@ -249,11 +249,17 @@ fn step_name<'a>(doc: &'a Document, node: &Node, field: Option<&'a FieldInfo>) -
         _ if doc.is_transparent_node(node) => StepName::Nameless,
         NodeKind::Element => StepName::Nameless,
         NodeKind::Error => StepName::Text("#error"),
-        _ if node.parent.is_some_and(|p| doc.is_any(p)) => match node.field_number {
-            1 => StepName::Text("@type"),
-            2 => StepName::Text("@value"),
-            n => StepName::Number(n),
-        },
+        // An Any declares only a string and a bytes field: a number or message field's
+        // node needs no look at its parent.
+        _ if field.is_none_or(|f| matches!(f.class, FieldClass::String | FieldClass::Bytes))
+            && node.parent.is_some_and(|p| doc.is_any(p)) =>
+        {
+            match node.field_number {
+                1 => StepName::Text("@type"),
+                2 => StepName::Text("@value"),
+                n => StepName::Number(n),
+            }
+        }
         _ => match field {
             Some(f) => StepName::Text(&f.name),
             None => StepName::Number(node.field_number),

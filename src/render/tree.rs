@@ -215,13 +215,17 @@ fn write_problem(
 
 /// The one-line label of node `id`, read as `node`: `name[i]: type = value`.
 pub fn label(doc: &Document, id: NodeId, node: &Node, line: &mut String) {
+    label_with(doc, id, node, doc.field_info_of(node), line);
+}
+
+/// [`label`], given the node's field as [`Document::field_info_of`] finds it.
+pub fn label_with(doc: &Document, id: NodeId, node: &Node, field: Option<&FieldInfo>, line: &mut String) {
     use std::fmt::Write as _;
     if node.kind == NodeKind::Root {
         let name = doc.root_type().map_or("(no schema)", |m| m.full_name());
         let _ = write!(line, "{name} ({} bytes)", node.value_end);
         return;
     }
-    let field = doc.field_info_of(node);
     if node.kind == NodeKind::Element {
         let raw = value::raw_of(doc, node, field).unwrap_or(0);
         return element_label(field, value_index(doc, node), raw, node.has_problem(), line);

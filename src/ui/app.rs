@@ -375,12 +375,13 @@ impl Search {
         // A number that reads clean shows its field's name and type and a number only.
         let clean_number = matches!(node.kind, crate::model::NodeKind::Scalar | crate::model::NodeKind::Element)
             && !node.has_problem();
-        if clean_number && doc.field_info_of(&node).is_some_and(|field| !scratch.sifter.may_match(field)) {
+        let field = doc.field_info_of(&node);
+        if clean_number && field.is_some_and(|field| !scratch.sifter.may_match(field)) {
             return false;
         }
         let SearchScratch { line, lowered, .. } = scratch;
         line.clear();
-        tree::label(doc, id, &node, line);
+        tree::label_with(doc, id, &node, field, line);
         if self.label_matches(line) {
             return true;
         }
