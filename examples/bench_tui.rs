@@ -176,7 +176,8 @@ fn main() -> anyhow::Result<()> {
     }
     // A search for a word and one for a number, each found nowhere: a word's characters
     // rule out the rows of most numbers without their labels written, a number's do not.
-    let mut search_for = |needle: &str| {
+    // The fastest of three of each, on a machine shared with others.
+    let mut search_once = |needle: &str| {
         let search = Instant::now();
         app.update(Action::StartSearch);
         for c in needle.chars() {
@@ -191,6 +192,7 @@ fn main() -> anyhow::Result<()> {
         }
         (search.elapsed(), slices)
     };
+    let mut search_for = |needle: &str| (0..3).map(|_| search_once(needle)).min().expect("three searches");
     let (search, slices) = search_for("nonexistent-needle");
     let (number_search, number_slices) = search_for("98765432123");
 
@@ -288,11 +290,11 @@ fn main() -> anyhow::Result<()> {
     );
     println!(
         "search miss over all nodes:{:>7.3} s in {slices} slices (keys are read between slices), \
-         `/nonexistent-needle`",
+         `/nonexistent-needle`, fastest of 3",
         search.as_secs_f64()
     );
     println!(
-        "search miss, a number:    {:>8.3} s in {number_slices} slices, `/98765432123`",
+        "search miss, a number:    {:>8.3} s in {number_slices} slices, `/98765432123`, fastest of 3",
         number_search.as_secs_f64()
     );
     for (what, seconds) in gotos {
