@@ -215,7 +215,8 @@ impl std::str::FromStr for FieldPath {
 /// The name a node's own step shows (no indices), or `None` for transparent nodes.
 pub fn segment_name(doc: &Document, id: NodeId) -> Option<String> {
     let mut out = String::new();
-    push_name(doc, &doc.node(id), doc.field_info(id), &mut out).then_some(out)
+    let node = doc.node(id);
+    push_name(doc, &node, doc.field_info_of(&node), &mut out).then_some(out)
 }
 
 /// Appends a node's step: `name`, `name[i]`, or `[i]` for a packed value; nothing for an
@@ -288,7 +289,8 @@ fn push_number(number: u32, out: &mut String) {
 /// Whether a node's own step is named `name` (`units`, `@type`, `#7`), without building
 /// its whole path.
 pub fn step_is(doc: &Document, id: NodeId, name: &str) -> bool {
-    match step_name(doc, &doc.node(id), doc.field_info(id)) {
+    let node = doc.node(id);
+    match step_name(doc, &node, doc.field_info_of(&node)) {
         StepName::Text(text) => text == name,
         StepName::Number(number) => name.strip_prefix('#') == Some(itoa::Buffer::new().format(number)),
         StepName::Nameless => false,
@@ -385,10 +387,10 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
         // no allocation per sibling.
         let found = visible_children(doc, cur).take_while(|_| !stop_asked(stop)).find_map(|c| {
             name.clear();
-            if !push_name(doc, &doc.node(c), doc.field_info(c), &mut name) || name != segment.name {
+            let n = doc.node(c);
+            if !push_name(doc, &n, doc.field_info_of(&n), &mut name) || name != segment.name {
                 return None;
             }
-            let n = doc.node(c);
             match segment.indices.as_slice() {
                 [] => Some(c),
                 // An element knows its place in its run. Usually every value has a node, in
@@ -429,7 +431,8 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
             entry.1.count += 1;
         } else if names.len() < LISTED {
             let mut name = String::new();
-            let (node, field) = (doc.node(c), doc.field_info(c));
+            let node = doc.node(c);
+            let field = doc.field_info_of(&node);
             if push_name(doc, &node, field, &mut name) {
                 names.push((number, Met { name, count: 1, indexed: shows_index(doc, &node, field) }));
             }

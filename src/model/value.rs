@@ -298,7 +298,8 @@ pub fn preview(doc: &Document, id: NodeId, limit: usize) -> String {
 
 /// Appends [`preview`] to `out` (empty for containers).
 pub fn push_preview(doc: &Document, id: NodeId, limit: usize, out: &mut String) {
-    push_preview_with(doc, id, &doc.node(id), doc.field_info(id), limit, out)
+    let node = doc.node(id);
+    push_preview_with(doc, id, &node, doc.field_info_of(&node), limit, out)
 }
 
 /// [`push_preview`], given the node `id` as read and its field.
