@@ -112,6 +112,35 @@ impl Builder {
         doc.nodes.truncate(first);
     }
 
+    /// Takes the leaves of message `message`, the last nodes added, out of the stored ones,
+    /// and the message too when it follows the last message of a flat run of its field
+    /// ([`crate::model::elided`]): they read from its bytes from now on, as they were
+    /// added. The message must have been built by the overlay's flat loop (clean leaves).
+    pub(crate) fn elide_flat(&mut self, message: NodeId) {
+        let at = self.doc.stored_at(message).expect("a message just built is stored");
+        let doc = &mut self.doc;
+        let node = doc.nodes[at].unpack();
+        let joins = doc.elided.flat_to_join(message, node.start).map(|first| doc.node(first)).filter(|first| {
+            (first.parent, first.field_number, first.ty, first.kind)
+                == (node.parent, node.field_number, node.ty, node.kind)
+        });
+        let leaves = doc.nodes.len() - at - 1;
+        if leaves > crate::model::elided::MOST_FLAT_LEAVES {
+            return;
+        }
+        match joins {
+            Some(first) => {
+                let place = (node.index - first.index, first.start);
+                doc.elided.join_flat(message, leaves + 1, place, node.start..node.end(), at);
+                doc.nodes.truncate(at);
+            }
+            None => {
+                doc.elided.start_flat(message, node.end(), leaves, at + 1);
+                doc.nodes.truncate(at + 1);
+            }
+        }
+    }
+
     /// Takes back every node from the `nodes`th id on and every problem from `problems` on.
     pub(crate) fn truncate(&mut self, nodes: usize, problems: usize) {
         self.drop_nodes_from(nodes);

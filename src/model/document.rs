@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use prost_reflect::MessageDescriptor;
 
-use crate::decode::schema::{FieldInfo, Schema, TypeIndex, TypeInfo, TypeTable};
+use crate::decode::schema::{FieldClass, FieldInfo, Schema, TypeIndex, TypeInfo, TypeTable};
 use crate::model::decoder::{Decoder, Limits};
 use crate::model::elided::{Elided, Place};
 use crate::model::moves::Moves;
@@ -22,7 +22,7 @@ pub struct Document {
     /// The stored nodes in pre-order; node 0 is the root. Their offsets are as stored:
     /// read them through [`Document::node`], which applies the moves pending on them.
     pub(in crate::model) nodes: Vec<NodeRecord>,
-    /// The values of packed runs that are not stored, and where each id's node is.
+    /// The nodes not stored (packed values, flat runs of messages), and where each id's is.
     pub(in crate::model) elided: Elided,
     /// The byte moves edits left pending on the nodes after the fields they changed.
     pub(in crate::model) moves: Moves,
@@ -176,15 +176,28 @@ impl Document {
     pub fn node(&self, id: NodeId) -> Node {
         match self.elided.locate(id) {
             Place::Stored(at) => self.moves.applied(at, self.nodes[at].unpack()),
+            Place::Read(record) => record.unpack(),
             Place::Value { run, position } => self.value_node(run, position),
         }
     }
 
-    /// The node of a packed value that is not stored, read from its run's bytes.
+    /// The node of a packed value or a flat run's node that is not stored, read from its
+    /// run's bytes.
     #[inline(never)]
     fn value_node(&self, run: usize, position: u32) -> Node {
-        let packed = self.node(self.elided.run_node(run));
-        self.elided.value(run, position, &packed, self.bytes())
+        if !self.elided.is_flat(run) {
+            let packed = self.node(self.elided.run_node(run));
+            return self.elided.value(run, position, &packed, self.bytes());
+        }
+        let first = self.node(self.elided.run_node(run));
+        // Every message of a flat run has the first's type, which declares each leaf.
+        let fields = self.type_info(first.ty);
+        let leaf_kind = |number| match fields.and_then(|t| t.field(number)).map(|f| &f.class) {
+            Some(FieldClass::String) => NodeKind::String,
+            Some(FieldClass::Bytes) => NodeKind::Bytes,
+            _ => NodeKind::Scalar,
+        };
+        self.elided.flat_node(run, position, &first, self.bytes(), leaf_kind)
     }
 
     /// The node with this id as stored: all but its offsets are as [`Document::node`]
@@ -193,13 +206,17 @@ impl Document {
     pub(in crate::model) fn stored(&self, id: NodeId) -> Node {
         match self.elided.locate(id) {
             Place::Stored(at) => self.nodes[at].unpack(),
+            Place::Read(record) => record.unpack(),
             Place::Value { run, position } => self.value_shape(run, position),
         }
     }
 
-    /// [`Document::stored`] of a packed value that is not stored.
+    /// [`Document::stored`] of a node that is not stored (a flat run's is read whole).
     #[inline(never)]
     fn value_shape(&self, run: usize, position: u32) -> Node {
+        if self.elided.is_flat(run) {
+            return self.value_node(run, position);
+        }
         let packed = self.elided.run_node(run).index();
         self.elided.shape(run, position, &self.nodes[self.elided.stored_before(packed, self.nodes.len())].unpack())
     }
@@ -210,8 +227,10 @@ impl Document {
     /// ([`crate::model::value::packed_values`]) than node by node.
     pub fn unstored_value(&self, id: NodeId) -> Option<(NodeId, u32, u32)> {
         match self.elided.locate(id) {
-            Place::Stored(_) => None,
-            Place::Value { run, position } => Some((self.elided.run_node(run), position, self.elided.run_count(run))),
+            Place::Value { run, position } if !self.elided.is_flat(run) => {
+                Some((self.elided.run_node(run), position, self.elided.run_count(run)))
+            }
+            Place::Stored(_) | Place::Value { .. } | Place::Read(_) => None,
         }
     }
 
@@ -219,7 +238,7 @@ impl Document {
     pub(in crate::model) fn stored_at(&self, id: NodeId) -> Option<usize> {
         match self.elided.locate(id) {
             Place::Stored(at) => Some(at),
-            Place::Value { .. } => None,
+            Place::Value { .. } | Place::Read(_) => None,
         }
     }
 
@@ -227,6 +246,8 @@ impl Document {
     pub fn parent(&self, id: NodeId) -> Option<NodeId> {
         match self.elided.locate(id) {
             Place::Stored(at) => self.nodes[at].parent(),
+            Place::Read(record) => record.parent(),
+            Place::Value { run, position } if self.elided.is_flat(run) => self.value_node(run, position).parent,
             Place::Value { run, .. } => Some(self.elided.run_node(run)),
         }
     }

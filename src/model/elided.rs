@@ -1,7 +1,13 @@
-//! The values of packed runs a document does not store: their ids keep their places in
-//! pre-order, and each value's node is made from its run's bytes when it is read. Half the
-//! nodes of the real OpenVMM state are such values; a node of 40 bytes for each of them
-//! made a browser's memory three times the file.
+//! The nodes a document does not store: the values of clean packed runs, and clean
+//! messages of leaves side by side with their leaves (a flat run, [`flat`]). Their ids keep
+//! their places in pre-order, and each node is made from its run's bytes when it is read.
+//! Half the nodes of the real OpenVMM state are packed values; a node of 32 bytes for each
+//! of them made a browser's memory three times the file, and three for each 17-byte entry
+//! of a dense list of small messages made it seven times.
+
+mod flat;
+
+pub(super) use flat::MOST_LEAVES as MOST_FLAT_LEAVES;
 
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,15 +23,26 @@ const CHECKPOINT_EVERY: usize = 32;
 /// How many ids a [`Block`] says are stored or not.
 const BLOCK: usize = 64;
 
-/// A clean packed run whose values are not stored.
+/// How the nodes of a run not stored lie in its bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// The values of a clean packed run, of this wire type (varint, fixed32 or fixed64).
+    Packed(WireType),
+    /// Clean messages of leaves side by side, siblings of one field, each followed by its
+    /// leaves: the first message is the run's stored node ([`flat`]).
+    Flat,
+}
+
+/// A run of nodes not stored: a clean packed run's values, or a flat run of messages.
 #[derive(Debug, Clone, Copy)]
 struct Run {
-    /// The run's own node, which is stored; its values are the ids right after it.
-    packed: NodeId,
-    /// How many values it holds.
+    /// The run's stored node (the packed run's own, or the flat run's first message); the
+    /// nodes not stored are the ids right after it.
+    node: NodeId,
+    /// How many ids after it are not stored.
     count: u32,
-    /// The values' wire type (varint, fixed32 or fixed64).
-    wire: WireType,
+    /// How they lie in the bytes.
+    shape: Shape,
     /// Where the offsets of every [`CHECKPOINT_EVERY`]th value but the first (which is
     /// at the run's value start) start in [`Elided::checkpoints`] (varint runs only:
     /// fixed-width values are found by width). Less than the ids, so 32 bits.
@@ -35,7 +52,7 @@ struct Run {
 impl Run {
     /// One past its last value's id.
     fn end(&self) -> usize {
-        self.packed.index() + 1 + self.count as usize
+        self.node.index() + 1 + self.count as usize
     }
 }
 
@@ -64,8 +81,10 @@ impl Block {
 pub(super) enum Place {
     /// In the arena of stored nodes, at this position.
     Stored(usize),
-    /// Not stored: the value at `position` of the run `run`.
+    /// Not stored: the node `position` places after the first not stored of run `run`.
     Value { run: usize, position: u32 },
+    /// Not stored, but made when its flat run's message was read last on this thread.
+    Read(NodeRecord),
 }
 
 /// The value of a varint run read last on a thread: a reader of a run's values reads
@@ -93,13 +112,17 @@ fn new_generation() -> u64 {
     GENERATIONS.fetch_add(1, Ordering::Relaxed)
 }
 
-/// The runs of packed values a document does not store, and where every id is.
+/// The runs of nodes a document does not store, and where every id is.
 #[derive(Debug, Default)]
 pub(super) struct Elided {
     /// In id order.
     runs: Vec<Run>,
     /// Offsets of values from their run's value start (see [`Run::checkpoints_at`]).
     checkpoints: Vec<u64>,
+    /// Where every [`flat::MARK_EVERY`]th message of each flat run starts, in id order.
+    flat_marks: Vec<flat::Mark>,
+    /// Where the last message of the last flat run ends, while another may join it.
+    flat_end: Option<u64>,
     /// Every [`BLOCK`] ids; empty while no run is elided, when every id is stored.
     blocks: Vec<Block>,
     /// How many ids there are (kept while blocks are).
@@ -129,6 +152,9 @@ impl Elided {
         if block.stored >> (i % BLOCK) & 1 == 1 {
             return Place::Stored(block.stored_below(i % BLOCK));
         }
+        if let Some(record) = flat::read_last(self.generation, id) {
+            return Place::Read(record);
+        }
         self.value_place(block, id)
     }
 
@@ -136,20 +162,26 @@ impl Elided {
     #[inline(never)]
     fn value_place(&self, block: Block, id: NodeId) -> Place {
         let mut run = (block.runs_before as usize).saturating_sub(1);
-        while self.runs.get(run + 1).is_some_and(|next| next.packed < id) {
+        while self.runs.get(run + 1).is_some_and(|next| next.node < id) {
             run += 1;
         }
-        Place::Value { run, position: id - self.runs[run].packed - 1 }
+        Place::Value { run, position: id - self.runs[run].node - 1 }
     }
 
     /// The stored node of run `run`.
     pub(super) fn run_node(&self, run: usize) -> NodeId {
-        self.runs[run].packed
+        self.runs[run].node
     }
 
     /// How many values run `run` holds.
     pub(super) fn run_count(&self, run: usize) -> u32 {
         self.runs[run].count
+    }
+
+    /// Whether run `run` is a flat run of messages rather than a packed run's values.
+    #[inline]
+    pub(super) fn is_flat(&self, run: usize) -> bool {
+        self.runs[run].shape == Shape::Flat
     }
 
     /// How many of the ids before `ids` are stored, of the `stored` stored in all.
@@ -201,7 +233,22 @@ impl Elided {
         stored: usize,
         wire: WireType,
     ) {
-        let first = packed_id.index() + 1;
+        self.unstore_from(packed_id.index() + 1, stored);
+        let checkpoints_at = self.checkpoints.len() as u32;
+        if wire == WireType::Varint {
+            let value_start = packed.value_start();
+            self.checkpoints.extend(values.iter().step_by(CHECKPOINT_EVERY).skip(1).map(|v| v.start() - value_start));
+        }
+        let shape = Shape::Packed(wire);
+        self.runs.push(Run { node: packed_id, count: values.len() as u32, shape, checkpoints_at });
+        self.append(values.len(), false, stored);
+        self.elided += values.len();
+        self.flat_end = None;
+    }
+
+    /// Takes the ids from `first` on (the last added, `stored` being stored before them)
+    /// out of the stored ones, to be added again as not stored.
+    fn unstore_from(&mut self, first: usize, stored: usize) {
         if self.blocks.is_empty() {
             self.ids = 0;
             self.generation = new_generation();
@@ -209,14 +256,6 @@ impl Elided {
         } else {
             self.truncate(first, stored);
         }
-        let checkpoints_at = self.checkpoints.len() as u32;
-        if wire == WireType::Varint {
-            let value_start = packed.value_start();
-            self.checkpoints.extend(values.iter().step_by(CHECKPOINT_EVERY).skip(1).map(|v| v.start() - value_start));
-        }
-        self.runs.push(Run { packed: packed_id, count: values.len() as u32, wire, checkpoints_at });
-        self.append(values.len(), false, stored);
-        self.elided += values.len();
     }
 
     /// Forgets every id from `ids` on (`stored` of those before it being stored).
@@ -224,12 +263,23 @@ impl Elided {
         if self.blocks.is_empty() || ids >= self.ids {
             return;
         }
-        while let Some(run) = self.runs.last().filter(|run| run.end() > ids) {
-            debug_assert!(run.packed.index() >= ids, "a run's values are taken back with its node");
+        while let Some(run) = self.runs.last_mut().filter(|run| run.end() > ids) {
+            self.generation = new_generation();
+            self.flat_end = None;
+            if run.shape == Shape::Flat && run.node.index() < ids {
+                // A flat run is cut where a message of it ends: the messages before stay.
+                let kept = (ids - run.node.index() - 1) as u32;
+                self.elided -= (run.count - kept) as usize;
+                run.count = kept;
+                break;
+            }
+            debug_assert!(run.node.index() >= ids, "a run's values are taken back with its node");
             self.elided -= run.count as usize;
             self.checkpoints.truncate(run.checkpoints_at as usize);
             self.runs.pop();
-            self.generation = new_generation();
+        }
+        while self.flat_marks.last().is_some_and(|mark| mark.id.index() >= ids) {
+            self.flat_marks.pop();
         }
         if self.runs.is_empty() {
             *self = Elided::default();
@@ -246,7 +296,8 @@ impl Elided {
     /// The node of the value at `position` of run `run`, its run's node `packed` being
     /// where it lies in `bytes`.
     pub(super) fn value(&self, run: usize, position: u32, packed: &Node, bytes: &[u8]) -> Node {
-        let Run { wire, checkpoints_at, .. } = self.runs[run];
+        let Run { shape, checkpoints_at, .. } = self.runs[run];
+        let Shape::Packed(wire) = shape else { unreachable!("a flat run's nodes are read by Elided::flat_node") };
         let value_start = packed.value_start() as usize;
         // Fixed-width values are stepped over all at once; varints from the closest of
         // the offset kept before the value and the value read last.
@@ -276,11 +327,11 @@ impl Elided {
     /// The node of a value as [`Elided::value`] makes it, but for its offsets (those of
     /// its run's node): what is known without reading the bytes.
     pub(super) fn shape(&self, run: usize, position: u32, packed: &Node) -> Node {
-        let id = self.runs[run].packed + (position + 1);
+        let id = self.runs[run].node + (position + 1);
         Node {
             start: packed.start,
             value_end: packed.value_end,
-            parent: Some(self.runs[run].packed),
+            parent: Some(self.runs[run].node),
             next: id + 1,
             field_number: packed.field_number,
             index: position,
@@ -309,30 +360,38 @@ impl Elided {
         let offset = old.checkpoints.len() as u32;
         old.checkpoints.extend_from_slice(&fresh.checkpoints);
         let in_fresh = fresh.runs.iter().map(|run| Run {
-            packed: moved(run.packed, top.index() as isize - 1),
+            node: moved(run.node, top.index() as isize - 1),
             checkpoints_at: run.checkpoints_at + offset,
             ..*run
         });
-        let field = old.runs.partition_point(|run| run.packed < top)..old.runs.partition_point(|run| run.packed < next);
+        let field = old.runs.partition_point(|run| run.node < top)..old.runs.partition_point(|run| run.node < next);
         let same_places = |old: &Elided| {
-            let places = |run: &Run| (run.packed, run.count);
+            let places = |run: &Run| (run.node, run.count, run.shape);
             old.runs[field.clone()].iter().map(places).eq(in_fresh.clone().map(|run| places(&run)))
         };
+        let marks = old.flat_marks.partition_point(|m| m.id < top)..old.flat_marks.partition_point(|m| m.id < next);
+        let fresh_marks = fresh.flat_marks.iter().map(|m| m.at(moved(m.id, top.index() as isize - 1)));
+        let marks_after = marks.start + fresh.flat_marks.len();
+        old.flat_marks.splice(marks, fresh_marks);
         if ids_move == 0 && !old.blocks.is_empty() && same_places(&old) {
             old.runs.splice(field, in_fresh);
             old.generation = new_generation();
+            old.flat_end = None;
             return old;
+        }
+        for mark in &mut old.flat_marks[marks_after..] {
+            mark.id = moved(mark.id, ids_move);
         }
         let after = old.runs.split_off(field.end);
         let mut runs = old.runs;
         runs.truncate(field.start);
         runs.extend(in_fresh);
-        runs.extend(after.into_iter().map(|run| Run { packed: moved(run.packed, ids_move), ..run }));
-        Elided::from_runs(runs, old.checkpoints, ids)
+        runs.extend(after.into_iter().map(|run| Run { node: moved(run.node, ids_move), ..run }));
+        Elided::from_runs(runs, old.checkpoints, old.flat_marks, ids)
     }
 
-    /// The places of `ids` ids of which the values of `runs` are not stored.
-    fn from_runs(runs: Vec<Run>, checkpoints: Vec<u64>, ids: usize) -> Self {
+    /// The places of `ids` ids of which the nodes of `runs` are not stored.
+    fn from_runs(runs: Vec<Run>, checkpoints: Vec<u64>, flat_marks: Vec<flat::Mark>, ids: usize) -> Self {
         if runs.is_empty() {
             return Elided::default();
         }
@@ -342,13 +401,13 @@ impl Elided {
             blocks.last_mut().expect("ids > 0").stored = (1u64 << (ids % BLOCK)) - 1;
         }
         for run in &runs {
-            for (block, mask) in block_masks(run.packed.index() + 1..run.end()) {
+            for (block, mask) in block_masks(run.node.index() + 1..run.end()) {
                 blocks[block].stored &= !mask;
             }
         }
         let (mut stored, mut run) = (0u32, 0usize);
         for (i, block) in blocks.iter_mut().enumerate() {
-            while runs.get(run).is_some_and(|r| r.packed.index() < i * BLOCK) {
+            while runs.get(run).is_some_and(|r| r.node.index() < i * BLOCK) {
                 run += 1;
             }
             block.stored_before = stored;
@@ -356,7 +415,7 @@ impl Elided {
             stored += block.stored.count_ones();
         }
         let elided = runs.iter().map(|run| run.count as usize).sum();
-        Elided { runs, checkpoints, blocks, ids, elided, generation: new_generation() }
+        Elided { runs, checkpoints, flat_marks, flat_end: None, blocks, ids, elided, generation: new_generation() }
     }
 }
 
@@ -388,7 +447,7 @@ mod tests {
 
     /// `jsonkinds.Kinds`: packed runs of int32 (19), double (20), bool (21) and an enum
     /// (22), and messages (25) with a packed run of sint64 (3).
-    fn kinds() -> Decoder {
+    pub(super) fn kinds() -> Decoder {
         static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
         let schema = SCHEMA.get_or_init(|| {
             let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/json_kinds.proto");
@@ -397,7 +456,7 @@ mod tests {
         Decoder::new(Arc::clone(schema), schema.pool.get_message_by_name("jsonkinds.Kinds"))
     }
 
-    fn decoded(decoder: &Decoder, bytes: &[u8], elides: bool) -> Document {
+    pub(super) fn decoded(decoder: &Decoder, bytes: &[u8], elides: bool) -> Document {
         let builder = Builder::new(Source::new(bytes.to_vec()), decoder.clone());
         let mut builder = if elides { builder.eliding() } else { builder };
         crate::model::overlay::build(&mut builder, None, true).unwrap();
@@ -411,7 +470,7 @@ mod tests {
     }
 
     /// Whether `lean` reads as `full` node by node; how many nodes each stores.
-    fn same_nodes(lean: &Document, full: &Document) -> (usize, usize) {
+    pub(super) fn same_nodes(lean: &Document, full: &Document) -> (usize, usize) {
         assert_eq!(lean.node_count(), full.node_count());
         for id in NodeId::ROOT.up_to(full.end()) {
             assert_eq!(lean.node(id), full.node(id), "node {id}");
@@ -424,7 +483,7 @@ mod tests {
         (lean.nodes.len(), full.nodes.len())
     }
 
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
+    pub(super) fn varint(mut v: u64, out: &mut Vec<u8>) {
         while v >= 0x80 {
             out.push(v as u8 | 0x80);
             v >>= 7;
@@ -433,7 +492,7 @@ mod tests {
     }
 
     /// Field `number` holding `content` (length-delimited).
-    fn len_field(number: u64, content: &[u8], out: &mut Vec<u8>) {
+    pub(super) fn len_field(number: u64, content: &[u8], out: &mut Vec<u8>) {
         varint(number << 3 | 2, out);
         varint(content.len() as u64, out);
         out.extend_from_slice(content);

@@ -717,6 +717,9 @@ impl Walker<'_, '_> {
         if let Some(ty) = ty.filter(|_| !truncated)
             && self.flat_leaves(node, ty, raw.value_start..raw.value_end)
         {
+            if kind == NodeKind::Message && self.b.elides() {
+                self.b.elide_flat(node);
+            }
             return Step::Continue;
         }
         let level = parent.level.nested(kind == NodeKind::AnyPayload);

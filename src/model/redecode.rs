@@ -136,6 +136,11 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     let mut doc = Document::empty(source.clone(), decoder.clone());
     doc.types = types;
     let ids = elided.ids(nodes.len());
+    if let Some(run) = elided.flat_run_beyond(top, node.next) {
+        let old = Old { nodes, elided, moves, types: TypeTable::default(), problems };
+        let fresh = Fresh { nodes: &fresh, elided: &fresh_elided };
+        return in_flat_run(doc, old, fresh, (run, top, &node), delta);
+    }
     let Place::Stored(at) = elided.locate(top) else { return None };
     let next = nodes[at].next();
     let ids_move = (fresh_elided.ids(fresh.len()) - 1) as isize - (next - top) as isize;
@@ -143,7 +148,14 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
     (doc.nodes, doc.moves) = spliced(nodes, moves, field, &fresh, (ids_move, total), delta);
     doc.elided = Elided::spliced(elided, top, next, &fresh_elided, ids_move, total.index());
-    // The field and those around it had none: the others' stay, on their moved nodes.
+    doc.problems = problems_moved(problems, top, (ids_move, delta))?;
+    Some(doc)
+}
+
+/// The problems of a document whose top-level field `top` was decoded again, `ids_move`
+/// ids and `delta` bytes longer: the field and those around it had none, so the others'
+/// stay, on their moved nodes.
+fn problems_moved(problems: Vec<Problem>, top: NodeId, (ids_move, delta): (isize, isize)) -> Option<Vec<Problem>> {
     let moved = |p: Problem| match p.node > top {
         true => Some(Problem {
             node: NodeId::from_index(p.node.index().checked_add_signed(ids_move)?),
@@ -152,7 +164,47 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
         }),
         false => Some(p),
     };
-    doc.problems = problems.into_iter().map(moved).collect::<Option<Vec<_>>>()?;
+    problems.into_iter().map(moved).collect()
+}
+
+/// The document decoded again from one top-level field: its stored nodes and the runs
+/// not stored, the root's first.
+struct Fresh<'a> {
+    nodes: &'a [NodeRecord],
+    elided: &'a Elided,
+}
+
+/// `doc` (the edited bytes, with the types) made from `old` when the edited top-level
+/// field `top` (`node` before the edit) is a message of flat run `run` that holds more
+/// than it: it stays in the run when it decoded again as one clean flat message of the
+/// same type, and the messages and nodes after it move by its change in ids and bytes.
+fn in_flat_run(
+    mut doc: Document,
+    old: Old,
+    fresh: Fresh<'_>,
+    (run, top, node): (usize, NodeId, &Node),
+    delta: isize,
+) -> Option<Document> {
+    let Old { mut nodes, elided, moves, problems, .. } = old;
+    let message = fresh.nodes.get(1)?.unpack();
+    let same = (message.kind, message.ty, message.field_number) == (node.kind, node.ty, node.field_number);
+    if !same || !fresh.elided.is_one_flat_message(NodeId::ROOT + 1) {
+        return None;
+    }
+    let ids = elided.ids(nodes.len());
+    let ids_move = (fresh.elided.ids(fresh.nodes.len()) - 1) as isize - (node.next - top) as isize;
+    let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
+    let first = elided.run_node(run);
+    let at = elided.stored_before(first.index(), nodes.len());
+    let after = Field { at: at + 1, end: at + 1, id: top };
+    (nodes, doc.moves) = spliced(nodes, moves, after, &fresh.nodes[..1], (ids_move, total), delta);
+    if top == first {
+        let next = NodeId::from_index(node.next.index().checked_add_signed(ids_move)?);
+        nodes[at].update(|n| (n.value_end, n.next) = (n.value_end.wrapping_add_signed(delta as i64), next));
+    }
+    doc.nodes = nodes;
+    doc.elided = elided.resized_flat_message(run, top, (ids_move, delta as i64), total.index());
+    doc.problems = problems_moved(problems, top, (ids_move, delta))?;
     Some(doc)
 }
 

@@ -1,0 +1,417 @@
+//! Flat runs: clean messages of leaves side by side, the values of one field in a row, each
+//! followed by its leaves (as the overlay's flat loop builds them). Only the first message
+//! is stored; every other message and every leaf is read from the bytes when asked for,
+//! from the closest mark kept before it. A dense list of millions of small entries then
+//! costs about a byte of index each rather than three nodes of 32 bytes.
+
+use std::cell::RefCell;
+
+use super::{Elided, Run, Shape, new_generation};
+use crate::decode::wire::{self, RawField};
+use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::record::NodeRecord;
+
+/// Every how many messages of a flat run where one starts is kept: a node is read from
+/// the mark before it, fewer than this many messages on.
+pub(super) const MARK_EVERY: u32 = 16;
+
+/// Where a message of a flat run starts.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::model) struct Mark {
+    /// The message's id.
+    pub(super) id: NodeId,
+    /// How many messages of its run come before it.
+    index: u32,
+    /// How many bytes after the start of its run's first message it starts.
+    offset: u64,
+}
+
+impl Mark {
+    /// The same mark of the message now at `id`.
+    pub(super) fn at(self, id: NodeId) -> Mark {
+        Mark { id, ..self }
+    }
+}
+
+/// A message of a flat run: how many ids after the run's first it is, how many messages
+/// come before it, and how many bytes after the first's start it starts.
+#[derive(Debug, Clone, Copy, Default)]
+struct At {
+    ids: u32,
+    index: u32,
+    offset: u64,
+}
+
+/// The message of a flat run read last on a thread, with its nodes: a reader reads them
+/// one after another, each several times, so they are made once and read from here.
+#[derive(Debug)]
+struct LastMessage {
+    /// [`Elided::generation`] of the runs it was read from ([`u64::MAX`] for none), and
+    /// the run.
+    generation: u64,
+    run: usize,
+    /// The message's id.
+    id: NodeId,
+    /// Which message it is. Where the run's first starts is not kept: the runs' moves
+    /// change only with their generation.
+    at: At,
+    /// Its node, then its leaves', in id order, packed (read back as the arena's are).
+    nodes: Vec<NodeRecord>,
+}
+
+/// How many ids after the message read last a node may be for the read to start there
+/// rather than at the mark before it.
+const NEAR: u32 = 64;
+
+/// At most how many leaves a message of a flat run holds: one read of a leaf makes the
+/// nodes of all its message's.
+pub(in crate::model) const MOST_LEAVES: usize = 64;
+
+thread_local! {
+    static LAST_MESSAGE: RefCell<LastMessage> = const {
+        RefCell::new(LastMessage { generation: u64::MAX, run: 0, id: NodeId::ROOT, at: At { ids: 0, index: 0, offset: 0 }, nodes: Vec::new() })
+    };
+}
+
+/// The node of `id` when it is one of the message of a flat run read last on this
+/// thread, from runs of generation `generation`: most reads are ([`Elided::flat_node`]).
+#[inline(always)]
+pub(super) fn read_last(generation: u64, id: NodeId) -> Option<NodeRecord> {
+    LAST_MESSAGE.with_borrow(|last| {
+        if last.generation != generation {
+            return None;
+        }
+        last.nodes.get(id.index().checked_sub(last.id.index())?).copied()
+    })
+}
+
+impl Elided {
+    /// The first message of the last flat run when `message`, starting at byte `start`,
+    /// can join that run: it takes the next id and starts where the run's last one ends.
+    pub(in crate::model) fn flat_to_join(&self, message: NodeId, start: u64) -> Option<NodeId> {
+        let run = self.runs.last().filter(|run| run.shape == Shape::Flat && run.end() == message.index())?;
+        (self.flat_end == Some(start)).then_some(run.node)
+    }
+
+    /// Starts a flat run at the stored `message`, which ends at byte `end`; its `leaves`
+    /// are the last ids added (`stored` being stored before them) and are read from the
+    /// bytes from now on.
+    pub(in crate::model) fn start_flat(&mut self, message: NodeId, end: u64, leaves: usize, stored: usize) {
+        self.unstore_from(message.index() + 1, stored);
+        self.runs.push(Run { node: message, count: leaves as u32, shape: Shape::Flat, checkpoints_at: 0 });
+        self.append(leaves, false, stored);
+        self.elided += leaves;
+        self.flat_end = Some(end);
+    }
+
+    /// Adds `message` and its leaves, the last `ids` ids added (`stored` being stored
+    /// before them), to the last flat run ([`Elided::flat_to_join`]): it is message `index`
+    /// of the run, whose first starts at byte `base`, and lies at `span`.
+    pub(in crate::model) fn join_flat(
+        &mut self,
+        message: NodeId,
+        ids: usize,
+        (index, base): (u32, u64),
+        span: std::ops::Range<u64>,
+        stored: usize,
+    ) {
+        let offset = span.start - base;
+        self.truncate(message.index(), stored);
+        if index.is_multiple_of(MARK_EVERY) {
+            self.flat_marks.push(Mark { id: message, index, offset });
+        }
+        self.runs.last_mut().expect("a run to join").count += ids as u32;
+        self.append(ids, false, stored);
+        self.elided += ids;
+        self.flat_end = Some(span.end);
+    }
+
+    /// The flat run that holds top-level field `top` (up to, not including, id `next`) and
+    /// more: a field of it decoded again has a run of its own only when its run is its own.
+    pub(in crate::model) fn flat_run_beyond(&self, top: NodeId, next: NodeId) -> Option<usize> {
+        let run = self.runs.partition_point(|run| run.node <= top).checked_sub(1)?;
+        let Run { node, shape, .. } = self.runs[run];
+        let holds = shape == Shape::Flat && top.index() < self.runs[run].end();
+        (holds && (node < top || self.runs[run].end() > next.index())).then_some(run)
+    }
+
+    /// Whether the only run is a flat run of one message, `id`'s.
+    pub(in crate::model) fn is_one_flat_message(&self, id: NodeId) -> bool {
+        matches!(&self.runs[..], [run] if run.shape == Shape::Flat && run.node == id) && self.flat_marks.is_empty()
+    }
+
+    /// These runs after message `message` of flat run `run` was decoded again as a flat
+    /// message `ids_move` ids and `delta` bytes longer than it was (`ids` ids in all
+    /// after): the messages after it start that much further on.
+    pub(in crate::model) fn resized_flat_message(
+        mut self,
+        run: usize,
+        message: NodeId,
+        (ids_move, delta): (isize, i64),
+        ids: usize,
+    ) -> Elided {
+        let moved = |id: NodeId| NodeId::from_index(id.index().checked_add_signed(ids_move).expect("ids in range"));
+        let end = self.runs[run].end();
+        let after = self.flat_marks.partition_point(|mark| mark.id <= message);
+        for mark in &mut self.flat_marks[after..] {
+            if mark.id.index() < end {
+                mark.offset = mark.offset.wrapping_add_signed(delta);
+            }
+            mark.id = moved(mark.id);
+        }
+        self.flat_end = None;
+        if ids_move == 0 {
+            self.generation = new_generation();
+            return self;
+        }
+        let count = self.runs[run].count as isize + ids_move;
+        self.runs[run].count = u32::try_from(count).expect("a flat run keeps its first message's ids");
+        for later in &mut self.runs[run + 1..] {
+            later.node = moved(later.node);
+        }
+        Elided::from_runs(self.runs, self.checkpoints, self.flat_marks, ids)
+    }
+
+    /// The node `position` places after the first message of flat run `run` (`first`, as
+    /// read with the moves pending on it), in `bytes`, made with the rest of its message's
+    /// nodes ([`read_last`] reads them next); a leaf's kind is
+    /// `leaf_kind(field_number)` (each leaf's field is declared: the run reads clean).
+    pub(in crate::model) fn flat_node(
+        &self,
+        run: usize,
+        position: u32,
+        first: &Node,
+        bytes: &[u8],
+        leaf_kind: impl Fn(u32) -> NodeKind,
+    ) -> Node {
+        let (target, first_id) = (position + 1, self.runs[run].node);
+        LAST_MESSAGE.with_borrow_mut(|last| {
+            let after_last = (last.generation, last.run) == (self.generation, run) && last.at.ids <= target;
+            let mut at =
+                match last.nodes.first().map(|n| n.unpack()).filter(|_| after_last && target - last.at.ids < NEAR) {
+                    Some(message) => At {
+                        ids: last.at.ids + last.nodes.len() as u32,
+                        index: last.at.index + 1,
+                        offset: last.at.offset + (message.end() - message.start),
+                    },
+                    None => self.mark_before(first_id, first_id + target),
+                };
+            last.generation = u64::MAX;
+            loop {
+                let pos = (first.start + at.offset) as usize;
+                let Ok(message) = wire::read_field_inline(bytes, pos, bytes.len()) else {
+                    return unreadable(first_id + target, pos, first_id);
+                };
+                let message_id = first_id + at.ids;
+                last.nodes.clear();
+                let mut message_node = tagged(&message, Node { index: first.index + at.index, ..*first });
+                last.nodes.push(NodeRecord::pack(message_node));
+                for field in fields(bytes, &message) {
+                    let number = field.tag.field_number;
+                    let index = last.nodes[1..].iter().filter(|n| n.unpack().field_number == number).count() as u32;
+                    let id = message_id + (last.nodes.len() as u32);
+                    let kind = leaf_kind(number);
+                    let leaf = Node {
+                        parent: Some(message_id),
+                        next: id + 1,
+                        field_number: number,
+                        index,
+                        ty: None,
+                        kind,
+                        ..*first
+                    };
+                    last.nodes.push(NodeRecord::pack(tagged(&field, leaf)));
+                }
+                let ids = last.nodes.len() as u32;
+                message_node.next = message_id + ids;
+                last.nodes[0] = NodeRecord::pack(message_node);
+                if target < at.ids + ids {
+                    (last.generation, last.run, last.id, last.at) = (self.generation, run, message_id, at);
+                    return last.nodes[(target - at.ids) as usize].unpack();
+                }
+                let offset = at.offset + (message.end - message.start) as u64;
+                at = At { ids: at.ids + ids, index: at.index + 1, offset };
+            }
+        })
+    }
+
+    /// The message of flat run starting at `first` marked last before `id` (the first
+    /// message when none is).
+    fn mark_before(&self, first: NodeId, id: NodeId) -> At {
+        let marked = self.flat_marks.partition_point(|mark| mark.id <= id).checked_sub(1);
+        match marked.map(|m| self.flat_marks[m]).filter(|mark| mark.id > first) {
+            Some(mark) => At { ids: mark.id - first, index: mark.index, offset: mark.offset },
+            None => At::default(),
+        }
+    }
+}
+
+/// The fields inside `message`, leaves that read clean.
+fn fields<'a>(bytes: &'a [u8], message: &RawField) -> impl Iterator<Item = RawField> + 'a {
+    let end = message.value_end;
+    let mut pos = message.value_start;
+    std::iter::from_fn(move || {
+        if pos >= end {
+            return None;
+        }
+        let field = wire::read_field_inline(bytes, pos, end).ok()?;
+        pos = field.end;
+        Some(field)
+    })
+}
+
+/// `shape` where `field` lies, with its tag's wire type and lengths.
+fn tagged(field: &RawField, shape: Node) -> Node {
+    Node {
+        start: field.start as u64,
+        value_end: field.value_end as u64,
+        wire: Some(field.tag.wire_type),
+        lens: Node::pack_lens(field.tag_len, field.len_len, 0),
+        ..shape
+    }
+}
+
+/// What a node reads as when its bytes no longer read as they did when decoded, which
+/// an edit decoding them again rules out: an empty error span at `at`.
+fn unreadable(id: NodeId, at: usize, parent: NodeId) -> Node {
+    Node {
+        start: at as u64,
+        value_end: at as u64,
+        parent: Some(parent),
+        next: id + 1,
+        field_number: 0,
+        index: 0,
+        ty: None,
+        kind: NodeKind::Error,
+        wire: None,
+        lens: 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::super::tests::{decoded, kinds, len_field, same_nodes, varint};
+    use crate::model::Document;
+    use crate::model::node::NodeId;
+    use crate::model::redecode;
+    use crate::model::source::Source;
+
+    /// A leaf of `jsonkinds.Inner`: `id` (1, a uint32: a larger value is a problem),
+    /// `label` (2, a string) or one of `deltas` (3, sint64, not packed).
+    fn leaf((field, value): (u8, u64), out: &mut Vec<u8>) {
+        match field {
+            1 => len_field(2, &b"label".repeat(value as usize % 4), out),
+            2 => {
+                varint(3 << 3, out);
+                varint(value, out);
+            }
+            _ => {
+                varint(1 << 3, out);
+                varint(value, out);
+            }
+        }
+    }
+
+    /// A top-level piece of `jsonkinds.Kinds`: an `Inner` of `many_inner` (25) holding
+    /// `leaves`; with `other`, a field that is not one (an `i32`, 1) instead; with `any`,
+    /// the pieces inside an Any's payload of `Kinds` (31).
+    fn piece(leaves: &[(u8, u64)], other: bool, out: &mut Vec<u8>) {
+        if other {
+            varint(1 << 3, out);
+            varint(leaves.len() as u64, out);
+            return;
+        }
+        let mut inner = Vec::new();
+        for &l in leaves {
+            leaf(l, &mut inner);
+        }
+        len_field(25, &inner, out);
+    }
+
+    /// `pieces`, at the top level or inside an Any's payload of `Kinds`.
+    fn blob(pieces: &[(Vec<(u8, u64)>, bool)], in_any: bool) -> Vec<u8> {
+        let mut bytes = Vec::new();
+        for (leaves, other) in pieces {
+            piece(leaves, *other, &mut bytes);
+        }
+        if !in_any {
+            return bytes;
+        }
+        let mut any = Vec::new();
+        len_field(1, b"type.googleapis.com/jsonkinds.Kinds", &mut any);
+        len_field(2, &bytes, &mut any);
+        let mut out = Vec::new();
+        len_field(31, &any, &mut out);
+        out
+    }
+
+    /// Leaves of mostly small values, a few out of `id`'s range; now and then more than
+    /// a flat run's message holds.
+    fn leaves() -> impl Strategy<Value = Vec<(u8, u64)>> {
+        let value = prop_oneof![8 => 0u64..300, 1 => any::<u64>()];
+        prop_oneof![
+            20 => prop::collection::vec((0u8..3, value.clone()), 0..5),
+            1 => prop::collection::vec((2u8..3, value), super::MOST_LEAVES..super::MOST_LEAVES + 3),
+        ]
+    }
+
+    fn pieces() -> impl Strategy<Value = Vec<(Vec<(u8, u64)>, bool)>> {
+        prop::collection::vec((leaves(), prop::bool::weighted(0.1)), 0..60)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(150))]
+
+        #[test]
+        fn a_document_leaving_flat_runs_unstored_reads_as_one_storing_them(
+            pieces in pieces(),
+            in_any in any::<bool>(),
+            cut_at in any::<prop::sample::Index>(),
+        ) {
+            let decoder = kinds();
+            let bytes = blob(&pieces, in_any);
+            let (lean, full) = same_nodes(&decoded(&decoder, &bytes, true), &decoded(&decoder, &bytes, false));
+            let flat = pieces.iter().filter(|(leaves, other)| !other && leaves.len() <= super::MOST_LEAVES).count();
+            prop_assert!(flat < 2 || lean < full, "{lean} of {full} stored");
+            if !bytes.is_empty() {
+                let cut = &bytes[..cut_at.index(bytes.len())];
+                same_nodes(&decoded(&decoder, cut, true), &decoded(&decoder, cut, false));
+            }
+        }
+
+        #[test]
+        fn an_edit_of_a_message_in_a_flat_run_decodes_it_alone_and_reads_as_the_whole_again(
+            pieces in prop::collection::vec(prop::collection::vec((0u8..3, 0u64..300), 0..5), 1..80),
+            edited in any::<prop::sample::Index>(),
+            new_leaves in prop::collection::vec((0u8..3, prop_oneof![8 => 0u64..300, 1 => any::<u64>()]), 0..6),
+        ) {
+            let decoder = kinds();
+            let pieces: Vec<_> = pieces.into_iter().map(|leaves| (leaves, false)).collect();
+            let bytes = blob(&pieces, false);
+            let doc = decoded(&decoder, &bytes, true);
+            // Every node read once, so that reads after the edit start from what was read.
+            same_nodes(&doc, &decoded(&decoder, &bytes, false));
+            let top = doc.top_level_from(NodeId::ROOT + 1).nth(edited.index(pieces.len())).unwrap();
+            let node = doc.node(top);
+            let span = node.start as usize..node.end() as usize;
+            let mut new_piece = Vec::new();
+            piece(&new_leaves, false, &mut new_piece);
+            let inside = redecode::inside(&doc, &span);
+            prop_assert!(inside.is_some(), "the edit stays inside one top-level field");
+            let mut edited_bytes = bytes.clone();
+            edited_bytes.splice(span.clone(), new_piece.iter().copied());
+            let source = Source::new(edited_bytes.clone());
+            let delta = new_piece.len() as isize - span.len() as isize;
+            let clean = new_leaves.iter().all(|&(field, value)| field != 0 || value <= u64::from(u32::MAX));
+            let Document { nodes, elided, moves, types, problems, .. } = doc;
+            let old = redecode::Old { nodes, elided, moves, types, problems };
+            let again = redecode::again(old, &decoder, &source, inside.unwrap(), delta);
+            prop_assert_eq!(again.is_some(), clean, "decoded alone unless it has a problem");
+            if let Some(again) = again {
+                same_nodes(&again, &decoded(&decoder, &edited_bytes, false));
+            }
+        }
+    }
+}
