@@ -130,12 +130,11 @@ impl Builder {
         }
         match joins {
             Some(first) => {
-                let place = (node.index - first.index, first.start);
-                doc.elided.join_flat(message, leaves + 1, place, node.start..node.end(), at);
+                doc.elided.join_flat(message, &doc.nodes[at..], &first, at);
                 doc.nodes.truncate(at);
             }
             None => {
-                doc.elided.start_flat(message, node.end(), leaves, at + 1);
+                doc.elided.start_flat(message, &doc.nodes[at..], at + 1);
                 doc.nodes.truncate(at + 1);
             }
         }

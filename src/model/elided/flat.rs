@@ -55,8 +55,11 @@ struct LastMessage {
     /// Which message it is. Where the run's first starts is not kept: the runs' moves
     /// change only with their generation.
     at: At,
-    /// Its node, then its leaves', in id order, packed (read back as the arena's are).
-    nodes: Vec<NodeRecord>,
+    /// Its node, then its leaves', in id order, packed (read back as the arena's are):
+    /// `made` of them, and their field numbers.
+    nodes: [Option<NodeRecord>; MOST_LEAVES + 1],
+    numbers: [u32; MOST_LEAVES + 1],
+    made: usize,
 }
 
 /// How many ids after the message read last a node may be for the read to start there
@@ -69,7 +72,15 @@ pub(in crate::model) const MOST_LEAVES: usize = 64;
 
 thread_local! {
     static LAST_MESSAGE: RefCell<LastMessage> = const {
-        RefCell::new(LastMessage { generation: u64::MAX, run: 0, id: NodeId::ROOT, at: At { ids: 0, index: 0, offset: 0 }, nodes: Vec::new() })
+        RefCell::new(LastMessage {
+            generation: u64::MAX,
+            run: 0,
+            id: NodeId::ROOT,
+            at: At { ids: 0, index: 0, offset: 0 },
+            nodes: [None; MOST_LEAVES + 1],
+            numbers: [0; MOST_LEAVES + 1],
+            made: 0,
+        })
     };
 }
 
@@ -81,7 +92,7 @@ pub(super) fn read_last(generation: u64, id: NodeId) -> Option<NodeRecord> {
         if last.generation != generation {
             return None;
         }
-        last.nodes.get(id.index().checked_sub(last.id.index())?).copied()
+        *last.nodes[..last.made].get(id.index().checked_sub(last.id.index())?)?
     })
 }
 
@@ -93,37 +104,48 @@ impl Elided {
         (self.flat_end == Some(start)).then_some(run.node)
     }
 
-    /// Starts a flat run at the stored `message`, which ends at byte `end`; its `leaves`
-    /// are the last ids added (`stored` being stored before them) and are read from the
+    /// Starts a flat run at the stored `message`; `made` are its node and its leaves' as
+    /// just added (`stored` being stored before the leaves), which are read from the
     /// bytes from now on.
-    pub(in crate::model) fn start_flat(&mut self, message: NodeId, end: u64, leaves: usize, stored: usize) {
+    pub(in crate::model) fn start_flat(&mut self, message: NodeId, made: &[NodeRecord], stored: usize) {
+        let leaves = made.len() - 1;
         self.unstore_from(message.index() + 1, stored);
         self.runs.push(Run { node: message, count: leaves as u32, shape: Shape::Flat, checkpoints_at: 0 });
         self.append(leaves, false, stored);
         self.elided += leaves;
-        self.flat_end = Some(end);
+        self.flat_end = Some(made[0].unpack().end());
+        self.remember(message, At::default(), made);
     }
 
-    /// Adds `message` and its leaves, the last `ids` ids added (`stored` being stored
-    /// before them), to the last flat run ([`Elided::flat_to_join`]): it is message `index`
-    /// of the run, whose first starts at byte `base`, and lies at `span`.
-    pub(in crate::model) fn join_flat(
-        &mut self,
-        message: NodeId,
-        ids: usize,
-        (index, base): (u32, u64),
-        span: std::ops::Range<u64>,
-        stored: usize,
-    ) {
-        let offset = span.start - base;
+    /// Adds `message` to the last flat run ([`Elided::flat_to_join`]), whose first message
+    /// is `first`; `made` are its node and its leaves' as just added (`stored` being
+    /// stored before them), which are read from the bytes from now on.
+    pub(in crate::model) fn join_flat(&mut self, message: NodeId, made: &[NodeRecord], first: &Node, stored: usize) {
+        let node = made[0].unpack();
+        let (index, offset) = (node.index - first.index, node.start - first.start);
         self.truncate(message.index(), stored);
         if index.is_multiple_of(MARK_EVERY) {
             self.flat_marks.push(Mark { id: message, index, offset });
         }
-        self.runs.last_mut().expect("a run to join").count += ids as u32;
-        self.append(ids, false, stored);
-        self.elided += ids;
-        self.flat_end = Some(span.end);
+        let run = self.runs.last_mut().expect("a run to join");
+        run.count += made.len() as u32;
+        let ids = message - run.node;
+        self.append(made.len(), false, stored);
+        self.elided += made.len();
+        self.flat_end = Some(node.end());
+        self.remember(message, At { ids, index, offset }, made);
+    }
+
+    /// Keeps the nodes `made` of `message`, message `at` of the last run, as the message
+    /// read last on this thread: a builder looks at a top-level field once it is done.
+    fn remember(&self, message: NodeId, at: At, made: &[NodeRecord]) {
+        LAST_MESSAGE.with_borrow_mut(|last| {
+            for (i, record) in made.iter().enumerate() {
+                (last.nodes[i], last.numbers[i]) = (Some(*record), record.unpack().field_number);
+            }
+            (last.generation, last.run, last.id, last.at, last.made) =
+                (self.generation, self.runs.len() - 1, message, at, made.len());
+        });
     }
 
     /// The flat run that holds top-level field `top` (up to, not including, id `next`) and
@@ -187,15 +209,14 @@ impl Elided {
         let (target, first_id) = (position + 1, self.runs[run].node);
         LAST_MESSAGE.with_borrow_mut(|last| {
             let after_last = (last.generation, last.run) == (self.generation, run) && last.at.ids <= target;
-            let mut at =
-                match last.nodes.first().map(|n| n.unpack()).filter(|_| after_last && target - last.at.ids < NEAR) {
-                    Some(message) => At {
-                        ids: last.at.ids + last.nodes.len() as u32,
-                        index: last.at.index + 1,
-                        offset: last.at.offset + (message.end() - message.start),
-                    },
-                    None => self.mark_before(first_id, first_id + target),
-                };
+            let mut at = match last.nodes[0].filter(|_| after_last && last.made > 0 && target - last.at.ids < NEAR) {
+                Some(message) => At {
+                    ids: last.at.ids + last.made as u32,
+                    index: last.at.index + 1,
+                    offset: last.at.offset + (message.unpack().end() - message.start()),
+                },
+                None => self.mark_before(first_id, first_id + target),
+            };
             last.generation = u64::MAX;
             loop {
                 let pos = (first.start + at.offset) as usize;
@@ -203,13 +224,12 @@ impl Elided {
                     return unreadable(first_id + target, pos, first_id);
                 };
                 let message_id = first_id + at.ids;
-                last.nodes.clear();
-                let mut message_node = tagged(&message, Node { index: first.index + at.index, ..*first });
-                last.nodes.push(NodeRecord::pack(message_node));
-                for field in fields(bytes, &message) {
+                // The node asked for is handed back as made, not read back from its record.
+                let (mut made, mut wanted) = (1, None);
+                for field in fields(bytes, &message).take(MOST_LEAVES) {
                     let number = field.tag.field_number;
-                    let index = last.nodes[1..].iter().filter(|n| n.unpack().field_number == number).count() as u32;
-                    let id = message_id + (last.nodes.len() as u32);
+                    let index = last.numbers[1..made].iter().filter(|&&n| n == number).count() as u32;
+                    let id = message_id + (made as u32);
                     let kind = leaf_kind(number);
                     let leaf = Node {
                         parent: Some(message_id),
@@ -220,14 +240,19 @@ impl Elided {
                         kind,
                         ..*first
                     };
-                    last.nodes.push(NodeRecord::pack(tagged(&field, leaf)));
+                    let leaf = tagged(&field, leaf);
+                    (last.nodes[made], last.numbers[made]) = (Some(NodeRecord::pack(leaf)), number);
+                    if at.ids + made as u32 == target {
+                        wanted = Some(leaf);
+                    }
+                    made += 1;
                 }
-                let ids = last.nodes.len() as u32;
-                message_node.next = message_id + ids;
-                last.nodes[0] = NodeRecord::pack(message_node);
+                let ids = made as u32;
+                let shape = tagged(&message, Node { next: message_id + ids, index: first.index + at.index, ..*first });
+                (last.nodes[0], last.made) = (Some(NodeRecord::pack(shape)), made);
                 if target < at.ids + ids {
                     (last.generation, last.run, last.id, last.at) = (self.generation, run, message_id, at);
-                    return last.nodes[(target - at.ids) as usize].unpack();
+                    return if target == at.ids { shape } else { wanted.unwrap_or(shape) };
                 }
                 let offset = at.offset + (message.end - message.start) as u64;
                 at = At { ids: at.ids + ids, index: at.index + 1, offset };
@@ -373,8 +398,13 @@ mod tests {
             let decoder = kinds();
             let bytes = blob(&pieces, in_any);
             let (lean, full) = same_nodes(&decoded(&decoder, &bytes, true), &decoded(&decoder, &bytes, false));
-            let flat = pieces.iter().filter(|(leaves, other)| !other && leaves.len() <= super::MOST_LEAVES).count();
-            prop_assert!(flat < 2 || lean < full, "{lean} of {full} stored");
+            // A clean message of few enough leaves is flat: its leaves are not stored, nor is
+            // a flat message after another.
+            let flat = |(leaves, other): &(Vec<(u8, u64)>, bool)| {
+                !other && leaves.len() <= super::MOST_LEAVES && leaves.iter().all(|&(f, v)| f != 0 || v <= u32::MAX.into())
+            };
+            let saves = pieces.iter().any(|p| flat(p) && !p.0.is_empty()) || pieces.windows(2).any(|w| flat(&w[0]) && flat(&w[1]));
+            prop_assert!(!saves || lean < full, "{lean} of {full} stored");
             if !bytes.is_empty() {
                 let cut = &bytes[..cut_at.index(bytes.len())];
                 same_nodes(&decoded(&decoder, cut, true), &decoded(&decoder, cut, false));
