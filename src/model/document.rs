@@ -252,6 +252,26 @@ impl Document {
         }
     }
 
+    /// The id after a node's subtree: its next sibling, if it has one. A walk over
+    /// siblings asks only this of each, which a flat run's message answers without making
+    /// its leaves' nodes.
+    #[inline(always)]
+    pub(in crate::model) fn next_of(&self, id: NodeId) -> NodeId {
+        match self.elided.locate(id) {
+            Place::Stored(at) => self.nodes[at].next(),
+            Place::Read(record) => record.next(),
+            Place::Value { run, position } if self.elided.is_flat(run) => self.flat_next(run, position),
+            Place::Value { .. } => id + 1,
+        }
+    }
+
+    /// [`Document::next_of`] of a flat run's node that is not stored.
+    #[inline(never)]
+    fn flat_next(&self, run: usize, position: u32) -> NodeId {
+        let first = self.node(self.elided.run_node(run));
+        self.elided.flat_next(run, position, &first, self.bytes())
+    }
+
     /// One past the last node id: the `next` of the root.
     pub fn end(&self) -> NodeId {
         NodeId::from_index(self.node_count())
@@ -306,9 +326,7 @@ impl Document {
     /// hook is handed at once.
     pub fn top_level_from(&self, first: NodeId) -> impl Iterator<Item = NodeId> + '_ {
         let end = self.end();
-        std::iter::successors(Some(first).filter(|&f| f < end), move |&id| {
-            Some(self.stored(id).next).filter(|&n| n < end)
-        })
+        std::iter::successors(Some(first).filter(|&f| f < end), move |&id| Some(self.next_of(id)).filter(|&n| n < end))
     }
 
     /// The direct children of a node, in wire order.
@@ -416,7 +434,7 @@ impl Iterator for Children<'_> {
             return None;
         }
         let id = self.next;
-        self.next = self.doc.stored(id).next;
+        self.next = self.doc.next_of(id);
         Some(id)
     }
 }

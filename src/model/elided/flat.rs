@@ -52,9 +52,10 @@ struct LastMessage {
     run: usize,
     /// The message's id.
     id: NodeId,
-    /// Which message it is. Where the run's first starts is not kept: the runs' moves
-    /// change only with their generation.
+    /// Which message it is, and how many ids and bytes it takes. Where the run's first
+    /// starts is not kept: the runs' moves change only with their generation.
     at: At,
+    size: (u32, u64),
     /// Its node, then its leaves', in id order, packed (read back as the arena's are):
     /// `made` of them, and their field numbers.
     nodes: [Option<NodeRecord>; MOST_LEAVES + 1],
@@ -77,6 +78,7 @@ thread_local! {
             run: 0,
             id: NodeId::ROOT,
             at: At { ids: 0, index: 0, offset: 0 },
+            size: (0, 0),
             nodes: [None; MOST_LEAVES + 1],
             numbers: [0; MOST_LEAVES + 1],
             made: 0,
@@ -143,8 +145,9 @@ impl Elided {
             for (i, record) in made.iter().enumerate() {
                 (last.nodes[i], last.numbers[i]) = (Some(*record), record.unpack().field_number);
             }
-            (last.generation, last.run, last.id, last.at, last.made) =
-                (self.generation, self.runs.len() - 1, message, at, made.len());
+            let size = (made.len() as u32, made[0].unpack().end() - made[0].start());
+            (last.generation, last.run, last.id, last.at, last.size, last.made) =
+                (self.generation, self.runs.len() - 1, message, at, size, made.len());
         });
     }
 
@@ -208,15 +211,7 @@ impl Elided {
     ) -> Node {
         let (target, first_id) = (position + 1, self.runs[run].node);
         LAST_MESSAGE.with_borrow_mut(|last| {
-            let after_last = (last.generation, last.run) == (self.generation, run) && last.at.ids <= target;
-            let mut at = match last.nodes[0].filter(|_| after_last && last.made > 0 && target - last.at.ids < NEAR) {
-                Some(message) => At {
-                    ids: last.at.ids + last.made as u32,
-                    index: last.at.index + 1,
-                    offset: last.at.offset + (message.unpack().end() - message.start()),
-                },
-                None => self.mark_before(first_id, first_id + target),
-            };
+            let mut at = self.start_for(last, run, target);
             last.generation = u64::MAX;
             loop {
                 let pos = (first.start + at.offset) as usize;
@@ -251,13 +246,56 @@ impl Elided {
                 let shape = tagged(&message, Node { next: message_id + ids, index: first.index + at.index, ..*first });
                 (last.nodes[0], last.made) = (Some(NodeRecord::pack(shape)), made);
                 if target < at.ids + ids {
-                    (last.generation, last.run, last.id, last.at) = (self.generation, run, message_id, at);
+                    let size = (ids, (message.end - message.start) as u64);
+                    (last.generation, last.run, last.id, last.at, last.size) =
+                        (self.generation, run, message_id, at, size);
                     return if target == at.ids { shape } else { wanted.unwrap_or(shape) };
                 }
                 let offset = at.offset + (message.end - message.start) as u64;
                 at = At { ids: at.ids + ids, index: at.index + 1, offset };
             }
         })
+    }
+
+    /// The id after the subtree of the node `position` places after the first message of
+    /// flat run `run` (`first`, as read with the moves pending on it) in `bytes`: a walk
+    /// over siblings asks it of each message, whose leaves are then counted, not made.
+    pub(in crate::model) fn flat_next(&self, run: usize, position: u32, first: &Node, bytes: &[u8]) -> NodeId {
+        let (target, first_id) = (position + 1, self.runs[run].node);
+        LAST_MESSAGE.with_borrow_mut(|last| {
+            let mut at = self.start_for(last, run, target);
+            loop {
+                let pos = (first.start + at.offset) as usize;
+                let Ok(message) = wire::read_field_inline(bytes, pos, bytes.len()) else {
+                    return first_id + (target + 1);
+                };
+                let ids = 1 + leaves_in(bytes, &message);
+                if target < at.ids + ids {
+                    let size = (ids, (message.end - message.start) as u64);
+                    (last.generation, last.run, last.id, last.at, last.size, last.made) =
+                        (self.generation, run, first_id + at.ids, at, size, 0);
+                    return first_id + if target == at.ids { at.ids + ids } else { target + 1 };
+                }
+                let offset = at.offset + (message.end - message.start) as u64;
+                at = At { ids: at.ids + ids, index: at.index + 1, offset };
+            }
+        })
+    }
+
+    /// Where a read of the node `target` ids after the first message of flat run `run`
+    /// starts: at the message read last, or after it, when the node is in it or near after
+    /// it; else at the mark before it.
+    fn start_for(&self, last: &LastMessage, run: usize, target: u32) -> At {
+        let from_last = (last.generation, last.run) == (self.generation, run) && last.at.ids <= target;
+        let (ids, bytes) = last.size;
+        if from_last && target < last.at.ids + ids {
+            return last.at;
+        }
+        if from_last && ids > 0 && target - last.at.ids < NEAR {
+            return At { ids: last.at.ids + ids, index: last.at.index + 1, offset: last.at.offset + bytes };
+        }
+        let first = self.runs[run].node;
+        self.mark_before(first, first + target)
     }
 
     /// The message of flat run starting at `first` marked last before `id` (the first
@@ -283,6 +321,22 @@ fn fields<'a>(bytes: &'a [u8], message: &RawField) -> impl Iterator<Item = RawFi
         pos = field.end;
         Some(field)
     })
+}
+
+/// How many leaves `message` holds, counted without reading their values.
+fn leaves_in(bytes: &[u8], message: &RawField) -> u32 {
+    let (mut pos, mut count) = (message.value_start, 0);
+    while pos < message.value_end {
+        pos = match wire::skim_field(bytes, pos, message.value_end) {
+            Some((_, next)) => next,
+            None => match wire::read_field_inline(bytes, pos, message.value_end) {
+                Ok(field) => field.end,
+                Err(_) => break,
+            },
+        };
+        count += 1;
+    }
+    count
 }
 
 /// `shape` where `field` lies, with its tag's wire type and lengths.
@@ -397,7 +451,17 @@ mod tests {
         ) {
             let decoder = kinds();
             let bytes = blob(&pieces, in_any);
-            let (lean, full) = same_nodes(&decoded(&decoder, &bytes, true), &decoded(&decoder, &bytes, false));
+            let (lean_doc, full_doc) = (decoded(&decoder, &bytes, true), decoded(&decoder, &bytes, false));
+            let (lean, full) = same_nodes(&lean_doc, &full_doc);
+            // Read backwards and by siblings too: each read starts from what was read last.
+            for id in NodeId::ROOT.up_to(full_doc.end()).rev() {
+                prop_assert_eq!(lean_doc.node(id), full_doc.node(id));
+                prop_assert!(lean_doc.children(id).eq(full_doc.children(id)), "the children of {}", id);
+            }
+            let tops = lean_doc.top_level_from(NodeId::ROOT + 1).zip(full_doc.top_level_from(NodeId::ROOT + 1));
+            for (lean_top, full_top) in tops {
+                prop_assert_eq!(lean_doc.node(lean_top), full_doc.node(full_top));
+            }
             // A clean message of few enough leaves is flat: its leaves are not stored, nor is
             // a flat message after another.
             let flat = |(leaves, other): &(Vec<(u8, u64)>, bool)| {
