@@ -119,15 +119,14 @@ impl Builder {
     pub(crate) fn elide_flat(&mut self, message: NodeId) {
         let at = self.doc.stored_at(message).expect("a message just built is stored");
         let doc = &mut self.doc;
+        if doc.nodes.len() - at - 1 > crate::model::elided::MOST_FLAT_LEAVES {
+            return;
+        }
         let node = doc.nodes[at].unpack();
         let joins = doc.elided.flat_to_join(message, node.start).map(|first| doc.node(first)).filter(|first| {
             (first.parent, first.field_number, first.ty, first.kind)
                 == (node.parent, node.field_number, node.ty, node.kind)
         });
-        let leaves = doc.nodes.len() - at - 1;
-        if leaves > crate::model::elided::MOST_FLAT_LEAVES {
-            return;
-        }
         match joins {
             Some(first) => {
                 doc.elided.join_flat(message, &doc.nodes[at..], &first, at);

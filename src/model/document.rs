@@ -185,11 +185,10 @@ impl Document {
     /// run's bytes.
     #[inline(never)]
     fn value_node(&self, run: usize, position: u32) -> Node {
-        if !self.elided.is_flat(run) {
-            let packed = self.node(self.elided.run_node(run));
-            return self.elided.value(run, position, &packed, self.bytes());
-        }
         let first = self.node(self.elided.run_node(run));
+        if !self.elided.is_flat(run) {
+            return self.elided.value(run, position, &first, self.bytes());
+        }
         // Every message of a flat run has the first's type, which declares each leaf.
         let fields = self.type_info(first.ty);
         let leaf_kind = |number| match fields.and_then(|t| t.field(number)).map(|f| &f.class) {

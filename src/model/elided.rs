@@ -44,8 +44,9 @@ struct Run {
     /// How they lie in the bytes.
     shape: Shape,
     /// Where the offsets of every [`CHECKPOINT_EVERY`]th value but the first (which is
-    /// at the run's value start) start in [`Elided::checkpoints`] (varint runs only:
-    /// fixed-width values are found by width). Less than the ids, so 32 bits.
+    /// at the run's value start) start in [`Elided::checkpoints`] (packed varint runs
+    /// only: fixed-width values are found by width, and a flat run's messages are marked
+    /// in [`Elided::flat_marks`]). Less than the ids, so 32 bits.
     checkpoints_at: u32,
 }
 
