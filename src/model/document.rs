@@ -233,6 +233,24 @@ impl Document {
         }
     }
 
+    /// How many leaves message `id` holds when it is a message of a flat run: each of them
+    /// a declared field of its type that reads clean (a scalar, a string or bytes).
+    pub fn flat_message_leaves(&self, id: NodeId) -> Option<u32> {
+        let node = self.stored(id);
+        let flat = match self.elided.locate(id) {
+            Place::Stored(_) => self.elided.starts_flat_run(id),
+            // Only a flat run's messages are messages among the nodes not stored.
+            Place::Read(_) | Place::Value { .. } => node.kind == NodeKind::Message,
+        };
+        flat.then(|| node.next - id - 1)
+    }
+
+    /// The id after the flat run that holds `id` (its messages are values of one field,
+    /// of one type, side by side), if one does.
+    pub fn flat_run_end(&self, id: NodeId) -> Option<NodeId> {
+        self.elided.flat_run_end(id).map(NodeId::from_index)
+    }
+
     /// Where the node of `id` is stored; `None` for a packed value that is not.
     pub(in crate::model) fn stored_at(&self, id: NodeId) -> Option<usize> {
         match self.elided.locate(id) {

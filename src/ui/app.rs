@@ -316,7 +316,7 @@ impl Search {
                 if self.finds(doc, id, &mut scratch) {
                     return Some((step, id));
                 }
-                step += 1;
+                step = (step + 1 + self.passed_over(doc, id, &mut scratch)).min(steps.end);
             }
             None
         };
@@ -325,6 +325,24 @@ impl Search {
             let later = scope.spawn(|| look(middle..steps.end));
             look(steps.start..middle).or_else(|| later.join().expect("a search never panics"))
         })
+    }
+
+    /// How many of the nodes after `id`, whose row was just looked at, a forward search
+    /// passes over without looking: when `id` is a message of a flat run (its leaves clean,
+    /// each of a declared field) and no field of its type can show the query in a clean
+    /// row ([`sifting::Sifter::may_match`]), its leaves; and when no row of a message of
+    /// its field and type can show it either, the rest of its run.
+    fn passed_over(&self, doc: &Document, id: NodeId, scratch: &mut SearchScratch) -> u32 {
+        let Some(leaves) = doc.flat_message_leaves(id).filter(|_| self.forward) else { return 0 };
+        let node = doc.node(id);
+        let Some(info) = doc.type_info_of(id) else { return 0 };
+        if info.fields.iter().any(|field| scratch.sifter.may_match(field)) {
+            return 0;
+        }
+        match (doc.field_info_of(&node), doc.flat_run_end(id)) {
+            (Some(field), Some(end)) if !scratch.sifter.may_match_message(field, info.desc.full_name()) => end - id - 1,
+            _ => leaves,
+        }
     }
 
     /// Of the values of packed run `run` at `positions`, the first in search order whose

@@ -157,15 +157,7 @@ fn search_steps_through_packed_values_read_from_their_run_as_through_rows() {
     let query = "(0x1000";
     // Every row whose label holds the query, in order, as each label reads node by node.
     let doc = app.doc();
-    let matches: Vec<NodeId> = NodeId::ROOT
-        .up_to(doc.end())
-        .filter(|&id| !doc.is_transparent(id))
-        .filter(|&id| {
-            let mut line = String::new();
-            crate::render::tree::label(doc, id, &doc.node(id), &mut line);
-            line.to_ascii_lowercase().contains(query)
-        })
-        .collect();
+    let matches = rows_holding(doc, query);
     assert!(matches.len() > 3 && matches.iter().any(|&id| doc.unstored_value(id).is_some()), "{matches:?}");
     press(&mut app, &format!("/{query}<Enter>"));
     let mut met = vec![app.selected()];
@@ -177,6 +169,45 @@ fn search_steps_through_packed_values_read_from_their_run_as_through_rows() {
     for expected in matches.iter().rev().skip(1) {
         press(&mut app, "N");
         assert_eq!(app.selected(), *expected, "backward");
+    }
+}
+
+/// The rows whose label holds `query` (lowered), in order, each label read node by node.
+fn rows_holding(doc: &crate::model::Document, query: &str) -> Vec<NodeId> {
+    let rows = NodeId::ROOT.up_to(doc.end()).filter(|&id| !doc.is_transparent(id));
+    let holds = |&id: &NodeId| {
+        let mut line = String::new();
+        crate::render::tree::label(doc, id, &doc.node(id), &mut line);
+        line.to_ascii_lowercase().contains(query)
+    };
+    rows.filter(holds).collect()
+}
+
+#[test]
+fn search_passes_over_the_leaves_of_flat_messages_only_where_none_can_hold_the_query() {
+    // Entries of two numbers each, not stored but read from their bytes (a flat run).
+    let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+    let root = schema.pool.get_message_by_name("sample.virt.x86.Msrs");
+    let doc = Decoder::new(schema, root).decode(Source::new(crate::samples::msr_entries(2_000)));
+    assert!(doc.flat_message_leaves(NodeId::ROOT + 4) == Some(2), "entries[1] is a flat message of two leaves");
+    let mut app = App::new(doc, "msrs".to_owned(), SIZE);
+    // A type's name (the entries' rows only: their leaves are passed over), a field's name
+    // (every value row), a number's hex (some index rows), and a mix.
+    for query in ["msrentry", "value", "(0xc000008", "4 (0x", "entries[1"] {
+        let matches = rows_holding(app.doc(), query);
+        assert!(matches.len() > 3, "{query}: {matches:?}");
+        press(&mut app, "<Home>");
+        press(&mut app, &format!("/{query}<Enter>"));
+        let mut met = vec![app.selected()];
+        for _ in 1..matches.len().min(200) {
+            press(&mut app, "n");
+            met.push(app.selected());
+        }
+        assert_eq!(met[..], matches[..met.len()], "{query}, forward from the top");
+        for expected in matches[..met.len()].iter().rev().skip(1).take(20) {
+            press(&mut app, "N");
+            assert_eq!(app.selected(), *expected, "{query}, backward");
+        }
     }
 }
 

@@ -160,6 +160,18 @@ impl Elided {
         (holds && (node < top || self.runs[run].end() > next.index())).then_some(run)
     }
 
+    /// One past the last id of the flat run that holds `id`, if one does.
+    pub(in crate::model) fn flat_run_end(&self, id: NodeId) -> Option<usize> {
+        let run = &self.runs[self.runs.partition_point(|run| run.node <= id).checked_sub(1)?];
+        (run.shape == Shape::Flat && id.index() < run.end()).then(|| run.end())
+    }
+
+    /// Whether the stored node `id` is the first message of a flat run.
+    pub(in crate::model) fn starts_flat_run(&self, id: NodeId) -> bool {
+        let run = self.runs.partition_point(|run| run.node < id);
+        self.runs.get(run).is_some_and(|run| run.node == id && run.shape == Shape::Flat)
+    }
+
     /// Whether the only run is a flat run of one message, `id`'s.
     pub(in crate::model) fn is_one_flat_message(&self, id: NodeId) -> bool {
         matches!(&self.runs[..], [run] if run.shape == Shape::Flat && run.node == id) && self.flat_marks.is_empty()
