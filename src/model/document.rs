@@ -233,14 +233,17 @@ impl Document {
         }
     }
 
-    /// How many leaves message `id` holds when it is a message of a flat run: each of them
-    /// a declared field of its type that reads clean (a scalar, a string or bytes).
-    pub fn flat_message_leaves(&self, id: NodeId) -> Option<u32> {
-        let node = self.stored(id);
+    /// How many leaves message `id` (`node` as read) holds when it is a message of a flat
+    /// run: each of them a declared field of its type that reads clean (a scalar, a string
+    /// or bytes).
+    pub fn flat_message_leaves(&self, id: NodeId, node: &Node) -> Option<u32> {
+        if node.kind != NodeKind::Message {
+            return None;
+        }
         let flat = match self.elided.locate(id) {
             Place::Stored(_) => self.elided.starts_flat_run(id),
             // Only a flat run's messages are messages among the nodes not stored.
-            Place::Read(_) | Place::Value { .. } => node.kind == NodeKind::Message,
+            Place::Read(_) | Place::Value { .. } => true,
         };
         flat.then(|| node.next - id - 1)
     }

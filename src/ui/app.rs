@@ -333,8 +333,11 @@ impl Search {
     /// row ([`sifting::Sifter::may_match`]), its leaves; and when no row of a message of
     /// its field and type can show it either, the rest of its run.
     fn passed_over(&self, doc: &Document, id: NodeId, scratch: &mut SearchScratch) -> u32 {
-        let Some(leaves) = doc.flat_message_leaves(id).filter(|_| self.forward) else { return 0 };
+        if !self.forward {
+            return 0;
+        }
         let node = doc.node(id);
+        let Some(leaves) = doc.flat_message_leaves(id, &node) else { return 0 };
         let Some(info) = doc.type_info_of(id) else { return 0 };
         if info.fields.iter().any(|field| scratch.sifter.may_match(field)) {
             return 0;

@@ -189,7 +189,8 @@ fn search_passes_over_the_leaves_of_flat_messages_only_where_none_can_hold_the_q
     let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
     let root = schema.pool.get_message_by_name("sample.virt.x86.Msrs");
     let doc = Decoder::new(schema, root).decode(Source::new(crate::samples::msr_entries(2_000)));
-    assert!(doc.flat_message_leaves(NodeId::ROOT + 4) == Some(2), "entries[1] is a flat message of two leaves");
+    let second = NodeId::ROOT + 4;
+    assert!(doc.flat_message_leaves(second, &doc.node(second)) == Some(2), "entries[1]: a flat message of two leaves");
     let mut app = App::new(doc, "msrs".to_owned(), SIZE);
     // A type's name (the entries' rows only: their leaves are passed over), a field's name
     // (every value row), a number's hex (some index rows), and a mix.

@@ -7,7 +7,7 @@
 use std::cell::RefCell;
 
 use super::{Elided, Run, Shape, new_generation};
-use crate::decode::wire::{self, RawField};
+use crate::decode::wire::{self, RawField, WireType};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::record::NodeRecord;
 
@@ -321,7 +321,8 @@ impl Elided {
     }
 }
 
-/// The fields inside `message`, leaves that read clean.
+/// The fields inside `message`, leaves that read clean. A node needs where a leaf lies,
+/// not its value: a number under a one-byte tag is stepped over by its bytes alone.
 fn fields<'a>(bytes: &'a [u8], message: &RawField) -> impl Iterator<Item = RawField> + 'a {
     let end = message.value_end;
     let mut pos = message.value_start;
@@ -329,9 +330,29 @@ fn fields<'a>(bytes: &'a [u8], message: &RawField) -> impl Iterator<Item = RawFi
         if pos >= end {
             return None;
         }
-        let field = wire::read_field_inline(bytes, pos, end).ok()?;
+        let field = number_at(bytes, pos, end).or_else(|| wire::read_field_inline(bytes, pos, end).ok())?;
         pos = field.end;
         Some(field)
+    })
+}
+
+/// The number field at `pos` under a one-byte tag, read up to where it ends but not its
+/// value; `None` for anything else.
+fn number_at(bytes: &[u8], pos: usize, end: usize) -> Option<RawField> {
+    let tag = *bytes.get(pos).filter(|&&tag| tag < 0x80)?;
+    let wire_type = WireType::from_bits(tag & 7)
+        .filter(|w| matches!(w, WireType::Varint | WireType::Fixed32 | WireType::Fixed64))?;
+    let (field_number, next) = wire::skim_field(bytes, pos, end)?;
+    let tag = wire::Tag { field_number, wire_type };
+    Some(RawField {
+        tag,
+        start: pos,
+        tag_len: 1,
+        len_len: 0,
+        value_start: pos + 1,
+        value_end: next,
+        end: next,
+        scalar: 0,
     })
 }
 
