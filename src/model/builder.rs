@@ -115,8 +115,10 @@ impl Builder {
     /// Takes the leaves of message `message`, the last nodes added, out of the stored ones,
     /// and the message too when it follows the last message of a flat run of its field
     /// ([`crate::model::elided`]): they read from its bytes from now on, as they were
-    /// added. The message must have been built by the overlay's flat loop (clean leaves).
-    pub(crate) fn elide_flat(&mut self, message: NodeId) {
+    /// added. A message that joins no run starts one only when `followed` by another of
+    /// its field. The message must have been built by the overlay's flat loop (clean
+    /// leaves).
+    pub(crate) fn elide_flat(&mut self, message: NodeId, followed: bool) {
         let at = self.doc.stored_at(message).expect("a message just built is stored");
         let doc = &mut self.doc;
         if doc.nodes.len() - at - 1 > crate::model::elided::MOST_FLAT_LEAVES {
@@ -132,10 +134,11 @@ impl Builder {
                 doc.elided.join_flat(message, &doc.nodes[at..], &first, at);
                 doc.nodes.truncate(at);
             }
-            None => {
+            None if followed => {
                 doc.elided.start_flat(message, &doc.nodes[at..], at + 1);
                 doc.nodes.truncate(at + 1);
             }
+            None => {}
         }
     }
 

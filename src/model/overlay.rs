@@ -718,7 +718,10 @@ impl Walker<'_, '_> {
             && self.flat_leaves(node, ty, raw.value_start..raw.value_end)
         {
             if kind == NodeKind::Message && self.b.elides() {
-                self.b.elide_flat(node);
+                // A message alone is kept: only a run of them is worth its reads.
+                let tag = &self.buf()[raw.start..raw.start + usize::from(raw.tag_len)];
+                let followed = raw.end < parent.end && self.buf()[raw.end..parent.end].starts_with(tag);
+                self.b.elide_flat(node, followed);
             }
             return Step::Continue;
         }

@@ -13,7 +13,7 @@ use crate::decode::wire::{self, WireType};
 use crate::model::builder::Builder;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
-use crate::model::elided::{Elided, Place};
+use crate::model::elided::{Elided, MOST_FLAT_LEAVES, Place};
 use crate::model::field_counts::FieldCounts;
 use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
@@ -188,7 +188,15 @@ fn in_flat_run(
     let Old { mut nodes, elided, moves, problems, .. } = old;
     let message = fresh.nodes.get(1)?.unpack();
     let same = (message.kind, message.ty, message.field_number) == (node.kind, node.ty, node.field_number);
-    if !same || !fresh.elided.is_one_flat_message(NodeId::ROOT + 1) {
+    // Decoded alone, a message that no other follows keeps its leaves stored: they must
+    // be what a flat run's message holds, clean leaves (the field has no problem).
+    let leaf = |n: &NodeRecord| {
+        let n = n.unpack();
+        matches!(n.kind, NodeKind::Scalar | NodeKind::String | NodeKind::Bytes) && n.parent == Some(NodeId::ROOT + 1)
+    };
+    let stored_leaves = fresh.nodes.len() - 2 <= MOST_FLAT_LEAVES && fresh.nodes[2..].iter().all(leaf);
+    let flat = fresh.elided.is_one_flat_message(NodeId::ROOT + 1) || fresh.elided.ids(0) == 0 && stored_leaves;
+    if !same || !flat {
         return None;
     }
     let ids = elided.ids(nodes.len());

@@ -8,7 +8,7 @@ use ratatui::layout::Rect;
 use crate::edit::Editor;
 use crate::edit::op::EditOp;
 use crate::files::Protected;
-use crate::model::node::NodeId;
+use crate::model::node::{Node, NodeId};
 use crate::model::path::{FieldPath, PathError, Segment};
 use crate::model::problem::Severity;
 use crate::model::value::terminal_safe;
@@ -313,10 +313,11 @@ impl Search {
                     step += covered;
                     continue;
                 }
-                if self.finds(doc, id, &mut scratch) {
+                let node = doc.node(id);
+                if self.finds(doc, id, &node, &mut scratch) {
                     return Some((step, id));
                 }
-                step = (step + 1 + self.passed_over(doc, id, &mut scratch)).min(steps.end);
+                step = (step + 1 + self.passed_over(doc, id, &node, &mut scratch)).min(steps.end);
             }
             None
         };
@@ -332,17 +333,16 @@ impl Search {
     /// each of a declared field) and no field of its type can show the query in a clean
     /// row ([`sifting::Sifter::may_match`]), its leaves; and when no row of a message of
     /// its field and type can show it either, the rest of its run.
-    fn passed_over(&self, doc: &Document, id: NodeId, scratch: &mut SearchScratch) -> u32 {
+    fn passed_over(&self, doc: &Document, id: NodeId, node: &Node, scratch: &mut SearchScratch) -> u32 {
         if !self.forward {
             return 0;
         }
-        let node = doc.node(id);
-        let Some(leaves) = doc.flat_message_leaves(id, &node) else { return 0 };
+        let Some(leaves) = doc.flat_message_leaves(id, node) else { return 0 };
         let Some(info) = doc.type_info_of(id) else { return 0 };
-        if info.fields.iter().any(|field| scratch.sifter.may_match(field)) {
+        if scratch.sifter.may_match_a_field(info) {
             return 0;
         }
-        match (doc.field_info_of(&node), doc.flat_run_end(id)) {
+        match (doc.field_info_of(node), doc.flat_run_end(id)) {
             (Some(field), Some(end)) if !scratch.sifter.may_match_message(field, info.desc.full_name()) => end - id - 1,
             _ => leaves,
         }
@@ -384,32 +384,31 @@ impl Search {
         self.needle.find(line.as_bytes()).is_some()
     }
 
-    /// Whether the row of `id` matches: its label (name, type, value as shown), or for a
+    /// Whether the row of `id` (`node` as read) matches: its label (name, type, value as shown), or for a
     /// bytes value any of its bytes, as ASCII text or as the hex typed. Both are looked for
     /// with finders made once for the search, in a time linear in what is looked through.
-    fn finds(&self, doc: &Document, id: NodeId, scratch: &mut SearchScratch) -> bool {
-        let node = doc.node(id);
+    fn finds(&self, doc: &Document, id: NodeId, node: &Node, scratch: &mut SearchScratch) -> bool {
         // An Any payload passed through has no row of its own.
-        if doc.is_transparent_node(&node) {
+        if doc.is_transparent_node(node) {
             return false;
         }
         // A number that reads clean shows its field's name and type and a number only.
         let clean_number = matches!(node.kind, crate::model::NodeKind::Scalar | crate::model::NodeKind::Element)
             && !node.has_problem();
-        let field = doc.field_info_of(&node);
+        let field = doc.field_info_of(node);
         if clean_number && field.is_some_and(|field| !scratch.sifter.may_match(field)) {
             return false;
         }
         let SearchScratch { line, lowered, .. } = scratch;
         line.clear();
-        tree::label_with(doc, id, &node, field, line);
+        tree::label_with(doc, id, node, field, line);
         if self.label_matches(line) {
             return true;
         }
         if node.kind != crate::model::NodeKind::Bytes {
             return false;
         }
-        let bytes = doc.value_bytes_of(&node);
+        let bytes = doc.value_bytes_of(node);
         if self.hex.as_ref().is_some_and(|hex| hex.find(bytes).is_some()) {
             return true;
         }
@@ -1133,7 +1132,7 @@ impl App {
         let mut scratch = search.scratch();
         let (mut k, mut n) = (0, 0);
         for id in NodeId::ROOT.up_to(doc.end()) {
-            if search.finds(doc, id, &mut scratch) {
+            if search.finds(doc, id, &doc.node(id), &mut scratch) {
                 n += 1;
                 if id <= at {
                     k = n;

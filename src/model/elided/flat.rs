@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use super::{Elided, Run, Shape, new_generation};
+use super::{Elided, Place, Run, Shape, new_generation};
 use crate::decode::wire::{self, RawField, WireType};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::record::NodeRecord;
@@ -166,10 +166,12 @@ impl Elided {
         (run.shape == Shape::Flat && id.index() < run.end()).then(|| run.end())
     }
 
-    /// Whether the stored node `id` is the first message of a flat run.
+    /// Whether the stored node `id` is the first message of a flat run that holds a leaf
+    /// or another message (the id after it is then not stored, and is of the run): asked
+    /// of every message a search meets, so the list of runs is not searched for most.
     pub(in crate::model) fn starts_flat_run(&self, id: NodeId) -> bool {
-        let run = self.runs.partition_point(|run| run.node < id);
-        self.runs.get(run).is_some_and(|run| run.node == id && run.shape == Shape::Flat)
+        let after = id + 1;
+        after.index() < self.ids && !matches!(self.locate(after), Place::Stored(_)) && self.flat_run_end(id).is_some()
     }
 
     /// Whether the only run is a flat run of one message, `id`'s.
@@ -230,10 +232,23 @@ impl Elided {
                 let Ok(message) = wire::read_field_inline(bytes, pos, bytes.len()) else {
                     return unreadable(first_id + target, pos, first_id);
                 };
+                let (ids, size) = (1 + leaves_in(bytes, &message), (message.end - message.start) as u64);
+                if target >= at.ids + ids {
+                    at = At { ids: at.ids + ids, index: at.index + 1, offset: at.offset + size };
+                    continue;
+                }
                 let message_id = first_id + at.ids;
+                let shape = tagged(&message, Node { next: message_id + ids, index: first.index + at.index, ..*first });
+                (last.generation, last.run, last.id, last.at, last.size) =
+                    (self.generation, run, message_id, at, (ids, size));
+                (last.nodes[0], last.made) = (Some(NodeRecord::pack(shape)), 1);
+                if target == at.ids {
+                    // Its leaves are made when one is read: a search may pass over them all.
+                    return shape;
+                }
                 // The node asked for is handed back as made, not read back from its record.
-                let (mut made, mut wanted) = (1, None);
-                for field in fields(bytes, &message).take(MOST_LEAVES) {
+                let mut wanted = shape;
+                for (field, made) in fields(bytes, &message).take(MOST_LEAVES).zip(1..) {
                     let number = field.tag.field_number;
                     let index = last.numbers[1..made].iter().filter(|&&n| n == number).count() as u32;
                     let id = message_id + (made as u32);
@@ -248,23 +263,13 @@ impl Elided {
                         ..*first
                     };
                     let leaf = tagged(&field, leaf);
-                    (last.nodes[made], last.numbers[made]) = (Some(NodeRecord::pack(leaf)), number);
-                    if at.ids + made as u32 == target {
-                        wanted = Some(leaf);
+                    (last.nodes[made], last.numbers[made], last.made) =
+                        (Some(NodeRecord::pack(leaf)), number, made + 1);
+                    if id == first_id + target {
+                        wanted = leaf;
                     }
-                    made += 1;
                 }
-                let ids = made as u32;
-                let shape = tagged(&message, Node { next: message_id + ids, index: first.index + at.index, ..*first });
-                (last.nodes[0], last.made) = (Some(NodeRecord::pack(shape)), made);
-                if target < at.ids + ids {
-                    let size = (ids, (message.end - message.start) as u64);
-                    (last.generation, last.run, last.id, last.at, last.size) =
-                        (self.generation, run, message_id, at, size);
-                    return if target == at.ids { shape } else { wanted.unwrap_or(shape) };
-                }
-                let offset = at.offset + (message.end - message.start) as u64;
-                at = At { ids: at.ids + ids, index: at.index + 1, offset };
+                return wanted;
             }
         })
     }
@@ -495,12 +500,12 @@ mod tests {
             for (lean_top, full_top) in tops {
                 prop_assert_eq!(lean_doc.node(lean_top), full_doc.node(full_top));
             }
-            // A clean message of few enough leaves is flat: its leaves are not stored, nor is
-            // a flat message after another.
+            // Clean messages of few enough leaves side by side are a flat run: the leaves and
+            // every message but the first are not stored.
             let flat = |(leaves, other): &(Vec<(u8, u64)>, bool)| {
                 !other && leaves.len() <= super::MOST_LEAVES && leaves.iter().all(|&(f, v)| f != 0 || v <= u32::MAX.into())
             };
-            let saves = pieces.iter().any(|p| flat(p) && !p.0.is_empty()) || pieces.windows(2).any(|w| flat(&w[0]) && flat(&w[1]));
+            let saves = pieces.windows(2).any(|w| flat(&w[0]) && flat(&w[1]));
             prop_assert!(!saves || lean < full, "{lean} of {full} stored");
             if !bytes.is_empty() {
                 let cut = &bytes[..cut_at.index(bytes.len())];

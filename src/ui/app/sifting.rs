@@ -6,7 +6,7 @@
 //! name, an index and its type's name: a run of such rows and their leaves may be passed
 //! over whole.
 
-use crate::decode::schema::{FieldClass, FieldInfo};
+use crate::decode::schema::{FieldClass, FieldInfo, TypeInfo};
 use crate::model::hash::KeyMap;
 use prost_reflect::Kind;
 
@@ -25,12 +25,15 @@ pub(super) struct Sifter {
     query: [u64; 4],
     /// By the field's address in the document's schema tables (stable while it is searched).
     fields: KeyMap<usize, bool>,
+    /// Of each message type met (by address, as fields), whether a row of any of its
+    /// fields may hold the query.
+    types: KeyMap<usize, bool>,
 }
 
 impl Sifter {
     /// A sifter for rows searched for `needle` (lowered).
     pub(super) fn new(needle: &[u8]) -> Sifter {
-        Sifter { query: bits_of([needle]), fields: KeyMap::default() }
+        Sifter { query: bits_of([needle]), fields: KeyMap::default(), types: KeyMap::default() }
     }
 
     /// Whether a row of `field` that reads clean (no problem marked on it) may hold the
@@ -74,6 +77,18 @@ fn number_row(field: &FieldInfo) -> Option<[u64; 4]> {
 }
 
 impl Sifter {
+    /// Whether a clean row of any field of message type `info` may hold the query
+    /// ([`Sifter::may_match`]).
+    pub(super) fn may_match_a_field(&mut self, info: &TypeInfo) -> bool {
+        let key = std::ptr::from_ref(info) as usize;
+        if let Some(&may) = self.types.get(&key) {
+            return may;
+        }
+        let may = info.fields.iter().any(|field| self.may_match(field));
+        self.types.insert(key, may);
+        may
+    }
+
     /// Whether the row of a message of `field`, of the type named `type_name`, may hold
     /// the query: its label is the field's name, an index and the type's name.
     pub(super) fn may_match_message(&self, field: &FieldInfo, type_name: &str) -> bool {
