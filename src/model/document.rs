@@ -248,6 +248,20 @@ impl Document {
         flat.then(|| node.next - id - 1)
     }
 
+    /// For message `id` (`node` as read) of a flat run: the message of its run whose index
+    /// among its field's values is `index`, or the run's last when none is (`index` past
+    /// it), with that message's index, and the id after the run. The run's messages are
+    /// values of one field, side by side: a lookup by index or a count reads a few of them.
+    pub fn flat_run_message(&self, id: NodeId, node: &Node, index: u32) -> Option<(NodeId, u32, NodeId)> {
+        self.flat_message_leaves(id, node)?;
+        let run = self.elided.flat_run_of(id)?;
+        let first = self.node(self.elided.run_node(run));
+        let k = index.checked_sub(first.index)?;
+        let (message, k) = self.elided.flat_message(run, k, &first, self.bytes());
+        let end = NodeId::from_index(self.elided.flat_run_end(id)?);
+        Some((message, first.index + k, end))
+    }
+
     /// The id after the flat run that holds `id` (its messages are values of one field,
     /// of one type, side by side), if one does.
     pub fn flat_run_end(&self, id: NodeId) -> Option<NodeId> {

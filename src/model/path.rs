@@ -349,22 +349,43 @@ pub fn path_of(doc: &Document, id: NodeId) -> FieldPath {
 
 /// The children a path step sees under `id`: Any payloads are flattened into their Any.
 pub fn visible_children(doc: &Document, id: NodeId) -> impl Iterator<Item = NodeId> + '_ {
-    // Transparent nodes come with their subtree right after them in pre-order: stepping
-    // into one is moving to the next id, and leaving it is its `next`.
-    let end = doc.node(id).next;
-    let mut at = id + 1;
-    std::iter::from_fn(move || {
-        while at < end {
-            let here = at;
-            if doc.is_transparent(here) {
-                at = at + 1;
+    VisibleChildren::of(doc, id)
+}
+
+/// [`visible_children`], which a walk may also move on past a run of siblings.
+struct VisibleChildren<'a> {
+    doc: &'a Document,
+    at: NodeId,
+    end: NodeId,
+}
+
+impl<'a> VisibleChildren<'a> {
+    fn of(doc: &'a Document, id: NodeId) -> Self {
+        VisibleChildren { doc, at: id + 1, end: doc.node(id).next }
+    }
+
+    /// Moves on to the sibling at `id`, past those before it.
+    fn skip_to(&mut self, id: NodeId) {
+        self.at = self.at.max(id);
+    }
+}
+
+impl Iterator for VisibleChildren<'_> {
+    type Item = NodeId;
+    fn next(&mut self) -> Option<NodeId> {
+        // Transparent nodes come with their subtree right after them in pre-order: stepping
+        // into one is moving to the next id, and leaving it is its `next`.
+        while self.at < self.end {
+            let here = self.at;
+            if self.doc.is_transparent(here) {
+                self.at = self.at + 1;
                 continue;
             }
-            at = doc.node(here).next;
+            self.at = self.doc.node(here).next;
             return Some(here);
         }
         None
-    })
+    }
 }
 
 /// Finds the node a path, given as text, names.
@@ -383,15 +404,20 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
     let mut cur = NodeId::ROOT;
     let mut name = String::new();
     for segment in path.segments() {
-        // One pass over the children, stopping at the match: linear in the siblings, and
-        // no allocation per sibling.
-        let found = visible_children(doc, cur).take_while(|_| !stop_asked(stop)).find_map(|c| {
+        // One pass over the children, stopping at the match: linear in the siblings (a
+        // flat run's passed at once), and no allocation per sibling.
+        let mut children = VisibleChildren::of(doc, cur);
+        let mut found = None;
+        while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
             name.clear();
             let n = doc.node(c);
             if !push_name(doc, &n, doc.field_info_of(&n), &mut name) || name != segment.name {
-                return None;
+                if let Some(end) = doc.flat_message_leaves(c, &n).and_then(|_| doc.flat_run_end(c)) {
+                    children.skip_to(end);
+                }
+                continue;
             }
-            match segment.indices.as_slice() {
+            found = match segment.indices.as_slice() {
                 [] => Some(c),
                 // An element knows its place in its run. Usually every value has a node, in
                 // order; under a focus on one value, only that one does.
@@ -401,10 +427,21 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
                     .map(|k| c + (1 + k))
                     .filter(|&e| n.index + doc.node(e).index == i)
                     .or_else(|| doc.children(c).find(|&e| n.index + doc.node(e).index == i)),
-                &[i] => (n.index == i).then_some(c),
+                &[i] if n.index == i => Some(c),
+                &[i] => match doc.flat_run_message(c, &n, i) {
+                    Some((message, index, _)) if index == i => Some(message),
+                    Some((_, _, end)) => {
+                        children.skip_to(end);
+                        None
+                    }
+                    None => None,
+                },
                 _ => None,
+            };
+            if found.is_some() {
+                break;
             }
-        });
+        }
         cur = match found {
             Some(c) => c,
             None if stop_asked(stop) => return Err(PathError::Stopped),
@@ -425,19 +462,28 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
     // payload's are seen together) and only a new one is named.
     let mut names: Vec<((Option<NodeId>, u32), Met)> = Vec::new();
     let mut others = 0;
-    for c in visible_children(doc, parent).take_while(|_| !stop_asked(stop)) {
-        let number = (doc.parent(c), doc.node(c).field_number);
+    let mut children = VisibleChildren::of(doc, parent);
+    while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
+        let node = doc.node(c);
+        let number = (doc.parent(c), node.field_number);
+        // A flat run's messages are counted at once, from its last one's index.
+        let count = match doc.flat_run_message(c, &node, u32::MAX) {
+            Some((_, last, end)) => {
+                children.skip_to(end);
+                (last - node.index) as usize + 1
+            }
+            None => 1,
+        };
         if let Some(entry) = names.iter_mut().find(|e| e.0 == number) {
-            entry.1.count += 1;
+            entry.1.count += count;
         } else if names.len() < LISTED {
             let mut name = String::new();
-            let node = doc.node(c);
             let field = doc.field_info_of(&node);
             if push_name(doc, &node, field, &mut name) {
-                names.push((number, Met { name, count: 1, indexed: shows_index(doc, &node, field) }));
+                names.push((number, Met { name, count, indexed: shows_index(doc, &node, field) }));
             }
         } else {
-            others += 1;
+            others += count;
         }
     }
     let parent_path = path_of(doc, parent);

@@ -162,8 +162,7 @@ impl Elided {
 
     /// One past the last id of the flat run that holds `id`, if one does.
     pub(in crate::model) fn flat_run_end(&self, id: NodeId) -> Option<usize> {
-        let run = &self.runs[self.runs.partition_point(|run| run.node <= id).checked_sub(1)?];
-        (run.shape == Shape::Flat && id.index() < run.end()).then(|| run.end())
+        self.flat_run_of(id).map(|run| self.runs[run].end())
     }
 
     /// Whether the stored node `id` is the first message of a flat run that holds a leaf
@@ -313,6 +312,37 @@ impl Elided {
         }
         let first = self.runs[run].node;
         self.mark_before(first, first + target)
+    }
+
+    /// The message of flat run `run` (whose first, `first`, is read with the moves pending
+    /// on it) that is `k` messages after its first, or its last when it holds fewer: its
+    /// id and how many messages come before it. Found from the mark before it, so a
+    /// lookup by index or a count of a run's messages reads at most [`MARK_EVERY`] of them.
+    pub(in crate::model) fn flat_message(&self, run: usize, k: u32, first: &Node, bytes: &[u8]) -> (NodeId, u32) {
+        let (first_id, end) = (self.runs[run].node, self.runs[run].end());
+        let marks = self.flat_marks.partition_point(|mark| mark.id <= first_id)
+            ..self.flat_marks.partition_point(|mark| mark.id.index() < end);
+        let before = self.flat_marks[marks.clone()].partition_point(|mark| mark.index <= k);
+        let mut at = match before.checked_sub(1).map(|m| self.flat_marks[marks.start + m]) {
+            Some(mark) => At { ids: mark.id - first_id, index: mark.index, offset: mark.offset },
+            None => At::default(),
+        };
+        while at.index < k {
+            let pos = (first.start + at.offset) as usize;
+            let Ok(message) = wire::read_field_inline(bytes, pos, bytes.len()) else { break };
+            let next = at.ids + 1 + leaves_in(bytes, &message);
+            if first_id.index() + next as usize >= end {
+                break;
+            }
+            at = At { ids: next, index: at.index + 1, offset: at.offset + (message.end - message.start) as u64 };
+        }
+        (first_id + at.ids, at.index)
+    }
+
+    /// The flat run that holds `id`, if one does.
+    pub(in crate::model) fn flat_run_of(&self, id: NodeId) -> Option<usize> {
+        let run = self.runs.partition_point(|run| run.node <= id).checked_sub(1)?;
+        (self.runs[run].shape == Shape::Flat && id.index() < self.runs[run].end()).then_some(run)
     }
 
     /// The message of flat run starting at `first` marked last before `id` (the first
@@ -544,6 +574,37 @@ mod tests {
             if let Some(again) = again {
                 same_nodes(&again, &decoded(&decoder, &edited_bytes, false));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod path_tests {
+    use std::sync::Arc;
+
+    use super::super::tests::decoded;
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+    use crate::model::Decoder;
+    use crate::model::node::NodeId;
+
+    #[test]
+    fn a_path_finds_a_message_of_a_flat_run_by_index_and_counts_the_run_where_it_names_nothing() {
+        // Over a thousand entries of two numbers each: one flat run, marked every 16.
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let root = schema.pool.get_message_by_name("sample.virt.x86.Msrs");
+        let decoder = Decoder::new(schema, root);
+        let bytes = crate::samples::msr_entries(20_000);
+        let (lean, full) = (decoded(&decoder, &bytes, true), decoded(&decoder, &bytes, false));
+        let entries = full.top_level_from(NodeId::ROOT + 1).count();
+        assert!(entries > 1000 && lean.flat_run_end(NodeId::ROOT + 1) == Some(lean.end()), "one run of {entries}");
+        for k in (0..entries).rev().step_by(7).chain([0, 1, 15, 16, 17, entries - 1]) {
+            let path = format!("entries[{k}].value");
+            assert_eq!(lean.resolve(&path).unwrap(), full.resolve(&path).unwrap(), "{path}");
+        }
+        for path in [format!("entries[{entries}]"), "nosuch".to_owned(), "entries[3].nosuch".to_owned()] {
+            let (said, expected) = (lean.resolve(&path).unwrap_err(), full.resolve(&path).unwrap_err());
+            assert_eq!(said.to_string(), expected.to_string(), "{path}");
         }
     }
 }
