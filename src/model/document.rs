@@ -258,8 +258,7 @@ impl Document {
         let first = self.node(self.elided.run_node(run));
         let k = index.checked_sub(first.index)?;
         let (message, k) = self.elided.flat_message(run, k, &first, self.bytes());
-        let end = NodeId::from_index(self.elided.flat_run_end(id)?);
-        Some((message, first.index + k, end))
+        Some((message, first.index + k, NodeId::from_index(self.elided.run_end(run))))
     }
 
     /// The id after the flat run that holds `id` (its messages are values of one field,

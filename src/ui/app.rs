@@ -384,9 +384,10 @@ impl Search {
         self.needle.find(line.as_bytes()).is_some()
     }
 
-    /// Whether the row of `id` (`node` as read) matches: its label (name, type, value as shown), or for a
-    /// bytes value any of its bytes, as ASCII text or as the hex typed. Both are looked for
-    /// with finders made once for the search, in a time linear in what is looked through.
+    /// Whether the row of `id` (`node` as read) matches: its label (name, type, value as
+    /// shown), or for a bytes value any of its bytes, as ASCII text or as the hex typed.
+    /// Both are looked for with finders made once for the search, in a time linear in what
+    /// is looked through.
     fn finds(&self, doc: &Document, id: NodeId, node: &Node, scratch: &mut SearchScratch) -> bool {
         // An Any payload passed through has no row of its own.
         if doc.is_transparent_node(node) {

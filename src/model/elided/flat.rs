@@ -42,6 +42,26 @@ struct At {
     offset: u64,
 }
 
+impl At {
+    /// The message after this one, which takes `ids` ids and `size` bytes.
+    fn after(self, (ids, size): (u32, u64)) -> At {
+        At { ids: self.ids + ids, index: self.index + 1, offset: self.offset + size }
+    }
+
+    /// The message `mark` marks, in the run whose first message is `first`.
+    fn marked(mark: Mark, first: NodeId) -> At {
+        At { ids: mark.id - first, index: mark.index, offset: mark.offset }
+    }
+}
+
+/// The message of a flat run at byte `pos` of `bytes`, which read clean when decoded, and
+/// how many ids and bytes it takes.
+fn message_at(bytes: &[u8], pos: usize) -> Option<(RawField, (u32, u64))> {
+    let message = wire::read_field_inline(bytes, pos, bytes.len()).ok()?;
+    let size = (1 + leaves_in(bytes, &message), (message.end - message.start) as u64);
+    Some((message, size))
+}
+
 /// The message of a flat run read last on a thread, with its nodes: a reader reads them
 /// one after another, each several times, so they are made once and read from here.
 #[derive(Debug)]
@@ -154,15 +174,18 @@ impl Elided {
     /// The flat run that holds top-level field `top` (up to, not including, id `next`) and
     /// more: a field of it decoded again has a run of its own only when its run is its own.
     pub(in crate::model) fn flat_run_beyond(&self, top: NodeId, next: NodeId) -> Option<usize> {
-        let run = self.runs.partition_point(|run| run.node <= top).checked_sub(1)?;
-        let Run { node, shape, .. } = self.runs[run];
-        let holds = shape == Shape::Flat && top.index() < self.runs[run].end();
-        (holds && (node < top || self.runs[run].end() > next.index())).then_some(run)
+        let run = self.flat_run_of(top)?;
+        (self.runs[run].node < top || self.runs[run].end() > next.index()).then_some(run)
     }
 
     /// One past the last id of the flat run that holds `id`, if one does.
     pub(in crate::model) fn flat_run_end(&self, id: NodeId) -> Option<usize> {
-        self.flat_run_of(id).map(|run| self.runs[run].end())
+        self.flat_run_of(id).map(|run| self.run_end(run))
+    }
+
+    /// One past the last id of run `run`.
+    pub(in crate::model) fn run_end(&self, run: usize) -> usize {
+        self.runs[run].end()
     }
 
     /// Whether the stored node `id` is the first message of a flat run that holds a leaf
@@ -228,12 +251,11 @@ impl Elided {
             last.generation = u64::MAX;
             loop {
                 let pos = (first.start + at.offset) as usize;
-                let Ok(message) = wire::read_field_inline(bytes, pos, bytes.len()) else {
+                let Some((message, (ids, size))) = message_at(bytes, pos) else {
                     return unreadable(first_id + target, pos, first_id);
                 };
-                let (ids, size) = (1 + leaves_in(bytes, &message), (message.end - message.start) as u64);
                 if target >= at.ids + ids {
-                    at = At { ids: at.ids + ids, index: at.index + 1, offset: at.offset + size };
+                    at = at.after((ids, size));
                     continue;
                 }
                 let message_id = first_id + at.ids;
@@ -281,19 +303,16 @@ impl Elided {
         LAST_MESSAGE.with_borrow_mut(|last| {
             let mut at = self.start_for(last, run, target);
             loop {
-                let pos = (first.start + at.offset) as usize;
-                let Ok(message) = wire::read_field_inline(bytes, pos, bytes.len()) else {
+                let Some((_, size)) = message_at(bytes, (first.start + at.offset) as usize) else {
                     return first_id + (target + 1);
                 };
-                let ids = 1 + leaves_in(bytes, &message);
+                let ids = size.0;
                 if target < at.ids + ids {
-                    let size = (ids, (message.end - message.start) as u64);
                     (last.generation, last.run, last.id, last.at, last.size, last.made) =
                         (self.generation, run, first_id + at.ids, at, size, 0);
                     return first_id + if target == at.ids { at.ids + ids } else { target + 1 };
                 }
-                let offset = at.offset + (message.end - message.start) as u64;
-                at = At { ids: at.ids + ids, index: at.index + 1, offset };
+                at = at.after(size);
             }
         })
     }
@@ -308,7 +327,7 @@ impl Elided {
             return last.at;
         }
         if from_last && ids > 0 && target - last.at.ids < NEAR {
-            return At { ids: last.at.ids + ids, index: last.at.index + 1, offset: last.at.offset + bytes };
+            return last.at.after((ids, bytes));
         }
         let first = self.runs[run].node;
         self.mark_before(first, first + target)
@@ -323,18 +342,14 @@ impl Elided {
         let marks = self.flat_marks.partition_point(|mark| mark.id <= first_id)
             ..self.flat_marks.partition_point(|mark| mark.id.index() < end);
         let before = self.flat_marks[marks.clone()].partition_point(|mark| mark.index <= k);
-        let mut at = match before.checked_sub(1).map(|m| self.flat_marks[marks.start + m]) {
-            Some(mark) => At { ids: mark.id - first_id, index: mark.index, offset: mark.offset },
-            None => At::default(),
-        };
+        let marked = before.checked_sub(1).map(|m| self.flat_marks[marks.start + m]);
+        let mut at = marked.map_or_else(At::default, |mark| At::marked(mark, first_id));
         while at.index < k {
-            let pos = (first.start + at.offset) as usize;
-            let Ok(message) = wire::read_field_inline(bytes, pos, bytes.len()) else { break };
-            let next = at.ids + 1 + leaves_in(bytes, &message);
-            if first_id.index() + next as usize >= end {
+            let Some((_, size)) = message_at(bytes, (first.start + at.offset) as usize) else { break };
+            if first_id.index() + (at.ids + size.0) as usize >= end {
                 break;
             }
-            at = At { ids: next, index: at.index + 1, offset: at.offset + (message.end - message.start) as u64 };
+            at = at.after(size);
         }
         (first_id + at.ids, at.index)
     }
@@ -349,10 +364,10 @@ impl Elided {
     /// message when none is).
     fn mark_before(&self, first: NodeId, id: NodeId) -> At {
         let marked = self.flat_marks.partition_point(|mark| mark.id <= id).checked_sub(1);
-        match marked.map(|m| self.flat_marks[m]).filter(|mark| mark.id > first) {
-            Some(mark) => At { ids: mark.id - first, index: mark.index, offset: mark.offset },
-            None => At::default(),
-        }
+        marked
+            .map(|m| self.flat_marks[m])
+            .filter(|mark| mark.id > first)
+            .map_or_else(At::default, |mark| At::marked(mark, first))
     }
 }
 
