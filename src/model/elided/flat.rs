@@ -597,7 +597,7 @@ mod tests {
 mod path_tests {
     use std::sync::Arc;
 
-    use super::super::tests::decoded;
+    use super::super::tests::{decoded, len_field, varint};
     use crate::decode::registry::SchemaSources;
     use crate::decode::schema::Schema;
     use crate::model::Decoder;
@@ -609,7 +609,15 @@ mod path_tests {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name("sample.virt.x86.Msrs");
         let decoder = Decoder::new(schema, root);
-        let bytes = crate::samples::msr_entries(20_000);
+        let mut bytes = Vec::new();
+        for i in 0..1200u64 {
+            let mut entry = Vec::new();
+            varint(1 << 3, &mut entry);
+            varint(0xc000_0080 + i, &mut entry);
+            varint(2 << 3, &mut entry);
+            varint(i * 7919, &mut entry);
+            len_field(1, &entry, &mut bytes);
+        }
         let (lean, full) = (decoded(&decoder, &bytes, true), decoded(&decoder, &bytes, false));
         let entries = full.top_level_from(NodeId::ROOT + 1).count();
         assert!(entries > 1000 && lean.flat_run_end(NodeId::ROOT + 1) == Some(lean.end()), "one run of {entries}");
