@@ -465,7 +465,7 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
     let mut children = VisibleChildren::of(doc, parent);
     while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
         let node = doc.node(c);
-        let number = (doc.parent(c), node.field_number);
+        let number = (node.parent, node.field_number);
         // A flat run's messages are counted at once, from its last one's index.
         let count = match doc.flat_run_message(c, &node, u32::MAX) {
             Some((_, last, end)) => {

@@ -342,9 +342,11 @@ impl Search {
         if scratch.sifter.may_match_a_field(info) {
             return 0;
         }
-        match (doc.field_info_of(node), doc.flat_run_end(id)) {
-            (Some(field), Some(end)) if !scratch.sifter.may_match_message(field, info.desc.full_name()) => end - id - 1,
-            _ => leaves,
+        let rows_may_match =
+            doc.field_info_of(node).is_none_or(|f| scratch.sifter.may_match_message(f, info.desc.full_name()));
+        match doc.flat_run_end(id).filter(|_| !rows_may_match) {
+            Some(end) => end - id - 1,
+            None => leaves,
         }
     }
 

@@ -42,10 +42,25 @@ impl Sifter {
     pub(super) fn may_match(&mut self, field: &FieldInfo) -> bool {
         let key = std::ptr::from_ref(field) as usize;
         let query = self.query;
-        *self.fields.entry(key).or_insert_with(|| {
-            let Some(row) = number_row(field) else { return true };
-            query.iter().zip(row).all(|(q, r)| q & !r == 0)
-        })
+        *self.fields.entry(key).or_insert_with(|| number_row(field).is_none_or(|row| holds(query, row)))
+    }
+
+    /// Whether a clean row of any field of message type `info` may hold the query
+    /// ([`Sifter::may_match`]).
+    pub(super) fn may_match_a_field(&mut self, info: &TypeInfo) -> bool {
+        let key = std::ptr::from_ref(info) as usize;
+        if let Some(&may) = self.types.get(&key) {
+            return may;
+        }
+        let may = info.fields.iter().any(|field| self.may_match(field));
+        self.types.insert(key, may);
+        may
+    }
+
+    /// Whether the row of a message of `field`, of the type named `type_name`, may hold
+    /// the query: its label is the field's name, an index and the type's name.
+    pub(super) fn may_match_message(&self, field: &FieldInfo, type_name: &str) -> bool {
+        holds(self.query, bits_of([field.name.as_bytes(), type_name.as_bytes(), EVERY_MESSAGE_ROW.as_bytes()]))
     }
 }
 
@@ -76,25 +91,9 @@ fn number_row(field: &FieldInfo) -> Option<[u64; 4]> {
     Some(row)
 }
 
-impl Sifter {
-    /// Whether a clean row of any field of message type `info` may hold the query
-    /// ([`Sifter::may_match`]).
-    pub(super) fn may_match_a_field(&mut self, info: &TypeInfo) -> bool {
-        let key = std::ptr::from_ref(info) as usize;
-        if let Some(&may) = self.types.get(&key) {
-            return may;
-        }
-        let may = info.fields.iter().any(|field| self.may_match(field));
-        self.types.insert(key, may);
-        may
-    }
-
-    /// Whether the row of a message of `field`, of the type named `type_name`, may hold
-    /// the query: its label is the field's name, an index and the type's name.
-    pub(super) fn may_match_message(&self, field: &FieldInfo, type_name: &str) -> bool {
-        let row = bits_of([field.name.as_bytes(), type_name.as_bytes(), EVERY_MESSAGE_ROW.as_bytes()]);
-        self.query.iter().zip(row).all(|(q, r)| q & !r == 0)
-    }
+/// Whether a row of the characters `row` can hold every character of `query`.
+fn holds(query: [u64; 4], row: [u64; 4]) -> bool {
+    query.iter().zip(row).all(|(q, r)| q & !r == 0)
 }
 
 /// The bytes of `texts`, lowered, a bit each.
