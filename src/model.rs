@@ -9,6 +9,7 @@ pub mod decoder;
 pub mod document;
 mod elided;
 mod field_counts;
+pub mod flat_walk;
 pub mod hash;
 mod moves;
 pub mod node;

@@ -191,12 +191,7 @@ impl Document {
         }
         // Every message of a flat run has the first's type, which declares each leaf.
         let fields = self.type_info(first.ty);
-        let leaf_kind = |number| match fields.and_then(|t| t.field(number)).map(|f| &f.class) {
-            Some(FieldClass::String) => NodeKind::String,
-            Some(FieldClass::Bytes) => NodeKind::Bytes,
-            _ => NodeKind::Scalar,
-        };
-        self.elided.flat_node(run, position, &first, self.bytes(), leaf_kind)
+        self.elided.flat_node(run, position, &first, self.bytes(), |number| leaf_kind(fields, number))
     }
 
     /// The node with this id as stored: all but its offsets are as [`Document::node`]
@@ -469,5 +464,15 @@ impl Iterator for Children<'_> {
         let id = self.next;
         self.next = self.doc.next_of(id);
         Some(id)
+    }
+}
+
+/// The kind of a leaf of field `number` in a message of a flat run, of type `fields`
+/// (which declares each of its leaves).
+pub(in crate::model) fn leaf_kind(fields: Option<&TypeInfo>, number: u32) -> NodeKind {
+    match fields.and_then(|t| t.field(number)).map(|f| &f.class) {
+        Some(FieldClass::String) => NodeKind::String,
+        Some(FieldClass::Bytes) => NodeKind::Bytes,
+        _ => NodeKind::Scalar,
     }
 }

@@ -5,7 +5,7 @@
 //! of them made a browser's memory three times the file, and three for each 17-byte entry
 //! of a dense list of small messages made it seven times.
 
-mod flat;
+pub(in crate::model) mod flat;
 
 pub(super) use flat::MOST_LEAVES as MOST_FLAT_LEAVES;
 

@@ -460,7 +460,7 @@ fn push_hex_digits(v: u64, out: &mut String) {
             break;
         }
     }
-    out.push_str(std::str::from_utf8(&digits[at..]).expect("hex digits are ASCII"));
+    out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
 }
 
 #[cfg(test)]

@@ -77,9 +77,8 @@ struct LastMessage {
     at: At,
     size: (u32, u64),
     /// Its node, then its leaves', in id order, packed (read back as the arena's are):
-    /// `made` of them, and their field numbers.
+    /// `made` of them.
     nodes: [Option<NodeRecord>; MOST_LEAVES + 1],
-    numbers: [u32; MOST_LEAVES + 1],
     made: usize,
 }
 
@@ -100,7 +99,6 @@ thread_local! {
             at: At { ids: 0, index: 0, offset: 0 },
             size: (0, 0),
             nodes: [None; MOST_LEAVES + 1],
-            numbers: [0; MOST_LEAVES + 1],
             made: 0,
         })
     };
@@ -163,7 +161,7 @@ impl Elided {
     fn remember(&self, message: NodeId, at: At, made: &[NodeRecord]) {
         LAST_MESSAGE.with_borrow_mut(|last| {
             for (i, record) in made.iter().enumerate() {
-                (last.nodes[i], last.numbers[i]) = (Some(*record), record.unpack().field_number);
+                last.nodes[i] = Some(*record);
             }
             let size = (made.len() as u32, made[0].unpack().end() - made[0].start());
             (last.generation, last.run, last.id, last.at, last.size, last.made) =
@@ -259,7 +257,7 @@ impl Elided {
                     continue;
                 }
                 let message_id = first_id + at.ids;
-                let shape = tagged(&message, Node { next: message_id + ids, index: first.index + at.index, ..*first });
+                let shape = message_node(&message, first, message_id, at, ids);
                 (last.generation, last.run, last.id, last.at, last.size) =
                     (self.generation, run, message_id, at, (ids, size));
                 (last.nodes[0], last.made) = (Some(NodeRecord::pack(shape)), 1);
@@ -269,24 +267,10 @@ impl Elided {
                 }
                 // The node asked for is handed back as made, not read back from its record.
                 let mut wanted = shape;
-                for (field, made) in fields(bytes, &message).take(MOST_LEAVES).zip(1..) {
-                    let number = field.tag.field_number;
-                    let index = last.numbers[1..made].iter().filter(|&&n| n == number).count() as u32;
-                    let id = message_id + (made as u32);
-                    let kind = leaf_kind(number);
-                    let leaf = Node {
-                        parent: Some(message_id),
-                        next: id + 1,
-                        field_number: number,
-                        index,
-                        ty: None,
-                        kind,
-                        ..*first
-                    };
-                    let leaf = tagged(&field, leaf);
-                    (last.nodes[made], last.numbers[made], last.made) =
-                        (Some(NodeRecord::pack(leaf)), number, made + 1);
-                    if id == first_id + target {
+                for leaf in leaves_of(bytes, message, message_id, first, &leaf_kind) {
+                    let made = last.made;
+                    (last.nodes[made], last.made) = (Some(NodeRecord::pack(leaf)), made + 1);
+                    if message_id + made as u32 == first_id + target {
                         wanted = leaf;
                     }
                 }
@@ -354,6 +338,26 @@ impl Elided {
         (first_id + at.ids, at.index)
     }
 
+    /// The messages of flat run `run` (whose first, `first`, is read with the moves pending
+    /// on it) in `bytes`, from the one holding `from` on.
+    pub(in crate::model) fn flat_messages<'a>(
+        &self,
+        run: usize,
+        from: NodeId,
+        first: Node,
+        bytes: &'a [u8],
+    ) -> Messages<'a> {
+        let first_id = self.runs[run].node;
+        let mut at = self.mark_before(first_id, from);
+        while let Some((_, size)) = message_at(bytes, (first.start + at.offset) as usize) {
+            if from < first_id + (at.ids + size.0) {
+                break;
+            }
+            at = at.after(size);
+        }
+        Messages { bytes, first, first_id, end: self.runs[run].end(), at }
+    }
+
     /// The flat run that holds `id`, if one does.
     pub(in crate::model) fn flat_run_of(&self, id: NodeId) -> Option<usize> {
         let run = self.runs.partition_point(|run| run.node <= id).checked_sub(1)?;
@@ -371,9 +375,97 @@ impl Elided {
     }
 }
 
+/// The node of message `message` of a flat run, `id`, `at` its place in the run whose first
+/// message is `first` (as read), taking `ids` ids.
+fn message_node(message: &RawField, first: &Node, id: NodeId, at: At, ids: u32) -> Node {
+    tagged(message, Node { next: id + ids, index: first.index + at.index, ..*first })
+}
+
+/// The nodes of the leaves of `message`, message `id` of the flat run whose first message
+/// is `first` (as read), in id order; a leaf's kind is `leaf_kind(field_number)`.
+fn leaves_of<'a>(
+    bytes: &'a [u8],
+    message: RawField,
+    id: NodeId,
+    first: &'a Node,
+    leaf_kind: impl Fn(u32) -> NodeKind + 'a,
+) -> impl Iterator<Item = Node> + 'a {
+    // The field numbers met, a bit each (modulo 64): a leaf's index among its field's
+    // values is counted only when its number may have come before.
+    let mut seen = 0u64;
+    fields(bytes, message).take(MOST_LEAVES).zip(0..).map(move |(field, made)| {
+        let number = field.tag.field_number;
+        let bit = 1u64 << (number % 64);
+        let index = match seen & bit {
+            0 => 0,
+            _ => fields(bytes, message).take(made).filter(|f| f.tag.field_number == number).count() as u32,
+        };
+        seen |= bit;
+        let leaf_id = id + (made as u32 + 1);
+        let leaf = Node {
+            parent: Some(id),
+            next: leaf_id + 1,
+            field_number: number,
+            index,
+            ty: None,
+            kind: leaf_kind(number),
+            ..*first
+        };
+        tagged(&field, leaf)
+    })
+}
+
+/// The messages of a flat run from one on, each made from its bytes with its own span,
+/// stepping from each to the next: a walk that reads every message of a run in turn needs
+/// no mark and leaves the thread's last message alone.
+pub(in crate::model) struct Messages<'a> {
+    bytes: &'a [u8],
+    first: Node,
+    first_id: NodeId,
+    /// One past the run's last id.
+    end: usize,
+    /// The next message.
+    at: At,
+}
+
+/// A message of a flat run as [`Messages`] meets it: its id, its node and its span.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::model) struct MadeMessage {
+    pub(in crate::model) id: NodeId,
+    pub(in crate::model) node: Node,
+    span: RawField,
+}
+
+impl Iterator for Messages<'_> {
+    type Item = MadeMessage;
+
+    fn next(&mut self) -> Option<MadeMessage> {
+        let id = self.first_id + self.at.ids;
+        if id.index() >= self.end {
+            return None;
+        }
+        let (span, size) = message_at(self.bytes, (self.first.start + self.at.offset) as usize)?;
+        let node = message_node(&span, &self.first, id, self.at, size.0);
+        self.at = self.at.after(size);
+        Some(MadeMessage { id, node, span })
+    }
+}
+
+impl Messages<'_> {
+    /// The leaves of `message`, met by this walk, in id order; a leaf's kind is
+    /// `leaf_kind(field_number)`.
+    pub(in crate::model) fn leaves<'w>(
+        &'w self,
+        message: MadeMessage,
+        leaf_kind: impl Fn(u32) -> NodeKind + 'w,
+    ) -> impl Iterator<Item = Node> + 'w {
+        leaves_of(self.bytes, message.span, message.id, &self.first, leaf_kind)
+    }
+}
+
 /// The fields inside `message`, leaves that read clean. A node needs where a leaf lies,
 /// not its value: a number under a one-byte tag is stepped over by its bytes alone.
-fn fields<'a>(bytes: &'a [u8], message: &RawField) -> impl Iterator<Item = RawField> + 'a {
+fn fields(bytes: &[u8], message: RawField) -> impl Iterator<Item = RawField> + '_ {
     let end = message.value_end;
     let mut pos = message.value_start;
     std::iter::from_fn(move || {

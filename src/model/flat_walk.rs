@@ -1,0 +1,76 @@
+//! Walking a flat run's rows (its messages, each followed by its leaves) straight from the
+//! bytes, one message after the next: a reader of every row of a run, as a search is, makes
+//! each node once rather than reading it by id from the mark before it.
+
+use crate::decode::schema::{FieldInfo, TypeInfo};
+use crate::model::document::{Document, leaf_kind};
+use crate::model::elided::flat::{MadeMessage, Messages};
+use crate::model::node::{Node, NodeId};
+
+/// The messages of one flat run from one on, in id order ([`Document::flat_walk`]).
+pub struct FlatWalk<'a> {
+    messages: Messages<'a>,
+    /// The messages' type, which declares each of their leaves.
+    ty: Option<&'a TypeInfo>,
+    /// The field the messages are values of.
+    field: Option<&'a FieldInfo>,
+}
+
+/// A message of a flat run, made from its bytes by a [`FlatWalk`].
+pub struct FlatMessage(MadeMessage);
+
+impl FlatMessage {
+    /// Its id.
+    pub fn id(&self) -> NodeId {
+        self.0.id
+    }
+
+    /// Its node, as [`Document::node`] reads it.
+    pub fn node(&self) -> &Node {
+        &self.0.node
+    }
+}
+
+impl Document {
+    /// When `id` (`node` as read) is a message of a flat run ([`Document::flat_message_leaves`]):
+    /// the messages of its run from it on, each made from its bytes as the walk reaches it.
+    pub fn flat_walk(&self, id: NodeId, node: &Node) -> Option<FlatWalk<'_>> {
+        self.flat_message_leaves(id, node)?;
+        let run = self.elided.flat_run_of(id)?;
+        let first = self.node(self.elided.run_node(run));
+        let ty = first.ty.map(|ty| self.types.get(ty));
+        let field = self.field_info_of(node);
+        Some(FlatWalk { messages: self.elided.flat_messages(run, id, first, self.bytes()), ty, field })
+    }
+}
+
+impl<'a> FlatWalk<'a> {
+    /// The type of the run's messages.
+    pub fn message_type(&self) -> Option<&'a TypeInfo> {
+        self.ty
+    }
+
+    /// The field the run's messages are values of.
+    pub fn message_field(&self) -> Option<&'a FieldInfo> {
+        self.field
+    }
+
+    /// The leaves of `message`, in id order: each one's id, node (as [`Document::node`]
+    /// reads it) and field.
+    pub fn leaves<'w>(
+        &'w self,
+        message: &FlatMessage,
+    ) -> impl Iterator<Item = (NodeId, Node, Option<&'a FieldInfo>)> + use<'w, 'a> {
+        let (ty, id) = (self.ty, message.id());
+        let leaves = self.messages.leaves(message.0, move |number| leaf_kind(ty, number));
+        leaves.zip(1u32..).map(move |(leaf, k)| (id + k, leaf, ty.and_then(|t| t.field(leaf.field_number))))
+    }
+}
+
+impl Iterator for FlatWalk<'_> {
+    type Item = FlatMessage;
+
+    fn next(&mut self) -> Option<FlatMessage> {
+        self.messages.next().map(FlatMessage)
+    }
+}
