@@ -8,12 +8,11 @@ use ratatui::layout::Rect;
 use crate::edit::Editor;
 use crate::edit::op::EditOp;
 use crate::files::Protected;
-use crate::model::node::{Node, NodeId};
+use crate::model::node::NodeId;
 use crate::model::path::{FieldPath, PathError, Segment};
 use crate::model::problem::Severity;
 use crate::model::value::terminal_safe;
 use crate::model::{Document, path, value};
-use crate::render::tree;
 use crate::ui::folds::Folds;
 use crate::ui::layout::{Panes, panes};
 pub use crate::ui::prompt::{Prompt, PromptKey};
@@ -22,12 +21,14 @@ use crate::ui::rows::{NodeSet, Rows};
 mod differences;
 mod editing;
 mod hex;
+mod search;
 mod sifting;
 
 pub use differences::Differences;
 pub use hex::{ByteRole, HexCursor, HexStep};
 
 use editing::default_save_path;
+use search::{SEARCH_SLICE, Search};
 
 /// Everything a user can ask the browser to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -258,181 +259,6 @@ struct PromptText {
     input: String,
     open: Prompt,
 }
-
-/// A search that has not reached its match (or the start again) yet.
-#[derive(Debug, Clone)]
-pub struct Search {
-    query: String,
-    /// The query lowered (ASCII), looked for in each row's lowered label.
-    needle: memchr::memmem::Finder<'static>,
-    /// The query read as hex bytes (`/4f50454e`, `/4f 50`), also looked for in bytes values.
-    hex: Option<memchr::memmem::Finder<'static>>,
-    forward: bool,
-    /// Where it started, and how many nodes it has looked at.
-    from: NodeId,
-    looked: u32,
-}
-
-/// The rooms a search reuses for each row it looks at: its label, and a bytes value
-/// lowered; and what it knows of the rows of each field it met.
-struct SearchScratch {
-    line: String,
-    lowered: Vec<u8>,
-    sifter: sifting::Sifter,
-}
-
-impl Search {
-    /// Rooms for looking at rows, on one thread.
-    fn scratch(&self) -> SearchScratch {
-        SearchScratch { line: String::new(), lowered: Vec::new(), sifter: sifting::Sifter::new(self.needle.needle()) }
-    }
-
-    /// The first node in search order among `steps` (counted from where the search
-    /// started) whose row matches, with its step: both cores look, each at half.
-    fn first_match(&self, doc: &Document, steps: std::ops::Range<u32>) -> Option<(u32, NodeId)> {
-        let len = doc.node_count() as u32;
-        let from = self.from.index() as u32;
-        let look = |steps: std::ops::Range<u32>| {
-            let mut scratch = self.scratch();
-            let mut step = steps.start;
-            while step < steps.end {
-                let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
-                let id = NodeId::from_index(at as usize);
-                // The values of a run not stored as nodes: read from the run, as many as
-                // the steps left cover, in search order.
-                if let Some((run, position, count)) = doc.unstored_value(id) {
-                    let left = steps.end - step;
-                    let positions = match self.forward {
-                        true => position..count.min(position.saturating_add(left)),
-                        false => (position + 1).saturating_sub(left)..position + 1,
-                    };
-                    let covered = positions.len() as u32;
-                    if let Some(k) = self.value_match(doc, run, positions, &mut scratch) {
-                        return Some((step + k.abs_diff(position), run + (k + 1)));
-                    }
-                    step += covered;
-                    continue;
-                }
-                let node = doc.node(id);
-                if self.finds(doc, id, &node, &mut scratch) {
-                    return Some((step, id));
-                }
-                step = (step + 1 + self.passed_over(doc, id, &node, &mut scratch)).min(steps.end);
-            }
-            None
-        };
-        let middle = steps.start + (steps.end - steps.start) / 2;
-        std::thread::scope(|scope| {
-            let later = scope.spawn(|| look(middle..steps.end));
-            look(steps.start..middle).or_else(|| later.join().expect("a search never panics"))
-        })
-    }
-
-    /// How many of the nodes after `id`, whose row was just looked at, a forward search
-    /// passes over without looking: when `id` is a message of a flat run (its leaves clean,
-    /// each of a declared field) and no field of its type can show the query in a clean
-    /// row ([`sifting::Sifter::may_match`]), its leaves; and when no row of a message of
-    /// its field and type can show it either, the rest of its run.
-    fn passed_over(&self, doc: &Document, id: NodeId, node: &Node, scratch: &mut SearchScratch) -> u32 {
-        if !self.forward {
-            return 0;
-        }
-        let Some(leaves) = doc.flat_message_leaves(id, node) else { return 0 };
-        let Some(info) = doc.type_info_of(id) else { return 0 };
-        if scratch.sifter.may_match_a_field(info) {
-            return 0;
-        }
-        let rows_may_match =
-            doc.field_info_of(node).is_none_or(|f| scratch.sifter.may_match_message(f, info.desc.full_name()));
-        match doc.flat_run_end(id).filter(|_| !rows_may_match) {
-            Some(end) => end - id - 1,
-            None => leaves,
-        }
-    }
-
-    /// Of the values of packed run `run` at `positions`, the first in search order whose
-    /// row matches (their rows are those [`tree::label`] gives: a run not stored reads
-    /// clean).
-    fn value_match(
-        &self,
-        doc: &Document,
-        run: NodeId,
-        positions: std::ops::Range<u32>,
-        scratch: &mut SearchScratch,
-    ) -> Option<u32> {
-        let (field, first) = (doc.field_info(run), doc.node(run).index);
-        if field.is_some_and(|field| !scratch.sifter.may_match(field)) {
-            return None;
-        }
-        let line = &mut scratch.line;
-        let mut found = None;
-        let values = value::packed_values(doc, run).zip(0u32..).skip(positions.start as usize);
-        for (value, k) in values.take(positions.len()) {
-            line.clear();
-            tree::element_label(field, first + k, value.raw, false, line);
-            if self.label_matches(line) {
-                found = Some(k);
-                if self.forward {
-                    break;
-                }
-            }
-        }
-        found
-    }
-
-    /// Whether a row's label holds the query, case aside (lowered in place).
-    fn label_matches(&self, line: &mut String) -> bool {
-        line.make_ascii_lowercase();
-        self.needle.find(line.as_bytes()).is_some()
-    }
-
-    /// Whether the row of `id` (`node` as read) matches: its label (name, type, value as
-    /// shown), or for a bytes value any of its bytes, as ASCII text or as the hex typed.
-    /// Both are looked for with finders made once for the search, in a time linear in what
-    /// is looked through.
-    fn finds(&self, doc: &Document, id: NodeId, node: &Node, scratch: &mut SearchScratch) -> bool {
-        // An Any payload passed through has no row of its own.
-        if doc.is_transparent_node(node) {
-            return false;
-        }
-        // A number that reads clean shows its field's name and type and a number only.
-        let clean_number = matches!(node.kind, crate::model::NodeKind::Scalar | crate::model::NodeKind::Element)
-            && !node.has_problem();
-        let field = doc.field_info_of(node);
-        if clean_number && field.is_some_and(|field| !scratch.sifter.may_match(field)) {
-            return false;
-        }
-        let SearchScratch { line, lowered, .. } = scratch;
-        line.clear();
-        tree::label_with(doc, id, node, field, line);
-        if self.label_matches(line) {
-            return true;
-        }
-        if node.kind != crate::model::NodeKind::Bytes {
-            return false;
-        }
-        let bytes = doc.value_bytes_of(node);
-        if self.hex.as_ref().is_some_and(|hex| hex.find(bytes).is_some()) {
-            return true;
-        }
-        // As text: lowered a piece at a time (a value may be a gigabyte), the pieces
-        // overlapping by less than the needle so that none is missed at their seams.
-        let overlap = self.needle.needle().len().saturating_sub(1);
-        !self.needle.needle().is_empty()
-            && (0..bytes.len()).step_by(LOWERED_AT_ONCE).any(|start| {
-                lowered.clear();
-                lowered.extend_from_slice(&bytes[start..bytes.len().min(start + LOWERED_AT_ONCE + overlap)]);
-                lowered.make_ascii_lowercase();
-                self.needle.find(lowered).is_some()
-            })
-    }
-}
-
-/// How many bytes of a bytes value a search lowers at once to look for its text.
-const LOWERED_AT_ONCE: usize = 64 << 10;
-
-/// Nodes a search looks at between two looks at the keyboard (half on each core).
-const SEARCH_SLICE: u32 = 400_000;
 
 impl App {
     /// A browser over `doc`, with the root's children shown.
@@ -1087,12 +913,7 @@ impl App {
             self.message = "no search yet: / starts one".to_owned();
             return;
         };
-        // Case-insensitive for ASCII, lowering the reused label buffer in place.
-        let needle = memchr::memmem::Finder::new(&query.to_ascii_lowercase()).into_owned();
-        let digits: String = query.chars().filter(|c| !c.is_whitespace()).collect();
-        let hex = crate::edit::value::parse_hex(&digits).filter(|b| !b.is_empty());
-        let hex = hex.map(|hex| memchr::memmem::Finder::new(&hex).into_owned());
-        self.search = Some(Search { query, needle, hex, forward, from: self.selected, looked: 0 });
+        self.search = Some(Search::new(query, forward, self.selected));
         self.continue_search();
     }
 
@@ -1135,7 +956,8 @@ impl App {
         let mut scratch = search.scratch();
         let (mut k, mut n) = (0, 0);
         for id in NodeId::ROOT.up_to(doc.end()) {
-            if search.finds(doc, id, &doc.node(id), &mut scratch) {
+            let node = doc.node(id);
+            if search.finds(doc, id, &node, doc.field_info_of(&node), &mut scratch) {
                 n += 1;
                 if id <= at {
                     k = n;

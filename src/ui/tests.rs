@@ -193,8 +193,9 @@ fn search_passes_over_the_leaves_of_flat_messages_only_where_none_can_hold_the_q
     assert!(doc.flat_message_leaves(second, &doc.node(second)) == Some(2), "entries[1]: a flat message of two leaves");
     let mut app = App::new(doc, "msrs".to_owned(), SIZE);
     // A type's name (the entries' rows only: their leaves are passed over), a field's name
-    // (every value row), a number's hex (some index rows), and a mix.
-    for query in ["msrentry", "value", "(0xc000008", "4 (0x", "entries[1"] {
+    // (every value row), a number's hex (some index rows), digits (in indices and values,
+    // looked for there alone) and pieces across a label's parts.
+    for query in ["msrentry", "value", "(0xc000008", "4 (0x", "entries[1", "12", "]: s", "= 3"] {
         let matches = rows_holding(app.doc(), query);
         assert!(matches.len() > 3, "{query}: {matches:?}");
         press(&mut app, "<Home>");

@@ -8,6 +8,7 @@
 
 use crate::decode::schema::{FieldClass, FieldInfo, TypeInfo};
 use crate::model::hash::KeyMap;
+use crate::model::node::{Node, NodeKind};
 use prost_reflect::Kind;
 
 /// What every number's row may show besides its field's name and type and its value:
@@ -18,13 +19,27 @@ const EVERY_NUMBER_ROW: &str = "0123456789[]: =";
 /// index's brackets and the label's `: `.
 const EVERY_MESSAGE_ROW: &str = "0123456789[]: ";
 
-/// The query's characters (lowered, as rows are when searched), and for each field met,
-/// whether its number rows can hold them all.
+/// How a search looks at a clean row, judged from its field (and type) alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Look {
+    /// No such row can hold the query: it is passed over.
+    Never,
+    /// Only the part of the row that differs from one row of its field to the next can: a
+    /// singular number's value, or the index of a message in a list. That alone is written.
+    Varying,
+    /// Its whole label is written and looked through.
+    Whole,
+}
+
+/// The query (lowered, as rows are when searched) and its characters, and for each field
+/// met, how its number rows are looked at.
 pub(super) struct Sifter {
     /// Bytes of the query, a bit each.
     query: [u64; 4],
+    /// The query, lowered.
+    needle: Vec<u8>,
     /// By the field's address in the document's schema tables (stable while it is searched).
-    fields: KeyMap<usize, bool>,
+    fields: KeyMap<usize, Look>,
     /// Of each message type met (by address, as fields), whether a row of any of its
     /// fields may hold the query.
     types: KeyMap<usize, bool>,
@@ -33,16 +48,47 @@ pub(super) struct Sifter {
 impl Sifter {
     /// A sifter for rows searched for `needle` (lowered).
     pub(super) fn new(needle: &[u8]) -> Sifter {
-        Sifter { query: bits_of([needle]), fields: KeyMap::default(), types: KeyMap::default() }
+        Sifter {
+            query: bits_of([needle]),
+            needle: needle.to_ascii_lowercase(),
+            fields: KeyMap::default(),
+            types: KeyMap::default(),
+        }
     }
 
-    /// Whether a row of `field` that reads clean (no problem marked on it) may hold the
-    /// query: `false` only when it surely cannot (a field that is not a number's is never
-    /// passed over).
-    pub(super) fn may_match(&mut self, field: &FieldInfo) -> bool {
+    /// How a row of `field` that reads clean (no problem marked on it) is looked at when it
+    /// is a number's: [`Look::Never`] only when it surely cannot hold the query (a field
+    /// that is not a number's is never passed over); [`Look::Varying`] when only the value
+    /// of the first of a singular field's (`{name}: {type} = {value}`) can.
+    pub(super) fn number(&mut self, field: &FieldInfo) -> Look {
         let key = std::ptr::from_ref(field) as usize;
-        let query = self.query;
-        *self.fields.entry(key).or_insert_with(|| number_row(field).is_none_or(|row| holds(query, row)))
+        let (query, needle) = (self.query, &self.needle);
+        *self.fields.entry(key).or_insert_with(|| match number_row(field) {
+            Some(row) if !holds(query, row) => Look::Never,
+            Some(_)
+                if !field.is_list && only_between(&format!("{}: {} = ", field.name, field.type_name), "", needle) =>
+            {
+                Look::Varying
+            }
+            _ => Look::Whole,
+        })
+    }
+
+    /// How the row of `node` (of `field`, as [`crate::model::Document::field_info_of`]
+    /// finds it) is looked at: a number's that reads clean as [`Sifter::number`] says
+    /// ([`Look::Varying`] only for the first value of its field), any other's whole.
+    pub(super) fn look(&mut self, node: &Node, field: Option<&FieldInfo>) -> Look {
+        let clean_number = matches!(node.kind, NodeKind::Scalar | NodeKind::Element) && !node.has_problem();
+        match field.filter(|_| clean_number).map(|field| self.number(field)) {
+            Some(Look::Varying) if node.kind != NodeKind::Scalar || node.index > 0 => Look::Whole,
+            Some(look) => look,
+            None => Look::Whole,
+        }
+    }
+
+    /// Whether a row of `field` that reads clean may hold the query ([`Sifter::number`]).
+    pub(super) fn may_match(&mut self, field: &FieldInfo) -> bool {
+        self.number(field) != Look::Never
     }
 
     /// Whether a clean row of any field of message type `info` may hold the query
@@ -57,11 +103,30 @@ impl Sifter {
         may
     }
 
-    /// Whether the row of a message of `field`, of the type named `type_name`, may hold
-    /// the query: its label is the field's name, an index and the type's name.
-    pub(super) fn may_match_message(&self, field: &FieldInfo, type_name: &str) -> bool {
-        holds(self.query, bits_of([field.name.as_bytes(), type_name.as_bytes(), EVERY_MESSAGE_ROW.as_bytes()]))
+    /// How the row of a message of `field`, of the type named `type_name`, is looked at:
+    /// its label is the field's name, an index and the type's name ([`Look::Varying`]: only
+    /// the index of one in a list, `{name}[{index}]: {type}`, can hold the query).
+    pub(super) fn message(&self, field: &FieldInfo, type_name: &str) -> Look {
+        let row = bits_of([field.name.as_bytes(), type_name.as_bytes(), EVERY_MESSAGE_ROW.as_bytes()]);
+        if !holds(self.query, row) {
+            Look::Never
+        } else if field.is_list && only_between(&format!("{}[", field.name), &format!("]: {type_name}"), &self.needle) {
+            Look::Varying
+        } else {
+            Look::Whole
+        }
     }
+}
+
+/// Whether a row `{head}{varying}{tail}` can hold `needle` (lowered) only within its
+/// `varying` part, whatever it is: neither `head` nor `tail` holds it, and no end of
+/// `head` begins it nor any start of `tail` ends it.
+fn only_between(head: &str, tail: &str, needle: &[u8]) -> bool {
+    let (head, tail) = (head.to_ascii_lowercase(), tail.to_ascii_lowercase());
+    let (head, tail) = (head.as_bytes(), tail.as_bytes());
+    let inside = |text: &[u8]| memchr::memmem::find(text, needle).is_some();
+    let across = (1..needle.len()).any(|k| head.ends_with(&needle[..k]) || tail.starts_with(&needle[k..]));
+    !needle.is_empty() && !inside(head) && !inside(tail) && !across
 }
 
 /// The characters any number row of `field` that reads clean can show (lowered), or
@@ -144,10 +209,38 @@ mod tests {
         assert!(Sifter::new(b"zzz").may_match(&name), "a string's row may show anything");
     }
 
+    /// Every piece of one to four characters of any of `lines` (lowered), as a query.
+    fn pieces<'a>(lines: impl Iterator<Item = &'a String>) -> std::collections::BTreeSet<Vec<u8>> {
+        let mut queries = std::collections::BTreeSet::new();
+        for line in lines {
+            for len in 1..=4 {
+                queries.extend(line.as_bytes().windows(len).map(<[u8]>::to_vec));
+            }
+        }
+        queries
+    }
+
+    /// Checks that a row `line` looked at as `look` for `query` is passed over only when it
+    /// does not hold it, and looked at by its `varying` part only when that holds it just
+    /// as the whole row does; whether it was passed over.
+    fn looked_at_rightly(look: Look, line: &str, varying: &str, query: &[u8]) -> bool {
+        let holds = |text: &str| text.as_bytes().windows(query.len()).any(|w| w == query);
+        let query_text = String::from_utf8_lossy(query);
+        match look {
+            Look::Never => assert!(!holds(line), "{line:?} holds {query_text:?} but was passed over"),
+            Look::Varying => {
+                assert_eq!(holds(varying), holds(line), "{line:?} by its part {varying:?}, for {query_text:?}");
+            }
+            Look::Whole => {}
+        }
+        look == Look::Never
+    }
+
     #[test]
-    fn no_number_row_that_holds_a_query_is_passed_over() {
-        // Every clean number row of the sample, and every piece of one to three characters
-        // of any of them as a query: a row holding the piece is never passed over.
+    fn no_number_row_that_holds_a_query_is_passed_over_or_missed_in_its_value() {
+        // Every clean number row of the sample, and every piece of one to four characters
+        // of any of them as a query: a row holding the piece is never passed over, and a
+        // row looked at by its value alone holds it there when and only when it does whole.
         let schema = std::sync::Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
         let source = crate::model::source::Source::new(crate::samples::VM_STATE.to_vec());
@@ -155,37 +248,31 @@ mod tests {
         let mut rows = Vec::new();
         for id in crate::model::NodeId::ROOT.up_to(doc.end()) {
             let node = doc.node(id);
-            let number = matches!(node.kind, crate::model::NodeKind::Scalar | crate::model::NodeKind::Element);
+            let number = matches!(node.kind, NodeKind::Scalar | NodeKind::Element);
             if let Some(field) = doc.field_info_of(&node).filter(|_| number && !node.has_problem()) {
-                let mut line = String::new();
+                let (mut line, mut value) = (String::new(), String::new());
                 crate::render::tree::label(&doc, id, &node, &mut line);
-                rows.push((field, line.to_ascii_lowercase()));
+                crate::model::value::push_preview_with(&doc, id, &node, Some(field), 96, &mut value);
+                rows.push((node, field, line.to_ascii_lowercase(), value.to_ascii_lowercase()));
             }
         }
         assert!(rows.len() > 100, "the sample has many number rows");
-        let mut queries = std::collections::BTreeSet::new();
-        for (_, line) in &rows {
-            for len in 1..=3 {
-                queries.extend(line.as_bytes().windows(len).map(<[u8]>::to_vec));
-            }
-        }
-        let mut passed_over = 0;
-        for query in &queries {
+        let (mut passed_over, mut by_value) = (0, 0);
+        for query in &pieces(rows.iter().map(|row| &row.2)) {
             let mut sifter = Sifter::new(query);
-            for (field, line) in &rows {
-                let holds = line.as_bytes().windows(query.len()).any(|w| w == &query[..]);
-                let may = sifter.may_match(field);
-                assert!(may || !holds, "{line:?} holds {:?} but was passed over", String::from_utf8_lossy(query));
-                passed_over += usize::from(!may);
+            for (node, field, line, value) in &rows {
+                let look = sifter.look(node, Some(field));
+                passed_over += usize::from(looked_at_rightly(look, line, value, query));
+                by_value += usize::from(look == Look::Varying);
             }
         }
-        assert!(passed_over > 0, "some rows are passed over");
+        assert!(passed_over > 0 && by_value > 0, "{passed_over} rows passed over, {by_value} looked at by value");
     }
 
     #[test]
-    fn no_message_row_that_holds_a_query_is_passed_over() {
+    fn no_message_row_that_holds_a_query_is_passed_over_or_missed_in_its_index() {
         // Every message row of the sample and of a dense list of entries, and every piece
-        // of one to three characters of one as a query.
+        // of one to four characters of one as a query.
         let schema = std::sync::Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let mut rows = Vec::new();
         for (root, bytes) in [
@@ -198,30 +285,24 @@ mod tests {
             for id in crate::model::NodeId::ROOT.up_to(doc.end()) {
                 let node = doc.node(id);
                 let (Some(field), Some(ty)) = (doc.field_info_of(&node), doc.message_type_of(&node)) else { continue };
-                if node.kind == crate::model::NodeKind::Message {
+                if node.kind == NodeKind::Message {
                     let mut line = String::new();
                     crate::render::tree::label(&doc, id, &node, &mut line);
-                    rows.push((field.clone(), ty.full_name().to_owned(), line.to_ascii_lowercase()));
+                    let index = node.index.to_string();
+                    rows.push((field.clone(), ty.full_name().to_owned(), line.to_ascii_lowercase(), index));
                 }
             }
         }
         assert!(rows.len() > 250, "{} message rows", rows.len());
-        let mut queries = std::collections::BTreeSet::new();
-        for (_, _, line) in &rows {
-            for len in 1..=3 {
-                queries.extend(line.as_bytes().windows(len).map(<[u8]>::to_vec));
-            }
-        }
-        let mut passed_over = 0;
-        for query in &queries {
+        let (mut passed_over, mut by_index) = (0, 0);
+        for query in &pieces(rows.iter().map(|row| &row.2)) {
             let sifter = Sifter::new(query);
-            for (field, type_name, line) in &rows {
-                let holds = line.as_bytes().windows(query.len()).any(|w| w == &query[..]);
-                let may = sifter.may_match_message(field, type_name);
-                assert!(may || !holds, "{line:?} holds {:?} but was passed over", String::from_utf8_lossy(query));
-                passed_over += usize::from(!may);
+            for (field, type_name, line, index) in &rows {
+                let look = sifter.message(field, type_name);
+                passed_over += usize::from(looked_at_rightly(look, line, index, query));
+                by_index += usize::from(look == Look::Varying);
             }
         }
-        assert!(passed_over > 0, "some rows are passed over");
+        assert!(passed_over > 0 && by_index > 0, "{passed_over} rows passed over, {by_index} looked at by index");
     }
 }

@@ -1,0 +1,327 @@
+//! The browser's search: which row, in search order from where it started, first holds
+//! the query, looked for on both cores a slice of the document at a time; rows that cannot
+//! hold it are passed over as the sifter judges ([`super::sifting`]).
+
+use super::sifting::{self, Look};
+use crate::decode::schema::FieldInfo;
+use crate::model::flat_walk::FlatWalk;
+use crate::model::node::{Node, NodeId};
+use crate::model::{Document, value};
+use crate::render::tree;
+
+/// A search that has not reached its match (or the start again) yet.
+#[derive(Debug, Clone)]
+pub struct Search {
+    pub(super) query: String,
+    /// The query lowered (ASCII), looked for in each row's lowered label.
+    needle: memchr::memmem::Finder<'static>,
+    /// The query read as hex bytes (`/4f50454e`, `/4f 50`), also looked for in bytes values.
+    hex: Option<memchr::memmem::Finder<'static>>,
+    pub(super) forward: bool,
+    /// Where it started, and how many nodes it has looked at.
+    pub(super) from: NodeId,
+    pub(super) looked: u32,
+}
+
+/// The rooms a search reuses for each row it looks at: its label, and a bytes value
+/// lowered; and what it knows of the rows of each field it met.
+pub(super) struct SearchScratch {
+    line: String,
+    lowered: Vec<u8>,
+    sifter: sifting::Sifter,
+}
+
+impl Search {
+    /// A search for `query` (ASCII case aside; also as hex bytes in a bytes value), forward
+    /// or backward from `from`, which has looked at nothing yet.
+    pub(super) fn new(query: String, forward: bool, from: NodeId) -> Search {
+        // Case-insensitive for ASCII, lowering the reused label buffer in place.
+        let needle = memchr::memmem::Finder::new(&query.to_ascii_lowercase()).into_owned();
+        let digits: String = query.chars().filter(|c| !c.is_whitespace()).collect();
+        let hex = crate::edit::value::parse_hex(&digits).filter(|b| !b.is_empty());
+        let hex = hex.map(|hex| memchr::memmem::Finder::new(&hex).into_owned());
+        Search { query, needle, hex, forward, from, looked: 0 }
+    }
+
+    /// Rooms for looking at rows, on one thread.
+    pub(super) fn scratch(&self) -> SearchScratch {
+        SearchScratch { line: String::new(), lowered: Vec::new(), sifter: sifting::Sifter::new(self.needle.needle()) }
+    }
+
+    /// The first node in search order among `steps` (counted from where the search
+    /// started) whose row matches, with its step: both cores look, each at half.
+    pub(super) fn first_match(&self, doc: &Document, steps: std::ops::Range<u32>) -> Option<(u32, NodeId)> {
+        let len = doc.node_count() as u32;
+        let from = self.from.index() as u32;
+        let look = |steps: std::ops::Range<u32>| {
+            let mut scratch = self.scratch();
+            let mut step = steps.start;
+            while step < steps.end {
+                let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
+                let id = NodeId::from_index(at as usize);
+                // The values of a run not stored as nodes: read from the run, as many as
+                // the steps left cover, in search order.
+                if let Some((run, position, count)) = doc.unstored_value(id) {
+                    let left = steps.end - step;
+                    let positions = match self.forward {
+                        true => position..count.min(position.saturating_add(left)),
+                        false => (position + 1).saturating_sub(left)..position + 1,
+                    };
+                    let covered = positions.len() as u32;
+                    if let Some(k) = self.value_match(doc, run, positions, &mut scratch) {
+                        return Some((step + k.abs_diff(position), run + (k + 1)));
+                    }
+                    step += covered;
+                    continue;
+                }
+                let node = doc.node(id);
+                // A flat run's rows: made from its bytes one message after the next.
+                if let Some(walk) = doc.flat_walk(id, &node).filter(|_| self.forward) {
+                    match self.flat_match(doc, walk, step, steps.end, &mut scratch) {
+                        Ok(found) => return Some(found),
+                        Err(after) => step = after,
+                    }
+                    continue;
+                }
+                if self.finds(doc, id, &node, doc.field_info_of(&node), &mut scratch) {
+                    return Some((step, id));
+                }
+                step += 1;
+            }
+            None
+        };
+        let middle = steps.start + (steps.end - steps.start) / 2;
+        std::thread::scope(|scope| {
+            let later = scope.spawn(|| look(middle..steps.end));
+            look(steps.start..middle).or_else(|| later.join().expect("a search never panics"))
+        })
+    }
+
+    /// Of the rows of a flat run from `walk`'s first message on (at step `step`), up to
+    /// step `end`, the first that matches, with its step; else the step after the rows
+    /// looked through. Its messages' rows differ only in their indices, and its leaves
+    /// are clean rows of its type's fields: how each is looked at ([`Look`]) is judged
+    /// once a field, and a run none of whose rows can hold the query is passed over whole.
+    fn flat_match(
+        &self,
+        doc: &Document,
+        mut walk: FlatWalk,
+        step: u32,
+        end: u32,
+        scratch: &mut SearchScratch,
+    ) -> Result<(u32, NodeId), u32> {
+        let Some(first) = walk.next() else { return Err(step + 1) };
+        let base = first.id();
+        let step_of = |id: NodeId| step.saturating_add(id - base);
+        let (ty, field) = (walk.message_type(), walk.message_field());
+        let leaves_may_match = ty.is_none_or(|ty| scratch.sifter.may_match_a_field(ty));
+        let rows = match (field, ty) {
+            (Some(field), Some(ty)) => scratch.sifter.message(field, ty.desc.full_name()),
+            _ => Look::Whole,
+        };
+        if !leaves_may_match && rows == Look::Never {
+            let after = doc.flat_run_end(base).unwrap_or(first.node().next);
+            return Err(step_of(after));
+        }
+        // How each leaf field is looked at, by field number: a run's type has few.
+        let mut looks: Vec<(u32, Look)> = Vec::new();
+        let mut next = Some(first);
+        let mut after = step;
+        while let Some(message) = next {
+            let at = step_of(message.id());
+            if at >= end {
+                return Err(end);
+            }
+            if self.finds_as(doc, message.id(), message.node(), field, rows, scratch) {
+                return Ok((at, message.id()));
+            }
+            for (id, leaf, field) in walk.leaves(&message).take(if leaves_may_match { usize::MAX } else { 0 }) {
+                let at = step_of(id);
+                if at >= end {
+                    return Err(end);
+                }
+                let number = leaf.field_number;
+                let look = match looks.iter().find(|(n, _)| *n == number) {
+                    Some(&(_, look)) => look,
+                    None => {
+                        let look = scratch.sifter.look(&leaf, field);
+                        looks.push((number, look));
+                        look
+                    }
+                };
+                if self.finds_as(doc, id, &leaf, field, look, scratch) {
+                    return Ok((at, id));
+                }
+            }
+            after = step_of(message.node().next);
+            next = walk.next();
+        }
+        Err(after)
+    }
+
+    /// Of the values of packed run `run` at `positions`, the first in search order whose
+    /// row matches (their rows are those [`tree::label`] gives: a run not stored reads
+    /// clean).
+    fn value_match(
+        &self,
+        doc: &Document,
+        run: NodeId,
+        positions: std::ops::Range<u32>,
+        scratch: &mut SearchScratch,
+    ) -> Option<u32> {
+        let (field, first) = (doc.field_info(run), doc.node(run).index);
+        if field.is_some_and(|field| !scratch.sifter.may_match(field)) {
+            return None;
+        }
+        let line = &mut scratch.line;
+        let mut found = None;
+        let values = value::packed_values(doc, run).zip(0u32..).skip(positions.start as usize);
+        for (value, k) in values.take(positions.len()) {
+            line.clear();
+            tree::element_label(field, first + k, value.raw, false, line);
+            if self.label_matches(line) {
+                found = Some(k);
+                if self.forward {
+                    break;
+                }
+            }
+        }
+        found
+    }
+
+    /// Whether a row's label holds the query, case aside (lowered in place).
+    fn label_matches(&self, line: &mut String) -> bool {
+        line.make_ascii_lowercase();
+        self.needle.find(line.as_bytes()).is_some()
+    }
+
+    /// Whether the row of `id` (`node` as read, of `field` as
+    /// [`Document::field_info_of`] finds it) matches: its label (name, type, value as
+    /// shown), or for a bytes value any of its bytes, as ASCII text or as the hex typed.
+    /// Both are looked for with finders made once for the search, in a time linear in what
+    /// is looked through.
+    pub(super) fn finds(
+        &self,
+        doc: &Document,
+        id: NodeId,
+        node: &Node,
+        field: Option<&FieldInfo>,
+        scratch: &mut SearchScratch,
+    ) -> bool {
+        let look = scratch.sifter.look(node, field);
+        self.finds_as(doc, id, node, field, look, scratch)
+    }
+
+    /// [`Search::finds`], the row looked at as `look` says ([`sifting::Sifter::look`] of
+    /// it, or of a row of its field alike).
+    fn finds_as(
+        &self,
+        doc: &Document,
+        id: NodeId,
+        node: &Node,
+        field: Option<&FieldInfo>,
+        look: Look,
+        scratch: &mut SearchScratch,
+    ) -> bool {
+        // An Any payload passed through has no row of its own.
+        if look == Look::Never || doc.is_transparent_node(node) {
+            return false;
+        }
+        let SearchScratch { line, lowered, .. } = scratch;
+        line.clear();
+        if look == Look::Varying {
+            match node.kind {
+                crate::model::NodeKind::Message => value::push_decimal(u64::from(node.index), line),
+                _ => value::push_preview_with(doc, id, node, field, tree::PREVIEW_LIMIT, line),
+            }
+            if !line.is_empty() {
+                return self.label_matches(line);
+            }
+        }
+        tree::label_with(doc, id, node, field, line);
+        if self.label_matches(line) {
+            return true;
+        }
+        if node.kind != crate::model::NodeKind::Bytes {
+            return false;
+        }
+        let bytes = doc.value_bytes_of(node);
+        if self.hex.as_ref().is_some_and(|hex| hex.find(bytes).is_some()) {
+            return true;
+        }
+        // As text: lowered a piece at a time (a value may be a gigabyte), the pieces
+        // overlapping by less than the needle so that none is missed at their seams.
+        let overlap = self.needle.needle().len().saturating_sub(1);
+        !self.needle.needle().is_empty()
+            && (0..bytes.len()).step_by(LOWERED_AT_ONCE).any(|start| {
+                lowered.clear();
+                lowered.extend_from_slice(&bytes[start..bytes.len().min(start + LOWERED_AT_ONCE + overlap)]);
+                lowered.make_ascii_lowercase();
+                self.needle.find(lowered).is_some()
+            })
+    }
+}
+
+/// How many bytes of a bytes value a search lowers at once to look for its text.
+const LOWERED_AT_ONCE: usize = 64 << 10;
+
+/// Nodes a search looks at between two looks at the keyboard (half on each core).
+pub(super) const SEARCH_SLICE: u32 = 400_000;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::Search;
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+    use crate::model::node::NodeId;
+    use crate::model::source::Source;
+    use crate::model::{Decoder, Document};
+
+    /// Whether each node's row holds `query`, as its whole label shows it.
+    fn holding(doc: &Document, query: &str) -> Vec<bool> {
+        let holds = |id: NodeId| {
+            let mut line = String::new();
+            crate::render::tree::label(doc, id, &doc.node(id), &mut line);
+            !doc.is_transparent(id) && line.to_ascii_lowercase().contains(query)
+        };
+        NodeId::ROOT.up_to(doc.end()).map(holds).collect()
+    }
+
+    #[test]
+    fn the_first_match_among_any_steps_is_the_first_row_holding_the_query_there() {
+        // Entries read from their bytes (a flat run) and the sample's units: every range of
+        // steps a slice of a search may look at, from several starts, both ways.
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        for (root, bytes) in [
+            ("sample.virt.x86.Msrs", crate::samples::msr_entries(3_000)),
+            (crate::samples::ROOT_TYPE, crate::samples::VM_STATE.to_vec()),
+        ] {
+            let root = schema.pool.get_message_by_name(root);
+            let doc = Decoder::new(Arc::clone(&schema), root).decode(Source::new(bytes));
+            let len = doc.node_count() as u32;
+            for query in ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime"] {
+                let holds = holding(&doc, query);
+                for forward in [true, false] {
+                    for from in [0, 1, 5, len / 3, len - 1] {
+                        let search = Search::new(query.to_owned(), forward, NodeId::from_index(from as usize));
+                        let at = |step: u32| match forward {
+                            true => (from + step) % len,
+                            false => (from + len - step % len) % len,
+                        };
+                        for start in (1..=len).step_by(7) {
+                            for width in [1, 2, 3, 8, 41, len] {
+                                let steps = start..(start + width).min(len + 1);
+                                let expected = steps.clone().find(|&step| holds[at(step) as usize]);
+                                let expected = expected.map(|step| (step, NodeId::from_index(at(step) as usize)));
+                                let found = search.first_match(&doc, steps.clone());
+                                assert_eq!(found, expected, "/{query} forward {forward} from {from}, steps {steps:?}");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
