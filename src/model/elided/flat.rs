@@ -615,6 +615,27 @@ mod tests {
         prop::collection::vec((leaves(), prop::bool::weighted(0.1)), 0..60)
     }
 
+    /// Checks that a walk over the flat run of each message of `lean` that has one, from
+    /// it to the run's end, meets the nodes and fields `full` (storing every node) reads.
+    fn walks_read_as(lean: &Document, full: &Document) -> Result<(), TestCaseError> {
+        for id in NodeId::ROOT.up_to(lean.end()) {
+            let Some(mut walk) = lean.flat_walk(id, &lean.node(id)) else { continue };
+            prop_assert_eq!(walk.message_field().map(|f| f.number), full.field_info(id).map(|f| f.number));
+            let mut expected = id;
+            while let Some(message) = walk.next() {
+                prop_assert_eq!((message.id(), *message.node()), (expected, full.node(expected)));
+                for (leaf_id, leaf, field) in walk.leaves(&message) {
+                    prop_assert_eq!((leaf_id, leaf), (expected + 1, full.node(expected + 1)));
+                    prop_assert_eq!(field.map(|f| f.number), full.field_info(leaf_id).map(|f| f.number));
+                    expected = leaf_id;
+                }
+                expected = message.node().next;
+            }
+            prop_assert_eq!(Some(expected), lean.flat_run_end(id), "a walk from {} ends where its run does", id);
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(150))]
 
@@ -633,6 +654,7 @@ mod tests {
                 prop_assert_eq!(lean_doc.node(id), full_doc.node(id));
                 prop_assert!(lean_doc.children(id).eq(full_doc.children(id)), "the children of {}", id);
             }
+            walks_read_as(&lean_doc, &full_doc)?;
             let tops = lean_doc.top_level_from(NodeId::ROOT + 1).zip(full_doc.top_level_from(NodeId::ROOT + 1));
             for (lean_top, full_top) in tops {
                 prop_assert_eq!(lean_doc.node(lean_top), full_doc.node(full_top));
@@ -679,7 +701,9 @@ mod tests {
             let again = redecode::again(old, &decoder, &source, inside.unwrap(), delta);
             prop_assert_eq!(again.is_some(), clean, "decoded alone unless it has a problem");
             if let Some(again) = again {
-                same_nodes(&again, &decoded(&decoder, &edited_bytes, false));
+                let full = decoded(&decoder, &edited_bytes, false);
+                same_nodes(&again, &full);
+                walks_read_as(&again, &full)?;
             }
         }
     }
