@@ -353,19 +353,20 @@ pub fn visible_children(doc: &Document, id: NodeId) -> impl Iterator<Item = Node
 }
 
 /// [`visible_children`], which a walk may also move on past a run of siblings.
-struct VisibleChildren<'a> {
+pub(in crate::model) struct VisibleChildren<'a> {
     doc: &'a Document,
     at: NodeId,
     end: NodeId,
 }
 
 impl<'a> VisibleChildren<'a> {
-    fn of(doc: &'a Document, id: NodeId) -> Self {
+    /// The visible children of `id`.
+    pub(in crate::model) fn of(doc: &'a Document, id: NodeId) -> Self {
         VisibleChildren { doc, at: id + 1, end: doc.node(id).next }
     }
 
     /// Moves on to the sibling at `id`, past those before it.
-    fn skip_to(&mut self, id: NodeId) {
+    pub(in crate::model) fn skip_to(&mut self, id: NodeId) {
         self.at = self.at.max(id);
     }
 }

@@ -8,8 +8,12 @@ use std::sync::atomic::AtomicBool;
 
 use prost_reflect::MessageDescriptor;
 
-use crate::model::path::{FieldPath, NEVER_STOPPED, PathError, step_is, stop_asked, visible_children};
-use crate::model::{Document, Focus, NodeId, NodeKind};
+use crate::decode::schema::FieldInfo;
+use crate::model::node::Node;
+use crate::model::path::{
+    FieldPath, NEVER_STOPPED, PathError, VisibleChildren, step_is, stop_asked, visible_children,
+};
+use crate::model::{Document, Focus, NodeId, NodeKind, value};
 
 /// One step of a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,8 +97,7 @@ pub fn select_until(doc: &Document, query: &str, stop: &AtomicBool) -> Result<Ve
     for step in &steps {
         let mut next = Vec::new();
         for &parent in &current {
-            let named = children_named(doc, parent, &step.name).take_while(|_| !stop_asked(stop));
-            next.extend(named.filter(|&c| matches(doc, c, &step.selector, &mut scratch)));
+            select_children(doc, parent, step, stop, &mut scratch, &mut next);
         }
         if stop_asked(stop) {
             return Err(PathError::Stopped);
@@ -135,32 +138,74 @@ fn children_named<'d>(doc: &'d Document, parent: NodeId, name: &'d str) -> impl 
     visible_children(doc, parent).filter(move |&c| step_is(doc, c, name))
 }
 
-/// Whether child `c` passes a step's selector (`scratch` is room for a value's text).
-fn matches(doc: &Document, c: NodeId, selector: &Selector, scratch: &mut String) -> bool {
-    let node = doc.node(c);
+/// Adds to `out` the visible children of `parent` that `step` names and whose selector they
+/// pass, in order, until `stop` is set. The messages of a flat run, under a selector on
+/// the value of a leaf, are read from their bytes one after the next.
+fn select_children(
+    doc: &Document,
+    parent: NodeId,
+    step: &Step,
+    stop: &AtomicBool,
+    scratch: &mut String,
+    out: &mut Vec<NodeId>,
+) {
+    let mut children = VisibleChildren::of(doc, parent);
+    while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
+        let node = doc.node(c);
+        if let (Selector::Key(field, value), Some(mut walk)) = (&step.selector, doc.flat_walk(c, &node)) {
+            // Every leaf of a flat run is of a declared field: its step is the field's name.
+            let named = step_is(doc, c, &step.name);
+            while let Some(message) = walk.next().filter(|_| named && !stop_asked(stop)) {
+                let mut leaves = walk.leaves(&message);
+                if leaves.any(|(k, leaf, f)| {
+                    f.is_some_and(|f| f.name == *field) && reads_as(doc, k, &leaf, f, value, scratch)
+                }) {
+                    out.push(message.id());
+                }
+            }
+            children.skip_to(doc.flat_run_end(c).unwrap_or(node.next));
+            continue;
+        }
+        if step_is(doc, c, &step.name) && matches(doc, c, &node, &step.selector, scratch) {
+            out.push(c);
+        }
+    }
+}
+
+/// Whether child `c` (`node` as read) passes a step's selector (`scratch` is room for a
+/// value's text).
+fn matches(doc: &Document, c: NodeId, node: &Node, selector: &Selector, scratch: &mut String) -> bool {
     match selector {
         Selector::None | Selector::All => true,
         Selector::Index(i) if node.kind == NodeKind::Packed => {
             (node.index..node.index + (node.next - c - 1)).contains(i)
         }
         Selector::Index(i) => node.index == *i,
-        Selector::Key(field, value) => {
-            visible_children(doc, c).any(|k| step_is(doc, k, field) && reads_as(doc, k, value, scratch))
-        }
+        Selector::Key(field, value) => visible_children(doc, c).any(|k| {
+            let node = doc.node(k);
+            step_is(doc, k, field) && reads_as(doc, k, &node, doc.field_info_of(&node), value, scratch)
+        }),
     }
 }
 
-/// Whether a value reads as `text` as a selector compares it: a string as it is, a number
+/// Whether value `id` (`node` as read, of `field`) reads as `text` as a selector compares it: a string as it is, a number
 /// as a decimal; written into `scratch`, not a string of its own, as a selector may look
 /// at millions.
-fn reads_as(doc: &Document, id: NodeId, text: &str, scratch: &mut String) -> bool {
+fn reads_as(
+    doc: &Document,
+    id: NodeId,
+    node: &Node,
+    field: Option<&FieldInfo>,
+    text: &str,
+    scratch: &mut String,
+) -> bool {
     use std::fmt::Write as _;
-    if doc.node(id).kind == NodeKind::String {
-        let bytes = doc.value_bytes(id);
+    if node.kind == NodeKind::String {
+        let bytes = doc.value_bytes_of(node);
         return std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes) == text, |s| s == text);
     }
     scratch.clear();
-    match doc.scalar(id) {
+    match value::scalar_of(doc, node, field) {
         Some(value) => {
             let _ = write!(scratch, "{value}");
         }

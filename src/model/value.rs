@@ -103,7 +103,7 @@ pub fn scalar_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Opt
 }
 
 /// [`scalar_with`] of a node already read.
-fn scalar_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<Scalar> {
+pub fn scalar_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<Scalar> {
     let raw = raw_of(doc, node, field)?;
     let declared = field.filter(|f| matches!(f.class, FieldClass::Scalar(_)) && !node.has_problem());
     Some(match declared {

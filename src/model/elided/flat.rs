@@ -716,27 +716,40 @@ mod path_tests {
     use super::super::tests::{decoded, len_field, varint};
     use crate::decode::registry::SchemaSources;
     use crate::decode::schema::Schema;
-    use crate::model::Decoder;
     use crate::model::node::NodeId;
+    use crate::model::{Decoder, Document, query};
 
-    #[test]
-    fn a_path_finds_a_message_of_a_flat_run_by_index_and_counts_the_run_where_it_names_nothing() {
-        // Over a thousand entries of two numbers each: one flat run, marked every 16.
+    /// Over a thousand entries of two numbers each (an index, and a value repeating every
+    /// 100 entries), then one with a field its type does not declare and two more: decoded
+    /// as two flat runs around a message stored, the first marked every 16; and with every
+    /// node stored.
+    fn entries() -> (Document, Document) {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name("sample.virt.x86.Msrs");
         let decoder = Decoder::new(schema, root);
         let mut bytes = Vec::new();
-        for i in 0..1200u64 {
+        for i in (0..1200u64).chain([1200, 1201, 1202]) {
             let mut entry = Vec::new();
             varint(1 << 3, &mut entry);
             varint(0xc000_0080 + i, &mut entry);
             varint(2 << 3, &mut entry);
-            varint(i * 7919, &mut entry);
+            varint(i % 100 * 7919, &mut entry);
+            if i == 1200 {
+                // Field 9, not declared: this entry is not of a flat run.
+                entry.extend_from_slice(&[9 << 3, 1]);
+            }
             len_field(1, &entry, &mut bytes);
         }
-        let (lean, full) = (decoded(&decoder, &bytes, true), decoded(&decoder, &bytes, false));
+        (decoded(&decoder, &bytes, true), decoded(&decoder, &bytes, false))
+    }
+
+    #[test]
+    fn a_path_finds_a_message_of_a_flat_run_by_index_and_counts_the_run_where_it_names_nothing() {
+        let (lean, full) = entries();
         let entries = full.top_level_from(NodeId::ROOT + 1).count();
-        assert!(entries > 1000 && lean.flat_run_end(NodeId::ROOT + 1) == Some(lean.end()), "one run of {entries}");
+        let stored = full.top_level_from(NodeId::ROOT + 1).nth(1200);
+        assert!(entries > 1000 && lean.flat_run_end(NodeId::ROOT + 1) == stored, "a run of 1200 of {entries}");
+        assert!(lean.flat_run_end(stored.unwrap()).is_none() && lean.flat_run_end(stored.unwrap() + 4).is_some());
         for k in (0..entries).rev().step_by(7).chain([0, 1, 15, 16, 17, entries - 1]) {
             let path = format!("entries[{k}].value");
             assert_eq!(lean.resolve(&path).unwrap(), full.resolve(&path).unwrap(), "{path}");
@@ -744,6 +757,36 @@ mod path_tests {
         for path in [format!("entries[{entries}]"), "nosuch".to_owned(), "entries[3].nosuch".to_owned()] {
             let (said, expected) = (lean.resolve(&path).unwrap_err(), full.resolve(&path).unwrap_err());
             assert_eq!(said.to_string(), expected.to_string(), "{path}");
+        }
+    }
+
+    #[test]
+    fn a_selector_on_a_leaf_finds_the_messages_of_a_flat_run_a_decode_storing_them_finds() {
+        let (lean, full) = entries();
+        let value = |k: u64| k * 7919;
+        let index = |k: u64| 0xc000_0080u64 + k;
+        for (query, count) in [
+            (format!("entries[value={}]", value(0)), 13),
+            (format!("entries[value={}]", value(1)), 13),
+            (format!("entries[value={}]", value(17)), 12),
+            (format!("entries[value={}]", value(99)), 12),
+        ] {
+            assert_eq!(
+                query::select(&lean, &query).map(|f| f.len()),
+                Ok(count),
+                "{query}: 12 entries, or 13 with the last three"
+            );
+        }
+        for query in [
+            format!("entries[value={}]", value(1)),
+            format!("entries[index={}]", index(0)),
+            format!("entries[index={}]", index(16)),
+            format!("entries[index={}]", index(1199)),
+            "entries[index=1]".to_owned(),
+            "entries[nosuch=1]".to_owned(),
+            "nosuch[index=1]".to_owned(),
+        ] {
+            assert_eq!(query::select(&lean, &query), query::select(&full, &query), "{query}");
         }
     }
 }
