@@ -10,9 +10,7 @@ use prost_reflect::MessageDescriptor;
 
 use crate::decode::schema::FieldInfo;
 use crate::model::node::Node;
-use crate::model::path::{
-    FieldPath, NEVER_STOPPED, PathError, VisibleChildren, step_is, stop_asked, visible_children,
-};
+use crate::model::path::{FieldPath, NEVER_STOPPED, PathError, VisibleChildren, step_is, stop_asked, visible_children};
 use crate::model::{Document, Focus, NodeId, NodeKind, value};
 
 /// One step of a query.

@@ -5,8 +5,8 @@
 use super::sifting::{self, Look};
 use crate::decode::schema::FieldInfo;
 use crate::model::flat_walk::FlatWalk;
-use crate::model::node::{Node, NodeId};
-use crate::model::{Document, value};
+use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::{Document, path, value};
 use crate::render::tree;
 
 /// A search that has not reached its match (or the start again) yet.
@@ -170,7 +170,8 @@ impl Search {
         scratch: &mut SearchScratch,
     ) -> Option<u32> {
         let (field, first) = (doc.field_info(run), doc.node(run).index);
-        if field.is_some_and(|field| !scratch.sifter.may_match(field)) {
+        let look = field.map_or(Look::Whole, |field| scratch.sifter.number(field));
+        if look == Look::Never {
             return None;
         }
         let line = &mut scratch.line;
@@ -178,8 +179,22 @@ impl Search {
         let values = value::packed_values(doc, run).zip(0u32..).skip(positions.start as usize);
         for (value, k) in values.take(positions.len()) {
             line.clear();
-            tree::element_label(field, first + k, value.raw, false, line);
-            if self.label_matches(line) {
+            let matches = match field.filter(|_| look == Look::Varying) {
+                // Its index, then its value.
+                Some(field) => {
+                    value::push_decimal(u64::from(first + k), line);
+                    self.label_matches(line) || {
+                        line.clear();
+                        value::push_scalar_display(&value::interpret(&field.kind, value.raw), line);
+                        self.label_matches(line)
+                    }
+                }
+                None => {
+                    tree::element_label(field, first + k, value.raw, false, line);
+                    self.label_matches(line)
+                }
+            };
+            if matches {
                 found = Some(k);
                 if self.forward {
                     break;
@@ -230,10 +245,19 @@ impl Search {
         let SearchScratch { line, lowered, .. } = scratch;
         line.clear();
         if look == Look::Varying {
-            match node.kind {
-                crate::model::NodeKind::Message => value::push_decimal(u64::from(node.index), line),
-                _ => value::push_preview_with(doc, id, node, field, tree::PREVIEW_LIMIT, line),
+            // A message's index; or a number's index when of a list, then its value.
+            let listed = node.kind == NodeKind::Message || field.is_some_and(|f| f.is_list);
+            if listed {
+                value::push_decimal(u64::from(path::value_index(doc, node)), line);
+                if self.label_matches(line) {
+                    return true;
+                }
+                if node.kind == NodeKind::Message {
+                    return false;
+                }
+                line.clear();
             }
+            value::push_preview_with(doc, id, node, field, tree::PREVIEW_LIMIT, line);
             if !line.is_empty() {
                 return self.label_matches(line);
             }
@@ -242,7 +266,7 @@ impl Search {
         if self.label_matches(line) {
             return true;
         }
-        if node.kind != crate::model::NodeKind::Bytes {
+        if node.kind != NodeKind::Bytes {
             return false;
         }
         let bytes = doc.value_bytes_of(node);
@@ -301,17 +325,17 @@ mod tests {
             let root = schema.pool.get_message_by_name(root);
             let doc = Decoder::new(Arc::clone(&schema), root).decode(Source::new(bytes));
             let len = doc.node_count() as u32;
-            for query in ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime"] {
+            for query in ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[2", "2]", "7 ("] {
                 let holds = holding(&doc, query);
                 for forward in [true, false] {
-                    for from in [0, 1, 5, len / 3, len - 1] {
+                    for from in [0, 5, len / 3, len - 1] {
                         let search = Search::new(query.to_owned(), forward, NodeId::from_index(from as usize));
                         let at = |step: u32| match forward {
                             true => (from + step) % len,
                             false => (from + len - step % len) % len,
                         };
-                        for start in (1..=len).step_by(7) {
-                            for width in [1, 2, 3, 8, 41, len] {
+                        for start in (1..=len).step_by((len as usize / 24).max(3)) {
+                            for width in [1, 2, 3, 8, 41].into_iter().chain((start < 10).then_some(len)) {
                                 let steps = start..(start + width).min(len + 1);
                                 let expected = steps.clone().find(|&step| holds[at(step) as usize]);
                                 let expected = expected.map(|step| (step, NodeId::from_index(at(step) as usize)));

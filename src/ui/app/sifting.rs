@@ -58,31 +58,36 @@ impl Sifter {
 
     /// How a row of `field` that reads clean (no problem marked on it) is looked at when it
     /// is a number's: [`Look::Never`] only when it surely cannot hold the query (a field
-    /// that is not a number's is never passed over); [`Look::Varying`] when only the value
-    /// of the first of a singular field's (`{name}: {type} = {value}`) can.
+    /// that is not a number's is never passed over); [`Look::Varying`] when only its value
+    /// can, or for a list's (`{name}[{index}]: {type} = {value}`, a packed value's
+    /// `[{index}]: {type} = {value}`) its index or its value.
     pub(super) fn number(&mut self, field: &FieldInfo) -> Look {
         let key = std::ptr::from_ref(field) as usize;
         let (query, needle) = (self.query, &self.needle);
-        *self.fields.entry(key).or_insert_with(|| match number_row(field) {
-            Some(row) if !holds(query, row) => Look::Never,
-            Some(_)
-                if !field.is_list && only_between(&format!("{}: {} = ", field.name, field.type_name), "", needle) =>
-            {
-                Look::Varying
+        *self.fields.entry(key).or_insert_with(|| {
+            let Some(row) = number_row(field) else { return Look::Whole };
+            let type_name = &field.type_name;
+            let varying = match field.is_list {
+                false => only_in_varying(&[&format!("{}: {type_name} = ", field.name), ""], needle),
+                true => only_in_varying(&[&format!("{}[", field.name), &format!("]: {type_name} = "), ""], needle),
+            };
+            match (holds(query, row), varying) {
+                (false, _) => Look::Never,
+                (true, true) => Look::Varying,
+                (true, false) => Look::Whole,
             }
-            _ => Look::Whole,
         })
     }
 
     /// How the row of `node` (of `field`, as [`crate::model::Document::field_info_of`]
-    /// finds it) is looked at: a number's that reads clean as [`Sifter::number`] says
-    /// ([`Look::Varying`] only for the first value of its field), any other's whole.
+    /// finds it) is looked at: a number's that reads clean as [`Sifter::number`] says (by
+    /// its value alone only as the first of a singular field), any other's whole.
     pub(super) fn look(&mut self, node: &Node, field: Option<&FieldInfo>) -> Look {
         let clean_number = matches!(node.kind, NodeKind::Scalar | NodeKind::Element) && !node.has_problem();
-        match field.filter(|_| clean_number).map(|field| self.number(field)) {
-            Some(Look::Varying) if node.kind != NodeKind::Scalar || node.index > 0 => Look::Whole,
-            Some(look) => look,
-            None => Look::Whole,
+        let Some(field) = field.filter(|_| clean_number) else { return Look::Whole };
+        match self.number(field) {
+            Look::Varying if !field.is_list && (node.kind != NodeKind::Scalar || node.index > 0) => Look::Whole,
+            look => look,
         }
     }
 
@@ -110,7 +115,9 @@ impl Sifter {
         let row = bits_of([field.name.as_bytes(), type_name.as_bytes(), EVERY_MESSAGE_ROW.as_bytes()]);
         if !holds(self.query, row) {
             Look::Never
-        } else if field.is_list && only_between(&format!("{}[", field.name), &format!("]: {type_name}"), &self.needle) {
+        } else if field.is_list
+            && only_in_varying(&[&format!("{}[", field.name), &format!("]: {type_name}")], &self.needle)
+        {
             Look::Varying
         } else {
             Look::Whole
@@ -118,15 +125,21 @@ impl Sifter {
     }
 }
 
-/// Whether a row `{head}{varying}{tail}` can hold `needle` (lowered) only within its
-/// `varying` part, whatever it is: neither `head` nor `tail` holds it, and no end of
-/// `head` begins it nor any start of `tail` ends it.
-fn only_between(head: &str, tail: &str, needle: &[u8]) -> bool {
-    let (head, tail) = (head.to_ascii_lowercase(), tail.to_ascii_lowercase());
-    let (head, tail) = (head.as_bytes(), tail.as_bytes());
-    let inside = |text: &[u8]| memchr::memmem::find(text, needle).is_some();
-    let across = (1..needle.len()).any(|k| head.ends_with(&needle[..k]) || tail.starts_with(&needle[k..]));
-    !needle.is_empty() && !inside(head) && !inside(tail) && !across
+/// Whether a row of the text `pieces` with a part that varies from row to row between
+/// each two (`{piece}{varying}{piece}…`) can hold `needle` (lowered) only within one of
+/// those parts, whatever they are: no piece holds it or all of it, and none ends where a
+/// match could begin in it nor starts where a match begun before could end in it.
+fn only_in_varying(pieces: &[&str], needle: &[u8]) -> bool {
+    let inside = |text: &[u8], what: &[u8]| !what.is_empty() && memchr::memmem::find(text, what).is_some();
+    let last = pieces.len().saturating_sub(1);
+    !needle.is_empty()
+        && pieces.iter().enumerate().all(|(at, piece)| {
+            let piece = piece.to_ascii_lowercase();
+            let piece = piece.as_bytes();
+            let begun_in = at < last && (1..needle.len()).any(|k| piece.ends_with(&needle[..k]));
+            let ended_in = at > 0 && (1..needle.len()).any(|k| piece.starts_with(&needle[k..]));
+            !inside(piece, needle) && !inside(needle, piece) && !begun_in && !ended_in
+        })
 }
 
 /// The characters any number row of `field` that reads clean can show (lowered), or
@@ -221,15 +234,16 @@ mod tests {
     }
 
     /// Checks that a row `line` looked at as `look` for `query` is passed over only when it
-    /// does not hold it, and looked at by its `varying` part only when that holds it just
+    /// does not hold it, and looked at by its `varying` parts only when they hold it just
     /// as the whole row does; whether it was passed over.
-    fn looked_at_rightly(look: Look, line: &str, varying: &str, query: &[u8]) -> bool {
+    fn looked_at_rightly(look: Look, line: &str, varying: &[String], query: &[u8]) -> bool {
         let holds = |text: &str| text.as_bytes().windows(query.len()).any(|w| w == query);
         let query_text = String::from_utf8_lossy(query);
         match look {
             Look::Never => assert!(!holds(line), "{line:?} holds {query_text:?} but was passed over"),
             Look::Varying => {
-                assert_eq!(holds(varying), holds(line), "{line:?} by its part {varying:?}, for {query_text:?}");
+                let by_parts = varying.iter().any(|part| holds(part));
+                assert_eq!(by_parts, holds(line), "{line:?} by its parts {varying:?}, for {query_text:?}");
             }
             Look::Whole => {}
         }
@@ -253,20 +267,30 @@ mod tests {
                 let (mut line, mut value) = (String::new(), String::new());
                 crate::render::tree::label(&doc, id, &node, &mut line);
                 crate::model::value::push_preview_with(&doc, id, &node, Some(field), 96, &mut value);
-                rows.push((node, field, line.to_ascii_lowercase(), value.to_ascii_lowercase()));
+                let index = crate::model::path::value_index(&doc, &node).to_string();
+                let parts = if field.is_list {
+                    vec![index, value.to_ascii_lowercase()]
+                } else {
+                    vec![value.to_ascii_lowercase()]
+                };
+                rows.push((node, field, line.to_ascii_lowercase(), parts));
             }
         }
         assert!(rows.len() > 100, "the sample has many number rows");
-        let (mut passed_over, mut by_value) = (0, 0);
+        let (mut passed_over, mut by_value, mut by_list) = (0, 0, 0);
         for query in &pieces(rows.iter().map(|row| &row.2)) {
             let mut sifter = Sifter::new(query);
-            for (node, field, line, value) in &rows {
+            for (node, field, line, parts) in &rows {
                 let look = sifter.look(node, Some(field));
-                passed_over += usize::from(looked_at_rightly(look, line, value, query));
+                passed_over += usize::from(looked_at_rightly(look, line, parts, query));
                 by_value += usize::from(look == Look::Varying);
+                by_list += usize::from(look == Look::Varying && field.is_list);
             }
         }
-        assert!(passed_over > 0 && by_value > 0, "{passed_over} rows passed over, {by_value} looked at by value");
+        assert!(
+            passed_over > 0 && by_list > 0,
+            "{passed_over} rows passed over, {by_value} by value, {by_list} of lists"
+        );
     }
 
     #[test]
@@ -288,7 +312,7 @@ mod tests {
                 if node.kind == NodeKind::Message {
                     let mut line = String::new();
                     crate::render::tree::label(&doc, id, &node, &mut line);
-                    let index = node.index.to_string();
+                    let index = vec![node.index.to_string()];
                     rows.push((field.clone(), ty.full_name().to_owned(), line.to_ascii_lowercase(), index));
                 }
             }
