@@ -25,8 +25,9 @@ pub fn absent_at_top_level(bytes: &[u8], root: Option<&MessageDescriptor>, path:
     }
     // Each number met first, in order, with its first field and how many fields have it.
     let mut listed: Vec<(u32, RawField, usize)> = Vec::new();
-    // A bit for each listed number (its value mod 256): most others are told apart by it.
-    let mut maybe_listed = [0u64; 4];
+    // A bit for each listed number (its value mod 4096): nearly all others are told apart
+    // by it, distinct numbers by the million among them.
+    let mut maybe_listed = [0u64; 64];
     let (mut others, mut pos, mut last) = (0, 0, 0);
     while pos < bytes.len() {
         // A run of small messages of the field met last (a gigabyte of them, often) is
@@ -44,7 +45,7 @@ pub fn absent_at_top_level(bytes: &[u8], root: Option<&MessageDescriptor>, path:
             Some(skimmed) => skimmed,
             None => wire::read_field(bytes, pos, bytes.len()).ok().map(|f| (f.tag.field_number, f.end))?,
         };
-        let (word, bit) = ((number / 64 % 4) as usize, 1 << (number % 64));
+        let (word, bit) = ((number / 64 % 64) as usize, 1 << (number % 64));
         // Most top levels are long runs of one field: the one met last is looked at first.
         let at = match listed.get(last) {
             Some(entry) if entry.0 == number => Some(last),
