@@ -123,8 +123,9 @@ impl Search {
             let after = doc.flat_run_end(base).unwrap_or(first.node().next);
             return Err(step_of(after));
         }
-        // How each leaf field is looked at, by field number: a run's type has few.
-        let mut looks: Vec<(u32, Look)> = Vec::new();
+        // How each leaf is looked at, by field number and whether it is its field's first
+        // in its message (a singular field's next is `name[1]`): a run's type has few.
+        let mut looks: Vec<((u32, bool), Look)> = Vec::new();
         let mut next = Some(first);
         let mut after = step;
         while let Some(message) = next {
@@ -140,12 +141,12 @@ impl Search {
                 if at >= end {
                     return Err(end);
                 }
-                let number = leaf.field_number;
-                let look = match looks.iter().find(|(n, _)| *n == number) {
+                let key = (leaf.field_number, leaf.index == 0);
+                let look = match looks.iter().find(|(k, _)| *k == key) {
                     Some(&(_, look)) => look,
                     None => {
                         let look = scratch.sifter.look(&leaf, field);
-                        looks.push((number, look));
+                        looks.push((key, look));
                         look
                     }
                 };
@@ -318,14 +319,17 @@ mod tests {
         // Entries read from their bytes (a flat run) and the sample's units: every range of
         // steps a slice of a search may look at, from several starts, both ways.
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        // Entries whose index is written twice (`index`, then `index[1]`), side by side.
+        let twice: Vec<u8> = (0..40u8).flat_map(|i| [0x0a, 6, 0x08, i, 0x08, i + 1, 0x10, 7]).collect();
         for (root, bytes) in [
             ("sample.virt.x86.Msrs", crate::samples::msr_entries(3_000)),
+            ("sample.virt.x86.Msrs", twice),
             (crate::samples::ROOT_TYPE, crate::samples::VM_STATE.to_vec()),
         ] {
             let root = schema.pool.get_message_by_name(root);
             let doc = Decoder::new(Arc::clone(&schema), root).decode(Source::new(bytes));
             let len = doc.node_count() as u32;
-            for query in ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[2", "2]", "7 ("] {
+            for query in ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[1", "2]", "7 ("] {
                 let holds = holding(&doc, query);
                 for forward in [true, false] {
                     for from in [0, 5, len / 3, len - 1] {
