@@ -23,7 +23,7 @@ pub struct TreeOptions {
 }
 
 /// Longest string or bytes preview on one line.
-pub const PREVIEW_LIMIT: usize = 96;
+const PREVIEW_LIMIT: usize = 96;
 
 /// Writes the subtree under `top` ([`NodeId::ROOT`] for the whole document).
 pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut impl Write) -> io::Result<()> {

@@ -6,6 +6,7 @@ use super::sifting::{self, Look};
 use crate::decode::schema::FieldInfo;
 use crate::model::flat_walk::FlatWalk;
 use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::value::Scalar;
 use crate::model::{Document, path, value};
 use crate::render::tree;
 
@@ -17,6 +18,9 @@ pub struct Search {
     needle: memchr::memmem::Finder<'static>,
     /// The query read as hex bytes (`/4f50454e`, `/4f 50`), also looked for in bytes values.
     hex: Option<memchr::memmem::Finder<'static>>,
+    /// Whether the query is decimal digits alone: in an integer written as a row writes it
+    /// (`16 (0x10)`), it can then lie only within the decimal or the hex digits.
+    digits: bool,
     pub(super) forward: bool,
     /// Where it started, and how many nodes it has looked at.
     pub(super) from: NodeId,
@@ -40,7 +44,8 @@ impl Search {
         let digits: String = query.chars().filter(|c| !c.is_whitespace()).collect();
         let hex = crate::edit::value::parse_hex(&digits).filter(|b| !b.is_empty());
         let hex = hex.map(|hex| memchr::memmem::Finder::new(&hex).into_owned());
-        Search { query, needle, hex, forward, from, looked: 0 }
+        let digits = !query.is_empty() && query.bytes().all(|b| b.is_ascii_digit());
+        Search { query, needle, hex, digits, forward, from, looked: 0 }
     }
 
     /// Rooms for looking at rows, on one thread.
@@ -183,12 +188,8 @@ impl Search {
             let matches = match field.filter(|_| look == Look::Varying) {
                 // Its index, then its value.
                 Some(field) => {
-                    value::push_decimal(u64::from(first + k), line);
-                    self.label_matches(line) || {
-                        line.clear();
-                        value::push_scalar_display(&value::interpret(&field.kind, value.raw), line);
-                        self.label_matches(line)
-                    }
+                    self.index_holds(first + k, line)
+                        || self.value_holds(&value::interpret(&field.kind, value.raw), line)
                 }
                 None => {
                     tree::element_label(field, first + k, value.raw, false, line);
@@ -203,6 +204,43 @@ impl Search {
             }
         }
         found
+    }
+
+    /// Whether the index of a row (`[12]`) holds the query (`line` is room for it).
+    fn index_holds(&self, index: u32, line: &mut String) -> bool {
+        if self.digits {
+            return self.digits_hold(u64::from(index), false);
+        }
+        line.clear();
+        value::push_decimal(u64::from(index), line);
+        self.label_matches(line)
+    }
+
+    /// Whether `value`, as a row writes it ([`value::push_scalar_display`]), holds the
+    /// query (`line` is room for it).
+    fn value_holds(&self, value: &Scalar, line: &mut String) -> bool {
+        match *value {
+            Scalar::Unsigned(v) if self.digits => self.digits_hold(v, v >= 10),
+            Scalar::Signed(v) if self.digits && v >= 10 => self.digits_hold(v as u64, true),
+            Scalar::Signed(v) if self.digits => self.digits_hold(v.unsigned_abs(), false),
+            _ => {
+                line.clear();
+                value::push_scalar_display(value, line);
+                self.label_matches(line)
+            }
+        }
+    }
+
+    /// Whether the decimal digits of `v`, or with `hex` its hex digits, hold the query (of
+    /// decimal digits alone); each is written only when it has as many as the query.
+    fn digits_hold(&self, v: u64, hex: bool) -> bool {
+        let wanted = self.needle.needle().len();
+        let decimal = v.checked_ilog10().map_or(1, |digits| digits as usize + 1);
+        if decimal >= wanted && self.needle.find(itoa::Buffer::new().format(v).as_bytes()).is_some() {
+            return true;
+        }
+        let hex_digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
+        hex && hex_digits >= wanted && self.needle.find(value::hex_digits(v, &mut [0; 16])).is_some()
     }
 
     /// Whether a row's label holds the query, case aside (lowered in place).
@@ -248,20 +286,16 @@ impl Search {
         if look == Look::Varying {
             // A message's index; or a number's index when of a list, then its value.
             let listed = node.kind == NodeKind::Message || field.is_some_and(|f| f.is_list);
-            if listed {
-                value::push_decimal(u64::from(path::value_index(doc, node)), line);
-                if self.label_matches(line) {
-                    return true;
-                }
-                if node.kind == NodeKind::Message {
-                    return false;
-                }
-                line.clear();
+            if listed && self.index_holds(path::value_index(doc, node), line) {
+                return true;
             }
-            value::push_preview_with(doc, id, node, field, tree::PREVIEW_LIMIT, line);
-            if !line.is_empty() {
-                return self.label_matches(line);
+            if node.kind == NodeKind::Message {
+                return false;
             }
+            if let Some(value) = value::scalar_of(doc, node, field) {
+                return self.value_holds(&value, line);
+            }
+            line.clear();
         }
         tree::label_with(doc, id, node, field, line);
         if self.label_matches(line) {
@@ -329,7 +363,8 @@ mod tests {
             let root = schema.pool.get_message_by_name(root);
             let doc = Decoder::new(Arc::clone(&schema), root).decode(Source::new(bytes));
             let len = doc.node_count() as u32;
-            for query in ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[1", "2]", "7 ("] {
+            let queries = ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[1", "2]", "7 ("];
+            for query in queries.into_iter().chain(["3221225", "0000", "18", "80"]) {
                 let holds = holding(&doc, query);
                 for forward in [true, false] {
                     for from in [0, 5, len / 3, len - 1] {
