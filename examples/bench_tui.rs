@@ -195,6 +195,8 @@ fn main() -> anyhow::Result<()> {
     let mut search_for = |needle: &str| (0..3).map(|_| search_once(needle)).min().expect("three searches");
     let (search, slices) = search_for("nonexistent-needle");
     let (number_search, number_slices) = search_for("98765432123");
+    // Ten digits: as many as a 32-bit number's decimal, which is then written too.
+    let (ten_digits, ten_slices) = search_for("9876543212");
 
     // An edit of a value in the first top-level field (of the real state, a unit of the
     // first copy, whose names are not yet taken): the view is updated once only that
@@ -296,6 +298,10 @@ fn main() -> anyhow::Result<()> {
     println!(
         "search miss, a number:    {:>8.3} s in {number_slices} slices, `/98765432123`, fastest of 3",
         number_search.as_secs_f64()
+    );
+    println!(
+        "search miss, ten digits:  {:>8.3} s in {ten_slices} slices, `/9876543212`, fastest of 3",
+        ten_digits.as_secs_f64()
     );
     for (what, seconds) in gotos {
         println!("{:<26}{seconds:>8.3} s (beside the keys: Esc stops it)", format!("go to {what}:"));
