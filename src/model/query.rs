@@ -151,14 +151,16 @@ fn select_children(
     while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
         let node = doc.node(c);
         if let (Selector::Key(field, value), Some(mut walk)) = (&step.selector, doc.flat_walk(c, &node)) {
-            // Every leaf of a flat run is of a declared field: its step is the field's name.
-            let named = step_is(doc, c, &step.name);
-            while let Some(message) = walk.next().filter(|_| named && !stop_asked(stop)) {
-                let mut leaves = walk.leaves(&message);
-                if leaves.any(|(k, leaf, f)| {
-                    f.is_some_and(|f| f.name == *field) && reads_as(doc, k, &leaf, f, value, scratch)
-                }) {
-                    out.push(message.id());
+            // The run's messages are values of one field; each of their leaves is of a
+            // declared field, whose step is its name.
+            if step_is(doc, c, &step.name) {
+                while let Some(message) = walk.next().filter(|_| !stop_asked(stop)) {
+                    let mut leaves = walk.leaves(&message);
+                    if leaves.any(|(k, leaf, f)| {
+                        f.is_some_and(|f| f.name == *field) && reads_as(doc, k, &leaf, f, value, scratch)
+                    }) {
+                        out.push(message.id());
+                    }
                 }
             }
             children.skip_to(doc.flat_run_end(c).unwrap_or(node.next));
@@ -180,15 +182,17 @@ fn matches(doc: &Document, c: NodeId, node: &Node, selector: &Selector, scratch:
         }
         Selector::Index(i) => node.index == *i,
         Selector::Key(field, value) => visible_children(doc, c).any(|k| {
-            let node = doc.node(k);
-            step_is(doc, k, field) && reads_as(doc, k, &node, doc.field_info_of(&node), value, scratch)
+            step_is(doc, k, field) && {
+                let node = doc.node(k);
+                reads_as(doc, k, &node, doc.field_info_of(&node), value, scratch)
+            }
         }),
     }
 }
 
-/// Whether value `id` (`node` as read, of `field`) reads as `text` as a selector compares it: a string as it is, a number
-/// as a decimal; written into `scratch`, not a string of its own, as a selector may look
-/// at millions.
+/// Whether value `id` (`node` as read, of `field`) reads as `text` as a selector compares
+/// it: a string as it is, a number as a decimal; written into `scratch`, not a string of
+/// its own, as a selector may look at millions.
 fn reads_as(
     doc: &Document,
     id: NodeId,

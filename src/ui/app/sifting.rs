@@ -4,7 +4,8 @@
 //! with a character none of those can hold (a word looked for among a gigabyte of
 //! registers) matches none of that field's rows. A message's row shows only its field's
 //! name, an index and its type's name: a run of such rows and their leaves may be passed
-//! over whole.
+//! over whole. And where no fixed part of such a row can hold the query, nor begin or end
+//! it, only the parts that vary (a value, an index) are written and looked at.
 
 use crate::decode::schema::{FieldClass, FieldInfo, TypeInfo};
 use crate::model::hash::KeyMap;
@@ -24,8 +25,9 @@ const EVERY_MESSAGE_ROW: &str = "0123456789[]: ";
 pub(super) enum Look {
     /// No such row can hold the query: it is passed over.
     Never,
-    /// Only the part of the row that differs from one row of its field to the next can: a
-    /// singular number's value, or the index of a message in a list. That alone is written.
+    /// Only the parts of the row that differ from one row of its field to the next can: a
+    /// singular number's value, a list's index and value, the index of a message in a
+    /// list. Those alone are written.
     Varying,
     /// Its whole label is written and looked through.
     Whole,
@@ -46,7 +48,7 @@ pub(super) struct Sifter {
 }
 
 impl Sifter {
-    /// A sifter for rows searched for `needle` (lowered).
+    /// A sifter for rows searched for `needle`, ASCII case aside.
     pub(super) fn new(needle: &[u8]) -> Sifter {
         Sifter {
             query: bits_of([needle]),
