@@ -231,10 +231,14 @@ impl Search {
         }
     }
 
-    /// Whether the decimal digits of `v`, or with `hex` its hex digits, hold the query (of
-    /// decimal digits alone); each is written only when it has as many as the query.
+    /// Whether `v` in decimal holds the query (of decimal digits alone), or with `hex` the
+    /// whole `{decimal} (0x{hex})`: the only digit between the two is the `0` of `0x`. Each
+    /// number is written only when it has as many digits as the query.
     fn digits_hold(&self, v: u64, hex: bool) -> bool {
         let wanted = self.needle.needle().len();
+        if hex && self.needle.needle() == b"0" {
+            return true;
+        }
         let decimal = v.checked_ilog10().map_or(1, |digits| digits as usize + 1);
         if decimal >= wanted && self.needle.find(itoa::Buffer::new().format(v).as_bytes()).is_some() {
             return true;
@@ -364,7 +368,7 @@ mod tests {
             let doc = Decoder::new(Arc::clone(&schema), root).decode(Source::new(bytes));
             let len = doc.node_count() as u32;
             let queries = ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[1", "2]", "7 ("];
-            for query in queries.into_iter().chain(["3221225", "0000", "18", "80"]) {
+            for query in queries.into_iter().chain(["3221225", "0000", "18", "80", "0", "5", "9"]) {
                 let holds = holding(&doc, query);
                 for forward in [true, false] {
                     for from in [0, 5, len / 3, len - 1] {
