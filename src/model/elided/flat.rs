@@ -62,6 +62,19 @@ fn message_at(bytes: &[u8], pos: usize) -> Option<(RawField, (u32, u64))> {
     Some((message, size))
 }
 
+/// The message of the flat run whose first message is `first` (as read) that holds the
+/// node `target` ids after the first, stepping on from message `at`: its place, its span,
+/// and how many ids and bytes it takes; else the place of the message that does not read.
+fn message_holding(bytes: &[u8], first: &Node, mut at: At, target: u32) -> Result<(At, RawField, (u32, u64)), At> {
+    loop {
+        let (message, size) = message_at(bytes, (first.start + at.offset) as usize).ok_or(at)?;
+        if target < at.ids + size.0 {
+            return Ok((at, message, size));
+        }
+        at = at.after(size);
+    }
+}
+
 /// The message of a flat run read last on a thread, with its nodes: a reader reads them
 /// one after another, each several times, so they are made once and read from here.
 #[derive(Debug)]
@@ -245,37 +258,31 @@ impl Elided {
     ) -> Node {
         let (target, first_id) = (position + 1, self.runs[run].node);
         LAST_MESSAGE.with_borrow_mut(|last| {
-            let mut at = self.start_for(last, run, target);
+            let at = self.start_for(last, run, target);
             last.generation = u64::MAX;
-            loop {
-                let pos = (first.start + at.offset) as usize;
-                let Some((message, (ids, size))) = message_at(bytes, pos) else {
-                    return unreadable(first_id + target, pos, first_id);
-                };
-                if target >= at.ids + ids {
-                    at = at.after((ids, size));
-                    continue;
-                }
-                let message_id = first_id + at.ids;
-                let shape = message_node(&message, first, message_id, at, ids);
-                (last.generation, last.run, last.id, last.at, last.size) =
-                    (self.generation, run, message_id, at, (ids, size));
-                (last.nodes[0], last.made) = (Some(NodeRecord::pack(shape)), 1);
-                if target == at.ids {
-                    // Its leaves are made when one is read: a search may pass over them all.
-                    return shape;
-                }
-                // The node asked for is handed back as made, not read back from its record.
-                let mut wanted = shape;
-                for leaf in leaves_of(bytes, message, message_id, first, &leaf_kind) {
-                    let made = last.made;
-                    (last.nodes[made], last.made) = (Some(NodeRecord::pack(leaf)), made + 1);
-                    if message_id + made as u32 == first_id + target {
-                        wanted = leaf;
-                    }
-                }
-                return wanted;
+            let (at, message, (ids, size)) = match message_holding(bytes, first, at, target) {
+                Ok(found) => found,
+                Err(at) => return unreadable(first_id + target, (first.start + at.offset) as usize, first_id),
+            };
+            let message_id = first_id + at.ids;
+            let shape = message_node(&message, first, message_id, at, ids);
+            (last.generation, last.run, last.id, last.at, last.size) =
+                (self.generation, run, message_id, at, (ids, size));
+            (last.nodes[0], last.made) = (Some(NodeRecord::pack(shape)), 1);
+            if target == at.ids {
+                // Its leaves are made when one is read: a search may pass over them all.
+                return shape;
             }
+            // The node asked for is handed back as made, not read back from its record.
+            let mut wanted = shape;
+            for leaf in leaves_of(bytes, message, message_id, first, &leaf_kind) {
+                let made = last.made;
+                (last.nodes[made], last.made) = (Some(NodeRecord::pack(leaf)), made + 1);
+                if message_id + made as u32 == first_id + target {
+                    wanted = leaf;
+                }
+            }
+            wanted
         })
     }
 
@@ -285,19 +292,11 @@ impl Elided {
     pub(in crate::model) fn flat_next(&self, run: usize, position: u32, first: &Node, bytes: &[u8]) -> NodeId {
         let (target, first_id) = (position + 1, self.runs[run].node);
         LAST_MESSAGE.with_borrow_mut(|last| {
-            let mut at = self.start_for(last, run, target);
-            loop {
-                let Some((_, size)) = message_at(bytes, (first.start + at.offset) as usize) else {
-                    return first_id + (target + 1);
-                };
-                let ids = size.0;
-                if target < at.ids + ids {
-                    (last.generation, last.run, last.id, last.at, last.size, last.made) =
-                        (self.generation, run, first_id + at.ids, at, size, 0);
-                    return first_id + if target == at.ids { at.ids + ids } else { target + 1 };
-                }
-                at = at.after(size);
-            }
+            let at = self.start_for(last, run, target);
+            let Ok((at, _, size)) = message_holding(bytes, first, at, target) else { return first_id + (target + 1) };
+            (last.generation, last.run, last.id, last.at, last.size, last.made) =
+                (self.generation, run, first_id + at.ids, at, size, 0);
+            first_id + if target == at.ids { at.ids + size.0 } else { target + 1 }
         })
     }
 
@@ -348,13 +347,8 @@ impl Elided {
         bytes: &'a [u8],
     ) -> Messages<'a> {
         let first_id = self.runs[run].node;
-        let mut at = self.mark_before(first_id, from);
-        while let Some((_, size)) = message_at(bytes, (first.start + at.offset) as usize) {
-            if from < first_id + (at.ids + size.0) {
-                break;
-            }
-            at = at.after(size);
-        }
+        let marked = self.mark_before(first_id, from);
+        let at = message_holding(bytes, &first, marked, from - first_id).map_or_else(|at| at, |(at, ..)| at);
         Messages { bytes, first, first_id, end: self.runs[run].end(), at }
     }
 
