@@ -248,12 +248,18 @@ impl Document {
     /// it), with that message's index, and the id after the run. The run's messages are
     /// values of one field, side by side: a lookup by index or a count reads a few of them.
     pub fn flat_run_message(&self, id: NodeId, node: &Node, index: u32) -> Option<(NodeId, u32, NodeId)> {
-        self.flat_message_leaves(id, node)?;
-        let run = self.elided.flat_run_of(id)?;
-        let first = self.node(self.elided.run_node(run));
+        let (run, first) = self.flat_run_holding(id, node)?;
         let k = index.checked_sub(first.index)?;
         let (message, k) = self.elided.flat_message(run, k, &first, self.bytes());
         Some((message, first.index + k, NodeId::from_index(self.elided.run_end(run))))
+    }
+
+    /// When `id` (`node` as read) is a message of a flat run: its run, and the run's first
+    /// message as read.
+    pub(in crate::model) fn flat_run_holding(&self, id: NodeId, node: &Node) -> Option<(usize, Node)> {
+        self.flat_message_leaves(id, node)?;
+        let run = self.elided.flat_run_of(id)?;
+        Some((run, self.node(self.elided.run_node(run))))
     }
 
     /// The id after the flat run that holds `id` (its messages are values of one field,

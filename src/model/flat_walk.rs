@@ -35,9 +35,7 @@ impl Document {
     /// When `id` (`node` as read) is a message of a flat run ([`Document::flat_message_leaves`]):
     /// the messages of its run from it on, each made from its bytes as the walk reaches it.
     pub fn flat_walk(&self, id: NodeId, node: &Node) -> Option<FlatWalk<'_>> {
-        self.flat_message_leaves(id, node)?;
-        let run = self.elided.flat_run_of(id)?;
-        let first = self.node(self.elided.run_node(run));
+        let (run, first) = self.flat_run_holding(id, node)?;
         let ty = first.ty.map(|ty| self.types.get(ty));
         let field = self.field_info_of(node);
         Some(FlatWalk { messages: self.elided.flat_messages(run, id, first, self.bytes()), ty, field })
