@@ -15,12 +15,18 @@ mod byte;
 mod length;
 mod shift;
 
+use std::cell::Cell;
+use std::ops::Deref;
+use std::sync::{Arc, Weak};
+
 use prost_reflect::MessageDescriptor;
 
 pub(crate) use self::byte::{AnyUrl, UrlGuesses, repaired_url_byte};
 pub use self::length::{LENGTHS_TRIED, LengthSuspect};
+use crate::decode::schema::{Schema, TypeTable};
 use crate::decode::wire;
 use crate::model::decoder::Decoder;
+use crate::model::document::Document;
 use crate::model::source::Source;
 
 /// Bytes before the first anomaly in which a fault is looked for.
@@ -114,12 +120,15 @@ fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only
     }
     let decoder =
         Decoder::new(decoder.schema().clone(), Some(damage.ty.clone())).with_limits(decoder.limits()).without_causes();
-    let left = std::cell::Cell::new(*budget);
+    let left = Cell::new(*budget);
+    // The types the trials met, interned once for all of them (and for the searches after
+    // this one on this thread).
+    let types = Cell::new(TrialTypes::take(decoder.schema()));
     // A trial decode (`None` once the budget is spent): it costs its bytes, and at least
     // what setting up a decode costs.
     let trial_with = |decoder: &Decoder, bytes: Vec<u8>| {
         left.set(left.get().checked_sub(bytes.len().max(TRIAL_COST))?);
-        Some(decoder.decode(Source::new(bytes)))
+        Some(Trial { doc: decoder.decode_with_types(Source::new(bytes), types.take()), types: &types })
     };
     let clean_with = |decoder: &Decoder, bytes: Vec<u8>| trial_with(decoder, bytes).filter(|d| d.problems().is_empty());
     let trial = |bytes: Vec<u8>| trial_with(&decoder, bytes);
@@ -145,7 +154,56 @@ fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only
     // What is too little for any trial is none: the budget then says it has run out
     // (which lets the parts after the first stop searching, in `model::parts`).
     *budget = Some(left.get()).filter(|&left| left >= TRIAL_COST).unwrap_or(0);
+    TrialTypes::keep(decoder.schema(), types.take());
     cause
+}
+
+/// The message types the trial decodes of this thread's searches interned, kept from one
+/// search to the next (a blob damaged in every unit is searched once a unit), with the
+/// schema they are of: its [`Weak`] keeps the schema's place from being taken by another.
+struct TrialTypes {
+    schema: Weak<Schema>,
+    types: TypeTable,
+}
+
+thread_local! {
+    static TRIAL_TYPES: Cell<Option<TrialTypes>> = const { Cell::new(None) };
+}
+
+impl TrialTypes {
+    /// The types kept for `schema`; none when they were kept for another.
+    fn take(schema: &Arc<Schema>) -> TypeTable {
+        match TRIAL_TYPES.take() {
+            Some(kept) if std::ptr::eq(kept.schema.as_ptr(), Arc::as_ptr(schema)) => kept.types,
+            _ => TypeTable::default(),
+        }
+    }
+
+    /// Keeps `types`, interned with `schema`, for the next search on this thread.
+    fn keep(schema: &Arc<Schema>, types: TypeTable) {
+        TRIAL_TYPES.set(Some(TrialTypes { schema: Arc::downgrade(schema), types }));
+    }
+}
+
+/// The document of a trial decode; the types it interned go back to the search's table
+/// when it is dropped, for the next trial to start from.
+pub(super) struct Trial<'t> {
+    doc: Document,
+    types: &'t Cell<TypeTable>,
+}
+
+impl Deref for Trial<'_> {
+    type Target = Document;
+
+    fn deref(&self) -> &Document {
+        &self.doc
+    }
+}
+
+impl Drop for Trial<'_> {
+    fn drop(&mut self) {
+        self.types.set(self.doc.take_types());
+    }
 }
 
 /// Where in the field's value (relative positions) a fault is looked for, nearest first:
@@ -177,4 +235,30 @@ fn next_fields(bytes: &[u8], from: usize) -> usize {
         }
     }
     end
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::registry::SchemaSources;
+
+    #[test]
+    fn the_types_kept_from_a_search_serve_only_the_schema_they_were_interned_with() {
+        let load = || Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        // Two schemas with the same names: a type of one is not a type of the other.
+        let (first, second) = (load(), load());
+        let intern = |schema: &Arc<Schema>, types: &mut TypeTable, name: &str| {
+            types.intern(schema, &schema.pool.get_message_by_name(name).unwrap()).index()
+        };
+        let (vm, ioapic) = ("sample.openvmm.SavedState", "sample.chipset.ioapic.SavedState");
+        let mut types = TrialTypes::take(&first);
+        assert_eq!(intern(&first, &mut types, vm), 0, "nothing was kept on a new thread");
+        TrialTypes::keep(&first, types);
+        let mut types = TrialTypes::take(&first);
+        assert_eq!(intern(&first, &mut types, vm), 0, "the type kept is found again");
+        assert_eq!(intern(&first, &mut types, ioapic), 1);
+        TrialTypes::keep(&first, types);
+        let mut types = TrialTypes::take(&second);
+        assert_eq!(intern(&second, &mut types, ioapic), 0, "the other schema's types are not taken");
+    }
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use prost_reflect::MessageDescriptor;
 
-use crate::decode::schema::Schema;
+use crate::decode::schema::{Schema, TypeTable};
 use crate::model::builder::Builder;
 use crate::model::document::Document;
 use crate::model::node::NodeId;
@@ -200,9 +200,15 @@ impl Decoder {
     /// values of a packed run that reads clean are not stored but read from the run's
     /// bytes when asked for; every node reads the same either way.
     pub fn decode(&self, source: Source) -> Document {
-        let mut builder = Builder::new(source, self.clone()).eliding();
-        overlay::build(&mut builder, None, true).expect("without a hook decoding cannot fail");
-        builder.finish()
+        decode_whole(Builder::new(source, self.clone()).eliding())
+    }
+
+    /// Decodes `source` whole, storing every node, with the types of `types` already
+    /// interned: many small decodes with one schema (the trials of the search for a likely
+    /// cause) then intern each type once, not once a decode. The document's
+    /// [`Document::take_types`] gives them back.
+    pub(crate) fn decode_with_types(&self, source: Source, types: TypeTable) -> Document {
+        decode_whole(Builder::with_types(source, self.clone(), types))
     }
 
     /// Decodes while handing the complete subtrees of the top-level fields to `hook`, a
@@ -218,4 +224,10 @@ impl Decoder {
         overlay::build(&mut builder, Some(hook), false)?;
         Ok(builder.finish())
     }
+}
+
+/// The document `builder` makes of its whole source, with no hook.
+fn decode_whole(mut builder: Builder) -> Document {
+    overlay::build(&mut builder, None, true).expect("without a hook decoding cannot fail");
+    builder.finish()
 }

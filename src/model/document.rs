@@ -50,6 +50,12 @@ impl Document {
         }
     }
 
+    /// Takes the message types interned, for another decode with the same schema to start
+    /// from ([`Decoder::decode_with_types`]); the document can no longer read its nodes' types.
+    pub(in crate::model) fn take_types(&mut self) -> TypeTable {
+        std::mem::take(&mut self.types)
+    }
+
     /// How many fields a skimming decoder counted without building them, in the top-level
     /// fields handed to a streaming hook from `top` on (each skimmed node itself not
     /// counted): those under a skimmed node, and in the run of clean top-level fields

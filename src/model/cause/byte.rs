@@ -5,15 +5,15 @@ use crate::decode::schema::Schema;
 use crate::decode::wire::{self, WireType};
 use std::ops::Range;
 
+use super::Trial;
 use crate::model::cause::{Cause, Damage, TRIAL_COST, suspects};
 use crate::model::decoder::Decoder;
-use crate::model::document::Document;
 use crate::model::node::NodeId;
 use crate::model::path::path_of;
 use crate::model::source::Source;
 
 /// A fault in one byte of the suspects: a changed wire type, or a flipped bit.
-pub(super) fn single_byte(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Document>) -> Option<Cause> {
+pub(super) fn single_byte<'t>(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Trial<'t>>) -> Option<Cause> {
     let value = damage.value_start..damage.field.end;
     let original = &damage.bytes[value.clone()];
     for p in suspects(damage) {
@@ -33,10 +33,10 @@ pub(super) fn single_byte(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Optio
 }
 
 /// A tag at `p` whose wire type, changed back, makes the field decode.
-fn wire_type(
+fn wire_type<'t>(
     original: &[u8],
     p: usize,
-    clean: &impl Fn(Vec<u8>) -> Option<Document>,
+    clean: &impl Fn(Vec<u8>) -> Option<Trial<'t>>,
     damage: &Damage<'_>,
 ) -> Option<Cause> {
     let (tag, tag_len) = wire::read_tag(original, p, original.len()).ok()?;

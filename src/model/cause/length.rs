@@ -1,9 +1,9 @@
 //! Length prefixes that lie: a unit's own, claiming more than its content, and the
 //! nested ones around the first anomaly, claiming more than theirs.
 
+use super::Trial;
 use crate::decode::wire;
 use crate::model::cause::{Cause, Damage};
-use crate::model::document::Document;
 
 /// The shorter lengths a nested length prefix that lies is tried with.
 const NESTED_LENGTHS: usize = 64;
@@ -26,7 +26,7 @@ pub struct LengthSuspect {
 /// boundary of a message's content, any length of an opaque one), largest first, with which
 /// the whole field decodes cleanly. Only lengths written in as many bytes are tried, so the
 /// repair moves nothing else.
-pub(super) fn nested_length(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Document>) -> Option<Cause> {
+pub(super) fn nested_length<'t>(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Option<Trial<'t>>) -> Option<Cause> {
     let (bytes, end) = (damage.bytes, damage.field.end);
     for suspect in &damage.lengths {
         let at = suspect.at;
@@ -76,9 +76,9 @@ pub(super) fn nested_length(damage: &Damage<'_>, clean: &impl Fn(Vec<u8>) -> Opt
 
 /// The field's own length prefix claiming more than its value: a shorter length with which
 /// the value decodes cleanly and what then follows at the top level does too.
-pub(super) fn own_length(
+pub(super) fn own_length<'t>(
     damage: &Damage<'_>,
-    clean: &impl Fn(Vec<u8>) -> Option<Document>,
+    clean: &impl Fn(Vec<u8>) -> Option<Trial<'t>>,
     resyncs: &impl Fn(usize) -> bool,
 ) -> Option<Cause> {
     let bytes = damage.bytes;

@@ -1,6 +1,7 @@
 //! A byte inserted into a unit or dropped from it: the lengths around it were written
 //! before, so the top level reads one byte out of step after the unit.
 
+use super::Trial;
 use crate::decode::wire;
 use crate::model::cause::{Cause, Damage, suspects};
 use crate::model::document::Document;
@@ -21,9 +22,9 @@ const DROPPED_TAG_PLACES: usize = 8;
 /// the cause; failing that, the first that puts its structure back in step (a byte shifted
 /// in a string may leave a value that still does not resolve). A dropped byte's value is
 /// unknown: it is looked for only at the place found with a placeholder.
-pub(super) fn shifted_byte(
+pub(super) fn shifted_byte<'t>(
     damage: &Damage<'_>,
-    trial: &impl Fn(Vec<u8>) -> Option<Document>,
+    trial: &impl Fn(Vec<u8>) -> Option<Trial<'t>>,
     resyncs: &impl Fn(usize) -> bool,
 ) -> Option<Cause> {
     let (bytes, end) = (damage.bytes, damage.field.end);
