@@ -455,7 +455,7 @@ fn push_hex_digits(v: u64, out: &mut String) {
 
 /// `v` in lowercase hexadecimal digits, without a prefix (`{v:x}`), written at the end of
 /// `digits`.
-pub fn hex_digits(v: u64, digits: &mut [u8; 16]) -> &[u8] {
+fn hex_digits(v: u64, digits: &mut [u8; 16]) -> &[u8] {
     let mut at = digits.len();
     let mut rest = v;
     loop {

@@ -2,6 +2,9 @@
 //! the query, looked for on both cores a slice of the document at a time; rows that cannot
 //! hold it are passed over as the sifter judges ([`super::sifting`]).
 
+mod digits;
+
+use self::digits::Digits;
 use super::sifting::{self, Look};
 use crate::decode::schema::FieldInfo;
 use crate::model::flat_walk::FlatWalk;
@@ -18,9 +21,9 @@ pub struct Search {
     needle: memchr::memmem::Finder<'static>,
     /// The query read as hex bytes (`/4f50454e`, `/4f 50`), also looked for in bytes values.
     hex: Option<memchr::memmem::Finder<'static>>,
-    /// Whether the query is decimal digits alone: in an integer written as a row writes it
-    /// (`16 (0x10)`), it can then lie only within the decimal or the hex digits.
-    digits: bool,
+    /// The query, when it is decimal digits alone: in an integer written as a row writes
+    /// it (`16 (0x10)`), it can then lie only within the decimal or the hex digits.
+    digits: Option<Digits>,
     pub(super) forward: bool,
     /// Where it started, and how many nodes it has looked at.
     pub(super) from: NodeId,
@@ -44,7 +47,7 @@ impl Search {
         let digits: String = query.chars().filter(|c| !c.is_whitespace()).collect();
         let hex = crate::edit::value::parse_hex(&digits).filter(|b| !b.is_empty());
         let hex = hex.map(|hex| memchr::memmem::Finder::new(&hex).into_owned());
-        let digits = !query.is_empty() && query.bytes().all(|b| b.is_ascii_digit());
+        let digits = Digits::of(&query);
         Search { query, needle, hex, digits, forward, from, looked: 0 }
     }
 
@@ -208,8 +211,8 @@ impl Search {
 
     /// Whether the index of a row (`[12]`) holds the query (`line` is room for it).
     fn index_holds(&self, index: u32, line: &mut String) -> bool {
-        if self.digits {
-            return self.digits_hold(u64::from(index), false);
+        if let Some(digits) = self.digits {
+            return digits.in_decimal(u64::from(index));
         }
         line.clear();
         value::push_decimal(u64::from(index), line);
@@ -220,9 +223,9 @@ impl Search {
     /// query (`line` is room for it).
     fn value_holds(&self, value: &Scalar, line: &mut String) -> bool {
         match *value {
-            Scalar::Unsigned(v) if self.digits => self.digits_hold(v, v >= 10),
-            Scalar::Signed(v) if self.digits && v >= 10 => self.digits_hold(v as u64, true),
-            Scalar::Signed(v) if self.digits => self.digits_hold(v.unsigned_abs(), false),
+            Scalar::Unsigned(v) if self.digits.is_some() => self.digits_hold(v, v >= 10),
+            Scalar::Signed(v) if self.digits.is_some() && v >= 10 => self.digits_hold(v as u64, true),
+            Scalar::Signed(v) if self.digits.is_some() => self.digits_hold(v.unsigned_abs(), false),
             _ => {
                 line.clear();
                 value::push_scalar_display(value, line);
@@ -232,19 +235,9 @@ impl Search {
     }
 
     /// Whether `v` in decimal holds the query (of decimal digits alone), or with `hex` the
-    /// whole `{decimal} (0x{hex})`: the only digit between the two is the `0` of `0x`. Each
-    /// number is written only when it has as many digits as the query.
+    /// whole `{decimal} (0x{hex})`: the only digit between the two is the `0` of `0x`.
     fn digits_hold(&self, v: u64, hex: bool) -> bool {
-        let wanted = self.needle.needle().len();
-        if hex && self.needle.needle() == b"0" {
-            return true;
-        }
-        let decimal = v.checked_ilog10().map_or(1, |digits| digits as usize + 1);
-        if decimal >= wanted && self.needle.find(itoa::Buffer::new().format(v).as_bytes()).is_some() {
-            return true;
-        }
-        let hex_digits = (64 - v.leading_zeros() as usize).div_ceil(4).max(1);
-        hex && hex_digits >= wanted && self.needle.find(value::hex_digits(v, &mut [0; 16])).is_some()
+        self.digits.is_some_and(|digits| (hex && digits.is_zero()) || digits.in_decimal(v) || (hex && digits.in_hex(v)))
     }
 
     /// Whether a row's label holds the query, case aside (lowered in place).
