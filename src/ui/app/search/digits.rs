@@ -9,6 +9,11 @@ pub(super) struct Digits {
     len: u32,
     /// The digits read as a decimal number; `None` when more than a `u64` has.
     decimal: Option<u64>,
+    /// Where a number's decimal digits end in the query's, for a query shorter than a
+    /// `u64`'s twenty digits (of twenty, the number is the query).
+    ends_in: Option<EndsIn>,
+    /// The least number with as many decimal digits as the query (0 for one digit).
+    least: u64,
     /// The digits read as hex digits (each 0-9, so the same nibbles); `None` when more
     /// than a `u64` has.
     nibbles: Option<u64>,
@@ -21,9 +26,13 @@ impl Digits {
             return None;
         }
         let digits = query.bytes().map(|b| u64::from(b - b'0'));
-        let decimal = digits.clone().try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(d));
+        let len = query.len() as u32;
+        let decimal =
+            digits.clone().try_fold(0u64, |n, d| n.checked_mul(10)?.checked_add(d)).filter(|_| len <= MOST_DECIMAL);
+        let ends_in = decimal.filter(|_| len < MOST_DECIMAL).map(|query| EndsIn::new(query, len));
+        let least = if len == 1 { 0 } else { 10u64.checked_pow(len - 1).unwrap_or(u64::MAX) };
         let nibbles = (query.len() <= 16).then(|| digits.fold(0u64, |n, d| n << 4 | d));
-        Some(Digits { len: query.len() as u32, decimal, nibbles })
+        Some(Digits { len, decimal, ends_in, least, nibbles })
     }
 
     /// Whether the query is the single digit `0`.
@@ -35,12 +44,10 @@ impl Digits {
     pub(super) fn in_decimal(&self, v: u64) -> bool {
         let Some(query) = self.decimal else { return false };
         // A window of `len` digits lies within the number while what is left of it has
-        // at least `len` digits (0 has one).
-        let least = if self.len == 1 { 0 } else { 10u64.checked_pow(self.len - 1).unwrap_or(u64::MAX) };
-        let modulus = 10u64.checked_pow(self.len);
+        // at least `len` digits (0 has one): it is what that ends in.
         let mut rest = v;
-        while rest >= least {
-            if modulus.map_or(rest, |m| rest % m) == query {
+        while rest >= self.least {
+            if self.ends_in.map_or(rest == query, |ends_in| ends_in.holds(rest)) {
                 return true;
             }
             if rest < 10 {
@@ -67,6 +74,42 @@ impl Digits {
             rest >>= 4;
         }
         false
+    }
+}
+
+/// The most decimal digits a `u64` has.
+const MOST_DECIMAL: u32 = 20;
+
+/// Whether a number ends in the decimal digits of a query of `len` digits, `x ≡ query
+/// (mod 10^len)`, told without a division: `x - query` is then a multiple of `10^len =
+/// 2^len · 5^len`, so its low `len` bits are zero, and what is above them is a multiple of
+/// the odd `5^len`, which is when its product with the inverse of `5^len` (modulo 2^64)
+/// is at most `(2^64 - 1) / 5^len`.
+#[derive(Debug, Clone, Copy)]
+struct EndsIn {
+    query: u64,
+    len: u32,
+    inverse: u64,
+    most: u64,
+}
+
+impl EndsIn {
+    /// For `query` of `len` digits, fewer than [`MOST_DECIMAL`].
+    fn new(query: u64, len: u32) -> EndsIn {
+        let fives = 5u64.pow(len);
+        // An odd number is its own inverse in its lowest three bits; each of Newton's
+        // steps doubles the bits that are right (3, 6, 12, 24, 48, 96).
+        let mut inverse = fives;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u64.wrapping_sub(fives.wrapping_mul(inverse)));
+        }
+        EndsIn { query, len, inverse, most: u64::MAX / fives }
+    }
+
+    /// Whether `x` ends in the query's digits.
+    fn holds(&self, x: u64) -> bool {
+        x.checked_sub(self.query)
+            .is_some_and(|d| d.trailing_zeros() >= self.len && (d >> self.len).wrapping_mul(self.inverse) <= self.most)
     }
 }
 
