@@ -155,7 +155,7 @@ fn select_children(
             // declared field, whose step is its name.
             if step_is(doc, c, &step.name) {
                 while let Some(message) = walk.next().filter(|_| !stop_asked(stop)) {
-                    let mut leaves = walk.leaves(&message);
+                    let mut leaves = walk.leaves();
                     if leaves.any(|(k, leaf, f)| {
                         f.is_some_and(|f| f.name == *field) && reads_as(doc, k, &leaf, f, value, scratch)
                     }) {

@@ -275,7 +275,7 @@ impl Elided {
             }
             // The node asked for is handed back as made, not read back from its record.
             let mut wanted = shape;
-            for leaf in leaves_of(bytes, message, message_id, first, &leaf_kind) {
+            for leaf in leaves_of(fields(bytes, message), message_id, first, &leaf_kind) {
                 let made = last.made;
                 (last.nodes[made], last.made) = (Some(NodeRecord::pack(leaf)), made + 1);
                 if message_id + made as u32 == first_id + target {
@@ -349,7 +349,7 @@ impl Elided {
         let first_id = self.runs[run].node;
         let marked = self.mark_before(first_id, from);
         let at = message_holding(bytes, &first, marked, from - first_id).map_or_else(|at| at, |(at, ..)| at);
-        Messages { bytes, first, first_id, end: self.runs[run].end(), at }
+        Messages { bytes, first, first_id, end: self.runs[run].end(), at, last: first_id, fields: Vec::new() }
     }
 
     /// The flat run that holds `id`, if one does.
@@ -375,11 +375,11 @@ fn message_node(message: &RawField, first: &Node, id: NodeId, at: At, ids: u32) 
     tagged(message, Node { next: id + ids, index: first.index + at.index, ..*first })
 }
 
-/// The nodes of the leaves of `message`, message `id` of the flat run whose first message
-/// is `first` (as read), in id order; a leaf's kind is `leaf_kind(field_number)`.
+/// The nodes of the leaves of message `id` of the flat run whose first message is `first`
+/// (as read), made from its `fields`, in id order; a leaf's kind is
+/// `leaf_kind(field_number)`.
 fn leaves_of<'a>(
-    bytes: &'a [u8],
-    message: RawField,
+    fields: impl Iterator<Item = RawField> + Clone + 'a,
     id: NodeId,
     first: &'a Node,
     leaf_kind: impl Fn(u32) -> NodeKind + 'a,
@@ -387,12 +387,13 @@ fn leaves_of<'a>(
     // The field numbers met, a bit each (modulo 64): a leaf's index among its field's
     // values is counted only when its number may have come before.
     let mut seen = 0u64;
-    fields(bytes, message).take(MOST_LEAVES).zip(0..).map(move |(field, made)| {
+    let all = fields.clone();
+    fields.take(MOST_LEAVES).zip(0..).map(move |(field, made)| {
         let number = field.tag.field_number;
         let bit = 1u64 << (number % 64);
         let index = match seen & bit {
             0 => 0,
-            _ => fields(bytes, message).take(made).filter(|f| f.tag.field_number == number).count() as u32,
+            _ => all.clone().take(made).filter(|f| f.tag.field_number == number).count() as u32,
         };
         seen |= bit;
         let leaf_id = id + (made as u32 + 1);
@@ -411,7 +412,8 @@ fn leaves_of<'a>(
 
 /// The messages of a flat run from one on, each made from its bytes with its own span,
 /// stepping from each to the next: a walk that reads every message of a run in turn needs
-/// no mark and leaves the thread's last message alone.
+/// no mark and leaves the thread's last message alone. Each message's fields are read
+/// once, for how many ids it takes and for its leaves.
 pub(in crate::model) struct Messages<'a> {
     bytes: &'a [u8],
     first: Node,
@@ -420,14 +422,16 @@ pub(in crate::model) struct Messages<'a> {
     end: usize,
     /// The next message.
     at: At,
+    /// The message met last, and its fields.
+    last: NodeId,
+    fields: Vec<RawField>,
 }
 
-/// A message of a flat run as [`Messages`] meets it: its id, its node and its span.
+/// A message of a flat run as [`Messages`] meets it: its id and its node.
 #[derive(Debug, Clone, Copy)]
 pub(in crate::model) struct MadeMessage {
     pub(in crate::model) id: NodeId,
     pub(in crate::model) node: Node,
-    span: RawField,
 }
 
 impl Iterator for Messages<'_> {
@@ -438,28 +442,31 @@ impl Iterator for Messages<'_> {
         if id.index() >= self.end {
             return None;
         }
-        let (span, size) = message_at(self.bytes, (self.first.start + self.at.offset) as usize)?;
+        let pos = (self.first.start + self.at.offset) as usize;
+        let span = wire::read_field_inline(self.bytes, pos, self.bytes.len()).ok()?;
+        self.fields.clear();
+        self.fields.extend(fields(self.bytes, span));
+        let size = (1 + self.fields.len() as u32, (span.end - span.start) as u64);
         let node = message_node(&span, &self.first, id, self.at, size.0);
-        self.at = self.at.after(size);
-        Some(MadeMessage { id, node, span })
+        (self.at, self.last) = (self.at.after(size), id);
+        Some(MadeMessage { id, node })
     }
 }
 
 impl Messages<'_> {
-    /// The leaves of `message`, met by this walk, in id order; a leaf's kind is
+    /// The leaves of the message met last, in id order; a leaf's kind is
     /// `leaf_kind(field_number)`.
     pub(in crate::model) fn leaves<'w>(
         &'w self,
-        message: MadeMessage,
         leaf_kind: impl Fn(u32) -> NodeKind + 'w,
     ) -> impl Iterator<Item = Node> + 'w {
-        leaves_of(self.bytes, message.span, message.id, &self.first, leaf_kind)
+        leaves_of(self.fields.iter().copied(), self.last, &self.first, leaf_kind)
     }
 }
 
 /// The fields inside `message`, leaves that read clean. A node needs where a leaf lies,
 /// not its value: a number under a one-byte tag is stepped over by its bytes alone.
-fn fields(bytes: &[u8], message: RawField) -> impl Iterator<Item = RawField> + '_ {
+fn fields(bytes: &[u8], message: RawField) -> impl Iterator<Item = RawField> + Clone + '_ {
     let end = message.value_end;
     let mut pos = message.value_start;
     std::iter::from_fn(move || {
@@ -618,7 +625,7 @@ mod tests {
             let mut expected = id;
             while let Some(message) = walk.next() {
                 prop_assert_eq!((message.id(), *message.node()), (expected, full.node(expected)));
-                for (leaf_id, leaf, field) in walk.leaves(&message) {
+                for (leaf_id, leaf, field) in walk.leaves() {
                     prop_assert_eq!((leaf_id, leaf), (expected + 1, full.node(expected + 1)));
                     prop_assert_eq!(field.map(|f| f.number), full.field_info(leaf_id).map(|f| f.number));
                     expected = leaf_id;

@@ -144,7 +144,7 @@ impl Search {
             if self.finds_as(doc, message.id(), message.node(), field, rows, scratch) {
                 return Ok((at, message.id()));
             }
-            for (id, leaf, field) in walk.leaves(&message).take(if leaves_may_match { usize::MAX } else { 0 }) {
+            for (id, leaf, field) in walk.leaves().take(if leaves_may_match { usize::MAX } else { 0 }) {
                 let at = step_of(id);
                 if at >= end {
                     return Err(end);
