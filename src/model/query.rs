@@ -11,7 +11,8 @@ use prost_reflect::MessageDescriptor;
 use crate::decode::schema::FieldInfo;
 use crate::model::node::Node;
 use crate::model::path::{FieldPath, NEVER_STOPPED, PathError, VisibleChildren, step_is, stop_asked, visible_children};
-use crate::model::{Document, Focus, NodeId, NodeKind, value};
+use crate::model::value::{self, Scalar};
+use crate::model::{Document, Focus, NodeId, NodeKind};
 
 /// One step of a query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,6 +209,10 @@ fn reads_as(
     }
     scratch.clear();
     match value::scalar_of(doc, node, field) {
+        // Integers, most of what a selector compares, written without the formatting
+        // machinery (as `Scalar`'s `Display` writes them).
+        Some(Scalar::Unsigned(v)) => return itoa::Buffer::new().format(v) == text,
+        Some(Scalar::Signed(v)) => return itoa::Buffer::new().format(v) == text,
         Some(value) => {
             let _ = write!(scratch, "{value}");
         }
