@@ -369,6 +369,27 @@ impl Document {
         std::iter::successors(Some(first).filter(|&f| f < end), move |&id| Some(self.next_of(id)).filter(|&n| n < end))
     }
 
+    /// The direct children of a node, in wire order, each with its node (read once) and
+    /// its field ([`Document::field_info_of`]; the parent's type is looked up once for
+    /// all of them): what a writer of every child asks of each.
+    pub fn children_with_fields(&self, id: NodeId) -> impl Iterator<Item = (NodeId, Node, Option<&FieldInfo>)> + '_ {
+        let parent = self.stored(id);
+        let fields = self.type_info(parent.ty);
+        let mut next = id + 1;
+        std::iter::from_fn(move || {
+            let child = Some(next).filter(|&child| child < parent.next)?;
+            let node = self.node(child);
+            next = node.next;
+            let field = match node.kind {
+                NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => {
+                    self.field_info_of(&node)
+                }
+                _ => fields.and_then(|fields| fields.field(node.field_number)),
+            };
+            Some((child, node, field))
+        })
+    }
+
     /// The direct children of a node, in wire order.
     pub fn children(&self, id: NodeId) -> Children<'_> {
         let node = self.stored(id);

@@ -479,6 +479,9 @@ mod tests {
             assert_eq!((shape.parent, shape.next, shape.kind), (stored.parent, stored.next, stored.kind), "{id}");
             assert_eq!(lean.field_info(id).map(|f| f.number), full.field_info(id).map(|f| f.number));
             assert_eq!(lean.problems_of(id), full.problems_of(id), "node {id}");
+            let with_fields = lean.children_with_fields(id).map(|(c, node, f)| (c, node, f.map(|f| f.number)));
+            let each_read = full.children(id).map(|c| (c, full.node(c), full.field_info(c).map(|f| f.number)));
+            assert!(with_fields.eq(each_read), "the children of {id} with their fields");
         }
         assert_eq!(lean.problems(), full.problems());
         (lean.nodes.len(), full.nodes.len())

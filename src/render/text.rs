@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 
 use crate::decode::schema::FieldInfo;
-use crate::model::node::{NodeId, NodeKind};
+use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::source::Source;
 use crate::model::value::{self, c_escape, raw_scalar, terminal_safe};
@@ -136,9 +136,8 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
         // Fields written as text format orders them (declared ones by number, then the
         // others), as encoders write them, go out as they are, with no list to sort.
         let (mut last_declared, mut undeclared_met) = (0, false);
-        let in_order = doc.children(id).all(|child| {
-            let node = doc.node(child);
-            let declared = doc.field_info(child).is_some() || node.kind == NodeKind::AnyPayload;
+        let in_order = doc.children_with_fields(id).all(|(_, node, field)| {
+            let declared = field.is_some() || node.kind == NodeKind::AnyPayload;
             let in_order = !declared || !undeclared_met && node.field_number >= last_declared;
             if declared {
                 last_declared = node.field_number;
@@ -147,33 +146,34 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
             in_order
         });
         if in_order {
-            return doc.children(id).try_for_each(|child| self.field(child, depth));
+            return doc
+                .children_with_fields(id)
+                .try_for_each(|(child, node, field)| self.field_as(child, &node, field, depth));
         }
         let mut known = Vec::new();
         let mut unknown = Vec::new();
-        for child in doc.children(id) {
-            let field = doc.field_info(child);
-            if field.is_some() || doc.node(child).kind == NodeKind::AnyPayload {
-                known.push((child, field));
+        for (child, node, field) in doc.children_with_fields(id) {
+            if field.is_some() || node.kind == NodeKind::AnyPayload {
+                known.push((child, node, field));
             } else {
-                unknown.push((child, field));
+                unknown.push((child, node, field));
             }
         }
-        known.sort_by_key(|&(c, _)| doc.node(c).field_number);
-        for (child, field) in known.into_iter().chain(unknown) {
-            self.field_as(child, field, depth)?;
+        known.sort_by_key(|(_, node, _)| node.field_number);
+        for (child, node, field) in known.into_iter().chain(unknown) {
+            self.field_as(child, &node, field, depth)?;
         }
         Ok(())
     }
 
     fn field(&mut self, id: NodeId, depth: usize) -> io::Result<()> {
-        self.field_as(id, self.doc.field_info(id), depth)
+        let node = self.doc.node(id);
+        self.field_as(id, &node, self.doc.field_info_of(&node), depth)
     }
 
-    /// A field, given its declaration ([`Document::field_info`]).
-    fn field_as(&mut self, id: NodeId, field: Option<&FieldInfo>, depth: usize) -> io::Result<()> {
+    /// A field (`node` as read), given its declaration ([`Document::field_info`]).
+    fn field_as(&mut self, id: NodeId, node: &Node, field: Option<&FieldInfo>, depth: usize) -> io::Result<()> {
         let doc = self.doc;
-        let node = doc.node(id);
         let problems = doc.problems_of(id);
         let decodes =
             problems.iter().all(|p| matches!(p.kind, crate::model::problem::ProblemKind::UnknownField { .. }));
@@ -198,7 +198,7 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
         let implicit = field.is_some_and(|f| f.implicit);
         match node.kind {
             NodeKind::Scalar => {
-                let value = match (&field, value::scalar_with(doc, id, field)) {
+                let value = match (&field, value::scalar_of(doc, node, field)) {
                     (Some(_), Some(v)) if implicit && is_zero(&v) => return Ok(()),
                     (Some(_), Some(v)) => v,
                     (None, _) => {
