@@ -35,8 +35,9 @@ pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut i
 struct Scratch {
     /// The line being made.
     line: String,
-    /// The depth of each node of the subtree being written.
-    depth_of: Vec<usize>,
+    /// The depth of the children of each node of the subtree being written: one deeper,
+    /// or as deep where the node has no row of its own (an Any payload passed through).
+    depth_below: Vec<usize>,
 }
 
 /// A part of the tree written on a thread of its own: its lines, and the buffers that
@@ -107,20 +108,18 @@ fn write_subtree(
     scratch: &mut Scratch,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let Scratch { line, depth_of } = scratch;
-    depth_of.clear();
+    let Scratch { line, depth_below } = scratch;
+    depth_below.clear();
     let end = doc.node(top).next;
     for id in top.up_to(end) {
         let node = doc.node(id);
         let depth = match node.parent.filter(|_| id != top) {
             None => base_depth,
-            Some(parent) => {
-                let parent_depth = depth_of[(parent - top) as usize];
-                if doc.is_transparent(parent) { parent_depth } else { parent_depth + 1 }
-            }
+            Some(parent) => depth_below[(parent - top) as usize],
         };
-        depth_of.push(depth);
-        if doc.is_transparent_node(&node) && id != top {
+        let transparent = doc.is_transparent_node(&node);
+        depth_below.push(if transparent { depth } else { depth + 1 });
+        if transparent && id != top {
             write_problems(doc, id, depth, options, out)?;
             continue;
         }
