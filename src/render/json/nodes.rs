@@ -194,18 +194,21 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
     fn plain_children(&mut self, id: NodeId, info: &TypeInfo, level: usize) -> Option<Vec<(u32, NodeId)>> {
         let doc = self.doc;
         let mut children = self.scratch.take(level);
-        children.extend(doc.children(id).map(|c| (doc.node(c).field_number, c)));
+        // Each child read once, for its number and whether it reads as declared.
+        let mut as_declared = true;
+        children.extend(doc.children_with_fields(id).map(|(c, node, field)| {
+            as_declared &= field.is_none_or(|field| reads_as_declared(node.kind, &field.kind));
+            (node.field_number, c)
+        }));
         if !children.is_sorted_by_key(|c| c.0) {
             children.sort_by_key(|c| c.0);
         }
-        let plain = children.chunk_by(|a, b| a.0 == b.0).all(|run| {
-            let Some(field) = info.field(run[0].0) else { return true };
-            let merged = !field.is_list && run.len() > 1 && matches!(field.kind, Kind::Message(_));
-            !field.is_group
-                && !merged
-                && run.iter().all(|&(_, c)| reads_as_declared(doc.node(c).kind, &field.kind))
-                && (!field.is_map || map::keys_once(doc, run))
-        });
+        let plain = as_declared
+            && children.chunk_by(|a, b| a.0 == b.0).all(|run| {
+                let Some(field) = info.field(run[0].0) else { return true };
+                let merged = !field.is_list && run.len() > 1 && matches!(field.kind, Kind::Message(_));
+                !field.is_group && !merged && (!field.is_map || map::keys_once(doc, run))
+            });
         if plain {
             Some(children)
         } else {
@@ -305,7 +308,8 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
     /// Node `id`, a value of `field`, as it is written: a scalar as its raw value, read
     /// once for both [`Self::left_out`] and [`Self::value`].
     fn item(&self, id: NodeId, field: &FieldInfo) -> Item {
-        let raw = (self.doc.node(id).kind == NodeKind::Scalar).then(|| value::raw_with(self.doc, id, Some(field)));
+        let node = self.doc.node(id);
+        let raw = (node.kind == NodeKind::Scalar).then(|| value::raw_of(self.doc, &node, Some(field)));
         raw.flatten().map_or(Item::Node(id), Item::Raw)
     }
 
