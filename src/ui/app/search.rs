@@ -211,8 +211,8 @@ impl Search {
 
     /// Whether the index of a row (`[12]`) holds the query (`line` is room for it).
     fn index_holds(&self, index: u32, line: &mut String) -> bool {
-        if let Some(digits) = self.digits {
-            return digits.in_decimal(u64::from(index));
+        if let Some(digits) = &self.digits {
+            return digits.in_integer(u64::from(index), false);
         }
         line.clear();
         value::push_decimal(u64::from(index), line);
@@ -222,22 +222,16 @@ impl Search {
     /// Whether `value`, as a row writes it ([`value::push_scalar_display`]), holds the
     /// query (`line` is room for it).
     fn value_holds(&self, value: &Scalar, line: &mut String) -> bool {
-        match *value {
-            Scalar::Unsigned(v) if self.digits.is_some() => self.digits_hold(v, v >= 10),
-            Scalar::Signed(v) if self.digits.is_some() && v >= 10 => self.digits_hold(v as u64, true),
-            Scalar::Signed(v) if self.digits.is_some() => self.digits_hold(v.unsigned_abs(), false),
+        match (value, &self.digits) {
+            (&Scalar::Unsigned(v), Some(digits)) => digits.in_integer(v, v >= 10),
+            (&Scalar::Signed(v), Some(digits)) if v >= 10 => digits.in_integer(v as u64, true),
+            (&Scalar::Signed(v), Some(digits)) => digits.in_integer(v.unsigned_abs(), false),
             _ => {
                 line.clear();
                 value::push_scalar_display(value, line);
                 self.label_matches(line)
             }
         }
-    }
-
-    /// Whether `v` in decimal holds the query (of decimal digits alone), or with `hex` the
-    /// whole `{decimal} (0x{hex})`: the only digit between the two is the `0` of `0x`.
-    fn digits_hold(&self, v: u64, hex: bool) -> bool {
-        self.digits.is_some_and(|digits| (hex && digits.is_zero()) || digits.in_decimal(v) || (hex && digits.in_hex(v)))
     }
 
     /// Whether a row's label holds the query, case aside (lowered in place).

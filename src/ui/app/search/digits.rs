@@ -35,13 +35,19 @@ impl Digits {
         Some(Digits { len, decimal, ends_in, least, nibbles })
     }
 
+    /// Whether an integer's row holds the query: `v` in decimal, or with `hex` the whole
+    /// `{decimal} (0x{hex})`, where the only digit between the two is the `0` of `0x`.
+    pub(super) fn in_integer(&self, v: u64, hex: bool) -> bool {
+        (hex && self.is_zero()) || self.in_decimal(v) || (hex && self.in_hex(v))
+    }
+
     /// Whether the query is the single digit `0`.
-    pub(super) fn is_zero(&self) -> bool {
+    fn is_zero(&self) -> bool {
         self.len == 1 && self.decimal == Some(0)
     }
 
     /// Whether `v` written in decimal holds the query.
-    pub(super) fn in_decimal(&self, v: u64) -> bool {
+    fn in_decimal(&self, v: u64) -> bool {
         let Some(query) = self.decimal else { return false };
         // A window of `len` digits lies within the number while what is left of it has
         // at least `len` digits (0 has one): it is what that ends in.
@@ -59,7 +65,7 @@ impl Digits {
     }
 
     /// Whether `v` written in hex digits (lowercase, no prefix) holds the query.
-    pub(super) fn in_hex(&self, v: u64) -> bool {
+    fn in_hex(&self, v: u64) -> bool {
         let Some(query) = self.nibbles else { return false };
         let least = if self.len == 1 { 0 } else { 1u64 << (4 * (self.len - 1)) };
         let mask = u64::MAX >> (64 - 4 * self.len);
