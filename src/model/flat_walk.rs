@@ -14,8 +14,6 @@ pub struct FlatWalk<'a> {
     ty: Option<&'a TypeInfo>,
     /// The field the messages are values of.
     field: Option<&'a FieldInfo>,
-    /// The message met last.
-    last: NodeId,
 }
 
 /// A message of a flat run, made from its bytes by a [`FlatWalk`].
@@ -40,8 +38,7 @@ impl Document {
         let (run, first) = self.flat_run_holding(id, node)?;
         let ty = first.ty.map(|ty| self.types.get(ty));
         let field = self.field_info_of(node);
-        let messages = self.elided.flat_messages(run, id, first, self.bytes());
-        Some(FlatWalk { messages, ty, field, last: id })
+        Some(FlatWalk { messages: self.elided.flat_messages(run, id, first, self.bytes()), ty, field })
     }
 }
 
@@ -59,7 +56,7 @@ impl<'a> FlatWalk<'a> {
     /// The leaves of the message met last, in id order: each one's id, node (as
     /// [`Document::node`] reads it) and field.
     pub fn leaves<'w>(&'w self) -> impl Iterator<Item = (NodeId, Node, Option<&'a FieldInfo>)> + use<'w, 'a> {
-        let (ty, id) = (self.ty, self.last);
+        let (ty, id) = (self.ty, self.messages.last_met());
         let leaves = self.messages.leaves(move |number| leaf_kind(ty, number));
         leaves.zip(1u32..).map(move |(leaf, k)| (id + k, leaf, ty.and_then(|t| t.field(leaf.field_number))))
     }
@@ -69,8 +66,6 @@ impl Iterator for FlatWalk<'_> {
     type Item = FlatMessage;
 
     fn next(&mut self) -> Option<FlatMessage> {
-        let message = self.messages.next()?;
-        self.last = message.id;
-        Some(FlatMessage(message))
+        self.messages.next().map(FlatMessage)
     }
 }

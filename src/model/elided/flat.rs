@@ -454,6 +454,11 @@ impl Iterator for Messages<'_> {
 }
 
 impl Messages<'_> {
+    /// The id of the message met last.
+    pub(in crate::model) fn last_met(&self) -> NodeId {
+        self.last
+    }
+
     /// The leaves of the message met last, in id order; a leaf's kind is
     /// `leaf_kind(field_number)`.
     pub(in crate::model) fn leaves<'w>(
