@@ -194,10 +194,11 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
     fn plain_children(&mut self, id: NodeId, info: &TypeInfo, level: usize) -> Option<Vec<(u32, NodeId)>> {
         let doc = self.doc;
         let mut children = self.scratch.take(level);
-        // Each child read once, for its number and whether it reads as declared.
+        // Each child read once, for its number and whether it reads as its number is
+        // declared (an unreadable span under a declared number does not).
         let mut as_declared = true;
-        children.extend(doc.children_with_fields(id).map(|(c, node, field)| {
-            as_declared &= field.is_none_or(|field| reads_as_declared(node.kind, &field.kind));
+        children.extend(doc.children_with_fields(id).map(|(c, node, _)| {
+            as_declared &= info.field(node.field_number).is_none_or(|field| reads_as_declared(node.kind, &field.kind));
             (node.field_number, c)
         }));
         if !children.is_sorted_by_key(|c| c.0) {
