@@ -87,7 +87,7 @@ impl Places {
     fn step(&mut self, doc: &Document, id: NodeId, above: u64) -> u64 {
         let node = doc.node(id);
         let ty = node.parent.and_then(|p| doc.node(p).ty).map_or(0, |t| self.type_key(doc, t));
-        let number = if doc.field_info(id).is_some() { u64::from(node.field_number) } else { 0 };
+        let number = if doc.field_info_of(&node).is_some() { u64::from(node.field_number) } else { 0 };
         (above ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3)
     }
 
