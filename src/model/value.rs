@@ -450,12 +450,6 @@ pub fn push_decimal(v: u64, out: &mut String) {
 /// Appends `v` in lowercase hexadecimal digits, without a prefix (`{v:x}`).
 fn push_hex_digits(v: u64, out: &mut String) {
     let mut digits = [0u8; 16];
-    out.extend(hex_digits(v, &mut digits).iter().map(|&digit| char::from(digit)));
-}
-
-/// `v` in lowercase hexadecimal digits, without a prefix (`{v:x}`), written at the end of
-/// `digits`.
-fn hex_digits(v: u64, digits: &mut [u8; 16]) -> &[u8] {
     let mut at = digits.len();
     let mut rest = v;
     loop {
@@ -466,7 +460,7 @@ fn hex_digits(v: u64, digits: &mut [u8; 16]) -> &[u8] {
             break;
         }
     }
-    &digits[at..]
+    out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
 }
 
 #[cfg(test)]
