@@ -3,9 +3,11 @@
 //! each node once rather than reading it by id from the mark before it.
 
 use crate::decode::schema::{FieldInfo, TypeInfo};
+use crate::decode::wire::WireType;
 use crate::model::document::{Document, leaf_kind};
 use crate::model::elided::flat::{MadeMessage, Messages};
-use crate::model::node::{Node, NodeId};
+use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::value::{self, Scalar};
 
 /// The messages of one flat run from one on, in id order ([`Document::flat_walk`]).
 pub struct FlatWalk<'a> {
@@ -31,6 +33,27 @@ impl FlatMessage {
     }
 }
 
+/// A leaf of a message of a flat run, made from its bytes by a [`FlatWalk`].
+pub struct FlatLeaf<'a> {
+    /// Its id.
+    pub id: NodeId,
+    /// Its node, as [`Document::node`] reads it.
+    pub node: Node,
+    /// Its field, as [`Document::field_info_of`] finds it.
+    pub field: Option<&'a FieldInfo>,
+    /// Its value's bits, read with its node ([`crate::decode::wire::RawField::scalar`]).
+    raw: u64,
+}
+
+impl FlatLeaf<'_> {
+    /// Its value as [`value::scalar_of`] reads it from the bytes (`None` but for a number),
+    /// from what the walk read: a reader of millions of leaves reads none twice.
+    pub fn scalar(&self) -> Option<Scalar> {
+        let number = matches!(self.node.wire, Some(WireType::Varint | WireType::Fixed32 | WireType::Fixed64));
+        (number && self.node.kind == NodeKind::Scalar).then(|| value::scalar_from_raw(self.raw, &self.node, self.field))
+    }
+}
+
 impl Document {
     /// When `id` (`node` as read) is a message of a flat run ([`Document::flat_message_leaves`]):
     /// the messages of its run from it on, each made from its bytes as the walk reaches it.
@@ -53,18 +76,23 @@ impl<'a> FlatWalk<'a> {
         self.field
     }
 
-    /// The leaves of the message met last, in id order: each one's id, node (as
-    /// [`Document::node`] reads it) and field.
-    pub fn leaves<'w>(&'w self) -> impl Iterator<Item = (NodeId, Node, Option<&'a FieldInfo>)> + use<'w, 'a> {
+    /// The leaves of the message met last, in id order.
+    pub fn leaves<'w>(&'w self) -> impl Iterator<Item = FlatLeaf<'a>> + use<'w, 'a> {
         let (ty, id) = (self.ty, self.messages.last_met());
         let leaves = self.messages.leaves(move |number| leaf_kind(ty, number));
-        leaves.zip(1u32..).map(move |(leaf, k)| (id + k, leaf, ty.and_then(|t| t.field(leaf.field_number))))
+        leaves.zip(1u32..).map(move |((node, raw), k)| FlatLeaf {
+            id: id + k,
+            node,
+            field: ty.and_then(|t| t.field(node.field_number)),
+            raw,
+        })
     }
 }
 
 impl Iterator for FlatWalk<'_> {
     type Item = FlatMessage;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<FlatMessage> {
         self.messages.next().map(FlatMessage)
     }

@@ -157,8 +157,12 @@ fn select_children(
             if step_is(doc, c, &step.name) {
                 while let Some(message) = walk.next().filter(|_| !stop_asked(stop)) {
                     let mut leaves = walk.leaves();
-                    if leaves.any(|(k, leaf, f)| {
-                        f.is_some_and(|f| f.name == *field) && reads_as(doc, k, &leaf, f, value, scratch)
+                    if leaves.any(|leaf| {
+                        leaf.field.is_some_and(|f| f.name == *field)
+                            && match leaf.scalar() {
+                                Some(number) => scalar_reads_as(&number, value, scratch),
+                                None => reads_as(doc, leaf.id, &leaf.node, leaf.field, value, scratch),
+                            }
                     }) {
                         out.push(message.id());
                     }
@@ -202,23 +206,30 @@ fn reads_as(
     text: &str,
     scratch: &mut String,
 ) -> bool {
-    use std::fmt::Write as _;
     if node.kind == NodeKind::String {
         let bytes = doc.value_bytes_of(node);
         return std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes) == text, |s| s == text);
     }
-    scratch.clear();
     match value::scalar_of(doc, node, field) {
+        Some(value) => scalar_reads_as(&value, text, scratch),
+        None => doc.preview(id) == text,
+    }
+}
+
+/// Whether scalar `value` reads as `text` as a selector compares it ([`reads_as`]).
+fn scalar_reads_as(value: &Scalar, text: &str, scratch: &mut String) -> bool {
+    use std::fmt::Write as _;
+    match *value {
         // Integers, most of what a selector compares, written without the formatting
         // machinery (as `Scalar`'s `Display` writes them).
-        Some(Scalar::Unsigned(v)) => return itoa::Buffer::new().format(v) == text,
-        Some(Scalar::Signed(v)) => return itoa::Buffer::new().format(v) == text,
-        Some(value) => {
+        Scalar::Unsigned(v) => itoa::Buffer::new().format(v) == text,
+        Scalar::Signed(v) => itoa::Buffer::new().format(v) == text,
+        _ => {
+            scratch.clear();
             let _ = write!(scratch, "{value}");
+            scratch == text
         }
-        None => scratch.push_str(&doc.preview(id)),
     }
-    scratch == text
 }
 
 fn describe(step: &Step) -> String {

@@ -71,6 +71,7 @@ pub fn packed_values<'d>(doc: &'d Document, run: NodeId) -> impl Iterator<Item =
 }
 
 /// Interprets a raw wire value as a declared kind.
+#[inline]
 pub fn interpret(kind: &Kind, raw: u64) -> Scalar {
     match kind {
         Kind::Int32 | Kind::Sfixed32 => Scalar::Signed(i64::from(raw as u32 as i32)),
@@ -104,12 +105,17 @@ pub fn scalar_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Opt
 
 /// [`scalar_with`] of a node already read.
 pub fn scalar_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<Scalar> {
-    let raw = raw_of(doc, node, field)?;
+    raw_of(doc, node, field).map(|raw| scalar_from_raw(raw, node, field))
+}
+
+/// What a node's value `raw` (as [`raw_of`] reads it) is as a scalar: interpreted by its
+/// field's kind where the schema declares it a scalar and it read clean, else unsigned.
+pub fn scalar_from_raw(raw: u64, node: &Node, field: Option<&FieldInfo>) -> Scalar {
     let declared = field.filter(|f| matches!(f.class, FieldClass::Scalar(_)) && !node.has_problem());
-    Some(match declared {
+    match declared {
         Some(field) => interpret(&field.kind, raw),
         None => Scalar::Unsigned(raw),
-    })
+    }
 }
 
 impl std::fmt::Display for Scalar {

@@ -275,7 +275,7 @@ impl Elided {
             }
             // The node asked for is handed back as made, not read back from its record.
             let mut wanted = shape;
-            for leaf in leaves_of(fields(bytes, message), message_id, first, &leaf_kind) {
+            for (leaf, _) in leaves_of(fields(bytes, message), message_id, first, &leaf_kind) {
                 let made = last.made;
                 (last.nodes[made], last.made) = (Some(NodeRecord::pack(leaf)), made + 1);
                 if message_id + made as u32 == first_id + target {
@@ -376,14 +376,14 @@ fn message_node(message: &RawField, first: &Node, id: NodeId, at: At, ids: u32) 
 }
 
 /// The nodes of the leaves of message `id` of the flat run whose first message is `first`
-/// (as read), made from its `fields`, in id order; a leaf's kind is
-/// `leaf_kind(field_number)`.
+/// (as read), made from its `fields`, in id order, each with its value as read with it
+/// ([`RawField::scalar`]); a leaf's kind is `leaf_kind(field_number)`.
 fn leaves_of<'a>(
     fields: impl Iterator<Item = RawField> + Clone + 'a,
     id: NodeId,
     first: &'a Node,
     leaf_kind: impl Fn(u32) -> NodeKind + 'a,
-) -> impl Iterator<Item = Node> + 'a {
+) -> impl Iterator<Item = (Node, u64)> + 'a {
     // The field numbers met, a bit each (modulo 64): a leaf's index among its field's
     // values is counted only when its number may have come before.
     let mut seen = 0u64;
@@ -406,7 +406,7 @@ fn leaves_of<'a>(
             kind: leaf_kind(number),
             ..*first
         };
-        tagged(&field, leaf)
+        (tagged(&field, leaf), field.scalar)
     })
 }
 
@@ -437,6 +437,7 @@ pub(in crate::model) struct MadeMessage {
 impl Iterator for Messages<'_> {
     type Item = MadeMessage;
 
+    #[inline(always)]
     fn next(&mut self) -> Option<MadeMessage> {
         let id = self.first_id + self.at.ids;
         if id.index() >= self.end {
@@ -459,18 +460,18 @@ impl Messages<'_> {
         self.last
     }
 
-    /// The leaves of the message met last, in id order; a leaf's kind is
-    /// `leaf_kind(field_number)`.
+    /// The leaves of the message met last, in id order, each with its value as read with
+    /// it ([`RawField::scalar`]); a leaf's kind is `leaf_kind(field_number)`.
     pub(in crate::model) fn leaves<'w>(
         &'w self,
         leaf_kind: impl Fn(u32) -> NodeKind + 'w,
-    ) -> impl Iterator<Item = Node> + 'w {
+    ) -> impl Iterator<Item = (Node, u64)> + 'w {
         leaves_of(self.fields.iter().copied(), self.last, &self.first, leaf_kind)
     }
 }
 
-/// The fields inside `message`, leaves that read clean. A node needs where a leaf lies,
-/// not its value: a number under a one-byte tag is stepped over by its bytes alone.
+/// The fields inside `message`, leaves that read clean, each number with its value: a
+/// search or selector reading them compares the value read here, not read again.
 fn fields(bytes: &[u8], message: RawField) -> impl Iterator<Item = RawField> + Clone + '_ {
     let end = message.value_end;
     let mut pos = message.value_start;
@@ -484,15 +485,20 @@ fn fields(bytes: &[u8], message: RawField) -> impl Iterator<Item = RawField> + C
     })
 }
 
-/// The number field at `pos` under a one-byte tag, read up to where it ends but not its
-/// value; `None` for anything else.
+/// The number field at `pos` under a one-byte tag, with its value; `None` for anything
+/// else.
 fn number_at(bytes: &[u8], pos: usize, end: usize) -> Option<RawField> {
-    let tag = *bytes.get(pos).filter(|&&tag| tag < 0x80)?;
-    let wire_type = WireType::from_bits(tag & 7)
-        .filter(|w| matches!(w, WireType::Varint | WireType::Fixed32 | WireType::Fixed64))?;
-    let (field_number, next) = wire::skim_field(bytes, pos, end)?;
-    let tag = wire::Tag { field_number, wire_type };
-    Some(RawField {
+    // A tag of one byte, of field 1 to 15.
+    let tag = *bytes.get(pos).filter(|tag| (8..0x80).contains(*tag))?;
+    let (wire_type, at) = (WireType::from_bits(tag & 7)?, pos + 1);
+    let (scalar, next) = match wire_type {
+        WireType::Varint => wire::read_varint(bytes, at, end).ok().map(|(value, len)| (value, at + len))?,
+        WireType::Fixed32 => (u64::from(u32::from_le_bytes(bytes.get(at..at + 4)?.try_into().ok()?)), at + 4),
+        WireType::Fixed64 => (u64::from_le_bytes(bytes.get(at..at + 8)?.try_into().ok()?), at + 8),
+        _ => return None,
+    };
+    let tag = wire::Tag { field_number: u32::from(tag >> 3), wire_type };
+    (next <= end).then_some(RawField {
         tag,
         start: pos,
         tag_len: 1,
@@ -500,7 +506,7 @@ fn number_at(bytes: &[u8], pos: usize, end: usize) -> Option<RawField> {
         value_start: pos + 1,
         value_end: next,
         end: next,
-        scalar: 0,
+        scalar,
     })
 }
 
@@ -555,8 +561,8 @@ mod tests {
     use super::super::tests::{decoded, kinds, len_field, same_nodes, varint};
     use crate::model::Document;
     use crate::model::node::NodeId;
-    use crate::model::redecode;
     use crate::model::source::Source;
+    use crate::model::{redecode, value};
 
     /// A leaf of `jsonkinds.Inner`: `id` (1, a uint32: a larger value is a problem),
     /// `label` (2, a string) or one of `deltas` (3, sint64, not packed).
@@ -630,10 +636,12 @@ mod tests {
             let mut expected = id;
             while let Some(message) = walk.next() {
                 prop_assert_eq!((message.id(), *message.node()), (expected, full.node(expected)));
-                for (leaf_id, leaf, field) in walk.leaves() {
-                    prop_assert_eq!((leaf_id, leaf), (expected + 1, full.node(expected + 1)));
-                    prop_assert_eq!(field.map(|f| f.number), full.field_info(leaf_id).map(|f| f.number));
-                    expected = leaf_id;
+                for leaf in walk.leaves() {
+                    prop_assert_eq!((leaf.id, leaf.node), (expected + 1, full.node(expected + 1)));
+                    let field = full.field_info(leaf.id);
+                    prop_assert_eq!(leaf.field.map(|f| f.number), field.map(|f| f.number));
+                    prop_assert_eq!(leaf.scalar(), value::scalar_of(full, &leaf.node, field));
+                    expected = leaf.id;
                 }
                 expected = message.node().next;
             }

@@ -144,22 +144,32 @@ impl Search {
             if self.finds_as(doc, message.id(), message.node(), field, rows, scratch) {
                 return Ok((at, message.id()));
             }
-            for (id, leaf, field) in walk.leaves().take(if leaves_may_match { usize::MAX } else { 0 }) {
-                let at = step_of(id);
+            for leaf in walk.leaves().take(if leaves_may_match { usize::MAX } else { 0 }) {
+                let at = step_of(leaf.id);
                 if at >= end {
                     return Err(end);
                 }
-                let key = (leaf.field_number, leaf.index == 0);
+                let key = (leaf.node.field_number, leaf.node.index == 0);
                 let look = match looks.iter().find(|(k, _)| *k == key) {
                     Some(&(_, look)) => look,
                     None => {
-                        let look = scratch.sifter.look(&leaf, field);
+                        let look = scratch.sifter.look(&leaf.node, leaf.field);
                         looks.push((key, look));
                         look
                     }
                 };
-                if self.finds_as(doc, id, &leaf, field, look, scratch) {
-                    return Ok((at, id));
+                // A number's value as the walk read it, where only its index and value
+                // vary from row to row.
+                let found = if look == Look::Varying
+                    && let Some(value) = leaf.scalar()
+                {
+                    let listed = leaf.field.is_some_and(|f| f.is_list);
+                    self.index_or_value_holds(listed, leaf.node.index, &value, &mut scratch.line)
+                } else {
+                    self.finds_as(doc, leaf.id, &leaf.node, leaf.field, look, scratch)
+                };
+                if found {
+                    return Ok((at, leaf.id));
                 }
             }
             after = step_of(message.node().next);
@@ -234,6 +244,13 @@ impl Search {
         }
     }
 
+    /// Whether the row of a number whose index and value alone vary ([`Look::Varying`])
+    /// holds the query: its `index` when it is a value of a list (`listed`), or its `value`
+    /// (`line` is room for either).
+    fn index_or_value_holds(&self, listed: bool, index: u32, value: &Scalar, line: &mut String) -> bool {
+        (listed && self.index_holds(index, line)) || self.value_holds(value, line)
+    }
+
     /// Whether a row's label holds the query, case aside (lowered in place).
     fn label_matches(&self, line: &mut String) -> bool {
         line.make_ascii_lowercase();
@@ -275,16 +292,17 @@ impl Search {
         let SearchScratch { line, lowered, .. } = scratch;
         line.clear();
         if look == Look::Varying {
-            // A message's index; or a number's index when of a list, then its value.
-            let listed = node.kind == NodeKind::Message || field.is_some_and(|f| f.is_list);
-            if listed && self.index_holds(path::value_index(doc, node), line) {
-                return true;
-            }
+            // A message's index; a number's index when of a list, then its value; another
+            // value's index when of a list, then its label.
+            let (listed, index) = (field.is_some_and(|f| f.is_list), path::value_index(doc, node));
             if node.kind == NodeKind::Message {
-                return false;
+                return self.index_holds(index, line);
             }
             if let Some(value) = value::scalar_of(doc, node, field) {
-                return self.value_holds(&value, line);
+                return self.index_or_value_holds(listed, index, &value, line);
+            }
+            if listed && self.index_holds(index, line) {
+                return true;
             }
             line.clear();
         }
