@@ -128,6 +128,7 @@ pub(crate) fn build_part(
         urls: KeyMap::default(),
         last_url: None,
         unknown_url: None,
+        last_taken: None,
         watch: None,
         budget_at_start: 0,
     };
@@ -303,8 +304,11 @@ struct Walker<'a, 'h> {
     urls: KeyMap<Box<[u8]>, Resolved>,
     /// Where the URL resolved last is in the input, and what it named.
     last_url: Option<(std::ops::Range<usize>, Resolved)>,
-    /// Where the unknown URL met last is in the input, and its text.
-    unknown_url: Option<(std::ops::Range<usize>, Arc<str>)>,
+    /// Where the unit name found taken last is in the input, and its text.
+    last_taken: Option<(std::ops::Range<usize>, Arc<str>)>,
+    /// Where the unknown URL met last is in the input, its text, and the declared URL it
+    /// may be a damaged copy of.
+    unknown_url: Option<(std::ops::Range<usize>, Arc<str>, Option<String>)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
     /// When skims fail in a row, how many top-level fields to build without trying one.
@@ -906,8 +910,7 @@ impl Walker<'_, '_> {
                 AnyTarget::Resolved(ty, last_value)
             }
             None => {
-                let text = self.unknown_url_text(from..to);
-                let guess = self.url_guesses.one_byte_from(self.schema, &self.b.bytes()[from..to]);
+                let (text, guess) = self.unknown_url(from..to);
                 let cause = guess.and_then(|expected| self.url_byte_cause(start..end, from..to, &expected));
                 self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
                 if let Some(cause) = cause {
@@ -955,17 +958,19 @@ impl Walker<'_, '_> {
         resolved
     }
 
-    /// The text of an unknown type URL, shared with the one met last when it is the same: a
-    /// newer release's blob repeats one unknown URL in unit after unit.
-    fn unknown_url_text(&mut self, url: std::ops::Range<usize>) -> Arc<str> {
-        if let Some((last, text)) = &self.unknown_url
+    /// The text of an unknown type URL and the declared URL it may be a damaged copy of
+    /// ([`cause::UrlGuesses`]), shared with the one met last when it is the same: a newer
+    /// release's blob repeats one unknown URL in unit after unit.
+    fn unknown_url(&mut self, url: std::ops::Range<usize>) -> (Arc<str>, Option<String>) {
+        if let Some((last, text, guess)) = &self.unknown_url
             && self.b.bytes()[url.clone()] == self.b.bytes()[last.clone()]
         {
-            return Arc::clone(text);
+            return (Arc::clone(text), guess.clone());
         }
         let text: Arc<str> = String::from_utf8_lossy(&self.buf()[url.clone()]).into();
-        self.unknown_url = Some((url, Arc::clone(&text)));
-        text
+        let guess = self.url_guesses.one_byte_from(self.schema, &self.b.bytes()[url.clone()]);
+        self.unknown_url = Some((url, Arc::clone(&text), guess.clone()));
+        (text, guess)
     }
 
     /// Flags a varint too large for its declared 32-bit or bool type.
@@ -1148,9 +1153,16 @@ impl Walker<'_, '_> {
             child.parent == Some(frame.node) && child.field_number == 1 && child.kind == NodeKind::String
         })?;
         let child = self.b.node(name);
-        let text = &self.b.bytes()[child.value_start() as usize..child.value_end as usize];
-        taken_name(&mut self.unit_names, self.earlier_names.as_ref(), text)
-            .map(|name| ProblemKind::DuplicateUnitName { name })
+        let at = child.value_start() as usize..child.value_end as usize;
+        // A name given twice stays taken: a run of units of one name is told by the last.
+        if let Some((last, name)) = &self.last_taken
+            && self.b.bytes()[at.clone()] == self.b.bytes()[last.clone()]
+        {
+            return Some(ProblemKind::DuplicateUnitName { name: Arc::clone(name) });
+        }
+        let name = taken_name(&mut self.unit_names, self.earlier_names.as_ref(), &self.b.bytes()[at.clone()])?;
+        self.last_taken = Some((at, Arc::clone(&name)));
+        Some(ProblemKind::DuplicateUnitName { name })
     }
 
     /// What a closed frame lacks that the reader requires.
