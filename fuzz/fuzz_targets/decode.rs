@@ -1,6 +1,7 @@
 //! Fuzzes the scanner and the schema overlay: any bytes, decoded schema-less and as the
 //! sample VM's root type, then rendered as tree, text and JSON (whole, and streamed in
-//! parts on two threads, which must write what the whole document does).
+//! parts on two threads, which must write what the whole document does), and its flat runs
+//! walked from their bytes.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -34,8 +35,18 @@ fuzz_target!(|data: &[u8]| {
             // The sample schema has no map, the one thing JSON writes in no set order.
             assert_eq!(streamed, whole, "streamed JSON is the whole document's");
         }
+        // Each flat run walked from its bytes, as a search and a selector walk it, once.
+        let mut walked_to = NodeId::ROOT;
         for id in NodeId::ROOT.up_to(doc.end()) {
             let _ = doc.resolve_path(&doc.path_of(id));
+            let Some(mut walk) = doc.flat_walk(id, &doc.node(id)).filter(|_| id >= walked_to) else { continue };
+            while let Some(message) = walk.next() {
+                walked_to = message.node().next;
+                for leaf in walk.leaves() {
+                    assert_eq!(leaf.node, doc.node(leaf.id), "a walk's leaf is the node read by its id");
+                    let _ = leaf.scalar();
+                }
+            }
         }
     }
 });
