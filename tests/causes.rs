@@ -1,7 +1,8 @@
 //! The likely-cause finder on random single faults in valid blobs (the built-in sample, and
 //! the real OpenVMM state when `../shared` is there): how often the cause it reports covers
 //! the damaged byte. The rates are printed (`cargo test --test causes -- --nocapture`) and
-//! held above a floor, so a change that makes the finder worse fails here.
+//! held above a floor, so a change that makes the finder worse fails here; and one fault
+//! repeated in unit after unit, named in each.
 
 mod common;
 
@@ -154,3 +155,24 @@ fn random_single_faults_in_the_real_state_are_mostly_placed() {
 
 /// The share of detected faults whose cause must cover the damaged byte.
 const FLOOR_PERCENT: usize = 80;
+
+#[test]
+fn a_type_url_one_byte_off_in_unit_after_unit_has_its_byte_named_in_each() {
+    // units[1]'s type URL with one bit flipped (`pit` -> `pht`, byte 116), in two copies
+    // of the sample one after the other: the second meets the URL met last.
+    let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+    let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
+    let mut broken = statescope::samples::VM_STATE.to_vec();
+    broken[116] ^= 0x01;
+    let copies = [broken.as_slice(), broken.as_slice()].concat();
+    let doc = Decoder::new(schema, root).decode(Source::new(copies));
+    let named: Vec<usize> = doc
+        .problems()
+        .iter()
+        .filter_map(|p| match &p.kind {
+            ProblemKind::LikelyCause(cause) => Some(cause.offset),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(named, [116, 116 + broken.len()]);
+}

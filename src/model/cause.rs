@@ -261,25 +261,4 @@ mod tests {
         let mut types = TrialTypes::take(&second);
         assert_eq!(intern(&second, &mut types, ioapic), 0, "the other schema's types are not taken");
     }
-
-    #[test]
-    fn a_type_url_one_byte_off_in_unit_after_unit_has_its_byte_named_in_each() {
-        // units[1]'s type URL with one bit flipped (`pit` -> `pht`, byte 116), in two
-        // copies of the sample one after the other: the second meets the URL met last.
-        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
-        let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
-        let mut broken = crate::samples::VM_STATE.to_vec();
-        broken[116] ^= 0x01;
-        let copies = [broken.as_slice(), broken.as_slice()].concat();
-        let doc = Decoder::new(schema, root).decode(crate::model::source::Source::new(copies));
-        let named: Vec<usize> = doc
-            .problems()
-            .iter()
-            .filter_map(|p| match &p.kind {
-                crate::model::problem::ProblemKind::LikelyCause(cause) => Some(cause.offset),
-                _ => None,
-            })
-            .collect();
-        assert_eq!(named, [116, 116 + broken.len()]);
-    }
 }
