@@ -28,8 +28,13 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The target is a file the command read, and overwriting it was not confirmed.
-    #[error("{0} is a file this command read; write elsewhere, or pass --force to replace it")]
-    WouldOverwriteInput(PathBuf),
+    #[error("{} is a file this command read; write elsewhere, or pass --force to replace it", same_file(target, input))]
+    WouldOverwriteInput {
+        /// The target, as named.
+        target: PathBuf,
+        /// The file read, as named when it was read.
+        input: PathBuf,
+    },
     /// Something other than a regular file is at the target.
     #[error("{path} is {what}, not a regular file; statescope writes only regular files")]
     NotAFile {
@@ -49,6 +54,15 @@ pub enum WriteError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+/// A target that is a file read, in words: its name, and the name it was read by where that
+/// is another (a link to it, or the same file by another path).
+pub fn same_file(target: &Path, input: &Path) -> String {
+    match target == input {
+        true => input.display().to_string(),
+        false => format!("{} (the same file as {})", target.display(), input.display()),
+    }
 }
 
 impl WriteError {
@@ -159,7 +173,7 @@ pub fn stage(
     if !options.overwrite_protected
         && let Some(input) = protected.find(&destination)
     {
-        return Err(WriteError::WouldOverwriteInput(input.to_path_buf()));
+        return Err(WriteError::WouldOverwriteInput { target: target.to_path_buf(), input: input.to_path_buf() });
     }
     let dir = destination.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let name = destination.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

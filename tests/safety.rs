@@ -44,6 +44,20 @@ fn skip(what: &str) {
 }
 
 #[test]
+fn output_to_a_link_to_the_input_is_refused_by_both_names() {
+    let dir = folder("link-to-input");
+    let (input, link) = (dir.join("in.bin"), dir.join("link.bin"));
+    std::fs::copy(SAMPLE, &input).unwrap();
+    std::os::unix::fs::symlink("in.bin", &link).unwrap();
+    let out = statescope(&["set", input.to_str().unwrap(), "units[0].name=x", "-o", link.to_str().unwrap()], None);
+    assert_eq!(out.status.code(), Some(2));
+    let said = format!("{} (the same file as {}) is a file this command read", link.display(), input.display());
+    assert!(stderr(&out).contains(&said), "{}", stderr(&out));
+    assert_eq!(std::fs::read(&input).unwrap(), std::fs::read(SAMPLE).unwrap(), "the input is untouched");
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the link stays a link");
+}
+
+#[test]
 fn output_to_a_fifo_a_folder_or_a_device_is_refused_and_they_stay() {
     let dir = folder("special");
     let fifo = dir.join("fifo");

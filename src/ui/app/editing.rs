@@ -160,9 +160,10 @@ impl App {
             });
         let (data, script_file) = match staged {
             Ok(staged) => staged,
-            Err(WriteError::WouldOverwriteInput(input)) => {
+            Err(WriteError::WouldOverwriteInput { target: refused, input }) => {
                 self.prompt = Some(Prompt::new(PromptKind::ConfirmOverwrite, String::new()));
-                self.message = format!("{} is a file you opened: overwrite it? y to confirm", input.display());
+                let named = files::same_file(&refused, &input);
+                self.message = format!("{named} is a file you opened: overwrite it? y to confirm");
                 self.confirm_target = Some(target);
                 return;
             }
