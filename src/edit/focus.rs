@@ -37,17 +37,24 @@ pub fn focus_for(op: &EditOp, root: Option<&MessageDescriptor>, bytes: &[u8]) ->
         | EditOp::Overlong { path }
         | EditOp::InsertRaw { path, .. } => vec![path],
     };
-    paths.into_iter().try_fold(Focus::default(), |focus, path| {
-        let first = path.segments().first()?;
-        // A scalar has no fields: a longer path starts in a message, whose `[i]` is its occurrence.
-        let (number, _) = Focus::top_level_field(root, &first.name)?;
-        // An edit of the top-level field itself may count or add its occurrences: build
-        // them all. An edit inside one occurrence needs that occurrence only.
-        Some(match (path.segments().len(), first.indices.first()) {
-            (1, _) => focus.with_field(number),
-            (_, index) => focus.with_occurrence(number, index.copied().unwrap_or(0)),
+    paths
+        .into_iter()
+        .try_fold(Focus::default(), |focus, path| {
+            let first = path.segments().first()?;
+            // A scalar has no fields: a longer path starts in a message, whose `[i]` is its occurrence.
+            let (number, _) = Focus::top_level_field(root, &first.name)?;
+            // An edit of the top-level field itself may count or add its occurrences: build
+            // them all. An edit inside one occurrence needs that occurrence only.
+            Some(match (path.segments().len(), first.indices.first()) {
+                (1, _) => focus.with_field(number),
+                (_, index) => focus.with_occurrence(number, index.copied().unwrap_or(0)),
+            })
         })
-    })
+        // An edit inside one occurrence changes its bytes and nothing after them (the root
+        // has no length prefix): the top level is read no further once it is built, so an
+        // edit near the start of a gigabyte does not read the rest (the focus stops only when
+        // it names that one occurrence alone).
+        .map(Focus::reading_no_further)
 }
 
 /// The top-level fields that hold any of `[start, end)` (or touch its ends).
@@ -77,8 +84,12 @@ mod tests {
     fn an_edit_inside_a_unit_needs_that_unit_and_a_copy_its_source() {
         let focus = focus_for(&EditOp::parse("set #1[7].name x").unwrap(), None, &[]).unwrap();
         assert!(focus.wants(1, 7) && !focus.wants(1, 6));
+        assert_eq!(focus.last_wanted(), Some((1, 7)), "nothing after the unit is read");
         let focus = focus_for(&EditOp::parse("append #1 from #1[3]").unwrap(), None, &[]).unwrap();
         assert!(focus.wants(1, 0) && focus.wants(1, 99), "appending counts every occurrence");
+        assert_eq!(focus.last_wanted(), None, "appending reads every occurrence");
+        let focus = focus_for(&EditOp::parse("insert #1[2].x from #1[3].x").unwrap(), None, &[]).unwrap();
+        assert_eq!(focus.last_wanted(), None, "a copy from a later unit reads on to it");
         assert!(focus_for(&EditOp::parse("set @type x").unwrap(), None, &[]).is_none(), "an Any root: all");
         assert_eq!(focus_for(&EditOp::parse("flip 3 1").unwrap(), None, &[]), Some(Focus::default()));
     }
