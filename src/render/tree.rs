@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Write};
 
-use crate::decode::schema::FieldInfo;
+use crate::decode::schema::{FieldClass, FieldInfo};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
@@ -38,6 +38,95 @@ struct Scratch {
     /// The depth of the children of each node of the subtree being written: one deeper,
     /// or as deep where the node has no row of its own (an Any payload passed through).
     depth_below: Vec<usize>,
+    /// The starts of the lines of clean numbers ([`LeafStarts`]).
+    leaf_starts: LeafStarts,
+}
+
+/// What the line of a clean number of one field at one depth holds before its value:
+/// `{indent}{name}`, then (after its `[i]`, where shown) `: {type} = `, as [`label`]
+/// writes them. A tree of millions of such rows makes each once, not once a row: they
+/// are kept in a few slots, each for the fields and depths that fall in it, the one met
+/// last (a slot met by another is made again, in the room it had).
+#[derive(Default)]
+struct LeafStarts {
+    slots: Vec<LeafStart>,
+}
+
+/// The start of the lines of one field's numbers at one depth, in one slot of
+/// [`LeafStarts`].
+#[derive(Default)]
+struct LeafStart {
+    /// The field's address (the schema outlives the write: it names the field) and the
+    /// depth; 0 for a slot not made yet.
+    key: (usize, usize),
+    /// The head, then the tail.
+    text: String,
+    head_len: usize,
+    /// Whether both are printable ASCII: a line of them and a number needs no escaping.
+    printable: bool,
+}
+
+impl LeafStarts {
+    const SLOTS: usize = 256;
+
+    /// The start of the lines of `field`'s numbers at `depth`.
+    fn get(&mut self, field: &FieldInfo, depth: usize) -> &LeafStart {
+        if self.slots.is_empty() {
+            self.slots.resize_with(Self::SLOTS, LeafStart::default);
+        }
+        let key = (field as *const FieldInfo as usize, depth);
+        let slot = &mut self.slots[((key.0 / std::mem::size_of::<FieldInfo>()) ^ depth) % Self::SLOTS];
+        if slot.key != key {
+            slot.key = key;
+            slot.text.clear();
+            crate::render::indent_pieces(depth).for_each(|spaces| slot.text.push_str(spaces));
+            slot.text.push_str(&field.name);
+            slot.head_len = slot.text.len();
+            slot.text.push_str(": ");
+            slot.text.push_str(&field.type_name);
+            slot.text.push_str(" = ");
+            slot.printable = slot.text.bytes().all(|b| (0x20..0x7f).contains(&b));
+        }
+        slot
+    }
+}
+
+/// Writes the line of node `node` when it is a number that read clean and whose `field`
+/// ([`Document::field_info_of`]) the schema declares as one ([`label`]'s line, from
+/// [`LeafStart`]s kept in `starts`); whether it did.
+fn write_clean_number(
+    doc: &Document,
+    node: &Node,
+    field: Option<&FieldInfo>,
+    depth: usize,
+    starts: &mut LeafStarts,
+    line: &mut String,
+    out: &mut impl Write,
+) -> io::Result<bool> {
+    if node.kind != NodeKind::Scalar || node.has_problem() {
+        return Ok(false);
+    }
+    let Some(field) = field.filter(|f| matches!(f.class, FieldClass::Scalar(_))) else {
+        return Ok(false);
+    };
+    let Some(value) = value::scalar_of(doc, node, Some(field)) else { return Ok(false) };
+    let start = starts.get(field, depth);
+    line.clear();
+    line.push_str(&start.text[..start.head_len]);
+    if node.index > 0 || field.is_list {
+        line.push('[');
+        value::push_decimal(u64::from(node.index), line);
+        line.push(']');
+    }
+    line.push_str(&start.text[start.head_len..]);
+    value::push_scalar_display(&value, line);
+    if start.printable && !matches!(value, value::Scalar::Enum(..)) {
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    } else {
+        write_line(line, out)?;
+    }
+    Ok(true)
 }
 
 /// A part of the tree written on a thread of its own: its lines, and the buffers that
@@ -108,7 +197,7 @@ fn write_subtree(
     scratch: &mut Scratch,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let Scratch { line, depth_below } = scratch;
+    let Scratch { line, depth_below, leaf_starts } = scratch;
     depth_below.clear();
     let end = doc.node(top).next;
     for id in top.up_to(end) {
@@ -123,13 +212,17 @@ fn write_subtree(
             write_problems(doc, id, depth, options, out)?;
             continue;
         }
+        let field = doc.field_info_of(&node);
+        if !options.offsets && write_clean_number(doc, &node, field, depth, leaf_starts, line, out)? {
+            continue;
+        }
         line.clear();
         if options.offsets {
             use std::fmt::Write as _;
             let _ = write!(line, "{:>9}+{:<7}", node.start, node.end() - node.start);
         }
         crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
-        label(doc, id, &node, line);
+        label_with(doc, id, &node, field, line);
         write_line(line, out)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
             write_packed_values(doc, id, depth + 1, options, out)?;
