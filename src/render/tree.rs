@@ -4,8 +4,12 @@
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Write};
+use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::decode::schema::{FieldClass, FieldInfo};
+mod row_starts;
+
+use self::row_starts::RowStarts;
+use crate::decode::schema::FieldInfo;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
@@ -38,103 +42,17 @@ struct Scratch {
     /// The depth of the children of each node of the subtree being written: one deeper,
     /// or as deep where the node has no row of its own (an Any payload passed through).
     depth_below: Vec<usize>,
-    /// The starts of the lines of clean numbers ([`LeafStarts`]).
-    leaf_starts: LeafStarts,
-}
-
-/// What the line of a clean number of one field at one depth holds before its value:
-/// `{indent}{name}`, then (after its `[i]`, where shown) `: {type} = `, as [`label`]
-/// writes them. A tree of millions of such rows makes each once, not once a row: they
-/// are kept in a few slots, each for the fields and depths that fall in it, the one met
-/// last (a slot met by another is made again, in the room it had).
-#[derive(Default)]
-struct LeafStarts {
-    slots: Vec<LeafStart>,
-}
-
-/// The start of the lines of one field's numbers at one depth, in one slot of
-/// [`LeafStarts`].
-#[derive(Default)]
-struct LeafStart {
-    /// The field's address (the schema outlives the write: it names the field) and the
-    /// depth; 0 for a slot not made yet.
-    key: (usize, usize),
-    /// The head, then the tail.
-    text: String,
-    head_len: usize,
-    /// Whether both are printable ASCII: a line of them and a number needs no escaping.
-    printable: bool,
-}
-
-impl LeafStarts {
-    const SLOTS: usize = 256;
-
-    /// The start of the lines of `field`'s numbers at `depth`.
-    fn get(&mut self, field: &FieldInfo, depth: usize) -> &LeafStart {
-        if self.slots.is_empty() {
-            self.slots.resize_with(Self::SLOTS, LeafStart::default);
-        }
-        let key = (field as *const FieldInfo as usize, depth);
-        let slot = &mut self.slots[((key.0 / std::mem::size_of::<FieldInfo>()) ^ depth) % Self::SLOTS];
-        if slot.key != key {
-            slot.key = key;
-            slot.text.clear();
-            crate::render::indent_pieces(depth).for_each(|spaces| slot.text.push_str(spaces));
-            slot.text.push_str(&field.name);
-            slot.head_len = slot.text.len();
-            slot.text.push_str(": ");
-            slot.text.push_str(&field.type_name);
-            slot.text.push_str(" = ");
-            slot.printable = slot.text.bytes().all(|b| (0x20..0x7f).contains(&b));
-        }
-        slot
-    }
-}
-
-/// Writes the line of node `node` when it is a number that read clean and whose `field`
-/// ([`Document::field_info_of`]) the schema declares as one ([`label`]'s line, from
-/// [`LeafStart`]s kept in `starts`); whether it did.
-fn write_clean_number(
-    doc: &Document,
-    node: &Node,
-    field: Option<&FieldInfo>,
-    depth: usize,
-    starts: &mut LeafStarts,
-    line: &mut String,
-    out: &mut impl Write,
-) -> io::Result<bool> {
-    if node.kind != NodeKind::Scalar || node.has_problem() {
-        return Ok(false);
-    }
-    let Some(field) = field.filter(|f| matches!(f.class, FieldClass::Scalar(_))) else {
-        return Ok(false);
-    };
-    let Some(value) = value::scalar_of(doc, node, Some(field)) else { return Ok(false) };
-    let start = starts.get(field, depth);
-    line.clear();
-    line.push_str(&start.text[..start.head_len]);
-    if node.index > 0 || field.is_list {
-        line.push('[');
-        value::push_decimal(u64::from(node.index), line);
-        line.push(']');
-    }
-    line.push_str(&start.text[start.head_len..]);
-    value::push_scalar_display(&value, line);
-    if start.printable && !matches!(value, value::Scalar::Enum(..)) {
-        line.push('\n');
-        out.write_all(line.as_bytes())?;
-    } else {
-        write_line(line, out)?;
-    }
-    Ok(true)
+    /// The starts of the rows of declared fields, kept ([`RowStarts`]).
+    row_starts: RowStarts,
 }
 
 /// A part of the tree written on a thread of its own: its lines, and the buffers that
-/// make them.
+/// make them (taken, at its first look, from those of a part written out before: the row
+/// starts made for one part serve the next).
 #[derive(Default)]
 struct TreePart {
     lines: LinesHeld,
-    scratch: Scratch,
+    scratch: Option<Scratch>,
 }
 
 impl Gathered for TreePart {
@@ -162,8 +80,14 @@ pub fn write_tree_streaming(
     writeln!(out, "{line}{} ({} bytes)", terminal_safe(&name), source.len())?;
     let mut scratch = Scratch::default();
     let doc = if pieces.threads > 1 {
+        // The buffers of the parts written out, for the parts to come.
+        let spare = Arc::new(Mutex::new(Vec::new()));
+        let spare_to_take = Arc::clone(&spare);
         let look = move |doc: &Document, top: NodeId, part: &mut TreePart| {
             let TreePart { lines, scratch } = part;
+            let scratch = scratch.get_or_insert_with(|| {
+                spare_to_take.lock().unwrap_or_else(PoisonError::into_inner).pop().unwrap_or_default()
+            });
             // Past the bound, the part stops holding lines; it is then written again.
             for top in doc.top_level_from(top) {
                 if !lines.whole() {
@@ -173,7 +97,10 @@ pub fn write_tree_streaming(
             }
         };
         let shared = RefCell::new(&mut *out);
-        let mut take = |part: TreePart| shared.borrow_mut().write_all(part.lines.bytes());
+        let mut take = |part: TreePart| {
+            spare.lock().unwrap_or_else(PoisonError::into_inner).extend(part.scratch);
+            shared.borrow_mut().write_all(part.lines.bytes())
+        };
         let mut hook = |doc: &Document, top: NodeId| {
             let out = &mut *shared.borrow_mut();
             doc.top_level_from(top).try_for_each(|top| write_subtree(doc, top, 1, options, &mut scratch, *out))
@@ -197,7 +124,7 @@ fn write_subtree(
     scratch: &mut Scratch,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let Scratch { line, depth_below, leaf_starts } = scratch;
+    let Scratch { line, depth_below, row_starts } = scratch;
     depth_below.clear();
     let end = doc.node(top).next;
     for id in top.up_to(end) {
@@ -213,7 +140,8 @@ fn write_subtree(
             continue;
         }
         let field = doc.field_info_of(&node);
-        if !options.offsets && write_clean_number(doc, &node, field, depth, leaf_starts, line, out)? {
+        if !options.offsets && row_starts.write_row(doc, &node, field, depth, line, out)? {
+            write_problems(doc, id, depth, options, out)?;
             continue;
         }
         line.clear();

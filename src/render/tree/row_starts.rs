@@ -1,0 +1,108 @@
+//! The rows of the tree that start the same for every node of a field at a depth: a
+//! number that read clean (`    index: uint32 = 7`) and a message (`  entries[3]: T`),
+//! written from a start made once rather than named, typed and escaped row by row.
+
+use std::io::{self, Write};
+
+use super::write_line;
+use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex};
+use crate::model::node::{Node, NodeKind};
+use crate::model::{Document, value};
+
+/// The starts of rows kept, a few slots of them, each for the fields and depths that fall
+/// in it: the one met last (a slot met by another is made again, in the room it had).
+#[derive(Default)]
+pub(super) struct RowStarts {
+    slots: Vec<RowStart>,
+}
+
+/// What the row of a node of one field at one depth holds but its `[i]` and value:
+/// `{indent}{name}`, then `: {type}` and, for a number, ` = `, as [`super::label`] writes
+/// them.
+#[derive(Default)]
+struct RowStart {
+    /// The field's address (the schema outlives the write: it names the field), the depth
+    /// and the message type of the node; the address 0 for a slot not made yet.
+    key: (usize, usize, Option<TypeIndex>),
+    /// The head, then the tail.
+    text: String,
+    head_len: usize,
+    /// Whether both are printable ASCII: a row of them and a number needs no escaping.
+    printable: bool,
+}
+
+impl RowStarts {
+    const SLOTS: usize = 1024;
+
+    /// Writes the row of `node` (read from `doc`, its field `field` as
+    /// [`Document::field_info_of`] finds it) at `depth` when it is a number that read
+    /// clean or a message, both of a declared field; whether it did. Its problems are the
+    /// caller's to write.
+    pub(super) fn write_row(
+        &mut self,
+        doc: &Document,
+        node: &Node,
+        field: Option<&FieldInfo>,
+        depth: usize,
+        line: &mut String,
+        out: &mut impl Write,
+    ) -> io::Result<bool> {
+        let Some(field) = field else { return Ok(false) };
+        let value = match (&field.class, node.kind) {
+            (FieldClass::Scalar(_), NodeKind::Scalar) if !node.has_problem() => {
+                match value::scalar_of(doc, node, Some(field)) {
+                    Some(value) => Some(value),
+                    None => return Ok(false),
+                }
+            }
+            (FieldClass::Message(_), NodeKind::Message) if node.ty.is_some() => None,
+            _ => return Ok(false),
+        };
+        let start = self.start(doc, node, field, depth);
+        line.clear();
+        line.push_str(&start.text[..start.head_len]);
+        if node.index > 0 || field.is_list {
+            line.push('[');
+            value::push_decimal(u64::from(node.index), line);
+            line.push(']');
+        }
+        line.push_str(&start.text[start.head_len..]);
+        if let Some(value) = &value {
+            value::push_scalar_display(value, line);
+        }
+        // An enum's name comes from the schema, which may be hostile too.
+        if start.printable && !matches!(value, Some(value::Scalar::Enum(..))) {
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+        } else {
+            write_line(line, out)?;
+        }
+        Ok(true)
+    }
+
+    /// The start of the rows of `field`'s nodes at `depth` of `node`'s type.
+    fn start(&mut self, doc: &Document, node: &Node, field: &FieldInfo, depth: usize) -> &RowStart {
+        if self.slots.is_empty() {
+            self.slots.resize_with(Self::SLOTS, RowStart::default);
+        }
+        let key = (field as *const FieldInfo as usize, depth, node.ty);
+        let slot = &mut self.slots[((key.0 / std::mem::size_of::<FieldInfo>()) ^ depth) % Self::SLOTS];
+        if slot.key != key {
+            slot.key = key;
+            slot.text.clear();
+            crate::render::indent_pieces(depth).for_each(|spaces| slot.text.push_str(spaces));
+            slot.text.push_str(&field.name);
+            slot.head_len = slot.text.len();
+            slot.text.push_str(": ");
+            match doc.message_type_of(node) {
+                Some(message) => slot.text.push_str(message.full_name()),
+                None => {
+                    slot.text.push_str(&field.type_name);
+                    slot.text.push_str(" = ");
+                }
+            }
+            slot.printable = slot.text.bytes().all(|b| (0x20..0x7f).contains(&b));
+        }
+        slot
+    }
+}
