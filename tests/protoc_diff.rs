@@ -74,3 +74,52 @@ fn every_any_payload_decodes_to_device_fields() {
     assert!(text.contains("rip: uint64 = 18446744071578845184 (0xffffffff81000000)"));
     assert!(text.contains("Any → pci.caps.msi.SavedState"), "the MSI capability nested Any resolves");
 }
+
+/// Fields given out of number order, at the top and in a nested message, with fields the
+/// schema does not declare among them: text format prints declared ones by number, then
+/// the others, as protoc does.
+#[test]
+fn fields_out_of_order_print_in_number_order_as_protoc_prints_them() {
+    let dir = tempdir();
+    let set = dir.join("kinds.binpb");
+    let (data, include) = (common::root().join("tests/data"), common::protoc_include());
+    protoc(
+        &[
+            &format!("-I{}", data.display()),
+            &format!("-I{}", include.display()),
+            "--include_imports",
+            &format!("-o{}", set.display()),
+            "json_kinds.proto",
+        ],
+        &[],
+    );
+    let varint = |v: u64| {
+        let mut out = Vec::new();
+        statescope::write_varint(&mut out, v);
+        out
+    };
+    let field = |out: &mut Vec<u8>, number: u64, wire: u64, value: &[u8]| {
+        out.extend(varint(number << 3 | wire));
+        out.extend_from_slice(value);
+    };
+    let mut inner = Vec::new();
+    field(&mut inner, 3, 0, &varint(5)); // deltas: -3
+    field(&mut inner, 99, 0, &varint(5)); // not declared
+    field(&mut inner, 1, 0, &varint(7)); // id
+    field(&mut inner, 3, 0, &varint(24)); // deltas: 12
+    let mut blob = Vec::new();
+    field(&mut blob, 17, 2, &[varint(inner.len() as u64), inner].concat());
+    for (number, value) in [(19, 1), (16, 2), (99, 5), (13, 1), (1, u64::MAX - 4), (22, 1), (22, 9), (19, 200)] {
+        field(&mut blob, number, 0, &varint(value));
+    }
+    field(&mut blob, 12, 1, &1.5f64.to_le_bytes());
+    let file = dir.join("out-of-order.bin");
+    std::fs::write(&file, &blob).unwrap();
+    let set_arg = set.to_str().unwrap();
+    let args =
+        ["show", "--format", "text", "--type", "jsonkinds.Kinds", file.to_str().unwrap(), "--descriptor-set", set_arg];
+    let ours = statescope(&args, None);
+    let theirs = protoc(&["--decode=jsonkinds.Kinds", &format!("--descriptor_set_in={set_arg}")], &blob);
+    assert_eq!(stdout(&ours), String::from_utf8(theirs).unwrap(), "show --format text disagrees with protoc --decode");
+    assert!(stdout(&ours).starts_with("i32: -5\nreal64: 1.5\nflag: true\n"), "{}", stdout(&ours));
+}

@@ -23,7 +23,7 @@ pub struct TextOptions {
 /// Writes `top` (a message, Any or the root) in text format; returns how many fields were
 /// left out as comments because they do not decode.
 pub fn write_text(doc: &Document, top: NodeId, options: TextOptions, out: &mut impl Write) -> io::Result<usize> {
-    let mut w = TextWriter { doc, options, out, omitted: 0 };
+    let mut w = TextWriter::new(doc, options, out);
     let node = doc.node(top);
     if node.is_container() {
         w.body(top, 0)?;
@@ -74,7 +74,7 @@ pub fn write_text_streaming(
     }
     let omitted = Cell::new(0);
     let write_top = |doc: &Document, top: NodeId, out: &mut dyn Write| {
-        let mut w = TextWriter { doc, options, out, omitted: 0 };
+        let mut w = TextWriter::new(doc, options, out);
         doc.top_level_from(top).try_for_each(|top| w.field(top, 0))?;
         omitted.set(omitted.get() + w.omitted);
         Ok(())
@@ -82,14 +82,14 @@ pub fn write_text_streaming(
     if pieces.threads > 1 {
         let look = move |doc: &Document, top: NodeId, part: &mut TextPart| {
             // Past the bound, the part stops holding lines; it is then written again.
+            let mut w = TextWriter::new(doc, options, &mut part.lines);
             for top in doc.top_level_from(top) {
-                if !part.lines.whole() {
+                if !w.out.whole() {
                     break;
                 }
-                let mut w = TextWriter { doc, options, out: &mut part.lines, omitted: 0 };
                 let _ = w.field(top, 0);
-                part.omitted += w.omitted;
             }
+            part.omitted += w.omitted;
         };
         let shared = RefCell::new(&mut *out);
         let mut take = |part: TextPart| {
@@ -110,9 +110,16 @@ struct TextWriter<'a, W: ?Sized> {
     options: TextOptions,
     out: &'a mut W,
     omitted: usize,
+    /// The children of the messages being written, the innermost's last: each read once,
+    /// both to tell whether they are in the order text format prints and to print them.
+    children: Vec<(NodeId, Node, Option<&'a FieldInfo>)>,
 }
 
-impl<W: Write + ?Sized> TextWriter<'_, W> {
+impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
+    fn new(doc: &'a Document, options: TextOptions, out: &'a mut W) -> Self {
+        TextWriter { doc, options, out, omitted: 0, children: Vec::new() }
+    }
+
     fn indent(&mut self, depth: usize) -> io::Result<()> {
         crate::render::indent_pieces(depth).try_for_each(|spaces| self.out.write_all(spaces.as_bytes()))
     }
@@ -134,36 +141,37 @@ impl<W: Write + ?Sized> TextWriter<'_, W> {
             return self.out.write_all(b"}\n");
         }
         // Fields written as text format orders them (declared ones by number, then the
-        // others), as encoders write them, go out as they are, with no list to sort.
-        let (mut last_declared, mut undeclared_met) = (0, false);
-        let in_order = doc.children_with_fields(id).all(|(_, node, field)| {
+        // others), as encoders write them, go out as they are; others are sorted so.
+        let from = self.children.len();
+        let (mut last_declared, mut undeclared_met, mut in_order) = (0, false, true);
+        for (child, node, field) in doc.children_with_fields(id) {
             let declared = field.is_some() || node.kind == NodeKind::AnyPayload;
-            let in_order = !declared || !undeclared_met && node.field_number >= last_declared;
+            in_order &= !declared || !undeclared_met && node.field_number >= last_declared;
             if declared {
                 last_declared = node.field_number;
             }
             undeclared_met |= !declared;
-            in_order
-        });
-        if in_order {
-            return doc
-                .children_with_fields(id)
-                .try_for_each(|(child, node, field)| self.field_as(child, &node, field, depth));
+            self.children.push((child, node, field));
         }
-        let mut known = Vec::new();
-        let mut unknown = Vec::new();
-        for (child, node, field) in doc.children_with_fields(id) {
-            if field.is_some() || node.kind == NodeKind::AnyPayload {
-                known.push((child, node, field));
-            } else {
-                unknown.push((child, node, field));
+        if !in_order {
+            // Declared ones by number, then the others in wire order: a stable sort.
+            self.children[from..].sort_by_key(|(_, node, field)| {
+                match field.is_some() || node.kind == NodeKind::AnyPayload {
+                    true => (false, node.field_number),
+                    false => (true, 0),
+                }
+            });
+        }
+        let mut written = Ok(());
+        for k in from..self.children.len() {
+            let (child, node, field) = self.children[k];
+            written = self.field_as(child, &node, field, depth);
+            if written.is_err() {
+                break;
             }
         }
-        known.sort_by_key(|(_, node, _)| node.field_number);
-        for (child, node, field) in known.into_iter().chain(unknown) {
-            self.field_as(child, &node, field, depth)?;
-        }
-        Ok(())
+        self.children.truncate(from);
+        written
     }
 
     fn field(&mut self, id: NodeId, depth: usize) -> io::Result<()> {
