@@ -11,8 +11,9 @@ use std::io::Write;
 use nodes::{NodeJson, Scratch};
 use prost_reflect::MessageDescriptor;
 
+use crate::decode::schema::FieldInfo;
 use crate::decode::wire;
-use crate::model::node::NodeId;
+use crate::model::node::{NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::source::Source;
 use crate::model::{Decoder, Document};
@@ -188,30 +189,43 @@ impl TopLevel {
         let doc = writer.doc;
         let changed = || JsonError::Other("the input changed while it was read".into());
         let field = doc.field_info(top).ok_or_else(changed)?;
-        let number = doc.node(top).field_number;
-        let run = [(number, top)];
-        for item in nodes::items(doc, &run) {
-            if !field.is_list && writer.left_out(item, field) {
-                continue;
-            }
-            let continues = field.is_list && self.last == Some((number, true));
-            if !continues || self.in_part && !self.started {
-                let mut key = Vec::new();
-                nodes::write_key(&mut key, field, writer.proto_names)?;
-                let opening = Opening { number, list: field.is_list, key };
-                if self.in_part && !self.started {
-                    self.first = Some(opening);
-                } else {
-                    self.open(&opening, &mut *writer.out)?;
-                }
-            } else {
-                writer.out.write_all(NEXT_ELEMENT)?;
-            }
-            self.started = true;
-            self.last = Some((number, field.is_list));
-            writer.value(item, field, if field.is_list { 2 } else { 1 })?;
+        let node = doc.node(top);
+        if node.kind != NodeKind::Packed {
+            // One value: most top-level fields, each written without a walk over values.
+            return self.write_value(writer, field, node.field_number, nodes::Item::Node(top));
         }
-        Ok(())
+        let run = [(node.field_number, top)];
+        nodes::items(doc, &run).try_for_each(|item| self.write_value(writer, field, node.field_number, item))
+    }
+
+    /// Writes `item`, a value of top-level field `number` declared as `field`, after the
+    /// separator or key it needs.
+    fn write_value<W: Write + ?Sized>(
+        &mut self,
+        writer: &mut NodeJson<'_, W>,
+        field: &FieldInfo,
+        number: u32,
+        item: nodes::Item,
+    ) -> Result<(), JsonError> {
+        if !field.is_list && writer.left_out(item, field) {
+            return Ok(());
+        }
+        let continues = field.is_list && self.last == Some((number, true));
+        if !continues || self.in_part && !self.started {
+            let mut key = Vec::new();
+            nodes::write_key(&mut key, field, writer.proto_names)?;
+            let opening = Opening { number, list: field.is_list, key };
+            if self.in_part && !self.started {
+                self.first = Some(opening);
+            } else {
+                self.open(&opening, &mut *writer.out)?;
+            }
+        } else {
+            writer.out.write_all(NEXT_ELEMENT)?;
+        }
+        self.started = true;
+        self.last = Some((number, field.is_list));
+        writer.value(item, field, if field.is_list { 2 } else { 1 })
     }
 
     /// Opens a value of `opening`'s field after what was written: the next element of an
