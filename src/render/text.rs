@@ -182,7 +182,7 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
     /// A field (`node` as read), given its declaration ([`Document::field_info`]).
     fn field_as(&mut self, id: NodeId, node: &Node, field: Option<&FieldInfo>, depth: usize) -> io::Result<()> {
         let doc = self.doc;
-        let problems = doc.problems_of(id);
+        let problems = if node.has_problem() { doc.problems_of(id) } else { &[] };
         let decodes =
             problems.iter().all(|p| matches!(p.kind, crate::model::problem::ProblemKind::UnknownField { .. }));
         if node.kind == NodeKind::Error || (!decodes && !node.is_container()) {
