@@ -74,6 +74,14 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, String)> {
     len_field(&mut packed, 3, &run);
     shapes.push(("one long packed run", packed, "redirection_entries[1000]".into()));
 
+    // Every value of a packed uint32 run out of range: a problem on each of a million values.
+    let (mut packed, mut run) = (Vec::new(), Vec::new());
+    while run.len() < size {
+        write_varint(&mut run, 1 << 40);
+    }
+    len_field(&mut packed, 2, &run);
+    shapes.push(("packed, every value out of range", packed, "registers[1000]".into()));
+
     let mut broken = Vec::new();
     while broken.len() < size {
         broken.extend(unit(b"\xff\xfe", b"type.googleapis.com/no.Such", &[0x08]));
@@ -145,7 +153,11 @@ fn main() -> anyhow::Result<()> {
             let (f, o) = (dir.join(format!("shape-{i}.bin")), dir.join(format!("shape-{i}.out")));
             let line = words.replace("{f}", &f.display().to_string()).replace("{p}", path);
             let line = line.replace("{o}", &o.display().to_string());
-            let root_type = if shape.contains("packed") { ioapic } else { ty };
+            let root_type = match shape {
+                _ if shape.contains("out of range") => "sample.virt.x86.Apic",
+                _ if shape.contains("packed") => ioapic,
+                _ => ty,
+            };
             let typed = typed.then_some(["--type", root_type]);
             line.split(' ').chain(typed.into_iter().flatten()).map(str::to_owned).collect()
         };

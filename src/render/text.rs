@@ -221,8 +221,12 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
                 // A streamed run has no element nodes: its values are read from its bytes,
                 // and one with a problem (at its offset, on the run) is shown as it is.
                 let kind = field.map(|f| f.kind.clone());
+                // Looked up by offset: a run of a million values, each with its problem,
+                // would otherwise look through them all for each value.
+                let mut bad_at: Vec<u64> = problems.iter().map(|p| p.offset).collect();
+                bad_at.sort_unstable();
                 for v in value::packed_values(doc, id) {
-                    let bad = doc.problems_of(id).iter().any(|p| p.offset as usize == v.offset);
+                    let bad = bad_at.binary_search(&(v.offset as u64)).is_ok();
                     let scalar = match &kind {
                         Some(kind) if !bad => value::interpret(kind, v.raw),
                         _ => value::Scalar::Unsigned(v.raw),
