@@ -798,7 +798,8 @@ impl Walker<'_, '_> {
                 }
             };
             let (pos, len) = (value.offset, value.len);
-            let holder = if self.element_nodes && only.is_none_or(|i| i == index + element) {
+            let wanted = only.is_none_or(|i| i == index + element);
+            let holder = if self.element_nodes && wanted {
                 let span = pos..pos + len;
                 let id =
                     self.push_untagged(Some(packed), NodeKind::Element, span, (raw.tag.field_number, element), None);
@@ -807,7 +808,12 @@ impl Walker<'_, '_> {
             } else {
                 packed
             };
-            self.check_range(holder, range, value.raw, pos);
+            // Under a focus on one value, the others are only counted: what is wrong with
+            // them is for a decode that shows them (a run of a million values out of range
+            // would otherwise cost a lookup of one a problem each).
+            if wanted {
+                self.check_range(holder, range, value.raw, pos);
+            }
             element += 1;
         }
         if let Some(e) = failure {

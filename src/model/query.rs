@@ -311,6 +311,30 @@ mod tests {
     }
 
     #[test]
+    fn a_lookup_of_one_value_of_a_packed_run_checks_that_value_alone() {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("sample.virt.x86.Apic"));
+        // `registers` (packed uint32), every value out of range.
+        let mut run = Vec::new();
+        (0..1000).for_each(|_| crate::decode::wire::write_varint(&mut run, 1 << 40));
+        let mut bytes = vec![0x12];
+        crate::decode::wire::write_varint(&mut bytes, run.len() as u64);
+        bytes.extend_from_slice(&run);
+        let whole = decoder.decode(Source::new(bytes.clone()));
+        let query = "registers[700]";
+        let focused = decoder.clone().with_focus(super::focus(query, decoder.root_type()).unwrap());
+        let focused = focused.decode(Source::new(bytes));
+        let found = |doc: &crate::model::Document| {
+            let id = super::select(doc, query).unwrap()[0];
+            let problems: Vec<String> = doc.problems_of(id).iter().map(|p| p.kind.describe(doc)).collect();
+            (value::preview(doc, id, 200), problems)
+        };
+        assert_eq!(found(&focused), found(&whole), "the value and its problem, as a whole decode has them");
+        assert_eq!(whole.problems().len(), 1000);
+        assert_eq!(focused.problems().len(), 1, "the other values are counted, not checked");
+    }
+
+    #[test]
     fn selectors_name_fields_by_name_by_number_and_an_anys_own_and_compare_values_as_text() {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let decoder = Decoder::new(Arc::clone(&schema), schema.pool.get_message_by_name("sample.openvmm.SavedState"));
