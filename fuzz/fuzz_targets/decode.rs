@@ -1,7 +1,7 @@
 //! Fuzzes the scanner and the schema overlay: any bytes, decoded schema-less and as the
 //! sample VM's root type, then rendered as tree, text and JSON (whole, and streamed in
-//! parts on two threads, which must write what the whole document does), and its flat runs
-//! walked from their bytes.
+//! parts on two threads, which must write what the whole document does, or for the tree
+//! and text what one streamed pass writes), and its flat runs walked from their bytes.
 #![no_main]
 
 use std::sync::{Arc, OnceLock};
@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use libfuzzer_sys::fuzz_target;
 use statescope::{
     Decoder, NodeId, Pieces, Schema, SchemaSources, Source, TextOptions, TreeOptions, write_json, write_json_streaming,
-    write_text, write_tree,
+    write_text, write_text_streaming, write_tree, write_tree_streaming,
 };
 
 fn schema() -> Arc<Schema> {
@@ -35,6 +35,17 @@ fuzz_target!(|data: &[u8]| {
             // The sample schema has no map, the one thing JSON writes in no set order.
             assert_eq!(streamed, whole, "streamed JSON is the whole document's");
         }
+        // The tree and text streamed a top-level field at a time, in one pass and in parts
+        // (a streamed packed run has no element nodes: its values are read from its bytes).
+        let passes = [Pieces { threads: 1, bytes: 32 }, pieces].map(|pieces| {
+            let (mut tree, mut text) = (Vec::new(), Vec::new());
+            let options = TreeOptions { offsets: false };
+            write_tree_streaming(&decoder, Source::new(data.to_vec()), options, pieces, &mut tree).unwrap();
+            let options = TextOptions { expand_any: true };
+            let text_written = write_text_streaming(&decoder, Source::new(data.to_vec()), options, pieces, &mut text);
+            (tree, text_written.unwrap().is_ok().then_some(text))
+        });
+        assert_eq!(passes[0], passes[1], "streamed in parts is what one streamed pass writes");
         // Each flat run walked from its bytes, as a search and a selector walk it, once.
         let mut walked_to = NodeId::ROOT;
         for id in NodeId::ROOT.up_to(doc.end()) {
