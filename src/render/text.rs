@@ -145,7 +145,7 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
         let from = self.children.len();
         let (mut last_declared, mut undeclared_met, mut in_order) = (0, false, true);
         for (child, node, field) in doc.children_with_fields(id) {
-            let declared = field.is_some() || node.kind == NodeKind::AnyPayload;
+            let declared = is_declared(&node, field);
             in_order &= !declared || !undeclared_met && node.field_number >= last_declared;
             if declared {
                 last_declared = node.field_number;
@@ -155,11 +155,9 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
         }
         if !in_order {
             // Declared ones by number, then the others in wire order: a stable sort.
-            self.children[from..].sort_by_key(|(_, node, field)| {
-                match field.is_some() || node.kind == NodeKind::AnyPayload {
-                    true => (false, node.field_number),
-                    false => (true, 0),
-                }
+            self.children[from..].sort_by_key(|(_, node, field)| match is_declared(node, *field) {
+                true => (false, node.field_number),
+                false => (true, 0),
             });
         }
         let mut written = Ok(());
@@ -301,6 +299,12 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
         line[len - 1] = b'\n';
         self.out.write_all(&line[..len])
     }
+}
+
+/// Whether text format prints a child among its message's declared fields (by number),
+/// rather than after them: a field the schema declares, or an Any's payload.
+fn is_declared(node: &Node, field: Option<&FieldInfo>) -> bool {
+    field.is_some() || node.kind == NodeKind::AnyPayload
 }
 
 fn is_zero(v: &value::Scalar) -> bool {
