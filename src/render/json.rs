@@ -188,8 +188,8 @@ impl TopLevel {
     fn write<W: Write + ?Sized>(&mut self, writer: &mut NodeJson<'_, W>, top: NodeId) -> Result<(), JsonError> {
         let doc = writer.doc;
         let changed = || JsonError::Other("the input changed while it was read".into());
-        let field = doc.field_info(top).ok_or_else(changed)?;
         let node = doc.node(top);
+        let field = doc.field_info_of(&node).ok_or_else(changed)?;
         if node.kind != NodeKind::Packed {
             // One value: most top-level fields, each written without a walk over values.
             return self.write_value(writer, field, node.field_number, nodes::Item::Node(top));
