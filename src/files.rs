@@ -28,7 +28,10 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum WriteError {
     /// The target is a file the command read, and overwriting it was not confirmed.
-    #[error("{} is a file this command read; write elsewhere, or pass --force to replace it", same_file(target, input))]
+    #[error(
+        "{} is a file this command read; write elsewhere, or pass --force to replace it",
+        named_as_read(target, input)
+    )]
     WouldOverwriteInput {
         /// The target, as named.
         target: PathBuf,
@@ -58,7 +61,7 @@ pub enum WriteError {
 
 /// A target that is a file read, in words: its name, and the name it was read by where that
 /// is another (a link to it, or the same file by another path).
-pub fn same_file(target: &Path, input: &Path) -> String {
+pub fn named_as_read(target: &Path, input: &Path) -> String {
     match target == input {
         true => input.display().to_string(),
         false => format!("{} (the same file as {})", target.display(), input.display()),

@@ -162,7 +162,7 @@ impl App {
             Ok(staged) => staged,
             Err(WriteError::WouldOverwriteInput { target: refused, input }) => {
                 self.prompt = Some(Prompt::new(PromptKind::ConfirmOverwrite, String::new()));
-                let named = files::same_file(&refused, &input);
+                let named = files::named_as_read(&refused, &input);
                 self.message = format!("{named} is a file you opened: overwrite it? y to confirm");
                 self.confirm_target = Some(target);
                 return;
