@@ -198,81 +198,104 @@ impl ProblemKind {
     /// The problem in the words of the VMM's restore errors, with advice where there is one.
     /// `doc` is the document it was found in, which names the types it refers to.
     pub fn describe(&self, doc: &Document) -> String {
+        let mut words = String::new();
+        self.describe_into(doc, &mut words);
+        words
+    }
+
+    /// [`Self::describe`], written at the end of `out` (a row written per problem of a
+    /// hostile blob's million reuses one buffer).
+    pub fn describe_into(&self, doc: &Document, out: &mut String) {
+        use std::fmt::Write as _;
         let name = |t: &TypeIndex| doc.type_name(*t);
-        let in_type = |t: &Option<TypeIndex>| t.as_ref().map_or("raw bytes", name).to_owned();
-        match self {
+        let in_type = |t: &Option<TypeIndex>| t.as_ref().map_or("raw bytes", name);
+        let _ = match self {
             Self::Wire { in_type: t, reason } => {
-                format!("failed to decode protobuf: decoding failed in {}: {reason}", in_type(t))
+                write!(out, "failed to decode protobuf: decoding failed in {}: {reason}", in_type(t))
             }
-            Self::Truncated { len, have, in_type: t, input_ends: true } => format!(
+            Self::Truncated { len, have, in_type: t, input_ends: true } => write!(
+                out,
                 "failed to decode protobuf: decoding failed in {}: eof parsing a byte array: length {len} \
                  runs past the end of the input ({have} bytes remain): the blob is truncated; what remains is shown",
                 in_type(t)
             ),
-            Self::Truncated { len, have, in_type: t, input_ends: false } => format!(
+            Self::Truncated { len, have, in_type: t, input_ends: false } => write!(
+                out,
                 "failed to decode protobuf: decoding failed in {}: eof parsing a byte array: length {len} \
                  runs past the end of the enclosing field ({have} bytes remain): a length prefix is wrong",
                 in_type(t)
             ),
             Self::NotParsedAs { expected, reason } => {
-                format!("failed to decode protobuf: decoding failed in {expected}: {reason}; shown as raw bytes")
+                write!(out, "failed to decode protobuf: decoding failed in {expected}: {reason}; shown as raw bytes")
             }
-            Self::WireTypeMismatch { declared, found, vmm_says } => format!(
+            Self::WireTypeMismatch { declared, found, vmm_says } => write!(
+                out,
                 "failed to decode protobuf: {vmm_says}: field is declared {declared} but written with \
                  wire type {found}; shown raw"
             ),
             // Never advise loading a schema that is already loaded.
-            Self::UnknownField { in_type } if doc.schema().has_user_schemas() => format!(
+            Self::UnknownField { in_type } if doc.schema().has_user_schemas() => write!(
+                out,
                 "field not in {} as loaded: written by a newer release, or the bytes here are out of step",
                 name(in_type)
             ),
-            Self::UnknownField { in_type } => format!(
+            Self::UnknownField { in_type } => write!(
+                out,
                 "field not in {}: written by a newer release? (load the VMM's schema folder with --proto-dir)",
                 name(in_type)
             ),
-            Self::UnknownTypeUrl { url } if doc.schema().has_user_schemas() => format!(
+            Self::UnknownTypeUrl { url } if doc.schema().has_user_schemas() => write!(
+                out,
                 "unknown saved state type `{url}`: the loaded schemas do not declare it (written by a newer \
                  release, or a renamed type?)"
             ),
-            Self::UnknownTypeUrl { url } => format!(
+            Self::UnknownTypeUrl { url } => write!(
+                out,
                 "unknown saved state type `{url}`: no registered schema declares it; \
                  load the VMM's schema folder with --proto-dir"
             ),
             Self::TypeUrlMismatch { expected, got } => {
-                format!("protobuf type mismatch, expected {expected}, got {got}")
+                write!(out, "protobuf type mismatch, expected {expected}, got {got}")
             }
-            Self::DuplicateUnitName { name } => format!("restore failed: {{{name}: duplicate unit name}}"),
-            Self::LikelyCause(cause) => format!(
+            Self::DuplicateUnitName { name } => write!(out, "restore failed: {{{name}: duplicate unit name}}"),
+            Self::LikelyCause(cause) => write!(
+                out,
                 "likely cause: {}; the edit `{}` repairs it (the whole field then decodes cleanly as the \
                  loaded schema reads it, and the other problems here follow from it)",
                 cause.what, cause.fix
             ),
             Self::NoUnits => {
-                "saved state holds no units (or no bytes at all): a restore would restore no device".to_owned()
+                out.write_str("saved state holds no units (or no bytes at all): a restore would restore no device")
             }
-            Self::MissingTypeUrl => "saved state is invalid: Any has a value but no type URL".to_owned(),
-            Self::InvalidUtf8 => "failed to decode protobuf: string is not valid UTF-8; shown as bytes".to_owned(),
+            Self::MissingTypeUrl => out.write_str("saved state is invalid: Any has a value but no type URL"),
+            Self::InvalidUtf8 => out.write_str("failed to decode protobuf: string is not valid UTF-8; shown as bytes"),
             Self::MissingRequiredField { field, in_type } => {
-                format!("missing required field `{field}` in {}", name(in_type))
+                write!(out, "missing required field `{field}` in {}", name(in_type))
             }
             Self::MissingEnumVariant { enum_type } => {
-                format!("missing enum variant: {} is present but has no variant set", name(enum_type))
+                write!(out, "missing enum variant: {} is present but has no variant set", name(enum_type))
             }
-            Self::UnpackedFixedArray => "saved state is invalid: packed-only fixed array written unpacked".to_owned(),
-            Self::WrongArrayLength { found, elsewhere } => format!(
+            Self::UnpackedFixedArray => {
+                out.write_str("saved state is invalid: packed-only fixed array written unpacked")
+            }
+            Self::WrongArrayLength { found, elsewhere } => write!(
+                out,
                 "wrong packed array length: this fixed array holds {found} values, the same field elsewhere in this \
                  blob {elsewhere}; the VMM reads the count its type fixes"
             ),
             Self::OutOfRange { value, type_name } => {
-                format!("saved state is invalid: {value} does not fit {type_name}")
+                out.push_str("saved state is invalid: ");
+                crate::model::value::push_decimal(*value, out);
+                out.push_str(" does not fit ");
+                out.write_str(type_name)
             }
             Self::DepthLimit { limit } => {
-                format!("nesting deeper than {limit} levels; shown raw (raise --max-depth to decode further)")
+                write!(out, "nesting deeper than {limit} levels; shown raw (raise --max-depth to decode further)")
             }
             Self::AnyDepthLimit { limit } => {
-                format!("Any nested deeper than {limit} levels; payload shown raw (raise --max-any-depth)")
+                write!(out, "Any nested deeper than {limit} levels; payload shown raw (raise --max-any-depth)")
             }
-        }
+        };
     }
 }
 

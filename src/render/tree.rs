@@ -112,7 +112,7 @@ pub fn write_tree_streaming(
         };
         decoder.decode_streaming(source, &mut hook)?
     };
-    write_problems(&doc, NodeId::ROOT, 0, options, out)
+    write_problems(&doc, NodeId::ROOT, 0, options, &mut String::new(), out)
 }
 
 /// Writes the subtree under `top`, indented as if `top` were at `base_depth`.
@@ -136,12 +136,12 @@ fn write_subtree(
         let transparent = doc.is_transparent_node(&node);
         depth_below.push(if transparent { depth } else { depth + 1 });
         if transparent && id != top {
-            write_problems(doc, id, depth, options, out)?;
+            write_problems(doc, id, depth, options, line, out)?;
             continue;
         }
         let field = doc.field_info_of(&node);
         if !options.offsets && row_starts.write_row(doc, &node, field, depth, line, out)? {
-            write_problems(doc, id, depth, options, out)?;
+            write_problems(doc, id, depth, options, line, out)?;
             continue;
         }
         line.clear();
@@ -155,7 +155,7 @@ fn write_subtree(
         if node.kind == NodeKind::Packed && node.next == id + 1 {
             write_packed_values(doc, id, depth + 1, options, out)?;
         } else {
-            write_problems(doc, id, depth, options, out)?;
+            write_problems(doc, id, depth, options, line, out)?;
         }
     }
     Ok(())
@@ -200,7 +200,7 @@ fn write_packed_values(
         element_label(field, first + k as u32, value.raw, !own.is_empty(), &mut line);
         write_line(&mut line, out)?;
         for problem in own {
-            write_problem(doc, problem, depth, options, out)?;
+            write_problem(doc, problem, depth, options, &mut line, out)?;
         }
     }
     Ok(())
@@ -211,27 +211,38 @@ fn write_problems(
     id: NodeId,
     depth: usize,
     options: TreeOptions,
+    line: &mut String,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    doc.problems_of(id).iter().try_for_each(|problem| write_problem(doc, problem, depth, options, out))
+    doc.problems_of(id).iter().try_for_each(|problem| write_problem(doc, problem, depth, options, line, out))
 }
 
-/// One problem's line, under the line of the node (at `depth`) it concerns.
+/// One problem's line, under the line of the node (at `depth`) it concerns, made in `line`.
 fn write_problem(
     doc: &Document,
     problem: &Problem,
     depth: usize,
     options: TreeOptions,
+    line: &mut String,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let pad = if options.offsets { 17 } else { 0 } + depth * 2 + 2;
-    let mark = match problem.kind.severity() {
-        Severity::Error => "!! error",
-        Severity::Warning => "?? warning",
-    };
-    let what = problem.kind.describe(doc);
-    writeln!(out, "{:pad$}{mark} at byte {}: {}", "", problem.offset, terminal_safe(&what))
+    line.clear();
+    if options.offsets {
+        line.push_str(OFFSETS_WIDE);
+    }
+    crate::render::indent_pieces(depth + 1).for_each(|spaces| line.push_str(spaces));
+    line.push_str(match problem.kind.severity() {
+        Severity::Error => "!! error at byte ",
+        Severity::Warning => "?? warning at byte ",
+    });
+    value::push_decimal(problem.offset, line);
+    line.push_str(": ");
+    problem.kind.describe_into(doc, line);
+    write_line(line, out)
 }
+
+/// The blank a problem's line has under the offsets column (`{:>9}+{:<7}`).
+const OFFSETS_WIDE: &str = "                 ";
 
 /// The one-line label of node `id`, read as `node`: `name[i]: type = value`.
 pub fn label(doc: &Document, id: NodeId, node: &Node, line: &mut String) {
