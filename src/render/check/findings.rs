@@ -285,9 +285,15 @@ impl PartFindings {
         let from = doc.problems().partition_point(|p| p.node < top);
         count(&mut self.summary, &doc.problems()[from..]);
         let mut last = LastPlaces::default();
+        // Problems alike on one node (the values of a packed run) come in a row: their key
+        // is found once.
+        let mut last_key: Option<(NodeId, Key)> = None;
         for problem in &doc.problems()[from..] {
             let at = reported_at(doc, problem);
-            let key = key_of(&mut self.places, doc, at, problem, &mut last);
+            let key = match last_key {
+                Some((met, key)) if met == at && key.1 == discriminant(&problem.kind) => key,
+                _ => last_key.insert((at, key_of(&mut self.places, doc, at, problem, &mut last))).1,
+            };
             let (taken, more, first) = self.more.of(key);
             if every_one || *taken < SHOWN_ALIKE {
                 *taken += 1;
