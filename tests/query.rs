@@ -77,3 +77,15 @@ fn set_and_show_take_selectors_too() {
         stdout(&statescope(&[&["show", "samples/vm.state.bin", "--path", "units[name=rtc]"][..], &TY].concat(), None));
     assert!(shown.starts_with("units[3]: sample.state_unit.SavedStateUnit\n  name: string = \"rtc\""), "{shown}");
 }
+
+#[test]
+fn an_any_roots_own_fields_and_its_payloads_are_told_apart() {
+    // An Any root: its payload (a field 5 the payload's type lacks) is shown in the root's
+    // step, beside a field 5 of the Any itself.
+    let url = b"type.googleapis.com/sample.chipset.cmos_rtc.SavedState";
+    let mut any = [&[0x0a, url.len() as u8][..], url, &[0x12, 2, 0x28, 17]].concat();
+    any.extend([0x28, 3]);
+    let get = |path: &str| stdout(&statescope(&["get", "-", path, "--type", "google.protobuf.Any"], Some(&any)));
+    assert_eq!(get("#5"), "17\n", "the payload's field");
+    assert_eq!(get("@#5"), "3\n", "the Any's own field");
+}

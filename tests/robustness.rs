@@ -99,6 +99,23 @@ proptest! {
     }
 }
 
+/// An Any's own unknown field and its payload's field of the same number are two steps,
+/// though the payload is shown in the Any's: found by `mutated_sample_decodes`. Byte 402 of
+/// the sample turns the rtc unit's Any `value` tag into an unknown field 5 of the Any; the
+/// payload, read from a later field 2, holds a field 5 of its own.
+#[test]
+fn an_anys_own_unknown_field_is_not_named_as_its_payloads() {
+    let mut bytes = statescope::samples::VM_STATE.to_vec();
+    bytes[402] = 0x2d;
+    let doc = decode(&bytes, &schema(), Some(statescope::samples::ROOT_TYPE), Limits::default());
+    assert_well_formed(&doc);
+    let own = doc.resolve("units[3].state.@#5").expect("the Any's own field");
+    let payloads = doc.resolve("units[3].state.#5").expect("the payload's field");
+    assert_eq!(doc.node(own).start, 402, "the Any's own field is the one at the changed byte");
+    assert_ne!(own, payloads);
+    assert_eq!(doc.path_of(payloads).to_string(), "units[3].state.#5");
+}
+
 /// `depth` levels of field `number` each wrapping the next, innermost `inner`. Built
 /// outside-in from precomputed sizes, so it costs linear time.
 fn nested(depth: usize, number: u32, inner: &[u8]) -> Vec<u8> {

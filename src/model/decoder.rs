@@ -92,8 +92,12 @@ impl Focus {
 
     /// The top-level field a path's first step names (`#N`, or a field of `root`), and
     /// whether an `[i]` on it counts the values of packed runs rather than occurrences.
-    /// `None` when that cannot be told (no root type, a name it lacks).
+    /// `None` when that cannot be told (no root type, a name it lacks, a root that is an
+    /// Any: its payload's fields are named at its top level, and are not its own).
     pub fn top_level_field(root: Option<&MessageDescriptor>, name: &str) -> Option<(u32, bool)> {
+        if root.is_some_and(|root| root.full_name() == "google.protobuf.Any") {
+            return None;
+        }
         match name.strip_prefix('#') {
             Some(number) => Some((number.parse().ok()?, false)),
             None => {

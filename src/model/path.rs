@@ -1,6 +1,7 @@
 //! Stable field paths such as `units[3].state.drives[0].path.lun`: naming a node, and
 //! finding the node a path names. Any payloads are passed through as if expanded; an Any's
-//! own fields are `@type` and (when unresolved) `@value`; unknown fields are `#N`.
+//! own fields are `@type` and (when unresolved) `@value`; unknown fields are `#N`, and those
+//! of an Any itself `@#N` (its payload's fields share its step).
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -51,7 +52,7 @@ pub fn stop_asked(stop: &AtomicBool) -> bool {
 /// One `name[i]` step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    /// Field name, `#N`, `@type` or `@value`.
+    /// Field name, `#N`, `@type`, `@value` or `@#N`.
     pub name: String,
     /// Bracketed indices after the name.
     pub indices: Vec<u32>,
@@ -233,11 +234,14 @@ pub fn push_step(doc: &Document, node: &Node, field: Option<&FieldInfo>, out: &m
     named
 }
 
-/// A node's step name: a field's own name (or `@type`, `#error`, …), `#N` for a field
+/// A node's step name: a field's own name (or `@type`, `@#N`, `#error`, …), `#N` for a field
 /// known by its number alone, or none.
 enum StepName<'a> {
     Text(&'a str),
     Number(u32),
+    /// A field of an Any itself that Any does not declare, `@#N`: the Any's payload is
+    /// passed through into the same step, and the payload's field `#N` keeps that name.
+    AnyNumber(u32),
     /// Any payloads passed through and packed values have no step of their own.
     Nameless,
 }
@@ -258,7 +262,7 @@ fn step_name<'a>(doc: &'a Document, node: &Node, field: Option<&'a FieldInfo>) -
             match node.field_number {
                 1 => StepName::Text("@type"),
                 2 => StepName::Text("@value"),
-                n => StepName::Number(n),
+                n => StepName::AnyNumber(n),
             }
         }
         _ => match field {
@@ -274,6 +278,10 @@ fn push_name(doc: &Document, node: &Node, field: Option<&FieldInfo>, out: &mut S
     match step_name(doc, node, field) {
         StepName::Text(text) => out.push_str(text),
         StepName::Number(number) => push_number(number, out),
+        StepName::AnyNumber(number) => {
+            out.push('@');
+            push_number(number, out);
+        }
         StepName::Nameless => return false,
     }
     true
@@ -293,6 +301,7 @@ pub fn step_is(doc: &Document, id: NodeId, name: &str) -> bool {
     match step_name(doc, &node, doc.field_info_of(&node)) {
         StepName::Text(text) => text == name,
         StepName::Number(number) => name.strip_prefix('#') == Some(itoa::Buffer::new().format(number)),
+        StepName::AnyNumber(number) => name.strip_prefix("@#") == Some(itoa::Buffer::new().format(number)),
         StepName::Nameless => false,
     }
 }
