@@ -141,6 +141,13 @@ pub fn decode_streaming_in_parts<T: Gathered>(
     let cuts_in = Mutex::new(cuts_in);
     let (found_out, found_in) = std::sync::mpsc::channel::<(usize, Place, Speculation<T>)>();
     let names = Arc::new(overlay::NamesMet::default());
+    let mut cutter = Cutter::new(&source, decoder, pieces.bytes, Arc::clone(&names));
+    // A top level that is one part (a field nearly the whole blob) has nothing to decode
+    // beside it, and had it decoded twice when its output passed what a part may hold.
+    let Some(first_cut) = cutter.next_cut().filter(|cut| cut.place.range.end < source.len()) else {
+        drop(cutter);
+        return decoder.decode_streaming(source, hook);
+    };
     let (again_at, state) = std::thread::scope(|scope| {
         let ahead = &ahead;
         // A mapped file's pages are mapped on a thread of their own, in order, ahead of
@@ -158,10 +165,10 @@ pub fn decode_streaming_in_parts<T: Gathered>(
                 }
             }
         });
-        let mut cutter = Cutter::new(&source, decoder, pieces.bytes, Arc::clone(&names));
         scope.spawn(move || {
+            let mut first_cut = Some(first_cut);
             while ahead.wait_for_room() {
-                let Some(cut) = cutter.next_cut() else { break };
+                let Some(cut) = first_cut.take().or_else(|| cutter.next_cut()) else { break };
                 if cuts_out.send(cut).is_err() {
                     break;
                 }
