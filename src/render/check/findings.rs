@@ -140,12 +140,15 @@ pub fn count(summary: &mut CheckSummary, problems: &[Problem]) {
 }
 
 /// Places found last in one document, kept between its problems: the parent whose place
-/// was found last ([`Places::of`]), and the message whose unknown fields were keyed last
-/// (they all share one place, so a run of them has it found once).
+/// was found last ([`Places::of`]), the message whose unknown fields were keyed last
+/// (they all share one place, so a run of them has it found once), and the node keyed
+/// last with its key (problems alike on one node, the values of a packed run out of
+/// range, come in a row).
 #[derive(Debug, Default)]
 pub struct LastPlaces {
     parent: LastParent,
     unknown_in: Option<(NodeId, u64)>,
+    keyed: Option<(NodeId, Key)>,
 }
 
 /// The parent whose place was found last, with that place ([`Places::of`]).
@@ -155,6 +158,13 @@ pub struct LastParent(Option<(NodeId, u64)>);
 /// The key of a problem of `doc`, reported at `at`; `last` is kept between the problems of
 /// one document.
 pub fn key_of(places: &mut Places, doc: &Document, at: NodeId, problem: &Problem, last: &mut LastPlaces) -> Key {
+    let kind = discriminant(&problem.kind);
+    if let Some((met, key)) = last.keyed
+        && met == at
+        && key.1 == kind
+    {
+        return key;
+    }
     let place = match (&problem.kind, doc.node(at).parent) {
         (ProblemKind::UnknownField { .. }, Some(message)) if at == problem.node => match last.unknown_in {
             Some((met, place)) if met == message => place,
@@ -162,7 +172,7 @@ pub fn key_of(places: &mut Places, doc: &Document, at: NodeId, problem: &Problem
         },
         _ => places.of(doc, at, &mut last.parent),
     };
-    (place, discriminant(&problem.kind))
+    last.keyed.insert((at, (place, kind))).1
 }
 
 /// A problem held back: its pattern and words.
@@ -285,15 +295,9 @@ impl PartFindings {
         let from = doc.problems().partition_point(|p| p.node < top);
         count(&mut self.summary, &doc.problems()[from..]);
         let mut last = LastPlaces::default();
-        // Problems alike on one node (the values of a packed run) come in a row: their key
-        // is found once.
-        let mut last_key: Option<(NodeId, Key)> = None;
         for problem in &doc.problems()[from..] {
             let at = reported_at(doc, problem);
-            let key = match last_key {
-                Some((met, key)) if met == at && key.1 == discriminant(&problem.kind) => key,
-                _ => last_key.insert((at, key_of(&mut self.places, doc, at, problem, &mut last))).1,
-            };
+            let key = key_of(&mut self.places, doc, at, problem, &mut last);
             let (taken, more, first) = self.more.of(key);
             if every_one || *taken < SHOWN_ALIKE {
                 *taken += 1;
