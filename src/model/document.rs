@@ -520,7 +520,12 @@ impl<'a> Iterator for ChildrenWithFields<'a> {
 /// The kind of a leaf of field `number` in a message of a flat run, of type `fields`
 /// (which declares each of its leaves).
 pub(in crate::model) fn leaf_kind(fields: Option<&TypeInfo>, number: u32) -> NodeKind {
-    match fields.and_then(|t| t.field(number)).map(|f| &f.class) {
+    leaf_kind_of(fields.and_then(|t| t.field(number)))
+}
+
+/// The kind of a leaf of a message of a flat run whose field is `field`.
+pub(in crate::model) fn leaf_kind_of(field: Option<&FieldInfo>) -> NodeKind {
+    match field.map(|f| &f.class) {
         Some(FieldClass::String) => NodeKind::String,
         Some(FieldClass::Bytes) => NodeKind::Bytes,
         _ => NodeKind::Scalar,

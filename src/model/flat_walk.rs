@@ -4,7 +4,7 @@
 
 use crate::decode::schema::{FieldInfo, TypeInfo};
 use crate::decode::wire::WireType;
-use crate::model::document::{Document, leaf_kind};
+use crate::model::document::{Document, leaf_kind_of};
 use crate::model::elided::flat::{MadeMessage, Messages};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::value::{self, Scalar};
@@ -79,13 +79,11 @@ impl<'a> FlatWalk<'a> {
     /// The leaves of the message met last, in id order.
     pub fn leaves<'w>(&'w self) -> impl Iterator<Item = FlatLeaf<'a>> + use<'w, 'a> {
         let (ty, id) = (self.ty, self.messages.last_met());
-        let leaves = self.messages.leaves(move |number| leaf_kind(ty, number));
-        leaves.zip(1u32..).map(move |((node, raw), k)| FlatLeaf {
-            id: id + k,
-            node,
-            field: ty.and_then(|t| t.field(node.field_number)),
-            raw,
-        })
+        let leaves = self.messages.leaves(move |number| {
+            let field = ty.and_then(|t| t.field(number));
+            (leaf_kind_of(field), field)
+        });
+        leaves.zip(1u32..).map(move |((node, raw, field), k)| FlatLeaf { id: id + k, node, field, raw })
     }
 }
 

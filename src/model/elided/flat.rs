@@ -275,7 +275,7 @@ impl Elided {
             }
             // The node asked for is handed back as made, not read back from its record.
             let mut wanted = shape;
-            for (leaf, _) in leaves_of(fields(bytes, message), message_id, first, &leaf_kind) {
+            for (leaf, ..) in leaves_of(fields(bytes, message), message_id, first, |number| (leaf_kind(number), ())) {
                 let made = last.made;
                 (last.nodes[made], last.made) = (Some(NodeRecord::pack(leaf)), made + 1);
                 if message_id + made as u32 == first_id + target {
@@ -377,13 +377,14 @@ fn message_node(message: &RawField, first: &Node, id: NodeId, at: At, ids: u32) 
 
 /// The nodes of the leaves of message `id` of the flat run whose first message is `first`
 /// (as read), made from its `fields`, in id order, each with its value as read with it
-/// ([`RawField::scalar`]); a leaf's kind is `leaf_kind(field_number)`.
-fn leaves_of<'a>(
+/// ([`RawField::scalar`]) and what `leaf(field_number)` gives besides its kind (the
+/// field, to a reader that wants it: it is looked up once).
+fn leaves_of<'a, F>(
     fields: impl Iterator<Item = RawField> + Clone + 'a,
     id: NodeId,
     first: &'a Node,
-    leaf_kind: impl Fn(u32) -> NodeKind + 'a,
-) -> impl Iterator<Item = (Node, u64)> + 'a {
+    leaf: impl Fn(u32) -> (NodeKind, F) + 'a,
+) -> impl Iterator<Item = (Node, u64, F)> + 'a {
     // The field numbers met, a bit each (modulo 64): a leaf's index among its field's
     // values is counted only when its number may have come before.
     let mut seen = 0u64;
@@ -397,16 +398,9 @@ fn leaves_of<'a>(
         };
         seen |= bit;
         let leaf_id = id + (made as u32 + 1);
-        let leaf = Node {
-            parent: Some(id),
-            next: leaf_id + 1,
-            field_number: number,
-            index,
-            ty: None,
-            kind: leaf_kind(number),
-            ..*first
-        };
-        (tagged(&field, leaf), field.scalar)
+        let (kind, besides) = leaf(number);
+        let node = Node { parent: Some(id), next: leaf_id + 1, field_number: number, index, ty: None, kind, ..*first };
+        (tagged(&field, node), field.scalar, besides)
     })
 }
 
@@ -461,12 +455,12 @@ impl Messages<'_> {
     }
 
     /// The leaves of the message met last, in id order, each with its value as read with
-    /// it ([`RawField::scalar`]); a leaf's kind is `leaf_kind(field_number)`.
-    pub(in crate::model) fn leaves<'w>(
+    /// it ([`RawField::scalar`]) and what `leaf(field_number)` gives besides its kind.
+    pub(in crate::model) fn leaves<'w, F>(
         &'w self,
-        leaf_kind: impl Fn(u32) -> NodeKind + 'w,
-    ) -> impl Iterator<Item = (Node, u64)> + 'w {
-        leaves_of(self.fields.iter().copied(), self.last, &self.first, leaf_kind)
+        leaf: impl Fn(u32) -> (NodeKind, F) + 'w,
+    ) -> impl Iterator<Item = (Node, u64, F)> + 'w {
+        leaves_of(self.fields.iter().copied(), self.last, &self.first, leaf)
     }
 }
 
