@@ -79,13 +79,26 @@ fn set_and_show_take_selectors_too() {
 }
 
 #[test]
-fn an_any_roots_own_fields_and_its_payloads_are_told_apart() {
+fn an_any_root_shows_its_payloads_fields_at_its_top_level_apart_from_its_own() {
     // An Any root: its payload (a field 5 the payload's type lacks) is shown in the root's
     // step, beside a field 5 of the Any itself.
     let url = b"type.googleapis.com/sample.chipset.cmos_rtc.SavedState";
     let mut any = [&[0x0a, url.len() as u8][..], url, &[0x12, 2, 0x28, 17]].concat();
     any.extend([0x28, 3]);
-    let get = |path: &str| stdout(&statescope(&["get", "-", path, "--type", "google.protobuf.Any"], Some(&any)));
-    assert_eq!(get("#5"), "17\n", "the payload's field");
-    assert_eq!(get("@#5"), "3\n", "the Any's own field");
+    let any_root =
+        |args: &[&str]| stdout(&statescope(&[args, &["--type", "google.protobuf.Any"]].concat(), Some(&any)));
+    assert_eq!(any_root(&["get", "-", "#5"]), "17\n", "the payload's field");
+    assert_eq!(any_root(&["get", "-", "@#5"]), "3\n", "the Any's own field");
+    // The payload passed through has no row of its own, at the top level as below it.
+    let tree = any_root(&["show", "-"]);
+    let rows: Vec<_> = tree.lines().filter(|l| !l.trim_start().starts_with(['!', '?'])).collect();
+    assert_eq!(
+        rows[1..],
+        [
+            "  @type: string = \"type.googleapis.com/sample.chipset.cmos_rtc.SavedState\"",
+            "  #5: varint = 17 (0x11)",
+            "  @#5: varint = 3"
+        ],
+        "{tree}"
+    );
 }

@@ -135,7 +135,9 @@ fn write_subtree(
         };
         let transparent = doc.is_transparent_node(&node);
         depth_below.push(if transparent { depth } else { depth + 1 });
-        if transparent && id != top {
+        // An Any payload passed through has no row, the top of a subtree included (a
+        // root that is an Any hands its payload over as a top-level field).
+        if transparent {
             write_problems(doc, id, depth, options, line, out)?;
             continue;
         }
