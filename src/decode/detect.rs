@@ -118,7 +118,11 @@ impl Scorer<'_> {
             let fields = self.top_level_fields();
             let total = fields.iter().map(|&field| self.score_field(field, desc, depth)).try_fold(0, add_or_stop);
             self.top_level = Some((self.limit, fields));
-            return total.unwrap_or_else(|total| total);
+            let total = total.unwrap_or_else(|total| total);
+            // A root that is an Any has the evidence an Any field has, its type URL, and
+            // fits as well as its payload fits the type the URL names.
+            let payload = if desc.0.full_name() == ANY_TYPE { self.any_root_score(end, depth) } else { 0 };
+            return total + payload;
         }
         let mut total = 0i64;
         let mut pos = start;
@@ -206,18 +210,38 @@ impl Scorer<'_> {
 
     /// An Any whose type URL names a registered type is strong evidence.
     fn any_score(&mut self, start: usize, end: usize) -> i64 {
-        let mut pos = start;
+        if self.any_parts(start, end).0.is_some() { 4 } else { 0 }
+    }
+
+    /// [`Self::any_score`] of a root that is an Any (`[0, end)`), with its payload scored
+    /// `depth` levels down as the type its URL names.
+    fn any_root_score(&mut self, end: usize, depth: u32) -> i64 {
+        match self.any_parts(0, end) {
+            (Some(ty), Some(payload)) => 4 + self.score(payload.start, payload.end, &ty, depth.saturating_sub(1)),
+            (Some(_), None) => 4,
+            (None, _) => 0,
+        }
+    }
+
+    /// Of the Any in `[start, end)`, the type its URL names (when registered) and its
+    /// payload's bytes, as far as the limit reads them. A URL the limit cuts resolves to
+    /// nothing, as no type's URL is that long.
+    fn any_parts(&mut self, start: usize, end: usize) -> (Option<MessageDescriptor>, Option<std::ops::Range<usize>>) {
+        let (mut ty, mut payload, mut pos) = (None, None, start);
         while pos < self.limit
             && let Ok(f) = self.read(pos, end)
         {
-            // A URL the limit cuts resolves to nothing, as no type's URL is that long.
-            if f.tag.field_number == 1 && f.tag.wire_type == WireType::Len && f.value_end <= self.limit {
-                let url = String::from_utf8_lossy(&self.buf[f.value_start..f.value_end]);
-                return if self.schema.resolve_type_url(&url).is_some() { 4 } else { 0 };
+            match (f.tag.field_number, f.tag.wire_type) {
+                (1, WireType::Len) if f.value_end <= self.limit => {
+                    let url = String::from_utf8_lossy(&self.buf[f.value_start..f.value_end]);
+                    ty = self.schema.resolve_type_url(&url);
+                }
+                (2, WireType::Len) => payload = Some(f.value_start..f.value_end),
+                _ => {}
             }
             pos = f.end;
         }
-        0
+        (ty, payload)
     }
 }
 
@@ -258,6 +282,21 @@ mod tests {
         }
         let cut = &small[..small.len() * 3 / 5];
         assert!(detect(cut, &schema).unwrap().damaged, "cut inside the scored prefix");
+    }
+
+    #[test]
+    fn a_units_state_cut_out_on_its_own_is_detected_as_an_any() {
+        // Its two fields fit other types too (the vmtime unit's fit google.protobuf.Type
+        // better), but only an Any has its URL name the type its payload then fits.
+        let schema = std::sync::Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let bytes = include_bytes!("../../samples/vm.state.bin").to_vec();
+        let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
+        let doc = crate::Decoder::new(schema.clone(), root).decode(crate::Source::new(bytes));
+        for unit in 0..8 {
+            let state = doc.resolve(&format!("units[{unit}].state")).unwrap();
+            let found = detect(doc.value_bytes(state), &schema).map(|d| d.message.full_name().to_owned());
+            assert_eq!(found.as_deref(), Some(ANY_TYPE), "unit {unit}");
+        }
     }
 
     #[test]
