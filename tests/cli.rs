@@ -419,3 +419,20 @@ fn the_real_state_repeated_is_detected_as_one_copy_is() {
         assert_eq!(small, large, "{schema:?}");
     }
 }
+
+#[test]
+fn a_units_state_cut_out_on_its_own_is_detected_as_an_any() {
+    // Its two fields fit other types too (the vmtime unit's fit google.protobuf.Type
+    // better), but only an Any has its URL name the type its payload then fits.
+    let schema = std::sync::Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).unwrap());
+    let root = schema.pool.get_message_by_name(statescope::samples::ROOT_TYPE);
+    let doc =
+        statescope::Decoder::new(schema, root).decode(statescope::Source::new(statescope::samples::VM_STATE.to_vec()));
+    for unit in 0..8 {
+        let state = doc.value_bytes(doc.resolve(&format!("units[{unit}].state")).unwrap());
+        let shown = statescope(&["show", "-"], Some(state));
+        let said = stderr(&shown);
+        assert!(said.contains("decoding as google.protobuf.Any (best fit)"), "unit {unit}: {said}");
+        assert!(stdout(&shown).starts_with("google.protobuf.Any ("), "unit {unit}");
+    }
+}

@@ -285,21 +285,6 @@ mod tests {
     }
 
     #[test]
-    fn a_units_state_cut_out_on_its_own_is_detected_as_an_any() {
-        // Its two fields fit other types too (the vmtime unit's fit google.protobuf.Type
-        // better), but only an Any has its URL name the type its payload then fits.
-        let schema = std::sync::Arc::new(Schema::load(&SchemaSources::default()).unwrap());
-        let bytes = include_bytes!("../../samples/vm.state.bin").to_vec();
-        let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
-        let doc = crate::Decoder::new(schema.clone(), root).decode(crate::Source::new(bytes));
-        for unit in 0..8 {
-            let state = doc.resolve(&format!("units[{unit}].state")).unwrap();
-            let found = detect(doc.value_bytes(state), &schema).map(|d| d.message.full_name().to_owned());
-            assert_eq!(found.as_deref(), Some(ANY_TYPE), "unit {unit}");
-        }
-    }
-
-    #[test]
     fn nothing_fits_an_empty_or_garbage_blob() {
         let schema = Schema::load(&SchemaSources::default()).unwrap();
         assert!(detect(&[], &schema).is_none());
