@@ -61,12 +61,21 @@ pub fn raw_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<
 /// The values of a packed run node, read from its bytes (the run was checked when it was
 /// decoded, so every value is whole). Works whether or not the values have nodes.
 pub fn packed_values<'d>(doc: &'d Document, run: NodeId) -> impl Iterator<Item = PackedValue> + 'd {
+    packed_values_from(doc, run, 0)
+}
+
+/// [`packed_values`] from byte `from` on, which is where one of them starts (as a read of
+/// them gave it), or before the run.
+pub fn packed_values_from<'d>(doc: &'d Document, run: NodeId, from: usize) -> impl Iterator<Item = PackedValue> + 'd {
     let node = doc.node(run);
     let wire = match doc.field_info(run).map(|f| &f.class) {
         Some(FieldClass::Scalar(wire)) => *wire,
         _ => WireType::Varint,
     };
-    let span = if node.kind == NodeKind::Packed { node.value_start() as usize..node.value_end as usize } else { 0..0 };
+    let span = match node.kind {
+        NodeKind::Packed => (node.value_start() as usize).max(from)..node.value_end as usize,
+        _ => 0..0,
+    };
     PackedRun::new(span, wire).values(doc.bytes()).map_while(Result::ok)
 }
 

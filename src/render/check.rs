@@ -142,7 +142,7 @@ impl<W: Write> Report<'_, W> {
                 alike.first.get_or_insert_with(|| findings::held(doc, at, problem));
                 continue;
             }
-            self.print(&findings::finding(doc, key, at, problem))?;
+            self.print(&findings::finding(doc, key, at, problem, &mut last))?;
         }
         Ok(())
     }

@@ -143,12 +143,13 @@ pub fn count(summary: &mut CheckSummary, problems: &[Problem]) {
 /// was found last ([`Places::of`]), the message whose unknown fields were keyed last
 /// (they all share one place, so a run of them has it found once), and the node keyed
 /// last with its key (problems alike on one node, the values of a packed run out of
-/// range, come in a row).
+/// range, come in a row), and the value of a packed run found last ([`LastValue`]).
 #[derive(Debug, Default)]
 pub struct LastPlaces {
     parent: LastParent,
     unknown_in: Option<(NodeId, u64)>,
     keyed: Option<(NodeId, Key)>,
+    value: LastValue,
 }
 
 /// The parent whose place was found last, with that place ([`Places::of`]).
@@ -180,30 +181,45 @@ pub fn held(doc: &Document, at: NodeId, problem: &Problem) -> Held {
     Held { offset: problem.offset, pattern: path_of(doc, at).pattern(), message: problem.kind.describe(doc) }
 }
 
-/// A problem in full.
-pub fn finding(doc: &Document, key: Key, at: NodeId, problem: &Problem) -> Finding {
+/// A problem in full; `last` is kept between the problems of one document.
+pub fn finding(doc: &Document, key: Key, at: NodeId, problem: &Problem, last: &mut LastPlaces) -> Finding {
     Finding {
         key,
         severity: severity_word(problem),
         code: problem.kind.code(),
-        path: problem_path(doc, at, problem.offset).label(),
+        path: problem_path(doc, at, problem.offset, &mut last.value).label(),
         held: held(doc, at, problem),
     }
 }
 
 /// The path a problem is reported at: its node's, or for a value of a packed run that has
-/// no node of its own (a streamed document), the value's.
-pub fn problem_path(doc: &Document, at: NodeId, offset: u64) -> FieldPath {
+/// no node of its own (a streamed document), the value's, looked for from the value found
+/// `last` when it is of the same run and before it (a run's problems come in order).
+fn problem_path(doc: &Document, at: NodeId, offset: u64, last: &mut LastValue) -> FieldPath {
     let path = path_of(doc, at);
     let node = doc.node(at);
     if node.kind != NodeKind::Packed || node.next != at + 1 {
         return path;
     }
-    match value::packed_values(doc, at).position(|v| v.offset as u64 == offset) {
-        Some(k) => path.element(node.index + k as u32),
+    let (from, before) = match last.0 {
+        Some((run, from, before)) if run == at && from as u64 <= offset => (from, before),
+        _ => (0, 0),
+    };
+    let values = value::packed_values_from(doc, at, from).zip(before..);
+    match values.take_while(|(v, _)| v.offset as u64 <= offset).find(|(v, _)| v.offset as u64 == offset) {
+        Some((v, k)) => {
+            last.0 = Some((at, v.offset, k));
+            path.element(node.index + k)
+        }
         None => path,
     }
 }
+
+/// The value of a packed run found last by its offset: the run, where the value starts,
+/// and its place in the run ([`problem_path`]). Without it, a run of a million values out
+/// of range, each reported, was looked through from its start for each.
+#[derive(Debug, Default)]
+struct LastValue(Option<(NodeId, usize, u32)>);
 
 /// Fields of the top-level fields handed over from `top` on (the last nodes of a streamed
 /// document): their nodes, with the values of packed runs counted one each although a
@@ -301,7 +317,7 @@ impl PartFindings {
             let (taken, more, first) = self.more.of(key);
             if every_one || *taken < SHOWN_ALIKE {
                 *taken += 1;
-                self.kept.push(finding(doc, key, at, problem));
+                self.kept.push(finding(doc, key, at, problem, &mut last));
             } else {
                 *more += 1;
                 first.get_or_insert_with(|| held(doc, at, problem));
