@@ -182,3 +182,22 @@ fn a_top_level_run_of_small_messages_reads_the_same_in_parts() {
     assert!(one_pass.contains("entries[19999]"), "{one_pass}");
     assert_same_in_parts(&decoder, &blob, "20,000 small entries");
 }
+
+#[test]
+fn a_run_of_values_out_of_range_counted_in_a_part_reads_the_same_in_parts() {
+    // A unit whose packed run holds 5,000 values out of range, among healthy units: past
+    // the first few, its problems are counted rather than kept, in whichever part it is.
+    let mut run = Vec::new();
+    for i in 0..5_000u64 {
+        statescope::write_varint(&mut run, (1 << 33) + i);
+    }
+    let mut state = vec![0x12];
+    statescope::write_varint(&mut state, run.len() as u64);
+    state.extend_from_slice(&run);
+    let bad = samples::unit_field(b"pci", b"type.googleapis.com/sample.pci.cfg_space_emu.SavedState", &state);
+    let blob = [samples::large_vm(300_000), bad, samples::large_vm(300_000)].concat();
+    let decoder = decoder();
+    let one_pass = report(&decoder, &blob, 1, CheckFormat::Text);
+    assert_eq!(held_back(&one_pass, "saved state is invalid"), 4_990, "{one_pass}");
+    assert_same_in_parts(&decoder, &blob, "a long run of values out of range among healthy units");
+}

@@ -99,6 +99,50 @@ proptest! {
     }
 }
 
+#[test]
+fn a_long_run_of_values_out_of_range_is_reported_as_if_each_were_kept() {
+    // base_addresses: 30 values, the 25 from [3] on out of range. `check` shows ten in
+    // full and counts the rest, which it need not keep (a hostile run has a million);
+    // its JSON holds none back, and names each at its place.
+    let values: Vec<u64> = (0..30).map(|i| if (3..28).contains(&i) { (1 << 33) + i } else { i }).collect();
+    let (mut run, mut starts) = (Vec::new(), Vec::new());
+    for &v in &values {
+        starts.push(run.len());
+        write_varint(&mut run, v);
+    }
+    let mut blob = vec![0x12];
+    write_varint(&mut blob, run.len() as u64);
+    let offsets: Vec<usize> = starts.iter().map(|start| blob.len() + start).collect();
+    blob.extend_from_slice(&run);
+    let ty = ["--type", "sample.pci.cfg_space_emu.SavedState"];
+    let text = common::stdout(&common::statescope(&[&["check", "-"][..], &ty].concat(), Some(&blob)));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 12, "{text}");
+    for (line, i) in lines.iter().zip(3..13) {
+        let (v, at) = (values[i], offsets[i]);
+        let expected = format!(
+            "standard input: base_addresses[{i}]: byte {at}: error: saved state is invalid: {v} does not fit a 32-bit unsigned field"
+        );
+        assert_eq!(*line, expected);
+    }
+    let (v, at) = (values[13], offsets[13]);
+    let more = format!(
+        "standard input: base_addresses: from byte {at}: 15 more like the above: saved state is invalid: {v} does not fit a 32-bit unsigned field"
+    );
+    assert_eq!(lines[10..], [more.as_str(), "standard input: 25 error(s), 0 warning(s)"]);
+    let json =
+        common::stdout(&common::statescope(&[&["check", "-", "--format", "json"][..], &ty].concat(), Some(&blob)));
+    let objects: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(objects.len(), 26, "{json}");
+    for (object, i) in objects.iter().zip(3..28) {
+        assert_eq!(
+            (object["path"].as_str(), object["offset"].as_u64()),
+            (Some(&*format!("base_addresses[{i}]")), Some(offsets[i] as u64))
+        );
+    }
+    assert_eq!(objects[25]["summary"]["errors"], 25);
+}
+
 /// An Any's own unknown field and its payload's field of the same number are two steps,
 /// though the payload is shown in the Any's: found by `mutated_sample_decodes`. Byte 402 of
 /// the sample turns the rtc unit's Any `value` tag into an unknown field 5 of the Any; the

@@ -172,7 +172,21 @@ impl Builder {
     #[inline]
     pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
         self.mark_problem(node, true);
-        self.doc.problems.push(Problem { node, offset: offset as u64, kind });
+        self.doc.problems.push(Problem { node, offset: offset as u64, kind, more_alike: 0 });
+    }
+
+    /// Records a problem as [`Self::problem`] does, unless the `kept` + 1 problems recorded
+    /// last are all alike with it (the same kind on `node`): then it is counted on the
+    /// last of them ([`Problem::more_alike`]), not kept.
+    pub(crate) fn problem_counted_past(&mut self, node: NodeId, offset: usize, kind: ProblemKind, kept: usize) {
+        let alike = |p: &Problem| p.node == node && std::mem::discriminant(&p.kind) == std::mem::discriminant(&kind);
+        let problems = &mut self.doc.problems;
+        let counting = problems.last().is_some_and(|last| last.more_alike > 0 && alike(last))
+            || (problems.len() > kept && problems.iter().rev().take(kept + 1).all(alike));
+        match problems.last_mut() {
+            Some(last) if counting => last.more_alike = last.more_alike.saturating_add(1),
+            _ => self.problem(node, offset, kind),
+        }
     }
 
     /// Forgets problem `i`, and clears its node's mark when that was its last problem.

@@ -136,12 +136,15 @@ pub struct Decoder {
     causes: bool,
     /// Whether a streamed top-level message with no problem at all is skimmed, not built.
     skims: bool,
+    /// Past how many values of a packed run out of range in a row the others are only
+    /// counted ([`Decoder::counting_alike_past`]).
+    alike_kept: Option<usize>,
 }
 
 impl Decoder {
     /// A decoder for `root` (schema-less when `None`) with the default [`Limits`].
     pub fn new(schema: Arc<Schema>, root: Option<MessageDescriptor>) -> Self {
-        Decoder { schema, root, limits: Limits::default(), focus: None, causes: true, skims: false }
+        Decoder { schema, root, limits: Limits::default(), focus: None, causes: true, skims: false, alike_kept: None }
     }
 
     /// The same decoder with other limits.
@@ -163,6 +166,20 @@ impl Decoder {
     /// those of a full decode.
     pub fn skimming_clean_fields(self) -> Self {
         Decoder { skims: true, ..self }
+    }
+
+    /// The same decoder, for a report that shows `kept` problems alike and counts the
+    /// rest (`check`): of the values of a packed run that has no node for each, those out
+    /// of range past `kept` + 1 in a row are counted on the last problem kept
+    /// ([`crate::Problem::more_alike`]), not each kept (a hostile run of a million took a
+    /// record each, and most of the check's time).
+    pub fn counting_alike_past(self, kept: usize) -> Self {
+        Decoder { alike_kept: Some(kept), ..self }
+    }
+
+    /// Past how many problems alike in a row the others are only counted, if they are.
+    pub fn alike_kept(&self) -> Option<usize> {
+        self.alike_kept
     }
 
     /// Whether clean top-level message fields are skimmed rather than built.

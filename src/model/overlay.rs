@@ -635,7 +635,7 @@ impl Walker<'_, '_> {
                 if packed_only {
                     self.problem(node, raw.start, ProblemKind::UnpackedFixedArray);
                 }
-                self.check_range(node, range, raw.scalar, raw.value_start);
+                self.check_range(node, range, raw.scalar, raw.value_start, None);
                 Step::Continue
             }
             _ => {
@@ -779,6 +779,9 @@ impl Walker<'_, '_> {
         let mut run = PackedRun::new(raw.value_start..raw.value_end, wire_type);
         let (mut element, mut failure) = (0, None);
         let bools = range == Some(VarintRange::Bool);
+        // Values with no node each, out of range one after another, may be counted past a
+        // few rather than each kept (a check's report shows no more of them).
+        let alike_kept = self.b.decoder().alike_kept().filter(|_| !self.element_nodes);
         loop {
             // The values that get no node and surely read in range are stepped over a word
             // at a time: a lookup of one value in a long run reads the rest as fast as it can.
@@ -812,7 +815,7 @@ impl Walker<'_, '_> {
             // them is for a decode that shows them (a run of a million values out of range
             // would otherwise cost a lookup of one a problem each).
             if wanted {
-                self.check_range(holder, range, value.raw, pos);
+                self.check_range(holder, range, value.raw, pos, alike_kept);
             }
             element += 1;
         }
@@ -979,12 +982,25 @@ impl Walker<'_, '_> {
         (text, guess)
     }
 
-    /// Flags a varint too large for its declared 32-bit or bool type.
+    /// Flags a varint too large for its declared 32-bit or bool type; past `kept` alike
+    /// in a row, only counts it ([`Builder::problem_counted_past`]).
     #[inline]
-    fn check_range(&mut self, node: NodeId, range: Option<VarintRange>, value: u64, offset: usize) {
+    fn check_range(
+        &mut self,
+        node: NodeId,
+        range: Option<VarintRange>,
+        value: u64,
+        offset: usize,
+        kept: Option<usize>,
+    ) {
         let Some(range) = range else { return };
         if !range.holds(value) {
-            self.problem(node, offset, ProblemKind::OutOfRange { value, type_name: range.type_name() });
+            let kind = ProblemKind::OutOfRange { value, type_name: range.type_name() };
+            // Counted past `kept` alike: the kind never puts the top level out of step.
+            match kept {
+                Some(kept) => self.b.problem_counted_past(node, offset, kind, kept),
+                None => self.problem(node, offset, kind),
+            }
         }
     }
 

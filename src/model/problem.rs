@@ -25,6 +25,10 @@ pub struct Problem {
     pub offset: u64,
     /// What is wrong.
     pub kind: ProblemKind,
+    /// Problems alike after it on its node (of the same kind, values of a packed run one
+    /// after another) that a decoder counting them past a few ([`crate::Decoder::counting_alike_past`])
+    /// counted here and did not keep; 0 for every other.
+    pub more_alike: u32,
 }
 
 /// The kinds of problem the decoder reports.

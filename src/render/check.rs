@@ -66,6 +66,10 @@ pub fn check_streaming(
         alike: Groups::default(),
         places: Places::default(),
     };
+    // The text report shows a few problems alike and counts the rest: a run of values out
+    // of range is counted as it is read, not kept a record a value.
+    let counting = decoder.clone().counting_alike_past(SHOWN_ALIKE);
+    let decoder = if format == CheckFormat::Text { &counting } else { decoder };
     let doc = if pieces.threads > 1 {
         // Parts whose results stand hand their findings over; those read again in order
         // are reported as one pass reports them.
@@ -140,6 +144,8 @@ impl<W: Write> Report<'_, W> {
                 && let Some(alike) = self.holds_back(key)
             {
                 alike.first.get_or_insert_with(|| findings::held(doc, at, problem));
+                // Those it stands for, counted and not kept, are held back after it.
+                alike.seen += problem.more_alike as usize;
                 continue;
             }
             self.print(&findings::finding(doc, key, at, problem, &mut last))?;

@@ -124,14 +124,16 @@ pub fn severity_word(problem: &Problem) -> &'static str {
 pub fn count(summary: &mut CheckSummary, problems: &[Problem]) {
     let mut codes: Vec<(&'static str, usize)> = Vec::new();
     for problem in problems {
+        // It and those alike it stands for ([`Problem::more_alike`]).
+        let found = 1 + problem.more_alike as usize;
         match problem.kind.severity() {
-            Severity::Error => summary.errors += 1,
-            Severity::Warning => summary.warnings += 1,
+            Severity::Error => summary.errors += found,
+            Severity::Warning => summary.warnings += found,
         }
         let code = problem.kind.code();
         match codes.iter_mut().find(|(met, _)| std::ptr::eq(*met, code)) {
-            Some((_, n)) => *n += 1,
-            None => codes.push((code, 1)),
+            Some((_, n)) => *n += found,
+            None => codes.push((code, found)),
         }
     }
     for (code, n) in codes {
@@ -319,7 +321,8 @@ impl PartFindings {
                 *taken += 1;
                 self.kept.push(finding(doc, key, at, problem, &mut last));
             } else {
-                *more += 1;
+                // It, and those alike it stands for, counted and not kept.
+                *more += 1 + problem.more_alike as usize;
                 first.get_or_insert_with(|| held(doc, at, problem));
             }
         }
