@@ -9,7 +9,7 @@ use crate::decode::schema::FieldInfo;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::source::Source;
-use crate::model::value::{self, c_escape, raw_scalar, terminal_safe};
+use crate::model::value::{self, c_escape, terminal_safe};
 use crate::model::{Decoder, Document};
 use crate::render::LinesHeld;
 
@@ -190,14 +190,11 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
             let what = terminal_safe(&what);
             return writeln!(self.out, "# statescope: omitted field at byte {}: {what}", node.start);
         }
-        let number;
+        let mut number = itoa::Buffer::new();
         let name: &str = match (field, node.kind) {
             (Some(f), _) => &f.name,
             (None, NodeKind::AnyPayload) => "value",
-            (None, _) => {
-                number = node.field_number.to_string();
-                &number
-            }
+            (None, _) => number.format(node.field_number),
         };
         // Names come from the schema, which may be hostile too; valid names are unchanged.
         let name = terminal_safe(name);
@@ -207,10 +204,7 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
                 let value = match (&field, value::scalar_of(doc, node, field)) {
                     (Some(_), Some(v)) if implicit && is_zero(&v) => return Ok(()),
                     (Some(_), Some(v)) => v,
-                    (None, _) => {
-                        self.indent(depth)?;
-                        return writeln!(self.out, "{name}: {}", unknown_scalar(doc, id));
-                    }
+                    (None, _) => return self.unknown_scalar_line(depth, &name, node),
                     (Some(_), None) => return Ok(()),
                 };
                 self.scalar_line(depth, &name, &value)
@@ -268,6 +262,25 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
         }
     }
 
+    /// An unknown scalar (`node`, as read) as protoc prints it: a varint in decimal, a
+    /// fixed value in hex.
+    fn unknown_scalar_line(&mut self, depth: usize, name: &str, node: &Node) -> io::Result<()> {
+        use crate::decode::wire::WireType;
+        let raw = value::raw_of(self.doc, node, None).unwrap_or(0);
+        match node.wire {
+            Some(WireType::Fixed32) => self.indented(depth, format_args!("{name}: 0x{raw:08x}")),
+            Some(WireType::Fixed64) => self.indented(depth, format_args!("{name}: 0x{raw:016x}")),
+            _ => self.scalar_line(depth, name, &value::Scalar::Unsigned(raw)),
+        }
+    }
+
+    /// `line` and its end, indented `depth` steps.
+    fn indented(&mut self, depth: usize, line: std::fmt::Arguments<'_>) -> io::Result<()> {
+        self.indent(depth)?;
+        self.out.write_fmt(line)?;
+        self.out.write_all(b"\n")
+    }
+
     /// `name: value` and the line's end, indented `depth` steps: integers written without
     /// the formatting machinery, other values (enum names come from the schema) made
     /// terminal-safe; a line that fits in one write.
@@ -314,16 +327,5 @@ fn is_zero(v: &value::Scalar) -> bool {
         value::Scalar::Float(f) => *f == 0.0 && f.is_sign_positive(),
         value::Scalar::Bool(b) => !b,
         value::Scalar::Enum(n, _) => *n == 0,
-    }
-}
-
-/// Unknown scalars as protoc prints them: varints in decimal, fixed values in hex.
-fn unknown_scalar(doc: &Document, id: NodeId) -> String {
-    use crate::decode::wire::WireType;
-    let raw = raw_scalar(doc, id).unwrap_or(0);
-    match doc.node(id).wire {
-        Some(WireType::Fixed32) => format!("0x{raw:08x}"),
-        Some(WireType::Fixed64) => format!("0x{raw:016x}"),
-        _ => raw.to_string(),
     }
 }
