@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use prost_reflect::MessageDescriptor;
 
-use crate::decode::schema::{Schema, TypeTable};
+use crate::decode::schema::{ANY_TYPE, Schema, TypeTable};
 use crate::model::builder::Builder;
 use crate::model::document::Document;
 use crate::model::node::NodeId;
@@ -95,7 +95,7 @@ impl Focus {
     /// `None` when that cannot be told (no root type, a name it lacks, a root that is an
     /// Any: its payload's fields are named at its top level, and are not its own).
     pub fn top_level_field(root: Option<&MessageDescriptor>, name: &str) -> Option<(u32, bool)> {
-        if root.is_some_and(|root| root.full_name() == "google.protobuf.Any") {
+        if root.is_some_and(|root| root.full_name() == ANY_TYPE) {
             return None;
         }
         match name.strip_prefix('#') {

@@ -142,10 +142,10 @@ pub fn count(summary: &mut CheckSummary, problems: &[Problem]) {
 }
 
 /// Places found last in one document, kept between its problems: the parent whose place
-/// was found last ([`Places::of`]), the message whose unknown fields were keyed last
-/// (they all share one place, so a run of them has it found once), and the node keyed
-/// last with its key (problems alike on one node, the values of a packed run out of
-/// range, come in a row), and the value of a packed run found last ([`LastValue`]).
+/// was found last ([`Places::of`]); the message whose unknown fields were keyed last
+/// (they all share one place, so a run of them has it found once); the node keyed last,
+/// with its key (problems alike on one node, the values of a packed run out of range,
+/// come in a row); and the value of a packed run found last ([`LastValue`]).
 #[derive(Debug, Default)]
 pub struct LastPlaces {
     parent: LastParent,
