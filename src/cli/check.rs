@@ -18,7 +18,8 @@ use crate::model::value::terminal_safe;
 use crate::open::{SchemaArgs, display_name};
 use crate::render::check::{CheckFormat, CheckSummary, check_streaming};
 
-/// One file's result: its report, or why it could not be read.
+/// One file's result: its report (empty when it went out as it was made), or why it could
+/// not be read.
 type Checked = std::result::Result<(Vec<u8>, CheckSummary), String>;
 
 /// Runs `check`.
@@ -41,33 +42,53 @@ pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> 
         shared = Some(decoder);
     }
     let jobs = args.jobs.map_or_else(cores, usize::from);
-    let check_one = |file: &Path| -> Checked {
+    // Checks one file, its report written to `report`: why the file could not be read
+    // (`Ok(Err)`), or the report's write failing (`Err`).
+    let check_one = |file: &Path, mut report: &mut dyn Write| -> std::io::Result<Result<CheckSummary, String>> {
         let label = display_name(file);
         // One file is mapped (the guard names it should it be cut short underneath); of
         // many read at once, each is read whole.
         let read = if files.len() == 1 { schema_args.read_mapped(file) } else { schema_args.read(file) };
-        let source = read.map_err(|e| crate::cli::one_line(&e))?;
+        let source = match read {
+            Ok(source) => source,
+            Err(e) => return Ok(Err(crate::cli::one_line(&e))),
+        };
         let decoder = match &shared {
             Some(decoder) => decoder.clone(),
-            None => {
-                let (decoder, note) = schema_args.decoder(&schema, &source).map_err(|e| crate::cli::one_line(&e))?;
-                if let Some(note) = note {
-                    eprintln!("statescope: {label}: {note}");
+            None => match schema_args.decoder(&schema, &source) {
+                Ok((decoder, note)) => {
+                    if let Some(note) = note {
+                        eprintln!("statescope: {label}: {note}");
+                    }
+                    decoder
                 }
-                decoder
-            }
+                Err(e) => return Ok(Err(crate::cli::one_line(&e))),
+            },
         };
         // A clean unit is only counted: check reports problems, and has no use for its nodes.
         let decoder = decoder.skimming_clean_fields();
-        let mut report = Vec::new();
         // One large file is cut in parts, one per core; many files already keep them busy.
         let threads = if files.len() == 1 && source.len() >= PARTS_FROM { jobs } else { 1 };
         let pieces = Pieces::per_thread(source.len(), threads);
-        let summary =
-            check_streaming(&decoder, source, &label, format, pieces, &mut report).map_err(|e| e.to_string())?;
-        Ok((report, summary))
+        check_streaming(&decoder, source, &label, format, pieces, &mut report).map(Ok)
     };
-    let results = in_parallel(&files, jobs, &check_one);
+    let results = match files.as_slice() {
+        // One file's report goes out as it is made: in JSON it names every problem, many
+        // times the file's size on a hostile one, which a buffer would hold whole.
+        [file] => {
+            let mut sink = std::io::sink();
+            let report: &mut dyn Write = if args.summary { &mut sink } else { &mut *out };
+            vec![check_one(file, report)?.map(|summary| (Vec::new(), summary))]
+        }
+        // Many files' reports are each held until their turn.
+        _ => in_parallel(&files, jobs, &|file| {
+            let mut report = Vec::new();
+            match check_one(file, &mut report) {
+                Ok(checked) => checked.map(|summary| (report, summary)),
+                Err(e) => Err(e.to_string()),
+            }
+        }),
+    };
     let mut found = false;
     let mut unreadable = 0;
     let mut kinds: BTreeMap<&'static str, (usize, usize)> = BTreeMap::new();
