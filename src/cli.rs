@@ -213,8 +213,8 @@ pub struct CheckArgs {
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
     /// Output format: lines, or one JSON object per finding and one per file.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-    pub format: DiffFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// Print a table of problem kinds across the files instead of each problem.
     #[arg(long, conflicts_with = "format")]
     pub summary: bool,
@@ -241,9 +241,10 @@ pub struct DiffArgs {
     /// Print counts per unit instead of each difference.
     #[arg(long)]
     pub stat: bool,
-    /// Output format: a line per difference, or a JSON object per line.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text, conflicts_with = "stat")]
-    pub format: DiffFormat,
+    /// Output format: a line per difference (`PATH: changed OLD → NEW (A bytes …, B bytes
+    /// …)`), or a JSON object per difference (path, change, old, new, a, b, ranges).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text, conflicts_with = "stat")]
+    pub format: ReportFormat,
     /// Browse B with the differences marked (`}` and `{` jump between them).
     #[arg(long, conflicts_with_all = ["stat", "format"])]
     pub view: bool,
@@ -324,20 +325,21 @@ pub struct CompatArgs {
     #[arg(long, value_name = "FILE")]
     pub to_proto: Vec<PathBuf>,
     /// Output format: a line per finding, or a JSON object per line.
-    #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
-    pub format: DiffFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// Browse the blob with the other release's verdict on each row it concerns (`}` and
     /// `{` jump between them).
     #[arg(long, conflicts_with_all = ["format", "schemas"])]
     pub view: bool,
 }
 
-/// Output formats of `diff`.
+/// Output formats of the commands that report findings (`check`, `diff`, `compat`): each
+/// command's `--format` says what its lines and objects hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum DiffFormat {
-    /// `PATH: changed OLD → NEW (A bytes …, B bytes …)`.
+pub enum ReportFormat {
+    /// Lines, to read.
     Text,
-    /// One JSON object per difference: path, change, old, new, a, b, ranges.
+    /// One JSON object a line, to parse.
     Json,
 }
 

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::Result;
 
-use crate::cli::{CheckArgs, DiffFormat, Outcome};
+use crate::cli::{CheckArgs, Outcome, ReportFormat};
 use crate::model::Decoder;
 use crate::model::parts::{PARTS_FROM, Pieces, cores};
 use crate::model::value::terminal_safe;
@@ -26,7 +26,7 @@ type Checked = std::result::Result<(Vec<u8>, CheckSummary), String>;
 pub fn run(schema_args: &SchemaArgs, args: &CheckArgs, out: &mut impl Write) -> Result<Outcome> {
     let schema = schema_args.load_schema()?;
     let files = expand(&args.files);
-    let format = if args.format == DiffFormat::Json { CheckFormat::Json } else { CheckFormat::Text };
+    let format = if args.format == ReportFormat::Json { CheckFormat::Json } else { CheckFormat::Text };
     // The root type is found once: on the first file that reads (or given with --type).
     let mut shared: Option<Decoder> = None;
     if files.len() > 1

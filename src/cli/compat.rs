@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, anyhow, bail};
 
-use crate::cli::{CompatArgs, DiffFormat, Outcome};
+use crate::cli::{CompatArgs, Outcome, ReportFormat};
 use crate::compare::compat::{Finding, Verdict, blob_against};
 use crate::compare::schemas::{Impact, schema_changes};
 use crate::decode::registry::SchemaSources;
@@ -57,11 +57,11 @@ pub fn run(schema_args: &SchemaArgs, args: &CompatArgs, out: &mut impl Write) ->
     }
     for finding in &found {
         match args.format {
-            DiffFormat::Json => writeln!(out, "{}", json(finding))?,
-            DiffFormat::Text => writeln!(out, "{}", terminal_safe(&format!("{label}: {}", line(finding))))?,
+            ReportFormat::Json => writeln!(out, "{}", json(finding))?,
+            ReportFormat::Text => writeln!(out, "{}", terminal_safe(&format!("{label}: {}", line(finding))))?,
         }
     }
-    if args.format == DiffFormat::Text {
+    if args.format == ReportFormat::Text {
         let count = |v: Verdict| found.iter().filter(|f| f.verdict == v).count();
         let summary = if found.is_empty() {
             "the other release reads this blob as this one does".to_owned()
@@ -110,7 +110,7 @@ fn schemas(old: &Path, new: &Path, args: &CompatArgs, out: &mut impl Write) -> R
         let accepted = allowed.contains(&c.key);
         failing += usize::from(!accepted && c.worst() != Impact::Info);
         match args.format {
-            DiffFormat::Json => writeln!(
+            ReportFormat::Json => writeln!(
                 out,
                 "{}",
                 serde_json::json!({
@@ -118,7 +118,7 @@ fn schemas(old: &Path, new: &Path, args: &CompatArgs, out: &mut impl Write) -> R
                     "new_blobs": c.new_blobs.word(), "allowed": accepted,
                 })
             )?,
-            DiffFormat::Text => {
+            ReportFormat::Text => {
                 let mark = if accepted { " (allowed)" } else { "" };
                 let line = format!(
                     "[{}] old blobs: {}, new blobs: {}{mark}: {}",
@@ -131,7 +131,7 @@ fn schemas(old: &Path, new: &Path, args: &CompatArgs, out: &mut impl Write) -> R
             }
         }
     }
-    if args.format == DiffFormat::Text {
+    if args.format == ReportFormat::Text {
         writeln!(out, "{} change(s), {failing} that break or lose data and are not allowed", changes.len())?;
     }
     Ok(if failing > 0 { Outcome::ProblemsFound } else { Outcome::Success })

@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Result, anyhow, bail};
 
-use crate::cli::{DiffArgs, DiffFormat, Outcome};
+use crate::cli::{DiffArgs, Outcome, ReportFormat};
 use crate::compare::diff::{Change, Difference, Options, diff};
 use crate::model::value::terminal_safe;
 use crate::open::{SchemaArgs, display_name};
@@ -42,7 +42,7 @@ pub fn run(schema_args: &SchemaArgs, args: &DiffArgs, out: &mut impl Write) -> R
     }
     if args.stat {
         write_stat(&found, &b, out)?;
-    } else if args.format == DiffFormat::Json {
+    } else if args.format == ReportFormat::Json {
         for d in &found {
             writeln!(out, "{}", json(d))?;
         }
