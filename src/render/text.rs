@@ -134,8 +134,7 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
             // `[url]` has no escapes: a URL that needs one is written as its fields.
             && url.chars().all(|c| c.is_ascii_graphic() && c != ']')
         {
-            self.indent(depth)?;
-            writeln!(self.out, "[{url}] {{")?;
+            self.indented(depth, format_args!("[{url}] {{"))?;
             self.body(payload, depth + 1)?;
             self.indent(depth)?;
             return self.out.write_all(b"}\n");
@@ -185,10 +184,9 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
             problems.iter().all(|p| matches!(p.kind, crate::model::problem::ProblemKind::UnknownField { .. }));
         if node.kind == NodeKind::Error || (!decodes && !node.is_container()) {
             self.omitted += 1;
-            self.indent(depth)?;
             let what = problems.first().map_or_else(|| "unreadable bytes".to_owned(), |p| p.kind.describe(doc));
             let what = terminal_safe(&what);
-            return writeln!(self.out, "# statescope: omitted field at byte {}: {what}", node.start);
+            return self.indented(depth, format_args!("# statescope: omitted field at byte {}: {what}", node.start));
         }
         let mut number = itoa::Buffer::new();
         let name: &str = match (field, node.kind) {
@@ -230,8 +228,7 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
             NodeKind::Packed => {
                 for element in doc.children(id) {
                     let text = value::scalar(doc, element).map(|v| v.to_string()).unwrap_or_default();
-                    self.indent(depth)?;
-                    writeln!(self.out, "{name}: {}", terminal_safe(&text))?;
+                    self.indented(depth, format_args!("{name}: {}", terminal_safe(&text)))?;
                 }
                 Ok(())
             }
@@ -242,19 +239,16 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
                 }
                 let mut escaped = String::with_capacity(bytes.len() + 2);
                 c_escape(bytes, &mut escaped);
-                self.indent(depth)?;
-                writeln!(self.out, "{name}: \"{escaped}\"")
+                self.indented(depth, format_args!("{name}: \"{escaped}\""))
             }
             NodeKind::AnyPayload => {
                 // An unexpanded Any's value: the payload's bytes.
                 let mut escaped = String::new();
                 c_escape(doc.value_bytes(id), &mut escaped);
-                self.indent(depth)?;
-                writeln!(self.out, "{name}: \"{escaped}\"")
+                self.indented(depth, format_args!("{name}: \"{escaped}\""))
             }
             _ => {
-                self.indent(depth)?;
-                writeln!(self.out, "{name} {{")?;
+                self.indented(depth, format_args!("{name} {{"))?;
                 self.body(id, depth + 1)?;
                 self.indent(depth)?;
                 self.out.write_all(b"}\n")
