@@ -248,7 +248,9 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
                 self.indented(depth, format_args!("{name}: \"{escaped}\""))
             }
             _ => {
-                self.indented(depth, format_args!("{name} {{"))?;
+                self.indent(depth)?;
+                self.out.write_all(name.as_bytes())?;
+                self.out.write_all(b" {\n")?;
                 self.body(id, depth + 1)?;
                 self.indent(depth)?;
                 self.out.write_all(b"}\n")
