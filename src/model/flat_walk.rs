@@ -46,6 +46,13 @@ pub struct FlatLeaf<'a> {
 }
 
 impl FlatLeaf<'_> {
+    /// Its value's bits as the walk read them, for a number (a varint, or a fixed value's
+    /// bytes).
+    #[inline]
+    pub fn raw(&self) -> u64 {
+        self.raw
+    }
+
     /// Its value as [`value::scalar_of`] reads it from the bytes (`None` but for a number),
     /// from what the walk read: a reader of millions of leaves reads none twice.
     pub fn scalar(&self) -> Option<Scalar> {

@@ -133,7 +133,8 @@ impl Search {
         }
         // How each leaf is looked at, by field number and whether it is its field's first
         // in its message (a singular field's next is `name[1]`): a run's type has few.
-        let mut looks: Vec<((u32, bool), Look)> = Vec::new();
+        // With it, the bits of an unsigned integer field's value ([`unsigned_bits`]).
+        let mut looks: Vec<((u32, bool), Look, Option<u64>)> = Vec::new();
         let mut next = Some(first);
         let mut after = step;
         while let Some(message) = next {
@@ -150,20 +151,26 @@ impl Search {
                     return Err(end);
                 }
                 let key = (leaf.node.field_number, leaf.node.index == 0);
-                let look = match looks.iter().find(|(k, _)| *k == key) {
-                    Some(&(_, look)) => look,
+                let (look, bits) = match looks.iter().find(|(k, ..)| *k == key) {
+                    Some(&(_, look, bits)) => (look, bits),
                     None => {
-                        let look = scratch.sifter.look(&leaf.node, leaf.field);
-                        looks.push((key, look));
-                        look
+                        let (look, bits) = (scratch.sifter.look(&leaf.node, leaf.field), unsigned_bits(leaf.field));
+                        looks.push((key, look, bits));
+                        (look, bits)
                     }
                 };
                 // A number's value as the walk read it, where only its index and value
-                // vary from row to row.
+                // vary from row to row: an unsigned one's digits looked at without making
+                // its value first (the run reads clean: its numbers read as declared).
+                let listed = leaf.field.is_some_and(|f| f.is_list);
                 let found = if look == Look::Varying
+                    && let (Some(bits), Some(digits)) = (bits, &self.digits)
+                {
+                    let v = leaf.raw() & bits;
+                    (listed && self.index_holds(leaf.node.index, &mut scratch.line)) || digits.in_integer(v, v >= 10)
+                } else if look == Look::Varying
                     && let Some(value) = leaf.scalar()
                 {
-                    let listed = leaf.field.is_some_and(|f| f.is_list);
                     self.index_or_value_holds(listed, leaf.node.index, &value, &mut scratch.line)
                 } else {
                     self.finds_as(doc, leaf.id, &leaf.node, leaf.field, look, scratch)
@@ -330,6 +337,17 @@ impl Search {
     }
 }
 
+/// The bits of the raw value of a number of `field` that make its value, when it is an
+/// unsigned integer (shown as [`Scalar::Unsigned`] of them).
+fn unsigned_bits(field: Option<&FieldInfo>) -> Option<u64> {
+    use prost_reflect::Kind;
+    match field?.kind {
+        Kind::Uint32 | Kind::Fixed32 => Some(u64::from(u32::MAX)),
+        Kind::Uint64 | Kind::Fixed64 => Some(u64::MAX),
+        _ => None,
+    }
+}
+
 /// How many bytes of a bytes value a search lowers at once to look for its text.
 const LOWERED_AT_ONCE: usize = 64 << 10;
 
@@ -343,7 +361,7 @@ mod tests {
     use super::Search;
     use crate::decode::registry::SchemaSources;
     use crate::decode::schema::Schema;
-    use crate::model::node::NodeId;
+    use crate::model::node::{NodeId, NodeKind};
     use crate::model::source::Source;
     use crate::model::{Decoder, Document};
 
@@ -364,13 +382,17 @@ mod tests {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         // Entries whose index is written twice (`index`, then `index[1]`), side by side.
         let twice: Vec<u8> = (0..40u8).flat_map(|i| [0x0a, 6, 0x08, i, 0x08, i + 1, 0x10, 7]).collect();
-        for (root, bytes) in [
-            ("sample.virt.x86.Msrs", crate::samples::msr_entries(3_000)),
-            ("sample.virt.x86.Msrs", twice),
-            (crate::samples::ROOT_TYPE, crate::samples::VM_STATE.to_vec()),
+        let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/search_lists.proto");
+        let lists =
+            Arc::new(Schema::load(&SchemaSources { proto_files: vec![proto], ..SchemaSources::default() }).unwrap());
+        for (schema, root, bytes) in [
+            (&schema, "sample.virt.x86.Msrs", crate::samples::msr_entries(3_000)),
+            (&schema, "sample.virt.x86.Msrs", twice),
+            (&schema, crate::samples::ROOT_TYPE, crate::samples::VM_STATE.to_vec()),
+            (&lists, "searchlists.Entries", list_entries(60)),
         ] {
             let root = schema.pool.get_message_by_name(root);
-            let doc = Decoder::new(Arc::clone(&schema), root).decode(Source::new(bytes));
+            let doc = Decoder::new(Arc::clone(schema), root).decode(Source::new(bytes));
             let len = doc.node_count() as u32;
             let queries = ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[1", "2]", "7 ("];
             for query in queries.into_iter().chain(["3221225", "0000", "18", "80", "0", "5", "9"]) {
@@ -395,5 +417,68 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn each_row_of_entries_read_from_their_bytes_matches_as_its_label_reads() {
+        // From each entry's row (where a search reads the run from its bytes) past each of
+        // its rows, forward from the top: leaves of each unsigned width, a signed one, and
+        // a list's values, whose `[i]` alone may hold the query. The steps are twice as
+        // many as up to the row: the first half, read from the bytes, holds it.
+        let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/search_lists.proto");
+        let schema =
+            Arc::new(Schema::load(&SchemaSources { proto_files: vec![proto], ..SchemaSources::default() }).unwrap());
+        let root = schema.pool.get_message_by_name("searchlists.Entries");
+        let doc = Decoder::new(Arc::clone(&schema), root).decode(Source::new(list_entries(40)));
+        let len = doc.node_count() as u32;
+        let unique = ["3999999964", "6b27", "18446744073709", "c000008", "273"];
+        for query in ["0", "1", "5", "7", "9", "[2", "values[1]", "= 7"].into_iter().chain(unique) {
+            let holds = holding(&doc, query);
+            let search = Search::new(query.to_owned(), true, NodeId::ROOT);
+            let mut entry = 1;
+            for step in 1..len {
+                if doc.node(NodeId::from_index(step as usize)).kind == NodeKind::Message {
+                    entry = step;
+                }
+                let steps = entry..(2 * step + 2 - entry).min(len);
+                let found = search.first_match(&doc, steps.clone());
+                let expected = steps.clone().find(|&at| holds[at as usize]);
+                let expected = expected.map(|at| (at, NodeId::from_index(at as usize)));
+                assert_eq!(found, expected, "/{query}, steps {steps:?}");
+            }
+        }
+    }
+
+    /// `count` entries of `searchlists.Entries`, each with a number of every unsigned width,
+    /// a repeated one written a value at a time (one to three of them) and a signed one.
+    fn list_entries(count: u64) -> Vec<u8> {
+        fn varint(mut v: u64, out: &mut Vec<u8>) {
+            while v >= 0x80 {
+                out.push(v as u8 | 0x80);
+                v >>= 7;
+            }
+            out.push(v as u8);
+        }
+        let mut out = Vec::new();
+        for i in 0..count {
+            // `id: uint32 = 7` and `values[k]: uint32 = 0`: of some entries' rows, only
+            // `values[1]`'s index holds `1`.
+            let mut entry = vec![0x08, 7];
+            for _ in 0..=i % 3 {
+                entry.extend_from_slice(&[0x10, 0]);
+            }
+            entry.push(0x19);
+            entry.extend_from_slice(&(0xc000_0080_u64 << 20 | i).to_le_bytes());
+            entry.push(0x20);
+            varint(u64::MAX - i * 12_345, &mut entry);
+            entry.push(0x2d);
+            entry.extend_from_slice(&(4_000_000_000_u32 - i as u32 * 9).to_le_bytes());
+            entry.push(0x30);
+            varint(i * 7, &mut entry);
+            out.push(0x0a);
+            varint(entry.len() as u64, &mut out);
+            out.extend_from_slice(&entry);
+        }
+        out
     }
 }
