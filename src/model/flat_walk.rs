@@ -2,6 +2,8 @@
 //! bytes, one message after the next: a reader of every row of a run, as a search is, makes
 //! each node once rather than reading it by id from the mark before it.
 
+use prost_reflect::Kind;
+
 use crate::decode::schema::{FieldInfo, TypeInfo};
 use crate::decode::wire::WireType;
 use crate::model::document::{Document, leaf_kind_of};
@@ -46,11 +48,16 @@ pub struct FlatLeaf<'a> {
 }
 
 impl FlatLeaf<'_> {
-    /// Its value's bits as the walk read them, for a number (a varint, or a fixed value's
-    /// bytes).
+    /// Its value when it is an unsigned integer (`uint32`, `uint64`, `fixed32`, `fixed64`):
+    /// [`FlatLeaf::scalar`]'s [`Scalar::Unsigned`], read without making a [`Scalar`] (the
+    /// run reads clean: its numbers read as declared).
     #[inline]
-    pub fn raw(&self) -> u64 {
-        self.raw
+    pub fn unsigned(&self) -> Option<u64> {
+        match self.field?.kind {
+            Kind::Uint32 | Kind::Fixed32 => Some(u64::from(self.raw as u32)),
+            Kind::Uint64 | Kind::Fixed64 => Some(self.raw),
+            _ => None,
+        }
     }
 
     /// Its value as [`value::scalar_of`] reads it from the bytes (`None` but for a number),

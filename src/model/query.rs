@@ -155,13 +155,19 @@ fn select_children(
             // The run's messages are values of one field; each of their leaves is of a
             // declared field, whose step is its name.
             if step_is(doc, c, &step.name) {
+                // An unsigned leaf reads as `value` when it is `value`'s number: compared
+                // as numbers, not written out.
+                let number = value.parse::<u64>().ok().filter(|n| itoa::Buffer::new().format(*n) == value);
                 while let Some(message) = walk.next().filter(|_| !stop_asked(stop)) {
                     let mut leaves = walk.leaves();
                     if leaves.any(|leaf| {
                         leaf.field.is_some_and(|f| f.name == *field)
-                            && match leaf.scalar() {
-                                Some(number) => scalar_reads_as(&number, value, scratch),
-                                None => reads_as(doc, leaf.id, &leaf.node, leaf.field, value, scratch),
+                            && match (leaf.unsigned(), number) {
+                                (Some(unsigned), number) => number == Some(unsigned),
+                                (None, _) => match leaf.scalar() {
+                                    Some(number) => scalar_reads_as(&number, value, scratch),
+                                    None => reads_as(doc, leaf.id, &leaf.node, leaf.field, value, scratch),
+                                },
                             }
                     }) {
                         out.push(message.id());

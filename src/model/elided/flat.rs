@@ -791,6 +791,10 @@ mod path_tests {
             format!("entries[index={}]", index(16)),
             format!("entries[index={}]", index(1199)),
             "entries[index=1]".to_owned(),
+            // A number written otherwise than a row writes it reads as no value.
+            format!("entries[index=0{}]", index(16)),
+            format!("entries[index=+{}]", index(16)),
+            format!("entries[value={} ]", value(1)),
             "entries[nosuch=1]".to_owned(),
             "nosuch[index=1]".to_owned(),
         ] {

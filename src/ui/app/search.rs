@@ -133,8 +133,7 @@ impl Search {
         }
         // How each leaf is looked at, by field number and whether it is its field's first
         // in its message (a singular field's next is `name[1]`): a run's type has few.
-        // With it, the bits of an unsigned integer field's value ([`unsigned_bits`]).
-        let mut looks: Vec<((u32, bool), Look, Option<u64>)> = Vec::new();
+        let mut looks: Vec<((u32, bool), Look)> = Vec::new();
         let mut next = Some(first);
         let mut after = step;
         while let Some(message) = next {
@@ -151,22 +150,21 @@ impl Search {
                     return Err(end);
                 }
                 let key = (leaf.node.field_number, leaf.node.index == 0);
-                let (look, bits) = match looks.iter().find(|(k, ..)| *k == key) {
-                    Some(&(_, look, bits)) => (look, bits),
+                let look = match looks.iter().find(|(k, _)| *k == key) {
+                    Some(&(_, look)) => look,
                     None => {
-                        let (look, bits) = (scratch.sifter.look(&leaf.node, leaf.field), unsigned_bits(leaf.field));
-                        looks.push((key, look, bits));
-                        (look, bits)
+                        let look = scratch.sifter.look(&leaf.node, leaf.field);
+                        looks.push((key, look));
+                        look
                     }
                 };
                 // A number's value as the walk read it, where only its index and value
                 // vary from row to row: an unsigned one's digits looked at without making
-                // its value first (the run reads clean: its numbers read as declared).
+                // its value first.
                 let listed = leaf.field.is_some_and(|f| f.is_list);
                 let found = if look == Look::Varying
-                    && let (Some(bits), Some(digits)) = (bits, &self.digits)
+                    && let (Some(v), Some(digits)) = (leaf.unsigned(), &self.digits)
                 {
-                    let v = leaf.raw() & bits;
                     (listed && self.index_holds(leaf.node.index, &mut scratch.line)) || digits.in_integer(v, v >= 10)
                 } else if look == Look::Varying
                     && let Some(value) = leaf.scalar()
@@ -334,17 +332,6 @@ impl Search {
                 lowered.make_ascii_lowercase();
                 self.needle.find(lowered).is_some()
             })
-    }
-}
-
-/// The bits of the raw value of a number of `field` that make its value, when it is an
-/// unsigned integer (shown as [`Scalar::Unsigned`] of them).
-fn unsigned_bits(field: Option<&FieldInfo>) -> Option<u64> {
-    use prost_reflect::Kind;
-    match field?.kind {
-        Kind::Uint32 | Kind::Fixed32 => Some(u64::from(u32::MAX)),
-        Kind::Uint64 | Kind::Fixed64 => Some(u64::MAX),
-        _ => None,
     }
 }
 
