@@ -362,6 +362,12 @@ impl Document {
         self.type_info(self.stored(parent).ty)?.field(node.field_number)
     }
 
+    /// [`Document::field_info_of`] for nodes read one after another, most of them siblings:
+    /// the type of the parent met last is kept, not read again for each of its children.
+    pub fn fields_of_siblings(&self) -> FieldsOfSiblings<'_> {
+        FieldsOfSiblings { doc: self, parent: None, fields: None }
+    }
+
     /// The top-level fields from `first` on, in wire order: those a streaming decode's
     /// hook is handed at once.
     pub fn top_level_from(&self, first: NodeId) -> impl Iterator<Item = NodeId> + '_ {
@@ -495,6 +501,32 @@ pub struct ChildrenWithFields<'a> {
     fields: Option<&'a TypeInfo>,
     next: NodeId,
     end: NodeId,
+}
+
+/// [`Document::field_info_of`], the parent's type kept from one node to the next
+/// ([`Document::fields_of_siblings`]).
+pub struct FieldsOfSiblings<'a> {
+    doc: &'a Document,
+    /// The parent met last, and its type.
+    parent: Option<NodeId>,
+    fields: Option<&'a TypeInfo>,
+}
+
+impl<'a> FieldsOfSiblings<'a> {
+    /// [`Document::field_info_of`] of `node`.
+    #[inline]
+    pub fn of(&mut self, node: &Node) -> Option<&'a FieldInfo> {
+        match node.kind {
+            NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => self.doc.field_info_of(node),
+            _ => {
+                if node.parent != self.parent {
+                    self.parent = node.parent;
+                    self.fields = node.parent.and_then(|parent| self.doc.type_info_of(parent));
+                }
+                self.fields?.field(node.field_number)
+            }
+        }
+    }
 }
 
 impl<'a> Iterator for ChildrenWithFields<'a> {

@@ -127,6 +127,7 @@ fn write_subtree(
     let Scratch { line, depth_below, row_starts } = scratch;
     depth_below.clear();
     let end = doc.node(top).next;
+    let mut fields = doc.fields_of_siblings();
     for id in top.up_to(end) {
         let node = doc.node(id);
         let depth = match node.parent.filter(|_| id != top) {
@@ -141,7 +142,7 @@ fn write_subtree(
             write_problems(doc, id, depth, options, line, out)?;
             continue;
         }
-        let field = doc.field_info_of(&node);
+        let field = fields.of(&node);
         if !options.offsets && row_starts.write_row(doc, &node, field, depth, line, out)? {
             write_problems(doc, id, depth, options, line, out)?;
             continue;
