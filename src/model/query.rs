@@ -9,6 +9,7 @@ use std::sync::atomic::AtomicBool;
 use prost_reflect::MessageDescriptor;
 
 use crate::decode::schema::FieldInfo;
+use crate::model::flat_walk::FlatMessage;
 use crate::model::node::Node;
 use crate::model::path::{FieldPath, NEVER_STOPPED, PathError, VisibleChildren, step_is, stop_asked, visible_children};
 use crate::model::value::{self, Scalar};
@@ -151,36 +152,68 @@ fn select_children(
     let mut children = VisibleChildren::of(doc, parent);
     while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
         let node = doc.node(c);
-        if let (Selector::Key(field, value), Some(mut walk)) = (&step.selector, doc.flat_walk(c, &node)) {
+        if let (Selector::Key(field, value), Some(run_end)) = (&step.selector, doc.flat_run_end(c))
+            && doc.flat_message_leaves(c, &node).is_some()
+        {
             // The run's messages are values of one field; each of their leaves is of a
             // declared field, whose step is its name.
             if step_is(doc, c, &step.name) {
-                // An unsigned leaf reads as `value` when it is `value`'s number: compared
-                // as numbers, not written out.
-                let number = value.parse::<u64>().ok().filter(|n| itoa::Buffer::new().format(*n) == value);
-                while let Some(message) = walk.next().filter(|_| !stop_asked(stop)) {
-                    let mut leaves = walk.leaves();
-                    if leaves.any(|leaf| {
-                        leaf.field.is_some_and(|f| f.name == *field)
-                            && match (leaf.unsigned(), number) {
-                                (Some(unsigned), number) => number == Some(unsigned),
-                                (None, _) => match leaf.scalar() {
-                                    Some(number) => scalar_reads_as(&number, value, scratch),
-                                    None => reads_as(doc, leaf.id, &leaf.node, leaf.field, value, scratch),
-                                },
-                            }
-                    }) {
-                        out.push(message.id());
-                    }
-                }
+                out.extend(select_in_flat_run(doc, (c, &node), (field, value), stop));
             }
-            children.skip_to(doc.flat_run_end(c).unwrap_or(node.next));
+            children.skip_to(run_end);
             continue;
         }
         if step_is(doc, c, &step.name) && matches(doc, c, &node, &step.selector, scratch) {
             out.push(c);
         }
     }
+}
+
+/// The messages of the flat run from message `c` (`node` as read) on whose leaf `field`
+/// reads as `value`, in order, until `stop` is set: each read from its bytes, one after
+/// the next, a long run's halves on both cores.
+fn select_in_flat_run(
+    doc: &Document,
+    (c, node): (NodeId, &Node),
+    (field, value): (&str, &str),
+    stop: &AtomicBool,
+) -> Vec<NodeId> {
+    /// Fewer messages than this are not worth a thread.
+    const HALVED_FROM: u32 = 1 << 16;
+    // An unsigned leaf reads as `value` when it is `value`'s number: compared as numbers,
+    // not written out.
+    let number = value.parse::<u64>().ok().filter(|n| itoa::Buffer::new().format(*n) == value);
+    let select = |from: NodeId, until: Option<NodeId>| {
+        let (mut found, mut scratch) = (Vec::new(), String::new());
+        let Some(mut walk) = doc.flat_walk(from, &doc.node(from)) else { return found };
+        let before_until = |message: &FlatMessage| until.is_none_or(|until| message.id() < until);
+        while let Some(message) = walk.next().filter(|m| before_until(m) && !stop_asked(stop)) {
+            let mut leaves = walk.leaves();
+            if leaves.any(|leaf| {
+                leaf.field.is_some_and(|f| f.name == field)
+                    && match leaf.unsigned() {
+                        Some(unsigned) => number == Some(unsigned),
+                        None => match leaf.scalar() {
+                            Some(scalar) => scalar_reads_as(&scalar, value, &mut scratch),
+                            None => reads_as(doc, leaf.id, &leaf.node, leaf.field, value, &mut scratch),
+                        },
+                    }
+            }) {
+                found.push(message.id());
+            }
+        }
+        found
+    };
+    let last = doc.flat_run_message(c, node, u32::MAX).map_or(node.index, |(_, last, _)| last);
+    let halves = last.saturating_sub(node.index) >= HALVED_FROM;
+    let middle = halves.then(|| doc.flat_run_message(c, node, node.index + (last - node.index) / 2)).flatten();
+    let Some((middle, ..)) = middle else { return select(c, None) };
+    std::thread::scope(|scope| {
+        let later = scope.spawn(|| select(middle, None));
+        let mut found = select(c, Some(middle));
+        found.extend(later.join().expect("a selector never panics"));
+        found
+    })
 }
 
 /// Whether child `c` (`node` as read) passes a step's selector (`scratch` is room for a

@@ -732,17 +732,22 @@ mod path_tests {
     /// as two flat runs around a message stored, the first marked every 16; and with every
     /// node stored.
     fn entries() -> (Document, Document) {
+        entries_in_a_run_of(1200)
+    }
+
+    /// [`entries`], the first flat run `count` entries long.
+    fn entries_in_a_run_of(count: u64) -> (Document, Document) {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name("sample.virt.x86.Msrs");
         let decoder = Decoder::new(schema, root);
         let mut bytes = Vec::new();
-        for i in (0..1200u64).chain([1200, 1201, 1202]) {
+        for i in (0..count).chain([count, count + 1, count + 2]) {
             let mut entry = Vec::new();
             varint(1 << 3, &mut entry);
             varint(0xc000_0080 + i, &mut entry);
             varint(2 << 3, &mut entry);
             varint(i % 100 * 7919, &mut entry);
-            if i == 1200 {
+            if i == count {
                 // Field 9, not declared: this entry is not of a flat run.
                 entry.extend_from_slice(&[9 << 3, 1]);
             }
@@ -800,5 +805,29 @@ mod path_tests {
         ] {
             assert_eq!(query::select(&lean, &query), query::select(&full, &query), "{query}");
         }
+    }
+
+    #[test]
+    fn a_selector_on_a_long_flat_run_read_on_both_cores_finds_what_one_pass_finds() {
+        // A run long enough to be read in two halves, one on each core.
+        let (lean, full) = entries_in_a_run_of(70_000);
+        let run_end = lean.flat_run_end(NodeId::ROOT + 1);
+        assert_eq!(run_end, full.top_level_from(NodeId::ROOT + 1).nth(70_000), "one run of 70,000");
+        let index = |k: u64| 0xc000_0080u64 + k;
+        for query in [
+            // Values every hundredth entry holds, on both sides of the middle.
+            format!("entries[value={}]", 0),
+            format!("entries[value={}]", 99 * 7919),
+            // The first, the last before the middle, the middle, the last of the run.
+            format!("entries[index={}]", index(0)),
+            format!("entries[index={}]", index(34_999)),
+            format!("entries[index={}]", index(35_000)),
+            format!("entries[index={}]", index(69_999)),
+            "entries[index=1]".to_owned(),
+        ] {
+            let found = query::select(&lean, &query);
+            assert_eq!(found, query::select(&full, &query), "{query}");
+        }
+        assert_eq!(query::select(&lean, "entries[value=0]").map(|f| f.len()), Ok(701), "700 in the run, 1 after");
     }
 }
