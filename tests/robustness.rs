@@ -143,6 +143,40 @@ fn a_long_run_of_values_out_of_range_is_reported_as_if_each_were_kept() {
     assert_eq!(objects[25]["summary"]["errors"], 25);
 }
 
+#[test]
+fn many_fields_a_message_does_not_declare_are_reported_as_if_each_were_kept() {
+    // Apic with 30 fields it does not declare (numbers 100 to 129) between its own two:
+    // `check` shows ten in full and counts the rest, which it need not keep (a hostile
+    // blob has a million); its JSON holds none back.
+    let mut blob = vec![0x08, 0x05];
+    let mut offsets = Vec::new();
+    for number in 100u64..130 {
+        offsets.push(blob.len());
+        write_varint(&mut blob, number << 3);
+        blob.push((number % 7) as u8);
+    }
+    blob.extend_from_slice(&[0x12, 0x02, 0x01, 0x02]);
+    let ty = ["--type", "sample.virt.x86.Apic"];
+    let words = "warning: field not in sample.virt.x86.Apic: written by a newer release? (load the VMM's schema folder with --proto-dir)";
+    let text = common::stdout(&common::statescope(&[&["check", "-"][..], &ty].concat(), Some(&blob)));
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 12, "{text}");
+    for (k, line) in lines[..10].iter().enumerate() {
+        assert_eq!(*line, format!("standard input: #{}: byte {}: {words}", 100 + k, offsets[k]));
+    }
+    let more = format!("standard input: #*: from byte {}: 20 more like the above: {}", offsets[10], &words[9..]);
+    assert_eq!(lines[10..], [more.as_str(), "standard input: 0 error(s), 30 warning(s)"]);
+    let json =
+        common::stdout(&common::statescope(&[&["check", "-", "--format", "json"][..], &ty].concat(), Some(&blob)));
+    let objects: Vec<serde_json::Value> = json.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(objects.len(), 31, "{json}");
+    for (k, object) in objects[..30].iter().enumerate() {
+        let path = format!("#{}", 100 + k);
+        assert_eq!((object["path"].as_str(), object["offset"].as_u64()), (Some(&*path), Some(offsets[k] as u64)));
+    }
+    assert_eq!(objects[30]["summary"]["warnings"], 30);
+}
+
 /// An Any's own unknown field and its payload's field of the same number are two steps,
 /// though the payload is shown in the Any's: found by `mutated_sample_decodes`. Byte 402 of
 /// the sample turns the rtc unit's Any `value` tag into an unknown field 5 of the Any; the

@@ -19,6 +19,17 @@ pub(crate) struct Builder {
     elides: bool,
 }
 
+/// Which problems a problem counted rather than kept is alike with
+/// ([`Builder::problem_counted_past`]): those a report counts under one line.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AlikeOn {
+    /// Those on its own node: the values of a packed run out of range.
+    Node,
+    /// Those on the other fields of its message: fields the message does not declare
+    /// (they share one place, `#*`, whatever their numbers).
+    Message,
+}
+
 impl Builder {
     /// Starts an empty document over `source`.
     pub(crate) fn new(source: Source, decoder: Decoder) -> Self {
@@ -176,14 +187,28 @@ impl Builder {
     }
 
     /// Records a problem as [`Self::problem`] does, unless the `kept` + 1 problems recorded
-    /// last are all alike with it (the same kind on `node`): then it is counted on the
-    /// last of them ([`Problem::more_alike`]), not kept.
-    pub(crate) fn problem_counted_past(&mut self, node: NodeId, offset: usize, kind: ProblemKind, kept: usize) {
-        let alike = |p: &Problem| p.node == node && std::mem::discriminant(&p.kind) == std::mem::discriminant(&kind);
-        let problems = &mut self.doc.problems;
+    /// last are all alike with it (the same kind on the same place, as `on` says): then it
+    /// is counted on the last of them ([`Problem::more_alike`]), not kept.
+    pub(crate) fn problem_counted_past(
+        &mut self,
+        node: NodeId,
+        offset: usize,
+        kind: ProblemKind,
+        (on, kept): (AlikeOn, usize),
+    ) {
+        let doc = &self.doc;
+        let parent = doc.node(node).parent;
+        let alike = |p: &Problem| {
+            std::mem::discriminant(&p.kind) == std::mem::discriminant(&kind)
+                && match on {
+                    AlikeOn::Node => p.node == node,
+                    AlikeOn::Message => doc.node(p.node).parent == parent,
+                }
+        };
+        let problems = &doc.problems;
         let counting = problems.last().is_some_and(|last| last.more_alike > 0 && alike(last))
             || (problems.len() > kept && problems.iter().rev().take(kept + 1).all(alike));
-        match problems.last_mut() {
+        match self.doc.problems.last_mut() {
             Some(last) if counting => last.more_alike = last.more_alike.saturating_add(1),
             _ => self.problem(node, offset, kind),
         }

@@ -19,7 +19,7 @@ use crate::decode::schema::{
     FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, VarintRange, is_state_unit,
 };
 use crate::decode::wire::{self, GroupEnds, PackedRun, RawField, WireError, WireErrorKind, WireType};
-use crate::model::builder::Builder;
+use crate::model::builder::{AlikeOn, Builder};
 use crate::model::cause;
 use crate::model::decoder::{Focus, Limits, TopLevelHook};
 use crate::model::field_counts::FieldCounts;
@@ -679,7 +679,10 @@ impl Walker<'_, '_> {
     fn unknown_field(&mut self, parent: &Frame, raw: &RawField, index: u32) -> Step {
         let node = self.raw_field(parent, raw, index);
         if let Some(in_type) = parent.ty {
-            self.problem_under(Some(parent.node), node, raw.start, ProblemKind::UnknownField { in_type });
+            // Many in one message (a check's report shows no more of them) may be counted.
+            let counted = self.b.decoder().alike_kept().map(|kept| (AlikeOn::Message, kept));
+            let kind = ProblemKind::UnknownField { in_type };
+            self.problem_under_counted(Some(parent.node), node, raw.start, kind, counted);
         }
         self.group_frame(parent, raw, node, None)
     }
@@ -998,7 +1001,7 @@ impl Walker<'_, '_> {
             let kind = ProblemKind::OutOfRange { value, type_name: range.type_name() };
             // Counted past `kept` alike: the kind never puts the top level out of step.
             match kept {
-                Some(kept) => self.b.problem_counted_past(node, offset, kind, kept),
+                Some(kept) => self.b.problem_counted_past(node, offset, kind, (AlikeOn::Node, kept)),
                 None => self.problem(node, offset, kind),
             }
         }
@@ -1287,8 +1290,24 @@ impl Walker<'_, '_> {
     /// made: a million unknown fields in a row each waited on that read).
     #[inline(always)]
     fn problem_under(&mut self, parent: Option<NodeId>, node: NodeId, offset: usize, kind: ProblemKind) {
+        self.problem_under_counted(parent, node, offset, kind, None);
+    }
+
+    /// [`Self::problem_under`], the problem counted past those kept alike when `counted`
+    /// says so ([`Builder::problem_counted_past`]).
+    fn problem_under_counted(
+        &mut self,
+        parent: Option<NodeId>,
+        node: NodeId,
+        offset: usize,
+        kind: ProblemKind,
+        counted: Option<(AlikeOn, usize)>,
+    ) {
         let out_of_step = parent == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
-        self.b.problem(node, offset, kind);
+        match counted {
+            Some(alike) => self.b.problem_counted_past(node, offset, kind, alike),
+            None => self.b.problem(node, offset, kind),
+        }
         if out_of_step {
             self.shift_before(node, offset);
         }
