@@ -25,9 +25,9 @@ pub(crate) struct Builder {
 pub(crate) enum AlikeOn {
     /// Those on its own node: the values of a packed run out of range.
     Node,
-    /// Those on the other fields of its message: fields the message does not declare
-    /// (they share one place, `#*`, whatever their numbers).
-    Message,
+    /// Those on the other fields of its message, this one: fields the message does not
+    /// declare (they share one place, `#*`, whatever their numbers).
+    Message(NodeId),
 }
 
 impl Builder {
@@ -197,12 +197,11 @@ impl Builder {
         (on, kept): (AlikeOn, usize),
     ) {
         let doc = &self.doc;
-        let parent = doc.node(node).parent;
         let alike = |p: &Problem| {
             std::mem::discriminant(&p.kind) == std::mem::discriminant(&kind)
                 && match on {
                     AlikeOn::Node => p.node == node,
-                    AlikeOn::Message => doc.node(p.node).parent == parent,
+                    AlikeOn::Message(message) => doc.node(p.node).parent == Some(message),
                 }
         };
         let problems = &doc.problems;

@@ -362,6 +362,16 @@ impl Document {
         self.type_info(self.stored(parent).ty)?.field(node.field_number)
     }
 
+    /// [`Document::field_info_of`] of `node`, whose parent's type is `fields` (as
+    /// [`Document::type_info_of`] finds it), given by a reader of many of its siblings.
+    #[inline(always)]
+    fn field_among<'a>(&'a self, node: &Node, fields: Option<&'a TypeInfo>) -> Option<&'a FieldInfo> {
+        match node.kind {
+            NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => self.field_info_of(node),
+            _ => fields?.field(node.field_number),
+        }
+    }
+
     /// [`Document::field_info_of`] for nodes read one after another, most of them siblings:
     /// the type of the parent met last is kept, not read again for each of its children.
     pub fn fields_of_siblings(&self) -> FieldsOfSiblings<'_> {
@@ -516,16 +526,11 @@ impl<'a> FieldsOfSiblings<'a> {
     /// [`Document::field_info_of`] of `node`.
     #[inline]
     pub fn of(&mut self, node: &Node) -> Option<&'a FieldInfo> {
-        match node.kind {
-            NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => self.doc.field_info_of(node),
-            _ => {
-                if node.parent != self.parent {
-                    self.parent = node.parent;
-                    self.fields = node.parent.and_then(|parent| self.doc.type_info_of(parent));
-                }
-                self.fields?.field(node.field_number)
-            }
+        if node.parent != self.parent {
+            self.parent = node.parent;
+            self.fields = node.parent.and_then(|parent| self.doc.type_info_of(parent));
         }
+        self.doc.field_among(node, self.fields)
     }
 }
 
@@ -539,12 +544,7 @@ impl<'a> Iterator for ChildrenWithFields<'a> {
         let child = Some(self.next).filter(|&child| child < self.end)?;
         let node = self.doc.node(child);
         self.next = node.next;
-        let field = match node.kind {
-            NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => {
-                self.doc.field_info_of(&node)
-            }
-            _ => self.fields.and_then(|fields| fields.field(node.field_number)),
-        };
+        let field = self.doc.field_among(&node, self.fields);
         Some((child, node, field))
     }
 }

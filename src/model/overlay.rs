@@ -680,7 +680,7 @@ impl Walker<'_, '_> {
         let node = self.raw_field(parent, raw, index);
         if let Some(in_type) = parent.ty {
             // Many in one message (a check's report shows no more of them) may be counted.
-            let counted = self.b.decoder().alike_kept().map(|kept| (AlikeOn::Message, kept));
+            let counted = self.b.decoder().alike_kept().map(|kept| (AlikeOn::Message(parent.node), kept));
             let kind = ProblemKind::UnknownField { in_type };
             self.problem_under_counted(Some(parent.node), node, raw.start, kind, counted);
         }
@@ -1295,6 +1295,7 @@ impl Walker<'_, '_> {
 
     /// [`Self::problem_under`], the problem counted past those kept alike when `counted`
     /// says so ([`Builder::problem_counted_past`]).
+    #[inline(always)]
     fn problem_under_counted(
         &mut self,
         parent: Option<NodeId>,
