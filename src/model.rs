@@ -11,6 +11,7 @@ mod elided;
 mod field_counts;
 pub mod flat_walk;
 pub mod hash;
+pub mod listed;
 mod moves;
 pub mod node;
 mod overlay;

@@ -1,7 +1,8 @@
 //! `show`'s tree and text format of a large blob, decoded and written a part at a time on
 //! two threads, are the one pass's line for line: on healthy blobs, on every broken
 //! sample, with unit names repeated across parts, on mutants with their faults anywhere,
-//! and with offsets.
+//! and with offsets. A run of small clean top-level messages, listed from its bytes rather
+//! than built, shows as a whole decode's nodes show it.
 
 mod common;
 
@@ -168,4 +169,127 @@ fn text_streams_a_top_level_whose_undeclared_fields_come_last_as_the_whole_decod
     // A declared field after an undeclared one is printed before it: not streamed.
     let between = [units.clone(), undeclared, units].concat();
     assert_eq!(text(&decoder, &between, Pieces { threads: 2, bytes: 5000 }, options), None);
+}
+
+/// A decoder of tests/data/listed_runs.proto, rooted at `listedruns.Root`.
+fn listed_runs_decoder() -> Decoder {
+    let proto = common::root().join("tests/data/listed_runs.proto");
+    let sources = statescope::SchemaSources { proto_files: vec![proto], ..Default::default() };
+    let schema = std::sync::Arc::new(statescope::Schema::load(&sources).unwrap());
+    let root = schema.pool.get_message_by_name("listedruns.Root");
+    Decoder::new(schema, root)
+}
+
+/// A small pseudo-random source (xorshift), so every run sees the same blobs.
+struct Dice(u64);
+
+impl Dice {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// `number` as a varint field holding `value`.
+fn varint_field(out: &mut Vec<u8>, number: u64, value: u64) {
+    statescope::write_varint(out, number << 3);
+    statescope::write_varint(out, value);
+}
+
+/// An `Entry`: mostly clean, its leaves in any order, some given twice; else damaged in
+/// one way a message of leaves can be.
+fn entry(dice: &mut Dice) -> Vec<u8> {
+    let mut out = Vec::new();
+    for _ in 0..dice.below(6) {
+        match dice.below(10) {
+            0 => varint_field(&mut out, 1, 0xc000_0000 + dice.below(1 << 20)),
+            1 => varint_field(&mut out, 2, dice.below(u64::MAX)),
+            2 => len_field(&mut out, 3, b"vp0"),
+            3 => len_field(&mut out, 4, &[0, 1, 0xff]),
+            4 => varint_field(&mut out, 5, dice.below(3)),
+            5 => varint_field(&mut out, 6, dice.below(300)),
+            6 => varint_field(&mut out, 7, dice.below(1000)),
+            7 => {
+                statescope::write_varint(&mut out, 8 << 3 | 1);
+                out.extend_from_slice(&(dice.below(1000) as f64 / 7.0).to_le_bytes());
+            }
+            8 => varint_field(&mut out, 9, dice.below(2)),
+            _ => {
+                statescope::write_varint(&mut out, 10 << 3 | 5);
+                out.extend_from_slice(&(dice.below(1 << 32) as u32).to_le_bytes());
+            }
+        }
+    }
+    match dice.below(40) {
+        // Out of range, an unknown field, the wrong wire type (twice), bad UTF-8, a packed
+        // run, more leaves than a listed message holds, a varint longer than it need be,
+        // bytes that do not read.
+        0 => varint_field(&mut out, 1, 1 << 33),
+        1 => varint_field(&mut out, 11, 5),
+        2 => len_field(&mut out, 1, b"x"),
+        3 => len_field(&mut out, 3, &[0xc3, 0x28]),
+        4 => len_field(&mut out, 6, &[1, 2, 3]),
+        5 => (0..70).for_each(|k| varint_field(&mut out, 6, k)),
+        6 => out.extend_from_slice(&[1 << 3, 0x81, 0x80, 0x80, 0x80, 0x00]),
+        7 => out.extend_from_slice(&[0xff, 0xff]),
+        8 => varint_field(&mut out, 10, 5),
+        _ => {}
+    }
+    out
+}
+
+/// A root of runs of entries, long and short, among other top-level fields; or, `in_order`
+/// as text format prints them, with the other fields after the entries.
+fn runs_of_entries(dice: &mut Dice, in_order: bool) -> Vec<u8> {
+    let mut out = Vec::new();
+    for k in 0..13 {
+        let run = [dice.below(4), dice.below(40), 2100 + dice.below(100)][dice.below(3) as usize];
+        if k < 12 {
+            (0..run).for_each(|_| len_field(&mut out, 1, &entry(dice)));
+        }
+        if in_order && k < 12 {
+            continue;
+        }
+        match dice.below(6) {
+            0 => len_field(&mut out, 2, &[1 << 3, dice.below(100) as u8]),
+            1 => len_field(&mut out, 3, &entry(dice)),
+            2 => varint_field(&mut out, 4, dice.below(100)),
+            3 => varint_field(&mut out, 99, dice.below(100)),
+            _ => {}
+        }
+    }
+    out
+}
+
+#[test]
+fn runs_of_small_messages_listed_from_their_bytes_show_as_a_whole_decode_builds_them() {
+    // In the tree, and in text format, which prints a message's fields by number.
+    let decoder = listed_runs_decoder();
+    for seed in 1..=6u64 {
+        let bytes = runs_of_entries(&mut Dice(seed * 0x9e37_79b9_7f4a_7c15), false);
+        let doc = decoder.decode(Source::new(bytes.clone()));
+        for options in [TreeOptions::default(), TreeOptions { offsets: true }] {
+            let mut whole = Vec::new();
+            statescope::write_tree(&doc, statescope::NodeId::ROOT, options, &mut whole).unwrap();
+            let whole = String::from_utf8(whole).unwrap();
+            assert!(whole.lines().count() > 5000, "seed {seed}: {} lines", whole.lines().count());
+            for pieces in [Pieces { threads: 1, bytes: bytes.len() }, Pieces { threads: 2, bytes: 3000 }] {
+                let listed = tree(&decoder, &bytes, pieces, options);
+                assert!(listed == whole, "seed {seed}, {pieces:?}, {options:?}");
+            }
+        }
+        let bytes = runs_of_entries(&mut Dice(seed * 0x9e37_79b9_7f4a_7c15), true);
+        let doc = decoder.decode(Source::new(bytes.clone()));
+        let options = TextOptions { expand_any: true };
+        let mut whole = Vec::new();
+        let omitted = statescope::write_text(&doc, statescope::NodeId::ROOT, options, &mut whole).unwrap();
+        let whole = (String::from_utf8(whole).unwrap(), omitted);
+        assert!(whole.1 > 0 && whole.0.lines().count() > 5000, "seed {seed}: {} omitted", whole.1);
+        for pieces in [Pieces { threads: 1, bytes: bytes.len() }, Pieces { threads: 2, bytes: 3000 }] {
+            let listed = text(&decoder, &bytes, pieces, options).expect("the top level is in order");
+            assert!(listed == whole, "seed {seed}, text in {pieces:?}");
+        }
+    }
 }

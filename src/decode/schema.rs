@@ -195,6 +195,12 @@ impl TypeInfo {
         self.fields.binary_search_by_key(&number, |f| f.number).ok()
     }
 
+    /// Whether a message of this type is built in one flat loop when it reads clean: it
+    /// holds leaves only and is no state unit (whose name is checked).
+    pub fn built_flat(&self) -> bool {
+        self.leaves_only && !self.is_state_unit
+    }
+
     /// The declared field with this number.
     pub fn field(&self, number: u32) -> Option<&FieldInfo> {
         self.field_index(number).map(|i| &self.fields[i])

@@ -6,6 +6,7 @@ use crate::decode::schema::TypeTable;
 use crate::decode::wire::WireType;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
+use crate::model::listed::ListedRun;
 use crate::model::node::{Node, NodeId};
 use crate::model::problem::{Problem, ProblemKind};
 use crate::model::record::NodeRecord;
@@ -158,6 +159,7 @@ impl Builder {
         self.drop_nodes_from(nodes);
         self.doc.problems.truncate(problems);
         self.doc.skimmed = None;
+        self.doc.listed = None;
     }
 
     /// Drops the nodes from the `nodes`th id on, added since with no problem of their own.
@@ -172,6 +174,12 @@ impl Builder {
     /// not built.
     pub(crate) fn skimmed(&mut self, top: NodeId, fields: usize) {
         self.doc.skimmed = Some((top, fields));
+    }
+
+    /// Records `top`, a top-level message, as the node that stands for the run of `count`
+    /// messages from byte `start` on that it ends ([`Decoder::listing_flat_runs`]).
+    pub(crate) fn listed(&mut self, top: NodeId, start: usize, count: u32) {
+        self.doc.listed = Some(ListedRun { node: top, start, count });
     }
 
     /// The problems so far, in the order they were found.

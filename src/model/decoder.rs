@@ -136,6 +136,9 @@ pub struct Decoder {
     causes: bool,
     /// Whether a streamed top-level message with no problem at all is skimmed, not built.
     skims: bool,
+    /// Whether a streamed run of clean top-level messages of leaves is handed over as one
+    /// node, its leaves unbuilt ([`Decoder::listing_flat_runs`]).
+    lists: bool,
     /// Past how many values of a packed run out of range in a row the others are only
     /// counted ([`Decoder::counting_alike_past`]).
     alike_kept: Option<usize>,
@@ -144,7 +147,16 @@ pub struct Decoder {
 impl Decoder {
     /// A decoder for `root` (schema-less when `None`) with the default [`Limits`].
     pub fn new(schema: Arc<Schema>, root: Option<MessageDescriptor>) -> Self {
-        Decoder { schema, root, limits: Limits::default(), focus: None, causes: true, skims: false, alike_kept: None }
+        Decoder {
+            schema,
+            root,
+            limits: Limits::default(),
+            focus: None,
+            causes: true,
+            skims: false,
+            lists: false,
+            alike_kept: None,
+        }
     }
 
     /// The same decoder with other limits.
@@ -166,6 +178,21 @@ impl Decoder {
     /// those of a full decode.
     pub fn skimming_clean_fields(self) -> Self {
         Decoder { skims: true, ..self }
+    }
+
+    /// The same decoder, for a writer that lists every node (`show`'s tree): a run of
+    /// top-level message fields of one field, each of a type of leaves only that reads
+    /// clean, is handed to the streaming hook as one node, the run's last message, with
+    /// no children; the writer reads the run's messages and leaves from the bytes
+    /// ([`Document::listed_messages`]), and each reads as a full decode builds it. The
+    /// other fields are built as usual.
+    pub fn listing_flat_runs(self) -> Self {
+        Decoder { lists: true, ..self }
+    }
+
+    /// Whether runs of clean top-level messages of leaves are handed over unbuilt.
+    pub fn lists_flat_runs(&self) -> bool {
+        self.lists
     }
 
     /// The same decoder, for a report that shows `kept` problems alike and counts the

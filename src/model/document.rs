@@ -8,6 +8,7 @@ use prost_reflect::MessageDescriptor;
 use crate::decode::schema::{FieldClass, FieldInfo, Schema, TypeIndex, TypeInfo, TypeTable};
 use crate::model::decoder::{Decoder, Limits};
 use crate::model::elided::{Elided, Place};
+use crate::model::listed::ListedRun;
 use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::path::{FieldPath, PathError};
@@ -33,6 +34,9 @@ pub struct Document {
     /// A streamed top-level field that was skimmed, not built, and how many fields were
     /// under it and the run of clean fields it ends ([`Decoder::skimming_clean_fields`]).
     pub(in crate::model) skimmed: Option<(NodeId, usize)>,
+    /// A streamed top-level message that stands for a run of them left unbuilt
+    /// ([`Decoder::listing_flat_runs`]).
+    pub(in crate::model) listed: Option<ListedRun>,
 }
 
 impl Document {
@@ -47,6 +51,7 @@ impl Document {
             problems: Vec::new(),
             decoder,
             skimmed: None,
+            listed: None,
         }
     }
 

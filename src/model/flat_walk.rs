@@ -44,10 +44,16 @@ pub struct FlatLeaf<'a> {
     /// Its field, as [`Document::field_info_of`] finds it.
     pub field: Option<&'a FieldInfo>,
     /// Its value's bits, read with its node ([`crate::decode::wire::RawField::scalar`]).
-    raw: u64,
+    pub(in crate::model) raw: u64,
 }
 
 impl FlatLeaf<'_> {
+    /// Its value's bits as read with its node, as [`value::raw_of`] reads them from the
+    /// bytes for a number (0 for a string or bytes).
+    pub fn bits(&self) -> u64 {
+        self.raw
+    }
+
     /// Its value when it is an unsigned integer (`uint32`, `uint64`, `fixed32`, `fixed64`):
     /// [`FlatLeaf::scalar`]'s [`Scalar::Unsigned`], read without making a [`Scalar`] (the
     /// run reads clean: its numbers read as declared).

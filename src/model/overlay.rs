@@ -28,6 +28,7 @@ use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
 
 mod flat;
+mod listing;
 mod skim;
 
 /// Decodes the builder's bytes as its decoder's root type (schema-less when it has none),
@@ -400,7 +401,7 @@ impl Walker<'_, '_> {
             let frame = stack.last_mut().expect("stack is not empty");
             if at_top {
                 top_level = (self.b.node_count(), self.b.problems().len());
-                if self.skim_run(frame) || self.unknown_run(frame) {
+                if self.skim_run(frame) || self.listed_run(frame) || self.unknown_run(frame) {
                     self.top_level_done(NodeId::from_index(top_level.0), top_level.1)?;
                     continue;
                 }
@@ -439,7 +440,8 @@ impl Walker<'_, '_> {
         // too (a few sorted at a time, not hundreds at once).
         self.b.sort_problems_from(problems_at);
         let held = *self.held.get_or_insert((node, problems_at));
-        let skimmed = self.b.document().fields_skimmed_under(node) > 0;
+        let doc = self.b.document();
+        let skimmed = doc.fields_skimmed_under(node) > 0 || doc.listed_messages(node).is_some();
         if !skimmed && self.b.node_count() - held.0.index() < HELD_NODES {
             return Ok(());
         }

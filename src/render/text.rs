@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use std::io::{self, Write};
 
 use crate::decode::schema::FieldInfo;
+use crate::model::listed::ListedMessages;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::source::Source;
@@ -72,6 +73,8 @@ pub fn write_text_streaming(
     if !prints_in_wire_order {
         return Ok(Err(source));
     }
+    // The runs of small clean messages are written from their bytes, not built.
+    let decoder = &decoder.clone().listing_flat_runs();
     let omitted = Cell::new(0);
     let write_top = |doc: &Document, top: NodeId, out: &mut dyn Write| {
         let mut w = TextWriter::new(doc, options, out);
@@ -139,11 +142,21 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
             self.indent(depth)?;
             return self.out.write_all(b"}\n");
         }
-        // Fields written as text format orders them (declared ones by number, then the
-        // others), as encoders write them, go out as they are; others are sorted so.
+        self.fields_in_text_order(doc.children_with_fields(id), depth)
+    }
+
+    /// The fields `children` of a message (each its id, node as read, and declaration),
+    /// in the order text format prints them: declared ones by number, then the others.
+    fn fields_in_text_order(
+        &mut self,
+        children: impl Iterator<Item = (NodeId, Node, Option<&'a FieldInfo>)>,
+        depth: usize,
+    ) -> io::Result<()> {
+        // Fields written in that order, as encoders write them, go out as they are;
+        // others are sorted so.
         let from = self.children.len();
         let (mut last_declared, mut undeclared_met, mut in_order) = (0, false, true);
-        for (child, node, field) in doc.children_with_fields(id) {
+        for (child, node, field) in children {
             let declared = is_declared(&node, field);
             in_order &= !declared || !undeclared_met && node.field_number >= last_declared;
             if declared {
@@ -172,8 +185,34 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
     }
 
     fn field(&mut self, id: NodeId, depth: usize) -> io::Result<()> {
+        if let Some(messages) = self.doc.listed_messages(id) {
+            return self.listed(messages, depth);
+        }
         let node = self.doc.node(id);
         self.field_as(id, &node, self.doc.field_info_of(&node), depth)
+    }
+
+    /// The messages of a run a listing decode left unbuilt, each as [`Self::field_as`]
+    /// writes a message, from their leaves (which have no problems).
+    fn listed(&mut self, mut messages: ListedMessages<'a>, depth: usize) -> io::Result<()> {
+        let mut number = itoa::Buffer::new();
+        let field = messages.field();
+        while let Some(message) = messages.next_message() {
+            let name = terminal_safe(field_name(field, &message.node, &mut number));
+            let leaves = message.leaves().map(|leaf| (leaf.id, leaf.node, leaf.field));
+            self.message(depth, &name, |w| w.fields_in_text_order(leaves, depth + 1))?;
+        }
+        Ok(())
+    }
+
+    /// A message named `name`, its fields written by `body`: `name {`, then them, then `}`.
+    fn message(&mut self, depth: usize, name: &str, body: impl FnOnce(&mut Self) -> io::Result<()>) -> io::Result<()> {
+        self.indent(depth)?;
+        self.out.write_all(name.as_bytes())?;
+        self.out.write_all(b" {\n")?;
+        body(self)?;
+        self.indent(depth)?;
+        self.out.write_all(b"}\n")
     }
 
     /// A field (`node` as read), given its declaration ([`Document::field_info`]).
@@ -189,13 +228,8 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
             return self.indented(depth, format_args!("# statescope: omitted field at byte {}: {what}", node.start));
         }
         let mut number = itoa::Buffer::new();
-        let name: &str = match (field, node.kind) {
-            (Some(f), _) => &f.name,
-            (None, NodeKind::AnyPayload) => "value",
-            (None, _) => number.format(node.field_number),
-        };
         // Names come from the schema, which may be hostile too; valid names are unchanged.
-        let name = terminal_safe(name);
+        let name = terminal_safe(field_name(field, node, &mut number));
         let implicit = field.is_some_and(|f| f.implicit);
         match node.kind {
             NodeKind::Scalar => {
@@ -233,7 +267,7 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
                 Ok(())
             }
             NodeKind::String | NodeKind::Bytes => {
-                let bytes = doc.value_bytes(id);
+                let bytes = doc.value_bytes_of(node);
                 if implicit && bytes.is_empty() {
                     return Ok(());
                 }
@@ -247,14 +281,7 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
                 c_escape(doc.value_bytes(id), &mut escaped);
                 self.indented(depth, format_args!("{name}: \"{escaped}\""))
             }
-            _ => {
-                self.indent(depth)?;
-                self.out.write_all(name.as_bytes())?;
-                self.out.write_all(b" {\n")?;
-                self.body(id, depth + 1)?;
-                self.indent(depth)?;
-                self.out.write_all(b"}\n")
-            }
+            _ => self.message(depth, &name, |w| w.body(id, depth + 1)),
         }
     }
 
@@ -307,6 +334,16 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
         line[value_at..value_at + text.len()].copy_from_slice(text.as_bytes());
         line[len - 1] = b'\n';
         self.out.write_all(&line[..len])
+    }
+}
+
+/// The name text format gives a field (`node`, as read, of declaration `field`): its
+/// declared name, `value` for an Any's payload, else its number (written in `number`).
+fn field_name<'n>(field: Option<&'n FieldInfo>, node: &Node, number: &'n mut itoa::Buffer) -> &'n str {
+    match (field, node.kind) {
+        (Some(f), _) => &f.name,
+        (None, NodeKind::AnyPayload) => "value",
+        (None, _) => number.format(node.field_number),
     }
 }
 

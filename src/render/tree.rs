@@ -10,6 +10,7 @@ mod row_starts;
 
 use self::row_starts::RowStarts;
 use crate::decode::schema::FieldInfo;
+use crate::model::listed::ListedMessages;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
@@ -73,6 +74,8 @@ pub fn write_tree_streaming(
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut line = String::new();
+    // The runs of small clean messages are listed from their bytes, not built.
+    let decoder = &decoder.clone().listing_flat_runs();
     let name = decoder.root_type().map_or("(no schema)", |m| m.full_name()).to_owned();
     if options.offsets {
         line.push_str(&format!("{:>9}+{:<7}", 0, source.len()));
@@ -124,6 +127,9 @@ fn write_subtree(
     scratch: &mut Scratch,
     out: &mut impl Write,
 ) -> io::Result<()> {
+    if let Some(messages) = doc.listed_messages(top) {
+        return write_listed(doc, messages, base_depth, options, scratch, out);
+    }
     let Scratch { line, depth_below, row_starts } = scratch;
     depth_below.clear();
     let end = doc.node(top).next;
@@ -143,18 +149,7 @@ fn write_subtree(
             continue;
         }
         let field = fields.of(&node);
-        if !options.offsets && row_starts.write_row(doc, &node, field, depth, line, out)? {
-            write_problems(doc, id, depth, options, line, out)?;
-            continue;
-        }
-        line.clear();
-        if options.offsets {
-            use std::fmt::Write as _;
-            let _ = write!(line, "{:>9}+{:<7}", node.start, node.end() - node.start);
-        }
-        crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
-        label_with(doc, id, &node, field, line);
-        write_line(line, out)?;
+        write_row(doc, (id, &node, None), field, depth, options, (line, row_starts), out)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
             write_packed_values(doc, id, depth + 1, options, out)?;
         } else {
@@ -162,6 +157,55 @@ fn write_subtree(
         }
     }
     Ok(())
+}
+
+/// Writes the messages of a run a listing decode left unbuilt, and their leaves, the first
+/// message's row indented as if at `depth`: the rows their nodes would give, which have
+/// no problems.
+fn write_listed(
+    doc: &Document,
+    mut messages: ListedMessages,
+    depth: usize,
+    options: TreeOptions,
+    scratch: &mut Scratch,
+    out: &mut impl Write,
+) -> io::Result<()> {
+    let Scratch { line, row_starts, .. } = scratch;
+    let field = messages.field();
+    while let Some(message) = messages.next_message() {
+        write_row(doc, (message.id, &message.node, None), field, depth, options, (line, row_starts), out)?;
+        for leaf in message.leaves() {
+            let row = (leaf.id, &leaf.node, Some(leaf.bits()));
+            write_row(doc, row, leaf.field, depth + 1, options, (line, row_starts), out)?;
+        }
+    }
+    Ok(())
+}
+
+/// Writes the row of node `id` (`node` as read, a value of `field`, its value's bits
+/// `bits` when read with it) at `depth`, from the start kept for its field where it has
+/// one ([`RowStarts`]), else labelled in full.
+#[inline(always)]
+fn write_row(
+    doc: &Document,
+    (id, node, bits): (NodeId, &Node, Option<u64>),
+    field: Option<&FieldInfo>,
+    depth: usize,
+    options: TreeOptions,
+    (line, row_starts): (&mut String, &mut RowStarts),
+    out: &mut impl Write,
+) -> io::Result<()> {
+    if !options.offsets && row_starts.write_row(doc, (node, bits), field, depth, line, out)? {
+        return Ok(());
+    }
+    line.clear();
+    if options.offsets {
+        use std::fmt::Write as _;
+        let _ = write!(line, "{:>9}+{:<7}", node.start, node.end() - node.start);
+    }
+    crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
+    label_with(doc, id, node, field, line);
+    write_line(line, out)
 }
 
 /// Writes `line` and its newline at once. Names, URLs and values come from the blob and the

@@ -379,7 +379,7 @@ fn message_node(message: &RawField, first: &Node, id: NodeId, at: At, ids: u32) 
 /// (as read), made from its `fields`, in id order, each with its value as read with it
 /// ([`RawField::scalar`]) and what `leaf(field_number)` gives besides its kind (the
 /// field, to a reader that wants it: it is looked up once).
-fn leaves_of<'a, F>(
+pub(in crate::model) fn leaves_of<'a, F>(
     fields: impl Iterator<Item = RawField> + Clone + 'a,
     id: NodeId,
     first: &'a Node,
@@ -466,7 +466,7 @@ impl Messages<'_> {
 
 /// The fields inside `message`, leaves that read clean, each number with its value: a
 /// search or selector reading them compares the value read here, not read again.
-fn fields(bytes: &[u8], message: RawField) -> impl Iterator<Item = RawField> + Clone + '_ {
+pub(in crate::model) fn fields(bytes: &[u8], message: RawField) -> impl Iterator<Item = RawField> + Clone + '_ {
     let end = message.value_end;
     let mut pos = message.value_start;
     std::iter::from_fn(move || {
@@ -521,7 +521,7 @@ fn leaves_in(bytes: &[u8], message: &RawField) -> u32 {
 }
 
 /// `shape` where `field` lies, with its tag's wire type and lengths.
-fn tagged(field: &RawField, shape: Node) -> Node {
+pub(in crate::model) fn tagged(field: &RawField, shape: Node) -> Node {
     Node {
         start: field.start as u64,
         value_end: field.value_end as u64,

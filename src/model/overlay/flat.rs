@@ -8,39 +8,28 @@ use std::ops::Range;
 
 use super::Walker;
 use super::skim;
-use crate::decode::schema::{FieldClass, TypeIndex};
-use crate::decode::wire::{self, WireType};
+use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex, TypeInfo};
+use crate::decode::wire::{self, RawField, WireType};
+use crate::model::document::leaf_kind_of;
 use crate::model::field_counts::FieldCounts;
-use crate::model::node::{NodeId, NodeKind};
+use crate::model::node::NodeId;
 
 impl Walker<'_, '_> {
     /// Pushes the fields in `span` as the children of message `node`, of type `ty`, and
     /// closes it, when `ty` has only leaves and each reads clean; whether it did. When it
     /// did not, nothing of it is left behind.
     pub(super) fn flat_leaves(&mut self, node: NodeId, ty: TypeIndex, span: Range<usize>) -> bool {
-        let info = self.b.types().get(ty);
-        if !info.leaves_only || info.is_state_unit {
+        if !self.b.types().get(ty).built_flat() {
             return false;
         }
         let first_child = self.b.node_count();
         let mut counts = FieldCounts::default();
         let mut pos = span.start;
         while pos < span.end {
-            let info = self.b.types().get(ty);
-            let raw = match wire::read_field_inline(self.b.bytes(), pos, span.end) {
-                Ok(raw) => raw,
-                Err(_) => return self.take_back(first_child),
-            };
-            let Some(field) = info.field(raw.tag.field_number) else { return self.take_back(first_child) };
-            let packed_run = raw.tag.wire_type == WireType::Len && matches!(field.class, FieldClass::Scalar(_));
-            if packed_run || skim::leaf(self.b.bytes(), field, &raw).is_none() {
+            let Some((raw, field)) = clean_leaf(self.b.bytes(), self.b.types().get(ty), pos, span.end) else {
                 return self.take_back(first_child);
-            }
-            let kind = match field.class {
-                FieldClass::String => NodeKind::String,
-                FieldClass::Bytes => NodeKind::Bytes,
-                _ => NodeKind::Scalar,
             };
+            let kind = leaf_kind_of(Some(field));
             let index = counts.bump(raw.tag.field_number, 1);
             let leaf = self.push(node, kind, &raw, index, None);
             self.b.set_next(leaf, leaf + 1);
@@ -56,6 +45,22 @@ impl Walker<'_, '_> {
         self.b.drop_nodes_from(first_child);
         false
     }
+}
+
+/// The field at `pos` (before `end`) of a message of type `info` when the flat loop takes
+/// it, with its field: it reads, `info` declares it, it is no packed run, and its value
+/// reads clean.
+#[inline(always)]
+pub(super) fn clean_leaf<'i>(
+    bytes: &[u8],
+    info: &'i TypeInfo,
+    pos: usize,
+    end: usize,
+) -> Option<(RawField, &'i FieldInfo)> {
+    let raw = wire::read_field_inline(bytes, pos, end).ok()?;
+    let field = info.field(raw.tag.field_number)?;
+    let packed_run = raw.tag.wire_type == WireType::Len && matches!(field.class, FieldClass::Scalar(_));
+    (!packed_run && skim::leaf(bytes, field, &raw).is_some()).then_some((raw, field))
 }
 
 #[cfg(test)]

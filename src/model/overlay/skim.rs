@@ -55,7 +55,7 @@ impl Backoff {
     const MOST_SKIPPED: u32 = 64;
 
     /// Whether to try a skim now.
-    fn tries(&mut self) -> bool {
+    pub(super) fn tries(&mut self) -> bool {
         if self.skip > 0 {
             self.skip -= 1;
             return false;
@@ -64,7 +64,7 @@ impl Backoff {
     }
 
     /// A skim was tried: whether it skimmed anything.
-    fn tried(&mut self, skimmed: bool) {
+    pub(super) fn tried(&mut self, skimmed: bool) {
         if skimmed {
             self.failed_in_a_row = 0;
             return;
@@ -156,7 +156,7 @@ impl Walker<'_, '_> {
 
     /// A top-level field at `pos` that is a message of a type `root` declares; `known`, the
     /// field number met last and its type, is looked at first and kept up to date.
-    fn top_level_message(
+    pub(super) fn top_level_message(
         &mut self,
         root: TypeIndex,
         pos: usize,
@@ -371,14 +371,7 @@ fn short_field(buf: &[u8], pos: usize, end: usize, number: u32) -> Option<RawFie
 fn leaves(buf: &[u8], info: &TypeInfo, span: Range<usize>) -> Option<usize> {
     let (mut pos, mut fields) = (span.start, 0);
     while pos < span.end {
-        // The usual leaf, a varint under a one-byte tag, is stepped over by its bytes alone.
-        let tag = buf[pos];
-        if tag < 0x80
-            && tag & 7 == WireType::Varint as u8
-            && let Some(field) = info.field(u32::from(tag >> 3))
-            && matches!(field.class, FieldClass::Scalar(WireType::Varint))
-            && let Some(next) = clean_varint_end(buf, pos + 1, span.end, field.range)
-        {
+        if let Some(next) = usual_leaf_end(buf, info, pos, span.end) {
             (pos, fields) = (next, fields + 1);
             continue;
         }
@@ -387,6 +380,21 @@ fn leaves(buf: &[u8], info: &TypeInfo, span: Range<usize>) -> Option<usize> {
         fields += leaf(buf, info.field(raw.tag.field_number)?, &raw)?;
     }
     Some(fields)
+}
+
+/// Where the leaf at `pos` (before `end`) of a message of type `info` ends when it is the
+/// usual one, a varint under a one-byte tag, that reads clean as `info` declares it: told
+/// from its bytes alone ([`clean_varint_end`]). `None` for any other, which the caller
+/// then reads whole.
+#[inline(always)]
+pub(super) fn usual_leaf_end(buf: &[u8], info: &TypeInfo, pos: usize, end: usize) -> Option<usize> {
+    let tag = buf[pos];
+    if tag >= 0x80 || tag & 7 != WireType::Varint as u8 {
+        return None;
+    }
+    let field = info.field(u32::from(tag >> 3))?;
+    matches!(field.class, FieldClass::Scalar(WireType::Varint)).then_some(())?;
+    clean_varint_end(buf, pos + 1, end, field.range)
 }
 
 /// Where the varint at `pos` ends, when it ends by `end` and `range` surely holds it,

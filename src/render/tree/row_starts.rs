@@ -35,13 +35,13 @@ impl RowStarts {
     const SLOTS: usize = 1024;
 
     /// Writes the row of `node` (read from `doc`, its field `field` as
-    /// [`Document::field_info_of`] finds it) at `depth` when it is a number that read
-    /// clean or a message, both of a declared field; whether it did. Its problems are the
-    /// caller's to write.
+    /// [`Document::field_info_of`] finds it, its value's bits `bits` when read with it) at
+    /// `depth` when it is a number that read clean or a message, both of a declared field;
+    /// whether it did. Its problems are the caller's to write.
     pub(super) fn write_row(
         &mut self,
         doc: &Document,
-        node: &Node,
+        (node, bits): (&Node, Option<u64>),
         field: Option<&FieldInfo>,
         depth: usize,
         line: &mut String,
@@ -50,8 +50,8 @@ impl RowStarts {
         let Some(field) = field else { return Ok(false) };
         let value = match (&field.class, node.kind) {
             (FieldClass::Scalar(_), NodeKind::Scalar) if !node.has_problem() => {
-                match value::scalar_of(doc, node, Some(field)) {
-                    Some(value) => Some(value),
+                match bits.or_else(|| value::raw_of(doc, node, Some(field))) {
+                    Some(raw) => Some(value::scalar_from_raw(raw, node, Some(field))),
                     None => return Ok(false),
                 }
             }

@@ -1,0 +1,100 @@
+//! The runs of top-level messages a listing decode hands over as one node each
+//! ([`crate::model::Decoder::listing_flat_runs`]): their messages and leaves made from the bytes as a
+//! writer lists them, each node as a full decode builds it.
+
+use crate::decode::schema::{FieldInfo, TypeInfo};
+use crate::decode::wire::{self, RawField};
+use crate::model::document::{Document, leaf_kind_of};
+use crate::model::elided::flat::{fields, leaves_of, tagged};
+use crate::model::flat_walk::FlatLeaf;
+use crate::model::node::{Node, NodeId};
+
+/// A run of top-level messages of one field, handed over as its last one's node.
+#[derive(Debug, Clone, Copy)]
+pub(in crate::model) struct ListedRun {
+    /// The last message's node.
+    pub(in crate::model) node: NodeId,
+    /// Where the first message's tag starts.
+    pub(in crate::model) start: usize,
+    /// How many messages the run holds.
+    pub(in crate::model) count: u32,
+}
+
+/// The messages of a listed run, one at a time ([`ListedMessages::next_message`]).
+pub struct ListedMessages<'a> {
+    bytes: &'a [u8],
+    /// Where the next message starts, and where the run ends.
+    pos: usize,
+    end: usize,
+    /// The messages not yet made.
+    left: u32,
+    /// The run's node, and the next message's `[i]`.
+    id: NodeId,
+    index: u32,
+    /// The run's node as read: what every message's node shares.
+    shape: Node,
+    /// The messages' type, which declares each of their leaves, and their field.
+    ty: &'a TypeInfo,
+    field: Option<&'a FieldInfo>,
+    /// The fields of the message made last.
+    fields: Vec<RawField>,
+}
+
+/// A message of a listed run, with its fields read.
+pub struct ListedMessage<'m, 'a> {
+    /// The id of the node that stands for the run: of the message's field and type, and
+    /// under the root, as the message is. Its leaves' ids are numbered on from it (the
+    /// document holds no node under it) and their parent is it, so a reader that looks up
+    /// a leaf's parent finds what the message's own node would tell.
+    pub id: NodeId,
+    /// Its node, as a full decode builds it but for its id.
+    pub node: Node,
+    ty: &'a TypeInfo,
+    fields: &'m [RawField],
+}
+
+impl Document {
+    /// When `id` is a node that stands for a run of top-level messages a listing decoder
+    /// left unbuilt ([`crate::model::Decoder::listing_flat_runs`]): the run's messages, from its first.
+    pub fn listed_messages(&self, id: NodeId) -> Option<ListedMessages<'_>> {
+        let run = self.listed.filter(|run| run.node == id)?;
+        let shape = self.node(id);
+        let ty = self.type_info_of(id)?;
+        let index = shape.index + 1 - run.count;
+        let (pos, end) = (run.start, shape.end() as usize);
+        let (bytes, field) = (self.bytes(), self.field_info_of(&shape));
+        Some(ListedMessages { bytes, pos, end, left: run.count, id, index, shape, ty, field, fields: Vec::new() })
+    }
+}
+
+impl<'a> ListedMessages<'a> {
+    /// The field the messages are values of.
+    pub fn field(&self) -> Option<&'a FieldInfo> {
+        self.field
+    }
+
+    /// The next message of the run, `None` past its last.
+    pub fn next_message(&mut self) -> Option<ListedMessage<'_, 'a>> {
+        self.left = self.left.checked_sub(1)?;
+        // The decode read each message clean: every one reads again.
+        let message = wire::read_field_inline(self.bytes, self.pos, self.end).ok()?;
+        self.fields.clear();
+        self.fields.extend(fields(self.bytes, message));
+        let (id, ids) = (self.id, 1 + self.fields.len() as u32);
+        let node = tagged(&message, Node { next: id + ids, index: self.index, ..self.shape });
+        (self.pos, self.index) = (message.end, self.index + 1);
+        Some(ListedMessage { id, node, ty: self.ty, fields: &self.fields })
+    }
+}
+
+impl<'a> ListedMessage<'_, 'a> {
+    /// Its leaves in id order, their ids numbered as [`ListedMessage::id`] is.
+    pub fn leaves(&self) -> impl Iterator<Item = FlatLeaf<'a>> + '_ {
+        let ty = self.ty;
+        let leaves = leaves_of(self.fields.iter().copied(), self.id, &self.node, move |number| {
+            let field = ty.field(number);
+            (leaf_kind_of(field), field)
+        });
+        leaves.zip(1u32..).map(|((node, raw, field), k)| FlatLeaf { id: self.id + k, node, field, raw })
+    }
+}
