@@ -198,9 +198,9 @@ fn varint_field(out: &mut Vec<u8>, number: u64, value: u64) {
     statescope::write_varint(out, value);
 }
 
-/// An `Entry`: mostly clean, its leaves in any order, some given twice; else damaged in
-/// one way a message of leaves can be.
-fn entry(dice: &mut Dice) -> Vec<u8> {
+/// An `Entry`: mostly clean, its leaves in any order, some given twice; else, when it may
+/// be `damaged`, damaged in one way a message of leaves can be.
+fn entry(dice: &mut Dice, damaged: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for _ in 0..dice.below(6) {
         match dice.below(10) {
@@ -223,6 +223,7 @@ fn entry(dice: &mut Dice) -> Vec<u8> {
         }
     }
     match dice.below(40) {
+        _ if !damaged => {}
         // Out of range, an unknown field, the wrong wire type (twice), bad UTF-8, a packed
         // run, more leaves than a listed message holds, a varint longer than it need be,
         // bytes that do not read.
@@ -247,14 +248,14 @@ fn runs_of_entries(dice: &mut Dice, in_order: bool) -> Vec<u8> {
     for k in 0..13 {
         let run = [dice.below(4), dice.below(40), 2100 + dice.below(100)][dice.below(3) as usize];
         if k < 12 {
-            (0..run).for_each(|_| len_field(&mut out, 1, &entry(dice)));
+            (0..run).for_each(|_| len_field(&mut out, 1, &entry(dice, true)));
         }
         if in_order && k < 12 {
             continue;
         }
         match dice.below(6) {
             0 => len_field(&mut out, 2, &[1 << 3, dice.below(100) as u8]),
-            1 => len_field(&mut out, 3, &entry(dice)),
+            1 => len_field(&mut out, 3, &entry(dice, true)),
             2 => varint_field(&mut out, 4, dice.below(100)),
             3 => varint_field(&mut out, 99, dice.below(100)),
             _ => {}
@@ -265,7 +266,8 @@ fn runs_of_entries(dice: &mut Dice, in_order: bool) -> Vec<u8> {
 
 #[test]
 fn runs_of_small_messages_listed_from_their_bytes_show_as_a_whole_decode_builds_them() {
-    // In the tree, and in text format, which prints a message's fields by number.
+    // In the tree, in text format, which prints a message's fields by number, and in JSON,
+    // which keeps a singular field's last value.
     let decoder = listed_runs_decoder();
     for seed in 1..=6u64 {
         let bytes = runs_of_entries(&mut Dice(seed * 0x9e37_79b9_7f4a_7c15), false);
@@ -290,6 +292,27 @@ fn runs_of_small_messages_listed_from_their_bytes_show_as_a_whole_decode_builds_
         for pieces in [Pieces { threads: 1, bytes: bytes.len() }, Pieces { threads: 2, bytes: 3000 }] {
             let listed = text(&decoder, &bytes, pieces, options).expect("the top level is in order");
             assert!(listed == whole, "seed {seed}, text in {pieces:?}");
+        }
+        // JSON, of clean entries only (it refuses a blob with problems).
+        let mut dice = Dice(seed * 0x2545_f491_4f6c_dd1d);
+        let mut bytes = Vec::new();
+        (0..3000).for_each(|_| len_field(&mut bytes, 1, &entry(&mut dice, false)));
+        len_field(&mut bytes, 2, &[1 << 3, 7]);
+        let mut whole = Vec::new();
+        statescope::write_json(
+            &decoder.decode(Source::new(bytes.clone())),
+            statescope::NodeId::ROOT,
+            false,
+            &mut whole,
+        )
+        .unwrap();
+        assert!(whole.len() > 100_000, "seed {seed}: {} bytes of JSON", whole.len());
+        for pieces in [Pieces { threads: 1, bytes: bytes.len() }, Pieces { threads: 2, bytes: 3000 }] {
+            let mut listed = Vec::new();
+            let streamed =
+                statescope::write_json_streaming(&decoder, Source::new(bytes.clone()), false, pieces, &mut listed);
+            assert!(streamed.unwrap().is_ok(), "seed {seed}: JSON streams");
+            assert!(listed == whole, "seed {seed}, JSON in {pieces:?}");
         }
     }
 }

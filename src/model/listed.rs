@@ -88,6 +88,11 @@ impl<'a> ListedMessages<'a> {
 }
 
 impl<'a> ListedMessage<'_, 'a> {
+    /// Its type, which declares each of its leaves.
+    pub fn message_type(&self) -> &'a TypeInfo {
+        self.ty
+    }
+
     /// Its leaves in id order, their ids numbered as [`ListedMessage::id`] is.
     pub fn leaves(&self) -> impl Iterator<Item = FlatLeaf<'a>> + '_ {
         let ty = self.ty;

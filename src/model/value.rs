@@ -29,16 +29,12 @@ pub enum Scalar {
 
 /// The raw varint or little-endian fixed value of a scalar node or packed element.
 pub fn raw_scalar(doc: &Document, id: NodeId) -> Option<u64> {
-    raw_with(doc, id, doc.field_info(id))
+    let node = doc.node(id);
+    raw_of(doc, &node, doc.field_info_of(&node))
 }
 
-/// [`raw_scalar`], given the node's field (as [`Document::field_info`] finds it): packed
-/// elements take their width from it.
-pub fn raw_with(doc: &Document, id: NodeId, field: Option<&FieldInfo>) -> Option<u64> {
-    raw_of(doc, &doc.node(id), field)
-}
-
-/// [`raw_with`] of a node already read.
+/// [`raw_scalar`] of a node already read, given its field (as
+/// [`Document::field_info_of`] finds it): packed elements take their width from it.
 pub fn raw_of(doc: &Document, node: &Node, field: Option<&FieldInfo>) -> Option<u64> {
     let bytes = doc.value_bytes_of(node);
     let wire = match (node.kind, field.map(|f| &f.class)) {

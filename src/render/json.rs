@@ -91,6 +91,8 @@ pub fn write_json_streaming(
     if problems > 0 {
         return Err(JsonError::Problems(problems));
     }
+    // The runs of small clean messages are written from their bytes, not built.
+    let decoder = &decoder.clone().listing_flat_runs();
     let failed = RefCell::new(None);
     let shared = RefCell::new((TopLevel::default(), Scratch::default(), &mut *out));
     let mut hook = |doc: &Document, top: NodeId| {
@@ -190,11 +192,18 @@ impl TopLevel {
         let changed = || JsonError::Other("the input changed while it was read".into());
         let node = doc.node(top);
         let field = doc.field_info_of(&node).ok_or_else(changed)?;
+        if let Some(mut messages) = doc.listed_messages(top) {
+            while let Some(message) = messages.next_message() {
+                let level = self.open_value(writer, field, node.field_number)?;
+                writer.listed_object(&message, level)?;
+            }
+            return Ok(());
+        }
         if node.kind != NodeKind::Packed {
             // One value: most top-level fields, each written without a walk over values.
-            return self.write_value(writer, field, node.field_number, nodes::Item::Node(top));
+            return self.write_value(writer, field, node.field_number, nodes::Item::Node(top, node));
         }
-        let run = [(node.field_number, top)];
+        let run = [(node.field_number, top, node)];
         nodes::items(doc, &run).try_for_each(|item| self.write_value(writer, field, node.field_number, item))
     }
 
@@ -210,6 +219,18 @@ impl TopLevel {
         if !field.is_list && writer.left_out(item, field) {
             return Ok(());
         }
+        let level = self.open_value(writer, field, number)?;
+        writer.value(item, field, level)
+    }
+
+    /// Opens a value of top-level field `number`, declared as `field`: writes the
+    /// separator or key it needs. Gives the level the value's closing brace is indented.
+    fn open_value<W: Write + ?Sized>(
+        &mut self,
+        writer: &mut NodeJson<'_, W>,
+        field: &FieldInfo,
+        number: u32,
+    ) -> Result<usize, JsonError> {
         let continues = field.is_list && self.last == Some((number, true));
         if !continues || self.in_part && !self.started {
             let mut key = Vec::new();
@@ -225,7 +246,7 @@ impl TopLevel {
         }
         self.started = true;
         self.last = Some((number, field.is_list));
-        writer.value(item, field, if field.is_list { 2 } else { 1 })
+        Ok(if field.is_list { 2 } else { 1 })
     }
 
     /// Opens a value of `opening`'s field after what was written: the next element of an

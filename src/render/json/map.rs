@@ -3,6 +3,7 @@
 
 use prost_reflect::Kind;
 
+use super::nodes::Child;
 use crate::decode::schema::FieldInfo;
 use crate::model::Document;
 use crate::model::node::{NodeId, NodeKind};
@@ -70,11 +71,11 @@ impl Entry {
 
 /// Whether a run of map entries is written as it is: each entry gives its key and its
 /// value at most once, and no key comes twice (prost-reflect keeps the last of those).
-pub(super) fn keys_once(doc: &Document, run: &[(u32, NodeId)]) -> bool {
+pub(super) fn keys_once(doc: &Document, run: &[Child]) -> bool {
     let mut keys = Vec::with_capacity(run.len());
-    for &(_, entry) in run {
+    for &(_, entry, node) in run {
         let parts = Entry::of(doc, entry);
-        if !parts.once || doc.node(entry).kind != NodeKind::Message {
+        if !parts.once || node.kind != NodeKind::Message {
             return false;
         }
         keys.push(parts.key_text(doc));

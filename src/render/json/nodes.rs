@@ -13,7 +13,8 @@ use super::JsonError;
 use super::map;
 use crate::decode::schema::{FieldInfo, TypeInfo};
 use crate::model::Document;
-use crate::model::node::{NodeId, NodeKind};
+use crate::model::listed::ListedMessage;
+use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::value;
 
 /// Deepest nesting handed to prost-reflect's recursive serializer.
@@ -46,19 +47,22 @@ fn is_special_json(ty: &MessageDescriptor) -> bool {
     ty.full_name().starts_with("google.protobuf.") && SPECIAL_JSON.contains(&ty.full_name())
 }
 
+/// A child of a message being written: its field number, id and node as read.
+pub(super) type Child = (u32, NodeId, Node);
+
 /// The children lists of the messages being written, one a level, kept from one message
 /// to the next so that writing allocates only while the deepest level grows.
 #[derive(Default)]
 pub(super) struct Scratch {
-    levels: Vec<Vec<(u32, NodeId)>>,
+    levels: Vec<Vec<Child>>,
 }
 
 impl Scratch {
-    fn take(&mut self, level: usize) -> Vec<(u32, NodeId)> {
+    fn take(&mut self, level: usize) -> Vec<Child> {
         self.levels.get_mut(level).map(std::mem::take).unwrap_or_default()
     }
 
-    fn give_back(&mut self, level: usize, mut children: Vec<(u32, NodeId)>) {
+    fn give_back(&mut self, level: usize, mut children: Vec<Child>) {
         children.clear();
         if self.levels.len() <= level {
             self.levels.resize_with(level + 1, Vec::new);
@@ -70,17 +74,17 @@ impl Scratch {
 /// One value of a field: a node, or a value of a packed run (which may have no node).
 #[derive(Clone, Copy)]
 pub(super) enum Item {
-    /// A scalar, string, bytes or message node.
-    Node(NodeId),
+    /// A scalar, string, bytes or message node, and the node as read.
+    Node(NodeId, Node),
     /// A raw scalar value: a packed run's element, or a scalar node's value read once.
     Raw(u64),
 }
 
 /// The values a run of occurrences of one field holds, in wire order.
-pub(super) fn items<'d>(doc: &'d Document, run: &'d [(u32, NodeId)]) -> impl Iterator<Item = Item> + 'd {
-    run.iter().flat_map(move |&(_, id)| {
-        let packed = doc.node(id).kind == NodeKind::Packed;
-        let whole = (!packed).then_some(Item::Node(id));
+pub(super) fn items<'d>(doc: &'d Document, run: &'d [Child]) -> impl Iterator<Item = Item> + 'd {
+    run.iter().flat_map(move |&(_, id, node)| {
+        let packed = node.kind == NodeKind::Packed;
+        let whole = (!packed).then_some(Item::Node(id, node));
         let values = packed.then(|| value::packed_values(doc, id)).into_iter().flatten();
         whole.into_iter().chain(values.map(|v| Item::Raw(v.raw)))
     })
@@ -139,9 +143,30 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
             return self.delegate(id, ty, level);
         }
         let Some(info) = doc.type_info_of(id) else { return self.delegate(id, ty, level) };
-        let Some(children) = self.plain_children(id, info, level) else { return self.delegate(id, ty, level) };
+        let Some(children) = self.plain_children(doc.children_with_fields(id), info, level) else {
+            return self.delegate(id, ty, level);
+        };
         self.out.write_all(b"{")?;
-        let entries = self.entries(&children, info, level, 0);
+        self.fields(children, info, level, 0)
+    }
+
+    /// Writes a message of a run a listing decode left unbuilt as an object whose closing
+    /// brace is indented `level` steps, from its leaves.
+    pub fn listed_object(&mut self, message: &ListedMessage, level: usize) -> Result<(), JsonError> {
+        let doc = self.doc;
+        let ty = doc.message_type_of(&message.node).ok_or(JsonError::NoSchema)?;
+        let info = message.message_type();
+        let leaves = message.leaves().map(|leaf| (leaf.id, leaf.node, leaf.field));
+        let children = (!is_special_json(ty)).then(|| self.plain_children(leaves, info, level)).flatten();
+        let Some(children) = children else { return self.delegate_bytes(doc.value_bytes_of(&message.node), ty, level) };
+        self.out.write_all(b"{")?;
+        self.fields(children, info, level, 0)
+    }
+
+    /// Writes the `children` of a message of type `info` whose object was opened, after
+    /// `before` entries, and closes it, indented `level` steps; gives their list back.
+    fn fields(&mut self, children: Vec<Child>, info: &TypeInfo, level: usize, before: usize) -> Result<(), JsonError> {
+        let entries = self.entries(&children, info, level, before);
         self.scratch.give_back(level, children);
         self.close(entries?, level, b"}")
     }
@@ -167,14 +192,14 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
             return self.delegate(id, ty, level);
         }
         let Some(info) = doc.type_info_of(payload) else { return self.delegate(id, ty, level) };
-        let Some(children) = self.plain_children(payload, info, level) else { return self.delegate(id, ty, level) };
+        let Some(children) = self.plain_children(doc.children_with_fields(payload), info, level) else {
+            return self.delegate(id, ty, level);
+        };
         self.out.write_all(b"{")?;
         self.new_line(true, level + 1)?;
         self.out.write_all(b"\"@type\": ")?;
         self.string(&url)?;
-        let entries = self.entries(&children, info, level, 1);
-        self.scratch.give_back(level, children);
-        self.close(entries?, level, b"}")
+        self.fields(children, info, level, 1)
     }
 
     /// Ends an object or array of `entries` entries whose closing `bracket` is indented
@@ -187,19 +212,26 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         Ok(())
     }
 
-    /// The children of message `id` (of type `info`) by field number, when its JSON is its
-    /// fields as written here: every declared field read as declared, no group, a message
-    /// field that is not repeated given once, and maps whose entries hold a key and a value
-    /// at most once, no key twice. `None` when not: prost-reflect merges and orders those.
-    fn plain_children(&mut self, id: NodeId, info: &TypeInfo, level: usize) -> Option<Vec<(u32, NodeId)>> {
+    /// The `children` of a message of type `info` (each its id, node as read and field)
+    /// by field number, when its JSON is its fields as written here: every declared field
+    /// read as declared, no group, a message field that is not repeated given once, and
+    /// maps whose entries hold a key and a value at most once, no key twice. `None` when
+    /// not: prost-reflect merges and orders those.
+    fn plain_children<'f>(
+        &mut self,
+        children: impl Iterator<Item = (NodeId, Node, Option<&'f FieldInfo>)>,
+        info: &TypeInfo,
+        level: usize,
+    ) -> Option<Vec<Child>> {
         let doc = self.doc;
+        let read = children;
         let mut children = self.scratch.take(level);
         // Each child read once, for its number and whether it reads as its number is
         // declared (an unreadable span under a declared number does not).
         let mut as_declared = true;
-        children.extend(doc.children_with_fields(id).map(|(c, node, _)| {
+        children.extend(read.map(|(c, node, _)| {
             as_declared &= info.field(node.field_number).is_none_or(|field| reads_as_declared(node.kind, &field.kind));
-            (node.field_number, c)
+            (node.field_number, c, node)
         }));
         if !children.is_sorted_by_key(|c| c.0) {
             children.sort_by_key(|c| c.0);
@@ -223,13 +255,13 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
     /// the last value counts; of a oneof, the field given last.
     fn entries(
         &mut self,
-        children: &[(u32, NodeId)],
+        children: &[Child],
         info: &TypeInfo,
         level: usize,
         before: usize,
     ) -> Result<usize, JsonError> {
         let doc = self.doc;
-        let runs = || children.chunk_by(|a: &(u32, NodeId), b| a.0 == b.0);
+        let runs = || children.chunk_by(|a: &Child, b| a.0 == b.0);
         let mut winners = None;
         let mut entries = before;
         for run in runs() {
@@ -261,7 +293,8 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
                     entries += 1;
                 }
             } else {
-                let last = self.item(run[run.len() - 1].1, field);
+                let (_, id, node) = run[run.len() - 1];
+                let last = self.item(id, &node, field);
                 if !self.left_out(last, field) {
                     self.entry_start(entries, level + 1)?;
                     self.key(field)?;
@@ -275,16 +308,16 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
 
     /// A map's entries as an object keyed by their keys as text, in wire order; a missing
     /// key or value is its type's default.
-    fn map(&mut self, run: &[(u32, NodeId)], level: usize) -> Result<(), JsonError> {
+    fn map(&mut self, run: &[Child], level: usize) -> Result<(), JsonError> {
         let doc = self.doc;
         self.out.write_all(b"{")?;
-        for (i, &(_, entry)) in run.iter().enumerate() {
+        for (i, &(_, entry, _)) in run.iter().enumerate() {
             self.entry_start(i, level + 1)?;
             let parts = map::Entry::of(doc, entry);
             self.string(&parts.key_text(doc))?;
             self.out.write_all(b": ")?;
             match (parts.value, parts.value_field(doc)) {
-                (Some(value), Some(field)) => self.value(Item::Node(value), field, level + 1)?,
+                (Some(value), Some(field)) => self.value(Item::Node(value, doc.node(value)), field, level + 1)?,
                 _ => self.default_value(&parts.value_kind(doc).ok_or(JsonError::NoSchema)?)?,
             }
         }
@@ -306,12 +339,11 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         self.new_line(entries == 0, level)
     }
 
-    /// Node `id`, a value of `field`, as it is written: a scalar as its raw value, read
-    /// once for both [`Self::left_out`] and [`Self::value`].
-    fn item(&self, id: NodeId, field: &FieldInfo) -> Item {
-        let node = self.doc.node(id);
-        let raw = (node.kind == NodeKind::Scalar).then(|| value::raw_of(self.doc, &node, Some(field)));
-        raw.flatten().map_or(Item::Node(id), Item::Raw)
+    /// Node `id` (`node` as read), a value of `field`, as it is written: a scalar as its
+    /// raw value, read once for both [`Self::left_out`] and [`Self::value`].
+    fn item(&self, id: NodeId, node: &Node, field: &FieldInfo) -> Item {
+        let raw = (node.kind == NodeKind::Scalar).then(|| value::raw_of(self.doc, node, Some(field)));
+        raw.flatten().map_or(Item::Node(id, *node), Item::Raw)
     }
 
     /// Whether canonical JSON leaves a singular field's value out: a field without
@@ -322,10 +354,10 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         }
         let doc = self.doc;
         match item {
-            Item::Node(id) => match doc.node(id).kind {
-                NodeKind::String | NodeKind::Bytes => doc.value_bytes(id).is_empty(),
+            Item::Node(_, node) => match node.kind {
+                NodeKind::String | NodeKind::Bytes => doc.value_bytes_of(&node).is_empty(),
                 NodeKind::Scalar => {
-                    value::raw_with(doc, id, Some(field)).is_some_and(|raw| is_default(&field.kind, raw))
+                    value::raw_of(doc, &node, Some(field)).is_some_and(|raw| is_default(&field.kind, raw))
                 }
                 _ => false,
             },
@@ -336,25 +368,25 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
     /// One value of `field`; a message's closing brace indented `level` steps.
     pub fn value(&mut self, item: Item, field: &FieldInfo, level: usize) -> Result<(), JsonError> {
         let doc = self.doc;
-        let id = match item {
+        let (id, node) = match item {
             Item::Raw(raw) => return Ok(self.scalar(&field.kind, raw)?),
-            Item::Node(id) => id,
+            Item::Node(id, node) => (id, node),
         };
-        match doc.node(id).kind {
+        match node.kind {
             NodeKind::Scalar => {
-                let raw = value::raw_with(doc, id, Some(field))
+                let raw = value::raw_of(doc, &node, Some(field))
                     .ok_or_else(|| JsonError::Other("a value does not read".into()))?;
                 Ok(self.scalar(&field.kind, raw)?)
             }
             NodeKind::String => {
-                let text = std::str::from_utf8(doc.value_bytes(id))
+                let text = std::str::from_utf8(doc.value_bytes_of(&node))
                     .map_err(|_| JsonError::Other("failed to decode protobuf: string is not valid UTF-8".into()))?;
                 Ok(self.string(text)?)
             }
             NodeKind::Bytes => {
                 use base64::Engine;
                 self.out.write_all(b"\"")?;
-                let encoded = base64::prelude::BASE64_STANDARD.encode(doc.value_bytes(id));
+                let encoded = base64::prelude::BASE64_STANDARD.encode(doc.value_bytes_of(&node));
                 self.out.write_all(encoded.as_bytes())?;
                 Ok(self.out.write_all(b"\"")?)
             }
@@ -419,8 +451,13 @@ impl<W: Write + ?Sized> NodeJson<'_, W> {
         if max_depth(self.doc, id) > MAX_DELEGATED_DEPTH {
             return Err(JsonError::TooDeep);
         }
-        let message = DynamicMessage::decode(ty.clone(), self.doc.value_bytes(id))
-            .map_err(|e| JsonError::Other(e.to_string()))?;
+        self.delegate_bytes(self.doc.value_bytes(id), ty, level)
+    }
+
+    /// A message of type `ty` read from `bytes` (no deeper than prost-reflect serializes)
+    /// through prost-reflect, its lines indented `level` steps.
+    fn delegate_bytes(&mut self, bytes: &[u8], ty: &MessageDescriptor, level: usize) -> Result<(), JsonError> {
+        let message = DynamicMessage::decode(ty.clone(), bytes).map_err(|e| JsonError::Other(e.to_string()))?;
         let mut text = Vec::new();
         let options = SerializeOptions::new().use_proto_field_name(self.proto_names);
         message
@@ -459,7 +496,7 @@ fn is_default(kind: &Kind, raw: u64) -> bool {
 
 /// The field numbers of the oneof fields JSON shows among `runs`: of each oneof, the one
 /// given last on the wire (a oneof keeps the field set last).
-fn oneof_winners<'c>(info: &TypeInfo, runs: impl Iterator<Item = &'c [(u32, NodeId)]>) -> Vec<u32> {
+fn oneof_winners<'c>(info: &TypeInfo, runs: impl Iterator<Item = &'c [Child]>) -> Vec<u32> {
     let mut winners: Vec<(&prost_reflect::OneofDescriptor, u32, NodeId)> = Vec::new();
     for run in runs {
         let Some(oneof) = info.field(run[0].0).and_then(|f| f.oneof.as_ref()) else { continue };
