@@ -38,7 +38,7 @@ impl Digits {
     /// Whether an integer's row holds the query: `v` in decimal, or with `hex` the whole
     /// `{decimal} (0x{hex})`, where the only digit between the two is the `0` of `0x`.
     /// Inlined: a search asks it of every number of a gigabyte.
-    #[inline]
+    #[inline(always)]
     pub(super) fn in_integer(&self, v: u64, hex: bool) -> bool {
         (hex && self.is_zero()) || self.in_decimal(v) || (hex && self.in_hex(v))
     }
