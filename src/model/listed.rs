@@ -60,7 +60,7 @@ impl Document {
         let run = self.listed.filter(|run| run.node == id)?;
         let shape = self.node(id);
         let ty = self.type_info_of(id)?;
-        let index = shape.index + 1 - run.count;
+        let index = shape.index.checked_sub(run.count - 1)?;
         let (pos, end) = (run.start, shape.end() as usize);
         let (bytes, field) = (self.bytes(), self.field_info_of(&shape));
         Some(ListedMessages { bytes, pos, end, left: run.count, id, index, shape, ty, field, fields: Vec::new() })

@@ -14,7 +14,8 @@ use crate::decode::wire::RawField;
 use crate::model::elided::MOST_FLAT_LEAVES;
 use crate::model::node::{NodeId, NodeKind};
 
-/// The most messages one node stands for: a hand-over's lines stay a few hundred KiB.
+/// The most messages one node stands for: what a hand-over writes stays small when the top
+/// level is read in one pass (a part of it is 64 KiB of input anyway).
 const MOST_LISTED: u32 = 2048;
 
 impl Walker<'_, '_> {
