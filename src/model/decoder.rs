@@ -180,12 +180,12 @@ impl Decoder {
         Decoder { skims: true, ..self }
     }
 
-    /// The same decoder, for a writer that lists every node (`show`'s tree): a run of
-    /// top-level message fields of one field, each of a type of leaves only that reads
-    /// clean, is handed to the streaming hook as one node, the run's last message, with
-    /// no children; the writer reads the run's messages and leaves from the bytes
-    /// ([`Document::listed_messages`]), and each reads as a full decode builds it. The
-    /// other fields are built as usual.
+    /// The same decoder, for a writer that lists every node (`show`'s tree, text and
+    /// JSON): a run of top-level message fields of one field, each of a type of leaves
+    /// only that reads clean, is handed to the streaming hook as one node, the run's last
+    /// message, with no children; the writer reads the run's messages and leaves from the
+    /// bytes ([`Document::listed_messages`]), and each reads as a full decode builds it.
+    /// The other fields are built as usual.
     pub fn listing_flat_runs(self) -> Self {
         Decoder { lists: true, ..self }
     }

@@ -35,7 +35,8 @@ impl FlatMessage {
     }
 }
 
-/// A leaf of a message of a flat run, made from its bytes by a [`FlatWalk`].
+/// A leaf of a message of a flat run, made from its bytes by a [`FlatWalk`] (or by a
+/// listed run's message, [`crate::model::listed::ListedMessage::leaves`]).
 pub struct FlatLeaf<'a> {
     /// Its id.
     pub id: NodeId,

@@ -1,6 +1,6 @@
 //! The runs of top-level messages a listing decode hands over as one node each
-//! ([`crate::model::Decoder::listing_flat_runs`]): their messages and leaves made from the bytes as a
-//! writer lists them, each node as a full decode builds it.
+//! ([`crate::model::Decoder::listing_flat_runs`]): their messages and leaves made from the
+//! bytes as a writer lists them, each node as a full decode builds it.
 
 use crate::decode::schema::{FieldInfo, TypeInfo};
 use crate::decode::wire::{self, RawField};
@@ -55,7 +55,8 @@ pub struct ListedMessage<'m, 'a> {
 
 impl Document {
     /// When `id` is a node that stands for a run of top-level messages a listing decoder
-    /// left unbuilt ([`crate::model::Decoder::listing_flat_runs`]): the run's messages, from its first.
+    /// left unbuilt ([`crate::model::Decoder::listing_flat_runs`]): the run's messages,
+    /// from its first.
     pub fn listed_messages(&self, id: NodeId) -> Option<ListedMessages<'_>> {
         let run = self.listed.filter(|run| run.node == id)?;
         let shape = self.node(id);

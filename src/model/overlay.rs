@@ -312,7 +312,8 @@ struct Walker<'a, 'h> {
     unknown_url: Option<(std::ops::Range<usize>, Arc<str>, Option<String>)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
-    /// When skims fail in a row, how many top-level fields to build without trying one.
+    /// When skims (or, listing, runs of messages) fail in a row, how many top-level fields
+    /// to build without trying one.
     skim_backoff: skim::Backoff,
     /// Under a skimming decoder: the first top-level field done but not yet handed to the
     /// hook, and where its problems start ([`Self::top_level_done`]).

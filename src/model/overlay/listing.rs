@@ -1,6 +1,6 @@
-//! Under a listing decoder (`show`'s tree), a run of top-level messages of one field, each
-//! of a type of leaves only that the flat loop would build whole, handed to the hook as one
-//! node with no children: the writer makes the run's nodes from the bytes as it lists them
+//! Under a listing decoder (`show`'s tree, text and JSON), a run of top-level messages of
+//! one field, each of a type of leaves only that the flat loop would build whole, handed to
+//! the hook as one node with no children: the writer makes the run's nodes from the bytes as it lists them
 //! ([`crate::model::Document::listed_messages`]), so a million small messages cost a
 //! million reads, not three million nodes stored and read back.
 

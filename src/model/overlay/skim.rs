@@ -393,7 +393,9 @@ pub(super) fn usual_leaf_end(buf: &[u8], info: &TypeInfo, pos: usize, end: usize
         return None;
     }
     let field = info.field(u32::from(tag >> 3))?;
-    matches!(field.class, FieldClass::Scalar(WireType::Varint)).then_some(())?;
+    if !matches!(field.class, FieldClass::Scalar(WireType::Varint)) {
+        return None;
+    }
     clean_varint_end(buf, pos + 1, end, field.range)
 }
 
