@@ -270,7 +270,7 @@ fn runs_of_small_messages_listed_from_their_bytes_show_as_a_whole_decode_builds_
     // which keeps a singular field's last value.
     let decoder = listed_runs_decoder();
     for seed in 1..=6u64 {
-        let bytes = runs_of_entries(&mut Dice(seed * 0x9e37_79b9_7f4a_7c15), false);
+        let bytes = runs_of_entries(&mut Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)), false);
         let doc = decoder.decode(Source::new(bytes.clone()));
         for options in [TreeOptions::default(), TreeOptions { offsets: true }] {
             let mut whole = Vec::new();
@@ -282,7 +282,7 @@ fn runs_of_small_messages_listed_from_their_bytes_show_as_a_whole_decode_builds_
                 assert!(listed == whole, "seed {seed}, {pieces:?}, {options:?}");
             }
         }
-        let bytes = runs_of_entries(&mut Dice(seed * 0x9e37_79b9_7f4a_7c15), true);
+        let bytes = runs_of_entries(&mut Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)), true);
         let doc = decoder.decode(Source::new(bytes.clone()));
         let options = TextOptions { expand_any: true };
         let mut whole = Vec::new();
@@ -294,7 +294,7 @@ fn runs_of_small_messages_listed_from_their_bytes_show_as_a_whole_decode_builds_
             assert!(listed == whole, "seed {seed}, text in {pieces:?}");
         }
         // JSON, of clean entries only (it refuses a blob with problems).
-        let mut dice = Dice(seed * 0x2545_f491_4f6c_dd1d);
+        let mut dice = Dice(seed.wrapping_mul(0x2545_f491_4f6c_dd1d));
         let mut bytes = Vec::new();
         (0..3000).for_each(|_| len_field(&mut bytes, 1, &entry(&mut dice, false)));
         len_field(&mut bytes, 2, &[1 << 3, 7]);
