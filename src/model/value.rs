@@ -432,10 +432,7 @@ pub fn push_scalar_display(value: &Scalar, out: &mut String) {
         _ => None,
     };
     if let Some(v) = unsigned_at_least_ten {
-        push_decimal(v, out);
-        out.push_str(" (0x");
-        push_hex_digits(v, out);
-        out.push(')');
+        push_decimal_and_hex(v, out);
         return;
     }
     let _ = match value {
@@ -458,20 +455,20 @@ pub fn push_decimal(v: u64, out: &mut String) {
     out.push_str(itoa::Buffer::new().format(v));
 }
 
-/// Appends `v` in lowercase hexadecimal digits, without a prefix (`{v:x}`).
-fn push_hex_digits(v: u64, out: &mut String) {
-    let mut digits = [0u8; 16];
-    let mut at = digits.len();
-    let mut rest = v;
-    loop {
-        at -= 1;
-        digits[at] = b"0123456789abcdef"[(rest & 0xf) as usize];
-        rest >>= 4;
-        if rest == 0 {
-            break;
-        }
+/// Appends `v` in decimal and then in hexadecimal, `3221225600 (0xc0000080)`, with room
+/// made once: most of a tree's bytes are such numbers.
+fn push_decimal_and_hex(v: u64, out: &mut String) {
+    const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+    // At most 20 decimal digits, " (0x", 16 hexadecimal digits and ")".
+    out.reserve(41);
+    push_decimal(v, out);
+    out.push_str(" (0x");
+    // One digit for each four bits, the highest set bit's included; at least one.
+    let hex_len = (67 - v.leading_zeros()).max(4) / 4;
+    for digit in (0..hex_len).rev() {
+        out.push(char::from(HEX_DIGITS[((v >> (4 * digit)) & 0xf) as usize]));
     }
-    out.extend(digits[at..].iter().map(|&digit| char::from(digit)));
+    out.push(')');
 }
 
 #[cfg(test)]
@@ -479,7 +476,9 @@ mod tests {
     #[test]
     fn integers_show_in_decimal_and_hex_as_the_formatting_machinery_writes_them() {
         use super::{Scalar, push_scalar_display};
-        for v in [0u64, 9, 10, 15, 16, 255, 0xc000_0080, u64::MAX] {
+        // Every width of hex digits, at both ends.
+        let widths = (0..64).flat_map(|bit| [1u64 << bit, (1u64 << bit) - 1, (1u64 << bit) | 0xa]);
+        for v in [0u64, 9, 10, 15, 16, 255, 0xc000_0080, u64::MAX].into_iter().chain(widths) {
             let mut out = String::new();
             push_scalar_display(&Scalar::Unsigned(v), &mut out);
             let expected = if v >= 10 { format!("{v} (0x{v:x})") } else { v.to_string() };
