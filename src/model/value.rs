@@ -412,11 +412,13 @@ fn push_quoted(bytes: &[u8], limit: usize, out: &mut String) {
     }
 }
 
+/// The lowercase hexadecimal digits, by value.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 fn push_hex(bytes: &[u8], limit: usize, out: &mut String) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     for &b in bytes.iter().take(limit) {
-        out.push(char::from(DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(DIGITS[usize::from(b & 15)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(HEX_DIGITS[usize::from(b & 15)]));
     }
     if bytes.len() > limit {
         let _ = write!(out, "… (+{} bytes)", bytes.len() - limit);
@@ -458,7 +460,6 @@ pub fn push_decimal(v: u64, out: &mut String) {
 /// Appends `v` in decimal and then in hexadecimal, `3221225600 (0xc0000080)`, with room
 /// made once: most of a tree's bytes are such numbers.
 fn push_decimal_and_hex(v: u64, out: &mut String) {
-    const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
     // At most 20 decimal digits, " (0x", 16 hexadecimal digits and ")".
     out.reserve(41);
     push_decimal(v, out);
