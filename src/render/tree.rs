@@ -1,13 +1,14 @@
 //! The annotated tree `statescope show` prints: one line per field with name, type and
 //! value, Any payloads expanded in place, problems under the node they concern.
 
-use std::borrow::Cow;
 use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 
+mod lines;
 mod row_starts;
 
+use self::lines::{Escape, Lines};
 use self::row_starts::RowStarts;
 use crate::decode::schema::FieldInfo;
 use crate::model::listed::ListedMessages;
@@ -38,8 +39,8 @@ pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut i
 /// Buffers reused from one subtree to the next (a streamed document hands over many).
 #[derive(Default)]
 struct Scratch {
-    /// The line being made.
-    line: String,
+    /// The block of lines being made ([`Lines`]).
+    block: String,
     /// The depth of the children of each node of the subtree being written: one deeper,
     /// or as deep where the node has no row of its own (an Any payload passed through).
     depth_below: Vec<usize>,
@@ -115,7 +116,10 @@ pub fn write_tree_streaming(
         };
         decoder.decode_streaming(source, &mut hook)?
     };
-    write_problems(&doc, NodeId::ROOT, 0, options, &mut String::new(), out)
+    let mut block = String::new();
+    let mut lines = Lines::new(&mut block, out);
+    write_problems(&doc, NodeId::ROOT, 0, options, &mut lines)?;
+    lines.finish()
 }
 
 /// Writes the subtree under `top`, indented as if `top` were at `base_depth`.
@@ -130,7 +134,8 @@ fn write_subtree(
     if let Some(messages) = doc.listed_messages(top) {
         return write_listed(doc, messages, base_depth, options, scratch, out);
     }
-    let Scratch { line, depth_below, row_starts } = scratch;
+    let Scratch { block, depth_below, row_starts } = scratch;
+    let mut lines = Lines::new(block, out);
     depth_below.clear();
     let end = doc.node(top).next;
     let mut fields = doc.fields_of_siblings();
@@ -145,18 +150,18 @@ fn write_subtree(
         // An Any payload passed through has no row, the top of a subtree included (a
         // root that is an Any hands its payload over as a top-level field).
         if transparent {
-            write_problems(doc, id, depth, options, line, out)?;
+            write_problems(doc, id, depth, options, &mut lines)?;
             continue;
         }
         let field = fields.of(&node);
-        write_row(doc, (id, &node, None), field, depth, options, (line, row_starts), out)?;
+        write_row(doc, (id, &node, None), field, depth, options, row_starts, &mut lines)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
-            write_packed_values(doc, id, depth + 1, options, out)?;
+            write_packed_values(doc, id, depth + 1, options, &mut lines)?;
         } else {
-            write_problems(doc, id, depth, options, line, out)?;
+            write_problems(doc, id, depth, options, &mut lines)?;
         }
     }
-    Ok(())
+    lines.finish()
 }
 
 /// Writes the messages of a run a listing decode left unbuilt, and their leaves, the first
@@ -170,16 +175,17 @@ fn write_listed(
     scratch: &mut Scratch,
     out: &mut impl Write,
 ) -> io::Result<()> {
-    let Scratch { line, row_starts, .. } = scratch;
+    let Scratch { block, row_starts, .. } = scratch;
+    let mut lines = Lines::new(block, out);
     let field = messages.field();
     while let Some(message) = messages.next_message() {
-        write_row(doc, (message.id, &message.node, None), field, depth, options, (line, row_starts), out)?;
+        write_row(doc, (message.id, &message.node, None), field, depth, options, row_starts, &mut lines)?;
         for leaf in message.leaves() {
             let row = (leaf.id, &leaf.node, Some(leaf.bits()));
-            write_row(doc, row, leaf.field, depth + 1, options, (line, row_starts), out)?;
+            write_row(doc, row, leaf.field, depth + 1, options, row_starts, &mut lines)?;
         }
     }
-    Ok(())
+    lines.finish()
 }
 
 /// Writes the row of node `id` (`node` as read, a value of `field`, its value's bits
@@ -192,31 +198,20 @@ fn write_row(
     field: Option<&FieldInfo>,
     depth: usize,
     options: TreeOptions,
-    (line, row_starts): (&mut String, &mut RowStarts),
-    out: &mut impl Write,
+    row_starts: &mut RowStarts,
+    lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
-    if !options.offsets && row_starts.write_row(doc, (node, bits), field, depth, line, out)? {
+    if !options.offsets && row_starts.write_row(doc, (node, bits), field, depth, lines)? {
         return Ok(());
     }
-    line.clear();
+    let line = lines.start_line();
     if options.offsets {
         use std::fmt::Write as _;
         let _ = write!(line, "{:>9}+{:<7}", node.start, node.end() - node.start);
     }
     crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
     label_with(doc, id, node, field, line);
-    write_line(line, out)
-}
-
-/// Writes `line` and its newline at once. Names, URLs and values come from the blob and the
-/// schema: whatever in them could act on the terminal or break the line is escaped.
-fn write_line(line: &mut String, out: &mut impl Write) -> io::Result<()> {
-    if let Cow::Owned(mut escaped) = terminal_safe(line) {
-        escaped.push('\n');
-        return out.write_all(escaped.as_bytes());
-    }
-    line.push('\n');
-    out.write_all(line.as_bytes())
+    lines.end_line(Escape::Check)
 }
 
 /// Writes the values of a packed run that has no nodes for them (a streamed document),
@@ -226,28 +221,27 @@ fn write_packed_values(
     run: NodeId,
     depth: usize,
     options: TreeOptions,
-    out: &mut impl Write,
+    lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
     use std::fmt::Write as _;
     let field = doc.field_info(run);
     let first = doc.node(run).index;
     // A run's problems are its values' (sorted by offset, as the values are).
     let mut problems = doc.problems_of(run).iter().peekable();
-    let mut line = String::new();
     for (k, value) in value::packed_values(doc, run).enumerate() {
         let mut own = Vec::new();
         while let Some(p) = problems.next_if(|p| p.offset as usize <= value.offset) {
             own.push(p);
         }
-        line.clear();
+        let line = lines.start_line();
         if options.offsets {
             let _ = write!(line, "{:>9}+{:<7}", value.offset, value.len);
         }
         crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
-        element_label(field, first + k as u32, value.raw, !own.is_empty(), &mut line);
-        write_line(&mut line, out)?;
+        element_label(field, first + k as u32, value.raw, !own.is_empty(), line);
+        lines.end_line(Escape::Check)?;
         for problem in own {
-            write_problem(doc, problem, depth, options, &mut line, out)?;
+            write_problem(doc, problem, depth, options, lines)?;
         }
     }
     Ok(())
@@ -258,22 +252,20 @@ fn write_problems(
     id: NodeId,
     depth: usize,
     options: TreeOptions,
-    line: &mut String,
-    out: &mut impl Write,
+    lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
-    doc.problems_of(id).iter().try_for_each(|problem| write_problem(doc, problem, depth, options, line, out))
+    doc.problems_of(id).iter().try_for_each(|problem| write_problem(doc, problem, depth, options, lines))
 }
 
-/// One problem's line, under the line of the node (at `depth`) it concerns, made in `line`.
+/// One problem's line, under the line of the node (at `depth`) it concerns.
 fn write_problem(
     doc: &Document,
     problem: &Problem,
     depth: usize,
     options: TreeOptions,
-    line: &mut String,
-    out: &mut impl Write,
+    lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
-    line.clear();
+    let line = lines.start_line();
     if options.offsets {
         line.push_str(OFFSETS_WIDE);
     }
@@ -285,7 +277,7 @@ fn write_problem(
     value::push_decimal(problem.offset, line);
     line.push_str(": ");
     problem.kind.describe_into(doc, line);
-    write_line(line, out)
+    lines.end_line(Escape::Check)
 }
 
 /// The blank a problem's line has under the offsets column (`{:>9}+{:<7}`).

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::write_line;
+use super::lines::{Escape, Lines};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex};
 use crate::model::node::{Node, NodeKind};
 use crate::model::{Document, value};
@@ -38,14 +38,14 @@ impl RowStarts {
     /// [`Document::field_info_of`] finds it, its value's bits `bits` when read with it) at
     /// `depth` when it is a number that read clean or a message, both of a declared field;
     /// whether it did. Its problems are the caller's to write.
+    #[inline]
     pub(super) fn write_row(
         &mut self,
         doc: &Document,
         (node, bits): (&Node, Option<u64>),
         field: Option<&FieldInfo>,
         depth: usize,
-        line: &mut String,
-        out: &mut impl Write,
+        lines: &mut Lines<impl Write>,
     ) -> io::Result<bool> {
         let Some(field) = field else { return Ok(false) };
         let value = match (&field.class, node.kind) {
@@ -59,7 +59,7 @@ impl RowStarts {
             _ => return Ok(false),
         };
         let start = self.start(doc, node, field, depth);
-        line.clear();
+        let line = lines.start_line();
         line.push_str(&start.text[..start.head_len]);
         if node.index > 0 || field.is_list {
             line.push('[');
@@ -71,12 +71,8 @@ impl RowStarts {
             value::push_scalar_display(value, line);
         }
         // An enum's name comes from the schema, which may be hostile too.
-        if start.printable && !matches!(value, Some(value::Scalar::Enum(..))) {
-            line.push('\n');
-            out.write_all(line.as_bytes())?;
-        } else {
-            write_line(line, out)?;
-        }
+        let printable = start.printable && !matches!(value, Some(value::Scalar::Enum(..)));
+        lines.end_line(if printable { Escape::Printable } else { Escape::Check })?;
         Ok(true)
     }
 
