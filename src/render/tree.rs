@@ -5,6 +5,8 @@ use std::cell::RefCell;
 use std::io::{self, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 
+use prost_reflect::Kind;
+
 mod lines;
 mod row_starts;
 
@@ -147,17 +149,21 @@ fn write_subtree(
         };
         let transparent = doc.is_transparent_node(&node);
         depth_below.push(if transparent { depth } else { depth + 1 });
+        // Most nodes have no problem: the flag on the node read says so without a lookup.
+        let has_problems = node.has_problem();
         // An Any payload passed through has no row, the top of a subtree included (a
         // root that is an Any hands its payload over as a top-level field).
         if transparent {
-            write_problems(doc, id, depth, options, &mut lines)?;
+            if has_problems {
+                write_problems(doc, id, depth, options, &mut lines)?;
+            }
             continue;
         }
         let field = fields.of(&node);
         write_row(doc, (id, &node, None), field, depth, options, row_starts, &mut lines)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
             write_packed_values(doc, id, depth + 1, options, &mut lines)?;
-        } else {
+        } else if has_problems {
             write_problems(doc, id, depth, options, &mut lines)?;
         }
     }
@@ -228,6 +234,11 @@ fn write_packed_values(
     let first = doc.node(run).index;
     // A run's problems are its values' (sorted by offset, as the values are).
     let mut problems = doc.problems_of(run).iter().peekable();
+    // Numbers, and a type's name that needs no escaping: the lines need no check (an
+    // enum's names come from the schema, which may be hostile).
+    let printable = field
+        .is_none_or(|f| !matches!(f.kind, Kind::Enum(_)) && f.type_name.bytes().all(|b| (0x20..0x7f).contains(&b)));
+    let escape = if printable { Escape::Printable } else { Escape::Check };
     for (k, value) in value::packed_values(doc, run).enumerate() {
         let mut own = Vec::new();
         while let Some(p) = problems.next_if(|p| p.offset as usize <= value.offset) {
@@ -239,7 +250,7 @@ fn write_packed_values(
         }
         crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
         element_label(field, first + k as u32, value.raw, !own.is_empty(), line);
-        lines.end_line(Escape::Check)?;
+        lines.end_line(escape)?;
         for problem in own {
             write_problem(doc, problem, depth, options, lines)?;
         }
