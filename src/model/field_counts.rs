@@ -14,14 +14,25 @@ use crate::model::hash::KeyMap;
 /// eight bytes each in the list (which a top level cut in parts copies).
 #[derive(Debug, Clone)]
 pub(crate) enum FieldCounts {
-    Few { len: usize, entries: [(u32, u32); FieldCounts::FEW] },
-    Many { ascending: Vec<(u32, u32)>, out_of_order: KeyMap<u32, u32> },
-    Scattered { once: Bitmap, counts: KeyMap<u32, u32> },
+    /// `ascending` while every number was met after the numbers below it.
+    Few {
+        len: usize,
+        ascending: bool,
+        entries: [(u32, u32); FieldCounts::FEW],
+    },
+    Many {
+        ascending: Vec<(u32, u32)>,
+        out_of_order: KeyMap<u32, u32>,
+    },
+    Scattered {
+        once: Bitmap,
+        counts: KeyMap<u32, u32>,
+    },
 }
 
 impl Default for FieldCounts {
     fn default() -> Self {
-        FieldCounts::Few { len: 0, entries: [(0, 0); FieldCounts::FEW] }
+        FieldCounts::Few { len: 0, ascending: true, entries: [(0, 0); FieldCounts::FEW] }
     }
 }
 
@@ -37,9 +48,10 @@ impl FieldCounts {
     /// Counts `values` more of field `number`; returns how many came before them.
     pub(crate) fn bump(&mut self, number: u32, values: u32) -> u32 {
         let count = match self {
-            FieldCounts::Few { len, entries } => match entries[..*len].iter_mut().find(|e| e.0 == number) {
-                Some(entry) => &mut entry.1,
+            FieldCounts::Few { len, ascending, entries } => match Self::few_at(&entries[..*len], *ascending, number) {
+                Some(at) => &mut entries[at].1,
                 None if *len < Self::FEW => {
+                    *ascending &= entries[..*len].last().is_none_or(|last| last.0 < number);
                     entries[*len] = (number, 0);
                     *len += 1;
                     &mut entries[*len - 1].1
@@ -88,10 +100,21 @@ impl FieldCounts {
         *count - values
     }
 
+    /// Where `number` is among the few `met`, which are `ascending` or not. Encoders write
+    /// fields in number order: a run of one number is the last met, and past the last of
+    /// ascending numbers a number is new; only the rest is searched.
+    fn few_at(met: &[(u32, u32)], ascending: bool, number: u32) -> Option<usize> {
+        match met.last() {
+            Some(last) if last.0 == number => Some(met.len() - 1),
+            Some(last) if ascending && last.0 < number => None,
+            _ => met.iter().position(|e| e.0 == number),
+        }
+    }
+
     /// How many values of field `number` were met.
     pub(crate) fn count(&self, number: u32) -> u32 {
         match self {
-            FieldCounts::Few { len, entries } => entries[..*len].iter().find(|e| e.0 == number).map_or(0, |e| e.1),
+            FieldCounts::Few { len, entries, .. } => entries[..*len].iter().find(|e| e.0 == number).map_or(0, |e| e.1),
             FieldCounts::Many { ascending, out_of_order } => match ascending.binary_search_by_key(&number, |e| e.0) {
                 Ok(at) => ascending[at].1,
                 Err(_) => out_of_order.get(&number).copied().unwrap_or(0),
@@ -105,7 +128,7 @@ impl FieldCounts {
     /// Whether field `number` was met.
     pub(crate) fn contains(&self, number: u32) -> bool {
         match self {
-            FieldCounts::Few { len, entries } => entries[..*len].iter().any(|e| e.0 == number),
+            FieldCounts::Few { len, entries, .. } => entries[..*len].iter().any(|e| e.0 == number),
             FieldCounts::Many { ascending, out_of_order } => {
                 ascending.binary_search_by_key(&number, |e| e.0).is_ok() || out_of_order.contains_key(&number)
             }
@@ -116,7 +139,7 @@ impl FieldCounts {
     /// Each number met with its count.
     pub(crate) fn entries(&self) -> Box<dyn Iterator<Item = (u32, u32)> + '_> {
         match self {
-            FieldCounts::Few { len, entries } => Box::new(entries[..*len].iter().copied()),
+            FieldCounts::Few { len, entries, .. } => Box::new(entries[..*len].iter().copied()),
             FieldCounts::Many { ascending, out_of_order } => {
                 Box::new(ascending.iter().copied().chain(out_of_order.iter().map(|(&n, &c)| (n, c))))
             }
@@ -186,6 +209,14 @@ impl Bitmap {
 #[cfg(test)]
 mod tests {
     use super::FieldCounts;
+
+    #[test]
+    fn a_few_numbers_met_again_after_ascending_ones_are_found() {
+        let mut counts = FieldCounts::default();
+        let met: Vec<u32> = [1, 2, 3, 3, 2, 4, 1, 9, 5, 9, 5].into_iter().map(|n| counts.bump(n, 1)).collect();
+        assert_eq!(met, [0, 0, 0, 1, 1, 0, 1, 0, 0, 1, 1]);
+        assert!(matches!(counts, FieldCounts::Few { len: 6, .. }));
+    }
 
     proptest::proptest! {
         /// Whatever order field numbers come in (ascending, as encoders write them, or

@@ -1195,11 +1195,14 @@ impl Walker<'_, '_> {
 
     /// What a closed frame lacks that the reader requires.
     fn missing_required(&self, frame: &Frame) -> Vec<ProblemKind> {
-        let counts = &self.counts[frame.counts_at];
-        let Some(ty) = frame.ty.filter(|_| !frame.damaged && self.b.node(frame.node).kind != NodeKind::Group) else {
-            return Vec::new();
-        };
+        let Some(ty) = frame.ty.filter(|_| !frame.damaged) else { return Vec::new() };
         let info = self.info(ty);
+        // Most types require nothing: their frames are not looked at.
+        let requires = info.enum_like || !info.packed_only.is_empty();
+        if !requires || self.b.node(frame.node).kind == NodeKind::Group {
+            return Vec::new();
+        }
+        let counts = &self.counts[frame.counts_at];
         let mut found = Vec::new();
         if info.enum_like && !counts.numbers().any(|number| info.field(number).is_some()) {
             found.push(ProblemKind::MissingEnumVariant { enum_type: ty });
