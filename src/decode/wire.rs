@@ -3,6 +3,8 @@
 //! Every function here is total: malformed input yields a [`WireError`] with the byte offset
 //! where it was found, never a panic, and nothing is allocated from a length read in the input.
 
+mod short_runs;
+
 use std::fmt;
 
 /// Longest legal varint, in bytes.
@@ -204,16 +206,28 @@ pub fn short_len_field_end(buf: &[u8], pos: usize, end: usize, tag: u8) -> Optio
 /// Steps over the fields from `pos` while each is one [`short_len_field_end`] reads with
 /// tag `tag` (a run of small messages), at most `most` of them and none starting at or past
 /// `until`: where the run stops, and how many fields it stepped over.
+///
+/// Most runs are short, or cut short by `most`: a first stretch is walked one field at a
+/// time, and each stretch after it, twice as long as the one before, on several walks at
+/// once ([`short_runs`]).
 #[inline]
 pub fn step_over_short_run(buf: &[u8], pos: usize, until: usize, end: usize, tag: u8, most: u32) -> (usize, u32) {
-    let (mut pos, mut met) = (pos, 0);
-    while met < most
-        && pos < until
-        && let Some(next) = short_len_field_end(buf, pos, end, tag)
-    {
-        (pos, met) = (next, met + 1);
+    const LONGEST_STRETCH: usize = 64 << 20;
+    let (mut at, mut met, mut stretch) = (pos, 0, short_runs::LANES_FROM);
+    loop {
+        let to = until.min(at.saturating_add(stretch));
+        let walk = match to.saturating_sub(at) >= short_runs::LANES_FROM && stretch > short_runs::LANES_FROM {
+            true => short_runs::walk_in_lanes,
+            false => short_runs::one_walk,
+        };
+        let (stopped, more) = walk(buf, at, to, end, tag, most - met);
+        (at, met) = (stopped, met + more);
+        // Stopped by the run's end, by `most` or by `until`; else on into the next stretch.
+        if met == most || at < to || to == until {
+            return (at, met);
+        }
+        stretch = (stretch * 2).min(LONGEST_STRETCH);
     }
-    (pos, met)
 }
 
 /// [`read_longer_varint`] of a varint whose first eight bytes all go on: with ten bytes
