@@ -15,8 +15,10 @@ const LANES: usize = 4;
 /// start there.
 const FIELDS_TO_START: u32 = 16;
 
-/// How far past its share's start a walk looks for a place to start.
-const LOOKS_FOR_START: usize = 256;
+/// How far past its share's start a walk looks for a place to start: a field of the run
+/// (a tag, a length below 128, that many bytes) starts within this many bytes of any place
+/// inside the run.
+const LOOKS_FOR_START: usize = 130;
 
 /// Fewer bytes than this are walked one field at a time: setting walks up costs more.
 pub(super) const LANES_FROM: usize = 64 << 10;
