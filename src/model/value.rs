@@ -195,7 +195,7 @@ fn word_at(bytes: &[u8], at: usize) -> u64 {
 
 /// Whether every byte is printable ASCII, a word at a time without stopping early (which
 /// the compiler makes tighter than stopping at the first other byte): most lines are so.
-fn is_printable_ascii(bytes: &[u8]) -> bool {
+pub(crate) fn is_printable_ascii(bytes: &[u8]) -> bool {
     let word_at = |at: usize| word_at(bytes, at);
     match bytes.len() {
         0..8 => bytes.iter().all(|b| (0x20..=0x7e).contains(b)),

@@ -236,8 +236,8 @@ fn write_packed_values(
     let mut problems = doc.problems_of(run).iter().peekable();
     // Numbers, and a type's name that needs no escaping: the lines need no check (an
     // enum's names come from the schema, which may be hostile).
-    let printable = field
-        .is_none_or(|f| !matches!(f.kind, Kind::Enum(_)) && f.type_name.bytes().all(|b| (0x20..0x7f).contains(&b)));
+    let printable =
+        field.is_none_or(|f| !matches!(f.kind, Kind::Enum(_)) && value::is_printable_ascii(f.type_name.as_bytes()));
     let escape = if printable { Escape::Printable } else { Escape::Check };
     for (k, value) in value::packed_values(doc, run).enumerate() {
         let mut own = Vec::new();

@@ -97,7 +97,7 @@ impl RowStarts {
                     slot.text.push_str(" = ");
                 }
             }
-            slot.printable = slot.text.bytes().all(|b| (0x20..0x7f).contains(&b));
+            slot.printable = value::is_printable_ascii(slot.text.as_bytes());
         }
         slot
     }
