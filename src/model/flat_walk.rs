@@ -5,8 +5,9 @@
 use prost_reflect::Kind;
 
 use crate::decode::schema::{FieldInfo, TypeInfo};
-use crate::decode::wire::WireType;
+use crate::decode::wire::{RawField, WireType};
 use crate::model::document::{Document, leaf_kind_of};
+pub(crate) use crate::model::elided::flat::Passed;
 use crate::model::elided::flat::{MadeMessage, Messages};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::value::{self, Scalar};
@@ -95,6 +96,14 @@ impl<'a> FlatWalk<'a> {
     /// The field the run's messages are values of.
     pub fn message_field(&self) -> Option<&'a FieldInfo> {
         self.field
+    }
+
+    /// Steps past the next message when `pass` passes each of its fields, without making
+    /// its nodes ([`Passed`]): each a number of the run's type under a one-byte tag, read
+    /// with its value ([`RawField::scalar`]).
+    #[inline]
+    pub(crate) fn pass_over(&mut self, pass: impl FnMut(&RawField) -> bool) -> Passed {
+        self.messages.pass_over(pass)
     }
 
     /// The leaves of the message met last, in id order.

@@ -448,7 +448,45 @@ impl Iterator for Messages<'_> {
     }
 }
 
+/// What [`Messages::pass_over`] did with the next message of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Passed {
+    /// It passed over the message: its id, its place among its field's values (its
+    /// node's index) and how many ids it and its leaves take.
+    Over { id: NodeId, index: u32, ids: u32 },
+    /// A field of it stopped the pass: the message is still the next one.
+    Stopped,
+    /// The run has no message left.
+    End,
+}
+
 impl Messages<'_> {
+    /// Steps past the next message when `pass` passes each of its fields in turn, all
+    /// numbers under a one-byte tag, each read with its value ([`RawField::scalar`]): no
+    /// node is made. A reader that needs only the values (a search for digits) reads a
+    /// run at the speed of its bytes, and leaves any message it cannot judge so to
+    /// [`Iterator::next`].
+    #[inline]
+    pub(in crate::model) fn pass_over(&mut self, mut pass: impl FnMut(&RawField) -> bool) -> Passed {
+        let id = self.first_id + self.at.ids;
+        if id.index() >= self.end {
+            return Passed::End;
+        }
+        let pos = (self.first.start + self.at.offset) as usize;
+        let Ok(message) = wire::read_field_inline(self.bytes, pos, self.bytes.len()) else { return Passed::Stopped };
+        let (mut at, mut leaves) = (message.value_start, 0);
+        while at < message.value_end {
+            let field = number_at(self.bytes, at, message.value_end);
+            match field.filter(|field| leaves < MOST_LEAVES && pass(field)) {
+                Some(field) => (at, leaves) = (field.end, leaves + 1),
+                None => return Passed::Stopped,
+            }
+        }
+        let (ids, index) = (1 + leaves as u32, self.first.index + self.at.index);
+        self.at = self.at.after((ids, (message.end - message.start) as u64));
+        Passed::Over { id, index, ids }
+    }
+
     /// The id of the message met last.
     pub(in crate::model) fn last_met(&self) -> NodeId {
         self.last

@@ -3,11 +3,13 @@
 //! hold it are passed over as the sifter judges ([`super::sifting`]).
 
 mod digits;
+mod sweep;
 
 use self::digits::Digits;
+use self::sweep::Sweep;
 use super::sifting::{self, Look};
 use crate::decode::schema::FieldInfo;
-use crate::model::flat_walk::FlatWalk;
+use crate::model::flat_walk::{FlatWalk, Passed};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::value::Scalar;
 use crate::model::{Document, path, value};
@@ -131,6 +133,9 @@ impl Search {
             let after = doc.flat_run_end(base).unwrap_or(first.node().next);
             return Err(step_of(after));
         }
+        // A search for digits judges what messages it can from their values alone.
+        let sweep =
+            self.digits.as_ref().zip(ty).and_then(|(digits, ty)| Sweep::new(digits, ty, rows, &mut scratch.sifter));
         // How each leaf is looked at, by field number and whether it is its field's first
         // in its message (a singular field's next is `name[1]`): a run's type has few.
         let mut looks: Vec<((u32, bool), Look)> = Vec::new();
@@ -178,7 +183,23 @@ impl Search {
                 }
             }
             after = step_of(message.node().next);
-            next = walk.next();
+            next = loop {
+                let Some(sweep) = &sweep else { break walk.next() };
+                match walk.pass_over(sweep.judge()) {
+                    Passed::Over { id, index, ids } => {
+                        let at = step_of(id);
+                        if at >= end {
+                            return Err(end);
+                        }
+                        if sweep.message_holds(index) {
+                            return Ok((at, id));
+                        }
+                        after = step_of(id + ids);
+                    }
+                    Passed::Stopped => break walk.next(),
+                    Passed::End => break None,
+                }
+            };
         }
         Err(after)
     }

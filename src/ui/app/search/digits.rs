@@ -49,6 +49,7 @@ impl Digits {
     }
 
     /// Whether `v` written in decimal holds the query.
+    #[inline(always)]
     fn in_decimal(&self, v: u64) -> bool {
         let Some(query) = self.decimal else { return false };
         // A window of `len` digits lies within the number while what is left of it has
@@ -67,6 +68,7 @@ impl Digits {
     }
 
     /// Whether `v` written in hex digits (lowercase, no prefix) holds the query.
+    #[inline(always)]
     fn in_hex(&self, v: u64) -> bool {
         let Some(query) = self.nibbles else { return false };
         let least = if self.len == 1 { 0 } else { 1u64 << (4 * (self.len - 1)) };
