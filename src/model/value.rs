@@ -394,6 +394,12 @@ fn push_quoted(bytes: &[u8], limit: usize, out: &mut String) {
         Err(_) => None,
     };
     match text {
+        // Most strings (names, type URLs) need nothing escaped: added whole.
+        Some(text)
+            if is_printable_ascii(text.as_bytes()) && memchr::memchr2(b'"', b'\\', text.as_bytes()).is_none() =>
+        {
+            out.push_str(text)
+        }
         Some(text) => {
             for c in text.chars() {
                 match c {
@@ -537,6 +543,22 @@ mod tests {
             }
         }
         assert!(is_printable_ascii(b""));
+    }
+
+    #[test]
+    fn strings_are_quoted_with_only_what_must_be_escaped() {
+        let quoted = |text: &str, limit: usize| {
+            let mut out = String::new();
+            super::push_quoted(text.as_bytes(), limit, &mut out);
+            out
+        };
+        // Plain ASCII is taken whole; a quote, a backslash or a control is not.
+        assert_eq!(quoted("type.googleapis.com/vmtime.SavedState", 96), "\"type.googleapis.com/vmtime.SavedState\"");
+        assert_eq!(quoted("say \"hi\"", 96), r#""say \"hi\"""#);
+        assert_eq!(quoted(r"C:\vm", 96), r#""C:\\vm""#);
+        assert_eq!(quoted("bell\u{7}\u{7f}", 96), r#""bell\x07\x7f""#);
+        assert_eq!(quoted("gäst-α", 96), "\"gäst-α\"");
+        assert_eq!(quoted("abcdefghij", 4), "\"abcd\"… (+6 bytes)");
     }
 
     #[test]
