@@ -60,13 +60,16 @@ impl RowStarts {
         };
         let start = self.start(doc, node, field, depth);
         let line = lines.start_line();
-        line.push_str(&start.text[..start.head_len]);
         if node.index > 0 || field.is_list {
+            line.push_str(&start.text[..start.head_len]);
             line.push('[');
             value::push_decimal(u64::from(node.index), line);
             line.push(']');
+            line.push_str(&start.text[start.head_len..]);
+        } else {
+            // No index between head and tail: one copy, not two.
+            line.push_str(&start.text);
         }
-        line.push_str(&start.text[start.head_len..]);
         if let Some(value) = &value {
             value::push_scalar_display(value, line);
         }
