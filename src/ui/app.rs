@@ -294,7 +294,7 @@ impl App {
             hex: HexCursor::default(),
             note: None,
         };
-        app.problem_ancestors = problem_ancestors(app.editor.doc());
+        mark_problem_ancestors(app.editor.doc(), &mut app.problem_ancestors);
         app.problem_counts = problem_counts(app.editor.doc());
         app.message = match problems {
             0 => "? for help".to_owned(),
@@ -411,7 +411,7 @@ impl App {
         self.editor = Editor::new(doc);
         self.preview = false;
         self.folds.grow(self.doc().node_count());
-        self.problem_ancestors = problem_ancestors(self.doc());
+        mark_problem_ancestors(self.editor.doc(), &mut self.problem_ancestors);
         self.problem_counts = problem_counts(self.doc());
         let nodes = self.doc().node_count();
         self.message = match self.doc().problems().len() {
@@ -1066,10 +1066,11 @@ pub(super) fn problem_counts(doc: &Document) -> (usize, usize) {
     (errors, doc.problems().len() - errors)
 }
 
-/// Marks every ancestor of every problem's node.
-fn problem_ancestors(doc: &Document) -> NodeSet {
-    let mut marks = NodeSet::new(doc.node_count());
-    marks.set(NodeId::ROOT, false);
+/// Marks every ancestor of every problem's node in `marks`, in the memory it holds when it
+/// is of the size (the set of a gigabyte is tens of MB: new, its pages' faults were a tenth
+/// of carrying an edit over).
+fn mark_problem_ancestors(doc: &Document, marks: &mut NodeSet) {
+    marks.clear(doc.node_count());
     for problem in doc.problems() {
         let mut p = doc.parent(problem.node);
         while let Some(ancestor) = p.filter(|&a| !marks.contains(a)) {
@@ -1077,5 +1078,4 @@ fn problem_ancestors(doc: &Document) -> NodeSet {
             p = doc.parent(ancestor);
         }
     }
-    marks
 }

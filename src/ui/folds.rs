@@ -63,12 +63,9 @@ impl Folds {
     /// Carries the folds over a rewrite, as [`NodeSet::remap`] carries a set: the rows
     /// before and after the changed bytes keep their state, and the changed middle
     /// follows the level.
-    pub fn remap(&self, old_len: usize, new: &Document, span: std::ops::Range<usize>, delta: isize) -> Folds {
-        Folds {
-            level: self.level,
-            chosen: self.chosen.remap(old_len, new, span.clone(), delta),
-            open: self.open.remap(old_len, new, span, delta),
-        }
+    pub fn remap(&mut self, old_len: usize, new: &Document, span: std::ops::Range<usize>, delta: isize) {
+        self.chosen.remap(old_len, new, span.clone(), delta);
+        self.open.remap(old_len, new, span, delta);
     }
 }
 

@@ -4,20 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{App, Effect, Prompt, PromptKind, problem_ancestors};
+use super::{App, Effect, Prompt, PromptKind, mark_problem_ancestors};
 use crate::edit::op::EditOp;
 use crate::files::{self, Extent, WriteError, WriteOptions};
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::{self, FieldPath};
 use crate::model::value;
-use crate::ui::folds::Folds;
 
 /// The view's place, kept across a rewrite of the document.
 #[derive(Debug)]
 struct Anchor {
     selected: FieldPath,
     top: FieldPath,
-    folds: Folds,
     old_len: usize,
 }
 
@@ -97,13 +95,12 @@ impl App {
     }
 
     /// What to keep in view across a rewrite: the paths of the selection and the top row,
-    /// and the folds with the size of the document they belong to.
+    /// and the size of the document the folds belong to (they are carried over in place).
     fn anchor(&self) -> Anchor {
         let doc = self.editor.doc();
         Anchor {
             selected: path::path_of(doc, self.selected),
             top: path::path_of(doc, self.top),
-            folds: self.folds.clone(),
             old_len: doc.node_count(),
         }
     }
@@ -111,9 +108,9 @@ impl App {
     fn after_rewrite(&mut self, anchor: Anchor) {
         let doc = self.editor.doc();
         if let Some((span, delta)) = self.editor.last_rewrite() {
-            self.folds = anchor.folds.remap(anchor.old_len, doc, span, delta);
+            self.folds.remap(anchor.old_len, doc, span, delta);
         }
-        self.problem_ancestors = problem_ancestors(doc);
+        mark_problem_ancestors(doc, &mut self.problem_ancestors);
         self.problem_counts = super::problem_counts(doc);
         self.quit_confirmed = false;
         // The notes were made on the document before the edit: its nodes have moved.
