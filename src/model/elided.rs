@@ -388,16 +388,24 @@ impl Elided {
         runs.truncate(field.start);
         runs.extend(in_fresh);
         runs.extend(after.into_iter().map(|run| Run { node: moved(run.node, ids_move), ..run }));
-        Elided::from_runs(runs, old.checkpoints, old.flat_marks, ids)
+        Elided::from_runs(runs, old.checkpoints, old.flat_marks, old.blocks, ids)
     }
 
-    /// The places of `ids` ids of which the nodes of `runs` are not stored.
-    fn from_runs(runs: Vec<Run>, checkpoints: Vec<u64>, flat_marks: Vec<flat::Mark>, ids: usize) -> Self {
+    /// The places of `ids` ids of which the nodes of `runs` are not stored, its blocks made
+    /// in the memory of `blocks` (those of the places before an edit: on the dense gigabyte
+    /// they are 47 MB, whose new pages' faults were a third of carrying an edit over).
+    fn from_runs(
+        runs: Vec<Run>,
+        checkpoints: Vec<u64>,
+        flat_marks: Vec<flat::Mark>,
+        mut blocks: Vec<Block>,
+        ids: usize,
+    ) -> Self {
         if runs.is_empty() {
             return Elided::default();
         }
-        let mut blocks: Vec<Block> =
-            (0..ids.div_ceil(BLOCK)).map(|_| Block { stored_before: 0, runs_before: 0, stored: u64::MAX }).collect();
+        blocks.clear();
+        blocks.resize(ids.div_ceil(BLOCK), Block { stored_before: 0, runs_before: 0, stored: u64::MAX });
         if !ids.is_multiple_of(BLOCK) {
             blocks.last_mut().expect("ids > 0").stored = (1u64 << (ids % BLOCK)) - 1;
         }

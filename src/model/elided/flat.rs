@@ -241,7 +241,7 @@ impl Elided {
         for later in &mut self.runs[run + 1..] {
             later.node = moved(later.node);
         }
-        Elided::from_runs(self.runs, self.checkpoints, self.flat_marks, ids)
+        Elided::from_runs(self.runs, self.checkpoints, self.flat_marks, self.blocks, ids)
     }
 
     /// The node `position` places after the first message of flat run `run` (`first`, as
