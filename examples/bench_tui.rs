@@ -274,6 +274,15 @@ fn main() -> anyhow::Result<()> {
     app.update(Action::Undo);
     frame(&app)?;
     let undo = undo.elapsed();
+    // Deleting that value moves the id of every node after it, and so does its undo.
+    let delete = Instant::now();
+    app.update(Action::Delete);
+    frame(&app)?;
+    let (delete, deleted) = (delete.elapsed(), app.message().to_owned());
+    let undo_delete = Instant::now();
+    app.update(Action::Undo);
+    frame(&app)?;
+    let undo_delete = undo_delete.elapsed();
 
     let worst_at = (0..frame_times.len()).max_by(|&a, &b| frame_times[a].total_cmp(&frame_times[b])).unwrap_or(0);
     frame_times.sort_by(f64::total_cmp);
@@ -316,6 +325,11 @@ fn main() -> anyhow::Result<()> {
         "edit of one value, drawn: {:>8.3} s ({edited}); its undo {:.3} s",
         edit.as_secs_f64(),
         undo.as_secs_f64()
+    );
+    println!(
+        "delete of that value, drawn: {:>5.3} s ({deleted}); its undo {:.3} s",
+        delete.as_secs_f64(),
+        undo_delete.as_secs_f64()
     );
     println!(
         "save of the edited file:  {save:>8.3} s ({saved_message}); cp of the file {cp:.3} s: {:.2}x; \
