@@ -223,3 +223,29 @@ fn values_stepped_over_in_a_long_packed_run_keep_their_problems() {
         }
     }
 }
+
+#[test]
+fn a_blob_no_type_fits_reads_the_same_skimmed() {
+    // No root type: every top-level field is unknown, and is read in runs.
+    let schema = std::sync::Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).unwrap());
+    let raw = Decoder::new(schema, None);
+    let mut blob = Vec::new();
+    for i in 0..3000u64 {
+        // Distinct numbers, then the same ones again; now and then a group and a bytes field.
+        write_varint(&mut blob, (1000 + i % 2500) << 3);
+        write_varint(&mut blob, i);
+        if i % 700 == 3 {
+            blob.extend_from_slice(&[0x0b, 0x08, 0x01, 0x0c]);
+        }
+        if i % 500 == 7 {
+            blob.extend_from_slice(&[0x12, 0x02, 0x08, 0x01]);
+        }
+    }
+    assert_skims_the_same(&raw, &blob, "unknown fields, no type");
+    let cut = [blob.as_slice(), &[0x12, 0x09, 0x01]].concat();
+    assert!(report(&raw, &cut, 1, CheckFormat::Text).contains("error"), "a length past the end is found");
+    assert_skims_the_same(&raw, &cut, "unknown fields, no type, the last cut short");
+    for (what, bytes) in &common::sample_mutants(&sample_decoder(), 0x7a3, 40) {
+        assert_skims_the_same_in(&raw, bytes, what, &[CheckFormat::Text]);
+    }
+}

@@ -127,13 +127,18 @@ impl Walker<'_, '_> {
     /// Under a skimming decoder, streaming: reads on from the root's `frame` past top-level
     /// fields the root does not declare (groups aside), each a raw node with its warning as
     /// [`Self::step`] makes it, in one loop, up to a hand-over's worth of nodes: a million
-    /// unknown top-level fields are not a million steps. Whether it read any.
+    /// unknown top-level fields are not a million steps. A root of no type (no type fits
+    /// the blob) declares none: all its fields are read so. Whether it read any.
     pub(super) fn unknown_run(&mut self, frame: &mut Frame) -> bool {
-        let Some(root) = self.runs_under(frame) else { return false };
+        if !self.reads_runs(frame) {
+            return false;
+        }
+        let root = frame.ty;
         let first = self.b.node_count();
         while frame.pos < frame.end && self.b.node_count() - first < super::HELD_NODES {
             let Ok((tag, _)) = wire::read_tag(self.buf(), frame.pos, frame.end) else { break };
-            if tag.wire_type == WireType::StartGroup || self.info(root).field_index(tag.field_number).is_some() {
+            let declared = root.is_some_and(|root| self.info(root).field_index(tag.field_number).is_some());
+            if tag.wire_type == WireType::StartGroup || declared {
                 break;
             }
             let Ok(raw) = wire::read_field_inline(self.buf(), frame.pos, frame.end) else { break };
@@ -147,11 +152,18 @@ impl Walker<'_, '_> {
     /// The root's type, when top-level fields may be read in runs: under a skimming decoder
     /// with a hook (`check`), no focus, and a root that is no Any.
     fn runs_under(&self, frame: &Frame) -> Option<TypeIndex> {
+        frame.ty.filter(|_| self.reads_runs(frame))
+    }
+
+    /// Whether the root's top-level fields, at `frame`, may be read in runs: under a
+    /// skimming decoder with a hook, no focus, and a root that is no Any.
+    fn reads_runs(&self, frame: &Frame) -> bool {
         let decoder = self.b.decoder();
-        if !decoder.skims() || decoder.focus().is_some() || self.hook.is_none() || frame.node != NodeId::ROOT {
-            return None;
-        }
-        frame.ty.filter(|_| matches!(frame.any, AnyTarget::NotAny))
+        decoder.skims()
+            && decoder.focus().is_none()
+            && self.hook.is_some()
+            && frame.node == NodeId::ROOT
+            && matches!(frame.any, AnyTarget::NotAny)
     }
 
     /// A top-level field at `pos` that is a message of a type `root` declares; `known`, the
