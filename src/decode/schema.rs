@@ -191,8 +191,9 @@ pub struct TypeInfo {
 impl TypeInfo {
     /// The position in `fields` of field `number`.
     pub fn field_index(&self, number: u32) -> Option<usize> {
-        if let Some(&place) = self.places.get(number as usize) {
-            return usize::from(place).checked_sub(1);
+        // A table covers every number up to the highest declared: past it, none is.
+        if !self.places.is_empty() {
+            return self.places.get(number as usize).and_then(|&place| usize::from(place).checked_sub(1));
         }
         self.fields.binary_search_by_key(&number, |f| f.number).ok()
     }
