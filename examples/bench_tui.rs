@@ -244,6 +244,10 @@ fn main() -> anyhow::Result<()> {
     let saved = std::env::temp_dir().join("statescope-bench/saved-by-browser.bin");
     let (mut saves, mut copies, mut synced_copies) = (Vec::new(), Vec::new(), Vec::new());
     let mut saved_message = String::new();
+    let copy = || -> anyhow::Result<()> {
+        anyhow::ensure!(std::process::Command::new("cp").arg(&blob).arg(&saved).status()?.success(), "cp runs");
+        Ok(())
+    };
     for _ in 0..3 {
         let _ = std::fs::remove_file(&saved);
         app.update(Action::Save);
@@ -255,11 +259,11 @@ fn main() -> anyhow::Result<()> {
         saved_message = app.message().to_owned();
         std::fs::remove_file(&saved)?;
         let cp = Instant::now();
-        anyhow::ensure!(std::process::Command::new("cp").arg(&blob).arg(&saved).status()?.success(), "cp runs");
+        copy()?;
         copies.push(cp.elapsed().as_secs_f64());
         std::fs::remove_file(&saved)?;
         let cp_then_sync = Instant::now();
-        anyhow::ensure!(std::process::Command::new("cp").arg(&blob).arg(&saved).status()?.success(), "cp runs");
+        copy()?;
         anyhow::ensure!(std::process::Command::new("sync").arg(&saved).status()?.success(), "sync runs");
         synced_copies.push(cp_then_sync.elapsed().as_secs_f64());
     }
