@@ -11,6 +11,7 @@ use crate::model::elided::{Elided, Place};
 use crate::model::listed::ListedRun;
 use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::overlay::ArrayLengths;
 use crate::model::path::{FieldPath, PathError};
 use crate::model::problem::Problem;
 use crate::model::record::NodeRecord;
@@ -37,6 +38,10 @@ pub struct Document {
     /// A streamed top-level message that stands for a run of them left unbuilt
     /// ([`Decoder::listing_flat_runs`]).
     pub(in crate::model) listed: Option<ListedRun>,
+    /// The lengths of fixed arrays that every array of its type and field in the document
+    /// has, as far as edits carried over have told ([`super::redecode`]): those of the
+    /// units an edit took out, which an edit putting them back is held to.
+    pub(in crate::model) array_lengths: ArrayLengths,
 }
 
 impl Document {
@@ -52,7 +57,15 @@ impl Document {
             decoder,
             skimmed: None,
             listed: None,
+            array_lengths: ArrayLengths::default(),
         }
+    }
+
+    /// What the document of its bytes edited is made from ([`super::redecode::Old`]),
+    /// its bytes and its decoder.
+    pub(in crate::model) fn into_old(self) -> (super::redecode::Old, Source, Decoder) {
+        let Document { source, decoder, nodes, elided, moves, types, problems, array_lengths, .. } = self;
+        (super::redecode::Old { nodes, elided, moves, types, problems, array_lengths }, source, decoder)
     }
 
     /// Takes the message types interned, for another decode with the same schema to start
@@ -77,15 +90,14 @@ impl Document {
     /// after it too, or, when the field has as many nodes as before, their move is left
     /// pending until they are read; anything else decodes the whole again.
     pub fn rewrite<T>(self, changed: std::ops::Range<usize>, edit: impl FnOnce(&mut Buffer) -> T) -> (Self, T) {
-        let inside = super::redecode::inside(&self, &changed);
-        let Document { source, decoder, nodes, elided, moves, types, problems, .. } = self;
+        let plan = super::redecode::plan(&self, &changed);
+        let (old, source, decoder) = self.into_old();
         let mut bytes = source.into_buffer();
         let before = bytes.len() as isize;
         let result = edit(&mut bytes);
         let delta = bytes.len() as isize - before;
         let source = Source::from(bytes);
-        let old = super::redecode::Old { nodes, elided, moves, types, problems };
-        let again = inside.and_then(|inside| super::redecode::again(old, &decoder, &source, inside, delta));
+        let again = plan.and_then(|plan| super::redecode::carried(old, &decoder, &source, plan, delta));
         (again.unwrap_or_else(|| decoder.decode(source)), result)
     }
 

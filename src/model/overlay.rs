@@ -52,7 +52,7 @@ pub(crate) struct TopState {
     /// (a part's own names are its walk's alone, and go with it).
     pub(crate) earlier_names: Option<EarlierNames>,
     /// Fixed-array lengths by (type name, field number).
-    pub(crate) array_lengths: std::collections::HashMap<(Arc<str>, u32), u32>,
+    pub(crate) array_lengths: ArrayLengths,
     /// What is left of the budget of the search for likely causes (`None`: all of it).
     pub(crate) budget_left: Option<usize>,
     /// Whether the last top-level field is a unit kept for the search for a byte shifted
@@ -65,6 +65,10 @@ pub(crate) struct TopState {
     /// out ([`BudgetWatch::Heeds`]): it was decoded as if no budget was left before it.
     pub(crate) without_budget: bool,
 }
+
+/// The length of fixed arrays by the name of the type that holds them and their field
+/// number.
+pub(crate) type ArrayLengths = std::collections::HashMap<(Arc<str>, u32), u32>;
 
 /// How a part's search for likely causes keeps in step with the parts decoded beside it.
 /// The budget is the one pass's, spent front to back: once the first part has spent it, a

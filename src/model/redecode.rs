@@ -6,6 +6,8 @@
 //! around a damaged one), an edit that does not stay inside one field, a tag or a unit name
 //! changed, a fixed array in the field (its length is compared across units), a focus.
 
+mod region;
+
 use std::ops::Range;
 
 use crate::decode::schema::TypeTable;
@@ -17,10 +19,34 @@ use crate::model::elided::{Elided, MOST_FLAT_LEAVES, Place};
 use crate::model::field_counts::FieldCounts;
 use crate::model::moves::Moves;
 use crate::model::node::{Node, NodeId, NodeKind};
-use crate::model::overlay::{self, Part, TopState};
+use crate::model::overlay::{self, ArrayLengths, Part, TopState};
 use crate::model::problem::{Problem, ProblemKind};
 use crate::model::record::NodeRecord;
 use crate::model::source::Source;
+
+/// How an edit is carried over to the document of the edited bytes without decoding the
+/// whole again.
+pub(super) enum Plan {
+    /// Whole top-level fields taken out or put in between ([`region`]).
+    Region(region::Region),
+    /// An edit inside one top-level field, decoded again alone.
+    Inside(Inside),
+}
+
+/// How the change of bytes `changed` of `doc` is carried over, if it can be: whole
+/// top-level fields taken out or put in, or an edit inside one.
+pub(super) fn plan(doc: &Document, changed: &Range<usize>) -> Option<Plan> {
+    region::region(doc, changed).map(Plan::Region).or_else(|| inside(doc, changed).map(Plan::Inside))
+}
+
+/// The document of `source` (the old bytes edited, `delta` bytes longer) made from the
+/// `old` one as `plan` says; `None` when the whole must be decoded again.
+pub(super) fn carried(old: Old, decoder: &Decoder, source: &Source, plan: Plan, delta: isize) -> Option<Document> {
+    match plan {
+        Plan::Region(region) => region::again(old, decoder, source, region, delta),
+        Plan::Inside(inside) => again(old, decoder, source, inside, delta),
+    }
+}
 
 /// The top-level field an edit stays inside, as it was before the edit.
 pub(super) struct Inside {
@@ -43,7 +69,8 @@ pub(super) fn inside(doc: &Document, changed: &Range<usize>) -> Option<Inside> {
     let node = doc.node(top);
     let holds = top != NodeId::ROOT && node.start as usize <= changed.start && changed.end <= node.end() as usize;
     let message = matches!(node.kind, NodeKind::Message | NodeKind::Any) && node.wire == Some(WireType::Len);
-    if !holds || !message || node.ty.is_none() || !quiet_around(doc, top) || has_fixed_array(doc, top) {
+    let quiet = quiet_around(doc, top, node.next);
+    if !holds || !message || node.ty.is_none() || !quiet || has_fixed_array(doc, top, node.next) {
         return None;
     }
     let name =
@@ -64,26 +91,26 @@ fn top_level_of(doc: &Document, mut id: NodeId) -> NodeId {
     id
 }
 
-/// Whether no problem is on the root, on top-level field `top`, or on the
-/// [`QUIET_AROUND`] fields on each side of it, or anywhere below them.
-fn quiet_around(doc: &Document, top: NodeId) -> bool {
-    let (mut first, mut last) = (top, top);
+/// Whether no problem is on the root, on the top-level fields from `top` up to id `next`,
+/// or on the [`QUIET_AROUND`] fields on each side of them, or anywhere below them.
+fn quiet_around(doc: &Document, top: NodeId, next: NodeId) -> bool {
+    let (mut first, mut end) = (top, next);
     for _ in 0..QUIET_AROUND {
         if first.index() > 1 {
             first = top_level_of(doc, NodeId::from_index(first.index() - 1));
         }
-        if doc.node(last).next.index() < doc.node_count() {
-            last = doc.node(last).next;
+        if end.index() < doc.node_count() {
+            end = doc.node(end).next;
         }
     }
-    let near = first..doc.node(last).next;
+    let near = first..end;
     doc.problems().iter().all(|p| p.node != NodeId::ROOT && !near.contains(&p.node))
 }
 
-/// Whether top-level field `top` holds a fixed array: the first length met of each is the
-/// one the others are held to.
-fn has_fixed_array(doc: &Document, top: NodeId) -> bool {
-    top.up_to(doc.node(top).next).any(|id| doc.field_info(id).is_some_and(|f| f.packed_only))
+/// Whether the ids from `top` up to `next` hold a fixed array: the first length met of
+/// each is the one the others are held to.
+fn has_fixed_array(doc: &Document, top: NodeId, next: NodeId) -> bool {
+    top.up_to(next).any(|id| doc.field_info(id).is_some_and(|f| f.packed_only))
 }
 
 /// The old document's nodes (with the moves pending on them), types and problems, which
@@ -94,6 +121,7 @@ pub(super) struct Old {
     pub(super) moves: Moves,
     pub(super) types: TypeTable,
     pub(super) problems: Vec<Problem>,
+    pub(super) array_lengths: ArrayLengths,
 }
 
 /// The document of `source` (the old bytes edited, `delta` bytes longer) made from the
@@ -101,7 +129,7 @@ pub(super) struct Old {
 /// decoded again.
 pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside, delta: isize) -> Option<Document> {
     let Inside { node, top, name } = inside;
-    let Old { nodes, elided, moves, types, problems } = old;
+    let Old { nodes, elided, moves, types, problems, array_lengths } = old;
     // A problem after the field moves with it, but a likely cause's words hold offsets.
     if delta != 0 && problems.iter().any(|p| p.node > top && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
         return None;
@@ -134,10 +162,11 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     }
     let Document { nodes: fresh, elided: fresh_elided, types, .. } = built;
     let mut doc = Document::empty(source.clone(), decoder.clone());
-    doc.types = types;
+    (doc.types, doc.array_lengths) = (types, array_lengths);
     let ids = elided.ids(nodes.len());
     if let Some(run) = elided.flat_run_beyond(top, node.next) {
-        let old = Old { nodes, elided, moves, types: TypeTable::default(), problems };
+        let old =
+            Old { nodes, elided, moves, types: TypeTable::default(), problems, array_lengths: Default::default() };
         let fresh = Fresh { nodes: &fresh, elided: &fresh_elided };
         return in_flat_run(doc, old, fresh, (run, top, &node), delta);
     }
@@ -146,17 +175,17 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     let ids_move = (fresh_elided.ids(fresh.len()) - 1) as isize - (next - top) as isize;
     let field = Field { at, end: elided.stored_before(next.index(), nodes.len()), id: top };
     let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
-    (doc.nodes, doc.moves) = spliced(nodes, moves, field, &fresh, (ids_move, total), delta);
+    (doc.nodes, doc.moves) = spliced(nodes, moves, field, &fresh, (ids_move, total), delta, (0, 0));
     doc.elided = Elided::spliced(elided, top, next, &fresh_elided, ids_move, total.index());
-    doc.problems = problems_moved(problems, top, (ids_move, delta))?;
+    doc.problems = problems_moved(problems, node.next, (ids_move, delta))?;
     Some(doc)
 }
 
-/// The problems of a document whose top-level field `top` was decoded again, `ids_move`
-/// ids and `delta` bytes longer: the field and those around it had none, so the others'
-/// stay, on their moved nodes.
-fn problems_moved(problems: Vec<Problem>, top: NodeId, (ids_move, delta): (isize, isize)) -> Option<Vec<Problem>> {
-    let moved = |p: Problem| match p.node > top {
+/// The problems of a document whose top-level fields before id `from` were decoded
+/// again, `ids_move` ids and `delta` bytes longer: they and those around them had none,
+/// so the others' stay, on their moved nodes.
+fn problems_moved(problems: Vec<Problem>, from: NodeId, (ids_move, delta): (isize, isize)) -> Option<Vec<Problem>> {
+    let moved = |p: Problem| match p.node >= from {
         true => Some(Problem {
             node: NodeId::from_index(p.node.index().checked_add_signed(ids_move)?),
             offset: p.offset.checked_add_signed(delta as i64)?,
@@ -205,14 +234,14 @@ fn in_flat_run(
     let first = elided.run_node(run);
     let at = elided.stored_before(first.index(), nodes.len());
     let after = Field { at: at + 1, end: at + 1, id: top };
-    (nodes, doc.moves) = spliced(nodes, moves, after, &fresh.nodes[..1], (ids_move, total), delta);
+    (nodes, doc.moves) = spliced(nodes, moves, after, &fresh.nodes[..1], (ids_move, total), delta, (0, 0));
     if top == first {
         let next = NodeId::from_index(node.next.index().checked_add_signed(ids_move)?);
         nodes[at].update(|n| (n.value_end, n.next) = (n.value_end.wrapping_add_signed(delta as i64), next));
     }
     doc.nodes = nodes;
     doc.elided = elided.resized_flat_message(run, top, (ids_move, delta as i64), total.index());
-    doc.problems = problems_moved(problems, top, (ids_move, delta))?;
+    doc.problems = problems_moved(problems, node.next, (ids_move, delta))?;
     Some(doc)
 }
 
@@ -228,7 +257,8 @@ struct Field {
 /// moved by `ids_move` places and `delta` bytes, `total` ids in all after. In place, as a
 /// gigabyte's nodes are too many to copy for one edit; and when no id moves, the nodes
 /// after the field are left as they are and the move is recorded in the [`Moves`] pending
-/// on them, as moving them would read and write every one.
+/// on them, as moving them would read and write every one. The top-level fields after it
+/// of field number `renumbered.0` have `renumbered.1` more values of it before them.
 fn spliced(
     mut nodes: Vec<NodeRecord>,
     mut moves: Moves,
@@ -236,6 +266,7 @@ fn spliced(
     fresh: &[NodeRecord],
     (ids_move, total): (isize, NodeId),
     delta: isize,
+    renumbered: (u32, i32),
 ) -> (Vec<NodeRecord>, Moves) {
     if ids_move != 0 {
         moves.settle(&mut nodes);
@@ -266,6 +297,9 @@ fn spliced(
         let move_all = |part: &mut [NodeRecord]| {
             for n in part {
                 n.update(|n| {
+                    if n.parent == Some(NodeId::ROOT) && n.field_number == renumbered.0 {
+                        n.index = n.index.wrapping_add_signed(renumbered.1);
+                    }
                     n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
                     n.next = moved(n.next);
                     (n.start, n.value_end) = (shifted(n.start), shifted(n.value_end));
@@ -332,8 +366,8 @@ mod tests {
         let changed = unit.start as usize..span.end;
         let inside = inside(&doc, &changed).expect("the edit stays inside the first unit");
         let source = Source::new(bytes);
-        let Document { nodes, elided, moves, types, problems, .. } = doc;
-        (again(Old { nodes, elided, moves, types, problems }, &decoder, &source, inside, delta), decoder.decode(source))
+        let (old, ..) = doc.into_old();
+        (again(old, &decoder, &source, inside, delta), decoder.decode(source))
     }
 
     #[test]

@@ -207,6 +207,40 @@ impl Elided {
         after.index() < self.ids && !matches!(self.locate(after), Place::Stored(_)) && self.flat_run_end(id).is_some()
     }
 
+    /// The first message of the flat run that holds message `id` after its first, if one
+    /// does: the run holds messages on both sides of where `id` starts.
+    pub(in crate::model) fn flat_run_crossing(&self, id: NodeId) -> Option<NodeId> {
+        let run = self.flat_run_of(id)?;
+        (self.runs[run].node < id).then_some(self.runs[run].node)
+    }
+
+    /// Splits the flat run that holds message `id` after its first (`first`, as read)
+    /// there: `id` (`head`, as read) starts a run of its own, the messages of which keep
+    /// their marks, counted from it. The caller stores `head`; the places of the ids are
+    /// made again when the runs are spliced ([`Elided::spliced`]).
+    pub(in crate::model) fn cut_flat_run(&mut self, id: NodeId, first: &Node, head: &Node) {
+        let Some(run) = self.flat_run_of(id).filter(|&run| self.runs[run].node < id) else { return };
+        let end = self.runs[run].end();
+        self.runs[run].count = (id.index() - self.runs[run].node.index() - 1) as u32;
+        let tail = Run { node: id, count: (end - id.index() - 1) as u32, shape: Shape::Flat, checkpoints_at: 0 };
+        self.runs.insert(run + 1, tail);
+        let (index, offset) = (head.index - first.index, head.start - first.start);
+        self.flat_marks.retain(|mark| mark.id != id);
+        for mark in self.flat_marks.iter_mut().filter(|mark| mark.id > id && mark.id.index() < end) {
+            (mark.index, mark.offset) = (mark.index - index, mark.offset - offset);
+        }
+        self.generation = new_generation();
+    }
+
+    /// Ends the flat run that holds message `id` after its first right before it: the
+    /// ids from `id` on are taken out by a splice ([`Elided::spliced`]).
+    pub(in crate::model) fn trim_flat_run(&mut self, id: NodeId) {
+        if let Some(run) = self.flat_run_of(id).filter(|&run| self.runs[run].node < id) {
+            self.runs[run].count = (id.index() - self.runs[run].node.index() - 1) as u32;
+            self.generation = new_generation();
+        }
+    }
+
     /// Whether the only run is a flat run of one message, `id`'s.
     pub(in crate::model) fn is_one_flat_message(&self, id: NodeId) -> bool {
         matches!(&self.runs[..], [run] if run.shape == Shape::Flat && run.node == id) && self.flat_marks.is_empty()
@@ -590,10 +624,12 @@ fn unreadable(id: NodeId, at: usize, parent: NodeId) -> Node {
 mod tests {
     use proptest::prelude::*;
 
+    use std::ops::Range;
+
     use super::super::tests::{decoded, kinds, len_field, same_nodes, varint};
-    use crate::model::Document;
     use crate::model::node::NodeId;
     use crate::model::source::Source;
+    use crate::model::{Decoder, Document};
     use crate::model::{redecode, value};
 
     /// A leaf of `jsonkinds.Inner`: `id` (1, a uint32: a larger value is a problem),
@@ -657,6 +693,32 @@ mod tests {
 
     fn pieces() -> impl Strategy<Value = Vec<(Vec<(u8, u64)>, bool)>> {
         prop::collection::vec((leaves(), prop::bool::weighted(0.1)), 0..60)
+    }
+
+    /// How many top-level fields `bytes` holds.
+    fn blob_count(bytes: &[u8]) -> usize {
+        let mut pos = 0;
+        std::iter::from_fn(|| {
+            let field = crate::decode::wire::read_field(bytes, pos, bytes.len()).ok()?;
+            pos = field.end;
+            Some(())
+        })
+        .count()
+    }
+
+    /// `doc` with bytes `span` replaced by `put` (making `edited`) carried over without
+    /// decoding the whole again, or `Err` when it is not.
+    fn carried(
+        doc: Document,
+        span: Range<usize>,
+        put: &[u8],
+        edited: &[u8],
+        decoder: &Decoder,
+    ) -> Result<Document, ()> {
+        let plan = redecode::plan(&doc, &span).ok_or(())?;
+        let (old, ..) = doc.into_old();
+        let delta = put.len() as isize - span.len() as isize;
+        redecode::carried(old, decoder, &Source::new(edited.to_vec()), plan, delta).ok_or(())
     }
 
     /// Checks that a walk over the flat run of each message of `lean` that has one, from
@@ -742,14 +804,62 @@ mod tests {
             let source = Source::new(edited_bytes.clone());
             let delta = new_piece.len() as isize - span.len() as isize;
             let clean = new_leaves.iter().all(|&(field, value)| field != 0 || value <= u64::from(u32::MAX));
-            let Document { nodes, elided, moves, types, problems, .. } = doc;
-            let old = redecode::Old { nodes, elided, moves, types, problems };
+            let (old, ..) = doc.into_old();
             let again = redecode::again(old, &decoder, &source, inside.unwrap(), delta);
             prop_assert_eq!(again.is_some(), clean, "decoded alone unless it has a problem");
             if let Some(again) = again {
                 let full = decoded(&decoder, &edited_bytes, false);
                 same_nodes(&again, &full);
                 walks_read_as(&again, &full)?;
+            }
+        }
+
+        #[test]
+        fn whole_top_level_fields_taken_out_or_put_in_decode_alone_and_read_as_the_whole_again(
+            pieces in prop::collection::vec(prop::collection::vec((0u8..3, 0u64..300), 0..5), 0..80),
+            from in any::<prop::sample::Index>(),
+            taken in 0usize..4,
+            put in prop::collection::vec(prop::collection::vec((0u8..3, 0u64..300), 0..5), 0..3),
+        ) {
+            let decoder = kinds();
+            let ids = |pieces: &[Vec<(u8, u64)>]| pieces.iter().map(|leaves| 1 + leaves.len()).sum::<usize>();
+            let from = from.index(pieces.len() + 1);
+            let taken = taken.min(pieces.len() - from);
+            let ids_move = ids(&put) as isize - ids(&pieces[from..from + taken]) as isize;
+            let pieces: Vec<_> = pieces.into_iter().map(|leaves| (leaves, false)).collect();
+            let bytes = blob(&pieces, false);
+            let put = blob(&put.into_iter().map(|leaves| (leaves, false)).collect::<Vec<_>>(), false);
+            let doc = decoded(&decoder, &bytes, true);
+            same_nodes(&doc, &decoded(&decoder, &bytes, false));
+            // Pieces `from .. from + taken` replaced by `put` (none: a delete; none taken:
+            // an insert), then put back.
+            let tops: Vec<_> = doc.top_level_from(NodeId::ROOT + 1).collect();
+            let start_of = |i: usize| tops.get(i).map_or(bytes.len(), |&id| doc.node(id).start as usize);
+            let span = start_of(from)..start_of(from + taken);
+            let mut edited = bytes.clone();
+            edited.splice(span.clone(), put.iter().copied());
+            let put_count = blob_count(&put);
+            // Carried over unless nothing changes or no field is left (the whole is decoded
+            // again then); with as many ids as before, whether depends on the runs.
+            let carries = |len: usize, taken: usize, put: usize| len > 0 && taken + put > 0 && (taken, put) != (len, 0);
+            let again = carried(doc, span.clone(), &put, &edited, &decoder);
+            if ids_move != 0 {
+                prop_assert_eq!(again.is_ok(), carries(pieces.len(), taken, put_count), "carried over");
+            }
+            let again = again.unwrap_or_else(|()| decoded(&decoder, &edited, true));
+            let full = decoded(&decoder, &edited, false);
+            same_nodes(&again, &full);
+            walks_read_as(&again, &full)?;
+            let back = span.start..span.start + put.len();
+            let undone = carried(again, back, &bytes[span.clone()], &bytes, &decoder);
+            if ids_move != 0 {
+                let len = pieces.len() - taken + put_count;
+                prop_assert_eq!(undone.is_ok(), carries(len, put_count, taken), "carried back");
+            }
+            if let Ok(undone) = undone {
+                let full = decoded(&decoder, &bytes, false);
+                same_nodes(&undone, &full);
+                walks_read_as(&undone, &full)?;
             }
         }
     }

@@ -1,0 +1,341 @@
+//! Decoding again after an edit that removes, inserts or replaces whole top-level fields
+//! (a unit or an entry deleted, duplicated or put back by an undo): the fields inserted
+//! are decoded alone, and the fields after them move by the change in ids and bytes, those
+//! of the same field number renumbered. A flat run the edit cuts through is split there.
+//! Whatever else the change could make read otherwise decodes the whole again: a problem
+//! on the root or near the fields, a unit name given twice, a field of another number, the
+//! last value of a field taken away (the root's rules ask for units and required fields),
+//! a fixed array put in whose length was not among those taken out.
+
+use std::ops::Range;
+
+use super::{Field, Old, problems_moved, quiet_around, spliced, top_level_of};
+use crate::decode::wire::{self, WireType};
+use crate::model::builder::Builder;
+use crate::model::decoder::Decoder;
+use crate::model::document::Document;
+use crate::model::elided::Elided;
+use crate::model::field_counts::FieldCounts;
+use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::overlay::{self, ArrayLengths, Part, TopState};
+use crate::model::problem::{Problem, ProblemKind};
+use crate::model::record::NodeRecord;
+use crate::model::source::Source;
+
+/// The whole top-level fields an edit takes out, as they were before it (none when it
+/// inserts fields between two).
+pub(in crate::model) struct Region {
+    /// Where they lie in the bytes (an empty span where fields are inserted).
+    span: Range<usize>,
+    /// The first one's id (where fields are inserted: the id of the field they go
+    /// before, or the id after the last).
+    top: NodeId,
+    /// The id after the last one.
+    next: NodeId,
+    /// What they are (none where fields are inserted).
+    taken: Option<Fields>,
+    /// The field number and index of the top-level field before them, and of the one
+    /// after them.
+    before: Option<(u32, u32)>,
+    after: Option<(u32, u32)>,
+    /// When a flat run holds messages on both sides of `next`: its first message and
+    /// the message at `next`, as read, which starts a run of its own after the edit.
+    cut: Option<(Node, Node)>,
+    /// The lengths of the fixed arrays in them, which every array of their type and field
+    /// has (the document has no array of another length).
+    arrays: ArrayLengths,
+}
+
+/// The whole top-level fields of `doc` that the change of bytes `changed` takes out or
+/// puts in between, when it starts and ends where top-level fields do (else `None`, and
+/// when the document is not one whose fields can be carried over).
+pub(in crate::model) fn region(doc: &Document, changed: &Range<usize>) -> Option<Region> {
+    if doc.decoder().focus().is_some() {
+        return None;
+    }
+    let count = doc.node_count();
+    let top = match changed.start == doc.bytes().len() {
+        true => NodeId::from_index(count),
+        false => {
+            let last = doc.nodes_starting_before(changed.start as u64 + 1).checked_sub(1)?;
+            let top = top_level_of(doc, NodeId::from_index(last));
+            (top != NodeId::ROOT && doc.node(top).start == changed.start as u64).then_some(top)?
+        }
+    };
+    let next = match changed.is_empty() {
+        true => top,
+        false => {
+            let last = doc.nodes_starting_before(changed.end as u64).checked_sub(1)?;
+            let field = top_level_of(doc, NodeId::from_index(last));
+            (field >= top && doc.node(field).end() == changed.end as u64).then_some(doc.node(field).next)?
+        }
+    };
+    let clash = doc.problems().iter().any(|p| matches!(p.kind, ProblemKind::DuplicateUnitName { .. }));
+    if !quiet_around(doc, top, next) || clash {
+        return None;
+    }
+    let arrays = array_lengths(doc, top, next)?;
+    let field = |id: NodeId| (id.index() < count).then(|| doc.node(id)).map(|n| (n.field_number, n.index));
+    let taken = taken(doc, top, next)?;
+    let before = (top.index() > 1).then(|| field(top_level_of(doc, NodeId::from_index(top.index() - 1)))).flatten();
+    let cut = doc.elided.flat_run_crossing(next).map(|first| (doc.node(first), doc.node(next)));
+    Some(Region { span: changed.clone(), top, next, taken, before, after: field(next), cut, arrays })
+}
+
+/// The lengths of the fixed arrays among the ids from `top` up to `next`, when the
+/// document has no array of another length (nor one not packed) for them to differ from.
+fn array_lengths(doc: &Document, top: NodeId, next: NodeId) -> Option<ArrayLengths> {
+    let mut lengths = ArrayLengths::default();
+    for id in top.up_to(next) {
+        let node = doc.node(id);
+        if node.kind != NodeKind::Packed || !doc.field_info(id).is_some_and(|f| f.packed_only) {
+            continue;
+        }
+        let holder = doc.type_info_of(node.parent?)?.name.clone();
+        lengths.insert((holder, node.field_number), node.next - id - 1);
+    }
+    let differ = |p: &Problem| matches!(p.kind, ProblemKind::WrongArrayLength { .. } | ProblemKind::UnpackedFixedArray);
+    (lengths.is_empty() || !doc.problems().iter().any(differ)).then_some(lengths)
+}
+
+/// Top-level fields side by side, all of one field number.
+#[derive(Clone, Copy)]
+struct Fields {
+    number: u32,
+    count: u32,
+    /// The first one's index among the values of its field.
+    first_index: u32,
+}
+
+/// The top-level fields from `top` up to id `next` (`Some(None)` for none), when they
+/// are all of one number.
+fn taken(doc: &Document, top: NodeId, next: NodeId) -> Option<Option<Fields>> {
+    let mut at = top;
+    let mut taken: Option<Fields> = None;
+    while at < next {
+        let node = doc.node(at);
+        match &mut taken {
+            None => taken = Some(Fields { number: node.field_number, count: 1, first_index: node.index }),
+            Some(fields) if fields.number == node.field_number => fields.count += 1,
+            Some(_) => return None,
+        }
+        at = node.next;
+    }
+    Some(taken)
+}
+
+/// The top-level fields an edit put in, as read from the bytes.
+struct Inserted<'a> {
+    /// Their field number (`None` for none).
+    number: Option<u32>,
+    count: u32,
+    /// The names of the units among them.
+    names: Vec<&'a [u8]>,
+}
+
+/// The top-level fields that bytes `span` of `bytes` hold, units being the fields of
+/// numbers `units`; `None` unless they fill the span exactly and are of one number.
+fn inserted<'a>(bytes: &'a [u8], span: Range<usize>, units: &[u32]) -> Option<Inserted<'a>> {
+    let mut inserted = Inserted { number: None, count: 0, names: Vec::new() };
+    let mut pos = span.start;
+    while pos < span.end {
+        let field = wire::read_field(bytes, pos, span.end).ok()?;
+        if *inserted.number.get_or_insert(field.tag.field_number) != field.tag.field_number {
+            return None;
+        }
+        if field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number) {
+            inserted.names.extend(overlay::unit_name(bytes, field.value_start, field.value_end));
+        }
+        inserted.count += 1;
+        pos = field.end;
+    }
+    Some(inserted)
+}
+
+/// Whether every name of `names` is the name of exactly one unit of the top level of
+/// `bytes` (units being the fields of numbers `units`).
+fn each_name_once(bytes: &[u8], units: &[u32], names: &[&[u8]]) -> bool {
+    let mut met = vec![0usize; names.len()];
+    let mut pos = 0;
+    while pos < bytes.len() {
+        let Ok(field) = wire::read_field(bytes, pos, bytes.len()) else { return false };
+        if field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number) {
+            let name = overlay::unit_name(bytes, field.value_start, field.value_end);
+            for (at, _) in names.iter().enumerate().filter(|(_, n)| Some(**n) == name) {
+                met[at] += 1;
+            }
+        }
+        pos = field.end;
+    }
+    met.iter().all(|&m| m == 1)
+}
+
+/// The document of `source` (the old bytes edited, `delta` bytes longer) made from the
+/// `old` one, where the edit replaced the top-level fields of `region` with those it
+/// holds now; `None` when the whole must be decoded again.
+pub(in crate::model) fn again(
+    old: Old,
+    decoder: &Decoder,
+    source: &Source,
+    region: Region,
+    delta: isize,
+) -> Option<Document> {
+    let Region { span, top, next, taken, before, after, cut, arrays } = region;
+    let Old { mut nodes, mut elided, mut moves, types, problems, mut array_lengths } = old;
+    if delta != 0 && problems.iter().any(|p| p.node >= next && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
+        return None;
+    }
+    let end = span.end.checked_add_signed(delta).filter(|&end| end <= source.len() && end >= span.start)?;
+    let units = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
+    let Inserted { number, count, names } = inserted(source, span.start..end, &units)?;
+    let number = number.or(taken.map(|taken| taken.number))?;
+    let index = match taken {
+        Some(taken) => (taken.number == number).then_some(taken.first_index)?,
+        None => match (after, before) {
+            (Some((n, index)), _) if n == number => index,
+            (_, Some((n, index))) if n == number => index + 1,
+            _ => return None,
+        },
+    };
+    // The root asks for a unit, and for each of its required fields: one must be left.
+    let after_of_number = after.is_some_and(|(n, _)| n == number);
+    if count == 0 && index == 0 && !after_of_number {
+        return None;
+    }
+    if !names.is_empty() && !each_name_once(source, &units, &names) {
+        return None;
+    }
+    let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
+    let mut counts = FieldCounts::default();
+    counts.bump(number, index);
+    // The fixed arrays put in are held to the lengths known, and must have them all:
+    // one of another type and field could differ from an array the document holds.
+    array_lengths.extend(arrays);
+    let before_state = TopState { counts, array_lengths: array_lengths.clone(), ..TopState::default() };
+    let part = Part { range: span.start..end, before: before_state, partial: true, watch: None };
+    let after_state = overlay::build_part(&mut builder, None, true, Some(part));
+    let built = builder.finish();
+    let known = |state: &TopState| state.array_lengths.keys().all(|key| array_lengths.contains_key(key));
+    if !built.problems.is_empty() || !after_state.is_ok_and(|state| known(&state)) {
+        return None;
+    }
+    let taken_count = taken.map_or(0, |taken| taken.count);
+    let ids = elided.ids(nodes.len());
+    let ids_move = (built.elided.ids(built.nodes.len()) - 1) as isize - (next - top) as isize;
+    // With no id moved, the nodes after are left with their move pending ([`spliced`]):
+    // nothing else about them may change.
+    let reshaped = cut.is_some() || elided.flat_run_crossing(top).is_some() || count != taken_count;
+    if ids_move == 0 && reshaped {
+        return None;
+    }
+    let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
+    let field = Field { at: elided.stored_before(top.index(), nodes.len()), end: 0, id: top };
+    let field = Field { end: elided.stored_before(next.index(), nodes.len()), ..field };
+    if let Some((first, head)) = cut {
+        moves.settle(&mut nodes);
+        nodes.insert(field.end, NodeRecord::pack(head));
+        elided.cut_flat_run(next, &first, &head);
+    }
+    elided.trim_flat_run(top);
+    let renumbered = (number, count as i32 - taken_count as i32);
+    let Document { nodes: fresh, elided: fresh_elided, types, .. } = built;
+    let mut doc = Document::empty(source.clone(), decoder.clone());
+    (doc.types, doc.array_lengths) = (types, array_lengths);
+    (doc.nodes, doc.moves) = spliced(nodes, moves, field, &fresh, (ids_move, total), delta, renumbered);
+    doc.elided = Elided::spliced(elided, top, next, &fresh_elided, ids_move, total.index());
+    doc.problems = problems_moved(problems, next, (ids_move, delta))?;
+    Some(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::super::{carried, plan};
+    use crate::decode::registry::SchemaSources;
+    use crate::decode::schema::Schema;
+    use crate::model::decoder::Decoder;
+    use crate::model::document::Document;
+    use crate::model::node::{Node, NodeId};
+    use crate::model::problem::ProblemKind;
+    use crate::model::source::Source;
+
+    const SAMPLE: &[u8] = include_bytes!("../../../samples/vm.state.bin");
+
+    fn decoder() -> Decoder {
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let root = schema.pool.get_message_by_name("sample.openvmm.SavedState");
+        Decoder::new(schema, root)
+    }
+
+    /// `doc` with its bytes `span` replaced by `put`, carried over without decoding the
+    /// whole again (`None` when it is not), and the whole decoded again.
+    fn replaced(doc: Document, span: std::ops::Range<usize>, put: &[u8]) -> (Option<Document>, Document) {
+        let decoder = doc.decoder().clone();
+        let mut bytes = doc.bytes().to_vec();
+        bytes.splice(span.clone(), put.iter().copied());
+        let plan = plan(&doc, &span);
+        let (old, ..) = doc.into_old();
+        let delta = put.len() as isize - span.len() as isize;
+        let source = Source::new(bytes);
+        (plan.and_then(|plan| carried(old, &decoder, &source, plan, delta)), decoder.decode(source))
+    }
+
+    /// The id after top-level field `top`.
+    fn unit_next(doc: &Document, top: usize) -> NodeId {
+        doc.node(NodeId::from_index(top)).next
+    }
+
+    fn assert_reads_as(doc: &Document, whole: &Document) {
+        assert_eq!(doc.node_count(), whole.node_count());
+        // Types are interned in the order met: compared by name.
+        let said = |doc: &Document, id| {
+            let node = doc.node(id);
+            (Node { ty: None, ..node }, node.ty.map(|ty| doc.type_name(ty).to_owned()), doc.path_of(id).to_string())
+        };
+        for id in NodeId::ROOT.up_to(whole.end()) {
+            assert_eq!(said(doc, id), said(whole, id), "node {id}");
+        }
+        assert_eq!(doc.problems(), whole.problems());
+    }
+
+    #[test]
+    fn a_unit_deleted_and_put_back_is_carried_over_and_a_unit_given_twice_is_not() {
+        let decoder = decoder();
+        let doc = decoder.decode(Source::new(SAMPLE.to_vec()));
+        let units: Vec<_> = doc.top_level_from(NodeId::ROOT + 1).map(|id| doc.node(id)).collect();
+        assert!(units.len() > 2 && doc.problems().is_empty());
+        for unit in &units {
+            let span = unit.start as usize..unit.end() as usize;
+            let doc = decoder.decode(Source::new(SAMPLE.to_vec()));
+            let (deleted, whole) = replaced(doc, span.clone(), &[]);
+            let deleted = deleted.unwrap_or_else(|| panic!("unit at {} deleted is carried over", unit.start));
+            assert_reads_as(&deleted, &whole);
+            let (back, whole) = replaced(deleted, span.start..span.start, &SAMPLE[span.clone()]);
+            let back = back.expect("a unit put back is carried over");
+            assert_reads_as(&back, &whole);
+            assert_eq!(back.bytes(), SAMPLE);
+            // The same unit again after it: its name is taken, which the whole must tell.
+            let (twice, whole) = replaced(back, span.end..span.end, &SAMPLE[span.clone()]);
+            assert!(twice.is_none(), "a unit given twice is decoded with the whole");
+            assert!(whole.problems().iter().any(|p| matches!(p.kind, ProblemKind::DuplicateUnitName { .. })));
+            // Put back in a document decoded whole, which knows no lengths of fixed arrays:
+            // a unit holding one is decoded with the whole.
+            let doc = decoder.decode(Source::new(SAMPLE.to_vec()));
+            let top = doc.nodes_starting_before(unit.start + 1) - 1;
+            let arrays = super::array_lengths(&doc, NodeId::from_index(top), unit_next(&doc, top));
+            let (deleted, _) = replaced(doc, span.clone(), &[]);
+            let whole = decoder.decode(Source::new(deleted.unwrap().into_bytes()));
+            let (back, _) = replaced(whole, span.start..span.start, &SAMPLE[span.clone()]);
+            assert_eq!(back.is_some(), arrays.expect("lengths agree").is_empty(), "unit at {}", unit.start);
+        }
+        // The last unit taken is the last unit the root asks for: the whole tells it.
+        let mut doc = decoder.decode(Source::new(SAMPLE.to_vec()));
+        for unit in units.iter().rev() {
+            let (carried, whole) = replaced(doc, unit.start as usize..unit.end() as usize, &[]);
+            assert_eq!(carried.is_some(), unit.start != units[0].start, "the last left is decoded whole");
+            doc = carried.unwrap_or(whole);
+        }
+        assert!(doc.problems().iter().any(|p| matches!(p.kind, ProblemKind::NoUnits)));
+    }
+}
