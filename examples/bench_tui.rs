@@ -1,9 +1,10 @@
 //! Benchmark for the browser: open time (map + decode) and frame time on a large blob made
-//! of the real OpenVMM state repeated (Any-heavy), or with `dense` of millions of small
-//! repeated messages (`sample.virt.x86.Msrs`), with peak memory. Frames are drawn into
+//! of the real OpenVMM state repeated (Any-heavy), with `vm` of the sample VM's units
+//! repeated under names of their own, or with `dense` of millions of small repeated
+//! messages (`sample.virt.x86.Msrs`), with peak memory. Frames are drawn into
 //! ratatui's TestBackend, so this measures statescope's work, not the terminal's.
 //!
-//! `cargo run --release --example bench_tui [-- SIZE_MB [dense]]` (default 1024)
+//! `cargo run --release --example bench_tui [-- SIZE_MB [dense|vm]]` (default 1024)
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,26 +38,49 @@ struct Workload {
     edited: &'static str,
 }
 
-/// The blob of `mb` MB that `kind` (`dense`, or the real state) names, made if missing.
+/// The blob of `mb` MB that `kind` (`dense`, `vm`, or the real state) names, made if missing.
 fn workload(mb: usize, kind: Option<&str>) -> anyhow::Result<Workload> {
     let dir = std::env::temp_dir().join("statescope-bench");
     std::fs::create_dir_all(&dir)?;
-    if kind == Some("dense") {
-        let blob = dir.join(format!("msrs-{mb}mb.bin"));
+    // A sample blob made by `make` of its size, kept for the next run.
+    let made = |name: &str, make: fn(usize) -> Vec<u8>| -> anyhow::Result<PathBuf> {
+        let blob = dir.join(format!("{name}-{mb}mb.bin"));
         if !blob.exists() {
-            std::fs::write(&blob, statescope::samples::msr_entries(mb << 20))?;
+            std::fs::write(&blob, make(mb << 20))?;
         }
-        return Ok(Workload {
-            blob,
-            sources: SchemaSources::default(),
-            root_type: "sample.virt.x86.Msrs",
-            repeated: "entries",
-            leaf: "index",
-            matches_none: "entries[index=1]",
-            edited: "entries[0].value",
-        });
+        Ok(blob)
+    };
+    let units = |blob, sources, root_type| Workload {
+        blob,
+        sources,
+        root_type,
+        repeated: "units",
+        leaf: "name",
+        matches_none: "units[name=nosuch]",
+        edited: "units[0].state.vmtime",
+    };
+    match kind {
+        Some("vm") => {
+            return Ok(units(
+                made("vm", statescope::samples::large_vm)?,
+                Default::default(),
+                "sample.openvmm.SavedState",
+            ));
+        }
+        Some("dense") => {
+            return Ok(Workload {
+                blob: made("msrs", statescope::samples::msr_entries)?,
+                sources: SchemaSources::default(),
+                root_type: "sample.virt.x86.Msrs",
+                repeated: "entries",
+                leaf: "index",
+                matches_none: "entries[index=1]",
+                edited: "entries[0].value",
+            });
+        }
+        _ => {}
     }
-    anyhow::ensure!(kind.is_none(), "the workload is `dense` or, left out, the real state repeated");
+    anyhow::ensure!(kind.is_none(), "the workload is `dense`, `vm` or, left out, the real state repeated");
     let openvmm = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/openvmm");
     let blob = dir.join(format!("openvmm-{mb}mb.bin"));
     if !blob.exists() {
@@ -68,15 +92,8 @@ fn workload(mb: usize, kind: Option<&str>) -> anyhow::Result<Workload> {
             written += real.len();
         }
     }
-    Ok(Workload {
-        blob,
-        sources: SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() },
-        root_type: "openvmm.SavedState",
-        repeated: "units",
-        leaf: "name",
-        matches_none: "units[name=nosuch]",
-        edited: "units[0].state.vmtime",
-    })
+    let sources = SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
+    Ok(units(blob, sources, "openvmm.SavedState"))
 }
 
 fn main() -> anyhow::Result<()> {
@@ -208,7 +225,7 @@ fn main() -> anyhow::Result<()> {
     };
     // A `:` lookup: the event loop runs it beside the keyboard (Esc stops it); here it is
     // run at once and timed, from the key to the selection moved.
-    let mut goto = |app: &mut App, query: &str| -> anyhow::Result<f64> {
+    let goto = |app: &mut App, query: &str, frame: &mut dyn FnMut(&App) -> anyhow::Result<()>| {
         app.update(Action::StartGoto);
         app.update(Action::PromptKey(PromptKey::DeleteToStart));
         type_text(app, query);
@@ -220,16 +237,16 @@ fn main() -> anyhow::Result<()> {
             }
         }
         frame(app)?;
-        Ok(t.elapsed().as_secs_f64())
+        anyhow::Ok(t.elapsed().as_secs_f64())
     };
-    let last = app.doc().children(statescope::NodeId::ROOT).count() - 1;
-    let last = format!("{}[{last}].{}", work.repeated, work.leaf);
+    let fields = app.doc().children(statescope::NodeId::ROOT).count();
+    let last = format!("{}[{}].{}", work.repeated, fields - 1, work.leaf);
     let gotos = [
-        (format!("the last of {}", work.repeated), goto(&mut app, &last)?),
-        (work.matches_none.to_owned(), goto(&mut app, work.matches_none)?),
-        ("a missing field".to_owned(), goto(&mut app, "nosuch")?),
+        (format!("the last of {}", work.repeated), goto(&mut app, &last, &mut frame)?),
+        (work.matches_none.to_owned(), goto(&mut app, work.matches_none, &mut frame)?),
+        ("a missing field".to_owned(), goto(&mut app, "nosuch", &mut frame)?),
     ];
-    goto(&mut app, work.edited)?;
+    goto(&mut app, work.edited, &mut frame)?;
     let edit = Instant::now();
     app.update(Action::EditValue);
     type_text(&mut app, "42");
@@ -278,15 +295,26 @@ fn main() -> anyhow::Result<()> {
     app.update(Action::Undo);
     frame(&app)?;
     let undo = undo.elapsed();
+    // An action and its undo, each timed from the key to the frame drawn, with what the
+    // action said.
+    let done_and_undone = |app: &mut App, action: Action, frame: &mut dyn FnMut(&App) -> anyhow::Result<()>| {
+        let done = Instant::now();
+        app.update(action);
+        frame(app)?;
+        let (done, said) = (done.elapsed(), app.message().to_owned());
+        let undone = Instant::now();
+        app.update(Action::Undo);
+        frame(app)?;
+        anyhow::Ok((done, said, undone.elapsed()))
+    };
     // Deleting that value moves the id of every node after it, and so does its undo.
-    let delete = Instant::now();
-    app.update(Action::Delete);
-    frame(&app)?;
-    let (delete, deleted) = (delete.elapsed(), app.message().to_owned());
-    let undo_delete = Instant::now();
-    app.update(Action::Undo);
-    frame(&app)?;
-    let undo_delete = undo_delete.elapsed();
+    let (delete, deleted, undo_delete) = done_and_undone(&mut app, Action::Delete, &mut frame)?;
+    // Deleting a whole top-level field halfway down (an entry, or a unit), then its undo,
+    // which puts it back: every node after it moves, and the fields of its number after
+    // it are counted again.
+    let halfway = format!("{}[{}]", work.repeated, fields / 2);
+    goto(&mut app, &halfway, &mut frame)?;
+    let (delete_field, deleted_field, undo_delete_field) = done_and_undone(&mut app, Action::Delete, &mut frame)?;
 
     let worst_at = (0..frame_times.len()).max_by(|&a, &b| frame_times[a].total_cmp(&frame_times[b])).unwrap_or(0);
     frame_times.sort_by(f64::total_cmp);
@@ -334,6 +362,12 @@ fn main() -> anyhow::Result<()> {
         "delete of that value, drawn: {:>5.3} s ({deleted}); its undo {:.3} s",
         delete.as_secs_f64(),
         undo_delete.as_secs_f64()
+    );
+    println!(
+        "delete of a whole {}, drawn: {:>5.3} s ({deleted_field}); its undo {:.3} s",
+        work.repeated,
+        delete_field.as_secs_f64(),
+        undo_delete_field.as_secs_f64()
     );
     println!(
         "save of the edited file:  {save:>8.3} s ({saved_message}); cp of the file {cp:.3} s: {:.2}x; \
