@@ -154,6 +154,12 @@ impl Builder {
         }
     }
 
+    /// Keeps the lengths of the fixed arrays a whole decode met, each the first of its
+    /// type and field ([`Document::array_lengths`]).
+    pub(crate) fn keep_array_lengths(&mut self, lengths: crate::model::overlay::ArrayLengths) {
+        self.doc.array_lengths = lengths;
+    }
+
     /// Takes back every node from the `nodes`th id on and every problem from `problems` on.
     pub(crate) fn truncate(&mut self, nodes: usize, problems: usize) {
         self.drop_nodes_from(nodes);

@@ -38,9 +38,10 @@ pub struct Document {
     /// A streamed top-level message that stands for a run of them left unbuilt
     /// ([`Decoder::listing_flat_runs`]).
     pub(in crate::model) listed: Option<ListedRun>,
-    /// The lengths of fixed arrays that every array of its type and field in the document
-    /// has, as far as edits carried over have told ([`super::redecode`]): those of the
-    /// units an edit took out, which an edit putting them back is held to.
+    /// The length of the first fixed array of each type and field met by the whole
+    /// decode, and those of the arrays an edit carried over took out: when the document
+    /// has no array of another length, fields put in are held to them
+    /// ([`super::redecode`]).
     pub(in crate::model) array_lengths: ArrayLengths,
 }
 

@@ -1050,14 +1050,15 @@ impl Walker<'_, '_> {
         }
     }
 
+    /// The fixed-array lengths met, by type name and field number.
+    fn array_lengths_by_name(&self) -> ArrayLengths {
+        self.array_lengths.iter().map(|(&(ty, number), &count)| ((self.info(ty).name.clone(), number), count)).collect()
+    }
+
     /// The top-level state as the root closes.
     fn top_state(&mut self, counts_at: usize, damaged: bool) -> TopState {
         let counts = std::mem::take(&mut self.counts[counts_at]);
-        let array_lengths = self
-            .array_lengths
-            .iter()
-            .map(|(&(ty, number), &count)| ((self.info(ty).name.clone(), number), count))
-            .collect();
+        let array_lengths = self.array_lengths_by_name();
         let budget_left = Some(self.cause_budget);
         let ends_in_searched_unit = self.last_unit.is_some();
         let without_budget = self.after.without_budget;
@@ -1085,6 +1086,9 @@ impl Walker<'_, '_> {
         // would cost a copy of every count, a million for a hostile blob.
         if is_root && self.partial {
             self.after = self.top_state(frame.counts_at, frame.damaged);
+        } else if is_root {
+            let lengths = self.array_lengths_by_name();
+            self.b.keep_array_lengths(lengths);
         }
         // Only a top-level field is searched, so only its problems are looked through: a
         // deep subtree's problems are not rescanned at every level.

@@ -5,7 +5,7 @@
 //! Whatever else the change could make read otherwise decodes the whole again: a problem
 //! on the root or near the fields, a unit name given twice, a field of another number, the
 //! last value of a field taken away (the root's rules ask for units and required fields),
-//! a fixed array put in whose length was not among those taken out.
+//! a fixed array put in whose length the document does not know to be every array's.
 
 use std::ops::Range;
 
@@ -41,9 +41,10 @@ pub(in crate::model) struct Region {
     /// When a flat run holds messages on both sides of `next`: its first message and
     /// the message at `next`, as read, which starts a run of its own after the edit.
     cut: Option<(Node, Node)>,
-    /// The lengths of the fixed arrays in them, which every array of their type and field
-    /// has (the document has no array of another length).
+    /// The lengths of the fixed arrays in them, and whether every array of the document
+    /// has the length kept for its type and field (none has a problem of its length).
     arrays: ArrayLengths,
+    lengths_agree: bool,
 }
 
 /// The whole top-level fields of `doc` that the change of bytes `changed` takes out or
@@ -74,28 +75,32 @@ pub(in crate::model) fn region(doc: &Document, changed: &Range<usize>) -> Option
     if !quiet_around(doc, top, next) || clash {
         return None;
     }
-    let arrays = array_lengths(doc, top, next)?;
+    let differ = |p: &Problem| matches!(p.kind, ProblemKind::WrongArrayLength { .. } | ProblemKind::UnpackedFixedArray);
+    let lengths_agree = !doc.problems().iter().any(differ);
+    let arrays = array_lengths(doc, top, next);
+    if !lengths_agree && !arrays.is_empty() {
+        return None;
+    }
     let field = |id: NodeId| (id.index() < count).then(|| doc.node(id)).map(|n| (n.field_number, n.index));
     let taken = taken(doc, top, next)?;
     let before = (top.index() > 1).then(|| field(top_level_of(doc, NodeId::from_index(top.index() - 1)))).flatten();
     let cut = doc.elided.flat_run_crossing(next).map(|first| (doc.node(first), doc.node(next)));
-    Some(Region { span: changed.clone(), top, next, taken, before, after: field(next), cut, arrays })
+    let after = field(next);
+    Some(Region { span: changed.clone(), top, next, taken, before, after, cut, arrays, lengths_agree })
 }
 
-/// The lengths of the fixed arrays among the ids from `top` up to `next`, when the
-/// document has no array of another length (nor one not packed) for them to differ from.
-fn array_lengths(doc: &Document, top: NodeId, next: NodeId) -> Option<ArrayLengths> {
+/// The lengths of the fixed arrays among the ids from `top` up to `next`.
+fn array_lengths(doc: &Document, top: NodeId, next: NodeId) -> ArrayLengths {
     let mut lengths = ArrayLengths::default();
     for id in top.up_to(next) {
         let node = doc.node(id);
         if node.kind != NodeKind::Packed || !doc.field_info(id).is_some_and(|f| f.packed_only) {
             continue;
         }
-        let holder = doc.type_info_of(node.parent?)?.name.clone();
-        lengths.insert((holder, node.field_number), node.next - id - 1);
+        let holder = node.parent.and_then(|parent| doc.type_info_of(parent)).map(|info| info.name.clone());
+        lengths.extend(holder.map(|holder| ((holder, node.field_number), node.next - id - 1)));
     }
-    let differ = |p: &Problem| matches!(p.kind, ProblemKind::WrongArrayLength { .. } | ProblemKind::UnpackedFixedArray);
-    (lengths.is_empty() || !doc.problems().iter().any(differ)).then_some(lengths)
+    lengths
 }
 
 /// Top-level fields side by side, all of one field number.
@@ -180,7 +185,7 @@ pub(in crate::model) fn again(
     region: Region,
     delta: isize,
 ) -> Option<Document> {
-    let Region { span, top, next, taken, before, after, cut, arrays } = region;
+    let Region { span, top, next, taken, before, after, cut, arrays, lengths_agree } = region;
     let Old { mut nodes, mut elided, mut moves, types, problems, mut array_lengths } = old;
     if delta != 0 && problems.iter().any(|p| p.node >= next && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
         return None;
@@ -208,16 +213,20 @@ pub(in crate::model) fn again(
     let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
     let mut counts = FieldCounts::default();
     counts.bump(number, index);
-    // The fixed arrays put in are held to the lengths known, and must have them all:
-    // one of another type and field could differ from an array the document holds.
+    // The fixed arrays put in are held to the lengths kept, the first met of each type
+    // and field, which every array has when they agree; when they do not, which array
+    // comes first decides where a length is wrong, so none may be put in.
     array_lengths.extend(arrays);
-    let before_state = TopState { counts, array_lengths: array_lengths.clone(), ..TopState::default() };
+    let held_to = if lengths_agree { array_lengths.clone() } else { ArrayLengths::default() };
+    let before_state = TopState { counts, array_lengths: held_to, ..TopState::default() };
     let part = Part { range: span.start..end, before: before_state, partial: true, watch: None };
-    let after_state = overlay::build_part(&mut builder, None, true, Some(part));
+    let after_state = overlay::build_part(&mut builder, None, true, Some(part)).ok()?;
     let built = builder.finish();
-    let known = |state: &TopState| state.array_lengths.keys().all(|key| array_lengths.contains_key(key));
-    if !built.problems.is_empty() || !after_state.is_ok_and(|state| known(&state)) {
+    if !built.problems.is_empty() || !lengths_agree && !after_state.array_lengths.is_empty() {
         return None;
+    }
+    if lengths_agree {
+        array_lengths = after_state.array_lengths;
     }
     let taken_count = taken.map_or(0, |taken| taken.count);
     let ids = elided.ids(nodes.len());
@@ -254,6 +263,7 @@ mod tests {
     use super::super::{carried, plan};
     use crate::decode::registry::SchemaSources;
     use crate::decode::schema::Schema;
+    use crate::decode::wire::write_varint;
     use crate::model::decoder::Decoder;
     use crate::model::document::Document;
     use crate::model::node::{Node, NodeId};
@@ -281,11 +291,6 @@ mod tests {
         (plan.and_then(|plan| carried(old, &decoder, &source, plan, delta)), decoder.decode(source))
     }
 
-    /// The id after top-level field `top`.
-    fn unit_next(doc: &Document, top: usize) -> NodeId {
-        doc.node(NodeId::from_index(top)).next
-    }
-
     fn assert_reads_as(doc: &Document, whole: &Document) {
         assert_eq!(doc.node_count(), whole.node_count());
         // Types are interned in the order met: compared by name.
@@ -296,7 +301,35 @@ mod tests {
         for id in NodeId::ROOT.up_to(whole.end()) {
             assert_eq!(said(doc, id), said(whole, id), "node {id}");
         }
-        assert_eq!(doc.problems(), whole.problems());
+        let problems = |doc: &Document| {
+            doc.problems().iter().map(|p| (p.node, p.offset, p.kind.code(), p.more_alike)).collect::<Vec<_>>()
+        };
+        assert_eq!(problems(doc), problems(whole));
+    }
+
+    /// The bytes of the sample's `units[2]` (an IOAPIC) with its fixed array one value
+    /// shorter and its name's last letter changed.
+    fn shorter_ioapic(doc: &Document) -> Vec<u8> {
+        let (unit, last) =
+            (doc.resolve("units[2]").unwrap(), doc.resolve("units[2].state.redirection_entries[23]").unwrap());
+        let (start, value) = (doc.node(unit).start as usize, doc.node(last));
+        let mut bytes = SAMPLE[start..doc.node(unit).end() as usize].to_vec();
+        let name = doc.node(doc.resolve("units[2].name").unwrap());
+        bytes[name.value_end as usize - 1 - start] = b'X';
+        // Every length prefix around the value, one value shorter (each as long as it was).
+        let cut = value.end() - value.start;
+        let mut at = doc.parent(last);
+        while let Some(id) = at.filter(|&id| id != NodeId::ROOT) {
+            let node = doc.node(id);
+            let mut prefix = Vec::new();
+            write_varint(&mut prefix, node.value_end - node.value_start() - cut);
+            let span = node.len_prefix();
+            assert_eq!(prefix.len() as u64, span.end - span.start);
+            bytes[span.start as usize - start..span.end as usize - start].copy_from_slice(&prefix);
+            at = doc.parent(id);
+        }
+        bytes.drain(value.start as usize - start..value.end() as usize - start);
+        bytes
     }
 
     #[test]
@@ -319,15 +352,28 @@ mod tests {
             let (twice, whole) = replaced(back, span.end..span.end, &SAMPLE[span.clone()]);
             assert!(twice.is_none(), "a unit given twice is decoded with the whole");
             assert!(whole.problems().iter().any(|p| matches!(p.kind, ProblemKind::DuplicateUnitName { .. })));
-            // Put back in a document decoded whole, which knows no lengths of fixed arrays:
-            // a unit holding one is decoded with the whole.
+            // Put back in a document decoded whole, which kept the lengths of its arrays.
             let doc = decoder.decode(Source::new(SAMPLE.to_vec()));
-            let top = doc.nodes_starting_before(unit.start + 1) - 1;
-            let arrays = super::array_lengths(&doc, NodeId::from_index(top), unit_next(&doc, top));
             let (deleted, _) = replaced(doc, span.clone(), &[]);
             let whole = decoder.decode(Source::new(deleted.unwrap().into_bytes()));
             let (back, _) = replaced(whole, span.start..span.start, &SAMPLE[span.clone()]);
-            assert_eq!(back.is_some(), arrays.expect("lengths agree").is_empty(), "unit at {}", unit.start);
+            assert!(back.is_some(), "unit at {} put back in a document decoded whole", unit.start);
+        }
+        // A unit whose fixed array is shorter than the others': the whole tells which is
+        // wrong, and a unit holding one put in beside it is decoded with the whole too.
+        let shorter = shorter_ioapic(&decoder.decode(Source::new(SAMPLE.to_vec())));
+        let end = SAMPLE.len();
+        let (carried, whole) = replaced(decoder.decode(Source::new(SAMPLE.to_vec())), end..end, &shorter);
+        assert!(carried.is_none(), "a shorter array put in is decoded with the whole");
+        let wrong =
+            |doc: &Document| doc.problems().iter().any(|p| matches!(p.kind, ProblemKind::WrongArrayLength { .. }));
+        assert!(wrong(&whole));
+        // The first array of the type taken out: the shorter is the first, and right.
+        let ioapic = units[2].start as usize..units[2].end() as usize;
+        let (carried, whole) = replaced(whole, ioapic, &[]);
+        assert!(!wrong(&whole));
+        if let Some(carried) = carried {
+            assert_reads_as(&carried, &whole);
         }
         // The last unit taken is the last unit the root asks for: the whole tells it.
         let mut doc = decoder.decode(Source::new(SAMPLE.to_vec()));
@@ -337,5 +383,58 @@ mod tests {
             doc = carried.unwrap_or(whole);
         }
         assert!(doc.problems().iter().any(|p| matches!(p.kind, ProblemKind::NoUnits)));
+    }
+
+    #[test]
+    fn whole_units_taken_out_and_put_in_beside_damage_read_as_the_whole_decoded_again() {
+        let decoder = decoder();
+        // The sample four times over, each copy's unit names apart (their first letter).
+        let doc = decoder.decode(Source::new(SAMPLE.to_vec()));
+        let names: Vec<_> = doc.top_level_from(NodeId::ROOT + 1).map(|id| doc.node(id + 1).value_start()).collect();
+        let mut blob = Vec::new();
+        for copy in 0..4u8 {
+            let at = blob.len();
+            blob.extend_from_slice(SAMPLE);
+            for &name in &names {
+                blob[at + name as usize] = b'A' + copy;
+            }
+        }
+        let mut seed = 7u64;
+        let mut below = |n: usize| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (seed >> 33) as usize % n.max(1)
+        };
+        let mut carried_over = 0;
+        for round in 0..40u8 {
+            // Up to two bytes anywhere changed: the damage is near the edit, or far from it.
+            let mut bytes = blob.clone();
+            for _ in 0..below(3) {
+                let at = below(bytes.len());
+                bytes[at] = below(256) as u8;
+            }
+            let doc = decoder.decode(Source::new(bytes.clone()));
+            let tops: Vec<_> = doc.top_level_from(NodeId::ROOT + 1).collect();
+            let from = below(tops.len() + 1);
+            let taken = below(3).min(tops.len() - from);
+            let start_of = |i: usize| tops.get(i).map_or(bytes.len(), |&id| doc.node(id).start as usize);
+            let span = start_of(from)..start_of(from + taken);
+            // Nothing put in, or a unit copied under a name of its own (its first letter).
+            let mut put = Vec::new();
+            if below(2) == 0 && !tops.is_empty() {
+                let copied = tops[below(tops.len())];
+                let unit = doc.node(copied);
+                put = bytes[unit.start as usize..unit.end() as usize].to_vec();
+                let name = doc.node(copied + 1).value_start().saturating_sub(unit.start) as usize;
+                if let Some(first) = put.get_mut(name) {
+                    *first = b'a' + round % 26;
+                }
+            }
+            let (carried, whole) = replaced(doc, span, &put);
+            if let Some(carried) = carried {
+                assert_reads_as(&carried, &whole);
+                carried_over += 1;
+            }
+        }
+        assert!(carried_over > 12, "{carried_over} of 40 carried over");
     }
 }
