@@ -71,10 +71,14 @@ impl Moves {
     pub(super) fn settle(&mut self, nodes: &mut [NodeRecord]) {
         let moves = std::mem::take(&mut self.from);
         let Some(&(first, _)) = moves.first() else { return };
-        let pending = Moves { from: moves };
+        // Each move applies to the positions up to where the next starts, from its own on.
         let settle = |part: &mut [NodeRecord], first: usize| {
-            for (i, node) in part.iter_mut().enumerate() {
-                *node = NodeRecord::pack(pending.applied(first + i, node.unpack()));
+            let ends = moves.iter().skip(1).map(|&(from, _)| from).chain([usize::MAX]);
+            for (&(from, bytes), end) in moves.iter().zip(ends) {
+                let (from, end) = (from.max(first) - first, end.min(first + part.len()).saturating_sub(first));
+                for node in part.get_mut(from..end).unwrap_or_default() {
+                    node.moved(bytes, 0);
+                }
             }
         };
         let (_, moved) = nodes.split_at_mut(first);

@@ -31,6 +31,16 @@ impl NodeId {
         (self.0.get() - 1) as usize
     }
 
+    /// The id `places` places on in pre-order (back, when negative).
+    ///
+    /// # Panics
+    /// When that is not an id: an edit moves ids only within the document.
+    #[inline]
+    pub fn moved_by(self, places: i32) -> NodeId {
+        let moved = self.0.get().checked_add_signed(places).and_then(NonZeroU32::new);
+        NodeId(moved.expect("ids stay in range"))
+    }
+
     /// Every id from `self` up to, not including, `end`: a subtree when `end` is its `next`.
     pub fn up_to(self, end: NodeId) -> impl DoubleEndedIterator<Item = NodeId> {
         (self.index()..end.index()).map(NodeId::from_index)

@@ -292,18 +292,13 @@ fn spliced(
     if ids_move == 0 {
         moves.add(&mut nodes, after, delta as i64);
     } else {
-        let moved =
-            |id: NodeId| NodeId::from_index(id.index().checked_add_signed(ids_move).expect("ids stay in range"));
+        let places = i32::try_from(ids_move).expect("a document holds fewer than 2^31 nodes");
         let move_all = |part: &mut [NodeRecord]| {
             for n in part {
-                n.update(|n| {
-                    if n.parent == Some(NodeId::ROOT) && n.field_number == renumbered.0 {
-                        n.index = n.index.wrapping_add_signed(renumbered.1);
-                    }
-                    n.parent = n.parent.map(|p| if p == NodeId::ROOT { p } else { moved(p) });
-                    n.next = moved(n.next);
-                    (n.start, n.value_end) = (shifted(n.start), shifted(n.value_end));
-                });
+                if n.parent() == Some(NodeId::ROOT) && n.field_number() == renumbered.0 {
+                    n.renumber(renumbered.1);
+                }
+                n.moved(delta as i64, places);
             }
         };
         // A gigabyte has tens of millions of nodes after an early unit: both cores move them.
