@@ -65,6 +65,8 @@ impl Search {
         let from = self.from.index() as u32;
         let look = |steps: std::ops::Range<u32>| {
             let mut scratch = self.scratch();
+            // Most rows are a sibling's of the row before: its parent's type is kept.
+            let mut fields = doc.fields_of_siblings();
             let mut step = steps.start;
             while step < steps.end {
                 let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
@@ -93,7 +95,7 @@ impl Search {
                     }
                     continue;
                 }
-                if self.finds(doc, id, &node, doc.field_info_of(&node), &mut scratch) {
+                if self.finds(doc, id, &node, fields.of(&node), &mut scratch) {
                     return Some((step, id));
                 }
                 step += 1;
