@@ -89,7 +89,9 @@ impl Document {
     /// changes: when it stays inside one top-level field with no problem in or near it,
     /// only that field is decoded again, and the problems after it are moved, the nodes
     /// after it too, or, when the field has as many nodes as before, their move is left
-    /// pending until they are read; anything else decodes the whole again.
+    /// pending until they are read; when it starts and ends where top-level fields do
+    /// (whole fields taken out or put in), only the fields put in are decoded; anything
+    /// else decodes the whole again.
     pub fn rewrite<T>(self, changed: std::ops::Range<usize>, edit: impl FnOnce(&mut Buffer) -> T) -> (Self, T) {
         let plan = super::redecode::plan(&self, &changed);
         let (old, source, decoder) = self.into_old();

@@ -5,6 +5,7 @@
 //! the top level or in a field near it (the search for a likely cause looks a few fields
 //! around a damaged one), an edit that does not stay inside one field, a tag or a unit name
 //! changed, a fixed array in the field (its length is compared across units), a focus.
+//! An edit of whole top-level fields (taken out, put in) is carried over by [`region`].
 
 mod region;
 
