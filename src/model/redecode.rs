@@ -4,7 +4,8 @@
 //! else could read differently makes it decode the whole again: a problem in the field, at
 //! the top level or in a field near it (the search for a likely cause looks a few fields
 //! around a damaged one), an edit that does not stay inside one field, a tag or a unit name
-//! changed, a fixed array in the field (its length is compared across units), a focus.
+//! changed, a fixed array in the field while the document's disagree in length (the first
+//! met of each is the one the others are held to), a focus.
 //! An edit of whole top-level fields (taken out, put in) is carried over by [`region`].
 
 mod region;
@@ -55,6 +56,8 @@ pub(super) struct Inside {
     top: NodeId,
     /// Its unit name: an edit that changes it may make one another unit has.
     name: Option<Vec<u8>>,
+    /// Whether the document's fixed arrays agree in length ([`lengths_agree`]).
+    lengths_agree: bool,
 }
 
 /// The top-level message field of `doc` that an edit of the bytes `changed` stays inside,
@@ -71,12 +74,13 @@ pub(super) fn inside(doc: &Document, changed: &Range<usize>) -> Option<Inside> {
     let holds = top != NodeId::ROOT && node.start as usize <= changed.start && changed.end <= node.end() as usize;
     let message = matches!(node.kind, NodeKind::Message | NodeKind::Any) && node.wire == Some(WireType::Len);
     let quiet = quiet_around(doc, top, node.next);
-    if !holds || !message || node.ty.is_none() || !quiet || has_fixed_array(doc, top, node.next) {
+    let lengths_agree = lengths_agree(doc);
+    if !holds || !message || node.ty.is_none() || !quiet || !lengths_agree && has_fixed_array(doc, top, node.next) {
         return None;
     }
     let name =
         overlay::unit_name(doc.bytes(), node.value_start() as usize, node.value_end as usize).map(<[u8]>::to_vec);
-    Some(Inside { node, top, name })
+    Some(Inside { node, top, name, lengths_agree })
 }
 
 /// How many top-level fields on each side of an edited one must have no problem: the
@@ -114,6 +118,29 @@ fn has_fixed_array(doc: &Document, top: NodeId, next: NodeId) -> bool {
     top.up_to(next).any(|id| doc.field_info(id).is_some_and(|f| f.packed_only))
 }
 
+/// Whether every fixed array of `doc` has the length its document keeps for its type
+/// and field (the first met of each): none has a problem of its length.
+fn lengths_agree(doc: &Document) -> bool {
+    let differ = |p: &Problem| matches!(p.kind, ProblemKind::WrongArrayLength { .. } | ProblemKind::UnpackedFixedArray);
+    !doc.problems().iter().any(differ)
+}
+
+/// The fixed-array lengths fields decoded again are held to: those `kept`, when the
+/// document's arrays agree with them; else none, and the fields may hold no array
+/// ([`lengths_after`]), as which array comes first decides which length is wrong.
+fn held_to(kept: &ArrayLengths, agree: bool) -> ArrayLengths {
+    if agree { kept.clone() } else { ArrayLengths::default() }
+}
+
+/// The lengths to keep after fields were decoded again held to [`held_to`], with
+/// `state` after them; `None` when they hold a fixed array while the lengths disagree.
+fn lengths_after(state: TopState, agree: bool, kept: ArrayLengths) -> Option<ArrayLengths> {
+    match agree {
+        true => Some(state.array_lengths),
+        false => state.array_lengths.is_empty().then_some(kept),
+    }
+}
+
 /// The old document's nodes (with the moves pending on them), types and problems, which
 /// the new one is made from.
 pub(super) struct Old {
@@ -129,7 +156,7 @@ pub(super) struct Old {
 /// `old` one, with the field `inside` names decoded again; `None` when the whole must be
 /// decoded again.
 pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside, delta: isize) -> Option<Document> {
-    let Inside { node, top, name } = inside;
+    let Inside { node, top, name, lengths_agree } = inside;
     let Old { nodes, elided, moves, types, problems, array_lengths } = old;
     // A problem after the field moves with it, but a likely cause's words hold offsets.
     if delta != 0 && problems.iter().any(|p| p.node > top && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
@@ -148,19 +175,16 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
     let mut counts = FieldCounts::default();
     counts.bump(node.field_number, node.index);
-    let before = TopState { counts, ..TopState::default() };
-    let after = overlay::build_part(
-        &mut builder,
-        None,
-        true,
-        Some(Part { range: start..end, before, partial: true, watch: None }),
-    );
+    let before = TopState { counts, array_lengths: held_to(&array_lengths, lengths_agree), ..TopState::default() };
+    let part = Part { range: start..end, before, partial: true, watch: None };
+    let after = overlay::build_part(&mut builder, None, true, Some(part)).ok()?;
     let built = builder.finish();
     let one_field =
         built.nodes.get(1).map(|n| n.unpack()).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
-    if !built.problems.is_empty() || !after.is_ok_and(|a| a.array_lengths.is_empty()) || !one_field {
+    if !built.problems.is_empty() || !one_field {
         return None;
     }
+    let array_lengths = lengths_after(after, lengths_agree, array_lengths)?;
     let Document { nodes: fresh, elided: fresh_elided, types, .. } = built;
     let mut doc = Document::empty(source.clone(), decoder.clone());
     (doc.types, doc.array_lengths) = (types, array_lengths);
@@ -315,17 +339,96 @@ fn spliced(
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::Arc;
 
     use super::*;
     use crate::decode::registry::SchemaSources;
     use crate::decode::schema::Schema;
+    use crate::decode::wire::write_varint;
 
-    fn decoder() -> Decoder {
+    /// The sample VM's state.
+    pub(super) const SAMPLE: &[u8] = include_bytes!("../../samples/vm.state.bin");
+
+    pub(super) fn decoder() -> Decoder {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name("sample.openvmm.SavedState");
         Decoder::new(schema, root)
+    }
+
+    /// `doc` with its bytes `span` replaced by `put`, carried over without decoding the
+    /// whole again (`None` when it is not), and the whole decoded again.
+    pub(super) fn replaced(doc: Document, span: Range<usize>, put: &[u8]) -> (Option<Document>, Document) {
+        let decoder = doc.decoder().clone();
+        let mut bytes = doc.bytes().to_vec();
+        bytes.splice(span.clone(), put.iter().copied());
+        let plan = plan(&doc, &span);
+        let (old, ..) = doc.into_old();
+        let delta = put.len() as isize - span.len() as isize;
+        let source = Source::new(bytes);
+        (plan.and_then(|plan| carried(old, &decoder, &source, plan, delta)), decoder.decode(source))
+    }
+
+    /// Checks that `doc` reads as `whole` node by node (types by name: they are interned
+    /// in the order met), and has its problems.
+    pub(super) fn assert_reads_as(doc: &Document, whole: &Document) {
+        assert_eq!(said(doc), said(whole));
+        let paths = |doc: &Document| -> Vec<String> {
+            (0..doc.node_count()).map(|i| doc.path_of(NodeId::from_index(i)).to_string()).collect()
+        };
+        assert_eq!(paths(doc), paths(whole));
+        let problems = |doc: &Document| {
+            doc.problems().iter().map(|p| (p.node, p.offset, p.kind.code(), p.more_alike)).collect::<Vec<_>>()
+        };
+        assert_eq!(problems(doc), problems(whole));
+    }
+
+    /// The bytes of the sample's `units[2]` (`ioapic`) with its fixed array one value
+    /// shorter and `last_letter` for its name's.
+    pub(super) fn shorter_ioapic(doc: &Document, last_letter: u8) -> Vec<u8> {
+        let (unit, last) =
+            (doc.resolve("units[2]").unwrap(), doc.resolve("units[2].state.redirection_entries[23]").unwrap());
+        let (start, value) = (doc.node(unit).start as usize, doc.node(last));
+        let mut bytes = SAMPLE[start..doc.node(unit).end() as usize].to_vec();
+        let name = doc.node(doc.resolve("units[2].name").unwrap());
+        bytes[name.value_end as usize - 1 - start] = last_letter;
+        // Every length prefix around the value, one value shorter (each as long as it was).
+        let cut = value.end() - value.start;
+        let mut at = doc.parent(last);
+        while let Some(id) = at.filter(|&id| id != NodeId::ROOT) {
+            let node = doc.node(id);
+            let mut prefix = Vec::new();
+            write_varint(&mut prefix, node.value_end - node.value_start() - cut);
+            let span = node.len_prefix();
+            assert_eq!(prefix.len() as u64, span.end - span.start);
+            bytes[span.start as usize - start..span.end as usize - start].copy_from_slice(&prefix);
+            at = doc.parent(id);
+        }
+        bytes.drain(value.start as usize - start..value.end() as usize - start);
+        bytes
+    }
+
+    #[test]
+    fn a_value_changed_inside_a_unit_holding_a_fixed_array_is_decoded_alone_unless_its_length_changes() {
+        let doc = decoder().decode(Source::new(SAMPLE.to_vec()));
+        let index = doc.node(doc.resolve("units[2].state.index").unwrap());
+        let at = index.value_start() as usize;
+        let (carried, whole) = replaced(doc, at..at + 1, &[17]);
+        assert_reads_as(&carried.expect("decoded alone: its array has the length kept"), &whole);
+        // Another IOAPIC after it, then the first's array one value shorter: the whole
+        // tells the other's length is wrong.
+        let doc = decoder().decode(Source::new(SAMPLE.to_vec()));
+        let unit = doc.node(doc.resolve("units[2]").unwrap());
+        let mut other = SAMPLE[unit.start as usize..unit.end() as usize].to_vec();
+        let name = doc.node(doc.resolve("units[2].name").unwrap());
+        other[(name.value_end - 1 - unit.start) as usize] = b'Y';
+        let shorter = shorter_ioapic(&doc, b'c');
+        let doc = decoder().decode(Source::new([SAMPLE, &other].concat()));
+        assert!(doc.problems().is_empty());
+        let after_tag = unit.start as usize + usize::from(unit.tag_len());
+        let (carried, whole) = replaced(doc, after_tag..unit.end() as usize, &shorter[usize::from(unit.tag_len())..]);
+        assert!(carried.is_none(), "an array of another length is decoded with the whole");
+        assert!(whole.problems().iter().any(|p| matches!(p.kind, ProblemKind::WrongArrayLength { .. })));
     }
 
     /// Every node with its type by name, and the problems.
@@ -339,7 +442,7 @@ mod tests {
     /// `value`, the one-field decode of it, and the whole decode.
     fn edited(value: &[u8]) -> (Option<Document>, Document) {
         let decoder = decoder();
-        let sample = include_bytes!("../../samples/vm.state.bin");
+        let sample = SAMPLE;
         let doc = decoder.decode(Source::new(sample.to_vec()));
         let vmtime = (0..doc.node_count())
             .map(NodeId::from_index)

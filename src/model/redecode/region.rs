@@ -9,7 +9,7 @@
 
 use std::ops::Range;
 
-use super::{Field, Old, problems_moved, quiet_around, spliced, top_level_of};
+use super::{Field, Old, held_to, lengths_after, lengths_agree, problems_moved, quiet_around, spliced, top_level_of};
 use crate::decode::wire::{self, WireType};
 use crate::model::builder::Builder;
 use crate::model::decoder::Decoder;
@@ -18,7 +18,7 @@ use crate::model::elided::Elided;
 use crate::model::field_counts::FieldCounts;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::overlay::{self, ArrayLengths, Part, TopState};
-use crate::model::problem::{Problem, ProblemKind};
+use crate::model::problem::ProblemKind;
 use crate::model::record::NodeRecord;
 use crate::model::source::Source;
 
@@ -75,8 +75,7 @@ pub(in crate::model) fn region(doc: &Document, changed: &Range<usize>) -> Option
     if !quiet_around(doc, top, next) || clash {
         return None;
     }
-    let differ = |p: &Problem| matches!(p.kind, ProblemKind::WrongArrayLength { .. } | ProblemKind::UnpackedFixedArray);
-    let lengths_agree = !doc.problems().iter().any(differ);
+    let lengths_agree = lengths_agree(doc);
     let arrays = array_lengths(doc, top, next);
     if !lengths_agree && !arrays.is_empty() {
         return None;
@@ -213,21 +212,17 @@ pub(in crate::model) fn again(
     let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
     let mut counts = FieldCounts::default();
     counts.bump(number, index);
-    // The fixed arrays put in are held to the lengths kept, the first met of each type
-    // and field, which every array has when they agree; when they do not, which array
-    // comes first decides where a length is wrong, so none may be put in.
+    // The fixed arrays put in are held to the lengths kept, with those taken out.
     array_lengths.extend(arrays);
-    let held_to = if lengths_agree { array_lengths.clone() } else { ArrayLengths::default() };
-    let before_state = TopState { counts, array_lengths: held_to, ..TopState::default() };
+    let before_state =
+        TopState { counts, array_lengths: held_to(&array_lengths, lengths_agree), ..TopState::default() };
     let part = Part { range: span.start..end, before: before_state, partial: true, watch: None };
     let after_state = overlay::build_part(&mut builder, None, true, Some(part)).ok()?;
     let built = builder.finish();
-    if !built.problems.is_empty() || !lengths_agree && !after_state.array_lengths.is_empty() {
+    if !built.problems.is_empty() {
         return None;
     }
-    if lengths_agree {
-        array_lengths = after_state.array_lengths;
-    }
+    let array_lengths = lengths_after(after_state, lengths_agree, array_lengths)?;
     let taken_count = taken.map_or(0, |taken| taken.count);
     let ids = elided.ids(nodes.len());
     let ids_move = (built.elided.ids(built.nodes.len()) - 1) as isize - (next - top) as isize;
@@ -258,79 +253,11 @@ pub(in crate::model) fn again(
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
-    use super::super::{carried, plan};
-    use crate::decode::registry::SchemaSources;
-    use crate::decode::schema::Schema;
-    use crate::decode::wire::write_varint;
-    use crate::model::decoder::Decoder;
+    use super::super::tests::{SAMPLE, assert_reads_as, decoder, replaced, shorter_ioapic};
     use crate::model::document::Document;
-    use crate::model::node::{Node, NodeId};
+    use crate::model::node::NodeId;
     use crate::model::problem::ProblemKind;
     use crate::model::source::Source;
-
-    const SAMPLE: &[u8] = include_bytes!("../../../samples/vm.state.bin");
-
-    fn decoder() -> Decoder {
-        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
-        let root = schema.pool.get_message_by_name("sample.openvmm.SavedState");
-        Decoder::new(schema, root)
-    }
-
-    /// `doc` with its bytes `span` replaced by `put`, carried over without decoding the
-    /// whole again (`None` when it is not), and the whole decoded again.
-    fn replaced(doc: Document, span: std::ops::Range<usize>, put: &[u8]) -> (Option<Document>, Document) {
-        let decoder = doc.decoder().clone();
-        let mut bytes = doc.bytes().to_vec();
-        bytes.splice(span.clone(), put.iter().copied());
-        let plan = plan(&doc, &span);
-        let (old, ..) = doc.into_old();
-        let delta = put.len() as isize - span.len() as isize;
-        let source = Source::new(bytes);
-        (plan.and_then(|plan| carried(old, &decoder, &source, plan, delta)), decoder.decode(source))
-    }
-
-    fn assert_reads_as(doc: &Document, whole: &Document) {
-        assert_eq!(doc.node_count(), whole.node_count());
-        // Types are interned in the order met: compared by name.
-        let said = |doc: &Document, id| {
-            let node = doc.node(id);
-            (Node { ty: None, ..node }, node.ty.map(|ty| doc.type_name(ty).to_owned()), doc.path_of(id).to_string())
-        };
-        for id in NodeId::ROOT.up_to(whole.end()) {
-            assert_eq!(said(doc, id), said(whole, id), "node {id}");
-        }
-        let problems = |doc: &Document| {
-            doc.problems().iter().map(|p| (p.node, p.offset, p.kind.code(), p.more_alike)).collect::<Vec<_>>()
-        };
-        assert_eq!(problems(doc), problems(whole));
-    }
-
-    /// The bytes of the sample's `units[2]` (an IOAPIC) with its fixed array one value
-    /// shorter and its name's last letter changed.
-    fn shorter_ioapic(doc: &Document) -> Vec<u8> {
-        let (unit, last) =
-            (doc.resolve("units[2]").unwrap(), doc.resolve("units[2].state.redirection_entries[23]").unwrap());
-        let (start, value) = (doc.node(unit).start as usize, doc.node(last));
-        let mut bytes = SAMPLE[start..doc.node(unit).end() as usize].to_vec();
-        let name = doc.node(doc.resolve("units[2].name").unwrap());
-        bytes[name.value_end as usize - 1 - start] = b'X';
-        // Every length prefix around the value, one value shorter (each as long as it was).
-        let cut = value.end() - value.start;
-        let mut at = doc.parent(last);
-        while let Some(id) = at.filter(|&id| id != NodeId::ROOT) {
-            let node = doc.node(id);
-            let mut prefix = Vec::new();
-            write_varint(&mut prefix, node.value_end - node.value_start() - cut);
-            let span = node.len_prefix();
-            assert_eq!(prefix.len() as u64, span.end - span.start);
-            bytes[span.start as usize - start..span.end as usize - start].copy_from_slice(&prefix);
-            at = doc.parent(id);
-        }
-        bytes.drain(value.start as usize - start..value.end() as usize - start);
-        bytes
-    }
 
     #[test]
     fn a_unit_deleted_and_put_back_is_carried_over_and_a_unit_given_twice_is_not() {
@@ -361,7 +288,7 @@ mod tests {
         }
         // A unit whose fixed array is shorter than the others': the whole tells which is
         // wrong, and a unit holding one put in beside it is decoded with the whole too.
-        let shorter = shorter_ioapic(&decoder.decode(Source::new(SAMPLE.to_vec())));
+        let shorter = shorter_ioapic(&decoder.decode(Source::new(SAMPLE.to_vec())), b'X');
         let end = SAMPLE.len();
         let (carried, whole) = replaced(decoder.decode(Source::new(SAMPLE.to_vec())), end..end, &shorter);
         assert!(carried.is_none(), "a shorter array put in is decoded with the whole");
