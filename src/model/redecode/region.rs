@@ -233,8 +233,8 @@ pub(in crate::model) fn again(
         return None;
     }
     let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
-    let field = Field { at: elided.stored_before(top.index(), nodes.len()), end: 0, id: top };
-    let field = Field { end: elided.stored_before(next.index(), nodes.len()), ..field };
+    let (at, end) = (elided.stored_before(top.index(), nodes.len()), elided.stored_before(next.index(), nodes.len()));
+    let field = Field { at, end, id: top };
     if let Some((first, head)) = cut {
         moves.settle(&mut nodes);
         nodes.insert(field.end, NodeRecord::pack(head));
