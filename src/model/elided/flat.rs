@@ -624,13 +624,11 @@ fn unreadable(id: NodeId, at: usize, parent: NodeId) -> Node {
 mod tests {
     use proptest::prelude::*;
 
-    use std::ops::Range;
-
     use super::super::tests::{decoded, kinds, len_field, same_nodes, varint};
     use crate::model::node::NodeId;
+    use crate::model::redecode::tests::replaced;
     use crate::model::source::Source;
-    use crate::model::{Decoder, Document};
-    use crate::model::{redecode, value};
+    use crate::model::{Document, redecode, value};
 
     /// A leaf of `jsonkinds.Inner`: `id` (1, a uint32: a larger value is a problem),
     /// `label` (2, a string) or one of `deltas` (3, sint64, not packed).
@@ -704,21 +702,6 @@ mod tests {
             Some(())
         })
         .count()
-    }
-
-    /// `doc` with bytes `span` replaced by `put` (making `edited`) carried over without
-    /// decoding the whole again, or `Err` when it is not.
-    fn carried(
-        doc: Document,
-        span: Range<usize>,
-        put: &[u8],
-        edited: &[u8],
-        decoder: &Decoder,
-    ) -> Result<Document, ()> {
-        let plan = redecode::plan(&doc, &span).ok_or(())?;
-        let (old, ..) = doc.into_old();
-        let delta = put.len() as isize - span.len() as isize;
-        redecode::carried(old, decoder, &Source::new(edited.to_vec()), plan, delta).ok_or(())
     }
 
     /// Checks that a walk over the flat run of each message of `lean` that has one, from
@@ -842,21 +825,21 @@ mod tests {
             // Carried over unless nothing changes or no field is left (the whole is decoded
             // again then); with as many ids as before, whether depends on the runs.
             let carries = |len: usize, taken: usize, put: usize| len > 0 && taken + put > 0 && (taken, put) != (len, 0);
-            let again = carried(doc, span.clone(), &put, &edited, &decoder);
+            let (again, whole) = replaced(doc, span.clone(), &put);
             if ids_move != 0 {
-                prop_assert_eq!(again.is_ok(), carries(pieces.len(), taken, put_count), "carried over");
+                prop_assert_eq!(again.is_some(), carries(pieces.len(), taken, put_count), "carried over");
             }
-            let again = again.unwrap_or_else(|()| decoded(&decoder, &edited, true));
+            let again = again.unwrap_or(whole);
             let full = decoded(&decoder, &edited, false);
             same_nodes(&again, &full);
             walks_read_as(&again, &full)?;
             let back = span.start..span.start + put.len();
-            let undone = carried(again, back, &bytes[span.clone()], &bytes, &decoder);
+            let (undone, _) = replaced(again, back, &bytes[span.clone()]);
             if ids_move != 0 {
                 let len = pieces.len() - taken + put_count;
-                prop_assert_eq!(undone.is_ok(), carries(len, put_count, taken), "carried back");
+                prop_assert_eq!(undone.is_some(), carries(len, put_count, taken), "carried back");
             }
-            if let Ok(undone) = undone {
+            if let Some(undone) = undone {
                 let full = decoded(&decoder, &bytes, false);
                 same_nodes(&undone, &full);
                 walks_read_as(&undone, &full)?;
