@@ -125,20 +125,37 @@ fn lengths_agree(doc: &Document) -> bool {
     !doc.problems().iter().any(differ)
 }
 
-/// The fixed-array lengths fields decoded again are held to: those `kept`, when the
-/// document's arrays agree with them; else none, and the fields may hold no array
-/// ([`lengths_after`]), as which array comes first decides which length is wrong.
-fn held_to(kept: &ArrayLengths, agree: bool) -> ArrayLengths {
-    if agree { kept.clone() } else { ArrayLengths::default() }
-}
-
-/// The lengths to keep after fields were decoded again held to [`held_to`], with
-/// `state` after them; `None` when they hold a fixed array while the lengths disagree.
-fn lengths_after(state: TopState, agree: bool, kept: ArrayLengths) -> Option<ArrayLengths> {
-    match agree {
-        true => Some(state.array_lengths),
-        false => state.array_lengths.is_empty().then_some(kept),
+/// The top-level fields in `range` of `source` decoded alone (with the message types
+/// `types` interned), `counted` being a field number and how many of its values come
+/// before them, and the fixed-array lengths to keep after them. They are held to the
+/// lengths `kept` when the document's arrays agree with them; when they do not, which
+/// array comes first decides which length is wrong, so they may hold none. `None` when
+/// they have a problem or hold an array they may not.
+fn decoded_alone(
+    source: &Source,
+    decoder: &Decoder,
+    types: TypeTable,
+    range: Range<usize>,
+    (number, before): (u32, u32),
+    kept: ArrayLengths,
+    agree: bool,
+) -> Option<(Document, ArrayLengths)> {
+    let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
+    let mut counts = FieldCounts::default();
+    counts.bump(number, before);
+    let held_to = if agree { kept.clone() } else { ArrayLengths::default() };
+    let before = TopState { counts, array_lengths: held_to, ..TopState::default() };
+    let part = Part { range, before, partial: true, watch: None };
+    let after = overlay::build_part(&mut builder, None, true, Some(part)).ok()?;
+    let built = builder.finish();
+    if !built.problems.is_empty() {
+        return None;
     }
+    let lengths = match agree {
+        true => after.array_lengths,
+        false => after.array_lengths.is_empty().then_some(kept)?,
+    };
+    Some((built, lengths))
 }
 
 /// The old document's nodes (with the moves pending on them), types and problems, which
@@ -172,19 +189,14 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     {
         return None;
     }
-    let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
-    let mut counts = FieldCounts::default();
-    counts.bump(node.field_number, node.index);
-    let before = TopState { counts, array_lengths: held_to(&array_lengths, lengths_agree), ..TopState::default() };
-    let part = Part { range: start..end, before, partial: true, watch: None };
-    let after = overlay::build_part(&mut builder, None, true, Some(part)).ok()?;
-    let built = builder.finish();
+    let counted = (node.field_number, node.index);
+    let (built, array_lengths) =
+        decoded_alone(source, decoder, types, start..end, counted, array_lengths, lengths_agree)?;
     let one_field =
         built.nodes.get(1).map(|n| n.unpack()).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
-    if !built.problems.is_empty() || !one_field {
+    if !one_field {
         return None;
     }
-    let array_lengths = lengths_after(after, lengths_agree, array_lengths)?;
     let Document { nodes: fresh, elided: fresh_elided, types, .. } = built;
     let mut doc = Document::empty(source.clone(), decoder.clone());
     (doc.types, doc.array_lengths) = (types, array_lengths);
@@ -358,7 +370,7 @@ pub(super) mod tests {
 
     /// `doc` with its bytes `span` replaced by `put`, carried over without decoding the
     /// whole again (`None` when it is not), and the whole decoded again.
-    pub(super) fn replaced(doc: Document, span: Range<usize>, put: &[u8]) -> (Option<Document>, Document) {
+    pub(in crate::model) fn replaced(doc: Document, span: Range<usize>, put: &[u8]) -> (Option<Document>, Document) {
         let decoder = doc.decoder().clone();
         let mut bytes = doc.bytes().to_vec();
         bytes.splice(span.clone(), put.iter().copied());

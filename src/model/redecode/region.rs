@@ -9,15 +9,13 @@
 
 use std::ops::Range;
 
-use super::{Field, Old, held_to, lengths_after, lengths_agree, problems_moved, quiet_around, spliced, top_level_of};
+use super::{Field, Old, decoded_alone, lengths_agree, problems_moved, quiet_around, spliced, top_level_of};
 use crate::decode::wire::{self, WireType};
-use crate::model::builder::Builder;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
 use crate::model::elided::Elided;
-use crate::model::field_counts::FieldCounts;
 use crate::model::node::{Node, NodeId, NodeKind};
-use crate::model::overlay::{self, ArrayLengths, Part, TopState};
+use crate::model::overlay::{self, ArrayLengths};
 use crate::model::problem::ProblemKind;
 use crate::model::record::NodeRecord;
 use crate::model::source::Source;
@@ -209,20 +207,11 @@ pub(in crate::model) fn again(
     if !names.is_empty() && !each_name_once(source, &units, &names) {
         return None;
     }
-    let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
-    let mut counts = FieldCounts::default();
-    counts.bump(number, index);
     // The fixed arrays put in are held to the lengths kept, with those taken out.
     array_lengths.extend(arrays);
-    let before_state =
-        TopState { counts, array_lengths: held_to(&array_lengths, lengths_agree), ..TopState::default() };
-    let part = Part { range: span.start..end, before: before_state, partial: true, watch: None };
-    let after_state = overlay::build_part(&mut builder, None, true, Some(part)).ok()?;
-    let built = builder.finish();
-    if !built.problems.is_empty() {
-        return None;
-    }
-    let array_lengths = lengths_after(after_state, lengths_agree, array_lengths)?;
+    let range = span.start..end;
+    let (built, array_lengths) =
+        decoded_alone(source, decoder, types, range, (number, index), array_lengths, lengths_agree)?;
     let taken_count = taken.map_or(0, |taken| taken.count);
     let ids = elided.ids(nodes.len());
     let ids_move = (built.elided.ids(built.nodes.len()) - 1) as isize - (next - top) as isize;
