@@ -12,7 +12,7 @@ pub(super) use flat::MOST_LEAVES as MOST_FLAT_LEAVES;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::decode::wire::{PackedRun, WireType};
+use crate::decode::wire::{PackedRun, Plain, WireType};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::record::NodeRecord;
 
@@ -316,7 +316,7 @@ impl Elided {
         };
         let from = value_start + offset as usize;
         let mut values = PackedRun::new(from..packed.value_end as usize, wire);
-        let skipped = values.skip_plain(bytes, position - from_position, false);
+        let skipped = values.skip_plain(bytes, position - from_position, Plain::Unchecked);
         // The run read clean when it was decoded, and edits decode it again.
         let value = values.nth_in(bytes, (position - from_position - skipped) as usize);
         let span = value.map_or(from..from, |v| v.offset..v.offset + v.len);

@@ -18,7 +18,7 @@ use prost_reflect::MessageDescriptor;
 use crate::decode::schema::{
     FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, VarintRange, is_state_unit,
 };
-use crate::decode::wire::{self, GroupEnds, PackedRun, RawField, WireError, WireErrorKind, WireType};
+use crate::decode::wire::{self, GroupEnds, PackedRun, Plain, RawField, WireError, WireErrorKind, WireType};
 use crate::model::builder::{AlikeOn, Builder};
 use crate::model::cause;
 use crate::model::decoder::{Focus, Limits, TopLevelHook};
@@ -788,7 +788,7 @@ impl Walker<'_, '_> {
             .flatten();
         let mut run = PackedRun::new(raw.value_start..raw.value_end, wire_type);
         let (mut element, mut failure) = (0, None);
-        let bools = range == Some(VarintRange::Bool);
+        let plain = if range == Some(VarintRange::Bool) { Plain::Bools } else { Plain::InAnyRange };
         // Values with no node each, out of range one after another, may be counted past a
         // few rather than each kept (a check's report shows no more of them).
         let alike_kept = self.b.decoder().alike_kept().filter(|_| !self.element_nodes);
@@ -796,11 +796,14 @@ impl Walker<'_, '_> {
             // The values that get no node and surely read in range are stepped over a word
             // at a time: a lookup of one value in a long run reads the rest as fast as it can.
             if !self.element_nodes || only.is_some() {
-                let most = match only {
-                    Some(i) if self.element_nodes && i >= index + element => i - index - element,
-                    _ => u32::MAX,
+                // With a node for the one value wanted, the others are only counted:
+                // none is checked, so any that reads is stepped over.
+                let (most, plain) = match only.filter(|_| self.element_nodes) {
+                    Some(i) if i >= index + element => (i - index - element, Plain::Unchecked),
+                    Some(_) => (u32::MAX, Plain::Unchecked),
+                    None => (u32::MAX, plain),
                 };
-                element += run.skip_plain(self.buf(), most, bools);
+                element += run.skip_plain(self.buf(), most, plain);
             }
             let Some(read) = run.next_in(self.buf()) else { break };
             let value = match read {

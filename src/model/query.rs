@@ -371,6 +371,15 @@ mod tests {
         assert_eq!(found(&focused), found(&whole), "the value and its problem, as a whole decode has them");
         assert_eq!(whole.problems().len(), 1000);
         assert_eq!(focused.problems().len(), 1, "the other values are counted, not checked");
+        // The first, the last, and one past the end: counted as a whole decode counts them.
+        for query in ["registers[0]", "registers[999]", "registers[1000]"] {
+            let focused = decoder.clone().with_focus(super::focus(query, decoder.root_type()).unwrap());
+            let focused = focused.decode(Source::new(whole.bytes().to_vec()));
+            let read = |doc: &crate::model::Document| {
+                super::select(doc, query).map(|found| value::preview(doc, found[0], 200)).map_err(|e| e.to_string())
+            };
+            assert_eq!(read(&focused), read(&whole), "{query}");
+        }
     }
 
     #[test]
