@@ -60,6 +60,16 @@ fn unknown_type_and_path_say_what_exists() {
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
     assert!(err.contains("no `nope` under `units[2].state`") && err.contains("redirection_entries"), "{err}");
+    // An index past the end: how many there are, for a unit and for a packed run's values.
+    for (path, there) in [
+        ("units[99].name", "there: units[0..8]"),
+        ("units[2].state.redirection_entries[99]", "there: @type, index, redirection_entries[0..24]"),
+    ] {
+        let out = statescope(&["get", "samples/vm.state.bin", path], None);
+        assert_eq!(out.status.code(), Some(2));
+        let err = stderr(&out);
+        assert!(err.ends_with(&format!("{there}\n")) && !err.contains("did you mean"), "{path}: {err}");
+    }
 }
 
 #[test]

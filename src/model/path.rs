@@ -467,6 +467,14 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
 /// Why `segment` names nothing under `parent`, with what is there: the first names met,
 /// each once with its count, in one pass over the children.
 fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment, stop: &AtomicBool) -> PathError {
+    // A document decoded for one top-level field has built no other: what the top level
+    // holds is read from its tags.
+    if parent == NodeId::ROOT
+        && doc.decoder().focus().is_some()
+        && let Some((names, others)) = top_level::top_level_names(doc.bytes(), doc.root_type())
+    {
+        return missing(path, segment, "the root".to_owned(), names, others);
+    }
     // Under one message a field number always has the same name, so siblings are told
     // apart by number (and by the message they are in: an Any's own fields and its
     // payload's are seen together) and only a new one is named.
@@ -476,12 +484,14 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
     while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
         let node = doc.node(c);
         let number = (node.parent, node.field_number);
-        // A flat run's messages are counted at once, from its last one's index.
+        // A flat run's messages are counted at once, from its last one's index; a packed
+        // run holds a value for each id after its own.
         let count = match doc.flat_run_message(c, &node, u32::MAX) {
             Some((_, last, end)) => {
                 children.skip_to(end);
                 (last - node.index) as usize + 1
             }
+            None if node.kind == NodeKind::Packed => (node.next - c - 1) as usize,
             None => 1,
         };
         if let Some(entry) = names.iter_mut().find(|e| e.0 == number) {
@@ -490,7 +500,8 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
             let mut name = String::new();
             let field = doc.field_info_of(&node);
             if push_name(doc, &node, field, &mut name) {
-                names.push((number, Met { name, count, indexed: shows_index(doc, &node, field) }));
+                let indexed = node.kind == NodeKind::Packed || shows_index(doc, &node, field);
+                names.push((number, Met { name, count, indexed }));
             }
         } else {
             others += count;
@@ -519,7 +530,8 @@ fn missing(path: &FieldPath, segment: &Segment, parent: String, names: Vec<Met>,
     let suggestion = names
         .iter()
         .map(|met| (edit_distance(&met.name, &segment.name), met.name.clone()))
-        .filter(|(d, _)| *d <= 2)
+        // The name itself is listed with its values' indices: no guess is needed.
+        .filter(|(d, _)| (1..=2).contains(d))
         .min()
         .map(|(_, name)| format!("did you mean `{name}`? "));
     let mut available: Vec<String> = names

@@ -8,7 +8,7 @@ use prost_reflect::MessageDescriptor;
 
 use super::{FieldPath, LISTED, Met, PathError, missing, push_number};
 use crate::decode::schema::scalar_wire;
-use crate::decode::wire::{self, PackedRun, RawField, WireType};
+use crate::decode::wire::{self, PackedRun, WireType};
 
 /// The error a decode of `bytes` as `root` (or as raw wire fields, with none) gives for
 /// `path`, when its first step is a plain name `root` does not declare (so nothing at the
@@ -23,8 +23,25 @@ pub fn absent_at_top_level(bytes: &[u8], root: Option<&MessageDescriptor>, path:
     if !names_nothing {
         return None;
     }
-    // Each number met first, in order, with its first field and how many fields have it.
-    let mut listed: Vec<(u32, RawField, usize)> = Vec::new();
+    let (names, others) = top_level_names(bytes, root)?;
+    Some(missing(path, first, "the root".to_owned(), names, others))
+}
+
+/// A top-level field number met first, in order: how many values it holds, and, when the
+/// root declares it a repeated scalar, the wire type of its values (each packed run of
+/// them holds many).
+struct Listed {
+    number: u32,
+    count: usize,
+    packable: Option<WireType>,
+}
+
+/// What the top level of `bytes` holds, named as the decoded document names it (`root`
+/// its type, or raw wire fields with none): the first [`LISTED`] numbers met, each once
+/// with how many values it holds, and how many fields of other numbers there are; `None`
+/// when a top-level field does not read.
+pub(super) fn top_level_names(bytes: &[u8], root: Option<&MessageDescriptor>) -> Option<(Vec<Met>, usize)> {
+    let mut listed: Vec<Listed> = Vec::new();
     // A bit for each listed number (its value mod 4096): nearly all others are told apart
     // by it, distinct numbers by the million among them.
     let mut maybe_listed = [0u64; 64];
@@ -33,11 +50,12 @@ pub fn absent_at_top_level(bytes: &[u8], root: Option<&MessageDescriptor>, path:
         // A run of small messages of the field met last (a gigabyte of them, often) is
         // stepped over in a loop of its own.
         if let Some(entry) = listed.get_mut(last)
-            && let Some(&tag) = bytes.get(pos).filter(|&&tag| u32::from(tag >> 3) == entry.0)
+            && let Some(&tag) = bytes.get(pos).filter(|&&tag| u32::from(tag >> 3) == entry.number)
+            && entry.packable.is_none()
         {
             let (after, run) = wire::step_over_short_run(bytes, pos, bytes.len(), bytes.len(), tag, u32::MAX);
             if run > 0 {
-                (entry.2, pos) = (entry.2 + run as usize, after);
+                (entry.count, pos) = (entry.count + run as usize, after);
                 continue;
             }
         }
@@ -48,17 +66,19 @@ pub fn absent_at_top_level(bytes: &[u8], root: Option<&MessageDescriptor>, path:
         let (word, bit) = ((number / 64 % 64) as usize, 1 << (number % 64));
         // Most top levels are long runs of one field: the one met last is looked at first.
         let at = match listed.get(last) {
-            Some(entry) if entry.0 == number => Some(last),
+            Some(entry) if entry.number == number => Some(last),
             _ if maybe_listed[word] & bit == 0 => None,
-            _ => listed.iter().position(|e| e.0 == number),
+            _ => listed.iter().position(|e| e.number == number),
         };
         match at {
             Some(i) => {
-                listed[i].2 += 1;
+                listed[i].count += values_in(bytes, pos, listed[i].packable)?;
                 last = i;
             }
             None if listed.len() < LISTED => {
-                listed.push((number, wire::read_field(bytes, pos, bytes.len()).ok()?, 1));
+                let declared = root.and_then(|root| root.get_field(number));
+                let packable = declared.filter(|d| d.is_list()).and_then(|d| scalar_wire(&d.kind()));
+                listed.push(Listed { number, count: values_in(bytes, pos, packable)?, packable });
                 maybe_listed[word] |= bit;
                 last = listed.len() - 1;
             }
@@ -66,27 +86,30 @@ pub fn absent_at_top_level(bytes: &[u8], root: Option<&MessageDescriptor>, path:
         }
         pos = next;
     }
-    let names = listed.into_iter().map(|(number, field, count)| met(bytes, root, number, &field, count)).collect();
-    Some(missing(path, first, "the root".to_owned(), names, others))
+    Some((listed.into_iter().map(|entry| met(root, &entry)).collect(), others))
 }
 
-/// How the decoded document names top-level field `number`, first met as `field`, and
-/// whether its row shows an index: a repeated field's does, unless it is one packed run
-/// of scalars that reads whole (one row for the run).
-fn met(bytes: &[u8], root: Option<&MessageDescriptor>, number: u32, field: &RawField, count: usize) -> Met {
-    let Some(declared) = root.and_then(|root| root.get_field(number)) else {
+/// How many values the top-level field at `pos` holds: those of a packed run of
+/// `packable`-typed values that reads whole, else one.
+fn values_in(bytes: &[u8], pos: usize, packable: Option<WireType>) -> Option<usize> {
+    let Some(wire) = packable else { return Some(1) };
+    let field = wire::read_field(bytes, pos, bytes.len()).ok()?;
+    if field.tag.wire_type != WireType::Len {
+        return Some(1);
+    }
+    let run = &bytes[field.value_start..field.value_end];
+    Some(if run_reads(run, wire) { PackedRun::new(0..run.len(), wire).values(run).count() } else { 1 })
+}
+
+/// How the decoded document names top-level field `entry`, and whether its row shows an
+/// index: a repeated field's does (the values of a packed run are named by index too).
+fn met(root: Option<&MessageDescriptor>, entry: &Listed) -> Met {
+    let Some(declared) = root.and_then(|root| root.get_field(entry.number)) else {
         let mut name = String::new();
-        push_number(number, &mut name);
-        return Met { name, count, indexed: false };
+        push_number(entry.number, &mut name);
+        return Met { name, count: entry.count, indexed: false };
     };
-    let is_list = declared.is_list() || declared.is_map();
-    let packed_run = match scalar_wire(&declared.kind()) {
-        Some(wire) if is_list && field.tag.wire_type == WireType::Len => {
-            run_reads(&bytes[field.value_start..field.value_end], wire)
-        }
-        _ => false,
-    };
-    Met { name: declared.name().to_owned(), count, indexed: is_list && !packed_run }
+    Met { name: declared.name().to_owned(), count: entry.count, indexed: declared.is_list() || declared.is_map() }
 }
 
 /// Whether a packed run of `wire`-typed values reads whole, as the decoder reads it: a
@@ -164,6 +187,27 @@ mod tests {
         for root in [Some(&vm_root), None] {
             let scanned = absent_at_top_level(&unreadable, root, &FieldPath::parse("nosuch").unwrap());
             assert_eq!(scanned, None, "a field that does not read: the decode says more");
+        }
+    }
+
+    #[test]
+    fn a_document_decoded_for_one_top_level_field_says_what_the_top_level_holds_as_a_whole_decode_does() {
+        let vm = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/vm.state.bin")).unwrap();
+        let cases: Vec<(Option<&str>, Vec<u8>, &str)> = vec![
+            (VM, vm.clone(), "units[99].name"),
+            (VM, vm, "units[99]"),
+            (IOAPIC, vec![0x08, 0x07, 0x1a, 0x02, 0x05, 0x06], "redirection_entries[2]"),
+            (IOAPIC, vec![0x1a, 0x01, 0x05, 0x1a, 0x01, 0x06, 0x18, 0x07], "redirection_entries[3]"),
+            (IOAPIC, vec![0x1a, 0x02, 0x05, 0x86], "redirection_entries[1]"),
+        ];
+        for (root, bytes, path) in cases {
+            let root = root.map(|root| schema().pool.get_message_by_name(root).unwrap());
+            let decoder = Decoder::new(schema(), root.clone());
+            let whole = query::select(&decoder.decode(Source::new(bytes.clone())), path).expect_err("names nothing");
+            let focus = query::focus(path, root.as_ref()).expect("a top-level field");
+            let focused = decoder.with_focus(focus).decode(Source::new(bytes));
+            assert_eq!(query::select(&focused, path).expect_err("names nothing"), whole, "{path}");
+            assert!(!whole.to_string().contains("nothing"), "{whole}");
         }
     }
 
