@@ -433,6 +433,11 @@ impl TypeTable {
         i
     }
 
+    /// The index of the type named `full_name`, if it was interned.
+    pub fn find(&self, full_name: &str) -> Option<TypeIndex> {
+        self.by_name.get(full_name).copied()
+    }
+
     /// The facts of an interned type.
     pub fn get(&self, ty: TypeIndex) -> &TypeInfo {
         &self.types[ty.index()]

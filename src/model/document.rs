@@ -196,6 +196,24 @@ impl Document {
         &self.types.get(ty).name
     }
 
+    /// The schema facts of a message type the document was decoded with.
+    pub fn type_info_at(&self, ty: TypeIndex) -> &TypeInfo {
+        self.types.get(ty)
+    }
+
+    /// The message type of this full name, when a node of the document may be of it: no
+    /// node is of a type the decode has not met.
+    pub fn met_type(&self, full_name: &str) -> Option<TypeIndex> {
+        self.types.find(full_name)
+    }
+
+    /// Whether no problem is on any node from `id` up to, not including, `end` (a
+    /// subtree, when `end` is its `next`).
+    pub fn problem_free(&self, id: NodeId, end: NodeId) -> bool {
+        let from = self.problems.partition_point(|p| p.node < id);
+        self.problems.get(from).is_none_or(|p| p.node >= end)
+    }
+
     /// The node with this id, where it lies in the bytes. Always inlined: most readers
     /// want one field of it, and a call would copy all 40 bytes out.
     #[inline(always)]

@@ -7,7 +7,8 @@
 //! over whole. And where no fixed part of such a row can hold the query, nor begin or end
 //! it, only the parts that vary (a value, an index) are written and looked at.
 
-use crate::decode::schema::{FieldClass, FieldInfo, TypeInfo};
+use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex, TypeInfo};
+use crate::model::Document;
 use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeKind};
 use prost_reflect::Kind;
@@ -45,6 +46,9 @@ pub(super) struct Sifter {
     /// Of each message type met (by address, as fields), whether a row of any of its
     /// fields may hold the query.
     types: KeyMap<usize, bool>,
+    /// By the document's type index: whether a clean message of that type is passed
+    /// over whole ([`Sifter::passes_over`]), once judged.
+    passable: Vec<Option<bool>>,
 }
 
 impl Sifter {
@@ -55,6 +59,7 @@ impl Sifter {
             needle: needle.to_ascii_lowercase(),
             fields: KeyMap::default(),
             types: KeyMap::default(),
+            passable: Vec::new(),
         }
     }
 
@@ -108,6 +113,37 @@ impl Sifter {
         let may = info.fields.iter().any(|field| self.may_match(field));
         self.types.insert(key, may);
         may
+    }
+
+    /// Whether no row under a clean message of type `ty` of `doc` (its own row aside) can
+    /// hold the query, so that its subtree is passed over whole: each field is a number
+    /// none of whose rows can (nor, for a list, the row of a packed run of it), or a
+    /// message (no Any, group or map) whose row cannot and whose type is passed over too (or
+    /// one no node of `doc` is of). A type met again while it is judged (a schema that
+    /// nests itself) is not passed over.
+    pub(super) fn passes_over(&mut self, doc: &Document, ty: TypeIndex) -> bool {
+        let at = ty.index();
+        if let Some(&Some(known)) = self.passable.get(at) {
+            return known;
+        }
+        if self.passable.len() <= at {
+            self.passable.resize(at + 1, None);
+        }
+        self.passable[at] = Some(false);
+        let info = doc.type_info_at(ty);
+        let passes = !info.is_any
+            && info.fields.iter().all(|field| match &field.class {
+                FieldClass::Scalar(_) => {
+                    self.number(field) == Look::Never && !(field.is_list && holds(self.query, packed_row(field)))
+                }
+                FieldClass::Message(desc) if !field.is_group && !field.is_map => {
+                    self.message(field, desc.full_name()) == Look::Never
+                        && doc.met_type(desc.full_name()).is_none_or(|child| self.passes_over(doc, child))
+                }
+                _ => false,
+            });
+        self.passable[at] = Some(passes);
+        passes
     }
 
     /// How the row of a message of `field`, of the type named `type_name`, is looked at:
@@ -169,6 +205,12 @@ fn number_row(field: &FieldInfo) -> Option<[u64; 4]> {
         }
     }
     Some(row)
+}
+
+/// The characters the row of a packed run of `field` that reads clean can show (lowered):
+/// `{name}: packed {type} = [{count} elements]`.
+fn packed_row(field: &FieldInfo) -> [u64; 4] {
+    bits_of([field.name.as_bytes(), field.type_name.as_bytes(), b"packed: =[0123456789 elements]"])
 }
 
 /// Whether a row of the characters `row` can hold every character of `query`.
