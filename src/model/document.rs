@@ -201,10 +201,11 @@ impl Document {
         self.types.get(ty)
     }
 
-    /// The message type of this full name, when a node of the document may be of it: no
-    /// node is of a type the decode has not met.
-    pub fn met_type(&self, full_name: &str) -> Option<TypeIndex> {
-        self.types.find(full_name)
+    /// The message type of field `field_index` (its place in `ty`'s fields), named
+    /// `full_name`, when a node of the document may be of it: no node is of a type the
+    /// decode has not met.
+    pub fn met_type(&self, ty: TypeIndex, field_index: usize, full_name: &str) -> Option<TypeIndex> {
+        self.types.child(ty, field_index).or_else(|| self.types.find(full_name))
     }
 
     /// Whether no problem is on any node from `id` up to, not including, `end` (a

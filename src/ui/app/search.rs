@@ -3,6 +3,7 @@
 //! hold it are passed over as the sifter judges ([`super::sifting`]).
 
 mod digits;
+mod subtree;
 mod sweep;
 
 use self::digits::Digits;
@@ -97,7 +98,7 @@ impl Search {
                 }
                 let field = fields.of(&node);
                 // A clean message none of whose rows can hold the query: passed over whole.
-                if self.forward && passed_over(doc, id, &node, field, &mut scratch.sifter) {
+                if self.forward && self.passes_over(doc, id, &node, field, &mut scratch) {
                     step += node.next - id;
                     continue;
                 }
@@ -364,31 +365,6 @@ impl Search {
     }
 }
 
-/// Whether the subtree of message `id` (`node` as read, of `field`) holds no row the
-/// sifter's query can be in: its own row cannot hold it (or it has none: an Any's payload),
-/// no row under a message of its type can ([`sifting::Sifter::passes_over`]), and no node
-/// in it has a problem (a row with one is written otherwise).
-fn passed_over(
-    doc: &Document,
-    id: NodeId,
-    node: &Node,
-    field: Option<&FieldInfo>,
-    sifter: &mut sifting::Sifter,
-) -> bool {
-    let Some(ty) = node.ty.filter(|_| matches!(node.kind, NodeKind::Message | NodeKind::AnyPayload)) else {
-        return false;
-    };
-    if !sifter.passes_over(doc, ty) {
-        return false;
-    }
-    let own_row = match field {
-        _ if doc.is_transparent_node(node) => Look::Never,
-        Some(field) => sifter.message(field, doc.type_name(ty)),
-        None => Look::Whole,
-    };
-    own_row == Look::Never && doc.problem_free(id, node.next)
-}
-
 /// How many bytes of a bytes value a search lowers at once to look for its text.
 const LOWERED_AT_ONCE: usize = 64 << 10;
 
@@ -427,8 +403,11 @@ mod tests {
         let lists =
             Arc::new(Schema::load(&SchemaSources { proto_files: vec![proto], ..SchemaSources::default() }).unwrap());
         // A VP's registers with segments, one holding an unknown field (a problem, its row
-        // `-3-`), a table register, and an APIC with a packed run: messages a search for a
-        // word their rows cannot hold passes over whole, unless a problem is in them.
+        // `-3-`), a table register, and an APIC with a packed run: messages a search passes
+        // over whole where their rows cannot hold the query or, read from their bytes, do
+        // not, unless a problem is in them. And clean registers with `rdx` given twice: its
+        // second row is `rdx[1]`.
+        let rdx_twice = vec![0x0a, 11, 0x18, 0x05, 0x18, 0x06, 0x9a, 0x01, 0x04, 0x10, 0x07, 0x18, 0x10];
         #[rustfmt::skip]
         let vp = vec![
             0x0a, 25, 0x18, 0x05,
@@ -440,6 +419,7 @@ mod tests {
         ];
         for (schema, root, bytes) in [
             (&schema, "sample.virt.x86.VpSavedState", vp),
+            (&schema, "sample.virt.x86.VpSavedState", rdx_twice),
             (&schema, "sample.virt.x86.Msrs", crate::samples::msr_entries(3_000)),
             (&schema, "sample.virt.x86.Msrs", twice),
             (&schema, crate::samples::ROOT_TYPE, crate::samples::VM_STATE.to_vec()),

@@ -34,6 +34,28 @@ pub(super) enum Look {
     Whole,
 }
 
+/// How the rows under a clean message of a type are looked at ([`Sifter::judge`]), in
+/// the order of how much must be looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Judged {
+    /// None can hold the query: the message is passed over whole.
+    Never,
+    /// Only what varies can (values, indices, a packed run's count): read from its bytes.
+    Varying,
+    /// Each row is looked at.
+    Rows,
+}
+
+impl From<Look> for Judged {
+    fn from(look: Look) -> Judged {
+        match look {
+            Look::Never => Judged::Never,
+            Look::Varying => Judged::Varying,
+            Look::Whole => Judged::Rows,
+        }
+    }
+}
+
 /// The query (lowered, as rows are when searched) and its characters, and for each field
 /// met, how its number rows are looked at.
 pub(super) struct Sifter {
@@ -46,9 +68,14 @@ pub(super) struct Sifter {
     /// Of each message type met (by address, as fields), whether a row of any of its
     /// fields may hold the query.
     types: KeyMap<usize, bool>,
-    /// By the document's type index: whether a clean message of that type is passed
-    /// over whole ([`Sifter::passes_over`]), once judged.
-    passable: Vec<Option<bool>>,
+    /// By the document's type index: how the rows under a clean message of that type are
+    /// looked at ([`Sifter::judge`]), once judged.
+    judged: Vec<Option<Judged>>,
+    /// By type index and place of the field in it: [`Sifter::number`] ([`Sifter::number_at`]).
+    by_place: Vec<Vec<Option<Look>>>,
+    /// By the field's address: how a message row of it is looked at, and whether the
+    /// first of a singular field holds the query ([`Sifter::message_row`]).
+    message_rows: KeyMap<usize, (Look, bool)>,
 }
 
 impl Sifter {
@@ -59,7 +86,9 @@ impl Sifter {
             needle: needle.to_ascii_lowercase(),
             fields: KeyMap::default(),
             types: KeyMap::default(),
-            passable: Vec::new(),
+            judged: Vec::new(),
+            by_place: Vec::new(),
+            message_rows: KeyMap::default(),
         }
     }
 
@@ -84,6 +113,24 @@ impl Sifter {
                 (true, false) => Look::Whole,
             }
         })
+    }
+
+    /// [`Sifter::number`] of field `field_index` of type `ty` (`field`), kept by its place
+    /// rather than its address: a subtree read from its bytes asks it of every number.
+    pub(super) fn number_at(&mut self, ty: TypeIndex, field_index: usize, field: &FieldInfo) -> Look {
+        if let Some(&Some(look)) = self.by_place.get(ty.index()).and_then(|looks| looks.get(field_index)) {
+            return look;
+        }
+        let look = self.number(field);
+        if self.by_place.len() <= ty.index() {
+            self.by_place.resize(ty.index() + 1, Vec::new());
+        }
+        let looks = &mut self.by_place[ty.index()];
+        if looks.len() <= field_index {
+            looks.resize(field_index + 1, None);
+        }
+        looks[field_index] = Some(look);
+        look
     }
 
     /// How the row of `node` (of `field`, as [`crate::model::Document::field_info_of`]
@@ -115,35 +162,74 @@ impl Sifter {
         may
     }
 
-    /// Whether no row under a clean message of type `ty` of `doc` (its own row aside) can
-    /// hold the query, so that its subtree is passed over whole: each field is a number
-    /// none of whose rows can (nor, for a list, the row of a packed run of it), or a
-    /// message (no Any, group or map) whose row cannot and whose type is passed over too (or
-    /// one no node of `doc` is of). A type met again while it is judged (a schema that
-    /// nests itself) is not passed over.
-    pub(super) fn passes_over(&mut self, doc: &Document, ty: TypeIndex) -> bool {
+    /// How the rows under a clean message of type `ty` of `doc` (its own row aside) are
+    /// looked at, judged from its fields: [`Judged::Never`] when none can hold the query,
+    /// as each field is a number none of whose rows can (nor, for a list, the row of a
+    /// packed run of it), or a message (no Any, group or map) whose row cannot, of a type
+    /// judged so too (or one no node of `doc` is of); [`Judged::Varying`] when only the
+    /// parts that vary can (a value, an index, a packed run's count); else
+    /// [`Judged::Rows`]. A type met again while it is judged (a schema that nests itself)
+    /// is judged [`Judged::Rows`].
+    pub(super) fn judge(&mut self, doc: &Document, ty: TypeIndex) -> Judged {
         let at = ty.index();
-        if let Some(&Some(known)) = self.passable.get(at) {
+        if let Some(&Some(known)) = self.judged.get(at) {
             return known;
         }
-        if self.passable.len() <= at {
-            self.passable.resize(at + 1, None);
+        if self.judged.len() <= at {
+            self.judged.resize(at + 1, None);
         }
-        self.passable[at] = Some(false);
+        self.judged[at] = Some(Judged::Rows);
         let info = doc.type_info_at(ty);
-        let passes = !info.is_any
-            && info.fields.iter().all(|field| match &field.class {
-                FieldClass::Scalar(_) => {
-                    self.number(field) == Look::Never && !(field.is_list && holds(self.query, packed_row(field)))
-                }
+        let mut judged = if info.is_any { Judged::Rows } else { Judged::Never };
+        for (field_index, field) in info.fields.iter().enumerate() {
+            if judged == Judged::Rows {
+                break;
+            }
+            let of_field = match &field.class {
+                FieldClass::Scalar(_) => match self.number(field) {
+                    Look::Never if field.is_list && holds(self.query, packed_row(field)) => Judged::Varying,
+                    look => Judged::from(look),
+                },
                 FieldClass::Message(desc) if !field.is_group && !field.is_map => {
-                    self.message(field, desc.full_name()) == Look::Never
-                        && doc.met_type(desc.full_name()).is_none_or(|child| self.passes_over(doc, child))
+                    // A singular field's later rows (`name[1]`) are judged where met.
+                    let row = match self.message_row(field, desc.full_name(), 0) {
+                        Look::Never if !field.is_list && self.message(field, desc.full_name()) != Look::Never => {
+                            Judged::Varying
+                        }
+                        look => Judged::from(look),
+                    };
+                    let met = doc.met_type(ty, field_index, desc.full_name());
+                    let below = met.map_or(Judged::Never, |child| self.judge(doc, child));
+                    row.max(below)
                 }
-                _ => false,
-            });
-        self.passable[at] = Some(passes);
-        passes
+                _ => Judged::Rows,
+            };
+            judged = judged.max(of_field);
+        }
+        self.judged[at] = Some(judged);
+        judged
+    }
+
+    /// How the row of message `index` of `field`, of the type named `type_name`, is looked
+    /// at ([`Sifter::message`]), where the first of a singular field, in which nothing
+    /// varies (`{name}: {type}`), is judged by its text: [`Look::Never`] unless it holds
+    /// the query. Kept by field.
+    pub(super) fn message_row(&mut self, field: &FieldInfo, type_name: &str, index: u32) -> Look {
+        let key = std::ptr::from_ref(field) as usize;
+        let (look, first_holds) = match self.message_rows.get(&key) {
+            Some(&known) => known,
+            None => {
+                let first = format!("{}: {type_name}", field.name).to_ascii_lowercase();
+                let known =
+                    (self.message(field, type_name), memchr::memmem::find(first.as_bytes(), &self.needle).is_some());
+                self.message_rows.insert(key, known);
+                known
+            }
+        };
+        match look {
+            Look::Whole if !field.is_list && index == 0 && !first_holds => Look::Never,
+            look => look,
+        }
     }
 
     /// How the row of a message of `field`, of the type named `type_name`, is looked at:
@@ -209,7 +295,7 @@ fn number_row(field: &FieldInfo) -> Option<[u64; 4]> {
 
 /// The characters the row of a packed run of `field` that reads clean can show (lowered):
 /// `{name}: packed {type} = [{count} elements]`.
-fn packed_row(field: &FieldInfo) -> [u64; 4] {
+pub(super) fn packed_row(field: &FieldInfo) -> [u64; 4] {
     bits_of([field.name.as_bytes(), field.type_name.as_bytes(), b"packed: =[0123456789 elements]"])
 }
 

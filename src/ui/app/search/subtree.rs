@@ -1,0 +1,170 @@
+//! Passing over a clean message's subtree whole in a search: when no row under its type
+//! can hold the query (judged once a type), or when only values and indices can and none
+//! does, read from its bytes without making a node. Nine rows in ten of a VM's state are
+//! the registers, segments and APIC of its processors: numbers under messages of numbers.
+
+use super::{Search, SearchScratch};
+use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex};
+use crate::decode::wire::{self, PackedRun, WireType};
+use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::{Document, path, value};
+use crate::ui::app::sifting::{Judged, Look};
+
+/// The deepest nesting read from the bytes: a deeper subtree is looked at row by row.
+const DEEPEST: u32 = 32;
+
+/// The most field numbers a message read from its bytes holds: one with more is looked
+/// at row by row.
+const MOST_NUMBERS: usize = 32;
+
+impl Search {
+    /// Whether the subtree of message `id` (`node` as read, of `field`) holds no row that
+    /// matches: its own row does not (or it has none: an Any's payload), no node in it has
+    /// a problem (such a row is written whole), and no row under its type can hold the
+    /// query ([`Judged::Never`]) or, where only values and indices can, none of those read
+    /// from its bytes does.
+    pub(super) fn passes_over(
+        &self,
+        doc: &Document,
+        id: NodeId,
+        node: &Node,
+        field: Option<&FieldInfo>,
+        scratch: &mut SearchScratch,
+    ) -> bool {
+        let Some(ty) = node.ty.filter(|_| matches!(node.kind, NodeKind::Message | NodeKind::AnyPayload)) else {
+            return false;
+        };
+        let judged = scratch.sifter.judge(doc, ty);
+        if judged == Judged::Rows {
+            return false;
+        }
+        let own_row_may_hold = match field {
+            _ if doc.is_transparent_node(node) => false,
+            Some(field) => match scratch.sifter.message_row(field, doc.type_name(ty), path::value_index(doc, node)) {
+                Look::Never => false,
+                Look::Varying => self.index_holds(path::value_index(doc, node), &mut scratch.line),
+                Look::Whole => true,
+            },
+            None => true,
+        };
+        if own_row_may_hold || !doc.problem_free(id, node.next) {
+            return false;
+        }
+        judged == Judged::Never || self.none_holds(doc, ty, doc.value_bytes_of(node), scratch, 0)
+    }
+
+    /// Whether no row of the fields in `bytes`, a clean message of type `ty` judged
+    /// [`Judged::Varying`], holds the query, each row's varying parts read as the row
+    /// writes them; `false` wherever they are not read so (a singular field given twice,
+    /// more numbers or deeper nesting than is read here).
+    fn none_holds(&self, doc: &Document, ty: TypeIndex, bytes: &[u8], scratch: &mut SearchScratch, depth: u32) -> bool {
+        if depth > DEEPEST {
+            return false;
+        }
+        let info = doc.type_info_at(ty);
+        // How many values of each number came before: a value's index.
+        let mut counts = [(0u32, 0u32); MOST_NUMBERS];
+        let mut numbers = 0;
+        let mut pos = 0;
+        while pos < bytes.len() {
+            let Ok(raw) = wire::read_field_inline(bytes, pos, bytes.len()) else { return false };
+            pos = raw.end;
+            let number = raw.tag.field_number;
+            let Some(field_index) = info.field_index(number) else { return false };
+            let field = &info.fields[field_index];
+            let at = match counts[..numbers].iter().position(|&(n, _)| n == number) {
+                Some(at) => at,
+                None if numbers < MOST_NUMBERS => {
+                    counts[numbers] = (number, 0);
+                    numbers += 1;
+                    numbers - 1
+                }
+                None => return false,
+            };
+            let index = counts[at].1;
+            let value = &bytes[raw.value_start..raw.value_end];
+            let values = match (&field.class, raw.tag.wire_type) {
+                (&FieldClass::Scalar(wire), WireType::Len) => {
+                    match self.packed_run_holds(field, wire, index, value, scratch) {
+                        Some(values) => values,
+                        None => return false,
+                    }
+                }
+                (FieldClass::Scalar(_), _) => {
+                    let holds = match scratch.sifter.number_at(ty, field_index, field) {
+                        Look::Never => false,
+                        Look::Varying if !field.is_list && index > 0 => true,
+                        Look::Varying => {
+                            let line = &mut scratch.line;
+                            (field.is_list && self.index_holds(index, line))
+                                || self.value_holds(&value::interpret(&field.kind, raw.scalar), line)
+                        }
+                        Look::Whole => true,
+                    };
+                    if holds {
+                        return false;
+                    }
+                    1
+                }
+                (FieldClass::Message(desc), _) if !field.is_group && !field.is_map => {
+                    let Some(child) = doc.met_type(ty, field_index, desc.full_name()) else { return false };
+                    let row_holds = match scratch.sifter.message_row(field, desc.full_name(), index) {
+                        Look::Never => false,
+                        Look::Varying => self.index_holds(index, &mut scratch.line),
+                        Look::Whole => true,
+                    };
+                    let below = match scratch.sifter.judge(doc, child) {
+                        Judged::Never => true,
+                        Judged::Varying => self.none_holds(doc, child, value, scratch, depth + 1),
+                        Judged::Rows => false,
+                    };
+                    if row_holds || !below {
+                        return false;
+                    }
+                    1
+                }
+                _ => return false,
+            };
+            counts[at].1 += values;
+        }
+        true
+    }
+
+    /// How many values the clean packed run `run` of `field` (of `wire`-typed values, the
+    /// first at `index`) holds, when neither its row (`name: packed type = [n elements]`)
+    /// nor a value's (`[i]: type = value`) holds the query; `None` when one may.
+    fn packed_run_holds(
+        &self,
+        field: &FieldInfo,
+        wire: WireType,
+        index: u32,
+        run: &[u8],
+        scratch: &mut SearchScratch,
+    ) -> Option<u32> {
+        let look = scratch.sifter.number(field);
+        if !field.is_list || look == Look::Whole {
+            return None;
+        }
+        let count = u32::try_from(PackedRun::new(0..run.len(), wire).values(run).count()).ok()?;
+        let line = &mut scratch.line;
+        line.clear();
+        line.push_str(&field.name);
+        line.push_str(": packed ");
+        line.push_str(&field.type_name);
+        line.push_str(" = [");
+        value::push_decimal(u64::from(count), line);
+        line.push_str(" elements]");
+        if self.label_matches(line) {
+            return None;
+        }
+        if look == Look::Varying {
+            for (k, read) in (0..).zip(PackedRun::new(0..run.len(), wire).values(run)) {
+                let raw = read.ok()?.raw;
+                if self.index_holds(index + k, line) || self.value_holds(&value::interpret(&field.kind, raw), line) {
+                    return None;
+                }
+            }
+        }
+        Some(count)
+    }
+}
