@@ -8,7 +8,7 @@ use prost_reflect::MessageDescriptor;
 
 use super::{FieldPath, LISTED, Met, PathError, missing, push_number};
 use crate::decode::schema::scalar_wire;
-use crate::decode::wire::{self, PackedRun, WireType};
+use crate::decode::wire::{self, PackedRun, Plain, WireType};
 
 /// The error a decode of `bytes` as `root` (or as raw wire fields, with none) gives for
 /// `path`, when its first step is a plain name `root` does not declare (so nothing at the
@@ -98,7 +98,7 @@ fn values_in(bytes: &[u8], pos: usize, packable: Option<WireType>) -> Option<usi
         return Some(1);
     }
     let run = &bytes[field.value_start..field.value_end];
-    Some(if run_reads(run, wire) { PackedRun::new(0..run.len(), wire).values(run).count() } else { 1 })
+    Some(run_values(run, wire).unwrap_or(1))
 }
 
 /// How the decoded document names top-level field `entry`, and whether its row shows an
@@ -112,10 +112,20 @@ fn met(root: Option<&MessageDescriptor>, entry: &Listed) -> Met {
     Met { name: declared.name().to_owned(), count: entry.count, indexed: declared.is_list() || declared.is_map() }
 }
 
-/// Whether a packed run of `wire`-typed values reads whole, as the decoder reads it: a
-/// run that does not is shown raw.
-fn run_reads(run: &[u8], wire: WireType) -> bool {
-    PackedRun::new(0..run.len(), wire).values(run).all(|value| value.is_ok())
+/// How many values a packed run of `wire`-typed values holds when it reads whole, as the
+/// decoder reads it (a run that does not is shown raw): stepped over a word at a time where
+/// they surely read, as a run of a million values is.
+fn run_values(run: &[u8], wire: WireType) -> Option<usize> {
+    let mut values = PackedRun::new(0..run.len(), wire);
+    let mut count = 0;
+    loop {
+        count += values.skip_plain(run, u32::MAX, Plain::Unchecked) as usize;
+        match values.next_in(run) {
+            None => return Some(count),
+            Some(Ok(_)) => count += 1,
+            Some(Err(_)) => return None,
+        }
+    }
 }
 
 #[cfg(test)]
