@@ -455,6 +455,89 @@ mod tests {
         }
     }
 
+    /// A length-delimited field `number` holding `content`.
+    fn len_field(number: u64, content: &[u8], out: &mut Vec<u8>) {
+        crate::decode::wire::write_varint(out, number << 3 | 2);
+        crate::decode::wire::write_varint(out, content.len() as u64);
+        out.extend_from_slice(content);
+    }
+
+    /// A `VpSavedState` made of `fields`: each a register (a number, given again or not),
+    /// a segment of up to three numbers, the APIC's packed registers, a signed offset, or
+    /// an unknown field (a problem).
+    fn vp_state(fields: &[(u8, u64)]) -> Vec<u8> {
+        use crate::decode::wire::write_varint;
+        let (mut registers, mut apic, mut out) = (Vec::new(), Vec::new(), Vec::new());
+        for &(kind, value) in fields {
+            match kind % 6 {
+                // rax..rdi, rip, rflags, cr0: varints.
+                0 => {
+                    write_varint(&mut registers, [1, 2, 3, 7, 17, 18, 29][(value % 7) as usize] << 3);
+                    write_varint(&mut registers, value >> 3);
+                }
+                1 => {
+                    let mut segment = Vec::new();
+                    for (number, part) in [(2u64, value & 0xffff), (3, value >> 16 & 0xff), (4, value >> 24)] {
+                        write_varint(&mut segment, number << 3);
+                        write_varint(&mut segment, part);
+                    }
+                    len_field([19, 20, 24, 25][(value % 4) as usize], &segment, &mut registers);
+                }
+                2 => write_varint(&mut apic, value & 0xffff_ffff),
+                3 => {
+                    write_varint(&mut out, 5 << 3);
+                    write_varint(&mut out, value);
+                }
+                4 => len_field(15, &value.to_le_bytes()[..(value % 8) as usize], &mut registers),
+                _ => {
+                    let mut table = Vec::new();
+                    write_varint(&mut table, 2 << 3);
+                    write_varint(&mut table, value & 0xffff);
+                    len_field(27, &table, &mut registers);
+                }
+            }
+        }
+        let mut state = Vec::new();
+        len_field(1, &registers, &mut state);
+        if !apic.is_empty() {
+            let mut packed = Vec::new();
+            len_field(2, &apic, &mut packed);
+            len_field(4, &packed, &mut state);
+        }
+        state.extend_from_slice(&out);
+        state
+    }
+
+    proptest::proptest! {
+        /// A search over random VP states (registers given twice, unknown fields, packed
+        /// values) finds, from the top, the first row that holds the query looked at alone:
+        /// the messages it passes over whole or reads from their bytes hide no match.
+        #[test]
+        fn a_search_through_vp_states_finds_the_first_row_that_holds_the_query(
+            fields in proptest::collection::vec(
+                (0u8..6, proptest::prop_oneof![0u64..2000, proptest::prelude::any::<u64>()]),
+                0..24,
+            ),
+            query in proptest::prop_oneof![
+                "[0-9]{1,2}", "[0-9]{3,4}", "0x[0-9a-f]{1,2}", "[a-z]{1,3}", proptest::strategy::Just("-".to_owned()),
+                proptest::strategy::Just("[1]".to_owned()), proptest::strategy::Just("elements".to_owned()),
+            ],
+        ) {
+            static SCHEMA: std::sync::OnceLock<Arc<Schema>> = std::sync::OnceLock::new();
+            let schema = SCHEMA.get_or_init(|| Arc::new(Schema::load(&SchemaSources::default()).unwrap()));
+            let root = schema.pool.get_message_by_name("sample.virt.x86.VpSavedState");
+            let doc = Decoder::new(Arc::clone(schema), root).decode(Source::new(vp_state(&fields)));
+            let len = doc.node_count() as u32;
+            let search = Search::new(query.clone(), true, NodeId::ROOT);
+            // Each row looked at alone (a bytes value's bytes are looked through too).
+            let mut scratch = search.scratch();
+            let mut holds = |id: NodeId| search.finds(&doc, id, &doc.node(id), doc.field_info(id), &mut scratch);
+            let expected = (1..len).map(|step| NodeId::from_index(step as usize)).find(|&id| holds(id));
+            let expected = expected.map(|id| (id.index() as u32, id));
+            proptest::prop_assert_eq!(search.first_match(&doc, 1..len), expected, "/{}", query);
+        }
+    }
+
     #[test]
     fn each_row_of_entries_read_from_their_bytes_matches_as_its_label_reads() {
         // From each entry's row (where a search reads the run from its bytes) past each of

@@ -125,7 +125,8 @@ impl Search {
                 }
                 _ => return false,
             };
-            counts[at].1 += values;
+            let Some(after) = counts[at].1.checked_add(values) else { return false };
+            counts[at].1 = after;
         }
         true
     }
@@ -160,7 +161,9 @@ impl Search {
         if look == Look::Varying {
             for (k, read) in (0..).zip(PackedRun::new(0..run.len(), wire).values(run)) {
                 let raw = read.ok()?.raw;
-                if self.index_holds(index + k, line) || self.value_holds(&value::interpret(&field.kind, raw), line) {
+                if self.index_holds(index.checked_add(k)?, line)
+                    || self.value_holds(&value::interpret(&field.kind, raw), line)
+                {
                     return None;
                 }
             }
