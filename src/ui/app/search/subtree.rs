@@ -13,9 +13,9 @@ use crate::ui::app::sifting::{Judged, Look};
 /// The deepest nesting read from the bytes: a deeper subtree is looked at row by row.
 const DEEPEST: u32 = 32;
 
-/// The most field numbers a message read from its bytes holds: one with more is looked
+/// The most fields a message type read from its bytes declares: one with more is looked
 /// at row by row.
-const MOST_NUMBERS: usize = 32;
+const MOST_FIELDS: usize = 64;
 
 impl Search {
     /// Whether the subtree of message `id` (`node` as read, of `field`) holds no row that
@@ -56,32 +56,25 @@ impl Search {
     /// Whether no row of the fields in `bytes`, a clean message of type `ty` judged
     /// [`Judged::Varying`], holds the query, each row's varying parts read as the row
     /// writes them; `false` wherever they are not read so (a singular field given twice,
-    /// more numbers or deeper nesting than is read here).
+    /// a type of more fields or deeper nesting than is read here).
     fn none_holds(&self, doc: &Document, ty: TypeIndex, bytes: &[u8], scratch: &mut SearchScratch, depth: u32) -> bool {
         if depth > DEEPEST {
             return false;
         }
         let info = doc.type_info_at(ty);
-        // How many values of each number came before: a value's index.
-        let mut counts = [(0u32, 0u32); MOST_NUMBERS];
-        let mut numbers = 0;
+        if info.fields.len() > MOST_FIELDS {
+            return false;
+        }
+        // How many values of each field (by its place in the type) came before: a value's
+        // index.
+        let mut counts = [0u32; MOST_FIELDS];
         let mut pos = 0;
         while pos < bytes.len() {
             let Ok(raw) = wire::read_field_inline(bytes, pos, bytes.len()) else { return false };
             pos = raw.end;
-            let number = raw.tag.field_number;
-            let Some(field_index) = info.field_index(number) else { return false };
+            let Some(field_index) = info.field_index(raw.tag.field_number) else { return false };
             let field = &info.fields[field_index];
-            let at = match counts[..numbers].iter().position(|&(n, _)| n == number) {
-                Some(at) => at,
-                None if numbers < MOST_NUMBERS => {
-                    counts[numbers] = (number, 0);
-                    numbers += 1;
-                    numbers - 1
-                }
-                None => return false,
-            };
-            let index = counts[at].1;
+            let index = counts[field_index];
             let value = &bytes[raw.value_start..raw.value_end];
             let values = match (&field.class, raw.tag.wire_type) {
                 (&FieldClass::Scalar(wire), WireType::Len) => {
@@ -125,8 +118,8 @@ impl Search {
                 }
                 _ => return false,
             };
-            let Some(after) = counts[at].1.checked_add(values) else { return false };
-            counts[at].1 = after;
+            let Some(after) = index.checked_add(values) else { return false };
+            counts[field_index] = after;
         }
         true
     }
