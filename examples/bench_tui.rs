@@ -214,6 +214,18 @@ fn main() -> anyhow::Result<()> {
     let (number_search, number_slices) = search_for("98765432123");
     // Ten digits: as many as a 32-bit number's decimal, which is then written too.
     let (ten_digits, ten_slices) = search_for("9876543212");
+    // The same ten digits again, backward (`N`): a subtree is met at its last row.
+    let backward = (0..3)
+        .map(|_| {
+            let search = Instant::now();
+            app.update(Action::SearchPrev);
+            while app.is_searching() {
+                app.update(Action::Tick);
+            }
+            search.elapsed()
+        })
+        .min()
+        .expect("three searches");
 
     // An edit of a value in the first top-level field (of the real state, a unit of the
     // first copy, whose names are not yet taken): the view is updated once only that
@@ -350,6 +362,7 @@ fn main() -> anyhow::Result<()> {
         "search miss, ten digits:  {:>8.3} s in {ten_slices} slices, `/9876543212`, fastest of 3",
         ten_digits.as_secs_f64()
     );
+    println!("search miss, backward:    {:>8.3} s, `N` after `/9876543212`, fastest of 3", backward.as_secs_f64());
     for (what, seconds) in gotos {
         println!("{:<26}{seconds:>8.3} s (beside the keys: Esc stops it)", format!("go to {what}:"));
     }

@@ -68,10 +68,18 @@ impl Search {
             let mut scratch = self.scratch();
             // Most rows are a sibling's of the row before: its parent's type is kept.
             let mut fields = doc.fields_of_siblings();
+            let mut judged_above = subtree::JudgedAbove::default();
             let mut step = steps.start;
             while step < steps.end {
                 let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
                 let id = NodeId::from_index(at as usize);
+                // Backward, a subtree passed over is met at its last node: back to its top.
+                if !self.forward
+                    && let Some(top) = self.top_passed_over(doc, &doc.node(id), &mut scratch, &mut judged_above)
+                {
+                    step += id - top + 1;
+                    continue;
+                }
                 // The values of a run not stored as nodes: read from the run, as many as
                 // the steps left cover, in search order.
                 if let Some((run, position, count)) = doc.unstored_value(id) {
@@ -510,8 +518,9 @@ mod tests {
 
     proptest::proptest! {
         /// A search over random VP states (registers given twice, unknown fields, packed
-        /// values) finds, from the top, the first row that holds the query looked at alone:
-        /// the messages it passes over whole or reads from their bytes hide no match.
+        /// values) finds, from the top down or the bottom up, the first row that holds the
+        /// query looked at alone: the messages it passes over whole or reads from their
+        /// bytes hide no match.
         #[test]
         fn a_search_through_vp_states_finds_the_first_row_that_holds_the_query(
             fields in proptest::collection::vec(
@@ -528,13 +537,15 @@ mod tests {
             let root = schema.pool.get_message_by_name("sample.virt.x86.VpSavedState");
             let doc = Decoder::new(Arc::clone(schema), root).decode(Source::new(vp_state(&fields)));
             let len = doc.node_count() as u32;
-            let search = Search::new(query.clone(), true, NodeId::ROOT);
-            // Each row looked at alone (a bytes value's bytes are looked through too).
-            let mut scratch = search.scratch();
-            let mut holds = |id: NodeId| search.finds(&doc, id, &doc.node(id), doc.field_info(id), &mut scratch);
-            let expected = (1..len).map(|step| NodeId::from_index(step as usize)).find(|&id| holds(id));
-            let expected = expected.map(|id| (id.index() as u32, id));
-            proptest::prop_assert_eq!(search.first_match(&doc, 1..len), expected, "/{}", query);
+            for forward in [true, false] {
+                let search = Search::new(query.clone(), forward, NodeId::ROOT);
+                // Each row looked at alone (a bytes value's bytes are looked through too).
+                let mut scratch = search.scratch();
+                let mut holds = |id: NodeId| search.finds(&doc, id, &doc.node(id), doc.field_info(id), &mut scratch);
+                let at = |step: u32| NodeId::from_index(if forward { step } else { len - step } as usize);
+                let expected = (1..len).find(|&step| holds(at(step))).map(|step| (step, at(step)));
+                proptest::prop_assert_eq!(search.first_match(&doc, 1..len), expected, "/{} forward {}", query, forward);
+            }
         }
     }
 

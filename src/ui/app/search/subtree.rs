@@ -17,7 +17,52 @@ const DEEPEST: u32 = 32;
 /// at row by row.
 const MOST_FIELDS: usize = 64;
 
+/// How many messages judged last a backward search keeps ([`Search::top_passed_over`]):
+/// the ancestors of the node it is at.
+const KEPT_JUDGED: usize = 8;
+
+/// The messages a backward search judged last, with whether each is passed over: it meets
+/// a subtree at its last node, and asks of its ancestors again at each row of a message
+/// that is not passed over.
+#[derive(Default)]
+pub(super) struct JudgedAbove {
+    recent: [Option<(NodeId, bool)>; KEPT_JUDGED],
+    next: usize,
+}
+
 impl Search {
+    /// The topmost ancestor of `node` (as read) that is passed over with its subtree
+    /// ([`Search::passes_over`]), if any: a backward search meets a subtree at its last
+    /// node, and passes over the rest of it back to that ancestor, the ancestor too.
+    pub(super) fn top_passed_over(
+        &self,
+        doc: &Document,
+        node: &Node,
+        scratch: &mut SearchScratch,
+        judged: &mut JudgedAbove,
+    ) -> Option<NodeId> {
+        let mut top = None;
+        let mut above = node.parent;
+        while let Some(at) = above {
+            let parent = doc.node(at);
+            let passes = match judged.recent.iter().flatten().find(|(id, _)| *id == at) {
+                Some(&(_, passes)) => passes,
+                None => {
+                    let passes = self.passes_over(doc, at, &parent, doc.field_info_of(&parent), scratch);
+                    judged.recent[judged.next] = Some((at, passes));
+                    judged.next = (judged.next + 1) % KEPT_JUDGED;
+                    passes
+                }
+            };
+            if !passes {
+                break;
+            }
+            top = Some(at);
+            above = parent.parent;
+        }
+        top
+    }
+
     /// Whether the subtree of message `id` (`node` as read, of `field`) holds no row that
     /// matches: its own row does not (or it has none: an Any's payload), no node in it has
     /// a problem (such a row is written whole), and no row under its type can hold the
