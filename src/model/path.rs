@@ -485,13 +485,13 @@ fn not_found(doc: &Document, path: &FieldPath, parent: NodeId, segment: &Segment
         let node = doc.node(c);
         let number = (node.parent, node.field_number);
         // A flat run's messages are counted at once, from its last one's index; a packed
-        // run holds a value for each id after its own.
+        // run's values from its bytes (a streamed document has no node for them).
         let count = match doc.flat_run_message(c, &node, u32::MAX) {
             Some((_, last, end)) => {
                 children.skip_to(end);
                 (last - node.index) as usize + 1
             }
-            None if node.kind == NodeKind::Packed => (node.next - c - 1) as usize,
+            None if node.kind == NodeKind::Packed => crate::model::value::packed_values(doc, c).count(),
             None => 1,
         };
         if let Some(entry) = names.iter_mut().find(|e| e.0 == number) {

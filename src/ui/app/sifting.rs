@@ -295,7 +295,7 @@ fn number_row(field: &FieldInfo) -> Option<[u64; 4]> {
 
 /// The characters the row of a packed run of `field` that reads clean can show (lowered):
 /// `{name}: packed {type} = [{count} elements]`.
-pub(super) fn packed_row(field: &FieldInfo) -> [u64; 4] {
+fn packed_row(field: &FieldInfo) -> [u64; 4] {
     bits_of([field.name.as_bytes(), field.type_name.as_bytes(), b"packed: =[0123456789 elements]"])
 }
 
