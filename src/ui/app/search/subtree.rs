@@ -85,17 +85,24 @@ impl Search {
         }
         let own_row_may_hold = match field {
             _ if doc.is_transparent_node(node) => false,
-            Some(field) => match scratch.sifter.message_row(field, doc.type_name(ty), path::value_index(doc, node)) {
-                Look::Never => false,
-                Look::Varying => self.index_holds(path::value_index(doc, node), &mut scratch.line),
-                Look::Whole => true,
-            },
+            Some(field) => self.message_row_holds(field, doc.type_name(ty), path::value_index(doc, node), scratch),
             None => true,
         };
         if own_row_may_hold || !doc.problem_free(id, node.next) {
             return false;
         }
         judged == Judged::Never || self.none_holds(doc, ty, doc.value_bytes_of(node), scratch, 0)
+    }
+
+    /// Whether the row of message `index` of `field` (of the type named `type_name`) may
+    /// hold the query: as [`crate::ui::app::sifting::Sifter::message_row`] looks at it, its
+    /// index looked at where only that varies.
+    fn message_row_holds(&self, field: &FieldInfo, type_name: &str, index: u32, scratch: &mut SearchScratch) -> bool {
+        match scratch.sifter.message_row(field, type_name, index) {
+            Look::Never => false,
+            Look::Varying => self.index_holds(index, &mut scratch.line),
+            Look::Whole => true,
+        }
     }
 
     /// Whether no row of the fields in `bytes`, a clean message of type `ty` judged
@@ -133,9 +140,8 @@ impl Search {
                         Look::Never => false,
                         Look::Varying if !field.is_list && index > 0 => true,
                         Look::Varying => {
-                            let line = &mut scratch.line;
-                            (field.is_list && self.index_holds(index, line))
-                                || self.value_holds(&value::interpret(&field.kind, raw.scalar), line)
+                            let value = value::interpret(&field.kind, raw.scalar);
+                            self.index_or_value_holds(field.is_list, index, &value, &mut scratch.line)
                         }
                         Look::Whole => true,
                     };
@@ -146,11 +152,7 @@ impl Search {
                 }
                 (FieldClass::Message(desc), _) if !field.is_group && !field.is_map => {
                     let Some(child) = doc.met_type(ty, field_index, desc.full_name()) else { return false };
-                    let row_holds = match scratch.sifter.message_row(field, desc.full_name(), index) {
-                        Look::Never => false,
-                        Look::Varying => self.index_holds(index, &mut scratch.line),
-                        Look::Whole => true,
-                    };
+                    let row_holds = self.message_row_holds(field, desc.full_name(), index, scratch);
                     let below = match scratch.sifter.judge(doc, child) {
                         Judged::Never => true,
                         Judged::Varying => self.none_holds(doc, child, value, scratch, depth + 1),
