@@ -5,6 +5,7 @@
 
 mod builder;
 pub mod cause;
+mod cold;
 pub mod decoder;
 pub mod document;
 mod elided;

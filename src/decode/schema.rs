@@ -186,6 +186,11 @@ pub struct TypeInfo {
     /// Whether every field is a scalar, string or bytes, none a fixed array, and this is
     /// no Any and no enum: a clean one is skimmed in one flat loop.
     pub leaves_only: bool,
+    /// Whether every field is a number (an integer, a float, a bool or an enum) or a
+    /// message of such fields all the way down (no Any, string, bytes, group or map, nor
+    /// a type met again below itself): a browsed document leaves a clean one's subtree
+    /// unstored, and a search reads it from its bytes.
+    pub numbers_only: bool,
 }
 
 impl TypeInfo {
@@ -336,6 +341,7 @@ impl Schema {
             places: places_by_number(&fields),
             name: desc.full_name().into(),
             leaves_only: !is_any && !enum_like && packed_only.is_empty() && fields.iter().all(leaf),
+            numbers_only: numbers_only(&desc, &mut Vec::new()),
             is_any,
             enum_like,
             is_state_unit: is_state_unit(&desc),
@@ -395,6 +401,22 @@ pub fn is_state_unit(desc: &MessageDescriptor) -> bool {
     desc.name() == "SavedStateUnit" && desc.package_name().rsplit('.').next() == Some("state_unit")
 }
 
+/// Whether every field of `desc` is a number or a message whose fields are, all the way
+/// down ([`TypeInfo::numbers_only`]); `within` are the types it is below.
+fn numbers_only(desc: &MessageDescriptor, within: &mut Vec<MessageDescriptor>) -> bool {
+    if desc.full_name() == ANY_TYPE || within.contains(desc) {
+        return false;
+    }
+    within.push(desc.clone());
+    let all = desc.fields().all(|field| match field.kind() {
+        Kind::Message(child) => !field.is_map() && !field.is_group() && numbers_only(&child, within),
+        Kind::String | Kind::Bytes => false,
+        _ => true,
+    });
+    within.pop();
+    all
+}
+
 /// A Rust enum as mesh writes it: one `oneof variant` holding every field. A field of such
 /// a type may be absent (an `Option`), but when present exactly one variant must be set.
 pub fn is_enum_like(desc: &MessageDescriptor) -> bool {
@@ -411,7 +433,7 @@ pub fn is_enum_like(desc: &MessageDescriptor) -> bool {
 /// Interns message types for one document: each distinct type is analysed once per
 /// schema ([`Schema::analysed`]), and the type of each message field is looked up once
 /// per document.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TypeTable {
     types: Vec<Arc<TypeInfo>>,
     /// The interned type of each message field of each type, once looked up.

@@ -4,10 +4,11 @@
 
 use crate::decode::schema::TypeTable;
 use crate::decode::wire::WireType;
+use crate::model::cold;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
 use crate::model::listed::ListedRun;
-use crate::model::node::{Node, NodeId};
+use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::{Problem, ProblemKind};
 use crate::model::record::NodeRecord;
 use crate::model::source::Source;
@@ -18,6 +19,9 @@ pub(crate) struct Builder {
     doc: Document,
     /// Whether the values of a clean packed run are left unstored ([`Builder::elide_values`]).
     elides: bool,
+    /// How many bytes of stored nodes are kept before clean top-level messages are left
+    /// cold ([`Builder::leave_cold`]).
+    hot_bytes: u64,
 }
 
 /// Which problems a problem counted rather than kept is alike with
@@ -34,13 +38,14 @@ pub(crate) enum AlikeOn {
 impl Builder {
     /// Starts an empty document over `source`.
     pub(crate) fn new(source: Source, decoder: Decoder) -> Self {
-        Builder { doc: Document::empty(source, decoder), elides: false }
+        Builder { doc: Document::empty(source, decoder), elides: false, hot_bytes: u64::MAX }
     }
 
     /// The same builder, leaving the values of clean packed runs unstored: a document kept
     /// whole (the browser's) takes half the memory on the real state.
     pub(crate) fn eliding(self) -> Self {
-        Builder { elides: true, ..self }
+        let hot_bytes = self.doc.decoder().hot_bytes(self.doc.bytes().len());
+        Builder { elides: true, hot_bytes, ..self }
     }
 
     /// Whether the values of clean packed runs are to be left unstored.
@@ -53,7 +58,7 @@ impl Builder {
     pub(crate) fn with_types(source: Source, decoder: Decoder, types: TypeTable) -> Self {
         let mut doc = Document::empty(source, decoder);
         doc.types = types;
-        Builder { doc, elides: false }
+        Builder { doc, elides: false, hot_bytes: u64::MAX }
     }
 
     /// The finished document, its problems sorted by node.
@@ -152,6 +157,30 @@ impl Builder {
             }
             None => {}
         }
+    }
+
+    /// Leaves the subtree of message `message`, just built and clean, unstored when it is
+    /// worth it: its nodes are read from a decode of it alone from now on
+    /// ([`crate::model::cold`]). Worth it is a message of numbers all the way down (a
+    /// search reads it from its bytes), or a top-level one once the nodes stored take
+    /// more than the bytes kept; either storing enough nodes and taking few enough bytes.
+    pub(crate) fn leave_cold(&mut self, message: NodeId, top_level: bool) {
+        let doc = &mut self.doc;
+        let Some(at) = doc.stored_at(message).filter(|_| self.elides) else { return };
+        let node = doc.nodes[at].unpack();
+        let Some(ty) = node.ty.filter(|_| matches!(node.kind, NodeKind::Message | NodeKind::AnyPayload)) else {
+            return;
+        };
+        let count = doc.node_count() - message.index() - 1;
+        let worth = count >= cold::FEWEST_NODES && node.end() - node.start <= cold::MOST_BYTES;
+        let full = top_level && (doc.nodes.len() * std::mem::size_of::<NodeRecord>()) as u64 > self.hot_bytes;
+        // A top-level message of numbers was left cold as its frame ended.
+        let cold = doc.elided.is_cold(message);
+        if cold || !worth || !(full || doc.types.get(ty).numbers_only) || node.has_problem() {
+            return;
+        }
+        doc.nodes.truncate(at + 1);
+        doc.elided.leave_cold(message, count, at + 1);
     }
 
     /// Keeps the lengths of the fixed arrays a whole decode met, each the first of its

@@ -142,6 +142,10 @@ pub struct Decoder {
     /// Past how many values of a packed run out of range in a row the others are only
     /// counted ([`Decoder::counting_alike_past`]).
     alike_kept: Option<usize>,
+    /// How many bytes of stored nodes a whole decode keeps before it leaves clean
+    /// top-level messages cold ([`Decoder::keeping_nodes_up_to`]); `None`: as many as
+    /// [`crate::model::cold`] keeps for the input's size.
+    hot_bytes: Option<u64>,
 }
 
 impl Decoder {
@@ -156,7 +160,14 @@ impl Decoder {
             skims: false,
             lists: false,
             alike_kept: None,
+            hot_bytes: None,
         }
+    }
+
+    /// The same decoder reading `root` as the root, building every field (a message of a
+    /// document decoded again alone, [`crate::model::cold`]).
+    pub(crate) fn rooted_at(&self, root: MessageDescriptor) -> Decoder {
+        Decoder { root: Some(root), focus: None, ..self.clone() }
     }
 
     /// The same decoder with other limits.
@@ -202,6 +213,23 @@ impl Decoder {
     /// record each, and most of the check's time).
     pub fn counting_alike_past(self, kept: usize) -> Self {
         Decoder { alike_kept: Some(kept), ..self }
+    }
+
+    /// The same decoder, whose whole decodes keep `bytes` of stored nodes (32 bytes each)
+    /// before they leave each clean top-level message of 16 nodes or more cold: stored
+    /// as its own node alone, the nodes under it decoded from its bytes again when read.
+    /// By default a document keeps seven eighths of its input's size or 256 MiB,
+    /// whichever is more, so a small one reads its units from memory and a gigabyte's
+    /// stay near the file's size. Clean messages of numbers all the way down are left
+    /// cold whatever the budget ([`crate::model::cold`]).
+    pub fn keeping_nodes_up_to(self, bytes: u64) -> Self {
+        Decoder { hot_bytes: Some(bytes), ..self }
+    }
+
+    /// How many bytes of stored nodes a whole decode of `input` bytes keeps before it
+    /// leaves clean top-level messages cold ([`Decoder::keeping_nodes_up_to`]).
+    pub(crate) fn hot_bytes(&self, input: usize) -> u64 {
+        self.hot_bytes.unwrap_or_else(|| super::cold::hot_bytes(input as u64))
     }
 
     /// Past how many problems alike in a row the others are only counted, if they are.

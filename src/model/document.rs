@@ -139,6 +139,11 @@ impl Document {
         &self.problems
     }
 
+    /// The input bytes, shared.
+    pub(in crate::model) fn source(&self) -> &Source {
+        &self.source
+    }
+
     /// The input bytes.
     #[inline]
     pub fn bytes(&self) -> &[u8] {
@@ -223,7 +228,14 @@ impl Document {
             Place::Stored(at) => self.moves.applied(at, self.nodes[at].unpack()),
             Place::Read(record) => record.unpack(),
             Place::Value { run, position } => self.value_node(run, position),
+            Place::Cold { run, position } => self.cold_node(run, position),
         }
+    }
+
+    /// The node of a cold unit's subtree, from the unit decoded alone ([`super::cold`]).
+    #[inline(never)]
+    fn cold_node(&self, run: usize, position: u32) -> Node {
+        super::cold::node(self, self.elided.generation(), self.elided.run_node(run), position)
     }
 
     /// The node of a packed value or a flat run's node that is not stored, read from its
@@ -247,6 +259,7 @@ impl Document {
             Place::Stored(at) => self.nodes[at].unpack(),
             Place::Read(record) => record.unpack(),
             Place::Value { run, position } => self.value_shape(run, position),
+            Place::Cold { run, position } => self.cold_node(run, position),
         }
     }
 
@@ -269,6 +282,16 @@ impl Document {
             Place::Value { run, position } if !self.elided.is_flat(run) => {
                 Some((self.elided.run_node(run), position, self.elided.run_count(run)))
             }
+            Place::Stored(_) | Place::Value { .. } | Place::Read(_) | Place::Cold { .. } => None,
+        }
+    }
+
+    /// The message left cold (its subtree not stored, [`super::cold`]) whose subtree holds
+    /// `id`, if one does: a reader that can pass over it whole need not make `id`'s node,
+    /// which decodes the message again.
+    pub fn cold_message_holding(&self, id: NodeId) -> Option<NodeId> {
+        match self.elided.locate(id) {
+            Place::Cold { run, .. } => Some(self.elided.run_node(run)),
             Place::Stored(_) | Place::Value { .. } | Place::Read(_) => None,
         }
     }
@@ -282,7 +305,9 @@ impl Document {
         }
         let flat = match self.elided.locate(id) {
             Place::Stored(_) => self.elided.starts_flat_run(id),
-            // Only a flat run's messages are messages among the nodes not stored.
+            // A cold unit's decode alone stores every node: it holds no flat run.
+            Place::Cold { .. } => false,
+            // Only a flat run's messages are messages among the other nodes not stored.
             Place::Read(_) | Place::Value { .. } => true,
         };
         flat.then(|| node.next - id - 1)
@@ -317,7 +342,7 @@ impl Document {
     pub(in crate::model) fn stored_at(&self, id: NodeId) -> Option<usize> {
         match self.elided.locate(id) {
             Place::Stored(at) => Some(at),
-            Place::Value { .. } | Place::Read(_) => None,
+            Place::Value { .. } | Place::Read(_) | Place::Cold { .. } => None,
         }
     }
 
@@ -328,6 +353,7 @@ impl Document {
             Place::Read(record) => record.parent(),
             Place::Value { run, position } if self.elided.is_flat(run) => self.value_node(run, position).parent,
             Place::Value { run, .. } => Some(self.elided.run_node(run)),
+            Place::Cold { run, position } => self.cold_node(run, position).parent,
         }
     }
 
@@ -341,6 +367,7 @@ impl Document {
             Place::Read(record) => record.next(),
             Place::Value { run, position } if self.elided.is_flat(run) => self.flat_next(run, position),
             Place::Value { .. } => id + 1,
+            Place::Cold { run, position } => self.cold_node(run, position).next,
         }
     }
 

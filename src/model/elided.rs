@@ -31,6 +31,9 @@ enum Shape {
     /// Clean messages of leaves side by side, siblings of one field, each followed by its
     /// leaves: the first message is the run's stored node ([`flat`]).
     Flat,
+    /// Every node under a clean message, the run's stored node: read from a decode of
+    /// that message alone ([`crate::model::cold`]).
+    Cold,
 }
 
 /// A run of nodes not stored: a clean packed run's values, or a flat run of messages.
@@ -86,6 +89,9 @@ pub(super) enum Place {
     Value { run: usize, position: u32 },
     /// Not stored, but made when its flat run's message was read last on this thread.
     Read(NodeRecord),
+    /// Not stored: the node `position` places after the stored message of cold run `run`,
+    /// in its subtree.
+    Cold { run: usize, position: u32 },
 }
 
 /// The value of a varint run read last on a thread: a reader of a run's values reads
@@ -166,7 +172,11 @@ impl Elided {
         while self.runs.get(run + 1).is_some_and(|next| next.node < id) {
             run += 1;
         }
-        Place::Value { run, position: id - self.runs[run].node - 1 }
+        let position = id - self.runs[run].node - 1;
+        match self.runs[run].shape {
+            Shape::Cold => Place::Cold { run, position },
+            Shape::Packed(_) | Shape::Flat => Place::Value { run, position },
+        }
     }
 
     /// The stored node of run `run`.
@@ -247,15 +257,37 @@ impl Elided {
         self.flat_end = None;
     }
 
+    /// Takes the subtree of the stored message `message` (the last ids added, `stored`
+    /// nodes being stored up to and with it) out of the stored ones: its `count` nodes are
+    /// read from a decode of the message alone from now on.
+    pub(super) fn leave_cold(&mut self, message: NodeId, count: usize, stored: usize) {
+        self.unstore_from(message.index() + 1, stored);
+        self.runs.push(Run { node: message, count: count as u32, shape: Shape::Cold, checkpoints_at: 0 });
+        self.append(count, false, stored);
+        self.elided += count;
+        self.flat_end = None;
+    }
+
+    /// Whether the subtree of `message` is already left cold (the last run).
+    pub(super) fn is_cold(&self, message: NodeId) -> bool {
+        self.runs.last().is_some_and(|run| run.shape == Shape::Cold && run.node == message)
+    }
+
+    /// The generation of the runs ([`Elided::generation`]): a node of a cold run read
+    /// from runs of another generation may have been read from other bytes.
+    pub(super) fn generation(&self) -> u64 {
+        self.generation
+    }
+
     /// Takes the ids from `first` on (the last added, `stored` being stored before them)
     /// out of the stored ones, to be added again as not stored.
     fn unstore_from(&mut self, first: usize, stored: usize) {
+        // Taking back the runs after `first` may leave none, and every id stored.
+        self.truncate(first, stored);
         if self.blocks.is_empty() {
             self.ids = 0;
             self.generation = new_generation();
             self.append(first, true, 0);
-        } else {
-            self.truncate(first, stored);
         }
     }
 
@@ -276,7 +308,10 @@ impl Elided {
             }
             debug_assert!(run.node.index() >= ids, "a run's values are taken back with its node");
             self.elided -= run.count as usize;
-            self.checkpoints.truncate(run.checkpoints_at as usize);
+            // Only packed runs keep offsets: the others' `checkpoints_at` says nothing.
+            if let Shape::Packed(_) = run.shape {
+                self.checkpoints.truncate(run.checkpoints_at as usize);
+            }
             self.runs.pop();
         }
         while self.flat_marks.last().is_some_and(|mark| mark.id.index() >= ids) {
@@ -442,7 +477,7 @@ fn block_masks(ids: std::ops::Range<usize>) -> impl Iterator<Item = (usize, u64)
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use std::sync::{Arc, OnceLock};
 
     use proptest::prelude::*;
@@ -465,7 +500,7 @@ mod tests {
         Decoder::new(Arc::clone(schema), schema.pool.get_message_by_name("jsonkinds.Kinds"))
     }
 
-    pub(super) fn decoded(decoder: &Decoder, bytes: &[u8], elides: bool) -> Document {
+    pub(in crate::model) fn decoded(decoder: &Decoder, bytes: &[u8], elides: bool) -> Document {
         let builder = Builder::new(Source::new(bytes.to_vec()), decoder.clone());
         let mut builder = if elides { builder.eliding() } else { builder };
         crate::model::overlay::build(&mut builder, None, true).unwrap();
@@ -479,7 +514,7 @@ mod tests {
     }
 
     /// Whether `lean` reads as `full` node by node; how many nodes each stores.
-    pub(super) fn same_nodes(lean: &Document, full: &Document) -> (usize, usize) {
+    pub(in crate::model) fn same_nodes(lean: &Document, full: &Document) -> (usize, usize) {
         assert_eq!(lean.node_count(), full.node_count());
         for id in NodeId::ROOT.up_to(full.end()) {
             assert_eq!(lean.node(id), full.node(id), "node {id}");

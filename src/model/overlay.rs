@@ -439,6 +439,9 @@ impl Walker<'_, '_> {
         self.remember_unit(node, problems_at);
         self.watch_budget()?;
         if self.hook.is_none() {
+            if self.b.problems().len() == problems_at {
+                self.b.leave_cold(node, true);
+            }
             return Ok(());
         }
         // Each field's problems in order as it is done: the fields held are then in order
@@ -1116,6 +1119,9 @@ impl Walker<'_, '_> {
         }
         if let Some(cause) = cause {
             self.problem(frame.node, cause.offset, cause.into_problem());
+        }
+        if !is_root && self.b.problems().len() == frame.problems_at {
+            self.b.leave_cold(frame.node, false);
         }
     }
 

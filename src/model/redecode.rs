@@ -360,9 +360,9 @@ pub(super) mod tests {
     use crate::decode::wire::write_varint;
 
     /// The sample VM's state.
-    pub(super) const SAMPLE: &[u8] = include_bytes!("../../samples/vm.state.bin");
+    pub(in crate::model) const SAMPLE: &[u8] = include_bytes!("../../samples/vm.state.bin");
 
-    pub(super) fn decoder() -> Decoder {
+    pub(in crate::model) fn decoder() -> Decoder {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name("sample.openvmm.SavedState");
         Decoder::new(schema, root)
@@ -383,7 +383,7 @@ pub(super) mod tests {
 
     /// Checks that `doc` reads as `whole` node by node (types by name: they are interned
     /// in the order met), and has its problems.
-    pub(super) fn assert_reads_as(doc: &Document, whole: &Document) {
+    pub(in crate::model) fn assert_reads_as(doc: &Document, whole: &Document) {
         assert_eq!(said(doc), said(whole));
         let paths = |doc: &Document| -> Vec<String> {
             (0..doc.node_count()).map(|i| doc.path_of(NodeId::from_index(i)).to_string()).collect()

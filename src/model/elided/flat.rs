@@ -605,7 +605,7 @@ pub(in crate::model) fn tagged(field: &RawField, shape: Node) -> Node {
 
 /// What a node reads as when its bytes no longer read as they did when decoded, which
 /// an edit decoding them again rules out: an empty error span at `at`.
-fn unreadable(id: NodeId, at: usize, parent: NodeId) -> Node {
+pub(in crate::model) fn unreadable(id: NodeId, at: usize, parent: NodeId) -> Node {
     Node {
         start: at as u64,
         value_end: at as u64,
