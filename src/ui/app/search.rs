@@ -74,8 +74,13 @@ impl Search {
                 let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
                 let id = NodeId::from_index(at as usize);
                 // Backward, a subtree passed over is met at its last node: back to its top.
+                // In a message left cold, that message is looked at first: making the node
+                // would decode it again.
                 if !self.forward
-                    && let Some(top) = self.top_passed_over(doc, &doc.node(id), &mut scratch, &mut judged_above)
+                    && let Some(top) = doc
+                        .cold_message_holding(id)
+                        .and_then(|message| self.top_passed_over(doc, Some(message), &mut scratch, &mut judged_above))
+                        .or_else(|| self.top_passed_over(doc, doc.node(id).parent, &mut scratch, &mut judged_above))
                 {
                     step += id - top + 1;
                     continue;
@@ -435,27 +440,46 @@ mod tests {
         ] {
             let root = schema.pool.get_message_by_name(root);
             let doc = Decoder::new(Arc::clone(schema), root).decode(Source::new(bytes));
-            let len = doc.node_count() as u32;
             let queries = ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[1", "2]", "7 ("];
             let words = ["-3", "elements", "packed", "no-such-word", "segmentregister", "ds", "limit", "login"];
             let numbers = ["3221225", "0000", "18", "80", "0", "5", "9"];
-            for query in queries.into_iter().chain(numbers).chain(words) {
-                let holds = holding(&doc, query);
-                for forward in [true, false] {
-                    for from in [0, 5, len / 3, len - 1] {
-                        let search = Search::new(query.to_owned(), forward, NodeId::from_index(from as usize));
-                        let at = |step: u32| match forward {
-                            true => (from + step) % len,
-                            false => (from + len - step % len) % len,
-                        };
-                        for start in (1..=len).step_by((len as usize / 24).max(3)) {
-                            for width in [1, 2, 3, 8, 41].into_iter().chain((start < 10).then_some(len)) {
-                                let steps = start..(start + width).min(len + 1);
-                                let expected = steps.clone().find(|&step| holds[at(step) as usize]);
-                                let expected = expected.map(|step| (step, NodeId::from_index(at(step) as usize)));
-                                let found = search.first_match(&doc, steps.clone());
-                                assert_eq!(found, expected, "/{query} forward {forward} from {from}, steps {steps:?}");
-                            }
+            first_matches_hold(&doc, queries.into_iter().chain(numbers).chain(words));
+        }
+    }
+
+    #[test]
+    fn a_search_through_units_left_cold_finds_the_first_row_holding_the_query() {
+        // The sample VM with a unit of 64 VPs left cold: its nodes are decoded when read.
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
+        let decoder = Decoder::new(Arc::clone(&schema), root).keeping_nodes_up_to(0);
+        let doc = decoder.decode(Source::new(crate::samples::large_vm(1)));
+        first_matches_hold(
+            &doc,
+            ["[63]", "#000001", "0xffffffff8100003f", "no-such-word", "limit", "0000"].into_iter(),
+        );
+    }
+
+    /// Checks that a search for each of `queries` over every range of steps a slice of it
+    /// may look at, from several starts, both ways, finds the first row holding it there.
+    fn first_matches_hold<'a>(doc: &Document, queries: impl Iterator<Item = &'a str>) {
+        let len = doc.node_count() as u32;
+        for query in queries {
+            let holds = holding(doc, query);
+            for forward in [true, false] {
+                for from in [0, 5, len / 3, len - 1] {
+                    let search = Search::new(query.to_owned(), forward, NodeId::from_index(from as usize));
+                    let at = |step: u32| match forward {
+                        true => (from + step) % len,
+                        false => (from + len - step % len) % len,
+                    };
+                    for start in (1..=len).step_by((len as usize / 24).max(3)) {
+                        for width in [1, 2, 3, 8, 41].into_iter().chain((start < 10).then_some(len)) {
+                            let steps = start..(start + width).min(len + 1);
+                            let expected = steps.clone().find(|&step| holds[at(step) as usize]);
+                            let expected = expected.map(|step| (step, NodeId::from_index(at(step) as usize)));
+                            let found = search.first_match(doc, steps.clone());
+                            assert_eq!(found, expected, "/{query} forward {forward} from {from}, steps {steps:?}");
                         }
                     }
                 }

@@ -31,18 +31,19 @@ pub(super) struct JudgedAbove {
 }
 
 impl Search {
-    /// The topmost ancestor of `node` (as read) that is passed over with its subtree
-    /// ([`Search::passes_over`]), if any: a backward search meets a subtree at its last
-    /// node, and passes over the rest of it back to that ancestor, the ancestor too.
+    /// The topmost of `parent` and its ancestors, up from it while each is, that is passed
+    /// over with its subtree ([`Search::passes_over`]), if any: a backward search meets a
+    /// subtree at its last node, and passes over the rest of it back to that ancestor, the
+    /// ancestor too.
     pub(super) fn top_passed_over(
         &self,
         doc: &Document,
-        node: &Node,
+        parent: Option<NodeId>,
         scratch: &mut SearchScratch,
         judged: &mut JudgedAbove,
     ) -> Option<NodeId> {
         let mut top = None;
-        let mut above = node.parent;
+        let mut above = parent;
         while let Some(at) = above {
             let parent = doc.node(at);
             let passes = match judged.recent.iter().flatten().find(|(id, _)| *id == at) {
