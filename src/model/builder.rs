@@ -22,6 +22,8 @@ pub(crate) struct Builder {
     /// How many bytes of stored nodes are kept before clean top-level messages are left
     /// cold ([`Builder::leave_cold`]).
     hot_bytes: u64,
+    /// How many problems were ever recorded, counted or taken back included.
+    found: usize,
 }
 
 /// Which problems a problem counted rather than kept is alike with
@@ -38,7 +40,7 @@ pub(crate) enum AlikeOn {
 impl Builder {
     /// Starts an empty document over `source`.
     pub(crate) fn new(source: Source, decoder: Decoder) -> Self {
-        Builder { doc: Document::empty(source, decoder), elides: false, hot_bytes: u64::MAX }
+        Builder { doc: Document::empty(source, decoder), elides: false, hot_bytes: u64::MAX, found: 0 }
     }
 
     /// The same builder, leaving the values of clean packed runs unstored: a document kept
@@ -58,7 +60,7 @@ impl Builder {
     pub(crate) fn with_types(source: Source, decoder: Decoder, types: TypeTable) -> Self {
         let mut doc = Document::empty(source, decoder);
         doc.types = types;
-        Builder { doc, elides: false, hot_bytes: u64::MAX }
+        Builder { doc, elides: false, hot_bytes: u64::MAX, found: 0 }
     }
 
     /// The finished document, its problems sorted by node.
@@ -225,6 +227,7 @@ impl Builder {
     /// Records a problem on `node` at byte `offset`.
     #[inline]
     pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
+        self.found += 1;
         self.mark_problem(node, true);
         self.doc.problems.push(Problem { node, offset: offset as u64, kind, more_alike: 0 });
     }
@@ -251,9 +254,18 @@ impl Builder {
         let counting = problems.last().is_some_and(|last| last.more_alike > 0 && alike(last))
             || (problems.len() > kept && problems.iter().rev().take(kept + 1).all(alike));
         match self.doc.problems.last_mut() {
-            Some(last) if counting => last.more_alike = last.more_alike.saturating_add(1),
+            Some(last) if counting => {
+                last.more_alike = last.more_alike.saturating_add(1);
+                self.found += 1;
+            }
             _ => self.problem(node, offset, kind),
         }
+    }
+
+    /// How many problems were ever recorded here, counted or taken back included: a
+    /// message in which none was found since it began is clean whatever was taken back.
+    pub(crate) fn problems_found(&self) -> usize {
+        self.found
     }
 
     /// Forgets problem `i`, and clears its node's mark when that was its last problem.

@@ -94,7 +94,7 @@ fn decoded_alone(doc: &Document, message: NodeId, node: &Node) -> Vec<NodeRecord
         return Vec::new();
     }
     let mut built = builder.finish();
-    debug_assert!(built.problems.is_empty(), "a message left cold decoded clean");
+    debug_assert!(built.problems.is_empty(), "a message left cold decoded clean: {:?}", built.problems);
     // Each id `j` of the decode alone (the root 0) is `message + j` here.
     let placed = |id: NodeId| message + id.index() as u32;
     let mut nodes = std::mem::take(&mut built.nodes);

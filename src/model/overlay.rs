@@ -130,6 +130,7 @@ pub(crate) fn build_part(
         skimmed: skim::Skimmed::default(),
         skim_backoff: skim::Backoff::default(),
         held: None,
+        top_found_at: 0,
         urls: KeyMap::default(),
         last_url: None,
         unknown_url: None,
@@ -275,6 +276,8 @@ struct Frame {
     /// Where this frame's problems start, and its field counts' place, for rollback.
     problems_at: usize,
     counts_at: usize,
+    /// How many problems had been found when it began ([`Builder::problems_found`]).
+    found_at: usize,
 }
 
 struct Walker<'a, 'h> {
@@ -326,6 +329,9 @@ struct Walker<'a, 'h> {
     watch: Option<BudgetWatch>,
     /// The search budget when the walk began.
     budget_at_start: usize,
+    /// How many problems had been found ([`Builder::problems_found`]) when the current
+    /// top-level field began: it is left cold only if none has been since.
+    top_found_at: usize,
 }
 
 /// How many nodes of top-level fields a streaming decode holds before handing them over.
@@ -406,6 +412,7 @@ impl Walker<'_, '_> {
             let frame = stack.last_mut().expect("stack is not empty");
             if at_top {
                 top_level = (self.b.node_count(), self.b.problems().len());
+                self.top_found_at = self.b.problems_found();
                 if self.skim_run(frame) || self.listed_run(frame) || self.unknown_run(frame) {
                     self.top_level_done(NodeId::from_index(top_level.0), top_level.1)?;
                     continue;
@@ -439,7 +446,7 @@ impl Walker<'_, '_> {
         self.remember_unit(node, problems_at);
         self.watch_budget()?;
         if self.hook.is_none() {
-            if self.b.problems().len() == problems_at {
+            if self.b.problems_found() == self.top_found_at {
                 self.b.leave_cold(node, true);
             }
             return Ok(());
@@ -883,6 +890,7 @@ impl Walker<'_, '_> {
             may_roll_back,
             damaged: false,
             problems_at,
+            found_at: self.b.problems_found(),
             counts_at: {
                 self.counts.push(FieldCounts::default());
                 self.counts.len() - 1
@@ -1120,7 +1128,10 @@ impl Walker<'_, '_> {
         if let Some(cause) = cause {
             self.problem(frame.node, cause.offset, cause.into_problem());
         }
-        if !is_root && self.b.problems().len() == frame.problems_at {
+        // Problems found in a frame may have been taken back (an enclosing truncation, a
+        // rollback) and be put on its nodes again later: a frame is left cold only if
+        // none was found since it began.
+        if !is_root && self.b.problems_found() == frame.found_at {
             self.b.leave_cold(frame.node, false);
         }
     }
