@@ -224,11 +224,29 @@ impl Document {
     /// want one field of it, and a call would copy all 40 bytes out.
     #[inline(always)]
     pub fn node(&self, id: NodeId) -> Node {
-        match self.elided.locate(id) {
+        self.node_at(self.elided.locate(id))
+    }
+
+    /// The node of the id at `place`.
+    #[inline(always)]
+    fn node_at(&self, place: Place) -> Node {
+        match place {
             Place::Stored(at) => self.moves.applied(at, self.nodes[at].unpack()),
             Place::Read(record) => record.unpack(),
             Place::Value { run, position } => self.value_node(run, position),
             Place::Cold { run, position } => self.cold_node(run, position),
+        }
+    }
+
+    /// The node with this id, as [`Document::node`] gives it, unless it lies in a message
+    /// left cold (its subtree not stored, [`super::cold`]): then that message. A reader
+    /// that can pass over the message whole need not make the node, which decodes the
+    /// message again.
+    #[inline(always)]
+    pub fn node_or_cold_message(&self, id: NodeId) -> Result<Node, NodeId> {
+        match self.elided.locate(id) {
+            Place::Cold { run, .. } => Err(self.elided.run_node(run)),
+            place => Ok(self.node_at(place)),
         }
     }
 
@@ -283,16 +301,6 @@ impl Document {
                 Some((self.elided.run_node(run), position, self.elided.run_count(run)))
             }
             Place::Stored(_) | Place::Value { .. } | Place::Read(_) | Place::Cold { .. } => None,
-        }
-    }
-
-    /// The message left cold (its subtree not stored, [`super::cold`]) whose subtree holds
-    /// `id`, if one does: a reader that can pass over it whole need not make `id`'s node,
-    /// which decodes the message again.
-    pub fn cold_message_holding(&self, id: NodeId) -> Option<NodeId> {
-        match self.elided.locate(id) {
-            Place::Cold { run, .. } => Some(self.elided.run_node(run)),
-            Place::Stored(_) | Place::Value { .. } | Place::Read(_) => None,
         }
     }
 

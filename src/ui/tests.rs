@@ -160,7 +160,7 @@ fn search_steps_through_packed_values_not_stored_as_through_rows() {
     // are in, left cold.
     let doc = app.doc();
     let matches = rows_holding(doc, query);
-    let not_stored = |id: NodeId| doc.unstored_value(id).is_some() || doc.cold_message_holding(id).is_some();
+    let not_stored = |id: NodeId| doc.unstored_value(id).is_some() || doc.node_or_cold_message(id).is_err();
     assert!(matches.len() > 3 && matches.iter().any(|&id| not_stored(id)), "{matches:?}");
     press(&mut app, &format!("/{query}<Enter>"));
     let mut met = vec![app.selected()];

@@ -77,10 +77,14 @@ impl Search {
                 // In a message left cold, that message is looked at first: making the node
                 // would decode it again.
                 if !self.forward
-                    && let Some(top) = doc
-                        .cold_message_holding(id)
-                        .and_then(|message| self.top_passed_over(doc, Some(message), &mut scratch, &mut judged_above))
-                        .or_else(|| self.top_passed_over(doc, doc.node(id).parent, &mut scratch, &mut judged_above))
+                    && let Some(top) = match doc.node_or_cold_message(id) {
+                        Ok(node) => self.top_passed_over(doc, node.parent, &mut scratch, &mut judged_above),
+                        Err(message) => {
+                            self.top_passed_over(doc, Some(message), &mut scratch, &mut judged_above).or_else(|| {
+                                self.top_passed_over(doc, doc.node(id).parent, &mut scratch, &mut judged_above)
+                            })
+                        }
+                    }
                 {
                     step += id - top + 1;
                     continue;
