@@ -221,7 +221,7 @@ impl Decoder {
     /// By default a document keeps seven eighths of its input's size or 256 MiB,
     /// whichever is more, so a small one reads its units from memory and a gigabyte's
     /// stay near the file's size. Clean messages of numbers all the way down are left
-    /// cold whatever the budget ([`crate::model::cold`]).
+    /// cold whatever the budget (see the `cold` module of the model).
     pub fn keeping_nodes_up_to(self, bytes: u64) -> Self {
         Decoder { hot_bytes: Some(bytes), ..self }
     }

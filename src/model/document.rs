@@ -239,7 +239,7 @@ impl Document {
     }
 
     /// The node with this id, as [`Document::node`] gives it, unless it lies in a message
-    /// left cold (its subtree not stored, [`super::cold`]): then that message. A reader
+    /// left cold (its subtree not stored, decoded again when read): then that message. A reader
     /// that can pass over the message whole need not make the node, which decodes the
     /// message again.
     #[inline(always)]
