@@ -341,7 +341,7 @@ impl Schema {
             places: places_by_number(&fields),
             name: desc.full_name().into(),
             leaves_only: !is_any && !enum_like && packed_only.is_empty() && fields.iter().all(leaf),
-            numbers_only: numbers_only(&desc, &mut Vec::new()),
+            numbers_only: numbers_only(&desc),
             is_any,
             enum_like,
             is_state_unit: is_state_unit(&desc),
@@ -402,18 +402,35 @@ pub fn is_state_unit(desc: &MessageDescriptor) -> bool {
 }
 
 /// Whether every field of `desc` is a number or a message whose fields are, all the way
-/// down ([`TypeInfo::numbers_only`]); `within` are the types it is below.
-fn numbers_only(desc: &MessageDescriptor, within: &mut Vec<MessageDescriptor>) -> bool {
+/// down ([`TypeInfo::numbers_only`]).
+fn numbers_only(desc: &MessageDescriptor) -> bool {
+    numbers_only_below(desc, &mut Vec::new(), &mut HashMap::new())
+}
+
+/// [`numbers_only`] of `desc`, below the types `within`, with the answers for the types
+/// done so far in `done`. An answer does not depend on the path to a type (a type that
+/// meets itself again below is no, however it is reached), so each type is judged once:
+/// a schema whose types each hold the next twice would otherwise be judged along every
+/// one of its exponentially many paths.
+fn numbers_only_below(
+    desc: &MessageDescriptor,
+    within: &mut Vec<MessageDescriptor>,
+    done: &mut HashMap<String, bool>,
+) -> bool {
+    if let Some(&known) = done.get(desc.full_name()) {
+        return known;
+    }
     if desc.full_name() == ANY_TYPE || within.contains(desc) {
         return false;
     }
     within.push(desc.clone());
     let all = desc.fields().all(|field| match field.kind() {
-        Kind::Message(child) => !field.is_map() && !field.is_group() && numbers_only(&child, within),
+        Kind::Message(child) => !field.is_map() && !field.is_group() && numbers_only_below(&child, within, done),
         Kind::String | Kind::Bytes => false,
         _ => true,
     });
     within.pop();
+    done.insert(desc.full_name().to_owned(), all);
     all
 }
 
@@ -521,6 +538,26 @@ mod tests {
 
     fn info(schema: &Schema, name: &str) -> TypeInfo {
         schema.type_info(schema.pool.get_message_by_name(name).unwrap())
+    }
+
+    #[test]
+    fn a_type_of_numbers_is_judged_once_for_each_type_below_it() {
+        // Forty types, each holding the next twice: 2^40 paths to the last, judged once.
+        let dir = tempfile::tempdir().unwrap();
+        for last in ["uint32 value = 1;", "string value = 1;"] {
+            let mut proto = String::from("syntax = \"proto3\";\npackage chain;\n");
+            for i in 0..40 {
+                proto += &format!("message T{i} {{ T{next} a = 1; T{next} b = 2; sint64 c = 3; }}\n", next = i + 1);
+            }
+            proto += &format!("message T40 {{ {last} }}\n");
+            let path = dir.path().join("chain.proto");
+            std::fs::write(&path, proto).unwrap();
+            let schema = Schema::load(&SchemaSources { proto_files: vec![path], ..SchemaSources::default() }).unwrap();
+            assert_eq!(info(&schema, "chain.T0").numbers_only, last.starts_with("uint32"), "{last}");
+        }
+        let samples = samples();
+        assert!(info(&samples, "sample.virt.x86.VpSavedState").numbers_only);
+        assert!(!info(&samples, "sample.partition.Partition").numbers_only, "holds an Any");
     }
 
     #[test]
