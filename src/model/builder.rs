@@ -168,17 +168,21 @@ impl Builder {
     /// more than the bytes kept; either storing enough nodes and taking few enough bytes.
     pub(crate) fn leave_cold(&mut self, message: NodeId, top_level: bool) {
         let doc = &mut self.doc;
-        let Some(at) = doc.stored_at(message).filter(|_| self.elides) else { return };
+        // Most messages hold a few nodes: they are let go before their node is looked up.
+        let count = doc.node_count() - message.index() - 1;
+        if !self.elides || count < cold::FEWEST_NODES {
+            return;
+        }
+        let Some(at) = doc.stored_at(message) else { return };
         let node = doc.nodes[at].unpack();
         let Some(ty) = node.ty.filter(|_| matches!(node.kind, NodeKind::Message | NodeKind::AnyPayload)) else {
             return;
         };
-        let count = doc.node_count() - message.index() - 1;
-        let worth = count >= cold::FEWEST_NODES && node.end() - node.start <= cold::MOST_BYTES;
+        let small = node.end() - node.start <= cold::MOST_BYTES;
         let full = top_level && (doc.nodes.len() * std::mem::size_of::<NodeRecord>()) as u64 > self.hot_bytes;
         // A top-level message of numbers was left cold as its frame ended.
         let cold = doc.elided.is_cold(message);
-        if cold || !worth || !(full || doc.types.get(ty).numbers_only) || node.has_problem() {
+        if cold || !small || !(full || doc.types.get(ty).numbers_only) || node.has_problem() {
             return;
         }
         doc.nodes.truncate(at + 1);
