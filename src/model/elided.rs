@@ -273,8 +273,8 @@ impl Elided {
         self.runs.last().is_some_and(|run| run.shape == Shape::Cold && run.node == message)
     }
 
-    /// The generation of the runs ([`Elided::generation`]): a node of a cold run read
-    /// from runs of another generation may have been read from other bytes.
+    /// The generation of the runs, new with every change to them: a node of a cold run
+    /// read from runs of another generation may have been read from other bytes.
     pub(super) fn generation(&self) -> u64 {
         self.generation
     }

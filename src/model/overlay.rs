@@ -874,7 +874,7 @@ impl Walker<'_, '_> {
         level: Level,
         may_roll_back: bool,
     ) -> Frame {
-        let problems_at = self.b.problems().len();
+        let (problems_at, found_at) = (self.b.problems().len(), self.b.problems_found());
         let any = if ty.is_some_and(|ty| self.info(ty).is_any) {
             self.resolve_any(node, span.start, span.end)
         } else {
@@ -890,7 +890,7 @@ impl Walker<'_, '_> {
             may_roll_back,
             damaged: false,
             problems_at,
-            found_at: self.b.problems_found(),
+            found_at,
             counts_at: {
                 self.counts.push(FieldCounts::default());
                 self.counts.len() - 1
