@@ -75,8 +75,9 @@ pub fn packed_values_from<'d>(doc: &'d Document, run: NodeId, from: usize) -> im
     PackedRun::new(span, wire).values(doc.bytes()).map_while(Result::ok)
 }
 
-/// Interprets a raw wire value as a declared kind.
-#[inline]
+/// Interprets a raw wire value as a declared kind. Inlined: where the kind is known, only
+/// its arm is left.
+#[inline(always)]
 pub fn interpret(kind: &Kind, raw: u64) -> Scalar {
     match kind {
         Kind::Int32 | Kind::Sfixed32 => Scalar::Signed(i64::from(raw as u32 as i32)),

@@ -3,6 +3,7 @@
 //! hold it are passed over as the sifter judges ([`super::sifting`]).
 
 mod digits;
+mod plan;
 mod subtree;
 mod sweep;
 
@@ -34,11 +35,13 @@ pub struct Search {
 }
 
 /// The rooms a search reuses for each row it looks at: its label, and a bytes value
-/// lowered; and what it knows of the rows of each field it met.
+/// lowered; and what it knows of the rows of each field and type it met.
 pub(super) struct SearchScratch {
     line: String,
     lowered: Vec<u8>,
     sifter: sifting::Sifter,
+    /// How each type's fields are read from their bytes.
+    plans: plan::Plans,
 }
 
 impl Search {
@@ -56,7 +59,12 @@ impl Search {
 
     /// Rooms for looking at rows, on one thread.
     pub(super) fn scratch(&self) -> SearchScratch {
-        SearchScratch { line: String::new(), lowered: Vec::new(), sifter: sifting::Sifter::new(self.needle.needle()) }
+        SearchScratch {
+            line: String::new(),
+            lowered: Vec::new(),
+            sifter: sifting::Sifter::new(self.needle.needle()),
+            plans: plan::Plans::default(),
+        }
     }
 
     /// The first node in search order among `steps` (counted from where the search
@@ -282,7 +290,9 @@ impl Search {
     }
 
     /// Whether `value`, as a row writes it ([`value::push_scalar_display`]), holds the
-    /// query (`line` is room for it).
+    /// query (`line` is room for it). Inlined: a search asks it of every number read from
+    /// bytes.
+    #[inline(always)]
     fn value_holds(&self, value: &Scalar, line: &mut String) -> bool {
         match (value, &self.digits) {
             (&Scalar::Unsigned(v), Some(digits)) => digits.in_integer(v, v >= 10),

@@ -71,8 +71,6 @@ pub(super) struct Sifter {
     /// By the document's type index: how the rows under a clean message of that type are
     /// looked at ([`Sifter::judge`]), once judged.
     judged: Vec<Option<Judged>>,
-    /// By type index and place of the field in it: [`Sifter::number`] ([`Sifter::number_at`]).
-    by_place: Vec<Vec<Option<Look>>>,
     /// By the field's address: how a message row of it is looked at, and whether the
     /// first of a singular field holds the query ([`Sifter::message_row`]).
     message_rows: KeyMap<usize, (Look, bool)>,
@@ -87,7 +85,6 @@ impl Sifter {
             fields: KeyMap::default(),
             types: KeyMap::default(),
             judged: Vec::new(),
-            by_place: Vec::new(),
             message_rows: KeyMap::default(),
         }
     }
@@ -113,24 +110,6 @@ impl Sifter {
                 (true, false) => Look::Whole,
             }
         })
-    }
-
-    /// [`Sifter::number`] of field `field_index` of type `ty` (`field`), kept by its place
-    /// rather than its address: a subtree read from its bytes asks it of every number.
-    pub(super) fn number_at(&mut self, ty: TypeIndex, field_index: usize, field: &FieldInfo) -> Look {
-        if let Some(&Some(look)) = self.by_place.get(ty.index()).and_then(|looks| looks.get(field_index)) {
-            return look;
-        }
-        let look = self.number(field);
-        if self.by_place.len() <= ty.index() {
-            self.by_place.resize(ty.index() + 1, Vec::new());
-        }
-        let looks = &mut self.by_place[ty.index()];
-        if looks.len() <= field_index {
-            looks.resize(field_index + 1, None);
-        }
-        looks[field_index] = Some(look);
-        look
     }
 
     /// How the row of `node` (of `field`, as [`crate::model::Document::field_info_of`]

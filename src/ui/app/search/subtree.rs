@@ -3,6 +3,7 @@
 //! does, read from its bytes without making a node. Nine rows in ten of a VM's state are
 //! the registers, segments and APIC of its processors: numbers under messages of numbers.
 
+use super::plan::{MOST_FIELDS, Number, Step};
 use super::{Search, SearchScratch};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex};
 use crate::decode::wire::{self, PackedRun, WireType};
@@ -12,10 +13,6 @@ use crate::ui::app::sifting::{Judged, Look};
 
 /// The deepest nesting read from the bytes: a deeper subtree is looked at row by row.
 const DEEPEST: u32 = 32;
-
-/// The most fields a message type read from its bytes declares: one with more is looked
-/// at row by row.
-const MOST_FIELDS: usize = 64;
 
 /// How many messages judged last a backward search keeps ([`Search::top_passed_over`]):
 /// the ancestors of the node it is at.
@@ -109,13 +106,10 @@ impl Search {
     /// Whether no row of the fields in `bytes`, a clean message of type `ty` judged
     /// [`Judged::Varying`], holds the query, each row's varying parts read as the row
     /// writes them; `false` wherever they are not read so (a singular field given twice,
-    /// a type of more fields or deeper nesting than is read here).
+    /// a type of more fields or deeper nesting than is read here). Each field is looked
+    /// at as its type's [`Step`]s, planned once a type.
     fn none_holds(&self, doc: &Document, ty: TypeIndex, bytes: &[u8], scratch: &mut SearchScratch, depth: u32) -> bool {
-        if depth > DEEPEST {
-            return false;
-        }
-        let info = doc.type_info_at(ty);
-        if info.fields.len() > MOST_FIELDS {
+        if depth > DEEPEST || !scratch.plans.plan(doc, ty, &mut scratch.sifter) {
             return false;
         }
         // How many values of each field (by its place in the type) came before: a value's
@@ -125,46 +119,52 @@ impl Search {
         while pos < bytes.len() {
             let Ok(raw) = wire::read_field_inline(bytes, pos, bytes.len()) else { return false };
             pos = raw.end;
-            let Some(field_index) = info.field_index(raw.tag.field_number) else { return false };
-            let field = &info.fields[field_index];
+            let Some(field_index) = doc.type_info_at(ty).field_index(raw.tag.field_number) else { return false };
             let index = counts[field_index];
-            let value = &bytes[raw.value_start..raw.value_end];
-            let values = match (&field.class, raw.tag.wire_type) {
-                (&FieldClass::Scalar(wire), WireType::Len) => {
-                    match self.packed_run_holds(field, wire, index, value, scratch) {
+            let values = match (scratch.plans.step(ty, field_index), raw.tag.wire_type) {
+                (Step::Rows, _) => return false,
+                (step @ (Step::Number { .. } | Step::Passed), WireType::Len) => {
+                    let field = &doc.type_info_at(ty).fields[field_index];
+                    let FieldClass::Scalar(wire) = field.class else { return false };
+                    let look = if matches!(step, Step::Passed) { Look::Never } else { Look::Varying };
+                    let value = &bytes[raw.value_start..raw.value_end];
+                    match self.packed_run_holds(field, look, wire, index, value, scratch) {
                         Some(values) => values,
                         None => return false,
                     }
                 }
-                (FieldClass::Scalar(_), _) => {
-                    let holds = match scratch.sifter.number_at(ty, field_index, field) {
+                (Step::Passed, _) => 1,
+                (Step::Number { listed, number }, _) => {
+                    if (!listed && index > 0) || (listed && self.index_holds(index, &mut scratch.line)) {
+                        return false;
+                    }
+                    let value = match number {
+                        Number::Integer(integer) => integer.scalar(raw.scalar),
+                        Number::Other => value::interpret(&doc.type_info_at(ty).fields[field_index].kind, raw.scalar),
+                    };
+                    if self.value_holds(&value, &mut scratch.line) {
+                        return false;
+                    }
+                    1
+                }
+                (Step::Message { child, first, later, below }, _) => {
+                    let row = if index == 0 { first } else { later };
+                    let row_holds = match row {
                         Look::Never => false,
-                        Look::Varying if !field.is_list && index > 0 => true,
-                        Look::Varying => {
-                            let value = value::interpret(&field.kind, raw.scalar);
-                            self.index_or_value_holds(field.is_list, index, &value, &mut scratch.line)
-                        }
+                        Look::Varying => self.index_holds(index, &mut scratch.line),
                         Look::Whole => true,
                     };
-                    if holds {
-                        return false;
-                    }
-                    1
-                }
-                (FieldClass::Message(desc), _) if !field.is_group && !field.is_map => {
-                    let Some(child) = doc.met_type(ty, field_index, desc.full_name()) else { return false };
-                    let row_holds = self.message_row_holds(field, desc.full_name(), index, scratch);
-                    let below = match scratch.sifter.judge(doc, child) {
-                        Judged::Never => true,
-                        Judged::Varying => self.none_holds(doc, child, value, scratch, depth + 1),
-                        Judged::Rows => false,
+                    let value = &bytes[raw.value_start..raw.value_end];
+                    let below_holds = match below {
+                        Judged::Never => false,
+                        Judged::Varying => !self.none_holds(doc, child, value, scratch, depth + 1),
+                        Judged::Rows => true,
                     };
-                    if row_holds || !below {
+                    if row_holds || below_holds {
                         return false;
                     }
                     1
                 }
-                _ => return false,
             };
             let Some(after) = index.checked_add(values) else { return false };
             counts[field_index] = after;
@@ -173,17 +173,18 @@ impl Search {
     }
 
     /// How many values the clean packed run `run` of `field` (of `wire`-typed values, the
-    /// first at `index`) holds, when neither its row (`name: packed type = [n elements]`)
-    /// nor a value's (`[i]: type = value`) holds the query; `None` when one may.
+    /// first at `index`, whose rows are looked at as `look`) holds, when neither its row
+    /// (`name: packed type = [n elements]`) nor a value's (`[i]: type = value`) holds the
+    /// query; `None` when one may.
     fn packed_run_holds(
         &self,
         field: &FieldInfo,
+        look: Look,
         wire: WireType,
         index: u32,
         run: &[u8],
         scratch: &mut SearchScratch,
     ) -> Option<u32> {
-        let look = scratch.sifter.number(field);
         if !field.is_list || look == Look::Whole {
             return None;
         }
