@@ -81,6 +81,16 @@ impl Search {
             while step < steps.end {
                 let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
                 let id = NodeId::from_index(at as usize);
+                // Backward through a flat run: its rows read forward from their bytes.
+                if !self.forward
+                    && let Some(first) = doc.flat_run_first(id)
+                {
+                    match self.flat_match_back(doc, (first, id), step, steps.end, &mut scratch) {
+                        Ok(found) => return Some(found),
+                        Err(after) => step = after,
+                    }
+                    continue;
+                }
                 // Backward, a subtree passed over is met at its last node: back to its top.
                 // In a message left cold, that message is looked at first: making the node
                 // would decode it again.
@@ -236,6 +246,51 @@ impl Search {
             };
         }
         Err(after)
+    }
+
+    /// Backward from row `id` of the flat run whose first message is `first`, at step
+    /// `step`, up to step `end`: the rows from `id` back to where the steps end or the run
+    /// starts, read forward from their bytes as [`Search::flat_match`] reads them (the
+    /// message holding the row they start at first). The last of them that matches,
+    /// which backward is the first, with its step; else the step after the rows.
+    fn flat_match_back(
+        &self,
+        doc: &Document,
+        (first, id): (NodeId, NodeId),
+        step: u32,
+        end: u32,
+        scratch: &mut SearchScratch,
+    ) -> Result<(u32, NodeId), u32> {
+        let left = (end - step) as usize;
+        let lowest = NodeId::from_index((id.index() + 1).saturating_sub(left).max(first.index()));
+        let lowest_node = doc.node(lowest);
+        let message_of = |row: NodeId, node: &Node| match node.kind {
+            NodeKind::Message => row,
+            _ => node.parent.unwrap_or(first),
+        };
+        let mut message = message_of(lowest, &lowest_node);
+        let mut last = None;
+        while message <= id {
+            let node = doc.node(message);
+            let Some(walk) = doc.flat_walk(message, &node) else { break };
+            let Ok((_, found)) = self.flat_match(doc, walk, 0, id - message + 1, scratch) else { break };
+            if found >= lowest {
+                last = Some(found);
+            }
+            // The rest of the message that holds it, row by row; then the messages after it.
+            let holder = message_of(found, &doc.node(found));
+            let after = doc.node(holder).next;
+            for row in (found.index() + 1..after.index().min(id.index() + 1)).map(NodeId::from_index) {
+                if row >= lowest && self.finds(doc, row, &doc.node(row), doc.field_info(row), scratch) {
+                    last = Some(row);
+                }
+            }
+            message = after;
+        }
+        match last {
+            Some(found) => Ok((step + (id - found), found)),
+            None => Err(step + (id - lowest + 1)),
+        }
     }
 
     /// Of the values of packed run `run` at `positions`, the first in search order whose
