@@ -396,12 +396,40 @@ fn patch_reads_its_script_from_standard_input_as_from_a_file() {
 /// decoded again only where the edit was, must say what a whole decode of its bytes says.
 fn fingerprint(doc: &Document) -> Vec<String> {
     let nodes = (0..doc.node_count()).map(|i| {
-        let node = doc.node(NodeId::from_index(i));
+        let id = NodeId::from_index(i);
+        let node = doc.node(id);
         let ty = node.ty.map(|t| doc.type_name(t).to_owned());
-        format!("{node:?} {ty:?}").replace(&format!("ty: {:?}", node.ty), "")
+        // Its parent and children as asked for alone: their ids are read without the
+        // whole node, and must move with the edits before them as the node's do.
+        let (parent, children) = (doc.parent(id), doc.children(id).collect::<Vec<_>>());
+        format!("{node:?} {ty:?} {parent:?} {children:?}").replace(&format!("ty: {:?}", node.ty), "")
     });
     let problems = doc.problems().iter().map(|p| format!("{:?} {} {}", p.node, p.offset, p.kind.describe(doc)));
     nodes.chain(problems).collect()
+}
+
+#[test]
+fn edits_that_move_the_ids_after_them_read_as_a_whole_decode() {
+    // Values taken out of units and grown, one unit after another and back: each edit
+    // moves the ids and bytes of every node after its unit, left pending on them.
+    let mut editor = Editor::new(open(statescope::samples::VM_STATE));
+    let ops = [
+        "delete units[4].state.ier",
+        "delete units[0].state.offset_from_host",
+        "set units[1].state.last 1",
+        "delete units[4].state.tx_buffer",
+        "set units[0].state.vmtime 18446744073709551615",
+        "delete units[4].state.lcr",
+    ];
+    for op in ops {
+        let nodes = editor.doc().node_count();
+        editor.apply(EditOp::parse(op).unwrap()).unwrap_or_else(|e| panic!("{op}: {e}"));
+        assert!(editor.doc().node_count() != nodes || op.starts_with("set"), "{op} takes nodes out");
+        assert_eq!(fingerprint(editor.doc()), fingerprint(&open(editor.doc().bytes())), "after {op}");
+    }
+    while editor.undo() {
+        assert_eq!(fingerprint(editor.doc()), fingerprint(&open(editor.doc().bytes())));
+    }
 }
 
 proptest! {

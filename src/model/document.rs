@@ -26,7 +26,8 @@ pub struct Document {
     pub(in crate::model) nodes: Vec<NodeRecord>,
     /// The nodes not stored (packed values, flat runs of messages), and where each id's is.
     pub(in crate::model) elided: Elided,
-    /// The byte moves edits left pending on the nodes after the fields they changed.
+    /// The moves (of bytes and ids) edits left pending on the nodes after the fields they
+    /// changed.
     pub(in crate::model) moves: Moves,
     pub(in crate::model) types: TypeTable,
     /// Every problem, sorted by node.
@@ -270,11 +271,11 @@ impl Document {
     }
 
     /// The node with this id as stored: all but its offsets are as [`Document::node`]
-    /// gives them, and it costs no look at the moves pending nor at the bytes.
+    /// gives them (its ids moved by the moves pending), and it costs no look at the bytes.
     #[inline(always)]
     pub(in crate::model) fn stored(&self, id: NodeId) -> Node {
         match self.elided.locate(id) {
-            Place::Stored(at) => self.nodes[at].unpack(),
+            Place::Stored(at) => self.moves.before(at).ids(self.nodes[at].unpack()),
             Place::Read(record) => record.unpack(),
             Place::Value { run, position } => self.value_shape(run, position),
             Place::Cold { run, position } => self.cold_node(run, position),
@@ -367,7 +368,7 @@ impl Document {
     /// The parent of a node; `None` for the root.
     pub fn parent(&self, id: NodeId) -> Option<NodeId> {
         match self.elided.locate(id) {
-            Place::Stored(at) => self.nodes[at].parent(),
+            Place::Stored(at) => self.nodes[at].parent().map(|parent| self.moves.before(at).id(parent)),
             Place::Read(record) => record.parent(),
             Place::Value { run, position } if self.elided.is_flat(run) => self.value_node(run, position).parent,
             Place::Value { run, .. } => Some(self.elided.run_node(run)),
@@ -381,7 +382,7 @@ impl Document {
     #[inline(always)]
     pub(in crate::model) fn next_of(&self, id: NodeId) -> NodeId {
         match self.elided.locate(id) {
-            Place::Stored(at) => self.nodes[at].next(),
+            Place::Stored(at) => self.moves.before(at).id(self.nodes[at].next()),
             Place::Read(record) => record.next(),
             Place::Value { run, position } if self.elided.is_flat(run) => self.flat_next(run, position),
             Place::Value { .. } => id + 1,

@@ -19,7 +19,7 @@ use crate::model::decoder::Decoder;
 use crate::model::document::Document;
 use crate::model::elided::{Elided, MOST_FLAT_LEAVES, Place};
 use crate::model::field_counts::FieldCounts;
-use crate::model::moves::Moves;
+use crate::model::moves::{Move, Moves};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::overlay::{self, ArrayLengths, Part, TopState};
 use crate::model::problem::{Problem, ProblemKind};
@@ -208,7 +208,7 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
         return in_flat_run(doc, old, fresh, (run, top, &node), delta);
     }
     let Place::Stored(at) = elided.locate(top) else { return None };
-    let next = nodes[at].next();
+    let next = moves.before(at).id(nodes[at].next());
     let ids_move = (fresh_elided.ids(fresh.len()) - 1) as isize - (next - top) as isize;
     let field = Field { at, end: elided.stored_before(next.index(), nodes.len()), id: top };
     let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
@@ -274,6 +274,8 @@ fn in_flat_run(
     (nodes, doc.moves) = spliced(nodes, moves, after, &fresh.nodes[..1], (ids_move, total), delta, (0, 0));
     if top == first {
         let next = NodeId::from_index(node.next.index().checked_add_signed(ids_move)?);
+        // Stored back by the moves pending on it.
+        let next = Move { bytes: 0, places: -doc.moves.before(at).places }.id(next);
         nodes[at].update(|n| (n.value_end, n.next) = (n.value_end.wrapping_add_signed(delta as i64), next));
     }
     doc.nodes = nodes;
@@ -292,10 +294,11 @@ struct Field {
 /// The old stored nodes with those of top-level field `field` replaced by `fresh` (the
 /// stored nodes of the root and that field alone, decoded again) and the nodes after it
 /// moved by `ids_move` places and `delta` bytes, `total` ids in all after. In place, as a
-/// gigabyte's nodes are too many to copy for one edit; and when no id moves, the nodes
-/// after the field are left as they are and the move is recorded in the [`Moves`] pending
-/// on them, as moving them would read and write every one. The top-level fields after it
-/// of field number `renumbered.0` have `renumbered.1` more values of it before them.
+/// gigabyte's nodes are too many to copy for one edit; the nodes after the field are left
+/// as they are and their move is recorded in the [`Moves`] pending on them, as moving them
+/// would read and write every one (on a gigabyte, most of an edit's time). Only when the
+/// top-level fields after it of field number `renumbered.0` have `renumbered.1` more values
+/// of it before them (whole fields put in or taken out) are they moved at once.
 fn spliced(
     mut nodes: Vec<NodeRecord>,
     mut moves: Moves,
@@ -305,31 +308,33 @@ fn spliced(
     delta: isize,
     renumbered: (u32, i32),
 ) -> (Vec<NodeRecord>, Moves) {
-    if ids_move != 0 {
+    let places = i32::try_from(ids_move).expect("a document holds fewer than 2^31 nodes");
+    let at_once = renumbered.1 != 0;
+    if at_once {
         moves.settle(&mut nodes);
     }
     let Field { at: k, end: old_next, id: top } = field;
     // The field's own nodes: from their place after the root of `fresh` to `top` on, and
     // stored back by the moves pending on the field.
     let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + top.index()) };
-    let pending = moves.bytes_before(k);
+    let pending = moves.before(k);
+    let back = Move { bytes: -pending.bytes, places: -pending.places };
     let field = fresh[1..].iter().map(|n| {
         let n = n.unpack();
+        let n = Node { parent: n.parent.map(placed), next: placed(n.next), ..n };
         NodeRecord::pack(Node {
-            parent: n.parent.map(placed),
-            next: placed(n.next),
-            start: n.start.wrapping_add_signed(-pending),
-            value_end: n.value_end.wrapping_add_signed(-pending),
-            ..n
+            start: n.start.wrapping_add_signed(back.bytes),
+            value_end: n.value_end.wrapping_add_signed(back.bytes),
+            ..back.ids(n)
         })
     });
     nodes.splice(k..old_next, field);
-    let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
     let after = k + fresh.len() - 1;
-    if ids_move == 0 {
-        moves.add(&mut nodes, after, delta as i64);
+    moves.shift_positions(old_next, after as isize - old_next as isize);
+    let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
+    if !at_once {
+        moves.add(&mut nodes, after, Move { bytes: delta as i64, places });
     } else {
-        let places = i32::try_from(ids_move).expect("a document holds fewer than 2^31 nodes");
         let move_all = |part: &mut [NodeRecord]| {
             for n in part {
                 if n.parent() == Some(NodeId::ROOT) && n.field_number() == renumbered.0 {
@@ -490,7 +495,7 @@ pub(super) mod tests {
             // The nodes after the unit were not moved but have their move pending.
             let delta = one_field.bytes().len() as i64 - include_bytes!("../../samples/vm.state.bin").len() as i64;
             let last = one_field.nodes.len() - 1;
-            assert_eq!(one_field.moves.bytes_before(last), delta, "vmtime = {value:x?}");
+            assert_eq!(one_field.moves.before(last).bytes, delta, "vmtime = {value:x?}");
             assert_eq!(one_field.bytes(), whole.bytes());
         }
     }

@@ -727,6 +727,34 @@ mod tests {
         Ok(())
     }
 
+    #[test]
+    fn an_edit_of_a_flat_runs_first_message_after_ids_moved_before_it_reads_as_the_whole() {
+        // A message too long for a flat run, then a run: the first edit gives the long one
+        // a leaf more, which leaves the ids of the run moved, pending on its first message;
+        // the second gives that message a leaf more, whose next is then stored back.
+        let decoder = kinds();
+        let long = |extra: usize| (vec![(2, 7); super::MOST_LEAVES + 1 + extra], false);
+        let mut pieces = vec![long(0)];
+        pieces.extend((0..12u64).map(|i| (vec![(0, i), (1, i)], false)));
+        let mut doc = decoded(&decoder, &blob(&pieces, false), true);
+        for (at, edited) in [(0, long(1)), (1, (vec![(0, 5), (1, 6), (2, 7)], false)), (0, long(3))] {
+            pieces[at] = edited;
+            let top = doc.top_level_from(NodeId::ROOT + 1).nth(at).unwrap();
+            let node = doc.node(top);
+            let span = node.start as usize..node.end() as usize;
+            let mut put = Vec::new();
+            piece(&pieces[at].0, false, &mut put);
+            let delta = put.len() as isize - span.len() as isize;
+            let inside = redecode::inside(&doc, &span).expect("the edit stays inside one top-level field");
+            let source = Source::new(blob(&pieces, false));
+            let (old, ..) = doc.into_old();
+            doc = redecode::again(old, &decoder, &source, inside, delta).expect("decoded alone");
+            let full = decoded(&decoder, &blob(&pieces, false), false);
+            same_nodes(&doc, &full);
+            walks_read_as(&doc, &full).unwrap();
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(150))]
 
