@@ -1,14 +1,10 @@
 //! How a search reads each field of a clean message from its bytes, planned once a type:
-//! what the sifter says of the field's rows, its number's kind, and for a message its
-//! type and how its rows below are judged. A subtree read from its bytes then asks one
-//! array per field, not the sifter's tables by address (a gigabyte of registers asks it
-//! of every number).
-
-use prost_reflect::Kind;
+//! what the sifter says of the field's rows, and for a message its type and how its rows
+//! below are judged. A subtree read from its bytes then asks one array per field, not the
+//! sifter's tables by address (a gigabyte of registers asks it of every number).
 
 use crate::decode::schema::{FieldClass, TypeIndex};
 use crate::model::Document;
-use crate::model::value::{self, Scalar};
 use crate::ui::app::sifting::{Judged, Look, Sifter};
 
 /// The most fields a message type read from its bytes declares: one with more is looked
@@ -24,71 +20,10 @@ pub(super) enum Step {
     /// A number none of whose rows can hold the query (its packed run's row may).
     Passed,
     /// A number whose value (and, `listed`, its index) alone may hold the query.
-    Number { listed: bool, number: Number },
+    Number { listed: bool },
     /// A message of type `child`: its row looked at as `first` when it is the first of its
     /// field in the message, else as `later`, and its rows below as `below`.
     Message { child: TypeIndex, first: Look, later: Look, below: Judged },
-}
-
-/// The kind of a number, to interpret its raw value with.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Number {
-    /// An integer, interpreted without its field's descriptor.
-    Integer(Integer),
-    /// A bool, a float or an enum: interpreted by its field's kind.
-    Other,
-}
-
-/// The kinds of integer a field may be declared as.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Integer {
-    Int32,
-    Int64,
-    Uint32,
-    Uint64,
-    Sint32,
-    Sint64,
-    Fixed32,
-    Fixed64,
-    Sfixed32,
-    Sfixed64,
-}
-
-impl Integer {
-    /// The integer kind of `kind`; `None` for any other.
-    fn of(kind: &Kind) -> Option<Integer> {
-        Some(match kind {
-            Kind::Int32 => Integer::Int32,
-            Kind::Int64 => Integer::Int64,
-            Kind::Uint32 => Integer::Uint32,
-            Kind::Uint64 => Integer::Uint64,
-            Kind::Sint32 => Integer::Sint32,
-            Kind::Sint64 => Integer::Sint64,
-            Kind::Fixed32 => Integer::Fixed32,
-            Kind::Fixed64 => Integer::Fixed64,
-            Kind::Sfixed32 => Integer::Sfixed32,
-            Kind::Sfixed64 => Integer::Sfixed64,
-            _ => return None,
-        })
-    }
-
-    /// A raw wire value as this kind ([`value::interpret`]).
-    #[inline(always)]
-    pub(super) fn scalar(self, raw: u64) -> Scalar {
-        let kind = match self {
-            Integer::Int32 => Kind::Int32,
-            Integer::Int64 => Kind::Int64,
-            Integer::Uint32 => Kind::Uint32,
-            Integer::Uint64 => Kind::Uint64,
-            Integer::Sint32 => Kind::Sint32,
-            Integer::Sint64 => Kind::Sint64,
-            Integer::Fixed32 => Kind::Fixed32,
-            Integer::Fixed64 => Kind::Fixed64,
-            Integer::Sfixed32 => Kind::Sfixed32,
-            Integer::Sfixed64 => Kind::Sfixed64,
-        };
-        value::interpret(&kind, raw)
-    }
 }
 
 /// The steps of each type met, by type index, in the order of its fields: `None` until
@@ -140,10 +75,7 @@ fn step_of(doc: &Document, ty: TypeIndex, field_index: usize, sifter: &mut Sifte
     match &field.class {
         FieldClass::Scalar(_) => match sifter.number(field) {
             Look::Never => Step::Passed,
-            Look::Varying => Step::Number {
-                listed: field.is_list,
-                number: Integer::of(&field.kind).map_or(Number::Other, Number::Integer),
-            },
+            Look::Varying => Step::Number { listed: field.is_list },
             Look::Whole => Step::Rows,
         },
         FieldClass::Message(desc) if !field.is_group && !field.is_map => {

@@ -3,7 +3,7 @@
 //! does, read from its bytes without making a node. Nine rows in ten of a VM's state are
 //! the registers, segments and APIC of its processors: numbers under messages of numbers.
 
-use super::plan::{MOST_FIELDS, Number, Step};
+use super::plan::{MOST_FIELDS, Step};
 use super::{Search, SearchScratch};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex};
 use crate::decode::wire::{self, PackedRun, WireType};
@@ -134,14 +134,11 @@ impl Search {
                     }
                 }
                 (Step::Passed, _) => 1,
-                (Step::Number { listed, number }, _) => {
+                (Step::Number { listed }, _) => {
                     if (!listed && index > 0) || (listed && self.index_holds(index, &mut scratch.line)) {
                         return false;
                     }
-                    let value = match number {
-                        Number::Integer(integer) => integer.scalar(raw.scalar),
-                        Number::Other => value::interpret(&doc.type_info_at(ty).fields[field_index].kind, raw.scalar),
-                    };
+                    let value = value::interpret(&doc.type_info_at(ty).fields[field_index].kind, raw.scalar);
                     if self.value_holds(&value, &mut scratch.line) {
                         return false;
                     }
