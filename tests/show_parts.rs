@@ -11,6 +11,7 @@ use statescope::{
 };
 
 use common::sample_decoder as decoder;
+use common::{Dice, len_field, varint_field};
 
 fn tree(decoder: &Decoder, bytes: &[u8], pieces: Pieces, options: TreeOptions) -> String {
     let mut out = Vec::new();
@@ -104,13 +105,6 @@ fn show_of_a_large_file_on_every_core_prints_what_one_thread_prints() {
     assert!(tree.contains("duplicate unit name"));
 }
 
-/// `number` written length-delimited with `bytes`.
-fn len_field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
-    statescope::write_varint(out, number << 3 | 2);
-    statescope::write_varint(out, bytes.len() as u64);
-    out.extend_from_slice(bytes);
-}
-
 #[test]
 fn a_unit_whose_lines_are_too_many_to_hold_is_written_again_in_order_among_parts() {
     // A unit of 200,000 MSR entries, about 10 MB of lines: more than a part holds, so its
@@ -178,24 +172,6 @@ fn listed_runs_decoder() -> Decoder {
     let schema = std::sync::Arc::new(statescope::Schema::load(&sources).unwrap());
     let root = schema.pool.get_message_by_name("listedruns.Root");
     Decoder::new(schema, root)
-}
-
-/// A small pseudo-random source (xorshift), so every run sees the same blobs.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
-
-/// `number` as a varint field holding `value`.
-fn varint_field(out: &mut Vec<u8>, number: u64, value: u64) {
-    statescope::write_varint(out, number << 3);
-    statescope::write_varint(out, value);
 }
 
 /// An `Entry`: mostly clean, its leaves in any order, some given twice; else, when it may

@@ -218,9 +218,11 @@ impl Builder {
     }
 
     /// Records `top`, a top-level message, as the node that stands for the run of `count`
-    /// messages from byte `start` on that it ends ([`Decoder::listing_flat_runs`]).
-    pub(crate) fn listed(&mut self, top: NodeId, start: usize, count: u32) {
-        self.doc.listed = Some(ListedRun { node: top, start, count });
+    /// messages from byte `start` on that it ends ([`Decoder::listing_flat_runs`]), of
+    /// messages of any shape that read clean when `clean`
+    /// ([`Decoder::listing_clean_messages`]).
+    pub(crate) fn listed(&mut self, top: NodeId, start: usize, count: u32, clean: bool) {
+        self.doc.listed = Some(ListedRun { node: top, start, count, clean });
     }
 
     /// The problems so far, in the order they were found.

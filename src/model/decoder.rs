@@ -139,6 +139,9 @@ pub struct Decoder {
     /// Whether a streamed run of clean top-level messages of leaves is handed over as one
     /// node, its leaves unbuilt ([`Decoder::listing_flat_runs`]).
     lists: bool,
+    /// Whether, besides, a streamed run of top-level messages of one field that read clean
+    /// whatever their shape is handed over as one node ([`Decoder::listing_clean_messages`]).
+    lists_clean: bool,
     /// Past how many values of a packed run out of range in a row the others are only
     /// counted ([`Decoder::counting_alike_past`]).
     alike_kept: Option<usize>,
@@ -159,6 +162,7 @@ impl Decoder {
             causes: true,
             skims: false,
             lists: false,
+            lists_clean: false,
             alike_kept: None,
             hot_bytes: None,
         }
@@ -204,6 +208,20 @@ impl Decoder {
     /// Whether runs of clean top-level messages of leaves are handed over unbuilt.
     pub fn lists_flat_runs(&self) -> bool {
         self.lists
+    }
+
+    /// The same decoder, for a writer of the tree's rows (`show`'s tree): as
+    /// [`Decoder::listing_flat_runs`], and a run of top-level message fields of one field
+    /// that a quick walk finds free of every problem, whatever they hold (nested messages,
+    /// Any payloads, packed runs), is handed over as one node too; the writer reads their
+    /// rows from the bytes ([`Document::listed_clean`]), each as a full decode builds it.
+    pub fn listing_clean_messages(self) -> Self {
+        Decoder { lists: true, lists_clean: true, ..self }
+    }
+
+    /// Whether runs of clean top-level messages of any shape are handed over unbuilt.
+    pub fn lists_clean_messages(&self) -> bool {
+        self.lists_clean
     }
 
     /// The same decoder, for a report that shows `kept` problems alike and counts the

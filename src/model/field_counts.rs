@@ -45,6 +45,15 @@ impl FieldCounts {
     /// message declares.
     const LONG: usize = 8192;
 
+    /// Forgets every count, keeping the room of a short list (a frame reused for the next
+    /// message costs no copy of it).
+    pub(crate) fn clear(&mut self) {
+        match self {
+            FieldCounts::Few { len, ascending, .. } => (*len, *ascending) = (0, true),
+            _ => *self = FieldCounts::default(),
+        }
+    }
+
     /// Counts `values` more of field `number`; returns how many came before them.
     pub(crate) fn bump(&mut self, number: u32, values: u32) -> u32 {
         let count = match self {

@@ -9,6 +9,10 @@ use crate::model::elided::flat::{fields, leaves_of, tagged};
 use crate::model::flat_walk::FlatLeaf;
 use crate::model::node::{Node, NodeId};
 
+mod clean;
+
+pub use clean::{CleanMessages, CleanRow, RowShape};
+
 /// A run of top-level messages of one field, handed over as its last one's node.
 #[derive(Debug, Clone, Copy)]
 pub(in crate::model) struct ListedRun {
@@ -18,6 +22,9 @@ pub(in crate::model) struct ListedRun {
     pub(in crate::model) start: usize,
     /// How many messages the run holds.
     pub(in crate::model) count: u32,
+    /// Whether its messages are of any shape, read clean
+    /// ([`crate::model::Decoder::listing_clean_messages`]), not of leaves only.
+    pub(in crate::model) clean: bool,
 }
 
 /// The messages of a listed run, one at a time ([`ListedMessages::next_message`]).
@@ -58,7 +65,7 @@ impl Document {
     /// left unbuilt ([`crate::model::Decoder::listing_flat_runs`]): the run's messages,
     /// from its first.
     pub fn listed_messages(&self, id: NodeId) -> Option<ListedMessages<'_>> {
-        let run = self.listed.filter(|run| run.node == id)?;
+        let run = self.listed.filter(|run| run.node == id && !run.clean)?;
         let shape = self.node(id);
         let ty = self.type_info_of(id)?;
         let index = shape.index.checked_sub(run.count - 1)?;

@@ -456,7 +456,7 @@ impl Walker<'_, '_> {
         self.b.sort_problems_from(problems_at);
         let held = *self.held.get_or_insert((node, problems_at));
         let doc = self.b.document();
-        let skimmed = doc.fields_skimmed_under(node) > 0 || doc.listed_messages(node).is_some();
+        let skimmed = doc.fields_skimmed_under(node) > 0 || doc.listed.is_some_and(|run| run.node == node);
         if !skimmed && self.b.node_count() - held.0.index() < HELD_NODES {
             return Ok(());
         }

@@ -7,17 +7,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use prost_reflect::Kind;
 
+mod clean_rows;
 mod lines;
 mod row_starts;
 
 use self::lines::{Escape, Lines};
 use self::row_starts::RowStarts;
 use crate::decode::schema::FieldInfo;
+use crate::decode::wire::PackedValue;
 use crate::model::listed::ListedMessages;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
-use crate::model::problem::{Problem, Severity};
+use crate::model::problem::{Problem, ProblemKind, Severity};
 use crate::model::source::Source;
 use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document, value};
@@ -77,8 +79,10 @@ pub fn write_tree_streaming(
     out: &mut impl Write,
 ) -> io::Result<()> {
     let mut line = String::new();
-    // The runs of small clean messages are listed from their bytes, not built.
-    let decoder = &decoder.clone().listing_flat_runs();
+    // The runs of small clean messages are listed from their bytes, not built; and, where
+    // the rows show no offsets, any run of clean top-level messages.
+    let decoder =
+        &if options.offsets { decoder.clone().listing_flat_runs() } else { decoder.clone().listing_clean_messages() };
     let name = decoder.root_type().map_or("(no schema)", |m| m.full_name()).to_owned();
     if options.offsets {
         line.push_str(&format!("{:>9}+{:<7}", 0, source.len()));
@@ -135,6 +139,9 @@ fn write_subtree(
 ) -> io::Result<()> {
     if let Some(messages) = doc.listed_messages(top) {
         return write_listed(doc, messages, base_depth, options, scratch, out);
+    }
+    if let Some(rows) = doc.listed_clean(top) {
+        return clean_rows::write_clean(doc, top, rows, base_depth, options, scratch, out);
     }
     let Scratch { block, depth_below, row_starts } = scratch;
     let mut lines = Lines::new(block, out);
@@ -229,33 +236,58 @@ fn write_packed_values(
     options: TreeOptions,
     lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
-    use std::fmt::Write as _;
     let field = doc.field_info(run);
     let first = doc.node(run).index;
-    // A run's problems are its values' (sorted by offset, as the values are).
-    let mut problems = doc.problems_of(run).iter().peekable();
-    // Numbers, and a type's name that needs no escaping: the lines need no check (an
-    // enum's names come from the schema, which may be hostile).
-    let printable =
-        field.is_none_or(|f| !matches!(f.kind, Kind::Enum(_)) && value::is_printable_ascii(f.type_name.as_bytes()));
-    let escape = if printable { Escape::Printable } else { Escape::Check };
+    // A run's problems are its values' (sorted by offset, as the values are), but for a
+    // fixed array's wrong length, the run's own, written first as under a run of nodes.
+    let (length, of_values): (Vec<&Problem>, Vec<&Problem>) =
+        doc.problems_of(run).iter().partition(|p| matches!(p.kind, ProblemKind::WrongArrayLength { .. }));
+    for problem in length {
+        write_problem(doc, problem, depth - 1, options, lines)?;
+    }
+    let mut problems = of_values.into_iter().peekable();
+    let escape = values_escape(field);
     for (k, value) in value::packed_values(doc, run).enumerate() {
         let mut own = Vec::new();
         while let Some(p) = problems.next_if(|p| p.offset as usize <= value.offset) {
             own.push(p);
         }
-        let line = lines.start_line();
-        if options.offsets {
-            let _ = write!(line, "{:>9}+{:<7}", value.offset, value.len);
-        }
-        crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
-        element_label(field, first + k as u32, value.raw, !own.is_empty(), line);
-        lines.end_line(escape)?;
+        let index = first + k as u32;
+        write_value_row(field, (index, &value, !own.is_empty()), depth, options, escape, lines)?;
         for problem in own {
             write_problem(doc, problem, depth, options, lines)?;
         }
     }
     Ok(())
+}
+
+/// How the rows of a packed run of `field` are escaped: numbers, and a type's name that
+/// needs no escaping, need no check (an enum's names come from the schema, which may be
+/// hostile).
+fn values_escape(field: Option<&FieldInfo>) -> Escape {
+    let printable =
+        field.is_none_or(|f| !matches!(f.kind, Kind::Enum(_)) && value::is_printable_ascii(f.type_name.as_bytes()));
+    if printable { Escape::Printable } else { Escape::Check }
+}
+
+/// The row of a packed run's value, the `index`th of its field, at `depth`; whether it
+/// has a problem.
+fn write_value_row(
+    field: Option<&FieldInfo>,
+    (index, value, has_problem): (u32, &PackedValue, bool),
+    depth: usize,
+    options: TreeOptions,
+    escape: Escape,
+    lines: &mut Lines<impl Write>,
+) -> io::Result<()> {
+    use std::fmt::Write as _;
+    let line = lines.start_line();
+    if options.offsets {
+        let _ = write!(line, "{:>9}+{:<7}", value.offset, value.len);
+    }
+    crate::render::indent_pieces(depth).for_each(|spaces| line.push_str(spaces));
+    element_label(field, index, value.raw, has_problem, line);
+    lines.end_line(escape)
 }
 
 fn write_problems(

@@ -202,3 +202,29 @@ pub fn sample_mutants(decoder: &statescope::Decoder, seed: u64, tries: usize) ->
     }
     mutants
 }
+
+/// A small pseudo-random source (xorshift), so every run sees the same blobs.
+pub struct Dice(pub u64);
+
+impl Dice {
+    /// The next number below `n`.
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// `number` as a varint field holding `value`.
+pub fn varint_field(out: &mut Vec<u8>, number: u64, value: u64) {
+    statescope::write_varint(out, number << 3);
+    statescope::write_varint(out, value);
+}
+
+/// `number` written length-delimited with `bytes`.
+pub fn len_field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
+    statescope::write_varint(out, number << 3 | 2);
+    statescope::write_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}

@@ -2,7 +2,9 @@
 //! one field, each of a type of leaves only that the flat loop would build whole, handed to
 //! the hook as one node with no children: the writer makes the run's nodes from the bytes as it lists them
 //! ([`crate::model::Document::listed_messages`]), so a million small messages cost a
-//! million reads, not three million nodes stored and read back.
+//! million reads, not three million nodes stored and read back. Under a decoder that lists
+//! clean messages (`show`'s tree), a run of top-level messages that skim clean, whatever
+//! they hold, is handed over so too ([`crate::model::Document::listed_clean`]).
 
 use std::ops::Range;
 
@@ -25,6 +27,7 @@ impl Walker<'_, '_> {
     pub(super) fn listed_run(&mut self, frame: &mut Frame) -> bool {
         let decoder = self.b.decoder();
         let lists = decoder.lists_flat_runs() && decoder.focus().is_none() && self.hook.is_some();
+        let lists_clean = decoder.lists_clean_messages();
         let at_root = frame.node == NodeId::ROOT && matches!(frame.any, AnyTarget::NotAny);
         let Some(root) = frame.ty.filter(|_| lists && at_root && frame.level.depth < self.limits.max_depth) else {
             return false;
@@ -44,13 +47,36 @@ impl Walker<'_, '_> {
             frame.pos = raw.end;
             (last, count) = (Some((raw, ty)), count + 1);
         }
+        let clean = count == 0 && lists_clean;
+        if clean {
+            (last, count) = self.clean_run(frame, root);
+        }
         self.skim_backoff.tried(count > 0);
         let Some((raw, ty)) = last else { return false };
         let index = self.bump_by(frame.counts_at, raw.tag.field_number, count) + count - 1;
-        let node = self.push(frame.node, NodeKind::Message, &raw, index, Some(ty));
+        let kind = if self.info(ty).is_any { NodeKind::Any } else { NodeKind::Message };
+        let node = self.push(frame.node, kind, &raw, index, Some(ty));
         self.b.set_next(node, node + 1);
-        self.b.listed(node, start, count);
+        self.b.listed(node, start, count, clean);
         true
+    }
+
+    /// Reads on from the root's `frame` past the top-level messages of one field that skim
+    /// clean, whatever they hold, and a name no unit before them took (a unit whose name
+    /// is taken is built, to say so): the last of them and how many.
+    fn clean_run(&mut self, frame: &mut Frame, root: TypeIndex) -> (Option<(RawField, TypeIndex)>, u32) {
+        let (mut last, mut count): (Option<(RawField, TypeIndex)>, u32) = (None, 0);
+        let mut known = None;
+        while frame.pos < frame.end && count < MOST_LISTED {
+            let Some((raw, ty)) = self.top_level_message(root, frame.pos, frame.end, &mut known) else { break };
+            let same_field = last.is_none_or(|(last, _)| raw.tag.field_number == last.tag.field_number);
+            if !same_field || !matches!(self.skim_clean(frame.level, &raw, ty), Some((_, None))) {
+                break;
+            }
+            frame.pos = raw.end;
+            (last, count) = (Some((raw, ty)), count + 1);
+        }
+        (last, count)
     }
 }
 

@@ -202,7 +202,12 @@ impl Walker<'_, '_> {
 
     /// Skims a top-level message field of type `ty` under the root at `level`: how many
     /// fields it holds when clean, and the name it gives its unit if that name is taken.
-    fn skim_clean(&mut self, level: Level, raw: &RawField, ty: TypeIndex) -> Option<(usize, Option<Arc<str>>)> {
+    pub(super) fn skim_clean(
+        &mut self,
+        level: Level,
+        raw: &RawField,
+        ty: TypeIndex,
+    ) -> Option<(usize, Option<Arc<str>>)> {
         if level.depth + 1 > self.limits.max_depth {
             return None;
         }
