@@ -31,6 +31,8 @@ mod flat;
 mod listing;
 mod skim;
 
+pub(in crate::model) use skim::any_url_and_payload;
+
 /// Decodes the builder's bytes as its decoder's root type (schema-less when it has none),
 /// adding nodes, types and problems. With a hook, each top-level subtree is handed to it
 /// when complete and then dropped, so memory stays bounded by the largest top-level field.

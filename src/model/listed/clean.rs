@@ -9,6 +9,7 @@ use crate::model::document::Document;
 use crate::model::elided::flat::tagged;
 use crate::model::field_counts::FieldCounts;
 use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::overlay::any_url_and_payload;
 
 /// The rows of a clean run, one at a time ([`CleanMessages::next_row`]).
 pub struct CleanMessages<'a> {
@@ -189,17 +190,8 @@ impl<'a> CleanMessages<'a> {
     /// the end when it has none) and the type its last type URL names.
     fn payload_of(&self, start: usize, end: usize) -> Option<(usize, TypeIndex)> {
         let bytes = self.doc.bytes();
-        let (mut url, mut last_value, mut pos) = (None, usize::MAX, start);
-        while pos < end {
-            let field = wire::read_field_inline(bytes, pos, end).ok()?;
-            match (field.tag.field_number, field.tag.wire_type) {
-                (1, WireType::Len) => url = Some(&bytes[field.value_start..field.value_end]),
-                (2, WireType::Len) => last_value = field.start,
-                _ => {}
-            }
-            pos = field.end;
-        }
-        let name = std::str::from_utf8(url?).ok()?.strip_prefix(TYPE_URL_PREFIX)?;
+        let (url, last_value) = any_url_and_payload(bytes, start..end)?;
+        let name = std::str::from_utf8(&bytes[url?]).ok()?.strip_prefix(TYPE_URL_PREFIX)?;
         Some((last_value, self.doc.types.find(name)?))
     }
 }

@@ -36,20 +36,17 @@ impl Walker<'_, '_> {
             return false;
         }
         let start = frame.pos;
-        let (mut last, mut count): (Option<(RawField, TypeIndex)>, u32) = (None, 0);
-        let mut known = None;
-        while frame.pos < frame.end && count < MOST_LISTED {
-            let Some((raw, ty)) = self.top_level_message(root, frame.pos, frame.end, &mut known) else { break };
-            let same_field = last.is_none_or(|(last, _)| raw.tag.field_number == last.tag.field_number);
-            if !same_field || !built_flat(self.buf(), self.info(ty), raw.value_start..raw.value_end) {
-                break;
-            }
-            frame.pos = raw.end;
-            (last, count) = (Some((raw, ty)), count + 1);
-        }
+        let flat = |walker: &mut Self, raw: &RawField, ty| {
+            built_flat(walker.buf(), walker.info(ty), raw.value_start..raw.value_end)
+        };
+        let (mut last, mut count) = self.run_of(frame, root, flat);
         let clean = count == 0 && lists_clean;
         if clean {
-            (last, count) = self.clean_run(frame, root);
+            // A unit whose name is taken is built, to say so.
+            let level = frame.level;
+            let skims_clean =
+                |walker: &mut Self, raw: &RawField, ty| matches!(walker.skim_clean(level, raw, ty), Some((_, None)));
+            (last, count) = self.run_of(frame, root, skims_clean);
         }
         self.skim_backoff.tried(count > 0);
         let Some((raw, ty)) = last else { return false };
@@ -61,16 +58,20 @@ impl Walker<'_, '_> {
         true
     }
 
-    /// Reads on from the root's `frame` past the top-level messages of one field that skim
-    /// clean, whatever they hold, and a name no unit before them took (a unit whose name
-    /// is taken is built, to say so): the last of them and how many.
-    fn clean_run(&mut self, frame: &mut Frame, root: TypeIndex) -> (Option<(RawField, TypeIndex)>, u32) {
+    /// Reads on from the root's `frame` past the top-level messages of one field that pass
+    /// `test`, up to [`MOST_LISTED`]: the last of them and how many.
+    fn run_of(
+        &mut self,
+        frame: &mut Frame,
+        root: TypeIndex,
+        mut test: impl FnMut(&mut Self, &RawField, TypeIndex) -> bool,
+    ) -> (Option<(RawField, TypeIndex)>, u32) {
         let (mut last, mut count): (Option<(RawField, TypeIndex)>, u32) = (None, 0);
         let mut known = None;
         while frame.pos < frame.end && count < MOST_LISTED {
             let Some((raw, ty)) = self.top_level_message(root, frame.pos, frame.end, &mut known) else { break };
             let same_field = last.is_none_or(|(last, _)| raw.tag.field_number == last.tag.field_number);
-            if !same_field || !matches!(self.skim_clean(frame.level, &raw, ty), Some((_, None))) {
+            if !same_field || !test(self, &raw, ty) {
                 break;
             }
             frame.pos = raw.end;

@@ -348,19 +348,26 @@ impl Walker<'_, '_> {
     /// An Any's payload type and where its last `value` field starts, when every field of
     /// it reads and its last type URL is exactly `type.googleapis.com/` and a known type.
     fn resolve_exactly(&mut self, span: Range<usize>) -> Option<(TypeIndex, usize)> {
-        let (mut url, mut last_value, mut pos) = (None, usize::MAX, span.start);
-        while pos < span.end {
-            let field = wire::read_field(self.buf(), pos, span.end).ok()?;
-            match (field.tag.field_number, field.tag.wire_type) {
-                (1, WireType::Len) => url = Some(field.value_start..field.value_end),
-                (2, WireType::Len) => last_value = field.start,
-                _ => {}
-            }
-            pos = field.end;
-        }
+        let (url, last_value) = any_url_and_payload(self.buf(), span)?;
         let (payload, exact) = self.resolve_url(url?)?;
         exact.then_some((payload, last_value))
     }
+}
+
+/// The last type URL of the Any at `span` and where its last `value` field (its payload)
+/// starts (`usize::MAX` when it has none), when every field of it reads.
+pub(in crate::model) fn any_url_and_payload(buf: &[u8], span: Range<usize>) -> Option<(Option<Range<usize>>, usize)> {
+    let (mut url, mut last_value, mut pos) = (None, usize::MAX, span.start);
+    while pos < span.end {
+        let field = wire::read_field(buf, pos, span.end).ok()?;
+        match (field.tag.field_number, field.tag.wire_type) {
+            (1, WireType::Len) => url = Some(field.value_start..field.value_end),
+            (2, WireType::Len) => last_value = field.start,
+            _ => {}
+        }
+        pos = field.end;
+    }
+    Some((url, last_value))
 }
 
 /// The top-level field at `pos` when it is one more of field `number` (the one met last)
