@@ -240,12 +240,11 @@ fn write_packed_values(
     let first = doc.node(run).index;
     // A run's problems are its values' (sorted by offset, as the values are), but for a
     // fixed array's wrong length, the run's own, written first as under a run of nodes.
-    let (length, of_values): (Vec<&Problem>, Vec<&Problem>) =
-        doc.problems_of(run).iter().partition(|p| matches!(p.kind, ProblemKind::WrongArrayLength { .. }));
-    for problem in length {
+    let is_length = |p: &&Problem| matches!(p.kind, ProblemKind::WrongArrayLength { .. });
+    for problem in doc.problems_of(run).iter().filter(is_length) {
         write_problem(doc, problem, depth - 1, options, lines)?;
     }
-    let mut problems = of_values.into_iter().peekable();
+    let mut problems = doc.problems_of(run).iter().filter(|p| !is_length(p)).peekable();
     let escape = values_escape(field);
     for (k, value) in value::packed_values(doc, run).enumerate() {
         let mut own = Vec::new();

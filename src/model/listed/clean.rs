@@ -5,7 +5,7 @@
 
 use crate::decode::schema::{FieldClass, FieldInfo, TYPE_URL_PREFIX, TypeIndex, TypeInfo};
 use crate::decode::wire::{self, PackedRun, RawField, WireType};
-use crate::model::document::Document;
+use crate::model::document::{Document, leaf_kind_of};
 use crate::model::elided::flat::tagged;
 use crate::model::field_counts::FieldCounts;
 use crate::model::node::{Node, NodeId, NodeKind};
@@ -107,7 +107,8 @@ impl<'a> CleanMessages<'a> {
             open.pos = raw.end;
             let (ty, depth, number) = (open.ty, open.depth, raw.tag.field_number);
             let info = self.doc.types.get(ty);
-            let field = info.field(number)?;
+            let place = info.field_index(number)?;
+            let field = &info.fields[place];
             let index = open.counts.bump(number, 1);
             let node = tagged(&raw, leaf_node(number, index));
             if info.is_any {
@@ -127,14 +128,13 @@ impl<'a> CleanMessages<'a> {
             }
             return match (&field.class, raw.tag.wire_type) {
                 (FieldClass::Message(_), WireType::Len) => {
-                    let child = self.doc.types.child(ty, info.field_index(number)?)?;
+                    let child = self.doc.types.child(ty, place)?;
                     let kind = if self.doc.types.get(child).is_any { NodeKind::Any } else { NodeKind::Message };
                     self.message_row(depth, Node { kind, ty: Some(child), ..node }, field, field.name.as_str(), &raw)
                 }
                 (FieldClass::String | FieldClass::Bytes, _) => {
-                    let kind =
-                        if matches!(field.class, FieldClass::String) { NodeKind::String } else { NodeKind::Bytes };
-                    Some(CleanRow { depth, node: Node { kind, ..node }, field, shape: RowShape::Plain(None) })
+                    let node = Node { kind: leaf_kind_of(Some(field)), ..node };
+                    Some(CleanRow { depth, node, field, shape: RowShape::Plain(None) })
                 }
                 (FieldClass::Scalar(wire), WireType::Len) => {
                     let run = PackedRun::new(raw.value_start..raw.value_end, *wire);
