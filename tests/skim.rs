@@ -249,3 +249,27 @@ fn a_blob_no_type_fits_reads_the_same_skimmed() {
         assert_skims_the_same_in(&raw, bytes, what, &[CheckFormat::Text]);
     }
 }
+
+#[test]
+fn runs_of_unknown_top_level_fields_of_a_typed_root_read_the_same_skimmed() {
+    // A check counts a message's unknown fields past the first few ("more like the
+    // above"); a skimming one reads a run of them at the top level in a loop of its own,
+    // which counts each on the last kept without comparing. Runs broken every way: by a
+    // unit, a group, a field given again, a bytes field, and the end.
+    let decoder = sample_decoder();
+    let mut blob = samples::VM_STATE.to_vec();
+    for i in 0..6000u64 {
+        match i % 1500 {
+            100 => blob.extend_from_slice(samples::VM_STATE),
+            400 => blob.extend_from_slice(&[0xbb, 0x3e, 0x08, 0x01, 0xbc, 0x3e]),
+            700 => common::len_field(&mut blob, 2001, b"unknown bytes"),
+            _ => {}
+        }
+        // Distinct numbers, some met again further on.
+        common::varint_field(&mut blob, 3000 + (i * 7) % 5000, i);
+    }
+    let report = report(&decoder, &blob, 1, CheckFormat::Text);
+    assert!(report.contains("more like the above: field not in sample.openvmm.SavedState"), "{report}");
+    assert_skims_the_same(&decoder, &blob, "runs of unknown top-level fields");
+    assert_skims_the_same(&decoder, &blob[..blob.len() - 1], "runs of unknown top-level fields, the last cut short");
+}

@@ -268,6 +268,16 @@ impl Builder {
         }
     }
 
+    /// Counts one more problem alike with the last one recorded, which already counts
+    /// others ([`Problem::more_alike`] is not 0), as [`Self::problem_counted_past`] would:
+    /// for a caller that knows the next problem is alike with it, without comparing.
+    pub(crate) fn count_on_last(&mut self) {
+        let last = self.doc.problems.last_mut().expect("a problem counting others");
+        debug_assert!(last.more_alike > 0, "the last problem counts others");
+        last.more_alike = last.more_alike.saturating_add(1);
+        self.found += 1;
+    }
+
     /// How many problems were ever recorded here, counted or taken back included: a
     /// message in which none was found since it began is clean whatever was taken back.
     pub(crate) fn problems_found(&self) -> usize {

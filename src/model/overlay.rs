@@ -1257,10 +1257,10 @@ impl Walker<'_, '_> {
         self.counts[at].bump(field_number, values)
     }
 
+    /// Adds a leaf: a node whose subtree ends with it, made so at once (not pushed open
+    /// and then found again to close it).
     fn leaf(&mut self, parent: &Frame, raw: &RawField, index: u32, kind: NodeKind) -> NodeId {
-        let id = self.push(parent.node, kind, raw, index, None);
-        self.b.set_next(id, id + 1);
-        id
+        self.push_node(Some(parent.node), kind, raw, (index, None), 1)
     }
 
     /// Pushes a node with no tag of its own (the root, an error span, a packed value).
@@ -1288,17 +1288,18 @@ impl Walker<'_, '_> {
     }
 
     fn push(&mut self, parent: NodeId, kind: NodeKind, raw: &RawField, index: u32, ty: Option<TypeIndex>) -> NodeId {
-        self.push_node(Some(parent), kind, raw, index, ty)
+        self.push_node(Some(parent), kind, raw, (index, ty), 0)
     }
 
-    /// Adds a node; a container stays open (its `next` is its own id) until finished.
+    /// Adds a node whose subtree ends `size` ids after it: a container stays open (its
+    /// `next` is its own id, `size` 0) until finished; a leaf is closed at once (1).
     fn push_node(
         &mut self,
         parent: Option<NodeId>,
         kind: NodeKind,
         raw: &RawField,
-        index: u32,
-        ty: Option<TypeIndex>,
+        (index, ty): (u32, Option<TypeIndex>),
+        size: u32,
     ) -> NodeId {
         let id = NodeId::from_index(self.b.node_count());
         // A node keeps the lengths before its value, not where its value starts.
@@ -1307,7 +1308,7 @@ impl Walker<'_, '_> {
             start: raw.start as u64,
             value_end: raw.value_end as u64,
             parent,
-            next: id,
+            next: id + size,
             field_number: raw.tag.field_number,
             index,
             ty,

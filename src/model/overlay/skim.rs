@@ -135,6 +135,9 @@ impl Walker<'_, '_> {
         }
         let root = frame.ty;
         let first = self.b.node_count();
+        // How many problems there were when the last one came to count those of the
+        // fields after it: while that stays so, each field's warning is one more of it.
+        let mut counting_at = None;
         while frame.pos < frame.end && self.b.node_count() - first < super::HELD_NODES {
             let Ok((tag, _)) = wire::read_tag(self.buf(), frame.pos, frame.end) else { break };
             let declared = root.is_some_and(|root| self.info(root).field_index(tag.field_number).is_some());
@@ -144,7 +147,18 @@ impl Walker<'_, '_> {
             let Ok(raw) = wire::read_field_inline(self.buf(), frame.pos, frame.end) else { break };
             frame.pos = raw.end;
             let index = self.bump(frame.counts_at, tag.field_number);
+            if counting_at == Some(self.b.problems().len()) {
+                self.raw_field(frame, &raw, index);
+                self.b.count_on_last();
+                continue;
+            }
             self.unknown_field(frame, &raw, index);
+            let counts_unknown = self
+                .b
+                .problems()
+                .last()
+                .is_some_and(|last| last.more_alike > 0 && matches!(last.kind, ProblemKind::UnknownField { .. }));
+            counting_at = counts_unknown.then(|| self.b.problems().len());
         }
         self.b.node_count() > first
     }
