@@ -8,7 +8,7 @@ use std::mem::{Discriminant, discriminant};
 use crate::decode::schema::TypeIndex;
 use crate::model::Document;
 use crate::model::hash::KeyMap;
-use crate::model::node::{NodeId, NodeKind};
+use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::path::{FieldPath, path_of};
 use crate::model::problem::{Problem, ProblemKind, Severity};
 use crate::model::value;
@@ -60,16 +60,20 @@ impl Places {
     /// they are read in from the root down, folded into one number. Fields the schema does
     /// not declare all share one place per message (`#*`), however many numbers they use.
     /// The place of its parent is taken from `last` when it is the parent met last (the
-    /// problems of one message sit side by side, many in a row in a hostile blob), and
-    /// left there for the next.
+    /// problems of one message sit side by side, many in a row in a hostile blob) or the
+    /// node placed last (a unit's own problem comes before those of its fields), and both
+    /// are left there for the next.
     pub fn of(&mut self, doc: &Document, id: NodeId, last: &mut LastParent) -> u64 {
         let node = doc.node(id);
         let Some(parent) = node.parent else { return ROOT_PLACE };
-        let above = match last.0 {
-            Some((met, place)) if met == parent => place,
-            _ => last.0.insert((parent, self.folded(doc, parent))).1,
+        let above = match (last.parent, last.placed) {
+            (Some((met, place)), _) | (_, Some((met, place))) if met == parent => place,
+            _ => self.folded(doc, parent),
         };
-        self.step(doc, id, above)
+        last.parent = Some((parent, above));
+        let place = self.step(doc, &node, above);
+        last.placed = Some((id, place));
+        place
     }
 
     /// The place of `id`, folded from the root down.
@@ -78,16 +82,23 @@ impl Places {
         way.clear();
         way.extend(std::iter::successors(Some(id), |&here| doc.parent(here)));
         // The root's place is where the fold starts; each node below it is a step.
-        let place = way.iter().rev().skip(1).fold(ROOT_PLACE, |above, &here| self.step(doc, here, above));
+        let place = way.iter().rev().skip(1).fold(ROOT_PLACE, |above, &here| self.step(doc, &doc.node(here), above));
         self.way = way;
         place
     }
 
-    /// The place of `id`, below the place `above` of its parent.
-    fn step(&mut self, doc: &Document, id: NodeId, above: u64) -> u64 {
-        let node = doc.node(id);
-        let ty = node.parent.and_then(|p| doc.node(p).ty).map_or(0, |t| self.type_key(doc, t));
-        let number = if doc.field_info_of(&node).is_some() { u64::from(node.field_number) } else { 0 };
+    /// The place of `node`, below the place `above` of its parent: its parent read once
+    /// for the type it is read in, and for whether that type declares it.
+    fn step(&mut self, doc: &Document, node: &Node, above: u64) -> u64 {
+        let parent_ty = node.parent.and_then(|p| doc.node(p).ty);
+        let ty = parent_ty.map_or(0, |t| self.type_key(doc, t));
+        let declared = match node.kind {
+            NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => {
+                doc.field_info_of(node).is_some()
+            }
+            _ => parent_ty.is_some_and(|t| doc.type_info_at(t).field(node.field_number).is_some()),
+        };
+        let number = if declared { u64::from(node.field_number) } else { 0 };
         (above ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3)
     }
 
@@ -154,9 +165,13 @@ pub struct LastPlaces {
     value: LastValue,
 }
 
-/// The parent whose place was found last, with that place ([`Places::of`]).
+/// The parent whose place was found last, and the node placed last, each with its place
+/// ([`Places::of`]).
 #[derive(Debug, Default)]
-pub struct LastParent(Option<(NodeId, u64)>);
+pub struct LastParent {
+    parent: Option<(NodeId, u64)>,
+    placed: Option<(NodeId, u64)>,
+}
 
 /// The key of a problem of `doc`, reported at `at`; `last` is kept between the problems of
 /// one document.
