@@ -7,6 +7,7 @@ pub mod folds;
 pub mod keymap;
 pub mod layout;
 pub mod lookup;
+pub mod node_set;
 pub mod prompt;
 pub mod rows;
 pub mod terminal;

@@ -15,8 +15,9 @@ use crate::model::value::terminal_safe;
 use crate::model::{Document, path, value};
 use crate::ui::folds::Folds;
 use crate::ui::layout::{Panes, panes};
+use crate::ui::node_set::NodeSet;
 pub use crate::ui::prompt::{Prompt, PromptKey};
-use crate::ui::rows::{NodeSet, Rows};
+use crate::ui::rows::Rows;
 
 mod differences;
 mod editing;

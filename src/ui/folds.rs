@@ -4,7 +4,7 @@
 
 use crate::model::Document;
 use crate::model::node::NodeId;
-use crate::ui::rows::NodeSet;
+use crate::ui::node_set::NodeSet;
 
 /// The expanded rows: those at a depth under `level`, unless chosen otherwise one by one.
 #[derive(Debug, Clone)]

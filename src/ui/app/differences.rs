@@ -2,7 +2,7 @@
 //! on each node of B that differs, and the rows above them marked when folded.
 
 use crate::model::{Document, NodeId};
-use crate::ui::rows::NodeSet;
+use crate::ui::node_set::NodeSet;
 
 /// The notes, by node, and the nodes with a note somewhere below them.
 #[derive(Debug, Default)]
