@@ -98,12 +98,12 @@ fn decoded_alone(doc: &Document, message: NodeId, node: &Node) -> Vec<NodeRecord
     // Each id `j` of the decode alone (the root 0) is `message + j` here.
     let placed = |id: NodeId| message + id.index() as u32;
     let mut nodes = std::mem::take(&mut built.nodes);
-    nodes.drain(..nodes.len().min(1));
-    for record in &mut nodes {
+    nodes.drop_first(1);
+    for record in nodes.iter_mut() {
         let node = record.unpack();
         *record = NodeRecord::pack(Node { parent: node.parent.map(placed), next: placed(node.next), ..node });
     }
-    nodes
+    nodes.into_vec()
 }
 
 /// What stands for a node of a cold message its decode alone did not give (none should

@@ -23,7 +23,7 @@ pub struct Document {
     source: Source,
     /// The stored nodes in pre-order; node 0 is the root. Their offsets are as stored:
     /// read them through [`Document::node`], which applies the moves pending on them.
-    pub(in crate::model) nodes: Vec<NodeRecord>,
+    pub(in crate::model) nodes: Buffer<NodeRecord>,
     /// The nodes not stored (packed values, flat runs of messages), and where each id's is.
     pub(in crate::model) elided: Elided,
     /// The moves (of bytes and ids) edits left pending on the nodes after the fields they
@@ -51,7 +51,7 @@ impl Document {
     pub(in crate::model) fn empty(source: Source, decoder: Decoder) -> Self {
         Document {
             source,
-            nodes: Vec::new(),
+            nodes: Buffer::default(),
             elided: Elided::default(),
             moves: Moves::default(),
             types: TypeTable::default(),

@@ -24,7 +24,7 @@ use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::overlay::{self, ArrayLengths, Part, TopState};
 use crate::model::problem::{Problem, ProblemKind};
 use crate::model::record::NodeRecord;
-use crate::model::source::Source;
+use crate::model::source::{Buffer, Source};
 
 /// How an edit is carried over to the document of the edited bytes without decoding the
 /// whole again.
@@ -161,7 +161,7 @@ fn decoded_alone(
 /// The old document's nodes (with the moves pending on them), types and problems, which
 /// the new one is made from.
 pub(super) struct Old {
-    pub(super) nodes: Vec<NodeRecord>,
+    pub(super) nodes: Buffer<NodeRecord>,
     pub(super) elided: Elided,
     pub(super) moves: Moves,
     pub(super) types: TypeTable,
@@ -300,14 +300,14 @@ struct Field {
 /// top-level fields after it of field number `renumbered.0` have `renumbered.1` more values
 /// of it before them (whole fields put in or taken out) are they moved at once.
 fn spliced(
-    mut nodes: Vec<NodeRecord>,
+    mut nodes: Buffer<NodeRecord>,
     mut moves: Moves,
     field: Field,
     fresh: &[NodeRecord],
     (ids_move, total): (isize, NodeId),
     delta: isize,
     renumbered: (u32, i32),
-) -> (Vec<NodeRecord>, Moves) {
+) -> (Buffer<NodeRecord>, Moves) {
     let places = i32::try_from(ids_move).expect("a document holds fewer than 2^31 nodes");
     let at_once = renumbered.1 != 0;
     if at_once {
@@ -319,16 +319,21 @@ fn spliced(
     let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + top.index()) };
     let pending = moves.before(k);
     let back = Move { bytes: -pending.bytes, places: -pending.places };
-    let field = fresh[1..].iter().map(|n| {
-        let n = n.unpack();
-        let n = Node { parent: n.parent.map(placed), next: placed(n.next), ..n };
-        NodeRecord::pack(Node {
-            start: n.start.wrapping_add_signed(back.bytes),
-            value_end: n.value_end.wrapping_add_signed(back.bytes),
-            ..back.ids(n)
+    let field: Vec<NodeRecord> = fresh[1..]
+        .iter()
+        .map(|n| {
+            let n = n.unpack();
+            let n = Node { parent: n.parent.map(placed), next: placed(n.next), ..n };
+            NodeRecord::pack(Node {
+                start: n.start.wrapping_add_signed(back.bytes),
+                value_end: n.value_end.wrapping_add_signed(back.bytes),
+                ..back.ids(n)
+            })
         })
-    });
-    nodes.splice(k..old_next, field);
+        .collect();
+    // The stored nodes before the field move where they are fewer than those after it
+    // (an edit near the start of a gigabyte moves a few, not a gigabyte of records).
+    nodes.replace(k..old_next, &field);
     let after = k + fresh.len() - 1;
     moves.shift_positions(old_next, after as isize - old_next as isize);
     let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");

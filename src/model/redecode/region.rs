@@ -226,7 +226,7 @@ pub(in crate::model) fn again(
     let field = Field { at, end, id: top };
     if let Some((first, head)) = cut {
         moves.settle(&mut nodes);
-        nodes.insert(field.end, NodeRecord::pack(head));
+        nodes.replace(field.end..field.end, &[NodeRecord::pack(head)]);
         elided.cut_flat_run(next, &first, &head);
     }
     elided.trim_flat_run(top);
