@@ -341,6 +341,8 @@ fn delete_append_and_structure() {
     assert_eq!(selected_path(&app), "units[2]");
     press(&mut app, "d");
     assert_eq!(app.doc().problems().len(), 0);
+    assert_eq!(selected_path(&app), "units[2]", "the selection is on the unit that took its place");
+    assert_eq!(app.doc().preview(app.selected()), app.doc().preview(app.doc().resolve("units[2]").unwrap()));
     let names: Vec<String> = (0..7)
         .map(|i| {
             let doc = app.doc();
@@ -445,6 +447,8 @@ fn folds_before_and_after_an_edit_survive_it() {
     goto(&mut app, "units[3].state.addr");
     press(&mut app, "d");
     assert!(app.editor().is_dirty());
+    // The id the deleted field had is another field's now: the selection goes up.
+    assert_eq!(selected_path(&app), "units[3].state", "the nearest field above the one deleted");
     let doc = app.doc();
     let one = doc.resolve("units[1]").unwrap();
     let six = doc.resolve("units[6]").unwrap();

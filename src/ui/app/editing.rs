@@ -16,6 +16,10 @@ use crate::model::value;
 struct Anchor {
     selected: FieldPath,
     top: FieldPath,
+    /// The ids the selection and the top row had: after most edits the same ids are
+    /// named by the same paths, which is checked up their ancestors in no time, where a
+    /// lookup of a unit deep in a gigabyte walks a quarter of a million others.
+    ids: (NodeId, NodeId),
     old_len: usize,
 }
 
@@ -101,6 +105,7 @@ impl App {
         Anchor {
             selected: path::path_of(doc, self.selected),
             top: path::path_of(doc, self.top),
+            ids: (self.selected, self.top),
             old_len: doc.node_count(),
         }
     }
@@ -115,8 +120,13 @@ impl App {
         self.quit_confirmed = false;
         // The notes were made on the document before the edit: its nodes have moved.
         self.differences = super::Differences::default();
-        // The node the path names, or failing that the nearest element or field above it.
-        let nearest = |p: &FieldPath| -> NodeId {
+        // The node the path names (the id it had, if that is it still), or failing that
+        // the nearest element or field above it.
+        let nearest = |p: &FieldPath, id: NodeId| -> NodeId {
+            let still = id.index() < doc.node_count() && !doc.is_transparent(id) && path::path_of(doc, id) == *p;
+            if still {
+                return id;
+            }
             let mut p = p.clone();
             loop {
                 if let Ok(id) = path::resolve_path(doc, &p) {
@@ -129,7 +139,7 @@ impl App {
                 }
             }
         };
-        let (sel, top) = (nearest(&anchor.selected), nearest(&anchor.top));
+        let (sel, top) = (nearest(&anchor.selected, anchor.ids.0), nearest(&anchor.top, anchor.ids.1));
         self.top = top;
         self.select(sel);
     }
