@@ -97,8 +97,10 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, String)> {
     shapes
 }
 
-/// Runs of each command on each blob: the median is taken.
-const RUNS: usize = 5;
+/// Runs of each command on each blob: the median is taken. A benign command takes 5-20
+/// ms, a few of them the process's start: with 5 runs, one cell moved between 2.8 and 3.8
+/// from one run of the benchmark to the next.
+const RUNS: usize = 9;
 
 /// Wall time of one run of `statescope ARGS`.
 fn run(exe: &Path, args: &[String]) -> f64 {
