@@ -247,19 +247,8 @@ impl<const UNIT: usize> DoubleEndedIterator for Cut<UNIT> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::decode::registry::SchemaSources;
-    use crate::decode::schema::Schema;
-    use crate::model::Decoder;
-    use crate::model::source::Source;
-
-    fn sample() -> Document {
-        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
-        let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
-        Decoder::new(schema, root).decode(Source::new(crate::samples::VM_STATE.to_vec()))
-    }
+    use crate::ui::rows::tests::sample;
 
     #[test]
     fn folds_over_an_edit_of_values_are_kept_as_a_node_at_a_time_keeps_them() {

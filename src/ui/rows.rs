@@ -157,7 +157,7 @@ fn before(id: NodeId) -> Option<NodeId> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
@@ -166,7 +166,8 @@ mod tests {
     use crate::model::Decoder;
     use crate::model::source::Source;
 
-    fn sample() -> Document {
+    /// The built-in sample, decoded whole.
+    pub(crate) fn sample() -> Document {
         let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
         let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
         Decoder::new(schema, root).decode(Source::new(crate::samples::VM_STATE.to_vec()))
