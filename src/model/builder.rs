@@ -259,21 +259,18 @@ impl Builder {
         let problems = &doc.problems;
         let counting = problems.last().is_some_and(|last| last.more_alike > 0 && alike(last))
             || (problems.len() > kept && problems.iter().rev().take(kept + 1).all(alike));
-        match self.doc.problems.last_mut() {
-            Some(last) if counting => {
-                last.more_alike = last.more_alike.saturating_add(1);
-                self.found += 1;
-            }
-            _ => self.problem(node, offset, kind),
+        if counting {
+            self.count_on_last();
+        } else {
+            self.problem(node, offset, kind);
         }
     }
 
-    /// Counts one more problem alike with the last one recorded, which already counts
-    /// others ([`Problem::more_alike`] is not 0), as [`Self::problem_counted_past`] would:
-    /// for a caller that knows the next problem is alike with it, without comparing.
+    /// Counts one more problem on the last one recorded ([`Problem::more_alike`]), as
+    /// [`Self::problem_counted_past`] does once it is alike with those before: for a
+    /// caller that knows it is (the last already counts others like it), without comparing.
     pub(crate) fn count_on_last(&mut self) {
-        let last = self.doc.problems.last_mut().expect("a problem counting others");
-        debug_assert!(last.more_alike > 0, "the last problem counts others");
+        let last = self.doc.problems.last_mut().expect("a problem to count on");
         last.more_alike = last.more_alike.saturating_add(1);
         self.found += 1;
     }

@@ -43,9 +43,10 @@ impl NodeSet {
             *self = NodeSet::empty(len);
             return;
         }
-        for block in self.marked_blocks(0..self.bits.len().div_ceil(BLOCK_WORDS)).collect::<Vec<_>>() {
-            let words = block * BLOCK_WORDS..((block + 1) * BLOCK_WORDS).min(self.bits.len());
-            self.bits[words].fill(0);
+        for (block, words) in self.bits.chunks_mut(BLOCK_WORDS).enumerate() {
+            if is_marked(&self.marks, block) {
+                words.fill(0);
+            }
         }
         self.marks.fill(0);
     }
