@@ -448,9 +448,9 @@ impl Document {
     }
 
     /// [`Document::field_info_of`] of `node`, whose parent's type is `fields` (as
-    /// [`Document::type_info_of`] finds it), given by a reader of many of its siblings.
+    /// [`Document::type_info_of`] finds it), given by a reader that has read its parent.
     #[inline(always)]
-    fn field_among<'a>(&'a self, node: &Node, fields: Option<&'a TypeInfo>) -> Option<&'a FieldInfo> {
+    pub(crate) fn field_among<'a>(&'a self, node: &Node, fields: Option<&'a TypeInfo>) -> Option<&'a FieldInfo> {
         match node.kind {
             NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => self.field_info_of(node),
             _ => fields?.field(node.field_number),

@@ -129,7 +129,8 @@ impl NodeSet {
         let mut carry = |(at, count): (usize, usize)| {
             let source = from + (at - to);
             let old_blocks = source / BLOCK_NODES..(source + count - 1) / BLOCK_NODES + 1;
-            if self.marked_blocks(old_blocks).next().is_none() && !is_marked(&self.marks, at / BLOCK_NODES) {
+            let marked = |block| is_marked(&self.marks, block);
+            if !old_blocks.clone().any(marked) && !marked(at / BLOCK_NODES) {
                 return;
             }
             // Each chunk's members are read before a write can reach them: moved down,
@@ -152,11 +153,6 @@ impl NodeSet {
         if prefix == 0 && to > 0 {
             self.set(NodeId::ROOT, true);
         }
-    }
-
-    /// The blocks in `blocks` that are marked, in order.
-    fn marked_blocks(&self, blocks: std::ops::Range<usize>) -> impl Iterator<Item = usize> + '_ {
-        blocks.filter(|&block| is_marked(&self.marks, block))
     }
 
     /// Makes the `count` nodes from node `at` on (within one word) members as those from

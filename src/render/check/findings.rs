@@ -92,12 +92,7 @@ impl Places {
     fn step(&mut self, doc: &Document, node: &Node, above: u64) -> u64 {
         let parent_ty = node.parent.and_then(|p| doc.node(p).ty);
         let ty = parent_ty.map_or(0, |t| self.type_key(doc, t));
-        let declared = match node.kind {
-            NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => {
-                doc.field_info_of(node).is_some()
-            }
-            _ => parent_ty.is_some_and(|t| doc.type_info_at(t).field(node.field_number).is_some()),
-        };
+        let declared = doc.field_among(node, parent_ty.map(|t| doc.type_info_at(t))).is_some();
         let number = if declared { u64::from(node.field_number) } else { 0 };
         (above ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3)
     }
