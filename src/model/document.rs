@@ -88,10 +88,10 @@ impl Document {
     /// The bytes are moved, not copied, and a splice in them moves the shorter side
     /// ([`Buffer`]). `changed` is the span of bytes (offsets before the edit) that the edit
     /// changes: when it stays inside one top-level field with no problem in or near it,
-    /// only that field is decoded again, and the problems after it are moved, the nodes
-    /// after it too, or, when the field has as many nodes as before, their move is left
-    /// pending until they are read; when it starts and ends where top-level fields do
-    /// (whole fields taken out or put in), only the fields put in are decoded; anything
+    /// only that field is decoded again, the problems after it are moved, and the move of
+    /// the nodes after it is left pending until they are read; when it starts and ends
+    /// where top-level fields do (whole fields taken out or put in), only the fields put in
+    /// are decoded, and the renumbering of those after them is left pending too; anything
     /// else decodes the whole again.
     pub fn rewrite<T>(self, changed: std::ops::Range<usize>, edit: impl FnOnce(&mut Buffer) -> T) -> (Self, T) {
         let plan = super::redecode::plan(&self, &changed);
@@ -275,7 +275,7 @@ impl Document {
     #[inline(always)]
     pub(in crate::model) fn stored(&self, id: NodeId) -> Node {
         match self.elided.locate(id) {
-            Place::Stored(at) => self.moves.before(at).ids(self.nodes[at].unpack()),
+            Place::Stored(at) => self.moves.applied_but_offsets(at, self.nodes[at].unpack()),
             Place::Read(record) => record.unpack(),
             Place::Value { run, position } => self.value_shape(run, position),
             Place::Cold { run, position } => self.cold_node(run, position),

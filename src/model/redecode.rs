@@ -1,6 +1,6 @@
 //! Decoding again after an edit inside one top-level field: that field alone is decoded
 //! from the edited bytes, and the nodes after it are moved by the change in size (left
-//! pending on them, [`Moves`], when the field has as many nodes as before). Whatever
+//! pending on them, [`Moves`]). Whatever
 //! else could read differently makes it decode the whole again: a problem in the field, at
 //! the top level or in a field near it (the search for a likely cause looks a few fields
 //! around a damaged one), an edit that does not stay inside one field, a tag or a unit name
@@ -275,7 +275,7 @@ fn in_flat_run(
     if top == first {
         let next = NodeId::from_index(node.next.index().checked_add_signed(ids_move)?);
         // Stored back by the moves pending on it.
-        let next = Move { bytes: 0, places: -doc.moves.before(at).places }.id(next);
+        let next = Move { places: -doc.moves.before(at).places, ..Move::default() }.id(next);
         nodes[at].update(|n| (n.value_end, n.next) = (n.value_end.wrapping_add_signed(delta as i64), next));
     }
     doc.nodes = nodes;
@@ -296,9 +296,9 @@ struct Field {
 /// moved by `ids_move` places and `delta` bytes, `total` ids in all after. In place, as a
 /// gigabyte's nodes are too many to copy for one edit; the nodes after the field are left
 /// as they are and their move is recorded in the [`Moves`] pending on them, as moving them
-/// would read and write every one (on a gigabyte, most of an edit's time). Only when the
-/// top-level fields after it of field number `renumbered.0` have `renumbered.1` more values
-/// of it before them (whole fields put in or taken out) are they moved at once.
+/// would read and write every one (on a gigabyte, most of an edit's time), with the
+/// top-level fields after it of field number `renumbered.0` counted as having
+/// `renumbered.1` more values of it before them (whole fields put in or taken out).
 fn spliced(
     mut nodes: Buffer<NodeRecord>,
     mut moves: Moves,
@@ -309,53 +309,25 @@ fn spliced(
     renumbered: (u32, i32),
 ) -> (Buffer<NodeRecord>, Moves) {
     let places = i32::try_from(ids_move).expect("a document holds fewer than 2^31 nodes");
-    let at_once = renumbered.1 != 0;
-    if at_once {
-        moves.settle(&mut nodes);
-    }
     let Field { at: k, end: old_next, id: top } = field;
+    let after = k + fresh.len() - 1;
+    moves.replaced_positions(k..old_next, after - k);
     // The field's own nodes: from their place after the root of `fresh` to `top` on, and
-    // stored back by the moves pending on the field.
+    // stored back by the moves pending where they are put.
     let placed = |id: NodeId| if id == NodeId::ROOT { id } else { NodeId::from_index(id.index() - 1 + top.index()) };
-    let pending = moves.before(k);
-    let back = Move { bytes: -pending.bytes, places: -pending.places };
     let field: Vec<NodeRecord> = fresh[1..]
         .iter()
         .map(|n| {
             let n = n.unpack();
-            let n = Node { parent: n.parent.map(placed), next: placed(n.next), ..n };
-            NodeRecord::pack(Node {
-                start: n.start.wrapping_add_signed(back.bytes),
-                value_end: n.value_end.wrapping_add_signed(back.bytes),
-                ..back.ids(n)
-            })
+            NodeRecord::pack(moves.stored_back(k, Node { parent: n.parent.map(placed), next: placed(n.next), ..n }))
         })
         .collect();
     // The stored nodes before the field move where they are fewer than those after it
     // (an edit near the start of a gigabyte moves a few, not a gigabyte of records).
     nodes.replace(k..old_next, &field);
-    let after = k + fresh.len() - 1;
-    moves.shift_positions(old_next, after as isize - old_next as isize);
     let shifted = |offset: u64| offset.checked_add_signed(delta as i64).expect("offsets stay in the input");
-    if !at_once {
-        moves.add(&mut nodes, after, Move { bytes: delta as i64, places });
-    } else {
-        let move_all = |part: &mut [NodeRecord]| {
-            for n in part {
-                if n.parent() == Some(NodeId::ROOT) && n.field_number() == renumbered.0 {
-                    n.renumber(renumbered.1);
-                }
-                n.moved(delta as i64, places);
-            }
-        };
-        // A gigabyte has tens of millions of nodes after an early unit: both cores move them.
-        let half = (nodes.len() - after) / 2;
-        let (first, second) = nodes[after..].split_at_mut(half);
-        std::thread::scope(|scope| {
-            scope.spawn(|| move_all(second));
-            move_all(first);
-        });
-    }
+    let (number, renumbered) = renumbered;
+    moves.add(&mut nodes, after, Move { bytes: delta as i64, places, renumbered }, number);
     nodes[0].update(|root| (root.value_end, root.next) = (shifted(root.value_end), total));
     (nodes, moves)
 }
