@@ -61,7 +61,7 @@ impl Run {
 }
 
 /// [`BLOCK`] ids, from a multiple of [`BLOCK`] on: which are stored, and what comes before.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Block {
     /// How many stored ids come before the block's first.
     stored_before: u32,
@@ -418,12 +418,36 @@ impl Elided {
         for mark in &mut old.flat_marks[marks_after..] {
             mark.id = moved(mark.id, ids_move);
         }
-        let after = old.runs.split_off(field.end);
+        let taken: usize = old.runs[field.clone()].iter().map(|run| run.count as usize).sum();
+        let runs_move = fresh.runs.len() as isize - field.len() as isize;
+        let tail = field.start + fresh.runs.len();
         let mut runs = old.runs;
-        runs.truncate(field.start);
-        runs.extend(in_fresh);
-        runs.extend(after.into_iter().map(|run| Run { node: moved(run.node, ids_move), ..run }));
-        Elided::from_runs(runs, old.checkpoints, old.flat_marks, old.blocks, ids)
+        runs.splice(field, in_fresh);
+        // A gigabyte has millions of runs after an early unit: both cores move them.
+        let half = (runs.len() - tail) / 2;
+        let (first, second) = runs[tail..].split_at_mut(half);
+        let move_all = |part: &mut [Run]| part.iter_mut().for_each(|run| run.node = moved(run.node, ids_move));
+        std::thread::scope(|scope| {
+            scope.spawn(|| move_all(second));
+            move_all(first);
+        });
+        if old.blocks.is_empty() || runs.is_empty() {
+            return Elided::from_runs(runs, old.checkpoints, old.flat_marks, old.blocks, ids);
+        }
+        let edit = BlocksEdit { top: top.index(), next: next.index(), ids_move, fresh_elided: fresh.elided, runs_move };
+        let blocks = edit.moved(old.blocks, old.ids, &runs, ids);
+        debug_assert!(blocks == marked(&runs, Vec::new(), ids), "the blocks moved are those marked again");
+        let elided = old.elided - taken + fresh.elided;
+        Elided {
+            runs,
+            checkpoints: old.checkpoints,
+            flat_marks: old.flat_marks,
+            flat_end: None,
+            blocks,
+            ids,
+            elided,
+            generation: new_generation(),
+        }
     }
 
     /// The places of `ids` ids of which the nodes of `runs` are not stored, its blocks made
@@ -433,32 +457,108 @@ impl Elided {
         runs: Vec<Run>,
         checkpoints: Vec<u64>,
         flat_marks: Vec<flat::Mark>,
-        mut blocks: Vec<Block>,
+        blocks: Vec<Block>,
         ids: usize,
     ) -> Self {
         if runs.is_empty() {
             return Elided::default();
         }
-        blocks.clear();
-        blocks.resize(ids.div_ceil(BLOCK), Block { stored_before: 0, runs_before: 0, stored: u64::MAX });
-        if !ids.is_multiple_of(BLOCK) {
-            blocks.last_mut().expect("ids > 0").stored = (1u64 << (ids % BLOCK)) - 1;
-        }
-        // Each half of the blocks on a core (a gigabyte has millions), the second's counts
-        // of ids stored then moved by the first's.
-        let middle = blocks.len() / 2;
-        let (low, high) = blocks.split_at_mut(middle);
-        let stored_low = std::thread::scope(|scope| {
-            let high = scope.spawn(|| mark_runs(high, middle, &runs));
-            let stored_low = mark_runs(low, 0, &runs);
-            high.join().expect("marking runs never panics");
-            stored_low
-        });
-        for block in &mut blocks[middle..] {
-            block.stored_before += stored_low;
-        }
+        let blocks = marked(&runs, blocks, ids);
         let elided = runs.iter().map(|run| run.count as usize).sum();
         Elided { runs, checkpoints, flat_marks, flat_end: None, blocks, ids, elided, generation: new_generation() }
+    }
+}
+
+/// The blocks of `ids` ids of which the nodes of `runs` are not stored, made in the memory
+/// of `blocks`, each half on a core (a gigabyte has millions).
+fn marked(runs: &[Run], mut blocks: Vec<Block>, ids: usize) -> Vec<Block> {
+    blocks.clear();
+    blocks.resize(ids.div_ceil(BLOCK), Block { stored_before: 0, runs_before: 0, stored: u64::MAX });
+    if !ids.is_multiple_of(BLOCK) {
+        blocks.last_mut().expect("ids > 0").stored = (1u64 << (ids % BLOCK)) - 1;
+    }
+    // The second half's counts of ids stored are then moved by the first's.
+    let middle = blocks.len() / 2;
+    let (low, high) = blocks.split_at_mut(middle);
+    let stored_low = std::thread::scope(|scope| {
+        let high = scope.spawn(|| mark_runs(high, middle, runs));
+        let stored_low = mark_runs(low, 0, runs);
+        high.join().expect("marking runs never panics");
+        stored_low
+    });
+    for block in &mut blocks[middle..] {
+        block.stored_before += stored_low;
+    }
+    blocks
+}
+
+/// An edit's change to the ids: those from `top` up to `next` (before it) replaced by the
+/// ids of a field decoded again, `fresh_elided` of them not stored, and those after them
+/// moved by `ids_move` places, their runs `runs_move` places in the runs.
+struct BlocksEdit {
+    top: usize,
+    next: usize,
+    ids_move: isize,
+    fresh_elided: usize,
+    runs_move: isize,
+}
+
+impl BlocksEdit {
+    /// The blocks of the `ids` ids whose runs are `runs` (after the edit), made in place
+    /// from `blocks`, those of the `old_ids` ids before it: the blocks the edited ids fall
+    /// in are marked from the runs again, and every block after them is read from the
+    /// blocks before the edit, its ids' places moved (on a gigabyte, four million blocks,
+    /// which marked again from every run took most of an edit's time).
+    fn moved(&self, mut blocks: Vec<Block>, old_ids: usize, runs: &[Run], ids: usize) -> Vec<Block> {
+        let count = ids.div_ceil(BLOCK);
+        let new_next = self.next.checked_add_signed(self.ids_move).expect("ids in range");
+        let (head, tail) = (self.top / BLOCK, new_next.div_ceil(BLOCK).min(count));
+        // What block `j` after the edit reads from: the ids from `j * BLOCK - ids_move` on
+        // before it, stored ones as many more before them as the edit stored more before.
+        let old_id = |j: usize| (j * BLOCK).checked_add_signed(-self.ids_move).expect("ids in range");
+        let stored_field = (new_next - self.top - self.fresh_elided) as i64;
+        let stored_more = stored_below(&blocks, old_ids, self.top) as i64 + stored_field
+            - stored_below(&blocks, old_ids, self.next) as i64;
+        let head_stored_before = blocks.get(head).map_or(0, |block| block.stored_before);
+        let old_count = blocks.len();
+        let move_block = |blocks: &mut Vec<Block>, j: usize| {
+            let (old, from) = (&blocks[..old_count], old_id(j));
+            let (at, bit) = (from / BLOCK, from % BLOCK);
+            let word = |k: usize| old.get(k).map_or(0, |b| b.stored);
+            let stored = if bit == 0 { word(at) } else { word(at) >> bit | word(at + 1) << (BLOCK - bit) };
+            let stored_before = stored_below(old, old_ids, from) as i64 + stored_more;
+            let hint = old.get(at).map_or(runs.len(), |b| b.runs_before as usize);
+            let mut runs_before = hint.saturating_add_signed(self.runs_move).min(runs.len());
+            while runs.get(runs_before).is_some_and(|run| run.node.index() < j * BLOCK) {
+                runs_before += 1;
+            }
+            blocks[j] = Block { stored_before: stored_before as u32, runs_before: runs_before as u32, stored };
+        };
+        // Each block is read before it is written: after the edit, ids further on are read
+        // from blocks before (a block taken out) or after (put in).
+        if self.ids_move < 0 {
+            (tail..count).for_each(|j| move_block(&mut blocks, j));
+            blocks.truncate(count);
+        } else {
+            blocks.resize(count, Block { stored_before: 0, runs_before: 0, stored: 0 });
+            (tail..count).rev().for_each(|j| move_block(&mut blocks, j));
+        }
+        let edited = &mut blocks[head..tail];
+        edited.fill(Block { stored_before: 0, runs_before: 0, stored: u64::MAX });
+        if tail == count && !ids.is_multiple_of(BLOCK) {
+            edited.last_mut().expect("the last block is edited").stored = (1u64 << (ids % BLOCK)) - 1;
+        }
+        mark_runs(edited, head, runs);
+        edited.iter_mut().for_each(|block| block.stored_before += head_stored_before);
+        blocks
+    }
+}
+
+/// How many of the ids before `id` are stored, by `blocks` (of `ids` ids).
+fn stored_below(blocks: &[Block], ids: usize, id: usize) -> usize {
+    match blocks.get(id.min(ids) / BLOCK) {
+        Some(block) => block.stored_below(id.min(ids) % BLOCK),
+        None => blocks.last().map_or(0, |last| last.stored_before as usize + last.stored.count_ones() as usize),
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::cell::RefCell;
 
-use super::{Elided, Place, Run, Shape, new_generation};
+use super::{BLOCK, Elided, Place, Run, Shape, new_generation};
 use crate::decode::wire::{self, RawField, WireType};
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::record::NodeRecord;
@@ -216,14 +216,20 @@ impl Elided {
 
     /// Splits the flat run that holds message `id` after its first (`first`, as read)
     /// there: `id` (`head`, as read) starts a run of its own, the messages of which keep
-    /// their marks, counted from it. The caller stores `head`; the places of the ids are
-    /// made again when the runs are spliced ([`Elided::spliced`]).
+    /// their marks, counted from it. The caller stores `head`, which the places of the ids
+    /// count from now on.
     pub(in crate::model) fn cut_flat_run(&mut self, id: NodeId, first: &Node, head: &Node) {
         let Some(run) = self.flat_run_of(id).filter(|&run| self.runs[run].node < id) else { return };
         let end = self.runs[run].end();
         self.runs[run].count = (id.index() - self.runs[run].node.index() - 1) as u32;
         let tail = Run { node: id, count: (end - id.index() - 1) as u32, shape: Shape::Flat, checkpoints_at: 0 };
         self.runs.insert(run + 1, tail);
+        self.elided -= 1;
+        let (block, bit) = (id.index() / BLOCK, id.index() % BLOCK);
+        self.blocks[block].stored |= 1 << bit;
+        for later in &mut self.blocks[block + 1..] {
+            (later.stored_before, later.runs_before) = (later.stored_before + 1, later.runs_before + 1);
+        }
         let (index, offset) = (head.index - first.index, head.start - first.start);
         self.flat_marks.retain(|mark| mark.id != id);
         for mark in self.flat_marks.iter_mut().filter(|mark| mark.id > id && mark.id.index() < end) {
@@ -236,7 +242,9 @@ impl Elided {
     /// ids from `id` on are taken out by a splice ([`Elided::spliced`]).
     pub(in crate::model) fn trim_flat_run(&mut self, id: NodeId) {
         if let Some(run) = self.flat_run_of(id).filter(|&run| self.runs[run].node < id) {
-            self.runs[run].count = (id.index() - self.runs[run].node.index() - 1) as u32;
+            let count = (id.index() - self.runs[run].node.index() - 1) as u32;
+            self.elided -= (self.runs[run].count - count) as usize;
+            self.runs[run].count = count;
             self.generation = new_generation();
         }
     }
