@@ -190,6 +190,18 @@ mod tests {
         same_nodes_out_of_order(&lean, &full);
     }
 
+    #[test]
+    fn every_path_names_its_node_in_a_document_leaving_units_cold_and_in_one_storing_all() {
+        let (decoder, bytes) = (cold_decoder(), vm());
+        for doc in [decoded(&decoder, &bytes, true), decoded(&decoder, &bytes, false)] {
+            // Units, VPs and registers by index among many of their field, found by halving.
+            let ids = NodeId::ROOT.up_to(doc.end()).step_by(7).filter(|&id| !doc.is_transparent(id));
+            for id in ids {
+                assert_eq!(doc.resolve(&doc.path_of(id).to_string()), Ok(id), "{}", doc.path_of(id));
+            }
+        }
+    }
+
     /// Checks that `lean` reads as `full` read out of order, a unit at a time and then
     /// across units, more than a thread keeps: each read decodes its unit again or finds
     /// it kept, and a packed value is found from the offsets kept, not the value read last.
