@@ -7,6 +7,8 @@ mod plan;
 mod subtree;
 mod sweep;
 
+use std::sync::atomic::{AtomicU32, Ordering};
+
 use self::digits::Digits;
 use self::sweep::Sweep;
 use super::sifting::{self, Look};
@@ -16,6 +18,9 @@ use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::value::Scalar;
 use crate::model::{Document, path, value};
 use crate::render::tree;
+
+/// How many pieces both cores take in turn among the steps a search looks at at once.
+const SEARCH_PIECES: u32 = 16;
 
 /// A search that has not reached its match (or the start again) yet.
 #[derive(Debug, Clone)]
@@ -144,11 +149,29 @@ impl Search {
             }
             None
         };
-        let middle = steps.start + (steps.end - steps.start) / 2;
-        std::thread::scope(|scope| {
-            let later = scope.spawn(|| look(middle..steps.end));
-            look(steps.start..middle).or_else(|| later.join().expect("a search never panics"))
-        })
+        // In pieces taken in turn by both cores, so that where rows cost more than others
+        // (a gigabyte's registers are read from their bytes) neither core waits long; each
+        // stops at its first match, and no piece after the first with one is begun.
+        let size = (steps.end - steps.start).div_ceil(SEARCH_PIECES).max(1);
+        let (taken, first_found) = (AtomicU32::new(0), AtomicU32::new(u32::MAX));
+        let look_at_pieces = || {
+            loop {
+                let piece = taken.fetch_add(1, Ordering::Relaxed);
+                let start = steps.start.saturating_add(piece.saturating_mul(size));
+                if start >= steps.end || piece > first_found.load(Ordering::Relaxed) {
+                    return None;
+                }
+                if let Some(found) = look(start..start.saturating_add(size).min(steps.end)) {
+                    first_found.fetch_min(piece, Ordering::Relaxed);
+                    return Some((piece, found));
+                }
+            }
+        };
+        let (one, other) = std::thread::scope(|scope| {
+            let other = scope.spawn(look_at_pieces);
+            (look_at_pieces(), other.join().expect("a search never panics"))
+        });
+        one.into_iter().chain(other).min_by_key(|&(piece, _)| piece).map(|(_, found)| found)
     }
 
     /// Of the rows of a flat run from `walk`'s first message on (at step `step`), up to
