@@ -519,7 +519,9 @@ impl BlocksEdit {
         let stored_field = (new_next - self.top - self.fresh_elided) as i64;
         let stored_more = stored_below(&blocks, old_ids, self.top) as i64 + stored_field
             - stored_below(&blocks, old_ids, self.next) as i64;
-        let head_stored_before = blocks.get(head).map_or(0, |block| block.stored_before);
+        // The ids before the edited blocks are as they were (their block may be past the
+        // last before it: ids put in at the end).
+        let head_stored_before = stored_below(&blocks, old_ids, head * BLOCK) as u32;
         let old_count = blocks.len();
         let move_block = |blocks: &mut Vec<Block>, j: usize| {
             let (old, from) = (&blocks[..old_count], old_id(j));
