@@ -11,6 +11,7 @@ pub mod document;
 mod elided;
 mod field_counts;
 pub mod flat_walk;
+mod halves;
 pub mod hash;
 pub mod listed;
 mod moves;

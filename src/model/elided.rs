@@ -13,6 +13,7 @@ use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::decode::wire::{PackedRun, Plain, WireType};
+use crate::model::halves::on_both_cores;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::record::NodeRecord;
 
@@ -424,12 +425,8 @@ impl Elided {
         let mut runs = old.runs;
         runs.splice(field, in_fresh);
         // A gigabyte has millions of runs after an early unit: both cores move them.
-        let half = (runs.len() - tail) / 2;
-        let (first, second) = runs[tail..].split_at_mut(half);
-        let move_all = |part: &mut [Run]| part.iter_mut().for_each(|run| run.node = moved(run.node, ids_move));
-        std::thread::scope(|scope| {
-            scope.spawn(|| move_all(second));
-            move_all(first);
+        on_both_cores(&mut runs[tail..], |part, _| {
+            part.iter_mut().for_each(|run| run.node = moved(run.node, ids_move))
         });
         if old.blocks.is_empty() || runs.is_empty() {
             return Elided::from_runs(runs, old.checkpoints, old.flat_marks, old.blocks, ids);
@@ -478,14 +475,8 @@ fn marked(runs: &[Run], mut blocks: Vec<Block>, ids: usize) -> Vec<Block> {
         blocks.last_mut().expect("ids > 0").stored = (1u64 << (ids % BLOCK)) - 1;
     }
     // The second half's counts of ids stored are then moved by the first's.
-    let middle = blocks.len() / 2;
-    let (low, high) = blocks.split_at_mut(middle);
-    let stored_low = std::thread::scope(|scope| {
-        let high = scope.spawn(|| mark_runs(high, middle, runs));
-        let stored_low = mark_runs(low, 0, runs);
-        high.join().expect("marking runs never panics");
-        stored_low
-    });
+    let ((_, stored_low), (middle, _)) =
+        on_both_cores(&mut blocks, |half, first| (first, mark_runs(half, first, runs)));
     for block in &mut blocks[middle..] {
         block.stored_before += stored_low;
     }

@@ -10,6 +10,7 @@
 
 use std::ops::Range;
 
+use crate::model::halves::on_both_cores;
 use crate::model::node::{Node, NodeId};
 use crate::model::record::NodeRecord;
 
@@ -172,13 +173,7 @@ impl Moves {
                 }
             }
         };
-        let (_, moved) = nodes.split_at_mut(first);
-        let half = moved.len() / 2;
-        let (one, two) = moved.split_at_mut(half);
-        std::thread::scope(|scope| {
-            scope.spawn(|| settle(two, first + half));
-            settle(one, first);
-        });
+        on_both_cores(&mut nodes[first..], |part, at| settle(part, first + at));
     }
 }
 
