@@ -419,10 +419,14 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
         let mut children = VisibleChildren::of(doc, cur);
         let mut found = None;
         let mut halved = false;
-        while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
+        // Whether a node's row is named as the segment names it (`name` is room for it).
+        let named = |node: &Node, name: &mut String| {
             name.clear();
+            push_name(doc, node, doc.field_info_of(node), name) && *name == segment.name
+        };
+        while let Some(c) = children.next().filter(|_| !stop_asked(stop)) {
             let n = doc.node(c);
-            if !push_name(doc, &n, doc.field_info_of(&n), &mut name) || name != segment.name {
+            if !named(&n, &mut name) {
                 if let Some(end) = doc.flat_message_leaves(c, &n).and_then(|_| doc.flat_run_end(c)) {
                     children.skip_to(end);
                 }
@@ -448,11 +452,8 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
                     // Once, from the first of its field: by halving the ids after it.
                     None if !halved && n.index < i && n.parent == Some(cur) => {
                         halved = true;
-                        child_by_halving(doc, cur, c, (n.field_number, i)).filter(|&child| {
-                            let node = doc.node(child);
-                            name.clear();
-                            push_name(doc, &node, doc.field_info_of(&node), &mut name) && name == segment.name
-                        })
+                        child_by_halving(doc, cur, c, (n.field_number, i))
+                            .filter(|&child| named(&doc.node(child), &mut name))
                     }
                     None => None,
                 },
