@@ -47,6 +47,9 @@ pub(super) struct SearchScratch {
     sifter: sifting::Sifter,
     /// How each type's fields are read from their bytes.
     plans: plan::Plans,
+    /// Whether rows that read alike wherever they are met hold the query: an Any's own row
+    /// and its URL's ([`Search::any_passes_over`]).
+    rows_alike: subtree::RowsAlike,
 }
 
 impl Search {
@@ -69,6 +72,7 @@ impl Search {
             lowered: Vec::new(),
             sifter: sifting::Sifter::new(self.needle.needle()),
             plans: plan::Plans::default(),
+            rows_alike: subtree::RowsAlike::default(),
         }
     }
 
@@ -77,8 +81,7 @@ impl Search {
     pub(super) fn first_match(&self, doc: &Document, steps: std::ops::Range<u32>) -> Option<(u32, NodeId)> {
         let len = doc.node_count() as u32;
         let from = self.from.index() as u32;
-        let look = |steps: std::ops::Range<u32>| {
-            let mut scratch = self.scratch();
+        let look = |steps: std::ops::Range<u32>, scratch: &mut SearchScratch| {
             // Most rows are a sibling's of the row before: its parent's type is kept.
             let mut fields = doc.fields_of_siblings();
             let mut judged_above = subtree::JudgedAbove::default();
@@ -90,7 +93,7 @@ impl Search {
                 if !self.forward
                     && let Some(first) = doc.flat_run_first(id)
                 {
-                    match self.flat_match_back(doc, (first, id), step, steps.end, &mut scratch) {
+                    match self.flat_match_back(doc, (first, id), step, steps.end, scratch) {
                         Ok(found) => return Some(found),
                         Err(after) => step = after,
                     }
@@ -101,12 +104,10 @@ impl Search {
                 // would decode it again.
                 if !self.forward
                     && let Some(top) = match doc.node_or_cold_message(id) {
-                        Ok(node) => self.top_passed_over(doc, node.parent, &mut scratch, &mut judged_above),
-                        Err(message) => {
-                            self.top_passed_over(doc, Some(message), &mut scratch, &mut judged_above).or_else(|| {
-                                self.top_passed_over(doc, doc.node(id).parent, &mut scratch, &mut judged_above)
-                            })
-                        }
+                        Ok(node) => self.top_passed_over(doc, node.parent, scratch, &mut judged_above),
+                        Err(message) => self
+                            .top_passed_over(doc, Some(message), scratch, &mut judged_above)
+                            .or_else(|| self.top_passed_over(doc, doc.node(id).parent, scratch, &mut judged_above)),
                     }
                 {
                     step += id - top + 1;
@@ -121,7 +122,7 @@ impl Search {
                         false => (position + 1).saturating_sub(left)..position + 1,
                     };
                     let covered = positions.len() as u32;
-                    if let Some(k) = self.value_match(doc, run, positions, &mut scratch) {
+                    if let Some(k) = self.value_match(doc, run, positions, scratch) {
                         return Some((step + k.abs_diff(position), run + (k + 1)));
                     }
                     step += covered;
@@ -130,7 +131,7 @@ impl Search {
                 let node = doc.node(id);
                 // A flat run's rows: made from its bytes one message after the next.
                 if let Some(walk) = doc.flat_walk(id, &node).filter(|_| self.forward) {
-                    match self.flat_match(doc, walk, step, steps.end, &mut scratch) {
+                    match self.flat_match(doc, walk, step, steps.end, scratch) {
                         Ok(found) => return Some(found),
                         Err(after) => step = after,
                     }
@@ -138,11 +139,11 @@ impl Search {
                 }
                 let field = fields.of(&node);
                 // A clean message none of whose rows can hold the query: passed over whole.
-                if self.forward && self.passes_over(doc, id, &node, field, &mut scratch) {
+                if self.forward && self.passes_over(doc, id, &node, field, scratch) {
                     step += node.next - id;
                     continue;
                 }
-                if self.finds(doc, id, &node, field, &mut scratch) {
+                if self.finds(doc, id, &node, field, scratch) {
                     return Some((step, id));
                 }
                 step += 1;
@@ -155,13 +156,16 @@ impl Search {
         let size = (steps.end - steps.start).div_ceil(SEARCH_PIECES).max(1);
         let (taken, first_found) = (AtomicU32::new(0), AtomicU32::new(u32::MAX));
         let look_at_pieces = || {
+            // Rooms, and what is known of the rows of each field and type met, kept from
+            // one piece to the next.
+            let mut scratch = self.scratch();
             loop {
                 let piece = taken.fetch_add(1, Ordering::Relaxed);
                 let start = steps.start.saturating_add(piece.saturating_mul(size));
                 if start >= steps.end || piece > first_found.load(Ordering::Relaxed) {
                     return None;
                 }
-                if let Some(found) = look(start..start.saturating_add(size).min(steps.end)) {
+                if let Some(found) = look(start..start.saturating_add(size).min(steps.end), &mut scratch) {
                     first_found.fetch_min(piece, Ordering::Relaxed);
                     return Some((piece, found));
                 }
@@ -410,7 +414,15 @@ impl Search {
         field: Option<&FieldInfo>,
         scratch: &mut SearchScratch,
     ) -> bool {
-        let look = scratch.sifter.look(node, field);
+        // A clean message's row shows its field's name, an index and its type's name.
+        let message_row = |field: &FieldInfo| {
+            let ty = doc.message_type_of(node).filter(|_| node.kind == NodeKind::Message && !node.has_problem())?;
+            Some(scratch.sifter.message_row(field, ty.full_name(), path::value_index(doc, node)))
+        };
+        let look = match field.and_then(message_row) {
+            Some(look) => look,
+            None => scratch.sifter.look(node, field),
+        };
         self.finds_as(doc, id, node, field, look, scratch)
     }
 
@@ -534,8 +546,10 @@ mod tests {
             let doc = Decoder::new(Arc::clone(schema), root).decode(Source::new(bytes));
             let queries = ["12", "0x", "msrentry", "value", "]: s", "4 (0x", "= 3", "vmtime", "1", "[1", "2]", "7 ("];
             let words = ["-3", "elements", "packed", "no-such-word", "segmentregister", "ds", "limit", "login"];
+            // Only in an Any's own row, or in its URL's, where its payload is passed over.
+            let anys = ["any → sample.vmtime", "googleapis.com/sample.vmtime", "com/sample.chipset.pit"];
             let numbers = ["3221225", "0000", "18", "80", "0", "5", "9"];
-            first_matches_hold(&doc, queries.into_iter().chain(numbers).chain(words));
+            first_matches_hold(&doc, queries.into_iter().chain(numbers).chain(words).chain(anys));
         }
     }
 

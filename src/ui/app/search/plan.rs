@@ -6,6 +6,7 @@
 use crate::decode::schema::{FieldClass, TypeIndex};
 use crate::model::Document;
 use crate::ui::app::sifting::{Judged, Look, Sifter};
+use prost_reflect::Kind;
 
 /// The most fields a message type read from its bytes declares: one with more is looked
 /// at row by row.
@@ -19,11 +20,33 @@ pub(super) enum Step {
     Rows,
     /// A number none of whose rows can hold the query (its packed run's row may).
     Passed,
-    /// A number whose value (and, `listed`, its index) alone may hold the query.
-    Number { listed: bool },
+    /// A number whose value (and, `listed`, its index) alone may hold the query; `wide`
+    /// for an unsigned integer of 64 bits, `narrow` of 32 (read as it is, without making
+    /// its value first), else neither.
+    Number { listed: bool, unsigned: Option<Width> },
     /// A message of type `child`: its row looked at as `first` when it is the first of its
     /// field in the message, else as `later`, and its rows below as `below`.
     Message { child: TypeIndex, first: Look, later: Look, below: Judged },
+}
+
+/// How many bits of an unsigned integer's raw value are its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Width {
+    /// `uint32`, `fixed32`: the low 32.
+    Narrow,
+    /// `uint64`, `fixed64`: all 64.
+    Wide,
+}
+
+impl Width {
+    /// The value of `raw` of this width.
+    #[inline(always)]
+    pub(super) fn of(self, raw: u64) -> u64 {
+        match self {
+            Width::Narrow => u64::from(raw as u32),
+            Width::Wide => raw,
+        }
+    }
 }
 
 /// The steps of each type met, by type index, in the order of its fields: `None` until
@@ -35,9 +58,10 @@ pub(super) struct Plans {
 }
 
 impl Plans {
-    /// Plans type `ty` of `doc` for the search `sifter` sifts for, if not yet planned;
-    /// whether its messages are read from their bytes (it has at most [`MOST_FIELDS`]
-    /// fields).
+    /// Plans type `ty` of `doc` for the search `sifter` sifts for, and every type read
+    /// from the bytes below it, if not yet planned; whether its messages are read from
+    /// their bytes (it has at most [`MOST_FIELDS`] fields). Planned whole before a subtree
+    /// is read, the plans are then only looked up ([`Plans::steps`]).
     #[inline(always)]
     pub(super) fn plan(&mut self, doc: &Document, ty: TypeIndex, sifter: &mut Sifter) -> bool {
         match self.by_type.get(ty.index()) {
@@ -46,26 +70,36 @@ impl Plans {
         }
     }
 
-    /// [`Plans::plan`] of a type not yet planned.
+    /// [`Plans::plan`] of a type not yet planned: it, then each type below it not yet
+    /// planned, in turn (a type met again is planned once).
     #[cold]
     fn plan_anew(&mut self, doc: &Document, ty: TypeIndex, sifter: &mut Sifter) -> bool {
-        let fields = doc.type_info_at(ty).fields.len();
-        let steps = (fields <= MOST_FIELDS).then(|| (0..fields).map(|at| step_of(doc, ty, at, sifter)).collect());
-        let planned = steps.is_some();
-        if self.by_type.len() <= ty.index() {
-            self.by_type.resize(ty.index() + 1, None);
+        let mut unplanned = vec![ty];
+        while let Some(ty) = unplanned.pop() {
+            if self.by_type.get(ty.index()).is_some_and(Option::is_some) {
+                continue;
+            }
+            let fields = doc.type_info_at(ty).fields.len();
+            let steps: Option<Box<[Step]>> =
+                (fields <= MOST_FIELDS).then(|| (0..fields).map(|at| step_of(doc, ty, at, sifter)).collect());
+            for step in steps.iter().flatten() {
+                if let Step::Message { child, below: Judged::Varying, .. } = *step {
+                    unplanned.push(child);
+                }
+            }
+            if self.by_type.len() <= ty.index() {
+                self.by_type.resize(ty.index() + 1, None);
+            }
+            self.by_type[ty.index()] = Some(steps);
         }
-        self.by_type[ty.index()] = Some(steps);
-        planned
+        self.by_type[ty.index()].as_ref().is_some_and(Option::is_some)
     }
 
-    /// The step of field `field_index` of type `ty`, planned and read from its bytes.
+    /// The steps of type `ty`'s fields, in their order, where it is planned and read from
+    /// its bytes.
     #[inline(always)]
-    pub(super) fn step(&self, ty: TypeIndex, field_index: usize) -> Step {
-        match &self.by_type[ty.index()] {
-            Some(Some(steps)) => steps[field_index],
-            _ => Step::Rows,
-        }
+    pub(super) fn steps(&self, ty: TypeIndex) -> Option<&[Step]> {
+        self.by_type.get(ty.index())?.as_ref()?.as_deref()
     }
 }
 
@@ -75,7 +109,14 @@ fn step_of(doc: &Document, ty: TypeIndex, field_index: usize, sifter: &mut Sifte
     match &field.class {
         FieldClass::Scalar(_) => match sifter.number(field) {
             Look::Never => Step::Passed,
-            Look::Varying => Step::Number { listed: field.is_list },
+            Look::Varying => {
+                let unsigned = match field.kind {
+                    Kind::Uint32 | Kind::Fixed32 => Some(Width::Narrow),
+                    Kind::Uint64 | Kind::Fixed64 => Some(Width::Wide),
+                    _ => None,
+                };
+                Step::Number { listed: field.is_list, unsigned }
+            }
             Look::Whole => Step::Rows,
         },
         FieldClass::Message(desc) if !field.is_group && !field.is_map => {

@@ -3,10 +3,11 @@
 //! does, read from its bytes without making a node. Nine rows in ten of a VM's state are
 //! the registers, segments and APIC of its processors: numbers under messages of numbers.
 
-use super::plan::{MOST_FIELDS, Step};
+use super::plan::{MOST_FIELDS, Plans, Step};
 use super::{Search, SearchScratch};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex};
 use crate::decode::wire::{self, PackedRun, WireType};
+use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::{Document, path, value};
 use crate::ui::app::sifting::{Judged, Look};
@@ -25,6 +26,19 @@ const KEPT_JUDGED: usize = 8;
 pub(super) struct JudgedAbove {
     recent: [Option<(NodeId, bool)>; KEPT_JUDGED],
     next: usize,
+}
+
+/// How many rows that read alike a search keeps whether each holds the query: as many as
+/// an untrusted document's distinct Any fields and URLs may be, they are not all kept.
+const MOST_ROWS_ALIKE: usize = 4096;
+
+/// Whether each row met that reads the same wherever it is met holds the query, by the
+/// row's key ([`Search::row_alike_holds`]).
+#[derive(Default)]
+pub(super) struct RowsAlike {
+    known: KeyMap<Box<[u8]>, bool>,
+    /// Room for a row's key.
+    key: Vec<u8>,
 }
 
 impl Search {
@@ -74,6 +88,9 @@ impl Search {
         field: Option<&FieldInfo>,
         scratch: &mut SearchScratch,
     ) -> bool {
+        if node.kind == NodeKind::Any {
+            return self.any_passes_over(doc, id, node, field, scratch);
+        }
         let Some(ty) = node.ty.filter(|_| matches!(node.kind, NodeKind::Message | NodeKind::AnyPayload)) else {
             return false;
         };
@@ -89,7 +106,82 @@ impl Search {
         if own_row_may_hold || !doc.problem_free(id, node.next) {
             return false;
         }
-        judged == Judged::Never || self.none_holds(doc, ty, doc.value_bytes_of(node), scratch, 0)
+        judged == Judged::Never || {
+            let SearchScratch { plans, sifter, line, .. } = scratch;
+            plans.plan(doc, ty, sifter) && self.none_holds(doc, plans, ty, doc.value_bytes_of(node), line, 0)
+        }
+    }
+
+    /// Whether the subtree of Any `id` (`node` as read, of `field`) holds no row that
+    /// matches, where it reads as a clean Any of a resolved URL: its URL's node, then its
+    /// payload's. Its own row (`state: Any → T`) and its URL's (`@type: string = "…"`)
+    /// read alike wherever they are met, and are looked at once; its payload is passed
+    /// over as a message is ([`Search::passes_over`]).
+    fn any_passes_over(
+        &self,
+        doc: &Document,
+        id: NodeId,
+        node: &Node,
+        field: Option<&FieldInfo>,
+        scratch: &mut SearchScratch,
+    ) -> bool {
+        let (url_id, payload_id) = (id + 1, id + 2);
+        let Some(field) = field.filter(|_| payload_id < node.next && doc.problem_free(id, node.next)) else {
+            return false;
+        };
+        let (url, payload) = (doc.node(url_id), doc.node(payload_id));
+        let clean = url.kind == NodeKind::String
+            && url.field_number == 1
+            && url.parent == Some(id)
+            && url.next == payload_id
+            && payload.kind == NodeKind::AnyPayload
+            && payload.parent == Some(id)
+            && payload.next == node.next;
+        let Some(payload_type) = payload.ty.filter(|_| clean) else { return false };
+        if !self.passes_over(doc, payload_id, &payload, doc.field_info_of(&payload), scratch) {
+            return false;
+        }
+        // Its own row, known by its field (by address), index and payload type; its URL's,
+        // by its field and its bytes.
+        let own_field = (std::ptr::from_ref(field) as usize).to_le_bytes();
+        let own = [
+            b"any".as_slice(),
+            &own_field,
+            &path::value_index(doc, node).to_le_bytes(),
+            &(payload_type.index() as u64).to_le_bytes(),
+        ];
+        if self.row_alike_holds(&own, scratch, |search, scratch| search.finds(doc, id, node, Some(field), scratch)) {
+            return false;
+        }
+        let url_field = doc.field_info_of(&url);
+        let url_field_key = url_field.map_or(0, |f| std::ptr::from_ref(f) as usize).to_le_bytes();
+        let url_row = [b"url".as_slice(), &url_field_key, doc.value_bytes_of(&url)];
+        !self.row_alike_holds(&url_row, scratch, |search, scratch| search.finds(doc, url_id, &url, url_field, scratch))
+    }
+
+    /// Whether a row that reads the same wherever it is met, known by the bytes of `key`
+    /// one after the other, holds the query: as `finds` says the first time it is met.
+    fn row_alike_holds(
+        &self,
+        key: &[&[u8]],
+        scratch: &mut SearchScratch,
+        finds: impl FnOnce(&Search, &mut SearchScratch) -> bool,
+    ) -> bool {
+        let mut joined = std::mem::take(&mut scratch.rows_alike.key);
+        joined.clear();
+        key.iter().for_each(|part| joined.extend_from_slice(part));
+        let holds = match scratch.rows_alike.known.get(joined.as_slice()) {
+            Some(&holds) => holds,
+            None => {
+                let holds = finds(self, scratch);
+                if scratch.rows_alike.known.len() < MOST_ROWS_ALIKE {
+                    scratch.rows_alike.known.insert(joined.as_slice().into(), holds);
+                }
+                holds
+            }
+        };
+        scratch.rows_alike.key = joined;
+        holds
     }
 
     /// Whether the row of message `index` of `field` (of the type named `type_name`) may
@@ -108,8 +200,17 @@ impl Search {
     /// writes them; `false` wherever they are not read so (a singular field given twice,
     /// a type of more fields or deeper nesting than is read here). Each field is looked
     /// at as its type's [`Step`]s, planned once a type.
-    fn none_holds(&self, doc: &Document, ty: TypeIndex, bytes: &[u8], scratch: &mut SearchScratch, depth: u32) -> bool {
-        if depth > DEEPEST || !scratch.plans.plan(doc, ty, &mut scratch.sifter) {
+    fn none_holds(
+        &self,
+        doc: &Document,
+        plans: &Plans,
+        ty: TypeIndex,
+        bytes: &[u8],
+        line: &mut String,
+        depth: u32,
+    ) -> bool {
+        let (Some(steps), info) = (plans.steps(ty), doc.type_info_at(ty)) else { return false };
+        if depth > DEEPEST {
             return false;
         }
         // How many values of each field (by its place in the type) came before: a value's
@@ -119,27 +220,35 @@ impl Search {
         while pos < bytes.len() {
             let Ok(raw) = wire::read_field_inline(bytes, pos, bytes.len()) else { return false };
             pos = raw.end;
-            let Some(field_index) = doc.type_info_at(ty).field_index(raw.tag.field_number) else { return false };
+            let Some(field_index) = info.field_index(raw.tag.field_number) else { return false };
+            let (Some(&step), Some(field)) = (steps.get(field_index), info.fields.get(field_index)) else {
+                return false;
+            };
             let index = counts[field_index];
-            let values = match (scratch.plans.step(ty, field_index), raw.tag.wire_type) {
+            let values = match (step, raw.tag.wire_type) {
                 (Step::Rows, _) => return false,
-                (step @ (Step::Number { .. } | Step::Passed), WireType::Len) => {
-                    let field = &doc.type_info_at(ty).fields[field_index];
+                (Step::Number { .. } | Step::Passed, WireType::Len) => {
                     let FieldClass::Scalar(wire) = field.class else { return false };
                     let look = if matches!(step, Step::Passed) { Look::Never } else { Look::Varying };
                     let value = &bytes[raw.value_start..raw.value_end];
-                    match self.packed_run_holds(field, look, wire, index, value, scratch) {
+                    match self.packed_run_holds(field, look, wire, index, value, line) {
                         Some(values) => values,
                         None => return false,
                     }
                 }
                 (Step::Passed, _) => 1,
-                (Step::Number { listed }, _) => {
-                    if (!listed && index > 0) || (listed && self.index_holds(index, &mut scratch.line)) {
+                (Step::Number { listed, unsigned }, _) => {
+                    if (!listed && index > 0) || (listed && self.index_holds(index, line)) {
                         return false;
                     }
-                    let value = value::interpret(&doc.type_info_at(ty).fields[field_index].kind, raw.scalar);
-                    if self.value_holds(&value, &mut scratch.line) {
+                    let holds = match (unsigned, &self.digits) {
+                        (Some(width), Some(digits)) => {
+                            let v = width.of(raw.scalar);
+                            digits.in_integer(v, v >= 10)
+                        }
+                        _ => self.value_holds(&value::interpret(&field.kind, raw.scalar), line),
+                    };
+                    if holds {
                         return false;
                     }
                     1
@@ -148,13 +257,13 @@ impl Search {
                     let row = if index == 0 { first } else { later };
                     let row_holds = match row {
                         Look::Never => false,
-                        Look::Varying => self.index_holds(index, &mut scratch.line),
+                        Look::Varying => self.index_holds(index, line),
                         Look::Whole => true,
                     };
                     let value = &bytes[raw.value_start..raw.value_end];
                     let below_holds = match below {
                         Judged::Never => false,
-                        Judged::Varying => !self.none_holds(doc, child, value, scratch, depth + 1),
+                        Judged::Varying => !self.none_holds(doc, plans, child, value, line, depth + 1),
                         Judged::Rows => true,
                     };
                     if row_holds || below_holds {
@@ -180,13 +289,12 @@ impl Search {
         wire: WireType,
         index: u32,
         run: &[u8],
-        scratch: &mut SearchScratch,
+        line: &mut String,
     ) -> Option<u32> {
         if !field.is_list || look == Look::Whole {
             return None;
         }
         let count = u32::try_from(PackedRun::new(0..run.len(), wire).values(run).count()).ok()?;
-        let line = &mut scratch.line;
         line.clear();
         line.push_str(&field.name);
         line.push_str(": packed ");
