@@ -50,6 +50,8 @@ pub(super) struct SearchScratch {
     /// Whether rows that read alike wherever they are met hold the query: an Any's own row
     /// and its URL's ([`Search::any_passes_over`]).
     rows_alike: subtree::RowsAlike,
+    /// The messages judged last, and whether each is passed over.
+    judged_last: subtree::JudgedLast,
 }
 
 impl Search {
@@ -73,6 +75,7 @@ impl Search {
             sifter: sifting::Sifter::new(self.needle.needle()),
             plans: plan::Plans::default(),
             rows_alike: subtree::RowsAlike::default(),
+            judged_last: subtree::JudgedLast::default(),
         }
     }
 
@@ -84,7 +87,6 @@ impl Search {
         let look = |steps: std::ops::Range<u32>, scratch: &mut SearchScratch| {
             // Most rows are a sibling's of the row before: its parent's type is kept.
             let mut fields = doc.fields_of_siblings();
-            let mut judged_above = subtree::JudgedAbove::default();
             let mut step = steps.start;
             while step < steps.end {
                 let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
@@ -104,10 +106,10 @@ impl Search {
                 // would decode it again.
                 if !self.forward
                     && let Some(top) = match doc.node_or_cold_message(id) {
-                        Ok(node) => self.top_passed_over(doc, node.parent, scratch, &mut judged_above),
+                        Ok(node) => self.top_passed_over(doc, node.parent, scratch),
                         Err(message) => self
-                            .top_passed_over(doc, Some(message), scratch, &mut judged_above)
-                            .or_else(|| self.top_passed_over(doc, doc.node(id).parent, scratch, &mut judged_above)),
+                            .top_passed_over(doc, Some(message), scratch)
+                            .or_else(|| self.top_passed_over(doc, doc.node(id).parent, scratch)),
                     }
                 {
                     step += id - top + 1;

@@ -19,11 +19,11 @@ const DEEPEST: u32 = 32;
 /// the ancestors of the node it is at.
 const KEPT_JUDGED: usize = 8;
 
-/// The messages a backward search judged last, with whether each is passed over: it meets
-/// a subtree at its last node, and asks of its ancestors again at each row of a message
-/// that is not passed over.
+/// The messages judged last, with whether each is passed over: a backward search meets a
+/// subtree at its last node, and asks of its ancestors again at each row of a message
+/// that is not passed over; and an Any asks of its payload, just judged as an ancestor.
 #[derive(Default)]
-pub(super) struct JudgedAbove {
+pub(super) struct JudgedLast {
     recent: [Option<(NodeId, bool)>; KEPT_JUDGED],
     next: usize,
 }
@@ -51,28 +51,32 @@ impl Search {
         doc: &Document,
         parent: Option<NodeId>,
         scratch: &mut SearchScratch,
-        judged: &mut JudgedAbove,
     ) -> Option<NodeId> {
         let mut top = None;
         let mut above = parent;
         while let Some(at) = above {
             let parent = doc.node(at);
-            let passes = match judged.recent.iter().flatten().find(|(id, _)| *id == at) {
-                Some(&(_, passes)) => passes,
-                None => {
-                    let passes = self.passes_over(doc, at, &parent, doc.field_info_of(&parent), scratch);
-                    judged.recent[judged.next] = Some((at, passes));
-                    judged.next = (judged.next + 1) % KEPT_JUDGED;
-                    passes
-                }
-            };
-            if !passes {
+            if !self.passes_over_recalled(doc, at, &parent, scratch) {
                 break;
             }
             top = Some(at);
             above = parent.parent;
         }
         top
+    }
+
+    /// [`Search::passes_over`] of `id` (`node` as read), recalled where it was among the
+    /// messages judged last ([`JudgedLast`]).
+    fn passes_over_recalled(&self, doc: &Document, id: NodeId, node: &Node, scratch: &mut SearchScratch) -> bool {
+        let judged = &scratch.judged_last;
+        if let Some(&(_, passes)) = judged.recent.iter().flatten().find(|(at, _)| *at == id) {
+            return passes;
+        }
+        let passes = self.passes_over(doc, id, node, doc.field_info_of(node), scratch);
+        let judged = &mut scratch.judged_last;
+        judged.recent[judged.next] = Some((id, passes));
+        judged.next = (judged.next + 1) % KEPT_JUDGED;
+        passes
     }
 
     /// Whether the subtree of message `id` (`node` as read, of `field`) holds no row that
@@ -138,7 +142,7 @@ impl Search {
             && payload.parent == Some(id)
             && payload.next == node.next;
         let Some(payload_type) = payload.ty.filter(|_| clean) else { return false };
-        if !self.passes_over(doc, payload_id, &payload, doc.field_info_of(&payload), scratch) {
+        if !self.passes_over_recalled(doc, payload_id, &payload, scratch) {
             return false;
         }
         // Its own row, known by its field (by address), index and payload type; its URL's,
