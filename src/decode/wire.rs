@@ -432,7 +432,14 @@ pub fn varint_len(value: u64) -> usize {
 
 /// Reads a tag at `pos`. Returns the tag and its encoded length.
 pub fn read_tag(buf: &[u8], pos: usize, end: usize) -> Result<(Tag, usize), WireError> {
-    let (raw, len) = read_varint(buf, pos, end)?;
+    read_tag_inline(buf, pos, end)
+}
+
+/// [`read_tag`] compiled into its caller, a tag of two bytes (field numbers 16 to 2047)
+/// read without a call.
+#[inline(always)]
+fn read_tag_inline(buf: &[u8], pos: usize, end: usize) -> Result<(Tag, usize), WireError> {
+    let (raw, len) = read_short_varint(buf, pos, end)?;
     let number = raw >> 3;
     let bits = (raw & 7) as u8;
     if number == 0 {
@@ -516,7 +523,7 @@ pub fn read_field_inline(buf: &[u8], pos: usize, end: usize) -> Result<RawField,
 #[inline(always)]
 fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut GroupEnds>) -> Result<RawField, WireError> {
     let end = end.min(buf.len());
-    let (tag, tag_len) = read_tag(buf, pos, end)?;
+    let (tag, tag_len) = read_tag_inline(buf, pos, end)?;
     let value_start = pos + tag_len;
     let mut field = RawField {
         tag,
@@ -530,7 +537,11 @@ fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut Group
     };
     match tag.wire_type {
         WireType::Varint => {
-            let (value, len) = read_varint(buf, value_start, end)?;
+            let (value, len) = if value_start < end && buf[value_start] < 0x80 {
+                (u64::from(buf[value_start]), 1)
+            } else {
+                read_longer_varint_inline(buf, value_start, end)?
+            };
             field.scalar = value;
             field.value_end = value_start + len;
         }
