@@ -568,6 +568,43 @@ mod tests {
         );
     }
 
+    #[test]
+    fn runs_of_one_field_passed_over_are_told_apart_by_their_counts() {
+        // Three messages whose runs of one field hold 2, 12 and 3 values: each message is
+        // passed over whole where its run's row (`counts: packed uint32 = [12 elements]`)
+        // does not hold the query, known once a count.
+        let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/search_lists.proto");
+        let sources = SchemaSources { proto_files: vec![proto], ..SchemaSources::default() };
+        let schema = Arc::new(Schema::load(&sources).unwrap());
+        let counted =
+            |id: usize, values: usize| format!("counted {{ id: {id} counts {{{}}} }}", " counts: 5".repeat(values));
+        let root = schema.pool.get_message_by_name("searchlists.CountedList").unwrap();
+        let text = [counted(0, 2), counted(1, 12), counted(2, 3)].concat();
+        let message = prost_reflect::DynamicMessage::parse_text_format(root.clone(), &text).unwrap();
+        let bytes = prost::Message::encode_to_vec(&message);
+        let doc = Decoder::new(Arc::clone(&schema), Some(root)).decode(Source::new(bytes));
+        assert!(doc.problems().is_empty(), "{:?}", doc.problems());
+        let queries = ["[12 elements", "[2 elements", "3 elements]"];
+        first_matches_hold(&doc, queries.into_iter().chain(["[11]", "5"]));
+        // Each subtree passed over holds no row that holds the query, asked in order with
+        // what one scratch knows of the rows met before.
+        for query in queries {
+            let holds = holding(&doc, query);
+            let search = Search::new(query.to_owned(), true, NodeId::ROOT);
+            let mut scratch = search.scratch();
+            let mut passed = 0;
+            for id in NodeId::ROOT.up_to(doc.end()) {
+                let node = doc.node(id);
+                if search.passes_over(&doc, id, &node, doc.field_info(id), &mut scratch) {
+                    let held = id.up_to(node.next).find(|at| holds[at.index()]);
+                    assert_eq!(held, None, "/{query}: {id:?} passed over");
+                    passed += 1;
+                }
+            }
+            assert!(passed > 0, "/{query}: no subtree passed over");
+        }
+    }
+
     /// Checks that a search for each of `queries` over every range of steps a slice of it
     /// may look at, from several starts, both ways, finds the first row holding it there.
     fn first_matches_hold<'a>(doc: &Document, queries: impl Iterator<Item = &'a str>) {

@@ -39,6 +39,15 @@ pub(super) enum Width {
 }
 
 impl Width {
+    /// The width of an unsigned integer of `kind`; `None` for any other kind.
+    pub(super) fn of_unsigned(kind: &Kind) -> Option<Width> {
+        match kind {
+            Kind::Uint32 | Kind::Fixed32 => Some(Width::Narrow),
+            Kind::Uint64 | Kind::Fixed64 => Some(Width::Wide),
+            _ => None,
+        }
+    }
+
     /// The value of `raw` of this width.
     #[inline(always)]
     pub(super) fn of(self, raw: u64) -> u64 {
@@ -109,14 +118,7 @@ fn step_of(doc: &Document, ty: TypeIndex, field_index: usize, sifter: &mut Sifte
     match &field.class {
         FieldClass::Scalar(_) => match sifter.number(field) {
             Look::Never => Step::Passed,
-            Look::Varying => {
-                let unsigned = match field.kind {
-                    Kind::Uint32 | Kind::Fixed32 => Some(Width::Narrow),
-                    Kind::Uint64 | Kind::Fixed64 => Some(Width::Wide),
-                    _ => None,
-                };
-                Step::Number { listed: field.is_list, unsigned }
-            }
+            Look::Varying => Step::Number { listed: field.is_list, unsigned: Width::of_unsigned(&field.kind) },
             Look::Whole => Step::Rows,
         },
         FieldClass::Message(desc) if !field.is_group && !field.is_map => {

@@ -3,7 +3,7 @@
 //! does, read from its bytes without making a node. Nine rows in ten of a VM's state are
 //! the registers, segments and APIC of its processors: numbers under messages of numbers.
 
-use super::plan::{MOST_FIELDS, Plans, Step};
+use super::plan::{MOST_FIELDS, Plans, Step, Width};
 use super::{Search, SearchScratch};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex};
 use crate::decode::wire::{self, PackedRun, WireType};
@@ -11,6 +11,7 @@ use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::{Document, path, value};
 use crate::ui::app::sifting::{Judged, Look};
+use prost_reflect::Kind;
 
 /// The deepest nesting read from the bytes: a deeper subtree is looked at row by row.
 const DEEPEST: u32 = 32;
@@ -33,12 +34,29 @@ pub(super) struct JudgedLast {
 const MOST_ROWS_ALIKE: usize = 4096;
 
 /// Whether each row met that reads the same wherever it is met holds the query, by the
-/// row's key ([`Search::row_alike_holds`]).
+/// row's key: the bytes of the parts that tell such rows apart, one after the other.
 #[derive(Default)]
 pub(super) struct RowsAlike {
     known: KeyMap<Box<[u8]>, bool>,
-    /// Room for a row's key.
+    /// The key of the row asked of last.
     key: Vec<u8>,
+}
+
+impl RowsAlike {
+    /// Whether the row whose key is the parts `key` holds the query, if known.
+    fn known(&mut self, key: &[&[u8]]) -> Option<bool> {
+        self.key.clear();
+        key.iter().for_each(|part| self.key.extend_from_slice(part));
+        self.known.get(self.key.as_slice()).copied()
+    }
+
+    /// Keeps whether the row asked of last ([`RowsAlike::known`]) holds the query, unless
+    /// as many as [`MOST_ROWS_ALIKE`] are kept.
+    fn keep(&mut self, holds: bool) {
+        if self.known.len() < MOST_ROWS_ALIKE {
+            self.known.insert(self.key.as_slice().into(), holds);
+        }
+    }
 }
 
 impl Search {
@@ -111,8 +129,9 @@ impl Search {
             return false;
         }
         judged == Judged::Never || {
-            let SearchScratch { plans, sifter, line, .. } = scratch;
-            plans.plan(doc, ty, sifter) && self.none_holds(doc, plans, ty, doc.value_bytes_of(node), line, 0)
+            let SearchScratch { plans, sifter, line, rows_alike, .. } = scratch;
+            plans.plan(doc, ty, sifter)
+                && self.none_holds(doc, plans, ty, doc.value_bytes_of(node), (line, rows_alike), 0)
         }
     }
 
@@ -171,21 +190,11 @@ impl Search {
         scratch: &mut SearchScratch,
         finds: impl FnOnce(&Search, &mut SearchScratch) -> bool,
     ) -> bool {
-        let mut joined = std::mem::take(&mut scratch.rows_alike.key);
-        joined.clear();
-        key.iter().for_each(|part| joined.extend_from_slice(part));
-        let holds = match scratch.rows_alike.known.get(joined.as_slice()) {
-            Some(&holds) => holds,
-            None => {
-                let holds = finds(self, scratch);
-                if scratch.rows_alike.known.len() < MOST_ROWS_ALIKE {
-                    scratch.rows_alike.known.insert(joined.as_slice().into(), holds);
-                }
-                holds
-            }
-        };
-        scratch.rows_alike.key = joined;
-        holds
+        scratch.rows_alike.known(key).unwrap_or_else(|| {
+            let holds = finds(self, scratch);
+            scratch.rows_alike.keep(holds);
+            holds
+        })
     }
 
     /// Whether the row of message `index` of `field` (of the type named `type_name`) may
@@ -210,7 +219,7 @@ impl Search {
         plans: &Plans,
         ty: TypeIndex,
         bytes: &[u8],
-        line: &mut String,
+        (line, rows_alike): (&mut String, &mut RowsAlike),
         depth: u32,
     ) -> bool {
         let (Some(steps), info) = (plans.steps(ty), doc.type_info_at(ty)) else { return false };
@@ -235,7 +244,7 @@ impl Search {
                     let FieldClass::Scalar(wire) = field.class else { return false };
                     let look = if matches!(step, Step::Passed) { Look::Never } else { Look::Varying };
                     let value = &bytes[raw.value_start..raw.value_end];
-                    match self.packed_run_holds(field, look, wire, index, value, line) {
+                    match self.packed_run_holds(field, look, wire, index, value, (line, rows_alike)) {
                         Some(values) => values,
                         None => return false,
                     }
@@ -245,14 +254,7 @@ impl Search {
                     if (!listed && index > 0) || (listed && self.index_holds(index, line)) {
                         return false;
                     }
-                    let holds = match (unsigned, &self.digits) {
-                        (Some(width), Some(digits)) => {
-                            let v = width.of(raw.scalar);
-                            digits.in_integer(v, v >= 10)
-                        }
-                        _ => self.value_holds(&value::interpret(&field.kind, raw.scalar), line),
-                    };
-                    if holds {
+                    if self.number_holds(unsigned, &field.kind, raw.scalar, line) {
                         return false;
                     }
                     1
@@ -267,7 +269,7 @@ impl Search {
                     let value = &bytes[raw.value_start..raw.value_end];
                     let below_holds = match below {
                         Judged::Never => false,
-                        Judged::Varying => !self.none_holds(doc, plans, child, value, line, depth + 1),
+                        Judged::Varying => !self.none_holds(doc, plans, child, value, (line, rows_alike), depth + 1),
                         Judged::Rows => true,
                     };
                     if row_holds || below_holds {
@@ -293,32 +295,51 @@ impl Search {
         wire: WireType,
         index: u32,
         run: &[u8],
-        line: &mut String,
+        (line, rows_alike): (&mut String, &mut RowsAlike),
     ) -> Option<u32> {
         if !field.is_list || look == Look::Whole {
             return None;
         }
-        let count = u32::try_from(PackedRun::new(0..run.len(), wire).values(run).count()).ok()?;
-        line.clear();
-        line.push_str(&field.name);
-        line.push_str(": packed ");
-        line.push_str(&field.type_name);
-        line.push_str(" = [");
-        value::push_decimal(u64::from(count), line);
-        line.push_str(" elements]");
-        if self.label_matches(line) {
-            return None;
-        }
-        if look == Look::Varying {
-            for (k, read) in (0..).zip(PackedRun::new(0..run.len(), wire).values(run)) {
-                let raw = read.ok()?.raw;
-                if self.index_holds(index.checked_add(k)?, line)
-                    || self.value_holds(&value::interpret(&field.kind, raw), line)
-                {
-                    return None;
-                }
+        let unsigned = Width::of_unsigned(&field.kind);
+        let mut count = 0u32;
+        for read in PackedRun::new(0..run.len(), wire).values(run) {
+            let raw = read.ok()?.raw;
+            if look == Look::Varying
+                && (self.index_holds(index.checked_add(count)?, line)
+                    || self.number_holds(unsigned, &field.kind, raw, line))
+            {
+                return None;
             }
+            count = count.checked_add(1)?;
         }
-        Some(count)
+        // Its row, alike for runs of its field of as many values.
+        let key = [b"packed".as_slice(), &(std::ptr::from_ref(field) as usize).to_le_bytes(), &count.to_le_bytes()];
+        let row_holds = rows_alike.known(&key).unwrap_or_else(|| {
+            line.clear();
+            line.push_str(&field.name);
+            line.push_str(": packed ");
+            line.push_str(&field.type_name);
+            line.push_str(" = [");
+            value::push_decimal(u64::from(count), line);
+            line.push_str(" elements]");
+            let holds = self.label_matches(line);
+            rows_alike.keep(holds);
+            holds
+        });
+        (!row_holds).then_some(count)
+    }
+
+    /// Whether a number's row holds the query in its value, read from `raw` as `kind`
+    /// (`unsigned` of that width): an unsigned one's digits are looked at without making
+    /// its value first. Inlined: a search asks it of every number read from bytes.
+    #[inline(always)]
+    fn number_holds(&self, unsigned: Option<Width>, kind: &Kind, raw: u64, line: &mut String) -> bool {
+        match (unsigned, &self.digits) {
+            (Some(width), Some(digits)) => {
+                let v = width.of(raw);
+                digits.in_integer(v, v >= 10)
+            }
+            _ => self.value_holds(&value::interpret(kind, raw), line),
+        }
     }
 }
