@@ -33,11 +33,20 @@ pub(super) struct JudgedLast {
 /// an untrusted document's distinct Any fields and URLs may be, they are not all kept.
 const MOST_ROWS_ALIKE: usize = 4096;
 
+/// How many rows asked of last a search compares a row's key with before it looks the
+/// key up: a VP's Any, its URL and its APIC's run.
+const RECENT_ROWS_ALIKE: usize = 4;
+
 /// Whether each row met that reads the same wherever it is met holds the query, by the
 /// row's key: the bytes of the parts that tell such rows apart, one after the other.
 #[derive(Default)]
 pub(super) struct RowsAlike {
     known: KeyMap<Box<[u8]>, bool>,
+    /// The rows asked of last, each with whether it holds the query, compared part by
+    /// part: neither copied nor hashed where one is met again.
+    recent: Vec<(Box<[u8]>, bool)>,
+    /// Where the next row asked of is kept among `recent`.
+    next_recent: usize,
     /// The key of the row asked of last.
     key: Vec<u8>,
 }
@@ -45,9 +54,14 @@ pub(super) struct RowsAlike {
 impl RowsAlike {
     /// Whether the row whose key is the parts `key` holds the query, if known.
     fn known(&mut self, key: &[&[u8]]) -> Option<bool> {
+        if let Some(&(_, holds)) = self.recent.iter().find(|(kept, _)| same_parts(kept, key)) {
+            return Some(holds);
+        }
         self.key.clear();
         key.iter().for_each(|part| self.key.extend_from_slice(part));
-        self.known.get(self.key.as_slice()).copied()
+        let holds = self.known.get(self.key.as_slice()).copied()?;
+        self.recall(holds);
+        Some(holds)
     }
 
     /// Keeps whether the row asked of last ([`RowsAlike::known`]) holds the query, unless
@@ -56,7 +70,30 @@ impl RowsAlike {
         if self.known.len() < MOST_ROWS_ALIKE {
             self.known.insert(self.key.as_slice().into(), holds);
         }
+        self.recall(holds);
     }
+
+    /// Keeps the row asked of last among the recent ones, in place of the oldest.
+    fn recall(&mut self, holds: bool) {
+        let row = (self.key.as_slice().into(), holds);
+        match self.recent.get_mut(self.next_recent) {
+            Some(kept) => *kept = row,
+            None => self.recent.push(row),
+        }
+        self.next_recent = (self.next_recent + 1) % RECENT_ROWS_ALIKE;
+    }
+}
+
+/// Whether `kept` is the bytes of `parts`, one after the other.
+fn same_parts(kept: &[u8], parts: &[&[u8]]) -> bool {
+    let mut rest = kept;
+    for part in parts {
+        match rest.split_at_checked(part.len()) {
+            Some((head, tail)) if head == *part => rest = tail,
+            _ => return false,
+        }
+    }
+    rest.is_empty()
 }
 
 impl Search {
