@@ -20,9 +20,8 @@ pub(super) enum Step {
     Rows,
     /// A number none of whose rows can hold the query (its packed run's row may).
     Passed,
-    /// A number whose value (and, `listed`, its index) alone may hold the query; `wide`
-    /// for an unsigned integer of 64 bits, `narrow` of 32 (read as it is, without making
-    /// its value first), else neither.
+    /// A number whose value (and, `listed`, its index) alone may hold the query; of an
+    /// unsigned integer, its width (its digits then looked at without making its value).
     Number { listed: bool, unsigned: Option<Width> },
     /// A message of type `child`: its row looked at as `first` when it is the first of its
     /// field in the message, else as `later`, and its rows below as `below`.

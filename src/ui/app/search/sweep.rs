@@ -5,10 +5,10 @@
 //! is made. A message it cannot judge so is left to the search's row-by-row look.
 
 use super::digits::Digits;
+use super::plan::Width;
 use super::sifting::{Look, Sifter};
 use crate::decode::schema::TypeInfo;
 use crate::decode::wire::RawField;
-use prost_reflect::Kind;
 
 /// How a leaf of one field number is judged from its value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,9 +17,9 @@ enum Leaf {
     RowByRow,
     /// Its row cannot hold the query.
     Never,
-    /// An unsigned number of at most 32 bits or of 64, in a list or not: its value (and,
-    /// for a list's, its index) may hold the query.
-    Unsigned { wide: bool, listed: bool },
+    /// An unsigned number of `width`, in a list or not: its value (and, for a list's, its
+    /// index) may hold the query.
+    Unsigned { width: Width, listed: bool },
 }
 
 /// A flat run's type judged for a search for digits: its leaves by field number (those
@@ -39,11 +39,9 @@ impl<'d> Sweep<'d> {
         }
         let mut leaves = [Leaf::RowByRow; 16];
         for field in ty.fields.iter().filter(|field| field.number < 16) {
-            let unsigned = |wide| Leaf::Unsigned { wide, listed: field.is_list };
-            leaves[field.number as usize] = match (sifter.number(field), &field.kind) {
+            leaves[field.number as usize] = match (sifter.number(field), Width::of_unsigned(&field.kind)) {
                 (Look::Never, _) => Leaf::Never,
-                (Look::Varying, Kind::Uint32 | Kind::Fixed32) => unsigned(false),
-                (Look::Varying, Kind::Uint64 | Kind::Fixed64) => unsigned(true),
+                (Look::Varying, Some(width)) => Leaf::Unsigned { width, listed: field.is_list },
                 _ => Leaf::RowByRow,
             };
         }
@@ -70,9 +68,9 @@ impl<'d> Sweep<'d> {
                 && match leaf {
                     Leaf::RowByRow => false,
                     Leaf::Never => true,
-                    Leaf::Unsigned { wide, listed } => {
+                    Leaf::Unsigned { width, listed } => {
                         // The first of its field in the message: a list's is at `[0]`.
-                        let v = if wide { field.scalar } else { u64::from(field.scalar as u32) };
+                        let v = width.of(field.scalar);
                         !((listed && self.digits.in_integer(0, false)) || self.digits.in_integer(v, v >= 10))
                     }
                 }
