@@ -86,6 +86,12 @@ impl Moves {
         }
     }
 
+    /// Whether no move is pending: every stored node is read as it is stored.
+    #[inline]
+    pub(super) fn none_pending(&self) -> bool {
+        self.from.is_empty()
+    }
+
     /// `node`, stored at `at`, where it lies: its stored offsets, ids and index moved by
     /// the moves pending.
     #[inline]

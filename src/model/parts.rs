@@ -447,7 +447,7 @@ impl<T: Default> PartJob<'_, T> {
         let mut first = None;
         let mut hook = |doc: &Document, top: NodeId| {
             // Every top-level field handed over, from `top` on (a few hundred at a time).
-            in_step &= !doc.top_level_from(top).any(|id| doc.node(id).kind == NodeKind::Error);
+            in_step &= !doc.top_level_from(top).any(|id| doc.kind_of(id) == NodeKind::Error);
             first.get_or_insert_with(|| doc.problems_of(top).iter().any(|p| p.kind.puts_top_level_out_of_step()));
             look(doc, top, &mut found);
             Ok(())

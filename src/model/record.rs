@@ -84,10 +84,16 @@ impl NodeRecord {
             field_number: self.field_number,
             index: self.index,
             ty: TypeIndex::from_raw((self.tail >> OFFSET_BITS) as u32),
-            kind: KINDS[(self.head >> KIND_SHIFT & 0b1111) as usize],
+            kind: self.kind(),
             wire: wire.checked_sub(1).and_then(WireType::from_bits),
             lens: (self.head >> LENS_SHIFT) as u16,
         }
+    }
+
+    /// The node's kind, read without unpacking the rest.
+    #[inline]
+    pub(crate) fn kind(self) -> NodeKind {
+        KINDS[(self.head >> KIND_SHIFT & 0b1111) as usize]
     }
 
     /// The first byte of the node, as stored.

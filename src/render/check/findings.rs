@@ -241,8 +241,8 @@ pub fn fields(doc: &Document, top: NodeId) -> usize {
     let end = NodeId::from_index(doc.node_count());
     let built: usize = top
         .up_to(end)
-        .map(|id| match doc.node(id) {
-            node if node.kind == NodeKind::Packed && node.next == id + 1 => 1 + value::packed_values(doc, id).count(),
+        .map(|id| match doc.kind_of(id) {
+            NodeKind::Packed if doc.node(id).next == id + 1 => 1 + value::packed_values(doc, id).count(),
             _ => 1,
         })
         .sum();
