@@ -606,7 +606,7 @@ pub(super) mod tests {
 
     /// `jsonkinds.Kinds`: packed runs of int32 (19), double (20), bool (21) and an enum
     /// (22), and messages (25) with a packed run of sint64 (3).
-    pub(super) fn kinds() -> Decoder {
+    pub(in crate::model) fn kinds() -> Decoder {
         static SCHEMA: OnceLock<Arc<Schema>> = OnceLock::new();
         let schema = SCHEMA.get_or_init(|| {
             let proto = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/json_kinds.proto");
@@ -645,7 +645,7 @@ pub(super) mod tests {
         (lean.nodes.len(), full.nodes.len())
     }
 
-    pub(super) fn varint(mut v: u64, out: &mut Vec<u8>) {
+    pub(in crate::model) fn varint(mut v: u64, out: &mut Vec<u8>) {
         while v >= 0x80 {
             out.push(v as u8 | 0x80);
             v >>= 7;
@@ -654,7 +654,7 @@ pub(super) mod tests {
     }
 
     /// Field `number` holding `content` (length-delimited).
-    pub(super) fn len_field(number: u64, content: &[u8], out: &mut Vec<u8>) {
+    pub(in crate::model) fn len_field(number: u64, content: &[u8], out: &mut Vec<u8>) {
         varint(number << 3 | 2, out);
         varint(content.len() as u64, out);
         out.extend_from_slice(content);

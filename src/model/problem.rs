@@ -312,4 +312,35 @@ mod tests {
         // A hostile blob holds a million problems; the rare large kinds are boxed for it.
         assert!(std::mem::size_of::<Problem>() <= 64, "{}", std::mem::size_of::<Problem>());
     }
+
+    #[test]
+    fn problems_found_from_where_the_last_ended_are_those_looked_up_alone() {
+        use crate::model::elided::tests::{decoded, kinds, len_field};
+        use crate::model::node::NodeId;
+        // Strings that are not UTF-8 (a problem each), some clean, some inside messages,
+        // and a stretch of more than eight problems before a clean field.
+        let mut bytes = Vec::new();
+        for i in 0..40u8 {
+            let text: &[u8] = if i % 3 == 0 || (10..22).contains(&i) { &[0xff, i] } else { b"ok" };
+            len_field(14, text, &mut bytes);
+            let mut inner = Vec::new();
+            len_field(2, text, &mut inner);
+            len_field(25, &inner, &mut bytes);
+        }
+        let doc = decoded(&kinds(), &bytes, false);
+        let ids: Vec<NodeId> = NodeId::ROOT.up_to(doc.end()).collect();
+        assert!(doc.problems().len() > 40, "{} problems", doc.problems().len());
+        // In order with one cursor; then every third node, backwards, and from a stale
+        // cursor, which must fall back to a search.
+        let mut seen = usize::MAX;
+        for &id in &ids {
+            assert_eq!(doc.problems_of_after(id, &mut seen), doc.problems_of(id), "node {id}");
+        }
+        for order in [ids.iter().step_by(3).copied().collect::<Vec<_>>(), ids.iter().rev().copied().collect()] {
+            let mut seen = 0;
+            for id in order {
+                assert_eq!(doc.problems_of_after(id, &mut seen), doc.problems_of(id), "node {id}");
+            }
+        }
+    }
 }

@@ -180,13 +180,20 @@ pub fn acts_on_terminal(c: char) -> bool {
 
 /// Whether all eight bytes of `word` are printable ASCII (0x20 to 0x7e), tested at once.
 fn word_is_printable_ascii(word: u64) -> bool {
+    not_printable_marks(word) == 0
+}
+
+/// The high bit of some byte of `word` that is not printable ASCII set, if there is one:
+/// zero when all eight are printable.
+#[inline(always)]
+fn not_printable_marks(word: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
     const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
     // A byte's high bit is set in `below` when it is under 0x20, in `above` when it is over
     // 0x7e (each exact for "is any byte so": Bit Twiddling Hacks' hasless and hasmore).
     let below = word.wrapping_sub(ONES * 0x20) & !word;
     let above = word.wrapping_add(ONES) | word;
-    (below | above) & HIGHS == 0
+    (below | above) & HIGHS
 }
 
 /// The eight bytes from `at` as one word; 0 (not printable) where there are not eight.
@@ -200,10 +207,15 @@ pub(crate) fn is_printable_ascii(bytes: &[u8]) -> bool {
     let word_at = |at: usize| word_at(bytes, at);
     match bytes.len() {
         0..8 => bytes.iter().all(|b| (0x20..=0x7e).contains(b)),
-        // The last word overlaps the one before it rather than being copied out and padded.
+        // The words' marks are gathered by `or` and tested once, which the compiler does
+        // several words at a time (a test of each took a fourteenth of `show`'s time on a
+        // million problem lines); the last word overlaps the one before it rather than
+        // being copied out and padded.
         len => {
-            (0..len / 8).fold(true, |all, at| all & word_is_printable_ascii(word_at(at * 8)))
-                && word_is_printable_ascii(word_at(len - 8))
+            let marks = bytes.chunks_exact(8).fold(0, |marks, word| {
+                marks | not_printable_marks(u64::from_ne_bytes(word.try_into().expect("eight bytes")))
+            });
+            (marks | not_printable_marks(word_at(len - 8))) == 0
         }
     }
 }

@@ -50,6 +50,8 @@ struct Scratch {
     depth_below: Vec<usize>,
     /// The starts of the rows of declared fields, kept ([`RowStarts`]).
     row_starts: RowStarts,
+    /// Where the problems written last end ([`Document::problems_of_after`]).
+    problems_seen: usize,
 }
 
 /// A part of the tree written on a thread of its own: its lines, and the buffers that
@@ -124,7 +126,7 @@ pub fn write_tree_streaming(
     };
     let mut block = String::new();
     let mut lines = Lines::new(&mut block, out);
-    write_problems(&doc, NodeId::ROOT, 0, options, &mut lines)?;
+    write_problems(&doc, NodeId::ROOT, 0, options, &mut { usize::MAX }, &mut lines)?;
     lines.finish()
 }
 
@@ -143,7 +145,7 @@ fn write_subtree(
     if let Some(rows) = doc.listed_clean(top) {
         return clean_rows::write_clean(doc, top, rows, base_depth, options, scratch, out);
     }
-    let Scratch { block, depth_below, row_starts } = scratch;
+    let Scratch { block, depth_below, row_starts, problems_seen } = scratch;
     let mut lines = Lines::new(block, out);
     depth_below.clear();
     let end = doc.node(top).next;
@@ -162,16 +164,16 @@ fn write_subtree(
         // root that is an Any hands its payload over as a top-level field).
         if transparent {
             if has_problems {
-                write_problems(doc, id, depth, options, &mut lines)?;
+                write_problems(doc, id, depth, options, problems_seen, &mut lines)?;
             }
             continue;
         }
         let field = fields.of(&node);
         write_row(doc, (id, &node, None), field, depth, options, row_starts, &mut lines)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
-            write_packed_values(doc, id, depth + 1, options, &mut lines)?;
+            write_packed_values(doc, id, depth + 1, options, problems_seen, &mut lines)?;
         } else if has_problems {
-            write_problems(doc, id, depth, options, &mut lines)?;
+            write_problems(doc, id, depth, options, problems_seen, &mut lines)?;
         }
     }
     lines.finish()
@@ -228,12 +230,14 @@ fn write_row(
 }
 
 /// Writes the values of a packed run that has no nodes for them (a streamed document),
-/// as the lines their nodes would give, each followed by its own problems.
+/// as the lines their nodes would give, each followed by its own problems (`seen`:
+/// [`Document::problems_of_after`]).
 fn write_packed_values(
     doc: &Document,
     run: NodeId,
     depth: usize,
     options: TreeOptions,
+    seen: &mut usize,
     lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
     let field = doc.field_info(run);
@@ -241,10 +245,11 @@ fn write_packed_values(
     // A run's problems are its values' (sorted by offset, as the values are), but for a
     // fixed array's wrong length, the run's own, written first as under a run of nodes.
     let is_length = |p: &&Problem| matches!(p.kind, ProblemKind::WrongArrayLength { .. });
-    for problem in doc.problems_of(run).iter().filter(is_length) {
+    let run_problems = doc.problems_of_after(run, seen);
+    for problem in run_problems.iter().filter(is_length) {
         write_problem(doc, problem, depth - 1, options, lines)?;
     }
-    let mut problems = doc.problems_of(run).iter().filter(|p| !is_length(p)).peekable();
+    let mut problems = run_problems.iter().filter(|p| !is_length(p)).peekable();
     let escape = values_escape(field);
     for (k, value) in value::packed_values(doc, run).enumerate() {
         let mut own = Vec::new();
@@ -289,14 +294,17 @@ fn write_value_row(
     lines.end_line(escape)
 }
 
+/// The lines of node `id`'s problems, under its line at `depth` (`seen`:
+/// [`Document::problems_of_after`]).
 fn write_problems(
     doc: &Document,
     id: NodeId,
     depth: usize,
     options: TreeOptions,
+    seen: &mut usize,
     lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
-    doc.problems_of(id).iter().try_for_each(|problem| write_problem(doc, problem, depth, options, lines))
+    doc.problems_of_after(id, seen).iter().try_for_each(|problem| write_problem(doc, problem, depth, options, lines))
 }
 
 /// One problem's line, under the line of the node (at `depth`) it concerns.
