@@ -184,6 +184,17 @@ fn a_top_level_run_of_small_messages_reads_the_same_in_parts() {
 }
 
 #[test]
+fn top_level_runs_of_values_read_the_same_in_parts() {
+    // A part after runs of values numbers its own on from all of theirs, not one per run,
+    // whether its values are out of range or of the wrong count.
+    let decoder = common::sample_decoder_rooted_at("sample.virt.x86.Apic");
+    let blob = common::apic_of_runs(&mut common::Dice(0x0dd5));
+    assert_same_in_parts(&decoder, &blob, "runs of a fixed array at the top level");
+    let one_pass = report(&decoder, &blob, 1, CheckFormat::Text);
+    assert!(one_pass.contains("registers[3212]: byte 17320: error: wrong packed array length"), "{one_pass}");
+}
+
+#[test]
 fn a_run_of_values_out_of_range_counted_in_a_part_reads_the_same_in_parts() {
     // A unit whose packed run holds 5,000 values out of range, among healthy units: past
     // the first few, its problems are counted rather than kept, in whichever part it is.

@@ -410,6 +410,20 @@ impl PackedRun {
         Some(Ok(value))
     }
 
+    /// How many values the run holds, when all of it reads (`None` where some of it does
+    /// not): stepped over a word at a time where it can be.
+    pub fn count_if_whole(mut self, buf: &[u8]) -> Option<u32> {
+        let mut count = 0u32;
+        loop {
+            count = count.saturating_add(self.skip_plain(buf, u32::MAX - count, Plain::Unchecked));
+            match self.next_in(buf) {
+                None => return Some(count),
+                Some(Ok(_)) => count = count.saturating_add(1),
+                Some(Err(_)) => return None,
+            }
+        }
+    }
+
     /// The run's values in `buf`, up to the first place it does not read.
     pub fn values(mut self, buf: &[u8]) -> impl Iterator<Item = Result<PackedValue, WireError>> + '_ {
         std::iter::from_fn(move || self.next_in(buf))

@@ -501,6 +501,15 @@ fn follow(before: &TopState, part: TopState, full_budget: usize) -> Option<TopSt
     })
 }
 
+/// The repeated scalar fields of `root` (each may come as a packed run), and the wire type
+/// of their values.
+fn packable_fields(root: &prost_reflect::MessageDescriptor) -> Vec<(u32, WireType)> {
+    root.fields()
+        .filter(|f| f.is_list())
+        .filter_map(|f| Some((f.number(), crate::decode::schema::scalar_wire(&f.kind())?)))
+        .collect()
+}
+
 /// Counts the fields met in a row (a field number and how many), and starts a new row.
 fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
     if *met > 0 {
@@ -518,6 +527,9 @@ struct Cutter<'a> {
     bytes: &'a [u8],
     least: usize,
     unit_fields: Vec<u32>,
+    /// The root's repeated scalar fields, and their values' wire type: a packed run of one
+    /// counts as many as the values it holds, as the decoder counts it.
+    packable: Vec<(u32, WireType)>,
     /// The next part: its number, where it starts and what came before it.
     next: Option<Cut>,
     /// Where the scan is, and what it has counted and named up to there.
@@ -536,11 +548,13 @@ struct Cutter<'a> {
 impl<'a> Cutter<'a> {
     fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<overlay::NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
+        let packable = decoder.root_type().map(packable_fields).unwrap_or_default();
         let first = Cut { k: 0, place: Place { range: 0..0, names_before: 0 }, counts: FieldCounts::default() };
         Cutter {
             bytes,
             least: least.max(1),
             unit_fields,
+            packable,
             next: Some(first),
             pos: 0,
             counts: FieldCounts::default(),
@@ -567,15 +581,16 @@ impl<'a> Cutter<'a> {
             if self.pos >= bytes.len() {
                 break;
             }
-            // Most fields are skimmed; a unit (for its name) and anything unusual are read.
-            let (number, next, name) = match wire::skim_field(bytes, self.pos, bytes.len()) {
-                Some((number, next)) if !self.unit_fields.contains(&number) => (number, next, None),
+            // Most fields are skimmed; a unit (for its name), a run of values (to count
+            // them) and anything unusual are read.
+            let (number, next, name, counted_as) = match wire::skim_field(bytes, self.pos, bytes.len()) {
+                Some((number, next)) if !self.reads_whole(number) => (number, next, None, 1),
                 _ => {
                     let Ok(field) = wire::read_field(bytes, self.pos, bytes.len()) else { break };
                     let is_unit =
                         field.tag.wire_type == WireType::Len && self.unit_fields.contains(&field.tag.field_number);
                     let name = is_unit.then(|| overlay::unit_name(bytes, field.value_start, field.value_end)).flatten();
-                    (field.tag.field_number, field.end, name)
+                    (field.tag.field_number, field.end, name, self.counted_as(&field))
                 }
             };
             if self.pos >= cut.place.range.start + least {
@@ -590,9 +605,9 @@ impl<'a> Cutter<'a> {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
                 self.in_a_row.0 = number;
             }
-            self.in_a_row.1 += 1;
-            // A unit is read for its name, never stepped over.
-            self.short_tag = (!self.unit_fields.contains(&number)).then_some(bytes[self.pos]);
+            self.in_a_row.1 = self.in_a_row.1.saturating_add(counted_as);
+            // A unit is read for its name, and a run for its values: never stepped over.
+            self.short_tag = (!self.reads_whole(number)).then_some(bytes[self.pos]);
             if let Some(name) = name {
                 self.names.met(name);
             }
@@ -600,6 +615,25 @@ impl<'a> Cutter<'a> {
         }
         cut.place.range.end = bytes.len();
         Some(cut)
+    }
+
+    /// Whether a field numbered `number` is read whole, never skimmed: a unit or a run.
+    fn reads_whole(&self, number: u32) -> bool {
+        self.unit_fields.contains(&number) || self.packable.iter().any(|&(n, _)| n == number)
+    }
+
+    /// How many fields the decoder counts `field` as: a packed run of a repeated scalar as
+    /// many as the values it holds (one when it holds none or does not read, as the field
+    /// it is then shown as), any other field one.
+    fn counted_as(&self, field: &wire::RawField) -> u32 {
+        let number = field.tag.field_number;
+        match self.packable.iter().find(|&&(n, _)| n == number) {
+            Some(&(_, wire)) if field.tag.wire_type == WireType::Len => {
+                let run = wire::PackedRun::new(field.value_start..field.value_end, wire);
+                run.count_if_whole(self.bytes).unwrap_or(1).max(1)
+            }
+            _ => 1,
+        }
     }
 
     /// Steps over the fields at the scan's place while they have the one-byte tag of the

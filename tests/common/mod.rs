@@ -155,6 +155,33 @@ pub fn sample_decoder() -> statescope::Decoder {
     statescope::Decoder::new(schema, root)
 }
 
+/// A decoder of the built-in sample schema, rooted at `root`.
+pub fn sample_decoder_rooted_at(root: &str) -> statescope::Decoder {
+    let schema = std::sync::Arc::clone(sample_decoder().schema());
+    let root = schema.pool.get_message_by_name(root);
+    assert!(root.is_some(), "{root:?} is in the sample schema");
+    statescope::Decoder::new(schema, root)
+}
+
+/// A `sample.virt.x86.Apic` of 40 top-level runs of its fixed array `registers`, their
+/// values in range and out of range mixed at random, some runs long, some of another
+/// length than the first: the decoder counts each run's values, and flags each value out
+/// of range and each run of the wrong length.
+pub fn apic_of_runs(dice: &mut Dice) -> Vec<u8> {
+    let mut blob = Vec::new();
+    varint_field(&mut blob, 1, 0xfee0_0000);
+    for _ in 0..40 {
+        let (count, bad_one_in) = ([8, 8, 8, 3, 600][dice.below(5) as usize], 1 + dice.below(4));
+        let mut run = Vec::new();
+        for _ in 0..count {
+            let value = if dice.below(bad_one_in) == 0 { (1 << 32) + dice.below(1 << 40) } else { dice.below(1 << 32) };
+            statescope::write_varint(&mut run, value);
+        }
+        len_field(&mut blob, 2, &run);
+    }
+    blob
+}
+
 /// A decoder of the real OpenVMM schema folder (`openvmm/protos`), rooted at its saved state.
 pub fn openvmm_decoder(openvmm: &Path) -> statescope::Decoder {
     let sources = statescope::SchemaSources { proto_dirs: vec![openvmm.join("protos")], ..Default::default() };
