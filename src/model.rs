@@ -23,6 +23,7 @@ pub mod problem;
 pub mod query;
 mod record;
 mod redecode;
+pub mod run_problems;
 pub mod source;
 pub mod value;
 

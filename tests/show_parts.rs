@@ -7,7 +7,8 @@
 mod common;
 
 use statescope::{
-    Decoder, Pieces, Source, TextOptions, TreeOptions, samples, write_text_streaming, write_tree_streaming,
+    Decoder, NodeId, Pieces, ProblemKind, Source, TextOptions, TreeOptions, samples, write_text, write_text_streaming,
+    write_tree, write_tree_streaming,
 };
 
 use common::sample_decoder as decoder;
@@ -72,6 +73,36 @@ fn mutants_with_faults_anywhere_show_the_same_tree_in_parts() {
         let options = TextOptions { expand_any: true };
         let whole = text(&decoder, bytes, Pieces { threads: 1, bytes: bytes.len() }, options);
         assert_eq!(text(&decoder, bytes, pieces, options), whole, "{what}, text");
+    }
+}
+
+#[test]
+fn values_out_of_range_show_each_with_its_problem_as_a_whole_decode_shows_them() {
+    // A streamed run keeps only its first value's problem out of range and counts the
+    // rest; each must still show under its own value, as a whole decode, which has a node
+    // and a problem for every value, shows it. In parts, each run's values are numbered
+    // on from those of the runs before it.
+    let decoder = common::sample_decoder_rooted_at("sample.virt.x86.Apic");
+    let blob = common::apic_of_runs(&mut Dice(0x0dd5));
+    let doc = decoder.decode(Source::new(blob.clone()));
+    let out_of_range = doc.problems().iter().filter(|p| matches!(p.kind, ProblemKind::OutOfRange { .. })).count();
+    let lengths = doc.problems().iter().filter(|p| matches!(p.kind, ProblemKind::WrongArrayLength { .. })).count();
+    assert!(out_of_range > 1000 && lengths > 3, "{out_of_range} values out of range, {lengths} wrong lengths");
+    for options in [TreeOptions::default(), TreeOptions { offsets: true }] {
+        let mut whole = Vec::new();
+        write_tree(&doc, NodeId::ROOT, options, &mut whole).unwrap();
+        let whole = String::from_utf8(whole).unwrap();
+        assert_eq!(whole.matches("does not fit a 32-bit unsigned field").count(), out_of_range);
+        for pieces in [Pieces { threads: 1, bytes: blob.len() }, Pieces { threads: 2, bytes: 300 }] {
+            assert_eq!(tree(&decoder, &blob, pieces, options), whole, "in {pieces:?}, {options:?}");
+        }
+    }
+    let options = TextOptions { expand_any: true };
+    let mut whole = Vec::new();
+    let omitted = write_text(&doc, NodeId::ROOT, options, &mut whole).unwrap();
+    let whole = Some((String::from_utf8(whole).unwrap(), omitted));
+    for pieces in [Pieces { threads: 1, bytes: blob.len() }, Pieces { threads: 2, bytes: 300 }] {
+        assert_eq!(text(&decoder, &blob, pieces, options), whole, "text in {pieces:?}");
     }
 }
 

@@ -145,6 +145,9 @@ pub struct Decoder {
     /// Past how many values of a packed run out of range in a row the others are only
     /// counted ([`Decoder::counting_alike_past`]).
     alike_kept: Option<usize>,
+    /// Whether a streamed run keeps only the first of its values out of range and counts
+    /// the rest ([`Decoder::counting_values_out_of_range`]).
+    counts_values: bool,
     /// How many bytes of stored nodes a whole decode keeps before it leaves clean
     /// top-level messages cold ([`Decoder::keeping_nodes_up_to`]); `None`: as many as
     /// [`crate::model::cold`] keeps for the input's size.
@@ -164,6 +167,7 @@ impl Decoder {
             lists: false,
             lists_clean: false,
             alike_kept: None,
+            counts_values: false,
             hot_bytes: None,
         }
     }
@@ -233,6 +237,15 @@ impl Decoder {
         Decoder { alike_kept: Some(kept), ..self }
     }
 
+    /// The same decoder, for a writer that finds again what each value of a packed run
+    /// out of range says, from the value (the model's `run_problems`: `show`'s tree and
+    /// text): a run that has no node for each value keeps the problem of the first out of
+    /// range and counts the rest on it, unless [`Decoder::counting_alike_past`] keeps more.
+    /// A hostile run of a million took a record each, ten times the file.
+    pub fn counting_values_out_of_range(self) -> Self {
+        Decoder { counts_values: true, ..self }
+    }
+
     /// The same decoder, whose whole decodes keep `bytes` of stored nodes (32 bytes each)
     /// before they leave each clean top-level message of 16 nodes or more cold: stored
     /// as its own node alone, the nodes under it decoded from its bytes again when read.
@@ -253,6 +266,12 @@ impl Decoder {
     /// Past how many problems alike in a row the others are only counted, if they are.
     pub fn alike_kept(&self) -> Option<usize> {
         self.alike_kept
+    }
+
+    /// Past how many values of a packed run out of range in a row that has no node for
+    /// each the others are only counted, if they are.
+    pub fn values_kept(&self) -> Option<usize> {
+        self.alike_kept.or(self.counts_values.then_some(0))
     }
 
     /// Whether clean top-level message fields are skimmed rather than built.

@@ -802,8 +802,9 @@ impl Walker<'_, '_> {
         let (mut element, mut failure) = (0, None);
         let plain = if range == Some(VarintRange::Bool) { Plain::Bools } else { Plain::InAnyRange };
         // Values with no node each, out of range one after another, may be counted past a
-        // few rather than each kept (a check's report shows no more of them).
-        let alike_kept = self.b.decoder().alike_kept().filter(|_| !self.element_nodes);
+        // few rather than each kept (a check's report shows no more of them), or past the
+        // first (what each says follows from its value: `run_problems`).
+        let alike_kept = self.b.decoder().values_kept().filter(|_| !self.element_nodes);
         loop {
             // The values that get no node and surely read in range are stepped over a word
             // at a time: a lookup of one value in a long run reads the rest as fast as it can.

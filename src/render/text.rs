@@ -9,6 +9,7 @@ use crate::decode::schema::FieldInfo;
 use crate::model::listed::ListedMessages;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
+use crate::model::run_problems::RunProblems;
 use crate::model::source::Source;
 use crate::model::value::{self, c_escape, terminal_safe};
 use crate::model::{Decoder, Document};
@@ -73,8 +74,9 @@ pub fn write_text_streaming(
     if !prints_in_wire_order {
         return Ok(Err(source));
     }
-    // The runs of small clean messages are written from their bytes, not built.
-    let decoder = &decoder.clone().listing_flat_runs();
+    // The runs of small clean messages are written from their bytes, not built, and a
+    // value out of range is found again from its bytes.
+    let decoder = &decoder.clone().listing_flat_runs().counting_values_out_of_range();
     let omitted = Cell::new(0);
     let write_top = |doc: &Document, top: NodeId, out: &mut dyn Write| {
         let mut w = TextWriter::new(doc, options, out);
@@ -245,14 +247,11 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
                 // A streamed run has no element nodes: its values are read from its bytes,
                 // and one with a problem (at its offset, on the run) is shown as it is.
                 let kind = field.map(|f| f.kind.clone());
-                // Looked up by offset: a run of a million values, each with its problem,
-                // would otherwise look through them all for each value.
-                let mut bad_at: Vec<u64> = problems.iter().map(|p| p.offset).collect();
-                bad_at.sort_unstable();
+                let (mut values_problems, mut own) = (RunProblems::new(doc, id, problems), Vec::new());
                 for v in value::packed_values(doc, id) {
-                    let bad = bad_at.binary_search(&(v.offset as u64)).is_ok();
+                    values_problems.of(&v, &mut own);
                     let scalar = match &kind {
-                        Some(kind) if !bad => value::interpret(kind, v.raw),
+                        Some(kind) if own.is_empty() => value::interpret(kind, v.raw),
                         _ => value::Scalar::Unsigned(v.raw),
                     };
                     self.scalar_line(depth, &name, &scalar)?;

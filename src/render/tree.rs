@@ -19,7 +19,8 @@ use crate::model::listed::ListedMessages;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
-use crate::model::problem::{Problem, ProblemKind, Severity};
+use crate::model::problem::{Problem, Severity};
+use crate::model::run_problems::{self, RunProblems};
 use crate::model::source::Source;
 use crate::model::value::terminal_safe;
 use crate::model::{Decoder, Document, value};
@@ -82,9 +83,10 @@ pub fn write_tree_streaming(
 ) -> io::Result<()> {
     let mut line = String::new();
     // The runs of small clean messages are listed from their bytes, not built; and, where
-    // the rows show no offsets, any run of clean top-level messages.
-    let decoder =
-        &if options.offsets { decoder.clone().listing_flat_runs() } else { decoder.clone().listing_clean_messages() };
+    // the rows show no offsets, any run of clean top-level messages. What each value out
+    // of range says is found again from it.
+    let decoder = decoder.clone().counting_values_out_of_range();
+    let decoder = &if options.offsets { decoder.listing_flat_runs() } else { decoder.listing_clean_messages() };
     let name = decoder.root_type().map_or("(no schema)", |m| m.full_name()).to_owned();
     if options.offsets {
         line.push_str(&format!("{:>9}+{:<7}", 0, source.len()));
@@ -244,21 +246,18 @@ fn write_packed_values(
     let first = doc.node(run).index;
     // A run's problems are its values' (sorted by offset, as the values are), but for a
     // fixed array's wrong length, the run's own, written first as under a run of nodes.
-    let is_length = |p: &&Problem| matches!(p.kind, ProblemKind::WrongArrayLength { .. });
     let run_problems = doc.problems_of_after(run, seen);
-    for problem in run_problems.iter().filter(is_length) {
+    for problem in run_problems.iter().filter(|p| run_problems::is_wrong_length(p)) {
         write_problem(doc, problem, depth - 1, options, lines)?;
     }
-    let mut problems = run_problems.iter().filter(|p| !is_length(p)).peekable();
+    let mut problems = RunProblems::new(doc, run, run_problems);
+    let mut own = Vec::new();
     let escape = values_escape(field);
     for (k, value) in value::packed_values(doc, run).enumerate() {
-        let mut own = Vec::new();
-        while let Some(p) = problems.next_if(|p| p.offset as usize <= value.offset) {
-            own.push(p);
-        }
+        problems.of(&value, &mut own);
         let index = first + k as u32;
         write_value_row(field, (index, &value, !own.is_empty()), depth, options, escape, lines)?;
-        for problem in own {
+        for problem in &own {
             write_problem(doc, problem, depth, options, lines)?;
         }
     }
