@@ -530,6 +530,8 @@ struct Cutter<'a> {
     /// The root's repeated scalar fields, and their values' wire type: a packed run of one
     /// counts as many as the values it holds, as the decoder counts it.
     packable: Vec<(u32, WireType)>,
+    /// The numbers of both, whose fields are read whole, never skimmed or stepped over.
+    read_whole: Vec<u32>,
     /// The next part: its number, where it starts and what came before it.
     next: Option<Cut>,
     /// Where the scan is, and what it has counted and named up to there.
@@ -549,12 +551,14 @@ impl<'a> Cutter<'a> {
     fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<overlay::NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
         let packable = decoder.root_type().map(packable_fields).unwrap_or_default();
+        let read_whole = unit_fields.iter().copied().chain(packable.iter().map(|&(n, _)| n)).collect();
         let first = Cut { k: 0, place: Place { range: 0..0, names_before: 0 }, counts: FieldCounts::default() };
         Cutter {
             bytes,
             least: least.max(1),
             unit_fields,
             packable,
+            read_whole,
             next: Some(first),
             pos: 0,
             counts: FieldCounts::default(),
@@ -583,8 +587,10 @@ impl<'a> Cutter<'a> {
             }
             // Most fields are skimmed; a unit (for its name), a run of values (to count
             // them) and anything unusual are read.
-            let (number, next, name, counted_as) = match wire::skim_field(bytes, self.pos, bytes.len()) {
-                Some((number, next)) if !self.reads_whole(number) => (number, next, None, 1),
+            let skimmed = wire::skim_field(bytes, self.pos, bytes.len());
+            let whole = skimmed.is_none_or(|(number, _)| self.read_whole.contains(&number));
+            let (number, next, name, counted_as) = match skimmed {
+                Some((number, next)) if !whole => (number, next, None, 1),
                 _ => {
                     let Ok(field) = wire::read_field(bytes, self.pos, bytes.len()) else { break };
                     let is_unit =
@@ -607,7 +613,7 @@ impl<'a> Cutter<'a> {
             }
             self.in_a_row.1 = self.in_a_row.1.saturating_add(counted_as);
             // A unit is read for its name, and a run for its values: never stepped over.
-            self.short_tag = (!self.reads_whole(number)).then_some(bytes[self.pos]);
+            self.short_tag = (!whole || !self.read_whole.contains(&number)).then_some(bytes[self.pos]);
             if let Some(name) = name {
                 self.names.met(name);
             }
@@ -615,11 +621,6 @@ impl<'a> Cutter<'a> {
         }
         cut.place.range.end = bytes.len();
         Some(cut)
-    }
-
-    /// Whether a field numbered `number` is read whole, never skimmed: a unit or a run.
-    fn reads_whole(&self, number: u32) -> bool {
-        self.unit_fields.contains(&number) || self.packable.iter().any(|&(n, _)| n == number)
     }
 
     /// How many fields the decoder counts `field` as: a packed run of a repeated scalar as
