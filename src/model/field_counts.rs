@@ -215,9 +215,70 @@ impl Bitmap {
     }
 }
 
+/// The counts of the frames open in a walk, innermost last. A frame's slot is cleared when
+/// it closes and kept for the next frame at its depth: opening a frame, once a message per
+/// message, then costs two stores, not a copy of an empty inline list (5% of `check` on a
+/// blob of small units, each built).
+#[derive(Debug, Default)]
+pub(crate) struct FrameCounts {
+    /// One slot per depth reached so far; those from `open` on are clear.
+    slots: Vec<FieldCounts>,
+    open: usize,
+}
+
+impl FrameCounts {
+    /// Opens the counts of a new innermost frame, empty; gives its place.
+    pub(crate) fn open(&mut self) -> usize {
+        if self.open == self.slots.len() {
+            self.slots.push(FieldCounts::default());
+        }
+        self.open += 1;
+        self.open - 1
+    }
+
+    /// Closes the frames from place `at` on, innermost included.
+    pub(crate) fn close_from(&mut self, at: usize) {
+        for slot in self.slots.get_mut(at..self.open).into_iter().flatten() {
+            slot.clear();
+        }
+        self.open = self.open.min(at);
+    }
+}
+
+impl std::ops::Index<usize> for FrameCounts {
+    type Output = FieldCounts;
+
+    fn index(&self, at: usize) -> &FieldCounts {
+        &self.slots[..self.open][at]
+    }
+}
+
+impl std::ops::IndexMut<usize> for FrameCounts {
+    fn index_mut(&mut self, at: usize) -> &mut FieldCounts {
+        &mut self.slots[..self.open][at]
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::FieldCounts;
+    use super::{FieldCounts, FrameCounts};
+
+    #[test]
+    fn a_frame_opened_where_one_closed_counts_from_nothing() {
+        // Two levels deep, the inner one with enough numbers to leave the inline list;
+        // both closed, then two more opened in their places: each starts empty.
+        let mut frames = FrameCounts::default();
+        let (outer, inner) = (frames.open(), frames.open());
+        frames[outer].bump(1, 3);
+        (0..40).rev().for_each(|n| _ = frames[inner].bump(n, 1));
+        frames.close_from(outer);
+        let (outer, inner) = (frames.open(), frames.open());
+        assert_eq!((outer, inner), (0, 1));
+        assert_eq!((frames[outer].count(1), frames[inner].count(7)), (0, 0));
+        assert!(matches!(frames[inner], FieldCounts::Few { len: 0, .. }));
+        frames.close_from(inner);
+        assert_eq!(frames.open(), 1, "the inner place is opened again");
+    }
 
     #[test]
     fn a_few_numbers_met_again_after_ascending_ones_are_found() {

@@ -22,7 +22,7 @@ use crate::decode::wire::{self, GroupEnds, PackedRun, Plain, RawField, WireError
 use crate::model::builder::{AlikeOn, Builder};
 use crate::model::cause;
 use crate::model::decoder::{Focus, Limits, TopLevelHook};
-use crate::model::field_counts::FieldCounts;
+use crate::model::field_counts::{FieldCounts, FrameCounts};
 use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
@@ -117,7 +117,7 @@ pub(crate) fn build_part(
         b: builder,
         schema: &schema,
         limits,
-        counts: Vec::new(),
+        counts: FrameCounts::default(),
         groups: GroupEnds::new(limits.max_depth as usize),
         element_nodes,
         unit_names: UnitNames::default(),
@@ -289,7 +289,7 @@ struct Walker<'a, 'h> {
     hook: Option<TopLevelHook<'h>>,
     /// Occurrences of each field number, one entry per open frame, for `[i]` indices and
     /// required-field checks.
-    counts: Vec<FieldCounts>,
+    counts: FrameCounts,
     /// Group ends found so far, so nested groups are scanned once, not once per level.
     groups: GroupEnds,
     /// Whether packed values become nodes (else their problems go on the run).
@@ -894,10 +894,7 @@ impl Walker<'_, '_> {
             damaged: false,
             problems_at,
             found_at,
-            counts_at: {
-                self.counts.push(FieldCounts::default());
-                self.counts.len() - 1
-            },
+            counts_at: self.counts.open(),
         }
     }
 
@@ -1036,7 +1033,7 @@ impl Walker<'_, '_> {
     fn rollback(&mut self, frame: Frame, error: WireError) {
         let node = frame.node;
         self.b.truncate(node.index() + 1, frame.problems_at);
-        self.counts.truncate(frame.counts_at);
+        self.counts.close_from(frame.counts_at);
         let expected = frame.ty.map_or_else(|| Arc::from(""), |ty| Arc::clone(&self.info(ty).name));
         let has_problem = self.b.problems().iter().rev().take_while(|p| p.node >= node).any(|p| p.node == node);
         self.b.update(node, |n| {
@@ -1123,7 +1120,7 @@ impl Walker<'_, '_> {
             None
         };
         let cause = anomaly.and_then(|anomaly| self.likely_cause(frame.node, frame.ty, anomaly));
-        self.counts.truncate(frame.counts_at);
+        self.counts.close_from(frame.counts_at);
         let offset = self.b.node(frame.node).value_start() as usize;
         for kind in found.into_iter().chain(broken_rule) {
             self.problem(frame.node, offset, kind);
