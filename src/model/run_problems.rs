@@ -11,9 +11,8 @@
 
 use std::borrow::Cow;
 
-use crate::decode::schema::VarintRange;
+use crate::decode::schema::{FieldInfo, VarintRange};
 use crate::decode::wire::PackedValue;
-use crate::model::document::Document;
 use crate::model::node::NodeId;
 use crate::model::problem::{Problem, ProblemKind};
 
@@ -34,11 +33,12 @@ pub struct RunProblems<'d> {
 }
 
 impl<'d> RunProblems<'d> {
-    /// The problems of the values of `run` (a packed run without element nodes), given
-    /// the problems the document keeps on the run (in order of offset). A fixed array's
-    /// wrong length is the run's own, not a value's: it is left out.
-    pub fn new(doc: &'d Document, run: NodeId, kept: &'d [Problem]) -> Self {
-        let range = doc.field_info(run).and_then(|f| f.range);
+    /// The problems of the values of `run` (a packed run without element nodes), a value
+    /// of `field` as declared, given the problems the document keeps on the run (in order
+    /// of offset). A fixed array's wrong length is the run's own, not a value's: it is
+    /// left out.
+    pub fn new(run: NodeId, field: Option<&FieldInfo>, kept: &'d [Problem]) -> Self {
+        let range = field.and_then(|f| f.range);
         let of_a_value: fn(&&Problem) -> bool = |p| !is_wrong_length(p);
         RunProblems { run, kept: kept.iter().filter(of_a_value).peekable(), range, counted: 0 }
     }

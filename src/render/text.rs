@@ -247,7 +247,7 @@ impl<'a, W: Write + ?Sized> TextWriter<'a, W> {
                 // A streamed run has no element nodes: its values are read from its bytes,
                 // and one with a problem (at its offset, on the run) is shown as it is.
                 let kind = field.map(|f| f.kind.clone());
-                let (mut values_problems, mut own) = (RunProblems::new(doc, id, problems), Vec::new());
+                let (mut values_problems, mut own) = (RunProblems::new(id, field, problems), Vec::new());
                 for v in value::packed_values(doc, id) {
                     values_problems.of(&v, &mut own);
                     let scalar = match &kind {

@@ -250,7 +250,7 @@ fn write_packed_values(
     for problem in run_problems.iter().filter(|p| run_problems::is_wrong_length(p)) {
         write_problem(doc, problem, depth - 1, options, lines)?;
     }
-    let mut problems = RunProblems::new(doc, run, run_problems);
+    let mut problems = RunProblems::new(run, field, run_problems);
     let mut own = Vec::new();
     let escape = values_escape(field);
     for (k, value) in value::packed_values(doc, run).enumerate() {
