@@ -17,6 +17,6 @@ fn main() -> anyhow::Result<()> {
     // config = 1, main_counter = 123456, one timer { comparator = 99 }
     let bytes = vec![0x08, 0x01, 0x10, 0xc0, 0xc4, 0x07, 0x1a, 0x02, 0x10, 0x63];
     let doc = Decoder::new(schema, Some(root)).decode(Source::new(bytes));
-    write_tree(&doc, NodeId::ROOT, TreeOptions::default(), &mut std::io::stdout().lock())?;
+    write_tree(&doc, NodeId::ROOT, TreeOptions::default(), &mut std::io::stdout().lock())?.say_advice();
     Ok(())
 }

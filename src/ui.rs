@@ -46,8 +46,9 @@ pub fn run(schema_args: &SchemaArgs, file: Option<&Path>) -> Result<()> {
         }
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         let pieces = crate::model::parts::Pieces::for_output(source.len(), crate::model::parts::cores());
-        tree::write_tree_streaming(&decoder, source, tree::TreeOptions::default(), pieces, &mut out)?;
+        let written = tree::write_tree_streaming(&decoder, source, tree::TreeOptions::default(), pieces, &mut out)?;
         std::io::Write::flush(&mut out)?;
+        written.say_advice();
         return Ok(());
     }
     let Opening { note, preview, decoding, size } = open(schema_args, &schema, file)?;

@@ -207,6 +207,29 @@ fn a_hint_never_asks_to_load_a_schema_that_is_loaded() {
     assert!(!text.contains("--proto-dir"), "no advice to load what is loaded: {text}");
 }
 
+#[test]
+fn a_tree_of_unknown_fields_gives_the_advice_once_after_it_on_stderr() {
+    // Thirty fields sample.virt.x86.Apic lacks, each a warning line of its own.
+    let mut blob = Vec::new();
+    for number in 100u64..130 {
+        common::varint_field(&mut blob, number, 1);
+    }
+    let advice = "statescope: fields or Any types marked above are not in the registered schemas: \
+                  load the VMM's schema folder with --proto-dir\n";
+    for args in [&["show", "-"][..], &["show", "-", "--offsets"], &["show", "-", "--path", "#100"]] {
+        let out = statescope(&[args, &["--type", "sample.virt.x86.Apic"]].concat(), Some(&blob));
+        let (tree, said) = (stdout(&out), String::from_utf8_lossy(&out.stderr));
+        let warnings = tree.lines().filter(|l| l.contains("?? warning at byte")).collect::<Vec<_>>();
+        assert_eq!(warnings.len(), if args.len() > 2 && args[2] == "--path" { 1 } else { 30 }, "{args:?}: {tree}");
+        for line in warnings {
+            assert!(line.ends_with(": field not in sample.virt.x86.Apic: written by a newer release?"), "{line}");
+        }
+        assert_eq!(said, advice, "{args:?}");
+    }
+    let clean = statescope(&["show", "-", "--type", "sample.virt.x86.Apic"], Some(&[0x08, 0x05]));
+    assert!(clean.status.success() && clean.stderr.is_empty(), "{:?}", String::from_utf8_lossy(&clean.stderr));
+}
+
 /// One fault made in a blob's bytes.
 type Fault = fn(&mut Vec<u8>);
 

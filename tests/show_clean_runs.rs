@@ -17,19 +17,20 @@ fn clean_runs_decoder() -> Decoder {
     Decoder::new(schema, root)
 }
 
-/// The tree of a whole decode of `bytes`.
+/// The tree of a whole decode of `bytes`, and the advice it leaves to say after it.
 fn whole_tree(decoder: &Decoder, bytes: &[u8]) -> String {
     let doc = decoder.decode(Source::new(bytes.to_vec()));
     let mut out = Vec::new();
-    write_tree(&doc, NodeId::ROOT, TreeOptions::default(), &mut out).unwrap();
-    String::from_utf8(out).unwrap()
+    let written = write_tree(&doc, NodeId::ROOT, TreeOptions::default(), &mut out).unwrap();
+    String::from_utf8(out).unwrap() + &written.advice().unwrap_or_default()
 }
 
-/// The tree `show` streams, in `pieces`.
+/// The tree `show` streams, in `pieces`, and the advice it leaves to say after it.
 fn streamed_tree(decoder: &Decoder, bytes: &[u8], pieces: Pieces) -> String {
     let mut out = Vec::new();
-    write_tree_streaming(decoder, Source::new(bytes.to_vec()), TreeOptions::default(), pieces, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
+    let options = TreeOptions::default();
+    let written = write_tree_streaming(decoder, Source::new(bytes.to_vec()), options, pieces, &mut out).unwrap();
+    String::from_utf8(out).unwrap() + &written.advice().unwrap_or_default()
 }
 
 /// Streamed in one pass and in parts, the tree is the whole decode's.

@@ -14,10 +14,18 @@ use statescope::{
 use common::sample_decoder as decoder;
 use common::{Dice, len_field, varint_field};
 
+/// The tree `show` streams, and the advice it leaves to say after it.
 fn tree(decoder: &Decoder, bytes: &[u8], pieces: Pieces, options: TreeOptions) -> String {
     let mut out = Vec::new();
-    write_tree_streaming(decoder, Source::new(bytes.to_vec()), options, pieces, &mut out).unwrap();
-    String::from_utf8(out).unwrap()
+    let written = write_tree_streaming(decoder, Source::new(bytes.to_vec()), options, pieces, &mut out).unwrap();
+    String::from_utf8(out).unwrap() + &written.advice().unwrap_or_default()
+}
+
+/// The tree of a whole document, and the advice it leaves to say after it.
+fn whole_tree(doc: &statescope::Document, options: TreeOptions) -> String {
+    let mut out = Vec::new();
+    let written = write_tree(doc, NodeId::ROOT, options, &mut out).unwrap();
+    String::from_utf8(out).unwrap() + &written.advice().unwrap_or_default()
 }
 
 /// The text format, and how many fields it left out; `None` where it is not streamed.
@@ -89,9 +97,7 @@ fn values_out_of_range_show_each_with_its_problem_as_a_whole_decode_shows_them()
     let lengths = doc.problems().iter().filter(|p| matches!(p.kind, ProblemKind::WrongArrayLength { .. })).count();
     assert!(out_of_range > 1000 && lengths > 3, "{out_of_range} values out of range, {lengths} wrong lengths");
     for options in [TreeOptions::default(), TreeOptions { offsets: true }] {
-        let mut whole = Vec::new();
-        write_tree(&doc, NodeId::ROOT, options, &mut whole).unwrap();
-        let whole = String::from_utf8(whole).unwrap();
+        let whole = whole_tree(&doc, options);
         assert_eq!(whole.matches("does not fit a 32-bit unsigned field").count(), out_of_range);
         for pieces in [Pieces { threads: 1, bytes: blob.len() }, Pieces { threads: 2, bytes: 300 }] {
             assert_eq!(tree(&decoder, &blob, pieces, options), whole, "in {pieces:?}, {options:?}");
@@ -280,9 +286,7 @@ fn runs_of_small_messages_listed_from_their_bytes_show_as_a_whole_decode_builds_
         let bytes = runs_of_entries(&mut Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)), false);
         let doc = decoder.decode(Source::new(bytes.clone()));
         for options in [TreeOptions::default(), TreeOptions { offsets: true }] {
-            let mut whole = Vec::new();
-            statescope::write_tree(&doc, statescope::NodeId::ROOT, options, &mut whole).unwrap();
-            let whole = String::from_utf8(whole).unwrap();
+            let whole = whole_tree(&doc, options);
             assert!(whole.lines().count() > 5000, "seed {seed}: {} lines", whole.lines().count());
             for pieces in [Pieces { threads: 1, bytes: bytes.len() }, Pieces { threads: 2, bytes: 3000 }] {
                 let listed = tree(&decoder, &bytes, pieces, options);
@@ -321,5 +325,39 @@ fn runs_of_small_messages_listed_from_their_bytes_show_as_a_whole_decode_builds_
             assert!(streamed.unwrap().is_ok(), "seed {seed}: JSON streams");
             assert!(listed == whole, "seed {seed}, JSON in {pieces:?}");
         }
+    }
+}
+
+#[test]
+fn the_advice_to_load_schemas_is_left_to_say_once_whichever_part_met_an_unknown_field() {
+    let decoder = decoder();
+    let large = samples::large_vm(100_000);
+    let written = |bytes: &[u8], pieces| {
+        let mut out = Vec::new();
+        let written =
+            write_tree_streaming(&decoder, Source::new(bytes.to_vec()), TreeOptions::default(), pieces, &mut out);
+        (written.unwrap(), String::from_utf8(out).unwrap())
+    };
+    let one_pass = Pieces { threads: 1, bytes: usize::MAX };
+    let in_parts = Pieces { threads: 2, bytes: 200 };
+    for pieces in [one_pass, in_parts] {
+        assert_eq!(written(&large, pieces).0.advice(), None, "a healthy VM needs no advice, {pieces:?}");
+    }
+    // One field a unit's type lacks, in a part of the middle: the last part is always
+    // handed over field by field, the others gather their lines on their own.
+    let mut unit = Vec::new();
+    len_field(&mut unit, 1, b"lacking");
+    varint_field(&mut unit, 1000, 7);
+    let mut blob = large.clone();
+    len_field(&mut blob, 1, &unit);
+    blob.extend_from_slice(&large);
+    for pieces in [one_pass, in_parts] {
+        let (said, tree) = written(&blob, pieces);
+        let advice = said.advice().unwrap_or_else(|| panic!("the advice is left to say, {pieces:?}"));
+        assert!(advice.ends_with("load the VMM's schema folder with --proto-dir"), "{advice}");
+        let warnings: Vec<&str> = tree.lines().filter(|l| l.contains("?? warning")).collect();
+        assert_eq!(warnings.len(), 1, "{pieces:?}");
+        let words = "field not in sample.state_unit.SavedStateUnit: written by a newer release?";
+        assert!(warnings[0].ends_with(words), "{}", warnings[0]);
     }
 }

@@ -27,7 +27,8 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
     let pieces = parts::Pieces::for_output(source.len(), args.jobs.map_or_else(parts::cores, usize::from));
     if args.format == Format::Tree && args.path.is_none() {
         let options = tree::TreeOptions { offsets: args.offsets };
-        tree::write_tree_streaming(&decoder, source, options, pieces, out)?;
+        let written = tree::write_tree_streaming(&decoder, source, options, pieces, out)?;
+        written.say_advice();
         return Ok(Outcome::Success);
     }
     // Text format and JSON stream too, when the top level is in the order they print.
@@ -65,9 +66,11 @@ pub fn show(schema_args: &SchemaArgs, args: &ShowArgs, out: &mut impl Write) -> 
         Some(p) => query::select(&doc, p)?,
         None => vec![NodeId::ROOT],
     };
+    let mut written = tree::TreeWritten::default();
     for top in tops {
-        show_one(&doc, top, args, out)?;
+        written.schema_advice_left_out |= show_one(&doc, top, args, out)?.schema_advice_left_out;
     }
+    written.say_advice();
     Ok(Outcome::Success)
 }
 
@@ -80,14 +83,19 @@ fn say_omitted(omitted: usize) {
     }
 }
 
-/// Writes one subtree as `show` was asked.
-fn show_one(doc: &crate::model::Document, top: NodeId, args: &ShowArgs, out: &mut impl Write) -> Result<()> {
+/// Writes one subtree as `show` was asked; what a tree leaves to say once after it.
+fn show_one(
+    doc: &crate::model::Document,
+    top: NodeId,
+    args: &ShowArgs,
+    out: &mut impl Write,
+) -> Result<tree::TreeWritten> {
     match args.format {
-        Format::Tree => tree::write_tree(doc, top, tree::TreeOptions { offsets: args.offsets }, out)?,
+        Format::Tree => return Ok(tree::write_tree(doc, top, tree::TreeOptions { offsets: args.offsets }, out)?),
         Format::Text => say_omitted(text::write_text(doc, top, text::TextOptions { expand_any: !args.raw_any }, out)?),
         Format::Json => json::write_json(doc, top, args.proto_names, out)?,
     }
-    Ok(())
+    Ok(tree::TreeWritten::default())
 }
 
 pub fn types(schema_args: &SchemaArgs, out: &mut impl Write) -> Result<Outcome> {

@@ -124,7 +124,7 @@ fn around(doc: &Document, node: NodeId) -> NodeId {
 /// The subtree at `top`, indented, at most [`SUBTREE_LINES`] lines.
 fn write_subtree(doc: &Document, top: NodeId, out: &mut impl Write) -> Result<()> {
     let mut tree = Vec::new();
-    tree::write_tree(doc, top, tree::TreeOptions { offsets: true }, &mut tree)?;
+    let written = tree::write_tree(doc, top, tree::TreeOptions { offsets: true }, &mut tree)?;
     let tree = String::from_utf8_lossy(&tree);
     writeln!(out, "  subtree:")?;
     let total = tree.lines().count();
@@ -138,6 +138,9 @@ fn write_subtree(doc: &Document, top: NodeId, out: &mut impl Write) -> Result<()
             total - SUBTREE_LINES,
             doc.path_of(top)
         )?;
+    }
+    if let Some(advice) = written.advice() {
+        writeln!(out, "    ({advice})")?;
     }
     Ok(())
 }

@@ -7,6 +7,10 @@ use crate::model::cause::Cause;
 use crate::model::document::Document;
 use crate::model::node::NodeId;
 
+/// The advice for a field or an Any's type that no registered schema declares, when the
+/// user loaded none of theirs.
+pub const LOAD_SCHEMAS: &str = "load the VMM's schema folder with --proto-dir";
+
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Severity {
@@ -207,6 +211,31 @@ impl ProblemKind {
         words
     }
 
+    /// [`Self::describe_into`] without the advice to load the VMM's schemas, for a listing
+    /// that gives it once for all its problems ([`LOAD_SCHEMAS`]): a hostile blob's million
+    /// unknown fields repeated it a million times, most of the listing. Returns whether it
+    /// left the advice out (else the words are [`Self::describe_into`]'s).
+    pub fn describe_without_advice_into(&self, doc: &Document, out: &mut String) -> bool {
+        use std::fmt::Write as _;
+        if doc.schema().has_user_schemas() {
+            self.describe_into(doc, out);
+            return false;
+        }
+        let _ = match self {
+            Self::UnknownField { in_type } => {
+                write!(out, "field not in {}: written by a newer release?", doc.type_name(*in_type))
+            }
+            Self::UnknownTypeUrl { url } => {
+                write!(out, "unknown saved state type `{url}`: no registered schema declares it")
+            }
+            _ => {
+                self.describe_into(doc, out);
+                return false;
+            }
+        };
+        true
+    }
+
     /// [`Self::describe`], written at the end of `out` (a row written per problem of a
     /// hostile blob's million reuses one buffer).
     pub fn describe_into(&self, doc: &Document, out: &mut String) {
@@ -243,21 +272,19 @@ impl ProblemKind {
                 "field not in {} as loaded: written by a newer release, or the bytes here are out of step",
                 name(in_type)
             ),
-            Self::UnknownField { in_type } => write!(
-                out,
-                "field not in {}: written by a newer release? (load the VMM's schema folder with --proto-dir)",
-                name(in_type)
-            ),
+            Self::UnknownField { .. } => {
+                self.describe_without_advice_into(doc, out);
+                write!(out, " ({LOAD_SCHEMAS})")
+            }
             Self::UnknownTypeUrl { url } if doc.schema().has_user_schemas() => write!(
                 out,
                 "unknown saved state type `{url}`: the loaded schemas do not declare it (written by a newer \
                  release, or a renamed type?)"
             ),
-            Self::UnknownTypeUrl { url } => write!(
-                out,
-                "unknown saved state type `{url}`: no registered schema declares it; \
-                 load the VMM's schema folder with --proto-dir"
-            ),
+            Self::UnknownTypeUrl { .. } => {
+                self.describe_without_advice_into(doc, out);
+                write!(out, "; {LOAD_SCHEMAS}")
+            }
             Self::TypeUrlMismatch { expected, got } => {
                 write!(out, "protobuf type mismatch, expected {expected}, got {got}")
             }

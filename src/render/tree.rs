@@ -19,7 +19,7 @@ use crate::model::listed::ListedMessages;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::parts::{Gathered, Pieces, decode_streaming_in_parts};
 use crate::model::path::{push_step, value_index};
-use crate::model::problem::{Problem, Severity};
+use crate::model::problem::{LOAD_SCHEMAS, Problem, Severity};
 use crate::model::run_problems::{self, RunProblems};
 use crate::model::source::Source;
 use crate::model::value::terminal_safe;
@@ -36,9 +36,36 @@ pub struct TreeOptions {
 /// Longest string or bytes preview on one line.
 const PREVIEW_LIMIT: usize = 96;
 
+/// What writing a tree leaves its caller to say once, after it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[must_use]
+pub struct TreeWritten {
+    /// Some problem's line left out the advice to load the VMM's schemas, for the caller
+    /// to give once ([`TreeWritten::advice`]): a hostile blob's million unknown fields
+    /// repeated it on each line, most of the tree.
+    pub schema_advice_left_out: bool,
+}
+
+impl TreeWritten {
+    /// The advice the tree's lines left out, to give once after it, if any.
+    pub fn advice(&self) -> Option<String> {
+        self.schema_advice_left_out
+            .then(|| format!("fields or Any types marked above are not in the registered schemas: {LOAD_SCHEMAS}"))
+    }
+
+    /// Says the advice the tree's lines left out on stderr, after the tree, if any.
+    pub fn say_advice(&self) {
+        if let Some(advice) = self.advice() {
+            eprintln!("statescope: {advice}");
+        }
+    }
+}
+
 /// Writes the subtree under `top` ([`NodeId::ROOT`] for the whole document).
-pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut impl Write) -> io::Result<()> {
-    write_subtree(doc, top, 0, options, &mut Scratch::default(), out)
+pub fn write_tree(doc: &Document, top: NodeId, options: TreeOptions, out: &mut impl Write) -> io::Result<TreeWritten> {
+    let mut scratch = Scratch::default();
+    write_subtree(doc, top, 0, options, &mut scratch, out)?;
+    Ok(scratch.problems.written())
 }
 
 /// Buffers reused from one subtree to the next (a streamed document hands over many).
@@ -51,8 +78,23 @@ struct Scratch {
     depth_below: Vec<usize>,
     /// The starts of the rows of declared fields, kept ([`RowStarts`]).
     row_starts: RowStarts,
-    /// Where the problems written last end ([`Document::problems_of_after`]).
-    problems_seen: usize,
+    /// The problems written so far.
+    problems: ProblemLines,
+}
+
+/// Where the problems written last end ([`Document::problems_of_after`]), and whether
+/// any line left out the advice to load the VMM's schemas.
+#[derive(Default)]
+struct ProblemLines {
+    seen: usize,
+    advice_left_out: bool,
+}
+
+impl ProblemLines {
+    /// What the lines written leave to say once.
+    fn written(&self) -> TreeWritten {
+        TreeWritten { schema_advice_left_out: self.advice_left_out }
+    }
 }
 
 /// A part of the tree written on a thread of its own: its lines, and the buffers that
@@ -80,7 +122,7 @@ pub fn write_tree_streaming(
     options: TreeOptions,
     pieces: Pieces,
     out: &mut impl Write,
-) -> io::Result<()> {
+) -> io::Result<TreeWritten> {
     let mut line = String::new();
     // The runs of small clean messages are listed from their bytes, not built; and, where
     // the rows show no offsets, any run of clean top-level messages. What each value out
@@ -119,7 +161,11 @@ pub fn write_tree_streaming(
             let out = &mut *shared.borrow_mut();
             doc.top_level_from(top).try_for_each(|top| write_subtree(doc, top, 1, options, &mut scratch, *out))
         };
-        decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)?
+        let doc = decode_streaming_in_parts(decoder, source, pieces, &look, &mut take, &mut hook)?;
+        // A part written again wrote the same lines: its first writing's flag is no less true.
+        let parts = spare.lock().unwrap_or_else(PoisonError::into_inner);
+        scratch.problems.advice_left_out |= parts.iter().any(|part| part.problems.advice_left_out);
+        doc
     } else {
         let mut hook = |doc: &Document, top: NodeId| {
             doc.top_level_from(top).try_for_each(|top| write_subtree(doc, top, 1, options, &mut scratch, out))
@@ -128,8 +174,11 @@ pub fn write_tree_streaming(
     };
     let mut block = String::new();
     let mut lines = Lines::new(&mut block, out);
-    write_problems(&doc, NodeId::ROOT, 0, options, &mut { usize::MAX }, &mut lines)?;
-    lines.finish()
+    // The root's own problems, all of them: none was written with a node.
+    scratch.problems.seen = usize::MAX;
+    write_problems(&doc, NodeId::ROOT, 0, options, &mut scratch.problems, &mut lines)?;
+    lines.finish()?;
+    Ok(scratch.problems.written())
 }
 
 /// Writes the subtree under `top`, indented as if `top` were at `base_depth`.
@@ -147,7 +196,7 @@ fn write_subtree(
     if let Some(rows) = doc.listed_clean(top) {
         return clean_rows::write_clean(doc, top, rows, base_depth, options, scratch, out);
     }
-    let Scratch { block, depth_below, row_starts, problems_seen } = scratch;
+    let Scratch { block, depth_below, row_starts, problems } = scratch;
     let mut lines = Lines::new(block, out);
     depth_below.clear();
     let end = doc.node(top).next;
@@ -166,16 +215,16 @@ fn write_subtree(
         // root that is an Any hands its payload over as a top-level field).
         if transparent {
             if has_problems {
-                write_problems(doc, id, depth, options, problems_seen, &mut lines)?;
+                write_problems(doc, id, depth, options, problems, &mut lines)?;
             }
             continue;
         }
         let field = fields.of(&node);
         write_row(doc, (id, &node, None), field, depth, options, row_starts, &mut lines)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
-            write_packed_values(doc, id, depth + 1, options, problems_seen, &mut lines)?;
+            write_packed_values(doc, id, depth + 1, options, problems, &mut lines)?;
         } else if has_problems {
-            write_problems(doc, id, depth, options, problems_seen, &mut lines)?;
+            write_problems(doc, id, depth, options, problems, &mut lines)?;
         }
     }
     lines.finish()
@@ -232,23 +281,22 @@ fn write_row(
 }
 
 /// Writes the values of a packed run that has no nodes for them (a streamed document),
-/// as the lines their nodes would give, each followed by its own problems (`seen`:
-/// [`Document::problems_of_after`]).
+/// as the lines their nodes would give, each followed by its own problems.
 fn write_packed_values(
     doc: &Document,
     run: NodeId,
     depth: usize,
     options: TreeOptions,
-    seen: &mut usize,
+    written: &mut ProblemLines,
     lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
     let field = doc.field_info(run);
     let first = doc.node(run).index;
     // A run's problems are its values' (sorted by offset, as the values are), but for a
     // fixed array's wrong length, the run's own, written first as under a run of nodes.
-    let run_problems = doc.problems_of_after(run, seen);
+    let run_problems = doc.problems_of_after(run, &mut written.seen);
     for problem in run_problems.iter().filter(|p| run_problems::is_wrong_length(p)) {
-        write_problem(doc, problem, depth - 1, options, lines)?;
+        write_problem(doc, problem, depth - 1, options, &mut written.advice_left_out, lines)?;
     }
     let mut problems = RunProblems::new(run, field, run_problems);
     let mut own = Vec::new();
@@ -258,7 +306,7 @@ fn write_packed_values(
         let index = first + k as u32;
         write_value_row(field, (index, &value, !own.is_empty()), depth, options, escape, lines)?;
         for problem in &own {
-            write_problem(doc, problem, depth, options, lines)?;
+            write_problem(doc, problem, depth, options, &mut written.advice_left_out, lines)?;
         }
     }
     Ok(())
@@ -293,25 +341,30 @@ fn write_value_row(
     lines.end_line(escape)
 }
 
-/// The lines of node `id`'s problems, under its line at `depth` (`seen`:
-/// [`Document::problems_of_after`]).
+/// The lines of node `id`'s problems, under its line at `depth`.
 fn write_problems(
     doc: &Document,
     id: NodeId,
     depth: usize,
     options: TreeOptions,
-    seen: &mut usize,
+    written: &mut ProblemLines,
     lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
-    doc.problems_of_after(id, seen).iter().try_for_each(|problem| write_problem(doc, problem, depth, options, lines))
+    let ProblemLines { seen, advice_left_out } = written;
+    doc.problems_of_after(id, seen)
+        .iter()
+        .try_for_each(|problem| write_problem(doc, problem, depth, options, advice_left_out, lines))
 }
 
-/// One problem's line, under the line of the node (at `depth`) it concerns.
+/// One problem's line, under the line of the node (at `depth`) it concerns, without the
+/// advice to load the VMM's schemas (`advice_left_out` is then set: the tree's writer
+/// gives it once).
 fn write_problem(
     doc: &Document,
     problem: &Problem,
     depth: usize,
     options: TreeOptions,
+    advice_left_out: &mut bool,
     lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
     let line = lines.start_line();
@@ -325,7 +378,7 @@ fn write_problem(
     });
     value::push_decimal(problem.offset, line);
     line.push_str(": ");
-    problem.kind.describe_into(doc, line);
+    *advice_left_out |= problem.kind.describe_without_advice_into(doc, line);
     lines.end_line(Escape::Check)
 }
 
