@@ -729,11 +729,13 @@ impl App {
             self.message = "no problems in this file".to_owned();
             return;
         }
+        // The problems are sorted by node: a hostile file's millions are searched, not read
+        // one by one on each key.
         let sel = self.selected;
         let ahead = if forward {
-            problems.iter().position(|p| p.node > sel)
+            Some(problems.partition_point(|p| p.node <= sel)).filter(|&k| k < problems.len())
         } else {
-            problems.iter().rposition(|p| p.node < sel)
+            problems.partition_point(|p| p.node < sel).checked_sub(1)
         };
         let wrapped = ahead.is_none();
         let k = ahead.unwrap_or(if forward { 0 } else { problems.len() - 1 });
