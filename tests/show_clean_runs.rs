@@ -10,10 +10,15 @@ use statescope::{Decoder, NodeId, Pieces, Source, TreeOptions, samples, write_tr
 
 /// A decoder of tests/data/clean_runs.proto, rooted at `cleanruns.Root`.
 fn clean_runs_decoder() -> Decoder {
+    clean_runs_decoder_at("cleanruns.Root")
+}
+
+/// A decoder of tests/data/clean_runs.proto, rooted at `root`.
+fn clean_runs_decoder_at(root: &str) -> Decoder {
     let proto = common::root().join("tests/data/clean_runs.proto");
     let sources = statescope::SchemaSources { proto_files: vec![proto], ..Default::default() };
     let schema = std::sync::Arc::new(statescope::Schema::load(&sources).unwrap());
-    let root = schema.pool.get_message_by_name("cleanruns.Root");
+    let root = schema.pool.get_message_by_name(root);
     Decoder::new(schema, root)
 }
 
@@ -196,4 +201,32 @@ fn the_samples_and_their_mutants_show_as_a_whole_decode_builds_them() {
         let state = std::fs::read(openvmm.join("state.bin")).unwrap();
         assert_streams_as_whole(&decoder, &state, "the real state");
     }
+}
+
+#[test]
+fn long_runs_of_values_made_on_two_cores_show_as_one_core_writes_them() {
+    // A top-level run of a megabyte and more is one part: with two threads, its rows are
+    // made on both cores, a piece each in turn.
+    let decoder = clean_runs_decoder_at("cleanruns.Unit");
+    let mut dice = Dice(0x2c04_e5b1);
+    // Varints of one to five bytes (all in a uint32's range), and fixed64 values.
+    let (mut values, mut wide) = (Vec::new(), Vec::new());
+    while values.len() < 1_100_000 {
+        let bits = [7, 14, 21, 28, 32][dice.below(5) as usize];
+        statescope::write_varint(&mut values, dice.below(1 << bits));
+    }
+    while wide.len() < 1_100_000 {
+        wide.extend_from_slice(&dice.below(u64::MAX).to_le_bytes());
+    }
+    let mut alone = Vec::new();
+    len_field(&mut alone, 3, &values);
+    let mut all = Vec::new();
+    len_field(&mut all, 1, b"unit");
+    all.extend_from_slice(&alone);
+    len_field(&mut all, 10, &wide);
+    let whole = whole_tree(&decoder, &all);
+    assert!(whole.contains("wide: packed fixed64 = [137500 elements]\n"), "one run of fixed64 values");
+    assert!(whole.contains("\n    [137499]: fixed64 = "), "every value has its row");
+    assert_streams_as_whole(&decoder, &alone, "a run of varints alone");
+    assert_streams_as_whole(&decoder, &all, "a run of varints and one of fixed64 values");
 }

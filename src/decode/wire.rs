@@ -430,6 +430,36 @@ impl PackedRun {
     }
 }
 
+/// Where the first value of `span`, a run of `wire`-typed values that reads whole, starts
+/// at or after `at`: where a value ends (a varint at a byte with its high bit clear, a
+/// fixed-width value at a multiple of its width from the run's start); the run's end past
+/// its last. A run cut for the cores at such places reads the same values in each piece.
+pub fn packed_value_start_from(buf: &[u8], span: std::ops::Range<usize>, wire: WireType, at: usize) -> usize {
+    let width = match wire {
+        WireType::Fixed32 => 4,
+        WireType::Fixed64 => 8,
+        _ if at <= span.start => return span.start,
+        // The byte before a value's start ends the value before it.
+        _ => {
+            let from = (at - 1).min(span.end);
+            let ends = buf[from..span.end].iter().position(|&b| b < 0x80);
+            return ends.map_or(span.end, |i| from + i + 1);
+        }
+    };
+    let into = at.saturating_sub(span.start).div_ceil(width) * width;
+    span.start.saturating_add(into).min(span.end)
+}
+
+/// How many `wire`-typed values lie in `range` of a run that reads whole, from where one
+/// starts to where one starts ([`packed_value_start_from`]).
+pub fn packed_values_within(buf: &[u8], range: std::ops::Range<usize>, wire: WireType) -> usize {
+    match wire {
+        WireType::Fixed32 => range.len() / 4,
+        WireType::Fixed64 => range.len() / 8,
+        _ => buf[range].iter().filter(|&&b| b < 0x80).count(),
+    }
+}
+
 /// Appends `value` as a minimal varint.
 pub fn write_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
@@ -746,6 +776,40 @@ mod tests {
                 }
             }
             proptest::prop_assert_eq!(skipped.next_in(&bytes), read.next_in(&bytes));
+        }
+
+        /// A run that reads whole, cut anywhere for the cores, is cut where its values
+        /// start, and the values counted in the pieces are those read one by one.
+        #[test]
+        fn a_run_cut_anywhere_is_cut_where_values_start(
+            values in proptest::collection::vec(proptest::prelude::any::<u64>(), 0..30),
+            shift in 0u32..64,
+            wire in 0usize..3,
+            lead in 0usize..3,
+        ) {
+            let wire = [WireType::Varint, WireType::Fixed32, WireType::Fixed64][wire];
+            // Bytes before and after the run, which a cut must never reach.
+            let mut buf = vec![0x80; lead];
+            for v in &values {
+                match wire {
+                    WireType::Fixed32 => buf.extend_from_slice(&((v >> shift) as u32).to_le_bytes()),
+                    WireType::Fixed64 => buf.extend_from_slice(&(v >> shift).to_le_bytes()),
+                    _ => write_varint(&mut buf, v >> shift),
+                }
+            }
+            let span = lead..buf.len();
+            buf.push(0x80);
+            let starts: Vec<usize> = PackedRun::new(span.clone(), wire).values(&buf).map(|v| v.unwrap().offset).collect();
+            proptest::prop_assert_eq!(starts.len(), values.len());
+            for at in 0..buf.len() + 2 {
+                let start = packed_value_start_from(&buf, span.clone(), wire, at);
+                let first = starts.iter().copied().find(|&s| s >= at).unwrap_or(span.end);
+                proptest::prop_assert_eq!(start, first, "at {}", at);
+                proptest::prop_assert_eq!(
+                    packed_values_within(&buf, span.start..start, wire),
+                    starts.iter().filter(|&&s| s < start).count()
+                );
+            }
         }
 
         #[test]

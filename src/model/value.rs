@@ -63,16 +63,22 @@ pub fn packed_values<'d>(doc: &'d Document, run: NodeId) -> impl Iterator<Item =
 /// [`packed_values`] from byte `from` on, which is where one of them starts (as a read of
 /// them gave it), or before the run.
 pub fn packed_values_from<'d>(doc: &'d Document, run: NodeId, from: usize) -> impl Iterator<Item = PackedValue> + 'd {
+    let (span, wire) = packed_span(doc, run);
+    PackedRun::new(span.start.max(from)..span.end, wire).values(doc.bytes()).map_while(Result::ok)
+}
+
+/// The bytes of the values of packed run `run` (none for another node), and their wire type.
+pub fn packed_span(doc: &Document, run: NodeId) -> (std::ops::Range<usize>, WireType) {
     let node = doc.node(run);
     let wire = match doc.field_info(run).map(|f| &f.class) {
         Some(FieldClass::Scalar(wire)) => *wire,
         _ => WireType::Varint,
     };
     let span = match node.kind {
-        NodeKind::Packed => (node.value_start() as usize).max(from)..node.value_end as usize,
+        NodeKind::Packed => node.value_start() as usize..node.value_end as usize,
         _ => 0..0,
     };
-    PackedRun::new(span, wire).values(doc.bytes()).map_while(Result::ok)
+    (span, wire)
 }
 
 /// Interprets a raw wire value as a declared kind. Inlined: where the kind is known, only

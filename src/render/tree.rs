@@ -10,6 +10,7 @@ use prost_reflect::Kind;
 mod clean_rows;
 mod lines;
 mod row_starts;
+mod two_cores;
 
 use self::lines::{Escape, Lines};
 use self::row_starts::RowStarts;
@@ -80,6 +81,9 @@ struct Scratch {
     row_starts: RowStarts,
     /// The problems written so far.
     problems: ProblemLines,
+    /// Whether a long packed run without problems may have its rows made on two cores
+    /// ([`two_cores`]): where no parts of the top level keep both busy.
+    values_on_two_cores: bool,
 }
 
 /// Where the problems written last end ([`Document::problems_of_after`]), and whether
@@ -134,7 +138,8 @@ pub fn write_tree_streaming(
         line.push_str(&format!("{:>9}+{:<7}", 0, source.len()));
     }
     writeln!(out, "{line}{} ({} bytes)", terminal_safe(&name), source.len())?;
-    let mut scratch = Scratch::default();
+    // Parts keep both cores busy; a top-level field too long to cut may use the second.
+    let mut scratch = Scratch { values_on_two_cores: pieces.threads > 1, ..Scratch::default() };
     let doc = if pieces.threads > 1 {
         // The buffers of the parts written out, for the parts to come.
         let spare = Arc::new(Mutex::new(Vec::new()));
@@ -196,7 +201,7 @@ fn write_subtree(
     if let Some(rows) = doc.listed_clean(top) {
         return clean_rows::write_clean(doc, top, rows, base_depth, options, scratch, out);
     }
-    let Scratch { block, depth_below, row_starts, problems } = scratch;
+    let Scratch { block, depth_below, row_starts, problems, values_on_two_cores } = scratch;
     let mut lines = Lines::new(block, out);
     depth_below.clear();
     let end = doc.node(top).next;
@@ -222,7 +227,8 @@ fn write_subtree(
         let field = fields.of(&node);
         write_row(doc, (id, &node, None), field, depth, options, row_starts, &mut lines)?;
         if node.kind == NodeKind::Packed && node.next == id + 1 {
-            write_packed_values(doc, id, depth + 1, options, problems, &mut lines)?;
+            let on_two_cores = *values_on_two_cores;
+            write_packed_values(doc, id, (depth + 1, options, on_two_cores), problems, &mut lines)?;
         } else if has_problems {
             write_problems(doc, id, depth, options, problems, &mut lines)?;
         }
@@ -281,12 +287,12 @@ fn write_row(
 }
 
 /// Writes the values of a packed run that has no nodes for them (a streamed document),
-/// as the lines their nodes would give, each followed by its own problems.
+/// as the lines their nodes would give, each followed by its own problems; a long run
+/// with none, on two cores if it may.
 fn write_packed_values(
     doc: &Document,
     run: NodeId,
-    depth: usize,
-    options: TreeOptions,
+    (depth, options, on_two_cores): (usize, TreeOptions, bool),
     written: &mut ProblemLines,
     lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
@@ -295,6 +301,11 @@ fn write_packed_values(
     // A run's problems are its values' (sorted by offset, as the values are), but for a
     // fixed array's wrong length, the run's own, written first as under a run of nodes.
     let run_problems = doc.problems_of_after(run, &mut written.seen);
+    let (span, wire) = value::packed_span(doc, run);
+    if on_two_cores && run_problems.is_empty() && span.len() >= two_cores::FROM_BYTES {
+        let rows = two_cores::RowsOf { field, depth, options, escape: values_escape(field) };
+        return two_cores::write_values(doc.bytes(), (span, wire), first, rows, lines);
+    }
     for problem in run_problems.iter().filter(|p| run_problems::is_wrong_length(p)) {
         write_problem(doc, problem, depth - 1, options, &mut written.advice_left_out, lines)?;
     }

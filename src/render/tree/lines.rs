@@ -59,6 +59,14 @@ impl<'b, W: Write> Lines<'b, W> {
         Ok(())
     }
 
+    /// Writes `made`, whole lines made elsewhere (escaped as they had to be), after the
+    /// lines made here so far.
+    pub(super) fn write_made(&mut self, made: &[u8]) -> io::Result<()> {
+        self.out.write_all(self.block.as_bytes())?;
+        self.block.clear();
+        self.out.write_all(made)
+    }
+
     /// Writes out the lines not written yet.
     pub(super) fn finish(self) -> io::Result<()> {
         self.out.write_all(self.block.as_bytes())?;
