@@ -216,24 +216,37 @@ impl ProblemKind {
     /// unknown fields repeated it a million times, most of the listing. Returns whether it
     /// left the advice out (else the words are [`Self::describe_into`]'s).
     pub fn describe_without_advice_into(&self, doc: &Document, out: &mut String) -> bool {
-        use std::fmt::Write as _;
         if doc.schema().has_user_schemas() {
             self.describe_into(doc, out);
             return false;
         }
-        let _ = match self {
+        // Pushed, not formatted: a line for each of a million unknown fields.
+        let (before, named, after) = match self {
             Self::UnknownField { in_type } => {
-                write!(out, "field not in {}: written by a newer release?", doc.type_name(*in_type))
+                ("field not in ", doc.type_name(*in_type), ": written by a newer release?")
             }
             Self::UnknownTypeUrl { url } => {
-                write!(out, "unknown saved state type `{url}`: no registered schema declares it")
+                ("unknown saved state type `", &**url, "`: no registered schema declares it")
             }
             _ => {
                 self.describe_into(doc, out);
                 return false;
             }
         };
+        [before, named, after].iter().for_each(|words| out.push_str(words));
         true
+    }
+
+    /// Whether the words [`Self::describe_without_advice_into`] writes are surely printable
+    /// ASCII, which a line then needs no check for (the names a hostile schema gives may
+    /// be anything): those of an unknown field in a type so named.
+    pub fn words_are_printable(&self, doc: &Document) -> bool {
+        match self {
+            Self::UnknownField { in_type } => {
+                crate::model::value::is_printable_ascii(doc.type_name(*in_type).as_bytes())
+            }
+            _ => false,
+        }
     }
 
     /// [`Self::describe`], written at the end of `out` (a row written per problem of a

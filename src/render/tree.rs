@@ -390,7 +390,7 @@ fn write_problem(
     value::push_decimal(problem.offset, line);
     line.push_str(": ");
     *advice_left_out |= problem.kind.describe_without_advice_into(doc, line);
-    lines.end_line(Escape::Check)
+    lines.end_line(if problem.kind.words_are_printable(doc) { Escape::Printable } else { Escape::Check })
 }
 
 /// The blank a problem's line has under the offsets column (`{:>9}+{:<7}`).
