@@ -209,10 +209,11 @@ fn long_runs_of_values_made_on_two_cores_show_as_one_core_writes_them() {
     // made on both cores, a piece each in turn.
     let decoder = clean_runs_decoder_at("cleanruns.Unit");
     let mut dice = Dice(0x2c04_e5b1);
-    // Varints of one to five bytes (all in a uint32's range), and fixed64 values.
+    // Varints of one to five bytes, some out of a uint32's range (each a problem, found
+    // again from its value where it is written), and fixed64 values.
     let (mut values, mut wide) = (Vec::new(), Vec::new());
     while values.len() < 1_100_000 {
-        let bits = [7, 14, 21, 28, 32][dice.below(5) as usize];
+        let bits = [7, 14, 21, 28, 32, 35][dice.below(6) as usize];
         statescope::write_varint(&mut values, dice.below(1 << bits));
     }
     while wide.len() < 1_100_000 {
@@ -227,6 +228,8 @@ fn long_runs_of_values_made_on_two_cores_show_as_one_core_writes_them() {
     let whole = whole_tree(&decoder, &all);
     assert!(whole.contains("wide: packed fixed64 = [137500 elements]\n"), "one run of fixed64 values");
     assert!(whole.contains("\n    [137499]: fixed64 = "), "every value has its row");
+    let out_of_range = whole.matches("does not fit a 32-bit unsigned field").count();
+    assert!(out_of_range > 10_000, "{out_of_range} values out of range");
     assert_streams_as_whole(&decoder, &alone, "a run of varints alone");
     assert_streams_as_whole(&decoder, &all, "a run of varints and one of fixed64 values");
 }

@@ -54,11 +54,25 @@ impl<'d> RunProblems<'d> {
         if !own.is_empty() || self.counted == 0 {
             return;
         }
-        let Some(range) = self.range.filter(|range| !range.holds(value.raw)) else { return };
+        let Some(problem) = self.range.and_then(|range| out_of_range(self.run, value, range)) else { return };
         self.counted -= 1;
-        let kind = ProblemKind::OutOfRange { value: value.raw, type_name: range.type_name() };
-        own.push(Cow::Owned(Problem { node: self.run, offset: value.offset as u64, kind, more_alike: 0 }));
+        own.push(Cow::Owned(problem));
     }
+}
+
+/// Whether the problems of a streamed run's values are each found again from its value
+/// alone, given those its document keeps (`kept`): when all are of values out of range
+/// (the run's wrong length aside), for the kept ones say what the value says and the
+/// others were counted on them, so every value out of the field's range has one, and no
+/// other value has any. A piece of the run can then be written on its own.
+pub fn found_again_alone(kept: &[Problem]) -> bool {
+    kept.iter().all(|p| is_wrong_length(p) || matches!(p.kind, ProblemKind::OutOfRange { .. }))
+}
+
+/// The problem of `value` of run `run` out of `range`, as the decode would have kept it.
+pub fn out_of_range(run: NodeId, value: &PackedValue, range: VarintRange) -> Option<Problem> {
+    let kind = ProblemKind::OutOfRange { value: value.raw, type_name: range.type_name() };
+    (!range.holds(value.raw)).then_some(Problem { node: run, offset: value.offset as u64, kind, more_alike: 0 })
 }
 
 /// Whether `problem` is a fixed array's wrong length: the run's own, shown before its values.

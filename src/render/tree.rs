@@ -301,13 +301,13 @@ fn write_packed_values(
     // A run's problems are its values' (sorted by offset, as the values are), but for a
     // fixed array's wrong length, the run's own, written first as under a run of nodes.
     let run_problems = doc.problems_of_after(run, &mut written.seen);
-    let (span, wire) = value::packed_span(doc, run);
-    if on_two_cores && run_problems.is_empty() && span.len() >= two_cores::FROM_BYTES {
-        let rows = two_cores::RowsOf { field, depth, options, escape: values_escape(field) };
-        return two_cores::write_values(doc.bytes(), (span, wire), first, rows, lines);
-    }
     for problem in run_problems.iter().filter(|p| run_problems::is_wrong_length(p)) {
         write_problem(doc, problem, depth - 1, options, &mut written.advice_left_out, lines)?;
+    }
+    let (span, wire) = value::packed_span(doc, run);
+    if on_two_cores && span.len() >= two_cores::FROM_BYTES && run_problems::found_again_alone(run_problems) {
+        let rows = two_cores::RowsOf { doc, run, field, depth, options, escape: values_escape(field) };
+        return two_cores::write_values(rows, (span, wire), first, lines);
     }
     let mut problems = RunProblems::new(run, field, run_problems);
     let mut own = Vec::new();
