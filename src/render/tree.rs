@@ -81,8 +81,8 @@ struct Scratch {
     row_starts: RowStarts,
     /// The problems written so far.
     problems: ProblemLines,
-    /// Whether a long packed run without problems may have its rows made on two cores
-    /// ([`two_cores`]): where no parts of the top level keep both busy.
+    /// Whether a long packed run may have its rows made on two cores ([`two_cores`]):
+    /// where no parts of the top level keep both busy.
     values_on_two_cores: bool,
 }
 
@@ -288,7 +288,7 @@ fn write_row(
 
 /// Writes the values of a packed run that has no nodes for them (a streamed document),
 /// as the lines their nodes would give, each followed by its own problems; a long run
-/// with none, on two cores if it may.
+/// whose values' problems each value gives alone, on two cores if it may.
 fn write_packed_values(
     doc: &Document,
     run: NodeId,
