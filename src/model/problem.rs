@@ -212,7 +212,7 @@ impl ProblemKind {
     }
 
     /// [`Self::describe_into`] without the advice to load the VMM's schemas, for a listing
-    /// that gives it once for all its problems ([`LOAD_SCHEMAS`]): a hostile blob's million
+    /// that gives it once for all its problems (`LOAD_SCHEMAS`): a hostile blob's million
     /// unknown fields repeated it a million times, most of the listing. Returns whether it
     /// left the advice out (else the words are [`Self::describe_into`]'s).
     pub fn describe_without_advice_into(&self, doc: &Document, out: &mut String) -> bool {
