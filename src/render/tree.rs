@@ -296,25 +296,25 @@ fn write_packed_values(
     written: &mut ProblemLines,
     lines: &mut Lines<impl Write>,
 ) -> io::Result<()> {
-    let field = doc.field_info(run);
-    let first = doc.node(run).index;
+    let (field, node) = (doc.field_info(run), doc.node(run));
     // A run's problems are its values' (sorted by offset, as the values are), but for a
     // fixed array's wrong length, the run's own, written first as under a run of nodes.
     let run_problems = doc.problems_of_after(run, &mut written.seen);
     for problem in run_problems.iter().filter(|p| run_problems::is_wrong_length(p)) {
         write_problem(doc, problem, depth - 1, options, &mut written.advice_left_out, lines)?;
     }
-    let (span, wire) = value::packed_span(doc, run);
-    if on_two_cores && span.len() >= two_cores::FROM_BYTES && run_problems::found_again_alone(run_problems) {
+    // Only a long run is given to the cores: the many short ones are not looked up again.
+    let long = (node.value_end - node.value_start()) as usize >= two_cores::FROM_BYTES;
+    if on_two_cores && long && run_problems::found_again_alone(run_problems) {
         let rows = two_cores::RowsOf { doc, run, field, depth, options, escape: values_escape(field) };
-        return two_cores::write_values(rows, (span, wire), first, lines);
+        return two_cores::write_values(rows, value::packed_span(doc, run), node.index, lines);
     }
     let mut problems = RunProblems::new(run, field, run_problems);
     let mut own = Vec::new();
     let escape = values_escape(field);
     for (k, value) in value::packed_values(doc, run).enumerate() {
         problems.of(&value, &mut own);
-        let index = first + k as u32;
+        let index = node.index + k as u32;
         write_value_row(field, (index, &value, !own.is_empty()), depth, options, escape, lines)?;
         for problem in &own {
             write_problem(doc, problem, depth, options, &mut written.advice_left_out, lines)?;
