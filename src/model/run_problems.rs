@@ -71,8 +71,10 @@ pub fn found_again_alone(kept: &[Problem]) -> bool {
 
 /// The problem of `value` of run `run` out of `range`, as the decode would have kept it.
 pub fn out_of_range(run: NodeId, value: &PackedValue, range: VarintRange) -> Option<Problem> {
-    let kind = ProblemKind::OutOfRange { value: value.raw, type_name: range.type_name() };
-    (!range.holds(value.raw)).then_some(Problem { node: run, offset: value.offset as u64, kind, more_alike: 0 })
+    (!range.holds(value.raw)).then(|| {
+        let kind = ProblemKind::OutOfRange { value: value.raw, type_name: range.type_name() };
+        Problem { node: run, offset: value.offset as u64, kind, more_alike: 0 }
+    })
 }
 
 /// Whether `problem` is a fixed array's wrong length: the run's own, shown before its values.
