@@ -29,7 +29,11 @@ pub use differences::Differences;
 pub use hex::{ByteRole, HexCursor, HexStep};
 
 use editing::default_save_path;
-use search::{SEARCH_SLICE, Search};
+use search::{SEARCH_SLICE_TIME, Search};
+
+/// The most nodes a document may have for a match's message to count every match in it
+/// ("match k of N"): counted row by row on one core, in some tens of milliseconds.
+const MOST_MATCHES_COUNTED: usize = 400_000;
 
 /// Everything a user can ask the browser to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -241,6 +245,9 @@ pub struct App {
     problem_counts: (usize, usize),
     /// A search in progress, continued a slice at a time so keys stay responsive.
     search: Option<Search>,
+    /// How long a slice of a search looks ([`SEARCH_SLICE_TIME`]; none in tests that
+    /// watch a search go a slice at a time, whatever the build's speed).
+    pub(crate) search_slice_time: std::time::Duration,
     /// Differences from another blob, on this document's nodes (`diff --view`).
     differences: Differences,
     /// The open problem list, and the problem selected in it.
@@ -288,6 +295,7 @@ impl App {
             problem_ancestors: NodeSet::default(),
             problem_counts: (0, 0),
             search: None,
+            search_slice_time: SEARCH_SLICE_TIME,
             differences: Differences::default(),
             problem_list: None,
             history: (Vec::new(), Vec::new()),
@@ -925,10 +933,10 @@ impl App {
         let Some(mut search) = self.search.take() else { return };
         let doc = self.editor.doc();
         let len = doc.node_count() as u32;
-        let stop = (search.looked + SEARCH_SLICE).min(len);
-        let found = search.first_match(doc, search.looked + 1..stop + 1);
-        search.looked = found.map_or(stop, |(step, _)| step);
-        if let Some((_, id)) = found {
+        let until = std::time::Instant::now() + self.search_slice_time;
+        let found = search.first_match(doc, search.looked + 1..len + 1, Some(until));
+        search.looked = found.map_or_else(|left| left - 1, |(step, _)| step);
+        if let Ok((_, id)) = found {
             let wrapped = if search.forward { id <= search.from } else { id >= search.from };
             let count = self.count_matches(&search, id);
             self.select(id);
@@ -950,10 +958,10 @@ impl App {
     }
 
     /// "match k of N" for a match at `at`, when the document is small enough to count every
-    /// match within one slice of a search; on larger ones, just "match".
+    /// match at once, row by row ([`MOST_MATCHES_COUNTED`]); on larger ones, just "match".
     fn count_matches(&self, search: &Search, at: NodeId) -> String {
         let doc = self.doc();
-        if doc.node_count() > SEARCH_SLICE as usize {
+        if doc.node_count() > MOST_MATCHES_COUNTED {
             return "match".to_owned();
         }
         let mut scratch = search.scratch();

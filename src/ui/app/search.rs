@@ -8,6 +8,7 @@ mod subtree;
 mod sweep;
 
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use self::digits::Digits;
 use self::sweep::Sweep;
@@ -19,8 +20,9 @@ use crate::model::value::Scalar;
 use crate::model::{Document, path, value};
 use crate::render::tree;
 
-/// How many pieces both cores take in turn among the steps a search looks at at once.
-const SEARCH_PIECES: u32 = 16;
+/// How many steps a core looks at before it takes the next piece of a search (and asks
+/// whether the slice's time is up).
+const PIECE_STEPS: u32 = 25_000;
 
 /// A search that has not reached its match (or the start again) yet.
 #[derive(Debug, Clone)]
@@ -80,8 +82,16 @@ impl Search {
     }
 
     /// The first node in search order among `steps` (counted from where the search
-    /// started) whose row matches, with its step: both cores look, each at half.
-    pub(super) fn first_match(&self, doc: &Document, steps: std::ops::Range<u32>) -> Option<(u32, NodeId)> {
+    /// started) whose row matches, with its step; both cores look, a piece of
+    /// [`PIECE_STEPS`] at a time. With `until`, no piece but the first is begun past that
+    /// instant: `Err(step)` then says that no step before `step` matches and that the
+    /// steps from it on are left to look at (`steps.end` when all were looked at).
+    pub(super) fn first_match(
+        &self,
+        doc: &Document,
+        steps: std::ops::Range<u32>,
+        until: Option<Instant>,
+    ) -> Result<(u32, NodeId), u32> {
         let len = doc.node_count() as u32;
         let from = self.from.index() as u32;
         let look = |steps: std::ops::Range<u32>, scratch: &mut SearchScratch| {
@@ -102,17 +112,18 @@ impl Search {
                     continue;
                 }
                 // Backward, a subtree passed over is met at its last node: back to its top.
-                // In a message left cold, that message is looked at first: making the node
-                // would decode it again.
                 if !self.forward
-                    && let Some(top) = match doc.node_or_cold_message(id) {
-                        Ok(node) => self.top_passed_over(doc, node.parent, scratch),
-                        Err(message) => self
-                            .top_passed_over(doc, Some(message), scratch)
-                            .or_else(|| self.top_passed_over(doc, doc.node(id).parent, scratch)),
-                    }
+                    && let Some(top) = self.top_passed_over_around(doc, id, scratch)
                 {
                     step += id - top + 1;
+                    continue;
+                }
+                // Forward, a piece may begin within a subtree passed over: on past its end.
+                if self.forward
+                    && step == steps.start
+                    && let Some(top) = self.top_passed_over_around(doc, id, scratch)
+                {
+                    step += doc.node(top).next - id;
                     continue;
                 }
                 // The values of a run not stored as nodes: read from the run, as many as
@@ -154,14 +165,19 @@ impl Search {
         };
         // In pieces taken in turn by both cores, so that where rows cost more than others
         // (a gigabyte's registers are read from their bytes) neither core waits long; each
-        // stops at its first match, and no piece after the first with one is begun.
-        let size = (steps.end - steps.start).div_ceil(SEARCH_PIECES).max(1);
+        // stops at its first match, and no piece after the first with one is begun. Every
+        // piece taken is looked at whole, so those taken cover the steps up to the last.
+        let size = PIECE_STEPS;
         let (taken, first_found) = (AtomicU32::new(0), AtomicU32::new(u32::MAX));
+        let time_is_up = || until.is_some_and(|until| taken.load(Ordering::Relaxed) > 0 && Instant::now() >= until);
         let look_at_pieces = || {
             // Rooms, and what is known of the rows of each field and type met, kept from
             // one piece to the next.
             let mut scratch = self.scratch();
             loop {
+                if time_is_up() {
+                    return None;
+                }
                 let piece = taken.fetch_add(1, Ordering::Relaxed);
                 let start = steps.start.saturating_add(piece.saturating_mul(size));
                 if start >= steps.end || piece > first_found.load(Ordering::Relaxed) {
@@ -177,7 +193,9 @@ impl Search {
             let other = scope.spawn(look_at_pieces);
             (look_at_pieces(), other.join().expect("a search never panics"))
         });
-        one.into_iter().chain(other).min_by_key(|&(piece, _)| piece).map(|(_, found)| found)
+        let found = one.into_iter().chain(other).min_by_key(|&(piece, _)| piece);
+        let looked_to = steps.start.saturating_add(taken.into_inner().saturating_mul(size)).min(steps.end);
+        found.map(|(_, found)| found).ok_or(looked_to)
     }
 
     /// Of the rows of a flat run from `walk`'s first message on (at step `step`), up to
@@ -487,8 +505,10 @@ impl Search {
 /// How many bytes of a bytes value a search lowers at once to look for its text.
 const LOWERED_AT_ONCE: usize = 64 << 10;
 
-/// Nodes a search looks at between two looks at the keyboard (half on each core).
-pub(super) const SEARCH_SLICE: u32 = 400_000;
+/// How long a search looks before the browser reads the keyboard and draws again: short
+/// beside the 50 ms a key may take, long beside what drawing and starting a second core
+/// cost.
+pub(super) const SEARCH_SLICE_TIME: Duration = Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {
@@ -569,6 +589,39 @@ mod tests {
     }
 
     #[test]
+    fn a_search_whose_time_is_up_at_once_goes_on_from_where_it_stopped_and_finds_what_one_pass_finds() {
+        // Many pieces of steps, each slice's time up before it begins: each looks at one
+        // piece or two, and the next goes on from the step it says is left.
+        let schema = Arc::new(Schema::load(&SchemaSources::default()).unwrap());
+        let root = schema.pool.get_message_by_name(crate::samples::ROOT_TYPE);
+        let doc = Decoder::new(Arc::clone(&schema), root).decode(Source::new(crate::samples::large_vm(1 << 20)));
+        let len = doc.node_count() as u32;
+        assert!(len > 8 * super::PIECE_STEPS, "{len} nodes");
+        for query in ["pit#000001", "no-such-word", "98765432123", "[63]"] {
+            for forward in [true, false] {
+                let search = Search::new(query.to_owned(), forward, NodeId::from_index(len as usize / 2));
+                let whole = search.first_match(&doc, 1..len + 1, None);
+                let (mut looked, mut slices) = (0, 0);
+                let sliced = loop {
+                    slices += 1;
+                    match search.first_match(&doc, looked + 1..len + 1, Some(std::time::Instant::now())) {
+                        Ok(found) => break Ok(found),
+                        Err(left) => {
+                            assert!(left > looked + 1, "/{query}: no step looked at after {looked}");
+                            looked = left - 1;
+                            if looked >= len {
+                                break Err(left);
+                            }
+                        }
+                    }
+                };
+                assert_eq!(sliced, whole, "/{query} forward {forward}");
+                assert!(slices > 1 || whole.is_ok_and(|(step, _)| step <= 2 * super::PIECE_STEPS), "/{query}");
+            }
+        }
+    }
+
+    #[test]
     fn runs_of_one_field_passed_over_are_told_apart_by_their_counts() {
         // Three messages whose runs of one field hold 2, 12 and 3 values: each message is
         // passed over whole where its run's row (`counts: packed uint32 = [12 elements]`)
@@ -623,7 +676,7 @@ mod tests {
                             let steps = start..(start + width).min(len + 1);
                             let expected = steps.clone().find(|&step| holds[at(step) as usize]);
                             let expected = expected.map(|step| (step, NodeId::from_index(at(step) as usize)));
-                            let found = search.first_match(doc, steps.clone());
+                            let found = search.first_match(doc, steps.clone(), None).ok();
                             assert_eq!(found, expected, "/{query} forward {forward} from {from}, steps {steps:?}");
                         }
                     }
@@ -713,7 +766,7 @@ mod tests {
                 let mut holds = |id: NodeId| search.finds(&doc, id, &doc.node(id), doc.field_info(id), &mut scratch);
                 let at = |step: u32| NodeId::from_index(if forward { step } else { len - step } as usize);
                 let expected = (1..len).find(|&step| holds(at(step))).map(|step| (step, at(step)));
-                proptest::prop_assert_eq!(search.first_match(&doc, 1..len), expected, "/{} forward {}", query, forward);
+                proptest::prop_assert_eq!(search.first_match(&doc, 1..len, None).ok(), expected, "/{} forward {}", query, forward);
             }
         }
     }
@@ -740,7 +793,7 @@ mod tests {
                     entry = step;
                 }
                 let steps = entry..(2 * step + 2 - entry).min(len);
-                let found = search.first_match(&doc, steps.clone());
+                let found = search.first_match(&doc, steps.clone(), None).ok();
                 let expected = steps.clone().find(|&at| holds[at as usize]);
                 let expected = expected.map(|at| (at, NodeId::from_index(at as usize)));
                 assert_eq!(found, expected, "/{query}, steps {steps:?}");

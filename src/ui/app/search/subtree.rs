@@ -120,6 +120,23 @@ impl Search {
         top
     }
 
+    /// The topmost of the ancestors of node `id` that is passed over with its subtree
+    /// ([`Search::top_passed_over`]), if any. In a message left cold, that message is
+    /// looked at first: making the node would decode it again.
+    pub(super) fn top_passed_over_around(
+        &self,
+        doc: &Document,
+        id: NodeId,
+        scratch: &mut SearchScratch,
+    ) -> Option<NodeId> {
+        match doc.node_or_cold_message(id) {
+            Ok(node) => self.top_passed_over(doc, node.parent, scratch),
+            Err(message) => self
+                .top_passed_over(doc, Some(message), scratch)
+                .or_else(|| self.top_passed_over(doc, doc.node(id).parent, scratch)),
+        }
+    }
+
     /// [`Search::passes_over`] of `id` (`node` as read), recalled where it was among the
     /// messages judged last ([`JudgedLast`]).
     fn passes_over_recalled(&self, doc: &Document, id: NodeId, node: &Node, scratch: &mut SearchScratch) -> bool {
