@@ -144,7 +144,7 @@ impl Search {
         if let Some(&(_, passes)) = judged.recent.iter().flatten().find(|(at, _)| *at == id) {
             return passes;
         }
-        let passes = self.passes_over(doc, id, node, doc.field_info_of(node), scratch);
+        let passes = self.passes_over(doc, id, node, || doc.field_info_of(node), scratch);
         let judged = &mut scratch.judged_last;
         judged.recent[judged.next] = Some((id, passes));
         judged.next = (judged.next + 1) % KEPT_JUDGED;
@@ -155,17 +155,18 @@ impl Search {
     /// matches: its own row does not (or it has none: an Any's payload), no node in it has
     /// a problem (such a row is written whole), and no row under its type can hold the
     /// query ([`Judged::Never`]) or, where only values and indices can, none of those read
-    /// from its bytes does.
-    pub(super) fn passes_over(
+    /// from its bytes does. Its field, which `field` finds, is asked for only where its
+    /// own row is looked at: a backward search asks this of ancestors whose row is not.
+    pub(super) fn passes_over<'d>(
         &self,
-        doc: &Document,
+        doc: &'d Document,
         id: NodeId,
         node: &Node,
-        field: Option<&FieldInfo>,
+        field: impl FnOnce() -> Option<&'d FieldInfo>,
         scratch: &mut SearchScratch,
     ) -> bool {
         if node.kind == NodeKind::Any {
-            return self.any_passes_over(doc, id, node, field, scratch);
+            return self.any_passes_over(doc, id, node, field(), scratch);
         }
         let Some(ty) = node.ty.filter(|_| matches!(node.kind, NodeKind::Message | NodeKind::AnyPayload)) else {
             return false;
@@ -174,10 +175,12 @@ impl Search {
         if judged == Judged::Rows {
             return false;
         }
-        let own_row_may_hold = match field {
-            _ if doc.is_transparent_node(node) => false,
-            Some(field) => self.message_row_holds(field, doc.type_name(ty), path::value_index(doc, node), scratch),
-            None => true,
+        let own_row_may_hold = match doc.is_transparent_node(node) {
+            true => false,
+            false => match field() {
+                Some(field) => self.message_row_holds(field, doc.type_name(ty), path::value_index(doc, node), scratch),
+                None => true,
+            },
         };
         if own_row_may_hold || !doc.problem_free(id, node.next) {
             return false;
