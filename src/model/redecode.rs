@@ -8,6 +8,7 @@
 //! met of each is the one the others are held to), a focus.
 //! An edit of whole top-level fields (taken out, put in) is carried over by [`region`].
 
+mod names;
 mod region;
 
 use std::ops::Range;
@@ -97,7 +98,9 @@ fn top_level_of(doc: &Document, mut id: NodeId) -> NodeId {
 }
 
 /// Whether no problem is on the root, on the top-level fields from `top` up to id `next`,
-/// or on the [`QUIET_AROUND`] fields on each side of them, or anywhere below them.
+/// or on the [`QUIET_AROUND`] fields on each side of them, or anywhere below them, but a
+/// unit's name given twice: that is no damage, and no search for a cause starts from it
+/// (its units' names are weighed on their own, [`names`]).
 fn quiet_around(doc: &Document, top: NodeId, next: NodeId) -> bool {
     let (mut first, mut end) = (top, next);
     for _ in 0..QUIET_AROUND {
@@ -109,7 +112,12 @@ fn quiet_around(doc: &Document, top: NodeId, next: NodeId) -> bool {
         }
     }
     let near = first..end;
-    doc.problems().iter().all(|p| p.node != NodeId::ROOT && !near.contains(&p.node))
+    doc.problems().iter().all(|p| p.node != NodeId::ROOT && (!near.contains(&p.node) || name_given_twice(p)))
+}
+
+/// Whether `problem` is a state unit's name given twice.
+fn name_given_twice(problem: &Problem) -> bool {
+    matches!(problem.kind, ProblemKind::DuplicateUnitName { .. })
 }
 
 /// Whether the ids from `top` up to `next` hold a fixed array: the first length met of
@@ -125,30 +133,39 @@ fn lengths_agree(doc: &Document) -> bool {
     !doc.problems().iter().any(differ)
 }
 
+/// What comes before top-level fields decoded alone: how many values of field `number`,
+/// and the unit names given before them that theirs may take again.
+struct Before {
+    number: u32,
+    values: u32,
+    names: Option<overlay::EarlierNames>,
+}
+
 /// The top-level fields in `range` of `source` decoded alone (with the message types
-/// `types` interned), `counted` being a field number and how many of its values come
-/// before them, and the fixed-array lengths to keep after them. They are held to the
-/// lengths `kept` when the document's arrays agree with them; when they do not, which
-/// array comes first decides which length is wrong, so they may hold none. `None` when
-/// they have a problem or hold an array they may not.
+/// `types` interned), after what comes `before` them, and the fixed-array lengths to keep
+/// after them. They are held to the lengths `kept` when the document's arrays agree with
+/// them; when they do not, which array comes first decides which length is wrong, so they
+/// may hold none. `None` when they have a problem but a unit's name given twice, or hold
+/// an array they may not.
 fn decoded_alone(
     source: &Source,
     decoder: &Decoder,
     types: TypeTable,
     range: Range<usize>,
-    (number, before): (u32, u32),
+    before: Before,
     kept: ArrayLengths,
     agree: bool,
 ) -> Option<(Document, ArrayLengths)> {
     let mut builder = Builder::with_types(source.clone(), decoder.clone(), types).eliding();
     let mut counts = FieldCounts::default();
-    counts.bump(number, before);
+    counts.bump(before.number, before.values);
     let held_to = if agree { kept.clone() } else { ArrayLengths::default() };
-    let before = TopState { counts, array_lengths: held_to, ..TopState::default() };
+    let before = TopState { counts, array_lengths: held_to, earlier_names: before.names, ..TopState::default() };
     let part = Part { range, before, partial: true, watch: None };
     let after = overlay::build_part(&mut builder, None, true, Some(part)).ok()?;
     let built = builder.finish();
-    if !built.problems.is_empty() {
+    let on_a_unit = |p: &Problem| name_given_twice(p) && built.parent(p.node) == Some(NodeId::ROOT);
+    if !built.problems.iter().all(on_a_unit) {
         return None;
     }
     let lengths = match agree {
@@ -175,6 +192,9 @@ pub(super) struct Old {
 pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside, delta: isize) -> Option<Document> {
     let Inside { node, top, name, lengths_agree } = inside;
     let Old { nodes, elided, moves, types, problems, array_lengths } = old;
+    // Its name, the same, is given before it if it was.
+    let given_before = problems.iter().any(|p| p.node == top && name_given_twice(p));
+    let names = names::given_before(name.as_deref().filter(|_| given_before));
     // A problem after the field moves with it, but a likely cause's words hold offsets.
     if delta != 0 && problems.iter().any(|p| p.node > top && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
         return None;
@@ -189,19 +209,23 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     {
         return None;
     }
-    let counted = (node.field_number, node.index);
+    let before = Before { number: node.field_number, values: node.index, names };
     let (built, array_lengths) =
-        decoded_alone(source, decoder, types, start..end, counted, array_lengths, lengths_agree)?;
+        decoded_alone(source, decoder, types, start..end, before, array_lengths, lengths_agree)?;
     let one_field =
         built.nodes.get(1).map(|n| n.unpack()).is_some_and(|n| n.start as usize == start && n.end() as usize == end);
     if !one_field {
         return None;
     }
-    let Document { nodes: fresh, elided: fresh_elided, types, .. } = built;
+    let Document { nodes: fresh, elided: fresh_elided, types, problems: fresh_problems, .. } = built;
     let mut doc = Document::empty(source.clone(), decoder.clone());
     (doc.types, doc.array_lengths) = (types, array_lengths);
     let ids = elided.ids(nodes.len());
     if let Some(run) = elided.flat_run_beyond(top, node.next) {
+        // A message of a flat run is clean.
+        if !fresh_problems.is_empty() {
+            return None;
+        }
         let old =
             Old { nodes, elided, moves, types: TypeTable::default(), problems, array_lengths: Default::default() };
         let fresh = Fresh { nodes: &fresh, elided: &fresh_elided };
@@ -214,23 +238,36 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     let total = NodeId::from_index(ids.checked_add_signed(ids_move)?);
     (doc.nodes, doc.moves) = spliced(nodes, moves, field, &fresh, (ids_move, total), delta, (0, 0));
     doc.elided = Elided::spliced(elided, top, next, &fresh_elided, ids_move, total.index());
-    doc.problems = problems_moved(problems, node.next, (ids_move, delta))?;
+    doc.problems = problems_spliced(problems, (top, node.next), fresh_problems, (ids_move, delta))?;
     Some(doc)
 }
 
-/// The problems of a document whose top-level fields before id `from` were decoded
-/// again, `ids_move` ids and `delta` bytes longer: they and those around them had none,
-/// so the others' stay, on their moved nodes.
-fn problems_moved(problems: Vec<Problem>, from: NodeId, (ids_move, delta): (isize, isize)) -> Option<Vec<Problem>> {
-    let moved = |p: Problem| match p.node >= from {
-        true => Some(Problem {
+/// The problems of a document whose top-level fields from id `top` up to `next` were
+/// decoded again as `fresh` (their problems, with the ids of a document of them alone),
+/// `ids_move` ids and `delta` bytes longer. Those before stay; those of the fields taken
+/// out go (a unit's name given twice, all they can have had), and `fresh` come in their
+/// place; those after move with their nodes, as they and the fields around them had no
+/// other problem.
+fn problems_spliced(
+    problems: Vec<Problem>,
+    (top, next): (NodeId, NodeId),
+    fresh: Vec<Problem>,
+    (ids_move, delta): (isize, isize),
+) -> Option<Vec<Problem>> {
+    let (kept, after): (Vec<Problem>, Vec<Problem>) =
+        problems.into_iter().filter(|p| p.node < top || p.node >= next).partition(|p| p.node < top);
+    // The fields' own nodes, from their place after the root of a document of them alone.
+    let placed =
+        |p: Problem| Some(Problem { node: NodeId::from_index((p.node.index() + top.index()).checked_sub(1)?), ..p });
+    let moved = |p: Problem| {
+        Some(Problem {
             node: NodeId::from_index(p.node.index().checked_add_signed(ids_move)?),
             offset: p.offset.checked_add_signed(delta as i64)?,
             ..p
-        }),
-        false => Some(p),
+        })
     };
-    problems.into_iter().map(moved).collect()
+    let fresh = fresh.into_iter().map(placed);
+    kept.into_iter().map(Some).chain(fresh).chain(after.into_iter().map(moved)).collect()
 }
 
 /// The document decoded again from one top-level field: its stored nodes and the runs
@@ -280,7 +317,7 @@ fn in_flat_run(
     }
     doc.nodes = nodes;
     doc.elided = elided.resized_flat_message(run, top, (ids_move, delta as i64), total.index());
-    doc.problems = problems_moved(problems, node.next, (ids_move, delta))?;
+    doc.problems = problems_spliced(problems, (node.next, node.next), Vec::new(), (ids_move, delta))?;
     Some(doc)
 }
 

@@ -2,14 +2,20 @@
 //! (a unit or an entry deleted, duplicated or put back by an undo): the fields inserted
 //! are decoded alone, and the fields after them move by the change in ids and bytes, those
 //! of the same field number renumbered. A flat run the edit cuts through is split there.
-//! Whatever else the change could make read otherwise decodes the whole again: a problem
-//! on the root or near the fields, a unit name given twice, a field of another number, the
-//! last value of a field taken away (the root's rules ask for units and required fields),
-//! a fixed array put in whose length the document does not know to be every array's.
+//! A unit put in whose name was given before it takes the "duplicate unit name" the whole
+//! would give it. Whatever else the change could make read otherwise decodes the whole
+//! again: a problem on the root or near the fields (a name given twice aside), a unit after
+//! them whose name the change gives first elsewhere ([`names`]), a field of another number,
+//! the last value of a field taken away (the root's rules ask for units and required
+//! fields), a fixed array put in whose length the document does not know to be every
+//! array's.
 
 use std::ops::Range;
 
-use super::{Field, Old, decoded_alone, lengths_agree, problems_moved, quiet_around, spliced, top_level_of};
+use super::{
+    Before, Field, Old, decoded_alone, lengths_agree, name_given_twice, names, problems_spliced, quiet_around, spliced,
+    top_level_of,
+};
 use crate::decode::wire::{self, WireType};
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
@@ -43,6 +49,9 @@ pub(in crate::model) struct Region {
     /// has the length kept for its type and field (none has a problem of its length).
     arrays: ArrayLengths,
     lengths_agree: bool,
+    /// The names of the units among them that were given first there, where the
+    /// document gives a name twice (else every name is given once, and none is needed).
+    first_names: Vec<Vec<u8>>,
 }
 
 /// The whole top-level fields of `doc` that the change of bytes `changed` takes out or
@@ -69,8 +78,7 @@ pub(in crate::model) fn region(doc: &Document, changed: &Range<usize>) -> Option
             (field >= top && doc.node(field).end() == changed.end as u64).then_some(doc.node(field).next)?
         }
     };
-    let clash = doc.problems().iter().any(|p| matches!(p.kind, ProblemKind::DuplicateUnitName { .. }));
-    if !quiet_around(doc, top, next) || clash {
+    if !quiet_around(doc, top, next) {
         return None;
     }
     let lengths_agree = lengths_agree(doc);
@@ -83,7 +91,33 @@ pub(in crate::model) fn region(doc: &Document, changed: &Range<usize>) -> Option
     let before = (top.index() > 1).then(|| field(top_level_of(doc, NodeId::from_index(top.index() - 1)))).flatten();
     let cut = doc.elided.flat_run_crossing(next).map(|first| (doc.node(first), doc.node(next)));
     let after = field(next);
-    Some(Region { span: changed.clone(), top, next, taken, before, after, cut, arrays, lengths_agree })
+    let first_names = first_names(doc, top, next);
+    Some(Region { span: changed.clone(), top, next, taken, before, after, cut, arrays, lengths_agree, first_names })
+}
+
+/// The names of the units among the top-level fields from `top` up to id `next` that were
+/// given first there (no "duplicate unit name" on them), where `doc` gives a name twice.
+fn first_names(doc: &Document, top: NodeId, next: NodeId) -> Vec<Vec<u8>> {
+    let problems = doc.problems();
+    if !problems.iter().any(name_given_twice) {
+        return Vec::new();
+    }
+    let units = doc.decoder().root_type().map(overlay::unit_fields).unwrap_or_default();
+    let given_twice = |id: NodeId| {
+        let from = problems.partition_point(|p| p.node < id);
+        problems[from..].iter().take_while(|p| p.node == id).any(name_given_twice)
+    };
+    let mut names = Vec::new();
+    let mut at = top;
+    while at < next {
+        let node = doc.node(at);
+        if node.wire == Some(WireType::Len) && units.contains(&node.field_number) && !given_twice(at) {
+            let name = overlay::unit_name(doc.bytes(), node.value_start() as usize, node.value_end as usize);
+            names.extend(name.map(<[u8]>::to_vec));
+        }
+        at = node.next;
+    }
+    names
 }
 
 /// The lengths of the fixed arrays among the ids from `top` up to `next`.
@@ -154,24 +188,6 @@ fn inserted<'a>(bytes: &'a [u8], span: Range<usize>, units: &[u32]) -> Option<In
     Some(inserted)
 }
 
-/// Whether every name of `names` is the name of exactly one unit of the top level of
-/// `bytes` (units being the fields of numbers `units`).
-fn each_name_once(bytes: &[u8], units: &[u32], names: &[&[u8]]) -> bool {
-    let mut met = vec![0usize; names.len()];
-    let mut pos = 0;
-    while pos < bytes.len() {
-        let Ok(field) = wire::read_field(bytes, pos, bytes.len()) else { return false };
-        if field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number) {
-            let name = overlay::unit_name(bytes, field.value_start, field.value_end);
-            for (at, _) in names.iter().enumerate().filter(|(_, n)| Some(**n) == name) {
-                met[at] += 1;
-            }
-        }
-        pos = field.end;
-    }
-    met.iter().all(|&m| m == 1)
-}
-
 /// The document of `source` (the old bytes edited, `delta` bytes longer) made from the
 /// `old` one, where the edit replaced the top-level fields of `region` with those it
 /// holds now; `None` when the whole must be decoded again.
@@ -182,7 +198,7 @@ pub(in crate::model) fn again(
     region: Region,
     delta: isize,
 ) -> Option<Document> {
-    let Region { span, top, next, taken, before, after, cut, arrays, lengths_agree } = region;
+    let Region { span, top, next, taken, before, after, cut, arrays, lengths_agree, first_names } = region;
     let Old { mut nodes, mut elided, mut moves, types, problems, mut array_lengths } = old;
     if delta != 0 && problems.iter().any(|p| p.node >= next && matches!(p.kind, ProblemKind::LikelyCause { .. })) {
         return None;
@@ -204,14 +220,26 @@ pub(in crate::model) fn again(
     if count == 0 && index == 0 && !after_of_number {
         return None;
     }
-    if !names.is_empty() && !each_name_once(source, &units, &names) {
+    // The names put in that were given before them are given again; those that were not,
+    // and those taken out that were given first, are given first here: by no unit after.
+    let given = match names.is_empty() {
+        true => Vec::new(),
+        false => names::given_in(source, 0..span.start, &units, &names)?,
+    };
+    let (mut again, mut first) = (Vec::new(), Vec::new());
+    for (&name, &given) in names.iter().zip(&given) {
+        if given { again.push(name) } else { first.push(name) }
+    }
+    first.extend(first_names.iter().map(Vec::as_slice));
+    if !first.is_empty() && names::given_in(source, end..source.len(), &units, &first)?.contains(&true) {
         return None;
     }
+    let given_before = names::given_before(again);
     // The fixed arrays put in are held to the lengths kept, with those taken out.
     array_lengths.extend(arrays);
     let range = span.start..end;
-    let (built, array_lengths) =
-        decoded_alone(source, decoder, types, range, (number, index), array_lengths, lengths_agree)?;
+    let before = Before { number, values: index, names: given_before };
+    let (built, array_lengths) = decoded_alone(source, decoder, types, range, before, array_lengths, lengths_agree)?;
     let taken_count = taken.map_or(0, |taken| taken.count);
     let ids = elided.ids(nodes.len());
     let ids_move = (built.elided.ids(built.nodes.len()) - 1) as isize - (next - top) as isize;
@@ -231,12 +259,12 @@ pub(in crate::model) fn again(
     }
     elided.trim_flat_run(top);
     let renumbered = (number, count as i32 - taken_count as i32);
-    let Document { nodes: fresh, elided: fresh_elided, types, .. } = built;
+    let Document { nodes: fresh, elided: fresh_elided, types, problems: fresh_problems, .. } = built;
     let mut doc = Document::empty(source.clone(), decoder.clone());
     (doc.types, doc.array_lengths) = (types, array_lengths);
     (doc.nodes, doc.moves) = spliced(nodes, moves, field, &fresh, (ids_move, total), delta, renumbered);
     doc.elided = Elided::spliced(elided, top, next, &fresh_elided, ids_move, total.index());
-    doc.problems = problems_moved(problems, next, (ids_move, delta))?;
+    doc.problems = problems_spliced(problems, (top, next), fresh_problems, (ids_move, delta))?;
     Some(doc)
 }
 
@@ -249,7 +277,7 @@ mod tests {
     use crate::model::source::Source;
 
     #[test]
-    fn a_unit_deleted_and_put_back_is_carried_over_and_a_unit_given_twice_is_not() {
+    fn a_unit_deleted_and_put_back_is_carried_over_and_so_is_a_unit_given_twice() {
         let decoder = decoder();
         let doc = decoder.decode(Source::new(SAMPLE.to_vec()));
         let units: Vec<_> = doc.top_level_from(NodeId::ROOT + 1).map(|id| doc.node(id)).collect();
@@ -264,10 +292,14 @@ mod tests {
             let back = back.expect("a unit put back is carried over");
             assert_reads_as(&back, &whole);
             assert_eq!(back.bytes(), SAMPLE);
-            // The same unit again after it: its name is taken, which the whole must tell.
+            // The same unit again after it: its name is taken, and the copy says so.
             let (twice, whole) = replaced(back, span.end..span.end, &SAMPLE[span.clone()]);
-            assert!(twice.is_none(), "a unit given twice is decoded with the whole");
             assert!(whole.problems().iter().any(|p| matches!(p.kind, ProblemKind::DuplicateUnitName { .. })));
+            assert_reads_as(&twice.expect("a unit given twice is carried over"), &whole);
+            // The first of the two taken out: the copy is then the first, and says nothing.
+            let (first_out, whole) = replaced(whole, span.clone(), &[]);
+            assert!(first_out.is_none(), "a name given first elsewhere is decoded with the whole");
+            assert!(whole.problems().is_empty());
             // Put back in a document decoded whole, which kept the lengths of its arrays.
             let doc = decoder.decode(Source::new(SAMPLE.to_vec()));
             let (deleted, _) = replaced(doc, span.clone(), &[]);
