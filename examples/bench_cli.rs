@@ -67,10 +67,55 @@ fn prototext() -> Option<PathBuf> {
     on_path.or(home.filter(|p| p.is_file()))
 }
 
+/// One command of a case, compared with the others.
+struct Contender {
+    label: String,
+    program: PathBuf,
+    args: Vec<String>,
+    stdin: Option<PathBuf>,
+}
+
+/// Rounds of a case's commands: each round runs every command once, one after the other,
+/// so a machine shared with others slows them alike; each command's median is taken.
+const ROUNDS: usize = 5;
+
+/// The median run of each of `contenders`, run alternately, [`ROUNDS`] rounds of all of
+/// them: its wall time, and its peak memory (the median of those too).
+fn alternately(contenders: &[Contender]) -> Vec<Run> {
+    let mut runs: Vec<Vec<Run>> = contenders.iter().map(|_| Vec::new()).collect();
+    for _ in 0..ROUNDS {
+        for (c, runs) in contenders.iter().zip(&mut runs) {
+            let args: Vec<&str> = c.args.iter().map(String::as_str).collect();
+            runs.push(run_once(&c.label, &c.program, &args, c.stdin.as_deref()));
+        }
+    }
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values[values.len() / 2]
+    };
+    contenders
+        .iter()
+        .zip(runs)
+        .map(|(c, runs)| {
+            let run = Run {
+                seconds: median(runs.iter().map(|r| r.seconds).collect()),
+                peak_rss_mb: median(runs.iter().map(|r| r.peak_rss_mb).collect()),
+            };
+            println!("{:<44} {:>8.3} s {:>9.1} MB peak RSS", c.label, run.seconds, run.peak_rss_mb);
+            run
+        })
+        .collect()
+}
+
 fn run_case(case: &Case, exe: &Path) {
     let size = std::fs::metadata(&case.blob).expect("blob exists").len();
     let blob = case.blob.to_str().expect("UTF-8 temp path");
-    println!("== {}: {} ({:.1} MB); best of 3 runs each", case.title, case.blob.display(), size as f64 / 1048576.0);
+    println!(
+        "== {}: {} ({:.1} MB); medians of {ROUNDS} rounds, each running every command once in turn",
+        case.title,
+        case.blob.display(),
+        size as f64 / 1048576.0
+    );
     let ty = case.root_type;
     let with = |args: &[&str]| -> Vec<String> {
         let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
@@ -78,34 +123,50 @@ fn run_case(case: &Case, exe: &Path) {
         v.extend(["--type".to_owned(), ty.to_owned(), blob.to_owned()]);
         v
     };
-    let run = |label: &str, args: Vec<String>| {
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        measure(label, exe, &args, None)
+    let contender = |label: &str, program: &Path, args: Vec<String>, stdin: Option<&Path>| Contender {
+        label: label.to_owned(),
+        program: program.to_owned(),
+        args,
+        stdin: stdin.map(Path::to_owned),
     };
+    let statescope = |label: &str, args: Vec<String>| contender(label, exe, args, None);
     let protoc_bin = protoc_bin_vendored::protoc_bin_path().expect("protoc-bin-vendored has a protoc for this machine");
-    let protoc = measure(
-        "protoc --decode (Any left as bytes)",
-        &protoc_bin,
-        &[&format!("--decode={ty}"), &case.protoc_schema],
-        Some(&case.blob),
-    );
-    let raw = measure("protoc --decode_raw", &protoc_bin, &["--decode_raw"], Some(&case.blob));
-    let set = case.prototext_schema.to_str().expect("UTF-8 temp path");
-    let prototext = prototext().map(|exe| {
-        let args = ["--descriptor-set", set, "decode", "--type", ty, "--assume-binary", blob];
-        measure("prototext decode (every Any expanded)", &exe, &args, None)
-    });
-    let show = run("statescope show (every Any expanded)", with(&["show"]));
-    let text = run("statescope show --format text", with(&["show", "--format", "text"]));
-    let json = case.clean.then(|| run("statescope show --format json", with(&["show", "--format", "json"])));
-    let check = run("statescope check (every core)", with(&["check"]));
-    let check_one = run("statescope check -j 1 (one core)", with(&["check", "-j", "1"]));
+    let mut contenders = vec![
+        contender(
+            "protoc --decode (Any left as bytes)",
+            &protoc_bin,
+            vec![format!("--decode={ty}"), case.protoc_schema.clone()],
+            Some(&case.blob),
+        ),
+        contender("protoc --decode_raw", &protoc_bin, vec!["--decode_raw".into()], Some(&case.blob)),
+        statescope("statescope show (every Any expanded)", with(&["show"])),
+        statescope("statescope show --format text", with(&["show", "--format", "text"])),
+        statescope("statescope check (every core)", with(&["check"])),
+        statescope("statescope check -j 1 (one core)", with(&["check", "-j", "1"])),
+    ];
     // `get FILE PATH`: the file first, then the schema options.
     let mut get_args: Vec<String> = vec!["get".into(), blob.into(), case.get.into()];
     get_args.extend(case.statescope_schema.iter().cloned());
     get_args.extend(["--type".to_owned(), ty.to_owned()]);
-    let get = run(&format!("statescope get {}", case.get), get_args);
-    let path = run("statescope show --path (its unit)", with(&["show", "--path", case.get.split('.').next().unwrap()]));
+    contenders.push(statescope(&format!("statescope get {}", case.get), get_args));
+    let unit = case.get.split('.').next().unwrap();
+    contenders.push(statescope("statescope show --path (its unit)", with(&["show", "--path", unit])));
+    if case.clean {
+        contenders.push(statescope("statescope show --format json", with(&["show", "--format", "json"])));
+    }
+    let set = case.prototext_schema.to_str().expect("UTF-8 temp path");
+    let prototext_exe = prototext();
+    if let Some(prototext) = &prototext_exe {
+        let args = ["--descriptor-set", set, "decode", "--type", ty, "--assume-binary", blob];
+        let args = args.iter().map(|a| a.to_string()).collect();
+        contenders.push(contender("prototext decode (every Any expanded)", prototext, args, None));
+    }
+    let mut runs = alternately(&contenders).into_iter();
+    let mut next = || runs.next().expect("one run per contender");
+    let (protoc, raw, show, text, check, check_one, get, path) =
+        (next(), next(), next(), next(), next(), next(), next(), next());
+    let json = case.clean.then(&mut next);
+    let prototext = prototext_exe.map(|_| next());
     println!(
         "show  is {:>5.1}x faster than protoc --decode, {:>5.1}x than --decode_raw",
         protoc.seconds / show.seconds,
