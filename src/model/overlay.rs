@@ -186,12 +186,14 @@ pub(crate) struct NamesMet {
 }
 
 impl NamesMet {
-    /// Records a name met (in order); it keeps the order it was first met in.
-    pub(crate) fn met(&self, name: &[u8]) {
+    /// Records names met, in order; each keeps the order it was first met in.
+    pub(crate) fn met<'n>(&self, names: impl IntoIterator<Item = &'n [u8]>) {
         let mut order = self.order.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        if !order.contains_key(name) {
-            let next = order.len();
-            order.insert(name.to_vec(), next);
+        for name in names {
+            if !order.contains_key(name) {
+                let next = order.len();
+                order.insert(name.to_vec(), next);
+            }
         }
     }
 

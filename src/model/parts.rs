@@ -538,6 +538,9 @@ struct Cutter<'a> {
     pos: usize,
     counts: FieldCounts,
     names: Arc<overlay::NamesMet>,
+    /// The unit names met since the last cut, not yet among `names`: they are recorded
+    /// at the cut, under one lock rather than one each.
+    names_pending: Vec<&'a [u8]>,
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
     in_a_row: (u32, u32),
@@ -563,6 +566,7 @@ impl<'a> Cutter<'a> {
             pos: 0,
             counts: FieldCounts::default(),
             names,
+            names_pending: Vec::new(),
             in_a_row: (0, 0),
             short_tag: None,
         }
@@ -601,6 +605,7 @@ impl<'a> Cutter<'a> {
             };
             if self.pos >= cut.place.range.start + least {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
+                self.names.met(self.names_pending.drain(..));
                 let (counts, names_before) = (self.counts.clone(), self.names.count());
                 let place = Place { range: self.pos..self.pos, names_before };
                 self.next = Some(Cut { k: cut.k + 1, place, counts });
@@ -614,8 +619,9 @@ impl<'a> Cutter<'a> {
             self.in_a_row.1 = self.in_a_row.1.saturating_add(counted_as);
             // A unit is read for its name, and a run for its values: never stepped over.
             self.short_tag = (!whole || !self.read_whole.contains(&number)).then_some(bytes[self.pos]);
-            if let Some(name) = name {
-                self.names.met(name);
+            // A name given again in a row (a hostile top level) is recorded once.
+            if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
+                self.names_pending.push(name);
             }
             self.pos = next;
         }
