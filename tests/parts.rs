@@ -113,18 +113,48 @@ fn a_top_level_that_stops_reading_inside_a_middle_part_reads_the_same_in_parts()
     assert_same_in_parts(&decoder, &blob, "a top level unreadable from a third of the way in");
 }
 
-/// A top-level unit of the sample VM whose state is `state`.
+/// A top-level unit of the sample VM named `u` whose state is `state`.
 fn unit(state: &[u8]) -> Vec<u8> {
+    named_unit(b"u", state)
+}
+
+/// A top-level unit of the sample VM named `name` whose state is `state`.
+fn named_unit(name: &[u8], state: &[u8]) -> Vec<u8> {
     let url = b"type.googleapis.com/sample.vmtime.SavedState";
     let mut any = vec![0x0a, url.len() as u8];
     any.extend_from_slice(url);
     any.extend_from_slice(&[0x12, state.len() as u8]);
     any.extend_from_slice(state);
-    let mut inner = vec![0x0a, 0x01, b'u', 0x12, any.len() as u8];
+    let mut inner = vec![0x0a, name.len() as u8];
+    inner.extend_from_slice(name);
+    inner.extend_from_slice(&[0x12, any.len() as u8]);
     inner.extend_from_slice(&any);
     let mut unit = vec![0x0a, inner.len() as u8];
     unit.extend_from_slice(&inner);
     unit
+}
+
+#[test]
+fn names_taking_turns_and_names_first_given_late_read_the_same_in_parts() {
+    let decoder = decoder();
+    // Thousands of units whose names take turns (each given again, never twice in a row),
+    // with a name of its own every 97th unit, some of them given again much later: the
+    // parts after the first find each taken where one pass does, however many names the
+    // scan met before their cut.
+    let blob: Vec<u8> = (0..30_000u32)
+        .flat_map(|k| {
+            let name = match k % 97 {
+                0 => format!("own{}", k / 97 % 150),
+                _ => ["a", "b", "c"][(k % 3) as usize].to_owned(),
+            };
+            named_unit(name.as_bytes(), &[0x08, 0x01])
+        })
+        .collect();
+    // Every problem is named in JSON: the first unit given `own0` again is the 14,550th.
+    let every_one = report(&decoder, &blob, 1, CheckFormat::Json);
+    let own0_again = r#"{own0: duplicate unit name}","offset":829992,"path":"units[14550]""#;
+    assert!(every_one.contains(own0_again), "{}", &every_one[..2000]);
+    assert_same_in_parts(&decoder, &blob, "names taking turns");
 }
 
 #[test]

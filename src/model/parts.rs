@@ -517,6 +517,9 @@ fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
     }
 }
 
+/// The most unit names a scan keeps waiting to be recorded among those met.
+const NAMES_RECORDED_AT_ONCE: usize = 4096;
+
 /// Cuts the top level into parts of at least a given size, at boundaries where a field
 /// reads, each with the counts of the top-level fields before it; what follows a field
 /// that does not read is in the last part. The unit names it meets go to the names the
@@ -538,8 +541,9 @@ struct Cutter<'a> {
     pos: usize,
     counts: FieldCounts,
     names: Arc<overlay::NamesMet>,
-    /// The unit names met since the last cut, not yet among `names`: they are recorded
-    /// at the cut, under one lock rather than one each.
+    /// The unit names met since they were last recorded, not yet among `names`: they are
+    /// recorded at the next cut (or once [`NAMES_RECORDED_AT_ONCE`] wait), under one lock
+    /// rather than one each.
     names_pending: Vec<&'a [u8]>,
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
@@ -622,6 +626,11 @@ impl<'a> Cutter<'a> {
             // A name given again in a row (a hostile top level) is recorded once.
             if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
                 self.names_pending.push(name);
+                // Recorded a few thousand at a time, the names waiting take little room
+                // however large the part (the order a name is first met in stays).
+                if self.names_pending.len() >= NAMES_RECORDED_AT_ONCE {
+                    self.names.met(self.names_pending.drain(..));
+                }
             }
             self.pos = next;
         }
