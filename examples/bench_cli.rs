@@ -67,6 +67,12 @@ fn prototext() -> Option<PathBuf> {
     on_path.or(home.filter(|p| p.is_file()))
 }
 
+/// The median of `values` (an odd count of runs), which are left sorted.
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
 /// One command of a case, compared with the others.
 struct Contender {
     label: String,
@@ -89,17 +95,13 @@ fn alternately(contenders: &[Contender]) -> Vec<Run> {
             runs.push(run_once(&c.label, &c.program, &args, c.stdin.as_deref()));
         }
     }
-    let median = |mut values: Vec<f64>| {
-        values.sort_by(f64::total_cmp);
-        values[values.len() / 2]
-    };
     contenders
         .iter()
         .zip(runs)
         .map(|(c, runs)| {
             let run = Run {
-                seconds: median(runs.iter().map(|r| r.seconds).collect()),
-                peak_rss_mb: median(runs.iter().map(|r| r.peak_rss_mb).collect()),
+                seconds: median(&mut runs.iter().map(|r| r.seconds).collect::<Vec<_>>()),
+                peak_rss_mb: median(&mut runs.iter().map(|r| r.peak_rss_mb).collect::<Vec<_>>()),
             };
             println!("{:<44} {:>8.3} s {:>9.1} MB peak RSS", c.label, run.seconds, run.peak_rss_mb);
             run
@@ -488,13 +490,7 @@ fn saving(big: &Path, case: &Case, exe: &Path, dir: &Path) -> anyhow::Result<()>
             }
         }
     }
-    let medians: Vec<f64> = times
-        .iter_mut()
-        .map(|t| {
-            t.sort_by(f64::total_cmp);
-            t[t.len() / 2]
-        })
-        .collect();
+    let medians: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
     for ((label, _, _), (median, all)) in rounds.iter().zip(medians.iter().zip(&times)) {
         let all: Vec<String> = all.iter().map(|s| format!("{s:.2}")).collect();
         println!("{label:<44} {median:>8.3} s (median of {}, sorted: {})", all.len(), all.join(" "));
