@@ -19,8 +19,10 @@
 //! only to be decoded again.
 
 use std::cell::Cell;
+use std::collections::BTreeMap;
 use std::ops::Range;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::TryRecvError;
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 
 use crate::decode::schema::TypeTable;
@@ -136,10 +138,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
     let full_budget = cause::budget_for(source.len());
     let first = FirstPart::new(full_budget);
     let ahead = Ahead::new(pieces.threads * 2);
-    let (cuts_out, cuts_in) = std::sync::mpsc::channel::<Cut>();
-    // Taken by one thread at a time: parts start in order.
-    let cuts_in = Mutex::new(cuts_in);
-    let (found_out, found_in) = std::sync::mpsc::channel::<(usize, Place, Speculation<T>)>();
+    let (found_out, found_in) = std::sync::mpsc::channel::<Found<T>>();
     let names = Arc::new(overlay::NamesMet::default());
     let mut cutter = Cutter::new(&source, decoder, pieces.bytes, Arc::clone(&names));
     // A top level that is one part (a field nearly the whole blob) has nothing to decode
@@ -148,8 +147,9 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         drop(cutter);
         return decoder.decode_streaming(source, hook);
     };
+    let cutting = Mutex::new((Some(first_cut), cutter));
     let (again_at, state) = std::thread::scope(|scope| {
-        let ahead = &ahead;
+        let (ahead, cutting) = (&ahead, &cutting);
         // A mapped file's pages are mapped on a thread of their own, in order, ahead of
         // the scan and the parts, which would each fault them in a few at a time; the
         // first part waits for the scan meanwhile, so a core is free for it. (100 MB of
@@ -165,32 +165,35 @@ pub fn decode_streaming_in_parts<T: Gathered>(
                 }
             }
         });
-        scope.spawn(move || {
-            let mut first_cut = Some(first_cut);
-            while ahead.wait_for_room() {
-                let Some(cut) = first_cut.take().or_else(|| cutter.next_cut()) else { break };
-                if cuts_out.send(cut).is_err() {
-                    break;
-                }
-            }
-        });
-        for _ in 0..pieces.threads {
-            let (cuts_in, found_out, first, source) = (&cuts_in, found_out.clone(), &first, source.clone());
-            let names = &names;
+        // Each thread cuts its next part itself, under one lock, so parts start in order,
+        // and the thread that writes them out decodes parts too while the next one is not
+        // in. (A thread of its own for the scan, handing cuts over, and a writer that only
+        // waited, woke a thread or two more for every part: 5,200 context switches for
+        // 100 MB of the real state, each dear on a virtual machine.)
+        let (source, names, first) = (&source, &names, &first);
+        let decode_next = move |types: &Cell<TypeTable>, wait: bool| {
+            let room = if wait { ahead.wait_for_room() } else { ahead.room_at_once() };
+            let cut = room.then(|| {
+                let (first_cut, cutter) = &mut *cutting.lock().unwrap_or_else(PoisonError::into_inner);
+                first_cut.take().or_else(|| cutter.next_cut())
+            })?;
+            // Room is held only by parts cut and not yet taken: a thread waiting for room
+            // then always waits on a part another thread will hand over.
+            let Some(cut) = cut else {
+                ahead.made_room();
+                return None;
+            };
+            let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look, types };
+            let speculation = speculate(&job, cut.k, first, full_budget);
+            Some((cut.k, cut.place, speculation))
+        };
+        for _ in 1..pieces.threads {
+            let found_out = found_out.clone();
             scope.spawn(move || {
                 // The types met, interned once per thread rather than once per part.
                 let types = Cell::new(TypeTable::default());
-                loop {
-                    // The lock is let go before the part is decoded (a `while let` would
-                    // hold it through the loop's body).
-                    let next = cuts_in.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                    let Ok(cut) = next else { break };
-                    if ahead.stopped() {
-                        break;
-                    }
-                    let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look, types: &types };
-                    let speculation = speculate(&job, cut.k, first, full_budget);
-                    if found_out.send((cut.k, cut.place, speculation)).is_err() {
+                while let Some(found) = decode_next(&types, true) {
+                    if found_out.send(found).is_err() {
                         break;
                     }
                 }
@@ -205,7 +208,10 @@ pub fn decode_streaming_in_parts<T: Gathered>(
             let part = Part { range: place.range, before, partial: true, watch: None };
             overlay::build_part(&mut builder, Some(&mut *hook), false, Some(part))
         };
-        take_in_order(&found_in, ahead, take, &mut again, full_budget)
+        let types = Cell::new(TypeTable::default());
+        let mut decode_here = || decode_next(&types, false);
+        let arrivals = Arrivals { found_in: &found_in, decode_here: &mut decode_here, early: BTreeMap::new() };
+        take_in_order(arrivals, ahead, take, &mut again, full_budget)
     })?;
     let mut builder = Builder::new(source, decoder.clone());
     let before = with_names(state, &names, again_at.names_before);
@@ -234,24 +240,12 @@ type Again<'a> = dyn FnMut(Place, TopState) -> std::io::Result<TopState> + 'a;
 /// again with it. A part that stands but could not hold all it found is decoded `again`
 /// on its own, unless the part after it needs its last unit.
 fn take_in_order<T: Gathered>(
-    found_in: &std::sync::mpsc::Receiver<(usize, Place, Speculation<T>)>,
+    mut arrivals: Arrivals<'_, T>,
     ahead: &Ahead,
     take: &mut dyn FnMut(T) -> std::io::Result<()>,
     again: &mut Again<'_>,
     full_budget: usize,
 ) -> std::io::Result<(Place, TopState)> {
-    let mut early = std::collections::BTreeMap::new();
-    // Waits for part `k` (false when there is none).
-    let arrived = |early: &mut std::collections::BTreeMap<_, _>, k: usize| {
-        while !early.contains_key(&k) {
-            match found_in.recv() {
-                Ok((k, place, part)) => early.insert(k, (place, part)),
-                // Every part is in: the top level has no more.
-                Err(_) => return false,
-            };
-        }
-        true
-    };
     // The state before the next part, as long as the parts before it stand.
     let mut before = TopState { budget_left: Some(full_budget), ..TopState::default() };
     // The last part that stands, not yet taken: where it is, the state before it, and
@@ -260,10 +254,7 @@ fn take_in_order<T: Gathered>(
     // Where the parts end: past every name met.
     let mut end = Place { range: 0..0, names_before: usize::MAX };
     for next in 0.. {
-        if !arrived(&mut early, next) {
-            break;
-        }
-        let (place, part) = early.remove(&next).expect("arrived");
+        let Some((place, part)) = arrivals.take(next) else { break };
         ahead.made_room();
         // A shift search at its first field looks into the unit before it, if one is kept.
         let needs_unit_before = part.needs_unit_before && before.ends_in_searched_unit;
@@ -287,9 +278,8 @@ fn take_in_order<T: Gathered>(
             }
             // Decoded again now, its fields go out at once: only if the part after it
             // (decoded again too, when not) will not need its last unit.
-            let needed = arrived(&mut early, next + 1)
-                && early.get(&(next + 1)).is_some_and(|(_, p)| p.needs_unit_before && after.ends_in_searched_unit);
-            if needed || !early.contains_key(&(next + 1)) {
+            let needed = arrivals.arrived(next + 1).map(|(_, p)| p.needs_unit_before && after.ends_in_searched_unit);
+            if needed != Some(false) {
                 return Ok((place, before));
             }
             before = again(place, before)?;
@@ -299,6 +289,49 @@ fn take_in_order<T: Gathered>(
         take(found)?;
     }
     Ok((end, before))
+}
+
+/// What a part decoded on its own found, where it is, and which part it is.
+type Found<T> = (usize, Place, Speculation<T>);
+
+/// The parts decoded, as they come in from the other threads, or are decoded on the
+/// thread taking them while the one it waits for is not in yet.
+struct Arrivals<'a, T> {
+    found_in: &'a std::sync::mpsc::Receiver<Found<T>>,
+    /// Cuts and decodes the next part here, if there is one and room for it now.
+    decode_here: &'a mut dyn FnMut() -> Option<Found<T>>,
+    /// Parts in ahead of their turn.
+    early: BTreeMap<usize, (Place, Speculation<T>)>,
+}
+
+impl<T> Arrivals<'_, T> {
+    /// Part `k`, once it is in (decoding others meanwhile, where there is room); `None`
+    /// when there is no such part: the top level has no more.
+    fn arrived(&mut self, k: usize) -> Option<&(Place, Speculation<T>)> {
+        while !self.early.contains_key(&k) {
+            let (k, place, part) = match self.found_in.try_recv() {
+                Ok(found) => found,
+                Err(TryRecvError::Empty) => match (self.decode_here)() {
+                    Some(found) => found,
+                    // No room, or nothing left to cut: the part is being decoded elsewhere.
+                    None => match self.found_in.recv() {
+                        Ok(found) => found,
+                        Err(_) => continue,
+                    },
+                },
+                // The other threads are done: only a part cut here may be left.
+                Err(TryRecvError::Disconnected) => (self.decode_here)()?,
+            };
+            self.early.insert(k, (place, part));
+        }
+        self.early.get(&k)
+    }
+
+    /// Part `k`, taken once it is in; `None` when there is no such part.
+    fn take(&mut self, k: usize) -> Option<(Place, Speculation<T>)> {
+        self.arrived(k)?;
+        self.early.remove(&k)
+    }
 }
 
 /// How many parts may be cut ahead of the one taken next, and whether the parts are to
@@ -336,7 +369,16 @@ impl Ahead {
         true
     }
 
-    /// A part was taken: one more may be cut.
+    /// Whether another part may be cut now, without waiting (taking the room if so).
+    fn room_at_once(&self) -> bool {
+        let mut room = self.room();
+        let free = room.left > 0 && !room.stop;
+        room.left -= usize::from(free);
+        free
+    }
+
+    /// A part was taken, or room taken went unused (nothing was left to cut): one more
+    /// may be cut.
     fn made_room(&self) {
         self.room().left += 1;
         self.changed.notify_all();
