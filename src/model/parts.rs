@@ -204,7 +204,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         let _stop = Stops(ahead);
         let mut again = |place: Place, before: TopState| {
             let mut builder = Builder::new(source.clone(), decoder.clone());
-            let before = with_names(before, &names, place.names_before);
+            let before = with_names(before, names, place.names_before);
             let part = Part { range: place.range, before, partial: true, watch: None };
             overlay::build_part(&mut builder, Some(&mut *hook), false, Some(part))
         };
