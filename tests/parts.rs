@@ -53,6 +53,29 @@ fn names_and_array_lengths_met_in_an_earlier_part_still_count() {
 }
 
 #[test]
+fn more_threads_than_cores_taking_turns_to_cut_read_the_same_in_parts() {
+    // Eight threads on tiny parts: each cuts its own next part under one lock, and the
+    // thread writing the report decodes parts too while the one it waits for is not in.
+    // Parts then finish out of order, threads wait for room, and the end is found by
+    // several at once; the report is the one pass's every time (and the run ends).
+    let decoder = decoder();
+    let healthy = samples::large_vm(200_000);
+    let twice = [samples::VM_STATE, samples::VM_STATE].concat();
+    let damaged = common::sample_mutants(&decoder, 0xc07, 12);
+    let blobs = [("a large healthy VM", &healthy), ("the sample twice", &twice)];
+    for (what, bytes) in blobs.into_iter().chain(damaged.iter().map(|(what, bytes)| (what.as_str(), bytes))) {
+        let whole = report(&decoder, bytes, 1, CheckFormat::Text);
+        for (threads, least) in [(8, 256), (3, 64), (8, bytes.len() / 9)] {
+            let pieces = Pieces { threads, bytes: least.max(1) };
+            for round in 0..3 {
+                let parts = common::check_report_in(&decoder, bytes, pieces, CheckFormat::Text);
+                assert_eq!(parts, whole, "{what}, in {pieces:?}, round {round}");
+            }
+        }
+    }
+}
+
+#[test]
 fn mutants_with_faults_anywhere_read_the_same_in_parts() {
     let decoder = decoder();
     let mutants = common::sample_mutants(&decoder, 0x5eed, 120);
