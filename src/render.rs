@@ -47,7 +47,7 @@ pub(crate) fn indent_pieces(depth: usize) -> impl Iterator<Item = &'static str> 
     (0..whole).step_by(SPACES.len()).map(move |from| &SPACES[..(whole - from).min(SPACES.len())])
 }
 
-/// The lines a part of the output writes on a thread of its own, held until their turn:
+/// The lines a part of the output writes, decoded ahead of its turn, held until then:
 /// no more than [`LinesHeld::MOST`] bytes of them, so a part of huge top-level fields is
 /// not held whole in memory (it is then written again in order, as it is read). Writing
 /// past the bound fails, and lets go of what was held. The room of a part written out

@@ -137,7 +137,7 @@ fn failure(error: JsonError, failed: &RefCell<Option<JsonError>>) -> std::io::Er
     said
 }
 
-/// A part of the JSON written on a thread of its own: its lines (all but the opening of
+/// A part of the JSON written ahead of its turn: its lines (all but the opening of
 /// its first entry, which depends on the part before), where it stands, and the error
 /// that stopped it, if one did.
 struct JsonPart {

@@ -35,7 +35,7 @@ pub fn write_text(doc: &Document, top: NodeId, options: TextOptions, out: &mut i
     Ok(w.omitted)
 }
 
-/// A part of the text written on a thread of its own: its lines, and how many fields it
+/// A part of the text written ahead of its turn: its lines, and how many fields it
 /// left out.
 #[derive(Default)]
 struct TextPart {

@@ -101,7 +101,7 @@ impl ProblemLines {
     }
 }
 
-/// A part of the tree written on a thread of its own: its lines, and the buffers that
+/// A part of the tree written ahead of its turn: its lines, and the buffers that
 /// make them (taken, at its first look, from those of a part written out before: the row
 /// starts made for one part serve the next).
 #[derive(Default)]
