@@ -1123,9 +1123,16 @@ impl Walker<'_, '_> {
         };
         let cause = anomaly.and_then(|anomaly| self.likely_cause(frame.node, frame.ty, anomaly));
         self.counts.close_from(frame.counts_at);
-        let offset = self.b.node(frame.node).value_start() as usize;
-        for kind in found.into_iter().chain(broken_rule) {
-            self.problem(frame.node, offset, kind);
+        // Its node is read only when a rule is broken: most frames break none. One loop
+        // each: a chain of the two moved every kind through an `Option` first.
+        if !found.is_empty() || broken_rule.is_some() {
+            let offset = self.b.node(frame.node).value_start() as usize;
+            for kind in found {
+                self.problem(frame.node, offset, kind);
+            }
+            if let Some(kind) = broken_rule {
+                self.problem(frame.node, offset, kind);
+            }
         }
         if let Some(cause) = cause {
             self.problem(frame.node, cause.offset, cause.into_problem());
@@ -1162,8 +1169,10 @@ impl Walker<'_, '_> {
     /// Whether a likely cause is looked for in `node`: a length-delimited top-level field
     /// (a unit), and only while the input's search budget lasts.
     fn is_searched(&self, node: NodeId) -> bool {
-        let node = self.b.node(node);
-        self.cause_budget > 0 && node.parent == Some(NodeId::ROOT) && node.wire == Some(WireType::Len)
+        self.cause_budget > 0 && {
+            let node = self.b.node(node);
+            node.parent == Some(NodeId::ROOT) && node.wire == Some(WireType::Len)
+        }
     }
 
     /// For a top-level field (`node`, read as `ty`) whose bytes stop parsing at `anomaly`,
