@@ -214,7 +214,7 @@ fn main() -> anyhow::Result<()> {
     let (number_search, number_slices) = search_for("98765432123");
     // Ten digits: as many as a 32-bit number's decimal, which is then written too.
     let (ten_digits, ten_slices) = search_for("9876543212");
-    // The same ten digits again, backward (`N`): a subtree is met at its last row.
+    // The same ten digits again, backward (`N`): each piece of ids is read forward.
     let backward = (0..3)
         .map(|_| {
             let search = Instant::now();

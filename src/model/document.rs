@@ -321,16 +321,6 @@ impl Document {
         }
     }
 
-    /// When `id` is a row of a flat run after its first message (not stored: made from the
-    /// run's bytes when read), the run's first message. A reader that goes backward reads
-    /// such rows forward from a message before them.
-    pub fn flat_run_first(&self, id: NodeId) -> Option<NodeId> {
-        match self.elided.locate(id) {
-            Place::Value { run, .. } if self.elided.is_flat(run) => Some(self.elided.run_node(run)),
-            Place::Stored(_) | Place::Value { .. } | Place::Read(_) | Place::Cold { .. } => None,
-        }
-    }
-
     /// How many leaves message `id` (`node` as read) holds when it is a message of a flat
     /// run: each of them a declared field of its type that reads clean (a scalar, a string
     /// or bytes).

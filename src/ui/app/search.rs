@@ -52,8 +52,6 @@ pub(super) struct SearchScratch {
     /// Whether rows that read alike wherever they are met hold the query: an Any's own row
     /// and its URL's ([`Search::any_passes_over`]).
     rows_alike: subtree::RowsAlike,
-    /// The messages judged last, and whether each is passed over.
-    judged_last: subtree::JudgedLast,
 }
 
 impl Search {
@@ -77,7 +75,6 @@ impl Search {
             sifter: sifting::Sifter::new(self.needle.needle()),
             plans: plan::Plans::default(),
             rows_alike: subtree::RowsAlike::default(),
-            judged_last: subtree::JudgedLast::default(),
         }
     }
 
@@ -94,56 +91,34 @@ impl Search {
     ) -> Result<(u32, NodeId), u32> {
         let len = doc.node_count() as u32;
         let from = self.from.index() as u32;
-        let look = |steps: std::ops::Range<u32>, scratch: &mut SearchScratch| {
+        // Forward from node `origin`: the first step among `steps` whose row matches.
+        let look_forward = |origin: u32, steps: std::ops::Range<u32>, scratch: &mut SearchScratch| {
             // Most rows are a sibling's of the row before: its parent's type is kept.
             let mut fields = doc.fields_of_siblings();
             let mut step = steps.start;
             while step < steps.end {
-                let at = if self.forward { (from + step) % len } else { (from + len - step % len) % len };
-                let id = NodeId::from_index(at as usize);
-                // Backward through a flat run: its rows read forward from their bytes.
-                if !self.forward
-                    && let Some(first) = doc.flat_run_first(id)
-                {
-                    match self.flat_match_back(doc, (first, id), step, steps.end, scratch) {
-                        Ok(found) => return Some(found),
-                        Err(after) => step = after,
-                    }
-                    continue;
-                }
-                // Backward, a subtree passed over is met at its last node: back to its top.
-                if !self.forward
-                    && let Some(top) = self.top_passed_over_around(doc, id, scratch)
-                {
-                    step += id - top + 1;
-                    continue;
-                }
-                // Forward, a piece may begin within a subtree passed over: on past its end.
-                if self.forward
-                    && step == steps.start
+                let id = NodeId::from_index(((origin + step) % len) as usize);
+                // A piece may begin within a subtree passed over: on past its end.
+                if step == steps.start
                     && let Some(top) = self.top_passed_over_around(doc, id, scratch)
                 {
                     step += doc.node(top).next - id;
                     continue;
                 }
                 // The values of a run not stored as nodes: read from the run, as many as
-                // the steps left cover, in search order.
+                // the steps left cover.
                 if let Some((run, position, count)) = doc.unstored_value(id) {
-                    let left = steps.end - step;
-                    let positions = match self.forward {
-                        true => position..count.min(position.saturating_add(left)),
-                        false => (position + 1).saturating_sub(left)..position + 1,
-                    };
+                    let positions = position..count.min(position.saturating_add(steps.end - step));
                     let covered = positions.len() as u32;
                     if let Some(k) = self.value_match(doc, run, positions, scratch) {
-                        return Some((step + k.abs_diff(position), run + (k + 1)));
+                        return Some((step + (k - position), run + (k + 1)));
                     }
                     step += covered;
                     continue;
                 }
                 let node = doc.node(id);
                 // A flat run's rows: made from its bytes one message after the next.
-                if let Some(walk) = doc.flat_walk(id, &node).filter(|_| self.forward) {
+                if let Some(walk) = doc.flat_walk(id, &node) {
                     match self.flat_match(doc, walk, step, steps.end, scratch) {
                         Ok(found) => return Some(found),
                         Err(after) => step = after,
@@ -152,7 +127,7 @@ impl Search {
                 }
                 let field = fields.of(&node);
                 // A clean message none of whose rows can hold the query: passed over whole.
-                if self.forward && self.passes_over(doc, id, &node, || field, scratch) {
+                if self.passes_over(doc, id, &node, || field, scratch) {
                     step += node.next - id;
                     continue;
                 }
@@ -160,6 +135,30 @@ impl Search {
                     return Some((step, id));
                 }
                 step += 1;
+            }
+            None
+        };
+        // Backward, the steps are the nodes from the one at the first step down, in at
+        // most two runs of ids (the search wraps past the root to the end): each is read
+        // forward, as fast as a forward search reads it, and its last match is the first
+        // backward. A walk down the ids would meet each subtree passed over at its last
+        // node and climb to its top, asking of each ancestor on the way.
+        let look = |steps: std::ops::Range<u32>, scratch: &mut SearchScratch| {
+            if self.forward {
+                return look_forward(from, steps, scratch);
+            }
+            let top = (from + len - steps.start % len) % len;
+            let above_end = (steps.end - steps.start).min(top + 1);
+            let rest = steps.len() as u32 - above_end;
+            let runs = [(top + 1 - above_end, top + 1, steps.start), (len - rest, len, steps.start + above_end)];
+            for (lowest, end, first_step) in runs {
+                let (mut last, mut next) = (None, 0);
+                while let Some((at, id)) = look_forward(lowest, next..end - lowest, scratch) {
+                    (last, next) = (Some(id), at + 1);
+                }
+                if let Some(id) = last {
+                    return Some((first_step + (end - 1 - id.index() as u32), id));
+                }
             }
             None
         };
@@ -295,53 +294,7 @@ impl Search {
         Err(after)
     }
 
-    /// Backward from row `id` of the flat run whose first message is `first`, at step
-    /// `step`, up to step `end`: the rows from `id` back to where the steps end or the run
-    /// starts, read forward from their bytes as [`Search::flat_match`] reads them (the
-    /// message holding the row they start at first). The last of them that matches,
-    /// which backward is the first, with its step; else the step after the rows.
-    fn flat_match_back(
-        &self,
-        doc: &Document,
-        (first, id): (NodeId, NodeId),
-        step: u32,
-        end: u32,
-        scratch: &mut SearchScratch,
-    ) -> Result<(u32, NodeId), u32> {
-        let left = (end - step) as usize;
-        let lowest = NodeId::from_index((id.index() + 1).saturating_sub(left).max(first.index()));
-        let lowest_node = doc.node(lowest);
-        let message_of = |row: NodeId, node: &Node| match node.kind {
-            NodeKind::Message => row,
-            _ => node.parent.unwrap_or(first),
-        };
-        let mut message = message_of(lowest, &lowest_node);
-        let mut last = None;
-        while message <= id {
-            let node = doc.node(message);
-            let Some(walk) = doc.flat_walk(message, &node) else { break };
-            let Ok((_, found)) = self.flat_match(doc, walk, 0, id - message + 1, scratch) else { break };
-            if found >= lowest {
-                last = Some(found);
-            }
-            // The rest of the message that holds it, row by row; then the messages after it.
-            let holder = message_of(found, &doc.node(found));
-            let after = doc.node(holder).next;
-            for row in (found.index() + 1..after.index().min(id.index() + 1)).map(NodeId::from_index) {
-                if row >= lowest && self.finds(doc, row, &doc.node(row), doc.field_info(row), scratch) {
-                    last = Some(row);
-                }
-            }
-            message = after;
-        }
-        match last {
-            Some(found) => Ok((step + (id - found), found)),
-            None => Err(step + (id - lowest + 1)),
-        }
-    }
-
-    /// Of the values of packed run `run` at `positions`, the first in search order whose
-    /// row matches (their rows are those [`tree::label`] gives: a run not stored reads
+    /// Of the values of packed run `run` at `positions`, the first whose row matches (their rows are those [`tree::label`] gives: a run not stored reads
     /// clean).
     fn value_match(
         &self,
@@ -356,7 +309,6 @@ impl Search {
             return None;
         }
         let line = &mut scratch.line;
-        let mut found = None;
         let values = value::packed_values(doc, run).zip(0u32..).skip(positions.start as usize);
         for (value, k) in values.take(positions.len()) {
             line.clear();
@@ -372,13 +324,10 @@ impl Search {
                 }
             };
             if matches {
-                found = Some(k);
-                if self.forward {
-                    break;
-                }
+                return Some(k);
             }
         }
-        found
+        None
     }
 
     /// Whether the index of a row (`[12]`) holds the query (`line` is room for it).

@@ -16,19 +16,6 @@ use prost_reflect::Kind;
 /// The deepest nesting read from the bytes: a deeper subtree is looked at row by row.
 const DEEPEST: u32 = 32;
 
-/// How many messages judged last a backward search keeps ([`Search::top_passed_over`]):
-/// the ancestors of the node it is at.
-const KEPT_JUDGED: usize = 8;
-
-/// The messages judged last, with whether each is passed over: a backward search meets a
-/// subtree at its last node, and asks of its ancestors again at each row of a message
-/// that is not passed over; and an Any asks of its payload, just judged as an ancestor.
-#[derive(Default)]
-pub(super) struct JudgedLast {
-    recent: [Option<(NodeId, bool)>; KEPT_JUDGED],
-    next: usize,
-}
-
 /// How many rows that read alike a search keeps whether each holds the query: as many as
 /// an untrusted document's distinct Any fields and URLs may be, they are not all kept.
 const MOST_ROWS_ALIKE: usize = 4096;
@@ -98,9 +85,8 @@ fn same_parts(kept: &[u8], parts: &[&[u8]]) -> bool {
 
 impl Search {
     /// The topmost of `parent` and its ancestors, up from it while each is, that is passed
-    /// over with its subtree ([`Search::passes_over`]), if any: a backward search meets a
-    /// subtree at its last node, and passes over the rest of it back to that ancestor, the
-    /// ancestor too.
+    /// over with its subtree ([`Search::passes_over`]), if any: a piece of a search that
+    /// begins within a subtree passed over goes on past that ancestor's subtree.
     pub(super) fn top_passed_over(
         &self,
         doc: &Document,
@@ -111,7 +97,7 @@ impl Search {
         let mut above = parent;
         while let Some(at) = above {
             let parent = doc.node(at);
-            if !self.passes_over_recalled(doc, at, &parent, scratch) {
+            if !self.passes_over(doc, at, &parent, || doc.field_info_of(&parent), scratch) {
                 break;
             }
             top = Some(at);
@@ -137,26 +123,13 @@ impl Search {
         }
     }
 
-    /// [`Search::passes_over`] of `id` (`node` as read), recalled where it was among the
-    /// messages judged last ([`JudgedLast`]).
-    fn passes_over_recalled(&self, doc: &Document, id: NodeId, node: &Node, scratch: &mut SearchScratch) -> bool {
-        let judged = &scratch.judged_last;
-        if let Some(&(_, passes)) = judged.recent.iter().flatten().find(|(at, _)| *at == id) {
-            return passes;
-        }
-        let passes = self.passes_over(doc, id, node, || doc.field_info_of(node), scratch);
-        let judged = &mut scratch.judged_last;
-        judged.recent[judged.next] = Some((id, passes));
-        judged.next = (judged.next + 1) % KEPT_JUDGED;
-        passes
-    }
-
     /// Whether the subtree of message `id` (`node` as read, of `field`) holds no row that
     /// matches: its own row does not (or it has none: an Any's payload), no node in it has
     /// a problem (such a row is written whole), and no row under its type can hold the
     /// query ([`Judged::Never`]) or, where only values and indices can, none of those read
     /// from its bytes does. Its field, which `field` finds, is asked for only where its
-    /// own row is looked at: a backward search asks this of ancestors whose row is not.
+    /// own row is looked at: a piece that begins within a subtree asks this of ancestors
+    /// whose row it does not look at.
     pub(super) fn passes_over<'d>(
         &self,
         doc: &'d Document,
@@ -218,7 +191,7 @@ impl Search {
             && payload.parent == Some(id)
             && payload.next == node.next;
         let Some(payload_type) = payload.ty.filter(|_| clean) else { return false };
-        if !self.passes_over_recalled(doc, payload_id, &payload, scratch) {
+        if !self.passes_over(doc, payload_id, &payload, || doc.field_info_of(&payload), scratch) {
             return false;
         }
         // Its own row, known by its field (by address), index and payload type; its URL's,
