@@ -294,8 +294,8 @@ impl Search {
         Err(after)
     }
 
-    /// Of the values of packed run `run` at `positions`, the first whose row matches (their rows are those [`tree::label`] gives: a run not stored reads
-    /// clean).
+    /// Of the values of packed run `run` at `positions`, the first whose row matches
+    /// (their rows are those [`tree::label`] gives: a run not stored reads clean).
     fn value_match(
         &self,
         doc: &Document,
