@@ -664,7 +664,11 @@ impl<'a> Cutter<'a> {
             }
             self.in_a_row.1 = self.in_a_row.1.saturating_add(counted_as);
             // A unit is read for its name, and a run for its values: never stepped over.
-            self.short_tag = (!whole || !self.read_whole.contains(&number)).then_some(bytes[self.pos]);
+            // Only a one-byte tag of a length-delimited field starts such a run: after any
+            // other (a million distinct numbers' longer tags), the step is not tried.
+            let tag = bytes[self.pos];
+            let short = tag < 0x80 && tag & 7 == WireType::Len as u8;
+            self.short_tag = (short && (!whole || !self.read_whole.contains(&number))).then_some(tag);
             // A name given again in a row (a hostile top level) is recorded once.
             if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
                 self.names_pending.push(name);
