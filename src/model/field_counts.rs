@@ -55,7 +55,22 @@ impl FieldCounts {
     }
 
     /// Counts `values` more of field `number`; returns how many came before them.
+    /// Inlined for a number met first among many scattered ones, one bit to set: a top
+    /// level of a million distinct numbers asks this of each, twice (the scan that cuts it
+    /// in parts, then the walk).
+    #[inline]
     pub(crate) fn bump(&mut self, number: u32, values: u32) -> u32 {
+        if let FieldCounts::Scattered { once, .. } = self
+            && values == 1
+            && !once.set(number)
+        {
+            return 0;
+        }
+        self.bump_any(number, values)
+    }
+
+    /// [`Self::bump`] of every other case.
+    fn bump_any(&mut self, number: u32, values: u32) -> u32 {
         let count = match self {
             FieldCounts::Few { len, ascending, entries } => match Self::few_at(&entries[..*len], *ascending, number) {
                 Some(at) => &mut entries[at].1,
@@ -184,16 +199,26 @@ pub(crate) struct Bitmap {
 
 impl Bitmap {
     /// Adds `n`; whether it was there already.
+    #[inline]
     fn set(&mut self, n: u32) -> bool {
         let page = (n >> 12) as usize;
-        if self.pages.len() <= page {
-            self.pages.resize_with(page + 1, || None);
-        }
-        let bits = self.pages[page].get_or_insert_with(|| Box::new([0; 64]));
+        let bits = match self.pages.get_mut(page) {
+            Some(Some(bits)) => bits,
+            _ => self.new_page(page),
+        };
         let (word, bit) = (((n >> 6) & 63) as usize, n & 63);
         let was = bits[word] >> bit & 1 == 1;
         bits[word] |= 1 << bit;
         was
+    }
+
+    /// The page of bits `page`, made (with the pages before it) where there is none yet.
+    #[cold]
+    fn new_page(&mut self, page: usize) -> &mut [u64; 64] {
+        if self.pages.len() <= page {
+            self.pages.resize_with(page + 1, || None);
+        }
+        self.pages[page].get_or_insert_with(|| Box::new([0; 64]))
     }
 
     /// About how many bytes of memory the pages take.
