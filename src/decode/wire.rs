@@ -192,6 +192,13 @@ pub fn varint_len_in_word(word: u64) -> Option<usize> {
     (last_bytes != 0).then(|| (last_bytes.trailing_zeros() as usize >> 3) + 1)
 }
 
+/// Whether `tag` is a whole tag of one byte, of a length-delimited field: the tag of the
+/// fields [`short_len_field_end`] reads.
+#[inline(always)]
+pub fn is_short_len_tag(tag: u8) -> bool {
+    tag < 0x80 && tag & 7 == WireType::Len as u8
+}
+
 /// The end of the length-delimited field at `pos` whose tag is the one byte `tag` and whose
 /// length is one byte, read from those two bytes: a run of small messages is mostly such
 /// fields. `None` for any other field there, or one past `end`.
@@ -200,7 +207,7 @@ pub fn short_len_field_end(buf: &[u8], pos: usize, end: usize, tag: u8) -> Optio
     let &[at, len] = buf.get(pos..pos.checked_add(2)?)? else { return None };
     // A byte with the high bit set starts a longer tag or length.
     let next = pos + 2 + usize::from(len);
-    (at == tag && tag < 0x80 && tag & 7 == WireType::Len as u8 && len < 0x80 && next <= end).then_some(next)
+    (at == tag && is_short_len_tag(tag) && len < 0x80 && next <= end).then_some(next)
 }
 
 /// Steps over the fields from `pos` while each is one [`short_len_field_end`] reads with

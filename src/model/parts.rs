@@ -667,7 +667,7 @@ impl<'a> Cutter<'a> {
             // Only a one-byte tag of a length-delimited field starts such a run: after any
             // other (a million distinct numbers' longer tags), the step is not tried.
             let tag = bytes[self.pos];
-            let short = tag < 0x80 && tag & 7 == WireType::Len as u8;
+            let short = wire::is_short_len_tag(tag);
             self.short_tag = (short && (!whole || !self.read_whole.contains(&number))).then_some(tag);
             // A name given again in a row (a hostile top level) is recorded once.
             if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
