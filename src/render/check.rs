@@ -139,7 +139,8 @@ impl<W: Write> Report<'_, W> {
         let mut last = findings::LastPlaces::default();
         for problem in problems {
             let at = findings::reported_at(doc, problem);
-            let key = findings::key_of(&mut self.places, doc, at, problem, &mut last);
+            let key = findings::key_of(&mut self.places, doc, &at, problem, &mut last);
+            let at = at.id;
             if self.format == CheckFormat::Text
                 && let Some(alike) = self.holds_back(key)
             {

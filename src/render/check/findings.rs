@@ -49,7 +49,7 @@ pub struct Held {
 pub struct Places {
     by_type: Vec<Option<u64>>,
     /// Room for the nodes on a way up to the root.
-    way: Vec<NodeId>,
+    way: Vec<(NodeId, Node)>,
 }
 
 /// The place of the root, where every other is folded from.
@@ -62,39 +62,57 @@ impl Places {
     /// The place of its parent is taken from `last` when it is the parent met last (the
     /// problems of one message sit side by side, many in a row in a hostile blob) or the
     /// node placed last (a unit's own problem comes before those of its fields), and both
-    /// are left there for the next.
-    pub fn of(&mut self, doc: &Document, id: NodeId, last: &mut LastParent) -> u64 {
-        let node = doc.node(id);
-        let Some(parent) = node.parent else { return ROOT_PLACE };
-        let above = match (last.parent, last.placed) {
-            (Some((met, place)), _) | (_, Some((met, place))) if met == parent => place,
-            _ => self.folded(doc, parent),
+    /// are left there for the next; a parent neither is found by climbing only as far as
+    /// one of them (a unit's payload after the unit).
+    pub fn of(&mut self, doc: &Document, at: &At, last: &mut LastParent) -> u64 {
+        let Some(parent) = at.node.parent else { return ROOT_PLACE };
+        let above = match last.known(parent) {
+            Some(known) => known,
+            None => self.folded(doc, parent, last),
         };
-        last.parent = Some((parent, above));
-        let place = self.step(doc, &node, above);
-        last.placed = Some((id, place));
+        last.parent = Some(above);
+        let place = self.step(doc, &at.node, above);
+        last.placed = Some(Known { id: at.id, place, ty: at.node.ty });
         place
     }
 
-    /// The place of `id`, folded from the root down.
-    fn folded(&mut self, doc: &Document, id: NodeId) -> u64 {
+    /// The place of `id`, folded down from the nearest node on its way up whose place
+    /// `last` knows, or from the root.
+    fn folded(&mut self, doc: &Document, id: NodeId, last: &LastParent) -> Known {
         let mut way = std::mem::take(&mut self.way);
         way.clear();
-        way.extend(std::iter::successors(Some(id), |&here| doc.parent(here)));
+        let mut from = Known { id: NodeId::ROOT, place: ROOT_PLACE, ty: None };
+        let mut here = doc.node(id);
+        let mut here_id = id;
         // The root's place is where the fold starts; each node below it is a step.
-        let place = way.iter().rev().skip(1).fold(ROOT_PLACE, |above, &here| self.step(doc, &doc.node(here), above));
+        while let Some(up) = here.parent {
+            if let Some(known) = last.known(here_id) {
+                from = known;
+                break;
+            }
+            way.push((here_id, here));
+            here_id = up;
+            here = doc.node(up);
+        }
+        if here.parent.is_none() {
+            from.ty = here.ty;
+        }
+        let folded = way.iter().rev().fold(from, |above, (id, node)| Known {
+            id: *id,
+            place: self.step(doc, node, above),
+            ty: node.ty,
+        });
         self.way = way;
-        place
+        folded
     }
 
-    /// The place of `node`, below the place `above` of its parent: its parent read once
-    /// for the type it is read in, and for whether that type declares it.
-    fn step(&mut self, doc: &Document, node: &Node, above: u64) -> u64 {
-        let parent_ty = node.parent.and_then(|p| doc.node(p).ty);
-        let ty = parent_ty.map_or(0, |t| self.type_key(doc, t));
-        let declared = doc.field_among(node, parent_ty.map(|t| doc.type_info_at(t))).is_some();
+    /// The place of `node`, below its parent `above`: the type it is read in, and whether
+    /// that type declares it.
+    fn step(&mut self, doc: &Document, node: &Node, above: Known) -> u64 {
+        let ty = above.ty.map_or(0, |t| self.type_key(doc, t));
+        let declared = doc.field_among(node, above.ty.map(|t| doc.type_info_at(t))).is_some();
         let number = if declared { u64::from(node.field_number) } else { 0 };
-        (above ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3)
+        (above.place ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3)
     }
 
     fn type_key(&mut self, doc: &Document, ty: TypeIndex) -> u64 {
@@ -110,11 +128,22 @@ impl Places {
     }
 }
 
+/// The node a problem is reported at, read once for all that is asked of it.
+#[derive(Debug, Clone, Copy)]
+pub struct At {
+    /// Its id.
+    pub id: NodeId,
+    node: Node,
+}
+
 /// The node a problem is reported at: an unscannable span has no path of its own, so it
 /// is reported at what holds it.
-pub fn reported_at(doc: &Document, problem: &Problem) -> NodeId {
+pub fn reported_at(doc: &Document, problem: &Problem) -> At {
     let node = doc.node(problem.node);
-    node.parent.filter(|_| node.kind == NodeKind::Error).unwrap_or(problem.node)
+    match node.parent.filter(|_| node.kind == NodeKind::Error) {
+        Some(holder) => At { id: holder, node: doc.node(holder) },
+        None => At { id: problem.node, node },
+    }
 }
 
 /// What the report calls a problem's severity.
@@ -160,32 +189,46 @@ pub struct LastPlaces {
     value: LastValue,
 }
 
-/// The parent whose place was found last, and the node placed last, each with its place
-/// ([`Places::of`]).
+/// The parent whose place was found last, and the node placed last ([`Places::of`]).
 #[derive(Debug, Default)]
 pub struct LastParent {
-    parent: Option<(NodeId, u64)>,
-    placed: Option<(NodeId, u64)>,
+    parent: Option<Known>,
+    placed: Option<Known>,
+}
+
+impl LastParent {
+    /// The place of `id`, if it is one of those found last.
+    fn known(&self, id: NodeId) -> Option<Known> {
+        [self.parent, self.placed].into_iter().flatten().find(|known| known.id == id)
+    }
+}
+
+/// A node whose place was found, with the type its children are read in.
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    id: NodeId,
+    place: u64,
+    ty: Option<TypeIndex>,
 }
 
 /// The key of a problem of `doc`, reported at `at`; `last` is kept between the problems of
 /// one document.
-pub fn key_of(places: &mut Places, doc: &Document, at: NodeId, problem: &Problem, last: &mut LastPlaces) -> Key {
+pub fn key_of(places: &mut Places, doc: &Document, at: &At, problem: &Problem, last: &mut LastPlaces) -> Key {
     let kind = discriminant(&problem.kind);
     if let Some((met, key)) = last.keyed
-        && met == at
+        && met == at.id
         && key.1 == kind
     {
         return key;
     }
-    let place = match (&problem.kind, doc.node(at).parent) {
-        (ProblemKind::UnknownField { .. }, Some(message)) if at == problem.node => match last.unknown_in {
+    let place = match (&problem.kind, at.node.parent) {
+        (ProblemKind::UnknownField { .. }, Some(message)) if at.id == problem.node => match last.unknown_in {
             Some((met, place)) if met == message => place,
             _ => last.unknown_in.insert((message, places.of(doc, at, &mut last.parent))).1,
         },
         _ => places.of(doc, at, &mut last.parent),
     };
-    last.keyed.insert((at, (place, kind))).1
+    last.keyed.insert((at.id, (place, kind))).1
 }
 
 /// A problem held back: its pattern and words.
@@ -325,7 +368,8 @@ impl PartFindings {
         let mut last = LastPlaces::default();
         for problem in &doc.problems()[from..] {
             let at = reported_at(doc, problem);
-            let key = key_of(&mut self.places, doc, at, problem, &mut last);
+            let key = key_of(&mut self.places, doc, &at, problem, &mut last);
+            let at = at.id;
             let (taken, more, first) = self.more.of(key);
             if every_one || *taken < SHOWN_ALIKE {
                 *taken += 1;
