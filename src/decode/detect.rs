@@ -1,7 +1,7 @@
 //! Root type detection: when no `--type` is given, picks the registered message type the
 //! bytes fit best, by scoring the same bounded prefix of the bytes against each candidate.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use prost_reflect::{Kind, MessageDescriptor};
 
@@ -37,16 +37,12 @@ pub struct Detection {
 
 /// Picks the best-fitting type for `buf`, or `None` when nothing fits at all.
 pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
-    let mut scorer = Scorer { buf, schema, limit: FIRST_LOOK, groups: HashMap::new(), top_level: None };
-    let mut score_all = |candidates: Vec<MessageDescriptor>, limit: usize| -> Vec<(i64, MessageDescriptor)> {
-        scorer.limit = limit;
-        let scored = candidates.into_iter().map(|m| (scorer.score(0, buf.len(), &m, SCORE_DEPTH), m));
-        scored.filter(|(s, _)| *s > 0).collect()
-    };
+    let mut scorer = Scorer { buf, schema, limit: SCORED_PREFIX, groups: HashMap::new(), top_level: None };
+    let numbers = scorer.top_level_numbers();
     let candidates = schema.pool.all_messages().filter(|m| !m.is_map_entry() && schema.is_root_candidate(m));
-    let mut scored = score_all(candidates.collect(), FIRST_LOOK);
+    let mut scored = scorer.fitting(candidates.collect(), &numbers, FIRST_LOOK);
     if buf.len() > FIRST_LOOK {
-        scored = score_all(scored.into_iter().map(|(_, m)| m).collect(), SCORED_PREFIX);
+        scored = scorer.fitting(scored.into_iter().map(|(_, m)| m).collect(), &numbers, SCORED_PREFIX);
     }
     // Highest score first; among equals prefer types outside google.*, then top-level
     // types named like a saved-state root, then the shorter name.
@@ -64,6 +60,30 @@ pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
     let runner_up = iter.next().map(|(s, m)| (m.full_name().to_owned(), s));
     let damaged = !scorer.reads_whole(0, buf.len());
     Some(Detection { message, score, runner_up, damaged })
+}
+
+/// What `desc` declares of the top-level field `numbers`, in words, with whether it is an
+/// Any (whose root adds its type URL's evidence). Its score on the top level depends on
+/// nothing else: each field is scored by how its number is declared (a message field by
+/// the message type's own declarations, the same for every candidate declaring it).
+fn declarations(desc: &MessageDescriptor, numbers: &HashSet<u32>) -> Vec<(u32, String)> {
+    let declared = desc.fields().filter(|field| numbers.contains(&field.number()));
+    let mut said: Vec<(u32, String)> = declared
+        .map(|field| {
+            let kind = match field.kind() {
+                Kind::Message(m) => format!("message {}", m.full_name()),
+                Kind::String => "string".to_owned(),
+                Kind::Bytes => "bytes".to_owned(),
+                kind => format!("{:?} list {}", scalar_wire(&kind), field.is_list()),
+            };
+            (field.number(), kind)
+        })
+        .collect();
+    said.sort_unstable();
+    if desc.full_name() == ANY_TYPE {
+        said.push((0, ANY_TYPE.to_owned()));
+    }
+    said
 }
 
 /// Scores candidates on the fields of `buf` that start before `limit`.
@@ -135,6 +155,35 @@ impl Scorer<'_> {
             pos = field.map_or(end, |(f, _)| f.end);
         }
         total
+    }
+
+    /// The candidates that fit the fields before `limit` at all, with their scores, in the
+    /// order given. Candidates that declare the top level's `numbers` alike score alike:
+    /// the first of them is scored for all (a blob of small units fits dozens, each
+    /// scored on thousands of fields).
+    fn fitting(
+        &mut self,
+        candidates: Vec<MessageDescriptor>,
+        numbers: &HashSet<u32>,
+        limit: usize,
+    ) -> Vec<(i64, MessageDescriptor)> {
+        self.limit = limit;
+        let mut alike: HashMap<Vec<(u32, String)>, i64> = HashMap::new();
+        let scored = candidates.into_iter().map(|m| {
+            let score = *alike
+                .entry(declarations(&m, numbers))
+                .or_insert_with(|| self.score(0, self.buf.len(), &m, SCORE_DEPTH));
+            (score, m)
+        });
+        scored.filter(|(s, _)| *s > 0).collect()
+    }
+
+    /// The field numbers of the top level's fields before the limit.
+    fn top_level_numbers(&mut self) -> HashSet<u32> {
+        let fields = self.top_level_fields();
+        let numbers = fields.iter().flatten().map(|(field, _)| field.tag.field_number).collect();
+        self.top_level = Some((self.limit, fields));
+        numbers
     }
 
     /// The top level's fields before the limit, as [`Self::scored_field`] reads them, up
@@ -282,6 +331,41 @@ mod tests {
         }
         let cut = &small[..small.len() * 3 / 5];
         assert!(detect(cut, &schema).unwrap().damaged, "cut inside the scored prefix");
+    }
+
+    #[test]
+    fn candidates_scored_alike_have_the_scores_each_gets_alone() {
+        let schema = Schema::load(&SchemaSources::default()).unwrap();
+        let small = include_bytes!("../../samples/vm.state.bin");
+        let unit = crate::samples::unit_field(b"u", b"type.googleapis.com/sample.vmtime.SavedState", &[8, 1, 16]);
+        let mut distinct = Vec::new();
+        for number in 1000..9000u64 {
+            wire::write_varint(&mut distinct, number << 3);
+            distinct.push(1);
+        }
+        // Whether something fits each: the units do, and so does a run of 0x0a (field 1,
+        // ten bytes long, again and again); distinct unknown numbers fit nothing.
+        let blobs = [(small.repeat(20), true), (unit.repeat(2000), true), (distinct, false), (vec![0x0a; 300], true)];
+        let all: Vec<_> =
+            schema.pool.all_messages().filter(|m| !m.is_map_entry() && schema.is_root_candidate(m)).collect();
+        for (buf, fits) in &blobs {
+            let mut scorer =
+                Scorer { buf, schema: &schema, limit: SCORED_PREFIX, groups: HashMap::new(), top_level: None };
+            let numbers = scorer.top_level_numbers();
+            for limit in [FIRST_LOOK, SCORED_PREFIX] {
+                let names = |scored: Vec<(i64, MessageDescriptor)>| {
+                    scored.into_iter().map(|(s, m)| (m.full_name().to_owned(), s)).collect::<Vec<_>>()
+                };
+                let grouped = names(scorer.fitting(all.clone(), &numbers, limit));
+                let alone = all.iter().map(|m| {
+                    let mut alone = Scorer { buf, schema: &schema, limit, groups: HashMap::new(), top_level: None };
+                    (alone.score(0, buf.len(), m, SCORE_DEPTH), m.clone())
+                });
+                let alone = names(alone.filter(|(s, _)| *s > 0).collect());
+                assert_eq!(!alone.is_empty(), *fits, "{} bytes", buf.len());
+                assert_eq!(grouped, alone, "{} bytes, limit {limit}", buf.len());
+            }
+        }
     }
 
     #[test]
