@@ -37,7 +37,8 @@ pub struct Detection {
 
 /// Picks the best-fitting type for `buf`, or `None` when nothing fits at all.
 pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
-    let mut scorer = Scorer { buf, schema, limit: SCORED_PREFIX, groups: HashMap::new(), top_level: None };
+    let mut scorer =
+        Scorer { buf, schema, limit: SCORED_PREFIX, groups: HashMap::new(), top_level: None, last_url: None };
     let numbers = scorer.top_level_numbers();
     let candidates = schema.pool.all_messages().filter(|m| !m.is_map_entry() && schema.is_root_candidate(m));
     let mut scored = scorer.fitting(candidates.collect(), &numbers, FIRST_LOOK);
@@ -99,6 +100,9 @@ struct Scorer<'a> {
     /// candidate scores them all, and a blob of tiny fields holds a thousand in 4 KiB),
     /// with the limit they were read to.
     top_level: Option<(usize, Vec<Scored>)>,
+    /// The type URL resolved last, where it is, and the type it names: a blob of units
+    /// names a few types again and again, each of its Any fields read for each candidate.
+    last_url: Option<(std::ops::Range<usize>, Option<MessageDescriptor>)>,
 }
 
 /// A field as [`Scorer::score`] reads it: whole, or cut by the input's end (`true`);
@@ -257,6 +261,18 @@ impl Scorer<'_> {
         }
     }
 
+    /// The type the URL at `url` names, if one is registered.
+    fn resolved(&mut self, url: std::ops::Range<usize>) -> Option<MessageDescriptor> {
+        if let Some((last, ty)) = &self.last_url
+            && self.buf[last.clone()] == self.buf[url.clone()]
+        {
+            return ty.clone();
+        }
+        let ty = self.schema.resolve_type_url(&String::from_utf8_lossy(&self.buf[url.clone()]));
+        self.last_url = Some((url, ty.clone()));
+        ty
+    }
+
     /// An Any whose type URL names a registered type is strong evidence.
     fn any_score(&mut self, start: usize, end: usize) -> i64 {
         if self.any_parts(start, end).0.is_some() { 4 } else { 0 }
@@ -281,10 +297,7 @@ impl Scorer<'_> {
             && let Ok(f) = self.read(pos, end)
         {
             match (f.tag.field_number, f.tag.wire_type) {
-                (1, WireType::Len) if f.value_end <= self.limit => {
-                    let url = String::from_utf8_lossy(&self.buf[f.value_start..f.value_end]);
-                    ty = self.schema.resolve_type_url(&url);
-                }
+                (1, WireType::Len) if f.value_end <= self.limit => ty = self.resolved(f.value_start..f.value_end),
                 (2, WireType::Len) => payload = Some(f.value_start..f.value_end),
                 _ => {}
             }
@@ -349,8 +362,14 @@ mod tests {
         let all: Vec<_> =
             schema.pool.all_messages().filter(|m| !m.is_map_entry() && schema.is_root_candidate(m)).collect();
         for (buf, fits) in &blobs {
-            let mut scorer =
-                Scorer { buf, schema: &schema, limit: SCORED_PREFIX, groups: HashMap::new(), top_level: None };
+            let mut scorer = Scorer {
+                buf,
+                schema: &schema,
+                limit: SCORED_PREFIX,
+                groups: HashMap::new(),
+                top_level: None,
+                last_url: None,
+            };
             let numbers = scorer.top_level_numbers();
             for limit in [FIRST_LOOK, SCORED_PREFIX] {
                 let names = |scored: Vec<(i64, MessageDescriptor)>| {
@@ -358,7 +377,8 @@ mod tests {
                 };
                 let grouped = names(scorer.fitting(all.clone(), &numbers, limit));
                 let alone = all.iter().map(|m| {
-                    let mut alone = Scorer { buf, schema: &schema, limit, groups: HashMap::new(), top_level: None };
+                    let mut alone =
+                        Scorer { buf, schema: &schema, limit, groups: HashMap::new(), top_level: None, last_url: None };
                     (alone.score(0, buf.len(), m, SCORE_DEPTH), m.clone())
                 });
                 let alone = names(alone.filter(|(s, _)| *s > 0).collect());
