@@ -1,7 +1,7 @@
 //! Root type detection: when no `--type` is given, picks the registered message type the
 //! bytes fit best, by scoring the same bounded prefix of the bytes against each candidate.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use prost_reflect::{Kind, MessageDescriptor};
 
@@ -39,11 +39,10 @@ pub struct Detection {
 pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
     let mut scorer =
         Scorer { buf, schema, limit: SCORED_PREFIX, groups: HashMap::new(), top_level: None, last_url: None };
-    let numbers = scorer.top_level_numbers();
     let candidates = schema.pool.all_messages().filter(|m| !m.is_map_entry() && schema.is_root_candidate(m));
-    let mut scored = scorer.fitting(candidates.collect(), &numbers, FIRST_LOOK);
+    let mut scored = scorer.fitting(candidates.collect(), FIRST_LOOK);
     if buf.len() > FIRST_LOOK {
-        scored = scorer.fitting(scored.into_iter().map(|(_, m)| m).collect(), &numbers, SCORED_PREFIX);
+        scored = scorer.fitting(scored.into_iter().map(|(_, m)| m).collect(), SCORED_PREFIX);
     }
     // Highest score first; among equals prefer types outside google.*, then top-level
     // types named like a saved-state root, then the shorter name.
@@ -67,8 +66,8 @@ pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
 /// Any (whose root adds its type URL's evidence). Its score on the top level depends on
 /// nothing else: each field is scored by how its number is declared (a message field by
 /// the message type's own declarations, the same for every candidate declaring it).
-fn declarations(desc: &MessageDescriptor, numbers: &HashSet<u32>) -> Vec<(u32, String)> {
-    let declared = desc.fields().filter(|field| numbers.contains(&field.number()));
+fn declarations(desc: &MessageDescriptor, numbers: &[u32]) -> Vec<(u32, String)> {
+    let declared = desc.fields().filter(|field| numbers.binary_search(&field.number()).is_ok());
     let mut said: Vec<(u32, String)> = declared
         .map(|field| {
             let kind = match field.kind() {
@@ -162,31 +161,29 @@ impl Scorer<'_> {
     }
 
     /// The candidates that fit the fields before `limit` at all, with their scores, in the
-    /// order given. Candidates that declare the top level's `numbers` alike score alike:
+    /// order given. Candidates that declare the top level's numbers alike score alike:
     /// the first of them is scored for all (a blob of small units fits dozens, each
     /// scored on thousands of fields).
-    fn fitting(
-        &mut self,
-        candidates: Vec<MessageDescriptor>,
-        numbers: &HashSet<u32>,
-        limit: usize,
-    ) -> Vec<(i64, MessageDescriptor)> {
+    fn fitting(&mut self, candidates: Vec<MessageDescriptor>, limit: usize) -> Vec<(i64, MessageDescriptor)> {
         self.limit = limit;
+        let numbers = self.top_level_numbers();
         let mut alike: HashMap<Vec<(u32, String)>, i64> = HashMap::new();
         let scored = candidates.into_iter().map(|m| {
             let score = *alike
-                .entry(declarations(&m, numbers))
+                .entry(declarations(&m, &numbers))
                 .or_insert_with(|| self.score(0, self.buf.len(), &m, SCORE_DEPTH));
             (score, m)
         });
         scored.filter(|(s, _)| *s > 0).collect()
     }
 
-    /// The field numbers of the top level's fields before the limit.
-    fn top_level_numbers(&mut self) -> HashSet<u32> {
+    /// The field numbers of the top level's fields before the limit, sorted, each once.
+    fn top_level_numbers(&mut self) -> Vec<u32> {
         let fields = self.top_level_fields();
-        let numbers = fields.iter().flatten().map(|(field, _)| field.tag.field_number).collect();
+        let mut numbers: Vec<u32> = fields.iter().flatten().map(|(field, _)| field.tag.field_number).collect();
         self.top_level = Some((self.limit, fields));
+        numbers.sort_unstable();
+        numbers.dedup();
         numbers
     }
 
@@ -370,12 +367,11 @@ mod tests {
                 top_level: None,
                 last_url: None,
             };
-            let numbers = scorer.top_level_numbers();
             for limit in [FIRST_LOOK, SCORED_PREFIX] {
                 let names = |scored: Vec<(i64, MessageDescriptor)>| {
                     scored.into_iter().map(|(s, m)| (m.full_name().to_owned(), s)).collect::<Vec<_>>()
                 };
-                let grouped = names(scorer.fitting(all.clone(), &numbers, limit));
+                let grouped = names(scorer.fitting(all.clone(), limit));
                 let alone = all.iter().map(|m| {
                     let mut alone =
                         Scorer { buf, schema: &schema, limit, groups: HashMap::new(), top_level: None, last_url: None };
