@@ -37,8 +37,7 @@ pub struct Detection {
 
 /// Picks the best-fitting type for `buf`, or `None` when nothing fits at all.
 pub fn detect(buf: &[u8], schema: &Schema) -> Option<Detection> {
-    let mut scorer =
-        Scorer { buf, schema, limit: SCORED_PREFIX, groups: HashMap::new(), top_level: None, last_url: None };
+    let mut scorer = Scorer::new(buf, schema, SCORED_PREFIX);
     let candidates = schema.pool.all_messages().filter(|m| !m.is_map_entry() && schema.is_root_candidate(m));
     let mut scored = scorer.fitting(candidates.collect(), FIRST_LOOK);
     if buf.len() > FIRST_LOOK {
@@ -108,7 +107,12 @@ struct Scorer<'a> {
 /// `None` for one that does not read, where scoring stops.
 type Scored = Option<(RawField, bool)>;
 
-impl Scorer<'_> {
+impl<'a> Scorer<'a> {
+    /// A scorer of the fields of `buf` that start before `limit`, with nothing read yet.
+    fn new(buf: &'a [u8], schema: &'a Schema, limit: usize) -> Self {
+        Scorer { buf, schema, limit, groups: HashMap::new(), top_level: None, last_url: None }
+    }
+
     /// The field at `pos`, within `[pos, end)`.
     fn read(&mut self, pos: usize, end: usize) -> Result<RawField, WireError> {
         let is_group = self.buf.get(pos).is_some_and(|&byte| byte & 7 == WireType::StartGroup as u8);
@@ -347,7 +351,11 @@ mod tests {
     fn candidates_scored_alike_have_the_scores_each_gets_alone() {
         let schema = Schema::load(&SchemaSources::default()).unwrap();
         let small = include_bytes!("../../samples/vm.state.bin");
-        let unit = crate::samples::unit_field(b"u", b"type.googleapis.com/sample.vmtime.SavedState", &[8, 1, 16]);
+        // A unit `u` whose Any's payload is cut inside a varint: units (1) { name (1) "u",
+        // state (2) { type_url (1), value (2) 08 01 10 } }.
+        let url = b"type.googleapis.com/sample.vmtime.SavedState";
+        let unit = [&[0x0a, 56, 0x0a, 1, b'u', 0x12, 51, 0x0a, 44][..], url, &[0x12, 3, 8, 1, 16]].concat();
+        assert_eq!(unit.len(), 58);
         let mut distinct = Vec::new();
         for number in 1000..9000u64 {
             wire::write_varint(&mut distinct, number << 3);
@@ -359,24 +367,15 @@ mod tests {
         let all: Vec<_> =
             schema.pool.all_messages().filter(|m| !m.is_map_entry() && schema.is_root_candidate(m)).collect();
         for (buf, fits) in &blobs {
-            let mut scorer = Scorer {
-                buf,
-                schema: &schema,
-                limit: SCORED_PREFIX,
-                groups: HashMap::new(),
-                top_level: None,
-                last_url: None,
-            };
+            let mut scorer = Scorer::new(buf, &schema, SCORED_PREFIX);
             for limit in [FIRST_LOOK, SCORED_PREFIX] {
                 let names = |scored: Vec<(i64, MessageDescriptor)>| {
                     scored.into_iter().map(|(s, m)| (m.full_name().to_owned(), s)).collect::<Vec<_>>()
                 };
                 let grouped = names(scorer.fitting(all.clone(), limit));
-                let alone = all.iter().map(|m| {
-                    let mut alone =
-                        Scorer { buf, schema: &schema, limit, groups: HashMap::new(), top_level: None, last_url: None };
-                    (alone.score(0, buf.len(), m, SCORE_DEPTH), m.clone())
-                });
+                let alone = all
+                    .iter()
+                    .map(|m| (Scorer::new(buf, &schema, limit).score(0, buf.len(), m, SCORE_DEPTH), m.clone()));
                 let alone = names(alone.filter(|(s, _)| *s > 0).collect());
                 assert_eq!(!alone.is_empty(), *fits, "{} bytes", buf.len());
                 assert_eq!(grouped, alone, "{} bytes, limit {limit}", buf.len());
