@@ -231,7 +231,7 @@ impl Builder {
     }
 
     /// Records a problem on `node` at byte `offset`.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
         self.found += 1;
         self.mark_problem(node, true);

@@ -457,10 +457,7 @@ impl Document {
     /// [`Document::type_info_of`] finds it), given by a reader that has read its parent.
     #[inline(always)]
     pub(crate) fn field_among<'a>(&'a self, node: &Node, fields: Option<&'a TypeInfo>) -> Option<&'a FieldInfo> {
-        match node.kind {
-            NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element => self.field_info_of(node),
-            _ => fields?.field(node.field_number),
-        }
+        if node.kind.is_field_of_parent() { fields?.field(node.field_number) } else { self.field_info_of(node) }
     }
 
     /// [`Document::field_info_of`] for nodes read one after another, most of them siblings:

@@ -104,6 +104,15 @@ pub enum NodeKind {
     Error,
 }
 
+impl NodeKind {
+    /// Whether a node of this kind is a field its parent's type declares or not (by its
+    /// number); the root, an unscannable span, an Any's payload and a packed element are
+    /// not fields of their parent ([`crate::model::Document::field_info_of`]).
+    pub fn is_field_of_parent(self) -> bool {
+        !matches!(self, NodeKind::Root | NodeKind::Error | NodeKind::AnyPayload | NodeKind::Element)
+    }
+}
+
 /// A node: field number, spans and tree links, in 40 bytes (a document stores it packed
 /// into 32); values are read from the bytes on demand rather than stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use std::mem::{Discriminant, discriminant};
 use crate::decode::schema::TypeIndex;
 use crate::model::Document;
 use crate::model::hash::KeyMap;
-use crate::model::node::{Node, NodeId, NodeKind};
+use crate::model::node::{NodeId, NodeKind};
 use crate::model::path::{FieldPath, path_of};
 use crate::model::problem::{Problem, ProblemKind, Severity};
 use crate::model::value;
@@ -49,7 +49,7 @@ pub struct Held {
 pub struct Places {
     by_type: Vec<Option<u64>>,
     /// Room for the nodes on a way up to the root.
-    way: Vec<(NodeId, Node)>,
+    way: Vec<NodeId>,
 }
 
 /// The place of the root, where every other is folded from.
@@ -65,14 +65,14 @@ impl Places {
     /// are left there for the next; a parent neither is found by climbing only as far as
     /// one of them (a unit's payload after the unit).
     pub fn of(&mut self, doc: &Document, at: &At, last: &mut LastParent) -> u64 {
-        let Some(parent) = at.node.parent else { return ROOT_PLACE };
+        let Some(parent) = at.parent else { return ROOT_PLACE };
         let above = match last.known(parent) {
             Some(known) => known,
             None => self.folded(doc, parent, last),
         };
         last.parent = Some(above);
-        let place = self.step(doc, &at.node, above);
-        last.placed = Some(Known { id: at.id, place, ty: at.node.ty });
+        let place = self.step(doc, at, above);
+        last.placed = Some(Known { id: at.id, place, ty: at.ty });
         place
     }
 
@@ -82,25 +82,25 @@ impl Places {
         let mut way = std::mem::take(&mut self.way);
         way.clear();
         let mut from = Known { id: NodeId::ROOT, place: ROOT_PLACE, ty: None };
-        let mut here = doc.node(id);
-        let mut here_id = id;
-        // The root's place is where the fold starts; each node below it is a step.
-        while let Some(up) = here.parent {
-            if let Some(known) = last.known(here_id) {
+        let mut here = id;
+        // The root's place is where the fold starts; each node below it is a step. The way
+        // keeps ids, each node read again where it is folded: a node kept whole is copied
+        // out before its last parts are written (a stall on every node of the way).
+        loop {
+            let Some(up) = doc.parent(here) else {
+                from.ty = doc.node(here).ty;
+                break;
+            };
+            if let Some(known) = last.known(here) {
                 from = known;
                 break;
             }
-            way.push((here_id, here));
-            here_id = up;
-            here = doc.node(up);
+            way.push(here);
+            here = up;
         }
-        if here.parent.is_none() {
-            from.ty = here.ty;
-        }
-        let folded = way.iter().rev().fold(from, |above, (id, node)| Known {
-            id: *id,
-            place: self.step(doc, node, above),
-            ty: node.ty,
+        let folded = way.iter().rev().fold(from, |above, &id| {
+            let node = At::read(doc, id);
+            Known { id, place: self.step(doc, &node, above), ty: node.ty }
         });
         self.way = way;
         folded
@@ -108,9 +108,13 @@ impl Places {
 
     /// The place of `node`, below its parent `above`: the type it is read in, and whether
     /// that type declares it.
-    fn step(&mut self, doc: &Document, node: &Node, above: Known) -> u64 {
+    fn step(&mut self, doc: &Document, node: &At, above: Known) -> u64 {
         let ty = above.ty.map_or(0, |t| self.type_key(doc, t));
-        let declared = doc.field_among(node, above.ty.map(|t| doc.type_info_at(t))).is_some();
+        let declared = if node.kind.is_field_of_parent() {
+            above.ty.and_then(|t| doc.type_info_at(t).field(node.field_number)).is_some()
+        } else {
+            doc.field_info_of(&doc.node(node.id)).is_some()
+        };
         let number = if declared { u64::from(node.field_number) } else { 0 };
         (above.place ^ number.rotate_left(32) ^ ty).wrapping_mul(0x100_0000_01b3)
     }
@@ -128,21 +132,35 @@ impl Places {
     }
 }
 
-/// The node a problem is reported at, read once for all that is asked of it.
+/// The node a problem is reported at, read once for all that is asked of it: what its
+/// place is made of. Only these are kept, each read from the node by itself: a node kept
+/// whole is copied out before its last parts are written, a stall on every problem.
 #[derive(Debug, Clone, Copy)]
 pub struct At {
     /// Its id.
     pub id: NodeId,
-    node: Node,
+    parent: Option<NodeId>,
+    ty: Option<TypeIndex>,
+    field_number: u32,
+    kind: NodeKind,
+}
+
+impl At {
+    #[inline(always)]
+    fn read(doc: &Document, id: NodeId) -> At {
+        let node = doc.node(id);
+        At { id, parent: node.parent, ty: node.ty, field_number: node.field_number, kind: node.kind }
+    }
 }
 
 /// The node a problem is reported at: an unscannable span has no path of its own, so it
 /// is reported at what holds it.
+#[inline(always)]
 pub fn reported_at(doc: &Document, problem: &Problem) -> At {
-    let node = doc.node(problem.node);
-    match node.parent.filter(|_| node.kind == NodeKind::Error) {
-        Some(holder) => At { id: holder, node: doc.node(holder) },
-        None => At { id: problem.node, node },
+    let at = At::read(doc, problem.node);
+    match at.parent.filter(|_| at.kind == NodeKind::Error) {
+        Some(holder) => At::read(doc, holder),
+        None => at,
     }
 }
 
@@ -199,7 +217,16 @@ pub struct LastParent {
 impl LastParent {
     /// The place of `id`, if it is one of those found last.
     fn known(&self, id: NodeId) -> Option<Known> {
-        [self.parent, self.placed].into_iter().flatten().find(|known| known.id == id)
+        // Each looked at where it is: copied out whole first, a place written just before
+        // was read back before its last parts were (a stall on every problem).
+        let is = |known: &Option<Known>| known.as_ref().is_some_and(|known| known.id == id);
+        if is(&self.parent) {
+            self.parent
+        } else if is(&self.placed) {
+            self.placed
+        } else {
+            None
+        }
     }
 }
 
@@ -221,7 +248,7 @@ pub fn key_of(places: &mut Places, doc: &Document, at: &At, problem: &Problem, l
     {
         return key;
     }
-    let place = match (&problem.kind, at.node.parent) {
+    let place = match (&problem.kind, at.parent) {
         (ProblemKind::UnknownField { .. }, Some(message)) if at.id == problem.node => match last.unknown_in {
             Some((met, place)) if met == message => place,
             _ => last.unknown_in.insert((message, places.of(doc, at, &mut last.parent))).1,
