@@ -5,7 +5,7 @@
 use crate::decode::schema::{FieldInfo, TypeInfo};
 use crate::decode::wire::{self, RawField};
 use crate::model::document::{Document, leaf_kind_of};
-use crate::model::elided::flat::{fields, leaves_of, tagged};
+use crate::model::elided::flat::{fields, indexed, leaf_node, tagged};
 use crate::model::flat_walk::FlatLeaf;
 use crate::model::node::{Node, NodeId};
 
@@ -103,11 +103,40 @@ impl<'a> ListedMessage<'_, 'a> {
 
     /// Its leaves in id order, their ids numbered as [`ListedMessage::id`] is.
     pub fn leaves(&self) -> impl Iterator<Item = FlatLeaf<'a>> + '_ {
+        self.leaf_values().map(|leaf| self.leaf(&leaf))
+    }
+
+    /// Its leaves in id order as a row needs them, with no node made: a writer of
+    /// millions makes one only for a leaf it does not write from these
+    /// ([`ListedMessage::leaf`]).
+    pub fn leaf_values(&self) -> impl Iterator<Item = ListedLeaf<'a>> + '_ {
         let ty = self.ty;
-        let leaves = leaves_of(self.fields.iter().copied(), self.id, &self.node, move |number| {
-            let field = ty.field(number);
-            (leaf_kind_of(field), field)
-        });
-        leaves.zip(1u32..).map(|((node, raw, field), k)| FlatLeaf { id: self.id + k, node, field, raw })
+        let leaves = indexed(self.fields.iter().copied()).zip(1u32..);
+        leaves.map(move |((raw, index), k)| ListedLeaf { field: ty.field(raw.tag.field_number), index, k, raw })
+    }
+
+    /// Leaf `leaf`, with its node, as [`ListedMessage::leaves`] makes it.
+    pub fn leaf(&self, leaf: &ListedLeaf<'a>) -> FlatLeaf<'a> {
+        let (id, kind) = (self.id + leaf.k, leaf_kind_of(leaf.field));
+        let node = leaf_node(&leaf.raw, leaf.index, (self.id, leaf.k), kind, &self.node);
+        FlatLeaf { id, node, field: leaf.field, raw: leaf.raw.scalar }
+    }
+}
+
+/// A leaf of a listed message, with no node made ([`ListedMessage::leaf_values`]).
+pub struct ListedLeaf<'a> {
+    /// Its field, declared (the run read clean).
+    pub field: Option<&'a FieldInfo>,
+    /// How many values of its field came before it in its message: its `[i]`.
+    pub index: u32,
+    /// Its place under its message, counted from 1: its id's distance from the message's.
+    k: u32,
+    raw: RawField,
+}
+
+impl ListedLeaf<'_> {
+    /// Its value's bits as read ([`RawField::scalar`]): a number's, 0 for a string or bytes.
+    pub fn bits(&self) -> u64 {
+        self.raw.scalar
     }
 }

@@ -14,7 +14,7 @@ mod two_cores;
 
 use self::lines::{Escape, Lines};
 use self::row_starts::RowStarts;
-use crate::decode::schema::FieldInfo;
+use crate::decode::schema::{FieldClass, FieldInfo};
 use crate::decode::wire::PackedValue;
 use crate::model::listed::ListedMessages;
 use crate::model::node::{Node, NodeId, NodeKind};
@@ -252,7 +252,13 @@ fn write_listed(
     let field = messages.field();
     while let Some(message) = messages.next_message() {
         write_row(doc, (message.id, &message.node, None), field, depth, options, row_starts, &mut lines)?;
-        for leaf in message.leaves() {
+        for value in message.leaf_values() {
+            // A number needs no node for its row, unless the row shows offsets.
+            if let Some(field) = value.field.filter(|f| !options.offsets && matches!(f.class, FieldClass::Scalar(_))) {
+                row_starts.write_number(doc, field, (value.index, value.bits()), depth + 1, &mut lines)?;
+                continue;
+            }
+            let leaf = message.leaf(&value);
             let row = (leaf.id, &leaf.node, Some(leaf.bits()));
             write_row(doc, row, leaf.field, depth + 1, options, row_starts, &mut lines)?;
         }

@@ -427,8 +427,31 @@ pub(in crate::model) fn leaves_of<'a, F>(
     first: &'a Node,
     leaf: impl Fn(u32) -> (NodeKind, F) + 'a,
 ) -> impl Iterator<Item = (Node, u64, F)> + 'a {
-    // The field numbers met, a bit each (modulo 64): a leaf's index among its field's
-    // values is counted only when its number may have come before.
+    indexed(fields).zip(1..).map(move |((field, index), k)| {
+        let (kind, besides) = leaf(field.tag.field_number);
+        (leaf_node(&field, index, (id, k), kind, first), field.scalar, besides)
+    })
+}
+
+/// The node of leaf `field`, the `index`th value of its field, the `k`th node under
+/// message `id` of a flat run whose first message is `first` (as read).
+pub(in crate::model) fn leaf_node(
+    field: &RawField,
+    index: u32,
+    (id, k): (NodeId, u32),
+    kind: NodeKind,
+    first: &Node,
+) -> Node {
+    let (number, leaf_id) = (field.tag.field_number, id + k);
+    tagged(field, Node { parent: Some(id), next: leaf_id + 1, field_number: number, index, ty: None, kind, ..*first })
+}
+
+/// Each of a message's leaves, its first [`MOST_LEAVES`], with its `[i]`: how many values
+/// of its field came before it, counted only when its number may have come before.
+pub(in crate::model) fn indexed(
+    fields: impl Iterator<Item = RawField> + Clone,
+) -> impl Iterator<Item = (RawField, u32)> {
+    // The field numbers met, a bit each (modulo 64).
     let mut seen = 0u64;
     let all = fields.clone();
     fields.take(MOST_LEAVES).zip(0..).map(move |(field, made)| {
@@ -439,10 +462,7 @@ pub(in crate::model) fn leaves_of<'a, F>(
             _ => all.clone().take(made).filter(|f| f.tag.field_number == number).count() as u32,
         };
         seen |= bit;
-        let leaf_id = id + (made as u32 + 1);
-        let (kind, besides) = leaf(number);
-        let node = Node { parent: Some(id), next: leaf_id + 1, field_number: number, index, ty: None, kind, ..*first };
-        (tagged(&field, node), field.scalar, besides)
+        (field, index)
     })
 }
 

@@ -58,12 +58,43 @@ impl RowStarts {
             (FieldClass::Message(_), NodeKind::Message) if node.ty.is_some() => None,
             _ => return Ok(false),
         };
-        let start = self.start(doc, node, field, depth);
+        self.write_started(doc, (field, node.ty), (node.index, value), depth, lines)?;
+        Ok(true)
+    }
+
+    /// Writes the row of a leaf of a listed message that is a number: the `index`th value
+    /// of `field`, its bits `bits`, at `depth`; as [`RowStarts::write_row`] writes it from
+    /// the leaf's node, which is not made.
+    #[inline]
+    pub(super) fn write_number(
+        &mut self,
+        doc: &Document,
+        field: &FieldInfo,
+        (index, bits): (u32, u64),
+        depth: usize,
+        lines: &mut Lines<impl Write>,
+    ) -> io::Result<()> {
+        let value = value::interpret(&field.kind, bits);
+        self.write_started(doc, (field, None), (index, Some(value)), depth, lines)
+    }
+
+    /// Writes the row of the `index`th value of `field`, a node of message type `ty` (a
+    /// message's row, with no `value`) or a number `value`, at `depth`.
+    #[inline(always)]
+    fn write_started(
+        &mut self,
+        doc: &Document,
+        (field, ty): (&FieldInfo, Option<TypeIndex>),
+        (index, value): (u32, Option<value::Scalar>),
+        depth: usize,
+        lines: &mut Lines<impl Write>,
+    ) -> io::Result<()> {
+        let start = self.start(doc, ty, field, depth);
         let line = lines.start_line();
-        if node.index > 0 || field.is_list {
+        if index > 0 || field.is_list {
             line.push_str(&start.text[..start.head_len]);
             line.push('[');
-            value::push_decimal(u64::from(node.index), line);
+            value::push_decimal(u64::from(index), line);
             line.push(']');
             line.push_str(&start.text[start.head_len..]);
         } else {
@@ -75,16 +106,15 @@ impl RowStarts {
         }
         // An enum's name comes from the schema, which may be hostile too.
         let printable = start.printable && !matches!(value, Some(value::Scalar::Enum(..)));
-        lines.end_line(if printable { Escape::Printable } else { Escape::Check })?;
-        Ok(true)
+        lines.end_line(if printable { Escape::Printable } else { Escape::Check })
     }
 
-    /// The start of the rows of `field`'s nodes at `depth` of `node`'s type.
-    fn start(&mut self, doc: &Document, node: &Node, field: &FieldInfo, depth: usize) -> &RowStart {
+    /// The start of the rows of `field`'s nodes at `depth` of message type `ty`.
+    fn start(&mut self, doc: &Document, ty: Option<TypeIndex>, field: &FieldInfo, depth: usize) -> &RowStart {
         if self.slots.is_empty() {
             self.slots.resize_with(Self::SLOTS, RowStart::default);
         }
-        let key = (field as *const FieldInfo as usize, depth, node.ty);
+        let key = (field as *const FieldInfo as usize, depth, ty);
         let slot = &mut self.slots[((key.0 / std::mem::size_of::<FieldInfo>()) ^ depth) % Self::SLOTS];
         if slot.key != key {
             slot.key = key;
@@ -93,7 +123,7 @@ impl RowStarts {
             slot.text.push_str(&field.name);
             slot.head_len = slot.text.len();
             slot.text.push_str(": ");
-            match doc.message_type_of(node) {
+            match ty.map(|ty| &doc.type_info_at(ty).desc) {
                 Some(message) => slot.text.push_str(message.full_name()),
                 None => {
                     slot.text.push_str(&field.type_name);
