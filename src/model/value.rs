@@ -437,13 +437,34 @@ fn push_quoted(bytes: &[u8], limit: usize, out: &mut String) {
     }
 }
 
-/// The lowercase hexadecimal digits, by value.
-const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+/// Every byte's two lowercase hexadecimal digits, `00` to `ff`, one pair after another.
+const HEX_PAIR_BYTES: [u8; 512] = {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let (mut pairs, mut byte) = ([0u8; 512], 0);
+    while byte < 256 {
+        (pairs[2 * byte], pairs[2 * byte + 1]) = (DIGITS[byte >> 4], DIGITS[byte & 15]);
+        byte += 1;
+    }
+    pairs
+};
+
+/// [`HEX_PAIR_BYTES`] as text: a byte's pair is pushed as one piece, not a digit at a
+/// time (which was a sixth of writing a number's row).
+const HEX_PAIRS: &str = match std::str::from_utf8(&HEX_PAIR_BYTES) {
+    Ok(pairs) => pairs,
+    Err(_) => panic!("hexadecimal digits are ASCII"),
+};
+
+/// The two hexadecimal digits of `byte`.
+#[inline(always)]
+fn hex_pair(byte: u8) -> &'static str {
+    let at = 2 * usize::from(byte);
+    &HEX_PAIRS[at..at + 2]
+}
 
 fn push_hex(bytes: &[u8], limit: usize, out: &mut String) {
     for &b in bytes.iter().take(limit) {
-        out.push(char::from(HEX_DIGITS[usize::from(b >> 4)]));
-        out.push(char::from(HEX_DIGITS[usize::from(b & 15)]));
+        out.push_str(hex_pair(b));
     }
     if bytes.len() > limit {
         let _ = write!(out, "… (+{} bytes)", bytes.len() - limit);
@@ -489,10 +510,16 @@ fn push_decimal_and_hex(v: u64, out: &mut String) {
     out.reserve(41);
     push_decimal(v, out);
     out.push_str(" (0x");
-    // One digit for each four bits, the highest set bit's included; at least one.
+    // One digit for each four bits, the highest set bit's included; at least one: an odd
+    // one first, alone, then a pair for each byte below it.
     let hex_len = (67 - v.leading_zeros()).max(4) / 4;
-    for digit in (0..hex_len).rev() {
-        out.push(char::from(HEX_DIGITS[((v >> (4 * digit)) & 0xf) as usize]));
+    let mut pairs = hex_len / 2;
+    if hex_len % 2 == 1 {
+        out.push_str(&hex_pair((v >> (8 * pairs)) as u8 & 0xf)[1..]);
+    }
+    while pairs > 0 {
+        pairs -= 1;
+        out.push_str(hex_pair((v >> (8 * pairs)) as u8));
     }
     out.push(')');
 }
