@@ -449,7 +449,7 @@ const HEX_PAIR_BYTES: [u8; 512] = {
 };
 
 /// [`HEX_PAIR_BYTES`] as text: a byte's pair is pushed as one piece, not a digit at a
-/// time (which was a sixth of writing a number's row).
+/// time (which made writing a 52-bit number in decimal and hex a sixth slower).
 const HEX_PAIRS: &str = match std::str::from_utf8(&HEX_PAIR_BYTES) {
     Ok(pairs) => pairs,
     Err(_) => panic!("hexadecimal digits are ASCII"),
