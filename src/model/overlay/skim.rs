@@ -128,7 +128,11 @@ impl Walker<'_, '_> {
     /// fields the root does not declare (groups aside), each a raw node with its warning as
     /// [`Self::step`] makes it, in one loop, up to a hand-over's worth of nodes: a million
     /// unknown top-level fields are not a million steps. A root of no type (no type fits
-    /// the blob) declares none: all its fields are read so. Whether it read any.
+    /// the blob) declares none: all its fields are read so. Once no field's own problem is
+    /// kept (the root has no type, so they have none, or their warnings are counted on the
+    /// last one kept), the fields are only counted, and the last of them stands for the
+    /// others as a skimmed node: a million distinct unknown fields are not a million nodes
+    /// either. Whether it read any.
     pub(super) fn unknown_run(&mut self, frame: &mut Frame) -> bool {
         if !self.reads_runs(frame) {
             return false;
@@ -138,18 +142,26 @@ impl Walker<'_, '_> {
         // How many problems there were when the last one came to count those of the
         // fields after it: while that stays so, each field's warning is one more of it.
         let mut counting_at = None;
+        // The last field only counted, its index, and how many were.
+        let mut counted: Option<(RawField, u32, usize)> = None;
         while frame.pos < frame.end && self.b.node_count() - first < super::HELD_NODES {
-            let Ok((tag, _)) = wire::read_tag(self.buf(), frame.pos, frame.end) else { break };
-            let declared = root.is_some_and(|root| self.info(root).field_index(tag.field_number).is_some());
-            if tag.wire_type == WireType::StartGroup || declared {
+            // A group is not read through here (the step reads it, once): its wire type is
+            // in the tag's first byte, however long the tag.
+            if self.buf()[frame.pos] & 7 == WireType::StartGroup as u8 {
                 break;
             }
             let Ok(raw) = wire::read_field_inline(self.buf(), frame.pos, frame.end) else { break };
+            let number = raw.tag.field_number;
+            if root.is_some_and(|root| self.info(root).field_index(number).is_some()) {
+                break;
+            }
             frame.pos = raw.end;
-            let index = self.bump(frame.counts_at, tag.field_number);
-            if counting_at == Some(self.b.problems().len()) {
-                self.raw_field(frame, &raw, index);
-                self.b.count_on_last();
+            let index = self.bump(frame.counts_at, number);
+            if root.is_none() || counting_at == Some(self.b.problems().len()) {
+                if root.is_some() {
+                    self.b.count_on_last();
+                }
+                counted = Some((raw, index, counted.map_or(1, |(_, _, n)| n + 1)));
                 continue;
             }
             self.unknown_field(frame, &raw, index);
@@ -159,6 +171,12 @@ impl Walker<'_, '_> {
                 .last()
                 .is_some_and(|last| last.more_alike > 0 && matches!(last.kind, ProblemKind::UnknownField { .. }));
             counting_at = counts_unknown.then(|| self.b.problems().len());
+        }
+        if let Some((raw, index, n)) = counted {
+            let node = self.raw_field(frame, &raw, index);
+            if n > 1 {
+                self.b.skimmed(node, n - 1);
+            }
         }
         self.b.node_count() > first
     }
