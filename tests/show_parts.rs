@@ -202,6 +202,40 @@ fn text_streams_a_top_level_whose_undeclared_fields_come_last_as_the_whole_decod
     assert_eq!(text(&decoder, &between, Pieces { threads: 2, bytes: 5000 }, options), None);
 }
 
+#[test]
+fn text_of_a_blob_no_type_fits_streams_as_the_whole_decode_prints_it() {
+    // Raw wire fields, as `show` prints a blob no registered type fits: every field is
+    // undeclared, so text format prints them all in wire order, and they stream.
+    let schema = std::sync::Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).unwrap());
+    let raw = Decoder::new(schema, None);
+    let mut blob = Vec::new();
+    for i in 0..4000u64 {
+        // Distinct numbers and some again, now and then a group, bytes and a fixed field.
+        varint_field(&mut blob, 1000 + (i * 7) % 3000, i);
+        match i % 500 {
+            3 => blob.extend_from_slice(&[0x0b, 0x08, 0x01, 0x0c]),
+            7 => len_field(&mut blob, 2, &[0x08, 0x01]),
+            9 => blob.extend_from_slice(&[0x1d, 1, 2, 3, 4]),
+            _ => {}
+        }
+    }
+    let whole_text = |bytes: &[u8]| {
+        let doc = raw.decode(Source::new(bytes.to_vec()));
+        let mut out = Vec::new();
+        let omitted = write_text(&doc, NodeId::ROOT, TextOptions { expand_any: true }, &mut out).unwrap();
+        (String::from_utf8(out).unwrap(), omitted)
+    };
+    let cut = [blob.as_slice(), &[0x12, 0x09, 0x01]].concat();
+    for (what, bytes) in [("whole", &blob), ("its last field cut short", &cut)] {
+        let whole = whole_text(bytes);
+        assert!(whole.0.lines().count() > 4000, "{what}: {} lines", whole.0.lines().count());
+        for pieces in [Pieces { threads: 1, bytes: bytes.len() }, Pieces { threads: 2, bytes: 2000 }] {
+            let streamed = text(&raw, bytes, pieces, TextOptions { expand_any: true });
+            assert!(streamed.as_ref() == Some(&whole), "{what}, in {pieces:?}");
+        }
+    }
+}
+
 /// A decoder of tests/data/listed_runs.proto, rooted at `listedruns.Root`.
 fn listed_runs_decoder() -> Decoder {
     let proto = common::root().join("tests/data/listed_runs.proto");

@@ -62,14 +62,17 @@ pub fn write_text_streaming(
     pieces: Pieces,
     out: &mut impl Write,
 ) -> io::Result<Result<usize, Source>> {
-    let Some(root) = decoder.root_type().filter(|m| m.full_name() != "google.protobuf.Any") else {
+    if decoder.root_type().is_some_and(|m| m.full_name() == "google.protobuf.Any") {
         return Ok(Err(source));
-    };
-    // Text format prints the fields a message does not declare last, in wire order.
+    }
+    // Text format prints the fields a message does not declare last, in wire order (all of
+    // them, at a root of no type: raw wire fields).
     let mut undeclared_met = false;
-    let prints_in_wire_order = super::top_level_in_order(&source, root, |_, declared, _| {
-        undeclared_met |= declared.is_none();
-        declared.is_none() || !undeclared_met
+    let prints_in_wire_order = decoder.root_type().is_none_or(|root| {
+        super::top_level_in_order(&source, root, |_, declared, _| {
+            undeclared_met |= declared.is_none();
+            declared.is_none() || !undeclared_met
+        })
     });
     if !prints_in_wire_order {
         return Ok(Err(source));
