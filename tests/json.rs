@@ -299,3 +299,20 @@ fn a_blob_with_a_problem_anywhere_is_refused_and_a_clean_one_streams_as_it_reads
     }
     assert!(refused >= 20 && written >= 5, "{refused} refused, {written} written");
 }
+
+#[test]
+fn a_blob_no_type_fits_is_refused_before_it_is_decoded_as_the_whole_document_refuses_it() {
+    let raw = Decoder::new(Arc::new(Schema::load(&SchemaSources::default()).unwrap()), None);
+    let mut blob = Vec::new();
+    for number in 1000..5000u32 {
+        tag(&mut blob, number, 0);
+        blob.push(1);
+    }
+    let mut whole = Vec::new();
+    let refused = write_json(&raw.decode(Source::new(blob.clone())), NodeId::ROOT, false, &mut whole);
+    assert!(matches!(refused, Err(statescope::JsonError::NoSchema)), "{refused:?}");
+    let mut out = Vec::new();
+    let streamed = write_json_streaming(&raw, Source::new(blob), false, Pieces { threads: 2, bytes: 4096 }, &mut out);
+    assert!(matches!(streamed, Err(statescope::JsonError::NoSchema)), "{streamed:?}");
+    assert!(out.is_empty() && whole.is_empty(), "nothing written");
+}

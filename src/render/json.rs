@@ -69,7 +69,8 @@ pub fn write_json(doc: &Document, top: NodeId, proto_names: bool, out: &mut impl
 /// every core): one with problems is refused before anything is written. Gives the source
 /// back, having written nothing, when the top level is not written as it comes (a field
 /// the root does not declare, fields out of number order, a singular field given twice,
-/// two fields of one oneof, a map): then decode it whole.
+/// two fields of one oneof, a map): then decode it whole. A blob of no root type is
+/// refused at once, as [`write_json`] refuses its root, before any of it is decoded.
 pub fn write_json_streaming(
     decoder: &Decoder,
     source: Source,
@@ -77,10 +78,8 @@ pub fn write_json_streaming(
     pieces: Pieces,
     out: &mut impl Write,
 ) -> Result<Result<(), Source>, JsonError> {
-    let Some(root) = decoder.root_type().filter(|m| m.full_name() != "google.protobuf.Any") else {
-        return Ok(Err(source));
-    };
-    if !top_level_in_order(&source, root) {
+    let Some(root) = decoder.root_type() else { return Err(JsonError::NoSchema) };
+    if root.full_name() == "google.protobuf.Any" || !top_level_in_order(&source, root) {
         return Ok(Err(source));
     }
     let checking = decoder.clone().skimming_clean_fields();
