@@ -176,12 +176,18 @@ fn read_longer_varint_inline(buf: &[u8], pos: usize, end: usize) -> Result<(u64,
     if pos + len > end {
         return read_varint_near_end(buf, pos, end);
     }
+    Ok((varint_in_word(word, len), len))
+}
+
+/// The value of the varint of `len` bytes (1 to 8) that starts `word` (little-endian):
+/// its 7-bit groups gathered with a few masks and shifts.
+#[inline(always)]
+fn varint_in_word(word: u64, len: usize) -> u64 {
     let kept = if len == 8 { word } else { word & ((1u64 << (len * 8)) - 1) };
     let groups = kept & 0x7f7f_7f7f_7f7f_7f7f;
     let pairs = (groups & 0x007f_007f_007f_007f) | ((groups & 0x7f00_7f00_7f00_7f00) >> 1);
     let quads = (pairs & 0x0000_3fff_0000_3fff) | ((pairs & 0x3fff_0000_3fff_0000) >> 2);
-    let value = (quads & 0x0000_0000_0fff_ffff) | ((quads & 0x0fff_ffff_0000_0000) >> 4);
-    Ok((value, len))
+    (quads & 0x0000_0000_0fff_ffff) | ((quads & 0x0fff_ffff_0000_0000) >> 4)
 }
 
 /// The length of the varint whose first eight bytes are `word` (little-endian): the high
@@ -642,6 +648,9 @@ fn read_field_with(buf: &[u8], pos: usize, end: usize, groups: Option<&mut Group
 #[inline(always)]
 pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
     let end = end.min(buf.len());
+    if let Some(skimmed) = skim_varint_field_in_word(buf, pos, end) {
+        return Some(skimmed);
+    }
     let first = *buf.get(pos).filter(|_| pos < end)?;
     let (tag, at) = if first < 0x80 {
         (u64::from(first), pos + 1)
@@ -672,6 +681,25 @@ pub fn skim_field(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
         _ => return None,
     };
     (next <= end).then_some((number as u32, next))
+}
+
+/// [`skim_field`] of a varint field whose tag and value are in the eight bytes at `pos`
+/// (a million distinct unknown numbers, say): both ends found in one word, the varint's
+/// last byte being one with its high bit clear. `None` for any other field, which
+/// [`skim_field`] then reads as usual.
+#[inline(always)]
+fn skim_varint_field_in_word(buf: &[u8], pos: usize, end: usize) -> Option<(u32, usize)> {
+    let word = u64::from_le_bytes(buf.get(pos..pos.checked_add(8)?)?.try_into().expect("eight bytes"));
+    let last_bytes = !word & 0x8080_8080_8080_8080;
+    let tag_len = (last_bytes.trailing_zeros() as usize >> 3) + 1;
+    // The value's last byte: the first after the tag's.
+    let value_last = last_bytes & last_bytes.wrapping_sub(1);
+    if value_last == 0 || word & 7 != WireType::Varint as u64 {
+        return None;
+    }
+    let number = varint_in_word(word, tag_len) >> 3;
+    let next = pos + (value_last.trailing_zeros() as usize >> 3) + 1;
+    (number != 0 && number <= MAX_FIELD_NUMBER && next <= end).then_some((number as u32, next))
 }
 
 /// A `len` field at `pos` whose own length runs past `end`, taken as what remains: its value
@@ -897,6 +925,10 @@ mod tests {
         ] {
             let read = field(bytes).unwrap();
             assert_eq!(skim_field(bytes, 0, bytes.len()), Some((read.tag.field_number, bytes.len())));
+            // With more bytes after it (a varint's tag and value then read in one word).
+            let padded = [bytes, &[0xff; 8]].concat();
+            assert_eq!(skim_field(&padded, 0, bytes.len()), Some((read.tag.field_number, bytes.len())));
+            assert_eq!(skim_field(&padded, 0, bytes.len() - 1), None, "{bytes:x?} cut short");
         }
         assert_eq!(skim_field(&[0x12, 0x05, b'h'], 0, 3), None, "a length past the end is read_field's to report");
         assert_eq!(skim_field(&[0x0b, 0x0c], 0, 2), None, "groups are read_field's");
