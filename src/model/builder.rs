@@ -211,8 +211,8 @@ impl Builder {
         doc.elided.truncate(nodes, stored);
     }
 
-    /// Says that the fields under top-level field `top` were counted, `fields` of them,
-    /// not built.
+    /// Says that the fields under top-level field `top`, and in the run before it that it
+    /// stands for, were counted, `fields` of them, not built.
     pub(crate) fn skimmed(&mut self, top: NodeId, fields: usize) {
         self.doc.skimmed = Some((top, fields));
     }

@@ -34,7 +34,8 @@ pub struct Document {
     pub(in crate::model) problems: Vec<Problem>,
     decoder: Decoder,
     /// A streamed top-level field that was skimmed, not built, and how many fields were
-    /// under it and the run of clean fields it ends ([`Decoder::skimming_clean_fields`]).
+    /// under it and the run of clean (or unknown) fields it ends
+    /// ([`Decoder::skimming_clean_fields`]).
     pub(in crate::model) skimmed: Option<(NodeId, usize)>,
     /// A streamed top-level message that stands for a run of them left unbuilt
     /// ([`Decoder::listing_flat_runs`]).
@@ -79,7 +80,8 @@ impl Document {
     /// How many fields a skimming decoder counted without building them, in the top-level
     /// fields handed to a streaming hook from `top` on (each skimmed node itself not
     /// counted): those under a skimmed node, and in the run of clean top-level fields
-    /// before it that it stands for. 0 when none of them was skimmed.
+    /// (or of unknown ones with no problem kept) before it that it stands for. 0 when none
+    /// of them was skimmed.
     pub fn fields_skimmed_under(&self, top: NodeId) -> usize {
         self.skimmed.filter(|&(id, _)| id >= top).map_or(0, |(_, fields)| fields)
     }
