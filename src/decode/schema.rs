@@ -180,6 +180,9 @@ pub struct TypeInfo {
     /// (0 for none), where that highest is small: a field is then found by one look, not
     /// a binary search over numbers with gaps (an eighth of writing the tree's rows).
     places: Box<[u16]>,
+    /// For each field number below 16 (a one-byte tag), whether it is declared a varint
+    /// scalar, and the values it may hold ([`TypeInfo::varint_under_short_tag`]).
+    short_varints: [ShortVarint; 16],
     /// Fields that are fixed arrays of scalars, written packed only. The reader requires
     /// them: absent means "missing required field".
     pub packed_only: Vec<u32>,
@@ -213,6 +216,39 @@ impl TypeInfo {
     pub fn field(&self, number: u32) -> Option<&FieldInfo> {
         self.field_index(number).map(|i| &self.fields[i])
     }
+
+    /// For a one-byte tag of a varint, the values its field may hold when this type
+    /// declares it a varint scalar (`Some(None)`: any); `None` for any other tag. One
+    /// look, where [`Self::field`] takes three dependent ones: a clean run of small
+    /// messages asks it of each of its leaves.
+    #[inline(always)]
+    pub fn varint_under_short_tag(&self, tag: u8) -> Option<Option<VarintRange>> {
+        if tag >= 0x80 || tag & 7 != WireType::Varint as u8 {
+            return None;
+        }
+        match self.short_varints[usize::from(tag >> 3)] {
+            ShortVarint::Not => None,
+            ShortVarint::Holds(range) => Some(range),
+        }
+    }
+}
+
+/// Whether a field of a one-byte tag is a varint scalar, and the values it may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ShortVarint {
+    Not,
+    Holds(Option<VarintRange>),
+}
+
+/// [`TypeInfo::varint_under_short_tag`]'s table for `fields`.
+fn short_varints(fields: &[FieldInfo]) -> [ShortVarint; 16] {
+    let mut table = [ShortVarint::Not; 16];
+    for field in fields.iter().filter(|f| f.number < 16) {
+        if matches!(field.class, FieldClass::Scalar(WireType::Varint)) {
+            table[field.number as usize] = ShortVarint::Holds(field.range);
+        }
+    }
+    table
 }
 
 /// The highest field number given a table of places ([`TypeInfo::field_index`]).
@@ -339,6 +375,7 @@ impl Schema {
         let leaf = |f: &FieldInfo| matches!(f.class, FieldClass::Scalar(_) | FieldClass::String | FieldClass::Bytes);
         TypeInfo {
             places: places_by_number(&fields),
+            short_varints: short_varints(&fields),
             name: desc.full_name().into(),
             leaves_only: !is_any && !enum_like && packed_only.is_empty() && fields.iter().all(leaf),
             numbers_only: numbers_only(&desc),
@@ -573,6 +610,25 @@ mod tests {
         }
         assert!(with_table.field_index(17).is_some() && with_table.field_index(9).is_none(), "the gap is seen");
         assert_eq!(with_table.field_index(u32::MAX), None);
+    }
+
+    #[test]
+    fn a_varint_under_a_one_byte_tag_is_told_by_one_look_as_the_field_lookup_tells_it() {
+        let schema = samples();
+        let mut varints = 0;
+        for desc in schema.pool.all_messages() {
+            let info = schema.type_info(desc);
+            for tag in 0..=u8::MAX {
+                let looked_up = (tag < 0x80 && tag & 7 == 0)
+                    .then(|| info.field(u32::from(tag >> 3)))
+                    .flatten()
+                    .filter(|f| matches!(f.class, FieldClass::Scalar(WireType::Varint)))
+                    .map(|f| f.range);
+                assert_eq!(info.varint_under_short_tag(tag), looked_up, "{} tag {tag:#x}", info.name);
+                varints += usize::from(looked_up.is_some());
+            }
+        }
+        assert!(varints > 50, "{varints} varint fields under one-byte tags");
     }
 
     #[test]

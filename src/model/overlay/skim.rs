@@ -444,15 +444,7 @@ fn leaves(buf: &[u8], info: &TypeInfo, span: Range<usize>) -> Option<usize> {
 /// then reads whole.
 #[inline(always)]
 pub(super) fn usual_leaf_end(buf: &[u8], info: &TypeInfo, pos: usize, end: usize) -> Option<usize> {
-    let tag = buf[pos];
-    if tag >= 0x80 || tag & 7 != WireType::Varint as u8 {
-        return None;
-    }
-    let field = info.field(u32::from(tag >> 3))?;
-    if !matches!(field.class, FieldClass::Scalar(WireType::Varint)) {
-        return None;
-    }
-    clean_varint_end(buf, pos + 1, end, field.range)
+    clean_varint_end(buf, pos + 1, end, info.varint_under_short_tag(buf[pos])?)
 }
 
 /// Where the varint at `pos` ends, when it ends by `end` and `range` surely holds it,
