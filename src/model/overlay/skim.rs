@@ -29,6 +29,14 @@ struct Open {
     arrays_met: u64,
 }
 
+/// A run of clean messages of one leaves-only type ([`Walker::leaves_run`]): how many,
+/// the fields under them, and the last.
+struct LeavesRun {
+    count: u32,
+    fields: usize,
+    last: RawField,
+}
+
 /// What a skim found: the fields counted, and the length of each fixed array met first
 /// in it (kept only if the whole field skims clean).
 #[derive(Default)]
@@ -116,12 +124,38 @@ impl Walker<'_, '_> {
             };
             (fields, run, taken) = (fields + inner, run + 1, name);
             last = Some((raw, ty));
+            // The rest of a run of one type whose fields are all leaves (a dense top level's
+            // entries) in a loop of its own, the type looked up once rather than per entry.
+            if let Some(rest) = self.leaves_run(frame, number, ty) {
+                frame.pos = rest.last.end;
+                in_a_row = in_a_row.map(|(same, n)| (same, n.saturating_add(rest.count)));
+                (fields, run) = (fields + rest.fields, run + rest.count as usize);
+                last = Some((rest.last, ty));
+            }
         }
         let (Some((raw, ty)), Some((number, n))) = (last, in_a_row) else { return false };
         let index = self.bump_by(frame.counts_at, number, n) + n - 1;
         // Each field before the last counts as one more under it.
         self.skimmed_node(frame.node, &raw, index, ty, fields + run - 1, taken);
         true
+    }
+
+    /// The clean fields of `number` from the root's `frame` on, each a message of `ty`
+    /// with a one-byte tag and length, when `ty`'s fields are all leaves and a message of it
+    /// just skimmed clean there (so its depth is allowed); `None` when not one follows.
+    fn leaves_run(&self, frame: &Frame, number: u32, ty: TypeIndex) -> Option<LeavesRun> {
+        let info = self.info(ty);
+        if !info.leaves_only {
+            return None;
+        }
+        let (buf, mut pos) = (self.buf(), frame.pos);
+        let (mut count, mut fields, mut last) = (0, 0, None);
+        while let Some(raw) = short_field(buf, pos, frame.end, number) {
+            let Some(inner) = leaves(buf, info, raw.value_start..raw.value_end) else { break };
+            (count, fields, pos) = (count + 1, fields + inner, raw.end);
+            last = Some(raw);
+        }
+        Some(LeavesRun { count, fields, last: last? })
     }
 
     /// Under a skimming decoder, streaming: reads on from the root's `frame` past top-level
