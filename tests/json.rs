@@ -302,7 +302,7 @@ fn a_blob_with_a_problem_anywhere_is_refused_and_a_clean_one_streams_as_it_reads
 
 #[test]
 fn a_blob_no_type_fits_is_refused_before_it_is_decoded_as_the_whole_document_refuses_it() {
-    let raw = Decoder::new(Arc::new(Schema::load(&SchemaSources::default()).unwrap()), None);
+    let raw = common::raw_decoder();
     let mut blob = Vec::new();
     for number in 1000..5000u32 {
         tag(&mut blob, number, 0);

@@ -206,8 +206,7 @@ fn text_streams_a_top_level_whose_undeclared_fields_come_last_as_the_whole_decod
 fn text_of_a_blob_no_type_fits_streams_as_the_whole_decode_prints_it() {
     // Raw wire fields, as `show` prints a blob no registered type fits: every field is
     // undeclared, so text format prints them all in wire order, and they stream.
-    let schema = std::sync::Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).unwrap());
-    let raw = Decoder::new(schema, None);
+    let raw = common::raw_decoder();
     let mut blob = Vec::new();
     for i in 0..4000u64 {
         // Distinct numbers and some again, now and then a group, bytes and a fixed field.

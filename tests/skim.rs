@@ -227,8 +227,7 @@ fn values_stepped_over_in_a_long_packed_run_keep_their_problems() {
 #[test]
 fn a_blob_no_type_fits_reads_the_same_skimmed() {
     // No root type: every top-level field is unknown, and is read in runs.
-    let schema = std::sync::Arc::new(statescope::Schema::load(&statescope::SchemaSources::default()).unwrap());
-    let raw = Decoder::new(schema, None);
+    let raw = common::raw_decoder();
     let mut blob = Vec::new();
     for i in 0..3000u64 {
         // Distinct numbers, then the same ones again; now and then a group and a bytes field.

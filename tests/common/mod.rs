@@ -163,6 +163,11 @@ pub fn sample_decoder_rooted_at(root: &str) -> statescope::Decoder {
     statescope::Decoder::new(schema, root)
 }
 
+/// A decoder with no root type, as a blob no registered type fits is read: raw wire fields.
+pub fn raw_decoder() -> statescope::Decoder {
+    statescope::Decoder::new(std::sync::Arc::clone(sample_decoder().schema()), None)
+}
+
 /// A `sample.virt.x86.Apic` of 40 top-level runs of its fixed array `registers`, their
 /// values in range and out of range mixed at random, some runs long, some of another
 /// length than the first: the decoder counts each run's values, and flags each value out
