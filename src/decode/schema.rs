@@ -182,7 +182,7 @@ pub struct TypeInfo {
     places: Box<[u16]>,
     /// For each field number below 16 (a one-byte tag), whether it is declared a varint
     /// scalar, and the values it may hold ([`TypeInfo::varint_under_short_tag`]).
-    short_varints: [ShortVarint; 16],
+    short_varints: [Option<Option<VarintRange>>; 16],
     /// Fields that are fixed arrays of scalars, written packed only. The reader requires
     /// them: absent means "missing required field".
     pub packed_only: Vec<u32>,
@@ -226,26 +226,16 @@ impl TypeInfo {
         if tag >= 0x80 || tag & 7 != WireType::Varint as u8 {
             return None;
         }
-        match self.short_varints[usize::from(tag >> 3)] {
-            ShortVarint::Not => None,
-            ShortVarint::Holds(range) => Some(range),
-        }
+        self.short_varints[usize::from(tag >> 3)]
     }
 }
 
-/// Whether a field of a one-byte tag is a varint scalar, and the values it may hold.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ShortVarint {
-    Not,
-    Holds(Option<VarintRange>),
-}
-
 /// [`TypeInfo::varint_under_short_tag`]'s table for `fields`.
-fn short_varints(fields: &[FieldInfo]) -> [ShortVarint; 16] {
-    let mut table = [ShortVarint::Not; 16];
+fn short_varints(fields: &[FieldInfo]) -> [Option<Option<VarintRange>>; 16] {
+    let mut table = [None; 16];
     for field in fields.iter().filter(|f| f.number < 16) {
         if matches!(field.class, FieldClass::Scalar(WireType::Varint)) {
-            table[field.number as usize] = ShortVarint::Holds(field.range);
+            table[field.number as usize] = Some(field.range);
         }
     }
     table
