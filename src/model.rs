@@ -25,6 +25,7 @@ mod record;
 mod redecode;
 pub mod run_problems;
 pub mod source;
+mod unit_names;
 pub mod value;
 
 pub use decoder::{Decoder, Focus, Limits, TopLevelHook};

@@ -26,6 +26,7 @@ use crate::model::field_counts::{FieldCounts, FrameCounts};
 use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
+use crate::model::unit_names::{EarlierNames, UnitNames};
 
 mod flat;
 mod listing;
@@ -145,7 +146,8 @@ pub(crate) fn build_part(
 }
 
 /// The numbers of the root's fields that hold state units whose first field is a string
-/// (their name), for reading names without decoding units ([`unit_name`]).
+/// (their name), for reading names without decoding units
+/// ([`crate::model::unit_names::unit_name`]).
 pub(crate) fn unit_fields(root: &MessageDescriptor) -> Vec<u32> {
     root.fields()
         .filter(|f| match f.kind() {
@@ -156,78 +158,6 @@ pub(crate) fn unit_fields(root: &MessageDescriptor) -> Vec<u32> {
         })
         .map(|f| f.number())
         .collect()
-}
-
-/// The name of the state unit in the value `start..end` of a top-level unit field, as the
-/// walk finds it: its first field 1 written length-delimited, among the fields read before
-/// any that does not read. `None` when the walk finds none.
-pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]> {
-    let mut pos = start;
-    while pos < end {
-        let field = wire::read_field(bytes, pos, end).ok()?;
-        if field.tag.field_number == 1 && field.tag.wire_type == WireType::Len {
-            return Some(&bytes[field.value_start..field.value_end]);
-        }
-        pos = field.end;
-    }
-    None
-}
-
-/// The names of the state units met, each with its text once a later unit has taken it
-/// again (made then, and shared by every unit that takes it after).
-pub(crate) type UnitNames = KeyMap<Vec<u8>, Option<Arc<str>>>;
-
-/// The unit names a scan of the top level met, each with the order it was first met in,
-/// shared by the parts decoded beside the scan: a part asks whether a name was met before
-/// it, rather than be given a copy of every name before it.
-#[derive(Debug, Default)]
-pub(crate) struct NamesMet {
-    order: std::sync::RwLock<KeyMap<Vec<u8>, usize>>,
-}
-
-impl NamesMet {
-    /// Records names met, in order; each keeps the order it was first met in.
-    pub(crate) fn met<'n>(&self, names: impl IntoIterator<Item = &'n [u8]>) {
-        let mut order = self.order.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        for name in names {
-            if !order.contains_key(name) {
-                let next = order.len();
-                order.insert(name.to_vec(), next);
-            }
-        }
-    }
-
-    /// How many distinct names were met so far.
-    pub(crate) fn count(&self) -> usize {
-        self.order.read().unwrap_or_else(std::sync::PoisonError::into_inner).len()
-    }
-
-    /// Whether `name` was among the first `before` distinct names met.
-    fn among_first(&self, name: &[u8], before: usize) -> bool {
-        let order = self.order.read().unwrap_or_else(std::sync::PoisonError::into_inner);
-        order.get(name).is_some_and(|&first| first < before)
-    }
-}
-
-/// The unit names met before a part: the first `before` of those a scan met.
-#[derive(Debug, Clone)]
-pub(crate) struct EarlierNames {
-    pub(crate) met: Arc<NamesMet>,
-    pub(crate) before: usize,
-}
-
-/// Records a state unit's name among those met; its text if an earlier unit had it (the
-/// VMM matches units by name), here or before the part. A name met again is not copied.
-fn taken_name(names: &mut UnitNames, earlier: Option<&EarlierNames>, name: &[u8]) -> Option<Arc<str>> {
-    match names.get_mut(name) {
-        Some(text) => Some(text.get_or_insert_with(|| String::from_utf8_lossy(name).into()).clone()),
-        None => {
-            let taken = earlier.is_some_and(|e| e.met.among_first(name, e.before));
-            let text = taken.then(|| Arc::<str>::from(String::from_utf8_lossy(name)));
-            names.insert(name.to_vec(), text.clone());
-            text
-        }
-    }
 }
 
 /// Whether a field holds state units.
@@ -1227,7 +1157,7 @@ impl Walker<'_, '_> {
         {
             return Some(ProblemKind::DuplicateUnitName { name: Arc::clone(name) });
         }
-        let name = taken_name(&mut self.unit_names, self.earlier_names.as_ref(), &self.b.bytes()[at.clone()])?;
+        let name = self.unit_names.taken(self.b.bytes(), at.clone(), self.earlier_names.as_ref())?;
         self.last_taken = Some((at, Arc::clone(&name)));
         Some(ProblemKind::DuplicateUnitName { name })
     }

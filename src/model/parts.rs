@@ -35,6 +35,7 @@ use crate::model::field_counts::FieldCounts;
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::overlay::{self, BudgetWatch, Part, TopState};
 use crate::model::source::Source;
+use crate::model::unit_names::{self, EarlierNames, NamesMet};
 
 /// How a large blob's top level is decoded in parts: on how many threads, and cut in
 /// parts of at least how many bytes. Parts are decoded in order as threads come free, and
@@ -139,7 +140,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
     let first = FirstPart::new(full_budget);
     let ahead = Ahead::new(pieces.threads * 2);
     let (found_out, found_in) = std::sync::mpsc::channel::<Found<T>>();
-    let names = Arc::new(overlay::NamesMet::default());
+    let names = Arc::new(NamesMet::default());
     let mut cutter = Cutter::new(&source, decoder, pieces.bytes, Arc::clone(&names));
     // A top level that is one part (a field nearly the whole blob) has nothing to decode
     // beside it, and had it decoded twice when its output passed what a part may hold.
@@ -223,9 +224,10 @@ pub fn decode_streaming_in_parts<T: Gathered>(
 /// How many bytes of a mapped file's pages are mapped at a step, ahead of the parts.
 const POPULATED_AT_A_STEP: usize = 16 << 20;
 
-/// `state` with the unit names met before a part: the first `before` the scan met.
-fn with_names(state: TopState, names: &Arc<overlay::NamesMet>, before: usize) -> TopState {
-    let earlier_names = Some(overlay::EarlierNames { met: Arc::clone(names), before });
+/// `state` with the unit names met before a part: the first `before` the scan met (none
+/// to ask of when there are none).
+fn with_names(state: TopState, names: &Arc<NamesMet>, before: usize) -> TopState {
+    let earlier_names = (before > 0).then(|| EarlierNames { met: Arc::clone(names), before });
     TopState { earlier_names, ..state }
 }
 
@@ -470,7 +472,7 @@ struct PartJob<'a, T> {
     source: Source,
     cut: &'a Cut,
     /// The unit names the scan met.
-    names: &'a Arc<overlay::NamesMet>,
+    names: &'a Arc<NamesMet>,
     look: &'a Look<T>,
     /// The types its thread met in the parts before: lent to each decode of it, and
     /// given back with those it meets.
@@ -582,7 +584,7 @@ struct Cutter<'a> {
     /// Where the scan is, and what it has counted and named up to there.
     pos: usize,
     counts: FieldCounts,
-    names: Arc<overlay::NamesMet>,
+    names: Arc<NamesMet>,
     /// The unit names met since they were last recorded, not yet among `names`: they are
     /// recorded at the next cut (or once [`NAMES_RECORDED_AT_ONCE`] wait), under one lock
     /// rather than one each.
@@ -597,7 +599,7 @@ struct Cutter<'a> {
 }
 
 impl<'a> Cutter<'a> {
-    fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<overlay::NamesMet>) -> Self {
+    fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
         let packable = decoder.root_type().map(packable_fields).unwrap_or_default();
         let read_whole = unit_fields.iter().copied().chain(packable.iter().map(|&(n, _)| n)).collect();
@@ -645,7 +647,8 @@ impl<'a> Cutter<'a> {
                     let Ok(field) = wire::read_field(bytes, self.pos, bytes.len()) else { break };
                     let is_unit =
                         field.tag.wire_type == WireType::Len && self.unit_fields.contains(&field.tag.field_number);
-                    let name = is_unit.then(|| overlay::unit_name(bytes, field.value_start, field.value_end)).flatten();
+                    let name =
+                        is_unit.then(|| unit_names::unit_name(bytes, field.value_start, field.value_end)).flatten();
                     (field.tag.field_number, field.end, name, self.counted_as(&field))
                 }
             };

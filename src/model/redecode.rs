@@ -26,6 +26,7 @@ use crate::model::overlay::{self, ArrayLengths, Part, TopState};
 use crate::model::problem::{Problem, ProblemKind};
 use crate::model::record::NodeRecord;
 use crate::model::source::{Buffer, Source};
+use crate::model::unit_names;
 
 /// How an edit is carried over to the document of the edited bytes without decoding the
 /// whole again.
@@ -80,7 +81,7 @@ pub(super) fn inside(doc: &Document, changed: &Range<usize>) -> Option<Inside> {
         return None;
     }
     let name =
-        overlay::unit_name(doc.bytes(), node.value_start() as usize, node.value_end as usize).map(<[u8]>::to_vec);
+        unit_names::unit_name(doc.bytes(), node.value_start() as usize, node.value_end as usize).map(<[u8]>::to_vec);
     Some(Inside { node, top, name, lengths_agree })
 }
 
@@ -138,7 +139,7 @@ fn lengths_agree(doc: &Document) -> bool {
 struct Before {
     number: u32,
     values: u32,
-    names: Option<overlay::EarlierNames>,
+    names: Option<unit_names::EarlierNames>,
 }
 
 /// The top-level fields in `range` of `source` decoded alone (with the message types
@@ -204,7 +205,7 @@ pub(super) fn again(old: Old, decoder: &Decoder, source: &Source, inside: Inside
     // The edit left the field where it was: the same tag, read to where it should end,
     // with the same unit name.
     let field = wire::read_field(source, start, source.len()).ok()?;
-    let same_name = overlay::unit_name(source, field.value_start, field.value_end).map(<[u8]>::to_vec) == name;
+    let same_name = unit_names::unit_name(source, field.value_start, field.value_end).map(<[u8]>::to_vec) == name;
     if (field.tag.field_number, field.tag.wire_type, field.end) != (node.field_number, WireType::Len, end) || !same_name
     {
         return None;

@@ -14,6 +14,7 @@ use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex, TypeInfo, VarintRa
 use crate::decode::wire::{self, PackedRun, RawField, WireType};
 use crate::model::node::{NodeId, NodeKind};
 use crate::model::problem::ProblemKind;
+use crate::model::unit_names::unit_name_at;
 
 /// A message being skimmed.
 struct Open {
@@ -285,8 +286,8 @@ impl Walker<'_, '_> {
         // that is clean but for a name already taken is skimmed too, with that problem.
         let named = info.is_state_unit && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
         let fields = self.skim(ty, raw.value_start..raw.value_end, level.nested(false))?;
-        let name = named.then(|| super::unit_name(self.b.bytes(), raw.value_start, raw.value_end)).flatten();
-        let taken = name.and_then(|name| super::taken_name(&mut self.unit_names, self.earlier_names.as_ref(), name));
+        let name = named.then(|| unit_name_at(self.b.bytes(), raw.value_start, raw.value_end)).flatten();
+        let taken = name.and_then(|at| self.unit_names.taken(self.b.bytes(), at, self.earlier_names.as_ref()));
         for (array, length) in self.skimmed.first_lengths.drain(..) {
             self.array_lengths.insert(array, length);
         }

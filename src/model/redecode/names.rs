@@ -7,7 +7,7 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use crate::decode::wire::{self, WireType};
-use crate::model::overlay::{self, EarlierNames, NamesMet};
+use crate::model::unit_names::{self, EarlierNames, NamesMet};
 
 /// Which of `names` a state unit among the top-level fields in `range` of `bytes` has
 /// (units being the fields of numbers `units`); `None` when the range does not read as
@@ -18,7 +18,7 @@ pub(super) fn given_in(bytes: &[u8], range: Range<usize>, units: &[u32], names: 
     while pos < range.end && given.contains(&false) {
         let field = wire::read_field(bytes, pos, range.end).ok()?;
         if field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number) {
-            let name = overlay::unit_name(bytes, field.value_start, field.value_end);
+            let name = unit_names::unit_name(bytes, field.value_start, field.value_end);
             for (given, _) in given.iter_mut().zip(names).filter(|(_, n)| Some(**n) == name) {
                 *given = true;
             }

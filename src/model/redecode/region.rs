@@ -25,6 +25,7 @@ use crate::model::overlay::{self, ArrayLengths};
 use crate::model::problem::ProblemKind;
 use crate::model::record::NodeRecord;
 use crate::model::source::Source;
+use crate::model::unit_names;
 
 /// The whole top-level fields an edit takes out, as they were before it (none when it
 /// inserts fields between two).
@@ -112,7 +113,7 @@ fn first_names(doc: &Document, top: NodeId, next: NodeId) -> Vec<Vec<u8>> {
     while at < next {
         let node = doc.node(at);
         if node.wire == Some(WireType::Len) && units.contains(&node.field_number) && !given_twice(at) {
-            let name = overlay::unit_name(doc.bytes(), node.value_start() as usize, node.value_end as usize);
+            let name = unit_names::unit_name(doc.bytes(), node.value_start() as usize, node.value_end as usize);
             names.extend(name.map(<[u8]>::to_vec));
         }
         at = node.next;
@@ -180,7 +181,7 @@ fn inserted<'a>(bytes: &'a [u8], span: Range<usize>, units: &[u32]) -> Option<In
             return None;
         }
         if field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number) {
-            inserted.names.extend(overlay::unit_name(bytes, field.value_start, field.value_end));
+            inserted.names.extend(unit_names::unit_name(bytes, field.value_start, field.value_end));
         }
         inserted.count += 1;
         pos = field.end;
