@@ -566,33 +566,36 @@ const NAMES_RECORDED_AT_ONCE: usize = 4096;
 
 /// Cuts the top level into parts of at least a given size, at boundaries where a field
 /// reads, each with the counts of the top-level fields before it; what follows a field
-/// that does not read is in the last part. The unit names it meets go to the names the
-/// parts share, in order. A part is also at least as large as the counts it is given (a
-/// hostile top level has a million distinct numbers), so copying them costs no more than
-/// reading the blob.
+/// that does not read is in the last part. The unit names of each part go to the names
+/// the parts share, in order, before the part after it is handed out: a part is handed
+/// out as soon as its end is found, so the first part's names are read beside its decode,
+/// not before it (100,000 units each named anew took a third of their `check` before any
+/// part began). A part is also at least as large as the counts it is given (a hostile top
+/// level has a million distinct numbers), so copying them costs no more than reading the
+/// blob.
 struct Cutter<'a> {
     bytes: &'a [u8],
     least: usize,
     unit_fields: Vec<u32>,
     /// The root's repeated scalar fields, and their values' wire type: a packed run of one
-    /// counts as many as the values it holds, as the decoder counts it.
+    /// counts as many as the values it holds, as the decoder counts it. Their fields are
+    /// read whole, never skimmed or stepped over.
     packable: Vec<(u32, WireType)>,
-    /// The numbers of both, whose fields are read whole, never skimmed or stepped over.
-    read_whole: Vec<u32>,
+    /// Where the unit names before are recorded up to.
+    names_at: usize,
     /// The next part: its number, where it starts and what came before it.
     next: Option<Cut>,
-    /// Where the scan is, and what it has counted and named up to there.
+    /// Where the scan is, and what it has counted up to there.
     pos: usize,
     counts: FieldCounts,
     names: Arc<NamesMet>,
-    /// The unit names met since they were last recorded, not yet among `names`: they are
-    /// recorded at the next cut (or once [`NAMES_RECORDED_AT_ONCE`] wait), under one lock
-    /// rather than one each.
+    /// The unit names read since they were last recorded, not yet among `names`: they are
+    /// recorded [`NAMES_RECORDED_AT_ONCE`] at a time, under one lock rather than one each.
     names_pending: Vec<&'a [u8]>,
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
     in_a_row: (u32, u32),
-    /// The first byte of the field met last, unless it is a unit: the fields after it with
+    /// The first byte of the field met last, unless it may be a packed run: the fields after it with
     /// that one-byte tag of a length-delimited field and a one-byte length are stepped
     /// over without reading them anew ([`wire::short_len_field_end`]).
     short_tag: Option<u8>,
@@ -602,14 +605,13 @@ impl<'a> Cutter<'a> {
     fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
         let packable = decoder.root_type().map(packable_fields).unwrap_or_default();
-        let read_whole = unit_fields.iter().copied().chain(packable.iter().map(|&(n, _)| n)).collect();
         let first = Cut { k: 0, place: Place { range: 0..0, names_before: 0 }, counts: FieldCounts::default() };
         Cutter {
             bytes,
             least: least.max(1),
             unit_fields,
             packable,
-            read_whole,
+            names_at: 0,
             next: Some(first),
             pos: 0,
             counts: FieldCounts::default(),
@@ -623,6 +625,8 @@ impl<'a> Cutter<'a> {
     /// The next part, once where it ends is found; `None` after the last.
     fn next_cut(&mut self) -> Option<Cut> {
         let mut cut = self.next.take()?;
+        self.record_names_before(cut.place.range.start);
+        cut.place.names_before = self.names.count();
         let bytes = self.bytes;
         let least = self.least.max(self.counts.bytes());
         // The last part takes the rest when less than two parts' worth is left.
@@ -637,27 +641,21 @@ impl<'a> Cutter<'a> {
             if self.pos >= bytes.len() {
                 break;
             }
-            // Most fields are skimmed; a unit (for its name), a run of values (to count
-            // them) and anything unusual are read.
+            // Most fields are skimmed; a run of values (to count them) and anything
+            // unusual are read.
             let skimmed = wire::skim_field(bytes, self.pos, bytes.len());
-            let whole = skimmed.is_none_or(|(number, _)| self.read_whole.contains(&number));
-            let (number, next, name, counted_as) = match skimmed {
-                Some((number, next)) if !whole => (number, next, None, 1),
+            let (number, next, counted_as) = match skimmed {
+                Some((number, next)) if !self.is_packable(number) => (number, next, 1),
                 _ => {
                     let Ok(field) = wire::read_field(bytes, self.pos, bytes.len()) else { break };
-                    let is_unit =
-                        field.tag.wire_type == WireType::Len && self.unit_fields.contains(&field.tag.field_number);
-                    let name =
-                        is_unit.then(|| unit_names::unit_name(bytes, field.value_start, field.value_end)).flatten();
-                    (field.tag.field_number, field.end, name, self.counted_as(&field))
+                    (field.tag.field_number, field.end, self.counted_as(&field))
                 }
             };
             if self.pos >= cut.place.range.start + least {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
-                self.names.met(self.names_pending.drain(..));
-                let (counts, names_before) = (self.counts.clone(), self.names.count());
-                let place = Place { range: self.pos..self.pos, names_before };
-                self.next = Some(Cut { k: cut.k + 1, place, counts });
+                // How many names came before it is known once this part's are recorded.
+                let place = Place { range: self.pos..self.pos, names_before: 0 };
+                self.next = Some(Cut { k: cut.k + 1, place, counts: self.counts.clone() });
                 cut.place.range.end = self.pos;
                 return Some(cut);
             }
@@ -666,25 +664,40 @@ impl<'a> Cutter<'a> {
                 self.in_a_row.0 = number;
             }
             self.in_a_row.1 = self.in_a_row.1.saturating_add(counted_as);
-            // A unit is read for its name, and a run for its values: never stepped over.
-            // Only a one-byte tag of a length-delimited field starts such a run: after any
-            // other (a million distinct numbers' longer tags), the step is not tried.
+            // A run is read for its values: never stepped over. Only a one-byte tag of a
+            // length-delimited field starts such a run: after any other (a million
+            // distinct numbers' longer tags), the step is not tried.
             let tag = bytes[self.pos];
-            let short = wire::is_short_len_tag(tag);
-            self.short_tag = (short && (!whole || !self.read_whole.contains(&number))).then_some(tag);
-            // A name given again in a row (a hostile top level) is recorded once.
-            if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
-                self.names_pending.push(name);
-                // Recorded a few thousand at a time, the names waiting take little room
-                // however large the part (the order a name is first met in stays).
-                if self.names_pending.len() >= NAMES_RECORDED_AT_ONCE {
-                    self.names.met(self.names_pending.drain(..));
-                }
-            }
+            self.short_tag = (wire::is_short_len_tag(tag) && !self.is_packable(number)).then_some(tag);
             self.pos = next;
         }
         cut.place.range.end = bytes.len();
         Some(cut)
+    }
+
+    /// Whether field `number` of the root may be a packed run.
+    fn is_packable(&self, number: u32) -> bool {
+        self.packable.iter().any(|&(n, _)| n == number)
+    }
+
+    /// Records the unit names of the top-level fields from where they are recorded up to
+    /// `end` (the start of a part, so whole fields that read), in order.
+    fn record_names_before(&mut self, end: usize) {
+        let bytes = self.bytes;
+        while self.names_at < end {
+            let Ok(field) = wire::read_field(bytes, self.names_at, end) else { break };
+            self.names_at = field.end;
+            let is_unit = field.tag.wire_type == WireType::Len && self.unit_fields.contains(&field.tag.field_number);
+            let name = is_unit.then(|| unit_names::unit_name(bytes, field.value_start, field.value_end)).flatten();
+            // A name given again in a row (a hostile top level) is recorded once.
+            if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
+                self.names_pending.push(name);
+                if self.names_pending.len() >= NAMES_RECORDED_AT_ONCE {
+                    self.names.met(self.names_pending.drain(..));
+                }
+            }
+        }
+        self.names.met(self.names_pending.drain(..));
     }
 
     /// How many fields the decoder counts `field` as: a packed run of a repeated scalar as
