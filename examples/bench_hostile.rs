@@ -66,6 +66,24 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, String)> {
     }
     shapes.push(("many small units", many, "units[1000].state.vmtime".into()));
 
+    // Each named anew, as a real VM's units are: every name is kept and asked after.
+    let (mut named, mut k) = (Vec::new(), 0);
+    while named.len() < size {
+        let name = format!("unit-{k:07}");
+        named.extend(unit(name.as_bytes(), b"type.googleapis.com/sample.vmtime.SavedState", &[0x08, 0x01]));
+        k += 1;
+    }
+    shapes.push(("many small units, each named anew", named, "units[1000].state.vmtime".into()));
+
+    // The same with a type URL no schema declares: a dump checked without its schema folder.
+    let (mut unknown_urls, mut k) = (Vec::new(), 0);
+    while unknown_urls.len() < size {
+        let name = format!("unit-{k:07}");
+        unknown_urls.extend(unit(name.as_bytes(), b"type.googleapis.com/no.Such", &[0x08, 0x01]));
+        k += 1;
+    }
+    shapes.push(("an unknown type, every unit named anew", unknown_urls, "units[1000].name".into()));
+
     let mut packed = Vec::new();
     let mut run = Vec::new();
     while run.len() < size {

@@ -95,8 +95,9 @@ struct FirstMet {
 }
 
 impl InOrder {
-    fn find(&self, name: &[u8]) -> Option<&FirstMet> {
-        self.table.find(self.keys.hash_one(name), |first| self.arena[first.at.clone()] == *name)
+    /// `name` as first met, found by its `hash`.
+    fn find(&self, name: &[u8], hash: u64) -> Option<&FirstMet> {
+        self.table.find(hash, |first| self.arena[first.at.clone()] == *name)
     }
 }
 
@@ -107,12 +108,13 @@ impl NamesMet {
         let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
         let mut earliest: Option<usize> = None;
         for name in names {
-            if let Some(first) = in_order.find(name) {
+            let hash = in_order.keys.hash_one(name);
+            if let Some(first) = in_order.find(name, hash) {
                 earliest = Some(earliest.map_or(first.order, |e| e.min(first.order)));
                 continue;
             }
-            let InOrder { arena, table, keys } = &mut *in_order;
-            let (at, hash, order) = (arena.len()..arena.len() + name.len(), keys.hash_one(name), table.len());
+            let InOrder { arena, table, .. } = &mut *in_order;
+            let (at, order) = (arena.len()..arena.len() + name.len(), table.len());
             arena.extend_from_slice(name);
             table.insert_unique(hash, FirstMet { at, hash, order }, |first| first.hash);
         }
@@ -127,7 +129,7 @@ impl NamesMet {
     /// Whether `name` was among the first `before` distinct names met.
     fn among_first(&self, name: &[u8], before: usize) -> bool {
         let in_order = self.order.read().unwrap_or_else(PoisonError::into_inner);
-        in_order.find(name).is_some_and(|first| first.order < before)
+        in_order.find(name, in_order.keys.hash_one(name)).is_some_and(|first| first.order < before)
     }
 }
 
