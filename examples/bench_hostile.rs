@@ -24,6 +24,16 @@ fn len_field(out: &mut Vec<u8>, number: u64, bytes: &[u8]) {
     out.extend_from_slice(bytes);
 }
 
+/// About `size` bytes of small units of type `url`, each with a name of its own.
+fn units_named_anew(size: usize, url: &[u8]) -> Vec<u8> {
+    let (mut units, mut k) = (Vec::new(), 0);
+    while units.len() < size {
+        units.extend(unit(format!("unit-{k:07}").as_bytes(), url, &[0x08, 0x01]));
+        k += 1;
+    }
+    units
+}
+
 /// The shapes, each about `size` bytes: (name, bytes, a path that exists in it).
 fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, String)> {
     let mut shapes = Vec::new();
@@ -67,21 +77,11 @@ fn shapes(size: usize) -> Vec<(&'static str, Vec<u8>, String)> {
     shapes.push(("many small units", many, "units[1000].state.vmtime".into()));
 
     // Each named anew, as a real VM's units are: every name is kept and asked after.
-    let (mut named, mut k) = (Vec::new(), 0);
-    while named.len() < size {
-        let name = format!("unit-{k:07}");
-        named.extend(unit(name.as_bytes(), b"type.googleapis.com/sample.vmtime.SavedState", &[0x08, 0x01]));
-        k += 1;
-    }
+    let named = units_named_anew(size, b"type.googleapis.com/sample.vmtime.SavedState");
     shapes.push(("many small units, each named anew", named, "units[1000].state.vmtime".into()));
 
     // The same with a type URL no schema declares: a dump checked without its schema folder.
-    let (mut unknown_urls, mut k) = (Vec::new(), 0);
-    while unknown_urls.len() < size {
-        let name = format!("unit-{k:07}");
-        unknown_urls.extend(unit(name.as_bytes(), b"type.googleapis.com/no.Such", &[0x08, 0x01]));
-        k += 1;
-    }
+    let unknown_urls = units_named_anew(size, b"type.googleapis.com/no.Such");
     shapes.push(("an unknown type, every unit named anew", unknown_urls, "units[1000].name".into()));
 
     let mut packed = Vec::new();
