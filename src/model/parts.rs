@@ -595,9 +595,9 @@ struct Cutter<'a> {
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
     in_a_row: (u32, u32),
-    /// The first byte of the field met last, unless it may be a packed run: the fields after it with
-    /// that one-byte tag of a length-delimited field and a one-byte length are stepped
-    /// over without reading them anew ([`wire::short_len_field_end`]).
+    /// The first byte of the field met last, unless it may be a packed run: the fields
+    /// after it with that one-byte tag of a length-delimited field and a one-byte length
+    /// are stepped over without reading them anew ([`wire::short_len_field_end`]).
     short_tag: Option<u8>,
 }
 

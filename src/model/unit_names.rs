@@ -102,15 +102,12 @@ impl InOrder {
 }
 
 impl NamesMet {
-    /// Records names met, in order; each keeps the order it was first met in. Gives the
-    /// earliest order among those that had been met already (`None` when all are new).
-    pub(crate) fn met<'n>(&self, names: impl IntoIterator<Item = &'n [u8]>) -> Option<usize> {
+    /// Records names met, in order; each keeps the order it was first met in.
+    pub(crate) fn met<'n>(&self, names: impl IntoIterator<Item = &'n [u8]>) {
         let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
-        let mut earliest: Option<usize> = None;
         for name in names {
             let hash = in_order.keys.hash_one(name);
-            if let Some(first) = in_order.find(name, hash) {
-                earliest = Some(earliest.map_or(first.order, |e| e.min(first.order)));
+            if in_order.find(name, hash).is_some() {
                 continue;
             }
             let InOrder { arena, table, .. } = &mut *in_order;
@@ -118,7 +115,6 @@ impl NamesMet {
             arena.extend_from_slice(name);
             table.insert_unique(hash, FirstMet { at, hash, order }, |first| first.hash);
         }
-        earliest
     }
 
     /// How many distinct names were met so far.
@@ -148,9 +144,9 @@ mod tests {
     fn a_walk_tells_a_name_given_again_here_or_before_its_part() {
         let bytes = b"pit rtc pit com1 rtc";
         let scan = NamesMet::default();
-        assert_eq!(scan.met([&b"uart"[..], b"com1", b"uart"]), Some(0), "uart again, first met 0th");
-        assert_eq!(scan.met([&b"hpet"[..]]), None);
-        assert_eq!(scan.count(), 3);
+        scan.met([&b"uart"[..], b"com1", b"uart"]);
+        scan.met([&b"hpet"[..]]);
+        assert_eq!(scan.count(), 3, "uart given again is met once");
         // Only the first two the scan met came before the part: hpet came after it.
         let earlier = EarlierNames { met: Arc::new(scan), before: 2 };
         let mut names = UnitNames::default();
@@ -172,7 +168,15 @@ mod tests {
         let (scan, mut walk, mut distinct, mut at) = (NamesMet::default(), UnitNames::default(), Vec::new(), 0);
         for name in &names {
             let first = distinct.iter().position(|d| d == name);
-            assert_eq!(scan.met([name.as_slice()]), first, "{name:?}");
+            // Met before exactly when it was, and kept at the place it was first met in.
+            assert_eq!(scan.among_first(name, scan.count()), first.is_some(), "{name:?}");
+            if let Some(first) = first {
+                assert!(
+                    scan.among_first(name, first + 1) && !scan.among_first(name, first),
+                    "{name:?} first at {first}"
+                );
+            }
+            scan.met([name.as_slice()]);
             let taken = walk.taken(&bytes, at..at + name.len(), None);
             assert_eq!(taken.is_some(), first.is_some(), "{name:?}");
             if first.is_none() {
