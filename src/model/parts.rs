@@ -687,8 +687,7 @@ impl<'a> Cutter<'a> {
         while self.names_at < end {
             let Ok(field) = wire::read_field(bytes, self.names_at, end) else { break };
             self.names_at = field.end;
-            let is_unit = field.tag.wire_type == WireType::Len && self.unit_fields.contains(&field.tag.field_number);
-            let name = is_unit.then(|| unit_names::unit_name(bytes, field.value_start, field.value_end)).flatten();
+            let name = unit_names::unit_name_of(bytes, &field, &self.unit_fields);
             // A name given again in a row (a hostile top level) is recorded once.
             if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
                 self.names_pending.push(name);

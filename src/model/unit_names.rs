@@ -20,6 +20,13 @@ pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]>
     unit_name_at(bytes, start, end).map(|at| &bytes[at])
 }
 
+/// The unit name of top-level `field` of `bytes` when it is a unit, its number one of
+/// `units` (the root's fields of units).
+pub(crate) fn unit_name_of<'b>(bytes: &'b [u8], field: &wire::RawField, units: &[u32]) -> Option<&'b [u8]> {
+    let is_unit = field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number);
+    is_unit.then(|| unit_name(bytes, field.value_start, field.value_end)).flatten()
+}
+
 /// Where in `bytes` the name [`unit_name`] finds is.
 pub(crate) fn unit_name_at(bytes: &[u8], start: usize, end: usize) -> Option<Range<usize>> {
     let mut pos = start;

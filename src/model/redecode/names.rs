@@ -6,7 +6,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::decode::wire::{self, WireType};
+use crate::decode::wire;
 use crate::model::unit_names::{self, EarlierNames, NamesMet};
 
 /// Which of `names` a state unit among the top-level fields in `range` of `bytes` has
@@ -17,9 +17,8 @@ pub(super) fn given_in(bytes: &[u8], range: Range<usize>, units: &[u32], names: 
     let mut pos = range.start;
     while pos < range.end && given.contains(&false) {
         let field = wire::read_field(bytes, pos, range.end).ok()?;
-        if field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number) {
-            let name = unit_names::unit_name(bytes, field.value_start, field.value_end);
-            for (given, _) in given.iter_mut().zip(names).filter(|(_, n)| Some(**n) == name) {
+        if let Some(name) = unit_names::unit_name_of(bytes, &field, units) {
+            for (given, _) in given.iter_mut().zip(names).filter(|(_, n)| **n == name) {
                 *given = true;
             }
         }

@@ -180,9 +180,7 @@ fn inserted<'a>(bytes: &'a [u8], span: Range<usize>, units: &[u32]) -> Option<In
         if *inserted.number.get_or_insert(field.tag.field_number) != field.tag.field_number {
             return None;
         }
-        if field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number) {
-            inserted.names.extend(unit_names::unit_name(bytes, field.value_start, field.value_end));
-        }
+        inserted.names.extend(unit_names::unit_name_of(bytes, &field, units));
         inserted.count += 1;
         pos = field.end;
     }
