@@ -83,10 +83,11 @@ struct Cut {
     counts: FieldCounts,
 }
 
-/// Where a part is: its bytes, and the distinct unit names met before it.
+/// Where a part is: its bytes, and the unit names met before it.
 #[derive(Debug, Clone)]
 struct Place {
     range: Range<usize>,
+    /// Where the scan's record of names stood at the part ([`NamesMet::mark`]).
     names_before: usize,
 }
 
@@ -224,8 +225,8 @@ pub fn decode_streaming_in_parts<T: Gathered>(
 /// How many bytes of a mapped file's pages are mapped at a step, ahead of the parts.
 const POPULATED_AT_A_STEP: usize = 16 << 20;
 
-/// `state` with the unit names met before a part: the first `before` the scan met (none
-/// to ask of when there are none).
+/// `state` with the unit names met before a part: those the scan met before its record
+/// stood at `before` (none to ask of when there are none).
 fn with_names(state: TopState, names: &Arc<NamesMet>, before: usize) -> TopState {
     let earlier_names = (before > 0).then(|| EarlierNames { met: Arc::clone(names), before });
     TopState { earlier_names, ..state }
@@ -626,7 +627,7 @@ impl<'a> Cutter<'a> {
     fn next_cut(&mut self) -> Option<Cut> {
         let mut cut = self.next.take()?;
         self.record_names_before(cut.place.range.start);
-        cut.place.names_before = self.names.count();
+        cut.place.names_before = self.names.mark();
         let bytes = self.bytes;
         let least = self.least.max(self.counts.bytes());
         // The last part takes the rest when less than two parts' worth is left.

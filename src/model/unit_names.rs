@@ -40,35 +40,64 @@ pub(crate) fn unit_name_at(bytes: &[u8], start: usize, end: usize) -> Option<Ran
     None
 }
 
-/// The unit names one walk met, each kept by where it is in the walk's bytes.
+/// The unit names one walk met, each kept by where it is in the walk's bytes, in sixteen
+/// bytes: a top level of a hundred thousand units, each named anew, fills a table of as
+/// many, and the pages it grows into cost more than the names' hashing (twice as many
+/// at forty bytes an entry, with a third of `check` spent growing the tables).
 #[derive(Debug, Default)]
 pub(crate) struct UnitNames {
     table: HashTable<WalkName>,
+    /// The text of each name taken again, made once for every unit that takes it.
+    texts: Vec<Arc<str>>,
     keys: RandomKeys,
 }
 
-/// A name one walk met: where it first was, and its text once a later unit has taken it
-/// again (made then, and shared by every unit that takes it after).
+/// A name one walk met: where it first was, and which of the texts is its own once a
+/// later unit has taken it again ([`NO_TEXT`] until then).
 #[derive(Debug)]
 struct WalkName {
-    at: Range<usize>,
-    hash: u64,
-    text: Option<Arc<str>>,
+    start: u64,
+    len: u32,
+    text: u32,
+}
+
+/// A name's text not yet made.
+const NO_TEXT: u32 = u32::MAX;
+
+impl WalkName {
+    fn name<'b>(&self, bytes: &'b [u8]) -> &'b [u8] {
+        &bytes[self.start as usize..][..self.len as usize]
+    }
 }
 
 impl UnitNames {
     /// Records the name of a unit, at `at` in `bytes` (the walk's own, where every name it
     /// records is); its text if an earlier unit had it, here or before the part (`earlier`).
+    /// A name of 4 GiB or more is not kept, its entry's length being four bytes: a unit
+    /// twice its size would have to give it again to be missed.
     pub(crate) fn taken(&mut self, bytes: &[u8], at: Range<usize>, earlier: Option<&EarlierNames>) -> Option<Arc<str>> {
         let name = &bytes[at.clone()];
-        let hash = self.keys.hash_one(name);
-        if let Some(met) = self.table.find_mut(hash, |met| bytes[met.at.clone()] == *name) {
-            return Some(met.text.get_or_insert_with(|| text_of(name)).clone());
+        let len = u32::try_from(name.len()).ok()?;
+        let UnitNames { table, texts, keys } = self;
+        let hash = keys.hash_one(name);
+        if let Some(met) = table.find_mut(hash, |met| met.name(bytes) == name) {
+            if let Some(text) = texts.get(met.text as usize) {
+                return Some(Arc::clone(text));
+            }
+            let text = text_of(name);
+            // Past four billion texts, each is made anew.
+            if let Ok(index) = u32::try_from(texts.len())
+                && index < NO_TEXT
+            {
+                met.text = index;
+                texts.push(Arc::clone(&text));
+            }
+            return Some(text);
         }
-        let taken = earlier.is_some_and(|e| e.met.among_first(name, e.before));
-        let text = taken.then(|| text_of(name));
-        self.table.insert_unique(hash, WalkName { at, hash, text: text.clone() }, |met| met.hash);
-        text
+        let taken = earlier.is_some_and(|e| e.met.met_before(name, e.before));
+        let entry = WalkName { start: at.start as u64, len, text: NO_TEXT };
+        table.insert_unique(hash, entry, |met| keys.hash_one(met.name(bytes)));
+        taken.then(|| text_of(name))
     }
 }
 
@@ -77,15 +106,17 @@ fn text_of(name: &[u8]) -> Arc<str> {
     String::from_utf8_lossy(name).into()
 }
 
-/// The unit names a scan of the top level met, each with the order it was first met in,
-/// shared by the parts decoded beside the scan: a part asks whether a name was met before
-/// it, rather than be given a copy of every name before it.
+/// The unit names a scan of the top level met, in the order first met, shared by the
+/// parts decoded beside the scan: a part asks whether a name was met before it, rather
+/// than be given a copy of every name before it.
 #[derive(Debug, Default)]
 pub(crate) struct NamesMet {
     order: RwLock<InOrder>,
 }
 
-/// The names met, their bytes one after another in one arena.
+/// The names met, their bytes one after another in one arena, each followed by a byte
+/// of its own: where a name starts there tells the order it was first met in, an empty
+/// name included.
 #[derive(Debug, Default)]
 struct InOrder {
     arena: Vec<u8>,
@@ -93,50 +124,63 @@ struct InOrder {
     keys: RandomKeys,
 }
 
-/// A name as first met: where its bytes are in the arena, and its place in the order.
+/// A name as first met: where its bytes are in the arena (sixteen bytes an entry, as
+/// [`UnitNames`] keeps them).
 #[derive(Debug)]
 struct FirstMet {
-    at: Range<usize>,
-    hash: u64,
-    order: usize,
+    start: u64,
+    len: u32,
+}
+
+impl FirstMet {
+    fn name<'a>(&self, arena: &'a [u8]) -> &'a [u8] {
+        &arena[self.start as usize..][..self.len as usize]
+    }
 }
 
 impl InOrder {
     /// `name` as first met, found by its `hash`.
     fn find(&self, name: &[u8], hash: u64) -> Option<&FirstMet> {
-        self.table.find(hash, |first| self.arena[first.at.clone()] == *name)
+        self.table.find(hash, |first| first.name(&self.arena) == name)
     }
 }
 
 impl NamesMet {
-    /// Records names met, in order; each keeps the order it was first met in.
+    /// Records names met, in order; each keeps the place it was first met in. A name of 4
+    /// GiB or more is not kept ([`UnitNames::taken`]).
     pub(crate) fn met<'n>(&self, names: impl IntoIterator<Item = &'n [u8]>) {
         let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
         for name in names {
+            let Ok(len) = u32::try_from(name.len()) else { continue };
             let hash = in_order.keys.hash_one(name);
             if in_order.find(name, hash).is_some() {
                 continue;
             }
-            let InOrder { arena, table, .. } = &mut *in_order;
-            let (at, order) = (arena.len()..arena.len() + name.len(), table.len());
+            let InOrder { arena, table, keys } = &mut *in_order;
+            let start = arena.len() as u64;
             arena.extend_from_slice(name);
-            table.insert_unique(hash, FirstMet { at, hash, order }, |first| first.hash);
+            arena.push(0);
+            let arena = &*arena;
+            table.insert_unique(hash, FirstMet { start, len }, |first| keys.hash_one(first.name(arena)));
         }
     }
 
-    /// How many distinct names were met so far.
-    pub(crate) fn count(&self) -> usize {
-        self.order.read().unwrap_or_else(PoisonError::into_inner).table.len()
+    /// Where the record stands: a mark that grows with each distinct name met, for
+    /// asking later whether a name was met before it ([`EarlierNames::before`]); 0 while
+    /// none has been.
+    pub(crate) fn mark(&self) -> usize {
+        self.order.read().unwrap_or_else(PoisonError::into_inner).arena.len()
     }
 
-    /// Whether `name` was among the first `before` distinct names met.
-    fn among_first(&self, name: &[u8], before: usize) -> bool {
+    /// Whether `name` was first met before the record stood at `mark`.
+    fn met_before(&self, name: &[u8], mark: usize) -> bool {
         let in_order = self.order.read().unwrap_or_else(PoisonError::into_inner);
-        in_order.find(name, in_order.keys.hash_one(name)).is_some_and(|first| first.order < before)
+        in_order.find(name, in_order.keys.hash_one(name)).is_some_and(|first| first.start < mark as u64)
     }
 }
 
-/// The unit names met before a part: the first `before` of those a scan met.
+/// The unit names met before a part: those a scan met before its record stood at
+/// `before` ([`NamesMet::mark`]).
 #[derive(Debug, Clone)]
 pub(crate) struct EarlierNames {
     pub(crate) met: Arc<NamesMet>,
@@ -152,10 +196,11 @@ mod tests {
         let bytes = b"pit rtc pit com1 rtc";
         let scan = NamesMet::default();
         scan.met([&b"uart"[..], b"com1", b"uart"]);
+        let before = scan.mark();
+        assert_eq!(before, "uart com1 ".len(), "uart given again is met once");
         scan.met([&b"hpet"[..]]);
-        assert_eq!(scan.count(), 3, "uart given again is met once");
         // Only the first two the scan met came before the part: hpet came after it.
-        let earlier = EarlierNames { met: Arc::new(scan), before: 2 };
+        let earlier = EarlierNames { met: Arc::new(scan), before };
         let mut names = UnitNames::default();
         let taken: Vec<Option<String>> = [0..3, 4..7, 8..11, 12..16, 17..20]
             .into_iter()
@@ -173,24 +218,28 @@ mod tests {
             .collect();
         let bytes = names.concat();
         let (scan, mut walk, mut distinct, mut at) = (NamesMet::default(), UnitNames::default(), Vec::new(), 0);
+        // Where the scan's record stood as each distinct name was first met.
+        let mut marks = Vec::new();
         for name in &names {
             let first = distinct.iter().position(|d| d == name);
             // Met before exactly when it was, and kept at the place it was first met in.
-            assert_eq!(scan.among_first(name, scan.count()), first.is_some(), "{name:?}");
+            assert_eq!(scan.met_before(name, scan.mark()), first.is_some(), "{name:?}");
             if let Some(first) = first {
-                assert!(
-                    scan.among_first(name, first + 1) && !scan.among_first(name, first),
-                    "{name:?} first at {first}"
-                );
+                let mark = marks[first];
+                assert!(scan.met_before(name, mark + 1) && !scan.met_before(name, mark), "{name:?} first at {first}");
             }
+            let mark = scan.mark();
             scan.met([name.as_slice()]);
             let taken = walk.taken(&bytes, at..at + name.len(), None);
             assert_eq!(taken.is_some(), first.is_some(), "{name:?}");
             if first.is_none() {
                 distinct.push(name.clone());
+                marks.push(mark);
             }
             at += name.len();
         }
-        assert_eq!((scan.count(), distinct.len()), (740, 740));
+        // The empty name among them, each name in the record once.
+        assert_eq!(distinct.len(), 740);
+        assert_eq!(scan.mark(), distinct.iter().map(|d| d.len() + 1).sum::<usize>());
     }
 }

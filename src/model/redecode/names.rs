@@ -32,7 +32,7 @@ pub(super) fn given_in(bytes: &[u8], range: Range<usize>, units: &[u32], names: 
 pub(super) fn given_before<'n>(names: impl IntoIterator<Item = &'n [u8]>) -> Option<EarlierNames> {
     let met = NamesMet::default();
     met.met(names);
-    let before = met.count();
+    let before = met.mark();
     (before > 0).then(|| EarlierNames { met: Arc::new(met), before })
 }
 
