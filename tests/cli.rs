@@ -94,8 +94,8 @@ fn garbage_never_crashes() {
 
 #[test]
 fn a_protoc_descriptor_set_decodes_with_no_schema_flags() {
-    let dir = std::env::temp_dir().join(format!("statescope-cli-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch_dir("cli");
+    let dir = scratch.path();
     let set = dir.join("samples.binpb");
     let protos = common::root().join("samples/schema");
     let mut args = vec![format!("-I{}", protos.display()), format!("-I{}", common::protoc_include().display())];
@@ -120,8 +120,8 @@ fn a_flat_vmm_schema_folder_loads() {
 
 #[test]
 fn a_broken_schema_names_file_and_line() {
-    let dir = std::env::temp_dir().join(format!("statescope-badproto-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch_dir("badproto");
+    let dir = scratch.path();
     std::fs::write(dir.join("bad.proto"), "syntax = \"proto3\";\npackage bad;\nmessage A {\n  uint32 x = 1\n}\n")
         .unwrap();
     let out = statescope(&["types", "--proto-dir", dir.to_str().unwrap()], None);
@@ -151,23 +151,24 @@ fn json_is_canonical_with_type_urls() {
     assert!(stderr(&out).contains("problem(s) JSON cannot show"));
 }
 
-/// The sample with `edit` applied to its bytes, written to a temporary file.
-fn sample_variant(name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> std::path::PathBuf {
+/// The sample with `edit` applied to its bytes, written to file `name` in `dir`.
+fn sample_variant(dir: &std::path::Path, name: &str, edit: impl FnOnce(&mut Vec<u8>)) -> std::path::PathBuf {
     let mut bytes = statescope::samples::VM_STATE.to_vec();
     edit(&mut bytes);
-    let path = std::env::temp_dir().join(format!("statescope-rules-{}-{name}", std::process::id()));
+    let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
 }
 
 #[test]
 fn the_vmm_restore_rules_fail_what_the_vmm_would() {
+    let scratch = common::scratch_dir("rules");
     let check = |path: &std::path::Path| {
         let out = statescope(&["check", path.to_str().unwrap(), "--type", statescope::samples::ROOT_TYPE], None);
         (out.status.code(), stdout(&out))
     };
     // The whole type URL is compared: another host fails the restore.
-    let typo = sample_variant("typo", |b| {
+    let typo = sample_variant(scratch.path(), "typo", |b| {
         let at = b.windows(5).position(|w| w == b"type.").unwrap();
         b[at..at + 4].copy_from_slice(b"typo");
     });
@@ -178,7 +179,7 @@ fn the_vmm_restore_rules_fail_what_the_vmm_would() {
         "{out}"
     );
     // Units are matched by name: one given twice fails.
-    let twice = sample_variant("twice", |b| {
+    let twice = sample_variant(scratch.path(), "twice", |b| {
         let unit_end = 2 + b[1] as usize;
         let first = b[..unit_end].to_vec();
         b.extend(first);
@@ -187,7 +188,7 @@ fn the_vmm_restore_rules_fail_what_the_vmm_would() {
     assert_eq!(code, Some(1));
     assert!(out.contains("units[8]: byte 1798: error: restore failed: {vmtime: duplicate unit name}"), "{out}");
     // Nothing at all restores nothing.
-    let empty = sample_variant("empty", Vec::clear);
+    let empty = sample_variant(scratch.path(), "empty", Vec::clear);
     let (code, out) = check(&empty);
     assert_eq!(code, Some(1));
     assert!(out.contains("(root): byte 0: error: saved state holds no units"), "{out}");

@@ -347,8 +347,8 @@ fn any_mutation_index_plans_without_overflow() {
 
 #[test]
 fn load_and_save_with_no_edit_is_byte_identical_for_every_sample() {
-    let dir = std::env::temp_dir().join(format!("statescope-roundtrip-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch_dir("roundtrip");
+    let dir = scratch.path();
     let empty = dir.join("empty.edits");
     std::fs::write(&empty, "# no edits\n").unwrap();
     let mut blobs = common::sample_blobs();

@@ -26,19 +26,13 @@ fn check_against_protoc(blob: &std::path::Path, type_name: &str, schema_args: &[
         &[&format!("--encode={type_name}"), &format!("--descriptor_set_in={descriptor_set_in}")],
         expanded.as_bytes(),
     );
-    let dir = tempdir();
+    let scratch = common::scratch_dir("protoc-diff");
+    let dir = scratch.path();
     let re = dir.join("re.bin");
     std::fs::write(&re, &encoded).unwrap();
     let mut args = vec!["show", "--format", "text", "--type", type_name, re.to_str().unwrap()];
     args.extend_from_slice(schema_args);
     assert_eq!(stdout(&statescope(&args, None)), expanded, "protoc --encode of our text is the same message");
-}
-
-fn tempdir() -> std::path::PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("statescope-test-{}-{:?}", std::process::id(), std::thread::current().id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 #[test]
@@ -54,8 +48,9 @@ fn healthy_sample_matches_protoc() {
 #[test]
 fn real_openvmm_state_matches_protoc() {
     let Some(openvmm) = common::openvmm() else { return };
-    let dir = tempdir();
-    let set = common::openvmm_descriptor_set(&openvmm, &dir);
+    let scratch = common::scratch_dir("protoc-diff");
+    let dir = scratch.path();
+    let set = common::openvmm_descriptor_set(&openvmm, dir);
     let set = set.to_str().unwrap();
     check_against_protoc(&openvmm.join("state.bin"), "openvmm.SavedState", &["--descriptor-set", set], set);
 }
@@ -80,7 +75,8 @@ fn every_any_payload_decodes_to_device_fields() {
 /// the others, as protoc does.
 #[test]
 fn fields_out_of_order_print_in_number_order_as_protoc_prints_them() {
-    let dir = tempdir();
+    let scratch = common::scratch_dir("protoc-diff");
+    let dir = scratch.path();
     let set = dir.join("kinds.binpb");
     let (data, include) = (common::root().join("tests/data"), common::protoc_include());
     protoc(

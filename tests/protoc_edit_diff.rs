@@ -85,10 +85,8 @@ struct Subject<'a> {
 
 fn check_edit(subject: &Subject, path: &str, value: &str, protoc_value: &str) {
     let Subject { blob, root, schema_args, sets } = *subject;
-    static CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let call = CALLS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("statescope-editdiff-{}-{call}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch_dir("editdiff");
+    let dir = scratch.path();
     let ours = dir.join("ours.bin");
     let assignment = format!("{path}={value}");
     let mut args = vec!["set", "--type", root, blob.to_str().unwrap(), &assignment, "-o", ours.to_str().unwrap()];
@@ -153,9 +151,9 @@ fn sample_edits_match_protoc() {
 #[test]
 fn real_openvmm_edits_match_protoc() {
     let Some(openvmm) = common::openvmm() else { return };
-    let dir = std::env::temp_dir().join(format!("statescope-editdiff-set-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let set = common::openvmm_descriptor_set(&openvmm, &dir);
+    let scratch = common::scratch_dir("editdiff-set");
+    let dir = scratch.path();
+    let set = common::openvmm_descriptor_set(&openvmm, dir);
     let set = set.to_str().unwrap();
     let blob = openvmm.join("state.bin");
     let subject =

@@ -20,14 +20,14 @@ fn a_crate_registers_its_own_schema_with_one_macro_call() {
 #[test]
 fn user_schemas_replace_registered_files_of_the_same_name() {
     // A user's own `sample.vmtime.proto`, declaring a field the built-in one lacks.
-    let dir = std::env::temp_dir().join(format!("statescope-registry-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch_dir("registry");
+    let dir = scratch.path();
     std::fs::write(
         dir.join("sample.vmtime.proto"),
         "syntax = \"proto3\";\npackage sample.vmtime;\nmessage SavedState {\n  uint64 vmtime = 1;\n  uint32 epoch = 9;\n}\n",
     )
     .unwrap();
-    let schema = Schema::load(&SchemaSources { proto_dirs: vec![dir], ..Default::default() }).unwrap();
+    let schema = Schema::load(&SchemaSources { proto_dirs: vec![dir.to_path_buf()], ..Default::default() }).unwrap();
     let vmtime = schema.pool.get_message_by_name("sample.vmtime.SavedState").unwrap();
     assert!(vmtime.get_field_by_name("epoch").is_some(), "the user's file won");
     assert!(schema.pool.get_message_by_name("mydev.hpet.SavedState").is_some(), "unrelated registered files stay");

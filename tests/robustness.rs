@@ -273,8 +273,8 @@ fn a_length_prefix_of_2_pow_63_is_reported_not_trusted() {
 fn the_optional_fixed_array_quirk_is_shown_raw_with_a_warning() {
     // The VMM's .proto declares a wrapper message for an optional fixed array of scalars,
     // but writes the packed scalars directly. A tool that trusts the schema dies here.
-    let dir = std::env::temp_dir().join(format!("statescope-quirk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch_dir("quirk");
+    let dir = scratch.path();
     let proto = dir.join("q.proto");
     std::fs::write(
         &proto,

@@ -6,7 +6,7 @@
 mod common;
 
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,12 +14,9 @@ use common::{statescope, stdout};
 
 const SAMPLE: &str = "samples/vm.state.bin";
 
-/// A fresh folder for one test.
-fn folder(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("statescope-safety-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A fresh folder for one test, removed when dropped.
+fn folder(name: &str) -> tempfile::TempDir {
+    common::scratch_dir(&format!("safety-{name}"))
 }
 
 fn stderr(out: &Output) -> String {
@@ -45,7 +42,8 @@ fn skip(what: &str) {
 
 #[test]
 fn output_to_a_link_to_the_input_is_refused_by_both_names() {
-    let dir = folder("link-to-input");
+    let scratch = folder("link-to-input");
+    let dir = scratch.path();
     let (input, link) = (dir.join("in.bin"), dir.join("link.bin"));
     std::fs::copy(SAMPLE, &input).unwrap();
     std::os::unix::fs::symlink("in.bin", &link).unwrap();
@@ -59,7 +57,8 @@ fn output_to_a_link_to_the_input_is_refused_by_both_names() {
 
 #[test]
 fn output_to_a_fifo_a_folder_or_a_device_is_refused_and_they_stay() {
-    let dir = folder("special");
+    let scratch = folder("special");
+    let dir = scratch.path();
     let fifo = dir.join("fifo");
     assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
     let out = set_to(&fifo, &[]);
@@ -67,7 +66,7 @@ fn output_to_a_fifo_a_folder_or_a_device_is_refused_and_they_stay() {
     assert!(stderr(&out).contains("is a FIFO, not a regular file"), "{}", stderr(&out));
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo(), "the FIFO is still a FIFO");
 
-    let out = set_to(&dir, &["--force"]);
+    let out = set_to(dir, &["--force"]);
     assert!(stderr(&out).contains("is a folder, not a regular file"), "{}", stderr(&out));
 
     // A device node of our own (like /dev/null), made only where we may.
@@ -84,7 +83,8 @@ fn output_to_a_fifo_a_folder_or_a_device_is_refused_and_they_stay() {
 
 #[test]
 fn a_symlink_is_written_through_and_stays_a_link_unless_refused() {
-    let dir = folder("symlink");
+    let scratch = folder("symlink");
+    let dir = scratch.path();
     let target = dir.join("target.bin");
     std::fs::write(&target, b"old").unwrap();
     let link = dir.join("link.bin");
@@ -104,7 +104,8 @@ fn a_symlink_is_written_through_and_stays_a_link_unless_refused() {
 
 #[test]
 fn planted_temporary_names_do_not_redirect_the_write() {
-    let dir = folder("hijack");
+    let scratch = folder("hijack");
+    let dir = scratch.path();
     let victim = dir.join("victim");
     std::fs::write(&victim, b"precious").unwrap();
     // The names the old writer used for the next pids: all links to the victim.
@@ -121,19 +122,21 @@ fn planted_temporary_names_do_not_redirect_the_write() {
 
 #[test]
 fn a_temporary_file_left_by_a_killed_save_is_removed_by_the_next() {
-    let dir = folder("stale");
+    let scratch = folder("stale");
+    let dir = scratch.path();
     let stale = dir.join(".out.bin.statescope-4194303-abcdef.tmp");
     std::fs::write(&stale, vec![0u8; 4096]).unwrap();
     let out = set_to(&dir.join("out.bin"), &[]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stale.exists(), "the leftover of a process that is gone was removed");
-    let left: Vec<_> = std::fs::read_dir(&dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name()).collect();
     assert_eq!(left, [std::ffi::OsString::from("out.bin")], "and this save left nothing behind");
 }
 
 #[test]
 fn force_keeps_mode_owner_and_attributes_and_says_when_hard_links_part() {
-    let dir = folder("force");
+    let scratch = folder("force");
+    let dir = scratch.path();
     let input = dir.join("dump.bin");
     std::fs::copy(SAMPLE, &input).unwrap();
     std::fs::set_permissions(&input, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -163,7 +166,8 @@ fn force_keeps_mode_owner_and_attributes_and_says_when_hard_links_part() {
 
 #[test]
 fn a_new_output_file_gets_the_usual_mode() {
-    let dir = folder("mode");
+    let scratch = folder("mode");
+    let dir = scratch.path();
     let out_file = dir.join("new.bin");
     assert!(set_to(&out_file, &[]).status.success());
     let mode = std::fs::metadata(&out_file).unwrap().mode() & 0o777;
@@ -181,7 +185,8 @@ fn output_to_standard_output_says_so() {
 
 #[test]
 fn mutate_never_writes_over_its_input_or_an_earlier_run() {
-    let dir = folder("mutate");
+    let scratch = folder("mutate");
+    let dir = scratch.path();
     let seeds = dir.join("seeds");
     let run = |seed: &Path, force: bool| {
         let mut args = vec!["mutate", seed.to_str().unwrap(), "-n", "20", "-o", seeds.to_str().unwrap()];
@@ -213,11 +218,12 @@ fn mutate_never_writes_over_its_input_or_an_earlier_run() {
 
 #[test]
 fn every_seed_differs_from_its_input() {
-    let dir = folder("seeds");
+    let scratch = folder("seeds");
+    let dir = scratch.path();
     let out = statescope(&["mutate", SAMPLE, "-n", "300", "--seed", "11", "-o", dir.to_str().unwrap()], None);
     assert!(out.status.success(), "{}", stderr(&out));
     let original = std::fs::read(SAMPLE).unwrap();
-    let same: Vec<String> = std::fs::read_dir(&dir)
+    let same: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("seed-"))
@@ -249,7 +255,8 @@ fn unbounded_inputs_are_read_only_up_to_the_limit() {
 
 #[test]
 fn a_fifo_in_a_schema_folder_is_refused_not_waited_on() {
-    let dir = folder("protofifo");
+    let scratch = folder("protofifo");
+    let dir = scratch.path();
     std::fs::write(dir.join("a.proto"), "syntax = \"proto3\";\npackage a;\nmessage A { uint32 x = 1; }\n").unwrap();
     assert!(Command::new("mkfifo").arg(dir.join("b.proto")).status().unwrap().success());
     let mut child = Command::new(env!("CARGO_BIN_EXE_statescope"))
@@ -276,6 +283,7 @@ fn a_fifo_in_a_schema_folder_is_refused_not_waited_on() {
 #[test]
 fn two_schema_files_of_one_name_are_an_error_not_a_silent_choice() {
     let (a, b) = (folder("proto-a"), folder("proto-b"));
+    let (a, b) = (a.path(), b.path());
     std::fs::write(a.join("x.proto"), "syntax = \"proto3\";\npackage x;\nmessage A { uint32 a = 1; }\n").unwrap();
     std::fs::write(b.join("x.proto"), "syntax = \"proto3\";\npackage x;\nmessage B { uint32 b = 1; }\n").unwrap();
     let (pa, pb) = (a.join("x.proto"), b.join("x.proto"));
@@ -330,7 +338,8 @@ fn a_file_cut_short_while_a_command_reads_it_is_said_not_a_crash() {
     use std::io::Read;
     // Large enough to be mapped, not copied, by a lookup; its values are read from the
     // mapping as they are printed.
-    let dir = folder("cut-short");
+    let scratch = folder("cut-short");
+    let dir = scratch.path();
     let blob = dir.join("big.bin");
     std::fs::write(&blob, statescope::samples::large_vm(4 << 20)).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_statescope"))
@@ -351,7 +360,6 @@ fn a_file_cut_short_while_a_command_reads_it_is_said_not_a_crash() {
     child.stderr.take().unwrap().read_to_string(&mut said).unwrap();
     assert_eq!(status.code(), Some(2), "exit 2, not killed by SIGBUS: {status:?} {said}");
     assert!(said.contains("big.bin was cut short by another program while it was being read"), "{said}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
@@ -359,7 +367,8 @@ fn an_input_tells_when_another_program_changed_it() {
     // `set`, `patch` and the browser's save copy the spans an edit leaves alone from the
     // file read; a file changed after it was read must not be taken for the bytes the
     // edits were planned on. A large file is mapped, a small one read into memory.
-    let dir = folder("changed-input");
+    let scratch = folder("changed-input");
+    let dir = scratch.path();
     for (name, size) in [("big.bin", 2 << 20), ("small.bin", 4 << 10)] {
         let blob = dir.join(name);
         std::fs::write(&blob, statescope::samples::large_vm(size)).unwrap();
@@ -380,5 +389,4 @@ fn an_input_tells_when_another_program_changed_it() {
         }
         assert!(!origin.unchanged().unwrap(), "{name}: a byte written in place, same size: changed");
     }
-    std::fs::remove_dir_all(&dir).unwrap();
 }

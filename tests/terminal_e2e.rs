@@ -51,12 +51,12 @@ fn browse_to_a_lun_search_and_quit_with_the_terminal_intact() {
 #[test]
 fn edit_a_lun_and_a_register_save_and_replay() {
     let exe = env!("CARGO_BIN_EXE_statescope");
-    let dir = std::env::temp_dir().join(format!("statescope-e2e-edit-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch_dir("e2e-edit");
+    let dir = scratch.path();
     let input = dir.join("vm.bin");
     std::fs::write(&input, statescope::samples::VM_STATE).unwrap();
     let script = format!("{exe} {} --type sample.openvmm.SavedState; echo \"EXITED $?\"; sleep 30", input.display());
-    let mut term = Terminal::start(&script, &dir, 140, 40);
+    let mut term = Terminal::start(&script, dir, 140, 40);
     term.wait_for("units[7]: sample.state_unit.SavedStateUnit");
 
     let mut go_and_set = |path: &str, old_len: usize, value: &str, edits: usize| {

@@ -138,8 +138,8 @@ fn names_from_a_hostile_descriptor_set_are_escaped_too() {
         syntax: Some("proto3".to_owned()),
         ..Default::default()
     };
-    let dir = std::env::temp_dir().join(format!("statescope-hostile-schema-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = common::scratch_dir("hostile-schema");
+    let dir = scratch.path();
     let set = dir.join("hostile.binpb");
     std::fs::write(&set, FileDescriptorSet { file: vec![file] }.encode_to_vec()).unwrap();
     let ty = "h\u{1b}[2J.M\u{202e}";

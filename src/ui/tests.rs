@@ -280,14 +280,18 @@ fn edit_at(app: &mut App, path: &str, value: &str) {
     press(app, &format!("{value}<Enter>"));
 }
 
-/// A fresh folder for one test (`statescope-tui-TAG-PID`) holding the sample as `name`:
-/// the folder and the file.
-fn sample_in_folder(tag: &str, name: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("statescope-tui-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let input = dir.join(name);
+/// A fresh folder for one test (`statescope-tui-TAG-…`, removed when dropped) holding the
+/// sample as `name`: the folder and the file.
+fn sample_in_folder(tag: &str, name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = scratch_dir(tag);
+    let input = dir.path().join(name);
     std::fs::write(&input, crate::samples::VM_STATE).unwrap();
     (dir, input)
+}
+
+/// A fresh, empty folder for one test (`statescope-tui-TAG-…`), removed when dropped.
+fn scratch_dir(tag: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(&format!("statescope-tui-{tag}-")).tempdir().expect("a temporary folder")
 }
 
 /// Presses `w`, types `target` over the offered name, and submits.
@@ -361,7 +365,8 @@ fn delete_append_and_structure() {
 
 #[test]
 fn a_save_copies_what_no_edit_touched_from_the_file_opened_unless_it_changed() {
-    let (dir, input) = sample_in_folder("copy-save", "vm.bin");
+    let (scratch, input) = sample_in_folder("copy-save", "vm.bin");
+    let dir = scratch.path();
     let doc = sample_decoder().decode(Source::open(&input, u64::MAX).unwrap());
     let mut app = App::new(doc, "vm.bin".to_owned(), SIZE).with_file(input.clone(), &[]);
     // A value of the same length, a longer name (every length prefix around it follows),
@@ -384,12 +389,12 @@ fn a_save_copies_what_no_edit_touched_from_the_file_opened_unless_it_changed() {
     assert_eq!(copied(&app), 0);
     save_as(&mut app, &dir.join("b.bin"));
     assert_eq!(std::fs::read(dir.join("b.bin")).unwrap(), app.doc().bytes());
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn save_writes_atomically_beside_a_script_and_guards_the_input() {
-    let (dir, input) = sample_in_folder("save", "vm.bin");
+    let (scratch, input) = sample_in_folder("save", "vm.bin");
+    let dir = scratch.path();
     let mut app = open("samples/vm.state.bin").with_file(input.clone(), &[]);
     edit_at(&mut app, "units[6].state.vps[0].data.registers.rip", "0xffffffff81000040");
     assert_eq!(press(&mut app, "q"), [], "unsaved edits stop the first q");
@@ -466,7 +471,8 @@ fn folds_before_and_after_an_edit_survive_it() {
 #[test]
 fn saving_over_any_file_that_was_opened_asks_first() {
     // Opened `st.edits` as the blob; saving as `st` would write the script over it.
-    let (dir, input) = sample_in_folder("guard", "st.edits");
+    let (scratch, input) = sample_in_folder("guard", "st.edits");
+    let dir = scratch.path();
     let mut app = open("samples/vm.state.bin").with_file(input.clone(), &[]);
     edit_at(&mut app, "units[0].name", "renamed");
     save_as(&mut app, &dir.join("st"));
@@ -478,8 +484,8 @@ fn saving_over_any_file_that_was_opened_asks_first() {
 
 #[test]
 fn a_save_whose_script_cannot_be_written_replaces_nothing() {
-    let dir = std::env::temp_dir().join(format!("statescope-tui-half-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let scratch = scratch_dir("half");
+    let dir = scratch.path();
     let target = dir.join("out.bin");
     std::fs::write(&target, b"previous").unwrap();
     // The script's place is taken by a folder, as a full disk would refuse it.
