@@ -12,6 +12,7 @@ use hashbrown::HashTable;
 
 use crate::decode::wire::{self, WireType};
 use crate::model::hash::RandomKeys;
+use crate::model::value::c_escape;
 
 /// The name of the state unit in the value `start..end` of a top-level unit field, as the
 /// walk finds it: its first field 1 written length-delimited, among the fields read before
@@ -101,9 +102,15 @@ impl UnitNames {
     }
 }
 
-/// A name as the report words it.
+/// A name as the report words it: as written where it is UTF-8, and its other bytes
+/// escaped as protoc escapes them (`\377`), where a replacement character would hide them.
 fn text_of(name: &[u8]) -> Arc<str> {
-    String::from_utf8_lossy(name).into()
+    let mut text = String::with_capacity(name.len());
+    for chunk in name.utf8_chunks() {
+        text.push_str(chunk.valid());
+        c_escape(chunk.invalid(), &mut text);
+    }
+    text.into()
 }
 
 /// The unit names a scan of the top level met, in the order first met, shared by the
@@ -208,6 +215,15 @@ mod tests {
             .collect();
         assert_eq!(taken, [None, None, Some("pit".into()), Some("com1".into()), Some("rtc".into())]);
         assert!(UnitNames::default().taken(b"hpet", 0..4, Some(&earlier)).is_none(), "met after the part");
+    }
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_worded_with_its_bytes_escaped() {
+        let bytes = b"\xff\xfegast\xc3\xa4-\xc3 \xff\xfegast\xc3\xa4-\xc3";
+        let mut names = UnitNames::default();
+        assert!(names.taken(bytes, 0..10, None).is_none());
+        let text = names.taken(bytes, 11..21, None).expect("given again");
+        assert_eq!(&*text, "\\377\\376gast\u{e4}-\\303");
     }
 
     #[test]
