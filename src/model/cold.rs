@@ -89,7 +89,13 @@ fn decoded_alone(doc: &Document, message: NodeId, node: &Node) -> Vec<NodeRecord
     let decoder = doc.decoder().rooted_at(doc.type_info_at(ty).desc.clone());
     let mut builder = Builder::with_types(doc.source().clone(), decoder, doc.types.clone());
     let before = TopState { array_lengths: doc.array_lengths.clone(), ..TopState::default() };
-    let part = Part { range: node.value_start() as usize..node.value_end as usize, before, partial: true, watch: None };
+    let part = Part {
+        range: node.value_start() as usize..node.value_end as usize,
+        before,
+        partial: true,
+        watch: None,
+        units: 0,
+    };
     if overlay::build_part(&mut builder, None, true, Some(part)).is_err() {
         return Vec::new();
     }

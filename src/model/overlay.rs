@@ -98,6 +98,9 @@ pub(crate) const BUDGET_RAN_OUT_BEFORE: std::io::ErrorKind = std::io::ErrorKind:
 pub(crate) struct Part {
     pub(crate) range: std::ops::Range<usize>,
     pub(crate) before: TopState,
+    /// How many state units the part is thought to hold (0 when not known): its walk makes
+    /// room for as many names at once, at most one per 64 bytes of the part.
+    pub(crate) units: usize,
     pub(crate) partial: bool,
     pub(crate) watch: Option<BudgetWatch>,
 }
@@ -323,6 +326,7 @@ impl Walker<'_, '_> {
             self.resume(top.counts_at, part.before);
             self.partial = part.partial;
             self.watch = part.watch;
+            self.unit_names.make_room(self.b.bytes(), part.units.min(part.range.len() / 64));
         }
         self.budget_at_start = self.cause_budget;
         let mut stack = vec![top];

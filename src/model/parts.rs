@@ -81,6 +81,9 @@ struct Cut {
     k: usize,
     place: Place,
     counts: FieldCounts,
+    /// How many state units it holds, as the scan counted them (the last part's, never
+    /// scanned, as many as the same bytes held before it).
+    units: usize,
 }
 
 /// Where a part is: its bytes, and the unit names met before it.
@@ -207,7 +210,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         let mut again = |place: Place, before: TopState| {
             let mut builder = Builder::new(source.clone(), decoder.clone());
             let before = with_names(before, names, place.names_before);
-            let part = Part { range: place.range, before, partial: true, watch: None };
+            let part = Part { range: place.range, before, partial: true, watch: None, units: 0 };
             overlay::build_part(&mut builder, Some(&mut *hook), false, Some(part))
         };
         let types = Cell::new(TypeTable::default());
@@ -217,7 +220,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
     })?;
     let mut builder = Builder::new(source, decoder.clone());
     let before = with_names(state, &names, again_at.names_before);
-    let part = Part { range: again_at.range.start..usize::MAX, before, partial: false, watch: None };
+    let part = Part { range: again_at.range.start..usize::MAX, before, partial: false, watch: None, units: 0 };
     overlay::build_part(&mut builder, Some(hook), false, Some(part))?;
     Ok(builder.finish())
 }
@@ -500,7 +503,7 @@ impl<T: Default> PartJob<'_, T> {
         let mut builder = Builder::with_types(source.clone(), (*decoder).clone(), types.take());
         let before = TopState { counts: cut.counts.clone(), ..before };
         let before = with_names(before, names, cut.place.names_before);
-        let part = Part { range: cut.place.range.clone(), before, partial: true, watch };
+        let part = Part { range: cut.place.range.clone(), before, partial: true, watch, units: cut.units };
         let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part));
         let ran_out = after.as_ref().is_err_and(|e| e.kind() == overlay::BUDGET_RAN_OUT_BEFORE);
         let whole = in_step && after.is_ok() && builder.problems().is_empty();
@@ -591,7 +594,8 @@ struct Cutter<'a> {
     counts: FieldCounts,
     names: Arc<NamesMet>,
     /// The unit names read since they were last recorded, not yet among `names`: they are
-    /// recorded [`NAMES_RECORDED_AT_ONCE`] at a time, under one lock rather than one each.
+    /// recorded [`NAMES_RECORDED_AT_ONCE`] at a time, under one lock rather than one each,
+    /// once all are read and room is made for them.
     names_pending: Vec<&'a [u8]>,
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
@@ -606,7 +610,8 @@ impl<'a> Cutter<'a> {
     fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
         let packable = decoder.root_type().map(packable_fields).unwrap_or_default();
-        let first = Cut { k: 0, place: Place { range: 0..0, names_before: 0 }, counts: FieldCounts::default() };
+        let first =
+            Cut { k: 0, place: Place { range: 0..0, names_before: 0 }, counts: FieldCounts::default(), units: 0 };
         Cutter {
             bytes,
             least: least.max(1),
@@ -633,6 +638,7 @@ impl<'a> Cutter<'a> {
         // The last part takes the rest when less than two parts' worth is left.
         if bytes.len() - cut.place.range.start < 2 * least {
             cut.place.range.end = bytes.len();
+            cut.units = self.units_in_rest(&cut);
             return Some(cut);
         }
         // Only as far as the end of this part: its own decode reads it. A cut is made only
@@ -656,8 +662,9 @@ impl<'a> Cutter<'a> {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
                 // How many names came before it is known once this part's are recorded.
                 let place = Place { range: self.pos..self.pos, names_before: 0 };
-                self.next = Some(Cut { k: cut.k + 1, place, counts: self.counts.clone() });
+                self.next = Some(Cut { k: cut.k + 1, place, counts: self.counts.clone(), units: 0 });
                 cut.place.range.end = self.pos;
+                cut.units = self.units_counted(&self.counts).saturating_sub(self.units_counted(&cut.counts));
                 return Some(cut);
             }
             if number != self.in_a_row.0 {
@@ -673,7 +680,21 @@ impl<'a> Cutter<'a> {
             self.pos = next;
         }
         cut.place.range.end = bytes.len();
+        cut.units = self.units_in_rest(&cut);
         Some(cut)
+    }
+
+    /// How many state units `counts` holds.
+    fn units_counted(&self, counts: &FieldCounts) -> usize {
+        self.unit_fields.iter().map(|&number| counts.count(number) as usize).sum()
+    }
+
+    /// How many state units the last part, `cut`, is thought to hold: as many as the same
+    /// bytes held before it.
+    fn units_in_rest(&self, cut: &Cut) -> usize {
+        let (before, start) = (self.units_counted(&cut.counts), cut.place.range.start);
+        let rest = cut.place.range.len();
+        if start == 0 { 0 } else { (before as u128 * rest as u128 / start as u128).try_into().unwrap_or(usize::MAX) }
     }
 
     /// Whether field `number` of the root may be a packed run.
@@ -692,12 +713,15 @@ impl<'a> Cutter<'a> {
             // A name given again in a row (a hostile top level) is recorded once.
             if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
                 self.names_pending.push(name);
-                if self.names_pending.len() >= NAMES_RECORDED_AT_ONCE {
-                    self.names.met(self.names_pending.drain(..));
-                }
             }
         }
-        self.names.met(self.names_pending.drain(..));
+        // Room for them all at once: a table grown as they come fills twice the pages.
+        let bytes = self.names_pending.iter().map(|name| name.len() + 1).sum();
+        self.names.reserve(self.names_pending.len(), bytes);
+        for names in self.names_pending.chunks(NAMES_RECORDED_AT_ONCE) {
+            self.names.met(names.iter().copied());
+        }
+        self.names_pending.clear();
     }
 
     /// How many fields the decoder counts `field` as: a packed run of a repeated scalar as
@@ -723,5 +747,51 @@ impl<'a> Cutter<'a> {
         let (pos, met) = wire::step_over_short_run(self.bytes, self.pos, until, self.bytes.len(), tag, u32::MAX);
         self.in_a_row.1 += met;
         self.pos = pos;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::wire::write_varint;
+    use crate::model::redecode::tests::decoder;
+
+    /// Field `number` holding `bytes`.
+    fn len_field(number: u64, bytes: &[u8]) -> Vec<u8> {
+        let mut field = Vec::new();
+        write_varint(&mut field, number << 3 | 2);
+        write_varint(&mut field, bytes.len() as u64);
+        field.extend_from_slice(bytes);
+        field
+    }
+
+    /// A top-level unit field of the given name and no state.
+    fn unit_field(name: &str) -> Vec<u8> {
+        len_field(1, &len_field(1, name.as_bytes()))
+    }
+
+    #[test]
+    fn the_scan_counts_each_parts_units_and_guesses_the_last_from_those_before() {
+        // 400 units, then 300 small fields the root does not declare: every part but the
+        // last has its units counted; the last, never scanned, is thought to hold units
+        // as densely as the bytes before it.
+        let units: Vec<Vec<u8>> = (0..400).map(|i| unit_field(&format!("u{i:03}"))).collect();
+        let unit_starts: Vec<usize> =
+            units.iter().scan(0, |at, unit| Some(std::mem::replace(at, *at + unit.len()))).collect();
+        let mut blob = units.concat();
+        blob.extend([0x12, 0x01, 0x05].repeat(300));
+        let decoder = decoder();
+        let mut cutter = Cutter::new(&blob, &decoder, 800, Arc::new(NamesMet::default()));
+        let cuts: Vec<(Range<usize>, usize)> =
+            std::iter::from_fn(|| cutter.next_cut()).map(|cut| (cut.place.range, cut.units)).collect();
+        let starting_in = |range: &Range<usize>| unit_starts.iter().filter(|at| range.contains(at)).count();
+        let (last, scanned) = cuts.split_last().expect("parts");
+        assert!(scanned.len() >= 3, "{cuts:?}");
+        for (range, counted) in scanned {
+            assert_eq!(*counted, starting_in(range), "{cuts:?}");
+        }
+        let (range, guessed) = last;
+        let before = starting_in(&(0..range.start));
+        assert_eq!(*guessed, before * range.len() / range.start, "{cuts:?}");
     }
 }

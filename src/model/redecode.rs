@@ -162,7 +162,7 @@ fn decoded_alone(
     counts.bump(before.number, before.values);
     let held_to = if agree { kept.clone() } else { ArrayLengths::default() };
     let before = TopState { counts, array_lengths: held_to, earlier_names: before.names, ..TopState::default() };
-    let part = Part { range, before, partial: true, watch: None };
+    let part = Part { range, before, partial: true, watch: None, units: 0 };
     let after = overlay::build_part(&mut builder, None, true, Some(part)).ok()?;
     let built = builder.finish();
     let on_a_unit = |p: &Problem| name_given_twice(p) && built.parent(p.node) == Some(NodeId::ROOT);

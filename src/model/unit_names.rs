@@ -72,6 +72,14 @@ impl WalkName {
 }
 
 impl UnitNames {
+    /// Makes room for `names` names at once: a table grown as they come fills twice the
+    /// pages, and moves every name it holds each time it grows.
+    /// Names already kept are in `bytes`, the walk's own.
+    pub(crate) fn make_room(&mut self, bytes: &[u8], names: usize) {
+        let UnitNames { table, keys, .. } = self;
+        table.reserve(names, |met| keys.hash_one(met.name(bytes)));
+    }
+
     /// Records the name of a unit, at `at` in `bytes` (the walk's own, where every name it
     /// records is); its text if an earlier unit had it, here or before the part (`earlier`).
     /// A name of 4 GiB or more is not kept, its entry's length being four bytes: a unit
@@ -170,6 +178,16 @@ impl NamesMet {
             let arena = &*arena;
             table.insert_unique(hash, FirstMet { start, len }, |first| keys.hash_one(first.name(arena)));
         }
+    }
+
+    /// Makes room for `names` more names of `bytes` bytes in all (each name's length and
+    /// one), so that recording them grows no table.
+    pub(crate) fn reserve(&self, names: usize, bytes: usize) {
+        let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
+        let InOrder { arena, table, keys } = &mut *in_order;
+        arena.reserve(bytes);
+        let arena = &*arena;
+        table.reserve(names, |first| keys.hash_one(first.name(arena)));
     }
 
     /// Where the record stands: a mark that grows with each distinct name met, for
