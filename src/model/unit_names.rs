@@ -43,8 +43,8 @@ pub(crate) fn unit_name_at(bytes: &[u8], start: usize, end: usize) -> Option<Ran
 
 /// The unit names one walk met, each kept by where it is in the walk's bytes, in sixteen
 /// bytes: a top level of a hundred thousand units, each named anew, fills a table of as
-/// many, and the pages it grows into cost more than the names' hashing (twice as many
-/// at forty bytes an entry, with a third of `check` spent growing the tables).
+/// many, and the pages it grows into cost more than the names' hashing (at forty bytes an
+/// entry, a fifth of such a `check` went to faulting them in).
 #[derive(Debug, Default)]
 pub(crate) struct UnitNames {
     table: HashTable<WalkName>,
@@ -73,8 +73,8 @@ impl WalkName {
 
 impl UnitNames {
     /// Makes room for `names` names at once: a table grown as they come fills twice the
-    /// pages, and moves every name it holds each time it grows.
-    /// Names already kept are in `bytes`, the walk's own.
+    /// pages, and moves every name it holds each time it grows. Names already kept are in
+    /// `bytes`, the walk's own.
     pub(crate) fn make_room(&mut self, bytes: &[u8], names: usize) {
         let UnitNames { table, keys, .. } = self;
         table.reserve(names, |met| keys.hash_one(met.name(bytes)));
@@ -82,8 +82,8 @@ impl UnitNames {
 
     /// Records the name of a unit, at `at` in `bytes` (the walk's own, where every name it
     /// records is); its text if an earlier unit had it, here or before the part (`earlier`).
-    /// A name of 4 GiB or more is not kept, its entry's length being four bytes: a unit
-    /// twice its size would have to give it again to be missed.
+    /// A name of 4 GiB or more is not kept (an entry holds its length in four bytes): only
+    /// a blob of 8 GiB or more can give one twice.
     pub(crate) fn taken(&mut self, bytes: &[u8], at: Range<usize>, earlier: Option<&EarlierNames>) -> Option<Arc<str>> {
         let name = &bytes[at.clone()];
         let len = u32::try_from(name.len()).ok()?;
