@@ -452,8 +452,17 @@ pub fn resolve_path_until(doc: &Document, path: &FieldPath, stop: &AtomicBool) -
                     // Once, from the first of its field: by halving the ids after it.
                     None if !halved && n.index < i && n.parent == Some(cur) => {
                         halved = true;
-                        child_by_halving(doc, cur, c, (n.field_number, i))
+                        match child_by_halving(doc, cur, c, (n.field_number, i))
                             .filter(|&child| named(&doc.node(child), &mut name))
+                        {
+                            // A packed run whose first value is the one named: the value
+                            // is looked for among the run's, next.
+                            Some(run) if doc.kind_of(run) == NodeKind::Packed => {
+                                children.skip_to(run);
+                                None
+                            }
+                            found => found,
+                        }
                     }
                     None => None,
                 },
@@ -633,6 +642,23 @@ fn edit_distance(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_value_is_found_by_its_index_where_a_packed_run_starts_with_it() {
+        // `registers` written once unpacked (7), then as a packed run of three: the run's
+        // first value is registers[1], which the lookup once gave as the whole run.
+        let decoder = crate::model::redecode::tests::decoder();
+        let apic = decoder.schema().pool.get_message_by_name("sample.virt.x86.Apic").expect("in the samples");
+        let bytes = vec![0x10, 0x07, 0x12, 0x03, 0x0b, 0x0c, 0x0d];
+        let doc = decoder.rooted_at(apic).decode(crate::model::source::Source::new(bytes));
+        for (i, value) in ["7", "11", "12", "13"].into_iter().enumerate() {
+            let path = format!("registers[{i}]");
+            let id = doc.resolve(&path).unwrap_or_else(|e| panic!("{path}: {e:?}"));
+            assert_eq!(doc.path_of(id).to_string(), path);
+            let found = crate::model::value::scalar(&doc, id).map(|v| v.to_string());
+            assert_eq!(found.as_deref(), Some(value), "{path}");
+        }
+    }
 
     #[test]
     fn parses_segments() {
