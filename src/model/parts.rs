@@ -565,7 +565,8 @@ fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
     }
 }
 
-/// The most unit names a scan keeps waiting to be recorded among those met.
+/// How many unit names a scan records under one hold of the lock: a part asking after a
+/// name waits for at most these.
 const NAMES_RECORDED_AT_ONCE: usize = 4096;
 
 /// Cuts the top level into parts of at least a given size, at boundaries where a field
