@@ -208,6 +208,8 @@ struct Frame {
     /// true for nested messages, false for the root and truncated fields (whose
     /// truncation is the one report).
     may_roll_back: bool,
+    /// Whether it reads a group (to its end tag) rather than a length-delimited message.
+    group: bool,
     /// Whether a wire error or truncation was met here (required-field checks are moot).
     damaged: bool,
     /// Where this frame's problems start, and its field counts' place, for rollback.
@@ -269,6 +271,12 @@ struct Walker<'a, 'h> {
     /// How many problems had been found ([`Builder::problems_found`]) when the current
     /// top-level field began: it is left cold only if none has been since.
     top_found_at: usize,
+}
+
+/// Whether a frame reads a top-level length-delimited field: one the root holds (one
+/// message deeper than it), not a group.
+fn is_top_level_len(frame: &Frame) -> bool {
+    frame.level.depth == 1 && !frame.group
 }
 
 /// How many nodes of top-level fields a streaming decode holds before handing them over.
@@ -655,7 +663,7 @@ impl Walker<'_, '_> {
             return Step::Continue;
         }
         let frame = self.frame(node, ty, raw.value_start..raw.value_end, parent.level.nested(false), false);
-        Step::Descend(Frame { any: AnyTarget::NotAny, ..frame })
+        Step::Descend(Frame { any: AnyTarget::NotAny, group: true, ..frame })
     }
 
     fn message(
@@ -827,6 +835,7 @@ impl Walker<'_, '_> {
             level,
             any,
             may_roll_back,
+            group: false,
             damaged: false,
             problems_at,
             found_at,
@@ -1042,7 +1051,7 @@ impl Walker<'_, '_> {
         }
         // Only a top-level field is searched, so only its problems are looked through: a
         // deep subtree's problems are not rescanned at every level.
-        let anomaly = if self.is_searched(frame.node) && !self.explained_since(frame.problems_at) {
+        let anomaly = if self.is_searched_frame(&frame) && !self.explained_since(frame.problems_at) {
             self.b.problems()[frame.problems_at..]
                 .iter()
                 .filter(|p| p.kind.is_structural() || matches!(p.kind, ProblemKind::UnknownField { .. }))
@@ -1100,8 +1109,15 @@ impl Walker<'_, '_> {
         found
     }
 
-    /// Whether a likely cause is looked for in `node`: a length-delimited top-level field
-    /// (a unit), and only while the input's search budget lasts.
+    /// Whether a likely cause is looked for in the frame closing: a length-delimited
+    /// top-level field (a unit), and only while the input's search budget lasts. Told by
+    /// the frame, not its node: a node read on every frame that closes cost a twentieth
+    /// of a `check` of a unit with problems.
+    fn is_searched_frame(&self, frame: &Frame) -> bool {
+        self.cause_budget > 0 && is_top_level_len(frame)
+    }
+
+    /// Whether a likely cause is looked for in `node` ([`Self::is_searched_frame`]).
     fn is_searched(&self, node: NodeId) -> bool {
         self.cause_budget > 0 && {
             let node = self.b.node(node);
@@ -1145,11 +1161,12 @@ impl Walker<'_, '_> {
             let none = !self.counts[frame.counts_at].contains(units) && !frame.damaged;
             return none.then_some(ProblemKind::NoUnits);
         }
-        let node = self.b.node(frame.node);
-        if node.parent != Some(NodeId::ROOT) || !self.info(ty).is_state_unit {
+        if !is_top_level_len(frame) || !self.info(ty).is_state_unit {
             return None;
         }
-        let name = (frame.node + 1).up_to(node.next).find(|&c| {
+        // The frame's subtree ends with the nodes added so far (it is closing).
+        let next = NodeId::from_index(self.b.node_count());
+        let name = (frame.node + 1).up_to(next).find(|&c| {
             let child = self.b.node(c);
             child.parent == Some(frame.node) && child.field_number == 1 && child.kind == NodeKind::String
         })?;
@@ -1172,7 +1189,7 @@ impl Walker<'_, '_> {
         let info = self.info(ty);
         // Most types require nothing: their frames are not looked at.
         let requires = info.enum_like || !info.packed_only.is_empty();
-        if !requires || self.b.node(frame.node).kind == NodeKind::Group {
+        if !requires || frame.group {
             return Vec::new();
         }
         let counts = &self.counts[frame.counts_at];
@@ -1303,11 +1320,13 @@ impl Walker<'_, '_> {
     /// [`Self::shift_before`].
     fn remember_unit(&mut self, node_id: NodeId, problems_at: usize) {
         self.last_unit = None;
-        if !self.is_searched(node_id) || self.explained_since(problems_at) {
+        if self.cause_budget == 0 {
             return;
         }
+        // Read once: whether it is searched is asked of the node kept.
         let node = self.b.node(node_id);
-        let Some(ty) = node.ty else { return };
+        let searched = node.parent == Some(NodeId::ROOT) && node.wire == Some(WireType::Len);
+        let Some(ty) = node.ty.filter(|_| searched && !self.explained_since(problems_at)) else { return };
         // Its path is worked out only if a search needs it: most units are never searched.
         self.last_unit = Some(LastUnit { node, ty });
     }
