@@ -298,9 +298,17 @@ struct Anomaly {
 /// byte inserted into an opaque value, or dropped from it, leaves the unit clean and shows
 /// only where the next top-level field is read out of step.
 struct LastUnit {
-    /// The unit's node, kept by value: its id is reused once a streamed unit is dropped.
-    node: Node,
+    node: UnitNode,
     ty: TypeIndex,
+}
+
+/// The node of [`LastUnit`]: its id while the builder holds it, and a copy once a streamed
+/// unit is handed over and dropped (its id is then reused). Copied only then: a copy made
+/// of every unit as it was done, read back just after it was unpacked, cost a twentieth
+/// of a `check` of small units.
+enum UnitNode {
+    Held(NodeId),
+    Dropped(Node),
 }
 
 impl Walker<'_, '_> {
@@ -413,6 +421,12 @@ impl Walker<'_, '_> {
     fn hand_over_held(&mut self) -> std::io::Result<()> {
         let (Some((node, problems_at)), Some(hook)) = (self.held.take(), self.hook.as_mut()) else { return Ok(()) };
         hook(self.b.document(), node)?;
+        if let Some(LastUnit { node: unit, .. }) = &mut self.last_unit
+            && let UnitNode::Held(id) = *unit
+            && id >= node
+        {
+            *unit = UnitNode::Dropped(self.b.node(id));
+        }
         self.b.truncate(node.index(), problems_at);
         Ok(())
     }
@@ -1328,14 +1342,14 @@ impl Walker<'_, '_> {
         let searched = node.parent == Some(NodeId::ROOT) && node.wire == Some(WireType::Len);
         let Some(ty) = node.ty.filter(|_| searched && !self.explained_since(problems_at)) else { return };
         // Its path is worked out only if a search needs it: most units are never searched.
-        self.last_unit = Some(LastUnit { node, ty });
+        self.last_unit = Some(LastUnit { node: UnitNode::Held(node_id), ty });
     }
 
     /// The path of a top-level unit kept by value: the node is put back for a moment, at
     /// the end, under the root, where [`crate::model::path::path_of`] can read it.
-    fn unit_path(&mut self, unit: &LastUnit) -> String {
+    fn unit_path(&mut self, unit: &Node) -> String {
         let (nodes, problems) = (self.b.node_count(), self.b.problems().len());
-        let id = self.b.push(Node { next: NodeId::from_index(nodes + 1), ..unit.node });
+        let id = self.b.push(Node { next: NodeId::from_index(nodes + 1), ..*unit });
         let path = crate::model::path::path_of(self.b.document(), id).to_string();
         self.b.truncate(nodes, problems);
         path
@@ -1344,19 +1358,26 @@ impl Walker<'_, '_> {
     /// The top level went out of step at `offset` (on `node`), just after the unit decoded
     /// last: a byte inserted into that unit or dropped from it may be why.
     fn shift_before(&mut self, node: NodeId, offset: usize) {
-        let Some(unit) = self.last_unit.take() else { return };
-        let field = unit.node.start as usize..unit.node.end() as usize;
+        let Some(LastUnit { node: unit, ty }) = self.last_unit.take() else { return };
+        let kept = match unit {
+            UnitNode::Held(id) => self.b.node(id),
+            UnitNode::Dropped(node) => node,
+        };
+        let field = kept.start as usize..kept.end() as usize;
         if !(field.end..field.end + cause::SHIFT_SHOWS_WITHIN).contains(&offset) || self.cause_budget == 0 {
             return;
         }
-        let path = self.unit_path(&unit);
-        let value_start = unit.node.value_start() as usize;
+        let path = match unit {
+            UnitNode::Held(id) => crate::model::path::path_of(self.b.document(), id).to_string(),
+            UnitNode::Dropped(node) => self.unit_path(&node),
+        };
+        let value_start = kept.value_start() as usize;
         let damage = cause::Damage {
             bytes: self.b.bytes(),
             anomaly: field.end,
             field,
             value_start,
-            ty: self.info(unit.ty).desc.clone(),
+            ty: self.info(ty).desc.clone(),
             message_start: value_start,
             lengths: Vec::new(),
             path,
