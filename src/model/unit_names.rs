@@ -103,7 +103,8 @@ impl UnitNames {
             }
             return Some(text);
         }
-        let taken = earlier.is_some_and(|e| e.met.met_before(name, e.before));
+        // Every `RandomKeys` of the process hashes alike: the scan's table takes this hash.
+        let taken = earlier.is_some_and(|e| e.met.met_before(name, hash, e.before));
         let entry = WalkName { start: at.start as u64, len, text: NO_TEXT };
         table.insert_unique(hash, entry, |met| keys.hash_one(met.name(bytes)));
         taken.then(|| text_of(name))
@@ -165,18 +166,17 @@ impl NamesMet {
     /// GiB or more is not kept ([`UnitNames::taken`]).
     pub(crate) fn met<'n>(&self, names: impl IntoIterator<Item = &'n [u8]>) {
         let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
+        let InOrder { arena, table, keys } = &mut *in_order;
         for name in names {
             let Ok(len) = u32::try_from(name.len()) else { continue };
-            let hash = in_order.keys.hash_one(name);
-            if in_order.find(name, hash).is_some() {
-                continue;
-            }
-            let InOrder { arena, table, keys } = &mut *in_order;
+            let hash = keys.hash_one(name);
+            // One probe finds the name or the slot for it.
+            let entry = table.entry(hash, |first| first.name(arena) == name, |first| keys.hash_one(first.name(arena)));
+            let hashbrown::hash_table::Entry::Vacant(slot) = entry else { continue };
             let start = arena.len() as u64;
             arena.extend_from_slice(name);
             arena.push(0);
-            let arena = &*arena;
-            table.insert_unique(hash, FirstMet { start, len }, |first| keys.hash_one(first.name(arena)));
+            slot.insert(FirstMet { start, len });
         }
     }
 
@@ -197,10 +197,11 @@ impl NamesMet {
         self.order.read().unwrap_or_else(PoisonError::into_inner).arena.len()
     }
 
-    /// Whether `name` was first met before the record stood at `mark`.
-    fn met_before(&self, name: &[u8], mark: usize) -> bool {
+    /// Whether `name`, of `hash` ([`RandomKeys`]), was first met before the record stood
+    /// at `mark`.
+    fn met_before(&self, name: &[u8], hash: u64, mark: usize) -> bool {
         let in_order = self.order.read().unwrap_or_else(PoisonError::into_inner);
-        in_order.find(name, in_order.keys.hash_one(name)).is_some_and(|first| first.start < mark as u64)
+        in_order.find(name, hash).is_some_and(|first| first.start < mark as u64)
     }
 }
 
@@ -257,10 +258,18 @@ mod tests {
         for name in &names {
             let first = distinct.iter().position(|d| d == name);
             // Met before exactly when it was, and kept at the place it was first met in.
-            assert_eq!(scan.met_before(name, scan.mark()), first.is_some(), "{name:?}");
+            assert_eq!(
+                scan.met_before(name, RandomKeys::default().hash_one(name), scan.mark()),
+                first.is_some(),
+                "{name:?}"
+            );
             if let Some(first) = first {
                 let mark = marks[first];
-                assert!(scan.met_before(name, mark + 1) && !scan.met_before(name, mark), "{name:?} first at {first}");
+                let hash = RandomKeys::default().hash_one(name);
+                assert!(
+                    scan.met_before(name, hash, mark + 1) && !scan.met_before(name, hash, mark),
+                    "{name:?} first at {first}"
+                );
             }
             let mark = scan.mark();
             scan.met([name.as_slice()]);
