@@ -257,15 +257,11 @@ mod tests {
         let mut marks = Vec::new();
         for name in &names {
             let first = distinct.iter().position(|d| d == name);
+            let hash = RandomKeys::default().hash_one(name);
             // Met before exactly when it was, and kept at the place it was first met in.
-            assert_eq!(
-                scan.met_before(name, RandomKeys::default().hash_one(name), scan.mark()),
-                first.is_some(),
-                "{name:?}"
-            );
+            assert_eq!(scan.met_before(name, hash, scan.mark()), first.is_some(), "{name:?}");
             if let Some(first) = first {
                 let mark = marks[first];
-                let hash = RandomKeys::default().hash_one(name);
                 assert!(
                     scan.met_before(name, hash, mark + 1) && !scan.met_before(name, hash, mark),
                     "{name:?} first at {first}"
