@@ -84,6 +84,17 @@ struct Cut {
     /// How many state units it holds, as the scan counted them (the last part's, never
     /// scanned, as many as the same bytes held before it).
     units: usize,
+    /// Up to where its decode has handed over its top-level fields: how much its thread
+    /// has left, for the thread cutting the part after it ([`Cutter::share_for_the_part_before`]).
+    decoded_to: Arc<AtomicUsize>,
+}
+
+impl Cut {
+    /// Part `k` at `place`, after the top-level fields `counts` counts.
+    fn new(k: usize, place: Place, counts: FieldCounts) -> Cut {
+        let decoded_to = Arc::new(AtomicUsize::new(place.range.start));
+        Cut { k, place, counts, units: 0, decoded_to }
+    }
 }
 
 /// Where a part is: its bytes, and the unit names met before it.
@@ -152,7 +163,8 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         drop(cutter);
         return decoder.decode_streaming(source, hook);
     };
-    let cutting = Mutex::new((Some(first_cut), cutter));
+    cutter.set_aside = Some(first_cut);
+    let cutting = Mutex::new(cutter);
     let (again_at, state) = std::thread::scope(|scope| {
         let (ahead, cutting) = (&ahead, &cutting);
         // A mapped file's pages are mapped on a thread of their own, in order, ahead of
@@ -178,10 +190,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         let (source, names, first) = (&source, &names, &first);
         let decode_next = move |types: &Cell<TypeTable>, wait: bool| {
             let room = if wait { ahead.wait_for_room() } else { ahead.room_at_once() };
-            let cut = room.then(|| {
-                let (first_cut, cutter) = &mut *cutting.lock().unwrap_or_else(PoisonError::into_inner);
-                first_cut.take().or_else(|| cutter.next_cut())
-            })?;
+            let cut = room.then(|| cutting.lock().unwrap_or_else(PoisonError::into_inner).next_cut())?;
             // Room is held only by parts cut and not yet taken: a thread waiting for room
             // then always waits on a part another thread will hand over.
             let Some(cut) = cut else {
@@ -495,7 +504,13 @@ impl<T: Default> PartJob<'_, T> {
         let mut first = None;
         let mut hook = |doc: &Document, top: NodeId| {
             // Every top-level field handed over, from `top` on (a few hundred at a time).
-            in_step &= !doc.top_level_from(top).any(|id| doc.kind_of(id) == NodeKind::Error);
+            let mut last = top;
+            for id in doc.top_level_from(top) {
+                in_step &= doc.kind_of(id) != NodeKind::Error;
+                last = id;
+            }
+            let decoded_to = usize::try_from(doc.node(last).value_end).unwrap_or(usize::MAX);
+            cut.decoded_to.store(decoded_to, Ordering::Relaxed);
             first.get_or_insert_with(|| doc.problems_of(top).iter().any(|p| p.kind.puts_top_level_out_of_step()));
             look(doc, top, &mut found);
             Ok(())
@@ -569,6 +584,17 @@ fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
 /// name waits for at most these.
 const NAMES_RECORDED_AT_ONCE: usize = 4096;
 
+/// The least share of the last part set aside for the thread decoding the part before it
+/// (or a sixteenth of a part, if less): below it, a part of its own costs more than the
+/// wait it saves.
+const LEAST_SHARE: usize = 64 << 10;
+
+/// The part handed out last: how far its decode has come, and where it ends.
+struct BeingDecoded {
+    to: Arc<AtomicUsize>,
+    end: usize,
+}
+
 /// Cuts the top level into parts of at least a given size, at boundaries where a field
 /// reads, each with the counts of the top-level fields before it; what follows a field
 /// that does not read is in the last part. The unit names of each part go to the names
@@ -578,6 +604,12 @@ const NAMES_RECORDED_AT_ONCE: usize = 4096;
 /// part began). A part is also at least as large as the counts it is given (a hostile top
 /// level has a million distinct numbers), so copying them costs no more than reading the
 /// blob.
+///
+/// The thread cutting a part records the names before it first, while the part before it
+/// is being decoded: with one part per thread, the last one then starts that much later
+/// (41,000 units each named anew, 3 ms of a 20 ms `check`). So the last part is cut in
+/// two when the thread decoding the part before has less left than it would: the first
+/// piece is set aside for the next thread to come free, so that both end together.
 struct Cutter<'a> {
     bytes: &'a [u8],
     least: usize,
@@ -601,6 +633,10 @@ struct Cutter<'a> {
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
     in_a_row: (u32, u32),
+    /// A part cut and not yet handed out: handed out next.
+    set_aside: Option<Cut>,
+    /// The part handed out last, until the part after it is cut.
+    being_decoded: Option<BeingDecoded>,
     /// The first byte of the field met last, unless it may be a packed run: the fields
     /// after it with that one-byte tag of a length-delimited field and a one-byte length
     /// are stepped over without reading them anew ([`wire::short_len_field_end`]).
@@ -611,8 +647,7 @@ impl<'a> Cutter<'a> {
     fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
         let packable = decoder.root_type().map(packable_fields).unwrap_or_default();
-        let first =
-            Cut { k: 0, place: Place { range: 0..0, names_before: 0 }, counts: FieldCounts::default(), units: 0 };
+        let first = Cut::new(0, Place { range: 0..0, names_before: 0 }, FieldCounts::default());
         Cutter {
             bytes,
             least: least.max(1),
@@ -625,22 +660,52 @@ impl<'a> Cutter<'a> {
             names,
             names_pending: Vec::new(),
             in_a_row: (0, 0),
+            set_aside: None,
+            being_decoded: None,
             short_tag: None,
         }
     }
 
-    /// The next part, once where it ends is found; `None` after the last.
+    /// The next part to decode, the one set aside if there is one; `None` after the last.
     fn next_cut(&mut self) -> Option<Cut> {
+        let cut = match self.set_aside.take() {
+            Some(cut) => cut,
+            None => self.cut()?,
+        };
+        self.being_decoded = Some(BeingDecoded { to: Arc::clone(&cut.decoded_to), end: cut.place.range.end });
+        Some(cut)
+    }
+
+    /// How much of the last part, of `rest` bytes, to set aside for the thread decoding
+    /// the part before it, so that both end together: half of what this one has beyond
+    /// what that thread has left (both are read alike, as far as anything tells); `None`
+    /// when there is too little for a part of its own.
+    fn share_for_the_part_before(&mut self, rest: usize) -> Option<usize> {
+        let before = self.being_decoded.take()?;
+        let left = before.end.saturating_sub(before.to.load(Ordering::Relaxed));
+        let share = rest.saturating_sub(left) / 2;
+        (share >= LEAST_SHARE.min(self.least / 16).max(self.counts.bytes())).then_some(share)
+    }
+
+    /// Cuts the next part, once where it ends is found; `None` after the last.
+    fn cut(&mut self) -> Option<Cut> {
         let mut cut = self.next.take()?;
         self.record_names_before(cut.place.range.start);
         cut.place.names_before = self.names.mark();
         let bytes = self.bytes;
-        let least = self.least.max(self.counts.bytes());
-        // The last part takes the rest when less than two parts' worth is left.
-        if bytes.len() - cut.place.range.start < 2 * least {
-            cut.place.range.end = bytes.len();
-            cut.units = self.units_in_rest(&cut);
-            return Some(cut);
+        let mut least = self.least.max(self.counts.bytes());
+        // The last part takes the rest when less than two parts' worth is left, less the
+        // share set aside for the thread decoding the part before it.
+        let rest = bytes.len() - cut.place.range.start;
+        let share = if rest < 2 * least { self.share_for_the_part_before(rest) } else { None };
+        match share {
+            Some(share) => least = share,
+            None if rest < 2 * least => {
+                cut.place.range.end = bytes.len();
+                cut.units = self.units_in_rest(&cut);
+                return Some(cut);
+            }
+            None => {}
         }
         // Only as far as the end of this part: its own decode reads it. A cut is made only
         // before a field that reads, so each part starts in step.
@@ -663,10 +728,14 @@ impl<'a> Cutter<'a> {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
                 // How many names came before it is known once this part's are recorded.
                 let place = Place { range: self.pos..self.pos, names_before: 0 };
-                self.next = Some(Cut { k: cut.k + 1, place, counts: self.counts.clone(), units: 0 });
+                self.next = Some(Cut::new(cut.k + 1, place, self.counts.clone()));
                 cut.place.range.end = self.pos;
                 cut.units = self.units_counted(&self.counts).saturating_sub(self.units_counted(&cut.counts));
-                return Some(cut);
+                if share.is_none() {
+                    return Some(cut);
+                }
+                self.set_aside = Some(cut);
+                return self.cut();
             }
             if number != self.in_a_row.0 {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
@@ -756,6 +825,7 @@ mod tests {
     use super::*;
     use crate::decode::wire::write_varint;
     use crate::model::redecode::tests::decoder;
+    use crate::model::unit_names::UnitNames;
 
     /// Field `number` holding `bytes`.
     fn len_field(number: u64, bytes: &[u8]) -> Vec<u8> {
@@ -783,8 +853,10 @@ mod tests {
         blob.extend([0x12, 0x01, 0x05].repeat(300));
         let decoder = decoder();
         let mut cutter = Cutter::new(&blob, &decoder, 800, Arc::new(NamesMet::default()));
-        let cuts: Vec<(Range<usize>, usize)> =
-            std::iter::from_fn(|| cutter.next_cut()).map(|cut| (cut.place.range, cut.units)).collect();
+        // In order: a piece set aside comes after the part cut after it.
+        let mut cuts: Vec<Cut> = std::iter::from_fn(|| cutter.next_cut()).collect();
+        cuts.sort_by_key(|cut| cut.k);
+        let cuts: Vec<(Range<usize>, usize)> = cuts.into_iter().map(|cut| (cut.place.range, cut.units)).collect();
         let starting_in = |range: &Range<usize>| unit_starts.iter().filter(|at| range.contains(at)).count();
         let (last, scanned) = cuts.split_last().expect("parts");
         assert!(scanned.len() >= 3, "{cuts:?}");
@@ -794,5 +866,51 @@ mod tests {
         let (range, guessed) = last;
         let before = starting_in(&(0..range.start));
         assert_eq!(*guessed, before * range.len() / range.start, "{cuts:?}");
+    }
+
+    #[test]
+    fn the_last_part_is_shared_with_the_thread_that_has_less_left() {
+        // Two parts of 400 units each named anew: while the names of the first are
+        // recorded, its thread decodes a quarter of it. The last part is then cut in two,
+        // its first piece (about half of what that thread now has less) set aside and
+        // handed out after the rest: every part in order, each with its counts and names.
+        let blob: Vec<u8> = (0..800).flat_map(|i| unit_field(&format!("u{i:03}"))).collect();
+        let unit_len = blob.len() / 800;
+        let names = Arc::new(NamesMet::default());
+        let decoder = decoder();
+        let mut cutter = Cutter::new(&blob, &decoder, blob.len() / 2, Arc::clone(&names));
+        let first = cutter.next_cut().expect("the first part");
+        assert_eq!(first.place.range, 0..blob.len() / 2);
+        first.decoded_to.store(blob.len() / 8, Ordering::Relaxed);
+        let last = cutter.next_cut().expect("the last part");
+        let set_aside = cutter.next_cut().expect("the piece set aside");
+        assert!(cutter.next_cut().is_none());
+        assert_eq!((set_aside.k, last.k), (1, 2));
+        assert_eq!(set_aside.place.range, blob.len() / 2..last.place.range.start);
+        assert_eq!(last.place.range.end, blob.len());
+        // Half of the 400 units the last part had, less the 300 left before it.
+        assert_eq!(set_aside.place.range.len(), 50 * unit_len);
+        assert_eq!(set_aside.counts.count(1), 400);
+        assert_eq!((last.counts.count(1), set_aside.units, last.units), (450, 50, 350));
+        // Whether a part is told `name` was met before it, as its walk asks.
+        let before = |cut: &Cut, name: &str| {
+            let earlier = EarlierNames { met: Arc::clone(&names), before: cut.place.names_before };
+            UnitNames::default().taken(name.as_bytes(), 0..name.len(), Some(&earlier)).is_some()
+        };
+        assert!(before(&set_aside, "u399") && !before(&set_aside, "u400"));
+        assert!(before(&last, "u449") && !before(&last, "u450"));
+    }
+
+    #[test]
+    fn a_part_before_with_as_much_left_keeps_the_last_part_whole() {
+        let blob: Vec<u8> = (0..800).flat_map(|i| unit_field(&format!("u{i:03}"))).collect();
+        let decoder = decoder();
+        let mut cutter = Cutter::new(&blob, &decoder, blob.len() / 2, Arc::new(NamesMet::default()));
+        let first = cutter.next_cut().expect("the first part");
+        // Decoded a few units only: it has about as much left as the last part holds.
+        first.decoded_to.store(blob.len() / 100, Ordering::Relaxed);
+        let last = cutter.next_cut().expect("the last part");
+        assert_eq!(last.place.range, blob.len() / 2..blob.len());
+        assert!(cutter.next_cut().is_none());
     }
 }
