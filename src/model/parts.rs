@@ -777,6 +777,14 @@ impl<'a> Cutter<'a> {
     fn record_names_before(&mut self, end: usize) {
         let bytes = self.bytes;
         while self.names_at < end {
+            // A field no unit is in is only stepped over (a top level of unknown fields
+            // read each whole took as long as the part before it took to decode).
+            if let Some((number, next)) = wire::skim_field(bytes, self.names_at, end)
+                && !self.unit_fields.contains(&number)
+            {
+                self.names_at = next;
+                continue;
+            }
             let Ok(field) = wire::read_field(bytes, self.names_at, end) else { break };
             self.names_at = field.end;
             let name = unit_names::unit_name_of(bytes, &field, &self.unit_fields);
