@@ -697,15 +697,14 @@ impl<'a> Cutter<'a> {
         // The last part takes the rest when less than two parts' worth is left, less the
         // share set aside for the thread decoding the part before it.
         let rest = bytes.len() - cut.place.range.start;
-        let share = if rest < 2 * least { self.share_for_the_part_before(rest) } else { None };
-        match share {
-            Some(share) => least = share,
-            None if rest < 2 * least => {
+        let sharing = rest < 2 * least;
+        if sharing {
+            let Some(share) = self.share_for_the_part_before(rest) else {
                 cut.place.range.end = bytes.len();
                 cut.units = self.units_in_rest(&cut);
                 return Some(cut);
-            }
-            None => {}
+            };
+            least = share;
         }
         // Only as far as the end of this part: its own decode reads it. A cut is made only
         // before a field that reads, so each part starts in step.
@@ -731,7 +730,7 @@ impl<'a> Cutter<'a> {
                 self.next = Some(Cut::new(cut.k + 1, place, self.counts.clone()));
                 cut.place.range.end = self.pos;
                 cut.units = self.units_counted(&self.counts).saturating_sub(self.units_counted(&cut.counts));
-                if share.is_none() {
+                if !sharing {
                     return Some(cut);
                 }
                 self.set_aside = Some(cut);
