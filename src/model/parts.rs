@@ -875,13 +875,18 @@ mod tests {
         assert_eq!(*guessed, before * range.len() / range.start, "{cuts:?}");
     }
 
+    /// `n` top-level units, each named anew (`u000`, `u001`, ...), all of one length.
+    fn units_named_anew(n: usize) -> Vec<u8> {
+        (0..n).flat_map(|i| unit_field(&format!("u{i:03}"))).collect()
+    }
+
     #[test]
     fn the_last_part_is_shared_with_the_thread_that_has_less_left() {
         // Two parts of 400 units each named anew: while the names of the first are
         // recorded, its thread decodes a quarter of it. The last part is then cut in two,
         // its first piece (about half of what that thread now has less) set aside and
         // handed out after the rest: every part in order, each with its counts and names.
-        let blob: Vec<u8> = (0..800).flat_map(|i| unit_field(&format!("u{i:03}"))).collect();
+        let blob = units_named_anew(800);
         let unit_len = blob.len() / 800;
         let names = Arc::new(NamesMet::default());
         let decoder = decoder();
@@ -910,7 +915,7 @@ mod tests {
 
     #[test]
     fn a_part_before_with_as_much_left_keeps_the_last_part_whole() {
-        let blob: Vec<u8> = (0..800).flat_map(|i| unit_field(&format!("u{i:03}"))).collect();
+        let blob = units_named_anew(800);
         let decoder = decoder();
         let mut cutter = Cutter::new(&blob, &decoder, blob.len() / 2, Arc::new(NamesMet::default()));
         let first = cutter.next_cut().expect("the first part");
