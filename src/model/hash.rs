@@ -40,18 +40,24 @@ pub struct KeyHasher {
 
 impl Hasher for KeyHasher {
     fn write(&mut self, bytes: &[u8]) {
-        // Eight bytes at a time (a type URL is hashed per Any); a slice's length is
-        // hashed before it, so the zeros that pad the last word cannot make keys alike.
+        // Eight bytes at a time (a type URL is hashed per Any, a unit name per unit). The
+        // bytes past the last whole word are read with loads that overlap the bytes before
+        // them, never copied into a word of their own: that copy, a store the next load
+        // waited on, took half of hashing a short name. A slice's length is hashed before
+        // it, so the overlap is the same for every slice of one length, and two slices of
+        // one length that differ do so in a byte some word holds.
+        let len = bytes.len();
         let mut words = bytes.chunks_exact(8);
         for word in &mut words {
             self.write_u64(u64::from_le_bytes(word.try_into().expect("eight bytes")));
         }
-        let rest = words.remainder();
-        if !rest.is_empty() {
-            let mut last = [0u8; 8];
-            last[..rest.len()].copy_from_slice(rest);
-            self.write_u64(u64::from_le_bytes(last));
-        }
+        let last = match words.remainder().len() {
+            0 => return,
+            _ if len >= 8 => word_at(bytes, len - 8),
+            4.. => u64::from(half_at(bytes, 0)) | u64::from(half_at(bytes, len - 4)) << 32,
+            _ => u64::from(bytes[0]) | u64::from(bytes[len / 2]) << 8 | u64::from(bytes[len - 1]) << 16,
+        };
+        self.write_u64(last);
     }
 
     fn write_u32(&mut self, n: u32) {
@@ -83,6 +89,16 @@ impl Hasher for KeyHasher {
     }
 }
 
+/// The eight bytes of `bytes` from `at`, as a little-endian word.
+fn word_at(bytes: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(bytes[at..at + 8].try_into().expect("eight bytes"))
+}
+
+/// The four bytes of `bytes` from `at`, as a little-endian word.
+fn half_at(bytes: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(bytes[at..at + 4].try_into().expect("four bytes"))
+}
+
 /// A map keyed by small integers or byte strings (unit names), hashed with [`RandomKeys`].
 pub type KeyMap<K, V> = std::collections::HashMap<K, V, RandomKeys>;
 
@@ -104,5 +120,25 @@ mod tests {
         let mut map: KeyMap<u32, u32> = KeyMap::default();
         map.insert(7, 1);
         assert_eq!(map.get(&7), Some(&1));
+    }
+
+    #[test]
+    fn every_byte_of_a_slice_of_any_length_is_hashed() {
+        // The bytes past the last whole word are read with overlapping loads: a byte none of
+        // them read would hash a slice alike with that byte changed.
+        let keys = RandomKeys::default();
+        let bytes: Vec<u8> = (0..40u8).map(|i| i.wrapping_mul(37)).collect();
+        for len in 0..=bytes.len() {
+            let slice = &bytes[..len];
+            let hash = keys.hash_one(slice);
+            for at in 0..len {
+                let mut changed = slice.to_vec();
+                changed[at] ^= 0x80;
+                assert_ne!(keys.hash_one(&changed[..]), hash, "byte {at} of {len}");
+            }
+            if let Some(shorter) = len.checked_sub(1) {
+                assert_ne!(keys.hash_one(&bytes[..shorter]), hash, "{len} bytes and one fewer");
+            }
+        }
     }
 }
