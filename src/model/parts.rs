@@ -628,8 +628,8 @@ struct Cutter<'a> {
     names: Arc<NamesMet>,
     /// The unit names read since they were last recorded, not yet among `names`: they are
     /// recorded [`NAMES_RECORDED_AT_ONCE`] at a time, under one lock rather than one each,
-    /// once all are read and room is made for them.
-    names_pending: Vec<&'a [u8]>,
+    /// once all are read and room is made for them. Each is hashed as it is read.
+    names_pending: Vec<(&'a [u8], u64)>,
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
     in_a_row: (u32, u32),
@@ -788,15 +788,15 @@ impl<'a> Cutter<'a> {
             self.names_at = field.end;
             let name = unit_names::unit_name_of(bytes, &field, &self.unit_fields);
             // A name given again in a row (a hostile top level) is recorded once.
-            if let Some(name) = name.filter(|name| self.names_pending.last() != Some(name)) {
-                self.names_pending.push(name);
+            if let Some(name) = name.filter(|name| self.names_pending.last().map(|&(last, _)| last) != Some(name)) {
+                self.names_pending.push((name, unit_names::hash_of(name)));
             }
         }
         // Room for them all at once: a table grown as they come fills twice the pages.
-        let bytes = self.names_pending.iter().map(|name| name.len() + 1).sum();
+        let bytes = self.names_pending.iter().map(|(name, _)| name.len() + 1).sum();
         self.names.reserve(self.names_pending.len(), bytes);
         for names in self.names_pending.chunks(NAMES_RECORDED_AT_ONCE) {
-            self.names.met(names.iter().copied());
+            self.names.met_hashed(names.iter().copied());
         }
         self.names_pending.clear();
     }

@@ -9,6 +9,7 @@ use std::ops::Range;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use hashbrown::HashTable;
+use hashbrown::hash_table::Entry;
 
 use crate::decode::wire::{self, WireType};
 use crate::model::hash::RandomKeys;
@@ -26,6 +27,12 @@ pub(crate) fn unit_name(bytes: &[u8], start: usize, end: usize) -> Option<&[u8]>
 pub(crate) fn unit_name_of<'b>(bytes: &'b [u8], field: &wire::RawField, units: &[u32]) -> Option<&'b [u8]> {
     let is_unit = field.tag.wire_type == WireType::Len && units.contains(&field.tag.field_number);
     is_unit.then(|| unit_name(bytes, field.value_start, field.value_end)).flatten()
+}
+
+/// The hash a name is kept by in the tables of names: every `RandomKeys` of the process
+/// hashes alike.
+pub(crate) fn hash_of(name: &[u8]) -> u64 {
+    RandomKeys::default().hash_one(name)
 }
 
 /// Where in `bytes` the name [`unit_name`] finds is.
@@ -89,25 +96,28 @@ impl UnitNames {
         let len = u32::try_from(name.len()).ok()?;
         let UnitNames { table, texts, keys } = self;
         let hash = keys.hash_one(name);
-        if let Some(met) = table.find_mut(hash, |met| met.name(bytes) == name) {
-            if let Some(text) = texts.get(met.text as usize) {
-                return Some(Arc::clone(text));
+        // One probe finds the name or the slot for it.
+        let met = match table.entry(hash, |met| met.name(bytes) == name, |met| keys.hash_one(met.name(bytes))) {
+            Entry::Occupied(met) => met.into_mut(),
+            Entry::Vacant(slot) => {
+                // Every `RandomKeys` of the process hashes alike: the scan's table takes this hash.
+                let taken = earlier.is_some_and(|e| e.met.met_before(name, hash, e.before));
+                slot.insert(WalkName { start: at.start as u64, len, text: NO_TEXT });
+                return taken.then(|| text_of(name));
             }
-            let text = text_of(name);
-            // Past four billion texts, each is made anew.
-            if let Ok(index) = u32::try_from(texts.len())
-                && index < NO_TEXT
-            {
-                met.text = index;
-                texts.push(Arc::clone(&text));
-            }
-            return Some(text);
+        };
+        if let Some(text) = texts.get(met.text as usize) {
+            return Some(Arc::clone(text));
         }
-        // Every `RandomKeys` of the process hashes alike: the scan's table takes this hash.
-        let taken = earlier.is_some_and(|e| e.met.met_before(name, hash, e.before));
-        let entry = WalkName { start: at.start as u64, len, text: NO_TEXT };
-        table.insert_unique(hash, entry, |met| keys.hash_one(met.name(bytes)));
-        taken.then(|| text_of(name))
+        let text = text_of(name);
+        // Past four billion texts, each is made anew.
+        if let Ok(index) = u32::try_from(texts.len())
+            && index < NO_TEXT
+        {
+            met.text = index;
+            texts.push(Arc::clone(&text));
+        }
+        Some(text)
     }
 }
 
@@ -165,14 +175,20 @@ impl NamesMet {
     /// Records names met, in order; each keeps the place it was first met in. A name of 4
     /// GiB or more is not kept ([`UnitNames::taken`]).
     pub(crate) fn met<'n>(&self, names: impl IntoIterator<Item = &'n [u8]>) {
+        self.met_hashed(names.into_iter().map(|name| (name, hash_of(name))));
+    }
+
+    /// [`Self::met`] with each name's hash ([`hash_of`]) made already: by the scan, while
+    /// the name's bytes were at hand (read again here, from a scan of megabytes, a third
+    /// of recording them went to loading them).
+    pub(crate) fn met_hashed<'n>(&self, names: impl IntoIterator<Item = (&'n [u8], u64)>) {
         let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
         let InOrder { arena, table, keys } = &mut *in_order;
-        for name in names {
+        for (name, hash) in names {
             let Ok(len) = u32::try_from(name.len()) else { continue };
-            let hash = keys.hash_one(name);
             // One probe finds the name or the slot for it.
             let entry = table.entry(hash, |first| first.name(arena) == name, |first| keys.hash_one(first.name(arena)));
-            let hashbrown::hash_table::Entry::Vacant(slot) = entry else { continue };
+            let Entry::Vacant(slot) = entry else { continue };
             let start = arena.len() as u64;
             arena.extend_from_slice(name);
             arena.push(0);
