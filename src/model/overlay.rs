@@ -69,6 +69,17 @@ pub(crate) struct TopState {
     pub(crate) without_budget: bool,
 }
 
+/// Where the first byte of `text` that is not UTF-8 is, if one is. Most strings (names,
+/// type URLs) are ASCII, told by a few words read inline: the full check is a call, which
+/// took 2.5% of a `check` of units that each fail the skim.
+#[inline]
+fn invalid_utf8_at(text: &[u8]) -> Option<usize> {
+    if text.is_ascii() {
+        return None;
+    }
+    std::str::from_utf8(text).err().map(|e| e.valid_up_to())
+}
+
 /// The length of fixed arrays by the name of the type that holds them and their field
 /// number.
 pub(crate) type ArrayLengths = std::collections::HashMap<(Arc<str>, u32), u32>;
@@ -586,8 +597,8 @@ impl Walker<'_, '_> {
             }
             (FieldClass::String, WireType::Len) => {
                 let node = self.leaf(parent, raw, index, NodeKind::String);
-                if let Err(e) = std::str::from_utf8(&self.buf()[raw.value_start..raw.value_end]) {
-                    self.problem(node, raw.value_start + e.valid_up_to(), ProblemKind::InvalidUtf8);
+                if let Some(valid) = invalid_utf8_at(&self.buf()[raw.value_start..raw.value_end]) {
+                    self.problem(node, raw.value_start + valid, ProblemKind::InvalidUtf8);
                 }
                 Step::Continue
             }
@@ -1416,6 +1427,7 @@ enum Step {
 mod tests {
     use std::sync::{Arc, OnceLock};
 
+    use super::invalid_utf8_at;
     use crate::decode::registry::SchemaSources;
     use crate::decode::schema::Schema;
     use crate::decode::wire::{WireErrorKind, WireType};
@@ -1449,6 +1461,16 @@ mod tests {
     const TIMER: &str = "sample.chipset.pit.SavedTimerState";
     const PIT: &str = "sample.chipset.pit.SavedState";
     const UNIT: &str = "sample.state_unit.SavedStateUnit";
+
+    #[test]
+    fn a_string_is_told_where_it_stops_being_utf8() {
+        assert_eq!(invalid_utf8_at(b"type.googleapis.com/vmtime.SavedState"), None);
+        assert_eq!(invalid_utf8_at("gast\u{e4}-\u{1f600}".as_bytes()), None);
+        assert_eq!(invalid_utf8_at(b"ab\xffcd"), Some(2));
+        // A character cut off at the end, and one past a long ASCII start.
+        assert_eq!(invalid_utf8_at(b"unit-\xc3"), Some(5));
+        assert_eq!(invalid_utf8_at(&[b"a".repeat(40), vec![0xe2, 0x82]].concat()), Some(40));
+    }
 
     #[test]
     fn each_problem_kind_is_found_where_its_cause_lies() {

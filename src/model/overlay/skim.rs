@@ -509,8 +509,7 @@ fn clean_varint_end(buf: &[u8], pos: usize, end: usize, range: Option<VarintRang
 pub(super) fn leaf(buf: &[u8], field: &FieldInfo, raw: &RawField) -> Option<usize> {
     match (&field.class, raw.tag.wire_type) {
         (FieldClass::String, WireType::Len) => {
-            std::str::from_utf8(&buf[raw.value_start..raw.value_end]).ok()?;
-            Some(1)
+            super::invalid_utf8_at(&buf[raw.value_start..raw.value_end]).is_none().then_some(1)
         }
         (FieldClass::Bytes, WireType::Len) => Some(1),
         (FieldClass::Scalar(w), WireType::Len) if field.is_list => {
