@@ -75,7 +75,7 @@ impl Pieces {
 }
 
 /// A part of the top level: its bytes, how often each top-level field occurred before it,
-/// and the state unit names the scan met before it.
+/// and how many distinct state unit names the scan met before it.
 struct Cut {
     /// Which part it is, counted from 0.
     k: usize,
@@ -101,8 +101,8 @@ impl Cut {
 #[derive(Debug, Clone)]
 struct Place {
     range: Range<usize>,
-    /// The names the scan met before the part.
-    names_before: EarlierNames,
+    /// Where the scan's record of names stood at the part ([`NamesMet::mark`]).
+    names_before: usize,
 }
 
 /// What a part decoded on its own found.
@@ -155,7 +155,8 @@ pub fn decode_streaming_in_parts<T: Gathered>(
     let first = FirstPart::new(full_budget);
     let ahead = Ahead::new(pieces.threads * 2);
     let (found_out, found_in) = std::sync::mpsc::channel::<Found<T>>();
-    let mut cutter = Cutter::new(&source, decoder, pieces.bytes);
+    let names = Arc::new(NamesMet::default());
+    let mut cutter = Cutter::new(&source, decoder, pieces.bytes, Arc::clone(&names));
     // A top level that is one part (a field nearly the whole blob) has nothing to decode
     // beside it, and had it decoded twice when its output passed what a part may hold.
     let Some(first_cut) = cutter.next_cut().filter(|cut| cut.place.range.end < source.len()) else {
@@ -186,7 +187,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         // in. (A thread of its own for the scan, handing cuts over, and a writer that only
         // waited, woke a thread or two more for every part: 5,200 context switches for
         // 100 MB of the real state, each dear on a virtual machine.)
-        let (source, first) = (&source, &first);
+        let (source, names, first) = (&source, &names, &first);
         let decode_next = move |types: &Cell<TypeTable>, wait: bool| {
             let room = if wait { ahead.wait_for_room() } else { ahead.room_at_once() };
             let cut = room.then(|| cutting.lock().unwrap_or_else(PoisonError::into_inner).next_cut())?;
@@ -196,7 +197,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
                 ahead.made_room();
                 return None;
             };
-            let job = PartJob { decoder, source: source.clone(), cut: &cut, look, types };
+            let job = PartJob { decoder, source: source.clone(), cut: &cut, names, look, types };
             let speculation = speculate(&job, cut.k, first, full_budget);
             Some((cut.k, cut.place, speculation))
         };
@@ -217,7 +218,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         let _stop = Stops(ahead);
         let mut again = |place: Place, before: TopState| {
             let mut builder = Builder::new(source.clone(), decoder.clone());
-            let before = with_names(before, &place.names_before);
+            let before = with_names(before, names, place.names_before);
             let part = Part { range: place.range, before, partial: true, watch: None, units: 0 };
             overlay::build_part(&mut builder, Some(&mut *hook), false, Some(part))
         };
@@ -227,7 +228,7 @@ pub fn decode_streaming_in_parts<T: Gathered>(
         take_in_order(arrivals, ahead, take, &mut again, full_budget)
     })?;
     let mut builder = Builder::new(source, decoder.clone());
-    let before = with_names(state, &again_at.names_before);
+    let before = with_names(state, &names, again_at.names_before);
     let part = Part { range: again_at.range.start..usize::MAX, before, partial: false, watch: None, units: 0 };
     overlay::build_part(&mut builder, Some(hook), false, Some(part))?;
     Ok(builder.finish())
@@ -236,9 +237,11 @@ pub fn decode_streaming_in_parts<T: Gathered>(
 /// How many bytes of a mapped file's pages are mapped at a step, ahead of the parts.
 const POPULATED_AT_A_STEP: usize = 16 << 20;
 
-/// `state` with the unit names met before a part (none to ask of when there are none).
-fn with_names(state: TopState, names: &EarlierNames) -> TopState {
-    TopState { earlier_names: names.any(), ..state }
+/// `state` with the unit names met before a part: those the scan met before its record
+/// stood at `before` (none to ask of when there are none).
+fn with_names(state: TopState, names: &Arc<NamesMet>, before: usize) -> TopState {
+    let earlier_names = (before > 0).then(|| EarlierNames { met: Arc::clone(names), before });
+    TopState { earlier_names, ..state }
 }
 
 /// Decodes a part again in order, after the state before it, handing its fields to the
@@ -264,7 +267,7 @@ fn take_in_order<T: Gathered>(
     // what it found.
     let mut held: Option<(Place, TopState, T)> = None;
     // Where the parts end: past every name met.
-    let mut end = Place { range: 0..0, names_before: EarlierNames::default() };
+    let mut end = Place { range: 0..0, names_before: usize::MAX };
     for next in 0.. {
         let Some((place, part)) = arrivals.take(next) else { break };
         ahead.made_room();
@@ -481,6 +484,8 @@ struct PartJob<'a, T> {
     decoder: &'a Decoder,
     source: Source,
     cut: &'a Cut,
+    /// The unit names the scan met.
+    names: &'a Arc<NamesMet>,
     look: &'a Look<T>,
     /// The types its thread met in the parts before: lent to each decode of it, and
     /// given back with those it meets.
@@ -491,7 +496,7 @@ impl<T: Default> PartJob<'_, T> {
     /// One decode of the part, after the counts and names before it and the rest of
     /// `before`; and whether it stopped because the first part's search budget ran out.
     fn attempt(&self, before: TopState, watch: Option<BudgetWatch>) -> (Speculation<T>, bool) {
-        let PartJob { decoder, source, cut, look, types } = self;
+        let PartJob { decoder, source, cut, names, look, types } = self;
         let mut found = T::default();
         // A top-level field that does not read puts the rest of the top level out of step:
         // one pass reads all that follows as one unreadable span, which this part cannot.
@@ -512,7 +517,7 @@ impl<T: Default> PartJob<'_, T> {
         };
         let mut builder = Builder::with_types(source.clone(), (*decoder).clone(), types.take());
         let before = TopState { counts: cut.counts.clone(), ..before };
-        let before = with_names(before, &cut.place.names_before);
+        let before = with_names(before, names, cut.place.names_before);
         let part = Part { range: cut.place.range.clone(), before, partial: true, watch, units: cut.units };
         let after = overlay::build_part(&mut builder, Some(&mut hook), false, Some(part));
         let ran_out = after.as_ref().is_err_and(|e| e.kind() == overlay::BUDGET_RAN_OUT_BEFORE);
@@ -575,6 +580,10 @@ fn count_in_a_row(counts: &mut FieldCounts, (number, met): &mut (u32, u32)) {
     }
 }
 
+/// How many unit names a scan records under one hold of the lock: a part asking after a
+/// name waits for at most these.
+const NAMES_RECORDED_AT_ONCE: usize = 4096;
+
 /// The least share of the last part set aside for the thread decoding the part before it
 /// (or a sixteenth of a part, if less): below it, a part of its own costs more than the
 /// wait it saves.
@@ -616,10 +625,10 @@ struct Cutter<'a> {
     /// Where the scan is, and what it has counted up to there.
     pos: usize,
     counts: FieldCounts,
-    /// The unit names met before the part cut last, a stretch for each part before it.
-    names: EarlierNames,
+    names: Arc<NamesMet>,
     /// The unit names read since they were last recorded, not yet among `names`: they are
-    /// recorded once all are read and room is made for them. Each is hashed as it is read.
+    /// recorded [`NAMES_RECORDED_AT_ONCE`] at a time, under one lock rather than one each,
+    /// once all are read and room is made for them. Each is hashed as it is read.
     names_pending: Vec<(&'a [u8], u64)>,
     /// The field number met last and how many of it in a row, not yet counted: most top
     /// levels are long runs of one field.
@@ -635,10 +644,10 @@ struct Cutter<'a> {
 }
 
 impl<'a> Cutter<'a> {
-    fn new(bytes: &'a [u8], decoder: &Decoder, least: usize) -> Self {
+    fn new(bytes: &'a [u8], decoder: &Decoder, least: usize, names: Arc<NamesMet>) -> Self {
         let unit_fields = decoder.root_type().map(overlay::unit_fields).unwrap_or_default();
         let packable = decoder.root_type().map(packable_fields).unwrap_or_default();
-        let first = Cut::new(0, Place { range: 0..0, names_before: EarlierNames::default() }, FieldCounts::default());
+        let first = Cut::new(0, Place { range: 0..0, names_before: 0 }, FieldCounts::default());
         Cutter {
             bytes,
             least: least.max(1),
@@ -648,7 +657,7 @@ impl<'a> Cutter<'a> {
             next: Some(first),
             pos: 0,
             counts: FieldCounts::default(),
-            names: EarlierNames::default(),
+            names,
             names_pending: Vec::new(),
             in_a_row: (0, 0),
             set_aside: None,
@@ -682,7 +691,7 @@ impl<'a> Cutter<'a> {
     fn cut(&mut self) -> Option<Cut> {
         let mut cut = self.next.take()?;
         self.record_names_before(cut.place.range.start);
-        cut.place.names_before = self.names.clone();
+        cut.place.names_before = self.names.mark();
         let bytes = self.bytes;
         let mut least = self.least.max(self.counts.bytes());
         // The last part takes the rest when less than two parts' worth is left, less the
@@ -716,8 +725,8 @@ impl<'a> Cutter<'a> {
             };
             if self.pos >= cut.place.range.start + least {
                 count_in_a_row(&mut self.counts, &mut self.in_a_row);
-                // The names before it are known once this part's are recorded.
-                let place = Place { range: self.pos..self.pos, names_before: EarlierNames::default() };
+                // How many names came before it is known once this part's are recorded.
+                let place = Place { range: self.pos..self.pos, names_before: 0 };
                 self.next = Some(Cut::new(cut.k + 1, place, self.counts.clone()));
                 cut.place.range.end = self.pos;
                 cut.units = self.units_counted(&self.counts).saturating_sub(self.units_counted(&cut.counts));
@@ -784,10 +793,12 @@ impl<'a> Cutter<'a> {
             }
         }
         // Room for them all at once: a table grown as they come fills twice the pages.
-        let bytes = self.names_pending.iter().map(|(name, _)| name.len()).sum();
-        let mut stretch = NamesMet::with_room(self.names_pending.len(), bytes);
-        stretch.met_hashed(self.names_pending.drain(..));
-        self.names.push(stretch);
+        let bytes = self.names_pending.iter().map(|(name, _)| name.len() + 1).sum();
+        self.names.reserve(self.names_pending.len(), bytes);
+        for names in self.names_pending.chunks(NAMES_RECORDED_AT_ONCE) {
+            self.names.met_hashed(names.iter().copied());
+        }
+        self.names_pending.clear();
     }
 
     /// How many fields the decoder counts `field` as: a packed run of a repeated scalar as
@@ -848,7 +859,7 @@ mod tests {
         let mut blob = units.concat();
         blob.extend([0x12, 0x01, 0x05].repeat(300));
         let decoder = decoder();
-        let mut cutter = Cutter::new(&blob, &decoder, 800);
+        let mut cutter = Cutter::new(&blob, &decoder, 800, Arc::new(NamesMet::default()));
         // In order: a piece set aside comes after the part cut after it.
         let mut cuts: Vec<Cut> = std::iter::from_fn(|| cutter.next_cut()).collect();
         cuts.sort_by_key(|cut| cut.k);
@@ -877,8 +888,9 @@ mod tests {
         // handed out after the rest: every part in order, each with its counts and names.
         let blob = units_named_anew(800);
         let unit_len = blob.len() / 800;
+        let names = Arc::new(NamesMet::default());
         let decoder = decoder();
-        let mut cutter = Cutter::new(&blob, &decoder, blob.len() / 2);
+        let mut cutter = Cutter::new(&blob, &decoder, blob.len() / 2, Arc::clone(&names));
         let first = cutter.next_cut().expect("the first part");
         assert_eq!(first.place.range, 0..blob.len() / 2);
         first.decoded_to.store(blob.len() / 8, Ordering::Relaxed);
@@ -894,7 +906,8 @@ mod tests {
         assert_eq!((last.counts.count(1), set_aside.units, last.units), (450, 50, 350));
         // Whether a part is told `name` was met before it, as its walk asks.
         let before = |cut: &Cut, name: &str| {
-            UnitNames::default().taken(name.as_bytes(), 0..name.len(), Some(&cut.place.names_before)).is_some()
+            let earlier = EarlierNames { met: Arc::clone(&names), before: cut.place.names_before };
+            UnitNames::default().taken(name.as_bytes(), 0..name.len(), Some(&earlier)).is_some()
         };
         assert!(before(&set_aside, "u399") && !before(&set_aside, "u400"));
         assert!(before(&last, "u449") && !before(&last, "u450"));
@@ -904,7 +917,7 @@ mod tests {
     fn a_part_before_with_as_much_left_keeps_the_last_part_whole() {
         let blob = units_named_anew(800);
         let decoder = decoder();
-        let mut cutter = Cutter::new(&blob, &decoder, blob.len() / 2);
+        let mut cutter = Cutter::new(&blob, &decoder, blob.len() / 2, Arc::new(NamesMet::default()));
         let first = cutter.next_cut().expect("the first part");
         // Decoded a few units only: it has about as much left as the last part holds.
         first.decoded_to.store(blob.len() / 100, Ordering::Relaxed);

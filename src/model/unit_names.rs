@@ -1,12 +1,12 @@
 //! The names of the state units a decode meets, for the rule that no two units share one
 //! (the VMM matches units by name): those one walk met, and those a scan of the top level
 //! met for the parts decoded beside it. A name is kept by where it is in the walk's bytes,
-//! or in an arena of each stretch the scan met, never in an allocation of its own: a top level
+//! or in one arena the scan's names share, never in an allocation of its own: a top level
 //! of a hundred thousand units, each named anew, made two hundred thousand of them.
 
 use std::hash::BuildHasher;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 
 use hashbrown::HashTable;
 use hashbrown::hash_table::Entry;
@@ -101,7 +101,7 @@ impl UnitNames {
             Entry::Occupied(met) => met.into_mut(),
             Entry::Vacant(slot) => {
                 // Every `RandomKeys` of the process hashes alike: the scan's table takes this hash.
-                let taken = earlier.is_some_and(|e| e.met_before(name, hash));
+                let taken = earlier.is_some_and(|e| e.met.met_before(name, hash, e.before));
                 slot.insert(WalkName { start: at.start as u64, len, text: NO_TEXT });
                 return taken.then(|| text_of(name));
             }
@@ -132,19 +132,25 @@ fn text_of(name: &[u8]) -> Arc<str> {
     text.into()
 }
 
-/// The unit names a scan of one stretch of the top level met, each once: made by the
-/// thread that cuts the parts, then only read, by the parts after the stretch, with no
-/// lock to take (a read lock taken per name, on a line both threads wrote, was a fifth
-/// of a walk's recording of its names).
+/// The unit names a scan of the top level met, in the order first met, shared by the
+/// parts decoded beside the scan: a part asks whether a name was met before it, rather
+/// than be given a copy of every name before it.
 #[derive(Debug, Default)]
 pub(crate) struct NamesMet {
-    /// The names' bytes, one after another.
+    order: RwLock<InOrder>,
+}
+
+/// The names met, their bytes one after another in one arena, each followed by a byte
+/// of its own: where a name starts there tells the order it was first met in, an empty
+/// name included.
+#[derive(Debug, Default)]
+struct InOrder {
     arena: Vec<u8>,
     table: HashTable<FirstMet>,
     keys: RandomKeys,
 }
 
-/// A name met: where its bytes are in the arena (sixteen bytes an entry, as
+/// A name as first met: where its bytes are in the arena (sixteen bytes an entry, as
 /// [`UnitNames`] keeps them).
 #[derive(Debug)]
 struct FirstMet {
@@ -158,27 +164,26 @@ impl FirstMet {
     }
 }
 
-impl NamesMet {
-    /// Room for `names` names of `bytes` bytes in all, so that recording them grows no
-    /// table.
-    pub(crate) fn with_room(names: usize, bytes: usize) -> NamesMet {
-        NamesMet {
-            arena: Vec::with_capacity(bytes),
-            table: HashTable::with_capacity(names),
-            keys: RandomKeys::default(),
-        }
+impl InOrder {
+    /// `name` as first met, found by its `hash`.
+    fn find(&self, name: &[u8], hash: u64) -> Option<&FirstMet> {
+        self.table.find(hash, |first| first.name(&self.arena) == name)
     }
+}
 
-    /// Records names met. A name of 4 GiB or more is not kept ([`UnitNames::taken`]).
-    pub(crate) fn met<'n>(&mut self, names: impl IntoIterator<Item = &'n [u8]>) {
+impl NamesMet {
+    /// Records names met, in order; each keeps the place it was first met in. A name of 4
+    /// GiB or more is not kept ([`UnitNames::taken`]).
+    pub(crate) fn met<'n>(&self, names: impl IntoIterator<Item = &'n [u8]>) {
         self.met_hashed(names.into_iter().map(|name| (name, hash_of(name))));
     }
 
     /// [`Self::met`] with each name's hash ([`hash_of`]) made already: by the scan, while
     /// the name's bytes were at hand (read again here, from a scan of megabytes, a third
     /// of recording them went to loading them).
-    pub(crate) fn met_hashed<'n>(&mut self, names: impl IntoIterator<Item = (&'n [u8], u64)>) {
-        let NamesMet { arena, table, keys } = self;
+    pub(crate) fn met_hashed<'n>(&self, names: impl IntoIterator<Item = (&'n [u8], u64)>) {
+        let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
+        let InOrder { arena, table, keys } = &mut *in_order;
         for (name, hash) in names {
             let Ok(len) = u32::try_from(name.len()) else { continue };
             // One probe finds the name or the slot for it.
@@ -186,45 +191,42 @@ impl NamesMet {
             let Entry::Vacant(slot) = entry else { continue };
             let start = arena.len() as u64;
             arena.extend_from_slice(name);
+            arena.push(0);
             slot.insert(FirstMet { start, len });
         }
     }
 
-    /// Whether no name was met.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.table.is_empty()
+    /// Makes room for `names` more names of `bytes` bytes in all (each name's length and
+    /// one), so that recording them grows no table.
+    pub(crate) fn reserve(&self, names: usize, bytes: usize) {
+        let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
+        let InOrder { arena, table, keys } = &mut *in_order;
+        arena.reserve(bytes);
+        let arena = &*arena;
+        table.reserve(names, |first| keys.hash_one(first.name(arena)));
     }
 
-    /// Whether `name`, of `hash` ([`hash_of`]), was met.
-    fn has(&self, name: &[u8], hash: u64) -> bool {
-        self.table.find(hash, |first| first.name(&self.arena) == name).is_some()
+    /// Where the record stands: a mark that grows with each distinct name met, for
+    /// asking later whether a name was met before it ([`EarlierNames::before`]); 0 while
+    /// none has been.
+    pub(crate) fn mark(&self) -> usize {
+        self.order.read().unwrap_or_else(PoisonError::into_inner).arena.len()
+    }
+
+    /// Whether `name`, of `hash` ([`RandomKeys`]), was first met before the record stood
+    /// at `mark`.
+    fn met_before(&self, name: &[u8], hash: u64, mark: usize) -> bool {
+        let in_order = self.order.read().unwrap_or_else(PoisonError::into_inner);
+        in_order.find(name, hash).is_some_and(|first| first.start < mark as u64)
     }
 }
 
-/// The unit names met before a part: those the scan met in each stretch of the top level
-/// before it (one per part cut, so a few).
-#[derive(Debug, Clone, Default)]
+/// The unit names met before a part: those a scan met before its record stood at
+/// `before` ([`NamesMet::mark`]).
+#[derive(Debug, Clone)]
 pub(crate) struct EarlierNames {
-    stretches: Vec<Arc<NamesMet>>,
-}
-
-impl EarlierNames {
-    /// These and the names of the stretch after them.
-    pub(crate) fn push(&mut self, stretch: NamesMet) {
-        if !stretch.is_empty() {
-            self.stretches.push(Arc::new(stretch));
-        }
-    }
-
-    /// These, or `None` when there are none to ask of.
-    pub(crate) fn any(&self) -> Option<EarlierNames> {
-        (!self.stretches.is_empty()).then(|| self.clone())
-    }
-
-    /// Whether `name`, of `hash` ([`hash_of`]), was met before.
-    fn met_before(&self, name: &[u8], hash: u64) -> bool {
-        self.stretches.iter().any(|stretch| stretch.has(name, hash))
-    }
+    pub(crate) met: Arc<NamesMet>,
+    pub(crate) before: usize,
 }
 
 #[cfg(test)]
@@ -233,25 +235,21 @@ mod tests {
 
     #[test]
     fn a_walk_tells_a_name_given_again_here_or_before_its_part() {
-        let bytes = b"pit rtc pit com1 rtc hpet";
-        let mut first = NamesMet::default();
-        first.met([&b"uart"[..], b"com1", b"uart"]);
-        let mut earlier = EarlierNames::default();
-        earlier.push(first);
+        let bytes = b"pit rtc pit com1 rtc";
+        let scan = NamesMet::default();
+        scan.met([&b"uart"[..], b"com1", b"uart"]);
+        let before = scan.mark();
+        assert_eq!(before, "uart com1 ".len(), "uart given again is met once");
+        scan.met([&b"hpet"[..]]);
+        // Only the first two the scan met came before the part: hpet came after it.
+        let earlier = EarlierNames { met: Arc::new(scan), before };
         let mut names = UnitNames::default();
-        let mut taken =
-            |at: Range<usize>, earlier: &EarlierNames| names.taken(bytes, at, Some(earlier)).map(|t| t.to_string());
-        let found: Vec<Option<String>> =
-            [0..3, 4..7, 8..11, 12..16, 17..20].into_iter().map(|at| taken(at, &earlier)).collect();
-        assert_eq!(found, [None, None, Some("pit".into()), Some("com1".into()), Some("rtc".into())]);
-        // Every stretch before the part is asked of, not only the first.
-        let mut second = NamesMet::default();
-        second.met([&b"hpet"[..]]);
-        let mut both = earlier.clone();
-        both.push(second);
-        assert!(UnitNames::default().taken(bytes, 21..25, Some(&earlier)).is_none(), "met in no stretch before");
-        assert_eq!(taken(21..25, &both).as_deref(), Some("hpet"));
-        assert!(EarlierNames::default().any().is_none() && both.any().is_some());
+        let taken: Vec<Option<String>> = [0..3, 4..7, 8..11, 12..16, 17..20]
+            .into_iter()
+            .map(|at| names.taken(bytes, at, Some(&earlier)).map(|t| t.to_string()))
+            .collect();
+        assert_eq!(taken, [None, None, Some("pit".into()), Some("com1".into()), Some("rtc".into())]);
+        assert!(UnitNames::default().taken(b"hpet", 0..4, Some(&earlier)).is_none(), "met after the part");
     }
 
     #[test]
@@ -270,21 +268,33 @@ mod tests {
             .flat_map(|i| [format!("unit-name-{:08}", i % 700).into_bytes(), vec![0; (i % 40) as usize]])
             .collect();
         let bytes = names.concat();
-        let (mut scan, mut walk, mut distinct, mut at) = (NamesMet::default(), UnitNames::default(), Vec::new(), 0);
+        let (scan, mut walk, mut distinct, mut at) = (NamesMet::default(), UnitNames::default(), Vec::new(), 0);
+        // Where the scan's record stood as each distinct name was first met.
+        let mut marks = Vec::new();
         for name in &names {
             let first = distinct.iter().position(|d| d == name);
-            // Met before exactly when it was, by the scan and by the walk.
-            assert_eq!(scan.has(name, hash_of(name)), first.is_some(), "{name:?}");
+            let hash = RandomKeys::default().hash_one(name);
+            // Met before exactly when it was, and kept at the place it was first met in.
+            assert_eq!(scan.met_before(name, hash, scan.mark()), first.is_some(), "{name:?}");
+            if let Some(first) = first {
+                let mark = marks[first];
+                assert!(
+                    scan.met_before(name, hash, mark + 1) && !scan.met_before(name, hash, mark),
+                    "{name:?} first at {first}"
+                );
+            }
+            let mark = scan.mark();
             scan.met([name.as_slice()]);
             let taken = walk.taken(&bytes, at..at + name.len(), None);
             assert_eq!(taken.is_some(), first.is_some(), "{name:?}");
             if first.is_none() {
                 distinct.push(name.clone());
+                marks.push(mark);
             }
             at += name.len();
         }
         // The empty name among them, each name in the record once.
         assert_eq!(distinct.len(), 740);
-        assert_eq!((scan.table.len(), scan.arena.len()), (740, distinct.iter().map(Vec::len).sum::<usize>()));
+        assert_eq!(scan.mark(), distinct.iter().map(|d| d.len() + 1).sum::<usize>());
     }
 }

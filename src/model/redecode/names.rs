@@ -4,6 +4,7 @@
 //! edit moves (its problem would then come or go, so the whole is decoded again).
 
 use std::ops::Range;
+use std::sync::Arc;
 
 use crate::decode::wire;
 use crate::model::unit_names::{self, EarlierNames, NamesMet};
@@ -29,11 +30,10 @@ pub(super) fn given_in(bytes: &[u8], range: Range<usize>, units: &[u32], names: 
 /// `names` as names given before the fields decoded alone: a unit of theirs that has one
 /// takes it again (`None` for none).
 pub(super) fn given_before<'n>(names: impl IntoIterator<Item = &'n [u8]>) -> Option<EarlierNames> {
-    let mut met = NamesMet::default();
+    let met = NamesMet::default();
     met.met(names);
-    let mut earlier = EarlierNames::default();
-    earlier.push(met);
-    earlier.any()
+    let before = met.mark();
+    (before > 0).then(|| EarlierNames { met: Arc::new(met), before })
 }
 
 #[cfg(test)]
