@@ -179,8 +179,7 @@ impl NamesMet {
     }
 
     /// [`Self::met`] with each name's hash ([`hash_of`]) made already: by the scan, while
-    /// the name's bytes were at hand (read again here, from a scan of megabytes, a third
-    /// of recording them went to loading them).
+    /// the name's bytes were at hand, rather than here, after a scan of megabytes.
     pub(crate) fn met_hashed<'n>(&self, names: impl IntoIterator<Item = (&'n [u8], u64)>) {
         let mut in_order = self.order.write().unwrap_or_else(PoisonError::into_inner);
         let InOrder { arena, table, keys } = &mut *in_order;
