@@ -1191,9 +1191,14 @@ impl Walker<'_, '_> {
         }
         // The frame's subtree ends with the nodes added so far (it is closing).
         let next = NodeId::from_index(self.b.node_count());
+        // Told by its kind first, read cheaply: a node made whole for each of a unit's
+        // nodes cost more than the rest of the rules.
+        let doc = self.b.document();
         let name = (frame.node + 1).up_to(next).find(|&c| {
-            let child = self.b.node(c);
-            child.parent == Some(frame.node) && child.field_number == 1 && child.kind == NodeKind::String
+            doc.kind_of(c) == NodeKind::String && {
+                let child = doc.node(c);
+                child.parent == Some(frame.node) && child.field_number == 1
+            }
         })?;
         let child = self.b.node(name);
         let at = child.value_start() as usize..child.value_end as usize;
