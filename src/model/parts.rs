@@ -775,8 +775,8 @@ impl<'a> Cutter<'a> {
     /// `end` (the start of a part, so whole fields that read), in order.
     fn record_names_before(&mut self, end: usize) {
         // A root that declares no units has no names to record: its fields are not read
-        // for them (a gigabyte of MSR entries read one at a time, as the thread taking the
-        // second part did before it began, made `check` on two cores slower than on one).
+        // for them (100 MB of MSR entries read so, one at a time before the parts began,
+        // made `check` on two cores slower than on one).
         if self.unit_fields.is_empty() {
             self.names_at = self.names_at.max(end);
             return;
