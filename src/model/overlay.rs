@@ -1194,13 +1194,10 @@ impl Walker<'_, '_> {
         // Told by its kind first, read cheaply: a node made whole for each of a unit's
         // nodes cost more than the rest of the rules.
         let doc = self.b.document();
-        let name = (frame.node + 1).up_to(next).find(|&c| {
-            doc.kind_of(c) == NodeKind::String && {
-                let child = doc.node(c);
-                child.parent == Some(frame.node) && child.field_number == 1
-            }
+        let child = (frame.node + 1).up_to(next).find_map(|c| {
+            let child = (doc.kind_of(c) == NodeKind::String).then(|| doc.node(c))?;
+            (child.parent == Some(frame.node) && child.field_number == 1).then_some(child)
         })?;
-        let child = self.b.node(name);
         let at = child.value_start() as usize..child.value_end as usize;
         // A name given twice stays taken: a run of units of one name is told by the last.
         if let Some((last, name)) = &self.last_taken
