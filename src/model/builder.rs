@@ -233,9 +233,11 @@ impl Builder {
     /// Records a problem on `node` at byte `offset`.
     #[inline(always)]
     pub(crate) fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
+        // Pushed before the node is marked: the kind goes into its place with no call
+        // between (held across one, it was copied through the stack and stalled on it).
+        self.doc.problems.push(Problem { node, offset: offset as u64, kind, more_alike: 0 });
         self.found += 1;
         self.mark_problem(node, true);
-        self.doc.problems.push(Problem { node, offset: offset as u64, kind, more_alike: 0 });
     }
 
     /// Records a problem as [`Self::problem`] does, unless the `kept` + 1 problems recorded

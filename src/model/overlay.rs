@@ -1307,18 +1307,18 @@ impl Walker<'_, '_> {
 
     #[inline(always)]
     fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
-        self.problem_under(self.b.parent(node), node, offset, kind);
+        // The parent is read only for a kind that asks for it: the kind, held across that
+        // read, was copied through the stack, each copy stalled on the writes before it.
+        let out_of_step = kind.puts_top_level_out_of_step() && self.b.parent(node) == Some(NodeId::ROOT);
+        self.b.problem(node, offset, kind);
+        if out_of_step {
+            self.shift_before(node, offset);
+        }
     }
 
     /// [`Self::problem`] of a node whose parent is known (not read back from the node just
-    /// made: a million unknown fields in a row each waited on that read).
-    #[inline(always)]
-    fn problem_under(&mut self, parent: Option<NodeId>, node: NodeId, offset: usize, kind: ProblemKind) {
-        self.problem_under_counted(parent, node, offset, kind, None);
-    }
-
-    /// [`Self::problem_under`], the problem counted past those kept alike when `counted`
-    /// says so ([`Builder::problem_counted_past`]).
+    /// made: a million unknown fields in a row each waited on that read), the problem
+    /// counted past those kept alike when `counted` says so ([`Builder::problem_counted_past`]).
     #[inline(always)]
     fn problem_under_counted(
         &mut self,
