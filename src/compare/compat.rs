@@ -84,7 +84,7 @@ pub fn blob_against(a: &Document, b: &Document) -> Vec<Finding> {
             ProblemKind::UnknownField { in_type } => {
                 format!("the other release's {} has no such field: dropped on restore", b.type_name(*in_type))
             }
-            ProblemKind::UnknownTypeUrl { url } => format!("{}{}", p.kind.describe(b), renamed_to(b, url)),
+            ProblemKind::UnknownTypeUrl { url } => format!("{}{}", p.kind.describe(b), renamed_to(b, &url.lossy(b))),
             kind => kind.describe(b),
         };
         found.push(Finding { verdict, path, offset: p.offset, what, value });

@@ -92,7 +92,7 @@ fn named_unit(doc: &Document, units: &[(NodeId, String)], name: &str, cause: &st
         let flagged = units.iter().map(|&(id, _)| id).find(|&id| {
             doc.problems_of(id)
                 .iter()
-                .any(|p| matches!(&p.kind, ProblemKind::DuplicateUnitName { name: n } if **n == *name))
+                .any(|p| matches!(&p.kind, ProblemKind::DuplicateUnitName { name: n } if n.escaped(doc) == name))
         });
         return flagged.or(first);
     }

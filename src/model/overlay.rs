@@ -25,7 +25,7 @@ use crate::model::decoder::{Focus, Limits, TopLevelHook};
 use crate::model::field_counts::{FieldCounts, FrameCounts};
 use crate::model::hash::KeyMap;
 use crate::model::node::{Node, NodeId, NodeKind};
-use crate::model::problem::ProblemKind;
+use crate::model::problem::{InputText, ProblemKind};
 use crate::model::unit_names::{EarlierNames, UnitNames};
 
 mod flat;
@@ -262,11 +262,11 @@ struct Walker<'a, 'h> {
     urls: KeyMap<Box<[u8]>, Resolved>,
     /// Where the URL resolved last is in the input, and what it named.
     last_url: Option<(std::ops::Range<usize>, Resolved)>,
-    /// Where the unit name found taken last is in the input, and its text.
-    last_taken: Option<(std::ops::Range<usize>, Arc<str>)>,
-    /// Where the unknown URL met last is in the input, its text, and the declared URL it
-    /// may be a damaged copy of.
-    unknown_url: Option<(std::ops::Range<usize>, Arc<str>, Option<String>)>,
+    /// Where the unit name found taken last is in the input.
+    last_taken: Option<std::ops::Range<usize>>,
+    /// Where the unknown URL met last is in the input, and the declared URL it may be a
+    /// damaged copy of.
+    unknown_url: Option<(std::ops::Range<usize>, Option<String>)>,
     /// Room for the skims of clean top-level fields, kept to be reused ([`skim`]).
     skimmed: skim::Skimmed,
     /// When skims (or, listing, runs of messages) fail in a row, how many top-level fields
@@ -913,9 +913,9 @@ impl Walker<'_, '_> {
                 AnyTarget::Resolved(ty, last_value)
             }
             None => {
-                let (text, guess) = self.unknown_url(from..to);
+                let guess = self.guess_for_unknown_url(from..to);
                 let cause = guess.and_then(|expected| self.url_byte_cause(start..end, from..to, &expected));
-                self.problem(node, from, ProblemKind::UnknownTypeUrl { url: text });
+                self.problem(node, from, ProblemKind::UnknownTypeUrl { url: InputText::at(from..to) });
                 if let Some(cause) = cause {
                     self.problem(node, cause.offset, cause.into_problem());
                 }
@@ -961,19 +961,18 @@ impl Walker<'_, '_> {
         resolved
     }
 
-    /// The text of an unknown type URL and the declared URL it may be a damaged copy of
-    /// ([`cause::UrlGuesses`]), shared with the one met last when it is the same: a newer
-    /// release's blob repeats one unknown URL in unit after unit.
-    fn unknown_url(&mut self, url: std::ops::Range<usize>) -> (Arc<str>, Option<String>) {
-        if let Some((last, text, guess)) = &self.unknown_url
+    /// The declared URL an unknown type URL may be a damaged copy of
+    /// ([`cause::UrlGuesses`]), the one met last's when it is the same: a newer release's
+    /// blob repeats one unknown URL in unit after unit.
+    fn guess_for_unknown_url(&mut self, url: std::ops::Range<usize>) -> Option<String> {
+        if let Some((last, guess)) = &self.unknown_url
             && self.b.bytes()[url.clone()] == self.b.bytes()[last.clone()]
         {
-            return (Arc::clone(text), guess.clone());
+            return guess.clone();
         }
-        let text: Arc<str> = String::from_utf8_lossy(&self.buf()[url.clone()]).into();
         let guess = self.url_guesses.one_byte_from(self.schema, &self.b.bytes()[url.clone()]);
-        self.unknown_url = Some((url, Arc::clone(&text), guess.clone()));
-        (text, guess)
+        self.unknown_url = Some((url, guess.clone()));
+        guess
     }
 
     /// Flags a varint too large for its declared 32-bit or bool type; past `kept` alike
@@ -1200,14 +1199,17 @@ impl Walker<'_, '_> {
         })?;
         let at = child.value_start() as usize..child.value_end as usize;
         // A name given twice stays taken: a run of units of one name is told by the last.
-        if let Some((last, name)) = &self.last_taken
+        let name = ProblemKind::DuplicateUnitName { name: InputText::at(at.clone()) };
+        if let Some(last) = &self.last_taken
             && self.b.bytes()[at.clone()] == self.b.bytes()[last.clone()]
         {
-            return Some(ProblemKind::DuplicateUnitName { name: Arc::clone(name) });
+            return Some(name);
         }
-        let name = self.unit_names.taken(self.b.bytes(), at.clone(), self.earlier_names.as_ref())?;
-        self.last_taken = Some((at, Arc::clone(&name)));
-        Some(ProblemKind::DuplicateUnitName { name })
+        if !self.unit_names.taken(self.b.bytes(), at.clone(), self.earlier_names.as_ref()) {
+            return None;
+        }
+        self.last_taken = Some(at);
+        Some(name)
     }
 
     /// What a closed frame lacks that the reader requires.
@@ -1434,7 +1436,7 @@ mod tests {
     use crate::decode::schema::Schema;
     use crate::decode::wire::{WireErrorKind, WireType};
     use crate::model::node::NodeKind;
-    use crate::model::problem::ProblemKind;
+    use crate::model::problem::{InputText, ProblemKind};
     use crate::model::source::Source;
     use crate::model::{Decoder, Document, Limits};
 
@@ -1582,7 +1584,8 @@ mod tests {
                 UNIT,
                 len(2, &any_with(b"x/nope.Nope", &[0x08, 0x01])),
                 Limits::default(),
-                |k| matches!(k, ProblemKind::UnknownTypeUrl { url } if &**url == "x/nope.Nope"),
+                // The URL's own bytes, 11 of them after the Any's tag and length.
+                |k| matches!(k, ProblemKind::UnknownTypeUrl { url } if *url == InputText::at(4..15)),
                 4,
             ),
             (

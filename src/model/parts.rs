@@ -914,7 +914,7 @@ mod tests {
         // Whether a part is told `name` was met before it, as its walk asks.
         let before = |cut: &Cut, name: &str| {
             let earlier = EarlierNames { met: Arc::clone(&names), before: cut.place.names_before };
-            UnitNames::default().taken(name.as_bytes(), 0..name.len(), Some(&earlier)).is_some()
+            UnitNames::default().taken(name.as_bytes(), 0..name.len(), Some(&earlier))
         };
         assert!(before(&set_aside, "u399") && !before(&set_aside, "u400"));
         assert!(before(&last, "u449") && !before(&last, "u450"));

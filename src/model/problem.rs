@@ -6,10 +6,61 @@ use crate::decode::wire::{WireErrorKind, WireType};
 use crate::model::cause::Cause;
 use crate::model::document::Document;
 use crate::model::node::NodeId;
+use crate::model::value::c_escape;
 
 /// The advice for a field or an Any's type that no registered schema declares, when the
 /// user loaded none of theirs.
 pub const LOAD_SCHEMAS: &str = "load the VMM's schema folder with --proto-dir";
+
+/// Text of the input that a problem names (a type URL, a unit's name): where its bytes are,
+/// read from the document when the problem is put in words. A place, not a copy: a copy
+/// shared by the units that repeat one text had its count raised and lowered for each,
+/// a twelfth of a `check` of units that each have a problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct InputText {
+    start: u64,
+    end: u64,
+}
+
+impl InputText {
+    /// The text at `span` of the input.
+    pub fn at(span: std::ops::Range<usize>) -> InputText {
+        InputText { start: span.start as u64, end: span.end as u64 }
+    }
+
+    /// Its bytes in `doc` (none if `doc` is not the document it was found in and is shorter).
+    pub fn bytes<'d>(&self, doc: &'d Document) -> &'d [u8] {
+        let span = usize::try_from(self.start).unwrap_or(usize::MAX)..usize::try_from(self.end).unwrap_or(usize::MAX);
+        doc.bytes().get(span).unwrap_or_default()
+    }
+
+    /// Its text in `doc`, each byte that is not UTF-8 shown as a replacement character.
+    pub fn lossy<'d>(&self, doc: &'d Document) -> std::borrow::Cow<'d, str> {
+        String::from_utf8_lossy(self.bytes(doc))
+    }
+
+    /// Its text in `doc` as the report words a unit's name: as written where it is UTF-8,
+    /// and its other bytes escaped as protoc escapes them (`\377`), where a replacement
+    /// character would hide them.
+    pub fn escaped(&self, doc: &Document) -> String {
+        escaped(self.bytes(doc))
+    }
+
+    /// The same text once the bytes before it moved by `delta`.
+    pub fn moved_by(self, delta: i64) -> Option<InputText> {
+        Some(InputText { start: self.start.checked_add_signed(delta)?, end: self.end.checked_add_signed(delta)? })
+    }
+}
+
+/// [`InputText::escaped`] of `bytes`.
+fn escaped(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        text.push_str(chunk.valid());
+        c_escape(chunk.invalid(), &mut text);
+    }
+    text
+}
 
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -82,8 +133,8 @@ pub enum ProblemKind {
     },
     /// An Any whose type URL names no registered message.
     UnknownTypeUrl {
-        /// The URL as written (shared by the units that repeat it).
-        url: std::sync::Arc<str>,
+        /// The URL as written.
+        url: InputText,
     },
     /// An Any with a payload but no type URL.
     MissingTypeUrl,
@@ -97,8 +148,8 @@ pub enum ProblemKind {
     },
     /// A state unit whose name an earlier unit has: the VMM matches units by name.
     DuplicateUnitName {
-        /// The name (shared by the units that take it again).
-        name: std::sync::Arc<str>,
+        /// The name, as this unit writes it.
+        name: InputText,
     },
     /// A whole-VM blob with no state units at all (or an empty blob of any type).
     NoUnits,
@@ -195,6 +246,16 @@ impl ProblemKind {
         self.is_structural() || matches!(self, Self::UnknownField { .. })
     }
 
+    /// The same problem once the bytes before where it is moved by `delta`: the input's
+    /// text it names moves with it.
+    pub fn moved_by(self, delta: i64) -> Option<ProblemKind> {
+        Some(match self {
+            Self::UnknownTypeUrl { url } => Self::UnknownTypeUrl { url: url.moved_by(delta)? },
+            Self::DuplicateUnitName { name } => Self::DuplicateUnitName { name: name.moved_by(delta)? },
+            kind => kind,
+        })
+    }
+
     /// Whether the restore would fail on this, or it is only worth a look.
     pub fn severity(&self) -> Severity {
         match self {
@@ -221,12 +282,14 @@ impl ProblemKind {
             return false;
         }
         // Pushed, not formatted: a line for each of a million unknown fields.
+        let url;
         let (before, named, after) = match self {
             Self::UnknownField { in_type } => {
                 ("field not in ", doc.type_name(*in_type), ": written by a newer release?")
             }
-            Self::UnknownTypeUrl { url } => {
-                ("unknown saved state type `", &**url, "`: no registered schema declares it")
+            Self::UnknownTypeUrl { url: text } => {
+                url = text.lossy(doc);
+                ("unknown saved state type `", &*url, "`: no registered schema declares it")
             }
             _ => {
                 self.describe_into(doc, out);
@@ -291,8 +354,9 @@ impl ProblemKind {
             }
             Self::UnknownTypeUrl { url } if doc.schema().has_user_schemas() => write!(
                 out,
-                "unknown saved state type `{url}`: the loaded schemas do not declare it (written by a newer \
-                 release, or a renamed type?)"
+                "unknown saved state type `{}`: the loaded schemas do not declare it (written by a newer \
+                 release, or a renamed type?)",
+                url.lossy(doc)
             ),
             Self::UnknownTypeUrl { .. } => {
                 self.describe_without_advice_into(doc, out);
@@ -301,7 +365,9 @@ impl ProblemKind {
             Self::TypeUrlMismatch { expected, got } => {
                 write!(out, "protobuf type mismatch, expected {expected}, got {got}")
             }
-            Self::DuplicateUnitName { name } => write!(out, "restore failed: {{{name}: duplicate unit name}}"),
+            Self::DuplicateUnitName { name } => {
+                write!(out, "restore failed: {{{}: duplicate unit name}}", name.escaped(doc))
+            }
             Self::LikelyCause(cause) => write!(
                 out,
                 "likely cause: {}; the edit `{}` repairs it (the whole field then decodes cleanly as the \
@@ -346,6 +412,11 @@ impl ProblemKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_name_that_is_not_utf8_is_worded_with_its_bytes_escaped() {
+        assert_eq!(escaped(b"\xff\xfegast\xc3\xa4-\xc3"), "\\377\\376gast\u{e4}-\\303");
+    }
 
     #[test]
     fn a_problem_takes_one_cache_line_at_most() {

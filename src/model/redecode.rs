@@ -264,7 +264,8 @@ fn problems_spliced(
         Some(Problem {
             node: NodeId::from_index(p.node.index().checked_add_signed(ids_move)?),
             offset: p.offset.checked_add_signed(delta as i64)?,
-            ..p
+            kind: p.kind.moved_by(delta as i64)?,
+            more_alike: p.more_alike,
         })
     };
     let fresh = fresh.into_iter().map(placed);
@@ -410,7 +411,7 @@ pub(super) mod tests {
         };
         assert_eq!(paths(doc), paths(whole));
         let problems = |doc: &Document| {
-            doc.problems().iter().map(|p| (p.node, p.offset, p.kind.code(), p.more_alike)).collect::<Vec<_>>()
+            doc.problems().iter().map(|p| (p.node, p.offset, p.kind.describe(doc), p.more_alike)).collect::<Vec<_>>()
         };
         assert_eq!(problems(doc), problems(whole));
     }

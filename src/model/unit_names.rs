@@ -13,7 +13,6 @@ use hashbrown::hash_table::Entry;
 
 use crate::decode::wire::{self, WireType};
 use crate::model::hash::RandomKeys;
-use crate::model::value::c_escape;
 
 /// The name of the state unit in the value `start..end` of a top-level unit field, as the
 /// walk finds it: its first field 1 written length-delimited, among the fields read before
@@ -55,22 +54,15 @@ pub(crate) fn unit_name_at(bytes: &[u8], start: usize, end: usize) -> Option<Ran
 #[derive(Debug, Default)]
 pub(crate) struct UnitNames {
     table: HashTable<WalkName>,
-    /// The text of each name taken again, made once for every unit that takes it.
-    texts: Vec<Arc<str>>,
     keys: RandomKeys,
 }
 
-/// A name one walk met: where it first was, and which of the texts is its own once a
-/// later unit has taken it again ([`NO_TEXT`] until then).
+/// A name one walk met: where it first was.
 #[derive(Debug)]
 struct WalkName {
     start: u64,
     len: u32,
-    text: u32,
 }
-
-/// A name's text not yet made.
-const NO_TEXT: u32 = u32::MAX;
 
 impl WalkName {
     fn name<'b>(&self, bytes: &'b [u8]) -> &'b [u8] {
@@ -88,48 +80,25 @@ impl UnitNames {
     }
 
     /// Records the name of a unit, at `at` in `bytes` (the walk's own, where every name it
-    /// records is); its text if an earlier unit had it, here or before the part (`earlier`).
+    /// records is); whether an earlier unit had it, here or before the part (`earlier`).
     /// A name of 4 GiB or more is not kept (an entry holds its length in four bytes): only
     /// a blob of 8 GiB or more can give one twice.
-    pub(crate) fn taken(&mut self, bytes: &[u8], at: Range<usize>, earlier: Option<&EarlierNames>) -> Option<Arc<str>> {
+    pub(crate) fn taken(&mut self, bytes: &[u8], at: Range<usize>, earlier: Option<&EarlierNames>) -> bool {
         let name = &bytes[at.clone()];
-        let len = u32::try_from(name.len()).ok()?;
-        let UnitNames { table, texts, keys } = self;
+        let Ok(len) = u32::try_from(name.len()) else { return false };
+        let UnitNames { table, keys } = self;
         let hash = keys.hash_one(name);
         // One probe finds the name or the slot for it.
-        let met = match table.entry(hash, |met| met.name(bytes) == name, |met| keys.hash_one(met.name(bytes))) {
-            Entry::Occupied(met) => met.into_mut(),
+        match table.entry(hash, |met| met.name(bytes) == name, |met| keys.hash_one(met.name(bytes))) {
+            Entry::Occupied(_) => true,
             Entry::Vacant(slot) => {
                 // Every `RandomKeys` of the process hashes alike: the scan's table takes this hash.
                 let taken = earlier.is_some_and(|e| e.met.met_before(name, hash, e.before));
-                slot.insert(WalkName { start: at.start as u64, len, text: NO_TEXT });
-                return taken.then(|| text_of(name));
+                slot.insert(WalkName { start: at.start as u64, len });
+                taken
             }
-        };
-        if let Some(text) = texts.get(met.text as usize) {
-            return Some(Arc::clone(text));
         }
-        let text = text_of(name);
-        // Past four billion texts, each is made anew.
-        if let Ok(index) = u32::try_from(texts.len())
-            && index < NO_TEXT
-        {
-            met.text = index;
-            texts.push(Arc::clone(&text));
-        }
-        Some(text)
     }
-}
-
-/// A name as the report words it: as written where it is UTF-8, and its other bytes
-/// escaped as protoc escapes them (`\377`), where a replacement character would hide them.
-fn text_of(name: &[u8]) -> Arc<str> {
-    let mut text = String::with_capacity(name.len());
-    for chunk in name.utf8_chunks() {
-        text.push_str(chunk.valid());
-        c_escape(chunk.invalid(), &mut text);
-    }
-    text.into()
 }
 
 /// The unit names a scan of the top level met, in the order first met, shared by the
@@ -243,21 +212,20 @@ mod tests {
         // Only the first two the scan met came before the part: hpet came after it.
         let earlier = EarlierNames { met: Arc::new(scan), before };
         let mut names = UnitNames::default();
-        let taken: Vec<Option<String>> = [0..3, 4..7, 8..11, 12..16, 17..20]
-            .into_iter()
-            .map(|at| names.taken(bytes, at, Some(&earlier)).map(|t| t.to_string()))
-            .collect();
-        assert_eq!(taken, [None, None, Some("pit".into()), Some("com1".into()), Some("rtc".into())]);
-        assert!(UnitNames::default().taken(b"hpet", 0..4, Some(&earlier)).is_none(), "met after the part");
+        let taken: Vec<bool> =
+            [0..3, 4..7, 8..11, 12..16, 17..20].into_iter().map(|at| names.taken(bytes, at, Some(&earlier))).collect();
+        // pit and rtc given again here, com1 given before the part.
+        assert_eq!(taken, [false, false, true, true, true]);
+        assert!(!UnitNames::default().taken(b"hpet", 0..4, Some(&earlier)), "met after the part");
     }
 
     #[test]
-    fn a_name_that_is_not_utf8_is_worded_with_its_bytes_escaped() {
-        let bytes = b"\xff\xfegast\xc3\xa4-\xc3 \xff\xfegast\xc3\xa4-\xc3";
+    fn a_name_that_is_not_utf8_is_told_by_its_bytes() {
+        let bytes = b"\xff\xfegast\xc3\xa4-\xc3 \xff\xfegast\xc3\xa4-\xc3 \xff\xfegast\xc3\xa4-\xc4";
         let mut names = UnitNames::default();
-        assert!(names.taken(bytes, 0..10, None).is_none());
-        let text = names.taken(bytes, 11..21, None).expect("given again");
-        assert_eq!(&*text, "\\377\\376gast\u{e4}-\\303");
+        assert!(!names.taken(bytes, 0..10, None));
+        assert!(names.taken(bytes, 11..21, None), "given again");
+        assert!(!names.taken(bytes, 22..32, None), "its last byte differs");
     }
 
     #[test]
@@ -285,7 +253,7 @@ mod tests {
             let mark = scan.mark();
             scan.met([name.as_slice()]);
             let taken = walk.taken(&bytes, at..at + name.len(), None);
-            assert_eq!(taken.is_some(), first.is_some(), "{name:?}");
+            assert_eq!(taken, first.is_some(), "{name:?}");
             if first.is_none() {
                 distinct.push(name.clone());
                 marks.push(mark);

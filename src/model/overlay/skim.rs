@@ -7,13 +7,12 @@
 //! exactly as before.
 
 use std::ops::Range;
-use std::sync::Arc;
 
 use super::{AnyTarget, Frame, Level, Walker};
 use crate::decode::schema::{FieldClass, FieldInfo, TypeIndex, TypeInfo, VarintRange};
 use crate::decode::wire::{self, PackedRun, RawField, WireType};
 use crate::model::node::{NodeId, NodeKind};
-use crate::model::problem::ProblemKind;
+use crate::model::problem::{InputText, ProblemKind};
 use crate::model::unit_names::unit_name_at;
 
 /// A message being skimmed.
@@ -274,7 +273,7 @@ impl Walker<'_, '_> {
         level: Level,
         raw: &RawField,
         ty: TypeIndex,
-    ) -> Option<(usize, Option<Arc<str>>)> {
+    ) -> Option<(usize, Option<InputText>)> {
         if level.depth + 1 > self.limits.max_depth {
             return None;
         }
@@ -287,7 +286,8 @@ impl Walker<'_, '_> {
         let named = info.is_state_unit && info.field(1).is_some_and(|f| matches!(f.class, FieldClass::String));
         let fields = self.skim(ty, raw.value_start..raw.value_end, level.nested(false))?;
         let name = named.then(|| unit_name_at(self.b.bytes(), raw.value_start, raw.value_end)).flatten();
-        let taken = name.and_then(|at| self.unit_names.taken(self.b.bytes(), at, self.earlier_names.as_ref()));
+        let earlier = self.earlier_names.as_ref();
+        let taken = name.filter(|at| self.unit_names.taken(self.b.bytes(), at.clone(), earlier)).map(InputText::at);
         for (array, length) in self.skimmed.first_lengths.drain(..) {
             self.array_lengths.insert(array, length);
         }
@@ -302,7 +302,7 @@ impl Walker<'_, '_> {
         index: u32,
         ty: TypeIndex,
         fields: usize,
-        taken: Option<Arc<str>>,
+        taken: Option<InputText>,
     ) {
         let kind = if self.info(ty).is_any { NodeKind::Any } else { NodeKind::Message };
         let node = self.push(root, kind, raw, index, Some(ty));
