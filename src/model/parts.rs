@@ -720,7 +720,10 @@ impl<'a> Cutter<'a> {
                 Some((number, next)) if !self.is_packable(number) => (number, next, 1),
                 _ => {
                     let Ok(field) = wire::read_field(bytes, self.pos, bytes.len()) else { break };
-                    (field.tag.field_number, field.end, self.counted_as(&field))
+                    // The last field is counted for no cut after it: a blob that is one
+                    // long packed run was read once more, for nothing, before its decode.
+                    let counted_as = if field.end < bytes.len() { self.counted_as(&field) } else { 1 };
+                    (field.tag.field_number, field.end, counted_as)
                 }
             };
             if self.pos >= cut.place.range.start + least {
