@@ -45,11 +45,13 @@ pub(super) struct Skimmed {
     first_lengths: Vec<((TypeIndex, u32), u32)>,
 }
 
-/// How often skims of top-level fields are tried after they fail: a top level where every
-/// unit has a problem (each then built) would otherwise pay a failed skim before each
-/// build. After a few failures in a row, the next top-level fields are built without
-/// trying, twice as many each time (up to [`Backoff::MOST_SKIPPED`]); a skim that succeeds
-/// starts over. Skimmed or built, a field reads the same.
+/// How often a quick way over what is usually clean is tried after it fails: skims of
+/// top-level fields (a top level where every unit has a problem, each then built, would
+/// otherwise pay a failed skim before each build), and steps over a packed run's values
+/// (a run of values out of range, each then read). After a few failures in a row, the
+/// next are read the long way without trying, twice as many each time (up to
+/// [`Backoff::MOST_SKIPPED`]); a try that succeeds starts over. Either way, they read the
+/// same.
 #[derive(Debug, Default)]
 pub(super) struct Backoff {
     failed_in_a_row: u32,
