@@ -670,7 +670,7 @@ impl Walker<'_, '_> {
             // Many in one message (a check's report shows no more of them) may be counted.
             let counted = self.b.decoder().alike_kept().map(|kept| (AlikeOn::Message(parent.node), kept));
             let kind = ProblemKind::UnknownField { in_type };
-            self.problem_under_counted(Some(parent.node), node, raw.start, kind, counted);
+            self.problem_counted(node, raw.start, kind, counted, |_| Some(parent.node));
         }
         self.group_frame(parent, raw, node, None)
     }
@@ -1313,30 +1313,28 @@ impl Walker<'_, '_> {
         })
     }
 
+    /// Records a problem on `node` at byte `offset`.
     #[inline(always)]
     fn problem(&mut self, node: NodeId, offset: usize, kind: ProblemKind) {
-        // The parent is read only for a kind that asks for it: the kind, held across that
-        // read, was copied through the stack, each copy stalled on the writes before it.
-        let out_of_step = kind.puts_top_level_out_of_step() && self.b.parent(node) == Some(NodeId::ROOT);
-        self.b.problem(node, offset, kind);
-        if out_of_step {
-            self.shift_before(node, offset);
-        }
+        self.problem_counted(node, offset, kind, None, |b| b.parent(node));
     }
 
-    /// [`Self::problem`] of a node whose parent is known (not read back from the node just
-    /// made: a million unknown fields in a row each waited on that read), the problem
-    /// counted past those kept alike when `counted` says so ([`Builder::problem_counted_past`]).
+    /// [`Self::problem`], counted past those kept alike when `counted` says so
+    /// ([`Builder::problem_counted_past`]). The node's parent (`parent_of`) is asked for
+    /// only by a kind that may put the top level out of step: the kind, held across that
+    /// read, was copied through the stack, each copy stalled on the writes before it; and a
+    /// caller that knows the parent does not read it back from the node just made (a
+    /// million unknown fields in a row each waited on that read).
     #[inline(always)]
-    fn problem_under_counted(
+    fn problem_counted(
         &mut self,
-        parent: Option<NodeId>,
         node: NodeId,
         offset: usize,
         kind: ProblemKind,
         counted: Option<(AlikeOn, usize)>,
+        parent_of: impl FnOnce(&Builder) -> Option<NodeId>,
     ) {
-        let out_of_step = parent == Some(NodeId::ROOT) && kind.puts_top_level_out_of_step();
+        let out_of_step = kind.puts_top_level_out_of_step() && parent_of(self.b) == Some(NodeId::ROOT);
         match counted {
             Some(alike) => self.b.problem_counted_past(node, offset, kind, alike),
             None => self.b.problem(node, offset, kind),
