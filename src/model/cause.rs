@@ -17,13 +17,12 @@ mod shift;
 
 use std::cell::Cell;
 use std::ops::Deref;
-use std::sync::{Arc, Weak};
 
 use prost_reflect::MessageDescriptor;
 
 pub(crate) use self::byte::{AnyUrl, UrlGuesses, repaired_url_byte};
 pub use self::length::{LENGTHS_TRIED, LengthSuspect};
-use crate::decode::schema::{Schema, TypeTable};
+use crate::decode::schema::TypeTable;
 use crate::decode::wire;
 use crate::model::decoder::Decoder;
 use crate::model::document::Document;
@@ -101,18 +100,33 @@ pub(crate) struct Damage<'a> {
 
 /// The likely cause of `damage`, if one single fault explains it; each trial spends the
 /// field's size from `budget`, and the search stops when it runs out.
-pub(crate) fn find(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize) -> Option<Cause> {
-    search(decoder, damage, budget, false)
+pub(crate) fn find(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, types: &mut TypeTable) -> Option<Cause> {
+    search(decoder, damage, budget, types, false)
 }
 
 /// For a field that decoded cleanly but after which the top level goes out of step (its
 /// `anomaly` is where): a byte inserted into it or dropped from it, if one explains it.
 /// (A shift inside an opaque value leaves the field itself clean.)
-pub(crate) fn find_shift(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize) -> Option<Cause> {
-    search(decoder, damage, budget, true)
+pub(crate) fn find_shift(
+    decoder: &Decoder,
+    damage: &Damage<'_>,
+    budget: &mut usize,
+    types: &mut TypeTable,
+) -> Option<Cause> {
+    search(decoder, damage, budget, types, true)
 }
 
-fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only: bool) -> Option<Cause> {
+/// [`find`] or, `shift_only`, [`find_shift`]. The trial decodes intern the message types
+/// they meet into `types`, of `decoder`'s schema: the walk keeps it from one search to the
+/// next (a blob damaged in every unit is searched once a unit). A trial that runs while
+/// another holds it starts from an empty table, so it is a cache, never the walk's own.
+fn search(
+    decoder: &Decoder,
+    damage: &Damage<'_>,
+    budget: &mut usize,
+    types: &mut TypeTable,
+    shift_only: bool,
+) -> Option<Cause> {
     let root = decoder.root_type().cloned();
     let value = damage.value_start..damage.field.end;
     if value.len() > SEARCHED || damage.anomaly < value.start || *budget < value.len() {
@@ -121,9 +135,9 @@ fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only
     let decoder =
         Decoder::new(decoder.schema().clone(), Some(damage.ty.clone())).with_limits(decoder.limits()).without_causes();
     let left = Cell::new(*budget);
-    // The types the trials met, interned once for all of them (and for the searches after
-    // this one on this thread).
-    let types = Cell::new(TrialTypes::take(decoder.schema()));
+    // One table for every trial, given back when the search ends.
+    let kept = types;
+    let types = Cell::new(std::mem::take(kept));
     // A trial decode (`None` once the budget is spent): it costs its bytes, and at least
     // what setting up a decode costs.
     let trial_with = |decoder: &Decoder, bytes: Vec<u8>| {
@@ -154,35 +168,8 @@ fn search(decoder: &Decoder, damage: &Damage<'_>, budget: &mut usize, shift_only
     // What is too little for any trial is none: the budget then says it has run out
     // (which lets the parts after the first stop searching, in `model::parts`).
     *budget = Some(left.get()).filter(|&left| left >= TRIAL_COST).unwrap_or(0);
-    TrialTypes::keep(decoder.schema(), types.take());
+    *kept = types.take();
     cause
-}
-
-/// The message types the trial decodes of this thread's searches interned, kept from one
-/// search to the next (a blob damaged in every unit is searched once a unit), with the
-/// schema they are of: its [`Weak`] keeps the schema's place from being taken by another.
-struct TrialTypes {
-    schema: Weak<Schema>,
-    types: TypeTable,
-}
-
-thread_local! {
-    static TRIAL_TYPES: Cell<Option<TrialTypes>> = const { Cell::new(None) };
-}
-
-impl TrialTypes {
-    /// The types kept for `schema`; none when they were kept for another.
-    fn take(schema: &Arc<Schema>) -> TypeTable {
-        match TRIAL_TYPES.take() {
-            Some(kept) if std::ptr::eq(kept.schema.as_ptr(), Arc::as_ptr(schema)) => kept.types,
-            _ => TypeTable::default(),
-        }
-    }
-
-    /// Keeps `types`, interned with `schema`, for the next search on this thread.
-    fn keep(schema: &Arc<Schema>, types: TypeTable) {
-        TRIAL_TYPES.set(Some(TrialTypes { schema: Arc::downgrade(schema), types }));
-    }
 }
 
 /// The document of a trial decode; the types it interned go back to the search's table
@@ -235,30 +222,4 @@ fn next_fields(bytes: &[u8], from: usize) -> usize {
         }
     }
     end
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::decode::registry::SchemaSources;
-
-    #[test]
-    fn the_types_kept_from_a_search_serve_only_the_schema_they_were_interned_with() {
-        let load = || Arc::new(Schema::load(&SchemaSources::default()).unwrap());
-        // Two schemas with the same names: a type of one is not a type of the other.
-        let (first, second) = (load(), load());
-        let intern = |schema: &Arc<Schema>, types: &mut TypeTable, name: &str| {
-            types.intern(schema, &schema.pool.get_message_by_name(name).unwrap()).index()
-        };
-        let (vm, ioapic) = ("sample.openvmm.SavedState", "sample.chipset.ioapic.SavedState");
-        let mut types = TrialTypes::take(&first);
-        assert_eq!(intern(&first, &mut types, vm), 0, "nothing was kept on a new thread");
-        TrialTypes::keep(&first, types);
-        let mut types = TrialTypes::take(&first);
-        assert_eq!(intern(&first, &mut types, vm), 0, "the type kept is found again");
-        assert_eq!(intern(&first, &mut types, ioapic), 1);
-        TrialTypes::keep(&first, types);
-        let mut types = TrialTypes::take(&second);
-        assert_eq!(intern(&second, &mut types, ioapic), 0, "the other schema's types are not taken");
-    }
 }

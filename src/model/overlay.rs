@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use prost_reflect::MessageDescriptor;
 
 use crate::decode::schema::{
-    FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, VarintRange, is_state_unit,
+    FieldClass, FieldInfo, Schema, TYPE_URL_PREFIX, TypeIndex, TypeInfo, TypeTable, VarintRange, is_state_unit,
 };
 use crate::decode::wire::{self, GroupEnds, PackedRun, Plain, RawField, WireError, WireErrorKind, WireType};
 use crate::model::builder::{AlikeOn, Builder};
@@ -138,6 +138,7 @@ pub(crate) fn build_part(
         unit_names: UnitNames::default(),
         earlier_names: None,
         cause_budget: if decoder.searches_causes() { cause::budget_for(builder_len) } else { 0 },
+        trial_types: TypeTable::default(),
         last_unit: None,
         url_guesses: cause::UrlGuesses::default(),
         array_lengths: KeyMap::default(),
@@ -248,6 +249,13 @@ struct Walker<'a, 'h> {
     earlier_names: Option<EarlierNames>,
     /// Bytes the search for likely causes may still decode.
     cause_budget: usize,
+    /// The message types the search's trial decodes interned, kept for the next search: a
+    /// table of their own, as a trial that runs while another holds the table starts from
+    /// an empty one, and the table the last to end gives back is kept. Held by the walk,
+    /// not by its thread: a scoped thread's implicit join does not wait for thread-locals
+    /// to be dropped (rust-lang/rust#116179), and libFuzzer's leak check after each input
+    /// found one still held.
+    trial_types: TypeTable,
     /// The top-level unit decoded last, while a shifted byte in it may still show after it.
     last_unit: Option<LastUnit>,
     /// Declared type URLs an unknown one may be a damaged copy of.
@@ -1175,7 +1183,7 @@ impl Walker<'_, '_> {
             lengths: anomaly.lengths,
             path,
         };
-        cause::find(&decoder, &damage, &mut self.cause_budget)
+        cause::find(&decoder, &damage, &mut self.cause_budget, &mut self.trial_types)
     }
 
     /// The state unit rules the restoring VMM applies to a whole-VM blob (OpenVMM,
@@ -1402,7 +1410,7 @@ impl Walker<'_, '_> {
             path,
         };
         let decoder = self.b.decoder().clone();
-        if let Some(cause) = cause::find_shift(&decoder, &damage, &mut self.cause_budget) {
+        if let Some(cause) = cause::find_shift(&decoder, &damage, &mut self.cause_budget, &mut self.trial_types) {
             self.b.problem(node, cause.offset, cause.into_problem());
         }
     }
