@@ -506,8 +506,9 @@ impl App {
         if self.prompt.is_none() && !matches!(action, Action::Tick | Action::Resize(..)) {
             self.message.clear();
         }
-        if self.show_help && !matches!(action, Action::Resize(..) | Action::Quit) {
-            // Any key closes the help screen, and does only that.
+        if self.show_help && !matches!(action, Action::Resize(..)) {
+            // Any key closes the help screen, and does only that: `q` there goes back to
+            // the tree, as it leaves a help page in `less` or `man`.
             self.show_help = false;
         } else {
             self.apply(action);

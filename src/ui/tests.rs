@@ -237,6 +237,10 @@ fn help_lists_every_key_and_closes() {
     press(&mut app, "j");
     assert!(!app.showing_help());
     assert_eq!(app.selected(), NodeId::ROOT, "the key that closes help does nothing else");
+    press(&mut app, "?");
+    assert!(press(&mut app, "q").is_empty(), "q closes the help, not the browser");
+    assert!(!app.showing_help());
+    assert_eq!(press(&mut app, "q"), [Effect::Quit]);
 }
 
 #[test]
