@@ -170,7 +170,8 @@ impl App {
             Err(WriteError::WouldOverwriteInput { target: refused, input }) => {
                 self.prompt = Some(Prompt::new(PromptKind::ConfirmOverwrite, String::new()));
                 let named = files::named_as_read(&refused, &input);
-                self.message = format!("{named} is a file you opened: overwrite it? y and Enter to confirm, Enter alone keeps it");
+                self.message =
+                    format!("{named} is a file you opened: overwrite it? y and Enter to confirm, Enter alone keeps it");
                 self.confirm_target = Some(target);
                 return;
             }
